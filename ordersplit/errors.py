@@ -1,0 +1,37 @@
+"""Errors that cross the public boundary.
+
+Every rejected input becomes a :class:`RequestError` that names the order and the
+field (a JSON path such as ``order.lines[2].quantity``), so that the CLI, the Python
+API and the HTTP service can all answer with the contract's error object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class OrderSplitError(Exception):
+    """Base class of every error ordersplit raises on purpose."""
+
+
+class RequestError(OrderSplitError, ValueError):
+    """A request that cannot be split as given: which order, which field, what is wrong."""
+
+    def __init__(self, message: str, *, field: str = "", order_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.order_id = order_id
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's error object: ``{"error": {"order_id", "field", "message"}}``."""
+        return {"error": {"order_id": self.order_id, "field": self.field, "message": self.message}}
+
+    def __str__(self) -> str:
+        where = f"{self.field}: " if self.field else ""
+        who = f"order {self.order_id}: " if self.order_id else ""
+        return f"{who}{where}{self.message}"
+
+
+class SolverError(OrderSplitError, RuntimeError):
+    """A backend failed in a way that left no plan (the portfolio falls back instead)."""

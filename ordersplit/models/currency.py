@@ -1,0 +1,59 @@
+"""Currencies: ISO 4217 minor-unit exponents and decimal strings at the edges.
+
+Inside ordersplit money is an integer count of minor units; decimal strings exist only
+where data enters or leaves. The exponent comes from the ``iso4217`` package.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+import iso4217
+
+
+@lru_cache(maxsize=512)
+def currency_exponent(code: str) -> int:
+    """Number of decimals of the currency's minor unit (CNY 2, JPY 0, KWD 3).
+
+    Raises ``KeyError`` for a code ISO 4217 does not know.
+    """
+    try:
+        cur = iso4217.Currency(code.upper())
+    except (ValueError, KeyError, AttributeError) as exc:
+        raise KeyError(code) from exc
+    exponent = cur.exponent
+    return 0 if exponent is None else int(exponent)
+
+
+def parse_decimal(text: str | int | float | Decimal) -> Decimal:
+    """A finite decimal from a JSON value; raises ``ValueError`` on anything else."""
+    if isinstance(text, bool):
+        raise ValueError("expected a decimal string, got a boolean")
+    if isinstance(text, float):
+        text = repr(text)
+    try:
+        value = Decimal(str(text).strip())
+    except InvalidOperation as exc:
+        raise ValueError(f"not a decimal number: {text!r}") from exc
+    if not value.is_finite():
+        raise ValueError(f"not a finite number: {text!r}")
+    return value
+
+
+def to_minor(value: Decimal, exponent: int) -> int:
+    """Exact integer minor units; raises ``ValueError`` if ``value`` has finer precision."""
+    scaled = value.scaleb(exponent)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{value} has more than {exponent} decimal places")
+    return int(scaled)
+
+
+def format_minor(units: int, exponent: int) -> str:
+    """Decimal string in major units, with exactly ``exponent`` decimals."""
+    sign = "-" if units < 0 else ""
+    units = abs(int(units))
+    if exponent == 0:
+        return f"{sign}{units}"
+    major, minor = divmod(units, 10**exponent)
+    return f"{sign}{major}.{minor:0{exponent}d}"

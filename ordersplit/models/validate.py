@@ -1,0 +1,176 @@
+"""Turn untrusted input into a :class:`SplitRequest`, or one clear :class:`RequestError`.
+
+Schema errors come from pydantic and are renamed to JSON paths; the checks that span
+fields (references between lines, catalog and activities; money precision; payments
+that must add up) are here. The first problem found is reported.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+
+from ordersplit.errors import RequestError
+from ordersplit.models.currency import currency_exponent
+from ordersplit.models.request import SplitRequest
+
+
+def json_path(loc: Iterable[int | str]) -> str:
+    """``("order", "lines", 2, "quantity")`` -> ``order.lines[2].quantity``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _order_id_of(data: Any) -> str | None:
+    if isinstance(data, Mapping):
+        order = data.get("order")
+        if isinstance(order, Mapping) and isinstance(order.get("id"), str):
+            return str(order["id"])
+    return None
+
+
+def parse_request(data: str | bytes | Mapping[str, Any] | SplitRequest) -> SplitRequest:
+    """Validate a request given as JSON text, a decoded mapping, or a model.
+
+    Raises :class:`RequestError` naming the order and the field on any problem.
+    """
+    if isinstance(data, SplitRequest):
+        check_request(data)
+        return data
+    if isinstance(data, str | bytes):
+        try:
+            data = json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RequestError(f"malformed JSON: {exc}", field="") from None
+    if not isinstance(data, Mapping):
+        raise RequestError("the request must be a JSON object", field="")
+    order_id = _order_id_of(data)
+    try:
+        request = SplitRequest.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = json_path(first.get("loc", ()))
+        raise RequestError(_message(first), field=field, order_id=order_id) from None
+    check_request(request)
+    return request
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "required field is missing"
+    return str(err.get("msg", "invalid value"))
+
+
+def check_request(req: SplitRequest) -> None:
+    """Cross-field checks; raises :class:`RequestError` on the first problem."""
+    order = req.order
+
+    def fail(field: str, message: str) -> RequestError:
+        return RequestError(message, field=field, order_id=order.id)
+
+    try:
+        exponent = currency_exponent(order.currency)
+    except KeyError:
+        raise fail("order.currency", f"unknown ISO 4217 currency {order.currency!r}") from None
+
+    def money(field: str, value: Decimal, *, allow_negative: bool = False) -> None:
+        if value < 0 and not allow_negative:
+            raise fail(field, f"must not be negative, got {value}")
+        if value.as_tuple().exponent < -exponent and value != value.quantize(
+            Decimal(1).scaleb(-exponent)
+        ):
+            raise fail(field, f"{value} has more decimals than {order.currency} allows ({exponent})")
+
+    line_ids: dict[str, int] = {}
+    goods_by_line: dict[str, Decimal] = {}
+    for i, line in enumerate(order.lines):
+        base = f"order.lines[{i}]"
+        if line.id in line_ids:
+            raise fail(f"{base}.id", f"duplicate line id {line.id!r}")
+        line_ids[line.id] = i
+        if line.sku not in req.catalog:
+            raise fail(f"{base}.sku", f"unknown SKU {line.sku!r}: not in the catalog")
+        money(f"{base}.unit_price", line.unit_price)
+        money(f"{base}.discount", line.discount)
+        goods = line.unit_price * line.quantity
+        if line.discount > goods:
+            raise fail(f"{base}.discount", f"discount {line.discount} exceeds the line's goods {goods}")
+        goods_by_line[line.id] = goods - line.discount
+
+    for sku, item in req.catalog.items():
+        base = f"catalog.{sku}"
+        if item.tax_rate < 0 or item.tax_rate >= 10:
+            raise fail(f"{base}.tax_rate", f"tax rate {item.tax_rate} out of range [0, 10)")
+        for j, comp in enumerate(item.components or []):
+            if comp.sku not in req.catalog:
+                raise fail(f"{base}.components[{j}].sku", f"bundle component {comp.sku!r} is not in the catalog")
+            if req.catalog[comp.sku].components:
+                raise fail(f"{base}.components[{j}].sku", f"bundle component {comp.sku!r} is itself a bundle")
+        if item.components is not None and not item.components:
+            raise fail(f"{base}.components", "a bundle needs at least one component")
+
+    seen_wh: set[str] = set()
+    for w, wh in enumerate(req.warehouses):
+        if wh.id in seen_wh:
+            raise fail(f"warehouses[{w}].id", f"duplicate warehouse id {wh.id!r}")
+        seen_wh.add(wh.id)
+        if wh.child_cost < 0:
+            raise fail(f"warehouses[{w}].child_cost", "must not be negative")
+
+    money("order.shipping_fee", order.shipping_fee)
+    activity_discount = Decimal(0)
+    seen_act: set[str] = set()
+    for a, act in enumerate(order.activities):
+        base = f"order.activities[{a}]"
+        if act.id in seen_act:
+            raise fail(f"{base}.id", f"duplicate activity id {act.id!r}")
+        seen_act.add(act.id)
+        refs = [("lines", act.lines or []), ("trigger_lines", act.trigger_lines), ("gift_lines", act.gift_lines)]
+        for name, ids in refs:
+            for k, ref in enumerate(ids):
+                if ref not in line_ids:
+                    raise fail(f"{base}.{name}[{k}]", f"unknown line id {ref!r}")
+        if act.kind == "discount":
+            if act.amount is None:
+                raise fail(f"{base}.amount", "a discount activity needs an amount")
+            money(f"{base}.amount", act.amount)
+            covered = act.lines if act.lines is not None else list(line_ids)
+            if act.lines is not None and not act.lines:
+                raise fail(f"{base}.lines", "a discount activity needs at least one line")
+            base_amount = sum((goods_by_line[x] for x in set(covered)), Decimal(0))
+            if act.amount > base_amount:
+                raise fail(f"{base}.amount", f"discount {act.amount} exceeds its lines' net goods {base_amount}")
+            activity_discount += act.amount
+        else:
+            if not act.trigger_lines:
+                raise fail(f"{base}.trigger_lines", "a gift activity needs trigger lines")
+            if not act.gift_lines:
+                raise fail(f"{base}.gift_lines", "a gift activity needs gift lines")
+            if act.amount is not None:
+                raise fail(f"{base}.amount", "a gift activity has no amount")
+
+    methods: set[str] = set()
+    paid = Decimal(0)
+    for p, pay in enumerate(order.payments):
+        if pay.method in methods:
+            raise fail(f"order.payments[{p}].method", f"payment method {pay.method!r} listed twice")
+        if pay.method in {"goods", "discount", "shipping_fee", "invoice", "tax"}:
+            raise fail(f"order.payments[{p}].method", f"{pay.method!r} is a reserved amount key")
+        methods.add(pay.method)
+        money(f"order.payments[{p}].amount", pay.amount)
+        paid += pay.amount
+    payable = sum(goods_by_line.values(), Decimal(0)) - activity_discount + order.shipping_fee
+    if paid != payable:
+        raise fail("order.payments", f"payments add up to {paid} but the order's payable is {payable}")
