@@ -1,0 +1,68 @@
+"""Objective values and feasibility of an assignment ``x[i, w]``; pure functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ordersplit.solver.problem import IntArray, SplitProblem
+
+
+@dataclass(frozen=True, order=True)
+class Objective:
+    """The scalar objective terms of one assignment."""
+
+    children: int
+    makespan: int
+    unit_hours: int
+    cost: int
+
+    def key(self, terms: tuple[str, ...]) -> tuple[int, ...]:
+        """The lexicographic key in the problem's objective order."""
+        return tuple(getattr(self, t) for t in terms)
+
+
+def used_pairs(problem: SplitProblem, x: IntArray) -> np.ndarray:
+    """Boolean ``[group, warehouse]``: which children the assignment opens."""
+    used = np.zeros((problem.n_groups, problem.n_warehouses), dtype=bool)
+    rows, cols = np.nonzero(x)
+    used[problem.group[rows], cols] = True
+    return used
+
+
+def evaluate(problem: SplitProblem, x: IntArray) -> Objective:
+    """Children, makespan (minutes), sum of unit arrival minutes, cost of ``x``."""
+    used = used_pairs(problem, x)
+    children = int(used.sum()) if problem.per_warehouse else int(used.any(axis=1).sum())
+    open_wh = used.any(axis=0)
+    makespan = int(problem.hours[open_wh].max()) if open_wh.any() else 0
+    makespan = max(makespan, problem.fixed_makespan)
+    unit_hours = int((x * problem.hours[None, :]).sum())
+    cost = int((used * problem.cost[None, :]).sum())
+    return Objective(children, makespan, unit_hours, cost)
+
+
+def violations(problem: SplitProblem, x: IntArray) -> list[str]:
+    """Everything wrong with ``x``: quantities, stock, allowed warehouses, unsplittable items."""
+    out: list[str] = []
+    if x.shape != (problem.n_items, problem.n_warehouses):
+        return [f"assignment has shape {x.shape}, expected {(problem.n_items, problem.n_warehouses)}"]
+    if (x < 0).any():
+        out.append("negative quantity")
+    short = np.flatnonzero(x.sum(axis=1) != problem.quantity)
+    out += [f"item {i} ships {int(x[i].sum())} of {int(problem.quantity[i])}" for i in short]
+    bad = np.argwhere((x > 0) & ~problem.allowed)
+    out += [f"item {i} ships from warehouse {w}, which may not ship it" for i, w in bad]
+    use = x.T @ problem.usage  # [w, sku]
+    over = np.argwhere(use > problem.stock)
+    out += [f"warehouse {w} oversells sku {k}: {int(use[w, k])} > {int(problem.stock[w, k])}"
+            for w, k in over]
+    for i in np.flatnonzero(~problem.splittable):
+        if int((x[i] > 0).sum()) > 1:
+            out.append(f"unsplittable item {i} ships from {int((x[i] > 0).sum())} warehouses")
+    return out
+
+
+def is_feasible(problem: SplitProblem, x: IntArray) -> bool:
+    return not violations(problem, x)

@@ -1,0 +1,126 @@
+"""The compiled split problem: frozen numpy arrays that every backend reads.
+
+A :class:`SplitProblem` holds what is left to optimize after the rules have done their
+part (bulky lines sourced fastest-first, offline-store lines set aside, back-orders
+taken out). Items are rows, warehouses are columns:
+
+* item ``i`` needs ``quantity[i]`` units; one unit uses ``usage[i, k]`` of SKU ``k``
+  (a bundle uses several SKUs; a plain line exactly one);
+* ``splittable[i]`` is False for bundles: all units from one warehouse;
+* ``group[i]`` is the rule key (merchant, handling, temperature, cross-border): a child
+  holds one group and one warehouse;
+* ``stock[w, k]`` is what warehouse ``w`` can give of SKU ``k``; ``allowed[i, w]`` says
+  whether ``w`` may ship item ``i`` at all (reaches the destination, right kind);
+* ``hours[w]`` is the arrival time in minutes, ``cost[w]`` the fixed cost per child in
+  integer units of ``cost_scale``.
+
+A solution is an integer matrix ``x[i, w]`` of units of item ``i`` shipped from ``w``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+from numpy.typing import NDArray
+
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+OBJECTIVE_TERMS = ("children", "makespan", "unit_hours", "cost")
+"""Scalar objective terms; the request's ``delivery`` expands to makespan, unit_hours."""
+
+UNLIMITED = 1 << 40
+"""Stock used when the stock rule is off (a warehouse that lists a SKU ships any amount)."""
+
+
+@dataclass(frozen=True, eq=False)
+class SplitProblem:
+    """Numeric problem data; build it with :func:`ordersplit.solver.compile.compile_request`."""
+
+    quantity: IntArray
+    usage: IntArray
+    splittable: BoolArray
+    group: IntArray
+    stock: IntArray
+    allowed: BoolArray
+    hours: IntArray
+    cost: IntArray
+    objective: tuple[str, ...] = ("children", "makespan", "unit_hours")
+    per_warehouse: bool = True
+    fixed_makespan: int = 0
+    seed: int = 0
+    n_groups: int = field(default=-1)
+
+    def __post_init__(self) -> None:
+        n, m = self.allowed.shape
+        if self.quantity.shape != (n,) or self.group.shape != (n,) or self.splittable.shape != (n,):
+            raise ValueError("item arrays disagree in length")
+        if self.stock.shape[0] != m or self.hours.shape != (m,) or self.cost.shape != (m,):
+            raise ValueError("warehouse arrays disagree in length")
+        if self.usage.shape != (n, self.stock.shape[1]):
+            raise ValueError("usage must be items x skus")
+        for term in self.objective:
+            if term not in OBJECTIVE_TERMS:
+                raise ValueError(f"unknown objective term {term!r}")
+        if self.n_groups < 0:
+            object.__setattr__(self, "n_groups", int(self.group.max()) + 1 if n else 0)
+        for arr in (self.quantity, self.usage, self.splittable, self.group, self.stock,
+                    self.allowed, self.hours, self.cost):
+            arr.setflags(write=False)
+
+    @property
+    def n_items(self) -> int:
+        return int(self.quantity.shape[0])
+
+    @property
+    def n_warehouses(self) -> int:
+        return int(self.hours.shape[0])
+
+    @property
+    def n_skus(self) -> int:
+        return int(self.stock.shape[1])
+
+    @cached_property
+    def capacity(self) -> IntArray:
+        """Units of item ``i`` that warehouse ``w`` could ship alone, capped at the quantity."""
+        n, m = self.allowed.shape
+        cap = np.full((n, m), np.iinfo(np.int64).max, dtype=np.int64)
+        for i in range(n):
+            used = np.flatnonzero(self.usage[i])
+            if used.size:
+                cap[i] = (self.stock[:, used] // self.usage[i, used]).min(axis=1)
+        cap = np.minimum(cap, self.quantity[:, None])
+        cap[~self.allowed] = 0
+        cap.setflags(write=False)
+        return cap
+
+    @cached_property
+    def single_sku(self) -> IntArray:
+        """For each item the SKU it uses if it uses exactly one unit of one SKU, else -1."""
+        nz = self.usage > 0
+        one = (nz.sum(axis=1) == 1) & (self.usage.sum(axis=1) == 1)
+        sku = np.where(one, nz.argmax(axis=1), -1).astype(np.int64)
+        sku.setflags(write=False)
+        return sku
+
+    @cached_property
+    def simple(self) -> bool:
+        """True when every item is a splittable single SKU and no SKU is shared by two groups.
+
+        Then groups are independent, and within a group items of one SKU are
+        interchangeable: the case the exact combination search is built for.
+        """
+        if self.n_items == 0:
+            return True
+        if not bool(self.splittable.all()) or bool((self.single_sku < 0).any()):
+            return False
+        pairs = {(int(s), int(g)) for s, g in zip(self.single_sku, self.group, strict=True)}
+        return len({s for s, _ in pairs}) == len(pairs)
+
+    def groups(self) -> list[IntArray]:
+        """Item indices of each group, in group order."""
+        order = np.argsort(self.group, kind="stable")
+        bounds = np.searchsorted(self.group[order], np.arange(self.n_groups + 1))
+        return [order[bounds[g]:bounds[g + 1]] for g in range(self.n_groups)]
