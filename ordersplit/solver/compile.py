@@ -1,0 +1,218 @@
+"""Compile a validated request into a :class:`SplitProblem` plus the layout to map back.
+
+``compile_request`` is a pure function: request in, ``Compiled`` out. The layout keeps
+what the numbers stand for (line of each item, warehouse ids, group keys) and the
+parts the rules fixed before optimization (bulky, store and back-order parts), so that
+the plan builder can turn an assignment into child orders without re-reading rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+import numpy as np
+
+from ordersplit.models.request import SplitRequest
+from ordersplit.rules.keys import GroupKey, group_key
+from ordersplit.rules.presource import Candidate, shippable_quantities, source_fastest
+from ordersplit.solver.problem import UNLIMITED, IntArray, SplitProblem
+
+FixedKind = Literal["bulky", "store", "backorder"]
+MAX_COST_DECIMALS = 6
+
+
+@dataclass(frozen=True)
+class ItemRef:
+    """What a problem item stands for: a parent line, or one component of a bundle line."""
+
+    line: int
+    component: str | None
+    key: GroupKey
+
+
+@dataclass(frozen=True)
+class FixedPart:
+    """A part of a line the rules placed before optimization."""
+
+    kind: FixedKind
+    line: int
+    component: str | None
+    quantity: int
+    warehouse: int | None
+    key: GroupKey
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How to read a :class:`SplitProblem`'s rows and columns back as order data."""
+
+    order_id: str
+    warehouse_ids: tuple[str, ...]
+    minutes: IntArray
+    """Arrival minutes of every warehouse at the destination (-1: does not deliver there)."""
+    items: tuple[ItemRef, ...]
+    group_keys: tuple[GroupKey, ...]
+    fixed: tuple[FixedPart, ...]
+    waits: bool
+    cost_scale: int
+    store_warehouse: int | None
+
+
+@dataclass(frozen=True)
+class Compiled:
+    problem: SplitProblem
+    layout: Layout
+
+
+def expand_objective(terms: tuple[str, ...]) -> tuple[str, ...]:
+    """Request terms -> problem terms (``delivery`` is makespan, then unit hours)."""
+    out: list[str] = []
+    for t in terms:
+        out += ["makespan", "unit_hours"] if t == "delivery" else [t]
+    return tuple(out)
+
+
+def _cost_scale(request: SplitRequest) -> int:
+    decimals = 0
+    for wh in request.warehouses:
+        exp = wh.child_cost.normalize().as_tuple().exponent
+        if isinstance(exp, int) and exp < 0:
+            decimals = max(decimals, -exp)
+    return 10 ** min(decimals, MAX_COST_DECIMALS)
+
+
+def compile_request(request: SplitRequest) -> Compiled:
+    """Apply the rules and freeze what remains to optimize into numpy arrays."""
+    order, rules, catalog = request.order, request.rules, request.catalog
+    warehouses = request.warehouses
+    m = len(warehouses)
+
+    # SKUs that lines use (bundles through their components, which are what is stocked).
+    sku_index: dict[str, int] = {}
+
+    def sku_id(sku: str) -> int:
+        return sku_index.setdefault(sku, len(sku_index))
+
+    for line in order.lines:
+        comps = catalog[line.sku].components
+        for sku in [c.sku for c in comps] if comps else [line.sku]:
+            sku_id(sku)
+    n_skus = len(sku_index)
+
+    minutes = np.full(m, -1, dtype=np.int64)
+    for w, wh in enumerate(warehouses):
+        hours = wh.delivery_hours.get(order.destination, wh.delivery_hours.get("*"))
+        if hours is not None:
+            minutes[w] = round(hours * 60)
+    is_store = np.array([wh.kind == "store" for wh in warehouses], dtype=bool)
+    ships = (minutes >= 0) & ~is_store
+
+    stock = np.zeros((m, n_skus), dtype=np.int64)
+    for w, wh in enumerate(warehouses):
+        for sku, units in wh.stock.items():
+            k = sku_index.get(sku)
+            if k is not None:
+                stock[w, k] = (UNLIMITED if units > 0 else 0) if not rules.stock else units
+    if not rules.stock:
+        for w, wh in enumerate(warehouses):  # listing a SKU is enough when stock is not checked
+            for sku in wh.stock:
+                if sku in sku_index:
+                    stock[w, sku_index[sku]] = UNLIMITED
+
+    keys: list[GroupKey] = []
+    key_pos: dict[GroupKey, int] = {}
+    store_parts: list[FixedPart] = []
+    cands: list[Candidate] = []
+    for li, line in enumerate(order.lines):
+        item = catalog[line.sku]
+        key = group_key(item, rules)
+        if rules.offline_store and item.offline_store:
+            store_parts.append(FixedPart("store", li, None, line.quantity, None, key))
+            continue
+        kidx = key_pos.setdefault(key, len(key_pos))
+        if kidx == len(keys):
+            keys.append(key)
+        bulky = rules.bulky and item.bulky
+        if item.components and rules.bundle:
+            usage = {sku_index[c.sku]: c.quantity for c in item.components}
+            cands.append(Candidate(li, None, line.quantity, usage, False, bulky, kidx, ships))
+        elif item.components:
+            for c in item.components:
+                cands.append(Candidate(li, c.sku, line.quantity * c.quantity,
+                                       {sku_index[c.sku]: 1}, True, bulky, kidx, ships))
+        else:
+            cands.append(Candidate(li, None, line.quantity, {sku_index[line.sku]: 1}, True,
+                                   bulky, kidx, ships))
+
+    fixed: list[FixedPart] = []
+    shortages: list[FixedPart] = []
+    for cand in cands:  # bulky first: fastest delivery, their own children
+        if cand.bulky:
+            taken, left = source_fastest(cand, stock, minutes)
+            fixed += [FixedPart("bulky", cand.line, cand.component, u, w, keys[cand.key_index])
+                      for w, u in taken]
+            if left:
+                shortages.append(FixedPart("backorder", cand.line, cand.component, left, None,
+                                           keys[cand.key_index]))
+    rest = [c for c in cands if not c.bulky]
+    shippable = shippable_quantities(rest, stock, minutes)
+    for cand, units in zip(rest, shippable, strict=True):
+        if units < cand.quantity:
+            shortages.append(FixedPart("backorder", cand.line, cand.component,
+                                       cand.quantity - units, None, keys[cand.key_index]))
+
+    waits = order.backorder == "wait" and bool(shortages)
+    if waits:  # nothing ships until everything can: every non-store line waits
+        fixed = [FixedPart("backorder", c.line, c.component, c.quantity, None,
+                           keys[c.key_index]) for c in cands]
+        rest, shippable = [], []
+    else:
+        fixed += shortages
+
+    # Problem items: the non-bulky candidates' shippable units, groups renumbered densely.
+    rows = [(c, u) for c, u in zip(rest, shippable, strict=True) if u > 0]
+    group_of_key: dict[int, int] = {}
+    for c, _ in rows:
+        group_of_key.setdefault(c.key_index, len(group_of_key))
+    n = len(rows)
+    usage = np.zeros((n, n_skus), dtype=np.int64)
+    for i, (c, _) in enumerate(rows):
+        for k, u in c.usage.items():
+            usage[i, k] = u
+    problem = SplitProblem(
+        quantity=np.array([u for _, u in rows], dtype=np.int64),
+        usage=usage,
+        splittable=np.array([c.splittable for c, _ in rows], dtype=bool),
+        group=np.array([group_of_key[c.key_index] for c, _ in rows], dtype=np.int64),
+        stock=stock,
+        allowed=np.array([c.allowed for c, _ in rows], dtype=bool).reshape(n, m),
+        hours=np.where(minutes >= 0, minutes, 0),
+        cost=np.array([int(wh.child_cost * _cost_scale(request)) for wh in warehouses],
+                      dtype=np.int64),
+        objective=expand_objective(request.objective_order()),
+        per_warehouse=rules.warehouse,
+        fixed_makespan=max((int(minutes[p.warehouse]) for p in fixed
+                            if p.kind == "bulky" and p.warehouse is not None), default=0),
+        seed=request.options.seed,
+        n_groups=len(group_of_key),
+    )
+    store_wh = next((w for w, wh in enumerate(warehouses) if wh.kind == "store"), None)
+    layout = Layout(
+        order_id=order.id,
+        warehouse_ids=tuple(wh.id for wh in warehouses),
+        minutes=minutes,
+        items=tuple(ItemRef(c.line, c.component, keys[c.key_index]) for c, _ in rows),
+        group_keys=tuple(keys[k] for k in group_of_key),
+        fixed=tuple(fixed + store_parts),
+        waits=waits,
+        cost_scale=_cost_scale(request),
+        store_warehouse=store_wh,
+    )
+    return Compiled(problem, layout)
+
+
+def child_cost_decimal(units: int, scale: int) -> Decimal:
+    """A cost in problem units back as a decimal."""
+    return Decimal(units) / Decimal(scale)
