@@ -1,0 +1,66 @@
+"""The combination search behind the backend interface.
+
+Exact where :func:`~ordersplit.solver.combination.applicable` holds; elsewhere it is a
+heuristic (the best of the constructive heuristics), and says so in its status.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ordersplit.solver.backends.base import Backend, register
+from ordersplit.solver.bounds import children_lower_bound
+from ordersplit.solver.combination import applicable, combination_search
+from ordersplit.solver.evaluate import evaluate
+from ordersplit.solver.heuristics import HEURISTICS
+from ordersplit.solver.problem import IntArray, SplitProblem
+from ordersplit.solver.result import SolveResult, Status
+from ordersplit.solver.stop import Deadline
+
+
+def best_heuristic(problem: SplitProblem) -> tuple[str, IntArray] | None:
+    """The best plan of the constructive heuristics (first one wins ties)."""
+    best: tuple[tuple[int, ...], str, IntArray] | None = None
+    for name, method in HEURISTICS.items():
+        x = method(problem)
+        if x is None:
+            continue
+        key = evaluate(problem, x).key(problem.objective)
+        if best is None or key < best[0]:
+            best = (key, name, x)
+    return None if best is None else (best[1], best[2])
+
+
+@register
+class CombinationBackend(Backend):
+    name = "combination"
+    exact = True
+
+    def solve(self, problem: SplitProblem, stop: Deadline,
+              warm_start: IntArray | None = None) -> SolveResult:
+        t0 = time.perf_counter()
+        bound = children_lower_bound(problem)
+        start = warm_start
+        if start is None:
+            found = best_heuristic(problem)
+            start = found[1] if found else None
+        if not applicable(problem):
+            if start is None:
+                return SolveResult(self.name, Status.NO_SOLUTION, None, None, bound,
+                                   time.perf_counter() - t0, "no plan found")
+            return SolveResult(self.name, Status.FEASIBLE, start, evaluate(problem, start), bound,
+                               time.perf_counter() - t0,
+                               "not exact here (bundles, shared SKUs or objective order)")
+        out = combination_search(problem, stop, start)
+        x = out.assignment if out.assignment is not None else start
+        if x is None:
+            return SolveResult(self.name, Status.NO_SOLUTION, None, None, bound,
+                               time.perf_counter() - t0, "no plan found")
+        if start is not None and evaluate(problem, start).key(problem.objective) < evaluate(
+                problem, x).key(problem.objective):
+            x = start
+        status = Status.OPTIMAL if out.proven else Status.FEASIBLE
+        obj = evaluate(problem, x)
+        lb = obj.children if out.proven else max(bound, out.children_bound)
+        return SolveResult(self.name, status, x, obj, lb, time.perf_counter() - t0,
+                           "" if out.proven else "time ran out", {"nodes": float(out.nodes)})

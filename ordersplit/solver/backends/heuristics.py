@@ -1,0 +1,56 @@
+"""The heuristics behind the common backend interface (they never prove anything)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from ordersplit.solver.backends.base import Backend, register
+from ordersplit.solver.bounds import children_lower_bound
+from ordersplit.solver.evaluate import evaluate
+from ordersplit.solver.heuristics import greedy, ladder, pigeonhole, scarce
+from ordersplit.solver.problem import IntArray, SplitProblem
+from ordersplit.solver.result import SolveResult, Status
+from ordersplit.solver.stop import Deadline
+
+
+class HeuristicBackend(Backend):
+    """Runs one constructive heuristic; ``optimal`` only for an empty problem."""
+
+    method: Callable[[SplitProblem], IntArray | None]
+
+    def solve(self, problem: SplitProblem, stop: Deadline,
+              warm_start: IntArray | None = None) -> SolveResult:
+        t0 = time.perf_counter()
+        x = type(self).method(problem)
+        bound = children_lower_bound(problem)
+        if x is None:
+            return SolveResult(self.name, Status.NO_SOLUTION, None, None, bound,
+                               time.perf_counter() - t0, "heuristic found no plan")
+        status = Status.OPTIMAL if problem.n_items == 0 else Status.FEASIBLE
+        return SolveResult(self.name, status, x, evaluate(problem, x), bound,
+                           time.perf_counter() - t0)
+
+
+@register
+class GreedyBackend(HeuristicBackend):
+    name = "greedy"
+    method = staticmethod(greedy)
+
+
+@register
+class ScarceBackend(HeuristicBackend):
+    name = "scarce"
+    method = staticmethod(scarce)
+
+
+@register
+class LadderBackend(HeuristicBackend):
+    name = "ladder"
+    method = staticmethod(ladder)
+
+
+@register
+class PigeonholeBackend(HeuristicBackend):
+    name = "pigeonhole"
+    method = staticmethod(pigeonhole)

@@ -1,0 +1,272 @@
+"""Exact combination search: branch and bound over warehouse sets, group by group.
+
+For the common case (every item a splittable single SKU, no SKU shared by two groups,
+one reach set per group) a plan is fixed by the warehouse set each group opens: inside
+a set, shipping each SKU fastest-first is optimal for delivery. The search looks for a
+smallest covering set the way set covering is solved by hand - branch on the uncovered
+SKU with the fewest candidate warehouses (the scarce item), add one of them, exclude it
+in later siblings - and prunes with lexicographic bounds against the incumbent (the
+best heuristic plan). Every cover is visited through one of its subsets, so the
+smallest cover with the best tie-break is found; when the search completes it is proven.
+
+The objective must put ``children`` first. A global makespan couples the groups; it is
+handled in two phases: each group's best makespan fixes the order's makespan ``M*``,
+and the groups are then re-optimized for the later terms with every warehouse slower
+than ``M*`` left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ordersplit.solver.heuristics.state import fill_fastest
+from ordersplit.solver.problem import IntArray, SplitProblem
+from ordersplit.solver.stop import Deadline
+
+CHECK_EVERY = 32
+
+
+def applicable(problem: SplitProblem) -> bool:
+    """Whether the search is exact for ``problem`` (see the module docstring)."""
+    if not problem.per_warehouse or not problem.simple:
+        return False
+    if not problem.objective or problem.objective[0] != "children":
+        return False
+    for items in problem.groups():
+        rows = problem.allowed[items]
+        if items.size and not (rows == rows[0]).all():
+            return False
+    return True
+
+
+@dataclass
+class GroupData:
+    """One group's covering problem on the warehouses that can help it."""
+
+    items: IntArray
+    wh: IntArray  # problem warehouse index of each local column, fastest first
+    supply: IntArray  # [local wh, local sku]
+    demand: IntArray  # [local sku]
+    hours: IntArray
+    cost: IntArray
+
+
+def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None) -> GroupData:
+    """The group's covering data, dominated warehouses left out.
+
+    A warehouse is dominated when another has at least its (demand-clipped) supply of
+    every SKU, is no slower and no dearer (ties: the lower index stays). Swapping a
+    dominated warehouse for its dominator never makes any objective term worse, so an
+    optimum survives the reduction.
+    """
+    skus = problem.single_sku[items]
+    local, inverse = np.unique(skus, return_inverse=True)
+    demand = np.bincount(inverse, weights=problem.quantity[items]).astype(np.int64)
+    ok = problem.allowed[items[0]].copy()
+    if cap_minutes is not None:
+        ok &= problem.hours <= cap_minutes
+    supply = np.minimum(problem.stock[:, local], demand[None, :])
+    ok &= supply.any(axis=1)
+    wh = np.flatnonzero(ok)
+    wh = wh[np.lexsort((wh, problem.cost[wh], problem.hours[wh]))]
+    sup, hrs, cst = supply[wh], problem.hours[wh], problem.cost[wh]
+    if wh.size > 1:
+        # ge[a, b]: a has at least b's supply everywhere; a comes before b in (hours, cost, id)
+        ge = (sup[:, None, :] >= sup[None, :, :]).all(axis=2)
+        no_worse = (hrs[:, None] <= hrs[None, :]) & (cst[:, None] <= cst[None, :])
+        earlier = np.triu(np.ones((wh.size, wh.size), dtype=bool), k=1)
+        same = ge & ge.T & (hrs[:, None] == hrs[None, :]) & (cst[:, None] == cst[None, :])
+        dominated = (ge & no_worse & (earlier | ~same)).any(axis=0)
+        keep = ~dominated
+        wh, sup, hrs, cst = wh[keep], sup[keep], hrs[keep], cst[keep]
+    return GroupData(items, wh, sup, demand, hrs, cst)
+
+
+class _Search:
+    """Depth-first branch and bound on one group for the key (count, *terms)."""
+
+    def __init__(self, data: GroupData, terms: tuple[str, ...], stop: Deadline) -> None:
+        self.d = data
+        self.terms = terms
+        self.stop = stop
+        self.best_key: tuple[int, ...] | None = None
+        self.best_set: IntArray | None = None
+        self.nodes = 0
+        self.aborted = False
+
+    def evaluate(self, chosen: IntArray) -> tuple[tuple[int, ...], IntArray]:
+        """Fastest fill inside ``chosen`` (sorted fastest first); key of the used set."""
+        d = self.d
+        sup = d.supply[chosen]
+        before = np.cumsum(sup, axis=0) - sup
+        take = np.clip(d.demand[None, :] - before, 0, sup)
+        used = chosen[take.any(axis=1)]
+        values = {
+            "makespan": int(d.hours[used].max()) if used.size else 0,
+            "unit_hours": int((take.sum(axis=1) * d.hours[chosen]).sum()),
+            "cost": int(d.cost[used].sum()),
+        }
+        return (int(used.size), *(values[t] for t in self.terms)), used
+
+    def offer(self, chosen: IntArray) -> None:
+        key, used = self.evaluate(np.sort(chosen))
+        if self.best_key is None or key < self.best_key:
+            self.best_key, self.best_set = key, used
+
+    def prune(self, chosen: list[int], residual: IntArray, avail: IntArray) -> bool:
+        """True when no leaf below can beat the incumbent (or none is feasible).
+
+        Compares a lexicographic lower bound term by term, computing each term only
+        while the earlier ones tie with the incumbent.
+        """
+        d = self.d
+        need = residual > 0
+        sup = d.supply[avail][:, need]
+        ordered = -np.sort(-sup, axis=0)
+        reach = np.cumsum(ordered, axis=0) >= residual[need][None, :]
+        if not reach[-1].all() if reach.size else True:
+            return True
+        extra = int((~reach).sum(axis=0).max()) + 1
+        best = self.best_key
+        if best is None:
+            return False
+        count = len(chosen) + extra
+        if count != best[0]:
+            return count > best[0]
+        idx = np.array(chosen, dtype=np.int64)
+        for pos, term in enumerate(self.terms, start=1):
+            if term == "makespan":
+                first = (sup > 0).argmax(axis=0)  # fastest avail warehouse per needed SKU
+                value = max(int(d.hours[idx].max()) if idx.size else 0,
+                            int(d.hours[avail[first]].max()))
+            elif term == "cost":
+                value = int(d.cost[idx].sum()) + int(np.sort(d.cost[avail])[:extra].sum())
+            else:  # unit hours of a fastest fill over everything still allowed
+                pool = np.sort(np.concatenate([idx, avail]))
+                s = d.supply[pool]
+                before = np.cumsum(s, axis=0) - s
+                take = np.clip(d.demand[None, :] - before, 0, s)
+                value = int((take.sum(axis=1) * d.hours[pool]).sum())
+            if value != best[pos]:
+                return value > best[pos]
+        return True
+
+    def run(self, chosen: list[int], residual: IntArray, excluded: np.ndarray) -> None:
+        self.nodes += 1
+        if self.nodes % CHECK_EVERY == 0 and self.stop.expired():
+            self.aborted = True
+        if self.aborted:
+            return
+        if not residual.any():
+            self.offer(np.array(chosen, dtype=np.int64))
+            return
+        avail = np.flatnonzero(~excluded)
+        if self.prune(chosen, residual, avail):
+            return
+        d = self.d
+        need = np.flatnonzero(residual > 0)
+        counts = (d.supply[np.ix_(avail, need)] > 0).sum(axis=0)
+        k = int(need[np.argmin(counts)])  # the scarce SKU: fewest candidates
+        cands = avail[d.supply[avail, k] > 0]  # fastest first
+        excluded = excluded.copy()
+        depth = len(chosen) + 1
+        for w in cands:
+            if self.best_key is not None and depth > self.best_key[0]:
+                return  # every child would open more warehouses than the incumbent
+            excluded[w] = True
+            rest = np.maximum(residual - d.supply[w], 0)
+            if rest.any() and self.best_key is not None and depth >= self.best_key[0]:
+                continue  # would need yet another warehouse
+            chosen.append(int(w))
+            self.run(chosen, rest, excluded)
+            chosen.pop()
+            if self.aborted:
+                return
+
+
+@dataclass
+class CombinationOutcome:
+    assignment: IntArray | None
+    proven: bool
+    children_bound: int
+    nodes: int
+
+
+def _incumbent_key(data: GroupData, x_rows: IntArray, terms: tuple[str, ...],
+                   problem: SplitProblem) -> tuple[tuple[int, ...], IntArray] | None:
+    used = np.flatnonzero(x_rows.sum(axis=0))
+    local = np.searchsorted(data.wh, used) if data.wh.size else used
+    if used.size == 0 or (local >= data.wh.size).any() or (data.wh[np.minimum(
+            local, data.wh.size - 1)] != used).any():
+        return None  # uses a warehouse outside this phase's reach (e.g. above the cap)
+    search = _Search(data, terms, Deadline(0))
+    return search.evaluate(np.sort(local))
+
+
+def search_group(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
+                 cap_minutes: int | None, stop: Deadline,
+                 incumbent_rows: IntArray | None) -> tuple[IntArray | None, tuple[int, ...] | None,
+                                                           bool, int]:
+    """Best warehouse set of one group: (problem warehouse ids, key, proven, nodes)."""
+    data = group_data(problem, items, cap_minutes)
+    search = _Search(data, terms, stop)
+    if incumbent_rows is not None:
+        inc = _incumbent_key(data, incumbent_rows, terms, problem)
+        if inc is not None:
+            search.best_key, search.best_set = inc
+    search.run([], data.demand.copy(), np.zeros(data.wh.size, dtype=bool))
+    if search.best_set is None:
+        return None, None, not search.aborted, search.nodes
+    return data.wh[search.best_set], search.best_key, not search.aborted, search.nodes
+
+
+def combination_search(problem: SplitProblem, stop: Deadline,
+                       incumbent: IntArray | None = None) -> CombinationOutcome:
+    """Exact lexicographic optimum when :func:`applicable`, within ``stop``."""
+    terms = problem.objective[1:]
+    groups = problem.groups()
+    nodes = 0
+    proven = True
+
+    def phase(active_terms: tuple[str, ...], cap: int | None, start: IntArray | None,
+              ) -> tuple[list[IntArray | None], list[tuple[int, ...] | None]]:
+        nonlocal nodes, proven
+        sets: list[IntArray | None] = []
+        keys: list[tuple[int, ...] | None] = []
+        for items in groups:
+            inc = start[items] if start is not None else None
+            wh, key, ok, n = search_group(problem, items, active_terms, cap, stop, inc)
+            nodes += n
+            proven &= ok
+            sets.append(wh)
+            keys.append(key)
+        return sets, keys
+
+    def build(sets: list[IntArray | None]) -> IntArray | None:
+        if any(s is None for s in sets):
+            return None
+        x = np.zeros((problem.n_items, problem.n_warehouses), dtype=np.int64)
+        stock = problem.stock.copy()
+        for items, wh in zip(groups, sets, strict=True):
+            assert wh is not None
+            rows = fill_fastest(problem, items, wh, stock)
+            if rows is None:  # cannot happen for an applicable problem; be safe
+                return None
+            x[items] = rows
+        return x
+
+    sets, keys = phase(terms, None, incumbent)
+    x = build(sets)
+    if x is None:
+        return CombinationOutcome(None, False, 0, nodes)
+    if "makespan" in terms and terms.index("makespan") + 1 < len(terms):
+        pos = terms.index("makespan")
+        m_star = max([problem.fixed_makespan] + [k[1 + pos] for k in keys if k is not None])
+        sets2, keys2 = phase(terms[:pos] + terms[pos + 1:], m_star, x)
+        x2 = build(sets2)
+        if x2 is not None:
+            x, keys = x2, keys2
+    bound = sum(k[0] for k in keys if k is not None) if proven else 0
+    return CombinationOutcome(x, proven, bound, nodes)

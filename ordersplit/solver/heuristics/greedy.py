@@ -1,0 +1,41 @@
+"""Plain greedy: line by line, as most order systems fill an order."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ordersplit.solver.heuristics.state import Work
+from ordersplit.solver.problem import IntArray, SplitProblem
+
+
+def greedy(problem: SplitProblem) -> IntArray | None:
+    """Each item in line order: first from warehouses its group already uses (fastest
+    first), then from the warehouse that can ship most of what is left.
+
+    When delivery comes before children in the objective, each item simply ships from
+    the fastest warehouses that have it.
+    """
+    work = Work(problem)
+    fastest_first = bool(problem.objective) and problem.objective[0] in ("makespan", "unit_hours")
+    opened: dict[int, list[int]] = {}
+    for i in range(problem.n_items):
+        g = int(problem.group[i])
+        one = np.array([i])
+        if fastest_first:
+            for w in work.fast:
+                if work.rem[i] == 0:
+                    break
+                work.give(i, int(w), int(work.caps(one)[0, w]))
+        else:
+            for w in sorted(opened.get(g, []), key=lambda w: (problem.hours[w], w)):
+                work.give(i, w, int(work.caps(one)[0, w]))
+            while work.rem[i]:
+                cap = work.caps(one)[0]
+                if not cap.any():
+                    return None
+                w = work.best_warehouse(cap)
+                work.give(i, w, int(cap[w]))
+                opened.setdefault(g, []).append(w)
+        if work.rem[i]:
+            return None
+    return work.x

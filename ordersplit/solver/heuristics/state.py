@@ -1,0 +1,142 @@
+"""Shared working state of the constructive heuristics: residual stock and quantities.
+
+Groups are worked one after another against the same residual stock, so a heuristic
+never oversells a SKU that two groups share. Every heuristic ends in :meth:`polish`,
+which re-fills each group fastest-first inside the warehouses it opened (better
+delivery) and closes warehouses that turn out not to be needed (fewer children).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ordersplit.solver.problem import IntArray, SplitProblem
+
+BIG = np.iinfo(np.int64).max
+
+
+class Work:
+    """Residual stock, remaining quantities and the assignment under construction."""
+
+    def __init__(self, problem: SplitProblem) -> None:
+        self.p = problem
+        self.stock = problem.stock.copy()
+        self.rem = problem.quantity.copy()
+        self.x = np.zeros((problem.n_items, problem.n_warehouses), dtype=np.int64)
+        # warehouses in delivery order (fastest first, then index) for tie-breaks
+        self.fast = np.lexsort((np.arange(problem.n_warehouses), problem.hours))
+
+    def caps(self, items: IntArray) -> IntArray:
+        """``[len(items), W]``: units each warehouse can still give each item (capped at rem)."""
+        p = self.p
+        out = np.empty((items.size, p.n_warehouses), dtype=np.int64)
+        skus = p.single_sku[items]
+        for r, i in enumerate(items):
+            if skus[r] >= 0:
+                out[r] = self.stock[:, skus[r]]
+            else:
+                used = np.flatnonzero(p.usage[i])
+                out[r] = (self.stock[:, used] // p.usage[i, used]).min(axis=1)
+        out = np.minimum(out, self.rem[items, None])
+        out[~p.allowed[items]] = 0
+        # an unsplittable item ships whole or not at all
+        whole = ~p.splittable[items]
+        if whole.any():
+            out[whole] = np.where(out[whole] >= self.rem[items[whole], None], out[whole], 0)
+        return out
+
+    def give(self, i: int, w: int, units: int) -> None:
+        if units <= 0:
+            return
+        self.x[i, w] += units
+        self.rem[i] -= units
+        self.stock[w] -= self.p.usage[i] * units
+
+    def take_from(self, items: IntArray, w: int) -> int:
+        """Ship from ``w`` everything it can of ``items`` (in item order); units shipped."""
+        total = 0
+        for i in items:
+            if self.rem[i] == 0:
+                continue
+            cap = int(self.caps(np.array([i]))[0, w])
+            self.give(int(i), w, cap)
+            total += cap
+        return total
+
+    def coverable(self, items: IntArray) -> IntArray:
+        """Per warehouse: units of ``items`` it could ship now (an optimistic score)."""
+        return self.caps(items).sum(axis=0)
+
+    def best_warehouse(self, score: IntArray) -> int:
+        """Highest score; ties go to the faster, then the lower index."""
+        order = self.fast
+        return int(order[np.argmax(score[order])])
+
+    def done(self, items: IntArray) -> bool:
+        return not self.rem[items].any()
+
+
+def fill_fastest(problem: SplitProblem, items: IntArray, open_wh: IntArray,
+                 stock: IntArray) -> IntArray | None:
+    """Assign ``items`` fastest-first inside ``open_wh`` from ``stock`` (consumed in place).
+
+    Unsplittable items go first, each to the fastest open warehouse that has all of it.
+    Returns the assignment rows for ``items`` or ``None`` if they do not fit.
+    """
+    rows = np.zeros((items.size, problem.n_warehouses), dtype=np.int64)
+    order_wh = open_wh[np.lexsort((open_wh, problem.hours[open_wh]))]
+    ranked = sorted(range(items.size), key=lambda r: (bool(problem.splittable[items[r]]), r))
+    for r in ranked:
+        i = int(items[r])
+        need = int(problem.quantity[i])
+        use = problem.usage[i]
+        used = np.flatnonzero(use)
+        for w in order_wh:
+            if need == 0:
+                break
+            if not problem.allowed[i, w]:
+                continue
+            cap = int((stock[w, used] // use[used]).min())
+            if not problem.splittable[i]:
+                if cap < need:
+                    continue
+                got = need
+            else:
+                got = min(need, cap)
+            if got:
+                rows[r, w] = got
+                stock[w] -= use * got
+                need -= got
+        if need:
+            return None
+    return rows
+
+
+def polish(problem: SplitProblem, x: IntArray, *, drop: bool = True) -> IntArray:
+    """Re-fill every group fastest-first in its open warehouses; close unneeded ones.
+
+    Never returns something worse in children: a change is kept only if it fits.
+    """
+    x = x.copy()
+    stock = problem.stock - x.T @ problem.usage
+    for items in problem.groups():
+        if items.size == 0:
+            continue
+        mine = x[items]
+        stock += (mine.T @ problem.usage[items])  # give the group's stock back
+        open_wh = np.flatnonzero(mine.sum(axis=0))
+        best = mine
+        if drop:  # try closing the slowest first
+            for w in open_wh[np.lexsort((-open_wh, -problem.hours[open_wh]))]:
+                trial = open_wh[open_wh != w]
+                if trial.size == 0:
+                    continue
+                rows = fill_fastest(problem, items, trial, stock.copy())
+                if rows is not None:
+                    open_wh = trial
+        rows = fill_fastest(problem, items, open_wh, stock.copy())
+        if rows is not None:
+            best = rows
+        x[items] = best
+        stock -= best.T @ problem.usage[items]
+    return x

@@ -1,0 +1,117 @@
+"""The ``auto`` solver: bounds, heuristics, exact search, fallback - within one budget.
+
+1. A cheap lower bound on every objective term.
+2. Constructive heuristics; if the best one meets the bound, it is optimal as it stands.
+3. The exact combination search where it applies (it usually does, and is fastest),
+   warm-started with the best heuristic plan.
+4. Otherwise, or if that search ran out of time, an exact MIP backend (CP-SAT; HiGHS
+   when cost comes first) warm-started from the best plan so far, with the time left.
+5. If the MIP fails, the best heuristic plan is returned as ``fallback``; if time ran
+   out, the best plan found as ``feasible``, with the proven bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from ordersplit.solver.backends.base import get_backend
+from ordersplit.solver.bounds import children_lower_bound, fastest_fill_bounds
+from ordersplit.solver.combination import applicable, combination_search
+from ordersplit.solver.evaluate import Objective, evaluate
+from ordersplit.solver.heuristics import HEURISTICS
+from ordersplit.solver.problem import IntArray, SplitProblem
+from ordersplit.solver.result import SolveResult, Status
+from ordersplit.solver.stop import Deadline
+
+log = logging.getLogger(__name__)
+
+EXACT_SHARE = 0.6
+"""Share of the remaining budget the combination search may use before a MIP is tried."""
+
+
+def lower_bound(problem: SplitProblem) -> Objective:
+    """A lower bound on every objective term at once."""
+    makespan, unit = fastest_fill_bounds(problem)
+    return Objective(children_lower_bound(problem), makespan, unit, 0)
+
+
+def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
+    """Best plan for ``problem`` within ``stop``; see the module docstring."""
+    t0 = time.perf_counter()
+    terms = problem.objective
+    bound = lower_bound(problem)
+    exact_path = applicable(problem)
+    names = ("pigeonhole",) if exact_path else tuple(HEURISTICS)
+
+    best_x: IntArray | None = None
+    best_obj: Objective | None = None
+    best_name = ""
+    for name in names:
+        x = HEURISTICS[name](problem)
+        if x is None:
+            continue
+        obj = evaluate(problem, x)
+        if best_obj is None or obj.key(terms) < best_obj.key(terms):
+            best_x, best_obj, best_name = x, obj, name
+    if best_x is not None and best_obj is not None and _meets(best_obj, bound, terms):
+        return _result(best_name, Status.OPTIMAL, best_x, best_obj, best_obj.children, t0)
+
+    children_lb = bound.children
+    if exact_path:
+        out = combination_search(problem, stop.fraction(EXACT_SHARE), best_x)
+        if out.assignment is not None:
+            obj = evaluate(problem, out.assignment)
+            if best_obj is None or obj.key(terms) <= best_obj.key(terms):
+                best_x, best_obj, best_name = out.assignment, obj, "combination"
+            if out.proven:
+                return _result(best_name, Status.OPTIMAL, best_x, best_obj, best_obj.children, t0)
+            children_lb = max(children_lb, out.children_bound)
+    if best_x is None and not exact_path:
+        log.debug("no heuristic plan; the exact backend starts cold")
+
+    backend = get_backend("milp" if terms and terms[0] == "cost" else "cpsat")
+    try:
+        res = backend.solve(problem, stop, best_x)
+    except Exception as exc:  # a backend must not take the split down
+        log.warning("backend %s raised: %s", backend.name, exc)
+        res = None
+    if res is not None and res.assignment is not None and res.status.has_solution:
+        obj = evaluate(problem, res.assignment)
+        if best_obj is None or obj.key(terms) <= best_obj.key(terms):
+            status = res.status if res.status == Status.OPTIMAL else Status.FEASIBLE
+            lb = max(children_lb, res.children_lower_bound)
+            return _result(backend.name, status, res.assignment, obj, lb, t0, res.message)
+    if best_x is None or best_obj is None:
+        return SolveResult("auto", Status.NO_SOLUTION, None, None, children_lb,
+                           time.perf_counter() - t0, "no plan found")
+    failed = res is None or res.status in (Status.ERROR, Status.NO_SOLUTION)
+    status = Status.FALLBACK if failed else Status.FEASIBLE
+    message = "exact backend failed" if failed else "time ran out"
+    return _result(best_name, status, best_x, best_obj, children_lb, t0, message)
+
+
+def _meets(obj: Objective, bound: Objective, terms: tuple[str, ...]) -> bool:
+    """Whether ``obj`` equals the lower bound on every term: then nothing can beat it."""
+    return all(getattr(obj, t) <= getattr(bound, t) for t in terms)
+
+
+def _result(name: str, status: Status, x: IntArray, obj: Objective, lb: int, t0: float,
+            message: str = "") -> SolveResult:
+    return SolveResult(name, status, x, obj, min(lb, obj.children), time.perf_counter() - t0,
+                       message)
+
+
+def solve_problem(problem: SplitProblem, solver: str, stop: Deadline) -> SolveResult:
+    """Solve with ``solver`` (``auto`` or a backend name); never raises for a backend's sake."""
+    if problem.n_items == 0:
+        x = problem.quantity.reshape(0, 1)[:, :0].repeat(problem.n_warehouses, axis=1)
+        return SolveResult(solver, Status.OPTIMAL, x, evaluate(problem, x), 0, 0.0)
+    if solver == "auto":
+        return solve_auto(problem, stop)
+    backend = get_backend(solver)
+    try:
+        return backend.solve(problem, stop)
+    except Exception as exc:
+        log.warning("backend %s raised: %s", solver, exc)
+        return SolveResult(solver, Status.ERROR, None, None, 0, stop.elapsed(), str(exc))
