@@ -1,0 +1,111 @@
+"""Assemble the contract's plan from the solver's result: children, objective, amounts."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+
+from ordersplit.models.currency import currency_exponent
+from ordersplit.models.plan import Child, ChildLine, Objective, ParentInfo, Plan
+from ordersplit.models.request import SplitRequest
+from ordersplit.plan.children import DraftChild, draft_children, gift_links, reasons
+from ordersplit.solver.compile import Compiled
+from ordersplit.solver.result import SolveResult
+
+
+def _hours(minutes: int) -> float:
+    return round(minutes / 60, 4)
+
+
+def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
+               runtime_ms: float) -> Plan:
+    """The plan for ``request`` given a feasible ``result`` on its compiled problem."""
+    layout, problem = compiled.layout, compiled.problem
+    assert result.assignment is not None
+    drafts = draft_children(layout, result.assignment, problem.per_warehouse)
+    why = reasons(drafts)
+    links = gift_links(request, drafts)
+    order = request.order
+    ids = [f"{order.id}-{c + 1}" for c in range(len(drafts))]
+    amounts = _allocate(request, drafts)
+
+    children: list[Child] = []
+    cost = Decimal(0)
+    unit_minutes = 0
+    latest: int | None = None
+    for c, draft in enumerate(drafts):
+        wh = draft.warehouse
+        minutes = int(layout.minutes[wh]) if wh is not None and layout.minutes[wh] >= 0 else None
+        if draft.kind == "shipment":
+            if wh is not None:
+                cost += request.warehouses[wh].child_cost
+            if minutes is not None:
+                latest = minutes if latest is None else max(latest, minutes)
+                unit_minutes += minutes * sum(p.quantity for p in draft.parts)
+        lines = [
+            ChildLine(
+                line_id=order.lines[p.line].id,
+                sku=p.component or order.lines[p.line].sku,
+                quantity=p.quantity,
+                component_of=order.lines[p.line].sku if p.component else None,
+                amounts=amounts[1][c][j] if amounts else {},
+            )
+            for j, p in enumerate(draft.parts)
+        ]
+        children.append(Child(
+            id=ids[c], parent_id=order.id, root_id=order.id, level=2, kind=draft.kind,  # type: ignore[arg-type]
+            status="pending_shipment",
+            warehouse=layout.warehouse_ids[wh] if wh is not None else None,
+            merchant=draft.key.merchant, temperature=draft.key.temperature,
+            handling=draft.key.handling, cross_border=draft.key.cross_border,
+            delivery_hours=_hours(minutes) if minutes is not None else None,
+            reasons=why[c], linked_children=[ids[k] for k in sorted(links[c])],
+            lines=lines, amounts=amounts[0][c] if amounts else {},
+        ))
+    fixed_children = sum(1 for d in drafts if d.kind != "shipment" or d.bulky)
+    exponent = currency_exponent(order.currency)
+    cost_places = max(exponent, -int(cost.normalize().as_tuple().exponent or 0), 0)
+    objective = Objective(
+        children=len(children),
+        delivery_hours=_hours(latest) if latest is not None else None,
+        unit_hours=_hours(unit_minutes),
+        cost=f"{cost:.{cost_places}f}",
+        children_lower_bound=min(len(children), result.children_lower_bound + fixed_children),
+    )
+    return Plan(
+        order_id=order.id,
+        status=result.status.value,  # type: ignore[arg-type]
+        solver=result.backend,
+        runtime_ms=round(runtime_ms, 3),
+        objective=objective,
+        waits_for_stock=layout.waits,
+        parent=ParentInfo(id=order.id, status="split", amounts=amounts[2] if amounts else {}),
+        children=children,
+    )
+
+
+AmountStrings = tuple[list[dict[str, str]], list[list[dict[str, str]]], dict[str, str]]
+
+
+def _allocate(request: SplitRequest, drafts: list[DraftChild]) -> AmountStrings | None:
+    """Money per child, per child line and for the parent (``None`` without the allocator)."""
+    try:
+        from ordersplit.money import allocate_plan
+    except ImportError:  # pragma: no cover - the money package is part of the install
+        return None
+    part_child, part_line, part_weight, where = [], [], [], []
+    for c, draft in enumerate(drafts):
+        for j, part in enumerate(draft.parts):
+            part_child.append(c)
+            part_line.append(part.line)
+            part_weight.append(part.quantity)
+            where.append((c, j))
+    money = allocate_plan(request, np.array(part_child, dtype=np.int64),
+                          np.array(part_line, dtype=np.int64),
+                          np.array(part_weight, dtype=np.int64), [d.kind for d in drafts])
+    per_part: list[list[dict[str, str]]] = [[{} for _ in d.parts] for d in drafts]
+    for p, (c, j) in enumerate(where):
+        per_part[c][j] = money.format_part(p)
+    return ([money.format_child(c) for c in range(len(drafts))], per_part,
+            money.format_parent())

@@ -1,0 +1,124 @@
+"""From an assignment to child orders: grouping, kinds, lineage, reasons, links.
+
+A child is a set of parts (a parent line, or one bundle component of it, and a
+quantity) that one warehouse ships together. Children are numbered deterministically:
+shipments in the order of their first line, then the store child, then back-orders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ordersplit.models.request import SplitRequest
+from ordersplit.rules.keys import REASON_ORDER, GroupKey, differing_rules
+from ordersplit.solver.compile import Layout
+from ordersplit.solver.problem import IntArray
+
+KIND_RANK = {"shipment": 0, "store": 1, "backorder": 2}
+
+
+@dataclass
+class Part:
+    line: int
+    component: str | None
+    quantity: int
+
+
+@dataclass
+class DraftChild:
+    """A child before it gets its id and amounts."""
+
+    kind: str
+    key: GroupKey
+    warehouse: int | None
+    bulky: bool = False
+    parts: list[Part] = field(default_factory=list)
+
+    def add(self, line: int, component: str | None, quantity: int) -> None:
+        for part in self.parts:
+            if part.line == line and part.component == component:
+                part.quantity += quantity
+                return
+        self.parts.append(Part(line, component, quantity))
+
+    def first_line(self) -> int:
+        return min(p.line for p in self.parts)
+
+
+def draft_children(layout: Layout, x: IntArray, per_warehouse: bool) -> list[DraftChild]:
+    """Children from the solver's assignment plus the parts the rules fixed."""
+    drafts: dict[tuple[object, ...], DraftChild] = {}
+    for i, w in zip(*np.nonzero(x), strict=True):
+        item = layout.items[i]
+        wid: int | None = int(w)
+        slot: tuple[object, ...] = ("ship", item.key, wid) if per_warehouse else ("ship", item.key)
+        if slot not in drafts:
+            drafts[slot] = DraftChild("shipment", item.key, wid)
+        child = drafts[slot]
+        if child.warehouse != wid:
+            child.warehouse = None  # warehouse rule off: one child, several warehouses
+        child.add(item.line, item.component, int(x[i, w]))
+    for part in layout.fixed:
+        if part.kind == "bulky":
+            slot = ("bulky", part.line, part.warehouse)
+            drafts.setdefault(slot, DraftChild("shipment", part.key, part.warehouse, bulky=True))
+        elif part.kind == "store":
+            slot = ("store",)
+            drafts.setdefault(slot, DraftChild("store", part.key, layout.store_warehouse))
+        else:
+            slot = ("backorder", part.key)
+            drafts.setdefault(slot, DraftChild("backorder", part.key, None))
+        drafts[slot].add(part.line, part.component, part.quantity)
+    out = list(drafts.values())
+    out.sort(key=lambda c: (KIND_RANK[c.kind], c.first_line(),
+                            -1 if c.warehouse is None else c.warehouse))
+    return out
+
+
+def reasons(children: list[DraftChild]) -> list[list[str]]:
+    """For each child, the rules that separate it from at least one other child."""
+    out: list[list[str]] = []
+    for a in children:
+        found: set[str] = set()
+        for b in children:
+            if a is b:
+                continue
+            if a.kind != b.kind:  # the special child carries the reason, not the others
+                if a.kind == "backorder":
+                    found.add("stock")
+                elif a.kind == "store":
+                    found.add("offline_store")
+                continue
+            if a.bulky:
+                found.add("bulky")
+            if a.bulky != b.bulky:
+                continue
+            diff = differing_rules(a.key, b.key)
+            found.update(diff)
+            if not diff and a.warehouse != b.warehouse:
+                found.add("warehouse")
+        out.append([r for r in REASON_ORDER if r in found])
+    return out
+
+
+def gift_links(request: SplitRequest, children: list[DraftChild]) -> list[set[int]]:
+    """Child indices linked to each child through gift activities (both ways)."""
+    links: list[set[int]] = [set() for _ in children]
+    index = {line.id: li for li, line in enumerate(request.order.lines)}
+    holders: dict[int, set[int]] = {}
+    for c, child in enumerate(children):
+        for part in child.parts:
+            holders.setdefault(part.line, set()).add(c)
+    for act in request.order.activities:
+        if act.kind != "gift":
+            continue
+        gifts = set().union(*(holders.get(index[g], set()) for g in act.gift_lines))
+        triggers = set().union(*(holders.get(index[t], set()) for t in act.trigger_lines))
+        for g in gifts:
+            for t in triggers:
+                if g != t:
+                    links[g].add(t)
+                    links[t].add(g)
+    return links
