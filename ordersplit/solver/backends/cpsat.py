@@ -1,0 +1,130 @@
+"""CP-SAT backend: the shared integer model written straight into a ``CpModelProto``.
+
+Writing the proto fields directly is faster than building expression objects, and the
+model is kept between lexicographic stages: each stage swaps the objective and the hint
+and the previous optimum becomes one more linear row.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from ordersplit.solver.backends._lexico import (
+    Expr,
+    LinearModel,
+    StageOutcome,
+    solve_lexicographic,
+)
+from ordersplit.solver.backends.base import Backend, register
+from ordersplit.solver.problem import IntArray, SplitProblem
+from ordersplit.solver.result import SolveResult, Status
+from ordersplit.solver.stop import Deadline
+
+log = logging.getLogger(__name__)
+
+STATUS_MAP: dict[str, Status] = {
+    "OPTIMAL": Status.OPTIMAL,
+    "FEASIBLE": Status.FEASIBLE,
+    "INFEASIBLE": Status.NO_SOLUTION,
+    "UNKNOWN": Status.NO_SOLUTION,
+    "MODEL_INVALID": Status.ERROR,
+}
+"""CP-SAT status names onto ours (time-outs are FEASIBLE or UNKNOWN)."""
+
+_INT_INF = (1 << 62) - 1
+
+
+def _bound(value: float) -> int:
+    """A row bound as a CP-SAT integer (infinities become the int64 domain limits)."""
+    if value == np.inf:
+        return _INT_INF
+    if value == -np.inf:
+        return -_INT_INF
+    return int(value)
+
+
+class _CpSatRunner:
+    """One CP-SAT model kept across the stages of a lexicographic solve."""
+
+    def __init__(self, model: LinearModel, seed: int) -> None:
+        from ortools.sat.python import cp_model  # noqa: PLC0415
+
+        self._cp_model = cp_model
+        self.model = cp_model.CpModel()
+        self.seed = seed
+        proto = self.model.proto
+        for ub in model.upper.tolist():
+            proto.variables.add().domain.extend([0, ub])
+        starts = model.row_start.tolist()
+        cols = model.row_cols.tolist()
+        coefs = model.row_coefs.tolist()
+        for r, (lo, hi) in enumerate(zip(model.row_lower.tolist(), model.row_upper.tolist(),
+                                         strict=True)):
+            a, b = starts[r], starts[r + 1]
+            lin = proto.constraints.add().linear
+            lin.vars.extend(cols[a:b])
+            lin.coeffs.extend(coefs[a:b])
+            lin.domain.extend([_bound(lo), _bound(hi)])
+
+    def optimize(self, objective: Expr, hint: IntArray | None, time_limit: float) -> StageOutcome:
+        cp_model = self._cp_model
+        proto = self.model.proto
+        self.model.clear_objective()
+        obj: Any = proto.objective
+        obj.vars.extend(objective.cols.tolist())
+        obj.coeffs.extend(objective.coefs.tolist())
+        self.model.clear_hints()
+        if hint is not None:
+            proto.solution_hint.vars.extend(range(hint.size))
+            proto.solution_hint.values.extend(hint.tolist())
+        solver = cp_model.CpSolver()
+        params = solver.parameters
+        params.num_workers = 1
+        params.random_seed = self.seed
+        params.max_time_in_seconds = max(time_limit, 1e-3)
+        params.log_search_progress = False
+        code = solver.solve(self.model)
+        name = solver.status_name(code)
+        status = STATUS_MAP.get(name, Status.ERROR)
+        values = None
+        if status in (Status.OPTIMAL, Status.FEASIBLE):
+            values = np.asarray(solver.response_proto.solution, dtype=np.float64)
+        bound = None
+        if status is not Status.ERROR and name != "INFEASIBLE" and objective.cols.size:
+            bound = float(solver.best_objective_bound) + objective.constant
+        message = "" if status is not Status.ERROR else f"cp-sat: {name}"
+        return StageOutcome(status, values, bound, infeasible=name == "INFEASIBLE",
+                            message=message)
+
+    def restrict(self, objective: Expr, value: int) -> None:
+        lin = self.model.proto.constraints.add().linear
+        lin.vars.extend(objective.cols.tolist())
+        lin.coeffs.extend(objective.coefs.tolist())
+        lin.domain.extend([-_INT_INF, value - objective.constant])
+
+
+@register
+class CpSatBackend(Backend):
+    """OR-Tools CP-SAT, single worker, seeded: exact and deterministic."""
+
+    name = "cpsat"
+    exact = True
+
+    def available(self) -> bool:
+        try:
+            from ortools.sat.python import cp_model  # noqa: F401, PLC0415
+        except ImportError:
+            return False
+        return True
+
+    def solve(
+        self, problem: SplitProblem, stop: Deadline, warm_start: IntArray | None = None
+    ) -> SolveResult:
+        """Lexicographic CP-SAT stages within ``stop``; see :mod:`._lexico`."""
+        return solve_lexicographic(
+            self.name, problem, stop, warm_start,
+            lambda model: _CpSatRunner(model, int(problem.seed) % (1 << 31)),
+        )
