@@ -58,8 +58,10 @@ def payment_plan(
     plans; points 1-10 %; gift card 10-50 %); the primary method (cash, boleto or debit
     card, else the first one) takes the rest. A coupon-only plan pays everything by coupon.
     """
-    ordered = sorted(set(methods), key=lambda m: (PAYMENT_ORDER.index(m)
-                                                  if m in PAYMENT_ORDER else len(PAYMENT_ORDER), m))
+    ordered = sorted(
+        set(methods),
+        key=lambda m: (PAYMENT_ORDER.index(m) if m in PAYMENT_ORDER else len(PAYMENT_ORDER), m),
+    )
     primary = next((m for m in ordered if m in PRIMARY_METHODS), ordered[-1])
     amounts: dict[str, int] = {}
     left = payable

@@ -281,9 +281,7 @@ def generate_network(cfg: ScenarioConfig, rng: np.random.Generator) -> Network:
         if offline[s]:
             item["offline_store"] = True
         if s in components:
-            item["components"] = [
-                {"sku": sku_ids[c], "quantity": q} for c, q in components[s]
-            ]
+            item["components"] = [{"sku": sku_ids[c], "quantity": q} for c, q in components[s]]
         items.append(item)
 
     locations = _locations(eff, rng, shapes, regions)
@@ -321,4 +319,3 @@ def generate_network(cfg: ScenarioConfig, rng: np.random.Generator) -> Network:
         locations=locations,
         stock=stock,
     )
-

@@ -291,6 +291,7 @@ class _OrderMaker:
         # per basket type (0 general, 1 grocery): SKU indices per merchant, merchant mass
         self.pools: list[dict[int, np.ndarray]] = []
         self.mass: list[np.ndarray] = []
+        self.all_pools: list[np.ndarray] = []
         pop = np.exp(net.log_pop)
         for kind in (False, True):
             by_merchant: dict[int, np.ndarray] = {}
@@ -302,6 +303,7 @@ class _OrderMaker:
                     mass[m] = pop[idx].sum()
             self.pools.append(by_merchant)
             self.mass.append(mass)
+            self.all_pools.append(np.flatnonzero(net.grocery == kind))
 
     def _skus(self, rng: np.random.Generator, kind: int, n_lines: int) -> list[int]:
         mass = self.mass[kind]
@@ -316,6 +318,11 @@ class _OrderMaker:
             idx = self.pools[kind][int(m)]
             pick = top_k(rng, self.net.log_pop[idx], int(count))
             out.extend(int(s) for s in idx[pick])
+        if len(out) < n_lines:  # a small merchant ran out of SKUs: top up from the others
+            pool = self.all_pools[kind]
+            rest = pool[~np.isin(pool, out)]
+            pick = top_k(rng, self.net.log_pop[rest], n_lines - len(out))
+            out.extend(int(s) for s in rest[pick])
         return out
 
     def make(self, rng: np.random.Generator, number: int) -> dict[str, Any]:
@@ -326,7 +333,7 @@ class _OrderMaker:
         else:
             pmf = shapes.instacart_lines if kind else shapes.olist_lines
             n_lines = sample_pmf(rng, pmf or (1.0,))
-        n_lines = min(n_lines, sum(len(v) for v in self.pools[kind].values()))
+        n_lines = min(n_lines, len(self.all_pools[kind]))
         skus = self._skus(rng, kind, n_lines)
         if isinstance(cfg.quantity, int):
             qtys = [cfg.quantity] * len(skus)

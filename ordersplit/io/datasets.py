@@ -208,8 +208,12 @@ def olist_requests(
             cents = round(float(price) * 100)
             goods += cents * qty
             lines.append(
-                {"id": f"L{k + 1}", "sku": str(pid), "quantity": qty,
-                 "unit_price": format_money(cents, 2)}
+                {
+                    "id": f"L{k + 1}",
+                    "sku": str(pid),
+                    "quantity": qty,
+                    "unit_price": format_money(cents, 2),
+                }
             )
             seller = str(grp["seller_id"].iloc[0])
             item: dict[str, Any] = {"merchant": f"S-{seller[:8]}"}
@@ -234,9 +238,7 @@ def olist_requests(
         ]
         dest = state_of.get(oid)
         skus = list(catalog)
-        locs = location_dicts(
-            warehouses, skus, np.stack([stock_vector(s) for s in skus], axis=1)
-        )
+        locs = location_dicts(warehouses, skus, np.stack([stock_vector(s) for s in skus], axis=1))
         out.append(
             {
                 "order": {

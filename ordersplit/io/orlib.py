@@ -147,9 +147,7 @@ def load_optima(path: str | Path, *, unicost: bool = False) -> dict[str, int]:
         return {row["instance"]: int(row["best_known"]) for row in csv.DictReader(fh)}
 
 
-def load_optima_table(
-    path: str | Path, *, unicost: bool = False
-) -> dict[str, tuple[int, bool]]:
+def load_optima_table(path: str | Path, *, unicost: bool = False) -> dict[str, tuple[int, bool]]:
     """Like :func:`load_optima` with the ``is_optimal`` flag: ``{name: (value, proven)}``."""
     with _optima_file(path, unicost).open(newline="") as fh:
         return {
