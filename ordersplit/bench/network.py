@@ -9,7 +9,7 @@ per-child cost and a stock matrix. The mapping from the real data is documented 
 ``hours = HOURS_BASE + HOURS_PER_COST * (intercept + coef * w)`` where ``coef`` and
 ``intercept`` are an IPMOF fulfilment lane's cost coefficients and ``w`` is the median
 IPMOF SKU weight (kg). The mapping is monotone in the lane cost (a dearer lane is a
-longer one); with the shipped data it gives 21-55 h for FDC lanes and 33-63 h for RDC
+longer one); with the shipped data it gives 21-55 h for FDC lanes and 28-63 h for RDC
 lanes.
 """
 

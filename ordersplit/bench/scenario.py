@@ -42,8 +42,12 @@ Olist (``olist_sample``, multi-seller marketplace, BRL):
   has one item row, with its own freight, per unit).
 - ``order_items.seller_id``: distinct sellers per order -> number of merchants in an
   order (P(>1) = 0.96 %, the default ``multi_merchant_share``; 2 or 3 merchants in the
-  Olist 2:3 ratio). Merchants are ``self`` (the platform, ``self_share`` of the SKUs)
-  and ``M001``.. (the rest, Zipf-sized, like Olist's seller sizes).
+  Olist ratio 69:2). As in Olist only baskets of 2+ lines span merchants, so the share
+  is applied conditionally on that (the overall rate stays ``multi_merchant_share``).
+  Merchants are ``self`` (the platform, ``self_share`` of the SKUs) and ``M001``..
+  (the rest, sized 1/rank like Olist's long tail of sellers); a merchant is picked in
+  proportion to its SKUs' popularity, preferring merchants that can fill the basket.
+  Gift lines come from the trigger line's merchant, bundles are single-merchant.
 - ``order_payments.payment_type`` -> the set of payment methods of an order, sampled
   from the Olist plans' frequencies (cash 74 %, boleto 19 %, coupon only 2.5 %,
   cash + coupon 2.5 %, debit card 1.5 %), mapped ``credit_card -> cash``,
@@ -98,7 +102,8 @@ merchant and temperature; ``luxury_share`` of general SKUs have ``handling: luxu
 ``cross_border_share`` of SKUs are cross-border; line discounts (5-20 % of the line,
 ``line_discount_share`` of lines); a discount activity (``discount_activity_share`` of
 orders, 3-15 % of the covered lines' net goods, all lines or a random subset); a gift
-activity (``gift_share``: one extra line at price 0, triggered by one line);
+activity (``gift_share``: one extra line at price 0, a popular SKU of the trigger
+line's merchant, triggered by that line);
 ``preference: fastest`` (``fastest_share``); ``backorder: wait``
 (``backorder_wait_share``).
 
@@ -283,7 +288,13 @@ class _OrderMaker:
         self.rules = {r: r not in self.cfg.disabled_rules for r in RULE_NAMES}
         self.merchant_pmf = shapes.merchants_per_order or (1.0,)
         multi = self.cfg.multi_merchant_share
-        self.multi = 1.0 - self.merchant_pmf[0] if multi is None else multi
+        share = 1.0 - self.merchant_pmf[0] if multi is None else multi
+        # Only baskets of 2+ lines can span merchants (as in Olist): condition on that.
+        self.multi = [share, share]
+        if not isinstance(self.cfg.lines_per_order, int):
+            for kind, pmf in enumerate((shapes.olist_lines, shapes.instacart_lines)):
+                several = 1.0 - (pmf[0] if pmf else 1.0)
+                self.multi[kind] = min(1.0, share / several) if several > 0 else 0.0
         plans = shapes.payment_plans or ((("cash",), 1.0),)
         self.plans = [p for p, _ in plans]
         probs = np.array([w for _, w in plans], dtype=float)
@@ -292,6 +303,8 @@ class _OrderMaker:
         self.pools: list[dict[int, np.ndarray]] = []
         self.mass: list[np.ndarray] = []
         self.all_pools: list[np.ndarray] = []
+        self.sizes: list[np.ndarray] = []
+        self.by_merchant = [np.flatnonzero(net.merchant_of == m) for m in range(len(net.merchants))]
         pop = np.exp(net.log_pop)
         for kind in (False, True):
             by_merchant: dict[int, np.ndarray] = {}
@@ -304,14 +317,22 @@ class _OrderMaker:
             self.pools.append(by_merchant)
             self.mass.append(mass)
             self.all_pools.append(np.flatnonzero(net.grocery == kind))
+            self.sizes.append(np.array([len(by_merchant.get(m, ())) for m in range(len(mass))]))
 
     def _skus(self, rng: np.random.Generator, kind: int, n_lines: int) -> list[int]:
         mass = self.mass[kind]
         available = int((mass > 0).sum())
         k = 1
-        if self.multi > 0 and available > 1 and n_lines > 1 and rng.random() < self.multi:
+        multi = self.multi[kind]
+        if multi > 0 and available > 1 and n_lines > 1 and rng.random() < multi:
             k = min(sample_pmf(rng, self.merchant_pmf, minimum=2), available, n_lines)
-        chosen = rng.choice(len(mass), size=k, replace=False, p=mass / mass.sum())
+        # Prefer merchants that can fill their share of the basket on their own.
+        need = -(-n_lines // k)
+        sizes = self.sizes[kind]
+        eligible = np.where(sizes >= need, mass, 0.0)
+        if int((eligible > 0).sum()) < k:
+            eligible = mass
+        chosen = rng.choice(len(mass), size=k, replace=False, p=eligible / eligible.sum())
         split = np.ones(k, dtype=int) + rng.multinomial(n_lines - k, np.full(k, 1.0 / k))
         out: list[int] = []
         for m, count in zip(chosen, split, strict=True):
@@ -361,17 +382,19 @@ class _OrderMaker:
 
         activities: list[dict[str, Any]] = []
         if cfg.gift_share and rng.random() < cfg.gift_share:
-            order_skus = set(skus)
-            pool = [s for s in top_k(rng, net.log_pop, 8).tolist() if s not in order_skus]
-            if pool:
-                gift = int(pool[0])
+            # "Buy A, get B free": B is a popular SKU of A's merchant (any temperature).
+            t = int(rng.integers(0, len(lines)))
+            same = self.by_merchant[int(net.merchant_of[skus[t]])]
+            same = same[~np.isin(same, skus)]
+            if len(same):
+                gift = int(same[top_k(rng, net.log_pop[same], 1)[0]])
                 skus.append(gift)
                 gid = f"L{len(lines) + 1}"
                 lines.append({"id": gid, "sku": net.sku_ids[gift], "quantity": 1,
                               "unit_price": format_minor(0, exp)})  # fmt: skip
                 net_goods.append(0)
-                trigger = lines[int(rng.integers(0, len(lines) - 1))]["id"]
-                activities.append({"id": "GIFT-1", "kind": "gift", "trigger_lines": [trigger],
+                activities.append({"id": "GIFT-1", "kind": "gift",
+                                   "trigger_lines": [lines[t]["id"]],
                                    "gift_lines": [gid]})  # fmt: skip
         promo = 0
         if cfg.discount_activity_share and rng.random() < cfg.discount_activity_share:
