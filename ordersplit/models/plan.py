@@ -39,6 +39,8 @@ class Child(_Out):
     kind: ChildKind
     status: str = "pending_shipment"
     warehouse: str | None
+    warehouses: list[str] = Field(default_factory=list)
+    """Every warehouse the child ships from: one, except when the warehouse rule is off."""
     merchant: str | None
     temperature: str | None
     handling: str | None

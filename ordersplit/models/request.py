@@ -20,8 +20,9 @@ Money = Annotated[Decimal, BeforeValidator(parse_decimal)]
 
 Temperature = Literal["ambient", "chilled", "frozen"]
 SolverName = Literal[
-    "auto", "cpsat", "milp", "scarce", "ladder", "pigeonhole", "combination", "greedy"
+    "auto", "cpsat", "milp", "milp_cbc", "scarce", "ladder", "pigeonhole", "combination", "greedy"
 ]
+"""``milp`` is HiGHS; ``milp_cbc`` a direct PuLP/CBC model (kept as a baseline)."""
 ObjectiveTerm = Literal["children", "delivery", "cost"]
 
 

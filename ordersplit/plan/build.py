@@ -36,13 +36,16 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
     latest: int | None = None
     for c, draft in enumerate(drafts):
         wh = draft.warehouse
-        minutes = int(layout.minutes[wh]) if wh is not None and layout.minutes[wh] >= 0 else None
+        reach = [int(layout.minutes[w]) for w in draft.sources if layout.minutes[w] >= 0]
+        minutes = max(reach) if reach else None
+        if draft.kind == "store" and wh is not None and layout.minutes[wh] >= 0:
+            minutes = int(layout.minutes[wh])
         if draft.kind == "shipment":
-            if wh is not None:
-                cost += request.warehouses[wh].child_cost
+            for w, units in draft.sources.items():
+                cost += request.warehouses[w].child_cost
+                unit_minutes += int(layout.minutes[w]) * units
             if minutes is not None:
                 latest = minutes if latest is None else max(latest, minutes)
-                unit_minutes += minutes * sum(p.quantity for p in draft.parts)
         lines = [
             ChildLine(
                 line_id=order.lines[p.line].id,
@@ -57,6 +60,7 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
             id=ids[c], parent_id=order.id, root_id=order.id, level=2, kind=draft.kind,  # type: ignore[arg-type]
             status="pending_shipment",
             warehouse=layout.warehouse_ids[wh] if wh is not None else None,
+            warehouses=[layout.warehouse_ids[w] for w in sorted(draft.sources)],
             merchant=draft.key.merchant, temperature=draft.key.temperature,
             handling=draft.key.handling, cross_border=draft.key.cross_border,
             delivery_hours=_hours(minutes) if minutes is not None else None,

@@ -35,6 +35,8 @@ class DraftChild:
     warehouse: int | None
     bulky: bool = False
     parts: list[Part] = field(default_factory=list)
+    sources: dict[int, int] = field(default_factory=dict)
+    """Units shipped from each warehouse (several only when the warehouse rule is off)."""
 
     def add(self, line: int, component: str | None, quantity: int) -> None:
         for part in self.parts:
@@ -60,10 +62,13 @@ def draft_children(layout: Layout, x: IntArray, per_warehouse: bool) -> list[Dra
         if child.warehouse != wid:
             child.warehouse = None  # warehouse rule off: one child, several warehouses
         child.add(item.line, item.component, int(x[i, w]))
+        child.sources[int(w)] = child.sources.get(int(w), 0) + int(x[i, w])
     for part in layout.fixed:
         if part.kind == "bulky":
             slot = ("bulky", part.line, part.warehouse)
             drafts.setdefault(slot, DraftChild("shipment", part.key, part.warehouse, bulky=True))
+            if part.warehouse is not None:
+                drafts[slot].sources[part.warehouse] = part.quantity
         elif part.kind == "store":
             slot = ("store",)
             drafts.setdefault(slot, DraftChild("store", part.key, layout.store_warehouse))

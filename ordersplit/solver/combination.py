@@ -56,10 +56,11 @@ class GroupData:
 def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None) -> GroupData:
     """The group's covering data, dominated warehouses left out.
 
-    A warehouse is dominated when another has at least its (demand-clipped) supply of
-    every SKU, is no slower and no dearer (ties: the lower index stays). Swapping a
-    dominated warehouse for its dominator never makes any objective term worse, so an
-    optimum survives the reduction.
+    A warehouse is dominated when another covers the *whole* demand of every SKU it
+    supplies, and is no slower and no dearer (ties: the earlier one stays). In a set
+    that holds both, the dominated one ships nothing; in a set that holds only it,
+    swapping in the dominator makes no objective term worse. So an optimum survives.
+    (Mere elementwise dominance is not enough: two partial stocks may both be needed.)
     """
     skus = problem.single_sku[items]
     local, inverse = np.unique(skus, return_inverse=True)
@@ -74,7 +75,9 @@ def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None) 
     sup, hrs, cst = supply[wh], problem.hours[wh], problem.cost[wh]
     if wh.size > 1:
         # ge[a, b]: a has at least b's supply everywhere; a comes before b in (hours, cost, id)
-        ge = (sup[:, None, :] >= sup[None, :, :]).all(axis=2)
+        full = sup == demand[None, :]
+        # ge[a, b]: a covers the whole demand of every SKU that b supplies
+        ge = (full[:, None, :] | (sup[None, :, :] == 0)).all(axis=2)
         no_worse = (hrs[:, None] <= hrs[None, :]) & (cst[:, None] <= cst[None, :])
         earlier = np.triu(np.ones((wh.size, wh.size), dtype=bool), k=1)
         same = ge & ge.T & (hrs[:, None] == hrs[None, :]) & (cst[:, None] == cst[None, :])
@@ -196,11 +199,14 @@ class CombinationOutcome:
 
 def _incumbent_key(data: GroupData, x_rows: IntArray, terms: tuple[str, ...],
                    problem: SplitProblem) -> tuple[tuple[int, ...], IntArray] | None:
+    """The incumbent's key in this group's local terms, or ``None`` if it uses a
+    warehouse outside this phase's reach (above the cap, or left out as dominated)."""
     used = np.flatnonzero(x_rows.sum(axis=0))
-    local = np.searchsorted(data.wh, used) if data.wh.size else used
-    if used.size == 0 or (local >= data.wh.size).any() or (data.wh[np.minimum(
-            local, data.wh.size - 1)] != used).any():
-        return None  # uses a warehouse outside this phase's reach (e.g. above the cap)
+    lookup = np.full(problem.n_warehouses, -1, dtype=np.int64)
+    lookup[data.wh] = np.arange(data.wh.size)
+    local = lookup[used]
+    if used.size == 0 or (local < 0).any():
+        return None
     search = _Search(data, terms, Deadline(0))
     return search.evaluate(np.sort(local))
 
@@ -210,6 +216,8 @@ def search_group(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
                  incumbent_rows: IntArray | None) -> tuple[IntArray | None, tuple[int, ...] | None,
                                                            bool, int]:
     """Best warehouse set of one group: (problem warehouse ids, key, proven, nodes)."""
+    if items.size == 0:
+        return np.zeros(0, dtype=np.int64), (0,) * (1 + len(terms)), True, 0
     data = group_data(problem, items, cap_minutes)
     search = _Search(data, terms, stop)
     if incumbent_rows is not None:

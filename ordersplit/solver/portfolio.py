@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import time
 
+import numpy as np
+
 from ordersplit.solver.backends.base import get_backend
 from ordersplit.solver.bounds import children_lower_bound, fastest_fill_bounds
 from ordersplit.solver.combination import applicable, combination_search
@@ -105,7 +107,7 @@ def _result(name: str, status: Status, x: IntArray, obj: Objective, lb: int, t0:
 def solve_problem(problem: SplitProblem, solver: str, stop: Deadline) -> SolveResult:
     """Solve with ``solver`` (``auto`` or a backend name); never raises for a backend's sake."""
     if problem.n_items == 0:
-        x = problem.quantity.reshape(0, 1)[:, :0].repeat(problem.n_warehouses, axis=1)
+        x = np.zeros((0, problem.n_warehouses), dtype=np.int64)
         return SolveResult(solver, Status.OPTIMAL, x, evaluate(problem, x), 0, 0.0)
     if solver == "auto":
         return solve_auto(problem, stop)
