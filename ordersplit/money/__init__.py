@@ -1,0 +1,23 @@
+"""Money: exact, vectorized allocation of every amount of an order onto its children.
+
+Integer minor units (int64) inside, decimal strings only at the edges. The public
+faces: :func:`allocate_plan` (one request, for the plan builder), :func:`allocate_batch`
+(many orders as flat arrays), :func:`order_tables` (master, items, payment plan and
+activities as DataFrames) and the rounding kernels in :mod:`ordersplit.money.rounding`.
+"""
+
+from ordersplit.money.batch import Allocation, MoneyBatch, allocate_batch
+from ordersplit.money.plan import PlanAmounts, allocate_plan, request_batch
+from ordersplit.money.rounding import apportion, controlled_round, muldiv
+
+__all__ = [
+    "Allocation",
+    "MoneyBatch",
+    "PlanAmounts",
+    "allocate_batch",
+    "allocate_plan",
+    "apportion",
+    "controlled_round",
+    "muldiv",
+    "request_batch",
+]

@@ -69,11 +69,11 @@ def segment_sum(values: npt.ArrayLike, seg: IntArray, n_seg: int) -> IntArray:
     """Exact int64 sums of ``values`` (1-D or 2-D, rows are items) per segment id."""
     vals = as_int(values)
     if vals.ndim == 2:
-        out = np.zeros((n_seg, vals.shape[1]), dtype=np.int64)
+        table = np.zeros((n_seg, vals.shape[1]), dtype=np.int64)
         for j in range(vals.shape[1]):
-            out[:, j] = segment_sum(vals[:, j], seg, n_seg)
-        return out
-    if vals.size and int(np.abs(vals).sum(dtype=np.float64)) < _FLOAT_EXACT:
+            table[:, j] = segment_sum(vals[:, j], seg, n_seg)
+        return table
+    if vals.size and float(np.abs(vals).sum(dtype=np.float64)) < _FLOAT_EXACT:
         # float64 accumulation is exact for integers below 2**53
         return np.bincount(seg, weights=vals, minlength=n_seg).astype(np.int64)
     out = np.zeros(n_seg, dtype=np.int64)
@@ -157,8 +157,13 @@ def apportion(
 
 
 def apportion_quotas(
-    total: npt.ArrayLike, num_a: npt.ArrayLike, num_b: npt.ArrayLike, den: npt.ArrayLike,
-    seg: IntArray, n_seg: int,
+    total: npt.ArrayLike,
+    num_a: npt.ArrayLike,
+    num_b: npt.ArrayLike,
+    den: npt.ArrayLike,
+    *,
+    seg: IntArray,
+    n_seg: int,
 ) -> IntArray:
     """Round quotas ``a*b/den`` (``den`` common per segment) to integers adding up to ``total``.
 

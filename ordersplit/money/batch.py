@@ -1,0 +1,319 @@
+"""Vectorized allocation of every amount of many orders onto lines, parts and children.
+
+Inputs are flat int64 arrays in minor units (:class:`MoneyBatch`); one call to
+:func:`allocate_batch` shares out goods, discounts (the line's own and every discount
+activity), the shipping fee, every payment method, the invoiced amount and the VAT in
+it, for all orders at once. The path of every amount:
+
+- **goods**: ``unit_price * quantity`` per line, exact; over the line's parts by weight.
+- **discount**: the line's own discount plus its share of every discount activity
+  (activity amount over its lines in proportion to their net goods, goods - own
+  discount); over the parts in proportion to the parts' goods, so a part's discount
+  never exceeds its goods. The split of a part's discount into its components (own
+  discount, each activity) is a controlled rounding, so the activities table adds up.
+- **shipping_fee**: over *children* first, in proportion to their net amounts (goods -
+  discount), then over each child's parts by net. Policy: shipment and back-order
+  children share the fee (a back-order is paid now and shipped later, it is a
+  delivery the fee pays for); store children get none (they are not shipped). If no
+  eligible child has a positive net amount, eligible children share by units; if there
+  is no eligible child at all, every child shares. With ``first_child`` the whole fee
+  goes to the first shipment child of the order (falling back to the proportional
+  rule if the order has none).
+- **payments**: the line x method table is a controlled rounding: every line's methods
+  add up to the line's payable (goods - discount + shipping_fee), every method's
+  total is exact, every cell within one minor unit. The same again for parts x
+  methods inside every line, so each child line's methods add up to its payable.
+- **invoice**: the sum of the invoiced methods, per part (so it adds up everywhere).
+- **tax**: VAT included in the invoice, ``invoice * rate / (1 + rate)``. The parent's
+  tax is computed per tax rate and rounded half up once; it is then shared over the
+  lines of that rate, and each line's tax over its parts, every share being the floor
+  or the ceiling of its own ``invoice * rate / (1 + rate)``.
+
+Every share is within one minor unit of its exact rational value (the proportional share
+of the amount it is taken from); ties in rounding go to the earlier item. Children add
+up to the parent and parts add up to their child and to their line, exactly, for every
+key.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from ordersplit.money.rounding import (
+    BoolArray,
+    IntArray,
+    apportion,
+    apportion_quotas,
+    as_int,
+    controlled_round,
+    muldiv,
+    segment_sum,
+)
+
+logger = logging.getLogger(__name__)
+
+SHIPMENT, BACKORDER, STORE = 0, 1, 2
+KIND_CODES = {"shipment": SHIPMENT, "backorder": BACKORDER, "store": STORE}
+FIXED_HEAD = ("goods", "discount", "shipping_fee")
+FIXED_TAIL = ("invoice", "tax")
+
+
+@dataclass(frozen=True)
+class MoneyBatch:
+    """Many orders as flat arrays; money in int64 minor units.
+
+    Orders are numbered ``0..n_orders-1``. Lines, activities and children each carry
+    the index of their order and must be grouped by it (non-decreasing). A part is
+    what one child carries of one line; parts may come in any order.
+    """
+
+    methods: tuple[str, ...]
+    """Payment method of each column of ``payments``."""
+    payments: IntArray
+    """[n_orders, n_methods] amount paid with each method (0 where unused)."""
+    invoice_methods: BoolArray
+    """[n_orders, n_methods] whether the method is invoiced for that order."""
+    shipping_fee: IntArray
+    """[n_orders]"""
+    first_child: BoolArray
+    """[n_orders] the whole shipping fee goes to the first shipment child."""
+    line_order: IntArray
+    """[n_lines] order of each line (non-decreasing)."""
+    goods: IntArray
+    """[n_lines] unit_price * quantity."""
+    line_discount: IntArray
+    """[n_lines] the line's own discount."""
+    line_rate: IntArray
+    """[n_lines] index into ``rate_num``/``rate_den``."""
+    rate_num: IntArray
+    """[n_rates] tax rate numerator (rate = num / den)."""
+    rate_den: IntArray
+    """[n_rates] tax rate denominator (> 0)."""
+    activity_order: IntArray
+    """[n_activities] order of each discount activity (non-decreasing)."""
+    activity_amount: IntArray
+    """[n_activities]"""
+    cover_activity: IntArray
+    """[n_covers] an (activity, line) pair: the activity covers the line (no duplicates)."""
+    cover_line: IntArray
+    """[n_covers]"""
+    child_order: IntArray
+    """[n_children] order of each child (non-decreasing)."""
+    child_kind: IntArray
+    """[n_children] 0 shipment, 1 backorder, 2 store."""
+    part_child: IntArray
+    """[n_parts]"""
+    part_line: IntArray
+    """[n_parts]"""
+    part_weight: IntArray
+    """[n_parts] positive; a line's amounts are shared over its parts by these."""
+
+    @property
+    def n_orders(self) -> int:
+        """Number of orders."""
+        return int(self.shipping_fee.size)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Amount keys, the columns of every amounts array."""
+        return FIXED_HEAD + self.methods + FIXED_TAIL
+
+    def check(self) -> None:
+        """Raise ``ValueError`` on inconsistent shapes, ids or signs."""
+        n_o, n_l, n_c = self.n_orders, self.goods.size, self.child_order.size
+        m = len(self.methods)
+        if self.payments.shape != (n_o, m) or self.invoice_methods.shape != (n_o, m):
+            raise ValueError("payments and invoice_methods must be [n_orders, n_methods]")
+        for name, arr, size in (
+            ("first_child", self.first_child, n_o),
+            ("line_discount", self.line_discount, n_l),
+            ("line_order", self.line_order, n_l),
+            ("line_rate", self.line_rate, n_l),
+            ("activity_amount", self.activity_amount, self.activity_order.size),
+            ("cover_line", self.cover_line, self.cover_activity.size),
+            ("child_kind", self.child_kind, n_c),
+            ("part_line", self.part_line, self.part_child.size),
+            ("part_weight", self.part_weight, self.part_child.size),
+        ):
+            if arr.shape != (size,):
+                raise ValueError(f"{name} must have {size} entries")
+        for name, arr in (
+            ("line_order", self.line_order),
+            ("activity_order", self.activity_order),
+            ("child_order", self.child_order),
+        ):
+            if arr.size and (arr.min() < 0 or arr.max() >= n_o or np.any(np.diff(arr) < 0)):
+                raise ValueError(f"{name} must be order indices grouped by order")
+        for name, arr in (
+            ("payments", self.payments),
+            ("shipping_fee", self.shipping_fee),
+            ("goods", self.goods),
+            ("line_discount", self.line_discount),
+            ("activity_amount", self.activity_amount),
+            ("rate_num", self.rate_num),
+        ):
+            if arr.size and arr.min() < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.rate_den.size and self.rate_den.min() <= 0:
+            raise ValueError("rate_den must be positive")
+        if np.any(self.line_discount > self.goods):
+            raise ValueError("a line's discount exceeds its goods")
+        if self.part_weight.size and self.part_weight.min() <= 0:
+            raise ValueError("part weights must be positive")
+        if np.any(np.bincount(self.part_line, minlength=n_l) == 0):
+            raise ValueError("every line needs at least one part")
+        if np.any(self.child_order[self.part_child] != self.line_order[self.part_line]):
+            raise ValueError("a part joins a line and a child of different orders")
+        if np.any(self.activity_order[self.cover_activity] != self.line_order[self.cover_line]):
+            raise ValueError("an activity covers a line of another order")
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """The result of :func:`allocate_batch`: amounts [rows, keys] at every level."""
+
+    keys: tuple[str, ...]
+    orders: IntArray
+    lines: IntArray
+    children: IntArray
+    parts: IntArray
+    line_components: IntArray
+    """[n_lines, 1 + max activities per order]: own discount, then each activity slot."""
+    part_components: IntArray
+    """[n_parts, same]: the part's discount split the same way."""
+    activity_slot: IntArray
+    """[n_activities] column (minus one) of each activity in the component arrays."""
+
+    def column(self, key: str) -> int:
+        """Index of ``key`` in the amounts arrays."""
+        return self.keys.index(key)
+
+
+def allocate_batch(batch: MoneyBatch, *, check: bool = True) -> Allocation:
+    """Allocate every amount of every order of ``batch`` (see the module docstring)."""
+    if check:
+        batch.check()
+    n_o, n_l = batch.n_orders, batch.goods.size
+    n_c, n_p = batch.child_order.size, batch.part_child.size
+    line_order, part_line, part_child = batch.line_order, batch.part_line, batch.part_child
+
+    # -- discount activities over their lines, by net goods
+    net_goods = batch.goods - batch.line_discount
+    n_a = batch.activity_order.size
+    act_first = np.searchsorted(batch.activity_order, np.arange(n_o))
+    slot = np.arange(n_a) - act_first[batch.activity_order] if n_a else np.zeros(0, np.int64)
+    n_slots = int(slot.max()) + 1 if n_a else 0
+    comp_line = np.zeros((n_l, 1 + n_slots), dtype=np.int64)
+    comp_line[:, 0] = batch.line_discount
+    if batch.cover_activity.size:
+        share = apportion(
+            batch.activity_amount, net_goods[batch.cover_line], batch.cover_activity, n_a
+        )
+        comp_line[batch.cover_line, 1 + slot[batch.cover_activity]] = share
+    line_disc = comp_line.sum(axis=1)
+    if np.any(line_disc > batch.goods):
+        bad = int(np.flatnonzero(line_disc > batch.goods)[0])
+        raise ValueError(f"discounts exceed the goods of line {bad}")
+
+    # -- goods and discount over parts
+    part_goods = apportion(batch.goods, batch.part_weight, part_line, n_l)
+    part_disc = apportion(line_disc, part_goods, part_line, n_l)
+    comp_part = controlled_round(part_line, part_disc, comp_line)
+    part_net = part_goods - part_disc
+
+    # -- shipping fee over children, then over each child's parts
+    child_net = segment_sum(part_net, part_child, n_c)
+    child_units = segment_sum(batch.part_weight, part_child, n_c)
+    child_fee = apportion(batch.shipping_fee, _fee_weights(batch, child_net, child_units),
+                          batch.child_order, n_o)
+    has_net = child_net[part_child] > 0
+    part_fee = apportion(child_fee, np.where(has_net, part_net, batch.part_weight),
+                         part_child, n_c)
+
+    # -- payments: lines x methods, then parts x methods inside each line
+    part_pay_total = part_net + part_fee
+    line_payable = segment_sum(part_pay_total, part_line, n_l)
+    order_payable = segment_sum(line_payable, line_order, n_o)
+    paid = batch.payments.sum(axis=1)
+    if not np.array_equal(order_payable, paid):
+        bad = int(np.flatnonzero(order_payable != paid)[0])
+        raise ValueError(
+            f"order {bad}: payments add up to {paid[bad]}, payable is {order_payable[bad]}"
+        )
+    line_pay = controlled_round(line_order, line_payable, batch.payments)
+    part_pay = controlled_round(part_line, part_pay_total, line_pay)
+
+    # -- invoice and the VAT included in it
+    inv_mask = batch.invoice_methods.astype(np.int64)
+    part_inv = (part_pay * inv_mask[line_order[part_line]]).sum(axis=1)
+    line_inv = segment_sum(part_inv, part_line, n_l)
+    line_tax = _line_tax(batch, line_inv)
+    num = batch.rate_num[batch.line_rate]
+    tden = batch.rate_den[batch.line_rate] + num
+    part_tax = apportion_quotas(
+        line_tax, part_inv, num[part_line], tden[part_line], seg=part_line, n_seg=n_l
+    )
+
+    parts = np.column_stack([part_goods, part_disc, part_fee, part_pay, part_inv, part_tax])
+    parts = parts.astype(np.int64, copy=False).reshape(n_p, len(batch.keys))
+    lines = segment_sum(parts, part_line, n_l)
+    children = segment_sum(parts, part_child, n_c)
+    orders = segment_sum(lines, line_order, n_o)
+    return Allocation(
+        keys=batch.keys, orders=orders, lines=lines, children=children, parts=parts,
+        line_components=comp_line, part_components=comp_part, activity_slot=slot,
+    )
+
+
+def _fee_weights(batch: MoneyBatch, child_net: IntArray, child_units: IntArray) -> IntArray:
+    """Weights of the children in the shipping fee (policy in the module docstring)."""
+    n_o, order = batch.n_orders, batch.child_order
+    kind = batch.child_kind
+    eligible = kind != STORE
+    weight = np.where(eligible, child_net, 0)
+    by_units = segment_sum(weight, order, n_o)[order] == 0
+    weight = np.where(by_units, np.where(eligible, child_units, 0), weight)
+    no_eligible = segment_sum(eligible.astype(np.int64), order, n_o)[order] == 0
+    all_net = np.where(segment_sum(child_net, order, n_o)[order] > 0, child_net, child_units)
+    weight = np.where(no_eligible, all_net, weight)
+    # first_child: the first shipment child of the order takes everything
+    idx = np.arange(order.size)
+    ship_idx = np.where(kind == SHIPMENT, idx, order.size)
+    first_ship = np.full(n_o, order.size, dtype=np.int64)
+    np.minimum.at(first_ship, order, ship_idx)
+    use_first = batch.first_child[order] & (first_ship[order] < order.size)
+    return np.where(use_first, (idx == first_ship[order]).astype(np.int64), weight)
+
+
+def _line_tax(batch: MoneyBatch, line_inv: IntArray) -> IntArray:
+    """Tax per line: per order and rate rounded half up once, then shared over the lines."""
+    n_o, n_r = batch.n_orders, batch.rate_num.size
+    if line_inv.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    group = batch.line_order * n_r + batch.line_rate
+    if n_o * n_r > 4 * line_inv.size + 1024:
+        uniq, group = np.unique(group, return_inverse=True)
+        n_g = uniq.size
+    else:
+        n_g = n_o * n_r
+    num = batch.rate_num[batch.line_rate]
+    den = batch.rate_den[batch.line_rate] + num
+    g_inv = segment_sum(line_inv, group, n_g)
+    g_num = np.zeros(n_g, dtype=np.int64)
+    g_den = np.ones(n_g, dtype=np.int64)
+    g_num[group] = num
+    g_den[group] = den
+    q, r = muldiv(g_inv, g_num, g_den)
+    g_tax = q + (2 * r >= g_den)
+    return apportion_quotas(g_tax, line_inv, num, den, seg=group, n_seg=n_g)
+
+
+def kind_codes(kinds: list[str] | tuple[str, ...]) -> IntArray:
+    """Child kinds as the int codes :class:`MoneyBatch` uses."""
+    try:
+        return as_int([KIND_CODES[k] for k in kinds])
+    except KeyError as exc:
+        raise ValueError(f"unknown child kind {exc.args[0]!r}") from None
