@@ -14,11 +14,11 @@ it, for all orders at once. The path of every amount:
 - **shipping_fee**: over *children* first, in proportion to their net amounts (goods -
   discount), then over each child's parts by net. Policy: shipment and back-order
   children share the fee (a back-order is paid now and shipped later, it is a
-  delivery the fee pays for); store children get none (they are not shipped). If no
-  eligible child has a positive net amount, eligible children share by units; if there
-  is no eligible child at all, every child shares. With ``first_child`` the whole fee
-  goes to the first shipment child of the order (falling back to the proportional
-  rule if the order has none).
+  delivery the fee pays for); store children get none (they are not shipped), nor do
+  children without parts. If no eligible child has a positive net amount, eligible
+  children share by units; if there is no eligible child at all, every child shares.
+  With ``first_child`` the whole fee goes to the first shipment child (with parts) of
+  the order, falling back to the proportional rule if the order has none.
 - **payments**: the line x method table is a controlled rounding: every line's methods
   add up to the line's payable (goods - discount + shipping_fee), every method's
   total is exact, every cell within one minor unit. The same again for parts x
@@ -272,7 +272,7 @@ def _fee_weights(batch: MoneyBatch, child_net: IntArray, child_units: IntArray) 
     """Weights of the children in the shipping fee (policy in the module docstring)."""
     n_o, order = batch.n_orders, batch.child_order
     kind = batch.child_kind
-    eligible = kind != STORE
+    eligible = (kind != STORE) & (child_units > 0)
     weight = np.where(eligible, child_net, 0)
     by_units = segment_sum(weight, order, n_o)[order] == 0
     weight = np.where(by_units, np.where(eligible, child_units, 0), weight)
@@ -281,7 +281,7 @@ def _fee_weights(batch: MoneyBatch, child_net: IntArray, child_units: IntArray) 
     weight = np.where(no_eligible, all_net, weight)
     # first_child: the first shipment child of the order takes everything
     idx = np.arange(order.size)
-    ship_idx = np.where(kind == SHIPMENT, idx, order.size)
+    ship_idx = np.where((kind == SHIPMENT) & (child_units > 0), idx, order.size)
     first_ship = np.full(n_o, order.size, dtype=np.int64)
     np.minimum.at(first_ship, order, ship_idx)
     use_first = batch.first_child[order] & (first_ship[order] < order.size)
