@@ -76,7 +76,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="write the plan here instead of standard output")
     p.add_argument("--compact", action="store_true", help="one-line JSON")
     p.set_defaults(func=cmd_split)
+    for module in COMMAND_MODULES:
+        _register(module, sub)
     return parser
+
+
+COMMAND_MODULES = (
+    "ordersplit.bench.commands",  # bench
+    "ordersplit.lifecycle.commands",  # resplit, cancel, show (and split --store)
+    "ordersplit.batch.commands",  # reoptimize
+    "ordersplit.service.commands",  # serve
+)
+"""Modules that add subcommands: each defines ``register(subparsers)``; each added
+subcommand sets ``func`` (``args -> exit code``) with ``set_defaults``."""
+
+
+def _register(module: str, sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    import importlib
+
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module.startswith(exc.name):
+            return  # that part of ordersplit is not installed in this build
+        raise
+    mod.register(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,7 +24,7 @@ def min_cover_count(supply: IntArray, demand: int) -> int:
 
 def group_lower_bound(problem: SplitProblem, items: IntArray) -> int:
     """Lower bound on the children one group needs (0 for an empty group)."""
-    if items.size == 0:
+    if items.size == 0 or not problem.quantity[items].any():
         return 0
     if not problem.per_warehouse:
         return 1

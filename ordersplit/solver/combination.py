@@ -189,6 +189,156 @@ class _Search:
                 return
 
 
+def _masks(rows: np.ndarray) -> list[int]:
+    """Each boolean row as a Python int bitmask (bit j = column j)."""
+    if rows.shape[1] == 0:
+        return [0] * rows.shape[0]
+    packed = np.packbits(rows, axis=1, bitorder="little")
+    return [int.from_bytes(r.tobytes(), "little") for r in packed]
+
+
+def _bits(mask: int, n: int) -> np.ndarray:
+    """A bitmask as a boolean array of length ``n``."""
+    raw = np.frombuffer(mask.to_bytes((n + 7) // 8 or 1, "little"), dtype=np.uint8)
+    return np.unpackbits(raw, bitorder="little")[:n].astype(bool)
+
+
+def is_binary(data: GroupData) -> bool:
+    """Every warehouse holds none or all of each SKU's demand: covering is yes/no."""
+    return bool(((data.supply == 0) | (data.supply == data.demand[None, :])).all())
+
+
+class _BitSearch:
+    """The same branch and bound on bitmasks, for binary groups (the common case).
+
+    Warehouses are bits in fastest-first order, so the lowest set bit of a candidate
+    mask is the fastest candidate. The count bound is the classic one for set
+    covering: uncovered SKUs whose candidate sets are pairwise disjoint each need a
+    warehouse of their own.
+    """
+
+    def __init__(self, data: GroupData, terms: tuple[str, ...], stop: Deadline) -> None:
+        full = data.supply > 0
+        self.full_rows = full
+        self.cov = _masks(full)
+        self.cand = _masks(full.T.copy())
+        self.k_order = [int(k) for k in np.argsort(full.sum(axis=0), kind="stable")]
+        self.hours = [int(h) for h in data.hours]
+        self.cost = [int(c) for c in data.cost]
+        self.demand = [int(q) for q in data.demand]
+        self.terms = terms
+        self.stop = stop
+        self.best_key: tuple[int, ...] | None = None
+        self.best_set: list[int] | None = None
+        self.nodes = 0
+        self.aborted = False
+
+    def dual_bound(self, uncovered: int, avail: int) -> int:
+        """Set-covering dual bound: give SKU ``k`` the value 1 / (most uncovered SKUs any of
+        its candidates covers); no warehouse then covers more than 1 in total, so the sum
+        bounds the warehouses still needed."""
+        rows = self.full_rows
+        cols = _bits(uncovered, rows.shape[1])
+        live = _bits(avail, rows.shape[0])
+        sub = rows[np.ix_(live, cols)]
+        if sub.size == 0:
+            return 0
+        reach = sub.sum(axis=1)
+        best = np.where(sub, reach[:, None], 0).max(axis=0)
+        if (best == 0).any():
+            return 1 << 30
+        return int(np.ceil((1.0 / best).sum() - 1e-9))
+
+    @staticmethod
+    def low(mask: int) -> int:
+        return (mask & -mask).bit_length() - 1
+
+    def evaluate(self, chosen_mask: int) -> tuple[tuple[int, ...], list[int]]:
+        used = 0
+        unit = 0
+        for k, q in enumerate(self.demand):
+            w = self.low(self.cand[k] & chosen_mask)
+            used |= 1 << w
+            unit += q * self.hours[w]
+        ids = [w for w in range(used.bit_length()) if used >> w & 1]
+        values = {"makespan": max(self.hours[w] for w in ids), "unit_hours": unit,
+                  "cost": sum(self.cost[w] for w in ids)}
+        return (len(ids), *(values[t] for t in self.terms)), ids
+
+    def bound_terms(self, chosen: list[int], chosen_mask: int, uncovered: int,
+                    avail: int) -> list[int]:
+        out = []
+        for term in self.terms:
+            if term == "makespan":
+                value = max((self.hours[w] for w in chosen), default=0)
+                for k in self.k_order:
+                    if uncovered >> k & 1:
+                        value = max(value, self.hours[self.low(self.cand[k] & avail)])
+            elif term == "unit_hours":
+                pool = avail | chosen_mask
+                value = sum(q * self.hours[self.low(self.cand[k] & pool)]
+                            for k, q in enumerate(self.demand))
+            else:
+                value = sum(self.cost[w] for w in chosen)
+            out.append(value)
+        return out
+
+    def run(self, chosen: list[int], chosen_mask: int, uncovered: int, avail: int) -> None:
+        self.nodes += 1
+        if self.nodes % CHECK_EVERY == 0 and self.stop.expired():
+            self.aborted = True
+        if self.aborted:
+            return
+        if not uncovered:
+            key, ids = self.evaluate(chosen_mask)
+            if self.best_key is None or key < self.best_key:
+                self.best_key, self.best_set = key, ids
+            return
+        # count bound (disjoint candidate sets) and the scarcest uncovered SKU
+        union = 0
+        extra = 0
+        pick, fewest = -1, 1 << 30
+        for k in self.k_order:
+            if uncovered >> k & 1:
+                c = self.cand[k] & avail
+                if not c:
+                    return
+                n = c.bit_count()
+                if n < fewest:
+                    pick, fewest = k, n
+                if not c & union:
+                    extra += 1
+                    union |= c
+        best = self.best_key
+        if best is not None and len(chosen) + extra <= best[0]:
+            extra = max(extra, self.dual_bound(uncovered, avail))
+        if best is not None:
+            count = len(chosen) + extra
+            if count > best[0]:
+                return
+            if count == best[0]:
+                lower = self.bound_terms(chosen, chosen_mask, uncovered, avail)
+                if tuple(lower) >= best[1:]:
+                    return
+        depth = len(chosen) + 1
+        cands = self.cand[pick] & avail
+        while cands:
+            bit = cands & -cands
+            cands ^= bit
+            w = bit.bit_length() - 1
+            if self.best_key is not None and depth > self.best_key[0]:
+                return
+            avail &= ~bit
+            rest = uncovered & ~self.cov[w]
+            if rest and self.best_key is not None and depth >= self.best_key[0]:
+                continue
+            chosen.append(w)
+            self.run(chosen, chosen_mask | bit, rest, avail)
+            chosen.pop()
+            if self.aborted:
+                return
+
+
 @dataclass
 class CombinationOutcome:
     assignment: IntArray | None
@@ -211,6 +361,73 @@ def _incumbent_key(data: GroupData, x_rows: IntArray, terms: tuple[str, ...],
     return search.evaluate(np.sort(local))
 
 
+def _run_bits(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: int,
+              start: tuple[tuple[int, ...], list[int] | None] | None) -> _BitSearch:
+    """One search from ``start`` (an incumbent key and set; a set of ``None`` is a bound
+    to beat without a plan behind it)."""
+    bits = _BitSearch(data, terms, stop)
+    if start is not None:
+        bits.best_key, bits.best_set = start
+    bits.run([], 0, (1 << len(bits.demand)) - 1, avail)
+    return bits
+
+
+def _search_binary(data: GroupData, terms: tuple[str, ...], stop: Deadline,
+                   inc: tuple[tuple[int, ...], IntArray] | None,
+                   ) -> tuple[IntArray | None, tuple[int, ...] | None, bool, int]:
+    """Binary groups. When makespan directly follows children, it is found by a binary
+    search over arrival times (is there a cover of ``c*`` warehouses no slower than
+    ``H``?), and only the terms after it are searched by enumeration under that cap."""
+    everything = (1 << data.wh.size) - 1
+    start = None if inc is None else (inc[0], [int(w) for w in inc[1]])
+    nodes = 0
+    proven = True
+
+    def done(bits: _BitSearch) -> None:
+        nonlocal nodes, proven
+        nodes += bits.nodes
+        proven &= not bits.aborted
+
+    if not terms or terms[0] != "makespan":
+        bits = _run_bits(data, terms, stop, everything, start)
+        done(bits)
+        chosen = bits.best_set
+    else:
+        count = _run_bits(data, (), stop, everything,
+                          None if start is None else ((start[0][0] + 1,), start[1]))
+        done(count)
+        if count.best_set is None:
+            return None, None, proven, nodes
+        c_star = len(count.best_set)
+        found = count.best_set
+        hours = [int(h) for h in data.hours]
+        levels = sorted({hours[w] for w in range(data.wh.size)})
+        lo, hi = 0, levels.index(max(hours[w] for w in found))
+        while lo < hi and not stop.expired():
+            mid = (lo + hi) // 2
+            cap = levels[mid]
+            under = sum(1 << w for w in range(data.wh.size) if hours[w] <= cap)
+            probe = _run_bits(data, (), stop, under, ((c_star + 1,), None))
+            done(probe)
+            if probe.best_set is not None and len(probe.best_set) <= c_star:
+                hi, found = mid, probe.best_set
+            else:
+                lo = mid + 1
+        if lo < hi:
+            proven = False
+        cap = levels[hi]
+        under = sum(1 << w for w in range(data.wh.size) if hours[w] <= cap)
+        rest = ("makespan",) + terms[1:]
+        seed = _BitSearch(data, rest, stop).evaluate(sum(1 << w for w in found))
+        bits = _run_bits(data, rest, stop, under, seed)
+        done(bits)
+        chosen = bits.best_set
+    if chosen is None:
+        return None, None, proven, nodes
+    key, used = _BitSearch(data, terms, stop).evaluate(sum(1 << w for w in chosen))
+    return data.wh[np.array(sorted(used), dtype=np.int64)], key, proven, nodes
+
+
 def search_group(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
                  cap_minutes: int | None, stop: Deadline,
                  incumbent_rows: IntArray | None) -> tuple[IntArray | None, tuple[int, ...] | None,
@@ -219,11 +436,12 @@ def search_group(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
     if items.size == 0:
         return np.zeros(0, dtype=np.int64), (0,) * (1 + len(terms)), True, 0
     data = group_data(problem, items, cap_minutes)
+    inc = None if incumbent_rows is None else _incumbent_key(data, incumbent_rows, terms, problem)
+    if is_binary(data):
+        return _search_binary(data, terms, stop, inc)
     search = _Search(data, terms, stop)
-    if incumbent_rows is not None:
-        inc = _incumbent_key(data, incumbent_rows, terms, problem)
-        if inc is not None:
-            search.best_key, search.best_set = inc
+    if inc is not None:
+        search.best_key, search.best_set = inc
     search.run([], data.demand.copy(), np.zeros(data.wh.size, dtype=bool))
     if search.best_set is None:
         return None, None, not search.aborted, search.nodes
