@@ -42,6 +42,19 @@ def applicable(problem: SplitProblem) -> bool:
 
 
 @dataclass
+class _BitData:
+    """Bitmask views of a binary group, built once and shared by its searches."""
+
+    full: np.ndarray
+    cov: list[int]
+    cand: list[int]
+    k_order: list[int]
+    hours: list[int]
+    cost: list[int]
+    demand: list[int]
+
+
+@dataclass
 class GroupData:
     """One group's covering problem on the warehouses that can help it."""
 
@@ -51,6 +64,7 @@ class GroupData:
     demand: IntArray  # [local sku]
     hours: IntArray
     cost: IntArray
+    bits: _BitData | None = None
 
 
 def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None) -> GroupData:
@@ -218,14 +232,15 @@ class _BitSearch:
     """
 
     def __init__(self, data: GroupData, terms: tuple[str, ...], stop: Deadline) -> None:
-        full = data.supply > 0
-        self.full_rows = full
-        self.cov = _masks(full)
-        self.cand = _masks(full.T.copy())
-        self.k_order = [int(k) for k in np.argsort(full.sum(axis=0), kind="stable")]
-        self.hours = [int(h) for h in data.hours]
-        self.cost = [int(c) for c in data.cost]
-        self.demand = [int(q) for q in data.demand]
+        if data.bits is None:
+            full = data.supply > 0
+            data.bits = _BitData(full, _masks(full), _masks(full.T.copy()),
+                                 [int(k) for k in np.argsort(full.sum(axis=0), kind="stable")],
+                                 [int(h) for h in data.hours], [int(c) for c in data.cost],
+                                 [int(q) for q in data.demand])
+        b = data.bits
+        self.full_rows, self.cov, self.cand, self.k_order = b.full, b.cov, b.cand, b.k_order
+        self.hours, self.cost, self.demand = b.hours, b.cost, b.demand
         self.terms = terms
         self.stop = stop
         self.best_key: tuple[int, ...] | None = None
@@ -240,7 +255,7 @@ class _BitSearch:
         rows = self.full_rows
         cols = _bits(uncovered, rows.shape[1])
         live = _bits(avail, rows.shape[0])
-        sub = rows[np.ix_(live, cols)]
+        sub = rows[live][:, cols]
         if sub.size == 0:
             return 0
         reach = sub.sum(axis=1)
@@ -457,11 +472,17 @@ def combination_search(problem: SplitProblem, stop: Deadline,
     proven = True
 
     def phase(active_terms: tuple[str, ...], cap: int | None, start: IntArray | None,
+              only: list[bool] | None = None, keep: list[IntArray | None] | None = None,
+              kept: list[tuple[int, ...] | None] | None = None,
               ) -> tuple[list[IntArray | None], list[tuple[int, ...] | None]]:
         nonlocal nodes, proven
         sets: list[IntArray | None] = []
         keys: list[tuple[int, ...] | None] = []
-        for items in groups:
+        for g, items in enumerate(groups):
+            if only is not None and not only[g] and keep is not None and kept is not None:
+                sets.append(keep[g])
+                keys.append(kept[g])
+                continue
             inc = start[items] if start is not None else None
             wh, key, ok, n = search_group(problem, items, active_terms, cap, stop, inc)
             nodes += n
@@ -490,9 +511,14 @@ def combination_search(problem: SplitProblem, stop: Deadline,
     if "makespan" in terms and terms.index("makespan") + 1 < len(terms):
         pos = terms.index("makespan")
         m_star = max([problem.fixed_makespan] + [k[1 + pos] for k in keys if k is not None])
-        sets2, keys2 = phase(terms[:pos] + terms[pos + 1:], m_star, x)
-        x2 = build(sets2)
-        if x2 is not None:
-            x, keys = x2, keys2
+        # A group whose own best makespan is M* already has the best later terms; only
+        # the faster groups may trade speed for the later terms, up to M*.
+        below = [k is not None and k[1 + pos] < m_star for k in keys]
+        if any(below):
+            later = terms[:pos] + terms[pos + 1:]
+            sets2, keys2 = phase(later, m_star, x, below, sets, keys)
+            x2 = build(sets2)
+            if x2 is not None:
+                x, keys = x2, keys2
     bound = sum(k[0] for k in keys if k is not None) if proven else 0
     return CombinationOutcome(x, proven, bound, nodes)
