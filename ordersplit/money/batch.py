@@ -198,7 +198,11 @@ def allocate_batch(batch: MoneyBatch, *, check: bool = True) -> Allocation:
         batch.check()
     n_o, n_l = batch.n_orders, batch.goods.size
     n_c, n_p = batch.child_order.size, batch.part_child.size
-    line_order, part_line, part_child = batch.line_order, batch.part_line, batch.part_child
+    line_order = batch.line_order
+    # parts grouped by line inside (fast segment sums); the caller's order on the way out
+    perm = np.argsort(batch.part_line, kind="stable")
+    part_line, part_child = batch.part_line[perm], batch.part_child[perm]
+    part_weight = batch.part_weight[perm]
 
     # -- discount activities over their lines, by net goods
     net_goods = batch.goods - batch.line_discount
@@ -219,18 +223,18 @@ def allocate_batch(batch: MoneyBatch, *, check: bool = True) -> Allocation:
         raise ValueError(f"discounts exceed the goods of line {bad}")
 
     # -- goods and discount over parts
-    part_goods = apportion(batch.goods, batch.part_weight, part_line, n_l)
+    part_goods = apportion(batch.goods, part_weight, part_line, n_l)
     part_disc = apportion(line_disc, part_goods, part_line, n_l)
     comp_part = controlled_round(part_line, part_disc, comp_line)
     part_net = part_goods - part_disc
 
     # -- shipping fee over children, then over each child's parts
     child_net = segment_sum(part_net, part_child, n_c)
-    child_units = segment_sum(batch.part_weight, part_child, n_c)
+    child_units = segment_sum(part_weight, part_child, n_c)
     child_fee = apportion(batch.shipping_fee, _fee_weights(batch, child_net, child_units),
                           batch.child_order, n_o)
     has_net = child_net[part_child] > 0
-    part_fee = apportion(child_fee, np.where(has_net, part_net, batch.part_weight),
+    part_fee = apportion(child_fee, np.where(has_net, part_net, part_weight),
                          part_child, n_c)
 
     # -- payments: lines x methods, then parts x methods inside each line
@@ -257,14 +261,25 @@ def allocate_batch(batch: MoneyBatch, *, check: bool = True) -> Allocation:
         line_tax, part_inv, num[part_line], tden[part_line], seg=part_line, n_seg=n_l
     )
 
-    parts = np.column_stack([part_goods, part_disc, part_fee, part_pay, part_inv, part_tax])
-    parts = parts.astype(np.int64, copy=False).reshape(n_p, len(batch.keys))
-    lines = segment_sum(parts, part_line, n_l)
-    children = segment_sum(parts, part_child, n_c)
+    n_m = len(batch.methods)
+    grouped = np.empty((n_p, len(batch.keys)), dtype=np.int64)
+    grouped[:, 0], grouped[:, 1], grouped[:, 2] = part_goods, part_disc, part_fee
+    grouped[:, 3 : 3 + n_m] = part_pay
+    grouped[:, 3 + n_m], grouped[:, 4 + n_m] = part_inv, part_tax
+    lines = np.empty((n_l, len(batch.keys)), dtype=np.int64)
+    lines[:, 0], lines[:, 1] = batch.goods, line_disc
+    lines[:, 2] = line_payable - batch.goods + line_disc
+    lines[:, 3 : 3 + n_m] = line_pay
+    lines[:, 3 + n_m], lines[:, 4 + n_m] = line_inv, line_tax
+    children = segment_sum(grouped, part_child, n_c)
     orders = segment_sum(lines, line_order, n_o)
+    parts = np.empty_like(grouped)
+    parts[perm] = grouped
+    components = np.empty_like(comp_part)
+    components[perm] = comp_part
     return Allocation(
         keys=batch.keys, orders=orders, lines=lines, children=children, parts=parts,
-        line_components=comp_line, part_components=comp_part, activity_slot=slot,
+        line_components=comp_line, part_components=components, activity_slot=slot,
     )
 
 

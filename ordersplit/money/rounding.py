@@ -66,19 +66,36 @@ def muldiv(a: npt.ArrayLike, b: npt.ArrayLike, c: npt.ArrayLike) -> tuple[IntArr
 
 
 def segment_sum(values: npt.ArrayLike, seg: IntArray, n_seg: int) -> IntArray:
-    """Exact int64 sums of ``values`` (1-D or 2-D, rows are items) per segment id."""
+    """Exact int64 sums of ``values`` (1-D, or 2-D with items as rows) per segment id.
+
+    Grouped (non-decreasing) segment ids use ``np.add.reduceat``; others ``bincount``
+    (float64, exact while partial sums stay below 2**53) or ``np.add.at``.
+    """
     vals = as_int(values)
+    shape = (n_seg, *vals.shape[1:])
+    if vals.shape[0] == 0:
+        return np.zeros(shape, dtype=np.int64)
+    step = np.diff(seg)
+    if step.size == 0 or step.min() >= 0:
+        starts = np.concatenate(([0], np.flatnonzero(step) + 1))
+        out = np.zeros(shape, dtype=np.int64)
+        out[seg[starts]] = np.add.reduceat(vals, starts, axis=0)
+        return out
     if vals.ndim == 2:
-        table = np.zeros((n_seg, vals.shape[1]), dtype=np.int64)
+        table = np.zeros(shape, dtype=np.int64)
         for j in range(vals.shape[1]):
             table[:, j] = segment_sum(vals[:, j], seg, n_seg)
         return table
-    if vals.size and float(np.abs(vals).sum(dtype=np.float64)) < _FLOAT_EXACT:
-        # float64 accumulation is exact for integers below 2**53
+    if int(np.abs(vals).max()) * vals.size < _FLOAT_EXACT:
         return np.bincount(seg, weights=vals, minlength=n_seg).astype(np.int64)
     out = np.zeros(n_seg, dtype=np.int64)
     np.add.at(out, seg, vals)
     return out
+
+
+def _singles(seg: IntArray, n_seg: int) -> BoolArray:
+    """Items that are alone in their segment (nothing to round)."""
+    return (np.bincount(seg, minlength=n_seg) == 1)[seg]
 
 
 def select_top(seg: IntArray, key: IntArray, den: IntArray, need: IntArray) -> BoolArray:
@@ -86,9 +103,10 @@ def select_top(seg: IntArray, key: IntArray, den: IntArray, need: IntArray) -> B
 
     ``den`` is positive and the same for all items of a segment, so keys compare
     exactly as integers; ``need`` is given per item (the same within a segment).
-    Ties go to the lower index. A fast path sorts one int64 composite (segment, a
-    monotone float rank of the key) with a stable sort; if two different keys of one
-    segment collapse onto the same rank, an exact lexicographic sort is used instead.
+    Ties go to the lower index. One stable sort of an int64 composite (segment id, then
+    the key itself when its range fits, else a monotone float rank of ``key/den``); if
+    two different keys of one segment share a float rank, an exact lexicographic sort
+    is used instead.
     """
     n = seg.size
     chosen = np.zeros(n, dtype=bool)
@@ -96,12 +114,17 @@ def select_top(seg: IntArray, key: IntArray, den: IntArray, need: IntArray) -> B
     if active.size == 0:
         return chosen
     s, k, d = seg[active], key[active], den[active]
-    frac = k / d.astype(np.float64)
-    lo, hi = float(frac.min()), float(frac.max())
     seg_bits = int(s.max()).bit_length()
     rank_bits = 62 - seg_bits
     order: IntArray | None = None
-    if rank_bits >= 16:
+    k_lo, k_hi = int(k.min()), int(k.max())
+    if k_hi - k_lo < (1 << rank_bits):
+        # keys of one segment share their denominator, so when the keys' range fits
+        # beside the segment id, the integer composite itself is exact
+        order = np.argsort((s << rank_bits) | (k_hi - k), kind="stable")
+    elif rank_bits >= 16:
+        frac = k / d.astype(np.float64)
+        lo, hi = float(frac.min()), float(frac.max())
         scale = float((1 << rank_bits) - 1)
         span = hi - lo
         rank = (
@@ -149,11 +172,15 @@ def apportion(
     wsum = segment_sum(w, seg, n_seg)
     if np.any((wsum == 0) & (tot != 0)):
         raise ValueError("a positive amount cannot be shared over zero weights")
-    den = np.maximum(wsum, 1)[seg]
-    q, r = muldiv(tot[seg], w, den)
-    left = tot - segment_sum(q, seg, n_seg)
-    bonus = select_top(seg, r, den, np.where(r > 0, left[seg], 0))
-    return q + bonus
+    share = tot[seg].copy()
+    multi = np.flatnonzero(~_singles(seg, n_seg))
+    if multi.size:
+        s = seg[multi]
+        den = np.maximum(wsum, 1)[s]
+        q, r = muldiv(tot[s], w[multi], den)
+        left = tot - segment_sum(q, s, n_seg)
+        share[multi] = q + select_top(s, r, den, np.where(r > 0, left[s], 0))
+    return share
 
 
 def apportion_quotas(
@@ -211,6 +238,16 @@ def controlled_round(
         raise ValueError("column totals must add up to the rows' total in every segment")
     if b.min() < 0 or cols.min(initial=0) < 0:
         raise ValueError("controlled_round needs non-negative totals")
+    single = _singles(seg, n_seg)
+    if single.all():
+        return cols[seg].copy()
+    if single.any():
+        out = cols[seg].copy()
+        multi = np.flatnonzero(~single)
+        keep = np.zeros(n_seg, dtype=bool)
+        keep[seg[multi]] = True
+        out[multi] = controlled_round(seg[multi], b[multi], np.where(keep[:, None], cols, 0))
+        return out
     q, r = muldiv(b[:, None], cols[seg], np.maximum(big_b, 1)[seg][:, None])
     frac = r > 0
     need_row = b - q.sum(axis=1)
@@ -222,7 +259,7 @@ def controlled_round(
     suffix = np.cumsum(frac[:, ::-1], axis=1)[:, ::-1].astype(np.int64)
     failed = np.zeros(n_seg, dtype=bool)
     ones = np.ones(n, dtype=np.int64)
-    for m in range(m_cols):
+    for m in range(m_cols - 1):
         cand = frac[:, m] & (need_row > 0)
         idx = np.flatnonzero(cand)
         if idx.size:
@@ -237,10 +274,17 @@ def controlled_round(
         else:
             given = np.zeros(n_seg, dtype=np.int64)
         failed |= given != need_col[:, m]
-        later = suffix[:, m + 1] if m + 1 < m_cols else np.zeros(n, dtype=np.int64)
-        stuck = need_row > later
+        stuck = need_row > suffix[:, m + 1]
         if stuck.any():
             failed[seg[stuck]] = True
+    # the last column takes what every row still needs (0 or 1, on a fractional cell)
+    last = need_row > 0
+    z[:, -1] = last
+    if m_cols > 1:
+        failed |= segment_sum(last.astype(np.int64), seg, n_seg) != need_col[:, -1]
+    bad_row = (need_row > 1) | (last & ~frac[:, -1])
+    if bad_row.any():
+        failed[seg[bad_row]] = True
     if failed.any():
         bad = np.flatnonzero(failed)
         logger.debug("controlled rounding: exact b-matching for %d segment(s)", bad.size)

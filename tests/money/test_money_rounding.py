@@ -77,7 +77,7 @@ def test_select_top_exact_when_float_ranks_collide() -> None:
     # keys differing by one part in 2**53 collapse in float; the exact path must decide
     den = np.full(3, 2**53 - 1, dtype=np.int64)
     key = np.array([2**53 - 3, 2**53 - 2, 1], dtype=np.int64)
-    seg = np.zeros(3, dtype=np.int64)
+    seg = np.full(3, 2**21, dtype=np.int64)  # a large segment id leaves no room for the key
     chosen = select_top(seg, key, den, np.full(3, 1, dtype=np.int64))
     assert chosen.tolist() == [False, True, False]
 

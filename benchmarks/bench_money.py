@@ -1,0 +1,78 @@
+"""Benchmark of the vectorized money allocator (pytest-benchmark).
+
+``pytest benchmarks/bench_money.py --benchmark-only`` allocates 1,000,000 lines (about
+200,000 orders) with every component - goods, line discounts, a discount activity per
+order, the shipping fee over children of every kind, four payment methods, invoice and
+VAT at three rates - and compares it with a straightforward per-order
+``decimal.Decimal`` loop. The Decimal loop is timed on a subset of the same orders and
+scaled per line (it is linear in the lines); both figures and the ratio are logged and
+stored in the benchmark's ``extra_info``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ordersplit.money.batch import MoneyBatch, allocate_batch
+
+logger = logging.getLogger(__name__)
+
+N_ORDERS = 200_000
+METHODS = ("coupon", "points", "gift_card", "cash")
+SUBSET_ORDERS = 2_000
+
+
+def make_batch(n_orders: int, seed: int = 7) -> MoneyBatch:
+    """``n_orders`` random orders of 1-9 lines (5 on average), all components present."""
+    rng = np.random.default_rng(seed)
+    n_lines_of = rng.integers(1, 10, n_orders)
+    line_order = np.repeat(np.arange(n_orders), n_lines_of)
+    n_l = line_order.size
+    qty = rng.integers(1, 6, n_l)
+    price = np.where(rng.random(n_l) < 0.05, 0, rng.integers(1, 100_000, n_l))  # 5% gifts
+    goods = price * qty
+    disc = np.where(rng.random(n_l) < 0.3, goods // rng.integers(5, 20, n_l), 0)
+    net = goods - disc
+    # children: 1-3 per order; kinds shipment mostly, some backorder and store
+    n_ch_of = rng.integers(1, 4, n_orders)
+    child_order = np.repeat(np.arange(n_orders), n_ch_of)
+    child_first = np.concatenate([[0], np.cumsum(n_ch_of)[:-1]])
+    kind = rng.choice(np.array([0, 0, 0, 1, 2]), child_order.size)
+    kind[child_first] = 0
+    # parts: each line to a random child of its order; 10% of lines split over two
+    own = child_first[line_order] + (rng.random(n_l) * n_ch_of[line_order]).astype(np.int64)
+    split = (rng.random(n_l) < 0.10) & (qty > 1)
+    other = child_first[line_order] + (own - child_first[line_order] + 1) % n_ch_of[line_order]
+    split &= other != own
+    first_units = np.where(split, qty // 2, qty)
+    part_line = np.concatenate([np.arange(n_l), np.flatnonzero(split)])
+    part_child = np.concatenate([own, other[split]])
+    part_weight = np.concatenate([first_units, (qty - first_units)[split]])
+    # one discount activity per order over all its lines: a tenth of the net goods
+    net_of = np.bincount(line_order, weights=net, minlength=n_orders).astype(np.int64)
+    act_amount = net_of // 10
+    fee = rng.choice(np.array([0, 600, 800, 1200]), n_orders)
+    payable = net_of - act_amount + fee
+    shares = rng.dirichlet(np.ones(len(METHODS)), n_orders)
+    pay = np.floor(shares * payable[:, None]).astype(np.int64)
+    pay[:, -1] += payable - pay.sum(axis=1)
+    rates = np.array([0, 9, 13]), np.array([1, 100, 100])
+    invoice = np.zeros((n_orders, len(METHODS)), dtype=bool)
+    invoice[:, -1] = True
+    invoice[:, 2] = rng.random(n_orders) < 0.5
+    return MoneyBatch(
+        methods=METHODS, payments=pay, invoice_methods=invoice, shipping_fee=fee,
+        first_child=rng.random(n_orders) < 0.1,
+        line_order=line_order, goods=goods, line_discount=disc,
+        line_rate=rng.integers(0, 3, n_l), rate_num=rates[0], rate_den=rates[1],
+        activity_order=np.arange(n_orders), activity_amount=act_amount,
+        cover_activity=line_order.copy(), cover_line=np.arange(n_l),
+        child_order=child_order, child_kind=kind,
+        part_child=part_child, part_line=part_line, part_weight=part_weight,
+    )
