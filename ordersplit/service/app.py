@@ -1,0 +1,176 @@
+"""The FastAPI application: ``create_app(config)``; ``ordersplit serve`` runs it under uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from ordersplit import __version__
+from ordersplit.models.plan import Plan
+from ordersplit.models.request import SplitRequest
+from ordersplit.models.validate import json_path
+from ordersplit.service.allocate import AllocateRequest, Allocation
+from ordersplit.service.config import ServiceConfig
+from ordersplit.service.handlers import JSON, Service
+from ordersplit.service.jobs import run_allocate, run_presplit, run_split
+from ordersplit.service.lifecycle import Lifecycle, load_lifecycle
+from ordersplit.service.metrics import Metrics
+from ordersplit.service.middleware import ObserveMiddleware
+from ordersplit.service.openapi import body_of, install_openapi
+from ordersplit.service.pool import SolverPool
+from ordersplit.service.promise import Promise
+
+log = logging.getLogger(__name__)
+
+
+class ErrorDetail(BaseModel):
+    """What is wrong: which order, which field (a JSON path), and why."""
+
+    order_id: str | None
+    field: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """The contract's error object."""
+
+    error: ErrorDetail
+
+
+class Health(BaseModel):
+    """Liveness and load."""
+
+    status: str
+    version: str
+    pool: str
+    workers: int
+    inflight: int
+    max_inflight: int
+    lifecycle: bool
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    text = {413: "Body too large", 422: "Invalid request (contract error object)",
+            501: "Lifecycle store not available", 503: "Saturated or timed out; see Retry-After"}
+    return {c: {"model": ErrorResponse, "description": text[c]} for c in codes}
+
+
+def create_app(config: ServiceConfig | None = None, *, pool: SolverPool | None = None,
+               lifecycle: Lifecycle | bool | None = True) -> FastAPI:
+    """The service. ``pool`` overrides the solver pool (tests); ``lifecycle=True`` loads the
+    store if installed, ``None``/``False`` disables it."""
+    config = config or ServiceConfig()
+    pool = pool or SolverPool(config.n_workers, config.inflight_limit, config.pool)
+    store = load_lifecycle() if lifecycle is True else (lifecycle or None)
+    metrics = Metrics()
+    service = Service(config, pool, metrics, store)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await asyncio.get_running_loop().run_in_executor(None, pool.start)
+        try:
+            yield
+        finally:
+            await asyncio.get_running_loop().run_in_executor(None, pool.shutdown)
+
+    app = FastAPI(title="ordersplit", version=__version__, lifespan=lifespan,
+                  description="Order splitting as a service: the split contract over HTTP.")
+    app.state.service = service
+    app.add_middleware(ObserveMiddleware, metrics=metrics, retry_after_s=config.retry_after_s)
+    install_openapi(app, [SplitRequest, AllocateRequest])
+    _routes(app, service)
+    _handlers(app, service)
+    return app
+
+
+def _routes(app: FastAPI, service: Service) -> None:
+    config = service.config
+
+    @app.post("/v1/split", response_model=None, openapi_extra=body_of("SplitRequest"),
+              responses={200: {"model": Plan}, **_errors(413, 422, 503)}, tags=["split"])
+    async def split(request: Request) -> Response:
+        """Split a paid order (CONTRACT.md request -> plan), exactly ``ordersplit.split``."""
+        return await service.solve("split", request, run_split)
+
+    @app.post("/v1/presplit", response_model=None, openapi_extra=body_of("SplitRequest"),
+              responses={200: {"model": Promise}, **_errors(413, 422, 503)}, tags=["split"])
+    async def presplit(request: Request) -> Response:
+        """Checkout: the children the order would split into and their delivery promise.
+
+        Nothing is stored; the default budget is tighter than the split's."""
+        return await service.solve("presplit", request, run_presplit,
+                                   config.presplit_time_limit_ms)
+
+    @app.post("/v1/allocate", response_model=None, openapi_extra=body_of("AllocateRequest"),
+              responses={200: {"model": Allocation}, **_errors(413, 422, 503)}, tags=["money"])
+    async def allocate(request: Request) -> Response:
+        """Money only: share a request's amounts over a given assignment of lines to children."""
+        return await service.solve("allocate", request, run_allocate)
+
+    @app.post("/v1/resplit", response_model=None, responses=_errors(422, 501, 503),
+              tags=["lifecycle"])
+    async def resplit(request: Request) -> Response:
+        """Re-split a stored child order (lifecycle store)."""
+        return await _lifecycle(service, "resplit", request)
+
+    @app.post("/v1/cancel", response_model=None, responses=_errors(422, 501, 503),
+              tags=["lifecycle"])
+    async def cancel(request: Request) -> Response:
+        """Cancel a stored order (lifecycle store)."""
+        return await _lifecycle(service, "cancel", request)
+
+    @app.get("/v1/orders/{order_id}", response_model=None,
+             responses={404: {"model": ErrorResponse}, **_errors(422, 501, 503)},
+             tags=["lifecycle"])
+    async def show(order_id: str) -> Response:
+        """A stored order and its descendants (lifecycle store)."""
+        return await _lifecycle(service, "show", None, order_id)
+
+    @app.get("/healthz", response_model=Health, tags=["ops"])
+    async def healthz() -> Response:
+        """Liveness: 200 while the solver pool is up, 503 otherwise."""
+        pool = service.pool
+        health = Health(status="ok" if pool.started else "starting", version=app.version,
+                        pool=pool.kind, workers=pool.workers, inflight=pool.inflight,
+                        max_inflight=pool.limit, lifecycle=service.lifecycle is not None)
+        return Response(health.model_dump_json(), 200 if pool.started else 503,
+                        media_type=JSON)
+
+    @app.get("/metrics", tags=["ops"], response_model=None,
+             responses={200: {"content": {"text/plain": {}}}})
+    async def metrics() -> Response:
+        """Prometheus metrics (text exposition format)."""
+        return Response(service.metrics.render(),
+                        media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+async def _lifecycle(service: Service, op: str, request: Request | None,
+                     order_id: str | None = None) -> Response:
+    if service.lifecycle is None:
+        return service.error(501, f"{op}: the order lifecycle store is not available in this "
+                                  "deployment", "", order_id)
+    return service.error(501, f"{op}: not wired yet", "", order_id)  # pragma: no cover
+
+
+def _handlers(app: FastAPI, service: Service) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        return service.error(422, str(first.get("msg", "invalid request")),
+                             json_path(first.get("loc", ())))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> Response:
+        response = service.error(exc.status_code, str(exc.detail))
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response

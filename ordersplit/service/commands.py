@@ -1,0 +1,55 @@
+"""``ordersplit serve``: run the HTTP service under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from ordersplit.service.config import ServiceConfig
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``serve`` subcommand."""
+    p = subparsers.add_parser("serve", help="run the HTTP service (POST /v1/split, ...)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="solver workers (default: one per core)")
+    p.add_argument("--pool", choices=("process", "thread"), default="process",
+                   help="solver workers are processes (default) or threads")
+    p.add_argument("--max-inflight", type=int, default=0,
+                   help="requests admitted at once, running or queued; more get 503 "
+                        "(default: 2 x workers)")
+    p.add_argument("--max-time-limit-ms", type=int, default=1000,
+                   help="ceiling on a request's options.time_limit_ms (default 1000)")
+    p.add_argument("--presplit-time-limit-ms", type=int, default=50,
+                   help="default budget of /v1/presplit (default 50)")
+    p.add_argument("--idempotency-entries", type=int, default=10_000,
+                   help="answers kept for Idempotency-Key replays (default 10000)")
+    p.add_argument("--access-log", action="store_true", help="log every request")
+    p.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Build the app from the flags and serve it until interrupted."""
+    import uvicorn  # noqa: PLC0415 - the server is loaded only when serving
+
+    from ordersplit.service.app import create_app  # noqa: PLC0415
+
+    try:
+        config = ServiceConfig(
+            workers=args.workers, pool=args.pool, max_inflight=args.max_inflight,
+            max_time_limit_ms=args.max_time_limit_ms,
+            presplit_time_limit_ms=args.presplit_time_limit_ms,
+            idempotency_entries=args.idempotency_entries)
+    except ValueError as exc:
+        log.error("%s", exc)
+        return 2
+    app = create_app(config)
+    log.warning("serving on http://%s:%d (%d %s worker(s), %d in flight at most)", args.host,
+                args.port, config.n_workers, config.pool, config.inflight_limit)
+    uvicorn.run(app, host=args.host, port=args.port, access_log=args.access_log,
+                log_level="warning", timeout_graceful_shutdown=5)
+    return 0

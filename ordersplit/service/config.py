@@ -1,0 +1,59 @@
+"""Service settings: pool size, admission limits and time budgets."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Literal
+
+PoolKind = Literal["process", "thread"]
+
+
+def default_workers() -> int:
+    """One solver worker per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """How the HTTP service runs its solver pool and guards its budgets.
+
+    ``max_inflight`` bounds the requests admitted at once (running plus queued in the
+    pool); one more is answered 503 with ``Retry-After`` at once. ``0`` means
+    ``2 x workers``.
+    """
+
+    workers: int = 0
+    """Solver workers (processes or threads); ``0`` means one per core."""
+    pool: PoolKind = "process"
+    max_inflight: int = 0
+    max_time_limit_ms: int = 1000
+    """Ceiling on a request's ``options.time_limit_ms`` (the budget of the whole split)."""
+    presplit_time_limit_ms: int = 50
+    """Default budget of ``/v1/presplit`` when the request names none."""
+    grace_ms: int = 2000
+    """How long past its budget a solve may run before the service gives up on it (503)."""
+    retry_after_s: int = 1
+    idempotency_entries: int = 10_000
+    max_body_bytes: int = 4 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if self.workers < 0 or self.max_inflight < 0:
+            raise ValueError("workers and max_inflight must not be negative")
+        if self.max_time_limit_ms <= 0 or self.presplit_time_limit_ms <= 0:
+            raise ValueError("time limits must be positive")
+        if self.pool not in ("process", "thread"):
+            raise ValueError(f"pool must be 'process' or 'thread', got {self.pool!r}")
+
+    @property
+    def n_workers(self) -> int:
+        """The pool size in force."""
+        return self.workers or default_workers()
+
+    @property
+    def inflight_limit(self) -> int:
+        """The admission limit in force."""
+        return self.max_inflight or 2 * self.n_workers
