@@ -1,0 +1,345 @@
+"""The order store: every split, re-split and status change as one transaction.
+
+SQLite (a file, no set-up) by default, PostgreSQL by URL (``postgresql+psycopg://...``).
+Concurrency: an order is read ``FOR UPDATE`` (PostgreSQL) or inside ``BEGIN IMMEDIATE``
+(SQLite, which serializes writers), and every status change also checks and bumps the
+``version`` column, so two concurrent re-splits of one child never both succeed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping, create_engine, event, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import StaticPool
+
+from ordersplit.api import split as split_request
+from ordersplit.lifecycle import schema as t
+from ordersplit.lifecycle.codec import plan_nodes
+from ordersplit.lifecycle.errors import (
+    ConflictError,
+    IdempotencyError,
+    LifecycleError,
+    UnknownOrderError,
+)
+from ordersplit.lifecycle.links import LinkedAction, actions_for, linked_ids
+from ordersplit.lifecycle.nodes import OrderNode
+from ordersplit.lifecycle.resplit import Stock, free_stock, resplit_child
+from ordersplit.lifecycle.rows import insert_node, insert_status, load_tree, now
+from ordersplit.lifecycle.stats import By, OrderStats, order_stats
+from ordersplit.lifecycle.status import CANCELLED, REJECTED, SPLIT, check_transition
+from ordersplit.models.plan import Plan
+from ordersplit.models.request import SplitRequest
+from ordersplit.models.validate import parse_request
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URL = "sqlite:///ordersplit.db"
+WRITE = "ordersplit_write"
+"""Execution option marking a connection that will write (SQLite: ``BEGIN IMMEDIATE``)."""
+URL_ENV = "ORDERSPLIT_STORE"
+"""Environment variable holding the store URL when none is given."""
+
+
+def request_hash(request: SplitRequest) -> str:
+    """SHA-256 of the request's canonical JSON: the same request, the same hash."""
+    text = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Saved:
+    """The stored plan of an order, and whether this call stored it."""
+
+    plan: Plan
+    created: bool
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    """A cancellation or rejection: the refund and what linked orders need."""
+
+    order_id: str
+    status: str
+    refund: dict[str, str]
+    """Per payment method: exactly the order's allocated amount."""
+    refund_total: str
+    linked: list[LinkedAction]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One row of the status history."""
+
+    order_id: str
+    from_status: str | None
+    to_status: str
+    at: str
+    note: str | None
+
+
+def _sqlite_engine(url: str) -> Engine:
+    memory = url in ("sqlite://", "sqlite:///:memory:")
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30},
+        poolclass=StaticPool if memory else None,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        if not memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        # writers take the lock up front: one at a time, and no read-to-write upgrade
+        # deadlock; readers (WAL) go on reading the last committed state meanwhile
+        write = conn.get_execution_options().get(WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def open_store(url: str | None = None, *, create: bool = True) -> Store:
+    """Open (and by default create the tables of) the store at ``url``.
+
+    ``url`` defaults to ``$ORDERSPLIT_STORE``, else ``sqlite:///ordersplit.db``. A bare
+    ``postgresql://`` URL is served by psycopg 3.
+    """
+    url = url or os.environ.get(URL_ENV) or DEFAULT_URL
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite"):
+        engine = _sqlite_engine(url)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    store = Store(engine)
+    if create:
+        t.metadata.create_all(engine)
+    return store
+
+
+class Store:
+    """Orders and their lifecycle in a SQL database (see :func:`open_store`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """One write transaction: committed at the end, rolled back on any error."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{WRITE: True})
+            with conn.begin():
+                yield conn
+
+    def close(self) -> None:
+        """Release the connections."""
+        self.engine.dispose()
+
+    # -- reading -------------------------------------------------------------------
+
+    def _locked(self, conn: Connection, order_id: str) -> RowMapping:
+        row = conn.execute(select(t.orders).where(t.orders.c.id == order_id)
+                           .with_for_update()).mappings().first()
+        if row is None:
+            raise UnknownOrderError("no such order in the store", order_id=order_id)
+        return row
+
+    def tree(self, order_id: str) -> list[OrderNode]:
+        """The whole lineage ``order_id`` belongs to (root first)."""
+        with self.engine.connect() as conn:
+            root = conn.execute(select(t.orders.c.root_id).where(t.orders.c.id == order_id)
+                                ).scalar()
+            if root is None:
+                raise UnknownOrderError("no such order in the store", order_id=order_id)
+            return load_tree(conn, root)
+
+    def order(self, order_id: str) -> OrderNode:
+        """One stored order."""
+        return next(o for o in self.tree(order_id) if o.id == order_id)
+
+    def plan(self, order_id: str) -> Plan:
+        """The stored plan of an order that was split (a root, or a re-split child)."""
+        with self.engine.connect() as conn:
+            text = conn.execute(select(t.orders.c.plan_json).where(t.orders.c.id == order_id)
+                                ).scalar()
+        if text is None:
+            raise UnknownOrderError("no split plan stored for this order", order_id=order_id)
+        return Plan.model_validate_json(text)
+
+    def history(self, order_id: str) -> list[StatusChange]:
+        """The status history of one order, oldest first."""
+        h = t.status_history
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(h).where(h.c.order_id == order_id).order_by(h.c.id))
+            return [StatusChange(r.order_id, r.from_status, r.to_status, r.at.isoformat(),
+                                 r.note) for r in rows]
+
+    def linked(self, order_id: str) -> list[str]:
+        """Ids of the orders linked to ``order_id`` through gift activities."""
+        tree = self.tree(order_id)
+        return linked_ids(tree[0], tree, order_id)
+
+    def stats(self, by: By = "parent") -> list[OrderStats]:
+        """Valid-order count and average order value per currency, by parent or child."""
+        with self.engine.connect() as conn:
+            roots = conn.execute(select(t.orders.c.id).where(t.orders.c.level == 1)
+                                 .order_by(t.orders.c.id)).scalars().all()
+            trees = [load_tree(conn, r) for r in roots]
+        return order_stats(trees, by)
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows per table (for monitoring and tests)."""
+        with self.engine.connect() as conn:
+            return {tab.name: int(conn.execute(select(func.count()).select_from(tab)).scalar()
+                                  or 0) for tab in t.ALL_TABLES}
+
+    # -- writing -------------------------------------------------------------------
+
+    def split(self, request: SplitRequest | Mapping[str, Any] | str | bytes) -> Saved:
+        """Split and store an order; the stored plan if this exact request was split before."""
+        req = parse_request(request)
+        digest = request_hash(req)
+        with self.engine.connect() as conn:
+            stored = conn.execute(select(t.orders.c.request_hash).where(
+                t.orders.c.id == req.order.id)).scalar()
+        if stored is not None:
+            return self._existing(req.order.id, digest)
+        return self.save_split(req, split_request(req))
+
+    def save_split(self, request: SplitRequest | Mapping[str, Any] | str | bytes,
+                   plan: Plan) -> Saved:
+        """Store a parent and its children in one transaction (idempotent).
+
+        The same order id with the same request returns the stored plan and writes
+        nothing; a different request for a stored order id raises
+        :class:`IdempotencyError`.
+        """
+        req = parse_request(request)
+        digest = request_hash(req)
+        nodes = plan_nodes(req, plan)
+        try:
+            with self._write() as conn:
+                row = conn.execute(select(t.orders.c.request_hash, t.orders.c.level).where(
+                    t.orders.c.id == req.order.id)).first()
+                if row is None:
+                    request_json = req.model_dump_json()
+                    for node in nodes:
+                        root = node.level == 1
+                        insert_node(conn, node, request_hash=digest if root else None,
+                                    request_json=request_json if root else None,
+                                    plan_json=plan.model_dump_json() if root else None,
+                                    note="split" if root else f"child of {req.order.id}")
+        except IntegrityError:  # a concurrent save of the same order won
+            log.info("order %s stored concurrently; checking it is the same", req.order.id)
+            return self._existing(req.order.id, digest)
+        if row is not None:
+            return self._existing(req.order.id, digest, row.request_hash, row.level)
+        log.info("stored order %s with %d children", req.order.id, len(nodes) - 1)
+        return Saved(plan, True)
+
+    def _existing(self, order_id: str, digest: str, stored: str | None = None,
+                  level: int | None = None) -> Saved:
+        if stored is None:
+            with self.engine.connect() as conn:
+                row = conn.execute(select(t.orders.c.request_hash, t.orders.c.level).where(
+                    t.orders.c.id == order_id)).first()
+            if row is None:
+                raise ConflictError("the order vanished while being stored", order_id=order_id)
+            stored, level = row.request_hash, row.level
+        if level != 1:
+            raise IdempotencyError("this id is a stored child order, not a parent",
+                                   order_id=order_id)
+        if stored != digest:
+            raise IdempotencyError("already split from a different request (same order id, "
+                                   "different request hash)", order_id=order_id)
+        return Saved(self.plan(order_id), False)
+
+    def _bump(self, conn: Connection, row: RowMapping, status: str,
+              note: str | None, plan_json: str | None = None) -> None:
+        check_transition(row["id"], row["level"], row["status"], status)
+        values: dict[str, Any] = {"status": status, "version": row["version"] + 1,
+                                  "updated_at": now()}
+        if plan_json is not None:
+            values["plan_json"] = plan_json
+        done = conn.execute(update(t.orders).where(
+            t.orders.c.id == row["id"], t.orders.c.version == row["version"]).values(**values))
+        if done.rowcount != 1:
+            raise ConflictError("changed by another transaction; retry", order_id=row["id"])
+        insert_status(conn, row["id"], row["status"], status, note)
+
+    def set_status(self, order_id: str, status: str, note: str | None = None) -> None:
+        """Move an order along the status machine (e.g. ``in_warehouse``, ``shipped``)."""
+        if status in (CANCELLED, REJECTED, SPLIT):
+            raise LifecycleError(f"use cancel(), reject() or resplit() for {status}",
+                                 order_id=order_id)
+        with self._write() as conn:
+            self._bump(conn, self._locked(conn, order_id), status, note)
+
+    def resplit(self, child_id: str, shortage: Mapping[str, int],
+                stock: Stock | None = None) -> Plan:
+        """Re-split a child the warehouse is short for; returns the grandchildren's plan.
+
+        ``stock``: current units per warehouse and SKU; by default the root request's
+        snapshot less what the live orders of the tree hold. ``shortage`` is taken off
+        the child's warehouse. One transaction: the child becomes ``split``, the
+        grandchildren (level 3) are stored with the child's money shared out exactly.
+        """
+        with self._write() as conn:
+            row = self._locked(conn, child_id)
+            tree = load_tree(conn, row["root_id"])
+            root, child = tree[0], next(o for o in tree if o.id == child_id)
+            text = conn.execute(select(t.orders.c.request_json).where(
+                t.orders.c.id == root.id)).scalar()
+            request = SplitRequest.model_validate_json(text or "")
+            current = stock if stock is not None else free_stock(request, tree, child_id)
+            done = resplit_child(request, root, child, shortage, current)
+            everyone = [o for o in tree if o.id != child_id] + done.grandchildren
+            plan = done.plan.model_copy(update={"children": [
+                gc.model_copy(update={"linked_children": linked_ids(root, everyone, gc.id)})
+                for gc in done.plan.children]})
+            note = "re-split, short: " + json.dumps(dict(shortage), sort_keys=True)
+            self._bump(conn, row, SPLIT, note, plan_json=plan.model_dump_json())
+            for node in done.grandchildren:
+                insert_node(conn, node, note=f"grandchild of {child_id}")
+        log.info("re-split %s into %d grandchildren", child_id, len(done.grandchildren))
+        return plan
+
+    def cancel(self, order_id: str, note: str | None = None) -> CancelOutcome:
+        """Cancel a child or grandchild that has not shipped; refund and linked actions."""
+        return self._end(order_id, CANCELLED, note)
+
+    def reject(self, order_id: str, note: str | None = None) -> CancelOutcome:
+        """The customer rejected a shipped order; refund and linked actions."""
+        return self._end(order_id, REJECTED, note)
+
+    def _end(self, order_id: str, status: str, note: str | None) -> CancelOutcome:
+        with self._write() as conn:
+            row = self._locked(conn, order_id)
+            tree = load_tree(conn, row["root_id"])
+            me = next(o for o in tree if o.id == order_id)
+            check_transition(order_id, me.level, me.status, status)
+            actions = actions_for(tree[0], tree, order_id)
+            detail = json.dumps({"note": note, "linked": [asdict(a) for a in actions]})
+            self._bump(conn, row, status, detail)
+        refund = {m: me.fmt(me.amounts[m]) for m in me.methods}
+        log.info("%s %s; %d linked orders", status, order_id, len(actions))
+        return CancelOutcome(order_id, status, refund, me.fmt(me.paid), actions)
