@@ -83,6 +83,8 @@ def test_bundle_ships_whole_from_one_warehouse():
                        [wh("W1", 6, A=9), wh("W2", 6, B=9), wh("W3", 48, A=2, B=1)], cat)
     plan = plan_of(req)
     assert [c.warehouse for c in plan.children] == ["W3"]
+    req["order"]["preference"] = "fastest"
+    assert [c.warehouse for c in plan_of(req).children] == ["W3"]  # still whole
     req["rules"] = {"bundle": False}
     plan = plan_of(req)  # components may now ship separately, faster
     assert sorted(c.warehouse for c in plan.children) == ["W1", "W2"]
