@@ -49,6 +49,10 @@ def cmd_split(args: argparse.Namespace) -> int:
                 options["time_limit_ms"] = args.time_limit_ms
     try:
         plan = split(data)
+        if args.store:  # one transaction; the stored plan if this request was split before
+            from ordersplit.lifecycle import open_store
+
+            plan = open_store(args.store).save_split(data, plan).plan
     except RequestError as exc:
         print(json.dumps(exc.to_dict()), file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -75,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit-ms", type=int, help="override options.time_limit_ms")
     p.add_argument("-o", "--output", help="write the plan here instead of standard output")
     p.add_argument("--compact", action="store_true", help="one-line JSON")
+    p.add_argument("--store", help="also save the plan in this order store (database URL)")
     p.set_defaults(func=cmd_split)
     for module in COMMAND_MODULES:
         _register(module, sub)
@@ -91,7 +96,7 @@ COMMAND_MODULES = (
 subcommand sets ``func`` (``args -> exit code``) with ``set_defaults``."""
 
 
-def _register(module: str, sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _register(module: str, sub: argparse._SubParsersAction) -> None:
     import importlib
 
     try:

@@ -51,7 +51,7 @@ def working(orders: list[OrderNode]) -> list[OrderNode]:
 def links_of(root: OrderNode, orders: list[OrderNode], order_id: str) -> list[Link]:
     """The orders linked to ``order_id`` through the root's gift activities."""
     me = next((o for o in orders if o.id == order_id), None)
-    if me is None:
+    if me is None or me.level < 2:
         return []
     mine = {item.line_id for item in me.items}
     out: list[Link] = []

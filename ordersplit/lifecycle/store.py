@@ -126,13 +126,10 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store:
     url = url or os.environ.get(URL_ENV) or DEFAULT_URL
     if url.startswith(("postgresql://", "postgres://")):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    if url.startswith("sqlite"):
-        engine = _sqlite_engine(url)
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
-    store = Store(engine)
+    sqlite = url.startswith("sqlite")
+    store = Store(_sqlite_engine(url) if sqlite else create_engine(url, pool_pre_ping=True))
     if create:
-        t.metadata.create_all(engine)
+        t.metadata.create_all(store.engine)
     return store
 
 
