@@ -25,7 +25,7 @@ def test_exact_backends_reach_the_known_optimum(named_instance, solver):
 
 @pytest.mark.parametrize("solver", HEURISTIC)
 def test_heuristics_are_valid_and_never_beat_the_optimum(named_instance, solver):
-    name, req, children, _ = named_instance
+    name, req, _, _ = named_instance
     req["options"]["solver"] = solver
     plan = split(req)
     check_plan(parse_request(req), plan)

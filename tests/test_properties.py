@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 
 from ordersplit import split
 from ordersplit.models.validate import parse_request
-from ordersplit.solver.backends.base import get_backend
 from ordersplit.solver.combination import applicable
 from ordersplit.solver.compile import compile_request
 from ordersplit.solver.evaluate import evaluate, violations

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import ValidationError
@@ -88,9 +88,11 @@ def check_request(req: SplitRequest) -> None:
     def money(field: str, value: Decimal, *, allow_negative: bool = False) -> None:
         if value < 0 and not allow_negative:
             raise fail(field, f"must not be negative, got {value}")
-        if value.as_tuple().exponent < -exponent and value != value.quantize(
-            Decimal(1).scaleb(-exponent)
-        ):
+        try:
+            exact = value == value.quantize(Decimal(1).scaleb(-exponent))
+        except InvalidOperation:
+            raise fail(field, f"{value} is too large") from None
+        if not exact:
             raise fail(field, f"{value} has more decimals than {order.currency} allows ({exponent})")
 
     line_ids: dict[str, int] = {}
@@ -106,7 +108,8 @@ def check_request(req: SplitRequest) -> None:
         money(f"{base}.discount", line.discount)
         goods = line.unit_price * line.quantity
         if line.discount > goods:
-            raise fail(f"{base}.discount", f"discount {line.discount} exceeds the line's goods {goods}")
+            raise fail(f"{base}.discount",
+                       f"discount {line.discount} exceeds the line's goods {goods}")
         goods_by_line[line.id] = goods - line.discount
 
     for sku, item in req.catalog.items():
@@ -115,9 +118,11 @@ def check_request(req: SplitRequest) -> None:
             raise fail(f"{base}.tax_rate", f"tax rate {item.tax_rate} out of range [0, 10)")
         for j, comp in enumerate(item.components or []):
             if comp.sku not in req.catalog:
-                raise fail(f"{base}.components[{j}].sku", f"bundle component {comp.sku!r} is not in the catalog")
+                raise fail(f"{base}.components[{j}].sku",
+                           f"bundle component {comp.sku!r} is not in the catalog")
             if req.catalog[comp.sku].components:
-                raise fail(f"{base}.components[{j}].sku", f"bundle component {comp.sku!r} is itself a bundle")
+                raise fail(f"{base}.components[{j}].sku",
+                           f"bundle component {comp.sku!r} is itself a bundle")
         if item.components is not None and not item.components:
             raise fail(f"{base}.components", "a bundle needs at least one component")
 
@@ -137,7 +142,8 @@ def check_request(req: SplitRequest) -> None:
         if act.id in seen_act:
             raise fail(f"{base}.id", f"duplicate activity id {act.id!r}")
         seen_act.add(act.id)
-        refs = [("lines", act.lines or []), ("trigger_lines", act.trigger_lines), ("gift_lines", act.gift_lines)]
+        refs = [("lines", act.lines or []), ("trigger_lines", act.trigger_lines),
+                ("gift_lines", act.gift_lines)]
         for name, ids in refs:
             for k, ref in enumerate(ids):
                 if ref not in line_ids:
@@ -151,7 +157,8 @@ def check_request(req: SplitRequest) -> None:
                 raise fail(f"{base}.lines", "a discount activity needs at least one line")
             base_amount = sum((goods_by_line[x] for x in set(covered)), Decimal(0))
             if act.amount > base_amount:
-                raise fail(f"{base}.amount", f"discount {act.amount} exceeds its lines' net goods {base_amount}")
+                raise fail(f"{base}.amount",
+                           f"discount {act.amount} exceeds its lines' net goods {base_amount}")
             activity_discount += act.amount
         else:
             if not act.trigger_lines:
@@ -165,7 +172,8 @@ def check_request(req: SplitRequest) -> None:
     paid = Decimal(0)
     for p, pay in enumerate(order.payments):
         if pay.method in methods:
-            raise fail(f"order.payments[{p}].method", f"payment method {pay.method!r} listed twice")
+            raise fail(f"order.payments[{p}].method",
+                       f"payment method {pay.method!r} listed twice")
         if pay.method in {"goods", "discount", "shipping_fee", "invoice", "tax"}:
             raise fail(f"order.payments[{p}].method", f"{pay.method!r} is a reserved amount key")
         methods.add(pay.method)

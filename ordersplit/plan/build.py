@@ -57,7 +57,7 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
             for j, p in enumerate(draft.parts)
         ]
         children.append(Child(
-            id=ids[c], parent_id=order.id, root_id=order.id, level=2, kind=draft.kind,  # type: ignore[arg-type]
+            id=ids[c], parent_id=order.id, root_id=order.id, level=2, kind=draft.kind,
             status="pending_shipment",
             warehouse=layout.warehouse_ids[wh] if wh is not None else None,
             warehouses=[layout.warehouse_ids[w] for w in sorted(draft.sources)],
@@ -79,7 +79,7 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
     )
     return Plan(
         order_id=order.id,
-        status=result.status.value,  # type: ignore[arg-type]
+        status=result.status.value,
         solver=result.backend,
         runtime_ms=round(runtime_ms, 3),
         objective=objective,

@@ -60,7 +60,7 @@ def fastest_fill_bounds(problem: SplitProblem) -> tuple[int, int]:
         skus = problem.single_sku[items]
         local, inverse = np.unique(skus, return_inverse=True)
         demand = np.bincount(inverse, weights=problem.quantity[items]).astype(np.int64)
-        reach = problem.allowed[items].any(axis=0)[order]
+        reach = np.asarray(problem.allowed[items].any(axis=0))[order]
         sup = np.where(reach[:, None], problem.stock[order][:, local], 0)
         before = np.cumsum(sup, axis=0) - sup
         take = np.clip(demand[None, :] - before, 0, sup)

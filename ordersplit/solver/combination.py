@@ -212,9 +212,9 @@ def _masks(rows: np.ndarray) -> list[int]:
 
 
 def _bits(mask: int, n: int) -> np.ndarray:
-    """A bitmask as a boolean array of length ``n``."""
+    """A bitmask as a 0/1 float array of length ``n``."""
     raw = np.frombuffer(mask.to_bytes((n + 7) // 8 or 1, "little"), dtype=np.uint8)
-    return np.unpackbits(raw, bitorder="little")[:n].astype(bool)
+    return np.unpackbits(raw, count=n, bitorder="little").astype(np.float64)
 
 
 def is_binary(data: GroupData) -> bool:
@@ -234,12 +234,12 @@ class _BitSearch:
     def __init__(self, data: GroupData, terms: tuple[str, ...], stop: Deadline) -> None:
         if data.bits is None:
             full = data.supply > 0
-            data.bits = _BitData(full, _masks(full), _masks(full.T.copy()),
+            data.bits = _BitData(full.astype(np.float64), _masks(full), _masks(full.T.copy()),
                                  [int(k) for k in np.argsort(full.sum(axis=0), kind="stable")],
                                  [int(h) for h in data.hours], [int(c) for c in data.cost],
                                  [int(q) for q in data.demand])
         b = data.bits
-        self.full_rows, self.cov, self.cand, self.k_order = b.full, b.cov, b.cand, b.k_order
+        self.full_float, self.cov, self.cand, self.k_order = b.full, b.cov, b.cand, b.k_order
         self.hours, self.cost, self.demand = b.hours, b.cost, b.demand
         self.terms = terms
         self.stop = stop
@@ -252,15 +252,13 @@ class _BitSearch:
         """Set-covering dual bound: give SKU ``k`` the value 1 / (most uncovered SKUs any of
         its candidates covers); no warehouse then covers more than 1 in total, so the sum
         bounds the warehouses still needed."""
-        rows = self.full_rows
-        cols = _bits(uncovered, rows.shape[1])
-        live = _bits(avail, rows.shape[0])
-        sub = rows[live][:, cols]
-        if sub.size == 0:
+        rows = self.full_float
+        unc = _bits(uncovered, rows.shape[1])
+        reach = (rows @ unc) * _bits(avail, rows.shape[0])  # uncovered SKUs each covers
+        best = (rows * reach[:, None]).max(axis=0)[unc > 0]
+        if best.size == 0:
             return 0
-        reach = sub.sum(axis=1)
-        best = np.where(sub, reach[:, None], 0).max(axis=0)
-        if (best == 0).any():
+        if not best.all():
             return 1 << 30
         return int(np.ceil((1.0 / best).sum() - 1e-9))
 
@@ -432,7 +430,7 @@ def _search_binary(data: GroupData, terms: tuple[str, ...], stop: Deadline,
             proven = False
         cap = levels[hi]
         under = sum(1 << w for w in range(data.wh.size) if hours[w] <= cap)
-        rest = ("makespan",) + terms[1:]
+        rest = ("makespan", *terms[1:])
         seed = _BitSearch(data, rest, stop).evaluate(sum(1 << w for w in found))
         bits = _run_bits(data, rest, stop, under, seed)
         done(bits)

@@ -139,9 +139,9 @@ def compile_request(request: SplitRequest) -> Compiled:
             usage = {sku_index[c.sku]: c.quantity for c in item.components}
             cands.append(Candidate(li, None, line.quantity, usage, False, bulky, kidx, ships))
         elif item.components:
-            for c in item.components:
-                cands.append(Candidate(li, c.sku, line.quantity * c.quantity,
-                                       {sku_index[c.sku]: 1}, True, bulky, kidx, ships))
+            for comp in item.components:
+                cands.append(Candidate(li, comp.sku, line.quantity * comp.quantity,
+                                       {sku_index[comp.sku]: 1}, True, bulky, kidx, ships))
         else:
             cands.append(Candidate(li, None, line.quantity, {sku_index[line.sku]: 1}, True,
                                    bulky, kidx, ships))
@@ -177,13 +177,13 @@ def compile_request(request: SplitRequest) -> Compiled:
     for c, _ in rows:
         group_of_key.setdefault(c.key_index, len(group_of_key))
     n = len(rows)
-    usage = np.zeros((n, n_skus), dtype=np.int64)
+    usage_matrix = np.zeros((n, n_skus), dtype=np.int64)
     for i, (c, _) in enumerate(rows):
         for k, u in c.usage.items():
-            usage[i, k] = u
+            usage_matrix[i, k] = u
     problem = SplitProblem(
         quantity=np.array([u for _, u in rows], dtype=np.int64),
-        usage=usage,
+        usage=usage_matrix,
         splittable=np.array([c.splittable for c, _ in rows], dtype=bool),
         group=np.array([group_of_key[c.key_index] for c, _ in rows], dtype=np.int64),
         stock=stock,

@@ -83,16 +83,16 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     if res is not None and res.assignment is not None and res.status.has_solution:
         obj = evaluate(problem, res.assignment)
         if best_obj is None or obj.key(terms) <= best_obj.key(terms):
-            status = res.status if res.status == Status.OPTIMAL else Status.FEASIBLE
+            status: Status = res.status if res.status == Status.OPTIMAL else Status.FEASIBLE
             lb = max(children_lb, res.children_lower_bound)
             return _result(backend.name, status, res.assignment, obj, lb, t0, res.message)
     if best_x is None or best_obj is None:
         return SolveResult("auto", Status.NO_SOLUTION, None, None, children_lb,
                            time.perf_counter() - t0, "no plan found")
     failed = res is None or res.status in (Status.ERROR, Status.NO_SOLUTION)
-    status = Status.FALLBACK if failed else Status.FEASIBLE
+    final = Status.FALLBACK if failed else Status.FEASIBLE
     message = "exact backend failed" if failed else "time ran out"
-    return _result(best_name, status, best_x, best_obj, children_lb, t0, message)
+    return _result(best_name, final, best_x, best_obj, children_lb, t0, message)
 
 
 def _meets(obj: Objective, bound: Objective, terms: tuple[str, ...]) -> bool:

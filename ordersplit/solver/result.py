@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
@@ -11,7 +11,7 @@ from ordersplit.solver.evaluate import Objective
 from ordersplit.solver.problem import IntArray
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """One status set for every backend (the contract's plan statuses plus failures)."""
 
     OPTIMAL = "optimal"
