@@ -173,6 +173,7 @@ def compile_request(request: SplitRequest) -> Compiled:
 
     # Problem items: the non-bulky candidates' shippable units, groups renumbered densely.
     rows = [(c, u) for c, u in zip(rest, shippable, strict=True) if u > 0]
+    cost_scale = _cost_scale(request)
     group_of_key: dict[int, int] = {}
     for c, _ in rows:
         group_of_key.setdefault(c.key_index, len(group_of_key))
@@ -189,8 +190,7 @@ def compile_request(request: SplitRequest) -> Compiled:
         stock=stock,
         allowed=np.array([c.allowed for c, _ in rows], dtype=bool).reshape(n, m),
         hours=np.where(minutes >= 0, minutes, 0),
-        cost=np.array([int(wh.child_cost * _cost_scale(request)) for wh in warehouses],
-                      dtype=np.int64),
+        cost=np.array([int(wh.child_cost * cost_scale) for wh in warehouses], dtype=np.int64),
         objective=expand_objective(request.objective_order()),
         per_warehouse=rules.warehouse,
         fixed_makespan=max((int(minutes[p.warehouse]) for p in fixed
@@ -207,7 +207,7 @@ def compile_request(request: SplitRequest) -> Compiled:
         group_keys=tuple(keys[k] for k in group_of_key),
         fixed=tuple(fixed + store_parts),
         waits=waits,
-        cost_scale=_cost_scale(request),
+        cost_scale=cost_scale,
         store_warehouse=store_wh,
     )
     return Compiled(problem, layout)
