@@ -51,9 +51,12 @@ def make_batch(n_orders: int, seed: int = 7) -> MoneyBatch:
     other = child_first[line_order] + (own - child_first[line_order] + 1) % n_ch_of[line_order]
     split &= other != own
     first_units = np.where(split, qty // 2, qty)
-    part_line = np.concatenate([np.arange(n_l), np.flatnonzero(split)])
-    part_child = np.concatenate([own, other[split]])
-    part_weight = np.concatenate([first_units, (qty - first_units)[split]])
+    # parts grouped by line, like an items table sorted by order and line
+    part_line = np.repeat(np.arange(n_l), 1 + split)
+    first_pos = np.concatenate([[0], np.cumsum(1 + split)[:-1]])
+    second = np.arange(part_line.size) - first_pos[part_line] == 1
+    part_child = np.where(second, other[part_line], own[part_line])
+    part_weight = np.where(second, (qty - first_units)[part_line], first_units[part_line])
     # one discount activity per order over all its lines: a tenth of the net goods
     net_of = np.bincount(line_order, weights=net, minlength=n_orders).astype(np.int64)
     act_amount = net_of // 10

@@ -9,15 +9,18 @@ activities as DataFrames) and the rounding kernels in :mod:`ordersplit.money.rou
 from ordersplit.money.batch import Allocation, MoneyBatch, allocate_batch
 from ordersplit.money.plan import PlanAmounts, allocate_plan, request_batch
 from ordersplit.money.rounding import apportion, controlled_round, muldiv
+from ordersplit.money.tables import OrderTables, order_tables
 
 __all__ = [
     "Allocation",
     "MoneyBatch",
+    "OrderTables",
     "PlanAmounts",
     "allocate_batch",
     "allocate_plan",
     "apportion",
     "controlled_round",
     "muldiv",
+    "order_tables",
     "request_batch",
 ]
