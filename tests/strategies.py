@@ -134,6 +134,26 @@ def check_plan(req: SplitRequest, plan: Plan) -> None:
             assert units <= stock.get((wid, sku), 0), f"{wid} oversells {sku}"
     if plan.waits_for_stock:
         assert all(c.kind in ("backorder", "store") for c in plan.children)
+    check_money(plan)
+
+
+def check_money(plan: Plan) -> None:
+    """Horizontal (children add up to the parent) and vertical (lines add up to their
+    child) for every amount key, exactly."""
+    keys = set(plan.parent.amounts)
+    if not keys:
+        return
+    for key in keys:
+        total = sum((Decimal(c.amounts[key]) for c in plan.children), Decimal(0))
+        assert total == Decimal(plan.parent.amounts[key]), (key, total, plan.parent.amounts[key])
+        for child in plan.children:
+            lines = sum((Decimal(x.amounts[key]) for x in child.lines), Decimal(0))
+            assert lines == Decimal(child.amounts[key]), (child.id, key)
+    for child in [plan.parent, *plan.children]:
+        a = {k: Decimal(v) for k, v in child.amounts.items()}
+        paid = sum((v for k, v in a.items()
+                    if k not in {"goods", "discount", "shipping_fee", "invoice", "tax"}), Decimal(0))
+        assert paid == a["goods"] - a["discount"] + a["shipping_fee"], child
 
 
 def brute_force(problem: SplitProblem) -> tuple[int, ...] | None:
