@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -20,10 +22,9 @@ def _strategies(text: str | None) -> list[str] | None:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the benchmark, print the table, write CSV and PNG files to ``--out``."""
-    from ordersplit.bench.runner import run_benchmark  # noqa: PLC0415 (heavy imports)
-
+    runner = importlib.import_module("ordersplit.bench.runner")  # heavy: loaded on use
     out = Path(args.out)
-    if args.orlib:
+    if args.orlib is not None:
         return _cmd_orlib(args, out)
     overrides: dict[str, object] = {"n_orders": args.orders}
     if args.lines is not None:
@@ -32,8 +33,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         overrides["n_warehouses"] = args.warehouses
     try:
         cfg = ScenarioConfig.preset(args.scenario, **overrides)
-        report = run_benchmark(cfg, _strategies(args.strategies), args.time_limit_ms,
-                               args.seed, progress=not args.no_progress)
+        report = runner.run_benchmark(cfg, _strategies(args.strategies), args.time_limit_ms,
+                                      args.seed, progress=not args.no_progress)
     except ValueError as exc:
         print(f"ordersplit bench: {exc}", file=sys.stderr)
         return 2
@@ -41,18 +42,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     print(f"scenario {args.scenario}, {cfg.n_orders} orders, seed {args.seed}, "
           f"{args.time_limit_ms} ms per order and strategy")
     print(report.table())
-    print(f"extra children, auto / best peer: {report.extra_ratio():.3f}")
+    ratio = report.extra_ratio()
+    if not math.isnan(ratio):  # auto and at least one peer ran
+        print(f"extra children, auto / best peer: {ratio:.3f}")
     print(f"wrote {', '.join(str(p) for p in paths)}")
     return 0
 
 
 def _cmd_orlib(args: argparse.Namespace, out: Path) -> int:
-    from ordersplit.bench.orlib_table import run_orlib  # noqa: PLC0415
-
+    orlib = importlib.import_module("ordersplit.bench.orlib_table")
     try:
-        report = run_orlib(args.orlib, unicost_limit_s=args.unicost_limit_s,
-                           instances=_strategies(args.instances),
-                           progress=not args.no_progress)
+        report = orlib.run_orlib(args.orlib, unicost_limit_s=args.unicost_limit_s,
+                                 instances=_strategies(args.instances),
+                                 progress=not args.no_progress)
     except (OSError, ValueError) as exc:
         print(f"ordersplit bench --orlib: {exc}", file=sys.stderr)
         return 2

@@ -32,7 +32,7 @@ def write_plots(report: BenchReport, out_dir: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(8, 0.4 * len(s) + 1.5))
     data = [report.rows.loc[report.rows["strategy"] == n, "ms"].clip(lower=1e-3).to_numpy()
             for n in s["strategy"]]
-    ax.boxplot(data, vert=False, whis=(1, 99), showfliers=False)
+    ax.boxplot(data, orientation="horizontal", whis=(1, 99), showfliers=False)
     ax.set_yticks(range(1, len(s) + 1), list(s["strategy"]))
     ax.invert_yaxis()
     ax.set_xscale("log")

