@@ -1,0 +1,58 @@
+"""``ordersplit reoptimize INPUT --out OUTPUT``: the batch re-optimization command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ordersplit.errors import OrderSplitError, RequestError
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILURE = 1
+
+
+def cmd_reoptimize(args: argparse.Namespace) -> int:
+    """Run :func:`ordersplit.batch.reoptimize` and print the counts and the summary."""
+    from ordersplit.batch import reoptimize
+
+    try:
+        result = reoptimize(
+            args.input, time_limit_s=args.time_limit_s, workers=args.workers,
+            scheduler=args.scheduler, out=args.out, fmt=args.format, store=args.store,
+            batch_id=args.batch_id, progress=not args.no_progress, max_rounds=args.max_rounds,
+        )
+    except RequestError as exc:
+        print(json.dumps(exc.to_dict()), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (OSError, ValueError) as exc:
+        err = {"error": {"order_id": None, "field": "", "message": str(exc)}}
+        print(json.dumps(err), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OrderSplitError as exc:
+        print(json.dumps({"error": {"order_id": None, "field": "", "message": str(exc)}}),
+              file=sys.stderr)
+        return EXIT_FAILURE
+    s = result.summary
+    print(f"{s['orders_input']} orders: {s['orders_planned']} plans + {s['orders_failed']} "
+          f"errors (checked)")
+    print(json.dumps(s, indent=2, default=str))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``reoptimize`` to the ``ordersplit`` command line."""
+    p = subparsers.add_parser(
+        "reoptimize", help="re-split a batch of pending orders jointly against shared stock")
+    p.add_argument("input", help="folder of CSV/Parquet tables, or a JSON file of requests")
+    p.add_argument("--out", help="write the tables and summary.json into this folder")
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv", help="table format")
+    p.add_argument("--store", help="also save the plans to this database URL (lifecycle store)")
+    p.add_argument("--batch-id", help="a name for this batch (logged, in the summary)")
+    p.add_argument("--time-limit-s", type=float, default=60.0,
+                   help="optimization budget in seconds (default 60)")
+    p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786)")
+    p.add_argument("--max-rounds", type=int, help="cap the search rounds (reproducible runs)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_reoptimize)

@@ -1,0 +1,175 @@
+"""The batch optimization: lower bound, warm starts, rounds of parallel neighbourhood search.
+
+1. Lower bound: every order alone with all the stock (parallel over orders).
+2. Warm starts: sequential splitting in arrival order, and the current assignment when
+   there is one; the better one starts the search, so the result is never worse than
+   either.
+3. Rounds until the time budget (or ``max_rounds``) is used up, or a full turn of cuts
+   finds nothing: cut the batch into parts (:mod:`ordersplit.batch.partition`), search
+   each part on a worker (:func:`ordersplit.batch.search.improve_part`), merge, and
+   check that the merged batch does not oversell.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ordersplit.batch.ledger import Ledger, check_no_oversell
+from ordersplit.batch.model import OrderPlan
+from ordersplit.batch.partition import CUTS, make_tasks
+from ordersplit.batch.runners import Runner
+from ordersplit.batch.search import (
+    BatchState,
+    PartResult,
+    PartTask,
+    backorder_units,
+    batch_key,
+    improve_part,
+    lower_bound_plans,
+    pinned_plans,
+    sequential_plans,
+)
+from ordersplit.solver.problem import IntArray
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+"""``progress(stage, done_increment, stage_total)``: a no-op by default."""
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+@dataclass
+class Solution:
+    """Every order's plan under each reference, and how the search went."""
+
+    lower: list[OrderPlan]
+    sequential: list[OrderPlan]
+    current: list[OrderPlan] | None
+    final: list[OrderPlan]
+    start: str
+    """Which warm start the search began from: ``sequential`` or ``current``."""
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+def _chunks(n: int, size: int) -> list[list[int]]:
+    return [list(range(i, min(n, i + size))) for i in range(0, n, size)]
+
+
+def _lb_task(state: BatchState, orders: list[int]) -> list[OrderPlan]:
+    return lower_bound_plans(state, orders)
+
+
+def _improve_task(state: BatchState, task: PartTask) -> PartResult:
+    return improve_part(state, task)
+
+
+def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
+             reserved: Sequence[IntArray | None] | None = None, max_rounds: int | None = None,
+             progress: Progress = _no_progress) -> Solution:
+    """Optimize the batch in ``state``; see the module docstring."""
+    t0 = time.perf_counter()
+    n = len(state.templates)
+    stats: dict[str, float] = {}
+
+    chunk = max(16, min(512, n // max(1, 4 * runner.workers) or 1))
+    lower: list[OrderPlan] = []
+    for plans in _map_progress(runner, _lb_task, _chunks(n, chunk), progress, "lower bound", n):
+        lower.extend(plans)
+    stats["lower_bound_s"] = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    ledger = Ledger.full(state.world.stock)
+    sequential, solves = sequential_plans(state, lower, ledger,
+                                          lambda k: progress("sequential", k, n))
+    stats["sequential_s"] = time.perf_counter() - t1
+    stats["sequential_resolves"] = solves
+    check_no_oversell(state.world.stock, sequential)
+
+    current: list[OrderPlan] | None = None
+    best, start = sequential, "sequential"
+    if reserved is not None:
+        current = pinned_plans(state, reserved, sequential, Ledger.full(state.world.stock))
+        check_no_oversell(state.world.stock, current)
+        if _better(current, sequential):
+            best, start = current, "current"
+
+    plans = list(best)
+    t_search = time.perf_counter()
+    end = t0 + time_limit_s
+    rounds = tried = accepted = resolves = 0
+    idle = 0
+    while idle < len(CUTS) and (max_rounds is None or rounds < max_rounds):
+        remaining = end - time.perf_counter()
+        if remaining <= 0.05:
+            break
+        residual = check_no_oversell(state.world.stock, plans)
+        cut = CUTS[rounds % len(CUTS)]
+        round_limit = remaining / 2 if max_rounds is None else remaining / max(1, max_rounds - rounds)
+        tasks = make_tasks(state, plans, lower, residual, cut, runner.workers,
+                           round_limit)
+        before = batch_key(plans)
+        for res in runner.map(_improve_task, tasks):
+            for o, p in zip(res.orders.tolist(), res.plans, strict=True):
+                plans[o] = p
+            tried += res.tried
+            accepted += res.accepted
+            resolves += res.solves
+        check_no_oversell(state.world.stock, plans)
+        after = batch_key(plans)
+        log.info("round %d (%s, %d parts): children %d -> %d", rounds, cut, len(tasks),
+                 before[0], after[0])
+        progress("search", 1, 0)
+        rounds += 1
+        idle = 0 if after < before else idle + 1
+    check_no_oversell(state.world.stock, plans)
+    if _better(best, plans):  # cannot happen: moves are only kept when they improve
+        raise AssertionError("the search made the batch worse than its warm start")
+    stats.update(search_s=time.perf_counter() - t_search, rounds=rounds, moves_tried=tried,
+                 moves_accepted=accepted, search_resolves=resolves,
+                 optimize_s=time.perf_counter() - t0)
+    return Solution(lower, sequential, current, plans, start, stats)
+
+
+def _better(a: Sequence[OrderPlan], b: Sequence[OrderPlan]) -> bool:
+    """Whether ``a`` beats ``b``: fewer units waiting, or as few and a smaller batch key."""
+    ka, kb = (backorder_units(a), *batch_key(a)), (backorder_units(b), *batch_key(b))
+    return ka < kb
+
+
+def _map_progress(runner: Runner, fn: Callable[[BatchState, list[int]], list[OrderPlan]],
+                  tasks: list[list[int]], progress: Progress, stage: str,
+                  total: int) -> list[list[OrderPlan]]:
+    out: list[list[OrderPlan]] = []
+    step = max(1, 2 * runner.workers)
+    for i in range(0, len(tasks), step):
+        batch = tasks[i:i + step]
+        out.extend(runner.map(fn, batch))
+        progress(stage, sum(len(t) for t in batch), total)
+    return out
+
+
+def summary_numbers(sol: Solution) -> dict[str, float]:
+    """Children, delivery and back-orders of every reference, the gap and the gap closed."""
+    n = len(sol.final)
+    out: dict[str, float] = {"orders_planned": n}
+    refs = {"lower_bound": sol.lower, "sequential": sol.sequential, "batch": sol.final}
+    if sol.current is not None:
+        refs["current"] = sol.current
+    for name, plans in refs.items():
+        out[f"children_{name}"] = sum(p.children for p in plans)
+        out[f"mean_delivery_hours_{name}"] = round(
+            float(np.mean([p.makespan for p in plans])) / 60, 3) if plans else 0.0
+        out[f"backorder_units_{name}"] = backorder_units(plans)
+    seq, lb, fin = (out["children_sequential"], out["children_lower_bound"],
+                    out["children_batch"])
+    out["gap_closed_pct"] = round(100 * (seq - fin) / (seq - lb), 2) if seq > lb else 100.0
+    out["gap_to_bound_pct"] = round(100 * (fin - lb) / fin, 3) if fin else 0.0
+    return out

@@ -1,0 +1,88 @@
+"""Residual stock over a set of SKU columns, with take/give that can never oversell."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ordersplit.batch.model import OrderPlan, OrderTemplate
+from ordersplit.errors import OrderSplitError
+from ordersplit.solver.problem import IntArray
+
+
+class OversellError(OrderSplitError, RuntimeError):
+    """A batch solution takes more of a SKU from a location than it has (a bug, never data)."""
+
+
+class Ledger:
+    """Residual units ``residual[location, j]`` of the global SKU columns ``cols[j]`` (sorted)."""
+
+    def __init__(self, cols: IntArray, residual: IntArray) -> None:
+        if residual.shape[1] != cols.size:
+            raise ValueError("residual must have one column per SKU column")
+        self.cols = np.asarray(cols, dtype=np.int64)
+        self.residual = np.array(residual, dtype=np.int64)
+
+    @classmethod
+    def full(cls, stock: IntArray) -> Ledger:
+        return cls(np.arange(stock.shape[1], dtype=np.int64), stock)
+
+    def local(self, gcols: IntArray) -> IntArray:
+        """Positions of global columns ``gcols`` (which must all be in this ledger)."""
+        pos = np.searchsorted(self.cols, gcols)
+        if pos.size and (pos.max(initial=0) >= self.cols.size or
+                         not np.array_equal(self.cols[pos], gcols)):
+            raise KeyError("SKU column outside this ledger")
+        return pos
+
+    def view(self, tpl: OrderTemplate) -> IntArray:
+        """The order's clipped view of the residual (see :func:`~ordersplit.batch.model.clipped_view`)."""
+        known = tpl.cols >= 0
+        view = np.zeros((self.residual.shape[0], tpl.cols.size), dtype=np.int64)
+        if known.any():
+            pos = self.local(tpl.cols[known])
+            view[:, known] = np.minimum(self.residual[:, pos], tpl.demand[None, known])
+        return view
+
+    def fits(self, plan: OrderPlan) -> bool:
+        if plan.use_units.size == 0:
+            return True
+        pos = self.local(plan.use_col)
+        return bool((self.residual[plan.use_loc, pos] >= plan.use_units).all())
+
+    def take(self, plan: OrderPlan) -> None:
+        if plan.use_units.size == 0:
+            return
+        pos = self.local(plan.use_col)
+        left = self.residual[plan.use_loc, pos] - plan.use_units
+        if (left < 0).any():
+            raise OversellError("a plan takes more stock than is left")
+        self.residual[plan.use_loc, pos] = left
+
+    def give(self, plan: OrderPlan) -> None:
+        if plan.use_units.size == 0:
+            return
+        pos = self.local(plan.use_col)
+        self.residual[plan.use_loc, pos] += plan.use_units
+
+
+def total_use(plans: Sequence[OrderPlan | None], shape: tuple[int, int]) -> IntArray:
+    """Units every plan takes, summed per ``[location, sku]``."""
+    used = np.zeros(shape, dtype=np.int64)
+    live = [p for p in plans if p is not None and p.use_units.size]
+    if live:
+        np.add.at(used, (np.concatenate([p.use_loc for p in live]),
+                         np.concatenate([p.use_col for p in live])),
+                  np.concatenate([p.use_units for p in live]))
+    return used
+
+
+def check_no_oversell(stock: IntArray, plans: Sequence[OrderPlan | None]) -> IntArray:
+    """The residual stock after ``plans``; raises :class:`OversellError` if any cell is short."""
+    residual = stock - total_use(plans, stock.shape)
+    if (residual < 0).any():
+        w, k = np.argwhere(residual < 0)[0]
+        raise OversellError(f"location {int(w)} oversells SKU column {int(k)} by "
+                            f"{-int(residual[w, k])}")
+    return residual

@@ -1,0 +1,270 @@
+"""The batch's shared world and the per-order exact split against a stock view.
+
+A batch is one network (locations with delivery hours, one stock matrix
+``stock[location, sku]``) and many orders, each a validated
+:class:`~ordersplit.models.request.SplitRequest` *template* whose ``warehouses`` are
+empty. To split an order against some stock (all of it, or what the other orders
+left), :func:`solve_order` fills the template's warehouses from a *view* of the stock
+restricted to the order's SKUs, compiles it with the single split's
+:func:`~ordersplit.solver.compile.compile_request` (so every rule holds per order) and
+solves it exactly with :func:`~ordersplit.solver.portfolio.solve_problem`.
+
+The view is clipped to the order's own demand per SKU: the order can never use more
+than that from one location, so the problem is the same and equal views give equal
+plans (which is what makes caching and the "still fits" test sound).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ordersplit.models.request import SplitRequest, Warehouse
+from ordersplit.solver.compile import Compiled, Layout, compile_request
+from ordersplit.solver.evaluate import evaluate
+from ordersplit.solver.heuristics import HEURISTICS
+from ordersplit.solver.portfolio import solve_problem
+from ordersplit.solver.problem import IntArray
+from ordersplit.solver.result import SolveResult, Status
+from ordersplit.solver.stop import Deadline
+
+log = logging.getLogger(__name__)
+
+COST_UNITS = 10**6
+"""Child costs are summed over orders in millionths of the currency unit."""
+
+
+@dataclass(frozen=True)
+class World:
+    """The shared network: locations (validated, without stock), SKUs and the stock matrix."""
+
+    locations: tuple[Warehouse, ...]
+    sku_ids: tuple[str, ...]
+    stock: IntArray
+    """[location, sku] units on hand for the whole batch."""
+
+    def __post_init__(self) -> None:
+        if self.stock.shape != (len(self.locations), len(self.sku_ids)):
+            raise ValueError("stock must be locations x skus")
+        self.stock.setflags(write=False)
+
+    @property
+    def n_locations(self) -> int:
+        return len(self.locations)
+
+    def sku_index(self) -> dict[str, int]:
+        return {s: k for k, s in enumerate(self.sku_ids)}
+
+    def first_store(self) -> int | None:
+        return next((w for w, loc in enumerate(self.locations) if loc.kind == "store"), None)
+
+
+@dataclass(frozen=True)
+class OrderTemplate:
+    """One order of the batch: its request without warehouses and its stock columns."""
+
+    position: int
+    """Arrival position in the batch (0-based); sequential splitting follows it."""
+    request: SplitRequest
+    cols: IntArray
+    """Global SKU column of every SKU the order's compiled problem uses, in compile order
+    (-1 for a SKU no location lists)."""
+    demand: IntArray
+    """Most units of each of those SKUs the order could take from one location."""
+    needs_store: bool
+    skus: tuple[str, ...]
+    """The SKU of every column (compile order)."""
+
+    @property
+    def order_id(self) -> str:
+        return self.request.order.id
+
+
+def make_template(position: int, request: SplitRequest, sku_index: dict[str, int]) -> OrderTemplate:
+    """The template of a validated request (its ``warehouses`` are ignored)."""
+    order, catalog = request.order, request.catalog
+    local: dict[str, int] = {}
+    demand: list[int] = []
+    for line in order.lines:
+        comps = catalog[line.sku].components
+        parts = [(c.sku, c.quantity) for c in comps] if comps else [(line.sku, 1)]
+        for sku, per in parts:  # the same first-appearance order as compile_request
+            k = local.setdefault(sku, len(local))
+            if k == len(demand):
+                demand.append(0)
+            demand[k] += line.quantity * per
+    cols = np.array([sku_index.get(s, -1) for s in local], dtype=np.int64)
+    needs_store = request.rules.offline_store and any(
+        catalog[line.sku].offline_store for line in order.lines)
+    bare = request.model_copy(update={"warehouses": []})
+    return OrderTemplate(position, bare, cols, np.array(demand, dtype=np.int64), needs_store,
+                         tuple(local))
+
+
+@dataclass
+class OrderPlan:
+    """An order's exact split against one stock view, kept small (no compiled problem).
+
+    ``locs``/``view`` rebuild the request the plan was solved on (compilation is a pure
+    function), ``x`` is the solver's assignment; ``use_*`` is the stock it consumes, as
+    sparse (location, global SKU, units) triples.
+    """
+
+    locs: IntArray
+    view: IntArray
+    x: IntArray
+    status: str
+    backend: str
+    bound: int
+    runtime_s: float
+    children: int
+    makespan: int
+    unit_minutes: int
+    cost: int
+    backorder_units: int
+    use_loc: IntArray
+    use_col: IntArray
+    use_units: IntArray
+
+    def key(self) -> tuple[int, int, int, int]:
+        """What the batch minimizes, per order: children, delivery, unit minutes, cost."""
+        return (self.children, self.makespan, self.unit_minutes, self.cost)
+
+
+def clipped_view(tpl: OrderTemplate, residual: IntArray) -> IntArray:
+    """``residual[:, cols]`` clipped to the order's demand (0 for unknown SKUs)."""
+    known = tpl.cols >= 0
+    view = np.zeros((residual.shape[0], tpl.cols.size), dtype=np.int64)
+    if known.any():
+        view[:, known] = np.minimum(residual[:, tpl.cols[known]], tpl.demand[None, known])
+    return view
+
+
+def request_for(world: World, tpl: OrderTemplate, view: IntArray) -> tuple[SplitRequest, IntArray]:
+    """The request of ``tpl`` against ``view`` and the global location of each warehouse.
+
+    Locations with nothing of the order's SKUs are left out (they could ship nothing);
+    the first store stays when the order has offline-store lines.
+    """
+    keep = np.asarray(view.any(axis=1), dtype=bool)
+    store = world.first_store()
+    if tpl.needs_store and store is not None:
+        keep[store] = True
+    locs = np.flatnonzero(keep)
+    sku_names = tpl.skus
+    whs = []
+    for w in locs.tolist():
+        row = view[w]
+        stock = {sku_names[j]: int(row[j]) for j in np.flatnonzero(row).tolist()}
+        whs.append(world.locations[w].model_copy(update={"stock": stock}))
+    return tpl.request.model_copy(update={"warehouses": whs}), locs
+
+
+def fixed_children(layout: Layout) -> int:
+    """Children the rules fixed before optimization (bulky, store, back-order), as the
+    plan builder groups them."""
+    slots: set[tuple[object, ...]] = set()
+    for part in layout.fixed:
+        if part.kind == "bulky":
+            slots.add(("bulky", part.line, part.warehouse))
+        elif part.kind == "store":
+            slots.add(("store",))
+        else:
+            slots.add(("backorder", part.key))
+    return len(slots)
+
+
+def consumption(request: SplitRequest, compiled: Compiled, x: IntArray) -> IntArray:
+    """Units of each local SKU taken from each request warehouse: solver items plus bulky parts."""
+    problem, layout = compiled.problem, compiled.layout
+    use = x.T @ problem.usage if problem.n_items else np.zeros(
+        (problem.n_warehouses, problem.n_skus), dtype=np.int64)
+    use = np.array(use, dtype=np.int64)
+    bulky = [p for p in layout.fixed if p.kind == "bulky" and p.warehouse is not None]
+    if bulky:
+        local = {s: j for j, s in enumerate(_skus_of(request))}
+        lines = request.order.lines
+        for p in bulky:
+            assert p.warehouse is not None
+            item = request.catalog[lines[p.line].sku]
+            if p.component is not None:
+                use[p.warehouse, local[p.component]] += p.quantity
+            elif item.components and request.rules.bundle:
+                for c in item.components:
+                    use[p.warehouse, local[c.sku]] += c.quantity * p.quantity
+            else:
+                use[p.warehouse, local[lines[p.line].sku]] += p.quantity
+    return use
+
+
+def _skus_of(request: SplitRequest) -> list[str]:
+    seen: dict[str, None] = {}
+    for line in request.order.lines:
+        comps = request.catalog[line.sku].components
+        for sku in [c.sku for c in comps] if comps else [line.sku]:
+            seen.setdefault(sku, None)
+    return list(seen)
+
+
+def _fallback(compiled: Compiled, failed: SolveResult) -> SolveResult:
+    """The first heuristic plan when the exact path found none (as the single split does)."""
+    problem = compiled.problem
+    for name, method in HEURISTICS.items():
+        x = method(problem)
+        if x is not None:
+            return SolveResult(name, Status.FALLBACK, x, evaluate(problem, x),
+                               failed.children_lower_bound, failed.runtime_s, "fallback")
+    raise RuntimeError(f"no plan found ({failed.message})")
+
+
+def solve_order(world: World, tpl: OrderTemplate, view: IntArray, limit_s: float) -> OrderPlan:
+    """Split ``tpl`` exactly against ``view`` (a clipped stock view, see :func:`clipped_view`)."""
+    t0 = time.perf_counter()
+    request, locs = request_for(world, tpl, view)
+    compiled = compile_request(request)
+    solver = request.options.solver
+    result = solve_problem(compiled.problem, solver, Deadline(limit_s))
+    if not result.is_feasible():
+        result = _fallback(compiled, result)
+    assert result.assignment is not None and result.objective is not None
+    x = np.asarray(result.assignment, dtype=np.int64)
+    use = consumption(request, compiled, x)
+    w_loc, k_loc = np.nonzero(use)
+    layout = compiled.layout
+    obj = result.objective
+    backorder = sum(p.quantity for p in layout.fixed if p.kind == "backorder")
+    return OrderPlan(
+        locs=locs.astype(np.int32),
+        view=view[locs].astype(np.int32),
+        x=x.astype(np.int32),
+        status=result.status.value,
+        backend=result.backend,
+        bound=int(result.children_lower_bound),
+        runtime_s=time.perf_counter() - t0,
+        children=obj.children + fixed_children(layout),
+        makespan=obj.makespan,
+        unit_minutes=obj.unit_hours,
+        cost=obj.cost * COST_UNITS // max(1, layout.cost_scale),
+        backorder_units=int(backorder),
+        use_loc=locs[w_loc].astype(np.int64),
+        use_col=tpl.cols[k_loc].astype(np.int64),
+        use_units=use[w_loc, k_loc].astype(np.int64),
+    )
+
+
+def rebuild(world: World, tpl: OrderTemplate, plan: OrderPlan) -> tuple[SplitRequest, Compiled,
+                                                                         SolveResult]:
+    """The request, compiled problem and result behind ``plan`` (for the plan builder)."""
+    view = np.zeros((world.n_locations, tpl.cols.size), dtype=np.int64)
+    view[plan.locs] = plan.view
+    request, locs = request_for(world, tpl, view)
+    if not np.array_equal(locs, plan.locs):
+        raise RuntimeError(f"order {tpl.order_id}: the stored view does not rebuild")
+    compiled = compile_request(request)
+    x = plan.x.astype(np.int64)
+    obj = evaluate(compiled.problem, x)
+    result = SolveResult(plan.backend, Status(plan.status), x, obj, plan.bound, plan.runtime_s)
+    return request, compiled, result

@@ -1,0 +1,178 @@
+"""The batch's answer as tables: the four order tables, the change list, errors, summary.
+
+* ``master`` - one row per order record: each parent (``level`` 1, ``kind``
+  ``parent``, status ``split``) and each child (``level`` 2), with lineage, warehouse,
+  group attributes, delivery hours, reasons, links and the fixed amounts (``goods``,
+  ``discount``, ``shipping_fee``, ``paid``, ``invoice``, ``tax``).
+* ``items`` - one row per child line: ``order_id`` (the child), ``root_id``,
+  ``line_id``, ``sku``, ``quantity``, ``component_of`` and the same amounts.
+* ``payments`` - the payment plan of every parent and child: ``order_id``, ``method``,
+  ``amount`` (children add up to the parent, per method).
+* ``activities`` - every child's share of every promotion: ``order_id``, ``root_id``,
+  ``activity_id``, ``kind``, ``amount`` (a discount's share; empty for gifts),
+  ``role`` (``discount``, ``trigger``, ``gift``), ``linked_children``.
+* ``changes`` - one row per planned order: children and warehouses before (the
+  current assignment, or sequential splitting without one) and after, and whether
+  the warehouses or the child count changed.
+* ``errors`` - one row per order without a plan: ``order_id``, ``position``,
+  ``field``, ``message``.
+
+Amounts come from the plan builder (:func:`ordersplit.plan.build.build_plan`, which
+uses the money allocator); activity shares from :func:`ordersplit.money.allocate_batch`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ordersplit.batch.model import OrderPlan, World, rebuild
+from ordersplit.batch.search import BatchState
+from ordersplit.models.currency import currency_exponent, format_minor
+from ordersplit.models.plan import Plan
+from ordersplit.models.request import SplitRequest
+from ordersplit.money import allocate_batch, request_batch
+from ordersplit.plan.build import build_plan
+
+log = logging.getLogger(__name__)
+
+FIXED_KEYS = ("goods", "discount", "shipping_fee", "invoice", "tax")
+TABLE_NAMES = ("master", "items", "payments", "activities", "changes", "errors")
+
+
+def _amounts(amounts: dict[str, str], methods: Sequence[str], exponent: int) -> dict[str, str]:
+    row = {k: amounts.get(k, format_minor(0, exponent)) for k in FIXED_KEYS}
+    paid = sum((Decimal(amounts.get(m, "0")) for m in methods), Decimal(0))
+    row["paid"] = f"{paid:.{exponent}f}"
+    return row
+
+
+def plan_rows(request: SplitRequest, plan: Plan) -> dict[str, list[dict[str, Any]]]:
+    """The rows one plan adds to each order table."""
+    order = request.order
+    exp = currency_exponent(order.currency)
+    methods = [p.method for p in order.payments]
+    master = [{"order_id": order.id, "parent_id": None, "root_id": order.id, "level": 1,
+               "kind": "parent", "status": plan.parent.status, "warehouse": None,
+               "merchant": None, "temperature": None, "handling": None, "cross_border": None,
+               "delivery_hours": plan.objective.delivery_hours, "reasons": "",
+               "linked_children": "", "plan_status": plan.status, "solver": plan.solver,
+               "currency": order.currency,
+               **_amounts(plan.parent.amounts, methods, exp)}]
+    items: list[dict[str, Any]] = []
+    payments = [{"order_id": order.id, "root_id": order.id, "method": m,
+                 "amount": plan.parent.amounts.get(m, format_minor(0, exp))} for m in methods]
+    for child in plan.children:
+        master.append({
+            "order_id": child.id, "parent_id": child.parent_id, "root_id": child.root_id,
+            "level": child.level, "kind": child.kind, "status": child.status,
+            "warehouse": child.warehouse or (";".join(child.warehouses) or None),
+            "merchant": child.merchant, "temperature": child.temperature,
+            "handling": child.handling, "cross_border": child.cross_border,
+            "delivery_hours": child.delivery_hours, "reasons": ";".join(child.reasons),
+            "linked_children": ";".join(child.linked_children), "plan_status": plan.status,
+            "solver": plan.solver, "currency": order.currency,
+            **_amounts(child.amounts, methods, exp)})
+        for line in child.lines:
+            items.append({"order_id": child.id, "root_id": order.id, "line_id": line.line_id,
+                          "sku": line.sku, "quantity": line.quantity,
+                          "component_of": line.component_of,
+                          **_amounts(line.amounts, methods, exp)})
+        payments += [{"order_id": child.id, "root_id": order.id, "method": m,
+                      "amount": child.amounts.get(m, format_minor(0, exp))} for m in methods]
+    return {"master": master, "items": items, "payments": payments,
+            "activities": activity_rows(request, plan)}
+
+
+def activity_rows(request: SplitRequest, plan: Plan) -> list[dict[str, Any]]:
+    """Every child's share of every activity (discount shares from the money allocator)."""
+    order = request.order
+    if not order.activities:
+        return []
+    exp = currency_exponent(order.currency)
+    line_index = {line.id: i for i, line in enumerate(order.lines)}
+    part_child, part_line, part_weight = [], [], []
+    for c, child in enumerate(plan.children):
+        for line in child.lines:
+            part_child.append(c)
+            part_line.append(line_index[line.line_id])
+            part_weight.append(line.quantity)
+    kinds = [c.kind for c in plan.children]
+    batch, _ = request_batch(request, np.array(part_child, dtype=np.int64),
+                             np.array(part_line, dtype=np.int64),
+                             np.array(part_weight, dtype=np.int64), kinds)
+    alloc = allocate_batch(batch)
+    n_children = len(plan.children)
+    child_of_part = np.array(part_child, dtype=np.int64)
+    rows: list[dict[str, Any]] = []
+    slot = 0
+    for act in order.activities:
+        if act.kind == "discount":
+            col = 1 + int(alloc.activity_slot[slot])
+            slot += 1
+            share = np.bincount(child_of_part, weights=alloc.part_components[:, col],
+                                minlength=n_children).astype(np.int64) if child_of_part.size \
+                else np.zeros(n_children, dtype=np.int64)
+            covered = set(act.lines) if act.lines is not None else set(line_index)
+            for c, child in enumerate(plan.children):
+                if any(line.line_id in covered for line in child.lines):
+                    rows.append({"order_id": child.id, "root_id": order.id,
+                                 "activity_id": act.id, "kind": act.kind,
+                                 "amount": format_minor(int(share[c]), exp), "role": "discount",
+                                 "linked_children": ";".join(child.linked_children)})
+        else:
+            for child in plan.children:
+                ids = {line.line_id for line in child.lines}
+                for role, lines in (("trigger", act.trigger_lines), ("gift", act.gift_lines)):
+                    if ids & set(lines):
+                        rows.append({"order_id": child.id, "root_id": order.id,
+                                     "activity_id": act.id, "kind": act.kind, "amount": None,
+                                     "role": role,
+                                     "linked_children": ";".join(child.linked_children)})
+    return rows
+
+
+def build_plans(state: BatchState, items: list[tuple[int, OrderPlan]]
+                ) -> list[tuple[int, Plan, dict[str, list[dict[str, Any]]]]]:
+    """Contract plans and table rows for ``(order position, plan)`` pairs (a runner task)."""
+    out = []
+    for o, oplan in items:
+        tpl = state.templates[o]
+        request, compiled, result = rebuild(state.world, tpl, oplan)
+        plan = build_plan(request, compiled, result, oplan.runtime_s * 1000)
+        out.append((o, plan, plan_rows(request, plan)))
+    return out
+
+
+def warehouses_of(world: World, plan: OrderPlan) -> list[str]:
+    """Ids of the locations a plan ships from, sorted."""
+    return sorted({world.locations[int(w)].id for w in np.unique(plan.use_loc)})
+
+
+def change_rows(state: BatchState, before: Sequence[OrderPlan], after: Sequence[OrderPlan]
+                ) -> list[dict[str, Any]]:
+    """Which orders changed warehouse or child count."""
+    rows = []
+    for tpl, b, a in zip(state.templates, before, after, strict=True):
+        wb, wa = warehouses_of(state.world, b), warehouses_of(state.world, a)
+        rows.append({
+            "order_id": tpl.order_id, "children_before": b.children, "children_after": a.children,
+            "warehouses_before": ";".join(wb), "warehouses_after": ";".join(wa),
+            "delivery_hours_before": round(b.makespan / 60, 4),
+            "delivery_hours_after": round(a.makespan / 60, 4),
+            "backorder_units_before": b.backorder_units, "backorder_units_after": a.backorder_units,
+            "changed_warehouse": wb != wa, "changed_children": b.children != a.children,
+        })
+    return rows
+
+
+def frame(rows: list[dict[str, Any]], columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Rows as a DataFrame (with ``columns`` when there are no rows)."""
+    if not rows:
+        return pd.DataFrame(columns=list(columns or []))
+    return pd.DataFrame.from_records(rows)

@@ -1,0 +1,229 @@
+"""The batch search: lower bound, sequential baseline, and neighbourhood re-solves.
+
+* **Lower bound** (:func:`lower_bound_plans`): each order alone with all the stock,
+  split exactly. Orders are independent here, so it parallelizes perfectly.
+* **Sequential** (:func:`sequential_plans`): orders in arrival order, each split exactly
+  with the stock left. If an order's lower-bound plan still fits in what is left, it
+  *is* an exact split with the stock left (optimal with more stock, still feasible), so
+  only the orders it no longer fits are solved again.
+* **Neighbourhood search** (:func:`improve_part`): an order worse than its lower-bound
+  plan names the orders that hold the stock it lacks; the group is released and split
+  again exactly, the order first, then the others with what is left. A move is kept
+  only if the group's children (then delivery, then cost) go down without more units
+  waiting for stock, so the batch is never worse than its warm start.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ordersplit.batch.ledger import Ledger
+from ordersplit.batch.model import OrderPlan, OrderTemplate, World, clipped_view, solve_order
+from ordersplit.solver.problem import IntArray
+
+log = logging.getLogger(__name__)
+
+MAX_GROUP = 6
+"""Most orders re-split together in one move (the regretful order plus its blockers)."""
+
+Key = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class BatchState:
+    """What every worker needs: the world, the order templates, the per-order time limit."""
+
+    world: World
+    templates: tuple[OrderTemplate, ...]
+    order_limit_s: float
+
+
+def lower_bound_plans(state: BatchState, orders: Sequence[int]) -> list[OrderPlan]:
+    """Each order of ``orders`` split exactly with all the stock."""
+    stock = state.world.stock
+    return [solve_order(state.world, state.templates[o],
+                        clipped_view(state.templates[o], stock), state.order_limit_s)
+            for o in orders]
+
+
+def sequential_plans(state: BatchState, lower: Sequence[OrderPlan], ledger: Ledger,
+                     tick: Callable[[int], object] | None = None) -> tuple[list[OrderPlan], int]:
+    """Arrival-order exact splitting against ``ledger`` (consumed); plans and solves made."""
+    plans: list[OrderPlan] = []
+    solves = 0
+    for o, tpl in enumerate(state.templates):
+        plan = lower[o]
+        if not ledger.fits(plan):
+            plan = solve_order(state.world, tpl, ledger.view(tpl), state.order_limit_s)
+            solves += 1
+        ledger.take(plan)
+        plans.append(plan)
+        if tick is not None and o % 256 == 255:
+            tick(256)
+    if tick is not None:
+        tick(len(state.templates) % 256)
+    return plans, solves
+
+
+def pinned_plans(state: BatchState, reserved: Sequence[IntArray | None], fallback: Sequence[OrderPlan],
+                 ledger: Ledger) -> list[OrderPlan]:
+    """The current assignment as plans: each order split exactly within its reservation.
+
+    ``reserved[o]`` is the order's current reservation as a clipped view (``None``: no
+    current assignment, the order keeps ``fallback[o]`` when it fits, else is split with
+    what is left). Reservations are cut to what is left, so this never oversells even
+    if the current assignment did.
+    """
+    plans: list[OrderPlan] = []
+    for o, tpl in enumerate(state.templates):
+        res = reserved[o]
+        if res is None:
+            plan = fallback[o]
+            if not ledger.fits(plan):
+                plan = solve_order(state.world, tpl, ledger.view(tpl), state.order_limit_s)
+        else:
+            view = np.minimum(res, ledger.view(tpl))
+            plan = solve_order(state.world, tpl, view, state.order_limit_s)
+        ledger.take(plan)
+        plans.append(plan)
+    return plans
+
+
+def batch_key(plans: Sequence[OrderPlan]) -> Key:
+    """The batch objective: total children, then delivery, unit minutes, cost."""
+    return (sum(p.children for p in plans), sum(p.makespan for p in plans),
+            sum(p.unit_minutes for p in plans), sum(p.cost for p in plans))
+
+
+def backorder_units(plans: Sequence[OrderPlan]) -> int:
+    return sum(p.backorder_units for p in plans)
+
+
+@dataclass
+class PartTask:
+    """One part of the batch for one worker: its orders, plans and stock budget.
+
+    The part's stock is ``budget`` (its share of the free stock, over the SKU columns
+    ``cols``) plus what its own plans hold; nothing else is touched, so parts solved
+    at the same time can never oversell together.
+    """
+
+    orders: IntArray
+    plans: list[OrderPlan]
+    lower: list[OrderPlan]
+    cols: IntArray
+    budget: IntArray
+    limit_s: float
+    max_moves: int | None = None
+
+
+@dataclass
+class PartResult:
+    orders: IntArray
+    plans: list[OrderPlan]
+    tried: int = 0
+    accepted: int = 0
+    solves: int = 0
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+def _worse(a: OrderPlan, b: OrderPlan) -> bool:
+    return (a.backorder_units, *a.key()) > (b.backorder_units, *b.key())
+
+
+def improve_part(state: BatchState, task: PartTask) -> PartResult:
+    """Neighbourhood search inside one part (see the module docstring); deterministic."""
+    t0 = time.perf_counter()
+    end = t0 + task.limit_s
+    plans = list(task.plans)
+    lower = task.lower
+    ledger = Ledger(task.cols, task.budget)
+    templates = [state.templates[int(o)] for o in task.orders]
+    holders: dict[tuple[int, int], set[int]] = {}
+
+    def hold(j: int, plan: OrderPlan, on: bool) -> None:
+        for w, k in zip(plan.use_loc.tolist(), plan.use_col.tolist(), strict=True):
+            if on:
+                holders.setdefault((w, k), set()).add(j)
+            else:
+                holders[(w, k)].discard(j)
+
+    for j, plan in enumerate(plans):
+        hold(j, plan, True)
+    cache: dict[tuple[int, bytes], OrderPlan] = {}
+    out = PartResult(task.orders, plans)
+
+    def resplit(j: int) -> OrderPlan:
+        if ledger.fits(lower[j]):
+            return lower[j]
+        view = ledger.view(templates[j])
+        key = (j, view.tobytes())
+        hit = cache.get(key)
+        if hit is None:
+            hit = solve_order(state.world, templates[j], view, state.order_limit_s)
+            cache[key] = hit
+            out.solves += 1
+        return hit
+
+    regret = [j for j in range(len(plans)) if plans[j].key()[0] > lower[j].key()[0]]
+    regret.sort(key=lambda j: (lower[j].children - plans[j].children, j))
+    for j in regret:
+        if time.perf_counter() >= end or (task.max_moves is not None and out.tried >= task.max_moves):
+            break
+        if plans[j].children <= lower[j].children:
+            continue
+        ledger.give(plans[j])
+        short: dict[int, int] = {}
+        if lower[j].use_units.size:
+            pos = ledger.local(lower[j].use_col)
+            lack = lower[j].use_units - ledger.residual[lower[j].use_loc, pos]
+            for w, k, u in zip(lower[j].use_loc.tolist(), lower[j].use_col.tolist(),
+                               lack.tolist(), strict=True):
+                if u <= 0:
+                    continue
+                for b in holders.get((w, k), ()):
+                    if b != j:
+                        short[b] = short.get(b, 0) + 1
+        ledger.take(plans[j])
+        blockers = sorted(short, key=lambda b: (-short[b], b))[:MAX_GROUP - 1]
+        if not blockers and not ledger.fits(lower[j]):
+            continue  # short of stock nobody in this part holds: nothing to trade
+        group = [j, *sorted(blockers)]
+        out.tried += 1
+        old = [plans[g] for g in group]
+        for g, p in zip(group, old, strict=True):
+            ledger.give(p)
+            hold(g, p, False)
+        new: list[OrderPlan] = []
+        old_children = sum(p.children for p in old)
+        hopeless = False
+        for at, g in enumerate(group):
+            p = resplit(g)
+            ledger.take(p)
+            new.append(p)
+            rest = sum(lower[h].children for h in group[at + 1:])
+            if sum(q.children for q in new) + rest > old_children:
+                hopeless = True  # prune: the rest cannot win it back (heuristically)
+                break
+        old_key = (batch_key(old), backorder_units(old))
+        new_key = (batch_key(new), backorder_units(new))
+        if not hopeless and new_key[1] <= old_key[1] and new_key[0] < old_key[0]:
+            out.accepted += 1
+            chosen = new
+        else:
+            for p in new:
+                ledger.give(p)
+            for p in old:
+                ledger.take(p)
+            chosen = old
+        for g, p in zip(group, chosen, strict=True):
+            plans[g] = p
+            hold(g, p, True)
+    out.plans = plans
+    out.stats["runtime_s"] = time.perf_counter() - t0
+    return out
