@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,11 +19,11 @@ from ordersplit import __version__
 from ordersplit.models.plan import Plan
 from ordersplit.models.request import SplitRequest
 from ordersplit.models.validate import json_path
+from ordersplit.service import lifecycle as lc
 from ordersplit.service.allocate import AllocateRequest, Allocation
 from ordersplit.service.config import ServiceConfig
 from ordersplit.service.handlers import JSON, Service
-from ordersplit.service.jobs import run_allocate, run_presplit, run_split
-from ordersplit.service.lifecycle import Lifecycle, load_lifecycle
+from ordersplit.service.jobs import Budget, run_allocate, run_presplit, run_split
 from ordersplit.service.metrics import Metrics
 from ordersplit.service.middleware import ObserveMiddleware
 from ordersplit.service.openapi import body_of, install_openapi
@@ -59,20 +60,18 @@ class Health(BaseModel):
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    text = {413: "Body too large", 422: "Invalid request (contract error object)",
+    text = {404: "No such order", 409: "Conflicts with the stored order",
+            413: "Body too large", 422: "Invalid request (contract error object)",
             501: "Lifecycle store not available", 503: "Saturated or timed out; see Retry-After"}
     return {c: {"model": ErrorResponse, "description": text[c]} for c in codes}
 
 
-def create_app(config: ServiceConfig | None = None, *, pool: SolverPool | None = None,
-               lifecycle: Lifecycle | bool | None = True) -> FastAPI:
-    """The service. ``pool`` overrides the solver pool (tests); ``lifecycle=True`` loads the
-    store if installed, ``None``/``False`` disables it."""
+def create_app(config: ServiceConfig | None = None, *, pool: SolverPool | None = None) -> FastAPI:
+    """The service for ``config``; ``pool`` overrides the solver pool (tests)."""
     config = config or ServiceConfig()
     pool = pool or SolverPool(config.n_workers, config.inflight_limit, config.pool)
-    store = load_lifecycle() if lifecycle is True else (lifecycle or None)
     metrics = Metrics()
-    service = Service(config, pool, metrics, store)
+    service = Service(config, pool, metrics, config.store_url)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -86,7 +85,8 @@ def create_app(config: ServiceConfig | None = None, *, pool: SolverPool | None =
                   description="Order splitting as a service: the split contract over HTTP.")
     app.state.service = service
     app.add_middleware(ObserveMiddleware, metrics=metrics, retry_after_s=config.retry_after_s)
-    install_openapi(app, [SplitRequest, AllocateRequest])
+    install_openapi(app, [SplitRequest, AllocateRequest, lc.ResplitRequest,
+                           lc.CancelRequest])
     _routes(app, service)
     _handlers(app, service)
     return app
@@ -98,7 +98,12 @@ def _routes(app: FastAPI, service: Service) -> None:
     @app.post("/v1/split", response_model=None, openapi_extra=body_of("SplitRequest"),
               responses={200: {"model": Plan}, **_errors(413, 422, 503)}, tags=["split"])
     async def split(request: Request) -> Response:
-        """Split a paid order (CONTRACT.md request -> plan), exactly ``ordersplit.split``."""
+        """Split a paid order (CONTRACT.md request -> plan), exactly ``ordersplit.split``.
+
+        With a store, the plan is stored once per order id (same request: same plan)."""
+        if service.store_url:
+            fn = partial(lc.run_stored_split, url=service.store_url)
+            return await service.solve("split", request, fn)
         return await service.solve("split", request, run_split)
 
     @app.post("/v1/presplit", response_model=None, openapi_extra=body_of("SplitRequest"),
@@ -116,24 +121,38 @@ def _routes(app: FastAPI, service: Service) -> None:
         """Money only: share a request's amounts over a given assignment of lines to children."""
         return await service.solve("allocate", request, run_allocate)
 
-    @app.post("/v1/resplit", response_model=None, responses=_errors(422, 501, 503),
+    @app.post("/v1/resplit", response_model=None, openapi_extra=body_of("ResplitRequest"),
+              responses={200: {"model": Plan}, **_errors(404, 409, 413, 422, 501, 503)},
               tags=["lifecycle"])
     async def resplit(request: Request) -> Response:
-        """Re-split a stored child order (lifecycle store)."""
-        return await _lifecycle(service, "resplit", request)
+        """Re-split a stored child the warehouse is short for: the grandchildren's plan."""
+        if not service.store_url:
+            return _no_store(service, "resplit")
+        return await service.solve("resplit", request,
+                                   partial(lc.run_resplit, url=service.store_url))
 
-    @app.post("/v1/cancel", response_model=None, responses=_errors(422, 501, 503),
+    @app.post("/v1/cancel", response_model=None, openapi_extra=body_of("CancelRequest"),
+              responses={200: {"content": {JSON: {}}, "description": "Refund, linked actions"},
+                         **_errors(404, 409, 413, 422, 501, 503)},
               tags=["lifecycle"])
     async def cancel(request: Request) -> Response:
-        """Cancel a stored order (lifecycle store)."""
-        return await _lifecycle(service, "cancel", request)
+        """Cancel (or reject) a stored child: the refund per method and linked actions."""
+        if not service.store_url:
+            return _no_store(service, "cancel")
+        return await service.solve("cancel", request,
+                                   partial(lc.run_cancel, url=service.store_url))
 
     @app.get("/v1/orders/{order_id}", response_model=None,
-             responses={404: {"model": ErrorResponse}, **_errors(422, 501, 503)},
+             responses={200: {"content": {JSON: {}}, "description": "The order's tree"},
+                        **_errors(404, 422, 501, 503)},
              tags=["lifecycle"])
     async def show(order_id: str) -> Response:
-        """A stored order and its descendants (lifecycle store)."""
-        return await _lifecycle(service, "show", None, order_id)
+        """A stored order and everything below it: lineage, status, amounts, history."""
+        if not service.store_url:
+            return _no_store(service, "show", order_id)
+        budget = Budget(0.0, None, config.max_time_limit_ms)
+        return await service.call("show", partial(lc.run_show, url=service.store_url),
+                                  order_id, budget)
 
     @app.get("/healthz", response_model=Health, tags=["ops"])
     async def healthz() -> Response:
@@ -141,7 +160,7 @@ def _routes(app: FastAPI, service: Service) -> None:
         pool = service.pool
         health = Health(status="ok" if pool.started else "starting", version=app.version,
                         pool=pool.kind, workers=pool.workers, inflight=pool.inflight,
-                        max_inflight=pool.limit, lifecycle=service.lifecycle is not None)
+                        max_inflight=pool.limit, lifecycle=service.store_url is not None)
         return Response(health.model_dump_json(), 200 if pool.started else 503,
                         media_type=JSON)
 
@@ -153,12 +172,9 @@ def _routes(app: FastAPI, service: Service) -> None:
                         media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
-async def _lifecycle(service: Service, op: str, request: Request | None,
-                     order_id: str | None = None) -> Response:
-    if service.lifecycle is None:
-        return service.error(501, f"{op}: the order lifecycle store is not available in this "
-                                  "deployment", "", order_id)
-    return service.error(501, f"{op}: not wired yet", "", order_id)  # pragma: no cover
+def _no_store(service: Service, op: str, order_id: str | None = None) -> Response:
+    return service.error(501, f"{op}: this service runs without an order store "
+                              "(start it with --store URL)", "", order_id)
 
 
 def _handlers(app: FastAPI, service: Service) -> None:

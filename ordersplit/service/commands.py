@@ -34,9 +34,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Build the app from the flags and serve it until interrupted."""
-    import uvicorn  # noqa: PLC0415 - the server is loaded only when serving
+    import uvicorn
 
-    from ordersplit.service.app import create_app  # noqa: PLC0415
+    from ordersplit.service.app import create_app
 
     try:
         config = ServiceConfig(

@@ -39,6 +39,9 @@ class ServiceConfig:
     retry_after_s: int = 1
     idempotency_entries: int = 10_000
     max_body_bytes: int = 4 * 1024 * 1024
+    store_url: str | None = None
+    """The lifecycle store (SQLAlchemy URL): split stores plans once; re-split, cancel and
+    show work. ``None``: nothing is stored, those endpoints answer 501."""
 
     def __post_init__(self) -> None:
         if self.workers < 0 or self.max_inflight < 0:

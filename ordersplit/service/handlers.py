@@ -13,8 +13,7 @@ from starlette.responses import Response
 
 from ordersplit.service.config import ServiceConfig
 from ordersplit.service.idempotency import IdempotencyCache, KeyReusedError, body_digest
-from ordersplit.service.jobs import Budget, JobResult, error_body, load_json
-from ordersplit.service.lifecycle import Lifecycle
+from ordersplit.service.jobs import Budget, JobResult, error_body, order_id_in
 from ordersplit.service.metrics import Metrics
 from ordersplit.service.middleware import ARRIVAL
 from ordersplit.service.pool import PoolTimeoutError, SaturatedError, SolverPool
@@ -24,35 +23,22 @@ log = logging.getLogger(__name__)
 JSON = "application/json"
 
 
-def _order_id_in(body: bytes) -> str | None:
-    """Best effort, for error objects on paths that did not parse the body."""
-    try:
-        data = load_json(body)
-    except Exception:
-        return None
-    if isinstance(data, dict):
-        order = data.get("order")
-        if isinstance(order, dict) and isinstance(order.get("id"), str):
-            return order["id"]
-    return None
-
-
 class Service:
     """Everything a request handler needs: config, pool, cache, metrics, lifecycle store."""
 
     def __init__(self, config: ServiceConfig, pool: SolverPool, metrics: Metrics,
-                 lifecycle: Lifecycle | None) -> None:
+                 store_url: str | None) -> None:
         self.config = config
         self.pool = pool
         self.metrics = metrics
         self.cache = IdempotencyCache(config.idempotency_entries)
-        self.lifecycle = lifecycle
+        self.store_url = store_url
         metrics.inflight.set_function(lambda: pool.inflight)
         metrics.limit.set(pool.limit)
 
     def respond(self, result: JobResult, *, replayed: bool = False) -> Response:
         """The HTTP response of a job's result."""
-        headers = {}
+        headers = dict(result.headers)
         if result.status == 503:
             headers["Retry-After"] = str(self.config.retry_after_s)
         if replayed:
@@ -78,7 +64,7 @@ class Service:
         except KeyReusedError:
             self.metrics.invalid.labels(endpoint).inc()
             return self.error(422, "Idempotency-Key reused with a different request body",
-                              "headers.Idempotency-Key", _order_id_in(body))
+                              "headers.Idempotency-Key", order_id_in(body))
         if not mine:
             result = await asyncio.shield(answer)
             self.metrics.replays.labels(endpoint).inc()
@@ -93,6 +79,10 @@ class Service:
                 self.cache.forget(key)
         return self.respond(result)
 
+    async def call(self, endpoint: str, fn: Callable[..., JobResult], *args: Any) -> Response:
+        """Run a job without idempotent replay (reads)."""
+        return self.respond(await self.run(endpoint, fn, *args))
+
     async def run(self, endpoint: str, fn: Callable[..., JobResult], *args: Any) -> JobResult:
         """Run ``fn(*args)`` in the pool and record what happened; never raises for load."""
         config = self.config
@@ -105,7 +95,7 @@ class Service:
             body = args[0] if args and isinstance(args[0], bytes) else b""
             return JobResult(503, error_body(
                 f"the solver is saturated ({self.pool.limit} requests in flight); retry later",
-                "", _order_id_in(body)))
+                "", order_id_in(body)))
         except PoolTimeoutError:
             self.metrics.rejected.labels(endpoint, "timeout").inc()
             log.error("%s: a job ran %.1f s past its budget", endpoint, timeout)

@@ -51,6 +51,8 @@ class JobResult(NamedTuple):
     work_ms: float = 0.0
     """Time spent in the worker (parse, solve, plan, money, serialize)."""
     time_limit_ms: int | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    """Extra response headers."""
 
 
 def error_body(message: str, field: str = "", order_id: str | None = None) -> bytes:
@@ -108,68 +110,71 @@ def apply_budget(data: Any, budget: Budget) -> int | None:
     return limit
 
 
-def _guarded(work: Callable[[], JobResult], order_id: Callable[[], str | None]) -> JobResult:
+def order_id_in(raw: bytes | None) -> str | None:
+    """The order id of a body, best effort (for error objects)."""
+    try:
+        data = load_json(raw) if raw else None
+    except RequestError:
+        return None
+    if isinstance(data, dict):
+        inner = data.get("request")
+        order = (inner if isinstance(inner, dict) else data).get("order")
+        if isinstance(order, dict) and isinstance(order.get("id"), str):
+            return order["id"]
+        if isinstance(data.get("order_id"), str):
+            return data["order_id"]
+    return None
+
+
+def guarded(work: Callable[[], JobResult], raw: bytes | None,
+            order_id: str | None = None) -> JobResult:
+    """``work()``, with every failure turned into an answer (422, or 503 for a bug)."""
     t0 = time.perf_counter()
     try:
         result = work()
     except RequestError as exc:
         result = JobResult(422, orjson.dumps(exc.to_dict()), exc.order_id)
     except OrderSplitError as exc:  # no plan exists for this input: retrying will not help
-        result = JobResult(422, error_body(str(exc), "", order_id()), order_id())
+        who = order_id or order_id_in(raw)
+        result = JobResult(422, error_body(str(exc), "", who), who)
     except Exception as exc:  # a bug: answer, log, never 500
         log.exception("unexpected error in a service job")
-        result = JobResult(503, error_body(f"internal error: {type(exc).__name__}", "", order_id()),
-                           order_id())
+        who = order_id or order_id_in(raw)
+        result = JobResult(503, error_body(f"internal error: {type(exc).__name__}", "", who), who)
     return result._replace(work_ms=(time.perf_counter() - t0) * 1000)
-
-
-def _order_id(data: Any) -> str | None:
-    if isinstance(data, dict):
-        order = data.get("order")
-        if isinstance(order, dict) and isinstance(order.get("id"), str):
-            return order["id"]
-    return None
 
 
 def run_split(raw: bytes, budget: Budget) -> JobResult:
     """``POST /v1/split``: exactly :func:`ordersplit.split` on the body."""
-    state: dict[str, Any] = {}
-
     def work() -> JobResult:
-        data = state["data"] = load_json(raw)
+        data = load_json(raw)
         limit = apply_budget(data, budget)
         plan = split(data)
         return JobResult(200, plan.model_dump_json().encode(), plan.order_id, plan.status,
                          plan.solver, time_limit_ms=limit)
 
-    return _guarded(work, lambda: _order_id(state.get("data")))
+    return guarded(work, raw)
 
 
 def run_presplit(raw: bytes, budget: Budget) -> JobResult:
     """``POST /v1/presplit``: split with the checkout budget, answer the promise."""
-    state: dict[str, Any] = {}
-
     def work() -> JobResult:
-        data = state["data"] = load_json(raw)
+        data = load_json(raw)
         limit = apply_budget(data, budget)
         plan = split(data)
         body = make_promise(plan).model_dump_json().encode()
         return JobResult(200, body, plan.order_id, plan.status, plan.solver, time_limit_ms=limit)
 
-    return _guarded(work, lambda: _order_id(state.get("data")))
+    return guarded(work, raw)
 
 
 def run_allocate(raw: bytes, budget: Budget | None = None) -> JobResult:
     """``POST /v1/allocate``: the money of a given assignment (no solve: ``budget`` unused)."""
-    state: dict[str, Any] = {}
-
     def work() -> JobResult:
-        data = state["data"] = load_json(raw)
-        out = allocate(data)
+        out = allocate(load_json(raw))
         return JobResult(200, out.model_dump_json().encode(), out.order_id)
 
-    return _guarded(work, lambda: _order_id((state.get("data") or {}).get("request")
-                                            if isinstance(state.get("data"), dict) else None))
+    return guarded(work, raw)
 
 
 WARM_UP_REQUEST: dict[str, Any] = {

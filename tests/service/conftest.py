@@ -1,0 +1,35 @@
+"""Fixtures of the HTTP service tests: an app on a thread pool, the contract's example."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("prometheus_client")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from ordersplit.service.app import create_app  # noqa: E402
+from ordersplit.service.config import ServiceConfig  # noqa: E402
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "contract_order.json"
+
+
+@pytest.fixture
+def request_body() -> dict[str, Any]:
+    """A fresh copy of the contract's example request."""
+    return copy.deepcopy(json.loads(EXAMPLE.read_text()))
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    """The service on a two-thread solver pool (the process pool has its own test)."""
+    app = create_app(ServiceConfig(workers=2, pool="thread"))
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
