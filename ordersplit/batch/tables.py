@@ -250,3 +250,72 @@ def batch_from_tables(tables: Mapping[str, pd.DataFrame]) -> BatchInput:
     batch = BatchInput(world, templates, errors, n)
     batch.current = current_assignment(tables)
     return batch
+
+
+# -- writing: requests -> tables (the example folder, round-trip tests) --------------------
+
+
+def _join(values: list[str] | None) -> str:
+    return ";".join(values or [])
+
+
+def tables_from_requests(requests: list[dict[str, Any]], warehouses: list[dict[str, Any]]
+                         ) -> dict[str, pd.DataFrame]:
+    """The input tables of contract requests sharing ``warehouses`` (inverse of the reader)."""
+    orders, lines, payments, activities = [], [], [], []
+    catalog: dict[str, dict[str, Any]] = {}
+    for req in requests:
+        o = req["order"]
+        orders.append({"order_id": o["id"], "currency": o["currency"],
+                       "destination": o["destination"],
+                       "preference": o.get("preference", "fewest_children"),
+                       "backorder": o.get("backorder", "split"),
+                       "shipping_fee": o.get("shipping_fee", "0")})
+        lines += [{"order_id": o["id"], "line_id": ln["id"], "sku": ln["sku"],
+                   "quantity": ln["quantity"], "unit_price": ln["unit_price"],
+                   "discount": ln.get("discount", "")} for ln in o["lines"]]
+        payments += [{"order_id": o["id"], "method": p["method"], "amount": p["amount"]}
+                     for p in o.get("payments", [])]
+        activities += [{"order_id": o["id"], "activity_id": a["id"], "kind": a["kind"],
+                        "amount": a.get("amount", ""),
+                        "lines": _join(a.get("lines")), "trigger_lines": _join(a.get("trigger_lines")),
+                        "gift_lines": _join(a.get("gift_lines"))} for a in o.get("activities", [])]
+        catalog.update(req.get("catalog", {}))
+    cat_rows = []
+    for sku in sorted(catalog):
+        item = catalog[sku]
+        cat_rows.append({
+            "sku": sku, "merchant": item.get("merchant", ""),
+            "temperature": item.get("temperature", ""), "handling": item.get("handling", ""),
+            "bulky": str(bool(item.get("bulky", False))).lower(),
+            "cross_border": str(bool(item.get("cross_border", False))).lower(),
+            "offline_store": str(bool(item.get("offline_store", False))).lower(),
+            "tax_rate": item.get("tax_rate", ""),
+            "components": ";".join(f"{c['sku']}:{c['quantity']}"
+                                   for c in item.get("components") or [])})
+    whs = [{"warehouse_id": w["id"], "kind": w.get("kind", "warehouse"),
+            "child_cost": w.get("child_cost", "0")} for w in warehouses]
+    stock = [{"warehouse_id": w["id"], "sku": s, "quantity": q}
+             for w in warehouses for s, q in sorted(w.get("stock", {}).items()) if q > 0]
+    hours = [{"warehouse_id": w["id"], "destination": d, "hours": h}
+             for w in warehouses for d, h in w.get("delivery_hours", {}).items()]
+    out = {"orders": orders, "lines": lines, "payments": payments, "activities": activities,
+           "catalog": cat_rows, "warehouses": whs, "stock": stock, "delivery_hours": hours}
+    return {name: pd.DataFrame.from_records(rows, columns=_columns(name, rows))
+            for name, rows in out.items()}
+
+
+def _columns(name: str, rows: list[dict[str, Any]]) -> list[str] | None:
+    return None if rows else list(COLUMNS.get(name, ()))
+
+
+def write_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path, fmt: str = "csv") -> None:
+    """Each table as ``FOLDER/NAME.csv`` (or ``.parquet``), every column as text."""
+    root = Path(folder)
+    root.mkdir(parents=True, exist_ok=True)
+    for name, df in tables.items():
+        text = df.astype(str).replace({"None": "", "nan": ""})
+        if fmt == "csv":
+            text.to_csv(root / f"{name}.csv", index=False)
+        else:
+            text.to_parquet(root / f"{name}.parquet", index=False)
