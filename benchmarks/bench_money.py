@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import logging
 import time
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
-import pytest
 
 from ordersplit.money.batch import MoneyBatch, allocate_batch
 
@@ -79,3 +78,85 @@ def make_batch(n_orders: int, seed: int = 7) -> MoneyBatch:
         child_order=child_order, child_kind=kind,
         part_child=part_child, part_line=part_line, part_weight=part_weight,
     )
+
+
+CENT = Decimal("0.01")
+
+
+def _share(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """The usual way: round each share half up, the last one takes the rest."""
+    wsum = sum(weights, Decimal(0))
+    if wsum == 0:
+        return [Decimal(0)] * len(weights)
+    out = [(total * w / wsum).quantize(CENT, ROUND_HALF_UP) for w in weights[:-1]]
+    return [*out, total - sum(out, Decimal(0))]
+
+
+def decimal_loop(batch: MoneyBatch, n_orders: int) -> None:
+    """A straightforward per-order ``Decimal`` allocation of the same components.
+
+    The baseline the vectorized allocator is compared with: activity over lines, goods
+    and discount over parts, fee over children and parts, each method over lines,
+    invoice and VAT per line - one order at a time, leftovers to the last item.
+    """
+    cent = Decimal("0.01")
+    lines_of = np.searchsorted(batch.line_order, np.arange(n_orders + 1))
+    parts_sorted = np.argsort(batch.part_line, kind="stable")
+    part_cut = np.searchsorted(batch.part_line[parts_sorted], lines_of)
+    rates = [Decimal(int(n)) / Decimal(int(d)) for n, d in zip(batch.rate_num, batch.rate_den,
+                                                                strict=True)]
+    for o in range(n_orders):
+        lo, hi = int(lines_of[o]), int(lines_of[o + 1])
+        goods = [Decimal(int(g)) * cent for g in batch.goods[lo:hi]]
+        disc = [Decimal(int(d)) * cent for d in batch.line_discount[lo:hi]]
+        net = [g - d for g, d in zip(goods, disc, strict=True)]
+        act = _share(Decimal(int(batch.activity_amount[o])) * cent, net)
+        disc = [d + a for d, a in zip(disc, act, strict=True)]
+        parts = parts_sorted[int(part_cut[o]) : int(part_cut[o + 1])]
+        child_net: dict[int, Decimal] = {}
+        part_net: list[tuple[int, Decimal]] = []
+        for i in range(lo, hi):
+            mine = [p for p in parts if batch.part_line[p] == i]
+            w = [Decimal(int(batch.part_weight[p])) for p in mine]
+            pg = _share(goods[i - lo], w)
+            pd_ = _share(disc[i - lo], pg)
+            for p, g, d in zip(mine, pg, pd_, strict=True):
+                c = int(batch.part_child[p])
+                child_net[c] = child_net.get(c, Decimal(0)) + g - d
+                part_net.append((c, g - d))
+        kids = sorted(child_net)
+        fee = _share(Decimal(int(batch.shipping_fee[o])) * cent, [child_net[c] for c in kids])
+        for c, f in zip(kids, fee, strict=True):
+            _share(f, [n for cc, n in part_net if cc == c])
+        payable = [n for n in net]
+        for amount in batch.payments[o]:
+            _share(Decimal(int(amount)) * cent, payable)
+        for i in range(lo, hi):
+            r = rates[int(batch.line_rate[i])]
+            inv = payable[i - lo]
+            (inv * r / (1 + r)).quantize(cent, ROUND_HALF_UP)
+
+
+def test_allocate_one_million_lines(benchmark: Any) -> None:
+    """1,000,000 lines, about 200,000 orders, every component; vs the Decimal loop."""
+    batch = make_batch(N_ORDERS)
+    allocate_batch(batch)  # warm up
+    result = benchmark.pedantic(allocate_batch, args=(batch,), rounds=5, iterations=1)
+    assert result.orders.shape[0] == N_ORDERS
+    vector_s = benchmark.stats.stats.min
+    n_lines = batch.goods.size
+
+    sub_lines = int(np.searchsorted(batch.line_order, SUBSET_ORDERS))
+    start = time.perf_counter()
+    decimal_loop(batch, SUBSET_ORDERS)
+    decimal_s = (time.perf_counter() - start) / sub_lines * n_lines  # scaled per line
+    ratio = decimal_s / vector_s
+    info = {
+        "lines": n_lines, "orders": N_ORDERS, "parts": int(batch.part_child.size),
+        "vectorized_s": round(vector_s, 3),
+        "decimal_loop_s_scaled": round(decimal_s, 1),
+        "decimal_loop_subset_lines": sub_lines,
+        "ratio": round(ratio, 1),
+    }
+    benchmark.extra_info.update(info)
+    logger.warning("money benchmark: %s", info)

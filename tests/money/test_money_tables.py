@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from test_money_batch import METHODS, Order, build
 
 from ordersplit.money.batch import allocate_batch
 from ordersplit.money.tables import format_amounts, order_tables
-from tests.money.test_money_batch import METHODS, Order, build
 
 ORDERS = [
     Order(goods=[1000, 1, 0], disc=[100, 0, 0], rate=[1, 2, 0],
