@@ -13,10 +13,10 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("prometheus_client")
 
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from ordersplit.service.app import create_app  # noqa: E402
-from ordersplit.service.config import ServiceConfig  # noqa: E402
+from ordersplit.service.app import create_app
+from ordersplit.service.config import ServiceConfig
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "contract_order.json"
 

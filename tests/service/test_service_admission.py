@@ -1,0 +1,109 @@
+"""Saturation answers 503 with Retry-After at once; budgets hold; failures never give 500."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from ordersplit.service import app as app_module
+from ordersplit.service.app import create_app
+from ordersplit.service.config import ServiceConfig
+from ordersplit.service.jobs import Budget, JobResult, apply_budget
+
+
+def _slow(seconds: float) -> Any:
+    def run(raw: bytes, budget: Budget) -> JobResult:
+        time.sleep(seconds)
+        return JobResult(200, b"{}", None, "optimal", "stub")
+    return run
+
+
+async def _burst(app: Any, n: int, body: dict[str, Any]) -> list[tuple[httpx.Response, float]]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        async def one(i: int) -> tuple[httpx.Response, float]:
+            t0 = time.monotonic()
+            r = await c.post("/v1/split", json=body, headers={"Idempotency-Key": f"b{i}"})
+            return r, time.monotonic() - t0
+        return list(await asyncio.gather(*(one(i) for i in range(n))))
+
+
+def test_saturated_answers_503_with_retry_after_at_once(
+        monkeypatch: pytest.MonkeyPatch, request_body: dict[str, Any]) -> None:
+    monkeypatch.setattr(app_module, "run_split", _slow(0.5))
+    app = create_app(ServiceConfig(workers=1, pool="thread", max_inflight=1, retry_after_s=2))
+    try:
+        results = asyncio.run(_burst(app, 4, request_body))
+    finally:
+        app.state.service.pool.shutdown()
+    codes = sorted(r.status_code for r, _ in results)
+    assert codes == [200, 503, 503, 503]
+    for r, elapsed in results:
+        if r.status_code == 503:
+            assert r.headers["Retry-After"] == "2"
+            assert r.json()["error"]["order_id"] == "P-1001"
+            assert elapsed < 0.5  # answered before the running solve ended: no queueing
+    metrics = app.state.service.metrics.render().decode()
+    assert 'ordersplit_rejected_total{endpoint="split",reason="saturated"} 3.0' in metrics
+
+
+def test_a_runaway_job_is_answered_503(monkeypatch: pytest.MonkeyPatch,
+                                       request_body: dict[str, Any]) -> None:
+    monkeypatch.setattr(app_module, "run_split", _slow(0.6))
+    app = create_app(ServiceConfig(workers=1, pool="thread", max_time_limit_ms=50,
+                                   grace_ms=100))
+    try:
+        (r, elapsed), = asyncio.run(_burst(app, 1, request_body))
+    finally:
+        app.state.service.pool.shutdown()
+    assert r.status_code == 503 and "Retry-After" in r.headers and elapsed < 0.6
+
+
+def test_a_crashing_job_is_never_a_500(monkeypatch: pytest.MonkeyPatch,
+                                       request_body: dict[str, Any]) -> None:
+    def boom(raw: bytes, budget: Budget) -> JobResult:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(app_module, "run_split", boom)
+    app = create_app(ServiceConfig(workers=1, pool="thread"))
+    try:
+        (r, _), = asyncio.run(_burst(app, 1, request_body))
+    finally:
+        app.state.service.pool.shutdown()
+    assert r.status_code == 503 and set(r.json()["error"]) == {"order_id", "field", "message"}
+
+
+def test_a_solver_bug_inside_split_is_an_error_object(monkeypatch: pytest.MonkeyPatch,
+                                                      request_body: dict[str, Any]) -> None:
+    import ordersplit.service.jobs as jobs
+
+    def broken(_: Any) -> Any:
+        raise ZeroDivisionError
+
+    monkeypatch.setattr(jobs, "split", broken)
+    result = jobs.run_split(b'{"order": {"id": "X"}}', Budget(time.monotonic(), None, 100))
+    assert result.status == 503 and result.order_id == "X"
+
+
+def test_budget_is_clamped_and_queue_time_taken_off() -> None:
+    now = time.monotonic()
+    data: dict[str, Any] = {"options": {"time_limit_ms": 5000}}
+    assert apply_budget(data, Budget(now, None, 1000)) in (999, 1000)
+    assert data["options"]["time_limit_ms"] <= 1000
+    data = {"options": {}}
+    limit = apply_budget(data, Budget(now - 0.03, 50, 1000))
+    assert limit is not None and limit <= 20  # 30 ms already spent waiting
+    data = {}
+    assert apply_budget(data, Budget(now, None, 1000)) in (199, 200)  # the contract default
+    data = {"options": {"time_limit_ms": 100}}
+    assert apply_budget(data, Budget(now - 5, None, 1000)) == 1  # never zero
+    for bad in (0, -1, True, "x", 10**9, None, 1.5):
+        opts: dict[str, Any] = {"time_limit_ms": bad}
+        assert apply_budget({"options": opts}, Budget(now, None, 1000)) is None
+        assert opts["time_limit_ms"] == bad  # left for validation to reject
+    assert apply_budget({"options": None}, Budget(now, None, 1000)) is None
+    assert apply_budget([1], Budget(now, None, 1000)) is None
