@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from ordersplit.api import split as split_request
+from ordersplit.lifecycle import rows
 from ordersplit.lifecycle import schema as t
 from ordersplit.lifecycle.codec import plan_nodes
 from ordersplit.lifecycle.errors import (
@@ -33,7 +34,7 @@ from ordersplit.lifecycle.errors import (
 from ordersplit.lifecycle.links import LinkedAction, actions_for, linked_ids
 from ordersplit.lifecycle.nodes import OrderNode
 from ordersplit.lifecycle.resplit import Stock, free_stock, resplit_child
-from ordersplit.lifecycle.rows import insert_node, insert_status, load_tree, now
+from ordersplit.lifecycle.rows import load_tree, now
 from ordersplit.lifecycle.stats import By, OrderStats, order_stats
 from ordersplit.lifecycle.status import CANCELLED, REJECTED, SPLIT, check_transition
 from ordersplit.models.plan import Plan
@@ -241,7 +242,7 @@ class Store:
                     request_json = req.model_dump_json()
                     for node in nodes:
                         root = node.level == 1
-                        insert_node(conn, node, request_hash=digest if root else None,
+                        rows.insert_node(conn, node, request_hash=digest if root else None,
                                     request_json=request_json if root else None,
                                     plan_json=plan.model_dump_json() if root else None,
                                     note="split" if root else f"child of {req.order.id}")
@@ -281,7 +282,7 @@ class Store:
             t.orders.c.id == row["id"], t.orders.c.version == row["version"]).values(**values))
         if done.rowcount != 1:
             raise ConflictError("changed by another transaction; retry", order_id=row["id"])
-        insert_status(conn, row["id"], row["status"], status, note)
+        rows.insert_status(conn, row["id"], row["status"], status, note)
 
     def set_status(self, order_id: str, status: str, note: str | None = None) -> None:
         """Move an order along the status machine (e.g. ``in_warehouse``, ``shipped``)."""
@@ -316,7 +317,7 @@ class Store:
             note = "re-split, short: " + json.dumps(dict(shortage), sort_keys=True)
             self._bump(conn, row, SPLIT, note, plan_json=plan.model_dump_json())
             for node in done.grandchildren:
-                insert_node(conn, node, note=f"grandchild of {child_id}")
+                rows.insert_node(conn, node, note=f"grandchild of {child_id}")
         log.info("re-split %s into %d grandchildren", child_id, len(done.grandchildren))
         return plan
 
