@@ -92,49 +92,72 @@ def _share(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
     return [*out, total - sum(out, Decimal(0))]
 
 
-def decimal_loop(batch: MoneyBatch, n_orders: int) -> None:
-    """A straightforward per-order ``Decimal`` allocation of the same components.
-
-    The baseline the vectorized allocator is compared with: activity over lines, goods
-    and discount over parts, fee over children and parts, each method over lines,
-    invoice and VAT per line - one order at a time, leftovers to the last item.
-    """
+def decimal_orders(batch: MoneyBatch, n_orders: int) -> list[dict[str, Any]]:
+    """The first ``n_orders`` orders as plain Python data (built before timing)."""
     cent = Decimal("0.01")
-    lines_of = np.searchsorted(batch.line_order, np.arange(n_orders + 1))
-    parts_sorted = np.argsort(batch.part_line, kind="stable")
-    part_cut = np.searchsorted(batch.part_line[parts_sorted], lines_of)
+    lines_of = np.searchsorted(batch.line_order, np.arange(n_orders + 1)).tolist()
     rates = [Decimal(int(n)) / Decimal(int(d)) for n, d in zip(batch.rate_num, batch.rate_den,
                                                                 strict=True)]
+    part_line, part_child = batch.part_line.tolist(), batch.part_child.tolist()
+    weight = batch.part_weight.tolist()
+    parts_of: dict[int, list[tuple[int, int]]] = {}
+    for p, line in enumerate(part_line):
+        if line < lines_of[-1]:
+            parts_of.setdefault(line, []).append((part_child[p], weight[p]))
+    out = []
     for o in range(n_orders):
-        lo, hi = int(lines_of[o]), int(lines_of[o + 1])
-        goods = [Decimal(int(g)) * cent for g in batch.goods[lo:hi]]
-        disc = [Decimal(int(d)) * cent for d in batch.line_discount[lo:hi]]
-        net = [g - d for g, d in zip(goods, disc, strict=True)]
-        act = _share(Decimal(int(batch.activity_amount[o])) * cent, net)
-        disc = [d + a for d, a in zip(disc, act, strict=True)]
-        parts = parts_sorted[int(part_cut[o]) : int(part_cut[o + 1])]
+        lo, hi = lines_of[o], lines_of[o + 1]
+        out.append({
+            "goods": [Decimal(g) * cent for g in batch.goods[lo:hi].tolist()],
+            "disc": [Decimal(d) * cent for d in batch.line_discount[lo:hi].tolist()],
+            "rate": [rates[r] for r in batch.line_rate[lo:hi].tolist()],
+            "parts": [parts_of[i] for i in range(lo, hi)],
+            "activity": Decimal(int(batch.activity_amount[o])) * cent,
+            "fee": Decimal(int(batch.shipping_fee[o])) * cent,
+            "pay": [Decimal(x) * cent for x in batch.payments[o].tolist()],
+            "invoiced": batch.invoice_methods[o].tolist(),
+        })
+    return out
+
+
+def decimal_loop(orders: list[dict[str, Any]]) -> None:
+    """A straightforward per-order ``Decimal`` allocation of the same components.
+
+    The baseline the vectorized allocator is compared with: the activity over lines,
+    goods and discount over parts, the fee over children and their parts, every method
+    over lines and then over parts, invoice and VAT per part - one order at a time,
+    each share rounded half up and the leftover given to the last item.
+    """
+    for od in orders:
+        net = [g - d for g, d in zip(od["goods"], od["disc"], strict=True)]
+        act = _share(od["activity"], net)
+        disc = [d + a for d, a in zip(od["disc"], act, strict=True)]
         child_net: dict[int, Decimal] = {}
-        part_net: list[tuple[int, Decimal]] = []
-        for i in range(lo, hi):
-            mine = [p for p in parts if batch.part_line[p] == i]
-            w = [Decimal(int(batch.part_weight[p])) for p in mine]
-            pg = _share(goods[i - lo], w)
-            pd_ = _share(disc[i - lo], pg)
-            for p, g, d in zip(mine, pg, pd_, strict=True):
-                c = int(batch.part_child[p])
+        rows = []  # (line, child, net) per part
+        for i, parts in enumerate(od["parts"]):
+            pg = _share(od["goods"][i], [Decimal(w) for _, w in parts])
+            pdisc = _share(disc[i], pg)
+            for (c, _), g, d in zip(parts, pg, pdisc, strict=True):
                 child_net[c] = child_net.get(c, Decimal(0)) + g - d
-                part_net.append((c, g - d))
+                rows.append([i, c, g - d])
         kids = sorted(child_net)
-        fee = _share(Decimal(int(batch.shipping_fee[o])) * cent, [child_net[c] for c in kids])
+        fee = _share(od["fee"], [child_net[c] for c in kids])
         for c, f in zip(kids, fee, strict=True):
-            _share(f, [n for cc, n in part_net if cc == c])
-        payable = [n for n in net]
-        for amount in batch.payments[o]:
-            _share(Decimal(int(amount)) * cent, payable)
-        for i in range(lo, hi):
-            r = rates[int(batch.line_rate[i])]
-            inv = payable[i - lo]
-            (inv * r / (1 + r)).quantize(cent, ROUND_HALF_UP)
+            mine = [r for r in rows if r[1] == c]
+            for r, share in zip(mine, _share(f, [r[2] for r in mine]), strict=True):
+                r[2] += share
+        payable = [sum((r[2] for r in rows if r[0] == i), Decimal(0)) for i in range(len(net))]
+        by_method = [_share(amount, payable) for amount in od["pay"]]
+        for i in range(len(net)):
+            mine = [r for r in rows if r[0] == i]
+            invoice = [Decimal(0)] * len(mine)
+            for m, cells in enumerate(by_method):
+                for k, v in enumerate(_share(cells[i], [r[2] for r in mine])):
+                    if od["invoiced"][m]:
+                        invoice[k] += v
+            rate = od["rate"][i]
+            for inv in invoice:
+                (inv * rate / (1 + rate)).quantize(CENT, ROUND_HALF_UP)
 
 
 def test_allocate_one_million_lines(benchmark: Any) -> None:
@@ -147,8 +170,9 @@ def test_allocate_one_million_lines(benchmark: Any) -> None:
     n_lines = batch.goods.size
 
     sub_lines = int(np.searchsorted(batch.line_order, SUBSET_ORDERS))
+    subset = decimal_orders(batch, SUBSET_ORDERS)
     start = time.perf_counter()
-    decimal_loop(batch, SUBSET_ORDERS)
+    decimal_loop(subset)
     decimal_s = (time.perf_counter() - start) / sub_lines * n_lines  # scaled per line
     ratio = decimal_s / vector_s
     info = {
