@@ -79,7 +79,7 @@ def test_a_crashing_job_is_never_a_500(monkeypatch: pytest.MonkeyPatch,
 
 def test_a_solver_bug_inside_split_is_an_error_object(monkeypatch: pytest.MonkeyPatch,
                                                       request_body: dict[str, Any]) -> None:
-    import ordersplit.service.jobs as jobs
+    from ordersplit.service import jobs
 
     def broken(_: Any) -> Any:
         raise ZeroDivisionError

@@ -1,0 +1,51 @@
+"""The real paths: a process pool, and the lifecycle store behind split/resplit/cancel/show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from ordersplit.service.app import create_app
+from ordersplit.service.config import ServiceConfig
+
+
+def test_process_pool_and_store(tmp_path: Path, request_body: dict[str, Any]) -> None:
+    url = f"sqlite:///{tmp_path / 'orders.db'}"
+    app = create_app(ServiceConfig(workers=1, pool="process", store_url=url))
+    with TestClient(app) as c:
+        assert c.get("/healthz").json()["lifecycle"] is True
+        first = c.post("/v1/split", json=request_body)
+        assert first.status_code == 200, first.text
+        assert first.headers["Ordersplit-Stored"] == "created"
+        plan = first.json()
+        # the same order and body with another key: computed again, stored once
+        again = c.post("/v1/split", json=request_body, headers={"Idempotency-Key": "x"})
+        assert again.headers["Ordersplit-Stored"] == "existing"
+        assert again.json()["children"] == plan["children"]
+        request_body["order"]["destination"] = "elsewhere"
+        conflict = c.post("/v1/split", json=request_body)
+        assert conflict.status_code == 409 and conflict.json()["error"]["order_id"] == "P-1001"
+
+        tree = c.get("/v1/orders/P-1001")
+        assert tree.status_code == 200
+        assert {o["id"] for o in tree.json()["orders"]} >= {ch["id"] for ch in plan["children"]}
+        assert c.get("/v1/orders/NOPE").status_code == 404
+
+        shipment = next(ch for ch in plan["children"] if ch["kind"] == "shipment")
+        cancel = c.post("/v1/cancel", json={"order_id": shipment["id"], "note": "test"})
+        assert cancel.status_code == 200, cancel.text
+        assert cancel.json()["order_id"] == shipment["id"]
+        twice = c.post("/v1/cancel", json={"order_id": shipment["id"], "note": "again"})
+        assert twice.status_code == 409
+        assert c.post("/v1/cancel", json={"id": "x"}).status_code == 422
+
+        other = next(ch for ch in plan["children"]
+                     if ch["kind"] == "shipment" and ch["id"] != shipment["id"])
+        sku = other["lines"][0]["sku"]
+        r = c.post("/v1/resplit", json={"order_id": other["id"], "shortage": {sku: 1}})
+        assert r.status_code in (200, 409), r.text
+        if r.status_code == 200:
+            assert all(ch["level"] == 3 for ch in r.json()["children"])
+        assert c.post("/v1/resplit", json={"order_id": "NOPE"}).status_code == 404
