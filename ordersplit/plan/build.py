@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import numpy as np
@@ -19,8 +20,13 @@ def _hours(minutes: int) -> float:
 
 
 def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
-               runtime_ms: float) -> Plan:
-    """The plan for ``request`` given a feasible ``result`` on its compiled problem."""
+               runtime_ms: float | None = None, *, started: float | None = None) -> Plan:
+    """The plan for ``request`` given a feasible ``result`` on its compiled problem.
+
+    Give either ``runtime_ms`` (as measured by the caller) or ``started``, the
+    ``time.perf_counter()`` reading when the split began: then the plan's
+    ``runtime_ms`` covers everything up to its own assembly, money included.
+    """
     layout, problem = compiled.layout, compiled.problem
     assert result.assignment is not None
     drafts = draft_children(layout, result.assignment, problem.per_warehouse)
@@ -81,7 +87,8 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
         order_id=order.id,
         status=result.status.value,
         solver=result.backend,
-        runtime_ms=round(runtime_ms, 3),
+        runtime_ms=round(runtime_ms if runtime_ms is not None else
+                         (time.perf_counter() - (started or time.perf_counter())) * 1000, 3),
         objective=objective,
         waits_for_stock=layout.waits,
         parent=ParentInfo(id=order.id, status="split", amounts=amounts[2] if amounts else {}),

@@ -22,8 +22,29 @@ def min_cover_count(supply: IntArray, demand: int) -> int:
     return int(reach) + 1 if reach < ordered.size else 1 << 30
 
 
+def dual_cover_bound(share: np.ndarray) -> int:
+    """Lower bound from a feasible dual of the covering LP.
+
+    ``share[w, k]`` in [0, 1] is the part of SKU ``k``'s demand warehouse ``w`` can
+    supply; every SKU needs a total share of 1. Giving SKU ``k`` the dual value
+    ``1 / max over its candidates w of sum_k' share[w, k']`` keeps every warehouse's
+    dual constraint at most 1, so the sum of these values bounds the warehouses needed.
+    """
+    if share.size == 0:
+        return 0
+    reach = share.sum(axis=1)
+    best = np.where(share > 0, reach[:, None], 0.0).max(axis=0)
+    if not best.all():
+        return 1 << 30
+    return int(np.ceil((1.0 / best).sum() - 1e-9))
+
+
 def group_lower_bound(problem: SplitProblem, items: IntArray) -> int:
-    """Lower bound on the children one group needs (0 for an empty group)."""
+    """Lower bound on the children one group needs (0 for an empty group).
+
+    The larger of two bounds: the fewest warehouses that cover the hardest SKU alone,
+    and the covering LP's dual bound (:func:`dual_cover_bound`).
+    """
     if items.size == 0 or not problem.quantity[items].any():
         return 0
     if not problem.per_warehouse:
@@ -31,11 +52,13 @@ def group_lower_bound(problem: SplitProblem, items: IntArray) -> int:
     usage = problem.usage[items]
     demand = (usage * problem.quantity[items, None]).sum(axis=0)  # per SKU
     reach = problem.allowed[items].any(axis=0)  # warehouses that may ship any of these
+    need = np.flatnonzero(demand)
+    supply = np.where(reach[:, None], problem.stock[:, need], 0)
     best = 1
-    for k in np.flatnonzero(demand):
-        supply = np.where(reach, problem.stock[:, k], 0)
-        best = max(best, min_cover_count(supply, int(demand[k])))
-    return best
+    for j, k in enumerate(need):
+        best = max(best, min_cover_count(supply[:, j], int(demand[k])))
+    share = np.minimum(supply, demand[need][None, :]) / demand[need][None, :]
+    return max(best, dual_cover_bound(share[share.any(axis=1)]))
 
 
 def children_lower_bound(problem: SplitProblem) -> int:

@@ -30,7 +30,7 @@ from ordersplit.solver.stop import Deadline
 
 log = logging.getLogger(__name__)
 
-EXACT_SHARE = 0.6
+EXACT_SHARE = 0.5
 """Share of the remaining budget the combination search may use before a MIP is tried."""
 
 
@@ -61,8 +61,14 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
 
     bound = lower_bound(problem)
     children_lb = max(children_lb, bound.children)
-    for name in HEURISTICS:
+    greedy_s = 0.0
+    for name in HEURISTICS:  # greedy first and always: a plan never worse than greedy's
+        if name != "greedy" and stop.remaining() < 2 * greedy_s:
+            break  # another heuristic would overrun the budget
+        started = time.perf_counter()
         x = HEURISTICS[name](problem)
+        if name == "greedy":
+            greedy_s = time.perf_counter() - started
         if x is None:
             continue
         obj = evaluate(problem, x)
@@ -75,6 +81,9 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
         log.debug("no heuristic plan; the exact backend starts cold")
 
     backend = get_backend("milp" if terms and terms[0] == "cost" else "cpsat")
+    if best_x is not None and best_obj is not None and not _mip_fits(problem, stop):
+        return _result(best_name, Status.FEASIBLE, best_x, best_obj, children_lb, t0,
+                       "time ran out before an exact backend could run")
     try:
         res = backend.solve(problem, stop, best_x)
     except Exception as exc:  # a backend must not take the split down
@@ -93,6 +102,16 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     final = Status.FALLBACK if failed else Status.FEASIBLE
     message = "exact backend failed" if failed else "time ran out"
     return _result(best_name, final, best_x, best_obj, children_lb, t0, message)
+
+
+BUILD_SECONDS_PER_COLUMN = 4e-5
+"""Rough cost of building a MIP, per assignment variable (measured on CP-SAT and HiGHS)."""
+
+
+def _mip_fits(problem: SplitProblem, stop: Deadline) -> bool:
+    """Whether building and running a MIP can fit in what is left of the budget."""
+    columns = int((problem.capacity > 0).sum())
+    return columns * BUILD_SECONDS_PER_COLUMN < 0.5 * stop.remaining()
 
 
 def _meets(obj: Objective, bound: Objective, terms: tuple[str, ...]) -> bool:
