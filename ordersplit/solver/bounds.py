@@ -51,7 +51,7 @@ def group_lower_bound(problem: SplitProblem, items: IntArray) -> int:
         return 1
     usage = problem.usage[items]
     demand = (usage * problem.quantity[items, None]).sum(axis=0)  # per SKU
-    reach = problem.allowed[items].any(axis=0)  # warehouses that may ship any of these
+    reach = np.asarray(problem.allowed[items].any(axis=0))  # warehouses that may ship any
     need = np.flatnonzero(demand)
     supply = np.where(reach[:, None], problem.stock[:, need], 0)
     best = 1
