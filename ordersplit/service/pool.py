@@ -9,8 +9,10 @@ otherwise :class:`SaturatedError` is raised at once and the service answers 503 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +24,16 @@ from ordersplit.service.config import PoolKind
 from ordersplit.service.jobs import JobResult, warm_up
 
 log = logging.getLogger(__name__)
+
+
+WORKER_NICE = 5
+"""Solver processes run at a lower priority than the event loop, so that under overload
+the loop still answers (503 at once) instead of starving behind the solves."""
+
+
+def _lower_priority(increment: int) -> None:
+    with contextlib.suppress(OSError):  # not permitted here: same priority
+        os.nice(increment)
 
 
 class SaturatedError(Exception):
@@ -62,7 +74,9 @@ class SolverPool:
         if self.kind == "process":
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["ordersplit.service.jobs"])
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=ctx)
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=ctx,
+                                                 initializer=_lower_priority,
+                                                 initargs=(WORKER_NICE,))
         else:
             self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="ordersplit-solve")
         if warm:
