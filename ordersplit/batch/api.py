@@ -28,7 +28,7 @@ from ordersplit.models.plan import Plan
 
 log = logging.getLogger(__name__)
 
-ORDER_TIME_LIMIT_S = 0.05
+ORDER_TIME_LIMIT_S = 0.2
 """Default budget of one exact per-order split inside the batch."""
 ERROR_COLUMNS = ("order_id", "position", "field", "message")
 

@@ -1,0 +1,121 @@
+"""The batch engine: known optimum, no overselling, never worse than the warm starts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ordersplit.batch import OversellError, batch_from_json, reoptimize
+from ordersplit.batch.ledger import Ledger, check_no_oversell
+from ordersplit.batch.search import backorder_units, batch_key
+
+
+def shipped_per_cell(result: Any, batch: Any) -> dict[tuple[str, str], int]:
+    """Units leaving each (warehouse, stocked SKU), read back from the output tables."""
+    master = result.tables["master"].set_index("order_id")
+    items = result.tables["items"]
+    comps: dict[str, list[tuple[str, int]]] = {}
+    for tpl in batch.templates:
+        for sku, item in tpl.request.catalog.items():
+            if item.components and tpl.request.rules.bundle:
+                comps[sku] = [(c.sku, c.quantity) for c in item.components]
+    out: dict[tuple[str, str], int] = {}
+    for row in items.itertuples():
+        child = master.loc[row.order_id]
+        if child["kind"] != "shipment":
+            continue
+        for sku, per in comps.get(row.sku, [(row.sku, 1)]):
+            key = (str(child["warehouse"]), sku)
+            out[key] = out.get(key, 0) + int(row.quantity) * per
+    return out
+
+
+def test_tiny_batch_reaches_the_known_optimum(tiny: dict[str, Any]) -> None:
+    res = reoptimize(tiny, time_limit_s=10, max_rounds=3)
+    s = res.summary
+    assert s["children_sequential"] == 3
+    assert s["children_batch"] == 2 == s["children_lower_bound"]
+    assert s["gap_closed_pct"] == 100.0
+    assert s["extra_children_removed_pct"] == 100.0
+    changes = res.changes.set_index("order_id")
+    assert changes.loc["A", "warehouses_after"] == "W2"
+    assert changes.loc["B", "warehouses_after"] == "W1"
+    assert bool(changes.loc["B", "changed_children"])
+
+
+def test_never_oversells_and_never_worse_than_sequential(small: dict[str, Any]) -> None:
+    batch = batch_from_json(small)
+    res = reoptimize(batch, time_limit_s=20, max_rounds=3)
+    sol = res.solution
+    assert sol is not None
+    check_no_oversell(batch.world.stock, sol.final)
+    assert (backorder_units(sol.final), *batch_key(sol.final)) <= (
+        backorder_units(sol.sequential), *batch_key(sol.sequential))
+    assert res.summary["children_batch"] <= res.summary["children_sequential"]
+    # independently, from the output tables: no warehouse ships more than it holds
+    stock = {(loc.id, sku): int(batch.world.stock[w, k])
+             for w, loc in enumerate(batch.world.locations)
+             for k, sku in enumerate(batch.world.sku_ids)}
+    for cell, units in shipped_per_cell(res, batch).items():
+        assert units <= stock.get(cell, 0), cell
+
+
+def test_ledger_refuses_to_oversell(tiny: dict[str, Any]) -> None:
+    batch = batch_from_json(tiny)
+    res = reoptimize(batch, time_limit_s=5, max_rounds=1)
+    sol = res.solution
+    assert sol is not None
+    ledger = Ledger.full(batch.world.stock)
+    for plan in sol.final:
+        ledger.take(plan)
+    with pytest.raises(OversellError):
+        ledger.take(sol.final[1])  # the same stock twice
+    with pytest.raises(OversellError):
+        check_no_oversell(batch.world.stock, [*sol.final, sol.final[1]])
+
+
+def test_never_worse_than_the_current_assignment(tiny: dict[str, Any]) -> None:
+    tiny["current"] = {"A": [["L1", "W2", 1]], "B": [["L1", "W1", 1], ["L2", "W1", 1]]}
+    res = reoptimize(tiny, time_limit_s=5, max_rounds=2)
+    assert res.summary["before"] == "current"
+    assert res.summary["warm_start"] == "current"
+    assert res.summary["children_current"] == 2 == res.summary["children_after"]
+    assert not res.changes["changed_warehouse"].any()
+
+
+def test_bad_orders_are_reported_and_the_others_go_on(small: dict[str, Any]) -> None:
+    reqs = small["requests"]
+    reqs[3]["order"]["lines"][0]["quantity"] = -2
+    reqs[7]["order"]["lines"][0]["sku"] = "NO-SUCH-SKU"
+    reqs[9]["order"]["payments"][0]["amount"] = "0.01"
+    reqs[11]["order"]["id"] = reqs[12]["order"]["id"]  # duplicate id: the second one fails
+    res = reoptimize(small, time_limit_s=10, max_rounds=1)
+    errors = res.errors
+    assert len(errors) == 4
+    assert set(errors["position"]) == {3, 7, 9, 12}
+    assert "order.lines[0].quantity" in set(errors["field"])
+    assert res.summary["orders_planned"] + res.summary["orders_failed"] == len(reqs)
+    assert res.master[res.master["level"] == 1]["order_id"].nunique() == len(reqs) - 4
+
+
+def test_deterministic(small: dict[str, Any]) -> None:
+    """Same input, same plans (given time: no per-order solve may hit its limit)."""
+    a = reoptimize(small, time_limit_s=60, max_rounds=2, order_time_limit_s=10)
+    b = reoptimize(small, time_limit_s=60, max_rounds=2, order_time_limit_s=10)
+    for name in ("master", "items", "payments", "activities", "changes"):
+        pd.testing.assert_frame_equal(a.tables[name], b.tables[name])
+
+
+def test_money_adds_up_per_order(small: dict[str, Any]) -> None:
+    res = reoptimize(small, time_limit_s=10, max_rounds=1)
+    m = res.master.copy()
+    for key in ("goods", "discount", "shipping_fee", "paid", "invoice", "tax"):
+        m[key] = m[key].map(lambda v: round(float(v) * 100))
+    parents = m[m["level"] == 1].set_index("order_id")
+    kids = m[m["level"] == 2].groupby("parent_id")[["goods", "paid", "tax"]].sum()
+    joined = parents[["goods", "paid", "tax"]].join(kids.add_suffix("_children"))
+    for key in ("goods", "paid", "tax"):
+        assert np.array_equal(joined[key].to_numpy(), joined[f"{key}_children"].to_numpy())
