@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="default budget of /v1/presplit (default 50)")
     p.add_argument("--idempotency-entries", type=int, default=10_000,
                    help="answers kept for Idempotency-Key replays (default 10000)")
+    p.add_argument("--store", metavar="URL",
+                   help="lifecycle store (SQLAlchemy URL, e.g. sqlite:///orders.db): split "
+                        "stores plans; resplit, cancel and orders/{id} work (default: none)")
     p.add_argument("--access-log", action="store_true", help="log every request")
     p.set_defaults(func=cmd_serve)
 
@@ -43,7 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             workers=args.workers, pool=args.pool, max_inflight=args.max_inflight,
             max_time_limit_ms=args.max_time_limit_ms,
             presplit_time_limit_ms=args.presplit_time_limit_ms,
-            idempotency_entries=args.idempotency_entries)
+            idempotency_entries=args.idempotency_entries, store_url=args.store)
     except ValueError as exc:
         log.error("%s", exc)
         return 2
