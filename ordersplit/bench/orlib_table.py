@@ -193,4 +193,6 @@ def run_orlib(
             if s in unicost_solvers:
                 urow[f"{s}_proven"] = proven
         unicost.append(urow)
+        log.info("%s: optimum %s, %s %s; unicost best %s, %s", name, opt, WEIGHTED_SOLVER,
+                 row[WEIGHTED_SOLVER], best, {s: urow[s] for s in unicost_solvers})
     return OrlibReport(pd.DataFrame(weighted), pd.DataFrame(unicost))
