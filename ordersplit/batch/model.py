@@ -128,6 +128,8 @@ class OrderPlan:
     use_loc: IntArray
     use_col: IntArray
     use_units: IntArray
+    short_cols: IntArray
+    """Global SKU columns of which the plan leaves units waiting for stock."""
 
     def key(self) -> tuple[int, int, int, int]:
         """What the batch minimizes, per order: children, delivery, unit minutes, cost."""
@@ -236,6 +238,7 @@ def solve_order(world: World, tpl: OrderTemplate, view: IntArray, limit_s: float
     layout = compiled.layout
     obj = result.objective
     backorder = sum(p.quantity for p in layout.fixed if p.kind == "backorder")
+    short = _short_cols(tpl, request, layout)
     return OrderPlan(
         locs=locs.astype(np.int32),
         view=view[locs].astype(np.int32),
@@ -252,7 +255,28 @@ def solve_order(world: World, tpl: OrderTemplate, view: IntArray, limit_s: float
         use_loc=locs[w_loc].astype(np.int64),
         use_col=tpl.cols[k_loc].astype(np.int64),
         use_units=use[w_loc, k_loc].astype(np.int64),
+        short_cols=short,
     )
+
+
+def _short_cols(tpl: OrderTemplate, request: SplitRequest, layout: Layout) -> IntArray:
+    """Global columns of the SKUs in the plan's back-order parts."""
+    local = {s: j for j, s in enumerate(tpl.skus)}
+    lines = request.order.lines
+    out: set[int] = set()
+    for p in layout.fixed:
+        if p.kind != "backorder":
+            continue
+        item = request.catalog[lines[p.line].sku]
+        if p.component is not None:
+            skus = [p.component]
+        elif item.components:
+            skus = [c.sku for c in item.components]
+        else:
+            skus = [lines[p.line].sku]
+        out.update(int(tpl.cols[local[s]]) for s in skus)
+    out.discard(-1)
+    return np.array(sorted(out), dtype=np.int64)
 
 
 def rebuild(world: World, tpl: OrderTemplate, plan: OrderPlan) -> tuple[SplitRequest, Compiled,

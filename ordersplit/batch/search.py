@@ -132,10 +132,6 @@ class PartResult:
     stats: dict[str, float] = field(default_factory=dict)
 
 
-def _worse(a: OrderPlan, b: OrderPlan) -> bool:
-    return (a.backorder_units, *a.key()) > (b.backorder_units, *b.key())
-
-
 def improve_part(state: BatchState, task: PartTask) -> PartResult:
     """Neighbourhood search inside one part (see the module docstring); deterministic."""
     t0 = time.perf_counter()
@@ -170,35 +166,26 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
             out.solves += 1
         return hit
 
-    regret = [j for j in range(len(plans)) if plans[j].key()[0] > lower[j].key()[0]]
-    regret.sort(key=lambda j: (lower[j].children - plans[j].children, j))
-    for j in regret:
-        if time.perf_counter() >= end or (task.max_moves is not None and out.tried >= task.max_moves):
-            break
-        if plans[j].children <= lower[j].children:
-            continue
-        ledger.give(plans[j])
-        short: dict[int, int] = {}
-        if lower[j].use_units.size:
-            pos = ledger.local(lower[j].use_col)
-            lack = lower[j].use_units - ledger.residual[lower[j].use_loc, pos]
-            for w, k, u in zip(lower[j].use_loc.tolist(), lower[j].use_col.tolist(),
-                               lack.tolist(), strict=True):
-                if u <= 0:
-                    continue
-                for b in holders.get((w, k), ()):
-                    if b != j:
-                        short[b] = short.get(b, 0) + 1
-        ledger.take(plans[j])
-        blockers = sorted(short, key=lambda b: (-short[b], b))[:MAX_GROUP - 1]
-        if not blockers and not ledger.fits(lower[j]):
-            continue  # short of stock nobody in this part holds: nothing to trade
-        group = [j, *sorted(blockers)]
+    waiting: dict[int, set[int]] = {}
+
+    def wait(j: int, plan: OrderPlan, on: bool) -> None:
+        for k in plan.short_cols.tolist():
+            if on:
+                waiting.setdefault(k, set()).add(j)
+            else:
+                waiting[k].discard(j)
+
+    for j, plan in enumerate(plans):
+        wait(j, plan, True)
+
+    def try_group(group: list[int]) -> bool:
+        """Release ``group``, re-split it in this order; keep it only if it is better."""
         out.tried += 1
         old = [plans[g] for g in group]
         for g, p in zip(group, old, strict=True):
             ledger.give(p)
             hold(g, p, False)
+            wait(g, p, False)
         new: list[OrderPlan] = []
         old_children = sum(p.children for p in old)
         hopeless = False
@@ -206,24 +193,65 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
             p = resplit(g)
             ledger.take(p)
             new.append(p)
-            rest = sum(lower[h].children for h in group[at + 1:])
+            rest = sum(min(lower[h].children, plans[h].children) for h in group[at + 1:])
             if sum(q.children for q in new) + rest > old_children:
                 hopeless = True  # prune: the rest cannot win it back (heuristically)
                 break
         old_key = (batch_key(old), backorder_units(old))
         new_key = (batch_key(new), backorder_units(new))
-        if not hopeless and new_key[1] <= old_key[1] and new_key[0] < old_key[0]:
+        keep = not hopeless and new_key[1] <= old_key[1] and new_key[0] < old_key[0]
+        if keep:
             out.accepted += 1
-            chosen = new
         else:
             for p in new:
                 ledger.give(p)
             for p in old:
                 ledger.take(p)
-            chosen = old
-        for g, p in zip(group, chosen, strict=True):
+        for g, p in zip(group, new if keep else old, strict=True):
             plans[g] = p
             hold(g, p, True)
+            wait(g, p, True)
+        return keep
+
+    def blockers_of(j: int) -> list[int]:
+        """Orders holding stock that ``j``'s lower-bound plan lacks, most-blocking first."""
+        ledger.give(plans[j])
+        short: dict[int, int] = {}
+        if lower[j].use_units.size:
+            pos = ledger.local(lower[j].use_col)
+            lack = lower[j].use_units - ledger.residual[lower[j].use_loc, pos]
+            for w, k, u in zip(lower[j].use_loc.tolist(), lower[j].use_col.tolist(),
+                               lack.tolist(), strict=True):
+                if u > 0:
+                    for b in holders.get((w, k), ()):
+                        if b != j:
+                            short[b] = short.get(b, 0) + 1
+        ledger.take(plans[j])
+        return sorted(short, key=lambda b: (-short[b], b))[:MAX_GROUP - 1]
+
+    def waiters_of(j: int) -> list[int]:
+        """Orders waiting for SKUs that ``j`` holds (they may use them better)."""
+        count: dict[int, int] = {}
+        for k in set(plans[j].use_col.tolist()):
+            for b in waiting.get(k, ()):
+                if b != j:
+                    count[b] = count.get(b, 0) + 1
+        return sorted(count, key=lambda b: (-count[b], b))[:MAX_GROUP - 1]
+
+    regret = [j for j in range(len(plans)) if plans[j].key()[0] > lower[j].key()[0]
+              or plans[j].backorder_units > 0]
+    regret.sort(key=lambda j: (lower[j].children - plans[j].children, j))
+    for j in regret:
+        if time.perf_counter() >= end or (task.max_moves is not None and out.tried >= task.max_moves):
+            break
+        if plans[j].children > lower[j].children:
+            blockers = blockers_of(j)
+            if (blockers or ledger.fits(lower[j])) and try_group([j, *sorted(blockers)]):
+                continue
+        if plans[j].backorder_units > 0 and plans[j].use_units.size:
+            waiters = waiters_of(j)
+            if waiters:
+                try_group([*sorted(waiters), j])
     out.plans = plans
     out.stats["runtime_s"] = time.perf_counter() - t0
     return out
