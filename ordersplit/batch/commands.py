@@ -21,6 +21,7 @@ def cmd_reoptimize(args: argparse.Namespace) -> int:
             args.input, time_limit_s=args.time_limit_s, workers=args.workers,
             scheduler=args.scheduler, out=args.out, fmt=args.format, store=args.store,
             batch_id=args.batch_id, progress=not args.no_progress, max_rounds=args.max_rounds,
+            order_time_limit_s=args.order_time_limit_s,
         )
     except RequestError as exc:
         print(json.dumps(exc.to_dict()), file=sys.stderr)
@@ -53,6 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="optimization budget in seconds (default 60)")
     p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
     p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786)")
+    p.add_argument("--order-time-limit-s", type=float, default=0.2,
+                   help="budget of one order's exact split inside the batch (default 0.2)")
     p.add_argument("--max-rounds", type=int, help="cap the search rounds (reproducible runs)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_reoptimize)

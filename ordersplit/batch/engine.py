@@ -32,11 +32,16 @@ from ordersplit.batch.search import (
     improve_part,
     lower_bound_plans,
     pinned_plans,
+    sequential_blocks,
     sequential_plans,
+    solve_views,
 )
 from ordersplit.solver.problem import IntArray
 
 log = logging.getLogger(__name__)
+
+SEQUENTIAL_BLOCK = 64
+"""Orders per worker whose re-splits are solved ahead in parallel in the sequential pass."""
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done_increment, stage_total)``: a no-op by default."""
@@ -87,8 +92,18 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
 
     t1 = time.perf_counter()
     ledger = Ledger.full(state.world.stock)
-    sequential, solves = sequential_plans(state, lower, ledger,
-                                          lambda k: progress("sequential", k, n))
+    if runner.workers > 1:
+        def solve_many(items: list[tuple[int, IntArray]]) -> list[OrderPlan]:
+            size = max(1, -(-len(items) // runner.workers))
+            parts = [items[i:i + size] for i in range(0, len(items), size)]
+            return [p for chunk in runner.map(solve_views, parts) for p in chunk]
+
+        sequential, solves = sequential_blocks(state, lower, ledger, solve_many,
+                                               SEQUENTIAL_BLOCK * runner.workers,
+                                               lambda k: progress("sequential", k, n))
+    else:
+        sequential, solves = sequential_plans(state, lower, ledger,
+                                              lambda k: progress("sequential", k, n))
     stats["sequential_s"] = time.perf_counter() - t1
     stats["sequential_resolves"] = solves
     check_no_oversell(state.world.stock, sequential)

@@ -70,6 +70,47 @@ def sequential_plans(state: BatchState, lower: Sequence[OrderPlan], ledger: Ledg
     return plans, solves
 
 
+def solve_views(state: BatchState, items: list[tuple[int, IntArray]]) -> list[OrderPlan]:
+    """Each ``(order, view)`` split exactly against its view (a runner task)."""
+    return [solve_order(state.world, state.templates[o], v, state.order_limit_s) for o, v in items]
+
+
+def sequential_blocks(state: BatchState, lower: Sequence[OrderPlan], ledger: Ledger,
+                      solve_many: Callable[[list[tuple[int, IntArray]]], list[OrderPlan]],
+                      block: int, tick: Callable[[int], object] | None = None
+                      ) -> tuple[list[OrderPlan], int]:
+    """:func:`sequential_plans`, with the re-splits of a block of orders solved in parallel.
+
+    At the start of a block, the orders whose lower-bound plan no longer fits are split
+    against the stock left *then* (``solve_many``, e.g. on the workers). Committing in
+    arrival order, such a plan is used if it still fits what is left at the order's turn:
+    it is optimal with more stock and feasible with less, so it is an exact split with the
+    stock left, as sequential splitting asks. Otherwise the order is split again on the spot.
+    """
+    n = len(state.templates)
+    plans: list[OrderPlan] = []
+    solves = 0
+    for start in range(0, n, block):
+        orders = range(start, min(n, start + block))
+        misses = [o for o in orders if not ledger.fits(lower[o])]
+        spec = dict(zip(misses, solve_many([(o, ledger.view(state.templates[o]))
+                                            for o in misses]), strict=True))
+        solves += len(misses)
+        for o in orders:
+            plan = lower[o]
+            if not ledger.fits(plan):
+                plan = spec.get(o, plan)
+                if not ledger.fits(plan):
+                    plan = solve_order(state.world, state.templates[o],
+                                       ledger.view(state.templates[o]), state.order_limit_s)
+                    solves += 1
+            ledger.take(plan)
+            plans.append(plan)
+        if tick is not None:
+            tick(len(orders))
+    return plans, solves
+
+
 def pinned_plans(state: BatchState, reserved: Sequence[IntArray | None], fallback: Sequence[OrderPlan],
                  ledger: Ledger) -> list[OrderPlan]:
     """The current assignment as plans: each order split exactly within its reservation.
