@@ -37,15 +37,23 @@ def _find(parent: list[int], a: int) -> int:
 
 def component_labels(plans: Sequence[OrderPlan], lower: Sequence[OrderPlan],
                      residual: IntArray) -> list[int]:
-    """Union of each regretful order with the holders of the cells it is short of."""
+    """Union of each regretful order with the holders of the cells it is short of, and of
+    each order waiting for a SKU with the orders holding that SKU."""
     n = len(plans)
     parent = list(range(n))
     holders: dict[tuple[int, int], int] = {}
+    column: dict[int, int] = {}
     for o, p in enumerate(plans):
         for w, k in zip(p.use_loc.tolist(), p.use_col.tolist(), strict=True):
             first = holders.setdefault((w, k), o)
             if first != o:
                 parent[_find(parent, o)] = _find(parent, first)
+            column.setdefault(k, o)
+    for o, p in enumerate(plans):  # an order waiting for a SKU joins its holders
+        for k in p.short_cols.tolist():
+            h = column.get(k)
+            if h is not None:
+                parent[_find(parent, o)] = _find(parent, h)
     # holders of one cell are already joined; now join each short order to them
     for o, p in enumerate(plans):
         lb = lower[o]

@@ -119,3 +119,25 @@ def test_money_adds_up_per_order(small: dict[str, Any]) -> None:
     joined = parents[["goods", "paid", "tax"]].join(kids.add_suffix("_children"))
     for key in ("goods", "paid", "tax"):
         assert np.array_equal(joined[key].to_numpy(), joined[f"{key}_children"].to_numpy())
+
+
+@pytest.mark.parametrize("cut", ["components", "region", "location"])
+def test_part_budgets_never_add_up_to_more_than_the_free_stock(small: dict[str, Any],
+                                                               cut: str) -> None:
+    from ordersplit.batch.partition import make_tasks
+    from ordersplit.batch.search import BatchState
+
+    batch = batch_from_json(small)
+    res = reoptimize(batch, time_limit_s=10, max_rounds=0)
+    sol = res.solution
+    assert sol is not None
+    state = BatchState(batch.world, tuple(batch.templates), 1.0)
+    residual = check_no_oversell(batch.world.stock, sol.final)
+    tasks = make_tasks(state, sol.final, sol.lower, residual, cut, 3, 1.0)
+    total = np.zeros_like(residual)
+    seen: list[int] = []
+    for task in tasks:
+        total[:, task.cols] += task.budget
+        seen += task.orders.tolist()
+    assert (total <= residual).all()
+    assert sorted(seen) == list(range(len(batch.templates)))
