@@ -141,3 +141,15 @@ def test_part_budgets_never_add_up_to_more_than_the_free_stock(small: dict[str, 
         seen += task.orders.tolist()
     assert (total <= residual).all()
     assert sorted(seen) == list(range(len(batch.templates)))
+
+
+def test_an_overselling_current_assignment_cannot_make_the_batch_oversell(
+        tiny: dict[str, Any]) -> None:
+    tiny["current"] = {"A": [["L1", "W1", 1]], "B": [["L1", "W1", 1], ["L2", "W1", 1]]}
+    batch = batch_from_json(tiny)
+    res = reoptimize(batch, time_limit_s=5, max_rounds=2)
+    sol = res.solution
+    assert sol is not None and sol.current is not None
+    check_no_oversell(batch.world.stock, sol.current)
+    check_no_oversell(batch.world.stock, sol.final)
+    assert res.summary["children_after"] == 2
