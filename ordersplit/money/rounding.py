@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from fractions import Fraction
 
 import numpy as np
 import numpy.typing as npt
@@ -355,3 +356,38 @@ def _b_matching(allowed: BoolArray, row_need: IntArray, col_need: IntArray) -> B
                 owner[prev].remove(row)
                 col = prev
     return z
+
+
+def controlled_round_columns(num: list[list[int]], den: list[int]) -> list[list[int]]:
+    """Round the table ``num[i][a] / den[a]`` keeping every column total, rows within one.
+
+    For one small table in plain Python (the line x discount-activity table of an
+    order with overlapping activities). Column totals must be integers and stay exact;
+    every cell becomes the floor or the ceiling of its exact value, and so does every
+    row total (a controlled rounding of the table with free row margins). Solved as
+    the b-matching of :func:`_b_matching` on the table plus a slack column that rounds
+    each row total up to its ceiling; deterministic.
+    """
+    n_rows = len(num)
+    n_cols = len(den)
+    if n_rows == 0 or n_cols == 0:
+        return [[0] * n_cols for _ in range(n_rows)]
+    floor = [[num[i][a] // den[a] for a in range(n_cols)] for i in range(n_rows)]
+    allowed = np.zeros((n_rows, n_cols + 1), dtype=bool)
+    row_need = np.zeros(n_rows, dtype=np.int64)
+    col_need = np.zeros(n_cols + 1, dtype=np.int64)
+    for a in range(n_cols):
+        total = Fraction(sum(num[i][a] for i in range(n_rows)), den[a])
+        if total.denominator != 1:
+            raise ValueError("column totals must be integers")
+        col_need[a] = int(total) - sum(floor[i][a] for i in range(n_rows))
+    for i in range(n_rows):
+        exact = sum((Fraction(num[i][a], den[a]) for a in range(n_cols)), Fraction(0))
+        ceil = -((-exact.numerator) // exact.denominator)
+        row_need[i] = ceil - sum(floor[i])
+        allowed[i, n_cols] = exact.denominator != 1
+        for a in range(n_cols):
+            allowed[i, a] = num[i][a] % den[a] != 0
+    col_need[n_cols] = int(row_need.sum() - col_need[:n_cols].sum())
+    z = _b_matching(allowed, row_need, col_need)
+    return [[floor[i][a] + int(z[i, a]) for a in range(n_cols)] for i in range(n_rows)]

@@ -72,17 +72,26 @@ def orders(draw: st.DrawFn) -> Order:
             w = draw(st.sampled_from([1, 1, 2, 3, 10**6, draw(st.integers(1, 10**9))]))
             parts.append((child, line, w))
     parts.sort()
-    # activities over disjoint line sets (overlaps could exceed a line's goods)
     acts = []
-    pool = draw(st.permutations(range(n_lines)))
-    n_acts = draw(st.integers(0, 2))
-    for a in range(n_acts):
-        covered = sorted(pool[a::n_acts])
-        if not covered:
-            continue
-        base = sum(goods[i] - disc[i] for i in covered)
-        amount = draw(st.sampled_from([0, 1, base, base // 2, base // 7]))
-        acts.append((min(amount, base), covered))
+    if draw(st.booleans()):  # activities over disjoint line sets
+        pool = draw(st.permutations(range(n_lines)))
+        n_acts = draw(st.integers(0, 2))
+        for a in range(n_acts):
+            covered = sorted(pool[a::n_acts])
+            if not covered:
+                continue
+            base = sum(goods[i] - disc[i] for i in covered)
+            amount = draw(st.sampled_from([0, 1, base, base // 2, base // 7]))
+            acts.append((min(amount, base), covered))
+    else:  # overlapping: rates (sixths) adding up to at most one on every line
+        sixths = draw(st.lists(st.integers(0, 6), min_size=1, max_size=4))
+        while sum(sixths) > 6:
+            sixths[sixths.index(max(sixths))] -= 1
+        for k in sixths:
+            covered = sorted(set(draw(st.lists(st.integers(0, n_lines - 1), min_size=1))))
+            base = sum(goods[i] - disc[i] for i in covered)
+            amount = base * k // 6
+            acts.append((draw(st.sampled_from([amount, min(amount, 1)])), covered))
     fee = _money(draw, scale)
     payable = sum(goods) - sum(disc) - sum(a for a, _ in acts) + fee
     pay = _split(draw, payable, len(METHODS))
@@ -199,6 +208,15 @@ def check_shares(b: MoneyBatch, a: Allocation) -> None:
             assert close(got, exact)
             if net[x] == 0:
                 assert got == 0
+    # every line's activity discounts: within one unit of their exact sum, within goods
+    for x in range(n_l):
+        exact_x = F(0)
+        for act in np.unique(b.cover_activity[b.cover_line == x]):
+            lines = b.cover_line[b.cover_activity == act]
+            base = sum(int(net[y]) for y in lines)
+            exact_x += F(int(b.activity_amount[act]) * int(net[x]), base) if base else F(0)
+        assert close(int(a.line_components[x, 1:].sum()), exact_x)
+        assert int(a.lines[x, k["discount"]]) <= int(b.goods[x])
     parts_of = [np.flatnonzero(b.part_line == x) for x in range(n_l)]
     lp = a.lines
     pp = a.parts
