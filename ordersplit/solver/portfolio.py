@@ -51,7 +51,8 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     if applicable(problem):
         # The search's first dive is the scarce-item heuristic, its dual bound the cheap
         # lower bound; on most orders it proves the optimum at once.
-        out = combination_search(problem, stop.fraction(EXACT_SHARE), None)
+        share = EXACT_SHARE if _columns(problem) <= LARGE_COLUMNS else EXACT_SHARE / 2
+        out = combination_search(problem, stop.fraction(share), None)
         if out.assignment is not None:
             best_x, best_obj, best_name = out.assignment, evaluate(problem, out.assignment), \
                 "combination"
@@ -61,14 +62,10 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
 
     bound = lower_bound(problem)
     children_lb = max(children_lb, bound.children)
-    greedy_s = 0.0
     for name in HEURISTICS:  # greedy first and always: a plan never worse than greedy's
-        if name != "greedy" and stop.remaining() < 2 * greedy_s:
-            break  # another heuristic would overrun the budget
-        started = time.perf_counter()
-        x = HEURISTICS[name](problem)
-        if name == "greedy":
-            greedy_s = time.perf_counter() - started
+        if name != "greedy" and stop.expired():
+            break
+        x = HEURISTICS[name](problem, None if name == "greedy" else stop)
         if x is None:
             continue
         obj = evaluate(problem, x)
@@ -80,7 +77,9 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     if best_x is None:
         log.debug("no heuristic plan; the exact backend starts cold")
 
-    backend = get_backend("milp" if terms and terms[0] == "cost" else "cpsat")
+    # HiGHS's LP bound is far stronger on large covering problems; CP-SAT starts faster.
+    large = _columns(problem) > LARGE_COLUMNS
+    backend = get_backend("milp" if large or (terms and terms[0] == "cost") else "cpsat")
     if best_x is not None and best_obj is not None and not _mip_fits(problem, stop):
         return _result(best_name, Status.FEASIBLE, best_x, best_obj, children_lb, t0,
                        "time ran out before an exact backend could run")
@@ -108,10 +107,17 @@ BUILD_SECONDS_PER_COLUMN = 4e-5
 """Rough cost of building a MIP, per assignment variable (measured on CP-SAT and HiGHS)."""
 
 
+LARGE_COLUMNS = 3000
+"""Assignment variables above which a problem counts as large (HiGHS, less search time)."""
+
+
+def _columns(problem: SplitProblem) -> int:
+    return int((problem.capacity > 0).sum())
+
+
 def _mip_fits(problem: SplitProblem, stop: Deadline) -> bool:
     """Whether building and running a MIP can fit in what is left of the budget."""
-    columns = int((problem.capacity > 0).sum())
-    return columns * BUILD_SECONDS_PER_COLUMN < 0.5 * stop.remaining()
+    return _columns(problem) * BUILD_SECONDS_PER_COLUMN < 0.5 * stop.remaining()
 
 
 def _meets(obj: Objective, bound: Objective, terms: tuple[str, ...]) -> bool:

@@ -50,7 +50,7 @@ class _CpSatRunner:
     """One CP-SAT model kept across the stages of a lexicographic solve."""
 
     def __init__(self, model: LinearModel, seed: int) -> None:
-        from ortools.sat.python import cp_model  # noqa: PLC0415
+        from ortools.sat.python import cp_model
 
         self._cp_model = cp_model
         self.model = cp_model.CpModel()
@@ -119,7 +119,7 @@ class CpSatBackend(Backend):
 
     def available(self) -> bool:
         try:
-            from ortools.sat.python import cp_model  # noqa: F401, PLC0415
+            from ortools.sat.python import cp_model  # noqa: F401
         except ImportError:
             return False
         return True

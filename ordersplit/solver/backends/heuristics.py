@@ -17,12 +17,12 @@ from ordersplit.solver.stop import Deadline
 class HeuristicBackend(Backend):
     """Runs one constructive heuristic; ``optimal`` only for an empty problem."""
 
-    method: Callable[[SplitProblem], IntArray | None]
+    method: Callable[[SplitProblem, Deadline | None], IntArray | None]
 
     def solve(self, problem: SplitProblem, stop: Deadline,
               warm_start: IntArray | None = None) -> SolveResult:
         t0 = time.perf_counter()
-        x = type(self).method(problem)
+        x = type(self).method(problem, None)
         bound = children_lower_bound(problem)
         if x is None:
             return SolveResult(self.name, Status.NO_SOLUTION, None, None, bound,

@@ -62,7 +62,7 @@ def _new_highs() -> Any:
     The core class is used when present: the Python wrapper installs a callback on every
     solver event and prints a banner on first use, neither of which a service wants.
     """
-    import highspy  # noqa: PLC0415
+    import highspy
 
     core = getattr(highspy, "_core", None)
     cls = getattr(core, "_Highs", None) or highspy.Highs
@@ -75,7 +75,7 @@ class _HighsRunner:
     """One HiGHS model kept across the stages of a lexicographic solve."""
 
     def __init__(self, model: LinearModel, seed: int) -> None:
-        import highspy  # noqa: PLC0415
+        import highspy
 
         self.n = model.n_cols
         highs = _new_highs()
@@ -147,7 +147,7 @@ class HighsBackend(Backend):
 
     def available(self) -> bool:
         try:
-            import highspy  # noqa: F401, PLC0415
+            import highspy  # noqa: F401
         except ImportError:
             return False
         return True
@@ -181,7 +181,7 @@ def _cbc_path() -> str | None:
     Calling the bundled binary through ``COIN_CMD`` avoids ``PULP_CBC_CMD``, which is
     deprecated in PuLP 3.3.
     """
-    import pulp  # noqa: PLC0415
+    import pulp
 
     if pulp.COIN_CMD(msg=False).available():
         return None
@@ -195,7 +195,7 @@ class _CbcRunner:
     """A PuLP problem over the shared model, re-solved by CBC once per stage."""
 
     def __init__(self, model: LinearModel, seed: int) -> None:
-        import pulp  # noqa: PLC0415
+        import pulp
 
         self._pulp = pulp
         self.seed = seed

@@ -6,15 +6,18 @@ import numpy as np
 
 from ordersplit.solver.heuristics.state import Work
 from ordersplit.solver.problem import IntArray, SplitProblem
+from ordersplit.solver.stop import Deadline
 
 
-def greedy(problem: SplitProblem) -> IntArray | None:
+def greedy(problem: SplitProblem, stop: Deadline | None = None) -> IntArray | None:
     """Each item in line order: first from warehouses its group already uses (fastest
     first), then from the warehouse that can ship most of what is left.
 
     When delivery comes before children in the objective, each item simply ships from
-    the fastest warehouses that have it.
+    the fastest warehouses that have it. Greedy is cheap and always runs to the end
+    (``stop`` is accepted for a common signature and ignored).
     """
+    del stop
     work = Work(problem)
     fastest_first = bool(problem.objective) and problem.objective[0] in ("makespan", "unit_hours")
     opened: dict[int, list[int]] = {}

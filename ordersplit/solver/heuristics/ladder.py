@@ -6,15 +6,18 @@ import numpy as np
 
 from ordersplit.solver.heuristics.state import Work, polish
 from ordersplit.solver.problem import IntArray, SplitProblem
+from ordersplit.solver.stop import Deadline
 
 
-def ladder(problem: SplitProblem) -> IntArray | None:
+def ladder(problem: SplitProblem, stop: Deadline | None = None) -> IntArray | None:
     """Per group: a warehouse is forced when some item cannot be completed without it;
     forced warehouses ship what they can, the order steps down to the remainder, and
     when nothing is forced the warehouse that ships most of the remainder is opened."""
     work = Work(problem)
     for items in problem.groups():
         while not work.done(items):
+            if stop is not None and stop.expired():
+                return None  # out of time: no partial plan
             live = items[work.rem[items] > 0]
             caps = work.caps(live)
             total = caps.sum(axis=1, keepdims=True)
