@@ -56,6 +56,7 @@ def run_one(preset: str, args: argparse.Namespace, workers: int, scheduler: Any 
         "seed": args.seed, "workers": workers if scheduler is None else f"dask:{workers}",
         "children_sequential": s["children_sequential"], "children_batch": s["children_batch"],
         "children_lower_bound": s["children_lower_bound"],
+        "children_group_bound": s.get("children_group_bound"),
         "gap_closed_pct": s["gap_closed_pct"],
         "extra_removed_vs_sequential_pct": round(
             100 * (s["children_sequential"] - s["children_batch"])

@@ -40,7 +40,8 @@ def main() -> None:
     for tpl in batch.templates:  # real-time greedy splitting, the "current" assignment
         options = tpl.request.options.model_copy(update={"solver": "greedy"})
         greedy = type(tpl)(tpl.position, tpl.request.model_copy(update={"options": options}),
-                           tpl.cols, tpl.demand, tpl.needs_store, tpl.skus)
+                           tpl.cols, tpl.demand, tpl.needs_store, tpl.skus,
+                           tpl.group_bound)
         oplan = solve_order(batch.world, greedy, ledger.view(greedy), 1.0)
         ledger.take(oplan)
         request, compiled, result = rebuild(batch.world, greedy, oplan)

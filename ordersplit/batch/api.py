@@ -190,11 +190,11 @@ def _plans_and_rows(state: BatchState, runner: Runner, final: Sequence[OrderPlan
 
 def _summary(batch: BatchInput, sol: Solution, errors: list[OrderError], changes: pd.DataFrame,
              runtime_s: float, batch_id: str | None, workers: Any) -> dict[str, Any]:
-    nums = summary_numbers(sol)
+    nums = summary_numbers(sol, sum(t.group_bound for t in batch.templates))
     n = len(sol.final)
     before_name = "current" if sol.current is not None else "sequential"
-    before = nums[f"children_{before_name}"]
-    after = nums["children_batch"]
+    before = int(nums[f"children_{before_name}"] or 0)
+    after = int(nums["children_batch"] or 0)
     extra_before, extra_after = before - n, after - n
     out: dict[str, Any] = {
         "batch_id": batch_id,

@@ -171,10 +171,10 @@ def _map_progress(runner: Runner, fn: Callable[[BatchState, list[int]], list[Ord
     return out
 
 
-def summary_numbers(sol: Solution) -> dict[str, float]:
+def summary_numbers(sol: Solution, group_bound: int | None = None) -> dict[str, float | None]:
     """Children, delivery and back-orders of every reference, the gap and the gap closed."""
     n = len(sol.final)
-    out: dict[str, float] = {"orders_planned": n}
+    out: dict[str, float | None] = {"orders_planned": n}
     refs = {"lower_bound": sol.lower, "sequential": sol.sequential, "batch": sol.final}
     if sol.current is not None:
         refs["current"] = sol.current
@@ -183,8 +183,13 @@ def summary_numbers(sol: Solution) -> dict[str, float]:
         out[f"mean_delivery_hours_{name}"] = round(
             float(np.mean([p.makespan for p in plans])) / 60, 3) if plans else 0.0
         out[f"backorder_units_{name}"] = backorder_units(plans)
-    seq, lb, fin = (out["children_sequential"], out["children_lower_bound"],
-                    out["children_batch"])
-    out["gap_closed_pct"] = round(100 * (seq - fin) / (seq - lb), 2) if seq > lb else 100.0
-    out["gap_to_bound_pct"] = round(100 * (fin - lb) / fin, 3) if fin else 0.0
+    seq, lb, fin = (sum(p.children for p in sol.sequential), sum(p.children for p in sol.lower),
+                    sum(p.children for p in sol.final))
+    # the per-order bound assumes every order gets all the stock; under shortage it can
+    # exceed what any batch needs (waiting lines share one back-order child): then no gap
+    out["gap_closed_pct"] = round(100 * (seq - fin) / (seq - lb), 2) if seq > lb else None
+    out["gap_to_bound_pct"] = round(100 * (fin - lb) / fin, 3) if fin and fin >= lb else None
+    if group_bound is not None:
+        out["children_group_bound"] = group_bound
+        out["gap_to_group_bound_pct"] = round(100 * (fin - group_bound) / fin, 3) if fin else 0.0
     return out

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ordersplit.models.request import SplitRequest, Warehouse
+from ordersplit.rules.keys import group_key
 from ordersplit.solver.compile import Compiled, Layout, compile_request
 from ordersplit.solver.evaluate import evaluate
 from ordersplit.solver.heuristics import HEURISTICS
@@ -76,6 +77,9 @@ class OrderTemplate:
     """Most units of each of those SKUs the order could take from one location."""
     needs_store: bool
     skus: tuple[str, ...]
+    group_bound: int
+    """Children every plan of the order has at least: one per rule group (shipped or
+    waiting), plus the store child - valid whatever stock the order gets."""
     """The SKU of every column (compile order)."""
 
     @property
@@ -100,8 +104,11 @@ def make_template(position: int, request: SplitRequest, sku_index: dict[str, int
     needs_store = request.rules.offline_store and any(
         catalog[line.sku].offline_store for line in order.lines)
     bare = request.model_copy(update={"warehouses": []})
+    rules = request.rules
+    keys = {group_key(catalog[line.sku], rules) for line in order.lines
+            if not (rules.offline_store and catalog[line.sku].offline_store)}
     return OrderTemplate(position, bare, cols, np.array(demand, dtype=np.int64), needs_store,
-                         tuple(local))
+                         tuple(local), len(keys) + int(needs_store))
 
 
 @dataclass
