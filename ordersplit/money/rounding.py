@@ -27,6 +27,8 @@ _FLOAT_EXACT = 1 << 52
 """Quotients below this are guessed by float64 to within one unit, then corrected."""
 _MAX_OPERAND = 1 << 53
 _MAX_DIVISOR = 1 << 60
+_INT64_PRODUCT = 1 << 63
+_INT64_SQRT = 3_037_000_499
 
 
 def as_int(values: npt.ArrayLike) -> IntArray:
@@ -51,6 +53,10 @@ def muldiv(a: npt.ArrayLike, b: npt.ArrayLike, c: npt.ArrayLike) -> tuple[IntArr
         raise ValueError("muldiv needs a >= 0, b >= 0 and c > 0")
     if aa.max() >= _MAX_OPERAND or bb.max() >= _MAX_OPERAND or cc.max() >= _MAX_DIVISOR:
         raise OverflowError("amount or weight too large for exact int64 allocation")
+    if int(aa.max()) * int(bb.max()) < _INT64_PRODUCT:  # exact in int64: divide directly
+        prod = aa * bb
+        q = prod // cc
+        return q, prod - q * cc
     guess = np.floor(aa.astype(np.float64) * bb.astype(np.float64) / cc.astype(np.float64))
     if guess.max() >= _FLOAT_EXACT:
         raise OverflowError("allocated amount too large for exact int64 allocation")
@@ -80,29 +86,65 @@ def row_sum(table: IntArray) -> IntArray:
 def segment_sum(values: npt.ArrayLike, seg: IntArray, n_seg: int) -> IntArray:
     """Exact int64 sums of ``values`` (1-D, or 2-D with items as rows) per segment id.
 
-    Grouped (non-decreasing) segment ids use ``np.add.reduceat``; others ``bincount``
-    (float64, exact while partial sums stay below 2**53) or ``np.add.at``.
+    Grouped (non-decreasing) segment ids use running sums (:func:`grouped_sum`);
+    others ``bincount`` (float64, exact while partial sums stay below 2**53) or a sort.
     """
     vals = as_int(values)
     shape = (n_seg, *vals.shape[1:])
     if vals.shape[0] == 0:
         return np.zeros(shape, dtype=np.int64)
-    step = np.diff(seg)
-    if step.size == 0 or step.min() >= 0:
-        starts = np.concatenate(([0], np.flatnonzero(step) + 1))
-        out = np.zeros(shape, dtype=np.int64)
-        out[seg[starts]] = np.add.reduceat(vals, starts, axis=0)
-        return out
+    if seg.size < 2 or bool((seg[1:] >= seg[:-1]).all()):
+        return grouped_sum(vals, np.bincount(seg, minlength=n_seg))
     if vals.ndim == 2:
         table = np.zeros(shape, dtype=np.int64)
         for j in range(vals.shape[1]):
             table[:, j] = segment_sum(vals[:, j], seg, n_seg)
         return table
-    if int(np.abs(vals).max()) * vals.size < _FLOAT_EXACT:
+    lo, hi = int(vals.min()), int(vals.max())
+    if max(hi, -lo) * vals.size < _FLOAT_EXACT or (
+        lo >= 0 and float(vals.sum(dtype=np.float64)) < _FLOAT_EXACT / 2
+    ):  # every partial sum is exact in float64
         return np.bincount(seg, weights=vals, minlength=n_seg).astype(np.int64)
-    out = np.zeros(n_seg, dtype=np.int64)
-    np.add.at(out, seg, vals)
+    order = np.argsort(seg, kind="stable")
+    return grouped_sum(vals[order], np.bincount(seg, minlength=n_seg))
+
+
+def grouped_sum(values: IntArray, counts: IntArray) -> IntArray:
+    """Exact sums of consecutive runs of ``counts[s]`` items (rows of 2-D ``values``).
+
+    1-D: differences of one int64 running sum at the runs' ends (it may wrap; every
+    run's own sum fits). 2-D: ``np.add.reduceat`` over the non-empty runs.
+    """
+    vals = as_int(values)
+    n_seg = counts.size
+    if vals.shape[0] == 0 or n_seg == 0:
+        return np.zeros((n_seg, *vals.shape[1:]), dtype=np.int64)
+    end = np.cumsum(counts)
+    if vals.ndim == 1:
+        at_end = np.cumsum(vals)[end - 1]
+        if end[0] == 0:
+            at_end[end == 0] = 0
+        out = at_end.copy()
+        out[1:] -= at_end[:-1]
+        return out
+    nonempty = counts > 0
+    starts = (end - counts)[nonempty]
+    if nonempty.all():
+        return np.add.reduceat(vals, starts, axis=0)
+    out = np.zeros((n_seg, *vals.shape[1:]), dtype=np.int64)
+    out[nonempty] = np.add.reduceat(vals, starts, axis=0)
     return out
+
+
+def _compress(seg: IntArray) -> tuple[IntArray, IntArray]:
+    """The distinct segment ids used, and ``seg`` renumbered ``0..k-1`` over them."""
+    if seg.size and bool((seg[1:] >= seg[:-1]).all()):
+        new = np.empty(seg.size, dtype=bool)
+        new[0] = True
+        np.not_equal(seg[1:], seg[:-1], out=new[1:])
+        return seg[new], np.cumsum(new) - 1
+    used, inverse = np.unique(seg, return_inverse=True)
+    return used, inverse.astype(np.int64)
 
 
 def _singles(seg: IntArray, n_seg: int) -> BoolArray:
@@ -256,11 +298,23 @@ def controlled_round(
     if single.any():
         out = cols[seg].copy()
         multi = np.flatnonzero(~single)
-        keep = np.zeros(n_seg, dtype=bool)
-        keep[seg[multi]] = True
-        out[multi] = controlled_round(seg[multi], b[multi], np.where(keep[:, None], cols, 0))
+        used, sub_seg = _compress(seg[multi])
+        out[multi] = _controlled_core(sub_seg, b[multi], cols[used], big_b[used])
         return out
-    q, r = muldiv(b[:, None], cols[seg], np.maximum(big_b, 1)[seg][:, None])
+    return _controlled_core(seg, b, cols, big_b)
+
+
+def _controlled_core(seg: IntArray, b: IntArray, cols: IntArray, big_b: IntArray) -> IntArray:
+    """:func:`controlled_round` on segments of two rows or more (no checks)."""
+    n_seg, m_cols = cols.shape
+    n = b.size
+    den = np.maximum(big_b, 1)
+    if int(den.max()) < _INT64_SQRT:  # cells' products fit: b and the columns are <= B
+        prod = b[:, None] * cols[seg]
+        q = prod // den[seg][:, None]
+        r = prod - q * den[seg][:, None]
+    else:
+        q, r = muldiv(b[:, None], cols[seg], den[seg][:, None])
     frac = r > 0
     need_row = b - row_sum(q)
     need_col = cols - segment_sum(q, seg, n_seg)
