@@ -38,6 +38,7 @@ key.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
@@ -339,10 +340,14 @@ def _allocate(batch: MoneyBatch) -> tuple[Allocation, IntArray]:
         bad = int(np.flatnonzero(line_disc > batch.goods)[0])
         raise ArithmeticError(f"discounts exceed the goods of line {bad}")
 
-    # -- goods and discount over parts
-    part_goods = apportion(batch.goods, part_weight, part_line, n_l)
-    part_disc = apportion(line_disc, part_goods, part_line, n_l)
-    comp_part = controlled_round(part_line, part_disc, comp_line)
+    # -- goods and discount over parts (only lines with several parts need rounding)
+    pol = _PartsOfLines.of(part_line, n_l)
+    part_goods = pol.spread(batch.goods, lambda lines, parts, seg, k: apportion(
+        batch.goods[lines], part_weight[parts], seg, k))
+    part_disc = pol.spread(line_disc, lambda lines, parts, seg, k: apportion(
+        line_disc[lines], part_goods[parts], seg, k))
+    comp_part = pol.spread(comp_line, lambda lines, parts, seg, k: controlled_round(
+        seg, part_disc[parts], comp_line[lines]))
     part_net = part_goods - part_disc
 
     # -- shipping fee over children, then over each child's parts
@@ -365,7 +370,8 @@ def _allocate(batch: MoneyBatch) -> tuple[Allocation, IntArray]:
             f"order {bad}: payments add up to {paid[bad]}, payable is {order_payable[bad]}"
         )
     line_pay = controlled_round(line_order, line_payable, batch.payments)
-    part_pay = controlled_round(part_line, part_pay_total, line_pay)
+    part_pay = pol.spread(line_pay, lambda lines, parts, seg, k: controlled_round(
+        seg, part_pay_total[parts], line_pay[lines]))
 
     # -- invoice and the VAT included in it
     inv_mask = batch.invoice_methods.astype(np.int64)
@@ -374,9 +380,8 @@ def _allocate(batch: MoneyBatch) -> tuple[Allocation, IntArray]:
     line_tax = _line_tax(batch, line_inv)
     num = batch.rate_num[batch.line_rate]
     tden = batch.rate_den[batch.line_rate] + num
-    part_tax = apportion_quotas(
-        line_tax, part_inv, num[part_line], tden[part_line], seg=part_line, n_seg=n_l
-    )
+    part_tax = pol.spread(line_tax, lambda lines, parts, seg, k: apportion_quotas(
+        line_tax[lines], part_inv[parts], num[lines][seg], tden[lines][seg], seg=seg, n_seg=k))
 
     n_m = len(batch.methods)
     grouped = np.empty((n_p, len(batch.keys)), dtype=np.int64)
@@ -388,13 +393,54 @@ def _allocate(batch: MoneyBatch) -> tuple[Allocation, IntArray]:
     lines[:, 2] = line_payable - batch.goods + line_disc
     lines[:, 3 : 3 + n_m] = line_pay
     lines[:, 3 + n_m], lines[:, 4 + n_m] = line_inv, line_tax
-    children = segment_sum(grouped, part_child, n_c)
     orders = segment_sum(lines, line_order, n_o)
+    children = np.empty((n_c, len(batch.keys)), dtype=np.int64)
+    exact_float = orders.size == 0 or float(orders.sum(axis=0).max()) < 2.0**52
+    for k in range(len(batch.keys)):  # parts are not grouped by child: one bincount each
+        if exact_float:  # every partial sum is below the order totals' sum (all >= 0)
+            children[:, k] = np.bincount(part_child, weights=grouped[:, k], minlength=n_c)
+        else:
+            children[:, k] = segment_sum(grouped[:, k], part_child, n_c)
     alloc = Allocation(
         keys=batch.keys, orders=orders, lines=lines, children=children, parts=grouped,
         line_components=comp_line, part_components=comp_part, activity_slot=slot,
     )
     return alloc, perm
+
+
+@dataclass(frozen=True)
+class _PartsOfLines:
+    """Parts grouped by line; the lines with several parts and their parts, renumbered.
+
+    Nine lines in ten ship whole: their one part takes the line's amounts as they
+    are, and only the others are rounded (on segments renumbered ``0..k-1``).
+    """
+
+    part_line: IntArray
+    lines: IntArray
+    """The lines with two parts or more."""
+    parts: IntArray
+    """Their parts."""
+    seg: IntArray
+    """Index into ``lines`` of each of ``parts``."""
+
+    @classmethod
+    def of(cls, part_line: IntArray, n_lines: int) -> _PartsOfLines:
+        count = np.bincount(part_line, minlength=n_lines)
+        multi = np.flatnonzero(count > 1)
+        parts = np.flatnonzero(count[part_line] > 1)
+        seg = np.repeat(np.arange(multi.size), count[multi])
+        return cls(part_line, multi, parts, seg)
+
+    def spread(
+        self, line_values: IntArray,
+        split: Callable[[IntArray, IntArray, IntArray, int], IntArray],
+    ) -> IntArray:
+        """``line_values`` per part, ``split(lines, parts, seg, k)`` for the shared ones."""
+        out = line_values[self.part_line]
+        if self.parts.size:
+            out[self.parts] = split(self.lines, self.parts, self.seg, self.lines.size)
+        return out
 
 
 def _overlapping_activities(

@@ -305,61 +305,85 @@ def controlled_round(
 
 
 def _controlled_core(seg: IntArray, b: IntArray, cols: IntArray, big_b: IntArray) -> IntArray:
-    """:func:`controlled_round` on segments of two rows or more (no checks)."""
+    """:func:`controlled_round` on segments of two rows or more (no checks).
+
+    Column by column on contiguous 1-D arrays; each column's choice is one stable
+    sort of (segment, priority) composites.
+    """
     n_seg, m_cols = cols.shape
     n = b.size
     den = np.maximum(big_b, 1)
-    if int(den.max()) < _INT64_SQRT:  # cells' products fit: b and the columns are <= B
-        prod = b[:, None] * cols[seg]
-        q = prod // den[seg][:, None]
-        r = prod - q * den[seg][:, None]
-    else:
-        q, r = muldiv(b[:, None], cols[seg], den[seg][:, None])
-    frac = r > 0
+    den_row = den[seg]
+    fits = int(den.max()) < _INT64_SQRT  # cells' products fit: b and the columns are <= B
+    q_cols: list[IntArray] = []
+    frac_cols: list[BoolArray] = []
+    for m in range(m_cols):
+        if fits:
+            prod = b * cols[:, m][seg]
+            qm = prod // den_row
+            rm = prod - qm * den_row
+        else:
+            qm, rm = muldiv(b, cols[:, m][seg], den_row)
+        q_cols.append(qm)
+        frac_cols.append(rm > 0)
+    q = np.stack(q_cols, axis=1)
     need_row = b - row_sum(q)
     need_col = cols - segment_sum(q, seg, n_seg)
-    z = np.zeros((n, m_cols), dtype=bool)
-    if not frac.any():
+    if not need_row.any():
         return q
-    # remaining fractional cells from column m on, per row
-    suffix = np.cumsum(frac[:, ::-1], axis=1)[:, ::-1].astype(np.int64)
+    # fractional cells left from column m on, per row
+    left = np.zeros(n, dtype=np.int64)
+    for m in range(m_cols):
+        left += frac_cols[m]
     failed = np.zeros(n_seg, dtype=bool)
-    ones = np.ones(n, dtype=np.int64)
+    key_bits = (2 * m_cols + 2).bit_length() + (m_cols + 1).bit_length() + 1
+    seg_shifted = seg << key_bits
     for m in range(m_cols - 1):
-        cand = frac[:, m] & (need_row > 0)
-        idx = np.flatnonzero(cand)
+        want = need_col[:, m]
+        idx = np.flatnonzero(frac_cols[m] & (need_row > 0) & (want[seg] > 0))
+        left -= frac_cols[m]
         if idx.size:
-            slack = suffix[idx, m] - need_row[idx]
-            key = need_row[idx] - slack * (m_cols + 1)
-            s = seg[idx]
-            pick = select_top(s, key, ones[: idx.size], need_col[s, m])
-            got = idx[pick]
-            z[got, m] = True
+            nr = need_row[idx]
+            slack = np.maximum(left[idx] + 1 - nr, 0)  # < 0 only in failed segments
+            # priority: least slack, then largest need; ties to the lower row
+            prio = (slack + 1) * (m_cols + 1) - nr
+            order = np.argsort(seg_shifted[idx] | prio, kind="stable")
+            s_sorted = seg[idx[order]]
+            count = np.bincount(s_sorted, minlength=n_seg)
+            first = np.cumsum(count) - count
+            chosen = np.arange(idx.size) - first[s_sorted] < want[s_sorted]
+            got = idx[order[chosen]]
+            z_m = np.zeros(n, dtype=bool)
+            z_m[got] = True
             need_row[got] -= 1
-            given = np.bincount(seg[got], minlength=n_seg)
+            given = np.minimum(count, want)
+            q[:, m] += z_m
         else:
             given = np.zeros(n_seg, dtype=np.int64)
-        failed |= given != need_col[:, m]
-        stuck = need_row > suffix[:, m + 1]
+        failed |= given != want
+        stuck = need_row > left
         if stuck.any():
             failed[seg[stuck]] = True
     # the last column takes what every row still needs (0 or 1, on a fractional cell)
     last = need_row > 0
-    z[:, -1] = last
     if m_cols > 1:
         failed |= segment_sum(last.astype(np.int64), seg, n_seg) != need_col[:, -1]
-    bad_row = (need_row > 1) | (last & ~frac[:, -1])
+    bad_row = (need_row > 1) | (last & ~frac_cols[-1])
     if bad_row.any():
         failed[seg[bad_row]] = True
+    q[:, -1] += last
     if failed.any():
         bad = np.flatnonzero(failed)
         logger.debug("controlled rounding: exact b-matching for %d segment(s)", bad.size)
+        base = np.stack(q_cols, axis=1)
+        frac = np.stack(frac_cols, axis=1)
         for sid in bad:
             rows = np.flatnonzero(seg == sid)
-            z[rows] = _b_matching(
-                frac[rows], b[rows] - q[rows].sum(axis=1), cols[sid] - q[rows].sum(axis=0)
+            z = _b_matching(
+                frac[rows], b[rows] - base[rows].sum(axis=1), cols[sid] - base[rows].sum(axis=0)
             )
-    return q + z
+            q[rows] = base[rows] + z
+    return q
 
 
 def _b_matching(allowed: BoolArray, row_need: IntArray, col_need: IntArray) -> BoolArray:
