@@ -17,12 +17,15 @@ from ordersplit.solver.stop import Deadline
 class HeuristicBackend(Backend):
     """Runs one constructive heuristic; ``optimal`` only for an empty problem."""
 
-    method: Callable[[SplitProblem, Deadline | None], IntArray | None]
+    method: Callable[..., IntArray | None]
+    """``method(problem)`` or ``method(problem, stop)`` (set ``takes_stop``)."""
+    takes_stop: bool = False
 
     def solve(self, problem: SplitProblem, stop: Deadline,
               warm_start: IntArray | None = None) -> SolveResult:
         t0 = time.perf_counter()
-        x = type(self).method(problem, None)
+        method = type(self).method
+        x = method(problem, stop) if self.takes_stop else method(problem)
         bound = children_lower_bound(problem)
         if x is None:
             return SolveResult(self.name, Status.NO_SOLUTION, None, None, bound,
