@@ -44,16 +44,19 @@ class GreedyBackend(HeuristicBackend):
 @register
 class ScarceBackend(HeuristicBackend):
     name = "scarce"
+    takes_stop = True
     method = staticmethod(scarce)
 
 
 @register
 class LadderBackend(HeuristicBackend):
     name = "ladder"
+    takes_stop = True
     method = staticmethod(ladder)
 
 
 @register
 class PigeonholeBackend(HeuristicBackend):
     name = "pigeonhole"
+    takes_stop = True
     method = staticmethod(pigeonhole)
