@@ -1,0 +1,266 @@
+"""One small order in plain integer Python: the same rules as :func:`allocate_batch`.
+
+For a single order (the plan builder, the HTTP service) numpy's per-call overhead
+dominates: a few dozen lines make hundreds of tiny array operations. This module
+implements the very same rules and tie-breaks as :mod:`ordersplit.money.batch` and
+:mod:`ordersplit.money.rounding` on Python ints (exact at any size), and gives results
+identical to the batch path (tests compare them on thousands of generated orders):
+
+- largest remainder: floors, then one unit each to the largest remainders, ties to the
+  earlier item (as :func:`~ordersplit.money.rounding.apportion`);
+- controlled rounding: the same column-by-column greedy (least slack, then largest
+  need, then the earlier row) and the same exact b-matching where it would strand a
+  unit (as :func:`~ordersplit.money.rounding.controlled_round`);
+- overlapping discount activities, the shipping-fee policy and the tax per rate as in
+  :mod:`ordersplit.money.batch`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ordersplit.money.batch import SHIPMENT, STORE, Allocation, MoneyBatch, activity_table
+from ordersplit.money.rounding import _b_matching
+
+
+def apportion_list(total: int, weights: list[int]) -> list[int]:
+    """``total`` over ``weights`` by largest remainder (ties to the earlier item)."""
+    n = len(weights)
+    wsum = sum(weights)
+    if wsum == 0 and total:
+        raise ValueError("a positive amount cannot be shared over zero weights")
+    if n == 1:
+        return [total]
+    if wsum == 0:
+        return [0] * n
+    shares = []
+    rems = []
+    for w in weights:
+        q, r = divmod(total * w, wsum)
+        shares.append(q)
+        rems.append(r)
+    left = total - sum(shares)
+    if left:
+        ranked = sorted((i for i in range(n) if rems[i] > 0), key=lambda i: (-rems[i], i))
+        for i in ranked[:left]:
+            shares[i] += 1
+    return shares
+
+
+def quotas_list(total: int, num: list[int], den: int) -> list[int]:
+    """``num[i] / den`` rounded to integers adding up to ``total`` (largest remainders)."""
+    shares = []
+    rems = []
+    for x in num:
+        q, r = divmod(x, den)
+        shares.append(q)
+        rems.append(r)
+    left = total - sum(shares)
+    room = sum(1 for r in rems if r > 0)
+    if left < 0 or left > room:
+        raise ValueError("total is not a rounding of the quotas' sum")
+    if left:
+        ranked = sorted((i for i in range(len(num)) if rems[i] > 0), key=lambda i: (-rems[i], i))
+        for i in ranked[:left]:
+            shares[i] += 1
+    return shares
+
+
+def controlled_list(rows: list[int], cols: list[int]) -> list[list[int]]:
+    """The table ``rows[i] * cols[m] / sum(rows)`` with both margins exact (same greedy)."""
+    n, m_cols = len(rows), len(cols)
+    if sum(rows) != sum(cols):
+        raise ValueError("column totals must add up to the rows' total in every segment")
+    if n == 1:
+        return [list(cols)]
+    den = max(sum(rows), 1)
+    floor = [[0] * m_cols for _ in range(n)]
+    frac = [[False] * m_cols for _ in range(n)]
+    for i, b in enumerate(rows):
+        for m, c in enumerate(cols):
+            q, r = divmod(b * c, den)
+            floor[i][m] = q
+            frac[i][m] = r > 0
+    q_tab = [row[:] for row in floor]
+    need_row = [b - sum(row) for b, row in zip(rows, floor, strict=True)]
+    need_col = [c - sum(floor[i][m] for i in range(n)) for m, c in enumerate(cols)]
+    if not any(need_row):
+        return q_tab
+    left = [sum(row) for row in frac]
+    failed = False
+    for m in range(m_cols - 1):
+        want = need_col[m]
+        for i in range(n):
+            left[i] -= frac[i][m]
+        given = 0
+        if want > 0:
+            cand = [i for i in range(n) if frac[i][m] and need_row[i] > 0]
+            cand.sort(key=lambda i: (max(left[i] + 1 - need_row[i], 0), -need_row[i], i))
+            for i in cand[:want]:
+                q_tab[i][m] += 1
+                need_row[i] -= 1
+            given = min(len(cand), want)
+        if given != want or any(need_row[i] > left[i] for i in range(n)):
+            failed = True
+    last = [need > 0 for need in need_row]
+    if m_cols > 1 and sum(last) != need_col[-1]:
+        failed = True
+    if any(need > 1 or (up and not frac[i][-1]) for i, (need, up) in
+           enumerate(zip(need_row, last, strict=True))):
+        failed = True
+    if failed:
+        z = _b_matching(
+            np.array(frac, dtype=bool),
+            np.array([b - sum(row) for b, row in zip(rows, floor, strict=True)]),
+            np.array([c - sum(floor[i][m] for i in range(n)) for m, c in enumerate(cols)]),
+        )
+        return [[floor[i][m] + int(z[i, m]) for m in range(m_cols)] for i in range(n)]
+    for i in range(n):
+        q_tab[i][-1] += last[i]
+    return q_tab
+
+
+def allocate_one(batch: MoneyBatch, *, check: bool = True) -> Allocation:
+    """:func:`~ordersplit.money.batch.allocate_batch` for a batch of one order, in Python."""
+    if batch.n_orders != 1:
+        raise ValueError("allocate_one takes a batch of exactly one order")
+    if check:
+        batch.check()
+    goods = batch.goods.tolist()
+    own = batch.line_discount.tolist()
+    n_l = len(goods)
+    part_line = batch.part_line.tolist()
+    part_child = batch.part_child.tolist()
+    weight = batch.part_weight.tolist()
+    n_p, n_c = len(part_line), batch.child_order.size
+    # parts grouped by line, in their given order within a line (the batch's stable sort)
+    parts_of: list[list[int]] = [[] for _ in range(n_l)]
+    for p, x in enumerate(part_line):
+        parts_of[x].append(p)
+    grouped = [p for ps in parts_of for p in ps]
+
+    # -- discount activities over their lines, by net goods
+    net = [g - d for g, d in zip(goods, own, strict=True)]
+    amounts = batch.activity_amount.tolist()
+    n_a = len(amounts)
+    covered: list[list[int]] = [[] for _ in range(n_a)]
+    for a, x in zip(batch.cover_activity.tolist(), batch.cover_line.tolist(), strict=True):
+        covered[a].append(x)
+    comp_line = [[d] + [0] * n_a for d in own]
+    counts = [0] * n_l
+    for lines in covered:
+        for x in lines:
+            counts[x] += 1
+    if any(c > 1 for c in counts):
+        table = activity_table(net, amounts, covered)
+        for x in range(n_l):
+            comp_line[x][1:] = table[x]
+    else:
+        for a, lines in enumerate(covered):
+            for x, share in zip(lines, apportion_list(amounts[a], [net[x] for x in lines]),
+                                strict=True):
+                comp_line[x][1 + a] = share
+    line_disc = [sum(row) for row in comp_line]
+
+    # -- goods and discount over parts
+    part_goods = [0] * n_p
+    part_disc = [0] * n_p
+    comp_part: list[list[int]] = [[] for _ in range(n_p)]
+    for x, ps in enumerate(parts_of):
+        pg = apportion_list(goods[x], [weight[p] for p in ps])
+        pd_ = apportion_list(line_disc[x], pg)
+        for p, g, d, comp in zip(ps, pg, pd_, controlled_list(pd_, comp_line[x]), strict=True):
+            part_goods[p], part_disc[p], comp_part[p] = g, d, comp
+    part_net = [g - d for g, d in zip(part_goods, part_disc, strict=True)]
+
+    # -- shipping fee over children, then over each child's parts (line-grouped order)
+    child_net = [0] * n_c
+    child_units = [0] * n_c
+    kids_parts: list[list[int]] = [[] for _ in range(n_c)]
+    for p in grouped:
+        c = part_child[p]
+        child_net[c] += part_net[p]
+        child_units[c] += weight[p]
+        kids_parts[c].append(p)
+    kinds = batch.child_kind.tolist()
+    eligible = [k != STORE and u > 0 for k, u in zip(kinds, child_units, strict=True)]
+    ships = [c for c in range(n_c) if kinds[c] == SHIPMENT and child_units[c] > 0]
+    if bool(batch.first_child[0]) and ships:
+        fee_w = [int(c == ships[0]) for c in range(n_c)]
+    elif any(eligible):
+        fee_w = [v if e else 0 for v, e in zip(child_net, eligible, strict=True)]
+        if sum(fee_w) == 0:
+            fee_w = [u if e else 0 for u, e in zip(child_units, eligible, strict=True)]
+    else:
+        fee_w = child_net if sum(child_net) > 0 else child_units
+    child_fee = apportion_list(int(batch.shipping_fee[0]), fee_w) if n_c else []
+    part_fee = [0] * n_p
+    for c, ps in enumerate(kids_parts):
+        if not ps:
+            continue
+        ws = [part_net[p] for p in ps] if child_net[c] > 0 else [weight[p] for p in ps]
+        for p, f in zip(ps, apportion_list(child_fee[c], ws), strict=True):
+            part_fee[p] = f
+
+    # -- payments: lines x methods, then parts x methods inside each line
+    part_total = [n + f for n, f in zip(part_net, part_fee, strict=True)]
+    line_payable = [sum(part_total[p] for p in ps) for ps in parts_of]
+    paid = batch.payments[0].tolist()
+    if sum(line_payable) != sum(paid):
+        raise ValueError(
+            f"order 0: payments add up to {sum(paid)}, payable is {sum(line_payable)}"
+        )
+    line_pay = controlled_list(line_payable, paid) if n_l else []
+    part_pay: list[list[int]] = [[] for _ in range(n_p)]
+    for x, ps in enumerate(parts_of):
+        for p, row in zip(ps, controlled_list([part_total[p] for p in ps], line_pay[x]),
+                          strict=True):
+            part_pay[p] = row
+
+    # -- invoice and the VAT included in it: per rate rounded half up, then shared
+    invoiced = batch.invoice_methods[0].tolist()
+    part_inv = [sum(v for v, inv in zip(row, invoiced, strict=True) if inv) for row in part_pay]
+    line_inv = [sum(part_inv[p] for p in ps) for ps in parts_of]
+    rate = batch.line_rate.tolist()
+    r_num, r_den = batch.rate_num.tolist(), batch.rate_den.tolist()
+    line_tax = [0] * n_l
+    groups: dict[int, list[int]] = {}
+    for x in range(n_l):
+        groups.setdefault(rate[x], []).append(x)
+    for r, members in groups.items():
+        num, den = r_num[r], r_den[r] + r_num[r]
+        q, rem = divmod(sum(line_inv[x] for x in members) * num, den)
+        g_tax = q + (2 * rem >= den)
+        for x, t in zip(members, quotas_list(g_tax, [line_inv[x] * num for x in members], den),
+                        strict=True):
+            line_tax[x] = t
+    part_tax = [0] * n_p
+    for x, ps in enumerate(parts_of):
+        num, den = r_num[rate[x]], r_den[rate[x]] + r_num[rate[x]]
+        for p, t in zip(ps, quotas_list(line_tax[x], [part_inv[p] * num for p in ps], den),
+                        strict=True):
+            part_tax[p] = t
+
+    keys = batch.keys
+    parts = [[part_goods[p], part_disc[p], part_fee[p], *part_pay[p], part_inv[p], part_tax[p]]
+             for p in range(n_p)]
+    line_rows = [[goods[x], line_disc[x], line_payable[x] - goods[x] + line_disc[x],
+                  *line_pay[x], line_inv[x], line_tax[x]] for x in range(n_l)]
+    children = [[0] * len(keys) for _ in range(n_c)]
+    for p, row in enumerate(parts):
+        child = children[part_child[p]]
+        for k, v in enumerate(row):
+            child[k] += v
+    order = ([sum(col) for col in zip(*line_rows, strict=True)] if line_rows
+             else [0] * len(keys))
+    width = 1 + n_a
+
+    def arr(rows: list[list[int]], n_cols: int) -> np.ndarray:
+        return np.array(rows, dtype=np.int64).reshape(len(rows), n_cols)
+
+    return Allocation(
+        keys=keys, orders=arr([order], len(keys)), lines=arr(line_rows, len(keys)),
+        children=arr(children, len(keys)), parts=arr(parts, len(keys)),
+        line_components=arr(comp_line, width), part_components=arr(comp_part, width),
+        activity_slot=np.arange(n_a, dtype=np.int64),
+    )
