@@ -113,6 +113,20 @@ def request_batch(
     return batch, exp
 
 
+def _check_parts(batch: MoneyBatch) -> None:
+    """The checks of :meth:`MoneyBatch.check` that a validated request leaves open."""
+    n_l, n_c = batch.goods.size, batch.child_kind.size
+    lines, children = batch.part_line.tolist(), batch.part_child.tolist()
+    if not (len(lines) == len(children) == batch.part_weight.size):
+        raise ValueError("part_line and part_weight must have one entry per part")
+    if any(not 0 <= x < n_l for x in lines) or any(not 0 <= c < n_c for c in children):
+        raise ValueError("a part refers to an unknown line or child")
+    if len(set(lines)) != n_l:
+        raise ValueError("every line needs at least one part")
+    if any(w <= 0 for w in batch.part_weight.tolist()):
+        raise ValueError("part weights must be positive")
+
+
 def allocate_plan(
     request: SplitRequest,
     part_child: npt.ArrayLike,
@@ -128,9 +142,13 @@ def allocate_plan(
     Raises ``ValueError`` on inconsistent parts.
     """
     batch, exp = request_batch(request, part_child, part_line, part_weight, child_kind)
-    # one order: plain integer Python beats numpy's per-call overhead (same results)
-    alloc: Allocation = (allocate_one(batch) if batch.goods.size <= SMALL_ORDER_LINES
-                         else allocate_batch(batch))
+    if batch.goods.size <= SMALL_ORDER_LINES:
+        # one order: plain integer Python beats numpy's per-call overhead (same results);
+        # the request is validated, so only the parts need checking
+        _check_parts(batch)
+        alloc: Allocation = allocate_one(batch, check=False)
+    else:
+        alloc = allocate_batch(batch)
     return PlanAmounts(
         keys=alloc.keys, exponent=exp, parent=alloc.orders[0], children=alloc.children,
         parts=alloc.parts,
