@@ -7,5 +7,14 @@ from ordersplit.models.request import SplitRequest
 from ordersplit.models.validate import parse_request
 
 __all__ = ["OrderSplitError", "Plan", "RequestError", "SolverError", "SplitRequest", "parse_request",
-           "split"]
+           "reoptimize", "split"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """``ordersplit.reoptimize`` loads the batch package (and pandas) only when used."""
+    if name == "reoptimize":
+        from ordersplit.batch import reoptimize
+
+        return reoptimize
+    raise AttributeError(f"module 'ordersplit' has no attribute {name!r}")
