@@ -11,6 +11,11 @@ it, for all orders at once. The path of every amount:
   discount); over the parts in proportion to the parts' goods, so a part's discount
   never exceeds its goods. The split of a part's discount into its components (own
   discount, each activity) is a controlled rounding, so the activities table adds up.
+  Where activities overlap (a line under two or more), the line x activity table is
+  itself a controlled rounding: every activity's total exact, every cell and every
+  line's activity discount the floor or the ceiling of its exact value, so never above
+  the line's net goods. Overlapping activities that together give a line more than its
+  net goods are an inconsistent order (``ValueError`` naming the line).
 - **shipping_fee**: over *children* first, in proportion to their net amounts (goods -
   discount), then over each child's parts by net. Policy: shipment and back-order
   children share the fee (a back-order is paid now and shipped later, it is a
