@@ -21,6 +21,7 @@ This turns weighted set covering into the textbook model, which MILP solvers han
 
 from __future__ import annotations
 
+import importlib
 import logging
 import math
 import time
@@ -31,6 +32,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from ordersplit.solver.backends.base import Backend
 from ordersplit.solver.bounds import children_lower_bound
 from ordersplit.solver.evaluate import evaluate, violations
 from ordersplit.solver.problem import BoolArray, IntArray, SplitProblem
@@ -537,3 +539,32 @@ def solve_lexicographic(
     if run.best is None:
         return finish(Status.ERROR if run.error else Status.NO_SOLUTION)
     return finish(Status.OPTIMAL if all_proven else Status.FEASIBLE)
+
+
+class LexicographicBackend(Backend):
+    """An exact backend that runs :func:`solve_lexicographic` with its own stage runner.
+
+    Subclasses name the library they need (``library``, imported lazily by
+    :meth:`available`) and the runner class (``runner(model, seed)``).
+    """
+
+    exact = True
+    library: str = ""
+    runner: Callable[[LinearModel, int], StageRunner]
+
+    def available(self) -> bool:
+        try:
+            importlib.import_module(self.library)
+        except ImportError:
+            return False
+        return True
+
+    def solve(
+        self, problem: SplitProblem, stop: Deadline, warm_start: IntArray | None = None
+    ) -> SolveResult:
+        """Lexicographic stages within ``stop``; see the module docstring."""
+        make = type(self).runner
+        return solve_lexicographic(
+            self.name, problem, stop, warm_start,
+            lambda model: make(model, int(problem.seed) % (1 << 31)),
+        )

@@ -14,14 +14,13 @@ import numpy as np
 
 from ordersplit.solver.backends._lexico import (
     Expr,
+    LexicographicBackend,
     LinearModel,
     StageOutcome,
-    solve_lexicographic,
 )
-from ordersplit.solver.backends.base import Backend, register
-from ordersplit.solver.problem import IntArray, SplitProblem
-from ordersplit.solver.result import SolveResult, Status
-from ordersplit.solver.stop import Deadline
+from ordersplit.solver.backends.base import register
+from ordersplit.solver.problem import IntArray
+from ordersplit.solver.result import Status
 
 log = logging.getLogger(__name__)
 
@@ -111,24 +110,9 @@ class _CpSatRunner:
 
 
 @register
-class CpSatBackend(Backend):
+class CpSatBackend(LexicographicBackend):
     """OR-Tools CP-SAT, single worker, seeded: exact and deterministic."""
 
     name = "cpsat"
-    exact = True
-
-    def available(self) -> bool:
-        try:
-            from ortools.sat.python import cp_model  # noqa: F401
-        except ImportError:
-            return False
-        return True
-
-    def solve(
-        self, problem: SplitProblem, stop: Deadline, warm_start: IntArray | None = None
-    ) -> SolveResult:
-        """Lexicographic CP-SAT stages within ``stop``; see :mod:`._lexico`."""
-        return solve_lexicographic(
-            self.name, problem, stop, warm_start,
-            lambda model: _CpSatRunner(model, int(problem.seed) % (1 << 31)),
-        )
+    library = "ortools.sat.python.cp_model"
+    runner = _CpSatRunner

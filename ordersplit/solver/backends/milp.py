@@ -17,14 +17,13 @@ import numpy as np
 
 from ordersplit.solver.backends._lexico import (
     Expr,
+    LexicographicBackend,
     LinearModel,
     StageOutcome,
-    solve_lexicographic,
 )
-from ordersplit.solver.backends.base import Backend, register
-from ordersplit.solver.problem import IntArray, SplitProblem
-from ordersplit.solver.result import SolveResult, Status
-from ordersplit.solver.stop import Deadline
+from ordersplit.solver.backends.base import register
+from ordersplit.solver.problem import IntArray
+from ordersplit.solver.result import Status
 
 log = logging.getLogger(__name__)
 
@@ -139,27 +138,12 @@ class _HighsRunner:
 
 
 @register
-class HighsBackend(Backend):
+class HighsBackend(LexicographicBackend):
     """HiGHS branch-and-cut through highspy's low-level API; single thread, seeded."""
 
     name = "milp"
-    exact = True
-
-    def available(self) -> bool:
-        try:
-            import highspy  # noqa: F401
-        except ImportError:
-            return False
-        return True
-
-    def solve(
-        self, problem: SplitProblem, stop: Deadline, warm_start: IntArray | None = None
-    ) -> SolveResult:
-        """Lexicographic HiGHS stages within ``stop``; see :mod:`._lexico`."""
-        return solve_lexicographic(
-            self.name, problem, stop, warm_start,
-            lambda model: _HighsRunner(model, int(problem.seed) % (1 << 31)),
-        )
+    library = "highspy"
+    runner = _HighsRunner
 
 
 CBC_STATUS_MAP: dict[int, Status] = {
@@ -258,11 +242,11 @@ class _CbcRunner:
 
 
 @register
-class PulpCbcBackend(Backend):
+class PulpCbcBackend(LexicographicBackend):
     """The same model written in PuLP and solved by its bundled CBC (single thread)."""
 
     name = "milp_cbc"
-    exact = True
+    runner = _CbcRunner
 
     def available(self) -> bool:
         try:
@@ -270,12 +254,3 @@ class PulpCbcBackend(Backend):
         except (ImportError, RuntimeError):
             return False
         return True
-
-    def solve(
-        self, problem: SplitProblem, stop: Deadline, warm_start: IntArray | None = None
-    ) -> SolveResult:
-        """Lexicographic CBC stages within ``stop``; see :mod:`._lexico`."""
-        return solve_lexicographic(
-            self.name, problem, stop, warm_start,
-            lambda model: _CbcRunner(model, int(problem.seed) % (1 << 31)),
-        )
