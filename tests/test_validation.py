@@ -48,6 +48,10 @@ CASES = {
     "negative stock": (lambda r: r["warehouses"][0]["stock"].update({"MILK-1L": -1}),
                        "warehouses[0].stock.MILK-1L"),
     "bad backorder": (lambda r: r["order"].update(backorder="later"), "order.backorder"),
+    "overlapping discounts exceed a line": (
+        lambda r: r["order"]["activities"].append(
+            {"id": "PROMO-8", "kind": "discount", "amount": "50.00", "lines": ["L1", "L2"]}),
+        "order.activities"),
 }
 
 

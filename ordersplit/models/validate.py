@@ -8,8 +8,9 @@ that must add up) are here. The first problem found is reported.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Any
 
 from pydantic import ValidationError
@@ -168,6 +169,8 @@ def check_request(req: SplitRequest) -> None:
             if act.amount is not None:
                 raise fail(f"{base}.amount", "a gift activity has no amount")
 
+    _check_overlapping_discounts(req, goods_by_line, fail)
+
     methods: set[str] = set()
     paid = Decimal(0)
     for p, pay in enumerate(order.payments):
@@ -182,3 +185,31 @@ def check_request(req: SplitRequest) -> None:
     payable = sum(goods_by_line.values(), Decimal(0)) - activity_discount + order.shipping_fee
     if paid != payable:
         raise fail("order.payments", f"payments add up to {paid} but the order's payable is {payable}")
+
+
+def _check_overlapping_discounts(req: SplitRequest, net_by_line: dict[str, Decimal],
+                                 fail: Callable[[str, str], RequestError]) -> None:
+    """Discount activities that overlap must not take more than a line's net goods.
+
+    Each activity is shared over its lines in proportion to their net goods, so line
+    ``l`` receives ``net_l * amount / base`` from it; the line's total must stay within
+    its net goods, i.e. the sum over its activities of ``amount / base`` is at most 1
+    (exact fractions). Each activity alone already satisfies this.
+    """
+    load: dict[str, Fraction] = {}
+    all_lines = list(net_by_line)
+    for act in req.order.activities:
+        if act.kind != "discount" or act.amount is None or act.amount == 0:
+            continue
+        covered = list(dict.fromkeys(act.lines if act.lines is not None else all_lines))
+        base = sum((net_by_line[x] for x in covered), Decimal(0))
+        if base == 0:
+            continue
+        share = Fraction(act.amount) / Fraction(base)
+        for line_id in covered:
+            if net_by_line[line_id] > 0:
+                load[line_id] = load.get(line_id, Fraction(0)) + share
+                if load[line_id] > 1:
+                    raise fail("order.activities",
+                               f"overlapping discount activities take more than the net goods "
+                               f"of line {line_id!r}")
