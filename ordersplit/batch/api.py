@@ -16,9 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from ordersplit.batch.engine import Solution, optimize, summary_numbers
+from ordersplit.batch.engine import Solution, optimize, planned_mask, summary_numbers
 from ordersplit.batch.inputs import BatchInput, OrderError, batch_from_json
-from ordersplit.batch.model import OrderPlan
+from ordersplit.batch.model import OrderPlan, failed_plan
 from ordersplit.batch.output import TABLE_NAMES, build_plans, change_rows, frame
 from ordersplit.batch.runners import Runner, make_runner
 from ordersplit.batch.search import BatchState
@@ -144,12 +144,18 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
     try:
         solution = optimize(state, runner, time_limit_s=time_limit_s,
                             reserved=batch.reserved_views(), max_rounds=max_rounds, progress=bar)
-        plans, rows = _plans_and_rows(state, runner, solution.final, bar)
+        plans, rows, failures = _plans_and_rows(state, runner, solution.final, bar)
     finally:
         runner.close()
         bar.close()
     errors = list(batch.errors)
-    planned = [p for p in plans if p is not None]
+    for o, message in sorted(failures.items()):
+        tpl = state.templates[o]
+        errors.append(OrderError(tpl.order_id, tpl.input_row, "", message))
+        if not solution.final[o].failed:  # the plan was found but could not be built
+            solution.final[o] = failed_plan(message)
+    errors.sort(key=lambda e: e.position)
+    planned = list(plans)
     if len(planned) + len(errors) != n_input:
         raise CountMismatchError(f"{len(planned)} plans + {len(errors)} errors != {n_input} orders")
     before = solution.current if solution.current is not None else solution.sequential
@@ -170,28 +176,35 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
     return result
 
 
-def _plans_and_rows(state: BatchState, runner: Runner, final: Sequence[OrderPlan],
-                    bar: _Bar) -> tuple[list[Plan], dict[str, list[dict[str, Any]]]]:
+def _plans_and_rows(state: BatchState, runner: Runner, final: Sequence[OrderPlan], bar: _Bar
+                    ) -> tuple[list[Plan], dict[str, list[dict[str, Any]]], dict[int, str]]:
+    """Plans and table rows of the final plans; failed orders as ``{position: reason}``."""
     n = len(final)
     size = max(32, min(1024, n // max(1, 4 * runner.workers) or 1))
     tasks = [[(o, final[o]) for o in range(i, min(n, i + size))] for i in range(0, n, size)]
     plans: list[Plan] = []
     rows: dict[str, list[dict[str, Any]]] = {}
+    failures: dict[int, str] = {}
     step = max(1, 2 * runner.workers)
     for i in range(0, len(tasks), step):
         for chunk in runner.map(build_plans, tasks[i:i + step]):
-            for _, plan, r in chunk:
+            for o, plan, r, message in chunk:
+                if plan is None:
+                    failures[o] = message
+                    continue
                 plans.append(plan)
                 for name, part in r.items():
                     rows.setdefault(name, []).extend(part)
         bar("plans", sum(len(t) for t in tasks[i:i + step]), n)
-    return plans, rows
+    return plans, rows, failures
 
 
 def _summary(batch: BatchInput, sol: Solution, errors: list[OrderError], changes: pd.DataFrame,
              runtime_s: float, batch_id: str | None, workers: Any) -> dict[str, Any]:
-    nums = summary_numbers(sol, sum(t.group_bound for t in batch.templates))
-    n = len(sol.final)
+    ok = planned_mask(sol)
+    nums = summary_numbers(sol, sum(t.group_bound for t, keep in zip(batch.templates, ok,
+                                                                      strict=True) if keep))
+    n = sum(ok)
     before_name = "current" if sol.current is not None else "sequential"
     before = int(nums[f"children_{before_name}"] or 0)
     after = int(nums["children_batch"] or 0)

@@ -29,6 +29,7 @@ from ordersplit.batch.search import (
     PartTask,
     backorder_units,
     batch_key,
+    failed_count,
     improve_part,
     lower_bound_plans,
     pinned_plans,
@@ -154,8 +155,10 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
 
 
 def _better(a: Sequence[OrderPlan], b: Sequence[OrderPlan]) -> bool:
-    """Whether ``a`` beats ``b``: fewer units waiting, or as few and a smaller batch key."""
-    ka, kb = (backorder_units(a), *batch_key(a)), (backorder_units(b), *batch_key(b))
+    """Whether ``a`` beats ``b``: fewer failed orders, fewer units waiting, or as few and
+    a smaller batch key."""
+    ka = (failed_count(a), backorder_units(a), *batch_key(a))
+    kb = (failed_count(b), backorder_units(b), *batch_key(b))
     return ka < kb
 
 
@@ -171,20 +174,28 @@ def _map_progress(runner: Runner, fn: Callable[[BatchState, list[int]], list[Ord
     return out
 
 
+def planned_mask(sol: Solution) -> list[bool]:
+    """Which orders end with a plan (the others are error rows)."""
+    return [not p.failed for p in sol.final]
+
+
 def summary_numbers(sol: Solution, group_bound: int | None = None) -> dict[str, float | None]:
-    """Children, delivery and back-orders of every reference, the gap and the gap closed."""
-    n = len(sol.final)
+    """Children, delivery and back-orders of every reference over the planned orders, the
+    gap and the gap closed (orders whose split failed are left out of every figure)."""
+    ok = planned_mask(sol)
+    n = sum(ok)
     out: dict[str, float | None] = {"orders_planned": n}
     refs = {"lower_bound": sol.lower, "sequential": sol.sequential, "batch": sol.final}
     if sol.current is not None:
         refs["current"] = sol.current
-    for name, plans in refs.items():
+    for name, all_plans in refs.items():
+        plans = [p for p, keep in zip(all_plans, ok, strict=True) if keep]
         out[f"children_{name}"] = sum(p.children for p in plans)
         out[f"mean_delivery_hours_{name}"] = round(
             float(np.mean([p.makespan for p in plans])) / 60, 3) if plans else 0.0
         out[f"backorder_units_{name}"] = backorder_units(plans)
-    seq, lb, fin = (sum(p.children for p in sol.sequential), sum(p.children for p in sol.lower),
-                    sum(p.children for p in sol.final))
+    seq, lb, fin = (int(out["children_sequential"] or 0), int(out["children_lower_bound"] or 0),
+                    int(out["children_batch"] or 0))
     # the per-order bound assumes every order gets all the stock; under shortage it can
     # exceed what any batch needs (waiting lines share one back-order child): then no gap
     out["gap_closed_pct"] = round(100 * (seq - fin) / (seq - lb), 2) if seq > lb else None

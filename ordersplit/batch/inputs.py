@@ -115,7 +115,7 @@ def templates_from_requests(world: World, requests: Iterable[Mapping[str, Any]]
                 raise RequestError(f"duplicate order id {req.order.id!r} in the batch",
                                    field="order.id", order_id=req.order.id)
             seen.add(req.order.id)
-            templates.append(make_template(len(templates), req, sku_index))
+            templates.append(make_template(len(templates), req, sku_index, pos))
         except RequestError as exc:
             oid = exc.order_id or _raw_id(raw)
             errors.append(OrderError(oid, pos, exc.field, exc.message))

@@ -77,17 +77,24 @@ class OrderTemplate:
     """Most units of each of those SKUs the order could take from one location."""
     needs_store: bool
     skus: tuple[str, ...]
+    """The SKU of every column (compile order)."""
     group_bound: int
     """Children every plan of the order has at least: one per rule group (shipped or
     waiting), plus the store child - valid whatever stock the order gets."""
-    """The SKU of every column (compile order)."""
+    row: int = -1
+    """0-based row of the order in the input (-1: same as ``position``)."""
 
     @property
     def order_id(self) -> str:
         return self.request.order.id
 
+    @property
+    def input_row(self) -> int:
+        return self.row if self.row >= 0 else self.position
 
-def make_template(position: int, request: SplitRequest, sku_index: dict[str, int]) -> OrderTemplate:
+
+def make_template(position: int, request: SplitRequest, sku_index: dict[str, int],
+                  row: int = -1) -> OrderTemplate:
     """The template of a validated request (its ``warehouses`` are ignored)."""
     order, catalog = request.order, request.catalog
     local: dict[str, int] = {}
@@ -108,7 +115,7 @@ def make_template(position: int, request: SplitRequest, sku_index: dict[str, int
     keys = {group_key(catalog[line.sku], rules) for line in order.lines
             if not (rules.offline_store and catalog[line.sku].offline_store)}
     return OrderTemplate(position, bare, cols, np.array(demand, dtype=np.int64), needs_store,
-                         tuple(local), len(keys) + int(needs_store))
+                         tuple(local), len(keys) + int(needs_store), row)
 
 
 @dataclass
@@ -137,6 +144,13 @@ class OrderPlan:
     use_units: IntArray
     short_cols: IntArray
     """Global SKU columns of which the plan leaves units waiting for stock."""
+    error: str = ""
+    """Why the order could not be split (empty: a real plan). A failed plan holds no
+    stock, has no children and never replaces a real plan in the search."""
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.error)
 
     def key(self) -> tuple[int, int, int, int]:
         """What the batch minimizes, per order: children, delivery, unit minutes, cost."""
@@ -227,6 +241,26 @@ def _fallback(compiled: Compiled, failed: SolveResult) -> SolveResult:
             return SolveResult(name, Status.FALLBACK, x, evaluate(problem, x),
                                failed.children_lower_bound, failed.runtime_s, "fallback")
     raise RuntimeError(f"no plan found ({failed.message})")
+
+
+_EMPTY = np.zeros(0, dtype=np.int64)
+
+
+def failed_plan(message: str) -> OrderPlan:
+    """The placeholder of an order whose split raised: no stock, no children, the reason."""
+    return OrderPlan(_EMPTY, np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.int64),
+                     "error", "", 0, 0.0, 0, 0, 0, 0, 0, _EMPTY, _EMPTY, _EMPTY, _EMPTY,
+                     error=message or "split failed")
+
+
+def safe_solve(world: World, tpl: OrderTemplate, view: IntArray, limit_s: float) -> OrderPlan:
+    """:func:`solve_order`, but an exception becomes a :func:`failed_plan` (logged), so
+    one order's failure never stops the batch."""
+    try:
+        return solve_order(world, tpl, view, limit_s)
+    except Exception as exc:  # any failure of one order is that order's error
+        log.warning("order %s: split failed: %r", tpl.order_id, exc)
+        return failed_plan(f"split failed: {type(exc).__name__}: {exc}")
 
 
 def solve_order(world: World, tpl: OrderTemplate, view: IntArray, limit_s: float) -> OrderPlan:

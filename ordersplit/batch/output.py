@@ -137,15 +137,31 @@ def activity_rows(request: SplitRequest, plan: Plan) -> list[dict[str, Any]]:
     return rows
 
 
-def build_plans(state: BatchState, items: list[tuple[int, OrderPlan]]
-                ) -> list[tuple[int, Plan, dict[str, list[dict[str, Any]]]]]:
-    """Contract plans and table rows for ``(order position, plan)`` pairs (a runner task)."""
-    out = []
+Built = tuple[int, Plan | None, dict[str, list[dict[str, Any]]], str]
+"""``(order position, plan or None, table rows, error message)``."""
+
+
+def build_plans(state: BatchState, items: list[tuple[int, OrderPlan]]) -> list[Built]:
+    """Contract plans and table rows for ``(order position, plan)`` pairs (a runner task).
+
+    An order whose plan cannot be built (an exception) gets its error message instead;
+    the other orders go on.
+    """
+    out: list[Built] = []
     for o, oplan in items:
         tpl = state.templates[o]
-        request, compiled, result = rebuild(state.world, tpl, oplan)
-        plan = build_plan(request, compiled, result, oplan.runtime_s * 1000)
-        out.append((o, plan, plan_rows(request, plan)))
+        if oplan.failed:
+            out.append((o, None, {}, oplan.error))
+            continue
+        try:
+            request, compiled, result = rebuild(state.world, tpl, oplan)
+            plan = build_plan(request, compiled, result, oplan.runtime_s * 1000)
+            rows = plan_rows(request, plan)
+        except Exception as exc:  # one order's failure is that order's error
+            log.warning("order %s: building the plan failed: %r", tpl.order_id, exc)
+            out.append((o, None, {}, f"plan building failed: {type(exc).__name__}: {exc}"))
+            continue
+        out.append((o, plan, rows, ""))
     return out
 
 
@@ -159,6 +175,8 @@ def change_rows(state: BatchState, before: Sequence[OrderPlan], after: Sequence[
     """Which orders changed warehouse or child count."""
     rows = []
     for tpl, b, a in zip(state.templates, before, after, strict=True):
+        if a.failed:
+            continue
         wb, wa = warehouses_of(state.world, b), warehouses_of(state.world, a)
         rows.append({
             "order_id": tpl.order_id, "children_before": b.children, "children_after": a.children,

@@ -1,5 +1,7 @@
 """The batch search: lower bound, sequential baseline, and neighbourhood re-solves.
 
+* Every per-order split goes through :func:`~ordersplit.batch.model.safe_solve`: an
+  order whose split raises gets a failed plan (its error row), the others go on.
 * **Lower bound** (:func:`lower_bound_plans`): each order alone with all the stock,
   split exactly. Orders are independent here, so it parallelizes perfectly.
 * **Sequential** (:func:`sequential_plans`): orders in arrival order, each split exactly
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ordersplit.batch.ledger import Ledger
-from ordersplit.batch.model import OrderPlan, OrderTemplate, World, clipped_view, solve_order
+from ordersplit.batch.model import OrderPlan, OrderTemplate, World, clipped_view, safe_solve
 from ordersplit.solver.problem import IntArray
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,7 @@ class BatchState:
 def lower_bound_plans(state: BatchState, orders: Sequence[int]) -> list[OrderPlan]:
     """Each order of ``orders`` split exactly with all the stock."""
     stock = state.world.stock
-    return [solve_order(state.world, state.templates[o],
+    return [safe_solve(state.world, state.templates[o],
                         clipped_view(state.templates[o], stock), state.order_limit_s)
             for o in orders]
 
@@ -59,7 +61,7 @@ def sequential_plans(state: BatchState, lower: Sequence[OrderPlan], ledger: Ledg
     for o, tpl in enumerate(state.templates):
         plan = lower[o]
         if not ledger.fits(plan):
-            plan = solve_order(state.world, tpl, ledger.view(tpl), state.order_limit_s)
+            plan = safe_solve(state.world, tpl, ledger.view(tpl), state.order_limit_s)
             solves += 1
         ledger.take(plan)
         plans.append(plan)
@@ -72,7 +74,7 @@ def sequential_plans(state: BatchState, lower: Sequence[OrderPlan], ledger: Ledg
 
 def solve_views(state: BatchState, items: list[tuple[int, IntArray]]) -> list[OrderPlan]:
     """Each ``(order, view)`` split exactly against its view (a runner task)."""
-    return [solve_order(state.world, state.templates[o], v, state.order_limit_s) for o, v in items]
+    return [safe_solve(state.world, state.templates[o], v, state.order_limit_s) for o, v in items]
 
 
 def sequential_blocks(state: BatchState, lower: Sequence[OrderPlan], ledger: Ledger,
@@ -101,7 +103,7 @@ def sequential_blocks(state: BatchState, lower: Sequence[OrderPlan], ledger: Led
             if not ledger.fits(plan):
                 plan = spec.get(o, plan)
                 if not ledger.fits(plan):
-                    plan = solve_order(state.world, state.templates[o],
+                    plan = safe_solve(state.world, state.templates[o],
                                        ledger.view(state.templates[o]), state.order_limit_s)
                     solves += 1
             ledger.take(plan)
@@ -126,13 +128,18 @@ def pinned_plans(state: BatchState, reserved: Sequence[IntArray | None], fallbac
         if res is None:
             plan = fallback[o]
             if not ledger.fits(plan):
-                plan = solve_order(state.world, tpl, ledger.view(tpl), state.order_limit_s)
+                plan = safe_solve(state.world, tpl, ledger.view(tpl), state.order_limit_s)
         else:
             view = np.minimum(res, ledger.view(tpl))
-            plan = solve_order(state.world, tpl, view, state.order_limit_s)
+            plan = safe_solve(state.world, tpl, view, state.order_limit_s)
         ledger.take(plan)
         plans.append(plan)
     return plans
+
+
+def failed_count(plans: Sequence[OrderPlan]) -> int:
+    """Orders whose split failed (they count first: a plan always beats a failure)."""
+    return sum(p.failed for p in plans)
 
 
 def batch_key(plans: Sequence[OrderPlan]) -> Key:
@@ -202,7 +209,7 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
         key = (j, view.tobytes())
         hit = cache.get(key)
         if hit is None:
-            hit = solve_order(state.world, templates[j], view, state.order_limit_s)
+            hit = safe_solve(state.world, templates[j], view, state.order_limit_s)
             cache[key] = hit
             out.solves += 1
         return hit
@@ -240,7 +247,8 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
                 break
         old_key = (batch_key(old), backorder_units(old))
         new_key = (batch_key(new), backorder_units(new))
-        keep = not hopeless and new_key[1] <= old_key[1] and new_key[0] < old_key[0]
+        keep = (not hopeless and not any(p.failed for p in new)
+                and new_key[1] <= old_key[1] and new_key[0] < old_key[0])
         if keep:
             out.accepted += 1
         else:
@@ -279,8 +287,8 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
                     count[b] = count.get(b, 0) + 1
         return sorted(count, key=lambda b: (-count[b], b))[:MAX_GROUP - 1]
 
-    regret = [j for j in range(len(plans)) if plans[j].key()[0] > lower[j].key()[0]
-              or plans[j].backorder_units > 0]
+    regret = [j for j in range(len(plans)) if not (plans[j].failed or lower[j].failed) and (
+        plans[j].key()[0] > lower[j].key()[0] or plans[j].backorder_units > 0)]
     regret.sort(key=lambda j: (lower[j].children - plans[j].children, j))
     for j in regret:
         if time.perf_counter() >= end or (task.max_moves is not None and out.tried >= task.max_moves):

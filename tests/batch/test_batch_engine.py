@@ -153,3 +153,42 @@ def test_an_overselling_current_assignment_cannot_make_the_batch_oversell(
     check_no_oversell(batch.world.stock, sol.current)
     check_no_oversell(batch.world.stock, sol.final)
     assert res.summary["children_after"] == 2
+
+
+def test_an_order_whose_split_raises_becomes_an_error_row(small: dict[str, Any],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A solver exception on one order: that order's error row, every other order planned."""
+    from ordersplit.batch import model, output
+
+    bad = small["requests"][5]["order"]["id"]
+    late = small["requests"][8]["order"]["id"]
+    real_compile, real_build = model.compile_request, output.build_plan
+
+    def compile_or_fail(request: Any) -> Any:
+        if request.order.id == bad:
+            raise RuntimeError("injected solver failure")
+        return real_compile(request)
+
+    def build_or_fail(request: Any, *args: Any, **kwargs: Any) -> Any:
+        if request.order.id == late:
+            raise ValueError("injected plan failure")
+        return real_build(request, *args, **kwargs)
+
+    monkeypatch.setattr(model, "compile_request", compile_or_fail)
+    monkeypatch.setattr(output, "build_plan", build_or_fail)
+    res = reoptimize(small, time_limit_s=10, max_rounds=2)
+    errors = res.errors.set_index("order_id")
+    assert set(errors.index) == {bad, late}
+    assert "injected solver failure" in errors.loc[bad, "message"]
+    assert errors.loc[bad, "position"] == 5
+    assert "injected plan failure" in errors.loc[late, "message"]
+    n = len(small["requests"])
+    s = res.summary
+    assert s["orders_planned"] == n - 2 and s["orders_failed"] == 2
+    parents = set(res.master[res.master["level"] == 1]["order_id"])
+    assert len(parents) == n - 2 and bad not in parents and late not in parents
+    assert bad not in set(res.changes["order_id"]) and late not in set(res.changes["order_id"])
+    assert s["children_batch"] <= s["children_sequential"]
+    sol = res.solution
+    assert sol is not None
+    check_no_oversell(batch_from_json(small).world.stock, sol.final)
