@@ -58,6 +58,7 @@ from ordersplit.money.rounding import (
     as_int,
     controlled_round,
     controlled_round_columns,
+    grouped_sum,
     muldiv,
     row_sum,
     segment_sum,
@@ -213,32 +214,66 @@ def allocate_batch(
 
     Orders are independent, so they are processed in chunks of ``chunk_orders`` (arrays
     that fit the CPU caches are faster) on ``workers`` threads (numpy releases the GIL);
-    the result does not depend on either setting.
+    every chunk writes straight into the preallocated results, which do not depend on
+    either setting.
     """
     if check:
         batch.check()
-    if batch.n_orders <= chunk_orders:
-        chunks = [(batch, np.arange(batch.part_child.size))]
-    else:
-        bounds = [*range(0, batch.n_orders, chunk_orders), batch.n_orders]
-        chunks = _chunks(batch, bounds)
+    out = _empty_allocation(batch)
+    bounds = [*range(0, batch.n_orders, max(chunk_orders, 1)), batch.n_orders]
+    chunks = [_Chunk(batch, 0, 0, 0, None)] if len(bounds) <= 2 else _chunks(batch, bounds)
     if workers > 1 and len(chunks) > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(_allocate, [c for c, _ in chunks]))
+            list(pool.map(lambda c: _allocate(c, out), chunks))
     else:
-        results = [_allocate(c) for c, _ in chunks]
-    return _concat(batch, results, [p for _, p in chunks])
+        for chunk in chunks:
+            _allocate(chunk, out)
+    return out
+
+
+def _empty_allocation(batch: MoneyBatch) -> Allocation:
+    """The results of ``batch``, allocated once; the chunks fill them in."""
+    n_a = batch.activity_order.size
+    act_first = np.searchsorted(batch.activity_order, np.arange(batch.n_orders))
+    slot = np.arange(n_a) - act_first[batch.activity_order] if n_a else np.zeros(0, np.int64)
+    width = 1 + (int(slot.max()) + 1 if n_a else 0)
+    n_k, n_p = len(batch.keys), batch.part_child.size
+    return Allocation(
+        keys=batch.keys,
+        orders=np.empty((batch.n_orders, n_k), dtype=np.int64),
+        lines=np.empty((batch.goods.size, n_k), dtype=np.int64),
+        children=np.empty((batch.child_order.size, n_k), dtype=np.int64),
+        parts=np.empty((n_p, n_k), dtype=np.int64),
+        line_components=np.zeros((batch.goods.size, width), dtype=np.int64),
+        part_components=np.zeros((n_p, width), dtype=np.int64),
+        activity_slot=slot,
+    )
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """A sub-batch of consecutive orders and where its rows go in the results."""
+
+    batch: MoneyBatch
+    order_start: int
+    line_start: int
+    child_start: int
+    parts: IntArray | None
+    """Indices in the full batch of the chunk's parts (``None``: all of them)."""
 
 
 def _by_chunk(chunk_of: IntArray, n_chunks: int) -> list[IntArray]:
     """Indices of the items of every chunk, in their original order."""
+    if chunk_of.size < 2 or bool((chunk_of[1:] >= chunk_of[:-1]).all()):
+        cuts = np.searchsorted(chunk_of, np.arange(n_chunks + 1))
+        return [np.arange(cuts[i], cuts[i + 1]) for i in range(n_chunks)]
     order = np.argsort(chunk_of, kind="stable")
     cuts = np.searchsorted(chunk_of[order], np.arange(n_chunks + 1))
     return [order[cuts[i] : cuts[i + 1]] for i in range(n_chunks)]
 
 
-def _chunks(batch: MoneyBatch, bounds: list[int]) -> list[tuple[MoneyBatch, IntArray]]:
-    """Sub-batches for the order ranges ``bounds[i]:bounds[i+1]``, with their part indices."""
+def _chunks(batch: MoneyBatch, bounds: list[int]) -> list[_Chunk]:
+    """Sub-batches for the order ranges ``bounds[i]:bounds[i+1]``."""
     n_chunks = len(bounds) - 1
     edges = np.asarray(bounds, dtype=np.int64)
     chunk_of_order = np.repeat(np.arange(n_chunks), np.diff(edges))
@@ -274,57 +309,24 @@ def _chunks(batch: MoneyBatch, bounds: list[int]) -> list[tuple[MoneyBatch, IntA
             part_line=batch.part_line[parts] - ls.start,
             part_weight=batch.part_weight[parts],
         )
-        out.append((sub, parts))
+        out.append(_Chunk(sub, lo, ls.start, cs.start, parts))
     return out
 
 
-def _concat(
-    batch: MoneyBatch, results: list[tuple[Allocation, IntArray]], part_idx: list[IntArray]
-) -> Allocation:
-    """Put the chunks' allocations back together in the batch's own order.
-
-    Each chunk gives its parts grouped by line with the permutation that grouped them;
-    one scatter puts every part back where the caller had it.
-    """
-    width = max(r.line_components.shape[1] for r, _ in results)
-
-    def pad(a: IntArray) -> IntArray:
-        return a if a.shape[1] == width else np.pad(a, ((0, 0), (0, width - a.shape[1])))
-
-    def cat(arrays: list[IntArray]) -> IntArray:
-        return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
-
-    where = cat([idx[perm] for (_, perm), idx in zip(results, part_idx, strict=True)])
-    parts = cat([r.parts for r, _ in results])
-    components = cat([pad(r.part_components) for r, _ in results])
-    if not np.array_equal(where, np.arange(where.size)):  # parts were not grouped by line
-        parts, components = np.empty_like(parts), np.empty_like(components)
-        parts[where] = cat([r.parts for r, _ in results])
-        components[where] = cat([pad(r.part_components) for r, _ in results])
-    return Allocation(
-        keys=batch.keys,
-        orders=cat([r.orders for r, _ in results]),
-        lines=cat([r.lines for r, _ in results]),
-        children=cat([r.children for r, _ in results]),
-        parts=parts,
-        line_components=cat([pad(r.line_components) for r, _ in results]),
-        part_components=components,
-        activity_slot=cat([r.activity_slot for r, _ in results]),
-    )
-
-
-def _allocate(batch: MoneyBatch) -> tuple[Allocation, IntArray]:
-    """:func:`allocate_batch` on one chunk, without checks.
-
-    Parts come back grouped by line, with the permutation from the chunk's order.
-    """
+def _allocate(chunk: _Chunk, out: Allocation) -> None:
+    """:func:`allocate_batch` on one chunk, without checks, into its rows of ``out``."""
+    batch = chunk.batch
     n_o, n_l = batch.n_orders, batch.goods.size
     n_c, n_p = batch.child_order.size, batch.part_child.size
     line_order = batch.line_order
     # parts grouped by line inside (fast segment sums); the caller's order on the way out
-    perm = np.argsort(batch.part_line, kind="stable")
-    part_line, part_child = batch.part_line[perm], batch.part_child[perm]
-    part_weight = batch.part_weight[perm]
+    part_line = batch.part_line
+    perm: IntArray | None = None
+    if n_p > 1 and not bool((part_line[1:] >= part_line[:-1]).all()):
+        perm = np.argsort(part_line, kind="stable")
+        part_line = part_line[perm]
+    part_child = batch.part_child if perm is None else batch.part_child[perm]
+    part_weight = batch.part_weight if perm is None else batch.part_weight[perm]
 
     # -- discount activities over their lines, by net goods
     net_goods = batch.goods - batch.line_discount
@@ -332,7 +334,7 @@ def _allocate(batch: MoneyBatch) -> tuple[Allocation, IntArray]:
     act_first = np.searchsorted(batch.activity_order, np.arange(n_o))
     slot = np.arange(n_a) - act_first[batch.activity_order] if n_a else np.zeros(0, np.int64)
     n_slots = int(slot.max()) + 1 if n_a else 0
-    comp_line = np.zeros((n_l, 1 + n_slots), dtype=np.int64)
+    comp_line = out.line_components[chunk.line_start : chunk.line_start + n_l, : 1 + n_slots]
     comp_line[:, 0] = batch.line_discount
     if batch.cover_activity.size:
         share = apportion(
@@ -379,8 +381,11 @@ def _allocate(batch: MoneyBatch) -> tuple[Allocation, IntArray]:
         seg, part_pay_total[parts], line_pay[lines]))
 
     # -- invoice and the VAT included in it
-    inv_mask = batch.invoice_methods.astype(np.int64)
-    part_inv = row_sum(part_pay * inv_mask[line_order[part_line]])
+    n_m = len(batch.methods)
+    inv_of_part = batch.invoice_methods[line_order[part_line]]
+    part_inv = np.zeros(n_p, dtype=np.int64)
+    for m in range(n_m):
+        part_inv += np.where(inv_of_part[:, m], part_pay[:, m], 0)
     line_inv = segment_sum(part_inv, part_line, n_l)
     line_tax = _line_tax(batch, line_inv)
     num = batch.rate_num[batch.line_rate]
@@ -388,29 +393,40 @@ def _allocate(batch: MoneyBatch) -> tuple[Allocation, IntArray]:
     part_tax = pol.spread(line_tax, lambda lines, parts, seg, k: apportion_quotas(
         line_tax[lines], part_inv[parts], num[lines][seg], tden[lines][seg], seg=seg, n_seg=k))
 
-    n_m = len(batch.methods)
-    grouped = np.empty((n_p, len(batch.keys)), dtype=np.int64)
-    grouped[:, 0], grouped[:, 1], grouped[:, 2] = part_goods, part_disc, part_fee
-    grouped[:, 3 : 3 + n_m] = part_pay
-    grouped[:, 3 + n_m], grouped[:, 4 + n_m] = part_inv, part_tax
-    lines = np.empty((n_l, len(batch.keys)), dtype=np.int64)
-    lines[:, 0], lines[:, 1] = batch.goods, line_disc
-    lines[:, 2] = line_payable - batch.goods + line_disc
-    lines[:, 3 : 3 + n_m] = line_pay
-    lines[:, 3 + n_m], lines[:, 4 + n_m] = line_inv, line_tax
-    orders = segment_sum(lines, line_order, n_o)
-    children = np.empty((n_c, len(batch.keys)), dtype=np.int64)
-    exact_float = orders.size == 0 or float(orders.sum(axis=0).max()) < 2.0**52
-    for k in range(len(batch.keys)):  # parts are not grouped by child: one bincount each
+    # -- results: columns written straight into the caller's arrays
+    part_cols = [part_goods, part_disc, part_fee, *(part_pay[:, m] for m in range(n_m)),
+                 part_inv, part_tax]
+    line_cols = [batch.goods, line_disc, line_payable - batch.goods + line_disc,
+                 *(line_pay[:, m] for m in range(n_m)), line_inv, line_tax]
+    lines = out.lines[chunk.line_start : chunk.line_start + n_l]
+    for k, col in enumerate(line_cols):
+        lines[:, k] = col
+    orders = out.orders[chunk.order_start : chunk.order_start + n_o]
+    line_counts = np.bincount(line_order, minlength=n_o)
+    for k, col in enumerate(line_cols):
+        orders[:, k] = grouped_sum(col, line_counts)
+    children = out.children[chunk.child_start : chunk.child_start + n_c]
+    exact_float = float(orders.sum(axis=0).max(initial=0)) < 2.0**52
+    for k, col in enumerate(part_cols):  # parts are not grouped by child: one bincount each
         if exact_float:  # every partial sum is below the order totals' sum (all >= 0)
-            children[:, k] = np.bincount(part_child, weights=grouped[:, k], minlength=n_c)
+            children[:, k] = np.bincount(part_child, weights=col, minlength=n_c)
         else:
-            children[:, k] = segment_sum(grouped[:, k], part_child, n_c)
-    alloc = Allocation(
-        keys=batch.keys, orders=orders, lines=lines, children=children, parts=grouped,
-        line_components=comp_line, part_components=comp_part, activity_slot=slot,
-    )
-    return alloc, perm
+            children[:, k] = segment_sum(col, part_child, n_c)
+    where: IntArray | slice
+    if chunk.parts is None:
+        where = slice(None) if perm is None else perm
+    elif perm is None and (n_p == 0 or int(chunk.parts[-1]) - int(chunk.parts[0]) + 1 == n_p):
+        where = slice(int(chunk.parts[0]), int(chunk.parts[0]) + n_p) if n_p else slice(0, 0)
+    else:
+        where = chunk.parts if perm is None else chunk.parts[perm]
+    if isinstance(where, slice):
+        parts = out.parts[where]
+        for k, col in enumerate(part_cols):
+            parts[:, k] = col
+        out.part_components[where, : 1 + n_slots] = comp_part
+    else:
+        out.parts[where] = np.stack(part_cols, axis=1)
+        out.part_components[where, : 1 + n_slots] = comp_part
 
 
 @dataclass(frozen=True)
