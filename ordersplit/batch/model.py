@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -46,11 +46,35 @@ class World:
     sku_ids: tuple[str, ...]
     stock: IntArray
     """[location, sku] units on hand for the whole batch."""
+    _cache: dict[str, IntArray] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.stock.shape != (len(self.locations), len(self.sku_ids)):
             raise ValueError("stock must be locations x skus")
         self.stock.setflags(write=False)
+
+    def minutes(self, destination: str) -> IntArray:
+        """Arrival minutes of every location at ``destination`` (-1: does not deliver
+        there, or a store), as :func:`~ordersplit.solver.compile.compile_request` reads them."""
+        key = f"m:{destination}"
+        out = self._cache.get(key)
+        if out is None:
+            out = np.full(self.n_locations, -1, dtype=np.int64)
+            for w, loc in enumerate(self.locations):
+                hours = loc.delivery_hours.get(destination, loc.delivery_hours.get("*"))
+                if hours is not None and loc.kind != "store":
+                    out[w] = round(hours * 60)
+            self._cache[key] = out
+        return out
+
+    def cost_units(self) -> IntArray:
+        """Child cost of every location in millionths (:data:`COST_UNITS`)."""
+        out = self._cache.get("cost")
+        if out is None:
+            out = np.array([int(loc.child_cost * COST_UNITS) for loc in self.locations],
+                           dtype=np.int64)
+            self._cache["cost"] = out
+        return out
 
     @property
     def n_locations(self) -> int:
@@ -83,6 +107,11 @@ class OrderTemplate:
     waiting), plus the store child - valid whatever stock the order gets."""
     row: int = -1
     """0-based row of the order in the input (-1: same as ``position``)."""
+    col_group: IntArray | None = None
+    """Rule group of every column when the order qualifies for :func:`fast_plan`
+    (``None``: it does not)."""
+    group_units: IntArray | None = None
+    """Solver units (a bundle counts once) of every rule group, for unit minutes."""
 
     @property
     def order_id(self) -> str:
@@ -114,8 +143,47 @@ def make_template(position: int, request: SplitRequest, sku_index: dict[str, int
     rules = request.rules
     keys = {group_key(catalog[line.sku], rules) for line in order.lines
             if not (rules.offline_store and catalog[line.sku].offline_store)}
+    col_group, group_units = _fast_groups(request, local, cols, needs_store)
     return OrderTemplate(position, bare, cols, np.array(demand, dtype=np.int64), needs_store,
-                         tuple(local), len(keys) + int(needs_store), row)
+                         tuple(local), len(keys) + int(needs_store), row, col_group,
+                         group_units)
+
+
+FAST_OBJECTIVES = (("children", "delivery"), ("children", "delivery", "cost"))
+"""Objectives under which :func:`fast_plan` is exact."""
+
+
+def _fast_groups(request: SplitRequest, local: dict[str, int], cols: IntArray,
+                 needs_store: bool) -> tuple[IntArray | None, IntArray | None]:
+    """Group per column and solver units per group, or ``(None, None)`` when the order
+    does not qualify for :func:`fast_plan` (see there)."""
+    rules, catalog, order = request.rules, request.catalog, request.order
+    if (needs_store or not rules.stock or not rules.warehouse or request.options.solver != "auto"
+            or tuple(request.objective_order()) not in FAST_OBJECTIVES or (cols < 0).any()):
+        return None, None
+    col_group = np.full(len(local), -1, dtype=np.int64)
+    key_index: dict[object, int] = {}
+    units: list[int] = []
+    for line in order.lines:
+        item = catalog[line.sku]
+        if rules.bulky and item.bulky:
+            return None, None
+        g = key_index.setdefault(group_key(item, rules), len(key_index))
+        if g == len(units):
+            units.append(0)
+        comps = item.components
+        if comps and rules.bundle:
+            units[g] += line.quantity
+        elif comps:
+            units[g] += sum(line.quantity * c.quantity for c in comps)
+        else:
+            units[g] += line.quantity
+        for sku in [c.sku for c in comps] if comps else [line.sku]:
+            j = local[sku]
+            if col_group[j] not in (-1, g):
+                return None, None  # a SKU shared by two groups: leave it to the solver
+            col_group[j] = g
+    return col_group, np.array(units, dtype=np.int64)
 
 
 @dataclass
@@ -144,6 +212,8 @@ class OrderPlan:
     use_units: IntArray
     short_cols: IntArray
     """Global SKU columns of which the plan leaves units waiting for stock."""
+    sku_loc: IntArray | None = None
+    """A :func:`fast_plan`: the location every column ships from (``x`` is empty)."""
     error: str = ""
     """Why the order could not be split (empty: a real plan). A failed plan holds no
     stock, has no children and never replaces a real plan in the search."""
@@ -263,8 +333,58 @@ def safe_solve(world: World, tpl: OrderTemplate, view: IntArray, limit_s: float)
         return failed_plan(f"split failed: {type(exc).__name__}: {exc}")
 
 
-def solve_order(world: World, tpl: OrderTemplate, view: IntArray, limit_s: float) -> OrderPlan:
-    """Split ``tpl`` exactly against ``view`` (a clipped stock view, see :func:`clipped_view`)."""
+def fast_plan(world: World, tpl: OrderTemplate, view: IntArray) -> OrderPlan | None:
+    """The exact split of ``tpl`` against ``view`` when every rule group ships whole from
+    one location, without the solver; ``None`` when that is not possible.
+
+    Qualifying orders (``tpl.col_group`` set) have stock checked, split by warehouse on,
+    no bulky or offline-store lines, no SKU in two groups, the ``auto`` solver and the
+    objective children, then delivery (then cost). Every plan has at least one child per
+    group, so one location per group is optimal in children. With the units of a group
+    fixed, its makespan contribution and unit minutes both only grow with the arrival
+    minutes of its location, and groups share no SKU, so choosing per group the covering
+    location with the fewest minutes (then the lowest child cost, then the lowest index)
+    is lexicographically optimal for makespan, unit minutes and cost together.
+    """
+    if tpl.col_group is None or tpl.group_units is None or tpl.cols.size == 0:
+        return None
+    t0 = time.perf_counter()
+    minutes = world.minutes(tpl.request.order.destination)
+    ships = minutes >= 0
+    enough = view >= tpl.demand[None, :]
+    n_groups = tpl.group_units.size
+    cost = world.cost_units()
+    chosen = np.empty(n_groups, dtype=np.int64)
+    for g in range(n_groups):
+        cover = np.flatnonzero(ships & enough[:, tpl.col_group == g].all(axis=1))
+        if cover.size == 0:
+            return None
+        best = cover[minutes[cover] == minutes[cover].min()]
+        if best.size > 1:
+            best = best[cost[best] == cost[best].min()]
+        chosen[g] = best[0]
+    sku_loc = chosen[tpl.col_group]
+    locs = np.flatnonzero(view.any(axis=1))
+    group_minutes = minutes[chosen]
+    return OrderPlan(
+        locs=locs.astype(np.int32), view=view[locs].astype(np.int32),
+        x=np.zeros((0, 0), dtype=np.int32), status="optimal", backend="fast", bound=n_groups,
+        runtime_s=time.perf_counter() - t0, children=n_groups,
+        makespan=int(group_minutes.max()),
+        unit_minutes=int((tpl.group_units * group_minutes).sum()),
+        cost=int(cost[chosen].sum()), backorder_units=0,
+        use_loc=sku_loc, use_col=tpl.cols.astype(np.int64), use_units=tpl.demand.astype(np.int64),
+        short_cols=_EMPTY, sku_loc=sku_loc)
+
+
+def solve_order(world: World, tpl: OrderTemplate, view: IntArray, limit_s: float,
+                fast: bool = True) -> OrderPlan:
+    """Split ``tpl`` exactly against ``view`` (a clipped stock view, see :func:`clipped_view`):
+    :func:`fast_plan` when it applies (and ``fast``), else the single split's compiler and
+    solver."""
+    quick = fast_plan(world, tpl, view) if fast else None
+    if quick is not None:
+        return quick
     t0 = time.perf_counter()
     request, locs = request_for(world, tpl, view)
     compiled = compile_request(request)
@@ -329,7 +449,15 @@ def rebuild(world: World, tpl: OrderTemplate, plan: OrderPlan) -> tuple[SplitReq
     if not np.array_equal(locs, plan.locs):
         raise RuntimeError(f"order {tpl.order_id}: the stored view does not rebuild")
     compiled = compile_request(request)
-    x = plan.x.astype(np.int64)
+    if plan.sku_loc is not None:  # a fast plan: every item ships from its SKUs' location
+        problem = compiled.problem
+        where = {int(w): i for i, w in enumerate(locs.tolist())}
+        x = np.zeros((problem.n_items, problem.n_warehouses), dtype=np.int64)
+        for i in range(problem.n_items):
+            k = int(np.flatnonzero(problem.usage[i])[0])
+            x[i, where[int(plan.sku_loc[k])]] = problem.quantity[i]
+    else:
+        x = plan.x.astype(np.int64)
     obj = evaluate(compiled.problem, x)
     result = SolveResult(plan.backend, Status(plan.status), x, obj, plan.bound, plan.runtime_s)
     return request, compiled, result
