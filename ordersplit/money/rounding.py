@@ -294,54 +294,60 @@ def controlled_round(
         raise ValueError("controlled_round needs non-negative totals")
     single = _singles(seg, n_seg)
     if single.all():
-        return cols[seg].copy()
+        return cols[seg]
     if single.any():
-        out = cols[seg].copy()
+        out = cols[seg]
         multi = np.flatnonzero(~single)
         used, sub_seg = _compress(seg[multi])
-        out[multi] = _controlled_core(sub_seg, b[multi], cols[used], big_b[used])
+        out[multi] = _controlled_core(sub_seg, b[multi], cols[used], big_b[used]).T
         return out
-    return _controlled_core(seg, b, cols, big_b)
+    return np.ascontiguousarray(_controlled_core(seg, b, cols, big_b).T)
 
 
 def _controlled_core(seg: IntArray, b: IntArray, cols: IntArray, big_b: IntArray) -> IntArray:
-    """:func:`controlled_round` on segments of two rows or more (no checks).
+    """:func:`controlled_round` on segments of two rows or more (no checks), transposed.
 
-    Column by column on contiguous 1-D arrays; each column's choice is one stable
-    sort of (segment, priority) composites.
+    Returns the table as [columns, rows]: column by column on contiguous 1-D arrays;
+    each column's choice is one stable sort of (segment, priority) composites.
     """
     n_seg, m_cols = cols.shape
     n = b.size
     den = np.maximum(big_b, 1)
     den_row = den[seg]
     fits = int(den.max()) < _INT64_SQRT  # cells' products fit: b and the columns are <= B
-    q_cols: list[IntArray] = []
-    frac_cols: list[BoolArray] = []
+    grouped = n < 2 or bool((seg[1:] >= seg[:-1]).all())
+    counts = np.bincount(seg, minlength=n_seg)
+
+    def seg_sum(values: IntArray) -> IntArray:
+        return grouped_sum(values, counts) if grouped else segment_sum(values, seg, n_seg)
+
+    q = np.empty((m_cols, n), dtype=np.int64)
+    frac = np.empty((m_cols, n), dtype=bool)
+    need_row = b.copy()
+    need_col = np.empty((n_seg, m_cols), dtype=np.int64)
+    left = np.zeros(n, dtype=np.int64)  # fractional cells left from column m on, per row
     for m in range(m_cols):
         if fits:
             prod = b * cols[:, m][seg]
-            qm = prod // den_row
-            rm = prod - qm * den_row
+            qm = np.floor_divide(prod, den_row, out=q[m])
+            prod -= qm * den_row
+            rm = prod
         else:
             qm, rm = muldiv(b, cols[:, m][seg], den_row)
-        q_cols.append(qm)
-        frac_cols.append(rm > 0)
-    q = np.stack(q_cols, axis=1)
-    need_row = b - row_sum(q)
-    need_col = cols - segment_sum(q, seg, n_seg)
+            q[m] = qm
+        np.greater(rm, 0, out=frac[m])
+        need_row -= qm
+        need_col[:, m] = cols[:, m] - seg_sum(qm)
+        left += frac[m]
     if not need_row.any():
         return q
-    # fractional cells left from column m on, per row
-    left = np.zeros(n, dtype=np.int64)
-    for m in range(m_cols):
-        left += frac_cols[m]
     failed = np.zeros(n_seg, dtype=bool)
     key_bits = (2 * m_cols + 2).bit_length() + (m_cols + 1).bit_length() + 1
     seg_shifted = seg << key_bits
     for m in range(m_cols - 1):
         want = need_col[:, m]
-        idx = np.flatnonzero(frac_cols[m] & (need_row > 0) & (want[seg] > 0))
-        left -= frac_cols[m]
+        idx = np.flatnonzero(frac[m] & (need_row > 0) & (want[seg] > 0))
+        left -= frac[m]
         if idx.size:
             nr = need_row[idx]
             slack = np.maximum(left[idx] + 1 - nr, 0)  # < 0 only in failed segments
@@ -353,11 +359,9 @@ def _controlled_core(seg: IntArray, b: IntArray, cols: IntArray, big_b: IntArray
             first = np.cumsum(count) - count
             chosen = np.arange(idx.size) - first[s_sorted] < want[s_sorted]
             got = idx[order[chosen]]
-            z_m = np.zeros(n, dtype=bool)
-            z_m[got] = True
             need_row[got] -= 1
             given = np.minimum(count, want)
-            q[:, m] += z_m
+            q[m, got] += 1
         else:
             given = np.zeros(n_seg, dtype=np.int64)
         failed |= given != want
@@ -367,22 +371,23 @@ def _controlled_core(seg: IntArray, b: IntArray, cols: IntArray, big_b: IntArray
     # the last column takes what every row still needs (0 or 1, on a fractional cell)
     last = need_row > 0
     if m_cols > 1:
-        failed |= segment_sum(last.astype(np.int64), seg, n_seg) != need_col[:, -1]
-    bad_row = (need_row > 1) | (last & ~frac_cols[-1])
+        failed |= seg_sum(last.astype(np.int64)) != need_col[:, -1]
+    bad_row = (need_row > 1) | (last & ~frac[-1])
     if bad_row.any():
         failed[seg[bad_row]] = True
-    q[:, -1] += last
+    q[-1] += last
     if failed.any():
         bad = np.flatnonzero(failed)
         logger.debug("controlled rounding: exact b-matching for %d segment(s)", bad.size)
-        base = np.stack(q_cols, axis=1)
-        frac = np.stack(frac_cols, axis=1)
         for sid in bad:
             rows = np.flatnonzero(seg == sid)
+            base = np.stack(
+                [muldiv(b[rows], np.full(rows.size, cols[sid, m]), np.full(rows.size, den[sid]))[0]
+                 for m in range(m_cols)], axis=1)
             z = _b_matching(
-                frac[rows], b[rows] - base[rows].sum(axis=1), cols[sid] - base[rows].sum(axis=0)
+                frac[:, rows].T, b[rows] - base.sum(axis=1), cols[sid] - base.sum(axis=0)
             )
-            q[rows] = base[rows] + z
+            q[:, rows] = (base + z).T
     return q
 
 
