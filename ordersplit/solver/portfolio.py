@@ -31,6 +31,8 @@ from ordersplit.solver.stop import Deadline
 log = logging.getLogger(__name__)
 
 EXACT_SHARE = 0.5
+MIP_SHARE = 0.9
+"""Share of the time left that the MIP gets (HiGHS and CP-SAT overrun limits by ~10%)."""
 """Share of the remaining budget the combination search may use before a MIP is tried."""
 
 
@@ -83,8 +85,8 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     if best_x is not None and best_obj is not None and not _mip_fits(problem, stop):
         return _result(best_name, Status.FEASIBLE, best_x, best_obj, children_lb, t0,
                        "time ran out before an exact backend could run")
-    try:
-        res = backend.solve(problem, stop, best_x)
+    try:  # the libraries overshoot their own limits a little: leave them a margin
+        res = backend.solve(problem, stop.fraction(MIP_SHARE), best_x)
     except Exception as exc:  # a backend must not take the split down
         log.warning("backend %s raised: %s", backend.name, exc)
         res = None
