@@ -258,15 +258,15 @@ class _Chunk:
     order_start: int
     line_start: int
     child_start: int
-    parts: IntArray | None
+    parts: IntArray | slice | None
     """Indices in the full batch of the chunk's parts (``None``: all of them)."""
 
 
-def _by_chunk(chunk_of: IntArray, n_chunks: int) -> list[IntArray]:
-    """Indices of the items of every chunk, in their original order."""
+def _by_chunk(chunk_of: IntArray, n_chunks: int) -> list[IntArray] | list[slice]:
+    """Indices of the items of every chunk, in their original order (slices if grouped)."""
     if chunk_of.size < 2 or bool((chunk_of[1:] >= chunk_of[:-1]).all()):
-        cuts = np.searchsorted(chunk_of, np.arange(n_chunks + 1))
-        return [np.arange(cuts[i], cuts[i + 1]) for i in range(n_chunks)]
+        cuts = np.searchsorted(chunk_of, np.arange(n_chunks + 1)).tolist()
+        return [slice(cuts[i], cuts[i + 1]) for i in range(n_chunks)]
     order = np.argsort(chunk_of, kind="stable")
     cuts = np.searchsorted(chunk_of[order], np.arange(n_chunks + 1))
     return [order[cuts[i] : cuts[i + 1]] for i in range(n_chunks)]
@@ -415,8 +415,8 @@ def _allocate(chunk: _Chunk, out: Allocation) -> None:
     where: IntArray | slice
     if chunk.parts is None:
         where = slice(None) if perm is None else perm
-    elif perm is None and (n_p == 0 or int(chunk.parts[-1]) - int(chunk.parts[0]) + 1 == n_p):
-        where = slice(int(chunk.parts[0]), int(chunk.parts[0]) + n_p) if n_p else slice(0, 0)
+    elif isinstance(chunk.parts, slice):
+        where = chunk.parts if perm is None else perm + chunk.parts.start
     else:
         where = chunk.parts if perm is None else chunk.parts[perm]
     if isinstance(where, slice):

@@ -51,6 +51,11 @@ def muldiv(a: npt.ArrayLike, b: npt.ArrayLike, c: npt.ArrayLike) -> tuple[IntArr
         return empty, empty.copy()
     if aa.min() < 0 or bb.min() < 0 or cc.min() <= 0:
         raise ValueError("muldiv needs a >= 0, b >= 0 and c > 0")
+    return _muldiv_nonneg(aa, bb, cc)
+
+
+def _muldiv_nonneg(aa: IntArray, bb: IntArray, cc: IntArray) -> tuple[IntArray, IntArray]:
+    """:func:`muldiv` on non-empty int64 arrays already known to be ``>= 0`` (``cc > 0``)."""
     if aa.max() >= _MAX_OPERAND or bb.max() >= _MAX_OPERAND or cc.max() >= _MAX_DIVISOR:
         raise OverflowError("amount or weight too large for exact int64 allocation")
     if int(aa.max()) * int(bb.max()) < _INT64_PRODUCT:  # exact in int64: divide directly
@@ -226,12 +231,13 @@ def apportion(
     wsum = segment_sum(w, seg, n_seg)
     if np.any((wsum == 0) & (tot != 0)):
         raise ValueError("a positive amount cannot be shared over zero weights")
-    share = tot[seg].copy()
-    multi = np.flatnonzero(~_singles(seg, n_seg))
+    share = tot[seg]
+    # only segments of two items or more with something to share need rounding
+    multi = np.flatnonzero(~_singles(seg, n_seg) & (share > 0))
     if multi.size:
         s = seg[multi]
         den = np.maximum(wsum, 1)[s]
-        q, r = muldiv(tot[s], w[multi], den)
+        q, r = _muldiv_nonneg(tot[s], w[multi], den)
         left = tot - segment_sum(q, s, n_seg)
         share[multi] = q + select_top(s, r, den, np.where(r > 0, left[s], 0))
     return share

@@ -8,7 +8,7 @@ of orders. Every invariant is checked exactly and every share against its exact 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
@@ -305,3 +305,28 @@ def test_batch_invariants_and_exact_shares(batch: list[Order]) -> None:
     check_shares(b, a)
     again = allocate_batch(b)
     assert np.array_equal(again.parts, a.parts)  # deterministic
+
+
+def _shuffled_parts(b: MoneyBatch, seed: int) -> MoneyBatch:
+    """``b`` with its parts in a random order (the allocator must not care)."""
+    perm = np.random.default_rng(seed).permutation(b.part_child.size)
+    return replace(b, part_child=b.part_child[perm], part_line=b.part_line[perm],
+                   part_weight=b.part_weight[perm])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(orders(), min_size=1, max_size=30), st.integers(1, 7), st.booleans())
+def test_chunks_and_workers_do_not_change_results(
+    batch: list[Order], chunk: int, shuffle: bool
+) -> None:
+    """Chunked, threaded and single-chunk allocation agree row for row."""
+    b = build(batch)
+    if shuffle:
+        b = _shuffled_parts(b, chunk)
+    whole = allocate_batch(b, chunk_orders=len(batch))
+    for workers in (1, 2):
+        parts = allocate_batch(b, chunk_orders=chunk, workers=workers)
+        for name in ("orders", "lines", "children", "parts", "line_components",
+                     "part_components", "activity_slot"):
+            assert np.array_equal(getattr(parts, name), getattr(whole, name)), name
+    check_invariants(b, whole)
