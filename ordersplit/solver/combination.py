@@ -374,6 +374,24 @@ def _incumbent_key(data: GroupData, x_rows: IntArray, terms: tuple[str, ...],
     return search.evaluate(np.sort(local))
 
 
+def _greedy_cover(data: GroupData) -> list[int] | None:
+    """A quick cover: repeatedly the warehouse covering most uncovered SKUs (fastest on ties)."""
+    bits = _BitSearch(data, (), Deadline(0))  # builds the shared bitmasks
+    uncovered = (1 << len(bits.demand)) - 1
+    chosen: list[int] = []
+    while uncovered:
+        best_w, best_n = -1, 0
+        for w, cov in enumerate(bits.cov):
+            n = (cov & uncovered).bit_count()
+            if n > best_n:
+                best_w, best_n = w, n
+        if best_w < 0:
+            return None  # some SKU has no candidate left: no cover at all
+        chosen.append(best_w)
+        uncovered &= ~bits.cov[best_w]
+    return chosen
+
+
 def _run_bits(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: int,
               start: tuple[tuple[int, ...], list[int] | None] | None) -> _BitSearch:
     """One search from ``start`` (an incumbent key and set; a set of ``None`` is a bound
@@ -406,8 +424,12 @@ def _search_binary(data: GroupData, terms: tuple[str, ...], stop: Deadline,
         done(bits)
         chosen = bits.best_set
     else:
-        count = _run_bits(data, (), stop, everything,
-                          None if start is None else ((start[0][0] + 1,), start[1]))
+        greedy = _greedy_cover(data)
+        if greedy is not None and (start is None or len(greedy) <= start[0][0]):
+            seed: tuple[tuple[int, ...], list[int] | None] | None = ((len(greedy),), greedy)
+        else:
+            seed = None if start is None else ((start[0][0],), start[1])
+        count = _run_bits(data, (), stop, everything, seed)
         done(count)
         if count.best_set is None:
             return None, None, proven, nodes
@@ -415,7 +437,9 @@ def _search_binary(data: GroupData, terms: tuple[str, ...], stop: Deadline,
         found = count.best_set
         hours = [int(h) for h in data.hours]
         levels = sorted({hours[w] for w in range(data.wh.size)})
-        lo, hi = 0, levels.index(max(hours[w] for w in found))
+        # No cover is faster than the slowest of each SKU's fastest candidate.
+        floor = max(hours[_BitSearch.low(c)] for c in data.bits.cand) if data.bits else 0
+        lo, hi = levels.index(floor), levels.index(max(hours[w] for w in found))
         while lo < hi and not stop.expired():
             mid = (lo + hi) // 2
             cap = levels[mid]
