@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ordersplit.batch.engine import Solution, optimize, planned_mask, summary_numbers
+from ordersplit.batch.frames import MASTER, table_chunk
 from ordersplit.batch.inputs import BatchInput, OrderError, batch_from_json
 from ordersplit.batch.model import OrderPlan, failed_plan
 from ordersplit.batch.output import TABLE_NAMES, build_plans, change_rows, frame
@@ -144,7 +145,13 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
     try:
         solution = optimize(state, runner, time_limit_s=time_limit_s,
                             reserved=batch.reserved_views(), max_rounds=max_rounds, progress=bar)
-        plans, rows, failures = _plans_and_rows(state, runner, solution.final, bar)
+        tables, failures = _tables(state, runner, solution.final, bar)
+        plans: list[Plan] = []
+        if store is not None:  # the lifecycle store takes contract plans
+            plans, _, more = _plans_and_rows(
+                state, runner, [failed_plan(failures[o]) if o in failures else p
+                                for o, p in enumerate(solution.final)], bar)
+            failures.update(more)
     finally:
         runner.close()
         bar.close()
@@ -155,25 +162,61 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
         if not solution.final[o].failed:  # the plan was found but could not be built
             solution.final[o] = failed_plan(message)
     errors.sort(key=lambda e: e.position)
-    planned = list(plans)
-    if len(planned) + len(errors) != n_input:
-        raise CountMismatchError(f"{len(planned)} plans + {len(errors)} errors != {n_input} orders")
+    if failures:  # an order failed after its rows were made (the store pass): drop them
+        gone = {state.templates[o].order_id for o in failures}
+        for name in TABLE_COLUMNS:
+            df = tables[name]
+            if len(df):
+                tables[name] = df[~df["root_id"].isin(gone)].reset_index(drop=True)
+    n_planned = sum(not p.failed for p in solution.final)
+    if n_planned + len(errors) != n_input:
+        raise CountMismatchError(f"{n_planned} plans + {len(errors)} errors != {n_input} orders")
     before = solution.current if solution.current is not None else solution.sequential
-    tables = {name: frame(rows.get(name, [])) for name in ("master", "items", "payments",
-                                                          "activities")}
     tables["changes"] = frame(change_rows(state, before, solution.final))
     tables["errors"] = frame([e.__dict__ for e in errors], ERROR_COLUMNS)
     summary = _summary(batch, solution, errors, tables["changes"], time.perf_counter() - t0,
                        batch_id, workers if scheduler is None else "dask")
     if store is not None:
-        summary["store"] = _to_store(store, state, planned, batch_id)
+        summary["store"] = _to_store(store, state, plans, batch_id)
     summary["runtime_s"] = round(time.perf_counter() - t0, 3)
-    result = BatchResult({k: tables[k] for k in TABLE_NAMES}, summary, planned, solution)
+    result = BatchResult({k: tables[k] for k in TABLE_NAMES}, summary, plans, solution)
     if out is not None:
         result.write(out, fmt)
     log.info("batch %s: %d orders -> %d plans + %d errors", batch_id or "-", n_input,
-             len(planned), len(errors))
+             n_planned, len(errors))
     return result
+
+
+TABLE_COLUMNS = {
+    "master": (*MASTER, "goods", "discount", "shipping_fee", "invoice", "tax", "paid"),
+    "items": ("order_id", "root_id", "line_id", "sku", "quantity", "component_of", "goods",
+              "discount", "shipping_fee", "invoice", "tax", "paid"),
+    "payments": ("order_id", "root_id", "method", "amount"),
+    "activities": ("order_id", "root_id", "activity_id", "kind", "amount", "role",
+                   "linked_children"),
+}
+
+
+def _tables(state: BatchState, runner: Runner, final: Sequence[OrderPlan], bar: _Bar
+            ) -> tuple[dict[str, pd.DataFrame], dict[int, str]]:
+    """The four order tables of the final plans (chunks on the runner, money vectorized
+    per chunk); failed orders as ``{position: reason}``."""
+    n = len(final)
+    size = max(64, min(2048, n // max(1, 4 * runner.workers) or 1))
+    tasks = [[(o, final[o]) for o in range(i, min(n, i + size))] for i in range(0, n, size)]
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLE_COLUMNS}
+    failures: dict[int, str] = {}
+    step = max(1, 2 * runner.workers)
+    for i in range(0, len(tasks), step):
+        for chunk in runner.map(table_chunk, tasks[i:i + step]):
+            failures.update(chunk.failures)
+            for name, df in chunk.tables.items():
+                if len(df):
+                    parts[name].append(df)
+        bar("tables", sum(len(t) for t in tasks[i:i + step]), n)
+    tables = {name: pd.concat(dfs, ignore_index=True) if dfs else
+              pd.DataFrame(columns=list(TABLE_COLUMNS[name])) for name, dfs in parts.items()}
+    return tables, failures
 
 
 def _plans_and_rows(state: BatchState, runner: Runner, final: Sequence[OrderPlan], bar: _Bar

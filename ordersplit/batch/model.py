@@ -55,16 +55,24 @@ class World:
 
     def minutes(self, destination: str) -> IntArray:
         """Arrival minutes of every location at ``destination`` (-1: does not deliver
-        there, or a store), as :func:`~ordersplit.solver.compile.compile_request` reads them."""
+        there), as :func:`~ordersplit.solver.compile.compile_request` reads them."""
         key = f"m:{destination}"
         out = self._cache.get(key)
         if out is None:
             out = np.full(self.n_locations, -1, dtype=np.int64)
             for w, loc in enumerate(self.locations):
                 hours = loc.delivery_hours.get(destination, loc.delivery_hours.get("*"))
-                if hours is not None and loc.kind != "store":
+                if hours is not None:
                     out[w] = round(hours * 60)
             self._cache[key] = out
+        return out
+
+    def is_store(self) -> IntArray:
+        """1 for every store location, else 0."""
+        out = self._cache.get("store")
+        if out is None:
+            out = np.array([loc.kind == "store" for loc in self.locations], dtype=np.int64)
+            self._cache["store"] = out
         return out
 
     def cost_units(self) -> IntArray:
@@ -350,7 +358,7 @@ def fast_plan(world: World, tpl: OrderTemplate, view: IntArray) -> OrderPlan | N
         return None
     t0 = time.perf_counter()
     minutes = world.minutes(tpl.request.order.destination)
-    ships = minutes >= 0
+    ships = (minutes >= 0) & (world.is_store() == 0)
     enough = view >= tpl.demand[None, :]
     n_groups = tpl.group_units.size
     cost = world.cost_units()

@@ -158,24 +158,24 @@ def test_an_overselling_current_assignment_cannot_make_the_batch_oversell(
 def test_an_order_whose_split_raises_becomes_an_error_row(small: dict[str, Any],
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """A solver exception on one order: that order's error row, every other order planned."""
-    from ordersplit.batch import model, output
+    from ordersplit.batch import frames, model
 
     bad = small["requests"][5]["order"]["id"]
     late = small["requests"][8]["order"]["id"]
-    real_compile, real_build = model.compile_request, output.build_plan
+    real_compile, real_links = model.compile_request, frames.gift_links
 
     def compile_or_fail(request: Any) -> Any:
         if request.order.id == bad:
             raise RuntimeError("injected solver failure")
         return real_compile(request)
 
-    def build_or_fail(request: Any, *args: Any, **kwargs: Any) -> Any:
+    def links_or_fail(request: Any, drafts: Any) -> Any:
         if request.order.id == late:
             raise ValueError("injected plan failure")
-        return real_build(request, *args, **kwargs)
+        return real_links(request, drafts)
 
     monkeypatch.setattr(model, "compile_request", compile_or_fail)
-    monkeypatch.setattr(output, "build_plan", build_or_fail)
+    monkeypatch.setattr(frames, "gift_links", links_or_fail)
     res = reoptimize(small, time_limit_s=10, max_rounds=2)
     errors = res.errors.set_index("order_id")
     assert set(errors.index) == {bad, late}
@@ -192,3 +192,25 @@ def test_an_order_whose_split_raises_becomes_an_error_row(small: dict[str, Any],
     sol = res.solution
     assert sol is not None
     check_no_oversell(batch_from_json(small).world.stock, sol.final)
+
+
+def test_vectorized_tables_equal_the_per_order_plan_builder(small: dict[str, Any]) -> None:
+    """The tables built in one pass per chunk equal those of build_plan order by order."""
+    from ordersplit.batch.api import _Bar, _plans_and_rows
+    from ordersplit.batch.output import frame
+    from ordersplit.batch.runners import InlineRunner
+    from ordersplit.batch.search import BatchState
+
+    batch = batch_from_json(small)
+    res = reoptimize(batch, time_limit_s=10, max_rounds=1)
+    assert res.solution is not None
+    state = BatchState(batch.world, tuple(batch.templates), 0.2)
+    _, rows, failures = _plans_and_rows(state, InlineRunner(state), res.solution.final,
+                                        _Bar(False, 0))
+    assert not failures
+    assert {p.backend for p in res.solution.final} >= {"fast", "combination"}
+    for name in ("master", "items", "payments", "activities"):
+        old = frame(rows.get(name, [])).astype(object).where(lambda d: d.notna(), None)
+        new = res.tables[name].astype(object).where(lambda d: d.notna(), None)
+        assert list(old.columns) == list(new.columns), name
+        assert old.astype(str).equals(new.astype(str)), name
