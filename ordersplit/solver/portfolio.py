@@ -50,10 +50,11 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     best_obj: Objective | None = None
     best_name = ""
     children_lb = 0
+    large = _columns(problem) > LARGE_COLUMNS
     if applicable(problem):
         # The search's first dive is the scarce-item heuristic, its dual bound the cheap
         # lower bound; on most orders it proves the optimum at once.
-        share = EXACT_SHARE if _columns(problem) <= LARGE_COLUMNS else EXACT_SHARE / 2
+        share = EXACT_SHARE / 2 if large else EXACT_SHARE
         out = combination_search(problem, stop.fraction(share), None)
         if out.assignment is not None:
             best_x, best_obj, best_name = out.assignment, evaluate(problem, out.assignment), \
@@ -80,7 +81,6 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
         log.debug("no heuristic plan; the exact backend starts cold")
 
     # HiGHS's LP bound is far stronger on large covering problems; CP-SAT starts faster.
-    large = _columns(problem) > LARGE_COLUMNS
     backend = get_backend("milp" if large or (terms and terms[0] == "cost") else "cpsat")
     if best_x is not None and best_obj is not None and not _mip_fits(problem, stop):
         return _result(best_name, Status.FEASIBLE, best_x, best_obj, children_lb, t0,
@@ -91,11 +91,11 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
         log.warning("backend %s raised: %s", backend.name, exc)
         res = None
     if res is not None and res.assignment is not None and res.status.has_solution:
+        children_lb = max(children_lb, res.children_lower_bound)
         obj = evaluate(problem, res.assignment)
         if best_obj is None or obj.key(terms) <= best_obj.key(terms):
             status: Status = res.status if res.status == Status.OPTIMAL else Status.FEASIBLE
-            lb = max(children_lb, res.children_lower_bound)
-            return _result(backend.name, status, res.assignment, obj, lb, t0, res.message)
+            return _result(backend.name, status, res.assignment, obj, children_lb, t0, res.message)
     if best_x is None or best_obj is None:
         return SolveResult("auto", Status.NO_SOLUTION, None, None, children_lb,
                            time.perf_counter() - t0, "no plan found")
