@@ -401,17 +401,36 @@ def _allocate(chunk: _Chunk, out: Allocation) -> None:
     lines = out.lines[chunk.line_start : chunk.line_start + n_l]
     for k, col in enumerate(line_cols):
         lines[:, k] = col
+    # orders: the fee and the methods are exact by construction (every share adds up),
+    # the invoice is their invoiced part; the rest are sums over the lines
     orders = out.orders[chunk.order_start : chunk.order_start + n_o]
     line_counts = np.bincount(line_order, minlength=n_o)
-    for k, col in enumerate(line_cols):
-        orders[:, k] = grouped_sum(col, line_counts)
+    orders[:, 0] = grouped_sum(batch.goods, line_counts)
+    orders[:, 1] = grouped_sum(line_disc, line_counts)
+    orders[:, 2] = batch.shipping_fee
+    orders[:, 3 : 3 + n_m] = batch.payments
+    orders[:, 3 + n_m] = row_sum(np.where(batch.invoice_methods, batch.payments, 0))
+    orders[:, 4 + n_m] = grouped_sum(line_tax, line_counts)
+    # children: parts are not grouped by child, one bincount per summed column (exact
+    # in float64: every partial sum is below the order totals' sum, all >= 0); the
+    # discount follows from the nets, the fee is the child's share, the invoice the
+    # invoiced methods
     children = out.children[chunk.child_start : chunk.child_start + n_c]
     exact_float = float(orders.sum(axis=0).max(initial=0)) < 2.0**52
-    for k, col in enumerate(part_cols):  # parts are not grouped by child: one bincount each
-        if exact_float:  # every partial sum is below the order totals' sum (all >= 0)
-            children[:, k] = np.bincount(part_child, weights=col, minlength=n_c)
-        else:
-            children[:, k] = segment_sum(col, part_child, n_c)
+
+    def child_sum(col: IntArray) -> IntArray:
+        if exact_float:
+            return np.bincount(part_child, weights=col, minlength=n_c).astype(np.int64)
+        return segment_sum(col, part_child, n_c)
+
+    children[:, 0] = child_sum(part_goods)
+    children[:, 1] = children[:, 0] - child_net
+    children[:, 2] = child_fee
+    for m in range(n_m):
+        children[:, 3 + m] = child_sum(part_pay[:, m])
+    child_inv = batch.invoice_methods[batch.child_order]
+    children[:, 3 + n_m] = row_sum(np.where(child_inv, children[:, 3 : 3 + n_m], 0))
+    children[:, 4 + n_m] = child_sum(part_tax)
     where: IntArray | slice
     if chunk.parts is None:
         where = slice(None) if perm is None else perm
@@ -550,26 +569,36 @@ def _fee_weights(batch: MoneyBatch, child_net: IntArray, child_units: IntArray) 
 
 
 def _line_tax(batch: MoneyBatch, line_inv: IntArray) -> IntArray:
-    """Tax per line: per order and rate rounded half up once, then shared over the lines."""
+    """Tax per line: per order and rate rounded half up once, then shared over the lines.
+
+    Lines at a zero rate or with nothing invoiced carry no tax (their quota is zero, so
+    they take no rounded-up unit either): only the others are computed.
+    """
     n_o, n_r = batch.n_orders, batch.rate_num.size
-    if line_inv.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    group = batch.line_order * n_r + batch.line_rate
-    if n_o * n_r > 4 * line_inv.size + 1024:
+    out = np.zeros(line_inv.size, dtype=np.int64)
+    num_all = batch.rate_num[batch.line_rate]
+    live = np.flatnonzero((num_all > 0) & (line_inv > 0))
+    if live.size == 0:
+        return out
+    rate = batch.line_rate[live]
+    group = batch.line_order[live] * n_r + rate
+    if n_o * n_r > 4 * live.size + 1024:
         uniq, group = np.unique(group, return_inverse=True)
         n_g = uniq.size
     else:
         n_g = n_o * n_r
-    num = batch.rate_num[batch.line_rate]
-    den = batch.rate_den[batch.line_rate] + num
-    g_inv = segment_sum(line_inv, group, n_g)
+    num = num_all[live]
+    den = batch.rate_den[rate] + num
+    inv = line_inv[live]
+    g_inv = segment_sum(inv, group, n_g)
     g_num = np.zeros(n_g, dtype=np.int64)
     g_den = np.ones(n_g, dtype=np.int64)
     g_num[group] = num
     g_den[group] = den
     q, r = muldiv(g_inv, g_num, g_den)
     g_tax = q + (2 * r >= g_den)
-    return apportion_quotas(g_tax, line_inv, num, den, seg=group, n_seg=n_g)
+    out[live] = apportion_quotas(g_tax, inv, num, den, seg=group, n_seg=n_g)
+    return out
 
 
 def kind_codes(kinds: list[str] | tuple[str, ...]) -> IntArray:

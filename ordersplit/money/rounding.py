@@ -228,17 +228,23 @@ def apportion(
         return np.zeros(0, dtype=np.int64)
     if w.min(initial=0) < 0 or tot.min(initial=0) < 0:
         raise ValueError("apportion needs non-negative totals and weights")
-    wsum = segment_sum(w, seg, n_seg)
+    grouped = seg.size < 2 or bool((seg[1:] >= seg[:-1]).all())
+    counts = np.bincount(seg, minlength=n_seg)
+    wsum = grouped_sum(w, counts) if grouped else segment_sum(w, seg, n_seg)
     if np.any((wsum == 0) & (tot != 0)):
         raise ValueError("a positive amount cannot be shared over zero weights")
-    share = tot[seg]
     # only segments of two items or more with something to share need rounding
-    multi = np.flatnonzero(~_singles(seg, n_seg) & (share > 0))
+    rounded = (counts > 1) & (tot > 0)
+    share = tot[seg]
+    multi = np.flatnonzero(rounded[seg])
     if multi.size:
         s = seg[multi]
         den = np.maximum(wsum, 1)[s]
         q, r = _muldiv_nonneg(tot[s], w[multi], den)
-        left = tot - segment_sum(q, s, n_seg)
+        floors = (
+            grouped_sum(q, np.where(rounded, counts, 0)) if grouped else segment_sum(q, s, n_seg)
+        )
+        left = tot - floors
         share[multi] = q + select_top(s, r, den, np.where(r > 0, left[s], 0))
     return share
 
