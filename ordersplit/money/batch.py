@@ -262,13 +262,21 @@ class _Chunk:
     """Indices in the full batch of the chunk's parts (``None``: all of them)."""
 
 
-def _by_chunk(chunk_of: IntArray, n_chunks: int) -> list[IntArray] | list[slice]:
-    """Indices of the items of every chunk, in their original order (slices if grouped)."""
-    if chunk_of.size < 2 or bool((chunk_of[1:] >= chunk_of[:-1]).all()):
-        cuts = np.searchsorted(chunk_of, np.arange(n_chunks + 1)).tolist()
+def _by_chunk(
+    owner: IntArray, owner_cut: IntArray, chunk_of: Callable[[], IntArray]
+) -> list[IntArray] | list[slice]:
+    """Indices of the items of every chunk, in their original order.
+
+    ``owner`` is each item's activity or line, ``owner_cut`` where every chunk's owners
+    start; items grouped by owner give slices, others are sorted by ``chunk_of()``.
+    """
+    n_chunks = owner_cut.size - 1
+    if owner.size < 2 or bool((owner[1:] >= owner[:-1]).all()):
+        cuts = np.searchsorted(owner, owner_cut).tolist()
         return [slice(cuts[i], cuts[i + 1]) for i in range(n_chunks)]
-    order = np.argsort(chunk_of, kind="stable")
-    cuts = np.searchsorted(chunk_of[order], np.arange(n_chunks + 1))
+    chunk = chunk_of()
+    order = np.argsort(chunk, kind="stable")
+    cuts = np.searchsorted(chunk[order], np.arange(n_chunks + 1))
     return [order[cuts[i] : cuts[i + 1]] for i in range(n_chunks)]
 
 
@@ -280,8 +288,10 @@ def _chunks(batch: MoneyBatch, bounds: list[int]) -> list[_Chunk]:
     line_cut = np.searchsorted(batch.line_order, edges)
     act_cut = np.searchsorted(batch.activity_order, edges)
     child_cut = np.searchsorted(batch.child_order, edges)
-    cover_idx = _by_chunk(chunk_of_order[batch.activity_order[batch.cover_activity]], n_chunks)
-    part_idx = _by_chunk(chunk_of_order[batch.line_order[batch.part_line]], n_chunks)
+    cover_idx = _by_chunk(batch.cover_activity, act_cut, lambda: chunk_of_order[
+        batch.activity_order[batch.cover_activity]])
+    part_idx = _by_chunk(batch.part_line, line_cut, lambda: chunk_of_order[
+        batch.line_order[batch.part_line]])
     out = []
     for i in range(n_chunks):
         lo, hi = bounds[i], bounds[i + 1]

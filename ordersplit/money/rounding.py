@@ -204,8 +204,8 @@ def select_top(seg: IntArray, key: IntArray, den: IntArray, need: IntArray) -> B
     ss = s[order]
     start = np.ones(ss.size, dtype=bool)
     start[1:] = ss[1:] != ss[:-1]
-    first = np.maximum.accumulate(np.where(start, np.arange(ss.size), 0))
-    within = np.arange(ss.size) - first
+    starts = np.flatnonzero(start)
+    within = np.arange(ss.size) - np.repeat(starts, np.diff(starts, append=ss.size))
     picked = within < need[active][order]
     chosen[active[order]] = picked
     return chosen
