@@ -350,7 +350,10 @@ def _allocate(chunk: _Chunk, out: Allocation) -> None:
         share = apportion(
             batch.activity_amount, net_goods[batch.cover_line], batch.cover_activity, n_a
         )
-        comp_line[batch.cover_line, 1 + slot[batch.cover_activity]] = share
+        if n_slots == 1:  # one activity per order: one column
+            comp_line[:, 1][batch.cover_line] = share
+        else:
+            comp_line[batch.cover_line, 1 + slot[batch.cover_activity]] = share
         _overlapping_activities(batch, net_goods, slot, comp_line)
     line_disc = row_sum(comp_line)
     if np.any(line_disc > batch.goods):  # pragma: no cover - excluded by the rounding
@@ -364,7 +367,7 @@ def _allocate(chunk: _Chunk, out: Allocation) -> None:
     part_disc = pol.spread(line_disc, lambda lines, parts, seg, k: apportion(
         line_disc[lines], part_goods[parts], seg, k))
     comp_part = pol.spread(comp_line, lambda lines, parts, seg, k: controlled_round(
-        seg, part_disc[parts], comp_line[lines]))
+        seg, part_disc[parts], np.take(comp_line, lines, axis=0)))
     part_net = part_goods - part_disc
 
     # -- shipping fee over children, then over each child's parts
@@ -388,11 +391,11 @@ def _allocate(chunk: _Chunk, out: Allocation) -> None:
         )
     line_pay = controlled_round(line_order, line_payable, batch.payments)
     part_pay = pol.spread(line_pay, lambda lines, parts, seg, k: controlled_round(
-        seg, part_pay_total[parts], line_pay[lines]))
+        seg, part_pay_total[parts], np.take(line_pay, lines, axis=0)))
 
     # -- invoice and the VAT included in it
     n_m = len(batch.methods)
-    inv_of_part = batch.invoice_methods[line_order[part_line]]
+    inv_of_part = np.take(batch.invoice_methods, line_order[part_line], axis=0)
     part_inv = np.zeros(n_p, dtype=np.int64)
     for m in range(n_m):
         part_inv += np.where(inv_of_part[:, m], part_pay[:, m], 0)
@@ -438,7 +441,7 @@ def _allocate(chunk: _Chunk, out: Allocation) -> None:
     children[:, 2] = child_fee
     for m in range(n_m):
         children[:, 3 + m] = child_sum(part_pay[:, m])
-    child_inv = batch.invoice_methods[batch.child_order]
+    child_inv = np.take(batch.invoice_methods, batch.child_order, axis=0)
     children[:, 3 + n_m] = row_sum(np.where(child_inv, children[:, 3 : 3 + n_m], 0))
     children[:, 4 + n_m] = child_sum(part_tax)
     where: IntArray | slice
@@ -487,7 +490,7 @@ class _PartsOfLines:
         split: Callable[[IntArray, IntArray, IntArray, int], IntArray],
     ) -> IntArray:
         """``line_values`` per part, ``split(lines, parts, seg, k)`` for the shared ones."""
-        out = line_values[self.part_line]
+        out = np.take(line_values, self.part_line, axis=0)  # rows: faster than fancy
         if self.parts.size:
             out[self.parts] = split(self.lines, self.parts, self.seg, self.lines.size)
         return out

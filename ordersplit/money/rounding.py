@@ -306,12 +306,16 @@ def controlled_round(
         raise ValueError("controlled_round needs non-negative totals")
     single = _singles(seg, n_seg)
     if single.all():
-        return cols[seg]
+        return np.take(cols, seg, axis=0)  # rows: much faster than fancy indexing
     if single.any():
-        out = cols[seg]
+        out = np.take(cols, seg, axis=0)
         multi = np.flatnonzero(~single)
         used, sub_seg = _compress(seg[multi])
-        out[multi] = _controlled_core(sub_seg, b[multi], cols[used], big_b[used]).T
+        core = _controlled_core(
+            sub_seg, b[multi], np.take(cols, used, axis=0), big_b[used]
+        )
+        for m in range(m_cols):
+            out[multi, m] = core[m]
         return out
     return np.ascontiguousarray(_controlled_core(seg, b, cols, big_b).T)
 
