@@ -359,7 +359,6 @@ def _controlled_core(seg: IntArray, b: IntArray, cols: IntArray, big_b: IntArray
         return q
     failed = np.zeros(n_seg, dtype=bool)
     key_bits = (2 * m_cols + 2).bit_length() + (m_cols + 1).bit_length() + 1
-    seg_shifted = seg << key_bits
     for m in range(m_cols - 1):
         want = need_col[:, m]
         idx = np.flatnonzero(frac[m] & (need_row > 0) & (want[seg] > 0))
@@ -369,11 +368,13 @@ def _controlled_core(seg: IntArray, b: IntArray, cols: IntArray, big_b: IntArray
             slack = np.maximum(left[idx] + 1 - nr, 0)  # < 0 only in failed segments
             # priority: least slack, then largest need; ties to the lower row
             prio = (slack + 1) * (m_cols + 1) - nr
-            order = np.argsort(seg_shifted[idx] | prio, kind="stable")
-            s_sorted = seg[idx[order]]
+            seg_idx = seg[idx]
+            order = np.argsort((seg_idx << key_bits) | prio, kind="stable")
+            # sorted by segment first: grouped segments stay where they were
+            s_sorted = seg_idx if grouped else seg_idx[order]
             count = np.bincount(s_sorted, minlength=n_seg)
-            first = np.cumsum(count) - count
-            chosen = np.arange(idx.size) - first[s_sorted] < want[s_sorted]
+            upto = np.cumsum(count) - count + want  # positions taken in every segment
+            chosen = np.arange(idx.size) < upto[s_sorted]
             got = idx[order[chosen]]
             need_row[got] -= 1
             given = np.minimum(count, want)
