@@ -454,7 +454,9 @@ def _search_binary(data: GroupData, terms: tuple[str, ...], stop: Deadline,
             proven = False
         cap = levels[hi]
         under = sum(1 << w for w in range(data.wh.size) if hours[w] <= cap)
-        rest = ("makespan", *terms[1:])
+        # M* is proven: every cover under the cap has exactly that makespan, so the last
+        # stage ranks by the later terms only.
+        rest = terms[1:]
         seed = _BitSearch(data, rest, stop).evaluate(sum(1 << w for w in found))
         bits = _run_bits(data, rest, stop, under, seed)
         done(bits)
