@@ -53,6 +53,7 @@ import numpy as np
 from ordersplit.money.rounding import (
     BoolArray,
     IntArray,
+    _compress,
     apportion,
     apportion_quotas,
     as_int,
@@ -585,22 +586,43 @@ def _line_tax(batch: MoneyBatch, line_inv: IntArray) -> IntArray:
     """Tax per line: per order and rate rounded half up once, then shared over the lines.
 
     Lines at a zero rate or with nothing invoiced carry no tax (their quota is zero, so
-    they take no rounded-up unit either): only the others are computed.
+    they take no rounded-up unit either): only the others are computed. With a few
+    rates, one rate at a time: its lines are grouped by order, so every segment
+    operation runs on grouped segments.
     """
-    n_o, n_r = batch.n_orders, batch.rate_num.size
+    n_r = batch.rate_num.size
     out = np.zeros(line_inv.size, dtype=np.int64)
-    num_all = batch.rate_num[batch.line_rate]
-    live = np.flatnonzero((num_all > 0) & (line_inv > 0))
-    if live.size == 0:
+    invoiced = line_inv > 0
+    if n_r > _RATES_ONE_BY_ONE:
+        live = np.flatnonzero((batch.rate_num[batch.line_rate] > 0) & invoiced)
+        out[live] = _tax_groups(batch, line_inv, live, batch.line_order[live] * n_r
+                                + batch.line_rate[live], batch.n_orders * n_r)
         return out
-    rate = batch.line_rate[live]
-    group = batch.line_order[live] * n_r + rate
-    if n_o * n_r > 4 * live.size + 1024:
+    for r in range(n_r):
+        if batch.rate_num[r] == 0:
+            continue
+        live = np.flatnonzero((batch.line_rate == r) & invoiced)
+        if live.size:
+            used, group = _compress(batch.line_order[live])
+            out[live] = _tax_groups(batch, line_inv, live, group, used.size)
+    return out
+
+
+_RATES_ONE_BY_ONE = 8
+"""Up to this many tax rates, the tax is computed one rate at a time."""
+
+
+def _tax_groups(
+    batch: MoneyBatch, line_inv: IntArray, live: IntArray, group: IntArray, n_g: int
+) -> IntArray:
+    """Tax of the lines ``live``, rounded half up per ``group`` (one order and rate)."""
+    if live.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if n_g > 4 * live.size + 1024:
         uniq, group = np.unique(group, return_inverse=True)
         n_g = uniq.size
-    else:
-        n_g = n_o * n_r
-    num = num_all[live]
+    rate = batch.line_rate[live]
+    num = batch.rate_num[rate]
     den = batch.rate_den[rate] + num
     inv = line_inv[live]
     g_inv = segment_sum(inv, group, n_g)
@@ -610,8 +632,7 @@ def _line_tax(batch: MoneyBatch, line_inv: IntArray) -> IntArray:
     g_den[group] = den
     q, r = muldiv(g_inv, g_num, g_den)
     g_tax = q + (2 * r >= g_den)
-    out[live] = apportion_quotas(g_tax, inv, num, den, seg=group, n_seg=n_g)
-    return out
+    return apportion_quotas(g_tax, inv, num, den, seg=group, n_seg=n_g)
 
 
 def kind_codes(kinds: list[str] | tuple[str, ...]) -> IntArray:
