@@ -202,11 +202,9 @@ def select_top(seg: IntArray, key: IntArray, den: IntArray, need: IntArray) -> B
     if order is None:
         order = np.lexsort((np.arange(s.size), -k, s))
     ss = s[order]
-    start = np.ones(ss.size, dtype=bool)
-    start[1:] = ss[1:] != ss[:-1]
-    starts = np.flatnonzero(start)
-    within = np.arange(ss.size) - np.repeat(starts, np.diff(starts, append=ss.size))
-    picked = within < need[active][order]
+    count = np.bincount(ss)
+    first = np.cumsum(count) - count  # where every segment starts among the sorted items
+    picked = np.arange(ss.size) < first[ss] + need[active][order]
     chosen[active[order]] = picked
     return chosen
 
