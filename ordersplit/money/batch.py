@@ -157,7 +157,7 @@ class MoneyBatch:
             ("activity_order", self.activity_order),
             ("child_order", self.child_order),
         ):
-            if arr.size and (arr.min() < 0 or arr.max() >= n_o or np.any(np.diff(arr) < 0)):
+            if arr.size and (arr[0] < 0 or arr[-1] >= n_o or bool((arr[1:] < arr[:-1]).any())):
                 raise ValueError(f"{name} must be order indices grouped by order")
         for name, arr in (
             ("payments", self.payments),
@@ -235,8 +235,7 @@ def allocate_batch(
 def _empty_allocation(batch: MoneyBatch) -> Allocation:
     """The results of ``batch``, allocated once; the chunks fill them in."""
     n_a = batch.activity_order.size
-    act_first = np.searchsorted(batch.activity_order, np.arange(batch.n_orders))
-    slot = np.arange(n_a) - act_first[batch.activity_order] if n_a else np.zeros(0, np.int64)
+    slot = _activity_slots(batch)
     width = 1 + (int(slot.max()) + 1 if n_a else 0)
     n_k, n_p = len(batch.keys), batch.part_child.size
     return Allocation(
@@ -249,6 +248,13 @@ def _empty_allocation(batch: MoneyBatch) -> Allocation:
         part_components=np.zeros((n_p, width), dtype=np.int64),
         activity_slot=slot,
     )
+
+
+def _activity_slots(batch: MoneyBatch) -> IntArray:
+    """Every activity's rank among its order's activities (they are grouped by order)."""
+    counts = np.bincount(batch.activity_order, minlength=batch.n_orders)
+    first = np.cumsum(counts) - counts
+    return np.arange(batch.activity_order.size) - first[batch.activity_order]
 
 
 @dataclass(frozen=True)
@@ -342,8 +348,7 @@ def _allocate(chunk: _Chunk, out: Allocation) -> None:
     # -- discount activities over their lines, by net goods
     net_goods = batch.goods - batch.line_discount
     n_a = batch.activity_order.size
-    act_first = np.searchsorted(batch.activity_order, np.arange(n_o))
-    slot = np.arange(n_a) - act_first[batch.activity_order] if n_a else np.zeros(0, np.int64)
+    slot = _activity_slots(batch)
     n_slots = int(slot.max()) + 1 if n_a else 0
     comp_line = out.line_components[chunk.line_start : chunk.line_start + n_l, : 1 + n_slots]
     comp_line[:, 0] = batch.line_discount
@@ -566,18 +571,26 @@ def _fee_weights(batch: MoneyBatch, child_net: IntArray, child_units: IntArray) 
     """Weights of the children in the shipping fee (policy in the module docstring)."""
     n_o, order = batch.n_orders, batch.child_order
     kind = batch.child_kind
+    counts = np.bincount(order, minlength=n_o)  # children are grouped by order
+
+    def order_sum(values: IntArray) -> IntArray:
+        return grouped_sum(values, counts)[order]
+
     eligible = (kind != STORE) & (child_units > 0)
     weight = np.where(eligible, child_net, 0)
-    by_units = segment_sum(weight, order, n_o)[order] == 0
+    by_units = order_sum(weight) == 0
     weight = np.where(by_units, np.where(eligible, child_units, 0), weight)
-    no_eligible = segment_sum(eligible.astype(np.int64), order, n_o)[order] == 0
-    all_net = np.where(segment_sum(child_net, order, n_o)[order] > 0, child_net, child_units)
+    no_eligible = order_sum(eligible.astype(np.int64)) == 0
+    all_net = np.where(order_sum(child_net) > 0, child_net, child_units)
     weight = np.where(no_eligible, all_net, weight)
     # first_child: the first shipment child of the order takes everything
     idx = np.arange(order.size)
-    ship_idx = np.where((kind == SHIPMENT) & (child_units > 0), idx, order.size)
+    ship = np.flatnonzero((kind == SHIPMENT) & (child_units > 0))
+    ship_order = order[ship]
+    first = np.ones(ship.size, dtype=bool)
+    first[1:] = ship_order[1:] != ship_order[:-1]
     first_ship = np.full(n_o, order.size, dtype=np.int64)
-    np.minimum.at(first_ship, order, ship_idx)
+    first_ship[ship_order[first]] = ship[first]
     use_first = batch.first_child[order] & (first_ship[order] < order.size)
     return np.where(use_first, (idx == first_ship[order]).astype(np.int64), weight)
 
