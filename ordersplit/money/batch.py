@@ -431,11 +431,14 @@ def _allocate(chunk: _Chunk, out: Allocation) -> None:
     orders[:, 3 + n_m] = row_sum(np.where(batch.invoice_methods, batch.payments, 0))
     orders[:, 4 + n_m] = grouped_sum(line_tax, line_counts)
     # children: parts are not grouped by child, one bincount per summed column (exact
-    # in float64: every partial sum is below the order totals' sum, all >= 0); the
+    # in float64: every partial sum is below the column's total, all >= 0); the
     # discount follows from the nets, the fee is the child's share, the invoice the
     # invoiced methods
     children = out.children[chunk.child_start : chunk.child_start + n_c]
-    exact_float = float(orders.sum(axis=0).max(initial=0)) < 2.0**52
+    # every column's total is at most goods + fee (payments are goods - discount + fee);
+    # summed in float64, with a wide margin for its rounding
+    exact_float = float(batch.goods.sum(dtype=np.float64)) + float(
+        batch.shipping_fee.sum(dtype=np.float64)) < 2.0**51
 
     def child_sum(col: IntArray) -> IntArray:
         if exact_float:
