@@ -56,9 +56,10 @@ def muldiv(a: npt.ArrayLike, b: npt.ArrayLike, c: npt.ArrayLike) -> tuple[IntArr
 
 def _muldiv_nonneg(aa: IntArray, bb: IntArray, cc: IntArray) -> tuple[IntArray, IntArray]:
     """:func:`muldiv` on non-empty int64 arrays already known to be ``>= 0`` (``cc > 0``)."""
-    if aa.max() >= _MAX_OPERAND or bb.max() >= _MAX_OPERAND or cc.max() >= _MAX_DIVISOR:
+    a_max, b_max = int(aa.max()), int(bb.max())
+    if a_max >= _MAX_OPERAND or b_max >= _MAX_OPERAND or cc.max() >= _MAX_DIVISOR:
         raise OverflowError("amount or weight too large for exact int64 allocation")
-    if int(aa.max()) * int(bb.max()) < _INT64_PRODUCT:  # exact in int64: divide directly
+    if a_max * b_max < _INT64_PRODUCT:  # exact in int64: divide directly
         prod = aa * bb
         q = prod // cc
         return q, prod - q * cc
