@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from ordersplit.batch.bound import joint_bound, waiting_units
 from ordersplit.batch.engine import Solution, optimize, planned_mask, summary_numbers
 from ordersplit.batch.frames import MASTER, table_chunk
 from ordersplit.batch.inputs import BatchInput, OrderError, batch_from_json
@@ -122,7 +123,8 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
                scheduler: Any = None, out: str | Path | None = None, fmt: str = "csv",
                store: str | None = None, batch_id: str | None = None,
                progress: bool = False, max_rounds: int | None = None,
-               order_time_limit_s: float = ORDER_TIME_LIMIT_S) -> BatchResult:
+               order_time_limit_s: float = ORDER_TIME_LIMIT_S,
+               bound_time_limit_s: float = 60.0) -> BatchResult:
     """Re-split a batch of pending orders jointly against their shared stock.
 
     ``source``: a folder of CSV/Parquet tables (see :mod:`ordersplit.batch.tables`), a
@@ -133,6 +135,8 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
     ``out`` writes the tables (``fmt`` ``csv``/``parquet``); ``store`` writes the plans
     to a database URL through the lifecycle store (idempotent per order).
     ``max_rounds`` caps the search rounds (for reproducible runs).
+    ``bound_time_limit_s`` bounds the LP of the joint lower bound
+    (:mod:`ordersplit.batch.bound`; 0 skips it and the gap uses the per-order bound).
 
     Every input order ends as a plan or as an error row; the count is checked.
     """
@@ -175,7 +179,7 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
     tables["changes"] = frame(change_rows(state, before, solution.final))
     tables["errors"] = frame([e.__dict__ for e in errors], ERROR_COLUMNS)
     summary = _summary(batch, solution, errors, tables["changes"], time.perf_counter() - t0,
-                       batch_id, workers if scheduler is None else "dask")
+                       batch_id, workers if scheduler is None else "dask", bound_time_limit_s)
     if store is not None:
         summary["store"] = _to_store(store, state, plans, batch_id)
     summary["runtime_s"] = round(time.perf_counter() - t0, 3)
@@ -243,10 +247,17 @@ def _plans_and_rows(state: BatchState, runner: Runner, final: Sequence[OrderPlan
 
 
 def _summary(batch: BatchInput, sol: Solution, errors: list[OrderError], changes: pd.DataFrame,
-             runtime_s: float, batch_id: str | None, workers: Any) -> dict[str, Any]:
+             runtime_s: float, batch_id: str | None, workers: Any,
+             joint_limit_s: float = 60.0) -> dict[str, Any]:
     ok = planned_mask(sol)
+    joint = None
+    if joint_limit_s > 0:
+        cap = max(waiting_units(batch.templates, sol.sequential, ok),
+                  waiting_units(batch.templates, sol.final, ok))
+        joint = joint_bound(batch.world, batch.templates, sol.lower, ok, cap, joint_limit_s)
     nums = summary_numbers(sol, sum(t.group_bound for t, keep in zip(batch.templates, ok,
-                                                                      strict=True) if keep))
+                                                                      strict=True) if keep),
+                           joint)
     n = sum(ok)
     before_name = "current" if sol.current is not None else "sequential"
     before = int(nums[f"children_{before_name}"] or 0)

@@ -22,6 +22,7 @@ def cmd_reoptimize(args: argparse.Namespace) -> int:
             scheduler=args.scheduler, out=args.out, fmt=args.format, store=args.store,
             batch_id=args.batch_id, progress=not args.no_progress, max_rounds=args.max_rounds,
             order_time_limit_s=args.order_time_limit_s,
+            bound_time_limit_s=args.bound_time_limit_s,
         )
     except RequestError as exc:
         print(json.dumps(exc.to_dict()), file=sys.stderr)
@@ -56,6 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786)")
     p.add_argument("--order-time-limit-s", type=float, default=0.2,
                    help="budget of one order's exact split inside the batch (default 0.2)")
+    p.add_argument("--bound-time-limit-s", type=float, default=60.0,
+                   help="budget of the joint lower bound's LP (0: skip it; default 60)")
     p.add_argument("--max-rounds", type=int, help="cap the search rounds (reproducible runs)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_reoptimize)
