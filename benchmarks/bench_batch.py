@@ -38,26 +38,39 @@ def peak_mb() -> dict[str, float]:
     return {"peak_rss_mb": round(me, 1), "peak_rss_children_mb": round(kids, 1)}
 
 
+def config(preset: str, args: argparse.Namespace) -> ScenarioConfig:
+    """The scenario of ``preset`` at the requested size (``--stock-depth`` overrides)."""
+    extra = {} if args.stock_depth is None else {"stock_depth": args.stock_depth}
+    return ScenarioConfig.preset(preset, n_orders=args.orders, n_warehouses=args.warehouses,
+                                 n_skus=args.skus, seed=args.seed, **extra)
+
+
 def run_one(preset: str, args: argparse.Namespace, workers: int, scheduler: Any = None,
             batch: Any = None) -> dict[str, Any]:
-    cfg = ScenarioConfig.preset(preset, n_orders=args.orders, n_warehouses=args.warehouses,
-                                n_skus=args.skus, seed=args.seed)
+    cfg = config(preset, args)
     t0 = time.perf_counter()
     if batch is None:
         batch = scenario_batch(cfg)
     t_input = time.perf_counter() - t0
     t1 = time.perf_counter()
     res = reoptimize(batch, time_limit_s=args.time_limit_s, workers=workers,
-                     scheduler=scheduler, progress=args.progress, max_rounds=args.max_rounds)
+                     scheduler=scheduler, progress=args.progress, max_rounds=args.max_rounds,
+                     bound_time_limit_s=args.bound_time_limit_s)
     wall = time.perf_counter() - t1
     s = res.summary
     row = {
-        "preset": preset, "orders": args.orders, "warehouses": args.warehouses, "skus": args.skus,
+        "preset": preset, "stock_depth": cfg.stock_depth, "orders": args.orders,
+        "warehouses": args.warehouses, "skus": args.skus,
         "seed": args.seed, "workers": workers if scheduler is None else f"dask:{workers}",
         "children_sequential": s["children_sequential"], "children_batch": s["children_batch"],
         "children_lower_bound": s["children_lower_bound"],
+        "children_joint_bound": s.get("children_joint_bound"),
+        "joint_bound_status": s.get("joint_bound_status"),
+        "joint_bound_s": s.get("joint_bound_s"),
+        "gap_closed_per_order_pct": s.get("gap_closed_per_order_pct"),
+        "units_short_in_any_plan": s.get("units_short_in_any_plan"),
         "children_group_bound": s.get("children_group_bound"),
-        "gap_closed_pct": s["gap_closed_pct"],
+        "gap_closed_pct": s["gap_closed_pct"], "gap_bound": s.get("gap_bound"),
         "extra_removed_vs_sequential_pct": round(
             100 * (s["children_sequential"] - s["children_batch"])
             / max(1, s["children_sequential"] - s["orders_planned"]), 2),
@@ -86,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-rounds", type=int)
+    p.add_argument("--stock-depth", type=float,
+                   help="override the preset's stock depth (units per stocked cell scale)")
+    p.add_argument("--bound-time-limit-s", type=float, default=60.0)
     p.add_argument("--speedup", action="store_true",
                    help="one process vs local processes vs Dask LocalCluster, same instance")
     p.add_argument("--progress", action="store_true")
@@ -95,9 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.speedup:
             print(json.dumps(run_one(preset, args, args.workers)), flush=True)
             continue
-        cfg = ScenarioConfig.preset(preset, n_orders=args.orders, n_warehouses=args.warehouses,
-                                    n_skus=args.skus, seed=args.seed)
-        batch = scenario_batch(cfg)
+        batch = scenario_batch(config(preset, args))
         n = max(2, args.workers)
         one = run_one(preset, args, 1, batch=batch)
         local = run_one(preset, args, n, batch=batch)
