@@ -142,8 +142,9 @@ class _LP:
     def solve(self, time_limit_s: float) -> tuple[str, float]:
         import highspy
 
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        from ordersplit.solver.backends.milp import new_highs
+
+        h = new_highs()
         h.setOptionValue("time_limit", max(1.0, float(time_limit_s)))
         n = len(self.lb)
         inf = highspy.kHighsInf

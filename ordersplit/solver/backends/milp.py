@@ -55,11 +55,14 @@ _HIGHS_FEASIBLE = 2  # kSolutionStatusFeasible
 _HIGHS_INFEASIBLE = ("kInfeasible", "kUnboundedOrInfeasible")
 
 
-def _new_highs() -> Any:
-    """A silent Highs instance.
+def new_highs() -> Any:
+    """A silent, single-threaded Highs instance.
 
-    The core class is used when present: the Python wrapper installs a callback on every
-    solver event and prints a banner on first use, neither of which a service wants.
+    Every HiGHS instance in ordersplit must come from here: HiGHS fixes its process-wide
+    thread scheduler at the first run, and an instance that later asks for another
+    thread count fails to run. The core class is used when present: the Python wrapper
+    installs a callback on every solver event and prints a banner on first use, neither
+    of which a service wants.
     """
     import highspy
 
@@ -67,6 +70,7 @@ def _new_highs() -> Any:
     cls = getattr(core, "_Highs", None) or highspy.Highs
     highs = cls()
     highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("threads", 1)
     return highs
 
 
@@ -77,8 +81,8 @@ class _HighsRunner:
         import highspy
 
         self.n = model.n_cols
-        highs = _new_highs()
-        for opt, val in (("threads", 1), ("random_seed", seed), ("mip_rel_gap", 0.0),
+        highs = new_highs()
+        for opt, val in (("random_seed", seed), ("mip_rel_gap", 0.0),
                          ("log_to_console", False)):
             highs.setOptionValue(opt, val)
         lp = highspy.HighsLp()
