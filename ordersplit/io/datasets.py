@@ -158,12 +158,12 @@ def olist_requests(
     Currency is ``BRL``. Only orders with at least one item are used.
     """
     # ordersplit.bench reads its shapes through this module: import it late (no cycle).
-    from ordersplit.bench.network import (  # noqa: PLC0415
+    from ordersplit.bench.network import (
         format_money,
         generate_network,
         location_dicts,
     )
-    from ordersplit.bench.scenario import ScenarioConfig  # noqa: PLC0415
+    from ordersplit.bench.scenario import ScenarioConfig
 
     items = read_olist("order_items", root)
     pays = read_olist("order_payments", root)
