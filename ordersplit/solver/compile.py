@@ -9,7 +9,6 @@ the plan builder can turn an assignment into child orders without re-reading rul
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Literal
 
 import numpy as np
@@ -113,13 +112,8 @@ def compile_request(request: SplitRequest) -> Compiled:
     for w, wh in enumerate(warehouses):
         for sku, units in wh.stock.items():
             k = sku_index.get(sku)
-            if k is not None:
-                stock[w, k] = (UNLIMITED if units > 0 else 0) if not rules.stock else units
-    if not rules.stock:
-        for w, wh in enumerate(warehouses):  # listing a SKU is enough when stock is not checked
-            for sku in wh.stock:
-                if sku in sku_index:
-                    stock[w, sku_index[sku]] = UNLIMITED
+            if k is not None:  # with the stock rule off, listing a SKU is enough
+                stock[w, k] = units if rules.stock else UNLIMITED
 
     keys: list[GroupKey] = []
     key_pos: dict[GroupKey, int] = {}
@@ -211,8 +205,3 @@ def compile_request(request: SplitRequest) -> Compiled:
         store_warehouse=store_wh,
     )
     return Compiled(problem, layout)
-
-
-def child_cost_decimal(units: int, scale: int) -> Decimal:
-    """A cost in problem units back as a decimal."""
-    return Decimal(units) / Decimal(scale)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-import numpy as np
-
 from ordersplit.solver.evaluate import Objective
 from ordersplit.solver.problem import IntArray
 
@@ -53,7 +51,3 @@ class SolveResult:
         )
         return (f"{self.backend}: {self.status.value}, {what}, bound {self.children_lower_bound}, "
                 f"{self.runtime_s * 1000:.2f} ms{' - ' + self.message if self.message else ''}")
-
-
-def empty_assignment(n_items: int, n_warehouses: int) -> IntArray:
-    return np.zeros((n_items, n_warehouses), dtype=np.int64)
