@@ -138,3 +138,20 @@ def test_compile_is_pure(example_request):
     a, b = compile_request(req).problem, compile_request(req).problem
     assert (a.stock == b.stock).all() and (a.quantity == b.quantity).all()
     assert not a.stock.flags.writeable
+
+
+@pytest.mark.parametrize("solver", ["cpsat", "milp", "auto"])
+def test_regression_highs_presolve_after_a_stage(solver):
+    """Found by the property test: with the warehouse rule off, HiGHS's presolve on the
+    model changed after the makespan stage returned a plan 66 % slower as optimal."""
+    problem = SplitProblem(
+        quantity=np.array([3, 1, 1], dtype=np.int64),
+        usage=np.array([[0, 1, 0], [0, 1, 0], [0, 0, 1]], dtype=np.int64),
+        splittable=np.ones(3, dtype=bool), group=np.zeros(3, dtype=np.int64),
+        stock=np.array([[0, 0, 0], [0, 1, 0], [0, 3, 1], [0, 3, 1]], dtype=np.int64),
+        allowed=np.ones((3, 4), dtype=bool),
+        hours=np.array([4320, 4320, 360, 4320], dtype=np.int64),
+        cost=np.zeros(4, dtype=np.int64), per_warehouse=False)
+    res = solve_problem(problem, solver, Deadline(10))
+    assert res.assignment is not None and res.status.value == "optimal"
+    assert evaluate(problem, res.assignment).key(problem.objective) == (1, 4320, 5760)

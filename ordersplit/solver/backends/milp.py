@@ -104,6 +104,7 @@ class _HighsRunner:
         self._check(highs.passModel(lp), "passModel")
         self.highs = highs
         self.all_cols = np.arange(self.n, dtype=np.int32)
+        self._stages_run = 0
 
     @staticmethod
     def _check(status: Any, what: str) -> None:
@@ -115,6 +116,12 @@ class _HighsRunner:
         cost = np.zeros(self.n)
         cost[objective.cols] = objective.coefs
         self._check(highs.changeColsCost(self.n, self.all_cols, cost), "changeColsCost")
+        if self._stages_run:
+            # HiGHS's presolve, on a model changed since the last run (new costs and a
+            # fixing row), was seen to return a worse plan as optimal (warehouse rule
+            # off, makespan then unit hours). Later stages are warm-started and small.
+            highs.setOptionValue("presolve", "off")
+        self._stages_run += 1
         highs.setOptionValue("time_limit", max(time_limit, 1e-3))
         if hint is not None:
             highs.setSolution(self.n, self.all_cols, hint.astype(np.float64))
