@@ -24,6 +24,7 @@ from ordersplit.batch.model import OrderPlan, OrderTemplate, World, rebuild
 from ordersplit.batch.search import BatchState
 from ordersplit.models.currency import currency_exponent, to_minor
 from ordersplit.money import allocate_frames
+from ordersplit.money.tables import format_units
 from ordersplit.plan.children import DraftChild, draft_children, gift_links, reasons
 from ordersplit.rules.keys import group_key
 from ordersplit.solver.problem import IntArray
@@ -84,24 +85,6 @@ def solver_drafts(world: World, tpl: OrderTemplate, plan: OrderPlan
         d.warehouse = None if d.warehouse is None else int(locs[d.warehouse])
         d.sources = {int(locs[w]): u for w, u in d.sources.items()}
     return drafts, locs
-
-
-def _format(units: np.ndarray, exponent: np.ndarray) -> np.ndarray:
-    """Minor units as decimal strings with ``exponent`` decimals (vectorized)."""
-    units = np.asarray(units, dtype=np.int64)
-    out = np.empty(units.size, dtype=object)
-    for e in np.unique(exponent).tolist():
-        rows = np.flatnonzero(exponent == e)
-        u = units[rows]
-        sign = np.where(u < 0, "-", "")
-        a = np.abs(u)
-        if e == 0:
-            out[rows] = np.char.add(sign, a.astype(str))
-            continue
-        major = (a // 10**e).astype(str)
-        minor = np.char.zfill((a % 10**e).astype(str), e)
-        out[rows] = np.char.add(np.char.add(np.char.add(sign, major), "."), minor)
-    return out
 
 
 class _Rows:
@@ -338,9 +321,9 @@ def _assemble(master: _Rows, items_t: _Rows, acts: _Rows, m_lines: _Rows, m_pay:
     units[is_parent] = money.parents.loc[mf.loc[is_parent, "order_id"], keys].to_numpy()
     units[~is_parent] = money.children.loc[mf.loc[~is_parent, "order_id"], keys].to_numpy()
     for k in ("goods", "discount", "shipping_fee", "invoice", "tax"):
-        mf[k] = _format(units[:, keys.index(k)], exp)
+        mf[k] = format_units(units[:, keys.index(k)], exp)
     # an order's allocation is zero for methods it was not paid with
-    mf["paid"] = _format(units[:, method_cols].sum(axis=1), exp)
+    mf["paid"] = format_units(units[:, method_cols].sum(axis=1), exp)
 
     # the payment plan: every method of the parent, on the parent and on every child
     order_methods = pay.groupby("order_id", sort=False)["method"].agg(list)
@@ -352,14 +335,14 @@ def _assemble(master: _Rows, items_t: _Rows, acts: _Rows, m_lines: _Rows, m_pay:
     cols = np.array([keys.index(m) for m in names.tolist()], dtype=np.int64)
     payments = pd.DataFrame({
         "order_id": mf["order_id"].to_numpy()[rows], "root_id": root[rows], "method": names,
-        "amount": _format(units[rows, cols], exp[rows])})
+        "amount": format_units(units[rows, cols], exp[rows])})
     master_out = mf.drop(columns=["_exp", "_money", "_pay"])
 
     it = items_t.frame()
     iexp = it["_exp"].to_numpy(dtype=np.int64)
     for k in ("goods", "discount", "shipping_fee", "invoice", "tax"):
-        it[k] = _format(money.parts[:, keys.index(k)], iexp)
-    it["paid"] = _format(money.parts[:, method_cols].sum(axis=1), iexp)
+        it[k] = format_units(money.parts[:, keys.index(k)], iexp)
+    it["paid"] = format_units(money.parts[:, method_cols].sum(axis=1), iexp)
     items_out = it.drop(columns="_exp")
 
     af = acts.frame()
@@ -370,7 +353,7 @@ def _assemble(master: _Rows, items_t: _Rows, acts: _Rows, m_lines: _Rows, m_pay:
             d = af[disc]
             shares = [money.discount[(r, a)].get(c, 0) for r, a, c in zip(
                 d["root_id"], d["activity_id"], d["order_id"], strict=True)]
-            text[disc] = _format(np.array(shares, dtype=np.int64), d["_exp"].to_numpy())
+            text[disc] = format_units(np.array(shares, dtype=np.int64), d["_exp"].to_numpy())
         af["amount"] = text
     return {"master": master_out, "items": items_out, "payments": payments,
             "activities": af.drop(columns=["_act", "_exp"], errors="ignore")}

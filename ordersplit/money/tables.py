@@ -40,21 +40,29 @@ def _ids(given: Sequence[str] | None, prefix: str, n: int) -> np.ndarray:
     return np.asarray(list(given), dtype=object)
 
 
-def format_amounts(units: pd.Series, exponent: pd.Series | int) -> pd.Series:
+def format_units(units: np.ndarray, exponent: np.ndarray | int) -> np.ndarray:
     """Minor units as decimal strings in major units (vectorized ``format_minor``)."""
-    exp = pd.Series(exponent, index=units.index) if isinstance(exponent, int) else exponent
-    out = units.astype(str)
-    for e in sorted(set(exp.tolist())):
-        if e == 0:
-            continue
-        rows = exp == e
-        u = units[rows].astype(np.int64)
+    units = np.asarray(units, dtype=np.int64)
+    exp = np.broadcast_to(np.asarray(exponent, dtype=np.int64), units.shape)
+    out = np.empty(units.size, dtype=object)
+    for e in np.unique(exp).tolist():
+        rows = np.flatnonzero(exp == e)
+        u = units[rows]
         sign = np.where(u < 0, "-", "")
-        a = u.abs()
+        a = np.abs(u)
+        if e == 0:
+            out[rows] = np.char.add(sign, a.astype(str))
+            continue
         major = (a // 10**e).astype(str)
-        minor = (a % 10**e).astype(str).str.zfill(e)
-        out[rows] = sign + major + "." + minor
+        minor = np.char.zfill((a % 10**e).astype(str), e)
+        out[rows] = np.char.add(np.char.add(np.char.add(sign, major), "."), minor)
     return out
+
+
+def format_amounts(units: pd.Series, exponent: pd.Series | int) -> pd.Series:
+    """:func:`format_units` for a Series (keeps its index)."""
+    exp = exponent if isinstance(exponent, int) else exponent.to_numpy()
+    return pd.Series(format_units(units.to_numpy(), exp), index=units.index, dtype=object)
 
 
 def order_tables(
