@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ordersplit.solver import cover_kernel as kernel
 from ordersplit.solver.heuristics.state import fill_fastest
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.stop import Deadline
@@ -43,15 +44,17 @@ def applicable(problem: SplitProblem) -> bool:
 
 @dataclass
 class _BitData:
-    """Bitmask views of a binary group, built once and shared by its searches."""
+    """Packed bitmasks of a binary group for the compiled kernel, built once and shared
+    by its searches: ``cand[k]`` SKU k's candidate warehouses, ``cov[w]`` the SKUs
+    warehouse w covers; ``fastest[k]`` SKU k's fastest candidate."""
 
-    full: np.ndarray
-    cov: list[int]
-    cand: list[int]
-    k_order: list[int]
-    hours: list[int]
-    cost: list[int]
-    demand: list[int]
+    cand: np.ndarray
+    cov: np.ndarray
+    k_order: np.ndarray
+    hours: np.ndarray
+    cost: np.ndarray
+    demand: np.ndarray
+    fastest: np.ndarray
 
 
 @dataclass
@@ -203,153 +206,78 @@ class _Search:
                 return
 
 
-def _masks(rows: np.ndarray) -> list[int]:
-    """Each boolean row as a Python int bitmask (bit j = column j)."""
-    if rows.shape[1] == 0:
-        return [0] * rows.shape[0]
-    packed = np.packbits(rows, axis=1, bitorder="little")
-    return [int.from_bytes(r.tobytes(), "little") for r in packed]
-
-
-def _bits(mask: int, n: int) -> np.ndarray:
-    """A bitmask as a 0/1 float array of length ``n``."""
-    raw = np.frombuffer(mask.to_bytes((n + 7) // 8 or 1, "little"), dtype=np.uint8)
-    return np.unpackbits(raw, count=n, bitorder="little").astype(np.float64)
-
-
 def is_binary(data: GroupData) -> bool:
     """Every warehouse holds none or all of each SKU's demand: covering is yes/no."""
     return bool(((data.supply == 0) | (data.supply == data.demand[None, :])).all())
 
 
-class _BitSearch:
-    """The same branch and bound on bitmasks, for binary groups (the common case).
+def _bit_data(data: GroupData) -> _BitData:
+    """The group's packed bitmasks (built once, shared by every search on the group)."""
+    if data.bits is None:
+        full = data.supply > 0
+        data.bits = _BitData(
+            cand=kernel.pack(full.T.copy()), cov=kernel.pack(full),
+            k_order=np.argsort(full.sum(axis=0), kind="stable").astype(np.int64),
+            hours=data.hours.astype(np.int64), cost=data.cost.astype(np.int64),
+            demand=data.demand.astype(np.int64),
+            fastest=full.argmax(axis=0).astype(np.int64),
+        )
+    return data.bits
 
-    Warehouses are bits in fastest-first order, so the lowest set bit of a candidate
-    mask is the fastest candidate. The count bound is the classic one for set
-    covering: uncovered SKUs whose candidate sets are pairwise disjoint each need a
-    warehouse of their own.
-    """
 
-    def __init__(self, data: GroupData, terms: tuple[str, ...], stop: Deadline) -> None:
-        if data.bits is None:
-            full = data.supply > 0
-            data.bits = _BitData(full.astype(np.float64), _masks(full), _masks(full.T.copy()),
-                                 [int(k) for k in np.argsort(full.sum(axis=0), kind="stable")],
-                                 [int(h) for h in data.hours], [int(c) for c in data.cost],
-                                 [int(q) for q in data.demand])
-        b = data.bits
-        self.full_float, self.cov, self.cand, self.k_order = b.full, b.cov, b.cand, b.k_order
-        self.hours, self.cost, self.demand = b.hours, b.cost, b.demand
-        self.terms = terms
-        self.stop = stop
-        self.best_key: tuple[int, ...] | None = None
-        self.best_set: list[int] | None = None
-        self.nodes = 0
-        self.aborted = False
+@dataclass
+class _BitRun:
+    """What one kernel search found: the incumbent key and set (``None`` when the
+    search only had a key to beat and did not beat it), nodes, and whether it stopped
+    on the deadline."""
 
-    def dual_bound(self, uncovered: int, avail: int) -> int:
-        """Set-covering dual bound: give SKU ``k`` the value 1 / (most uncovered SKUs any of
-        its candidates covers); no warehouse then covers more than 1 in total, so the sum
-        bounds the warehouses still needed."""
-        rows = self.full_float
-        unc = _bits(uncovered, rows.shape[1])
-        reach = (rows @ unc) * _bits(avail, rows.shape[0])  # uncovered SKUs each covers
-        best = (rows * reach[:, None]).max(axis=0)[unc > 0]
-        if best.size == 0:
-            return 0
-        if not best.all():
-            return 1 << 30
-        return int(np.ceil((1.0 / best).sum() - 1e-9))
+    best_key: tuple[int, ...] | None
+    best_set: list[int] | None
+    nodes: int
+    aborted: bool
 
-    @staticmethod
-    def low(mask: int) -> int:
-        return (mask & -mask).bit_length() - 1
 
-    def evaluate(self, chosen_mask: int) -> tuple[tuple[int, ...], list[int]]:
-        used = 0
-        unit = 0
-        for k, q in enumerate(self.demand):
-            w = self.low(self.cand[k] & chosen_mask)
-            used |= 1 << w
-            unit += q * self.hours[w]
-        ids = [w for w in range(used.bit_length()) if used >> w & 1]
-        values = {"makespan": max(self.hours[w] for w in ids), "unit_hours": unit,
-                  "cost": sum(self.cost[w] for w in ids)}
-        return (len(ids), *(values[t] for t in self.terms)), ids
+def _terms_codes(terms: tuple[str, ...]) -> np.ndarray:
+    return np.array([kernel.TERM_CODES[t] for t in terms], dtype=np.int64)
 
-    def bound_terms(self, chosen: list[int], chosen_mask: int, uncovered: int,
-                    avail: int) -> list[int]:
-        out = []
-        for term in self.terms:
-            if term == "makespan":
-                value = max((self.hours[w] for w in chosen), default=0)
-                for k in self.k_order:
-                    if uncovered >> k & 1:
-                        value = max(value, self.hours[self.low(self.cand[k] & avail)])
-            elif term == "unit_hours":
-                pool = avail | chosen_mask
-                value = sum(q * self.hours[self.low(self.cand[k] & pool)]
-                            for k, q in enumerate(self.demand))
-            else:
-                value = sum(self.cost[w] for w in chosen)
-            out.append(value)
-        return out
 
-    def run(self, chosen: list[int], chosen_mask: int, uncovered: int, avail: int) -> None:
-        self.nodes += 1
-        if self.nodes % CHECK_EVERY == 0 and self.stop.expired():
-            self.aborted = True
-        if self.aborted:
-            return
-        if not uncovered:
-            key, ids = self.evaluate(chosen_mask)
-            if self.best_key is None or key < self.best_key:
-                self.best_key, self.best_set = key, ids
-            return
-        # count bound (disjoint candidate sets) and the scarcest uncovered SKU
-        union = 0
-        extra = 0
-        pick, fewest = -1, 1 << 30
-        for k in self.k_order:
-            if uncovered >> k & 1:
-                c = self.cand[k] & avail
-                if not c:
-                    return
-                n = c.bit_count()
-                if n < fewest:
-                    pick, fewest = k, n
-                if not c & union:
-                    extra += 1
-                    union |= c
-        best = self.best_key
-        if best is not None and len(chosen) + extra <= best[0]:
-            extra = max(extra, self.dual_bound(uncovered, avail))
-        if best is not None:
-            count = len(chosen) + extra
-            if count > best[0]:
-                return
-            if count == best[0]:
-                lower = self.bound_terms(chosen, chosen_mask, uncovered, avail)
-                if tuple(lower) >= best[1:]:
-                    return
-        depth = len(chosen) + 1
-        cands = self.cand[pick] & avail
-        while cands:
-            bit = cands & -cands
-            cands ^= bit
-            w = bit.bit_length() - 1
-            if self.best_key is not None and depth > self.best_key[0]:
-                return
-            avail &= ~bit
-            rest = uncovered & ~self.cov[w]
-            if rest and self.best_key is not None and depth >= self.best_key[0]:
-                continue
-            chosen.append(w)
-            self.run(chosen, chosen_mask | bit, rest, avail)
-            chosen.pop()
-            if self.aborted:
-                return
+def _key_of(data: GroupData, terms: tuple[str, ...], chosen: int) -> tuple[tuple[int, ...], list[int]]:
+    """Key of the fastest fill inside the warehouse set ``chosen`` (a bitmask), and
+    the warehouses that ship."""
+    b = _bit_data(data)
+    n_w = data.wh.size
+    used = np.zeros(b.cand.shape[1], dtype=np.uint64)
+    key = np.zeros(1 + len(terms), dtype=np.int64)
+    kernel.leaf_key(b.cand, b.hours, b.cost, b.demand, _terms_codes(terms),
+                    kernel.mask_words(chosen, n_w), used, key)
+    used_mask = kernel.words_mask(used)
+    return tuple(int(v) for v in key), [w for w in range(n_w) if used_mask >> w & 1]
+
+
+def _run_bits(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: int,
+              start: tuple[tuple[int, ...], list[int] | None] | None) -> _BitRun:
+    """One search over the warehouses in ``avail`` from ``start`` (an incumbent key and
+    set; a set of ``None`` is a bound to beat without a plan behind it)."""
+    b = _bit_data(data)
+    n_w = data.wh.size
+    best_key = np.zeros(1 + len(terms), dtype=np.int64)
+    best_used = np.zeros(b.cand.shape[1], dtype=np.uint64)
+    state = np.zeros(3, dtype=np.int64)
+    if start is not None:
+        best_key[:] = start[0]
+        state[0] = 1
+        if start[1] is not None:
+            state[0] = 2
+            best_used[:] = kernel.mask_words(sum(1 << w for w in start[1]), n_w)
+    kernel.search(b.cand, b.cov, b.hours, b.cost, b.demand, b.k_order, _terms_codes(terms),
+                  kernel.mask_words(avail, n_w), best_key, best_used, state, stop.end)
+    if state[0] == 0:
+        return _BitRun(None, None, int(state[1]), bool(state[2]))
+    key = tuple(int(v) for v in best_key)
+    if state[0] == 1:
+        return _BitRun(key, None, int(state[1]), bool(state[2]))
+    used = kernel.words_mask(best_used)
+    return _BitRun(key, [w for w in range(n_w) if used >> w & 1], int(state[1]), bool(state[2]))
 
 
 @dataclass
@@ -375,32 +303,12 @@ def _incumbent_key(data: GroupData, x_rows: IntArray, terms: tuple[str, ...],
 
 
 def _greedy_cover(data: GroupData) -> list[int] | None:
-    """A quick cover: repeatedly the warehouse covering most uncovered SKUs (fastest on ties)."""
-    bits = _BitSearch(data, (), Deadline(0))  # builds the shared bitmasks
-    uncovered = (1 << len(bits.demand)) - 1
-    chosen: list[int] = []
-    while uncovered:
-        best_w, best_n = -1, 0
-        for w, cov in enumerate(bits.cov):
-            n = (cov & uncovered).bit_count()
-            if n > best_n:
-                best_w, best_n = w, n
-        if best_w < 0:
-            return None  # some SKU has no candidate left: no cover at all
-        chosen.append(best_w)
-        uncovered &= ~bits.cov[best_w]
-    return chosen
-
-
-def _run_bits(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: int,
-              start: tuple[tuple[int, ...], list[int] | None] | None) -> _BitSearch:
-    """One search from ``start`` (an incumbent key and set; a set of ``None`` is a bound
-    to beat without a plan behind it)."""
-    bits = _BitSearch(data, terms, stop)
-    if start is not None:
-        bits.best_key, bits.best_set = start
-    bits.run([], 0, (1 << len(bits.demand)) - 1, avail)
-    return bits
+    """A quick cover: repeatedly the warehouse covering most uncovered SKUs (fastest on
+    ties); ``None`` when some SKU has no candidate."""
+    b = _bit_data(data)
+    chosen = np.zeros(max(1, data.wh.size), dtype=np.int64)
+    size = kernel.greedy_cover(b.cov, int(b.demand.size), chosen)
+    return None if size < 0 else [int(w) for w in chosen[:size]]
 
 
 def _search_binary(data: GroupData, terms: tuple[str, ...], stop: Deadline,
@@ -414,7 +322,7 @@ def _search_binary(data: GroupData, terms: tuple[str, ...], stop: Deadline,
     nodes = 0
     proven = True
 
-    def done(bits: _BitSearch) -> None:
+    def done(bits: _BitRun) -> None:
         nonlocal nodes, proven
         nodes += bits.nodes
         proven &= not bits.aborted
@@ -438,7 +346,7 @@ def _search_binary(data: GroupData, terms: tuple[str, ...], stop: Deadline,
         hours = [int(h) for h in data.hours]
         levels = sorted({hours[w] for w in range(data.wh.size)})
         # No cover is faster than the slowest of each SKU's fastest candidate.
-        floor = max(hours[_BitSearch.low(c)] for c in data.bits.cand) if data.bits else 0
+        floor = int(data.hours[_bit_data(data).fastest].max())
         lo, hi = levels.index(floor), levels.index(max(hours[w] for w in found))
         while lo < hi and not stop.expired():
             mid = (lo + hi) // 2
@@ -457,13 +365,13 @@ def _search_binary(data: GroupData, terms: tuple[str, ...], stop: Deadline,
         # M* is proven: every cover under the cap has exactly that makespan, so the last
         # stage ranks by the later terms only.
         rest = terms[1:]
-        seed = _BitSearch(data, rest, stop).evaluate(sum(1 << w for w in found))
-        bits = _run_bits(data, rest, stop, under, seed)
+        seed_key, seed_set = _key_of(data, rest, sum(1 << w for w in found))
+        bits = _run_bits(data, rest, stop, under, (seed_key, seed_set))
         done(bits)
         chosen = bits.best_set
     if chosen is None:
         return None, None, proven, nodes
-    key, used = _BitSearch(data, terms, stop).evaluate(sum(1 << w for w in chosen))
+    key, used = _key_of(data, terms, sum(1 << w for w in chosen))
     return data.wh[np.array(sorted(used), dtype=np.int64)], key, proven, nodes
 
 

@@ -1,0 +1,501 @@
+"""The compiled kernel of the exact combination search on binary groups.
+
+The branch and bound of :mod:`ordersplit.solver.combination` spends its time in a few
+bit operations per node; in Python each costs a bytecode dispatch and a big-int
+allocation, so a node took about 15 us. Here the same search runs on ``uint64`` word
+arrays compiled by numba (``cache=True``: compiled once per installation, loaded from
+the cache afterwards), at well under a microsecond per node.
+
+Conventions: warehouses are bits in fastest-first order, so the lowest set bit of a
+candidate mask is the fastest candidate; ``cand[k]`` is SKU ``k``'s candidate mask over
+warehouses, ``cov[w]`` warehouse ``w``'s mask over SKUs. ``terms`` encodes the objective
+terms after the count: 0 makespan, 1 unit hours, 2 cost.
+
+The module compiles its functions when imported (a few seconds the first time, then
+from numba's cache), so that no order's time budget pays for it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numba as nb
+import numpy as np
+
+MAKESPAN, UNIT_HOURS, COST = 0, 1, 2
+TERM_CODES = {"makespan": MAKESPAN, "unit_hours": UNIT_HOURS, "cost": COST}
+CHECK_MASK = 1023  # look at the clock every 1,024 nodes
+
+_M1 = np.uint64(0x5555555555555555)
+_M2 = np.uint64(0x3333333333333333)
+_M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
+_H01 = np.uint64(0x0101010101010101)
+_ONE = np.uint64(1)
+_ZERO = np.uint64(0)
+
+
+@nb.njit(cache=True, inline="always")
+def _popcount(x: np.uint64) -> int:
+    x = x - ((x >> _ONE) & _M1)
+    x = (x & _M2) + ((x >> np.uint64(2)) & _M2)
+    x = (x + (x >> np.uint64(4))) & _M4
+    return int((x * _H01) >> np.uint64(56))
+
+
+@nb.njit(cache=True, inline="always")
+def _low(x: np.uint64) -> int:
+    """Index of the lowest set bit of a non-zero word."""
+    return _popcount((x & (~x + _ONE)) - _ONE)
+
+
+@nb.njit(cache=True)
+def _now() -> float:
+    with nb.objmode(t="float64"):
+        t = time.perf_counter()
+    return t
+
+
+@nb.njit(cache=True, inline="always")
+def _first(mask: np.ndarray) -> int:
+    """Lowest set bit of a multiword mask, or -1."""
+    for i in range(mask.size):
+        if mask[i]:
+            return 64 * i + _low(mask[i])
+    return -1
+
+
+@nb.njit(cache=True, inline="always")
+def _first_and(a: np.ndarray, b: np.ndarray) -> int:
+    """Lowest set bit of ``a & b``, or -1."""
+    for i in range(a.size):
+        x = a[i] & b[i]
+        if x:
+            return 64 * i + _low(x)
+    return -1
+
+
+@nb.njit(cache=True, inline="always")
+def _count(mask: np.ndarray) -> int:
+    """Number of set bits of a multiword mask."""
+    n = 0
+    for i in range(mask.size):
+        n += _popcount(mask[i])
+    return n
+
+
+@nb.njit(cache=True, inline="always")
+def _is_zero(mask: np.ndarray) -> bool:
+    for i in range(mask.size):  # noqa: SIM110 (numba compiles loops, not generators)
+        if mask[i]:
+            return False
+    return True
+
+
+@nb.njit(cache=True)
+def leaf_key(cand: np.ndarray, hours: np.ndarray, cost: np.ndarray, demand: np.ndarray,
+              terms: np.ndarray, chosen: np.ndarray, used: np.ndarray, key: np.ndarray) -> None:
+    """Key of the fastest fill inside ``chosen`` (each SKU from its fastest chosen
+    candidate) into ``key``; the warehouses that ship into ``used``."""
+    used[:] = 0
+    unit = 0
+    for k in range(cand.shape[0]):
+        w = _first_and(cand[k], chosen)
+        used[w >> 6] |= _ONE << np.uint64(w & 63)
+        unit += demand[k] * hours[w]
+    count = 0
+    span = 0
+    total = 0
+    for i in range(used.size):
+        x = used[i]
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            count += 1
+            span = max(span, hours[w])
+            total += cost[w]
+    key[0] = count
+    for t in range(terms.size):
+        code = terms[t]
+        key[t + 1] = span if code == MAKESPAN else (unit if code == UNIT_HOURS else total)
+
+
+@nb.njit(cache=True)
+def _offer(cand: np.ndarray, hours: np.ndarray, cost: np.ndarray, demand: np.ndarray,
+           terms: np.ndarray, chosen: np.ndarray, best_key: np.ndarray, best_used: np.ndarray,
+           state: np.ndarray, used: np.ndarray, key: np.ndarray) -> None:
+    """Evaluate the cover ``chosen`` and keep it when its key beats the incumbent."""
+    leaf_key(cand, hours, cost, demand, terms, chosen, used, key)
+    better = state[0] == 0
+    if not better:
+        for t in range(key.size):
+            if key[t] != best_key[t]:
+                better = key[t] < best_key[t]
+                break
+    if better:
+        best_key[:] = key
+        best_used[:] = used
+        state[0] = 2
+
+
+@nb.njit(cache=True, inline="always")
+def _common(cand: np.ndarray, unc: np.ndarray, pool: np.ndarray, out: np.ndarray) -> bool:
+    """``out`` = the warehouses of ``pool`` that are candidates of every SKU in ``unc``;
+    False as soon as that is empty."""
+    out[:] = pool
+    for j in range(unc.size):
+        x = unc[j]
+        while x:
+            k = 64 * j + _low(x)
+            x &= x - _ONE
+            alive = False
+            for i in range(out.size):
+                out[i] &= cand[k, i]
+                if out[i]:
+                    alive = True
+            if not alive:
+                return False
+    return True
+
+
+@nb.njit(cache=True)
+def _finish(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarray,
+            demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray, unc: np.ndarray,
+            av: np.ndarray, chm: np.ndarray, best_key: np.ndarray, best_used: np.ndarray,
+            state: np.ndarray, scratch: np.ndarray, used: np.ndarray, key: np.ndarray) -> None:
+    """Search a node that may add at most two more warehouses, without child nodes.
+
+    With a count-only incumbent a leaf must beat its count, so one slot means "some
+    warehouse is a candidate of every uncovered SKU" (a mask intersection) and two
+    slots mean that after one candidate of the first uncovered SKU. With later terms a
+    leaf may tie on the count, so with one slot every such warehouse is evaluated.
+    Candidates are taken fastest first and each is excluded for the later ones, as the
+    branching of :func:`search` does, so the same covers are reached.
+    """
+    common, pool, chosen = scratch[0], scratch[1], scratch[2]
+    rest = np.empty(unc.size, dtype=np.uint64)
+    if terms.size or best_key[0] - 1 - _count(chm) <= 1:
+        if not _common(cand, unc, av, common):
+            return
+        for i in range(common.size):
+            x = common[i]
+            while x:
+                w = 64 * i + _low(x)
+                x &= x - _ONE
+                chosen[:] = chm
+                chosen[w >> 6] |= _ONE << np.uint64(w & 63)
+                _offer(cand, hours, cost, demand, terms, chosen, best_key, best_used, state,
+                       used, key)
+                if terms.size == 0:
+                    return
+        return
+    d = _count(chm)
+    pick = -1
+    for idx in range(k_order.size):
+        k = k_order[idx]
+        if (unc[k >> 6] >> np.uint64(k & 63)) & _ONE:
+            pick = k
+            break
+    pool[:] = av
+    for i in range(pool.size):
+        x = cand[pick, i] & av[i]
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            slots = best_key[0] - 1 - d
+            if slots < 1:
+                return
+            bit = _ONE << np.uint64(w & 63)
+            pool[i] &= ~bit
+            chosen[:] = chm
+            chosen[i] |= bit
+            empty = True
+            for j in range(unc.size):
+                if unc[j] & ~cov[w, j]:
+                    empty = False
+            if empty:
+                _offer(cand, hours, cost, demand, terms, chosen, best_key, best_used, state,
+                       used, key)
+                continue
+            if slots < 2:
+                continue
+            for j in range(unc.size):
+                rest[j] = unc[j] & ~cov[w, j]
+            if _common(cand, rest, pool, common):
+                w2 = _first(common)
+                chosen[w2 >> 6] |= _ONE << np.uint64(w2 & 63)
+                _offer(cand, hours, cost, demand, terms, chosen, best_key, best_used, state,
+                       used, key)
+
+
+@nb.njit(cache=True)
+def _dual_bound(cand: np.ndarray, cov: np.ndarray, unc: np.ndarray, av: np.ndarray,
+                reach: np.ndarray) -> int:
+    """Covering-LP dual bound on the warehouses still needed: SKU ``k`` gets
+    ``1 / (most uncovered SKUs any of its candidates covers)``, which keeps every
+    warehouse's dual constraint at most 1."""
+    for i in range(av.size):
+        x = av[i]
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            r = 0
+            for j in range(unc.size):
+                r += _popcount(cov[w, j] & unc[j])
+            reach[w] = r
+    total = 0.0
+    for j in range(unc.size):
+        y = unc[j]
+        while y:
+            k = 64 * j + _low(y)
+            y &= y - _ONE
+            most = 0
+            for i in range(av.size):
+                x = cand[k, i] & av[i]
+                while x:
+                    w = 64 * i + _low(x)
+                    x &= x - _ONE
+                    most = max(most, reach[w])
+            total += 1.0 / most
+    return int(np.ceil(total - 1e-9))
+
+
+@nb.njit(cache=True)
+def _terms_below(cand: np.ndarray, hours: np.ndarray, cost: np.ndarray, demand: np.ndarray,
+                 terms: np.ndarray, unc: np.ndarray, av: np.ndarray, chm: np.ndarray,
+                 best_key: np.ndarray) -> bool:
+    """Whether a leaf below (with the incumbent's count) could still beat the incumbent
+    on the later terms: compares lower bounds term by term."""
+    for t in range(terms.size):
+        code = terms[t]
+        value = 0
+        if code == MAKESPAN:  # the slowest chosen, and each uncovered SKU's fastest left
+            for i in range(chm.size):
+                x = chm[i]
+                while x:
+                    value = max(value, hours[64 * i + _low(x)])
+                    x &= x - _ONE
+            for j in range(unc.size):
+                y = unc[j]
+                while y:
+                    k = 64 * j + _low(y)
+                    y &= y - _ONE
+                    value = max(value, hours[_first_and(cand[k], av)])
+        elif code == UNIT_HOURS:  # every SKU from its fastest chosen or available
+            for k in range(cand.shape[0]):
+                best_w = _first_and(cand[k], av)
+                mine = _first_and(cand[k], chm)
+                if best_w < 0 or (0 <= mine < best_w):
+                    best_w = mine
+                value += demand[k] * hours[best_w]
+        else:  # the chosen ones' cost
+            for i in range(chm.size):
+                x = chm[i]
+                while x:
+                    value += cost[64 * i + _low(x)]
+                    x &= x - _ONE
+        if value != best_key[t + 1]:
+            return value < best_key[t + 1]
+    return False
+
+
+@nb.njit(cache=True)
+def _branch_sku(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarray,
+                demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray, unc: np.ndarray,
+                av: np.ndarray, chm: np.ndarray, depth: int, best_key: np.ndarray,
+                has_best: bool, union: np.ndarray, reach: np.ndarray) -> int:
+    """The uncovered SKU to branch on (fewest candidates left), or -1 when the node is
+    pruned: some SKU has no candidate, or the count bound (pairwise disjoint candidate
+    sets, then the dual bound) exceeds the incumbent's, or ties it and the later
+    terms cannot win."""
+    union[:] = 0
+    extra = 0
+    pick = -1
+    fewest = 1 << 30
+    for idx in range(k_order.size):
+        k = k_order[idx]
+        if not (unc[k >> 6] >> np.uint64(k & 63)) & _ONE:
+            continue
+        n = 0
+        overlap = False
+        for i in range(av.size):
+            c = cand[k, i] & av[i]
+            n += _popcount(c)
+            if c & union[i]:
+                overlap = True
+        if n == 0:
+            return -1
+        if n < fewest:
+            pick = k
+            fewest = n
+        if not overlap:
+            extra += 1
+            for i in range(av.size):
+                union[i] |= cand[k, i] & av[i]
+    if not has_best:
+        return pick
+    if depth + extra <= best_key[0]:
+        extra = max(extra, _dual_bound(cand, cov, unc, av, reach))
+    count = depth + extra
+    if count > best_key[0]:
+        return -1
+    if count == best_key[0] and not _terms_below(cand, hours, cost, demand, terms, unc, av,
+                                                 chm, best_key):
+        return -1
+    return pick
+
+
+@nb.njit(cache=True)
+def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarray,
+           demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray, avail0: np.ndarray,
+           best_key: np.ndarray, best_used: np.ndarray, state: np.ndarray,
+           deadline: float) -> None:
+    """Depth-first branch and bound for the lexicographically smallest cover.
+
+    ``best_key`` (count, *terms) is the incumbent, ``state[0]`` says whether there is
+    one (0 none, 1 a key to beat without a set behind it, 2 a key with its set in
+    ``best_used``); both are updated in place. Branching: the uncovered SKU with the
+    fewest candidates, its candidates fastest first, each excluded in later siblings,
+    so every cover is reached through one of its subsets. The recursion is an explicit
+    stack of levels (uncovered SKUs, available and chosen warehouses, candidates left).
+    ``state[1]`` returns the nodes visited, ``state[2]`` 1 when the deadline stopped the
+    search (the result is then not proven).
+    """
+    n_k, nw = cand.shape
+    nk = cov.shape[1]
+    levels = n_k + 2  # every choice covers a new SKU
+    unc = np.zeros((levels, nk), dtype=np.uint64)
+    av = np.zeros((levels, nw), dtype=np.uint64)
+    chm = np.zeros((levels, nw), dtype=np.uint64)
+    cands = np.zeros((levels, nw), dtype=np.uint64)
+    union = np.zeros(nw, dtype=np.uint64)
+    used = np.zeros(nw, dtype=np.uint64)
+    key = np.zeros(best_key.size, dtype=np.int64)
+    reach = np.zeros(cov.shape[0], dtype=np.int64)
+    scratch = np.zeros((3, nw), dtype=np.uint64)
+    tie = 0 if terms.size else 1  # a leaf must beat the count unless later terms decide
+    for k in range(n_k):
+        unc[0, k >> 6] |= _ONE << np.uint64(k & 63)
+    av[0, :] = avail0
+    nodes = 0
+    aborted = 0
+    d = 0
+    enter = True
+    while True:
+        if enter:
+            nodes += 1
+            if (nodes & CHECK_MASK) == 0 and _now() >= deadline:
+                aborted = 1
+                break
+            cands[d, :] = 0
+            if _is_zero(unc[d]):
+                _offer(cand, hours, cost, demand, terms, chm[d], best_key, best_used, state,
+                       used, key)
+            elif state[0] != 0 and best_key[0] - d - tie <= (2 if tie else 1):
+                # One or two warehouses left: finish the node with candidate-mask
+                # intersections instead of child nodes and bounds (most nodes are here).
+                _finish(cand, cov, hours, cost, demand, k_order, terms, unc[d], av[d], chm[d],
+                        best_key, best_used, state, scratch, used, key)
+            else:
+                pick = _branch_sku(cand, cov, hours, cost, demand, k_order, terms, unc[d],
+                                   av[d], chm[d], d, best_key, state[0] != 0, union, reach)
+                if pick >= 0:
+                    cands[d, :] = cand[pick] & av[d]
+        # the next candidate of level d
+        advanced = False
+        while not _is_zero(cands[d]):
+            if state[0] != 0 and d + 1 > best_key[0]:
+                break  # every child would open more warehouses than the incumbent
+            w = _first(cands[d])
+            bit = _ONE << np.uint64(w & 63)
+            cands[d, w >> 6] &= ~bit
+            av[d, w >> 6] &= ~bit
+            empty = True
+            for j in range(nk):
+                rest = unc[d, j] & ~cov[w, j]
+                unc[d + 1, j] = rest
+                if rest:
+                    empty = False
+            if not empty and state[0] != 0 and d + 1 >= best_key[0]:
+                continue  # would need yet another warehouse
+            av[d + 1, :] = av[d]
+            chm[d + 1, :] = chm[d]
+            chm[d + 1, w >> 6] |= bit
+            d += 1
+            advanced = True
+            break
+        if advanced:
+            enter = True
+            continue
+        if d == 0:
+            break
+        d -= 1
+        enter = False
+    state[1] = nodes
+    state[2] = aborted
+
+
+@nb.njit(cache=True)
+def greedy_cover(cov: np.ndarray, n_k: int, chosen: np.ndarray) -> int:
+    """A quick cover: repeatedly the warehouse covering most uncovered SKUs (the
+    fastest on ties); its warehouses into ``chosen``, their number returned, or -1 when
+    some SKU has no candidate at all."""
+    n_w, nk = cov.shape
+    unc = np.zeros(nk, dtype=np.uint64)
+    for k in range(n_k):
+        unc[k >> 6] |= _ONE << np.uint64(k & 63)
+    size = 0
+    while not _is_zero(unc):
+        best_w = -1
+        best_n = 0
+        for w in range(n_w):
+            n = 0
+            for j in range(nk):
+                n += _popcount(cov[w, j] & unc[j])
+            if n > best_n:
+                best_w = w
+                best_n = n
+        if best_w < 0:
+            return -1
+        chosen[size] = best_w
+        size += 1
+        for j in range(nk):
+            unc[j] &= ~cov[best_w, j]
+    return size
+
+
+def pack(rows: np.ndarray) -> np.ndarray:
+    """Boolean rows as ``uint64`` word arrays (bit j of row r = ``rows[r, j]``)."""
+    n, m = rows.shape
+    words = max(1, (m + 63) // 64)
+    padded = np.zeros((n, words * 64), dtype=bool)
+    padded[:, :m] = rows
+    packed = np.packbits(padded, axis=1, bitorder="little")
+    return np.ascontiguousarray(packed).view("<u8").astype(np.uint64).reshape(n, words)
+
+
+def mask_words(mask: int, n_bits: int) -> np.ndarray:
+    """A Python int bitmask as ``uint64`` words."""
+    words = max(1, (n_bits + 63) // 64)
+    return np.frombuffer(mask.to_bytes(8 * words, "little"), dtype="<u8").astype(np.uint64)
+
+
+def words_mask(words: np.ndarray) -> int:
+    """``uint64`` words back to a Python int bitmask."""
+    return int.from_bytes(words.astype("<u8").tobytes(), "little")
+
+
+def _warm_up() -> None:
+    """Compile (or load from the cache) every kernel with the types used at run time."""
+    full = np.array([[True, False], [False, True], [True, True]])
+    cand, cov = pack(full.T.copy()), pack(full)
+    hours = np.array([1, 2, 3], dtype=np.int64)
+    key = np.array([3, 3], dtype=np.int64)
+    search(cand, cov, hours, hours, np.ones(2, dtype=np.int64), np.arange(2, dtype=np.int64),
+           np.array([MAKESPAN], dtype=np.int64), mask_words(7, 3), key,
+           np.zeros(1, dtype=np.uint64), np.zeros(3, dtype=np.int64), time.perf_counter() + 60)
+    greedy_cover(cov, 2, np.zeros(3, dtype=np.int64))
+    leaf_key(cand, hours, hours, np.ones(2, dtype=np.int64), np.zeros(0, dtype=np.int64),
+             mask_words(7, 3), np.zeros(1, dtype=np.uint64), np.zeros(1, dtype=np.int64))
+
+
+_warm_up()
