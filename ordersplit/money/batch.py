@@ -59,6 +59,7 @@ from ordersplit.money.rounding import (
     as_int,
     controlled_round,
     controlled_round_columns,
+    controlled_round_t,
     grouped_sum,
     muldiv,
     row_sum,
@@ -395,16 +396,19 @@ def _allocate(chunk: _Chunk, out: Allocation) -> None:
         raise ValueError(
             f"order {bad}: payments add up to {paid[bad]}, payable is {order_payable[bad]}"
         )
-    line_pay = controlled_round(line_order, line_payable, batch.payments)
-    part_pay = pol.spread(line_pay, lambda lines, parts, seg, k: controlled_round(
-        seg, part_pay_total[parts], np.take(line_pay, lines, axis=0)))
+    if batch.payments.min(initial=0) < 0:
+        raise ValueError("payments must not be negative")
+    # [methods, lines] and [methods, parts]: every method's column contiguous
+    line_pay = controlled_round_t(line_order, line_payable, batch.payments, paid)
+    part_pay = pol.spread_t(line_pay, lambda lines, parts, seg, k: controlled_round_t(
+        seg, part_pay_total[parts], np.take(line_pay, lines, axis=1).T, line_payable[lines]))
 
     # -- invoice and the VAT included in it
     n_m = len(batch.methods)
     inv_of_part = np.take(batch.invoice_methods, line_order[part_line], axis=0)
     part_inv = np.zeros(n_p, dtype=np.int64)
     for m in range(n_m):
-        part_inv += np.where(inv_of_part[:, m], part_pay[:, m], 0)
+        part_inv += np.where(inv_of_part[:, m], part_pay[m], 0)
     line_inv = segment_sum(part_inv, part_line, n_l)
     line_tax = _line_tax(batch, line_inv)
     num = batch.rate_num[batch.line_rate]
@@ -413,10 +417,10 @@ def _allocate(chunk: _Chunk, out: Allocation) -> None:
         line_tax[lines], part_inv[parts], num[lines][seg], tden[lines][seg], seg=seg, n_seg=k))
 
     # -- results: columns written straight into the caller's arrays
-    part_cols = [part_goods, part_disc, part_fee, *(part_pay[:, m] for m in range(n_m)),
+    part_cols = [part_goods, part_disc, part_fee, *part_pay,
                  part_inv, part_tax]
     line_cols = [batch.goods, line_disc, line_payable - batch.goods + line_disc,
-                 *(line_pay[:, m] for m in range(n_m)), line_inv, line_tax]
+                 *line_pay, line_inv, line_tax]
     lines = out.lines[chunk.line_start : chunk.line_start + n_l]
     for k, col in enumerate(line_cols):
         lines[:, k] = col
@@ -449,7 +453,7 @@ def _allocate(chunk: _Chunk, out: Allocation) -> None:
     children[:, 1] = children[:, 0] - child_net
     children[:, 2] = child_fee
     for m in range(n_m):
-        children[:, 3 + m] = child_sum(part_pay[:, m])
+        children[:, 3 + m] = child_sum(part_pay[m])
     child_inv = np.take(batch.invoice_methods, batch.child_order, axis=0)
     children[:, 3 + n_m] = row_sum(np.where(child_inv, children[:, 3 : 3 + n_m], 0))
     children[:, 4 + n_m] = child_sum(part_tax)
@@ -502,6 +506,16 @@ class _PartsOfLines:
         out = np.take(line_values, self.part_line, axis=0)  # rows: faster than fancy
         if self.parts.size:
             out[self.parts] = split(self.lines, self.parts, self.seg, self.lines.size)
+        return out
+
+    def spread_t(
+        self, line_values: IntArray,
+        split: Callable[[IntArray, IntArray, IntArray, int], IntArray],
+    ) -> IntArray:
+        """:meth:`spread` of a [columns, lines] table: [columns, parts]."""
+        out = np.take(line_values, self.part_line, axis=1)
+        if self.parts.size:
+            out[:, self.parts] = split(self.lines, self.parts, self.seg, self.lines.size)
         return out
 
 

@@ -153,12 +153,9 @@ def _compress(seg: IntArray) -> tuple[IntArray, IntArray]:
     return used, inverse.astype(np.int64)
 
 
-def _singles(seg: IntArray, n_seg: int) -> BoolArray:
-    """Items that are alone in their segment (nothing to round)."""
-    return (np.bincount(seg, minlength=n_seg) == 1)[seg]
-
-
-def select_top(seg: IntArray, key: IntArray, den: IntArray, need: IntArray) -> BoolArray:
+def select_top(
+    seg: IntArray, key: IntArray, den: IntArray, need: IntArray, *, grouped: bool | None = None
+) -> BoolArray:
     """Mark, in every segment, the ``need`` items with the largest ``key/den``.
 
     ``den`` is positive and the same for all items of a segment, so keys compare
@@ -166,14 +163,17 @@ def select_top(seg: IntArray, key: IntArray, den: IntArray, need: IntArray) -> B
     Ties go to the lower index. One stable sort of an int64 composite (segment id, then
     the key itself when its range fits, else a monotone float rank of ``key/den``); if
     two different keys of one segment share a float rank, an exact lexicographic sort
-    is used instead.
+    is used instead. ``grouped`` (segment ids non-decreasing) is checked when not given:
+    grouped segments keep their places in the sort, which saves two gathers.
     """
     n = seg.size
     chosen = np.zeros(n, dtype=bool)
     active = np.flatnonzero(need > 0)
     if active.size == 0:
         return chosen
-    s, k, d = seg[active], key[active], den[active]
+    if grouped is None:
+        grouped = n < 2 or bool((seg[1:] >= seg[:-1]).all())
+    s, k = seg[active], key[active]
     seg_bits = int(s.max()).bit_length()
     rank_bits = 62 - seg_bits
     order: IntArray | None = None
@@ -183,7 +183,7 @@ def select_top(seg: IntArray, key: IntArray, den: IntArray, need: IntArray) -> B
         # beside the segment id, the integer composite itself is exact
         order = np.argsort((s << rank_bits) | (k_hi - k), kind="stable")
     elif rank_bits >= 16:
-        frac = k / d.astype(np.float64)
+        frac = k / den[active].astype(np.float64)
         lo, hi = float(frac.min()), float(frac.max())
         scale = float((1 << rank_bits) - 1)
         span = hi - lo
@@ -202,10 +202,16 @@ def select_top(seg: IntArray, key: IntArray, den: IntArray, need: IntArray) -> B
             order = None
     if order is None:
         order = np.lexsort((np.arange(s.size), -k, s))
-    ss = s[order]
-    count = np.bincount(ss)
-    first = np.cumsum(count) - count  # where every segment starts among the sorted items
-    picked = np.arange(ss.size) < first[ss] + need[active][order]
+    need_act = need[active]
+    if grouped:  # every segment's items keep their places, only reordered among them
+        count = np.bincount(s)
+        first = np.cumsum(count) - count
+        picked = np.arange(s.size) - first[s] < need_act
+    else:
+        ss = s[order]
+        count = np.bincount(ss)
+        first = np.cumsum(count) - count  # where every segment starts among the sorted items
+        picked = np.arange(ss.size) < first[ss] + need_act[order]
     chosen[active[order]] = picked
     return chosen
 
@@ -232,8 +238,17 @@ def apportion(
     wsum = grouped_sum(w, counts) if grouped else segment_sum(w, seg, n_seg)
     if np.any((wsum == 0) & (tot != 0)):
         raise ValueError("a positive amount cannot be shared over zero weights")
-    # only segments of two items or more with something to share need rounding
+    # only segments of two items or more with something to share need rounding; the
+    # others come out right through the same arithmetic (a lone item's quotient is
+    # exact, a zero total gives zeros), so when they are few every item goes through it
     rounded = (counts > 1) & (tot > 0)
+    if 4 * int(counts[rounded].sum()) >= 3 * seg.size:
+        den = np.maximum(wsum, 1)[seg]
+        q, r = _muldiv_nonneg(tot[seg], w, den)
+        floors = grouped_sum(q, counts) if grouped else segment_sum(q, seg, n_seg)
+        need = np.where(r > 0, (tot - floors)[seg], 0)
+        q += select_top(seg, r, den, need, grouped=grouped)
+        return q
     share = tot[seg]
     multi = np.flatnonzero(rounded[seg])
     if multi.size:
@@ -244,7 +259,7 @@ def apportion(
             grouped_sum(q, np.where(rounded, counts, 0)) if grouped else segment_sum(q, s, n_seg)
         )
         left = tot - floors
-        share[multi] = q + select_top(s, r, den, np.where(r > 0, left[s], 0))
+        share[multi] = q + select_top(s, r, den, np.where(r > 0, left[s], 0), grouped=grouped)
     return share
 
 
@@ -303,63 +318,86 @@ def controlled_round(
         raise ValueError("column totals must add up to the rows' total in every segment")
     if b.min() < 0 or cols.min(initial=0) < 0:
         raise ValueError("controlled_round needs non-negative totals")
-    single = _singles(seg, n_seg)
-    if single.all():
-        return np.take(cols, seg, axis=0)  # rows: much faster than fancy indexing
-    if single.any():
-        out = np.take(cols, seg, axis=0)
-        multi = np.flatnonzero(~single)
-        used, sub_seg = _compress(seg[multi])
-        core = _controlled_core(
-            sub_seg, b[multi], np.take(cols, used, axis=0), big_b[used]
-        )
-        for m in range(m_cols):
-            out[multi, m] = core[m]
-        return out
-    return np.ascontiguousarray(_controlled_core(seg, b, cols, big_b).T)
+    return np.ascontiguousarray(controlled_round_t(seg, b, cols, big_b).T)
 
 
-def _controlled_core(seg: IntArray, b: IntArray, cols: IntArray, big_b: IntArray) -> IntArray:
-    """:func:`controlled_round` on segments of two rows or more (no checks), transposed.
+def controlled_round_t(seg: IntArray, b: IntArray, cols: IntArray, big_b: IntArray) -> IntArray:
+    """:func:`controlled_round` without its checks, as [columns, rows] (transposed).
 
-    Returns the table as [columns, rows]: column by column on contiguous 1-D arrays;
-    each column's choice is one stable sort of (segment, priority) composites.
+    ``big_b`` is every segment's row total (the sum of its columns). The caller uses
+    the columns one by one, so they are returned contiguous. Rows alone in their
+    segment come out as their segment's columns through the general path (exact
+    quotients, nothing to round); only when they are many are they set aside first.
+    """
+    n_seg, m_cols = cols.shape
+    n = b.size
+    if n == 0:
+        return np.zeros((m_cols, 0), dtype=np.int64)
+    counts = np.bincount(seg, minlength=n_seg)
+    n_single = int(np.count_nonzero(counts == 1))
+    if n_single == n:
+        return np.take(cols.T, seg, axis=1)
+    if 4 * n_single <= n:
+        return _controlled_core(seg, b, cols, big_b, counts)
+    out = np.take(cols.T, seg, axis=1)  # [columns, rows]
+    multi = np.flatnonzero((counts > 1)[seg])
+    used, sub_seg = _compress(seg[multi])
+    out[:, multi] = _controlled_core(
+        sub_seg, b[multi], np.take(cols, used, axis=0), big_b[used], counts[used]
+    )
+    return out
+
+
+def _grouped_sum_t(values: IntArray, counts: IntArray) -> IntArray:
+    """:func:`grouped_sum` along the rows of [columns, items] ``values``: [columns, runs]."""
+    end = np.cumsum(counts)
+    at_end = np.cumsum(values, axis=1)[:, end - 1]
+    if end[0] == 0:
+        at_end[:, end == 0] = 0
+    out = at_end.copy()
+    out[:, 1:] -= at_end[:, :-1]
+    return out
+
+
+def _controlled_core(
+    seg: IntArray, b: IntArray, cols: IntArray, big_b: IntArray, counts: IntArray
+) -> IntArray:
+    """:func:`controlled_round` of non-empty rows (no checks), transposed.
+
+    Returns the table as [columns, rows]: floors for all columns at once, then the
+    greedy column by column on contiguous 1-D arrays; each column's choice is one
+    stable sort of (segment, priority) composites. ``counts`` is the rows per segment.
     """
     n_seg, m_cols = cols.shape
     n = b.size
     den = np.maximum(big_b, 1)
     den_row = den[seg]
-    fits = int(den.max()) < _INT64_SQRT  # cells' products fit: b and the columns are <= B
     grouped = n < 2 or bool((seg[1:] >= seg[:-1]).all())
-    counts = np.bincount(seg, minlength=n_seg)
+    cols_t = np.ascontiguousarray(cols.T)
+    q = np.take(cols_t, seg, axis=1)  # every cell's column total, then its floor
+    if int(den.max()) < _INT64_SQRT:  # cells' products fit: b and the columns are <= B
+        r = q * b
+        np.floor_divide(r, den_row, out=q)
+        r -= q * den_row
+    else:
+        q, r = muldiv(b, q, den_row)
+    frac = r > 0
+    need_row = b - q.sum(axis=0)
+    if grouped:
+        need_col = cols_t - _grouped_sum_t(q, counts)
+    else:
+        need_col = np.stack([cols_t[m] - segment_sum(q[m], seg, n_seg) for m in range(m_cols)])
+    if not need_row.any():
+        return q
+    left = np.count_nonzero(frac, axis=0)  # fractional cells left from column m on, per row
 
     def seg_sum(values: IntArray) -> IntArray:
         return grouped_sum(values, counts) if grouped else segment_sum(values, seg, n_seg)
 
-    q = np.empty((m_cols, n), dtype=np.int64)
-    frac = np.empty((m_cols, n), dtype=bool)
-    need_row = b.copy()
-    need_col = np.empty((n_seg, m_cols), dtype=np.int64)
-    left = np.zeros(n, dtype=np.int64)  # fractional cells left from column m on, per row
-    for m in range(m_cols):
-        if fits:
-            prod = b * cols[:, m][seg]
-            qm = np.floor_divide(prod, den_row, out=q[m])
-            prod -= qm * den_row
-            rm = prod
-        else:
-            qm, rm = muldiv(b, cols[:, m][seg], den_row)
-            q[m] = qm
-        np.greater(rm, 0, out=frac[m])
-        need_row -= qm
-        need_col[:, m] = cols[:, m] - seg_sum(qm)
-        left += frac[m]
-    if not need_row.any():
-        return q
     failed = np.zeros(n_seg, dtype=bool)
     key_bits = (2 * m_cols + 2).bit_length() + (m_cols + 1).bit_length() + 1
     for m in range(m_cols - 1):
-        want = need_col[:, m]
+        want = need_col[m]
         idx = np.flatnonzero(frac[m] & (need_row > 0) & (want[seg] > 0))
         left -= frac[m]
         if idx.size:
@@ -387,7 +425,7 @@ def _controlled_core(seg: IntArray, b: IntArray, cols: IntArray, big_b: IntArray
     # the last column takes what every row still needs (0 or 1, on a fractional cell)
     last = need_row > 0
     if m_cols > 1:
-        failed |= seg_sum(last.astype(np.int64)) != need_col[:, -1]
+        failed |= seg_sum(last.astype(np.int64)) != need_col[-1]
     bad_row = (need_row > 1) | (last & ~frac[-1])
     if bad_row.any():
         failed[seg[bad_row]] = True
