@@ -234,19 +234,23 @@ def allocate_batch(
 
 
 def _empty_allocation(batch: MoneyBatch) -> Allocation:
-    """The results of ``batch``, allocated once; the chunks fill them in."""
+    """The results of ``batch``, allocated once; the chunks fill them in.
+
+    Column-major: every key's column is contiguous, so the chunks write whole columns
+    and the tables read them without gathering strided memory.
+    """
     n_a = batch.activity_order.size
     slot = _activity_slots(batch)
     width = 1 + (int(slot.max()) + 1 if n_a else 0)
     n_k, n_p = len(batch.keys), batch.part_child.size
     return Allocation(
         keys=batch.keys,
-        orders=np.empty((batch.n_orders, n_k), dtype=np.int64),
-        lines=np.empty((batch.goods.size, n_k), dtype=np.int64),
-        children=np.empty((batch.child_order.size, n_k), dtype=np.int64),
-        parts=np.empty((n_p, n_k), dtype=np.int64),
-        line_components=np.zeros((batch.goods.size, width), dtype=np.int64),
-        part_components=np.zeros((n_p, width), dtype=np.int64),
+        orders=np.empty((batch.n_orders, n_k), dtype=np.int64, order="F"),
+        lines=np.empty((batch.goods.size, n_k), dtype=np.int64, order="F"),
+        children=np.empty((batch.child_order.size, n_k), dtype=np.int64, order="F"),
+        parts=np.empty((n_p, n_k), dtype=np.int64, order="F"),
+        line_components=np.zeros((batch.goods.size, width), dtype=np.int64, order="F"),
+        part_components=np.zeros((n_p, width), dtype=np.int64, order="F"),
         activity_slot=slot,
     )
 
