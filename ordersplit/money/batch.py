@@ -64,6 +64,7 @@ from ordersplit.money.rounding import (
     muldiv,
     row_sum,
     segment_sum,
+    select_top,
 )
 
 logger = logging.getLogger(__name__)
@@ -415,10 +416,14 @@ def _allocate(chunk: _Chunk, out: Allocation) -> None:
         part_inv += np.where(inv_of_part[:, m], part_pay[m], 0)
     line_inv = segment_sum(part_inv, part_line, n_l)
     line_tax = _line_tax(batch, line_inv)
-    num = batch.rate_num[batch.line_rate]
-    tden = batch.rate_den[batch.line_rate] + num
-    part_tax = pol.spread(line_tax, lambda lines, parts, seg, k: apportion_quotas(
-        line_tax[lines], part_inv[parts], num[lines][seg], tden[lines][seg], seg=seg, n_seg=k))
+
+    def split_tax(lines: IntArray, parts: IntArray, seg: IntArray, k: int) -> IntArray:
+        rate = batch.line_rate[lines][seg]
+        num = batch.rate_num[rate]
+        return apportion_quotas(line_tax[lines], part_inv[parts], num, batch.rate_den[rate] + num,
+                                seg=seg, n_seg=k)
+
+    part_tax = pol.spread(line_tax, split_tax)
 
     # -- results: columns written straight into the caller's arrays
     part_cols = [part_goods, part_disc, part_fee, *part_pay,
@@ -633,13 +638,36 @@ def _line_tax(batch: MoneyBatch, line_inv: IntArray) -> IntArray:
                                 + batch.line_rate[live], batch.n_orders * n_r)
         return out
     for r in range(n_r):
-        if batch.rate_num[r] == 0:
+        num = int(batch.rate_num[r])
+        if num == 0:
             continue
         live = np.flatnonzero((batch.line_rate == r) & invoiced)
         if live.size:
-            used, group = _compress(batch.line_order[live])
-            out[live] = _tax_groups(batch, line_inv, live, group, used.size)
+            out[live] = _rate_tax(batch.line_order[live], line_inv[live], num,
+                                  int(batch.rate_den[r]) + num, batch.n_orders)
     return out
+
+
+def _rate_tax(order: IntArray, inv: IntArray, num: int, den: int, n_o: int) -> IntArray:
+    """Tax of the lines of one rate ``num/(den-num)``, grouped by ``order``.
+
+    Per order rounded half up once, then shared over its lines (floor or ceiling of
+    each line's own ``inv*num/den``, largest remainders first). With one rate the
+    numerator and denominator are scalars: the divisions are by a constant.
+    """
+    group, n_g = order, n_o
+    if n_o > 4 * order.size + 1024:
+        used, group = _compress(order)
+        n_g = used.size
+    counts = np.bincount(group, minlength=n_g)
+    q, r = muldiv(grouped_sum(inv, counts), num, den)
+    g_tax = q + (2 * r >= den)
+    # the half-up rounding of the sum lies between the sums of floors and of ceilings
+    line_q, line_r = muldiv(inv, num, den)
+    left = g_tax - grouped_sum(line_q, counts)
+    need = np.where(line_r > 0, left[group], 0)
+    line_q += select_top(group, line_r, np.full(group.size, den), need, grouped=True)
+    return line_q
 
 
 _RATES_ONE_BY_ONE = 8
