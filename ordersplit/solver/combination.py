@@ -31,7 +31,7 @@ CHECK_EVERY = 32
 
 def applicable(problem: SplitProblem) -> bool:
     """Whether the search is exact for ``problem`` (see the module docstring)."""
-    if not problem.per_warehouse or not problem.simple:
+    if not problem.per_warehouse or not problem.coverable:
         return False
     if not problem.objective or problem.objective[0] != "children":
         return False
@@ -70,6 +70,25 @@ class GroupData:
     bits: _BitData | None = None
 
 
+def elements(problem: SplitProblem, items: IntArray) -> tuple[IntArray, IntArray]:
+    """The group's cover elements (see :attr:`SplitProblem.coverable`): what each
+    warehouse can supply of each, ``[W, E]`` capped at the demand, and the demand
+    ``[E]`` in item units. SKU elements come first, in SKU order, then the other items."""
+    merged = (problem.single_sku[items] >= 0) & problem.splittable[items]
+    local, inverse = np.unique(problem.single_sku[items[merged]], return_inverse=True)
+    demand = np.bincount(inverse, weights=problem.quantity[items[merged]],
+                         minlength=local.size).astype(np.int64)
+    supply = np.minimum(problem.stock[:, local], demand[None, :])
+    others = items[~merged]
+    if others.size == 0:
+        return supply, demand
+    cap = problem.capacity[others].T  # capped at the quantity, 0 where not allowed
+    whole = ~problem.splittable[others]
+    q = problem.quantity[others]
+    cap = np.where(whole[None, :] & (cap < q[None, :]), 0, cap)
+    return np.concatenate([supply, cap], axis=1), np.concatenate([demand, q.astype(np.int64)])
+
+
 def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None) -> GroupData:
     """The group's covering data, dominated warehouses left out.
 
@@ -79,13 +98,10 @@ def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None) 
     swapping in the dominator makes no objective term worse. So an optimum survives.
     (Mere elementwise dominance is not enough: two partial stocks may both be needed.)
     """
-    skus = problem.single_sku[items]
-    local, inverse = np.unique(skus, return_inverse=True)
-    demand = np.bincount(inverse, weights=problem.quantity[items]).astype(np.int64)
+    supply, demand = elements(problem, items)
     ok = problem.allowed[items[0]].copy()
     if cap_minutes is not None:
         ok &= problem.hours <= cap_minutes
-    supply = np.minimum(problem.stock[:, local], demand[None, :])
     ok &= supply.any(axis=1)
     wh = np.flatnonzero(ok)
     wh = wh[np.lexsort((wh, problem.cost[wh], problem.hours[wh]))]

@@ -119,6 +119,28 @@ class SplitProblem:
         pairs = {(int(s), int(g)) for s, g in zip(self.single_sku, self.group, strict=True)}
         return len({s for s, _ in pairs}) == len(pairs)
 
+    @cached_property
+    def coverable(self) -> bool:
+        """True when each group is a covering problem of independent elements.
+
+        An element is a SKU (the splittable single-SKU items of a group that use it,
+        merged) or any other item on its own (a bundle, an unsplittable item). It holds
+        when no SKU is used in two groups and a SKU used by a bundle or an unsplittable
+        item is used by no other item: then no two elements compete for stock, which
+        is what the exact combination search needs. :attr:`simple` is the special case
+        without bundles or unsplittable items.
+        """
+        if self.n_items == 0:
+            return True
+        merged = (self.single_sku >= 0) & self.splittable
+        uses = self.usage > 0
+        per_sku = uses.sum(axis=0)
+        alone = uses[~merged].any(axis=0)  # SKUs used by a non-merged item
+        if bool((alone & (per_sku > 1)).any()):
+            return False
+        groups_per_sku = [np.unique(self.group[uses[:, k]]).size for k in np.flatnonzero(per_sku > 1)]
+        return all(n == 1 for n in groups_per_sku)
+
     def groups(self) -> list[IntArray]:
         """Item indices of each group, in group order."""
         order = np.argsort(self.group, kind="stable")
