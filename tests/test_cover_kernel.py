@@ -119,3 +119,22 @@ def test_kernel_agrees_with_cpsat_on_deeper_covers(objective: list[str]) -> None
         assert mine.status == ref.status == Status.OPTIMAL
         assert mine.objective is not None and ref.objective is not None
         assert mine.objective.key(problem.objective) == ref.objective.key(problem.objective)
+
+
+def test_bundles_are_cover_elements_and_stay_exact() -> None:
+    """Orders with bundles (all rules on) go through the combination search when no SKU
+    is contended, and it agrees with CP-SAT."""
+    cfg = ScenarioConfig.uniform(12, 40).replace(
+        n_orders=12, fastest_share=0.0, single_group=False, bundle_share=0.3, seed=7)
+    with_bundles = 0
+    for raw in generate_orders(cfg):
+        problem = compile_request(parse_request(raw)).problem
+        if not problem.coverable or problem.splittable.all():
+            continue
+        with_bundles += 1
+        mine = solve_problem(problem, "combination", Deadline(30))
+        ref = solve_problem(problem, "cpsat", Deadline(60))
+        assert mine.status == ref.status == Status.OPTIMAL
+        assert mine.objective is not None and ref.objective is not None
+        assert mine.objective.key(problem.objective) == ref.objective.key(problem.objective)
+    assert with_bundles >= 3

@@ -50,7 +50,7 @@ class CombinationBackend(Backend):
                                    time.perf_counter() - t0, "no plan found")
             return SolveResult(self.name, Status.FEASIBLE, start, evaluate(problem, start), bound,
                                time.perf_counter() - t0,
-                               "not exact here (bundles, shared SKUs or objective order)")
+                               "not exact here (contended SKUs, per-item reach or objective order)")
         out = combination_search(problem, stop, start)
         x = out.assignment if out.assignment is not None else start
         if x is None:
