@@ -31,9 +31,9 @@ from ordersplit.solver.stop import Deadline
 log = logging.getLogger(__name__)
 
 EXACT_SHARE = 0.5
+"""Share of the remaining budget the combination search may use before a MIP is tried."""
 MIP_SHARE = 0.9
 """Share of the time left that the MIP gets (HiGHS and CP-SAT overrun limits by ~10%)."""
-"""Share of the remaining budget the combination search may use before a MIP is tried."""
 
 
 def lower_bound(problem: SplitProblem) -> Objective:
