@@ -246,8 +246,7 @@ def apportion(
         den = np.maximum(wsum, 1)[seg]
         q, r = _muldiv_nonneg(tot[seg], w, den)
         floors = grouped_sum(q, counts) if grouped else segment_sum(q, seg, n_seg)
-        need = np.where(r > 0, (tot - floors)[seg], 0)
-        q += select_top(seg, r, den, need, grouped=grouped)
+        q += _top_remainders(seg, r, den, tot - floors, counts, grouped)
         return q
     share = tot[seg]
     multi = np.flatnonzero(rounded[seg])
@@ -259,8 +258,32 @@ def apportion(
             grouped_sum(q, np.where(rounded, counts, 0)) if grouped else segment_sum(q, s, n_seg)
         )
         left = tot - floors
-        share[multi] = q + select_top(s, r, den, np.where(r > 0, left[s], 0), grouped=grouped)
+        share[multi] = q + _top_remainders(s, r, den, left, np.where(rounded, counts, 0), grouped)
     return share
+
+
+def _top_remainders(
+    seg: IntArray, rem: IntArray, den: IntArray, left: IntArray, counts: IntArray, grouped: bool
+) -> BoolArray:
+    """Largest remainders: in every segment ``s``, the ``left[s]`` items with the largest ``rem``.
+
+    :func:`select_top` for the units left over by floors (``rem`` the remainders over
+    the segment's common ``den``, ``counts`` the items of each segment in ``seg``). Every
+    item takes part in the one sort: an item without remainder sorts after those with
+    one and is never reached, because the units left in a segment are fewer than its
+    positive remainders (they add up to less than one unit each).
+    """
+    n = seg.size
+    rank_bits = 62 - (counts.size - 1).bit_length()
+    k_hi = int(rem.max())
+    if k_hi >= 1 << rank_bits:
+        return select_top(seg, rem, den, np.where(rem > 0, left[seg], 0), grouped=grouped)
+    order = np.argsort((seg << rank_bits) | (k_hi - rem), kind="stable")
+    first = np.cumsum(counts) - counts  # where every segment starts
+    s_sorted = seg if grouped else seg[order]  # grouped segments keep their places
+    chosen = np.empty(n, dtype=bool)
+    chosen[order] = np.arange(n) - first[s_sorted] < left[s_sorted]
+    return chosen
 
 
 def apportion_quotas(
@@ -348,10 +371,15 @@ def controlled_round_t(seg: IntArray, b: IntArray, cols: IntArray, big_b: IntArr
     return out
 
 
-def _grouped_sum_t(values: IntArray, counts: IntArray) -> IntArray:
-    """:func:`grouped_sum` along the rows of [columns, items] ``values``: [columns, runs]."""
+def _grouped_sum_t(
+    values: IntArray, counts: IntArray, scratch: IntArray | None = None
+) -> IntArray:
+    """:func:`grouped_sum` along the rows of [columns, items] ``values``: [columns, runs].
+
+    ``scratch`` (same shape, no longer needed) takes the running sums instead of new memory.
+    """
     end = np.cumsum(counts)
-    at_end = np.cumsum(values, axis=1)[:, end - 1]
+    at_end = np.cumsum(values, axis=1, out=scratch)[:, end - 1]
     if end[0] == 0:
         at_end[:, end == 0] = 0
     out = at_end.copy()
@@ -384,15 +412,12 @@ def _controlled_core(
     frac = r > 0
     need_row = b - q.sum(axis=0)
     if grouped:
-        need_col = cols_t - _grouped_sum_t(q, counts)
+        need_col = cols_t - _grouped_sum_t(q, counts, scratch=r)
     else:
         need_col = np.stack([cols_t[m] - segment_sum(q[m], seg, n_seg) for m in range(m_cols)])
     if not need_row.any():
         return q
     left = np.count_nonzero(frac, axis=0)  # fractional cells left from column m on, per row
-
-    def seg_sum(values: IntArray) -> IntArray:
-        return grouped_sum(values, counts) if grouped else segment_sum(values, seg, n_seg)
 
     failed = np.zeros(n_seg, dtype=bool)
     key_bits = (2 * m_cols + 2).bit_length() + (m_cols + 1).bit_length() + 1
@@ -412,20 +437,21 @@ def _controlled_core(
             count = np.bincount(s_sorted, minlength=n_seg)
             upto = np.cumsum(count) - count + want  # positions taken in every segment
             chosen = np.arange(idx.size) < upto[s_sorted]
-            got = idx[order[chosen]]
-            need_row[got] -= 1
+            got = np.zeros(n, dtype=bool)  # a scatter, much faster than a masked gather
+            got[idx[order]] = chosen
+            need_row -= got
             given = np.minimum(count, want)
-            q[m, got] += 1
+            q[m] += got
         else:
             given = np.zeros(n_seg, dtype=np.int64)
         failed |= given != want
         stuck = need_row > left
         if stuck.any():
             failed[seg[stuck]] = True
-    # the last column takes what every row still needs (0 or 1, on a fractional cell)
+    # the last column takes what every row still needs (0 or 1, on a fractional cell);
+    # in a segment not failed so far the rows still need need_col[-1] units in all
+    # (both margins add up to B), so rows needing 0 or 1 give the last column its total
     last = need_row > 0
-    if m_cols > 1:
-        failed |= seg_sum(last.astype(np.int64)) != need_col[-1]
     bad_row = (need_row > 1) | (last & ~frac[-1])
     if bad_row.any():
         failed[seg[bad_row]] = True
