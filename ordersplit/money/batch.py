@@ -57,7 +57,6 @@ from ordersplit.money.rounding import (
     apportion,
     apportion_quotas,
     as_int,
-    controlled_round,
     controlled_round_columns,
     controlled_round_t,
     grouped_sum,
@@ -378,8 +377,9 @@ def _allocate(chunk: _Chunk, out: Allocation) -> None:
         batch.goods[lines], part_weight[parts], seg, k))
     part_disc = pol.spread(line_disc, lambda lines, parts, seg, k: apportion(
         line_disc[lines], part_goods[parts], seg, k))
-    comp_part = pol.spread(comp_line, lambda lines, parts, seg, k: controlled_round(
-        seg, part_disc[parts], np.take(comp_line, lines, axis=0)))
+    # [components, parts]; every line's components add up to its discount
+    comp_part = pol.spread_t(comp_line.T, lambda lines, parts, seg, k: controlled_round_t(
+        seg, part_disc[parts], np.take(comp_line, lines, axis=0), line_disc[lines]))
     part_net = part_goods - part_disc
 
     # -- shipping fee over children, then over each child's parts
@@ -477,10 +477,10 @@ def _allocate(chunk: _Chunk, out: Allocation) -> None:
         parts = out.parts[where]
         for k, col in enumerate(part_cols):
             parts[:, k] = col
-        out.part_components[where, : 1 + n_slots] = comp_part
+        out.part_components[where, : 1 + n_slots] = comp_part.T
     else:
         out.parts[where] = np.stack(part_cols, axis=1)
-        out.part_components[where, : 1 + n_slots] = comp_part
+        out.part_components[where, : 1 + n_slots] = comp_part.T
 
 
 @dataclass(frozen=True)
