@@ -7,7 +7,9 @@ empty. To split an order against some stock (all of it, or what the other orders
 left), :func:`solve_order` fills the template's warehouses from a *view* of the stock
 restricted to the order's SKUs, compiles it with the single split's
 :func:`~ordersplit.solver.compile.compile_request` (so every rule holds per order) and
-solves it exactly with :func:`~ordersplit.solver.portfolio.solve_problem`.
+solves it exactly with :func:`~ordersplit.solver.portfolio.solve_problem` (through
+:func:`~ordersplit.batch.reduce.solve_exact`: exact shortcuts for bundles and for
+orders that put delivery first).
 
 The view is clipped to the order's own demand per SKU: the order can never use more
 than that from one location, so the problem is the same and equal views give equal
@@ -22,12 +24,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ordersplit.batch.reduce import solve_exact
 from ordersplit.models.request import SplitRequest, Warehouse
 from ordersplit.rules.keys import group_key
 from ordersplit.solver.compile import Compiled, Layout, compile_request
 from ordersplit.solver.evaluate import evaluate
 from ordersplit.solver.heuristics import HEURISTICS
-from ordersplit.solver.portfolio import solve_problem
 from ordersplit.solver.problem import IntArray
 from ordersplit.solver.result import SolveResult, Status
 from ordersplit.solver.stop import Deadline
@@ -397,7 +399,7 @@ def solve_order(world: World, tpl: OrderTemplate, view: IntArray, limit_s: float
     request, locs = request_for(world, tpl, view)
     compiled = compile_request(request)
     solver = request.options.solver
-    result = solve_problem(compiled.problem, solver, Deadline(limit_s))
+    result = solve_exact(compiled.problem, solver, Deadline(limit_s))
     if not result.is_feasible():
         result = _fallback(compiled, result)
     assert result.assignment is not None and result.objective is not None
