@@ -1,8 +1,10 @@
 """Exact shortcuts before the portfolio: bundles as single SKUs, and the fastest fill.
 
-Most orders of a batch are proven optimal by the combination search, which needs every
-item to be a splittable single SKU; an order with a bundle shipped whole goes to CP-SAT,
-about ten times slower, and so does an order that puts delivery first. Both shortcuts
+Most orders of a batch are proven optimal by the combination search, which needs each
+group to be a covering problem of independent elements
+(:attr:`~ordersplit.solver.problem.SplitProblem.coverable`); an order with a bundle
+whose components other lines also use goes to CP-SAT, about ten times slower, and so
+does every order that puts delivery first. Both shortcuts
 read and build only :class:`~ordersplit.solver.problem.SplitProblem` arrays (encode and
 decode are pure functions; the original problem is never changed), and every answer is
 checked against the original problem (:func:`~ordersplit.solver.evaluate.violations`)
@@ -207,8 +209,9 @@ def _hand_out(problem: SplitProblem, x: IntArray, items: IntArray, locs: list[in
 
 def solve_exact(problem: SplitProblem, solver: str, stop: Deadline) -> SolveResult:
     """:func:`~ordersplit.solver.portfolio.solve_problem`, after the shortcuts of the
-    module docstring (``auto`` only): the fastest fill, or the merged-bundle problem;
-    each answer is used only if it is feasible for ``problem``. A proven optimum reports
+    module docstring (``auto`` only): the fastest fill, or the merged-bundle problem
+    when the combination search cannot take the original as it is; each answer is used
+    only if it is feasible for ``problem``. A proven optimum reports
     its own children as the bound, as the portfolio does."""
     if solver != "auto" or problem.n_items == 0:
         return solve_problem(problem, solver, stop)
@@ -218,7 +221,7 @@ def solve_exact(problem: SplitProblem, solver: str, stop: Deadline) -> SolveResu
     if x is not None and not violations(problem, x):
         obj = evaluate(problem, x)
         return SolveResult("fill", Status.OPTIMAL, x, obj, obj.children, stop.elapsed())
-    if reduced is not None and applicable(reduced):
+    if reduced is not None and applicable(reduced) and not problem.coverable:
         res = solve_problem(reduced, solver, stop)
         x = res.assignment
         if res.is_feasible() and x is not None and not violations(problem, x):
