@@ -206,7 +206,7 @@ def _tables(state: BatchState, runner: Runner, final: Sequence[OrderPlan], bar: 
     """The four order tables of the final plans (chunks on the runner, money vectorized
     per chunk); failed orders as ``{position: reason}``."""
     n = len(final)
-    size = max(64, min(2048, n // max(1, 4 * runner.workers) or 1))
+    size = max(64, min(8192, n // max(1, 2 * runner.workers) or 1))
     tasks = [[(o, final[o]) for o in range(i, min(n, i + size))] for i in range(0, n, size)]
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLE_COLUMNS}
     failures: dict[int, str] = {}

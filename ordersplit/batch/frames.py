@@ -75,8 +75,10 @@ def fast_drafts(world: World, tpl: OrderTemplate, plan: OrderPlan) -> list[Draft
 
 def solver_drafts(world: World, tpl: OrderTemplate, plan: OrderPlan
                   ) -> tuple[list[DraftChild], IntArray]:
-    """The children of a solved plan (warehouses as global locations) and the minutes of
-    every location for the order's destination."""
+    """The children of a solved plan (warehouses as global locations) and the locations
+    the plan was solved on: those drafted when it was solved, else rebuilt."""
+    if plan.drafts is not None:
+        return plan.drafts, plan.locs.astype(np.int64)
     _request, compiled, result = rebuild(world, tpl, plan)
     assert result.assignment is not None
     drafts = draft_children(compiled.layout, result.assignment, compiled.problem.per_warehouse)
@@ -122,11 +124,12 @@ def table_chunk(state: BatchState, items: Sequence[tuple[int, OrderPlan]]) -> Ch
     items_t = _Rows("order_id", "root_id", "line_id", "sku", "quantity", "component_of", "_exp")
     acts = _Rows("order_id", "root_id", "activity_id", "kind", "amount", "role",
                  "linked_children", "_act", "_exp")
-    m_lines = _Rows("order_id", "line_id", "goods", "discount", "tax_rate", "quantity")
-    m_pay = _Rows("order_id", "method", "amount", "invoiced")
-    m_act = _Rows("order_id", "activity_id", "amount", "line_id")
-    m_parts = _Rows("order_id", "line_id", "child_id", "weight", "kind")
-    m_orders = _Rows("order_id", "shipping_fee", "first_child")
+    m_lines = _Rows("order_id", "line_id", "goods", "discount", "tax_rate", "quantity", "_g")
+    m_pay = _Rows("order_id", "method", "amount", "invoiced", "_g")
+    m_act = _Rows("order_id", "activity_id", "amount", "line_id", "_g")
+    m_parts = _Rows("order_id", "line_id", "child_id", "weight", "kind", "_g")
+    m_orders = _Rows("order_id", "shipping_fee", "first_child", "_g")
+    sequences: dict[tuple[str, ...], int] = {}  # payment-method sequence -> money group
     n_discounts = 0
     for o, plan in items:
         tpl = state.templates[o]
@@ -175,24 +178,27 @@ def table_chunk(state: BatchState, items: Sequence[tuple[int, OrderPlan]]) -> Ch
                    currency=order.currency, _exp=exp, _money=None, _pay=order.id)
         for row in child_rows:
             master.add(**row)
-        # money inputs
+        # money inputs, grouped by the order's payment-method sequence (see _money)
         invoiced = set(request.options.invoice_methods)
+        methods = tuple(p.method for p in order.payments)
+        g = sequences.setdefault(methods, len(sequences)) if methods else -1
         m_orders.add(order_id=order.id, shipping_fee=to_minor(order.shipping_fee, exp),
-                     first_child=request.options.shipping_fee == "first_child")
+                     first_child=request.options.shipping_fee == "first_child", _g=g)
         for line in order.lines:
             m_lines.add(order_id=order.id, line_id=line.id,
                         goods=to_minor(line.unit_price, exp) * line.quantity,
                         discount=to_minor(line.discount, exp),
-                        tax_rate=str(request.catalog[line.sku].tax_rate), quantity=line.quantity)
+                        tax_rate=str(request.catalog[line.sku].tax_rate), quantity=line.quantity,
+                        _g=g)
         for p in order.payments:
             m_pay.add(order_id=order.id, method=p.method, amount=to_minor(p.amount, exp),
-                      invoiced=p.method in invoiced)
+                      invoiced=p.method in invoiced, _g=g)
         line_ids = [line.id for line in order.lines]
         for c, d in enumerate(drafts):
             for part in d.parts:
                 line = order.lines[part.line]
                 m_parts.add(order_id=order.id, line_id=line.id, child_id=ids[c],
-                            weight=part.quantity, kind=d.kind)
+                            weight=part.quantity, kind=d.kind, _g=g)
                 items_t.add(order_id=ids[c], root_id=order.id, line_id=line.id,
                             sku=part.component or line.sku, quantity=part.quantity,
                             component_of=line.sku if part.component else None, _exp=exp)
@@ -204,11 +210,12 @@ def table_chunk(state: BatchState, items: Sequence[tuple[int, OrderPlan]]) -> Ch
                     continue
                 amount = to_minor(act.amount, exp)
                 if act.lines is None:
-                    m_act.add(order_id=order.id, activity_id=act.id, amount=amount, line_id=None)
+                    m_act.add(order_id=order.id, activity_id=act.id, amount=amount, line_id=None,
+                              _g=g)
                 else:
                     for li in sorted({line_ids.index(x) for x in act.lines}):
                         m_act.add(order_id=order.id, activity_id=act.id, amount=amount,
-                                  line_id=line_ids[li])
+                                  line_id=line_ids[li], _g=g)
                 cover = set(act.lines) if act.lines is not None else set(line_ids)
                 for c, have in enumerate(child_lines):
                     if cover & have:
@@ -224,7 +231,7 @@ def table_chunk(state: BatchState, items: Sequence[tuple[int, OrderPlan]]) -> Ch
                                  kind=act.kind, amount=None, role=role,
                                  linked_children=linked[c], _act=-1, _exp=exp)
     return ChunkTables(_assemble(master, items_t, acts, m_lines, m_pay, m_act, m_parts,
-                                 m_orders), failures)
+                                 m_orders, list(sequences)), failures)
 
 
 @dataclass
@@ -243,31 +250,43 @@ class _Money:
     """(order id, activity id) -> child id -> that child's share of the discount."""
 
 
+class _Groups:
+    """The rows of a table per money group (column ``_g``), in their order: one sort."""
+
+    def __init__(self, df: pd.DataFrame, n_groups: int) -> None:
+        self.df = df
+        codes = df["_g"].to_numpy(dtype=np.int64) if len(df) else np.zeros(0, dtype=np.int64)
+        self.order = np.argsort(codes, kind="stable")
+        self.bounds = np.searchsorted(codes[self.order], np.arange(n_groups + 1))
+
+    def rows(self, g: int) -> np.ndarray:
+        return self.order[self.bounds[g]:self.bounds[g + 1]]
+
+    def __call__(self, g: int) -> pd.DataFrame:
+        return self.df.iloc[self.rows(g)]
+
+
 def _money(lines: pd.DataFrame, pay: pd.DataFrame, act: pd.DataFrame, parts: pd.DataFrame,
-           orders: pd.DataFrame) -> _Money:
+           orders: pd.DataFrame, sequences: list[tuple[str, ...]]) -> _Money:
     """:func:`ordersplit.money.allocate_frames` once per payment-method sequence.
 
-    Orders paid with the same methods in the same order share a call, so each order's
-    amount columns come in its own method order, as in the single split (the
-    allocator's rounding breaks ties by column).
+    Orders paid with the same methods in the same order (money group ``_g``, numbered in
+    order of ``sequences``) share a call, so each order's amount columns come in its own
+    method order, as in the single split (the allocator's rounding breaks ties by column).
     """
-    seq = pay.groupby("order_id", sort=False)["method"].agg(tuple)
-    methods = list(dict.fromkeys(m for ms in seq.tolist() for m in ms))
+    methods = list(dict.fromkeys(m for ms in sequences for m in ms))
     keys = ["goods", "discount", "shipping_fee", *methods, "invoice", "tax"]
     parent_frames, child_frames = [], []
     part_units = np.zeros((len(parts), len(keys)), dtype=np.int64)
     discount: dict[tuple[str, str], dict[str, int]] = {}
-    part_row = np.arange(len(parts))
-    for _, ids in seq.groupby(seq, sort=False):
-        group = set(ids.index)
-
-        def pick(df: pd.DataFrame, group: set[str] = group) -> pd.DataFrame:
-            return df[df["order_id"].isin(group)]
-
-        g_parts = pick(parts)
-        g_act = pick(act) if len(act) else act
-        alloc = allocate_frames(pick(lines), pick(pay), g_act if len(g_act) else None, g_parts,
-                                orders=pick(orders))
+    n = len(sequences)
+    by_lines, by_pay, by_act, by_parts, by_orders = (
+        _Groups(df, n) for df in (lines, pay, act, parts, orders))
+    for g in range(n):
+        g_parts = by_parts(g)
+        g_act = by_act(g) if len(act) else act
+        alloc = allocate_frames(by_lines(g), by_pay(g), g_act if len(g_act) else None, g_parts,
+                                orders=by_orders(g))
         gkeys = list(alloc.allocation.keys)
         cols = np.array([keys.index(k) for k in gkeys], dtype=np.int64)
 
@@ -278,7 +297,7 @@ def _money(lines: pd.DataFrame, pay: pd.DataFrame, act: pd.DataFrame, parts: pd.
 
         parent_frames.append(widen(alloc.orders, "order_id"))
         child_frames.append(widen(alloc.children, "child_id"))
-        rows = part_row[parts["order_id"].isin(group).to_numpy()]
+        rows = by_parts.rows(g)
         part_units[np.ix_(rows, cols)] = alloc.parts[gkeys].to_numpy(dtype=np.int64)
         a, batch = alloc.allocation, alloc.batch
         if batch.activity_order.size:
@@ -305,14 +324,15 @@ def _money(lines: pd.DataFrame, pay: pd.DataFrame, act: pd.DataFrame, parts: pd.
 
 
 def _assemble(master: _Rows, items_t: _Rows, acts: _Rows, m_lines: _Rows, m_pay: _Rows,
-              m_act: _Rows, m_parts: _Rows, m_orders: _Rows) -> dict[str, pd.DataFrame]:
+              m_act: _Rows, m_parts: _Rows, m_orders: _Rows,
+              sequences: list[tuple[str, ...]]) -> dict[str, pd.DataFrame]:
     """Money for every row in one vectorized pass (per method sequence), formatted; the
     four tables."""
     mf = master.frame()
     if mf.empty:
         return {}
-    pay = m_pay.frame()
-    money = _money(m_lines.frame(), pay, m_act.frame(), m_parts.frame(), m_orders.frame())
+    pay, orders = m_pay.frame(), m_orders.frame()
+    money = _money(m_lines.frame(), pay, m_act.frame(), m_parts.frame(), orders, sequences)
     keys = money.keys
     method_cols = [keys.index(m) for m in money.methods]
     is_parent = (mf["level"] == 1).to_numpy()
@@ -326,9 +346,9 @@ def _assemble(master: _Rows, items_t: _Rows, acts: _Rows, m_lines: _Rows, m_pay:
     mf["paid"] = format_units(units[:, method_cols].sum(axis=1), exp)
 
     # the payment plan: every method of the parent, on the parent and on every child
-    order_methods = pay.groupby("order_id", sort=False)["method"].agg(list)
     root = mf["root_id"].to_numpy()
-    per_row = order_methods.loc[root].tolist()
+    group = orders.set_index("order_id")["_g"]
+    per_row = [sequences[g] if g >= 0 else () for g in group.loc[root].tolist()]
     counts = np.array([len(ms) for ms in per_row], dtype=np.int64)
     rows = np.repeat(np.arange(len(mf)), counts)
     names = np.array([m for ms in per_row for m in ms], dtype=object)

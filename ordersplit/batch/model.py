@@ -26,6 +26,7 @@ import numpy as np
 
 from ordersplit.batch.reduce import solve_exact
 from ordersplit.models.request import SplitRequest, Warehouse
+from ordersplit.plan.children import DraftChild, draft_children
 from ordersplit.rules.keys import group_key
 from ordersplit.solver.compile import Compiled, Layout, compile_request
 from ordersplit.solver.evaluate import evaluate
@@ -224,6 +225,9 @@ class OrderPlan:
     """Global SKU columns of which the plan leaves units waiting for stock."""
     sku_loc: IntArray | None = None
     """A :func:`fast_plan`: the location every column ships from (``x`` is empty)."""
+    drafts: list[DraftChild] | None = None
+    """A solved plan's children (warehouses as global locations), drafted when it was
+    solved so that the output tables need not compile the order again."""
     error: str = ""
     """Why the order could not be split (empty: a real plan). A failed plan holds no
     stock, has no children and never replaces a real plan in the search."""
@@ -410,6 +414,10 @@ def solve_order(world: World, tpl: OrderTemplate, view: IntArray, limit_s: float
     obj = result.objective
     backorder = sum(p.quantity for p in layout.fixed if p.kind == "backorder")
     short = _short_cols(tpl, request, layout)
+    drafts = draft_children(layout, x, compiled.problem.per_warehouse)
+    for d in drafts:  # request-local warehouse indices -> global locations
+        d.warehouse = None if d.warehouse is None else int(locs[d.warehouse])
+        d.sources = {int(locs[w]): u for w, u in d.sources.items()}
     return OrderPlan(
         locs=locs.astype(np.int32),
         view=view[locs].astype(np.int32),
@@ -427,6 +435,7 @@ def solve_order(world: World, tpl: OrderTemplate, view: IntArray, limit_s: float
         use_col=tpl.cols[k_loc].astype(np.int64),
         use_units=use[w_loc, k_loc].astype(np.int64),
         short_cols=short,
+        drafts=drafts,
     )
 
 
