@@ -298,9 +298,24 @@ def _run_bits(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: in
 
 @dataclass
 class CombinationOutcome:
+    """The search's plan, whether it is proven optimal, a proven lower bound on the
+    children (0 when not even the count was proven), and the nodes visited."""
+
     assignment: IntArray | None
     proven: bool
     children_bound: int
+    nodes: int
+
+
+@dataclass
+class GroupOutcome:
+    """One group's best warehouse set (problem ids) and key; ``proven`` for the whole
+    key, ``count_proven`` for its first entry (the count stage finished)."""
+
+    wh: IntArray | None
+    key: tuple[int, ...] | None
+    proven: bool
+    count_proven: bool
     nodes: int
 
 
@@ -329,7 +344,7 @@ def _greedy_cover(data: GroupData) -> list[int] | None:
 
 def _search_binary(data: GroupData, terms: tuple[str, ...], stop: Deadline,
                    inc: tuple[tuple[int, ...], IntArray] | None,
-                   ) -> tuple[IntArray | None, tuple[int, ...] | None, bool, int]:
+                   ) -> GroupOutcome:
     """Binary groups. When makespan directly follows children, it is found by a binary
     search over arrival times (is there a cover of ``c*`` warehouses no slower than
     ``H``?), and only the terms after it are searched by enumeration under that cap."""
@@ -347,6 +362,7 @@ def _search_binary(data: GroupData, terms: tuple[str, ...], stop: Deadline,
         bits = _run_bits(data, terms, stop, everything, start)
         done(bits)
         chosen = bits.best_set
+        count_proven = proven
     else:
         greedy = _greedy_cover(data)
         if greedy is not None and (start is None or len(greedy) <= start[0][0]):
@@ -355,8 +371,9 @@ def _search_binary(data: GroupData, terms: tuple[str, ...], stop: Deadline,
             seed = None if start is None else ((start[0][0],), start[1])
         count = _run_bits(data, (), stop, everything, seed)
         done(count)
+        count_proven = proven
         if count.best_set is None:
-            return None, None, proven, nodes
+            return GroupOutcome(None, None, proven, count_proven, nodes)
         c_star = len(count.best_set)
         found = count.best_set
         hours = [int(h) for h in data.hours]
@@ -386,18 +403,18 @@ def _search_binary(data: GroupData, terms: tuple[str, ...], stop: Deadline,
         done(bits)
         chosen = bits.best_set
     if chosen is None:
-        return None, None, proven, nodes
+        return GroupOutcome(None, None, proven, count_proven, nodes)
     key, used = _key_of(data, terms, sum(1 << w for w in chosen))
-    return data.wh[np.array(sorted(used), dtype=np.int64)], key, proven, nodes
+    return GroupOutcome(data.wh[np.array(sorted(used), dtype=np.int64)], key, proven,
+                        count_proven, nodes)
 
 
 def search_group(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
                  cap_minutes: int | None, stop: Deadline,
-                 incumbent_rows: IntArray | None) -> tuple[IntArray | None, tuple[int, ...] | None,
-                                                           bool, int]:
-    """Best warehouse set of one group: (problem warehouse ids, key, proven, nodes)."""
+                 incumbent_rows: IntArray | None) -> GroupOutcome:
+    """Best warehouse set of one group."""
     if items.size == 0:
-        return np.zeros(0, dtype=np.int64), (0,) * (1 + len(terms)), True, 0
+        return GroupOutcome(np.zeros(0, dtype=np.int64), (0,) * (1 + len(terms)), True, True, 0)
     data = group_data(problem, items, cap_minutes)
     inc = None if incumbent_rows is None else _incumbent_key(data, incumbent_rows, terms, problem)
     if is_binary(data):
@@ -406,9 +423,10 @@ def search_group(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
     if inc is not None:
         search.best_key, search.best_set = inc
     search.run([], data.demand.copy(), np.zeros(data.wh.size, dtype=bool))
+    ok = not search.aborted
     if search.best_set is None:
-        return None, None, not search.aborted, search.nodes
-    return data.wh[search.best_set], search.best_key, not search.aborted, search.nodes
+        return GroupOutcome(None, None, ok, ok, search.nodes)
+    return GroupOutcome(data.wh[search.best_set], search.best_key, ok, ok, search.nodes)
 
 
 def combination_search(problem: SplitProblem, stop: Deadline,
@@ -418,12 +436,13 @@ def combination_search(problem: SplitProblem, stop: Deadline,
     groups = problem.groups()
     nodes = 0
     proven = True
+    counts_proven = True
 
     def phase(active_terms: tuple[str, ...], cap: int | None, start: IntArray | None,
               only: list[bool] | None = None, keep: list[IntArray | None] | None = None,
               kept: list[tuple[int, ...] | None] | None = None,
               ) -> tuple[list[IntArray | None], list[tuple[int, ...] | None]]:
-        nonlocal nodes, proven
+        nonlocal nodes, proven, counts_proven
         sets: list[IntArray | None] = []
         keys: list[tuple[int, ...] | None] = []
         for g, items in enumerate(groups):
@@ -432,11 +451,12 @@ def combination_search(problem: SplitProblem, stop: Deadline,
                 keys.append(kept[g])
                 continue
             inc = start[items] if start is not None else None
-            wh, key, ok, n = search_group(problem, items, active_terms, cap, stop, inc)
-            nodes += n
-            proven &= ok
-            sets.append(wh)
-            keys.append(key)
+            out = search_group(problem, items, active_terms, cap, stop, inc)
+            nodes += out.nodes
+            proven &= out.proven
+            counts_proven &= out.count_proven
+            sets.append(out.wh)
+            keys.append(out.key)
         return sets, keys
 
     def build(sets: list[IntArray | None]) -> IntArray | None:
@@ -456,6 +476,8 @@ def combination_search(problem: SplitProblem, stop: Deadline,
     x = build(sets)
     if x is None:
         return CombinationOutcome(None, False, 0, nodes)
+    # each group's count, once proven, bounds the children whatever the later stages do
+    bound = sum(k[0] for k in keys if k is not None) if counts_proven else 0
     if "makespan" in terms and terms.index("makespan") + 1 < len(terms):
         pos = terms.index("makespan")
         m_star = max([problem.fixed_makespan] + [k[1 + pos] for k in keys if k is not None])
@@ -468,5 +490,4 @@ def combination_search(problem: SplitProblem, stop: Deadline,
             x2 = build(sets2)
             if x2 is not None:
                 x, keys = x2, keys2
-    bound = sum(k[0] for k in keys if k is not None) if proven else 0
     return CombinationOutcome(x, proven, bound, nodes)

@@ -158,6 +158,27 @@ def _common(cand: np.ndarray, unc: np.ndarray, pool: np.ndarray, out: np.ndarray
 
 
 @nb.njit(cache=True)
+def _top_two_reach(cov: np.ndarray, unc: np.ndarray, av: np.ndarray) -> int:
+    """The two largest numbers of uncovered SKUs that available warehouses cover, added."""
+    first = 0
+    second = 0
+    for i in range(av.size):
+        x = av[i]
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            r = 0
+            for j in range(unc.size):
+                r += _popcount(cov[w, j] & unc[j])
+            if r > first:
+                second = first
+                first = r
+            elif r > second:
+                second = r
+    return first + second
+
+
+@nb.njit(cache=True)
 def _finish(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarray,
             demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray, unc: np.ndarray,
             av: np.ndarray, chm: np.ndarray, best_key: np.ndarray, best_used: np.ndarray,
@@ -188,6 +209,8 @@ def _finish(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarr
                 if terms.size == 0:
                     return
         return
+    if _top_two_reach(cov, unc, av) < _count(unc):
+        return  # no two warehouses cover that many SKUs
     d = _count(chm)
     pick = -1
     for idx in range(k_order.size):
@@ -395,6 +418,9 @@ def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarra
                 # intersections instead of child nodes and bounds (most nodes are here).
                 _finish(cand, cov, hours, cost, demand, k_order, terms, unc[d], av[d], chm[d],
                         best_key, best_used, state, scratch, used, key)
+            elif state[0] != 0 and best_key[0] - d - tie == 2 and (
+                    _top_two_reach(cov, unc[d], av[d]) < _count(unc[d])):
+                pass  # two slots left (ties allowed) and no two warehouses cover the rest
             else:
                 pick = _branch_sku(cand, cov, hours, cost, demand, k_order, terms, unc[d],
                                    av[d], chm[d], d, best_key, state[0] != 0, union, reach)
