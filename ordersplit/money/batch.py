@@ -237,21 +237,26 @@ def _empty_allocation(batch: MoneyBatch) -> Allocation:
     """The results of ``batch``, allocated once; the chunks fill them in.
 
     Column-major: every key's column is contiguous, so the chunks write whole columns
-    and the tables read them without gathering strided memory.
+    and the tables read them without gathering strided memory. All six arrays are views
+    of one zeroed block: one large mapping of fresh pages, instead of several mid-sized
+    ones that would resize the heap the chunks' temporaries come from.
     """
     n_a = batch.activity_order.size
     slot = _activity_slots(batch)
     width = 1 + (int(slot.max()) + 1 if n_a else 0)
-    n_k, n_p = len(batch.keys), batch.part_child.size
+    n_k, n_l, n_p = len(batch.keys), batch.goods.size, batch.part_child.size
+    shapes = [(batch.n_orders, n_k), (n_l, n_k), (batch.child_order.size, n_k), (n_p, n_k),
+              (n_l, width), (n_p, width)]
+    block = np.zeros(sum(rows * cols for rows, cols in shapes), dtype=np.int64)
+    views = []
+    start = 0
+    for rows, cols in shapes:
+        views.append(block[start : start + rows * cols].reshape(cols, rows).T)
+        start += rows * cols
+    orders, lines, children, parts, line_components, part_components = views
     return Allocation(
-        keys=batch.keys,
-        orders=np.empty((batch.n_orders, n_k), dtype=np.int64, order="F"),
-        lines=np.empty((batch.goods.size, n_k), dtype=np.int64, order="F"),
-        children=np.empty((batch.child_order.size, n_k), dtype=np.int64, order="F"),
-        parts=np.empty((n_p, n_k), dtype=np.int64, order="F"),
-        line_components=np.zeros((batch.goods.size, width), dtype=np.int64, order="F"),
-        part_components=np.zeros((n_p, width), dtype=np.int64, order="F"),
-        activity_slot=slot,
+        keys=batch.keys, orders=orders, lines=lines, children=children, parts=parts,
+        line_components=line_components, part_components=part_components, activity_slot=slot,
     )
 
 
