@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ordersplit.solver import cover_kernel as kernel
+from ordersplit.solver.evaluate import Objective, evaluate
 from ordersplit.solver.heuristics.state import fill_fastest
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.stop import Deadline
@@ -30,8 +31,15 @@ CHECK_EVERY = 32
 
 
 def applicable(problem: SplitProblem) -> bool:
-    """Whether the search is exact for ``problem`` (see the module docstring)."""
-    if not problem.per_warehouse or not problem.coverable:
+    """Whether the search can settle ``problem``: children first, one child per
+    warehouse, and one reach set per group.
+
+    It is exact outright when :attr:`SplitProblem.coverable`. Otherwise (a SKU contended
+    by a bundle and a line, or by two groups) it solves the relaxation in which every
+    element sees the whole stock, a lower bound, and the plan is proven only when the
+    real fill from shared stock reaches that bound (see :func:`combination_search`).
+    """
+    if not problem.per_warehouse:
         return False
     if not problem.objective or problem.objective[0] != "children":
         return False
@@ -467,17 +475,17 @@ def combination_search(problem: SplitProblem, stop: Deadline,
         for items, wh in zip(groups, sets, strict=True):
             assert wh is not None
             rows = fill_fastest(problem, items, wh, stock)
-            if rows is None:  # cannot happen for an applicable problem; be safe
+            if rows is None:  # a contended SKU: the relaxation's sets do not fit
                 return None
             x[items] = rows
         return x
 
     sets, keys = phase(terms, None, incumbent)
-    x = build(sets)
-    if x is None:
-        return CombinationOutcome(None, False, 0, nodes)
     # each group's count, once proven, bounds the children whatever the later stages do
     bound = sum(k[0] for k in keys if k is not None) if counts_proven else 0
+    if any(s is None for s in sets):
+        return CombinationOutcome(None, False, bound, nodes)
+    final = sets
     if "makespan" in terms and terms.index("makespan") + 1 < len(terms):
         pos = terms.index("makespan")
         m_star = max([problem.fixed_makespan] + [k[1 + pos] for k in keys if k is not None])
@@ -486,8 +494,43 @@ def combination_search(problem: SplitProblem, stop: Deadline,
         below = [k is not None and k[1 + pos] < m_star for k in keys]
         if any(below):
             later = terms[:pos] + terms[pos + 1:]
-            sets2, keys2 = phase(later, m_star, x, below, sets, keys)
-            x2 = build(sets2)
-            if x2 is not None:
-                x, keys = x2, keys2
+            sets2, _ = phase(later, m_star, build(sets), below, sets, keys)
+            if any(s is None for s in sets2):
+                proven = False
+            else:
+                final = sets2
+    x = build(final)
+    if x is None and final is not sets:
+        proven, x = False, build(sets)
+    if x is None:  # the relaxation's sets do not fit the shared stock
+        return CombinationOutcome(None, False, bound, nodes)
+    if proven:
+        # proven for the relaxation; the plan is optimal when it reaches that bound
+        objective = problem.objective
+        proven = evaluate(problem, x).key(objective) == relaxed_objective(
+            problem, groups, final).key(objective)
     return CombinationOutcome(x, proven, bound, nodes)
+
+
+def relaxed_objective(problem: SplitProblem, groups: list[IntArray],
+                      sets: list[IntArray | None]) -> Objective:
+    """The objective of the chosen warehouse sets when every element sees the whole
+    stock and ships fastest first (ties: cheaper, then lower id), as the search scores
+    them: a lower bound on any plan when the search proved the sets optimal."""
+    children = unit = cost = 0
+    makespan = problem.fixed_makespan
+    for items, chosen in zip(groups, sets, strict=True):
+        if items.size == 0 or chosen is None or chosen.size == 0:
+            continue
+        supply, demand = elements(problem, items)
+        wh = chosen[np.lexsort((chosen, problem.cost[chosen], problem.hours[chosen]))]
+        sup = supply[wh]
+        before = np.cumsum(sup, axis=0) - sup
+        take = np.clip(demand[None, :] - before, 0, sup)
+        used = wh[take.any(axis=1)]
+        children += used.size
+        unit += int((take.sum(axis=1) * problem.hours[wh]).sum())
+        cost += int(problem.cost[used].sum())
+        if used.size:
+            makespan = max(makespan, int(problem.hours[used].max()))
+    return Objective(children, makespan, unit, cost)

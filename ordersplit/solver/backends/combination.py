@@ -63,4 +63,12 @@ class CombinationBackend(Backend):
         obj = evaluate(problem, x)
         lb = obj.children if out.proven else max(bound, out.children_bound)
         return SolveResult(self.name, status, x, obj, lb, time.perf_counter() - t0,
-                           "" if out.proven else "time ran out", {"nodes": float(out.nodes)})
+                           _why_unproven(out.proven, stop), {"nodes": float(out.nodes)})
+
+
+def _why_unproven(proven: bool, stop: Deadline) -> str:
+    if proven:
+        return ""
+    if stop.expired():
+        return "time ran out"
+    return "contended stock: the plan does not reach the relaxation's bound"
