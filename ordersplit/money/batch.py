@@ -63,7 +63,7 @@ from ordersplit.money.rounding import (
     muldiv,
     row_sum,
     segment_sum,
-    select_top,
+    top_remainders,
 )
 
 logger = logging.getLogger(__name__)
@@ -190,7 +190,11 @@ class MoneyBatch:
 
 @dataclass(frozen=True)
 class Allocation:
-    """The result of :func:`allocate_batch`: amounts [rows, keys] at every level."""
+    """The result of :func:`allocate_batch`: amounts [rows, keys] at every level.
+
+    The arrays are column-major views of one block (see ``_empty_allocation``): keeping
+    any of them keeps the whole block; copy the one you keep alone.
+    """
 
     keys: tuple[str, ...]
     orders: IntArray
@@ -667,11 +671,11 @@ def _rate_tax(order: IntArray, inv: IntArray, num: int, den: int, n_o: int) -> I
     counts = np.bincount(group, minlength=n_g)
     q, r = muldiv(grouped_sum(inv, counts), num, den)
     g_tax = q + (2 * r >= den)
-    # the half-up rounding of the sum lies between the sums of floors and of ceilings
+    # the half-up rounding of the sum lies between the sums of floors and of ceilings,
+    # so the units left are fewer than the lines with a remainder
     line_q, line_r = muldiv(inv, num, den)
     left = g_tax - grouped_sum(line_q, counts)
-    need = np.where(line_r > 0, left[group], 0)
-    line_q += select_top(group, line_r, np.full(group.size, den), need, grouped=True)
+    line_q += top_remainders(group, line_r, np.full(group.size, den), left, counts, True)
     return line_q
 
 

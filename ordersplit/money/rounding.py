@@ -246,7 +246,7 @@ def apportion(
         den = np.maximum(wsum, 1)[seg]
         q, r = _muldiv_nonneg(tot[seg], w, den)
         floors = grouped_sum(q, counts) if grouped else segment_sum(q, seg, n_seg)
-        q += _top_remainders(seg, r, den, tot - floors, counts, grouped)
+        q += top_remainders(seg, r, den, tot - floors, counts, grouped)
         return q
     share = tot[seg]
     multi = np.flatnonzero(rounded[seg])
@@ -258,11 +258,11 @@ def apportion(
             grouped_sum(q, np.where(rounded, counts, 0)) if grouped else segment_sum(q, s, n_seg)
         )
         left = tot - floors
-        share[multi] = q + _top_remainders(s, r, den, left, np.where(rounded, counts, 0), grouped)
+        share[multi] = q + top_remainders(s, r, den, left, np.where(rounded, counts, 0), grouped)
     return share
 
 
-def _top_remainders(
+def top_remainders(
     seg: IntArray, rem: IntArray, den: IntArray, left: IntArray, counts: IntArray, grouped: bool
 ) -> BoolArray:
     """Largest remainders: in every segment ``s``, the ``left[s]`` items with the largest ``rem``.
