@@ -179,6 +179,32 @@ def _top_two_reach(cov: np.ndarray, unc: np.ndarray, av: np.ndarray) -> int:
 
 
 @nb.njit(cache=True)
+def _top_sum(reach: np.ndarray, av: np.ndarray, m: int, best_r: np.ndarray) -> int:
+    """Sum of the ``m`` largest ``reach`` values among the available warehouses."""
+    if m <= 0:
+        return 0
+    m = min(m, best_r.size)
+    best_r[:m] = -1
+    for i in range(av.size):
+        x = av[i]
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            r = reach[w]
+            if r > best_r[m - 1]:
+                p = m - 1
+                while p > 0 and best_r[p - 1] < r:
+                    best_r[p] = best_r[p - 1]
+                    p -= 1
+                best_r[p] = r
+    total = 0
+    for t in range(m):
+        if best_r[t] > 0:
+            total += best_r[t]
+    return total
+
+
+@nb.njit(cache=True)
 def _finish(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarray,
             demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray, unc: np.ndarray,
             av: np.ndarray, chm: np.ndarray, best_key: np.ndarray, best_used: np.ndarray,
@@ -389,7 +415,15 @@ def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarra
     unc = np.zeros((levels, nk), dtype=np.uint64)
     av = np.zeros((levels, nw), dtype=np.uint64)
     chm = np.zeros((levels, nw), dtype=np.uint64)
-    cands = np.zeros((levels, nw), dtype=np.uint64)
+    n_w = cov.shape[0]
+    clist = np.zeros((levels, max(n_w, 1)), dtype=np.int64)  # candidates, in branch order
+    n_c = np.zeros(levels, dtype=np.int64)
+    pos = np.zeros(levels, dtype=np.int64)
+    score = np.zeros(max(n_w, 1), dtype=np.int64)
+    need = np.zeros(levels, dtype=np.int64)
+    creach = np.zeros((levels, max(n_w, 1)), dtype=np.int64)
+    best_r = np.zeros(n_k + 1, dtype=np.int64)
+    tmp = np.zeros(max(n_w, 1), dtype=np.int64)
     union = np.zeros(nw, dtype=np.uint64)
     used = np.zeros(nw, dtype=np.uint64)
     key = np.zeros(best_key.size, dtype=np.int64)
@@ -409,7 +443,8 @@ def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarra
             if (nodes & CHECK_MASK) == 0 and _now() >= deadline:
                 aborted = 1
                 break
-            cands[d, :] = 0
+            n_c[d] = 0
+            pos[d] = 0
             if _is_zero(unc[d]):
                 _offer(cand, hours, cost, demand, terms, chm[d], best_key, best_used, state,
                        used, key)
@@ -425,16 +460,47 @@ def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarra
                 pick = _branch_sku(cand, cov, hours, cost, demand, k_order, terms, unc[d],
                                    av[d], chm[d], d, best_key, state[0] != 0, union, reach)
                 if pick >= 0:
-                    cands[d, :] = cand[pick] & av[d]
+                    n = 0
+                    for i in range(nw):
+                        x = cand[pick, i] & av[d, i]
+                        while x:
+                            clist[d, n] = 64 * i + _low(x)
+                            x &= x - _ONE
+                            n += 1
+                    need[d] = 0
+                    if state[0] != 0:
+                        slots = best_key[0] - d - tie
+                        need[d] = _count(unc[d]) - _top_sum(reach, av[d], slots - 1, best_r)
+                    if tie and state[0] != 0:
+                        # Count only (reach[] is fresh from the bound): the widest
+                        # candidates first, so that the later siblings, which exclude
+                        # them, are left with weaker sets and prune sooner. A candidate
+                        # plus the best the other slots could reach must cover the
+                        # rest; reaches only fall along the list, so the first that
+                        # cannot ends the level.
+                        for t in range(n):
+                            score[t] = -reach[clist[d, t]] * 65536 - t
+                        order = np.argsort(score[:n])
+                        tmp[:n] = clist[d, :n][order]
+                        clist[d, :n] = tmp[:n]
+                    if state[0] != 0:
+                        for t in range(n):  # reach[] is overwritten deeper down
+                            creach[d, t] = reach[clist[d, t]]
+                    n_c[d] = n
         # the next candidate of level d
         advanced = False
-        while not _is_zero(cands[d]):
+        while pos[d] < n_c[d]:
             if state[0] != 0 and d + 1 > best_key[0]:
                 break  # every child would open more warehouses than the incumbent
-            w = _first(cands[d])
+            w = clist[d, pos[d]]
+            short = state[0] != 0 and creach[d, pos[d]] < need[d]
+            if short and tie:
+                break  # this and every later sibling reach too little
+            pos[d] += 1
             bit = _ONE << np.uint64(w & 63)
-            cands[d, w >> 6] &= ~bit
             av[d, w >> 6] &= ~bit
+            if short:
+                continue  # no completion through w has few enough warehouses
             empty = True
             for j in range(nk):
                 rest = unc[d, j] & ~cov[w, j]
