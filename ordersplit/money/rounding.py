@@ -422,16 +422,23 @@ def _controlled_core(
     failed = np.zeros(n_seg, dtype=bool)
     key_bits = (2 * m_cols + 2).bit_length() + (m_cols + 1).bit_length() + 1
     for m in range(m_cols - 1):
-        want = need_col[m]
-        idx = np.flatnonzero(frac[m] & (need_row > 0) & (want[seg] > 0))
+        want = need_col[m]  # zero exactly where the column has no fractional cell
+        idx = np.flatnonzero(frac[m] & (need_row > 0))
         left -= frac[m]
         if idx.size:
             nr = need_row[idx]
-            slack = np.maximum(left[idx] + 1 - nr, 0)  # < 0 only in failed segments
-            # priority: least slack, then largest need; ties to the lower row
-            prio = (slack + 1) * (m_cols + 1) - nr
+            # priority: least slack (left + 1 - need, < 0 only in failed segments), then
+            # largest need; ties to the lower row
+            prio = left[idx]
+            prio -= nr
+            np.maximum(prio, -1, out=prio)
+            prio += 2
+            prio *= m_cols + 1
+            prio -= nr
             seg_idx = seg[idx]
-            order = np.argsort((seg_idx << key_bits) | prio, kind="stable")
+            key = seg_idx << key_bits
+            key |= prio
+            order = np.argsort(key, kind="stable")
             # sorted by segment first: grouped segments stay where they were
             s_sorted = seg_idx if grouped else seg_idx[order]
             count = np.bincount(s_sorted, minlength=n_seg)
@@ -440,11 +447,10 @@ def _controlled_core(
             got = np.zeros(n, dtype=bool)  # a scatter, much faster than a masked gather
             got[idx[order]] = chosen
             need_row -= got
-            given = np.minimum(count, want)
             q[m] += got
+            failed |= count < want
         else:
-            given = np.zeros(n_seg, dtype=np.int64)
-        failed |= given != want
+            failed |= want > 0
         stuck = need_row > left
         if stuck.any():
             failed[seg[stuck]] = True
