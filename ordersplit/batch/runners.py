@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from ordersplit.batch.search import BatchState
 
@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
 
 _STATE: BatchState | None = None
 
@@ -32,14 +33,33 @@ def _call(fn: Callable[[BatchState, Any], Any], task: Any) -> Any:
     return fn(_STATE, task)
 
 
+class Pending(Protocol[R_co]):
+    """A task handed to a runner: ``result()`` waits for (or computes) its answer."""
+
+    def result(self) -> R_co: ...
+
+
 class Runner(Protocol):
-    """Maps ``fn(state, task)`` over tasks; results in task order."""
+    """Maps ``fn(state, task)`` over tasks; results in task order. ``submit`` hands one
+    task over without waiting (its answer is collected with ``result()``)."""
 
     workers: int
 
     def map(self, fn: Callable[[BatchState, T], R], tasks: Sequence[T]) -> list[R]: ...
 
+    def submit(self, fn: Callable[[BatchState, T], R], task: T) -> Pending[R]: ...
+
     def close(self) -> None: ...
+
+
+class _Later(Generic[T, R]):
+    """An inline task, computed when its result is asked for."""
+
+    def __init__(self, fn: Callable[[BatchState, T], R], state: BatchState, task: T) -> None:
+        self.fn, self.state, self.task = fn, state, task
+
+    def result(self) -> R:
+        return self.fn(self.state, self.task)
 
 
 class InlineRunner:
@@ -51,6 +71,9 @@ class InlineRunner:
 
     def map(self, fn: Callable[[BatchState, T], R], tasks: Sequence[T]) -> list[R]:
         return [fn(self.state, t) for t in tasks]
+
+    def submit(self, fn: Callable[[BatchState, T], R], task: T) -> Pending[R]:
+        return _Later(fn, self.state, task)
 
     def close(self) -> None:
         pass
@@ -67,6 +90,10 @@ class LocalRunner:
     def map(self, fn: Callable[[BatchState, T], R], tasks: Sequence[T]) -> list[R]:
         futures = [self.pool.submit(_call, fn, t) for t in tasks]
         return [f.result() for f in futures]
+
+    def submit(self, fn: Callable[[BatchState, T], R], task: T) -> Pending[R]:
+        future: Pending[R] = self.pool.submit(_call, fn, task)
+        return future
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -88,6 +115,10 @@ class DaskRunner:
     def map(self, fn: Callable[[BatchState, T], R], tasks: Sequence[T]) -> list[R]:
         futures = [self.client.submit(fn, self.state, t, pure=False) for t in tasks]
         return list(self.client.gather(futures))
+
+    def submit(self, fn: Callable[[BatchState, T], R], task: T) -> Pending[R]:
+        future: Pending[R] = self.client.submit(fn, self.state, task, pure=False)
+        return future
 
     def close(self) -> None:
         if self.own:

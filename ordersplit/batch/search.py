@@ -7,7 +7,8 @@
 * **Sequential** (:func:`sequential_plans`): orders in arrival order, each split exactly
   with the stock left. If an order's lower-bound plan still fits in what is left, it
   *is* an exact split with the stock left (optimal with more stock, still feasible), so
-  only the orders it no longer fits are solved again.
+  only the orders it no longer fits are solved again. It runs in this process while
+  the workers are still computing the lower bound of later orders.
 * **Neighbourhood search** (:func:`improve_part`): an order worse than its lower-bound
   plan names the orders that hold the stock it lacks; the group is released and split
   again exactly, the order first, then the others with what is left. A move is kept
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -53,13 +54,17 @@ def lower_bound_plans(state: BatchState, orders: Sequence[int]) -> list[OrderPla
             for o in orders]
 
 
-def sequential_plans(state: BatchState, lower: Sequence[OrderPlan], ledger: Ledger,
+def sequential_plans(state: BatchState, lower: Iterable[OrderPlan], ledger: Ledger,
                      tick: Callable[[int], object] | None = None) -> tuple[list[OrderPlan], int]:
-    """Arrival-order exact splitting against ``ledger`` (consumed); plans and solves made."""
+    """Arrival-order exact splitting against ``ledger`` (consumed); plans and solves made.
+
+    ``lower`` yields the orders' lower-bound plans in arrival order; it may still be
+    producing them (the engine reads them as the workers return them), so each is only
+    asked for at its order's turn."""
     plans: list[OrderPlan] = []
     solves = 0
-    for o, tpl in enumerate(state.templates):
-        plan = lower[o]
+    for o, (tpl, alone) in enumerate(zip(state.templates, lower, strict=True)):
+        plan = alone
         if not ledger.fits(plan):
             plan = safe_solve(state.world, tpl, ledger.view(tpl), state.order_limit_s)
             solves += 1
@@ -69,47 +74,6 @@ def sequential_plans(state: BatchState, lower: Sequence[OrderPlan], ledger: Ledg
             tick(256)
     if tick is not None:
         tick(len(state.templates) % 256)
-    return plans, solves
-
-
-def solve_views(state: BatchState, items: list[tuple[int, IntArray]]) -> list[OrderPlan]:
-    """Each ``(order, view)`` split exactly against its view (a runner task)."""
-    return [safe_solve(state.world, state.templates[o], v, state.order_limit_s) for o, v in items]
-
-
-def sequential_blocks(state: BatchState, lower: Sequence[OrderPlan], ledger: Ledger,
-                      solve_many: Callable[[list[tuple[int, IntArray]]], list[OrderPlan]],
-                      block: int, tick: Callable[[int], object] | None = None
-                      ) -> tuple[list[OrderPlan], int]:
-    """:func:`sequential_plans`, with the re-splits of a block of orders solved in parallel.
-
-    At the start of a block, the orders whose lower-bound plan no longer fits are split
-    against the stock left *then* (``solve_many``, e.g. on the workers). Committing in
-    arrival order, such a plan is used if it still fits what is left at the order's turn:
-    it is optimal with more stock and feasible with less, so it is an exact split with the
-    stock left, as sequential splitting asks. Otherwise the order is split again on the spot.
-    """
-    n = len(state.templates)
-    plans: list[OrderPlan] = []
-    solves = 0
-    for start in range(0, n, block):
-        orders = range(start, min(n, start + block))
-        misses = [o for o in orders if not ledger.fits(lower[o])]
-        spec = dict(zip(misses, solve_many([(o, ledger.view(state.templates[o]))
-                                            for o in misses]), strict=True))
-        solves += len(misses)
-        for o in orders:
-            plan = lower[o]
-            if not ledger.fits(plan):
-                plan = spec.get(o, plan)
-                if not ledger.fits(plan):
-                    plan = safe_solve(state.world, state.templates[o],
-                                       ledger.view(state.templates[o]), state.order_limit_s)
-                    solves += 1
-            ledger.take(plan)
-            plans.append(plan)
-        if tick is not None:
-            tick(len(orders))
     return plans, solves
 
 
