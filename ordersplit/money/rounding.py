@@ -54,15 +54,26 @@ def muldiv(a: npt.ArrayLike, b: npt.ArrayLike, c: npt.ArrayLike) -> tuple[IntArr
     return _muldiv_nonneg(aa, bb, cc)
 
 
-def _muldiv_nonneg(aa: IntArray, bb: IntArray, cc: IntArray) -> tuple[IntArray, IntArray]:
-    """:func:`muldiv` on non-empty int64 arrays already known to be ``>= 0`` (``cc > 0``)."""
-    a_max, b_max = int(aa.max()), int(bb.max())
-    if a_max >= _MAX_OPERAND or b_max >= _MAX_OPERAND or cc.max() >= _MAX_DIVISOR:
+def _muldiv_nonneg(
+    aa: IntArray, bb: IntArray, cc: IntArray, maxima: tuple[int, int, int] | None = None
+) -> tuple[IntArray, IntArray]:
+    """:func:`muldiv` on non-empty int64 arrays already known to be ``>= 0`` (``cc > 0``).
+
+    ``maxima`` are the largest ``a``, ``b`` and ``c`` when the caller has them at hand
+    (from the arrays these were gathered from), which saves three scans.
+    """
+    a_max, b_max, c_max = (
+        maxima if maxima is not None else (int(aa.max()), int(bb.max()), int(cc.max()))
+    )
+    if a_max >= _MAX_OPERAND or b_max >= _MAX_OPERAND or c_max >= _MAX_DIVISOR:
         raise OverflowError("amount or weight too large for exact int64 allocation")
     if a_max * b_max < _INT64_PRODUCT:  # exact in int64: divide directly
         prod = aa * bb
         q = prod // cc
-        return q, prod - q * cc
+        if prod.shape != q.shape:  # the divisors broadcast the products
+            return q, prod - q * cc
+        prod -= q * cc
+        return q, prod
     guess = np.floor(aa.astype(np.float64) * bb.astype(np.float64) / cc.astype(np.float64))
     if guess.max() >= _FLOAT_EXACT:
         raise OverflowError("allocated amount too large for exact int64 allocation")
@@ -243,8 +254,11 @@ def apportion(
     # exact, a zero total gives zeros), so when they are few every item goes through it
     rounded = (counts > 1) & (tot > 0)
     if 4 * int(counts[rounded].sum()) >= 3 * seg.size:
-        den = np.maximum(wsum, 1)[seg]
-        q, r = _muldiv_nonneg(tot[seg], w, den)
+        den_seg = np.maximum(wsum, 1)
+        den = den_seg[seg]
+        # every segment with a total has items, so these are the gathered arrays' maxima
+        maxima = (int(tot.max()), int(w.max()), int(den_seg.max()))
+        q, r = _muldiv_nonneg(tot[seg], w, den, maxima)
         floors = grouped_sum(q, counts) if grouped else segment_sum(q, seg, n_seg)
         q += top_remainders(seg, r, den, tot - floors, counts, grouped)
         return q
@@ -275,14 +289,15 @@ def top_remainders(
     """
     n = seg.size
     rank_bits = 62 - (counts.size - 1).bit_length()
-    k_hi = int(rem.max())
-    if k_hi >= 1 << rank_bits:
+    if int(rem.max()) >= 1 << rank_bits:
         return select_top(seg, rem, den, np.where(rem > 0, left[seg], 0), grouped=grouped)
-    order = np.argsort((seg << rank_bits) | (k_hi - rem), kind="stable")
-    first = np.cumsum(counts) - counts  # where every segment starts
+    key = seg << rank_bits  # segment first, then the larger remainder
+    key -= rem
+    order = np.argsort(key, kind="stable")
+    upto = np.cumsum(counts) - counts + left  # sorted positions taken in every segment
     s_sorted = seg if grouped else seg[order]  # grouped segments keep their places
     chosen = np.empty(n, dtype=bool)
-    chosen[order] = np.arange(n) - first[s_sorted] < left[s_sorted]
+    chosen[order] = np.arange(n) < upto[s_sorted]
     return chosen
 
 
