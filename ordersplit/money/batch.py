@@ -366,14 +366,18 @@ def _allocate(chunk: _Chunk, out: Allocation) -> None:
     n_slots = int(slot.max()) + 1 if n_a else 0
     comp_line = out.line_components[chunk.line_start : chunk.line_start + n_l, : 1 + n_slots]
     comp_line[:, 0] = batch.line_discount
-    if batch.cover_activity.size:
-        share = apportion(
-            batch.activity_amount, net_goods[batch.cover_line], batch.cover_activity, n_a
-        )
+    cover = batch.cover_line
+    if (n_slots == 1 and cover.size == n_l > 0 and cover[0] == 0
+            and bool((cover[1:] > cover[:-1]).all())):
+        # one activity per order and every line under one, in line order: no gather,
+        # no scatter, no overlap
+        comp_line[:, 1] = apportion(batch.activity_amount, net_goods, batch.cover_activity, n_a)
+    elif cover.size:
+        share = apportion(batch.activity_amount, net_goods[cover], batch.cover_activity, n_a)
         if n_slots == 1:  # one activity per order: one column
-            comp_line[:, 1][batch.cover_line] = share
+            comp_line[:, 1][cover] = share
         else:
-            comp_line[batch.cover_line, 1 + slot[batch.cover_activity]] = share
+            comp_line[cover, 1 + slot[batch.cover_activity]] = share
         _overlapping_activities(batch, net_goods, slot, comp_line)
     line_disc = row_sum(comp_line)
     if np.any(line_disc > batch.goods):  # pragma: no cover - excluded by the rounding
@@ -419,10 +423,7 @@ def _allocate(chunk: _Chunk, out: Allocation) -> None:
 
     # -- invoice and the VAT included in it
     n_m = len(batch.methods)
-    inv_of_part = np.take(batch.invoice_methods, line_order[part_line], axis=0)
-    part_inv = np.zeros(n_p, dtype=np.int64)
-    for m in range(n_m):
-        part_inv += np.where(inv_of_part[:, m], part_pay[m], 0)
+    part_inv = _invoiced(batch.invoice_methods, part_pay, lambda: line_order[part_line])
     line_inv = segment_sum(part_inv, part_line, n_l)
     line_tax = _line_tax(batch, line_inv)
 
@@ -450,7 +451,7 @@ def _allocate(chunk: _Chunk, out: Allocation) -> None:
     orders[:, 1] = grouped_sum(line_disc, line_counts)
     orders[:, 2] = batch.shipping_fee
     orders[:, 3 : 3 + n_m] = batch.payments
-    orders[:, 3 + n_m] = row_sum(np.where(batch.invoice_methods, batch.payments, 0))
+    orders[:, 3 + n_m] = _invoiced(batch.invoice_methods, batch.payments.T, lambda: None)
     orders[:, 4 + n_m] = grouped_sum(line_tax, line_counts)
     # children: parts are not grouped by child, one bincount per summed column (exact
     # in float64: every partial sum is below the column's total, all >= 0); the
@@ -472,8 +473,8 @@ def _allocate(chunk: _Chunk, out: Allocation) -> None:
     children[:, 2] = child_fee
     for m in range(n_m):
         children[:, 3 + m] = child_sum(part_pay[m])
-    child_inv = np.take(batch.invoice_methods, batch.child_order, axis=0)
-    children[:, 3 + n_m] = row_sum(np.where(child_inv, children[:, 3 : 3 + n_m], 0))
+    children[:, 3 + n_m] = _invoiced(batch.invoice_methods, children[:, 3 : 3 + n_m].T,
+                                     lambda: batch.child_order)
     children[:, 4 + n_m] = child_sum(part_tax)
     where: IntArray | slice
     if chunk.parts is None:
@@ -535,6 +536,28 @@ class _PartsOfLines:
         if self.parts.size:
             out[:, self.parts] = split(self.lines, self.parts, self.seg, self.lines.size)
         return out
+
+
+def _invoiced(
+    flags: BoolArray, columns: IntArray, order_of: Callable[[], IntArray | None]
+) -> IntArray:
+    """Invoiced amount per row: the sum of ``columns[m]`` over the methods invoiced.
+
+    ``flags`` is [orders, methods]; ``order_of()`` is each row's order (``None``: rows
+    are the orders). A method invoiced for every order, or for none, needs no per-row
+    flags, and most are one or the other.
+    """
+    total = np.zeros(columns.shape[1], dtype=np.int64)
+    order: IntArray | None = None
+    for m in range(columns.shape[0]):
+        flag = flags[:, m]
+        if flag.all():
+            total += columns[m]
+        elif flag.any():
+            if order is None:
+                order = order_of()
+            total += np.where(flag if order is None else flag[order], columns[m], 0)
+    return total
 
 
 def _overlapping_activities(
