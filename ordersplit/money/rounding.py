@@ -288,6 +288,8 @@ def top_remainders(
     positive remainders (they add up to less than one unit each).
     """
     n = seg.size
+    if n == 0:
+        return np.zeros(0, dtype=bool)
     rank_bits = 62 - (counts.size - 1).bit_length()
     if int(rem.max()) >= 1 << rank_bits:
         return select_top(seg, rem, den, np.where(rem > 0, left[seg], 0), grouped=grouped)
@@ -323,8 +325,9 @@ def apportion_quotas(
     room = segment_sum((r > 0).astype(np.int64), seg, n_seg)
     if np.any(left < 0) or np.any(left > room):
         raise ValueError("total is not a rounding of the quotas' sum")
-    bonus = select_top(seg, r, d, np.where(r > 0, left[seg], 0))
-    return q + bonus
+    grouped = seg.size < 2 or bool((seg[1:] >= seg[:-1]).all())
+    q += top_remainders(seg, r, d, left, np.bincount(seg, minlength=n_seg), grouped)
+    return q
 
 
 def controlled_round(
