@@ -641,16 +641,19 @@ def _fee_weights(batch: MoneyBatch, child_net: IntArray, child_units: IntArray) 
     no_eligible = order_sum(eligible.astype(np.int64)) == 0
     all_net = np.where(order_sum(child_net) > 0, child_net, child_units)
     weight = np.where(no_eligible, all_net, weight)
-    # first_child: the first shipment child of the order takes everything
-    idx = np.arange(order.size)
-    ship = np.flatnonzero((kind == SHIPMENT) & (child_units > 0))
+    # first_child: the first shipment child (with parts) of the order takes everything
+    wants_first = batch.first_child[order]
+    if not wants_first.any():
+        return weight
+    ship = np.flatnonzero(wants_first & (kind == SHIPMENT) & (child_units > 0))
     ship_order = order[ship]
-    first = np.ones(ship.size, dtype=bool)
-    first[1:] = ship_order[1:] != ship_order[:-1]
-    first_ship = np.full(n_o, order.size, dtype=np.int64)
+    is_first = np.ones(ship.size, dtype=bool)
+    is_first[1:] = ship_order[1:] != ship_order[:-1]
+    first = np.flatnonzero(is_first)
+    first_ship = np.full(n_o, -1, dtype=np.int64)  # -1: no such child, the rule above
     first_ship[ship_order[first]] = ship[first]
-    use_first = batch.first_child[order] & (first_ship[order] < order.size)
-    return np.where(use_first, (idx == first_ship[order]).astype(np.int64), weight)
+    child_first = first_ship[order]
+    return np.where(child_first >= 0, np.arange(order.size) == child_first, weight)
 
 
 def _line_tax(batch: MoneyBatch, line_inv: IntArray) -> IntArray:
