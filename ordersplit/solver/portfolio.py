@@ -33,9 +33,10 @@ log = logging.getLogger(__name__)
 
 EXACT_SHARE = 0.5
 """Share of the remaining budget the combination search may use before a MIP is tried."""
-EXACT_SHARE_LARGE = 0.8
+EXACT_SHARE_LARGE = 0.9
 """The same on large problems: there the MIPs prove nothing within typical budgets (none of
-the 100 x 300 benchmark orders in 2 s) and the compiled search is the one that can."""
+the 100 x 300 benchmark orders in 2 s, and the build alone rarely fits what is left) and
+the compiled search is the one that can."""
 MIP_SHARE = 0.9
 """Share of the time left that the MIP gets (HiGHS and CP-SAT overrun limits by ~10%)."""
 
