@@ -284,8 +284,8 @@ def top_remainders(
     :func:`select_top` for the units left over by floors (``rem`` the remainders over
     the segment's common ``den``, ``counts`` the items of each segment in ``seg``). Every
     item takes part in the one sort: an item without remainder sorts after those with
-    one and is never reached, because the units left in a segment are fewer than its
-    positive remainders (they add up to less than one unit each).
+    one and is never reached, because the units left in a segment (the sum of its
+    fractional parts, each below one) are at most its positive remainders.
     """
     n = seg.size
     if n == 0:

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ordersplit.money.batch import SHIPMENT, STORE, Allocation, MoneyBatch, allocate_batch
+from ordersplit.money.small import allocate_one
 
 METHODS = ("coupon", "points", "gift_card", "cash", "voucher-x")
 RATES = ((0, 1), (9, 100), (13, 100), (6, 100), (1, 3), (925, 10000))
@@ -330,3 +331,35 @@ def test_chunks_and_workers_do_not_change_results(
                      "part_components", "activity_slot"):
             assert np.array_equal(getattr(parts, name), getattr(whole, name)), name
     check_invariants(b, whole)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(orders(), min_size=1, max_size=20),
+       st.lists(st.sampled_from(["all", "none", "own"]), min_size=len(METHODS),
+                max_size=len(METHODS)),
+       st.data())
+def test_one_activity_over_every_line_and_methods_invoiced_everywhere_or_nowhere(
+    batch: list[Order], invoiced: list[str], data: st.DataObject
+) -> None:
+    """The shapes with fast paths: each order's one activity covers all its lines (no
+    gather), and a method is invoiced by every order or by none (no per-row flags).
+    Same invariants and exact shares; order by order, the plain-Python path agrees."""
+    shaped = []
+    for od in batch:
+        base = sum(g - d for g, d in zip(od.goods, od.disc, strict=True))
+        amount = min(data.draw(st.sampled_from([0, 1, base, base // 2, base // 7])), base)
+        payable = sum(od.goods) - sum(od.disc) - amount + od.fee
+        invoice = [{"all": True, "none": False, "own": own}[how]
+                   for how, own in zip(invoiced, od.invoice, strict=True)]
+        shaped.append(replace(od, acts=[(amount, list(range(len(od.goods))))],
+                              pay=_split(data.draw, payable, len(METHODS)), invoice=invoice))
+    b = build(shaped)
+    a = allocate_batch(b)
+    check_invariants(b, a)
+    check_shares(b, a)
+    for od in shaped[:3]:
+        one = build([od])
+        want, got = allocate_batch(one), allocate_one(one)
+        for name in ("orders", "lines", "children", "parts", "line_components",
+                     "part_components"):
+            assert np.array_equal(getattr(got, name), getattr(want, name)), name
