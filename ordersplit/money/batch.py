@@ -406,7 +406,7 @@ def _allocate(chunk: _Chunk, out: Allocation) -> None:
 
     # -- payments: lines x methods, then parts x methods inside each line
     part_pay_total = part_net + part_fee
-    line_payable = segment_sum(part_pay_total, part_line, n_l)
+    line_payable = pol.line_sum(part_pay_total)
     order_payable = segment_sum(line_payable, line_order, n_o)
     paid = row_sum(batch.payments)
     if not np.array_equal(order_payable, paid):
@@ -424,7 +424,7 @@ def _allocate(chunk: _Chunk, out: Allocation) -> None:
     # -- invoice and the VAT included in it
     n_m = len(batch.methods)
     part_inv = _invoiced(batch.invoice_methods, part_pay, lambda: line_order[part_line])
-    line_inv = segment_sum(part_inv, part_line, n_l)
+    line_inv = pol.line_sum(part_inv)
     line_tax = _line_tax(batch, line_inv)
 
     def split_tax(lines: IntArray, parts: IntArray, seg: IntArray, k: int) -> IntArray:
@@ -508,6 +508,8 @@ class _PartsOfLines:
     """Their parts."""
     seg: IntArray
     """Index into ``lines`` of each of ``parts``."""
+    count: IntArray
+    """Parts per line."""
 
     @classmethod
     def of(cls, part_line: IntArray, n_lines: int) -> _PartsOfLines:
@@ -515,7 +517,11 @@ class _PartsOfLines:
         multi = np.flatnonzero(count > 1)
         parts = np.flatnonzero(count[part_line] > 1)
         seg = np.repeat(np.arange(multi.size), count[multi])
-        return cls(part_line, multi, parts, seg)
+        return cls(part_line, multi, parts, seg, count)
+
+    def line_sum(self, part_values: IntArray) -> IntArray:
+        """Exact sums over every line's parts (grouped: running sums)."""
+        return grouped_sum(part_values, self.count)
 
     def spread(
         self, line_values: IntArray,
