@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ordersplit.batch.model import OrderPlan, OrderTemplate, World, rebuild
+from ordersplit.batch.model import OrderPlan, OrderTemplate, World, rebuild, unpack_drafts
 from ordersplit.batch.search import BatchState
 from ordersplit.models.currency import currency_exponent, to_minor
 from ordersplit.money import allocate_frames
@@ -78,7 +78,7 @@ def solver_drafts(world: World, tpl: OrderTemplate, plan: OrderPlan
     """The children of a solved plan (warehouses as global locations) and the locations
     the plan was solved on: those drafted when it was solved, else rebuilt."""
     if plan.drafts is not None:
-        return plan.drafts, plan.locs.astype(np.int64)
+        return unpack_drafts(plan.drafts), plan.locs.astype(np.int64)
     _request, compiled, result = rebuild(world, tpl, plan)
     assert result.assignment is not None
     drafts = draft_children(compiled.layout, result.assignment, compiled.problem.per_warehouse)

@@ -26,8 +26,8 @@ import numpy as np
 
 from ordersplit.batch.reduce import solve_exact
 from ordersplit.models.request import SplitRequest, Warehouse
-from ordersplit.plan.children import DraftChild, draft_children
-from ordersplit.rules.keys import group_key
+from ordersplit.plan.children import DraftChild, Part, draft_children
+from ordersplit.rules.keys import GroupKey, group_key
 from ordersplit.solver.compile import Compiled, Layout, compile_request
 from ordersplit.solver.evaluate import evaluate
 from ordersplit.solver.heuristics import HEURISTICS
@@ -225,9 +225,11 @@ class OrderPlan:
     """Global SKU columns of which the plan leaves units waiting for stock."""
     sku_loc: IntArray | None = None
     """A :func:`fast_plan`: the location every column ships from (``x`` is empty)."""
-    drafts: list[DraftChild] | None = None
+    drafts: PackedDrafts | None = None
     """A solved plan's children (warehouses as global locations), drafted when it was
-    solved so that the output tables need not compile the order again."""
+    solved so that the output tables need not compile the order again; packed into
+    plain tuples (:func:`pack_drafts`), which pickle and unpickle several times faster
+    than the draft objects."""
     error: str = ""
     """Why the order could not be split (empty: a real plan). A failed plan holds no
     stock, has no children and never replaces a real plan in the search."""
@@ -239,6 +241,31 @@ class OrderPlan:
     def key(self) -> tuple[int, int, int, int]:
         """What the batch minimizes, per order: children, delivery, unit minutes, cost."""
         return (self.children, self.makespan, self.unit_minutes, self.cost)
+
+
+PackedDrafts = tuple[tuple[str, tuple[str | None, str | None, str | None, bool | None], int,
+                           bool, tuple[tuple[int, str | None, int], ...],
+                           tuple[tuple[int, int], ...]], ...]
+"""Per child: kind, group key fields, global location (-1: none), bulky, parts (line,
+component, quantity) and sources (global location, units)."""
+
+
+def pack_drafts(drafts: list[DraftChild], locs: IntArray) -> PackedDrafts:
+    """``drafts`` (request-local warehouses ``locs`` index) as plain tuples, global."""
+    glob = locs.tolist()
+    return tuple(
+        (d.kind, (d.key.merchant, d.key.handling, d.key.temperature, d.key.cross_border),
+         -1 if d.warehouse is None else glob[d.warehouse], d.bulky,
+         tuple((p.line, p.component, p.quantity) for p in d.parts),
+         tuple((glob[w], u) for w, u in d.sources.items()))
+        for d in drafts)
+
+
+def unpack_drafts(packed: PackedDrafts) -> list[DraftChild]:
+    """The draft children of :func:`pack_drafts` (global locations)."""
+    return [DraftChild(kind, GroupKey(*key), None if w < 0 else w, bulky,
+                       [Part(line, comp, qty) for line, comp, qty in parts], dict(sources))
+            for kind, key, w, bulky, parts, sources in packed]
 
 
 def clipped_view(tpl: OrderTemplate, residual: IntArray) -> IntArray:
@@ -414,10 +441,7 @@ def solve_order(world: World, tpl: OrderTemplate, view: IntArray, limit_s: float
     obj = result.objective
     backorder = sum(p.quantity for p in layout.fixed if p.kind == "backorder")
     short = _short_cols(tpl, request, layout)
-    drafts = draft_children(layout, x, compiled.problem.per_warehouse)
-    for d in drafts:  # request-local warehouse indices -> global locations
-        d.warehouse = None if d.warehouse is None else int(locs[d.warehouse])
-        d.sources = {int(locs[w]): u for w, u in d.sources.items()}
+    drafts = pack_drafts(draft_children(layout, x, compiled.problem.per_warehouse), locs)
     return OrderPlan(
         locs=locs.astype(np.int32),
         view=view[locs].astype(np.int32),
