@@ -92,7 +92,7 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
         return _result(best_name, Status.FEASIBLE, best_x, best_obj, children_lb, t0,
                        "time ran out before an exact backend could run")
     try:  # the libraries overshoot their own limits a little: leave them a margin
-        res = backend.solve(problem, stop.fraction(MIP_SHARE), best_x)
+        res = backend.solve(problem, stop.fraction(MIP_SHARE), best_x, children_lb)
     except Exception as exc:  # a backend must not take the split down
         log.warning("backend %s raised: %s", backend.name, exc)
         res = None

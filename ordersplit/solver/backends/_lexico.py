@@ -426,6 +426,7 @@ def solve_lexicographic(
     stop: Deadline,
     warm_start: IntArray | None,
     make_runner: Callable[[LinearModel], StageRunner],
+    children_bound: int = 0,
 ) -> SolveResult:
     """Stage by stage over ``problem.objective``; never raises, never worse than the warm start."""
     t0 = time.perf_counter()
@@ -433,7 +434,7 @@ def solve_lexicographic(
     warm = _checked_warm_start(problem, warm_start)
     if warm is not None:
         run.best, run.best_key = warm, _key(problem, warm)
-    bound = _cheap_children_bound(problem)
+    bound = max(_cheap_children_bound(problem), children_bound)
     stats: dict[str, float] = {}
 
     def finish(status: Status) -> SolveResult:
@@ -560,11 +561,12 @@ class LexicographicBackend(Backend):
         return True
 
     def solve(
-        self, problem: SplitProblem, stop: Deadline, warm_start: IntArray | None = None
+        self, problem: SplitProblem, stop: Deadline, warm_start: IntArray | None = None,
+        children_bound: int = 0,
     ) -> SolveResult:
         """Lexicographic stages within ``stop``; see the module docstring."""
         make = type(self).runner
         return solve_lexicographic(
             self.name, problem, stop, warm_start,
-            lambda model: make(model, int(problem.seed) % (1 << 31)),
+            lambda model: make(model, int(problem.seed) % (1 << 31)), children_bound,
         )

@@ -29,9 +29,14 @@ class Backend(ABC):
 
     @abstractmethod
     def solve(
-        self, problem: SplitProblem, stop: Deadline, warm_start: IntArray | None = None
+        self, problem: SplitProblem, stop: Deadline, warm_start: IntArray | None = None,
+        children_bound: int = 0,
     ) -> SolveResult:
-        """Solve ``problem`` before ``stop`` expires."""
+        """Solve ``problem`` before ``stop`` expires.
+
+        ``children_bound`` is a lower bound on the children already proven by the caller
+        (the combination search's count); a backend may use it to skip proving it again.
+        """
 
 
 _REGISTRY: dict[str, type[Backend]] = {}

@@ -37,9 +37,9 @@ class CombinationBackend(Backend):
     exact = True
 
     def solve(self, problem: SplitProblem, stop: Deadline,
-              warm_start: IntArray | None = None) -> SolveResult:
+              warm_start: IntArray | None = None, children_bound: int = 0) -> SolveResult:
         t0 = time.perf_counter()
-        bound = children_lower_bound(problem)
+        bound = max(children_lower_bound(problem), children_bound)
         start = warm_start
         if start is None:
             found = best_heuristic(problem)

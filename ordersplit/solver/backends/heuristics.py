@@ -22,11 +22,11 @@ class HeuristicBackend(Backend):
     takes_stop: bool = False
 
     def solve(self, problem: SplitProblem, stop: Deadline,
-              warm_start: IntArray | None = None) -> SolveResult:
+              warm_start: IntArray | None = None, children_bound: int = 0) -> SolveResult:
         t0 = time.perf_counter()
         method = type(self).method
         x = method(problem, stop) if self.takes_stop else method(problem)
-        bound = children_lower_bound(problem)
+        bound = max(children_lower_bound(problem), children_bound)
         if x is None:
             return SolveResult(self.name, Status.NO_SOLUTION, None, None, bound,
                                time.perf_counter() - t0, "heuristic found no plan")
