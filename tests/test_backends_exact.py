@@ -297,3 +297,20 @@ def test_matches_brute_force(p: SplitProblem) -> None:
         assert res.assignment is not None and violations(p, res.assignment) == []
         assert evaluate(p, res.assignment).key(p.objective) == expected, cls.name
         assert res.children_lower_bound <= expected[0]
+
+
+def test_known_children_bound_skips_the_count_stage(backend: Backend) -> None:
+    """A warm start whose children equal a bound the caller proved needs no count stage
+    (the cheap bound here is 3, the optimum 4)."""
+    stock = [[0, 1, 0, 1, 0], [0, 0, 0, 1, 0], [1, 0, 0, 0, 0], [0, 0, 1, 1, 0],
+             [0, 1, 0, 0, 0], [0, 0, 0, 1, 1]]
+    p = make([1] * 5, stock, objective=("children", "makespan", "unit_hours"))
+    warm = np.zeros((5, 6), dtype=np.int64)
+    for item, w in enumerate([2, 0, 3, 0, 5]):
+        warm[item, w] = 1
+    plain = backend.solve(p, Deadline(10), warm)
+    told = backend.solve(p, Deadline(10), warm, children_bound=4)
+    assert plain.status is told.status is Status.OPTIMAL
+    assert plain.objective == told.objective and told.objective is not None
+    assert told.objective.children == 4
+    assert told.stats.get("stages_by_bound", 0) > plain.stats.get("stages_by_bound", 0)
