@@ -469,10 +469,9 @@ def _controlled_core(
             failed |= count < want
         else:
             failed |= want > 0
-        stuck = need_row > left
-        if stuck.any():
-            failed[seg[stuck]] = True
-    # the last column takes what every row still needs (0 or 1, on a fractional cell);
+    # a row stranded on the way (needing more units than it has fractional cells left)
+    # stays so: need - left never decreases, so it ends needing more than its last cell.
+    # The last column takes what every row still needs (0 or 1, on a fractional cell);
     # in a segment not failed so far the rows still need need_col[-1] units in all
     # (both margins add up to B), so rows needing 0 or 1 give the last column its total
     last = need_row > 0
