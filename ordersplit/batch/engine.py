@@ -27,7 +27,7 @@ from ordersplit.batch.bound import JointBound
 from ordersplit.batch.ledger import Ledger, check_no_oversell
 from ordersplit.batch.model import OrderPlan
 from ordersplit.batch.partition import CUTS, make_tasks
-from ordersplit.batch.runners import Runner
+from ordersplit.batch.runners import Pending, Runner
 from ordersplit.batch.search import (
     BatchState,
     PartResult,
@@ -43,6 +43,9 @@ from ordersplit.batch.search import (
 from ordersplit.solver.problem import IntArray
 
 log = logging.getLogger(__name__)
+
+LB_AHEAD = 1
+"""Lower-bound chunks kept submitted ahead of the sequential pass (see :func:`optimize`)."""
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done_increment, stage_total)``: a no-op by default."""
@@ -87,17 +90,29 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
     stats: dict[str, float] = {}
 
     # The lower bound runs on the workers, chunk after chunk in arrival order, while this
-    # process splits the orders sequentially as their lower-bound plans come back.
+    # process splits the orders sequentially as their lower-bound plans come back. The
+    # sequential pass is the critical path: the bound is kept only LB_AHEAD chunks ahead
+    # of it (about one busy worker, so this process keeps a core), and only when the
+    # next chunk is not ready yet are all workers put on it.
     chunk = max(16, min(512, n // max(1, 4 * runner.workers) or 1))
+    chunks = _chunks(n, chunk)
     started = time.time()
-    pending = [runner.submit(_lb_task, c) for c in _chunks(n, chunk)]
+    pending: list[Pending[tuple[list[OrderPlan], float]]] = []
     lower: list[OrderPlan] = []
     lb_done = started
 
+    def submit_ahead(consumed: int, ahead: int) -> None:
+        while len(pending) < len(chunks) and len(pending) - consumed < ahead:
+            pending.append(runner.submit(_lb_task, chunks[len(pending)]))
+
     def arrivals() -> Iterator[OrderPlan]:
         nonlocal lb_done
-        for task in pending:
-            plans, done = task.result()
+        submit_ahead(0, LB_AHEAD + runner.workers)
+        for c in range(len(chunks)):
+            if not pending[c].done():
+                submit_ahead(c, LB_AHEAD + runner.workers)
+            plans, done = pending[c].result()
+            submit_ahead(c + 1, LB_AHEAD)
             lower.extend(plans)
             lb_done = max(lb_done, done)
             yield from plans

@@ -34,9 +34,12 @@ def _call(fn: Callable[[BatchState, Any], Any], task: Any) -> Any:
 
 
 class Pending(Protocol[R_co]):
-    """A task handed to a runner: ``result()`` waits for (or computes) its answer."""
+    """A task handed to a runner: ``result()`` waits for (or computes) its answer,
+    ``done()`` says whether it is ready."""
 
     def result(self) -> R_co: ...
+
+    def done(self) -> bool: ...
 
 
 class Runner(Protocol):
@@ -60,6 +63,9 @@ class _Later(Generic[T, R]):
 
     def result(self) -> R:
         return self.fn(self.state, self.task)
+
+    def done(self) -> bool:
+        return False
 
 
 class InlineRunner:
