@@ -180,10 +180,15 @@ class MoneyBatch:
             raise ValueError("every line needs at least one part")
         if np.any(self.child_order[self.part_child] != self.line_order[self.part_line]):
             raise ValueError("a part joins a line and a child of different orders")
-        if np.any(self.activity_order[self.cover_activity] != self.line_order[self.cover_line]):
+        cover = self.cover_line
+        every_line_once = cover.size == n_l > 0 and cover[0] == 0 and bool(
+            (cover[1:] > cover[:-1]).all())  # covers listed line by line: no gathers
+        cover_order = self.line_order if every_line_once else self.line_order[cover]
+        if np.any(self.activity_order[self.cover_activity] != cover_order):
             raise ValueError("an activity covers a line of another order")
         net = self.goods - self.line_discount
-        base = segment_sum(net[self.cover_line], self.cover_activity, self.activity_order.size)
+        base = segment_sum(net if every_line_once else net[cover], self.cover_activity,
+                           self.activity_order.size)
         if np.any(self.activity_amount > base):
             raise ValueError("an activity gives more than its lines' net goods")
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -363,3 +364,35 @@ def test_one_activity_over_every_line_and_methods_invoiced_everywhere_or_nowhere
         for name in ("orders", "lines", "children", "parts", "line_components",
                      "part_components"):
             assert np.array_equal(getattr(got, name), getattr(want, name)), name
+
+
+def _two_orders(cover_line: list[int], cover_activity: list[int], amounts: list[int]) -> MoneyBatch:
+    """Two orders of two lines each (goods 100, 50 | 80, 20), one child per order."""
+    def arr(x: list[int]) -> np.ndarray:
+        return np.array(x, dtype=np.int64)
+
+    pay = [max(150 - amounts[0], 0), max(100 - amounts[1], 0)]  # checked before payable
+    return MoneyBatch(
+        methods=("cash",), payments=arr(pay).reshape(2, 1),
+        invoice_methods=np.ones((2, 1), dtype=bool), shipping_fee=arr([0, 0]),
+        first_child=np.zeros(2, dtype=bool), line_order=arr([0, 0, 1, 1]),
+        goods=arr([100, 50, 80, 20]), line_discount=arr([0, 0, 0, 0]),
+        line_rate=arr([0, 0, 0, 0]), rate_num=arr([0]), rate_den=arr([1]),
+        activity_order=arr([0, 1]), activity_amount=arr(amounts),
+        cover_activity=arr(cover_activity), cover_line=arr(cover_line),
+        child_order=arr([0, 1]), child_kind=arr([SHIPMENT, SHIPMENT]),
+        part_child=arr([0, 0, 1, 1]), part_line=arr([0, 1, 2, 3]), part_weight=arr([1, 1, 1, 1]),
+    )
+
+
+def test_check_rejects_activities_outside_their_order_or_above_their_lines() -> None:
+    """Both ways of listing covers (every line once in order, or any other) are checked."""
+    every_line = ([0, 1, 2, 3], [0, 0, 1, 1])
+    some_lines = ([1, 2, 3], [0, 1, 1])
+    for cover_line, cover_activity in (every_line, some_lines):
+        allocate_batch(_two_orders(cover_line, cover_activity, [10, 10]))
+        with pytest.raises(ValueError, match="more than its lines' net goods"):
+            allocate_batch(_two_orders(cover_line, cover_activity, [151, 10]))
+        wrong = [1 - a if i == 1 else a for i, a in enumerate(cover_activity)]
+        with pytest.raises(ValueError, match="covers a line of another order"):
+            allocate_batch(_two_orders(cover_line, wrong, [10, 10]))
