@@ -50,7 +50,7 @@ def run_one(preset: str, args: argparse.Namespace, workers: int, scheduler: Any 
     cfg = config(preset, args)
     t0 = time.perf_counter()
     if batch is None:
-        batch = scenario_batch(cfg)
+        batch = scenario_batch(cfg, workers)
     t_input = time.perf_counter() - t0
     t1 = time.perf_counter()
     res = reoptimize(batch, time_limit_s=args.time_limit_s, workers=workers,
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.speedup:
             print(json.dumps(run_one(preset, args, args.workers)), flush=True)
             continue
-        batch = scenario_batch(config(preset, args))
+        batch = scenario_batch(config(preset, args), args.workers)
         n = max(2, args.workers)
         one = run_one(preset, args, 1, batch=batch)
         local = run_one(preset, args, n, batch=batch)

@@ -24,3 +24,9 @@ def test_scenario_batch_holds_every_order_and_the_networks_stock() -> None:
     world = scenario_world(CONFIG)
     assert int(world.stock.sum()) == int(net.stock.sum())
     assert np.array_equal(batch.world.stock, world.stock)
+
+
+def test_generating_in_a_child_process_gives_the_same_batch() -> None:
+    here, there = scenario_batch(CONFIG), scenario_batch(CONFIG, workers=2)
+    assert [t.request for t in here.templates] == [t.request for t in there.templates]
+    assert here.errors == there.errors and here.n_input == there.n_input
