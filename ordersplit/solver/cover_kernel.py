@@ -4,7 +4,7 @@ The branch and bound of :mod:`ordersplit.solver.combination` spends its time in 
 bit operations per node; in Python each costs a bytecode dispatch and a big-int
 allocation, so a node took about 15 us. Here the same search runs on ``uint64`` word
 arrays compiled by numba (``cache=True``: compiled once per installation, loaded from
-the cache afterwards), at well under a microsecond per node.
+the cache afterwards), at about a microsecond per node.
 
 Conventions: warehouses are bits in fastest-first order, so the lowest set bit of a
 candidate mask is the fastest candidate; ``cand[k]`` is SKU ``k``'s candidate mask over
@@ -31,7 +31,6 @@ _M2 = np.uint64(0x3333333333333333)
 _M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
 _H01 = np.uint64(0x0101010101010101)
 _ONE = np.uint64(1)
-_ZERO = np.uint64(0)
 
 
 @nb.njit(cache=True, inline="always")
