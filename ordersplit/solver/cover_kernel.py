@@ -83,6 +83,15 @@ def _count(mask: np.ndarray) -> int:
 
 
 @nb.njit(cache=True, inline="always")
+def _reach_of(cov: np.ndarray, w: int, unc: np.ndarray) -> int:
+    """How many of the SKUs in ``unc`` warehouse ``w`` covers."""
+    r = 0
+    for j in range(unc.size):
+        r += _popcount(cov[w, j] & unc[j])
+    return r
+
+
+@nb.njit(cache=True, inline="always")
 def _is_zero(mask: np.ndarray) -> bool:
     for i in range(mask.size):  # noqa: SIM110 (numba compiles loops, not generators)
         if mask[i]:
@@ -166,9 +175,7 @@ def _top_two_reach(cov: np.ndarray, unc: np.ndarray, av: np.ndarray) -> int:
         while x:
             w = 64 * i + _low(x)
             x &= x - _ONE
-            r = 0
-            for j in range(unc.size):
-                r += _popcount(cov[w, j] & unc[j])
+            r = _reach_of(cov, w, unc)
             if r > first:
                 second = first
                 first = r
@@ -286,9 +293,7 @@ def _dual_bound(cand: np.ndarray, cov: np.ndarray, unc: np.ndarray, av: np.ndarr
         while x:
             w = 64 * i + _low(x)
             x &= x - _ONE
-            r = 0
-            for j in range(unc.size):
-                r += _popcount(cov[w, j] & unc[j])
+            r = _reach_of(cov, w, unc)
             reach[w] = r
     total = 0.0
     for j in range(unc.size):
