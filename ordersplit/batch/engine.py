@@ -44,8 +44,9 @@ from ordersplit.solver.problem import IntArray
 
 log = logging.getLogger(__name__)
 
-LB_AHEAD = 1
-"""Lower-bound chunks kept submitted ahead of the sequential pass (see :func:`optimize`)."""
+LB_LEAD = 4
+"""Lower-bound chunks done ahead of the sequential pass at which the bound slows down to
+one worker (see :func:`optimize`)."""
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done_increment, stage_total)``: a no-op by default."""
@@ -90,10 +91,10 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
     stats: dict[str, float] = {}
 
     # The lower bound runs on the workers, chunk after chunk in arrival order, while this
-    # process splits the orders sequentially as their lower-bound plans come back. The
-    # sequential pass is the critical path: the bound is kept only LB_AHEAD chunks ahead
-    # of it (about one busy worker, so this process keeps a core), and only when the
-    # next chunk is not ready yet are all workers put on it.
+    # process splits the orders sequentially as their lower-bound plans come back. Every
+    # worker is kept on the bound, except when it is LB_LEAD chunks ahead of the
+    # sequential pass (then the sequential pass is the critical path: one worker only,
+    # so that this process keeps a core).
     chunk = max(16, min(512, n // max(1, 4 * runner.workers) or 1))
     chunks = _chunks(n, chunk)
     started = time.time()
@@ -101,18 +102,19 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
     lower: list[OrderPlan] = []
     lb_done = started
 
-    def submit_ahead(consumed: int, ahead: int) -> None:
-        while len(pending) < len(chunks) and len(pending) - consumed < ahead:
+    def top_up(consumed: int) -> None:
+        ready = sum(1 for task in pending[consumed:] if task.done())
+        running = len(pending) - consumed - ready
+        want = 1 if ready >= LB_LEAD else runner.workers
+        while len(pending) < len(chunks) and running < want:
             pending.append(runner.submit(_lb_task, chunks[len(pending)]))
+            running += 1
 
     def arrivals() -> Iterator[OrderPlan]:
         nonlocal lb_done
-        submit_ahead(0, LB_AHEAD + runner.workers)
         for c in range(len(chunks)):
-            if not pending[c].done():
-                submit_ahead(c, LB_AHEAD + runner.workers)
+            top_up(c)
             plans, done = pending[c].result()
-            submit_ahead(c + 1, LB_AHEAD)
             lower.extend(plans)
             lb_done = max(lb_done, done)
             yield from plans
