@@ -251,6 +251,26 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
                     count[b] = count.get(b, 0) + 1
         return sorted(count, key=lambda b: (-count[b], b))[:MAX_GROUP - 1]
 
+    def wait_cost(h: int) -> tuple[bool, int, int]:
+        """How dear making ``h`` wait is likely to be: an order of one SKU, or one that
+        waits anyway, waits without a new child; then fewer SKUs first."""
+        return (templates[h].cols.size > 1 and plans[h].backorder_units == 0,
+                templates[h].cols.size, h)
+
+    def donors_of(j: int, anywhere: bool = False) -> list[int]:
+        """For each SKU ``j`` waits for, the order cheapest to make wait
+        (:func:`wait_cost`) among those holding it at a location ``j`` ships from (or,
+        with ``anywhere``, at any location)."""
+        at = range(state.world.n_locations) if anywhere else sorted(set(plans[j].use_loc.tolist()))
+        out_: list[int] = []
+        for k in plans[j].short_cols.tolist():
+            cands = {h for w in at for h in holders.get((w, k), ()) if h != j and h not in out_}
+            if cands:
+                out_.append(min(cands, key=wait_cost))
+            if len(out_) == MAX_GROUP - 1:
+                break
+        return out_
+
     regret = [j for j in range(len(plans)) if not (plans[j].failed or lower[j].failed) and (
         plans[j].key()[0] > lower[j].key()[0] or plans[j].backorder_units > 0)]
     regret.sort(key=lambda j: (lower[j].children - plans[j].children, j))
@@ -260,6 +280,13 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
         if plans[j].children > lower[j].children:
             blockers = blockers_of(j)
             if (blockers or ledger.fits(lower[j])) and try_group([j, *sorted(blockers)]):
+                continue
+        if plans[j].backorder_units > 0 and plans[j].children > 1:
+            donors = donors_of(j)
+            if donors and try_group([j, *donors]):
+                continue
+            if any(try_group([j, d]) for d in donors_of(j, anywhere=True)[:2]
+                   if d not in donors):
                 continue
         if plans[j].backorder_units > 0 and plans[j].use_units.size:
             waiters = waiters_of(j)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -26,6 +27,12 @@ def order(oid: str, lines: list[tuple[str, str, int]]) -> dict[str, Any]:
         "catalog": {s: {"merchant": "m"} for _, s, _ in lines},
         "warehouses": [],
     }
+
+
+@pytest.fixture
+def make_order() -> Callable[[str, list[tuple[str, str, int]]], dict[str, Any]]:
+    """:func:`order`, for tests that build their own batch."""
+    return order
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -214,3 +215,24 @@ def test_vectorized_tables_equal_the_per_order_plan_builder(small: dict[str, Any
         new = res.tables[name].astype(object).where(lambda d: d.notna(), None)
         assert list(old.columns) == list(new.columns), name
         assert old.astype(str).equals(new.astype(str)), name
+
+
+def test_an_order_of_one_sku_waits_so_that_a_larger_one_ships_whole(
+        make_order: Callable[[str, list[tuple[str, str, int]]], dict[str, Any]]) -> None:
+    """L1 (fast) has X, Y, Z; L2 has X, Y. In arrival order D takes X, Y, Z at L1, A
+    takes X at L2, and B (X and Y) ships Y from L2 and waits for X: 4 children. B's
+    lower-bound plan (L1) is D's, which cannot give way; but A, an order of one SKU, can
+    wait without a new child: B ships X and Y from L2, A waits. 3 children, as many
+    units waiting."""
+    whs = [{"id": "L1", "stock": {"X": 1, "Y": 1, "Z": 1}, "delivery_hours": {"*": 10}},
+           {"id": "L2", "stock": {"X": 1, "Y": 1}, "delivery_hours": {"*": 20}}]
+    data = {"requests": [make_order("D", [("1", "X", 1), ("2", "Y", 1), ("3", "Z", 1)]),
+                         make_order("A", [("1", "X", 1)]),
+                         make_order("B", [("1", "X", 1), ("2", "Y", 1)])],
+            "warehouses": whs}
+    res = reoptimize(data, time_limit_s=10, max_rounds=1, bound_time_limit_s=0)
+    s = res.summary
+    assert (s["children_sequential"], s["children_batch"]) == (4, 3)
+    assert s["backorder_units_batch"] == s["backorder_units_sequential"] == 1
+    waits = res.master[res.master["kind"] == "backorder"]["root_id"].tolist()
+    assert waits == ["A"]
