@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 MAX_GROUP = 6
 """Most orders re-split together in one move (the regretful order plus its blockers)."""
+MOVERS = 3
+"""Single donors elsewhere tried for a waiting order (see ``movers_of``)."""
 
 Key = tuple[int, int, int, int]
 
@@ -257,11 +259,10 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
         return (templates[h].cols.size > 1 and plans[h].backorder_units == 0,
                 templates[h].cols.size, h)
 
-    def donors_of(j: int, anywhere: bool = False) -> list[int]:
+    def donors_of(j: int) -> list[int]:
         """For each SKU ``j`` waits for, the order cheapest to make wait
-        (:func:`wait_cost`) among those holding it at a location ``j`` ships from (or,
-        with ``anywhere``, at any location)."""
-        at = range(state.world.n_locations) if anywhere else sorted(set(plans[j].use_loc.tolist()))
+        (:func:`wait_cost`) among those holding it at a location ``j`` ships from."""
+        at = sorted(set(plans[j].use_loc.tolist()))
         out_: list[int] = []
         for k in plans[j].short_cols.tolist():
             cands = {h for w in at for h in holders.get((w, k), ()) if h != j and h not in out_}
@@ -270,6 +271,41 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
             if len(out_) == MAX_GROUP - 1:
                 break
         return out_
+
+    def movers_of(j: int, tried: list[int]) -> list[int]:
+        """Single donors elsewhere: holders of a SKU ``j`` waits for at a location that,
+        with the donor's and ``j``'s own units there, holds ``j``'s whole demand of that
+        SKU's rule group (so ``j`` can move the group there); cheapest to wait first."""
+        tpl, plan = templates[j], plans[j]
+        if tpl.col_group is None:
+            return []
+        index = {int(c): i for i, c in enumerate(tpl.cols.tolist())}
+        own: dict[tuple[int, int], int] = {}
+        for w, k, u in zip(plan.use_loc.tolist(), plan.use_col.tolist(),
+                           plan.use_units.tolist(), strict=True):
+            own[(w, k)] = u
+        scored: set[tuple[tuple[bool, int, int], int]] = set()
+        for k in plan.short_cols.tolist()[:MAX_GROUP - 1]:
+            i = index.get(k)
+            if i is None:
+                continue
+            in_group = tpl.col_group == tpl.col_group[i]
+            cols, need = tpl.cols[in_group], tpl.demand[in_group]
+            pos = ledger.local(cols)
+            for w in range(ledger.residual.shape[0]):
+                donors = [h for h in holders.get((w, k), ()) if h != j and h not in tried]
+                if not donors:
+                    continue
+                have = ledger.residual[w, pos] + np.array([own.get((w, c), 0)
+                                                           for c in cols.tolist()])
+                for h in donors:
+                    theirs = {(ww, kk): u for ww, kk, u in zip(
+                        plans[h].use_loc.tolist(), plans[h].use_col.tolist(),
+                        plans[h].use_units.tolist(), strict=True) if ww == w}
+                    if (have + np.array([theirs.get((w, c), 0) for c in cols.tolist()])
+                            >= need).all():
+                        scored.add((wait_cost(h), h))
+        return [h for _, h in sorted(scored)][:MOVERS]
 
     regret = [j for j in range(len(plans)) if not (plans[j].failed or lower[j].failed) and (
         plans[j].key()[0] > lower[j].key()[0] or plans[j].backorder_units > 0)]
@@ -285,8 +321,7 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
             donors = donors_of(j)
             if donors and try_group([j, *donors]):
                 continue
-            if any(try_group([j, d]) for d in donors_of(j, anywhere=True)[:2]
-                   if d not in donors):
+            if any(try_group([j, d]) for d in movers_of(j, donors)):
                 continue
         if plans[j].backorder_units > 0 and plans[j].use_units.size:
             waiters = waiters_of(j)

@@ -236,3 +236,23 @@ def test_an_order_of_one_sku_waits_so_that_a_larger_one_ships_whole(
     assert s["backorder_units_batch"] == s["backorder_units_sequential"] == 1
     waits = res.master[res.master["kind"] == "backorder"]["root_id"].tolist()
     assert waits == ["A"]
+
+
+def test_a_waiting_order_moves_its_group_to_a_donors_location(
+        make_order: Callable[[str, list[tuple[str, str, int]]], dict[str, Any]]) -> None:
+    """L1 (fast) has X, Y, Z, L2 has Y, L3 (slow) has X and Y. D takes X, Y, Z at L1, A
+    takes X at L3, B (X and Y) ships Y from L2 and waits for X: 4 children. No order
+    holds X where B ships; but at L3 A's X and the Y left there cover B's group: B moves
+    to L3, A (one SKU) waits. 3 children, as many units waiting."""
+    whs = [{"id": "L1", "stock": {"X": 1, "Y": 1, "Z": 1}, "delivery_hours": {"*": 10}},
+           {"id": "L2", "stock": {"Y": 1}, "delivery_hours": {"*": 20}},
+           {"id": "L3", "stock": {"X": 1, "Y": 1}, "delivery_hours": {"*": 30}}]
+    data = {"requests": [make_order("D", [("1", "X", 1), ("2", "Y", 1), ("3", "Z", 1)]),
+                         make_order("A", [("1", "X", 1)]),
+                         make_order("B", [("1", "X", 1), ("2", "Y", 1)])],
+            "warehouses": whs}
+    res = reoptimize(data, time_limit_s=10, max_rounds=1, bound_time_limit_s=0)
+    s = res.summary
+    assert (s["children_sequential"], s["children_batch"]) == (4, 3)
+    b = res.master[(res.master["root_id"] == "B") & (res.master["level"] == 2)]
+    assert b["warehouse"].tolist() == ["L3"]
