@@ -1,8 +1,14 @@
 """Exact combination search: branch and bound over warehouse sets, group by group.
 
-For the common case (every item a splittable single SKU, no SKU shared by two groups,
-one reach set per group) a plan is fixed by the warehouse set each group opens: inside
-a set, shipping each SKU fastest-first is optimal for delivery. The search looks for a
+Each group is a covering problem over elements: a SKU (its splittable single-SKU lines
+merged) or any other item on its own (a bundle, an unsplittable line). When no SKU is
+contended between elements (:attr:`SplitProblem.coverable`) and the group has one reach
+set, a plan is fixed by the warehouse set each group opens: inside a set, shipping each
+element fastest-first is optimal for delivery. With contended stock the same search
+solves the relaxation in which every element sees the whole stock, and its plan counts
+as proven only when the shared-stock fill reaches the relaxation's objective. The
+binary groups (the common case) run in the compiled kernel
+:mod:`ordersplit.solver.cover_kernel`. The search looks for a
 smallest covering set the way set covering is solved by hand - branch on the uncovered
 SKU with the fewest candidate warehouses (the scarce item), add one of them, exclude it
 in later siblings - and prunes with lexicographic bounds against the incumbent (the
