@@ -115,3 +115,18 @@ def test_joint_bound_is_reported_and_used_for_the_gap(tiny: dict[str, Any]) -> N
     assert s["gap_bound"] == "joint"
     assert s["children_joint_bound"] == 2 == s["children_lower_bound"]
     assert s["gap_closed_pct"] == 100.0 == s["gap_closed_per_order_pct"]
+
+
+def test_an_lp_too_large_for_its_budget_is_not_built(small: dict[str, Any]) -> None:
+    """The small scenario's LP has hundreds of rows: with a budget worth a few rows it
+    falls back to the group bound at once; with a normal budget it is solved."""
+    batch = batch_from_json(small)
+    state = BatchState(batch.world, tuple(batch.templates), 5.0)
+    lower = lower_bound_plans(state, range(len(batch.templates)))
+    ok = [not p.failed for p in lower]
+    cap = 10**6
+    solved = joint_bound(batch.world, batch.templates, lower, ok, cap, 60.0)
+    assert solved.status == "optimal" and solved.lp_rows > 100
+    skipped = joint_bound(batch.world, batch.templates, lower, ok, cap, 0.002)
+    assert skipped.status == "too_large" and skipped.children == skipped.group
+    assert skipped.lp_rows < solved.lp_rows
