@@ -23,15 +23,25 @@ than ``M*`` left out.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 
 from ordersplit.solver import cover_kernel as kernel
+from ordersplit.solver.contention import (
+    PlacementCase,
+    contended_items,
+    fits,
+    placement_cases,
+)
 from ordersplit.solver.evaluate import Objective, evaluate
 from ordersplit.solver.heuristics.state import fill_fastest
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.stop import Deadline
+
+log = logging.getLogger(__name__)
 
 CHECK_EVERY = 32
 
@@ -319,6 +329,7 @@ class CombinationOutcome:
     proven: bool
     children_bound: int
     nodes: int
+    infeasible: bool = False
 
 
 @dataclass
@@ -358,12 +369,15 @@ def _greedy_cover(data: GroupData) -> list[int] | None:
 
 def _search_binary(data: GroupData, terms: tuple[str, ...], stop: Deadline,
                    inc: tuple[tuple[int, ...], IntArray] | None,
-                   ) -> GroupOutcome:
+                   count_limit: int | None = None) -> GroupOutcome:
     """Binary groups. When makespan directly follows children, it is found by a binary
     search over arrival times (is there a cover of ``c*`` warehouses no slower than
     ``H``?), and only the terms after it are searched by enumeration under that cap."""
     everything = (1 << data.wh.size) - 1
+    start: tuple[tuple[int, ...], list[int] | None] | None
     start = None if inc is None else (inc[0], [int(w) for w in inc[1]])
+    if start is None and count_limit is not None:  # only sets of at most the limit
+        start = ((count_limit + 1,) + (0,) * len(terms), None)
     nodes = 0
     proven = True
 
@@ -379,8 +393,10 @@ def _search_binary(data: GroupData, terms: tuple[str, ...], stop: Deadline,
         count_proven = proven
     else:
         greedy = _greedy_cover(data)
-        if greedy is not None and (start is None or len(greedy) <= start[0][0]):
-            seed: tuple[tuple[int, ...], list[int] | None] | None = ((len(greedy),), greedy)
+        seed: tuple[tuple[int, ...], list[int] | None] | None
+        if greedy is not None and (start is None or len(greedy) < start[0][0]
+                                   or (len(greedy) == start[0][0] and start[1] is not None)):
+            seed = ((len(greedy),), greedy)
         else:
             seed = None if start is None else ((start[0][0],), start[1])
         count = _run_bits(data, (), stop, everything, seed)
@@ -425,17 +441,22 @@ def _search_binary(data: GroupData, terms: tuple[str, ...], stop: Deadline,
 
 def search_group(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
                  cap_minutes: int | None, stop: Deadline,
-                 incumbent_rows: IntArray | None) -> GroupOutcome:
-    """Best warehouse set of one group."""
+                 incumbent_rows: IntArray | None, count_limit: int | None = None,
+                 ) -> GroupOutcome:
+    """Best warehouse set of one group; with ``count_limit`` (and no incumbent) only
+    sets of at most that many warehouses are looked at, and none found means none
+    exists."""
     if items.size == 0:
         return GroupOutcome(np.zeros(0, dtype=np.int64), (0,) * (1 + len(terms)), True, True, 0)
     data = group_data(problem, items, cap_minutes)
     inc = None if incumbent_rows is None else _incumbent_key(data, incumbent_rows, terms, problem)
     if is_binary(data):
-        return _search_binary(data, terms, stop, inc)
+        return _search_binary(data, terms, stop, inc, count_limit)
     search = _Search(data, terms, stop)
     if inc is not None:
         search.best_key, search.best_set = inc
+    elif count_limit is not None:
+        search.best_key = (count_limit + 1,) + (0,) * len(terms)
     search.run([], data.demand.copy(), np.zeros(data.wh.size, dtype=bool))
     ok = not search.aborted
     if search.best_set is None:
@@ -445,32 +466,129 @@ def search_group(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
 
 def combination_search(problem: SplitProblem, stop: Deadline,
                        incumbent: IntArray | None = None) -> CombinationOutcome:
-    """Exact lexicographic optimum when :func:`applicable`, within ``stop``."""
+    """Exact lexicographic optimum when :func:`applicable`, within ``stop``.
+
+    Contended stock is first split into coverable placement cases
+    (:mod:`ordersplit.solver.contention`); when it cannot be, the relaxation is searched
+    and its plan verified.
+    """
+    if not problem.coverable:
+        cases = placement_cases(problem)
+        if cases:
+            return _search_cases(problem, cases, stop)
+    return _search_problem(problem, stop, incumbent)
+
+
+def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
+                  stop: Deadline) -> CombinationOutcome:
+    """Best plan over the placement cases; proven when every case's search finished.
+
+    Groups that use no SKU of a placed item are the same in every case and searched
+    once. A first pass finds each case's fewest children (the cheap stage); only the
+    cases that reach the fewest are then searched for the later terms.
+    """
+    best_x: IntArray | None = None
+    best_key: tuple[int, ...] | None = None
+    proven = True
+    bound: int | None = None
+    nodes = 0
+    items = contended_items(problem)
+    touched = (problem.usage[:, problem.usage[items].any(axis=0)] > 0).any(axis=1)
+    varying = {int(g) for g in problem.group[touched]}
+    cache: dict[tuple[object, ...], GroupOutcome] = {}
+    fewest: int | None = None
+    if len(cases) > 1 and len(problem.objective) > 1:
+        counted: list[tuple[PlacementCase, int | None]] = []
+        for case in cases:
+            only_count = dataclasses.replace(case.problem, objective=("children",))
+            first = _search_problem(only_count, stop, None, fewest, cache, varying)
+            nodes += first.nodes
+            if first.infeasible:  # no plan, or none with as few children as an earlier case
+                continue
+            c = first.children_bound if first.proven and first.assignment is not None else None
+            counted.append((case, c))  # None: not finished, so searched in full below
+            if c is not None:
+                fewest = c if fewest is None else min(fewest, c)
+        cases = [case for case, c in counted if c is None or c == fewest]
+    for case in cases:
+        limit = fewest if best_key is None else best_key[0]
+        out = _search_problem(case.problem, stop, None, limit, cache, varying)
+        nodes += out.nodes
+        if out.infeasible:
+            continue
+        proven &= out.proven
+        bound = out.children_bound if bound is None else min(bound, out.children_bound)
+        x = out.assignment
+        if x is None:
+            continue
+        if not fits(problem, x):  # cannot happen by construction; never trust it blindly
+            log.warning("placement case %s oversells stock; case ignored", case.placement)
+            proven = False
+            continue
+        key = evaluate(problem, x).key(problem.objective)
+        if best_key is None or key < best_key:
+            best_x, best_key = x, key
+    if best_x is None:
+        return CombinationOutcome(None, False, bound or 0, nodes, infeasible=bound is None)
+    return CombinationOutcome(best_x, proven, bound or 0, nodes)
+
+
+def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray | None,
+                    count_limit: int | None = None,
+                    cache: dict[tuple[object, ...], GroupOutcome] | None = None,
+                    varying: set[int] | None = None) -> CombinationOutcome:
+    """The search on one problem: exact when coverable, else on the relaxation.
+
+    With ``count_limit`` only plans of at most that many children are looked for
+    (``infeasible`` then means none exists). ``cache`` keeps the outcomes of the groups
+    not in ``varying`` between calls on problems that differ only in those groups.
+    """
     terms = problem.objective[1:]
     groups = problem.groups()
     nodes = 0
     proven = True
     counts_proven = True
+    fixed = [] if varying is None else [g for g in range(len(groups)) if g not in varying]
 
     def phase(active_terms: tuple[str, ...], cap: int | None, start: IntArray | None,
               only: list[bool] | None = None, keep: list[IntArray | None] | None = None,
               kept: list[tuple[int, ...] | None] | None = None,
               ) -> tuple[list[IntArray | None], list[tuple[int, ...] | None]]:
         nonlocal nodes, proven, counts_proven
-        sets: list[IntArray | None] = []
-        keys: list[tuple[int, ...] | None] = []
-        for g, items in enumerate(groups):
+        sets: list[IntArray | None] = [None] * len(groups)
+        keys: list[tuple[int, ...] | None] = [None] * len(groups)
+        spent = 0  # children of the groups done so far (fixed groups go first)
+        nonempty = sum(1 for items in groups if items.size)
+        order = fixed + [g for g in range(len(groups)) if g not in set(fixed)]
+        for done, g in enumerate(order):
+            items = groups[g]
             if only is not None and not only[g] and keep is not None and kept is not None:
-                sets.append(keep[g])
-                keys.append(kept[g])
+                sets[g], keys[g] = keep[g], kept[g]
                 continue
             inc = start[items] if start is not None else None
-            out = search_group(problem, items, active_terms, cap, stop, inc)
-            nodes += out.nodes
+            limit = None
+            if count_limit is not None and only is None and items.size:
+                later = sum(1 for h in order[done + 1:] if groups[h].size)
+                limit = count_limit - spent - later  # every later group opens one at least
+            memo = None
+            if cache is not None and g in fixed:
+                memo = (g, active_terms, cap, None if inc is None else inc.tobytes())
+            out = cache.get(memo) if cache is not None and memo is not None else None
+            if out is None:
+                out = search_group(problem, items, active_terms, cap, stop, inc,
+                                   None if memo is not None else limit)
+                if memo is not None and cache is not None and out.proven:
+                    cache[memo] = out
+                nodes += out.nodes
+            elif limit is not None and out.key is not None and out.key[0] > limit:
+                out = GroupOutcome(None, None, True, True, 0)
             proven &= out.proven
             counts_proven &= out.count_proven
-            sets.append(out.wh)
-            keys.append(out.key)
+            sets[g], keys[g] = out.wh, out.key
+            if out.key is not None:
+                spent += out.key[0]
+            elif nonempty:
+                break  # no plan within the limit: the other groups need not be searched
         return sets, keys
 
     def build(sets: list[IntArray | None]) -> IntArray | None:
@@ -490,7 +608,9 @@ def combination_search(problem: SplitProblem, stop: Deadline,
     # each group's count, once proven, bounds the children whatever the later stages do
     bound = sum(k[0] for k in keys if k is not None) if counts_proven else 0
     if any(s is None for s in sets):
-        return CombinationOutcome(None, False, bound, nodes)
+        # with no incumbent, a finished search that found no set proves there is none
+        return CombinationOutcome(None, False, bound, nodes,
+                                  infeasible=counts_proven and incumbent is None)
     final = sets
     if "makespan" in terms and terms.index("makespan") + 1 < len(terms):
         pos = terms.index("makespan")

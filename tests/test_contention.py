@@ -1,0 +1,130 @@
+"""Contended stock: a bundle or an unsplittable line sharing a SKU with other items.
+
+The combination search splits such an order into placement cases (where the contended
+item ships), each an exact covering problem. These tests hold it to CP-SAT on orders too
+large for brute force, check that every case's plan fits the real stock, and pin the
+instance that the relaxation gets wrong.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ordersplit.solver import contention
+from ordersplit.solver.combination import combination_search
+from ordersplit.solver.contention import contended_items, fits, placement_cases
+from ordersplit.solver.evaluate import evaluate, violations
+from ordersplit.solver.portfolio import solve_problem
+from ordersplit.solver.problem import SplitProblem
+from ordersplit.solver.stop import Deadline
+
+
+def contended_problem(rng: np.random.Generator, objective: tuple[str, ...]) -> SplitProblem:
+    """Plain lines of ``k`` SKUs plus one or two bundles made of the same SKUs, in one
+    or two groups, with thin stock so that bundle and lines compete."""
+    k = int(rng.integers(2, 6))
+    m = int(rng.integers(3, 8))
+    n_bundles = int(rng.integers(1, 3))
+    n = k + n_bundles
+    usage = np.zeros((n, k), dtype=np.int64)
+    usage[np.arange(k), np.arange(k)] = 1
+    splittable = np.ones(n, dtype=bool)
+    for b in range(k, n):
+        comps = rng.choice(k, size=int(rng.integers(1, min(3, k) + 1)), replace=False)
+        usage[b, comps] = rng.integers(1, 3, comps.size)
+        splittable[b] = False
+    quantity = rng.integers(1, 3, n).astype(np.int64)
+    quantity[k:] = 1
+    stock = rng.integers(0, 4, (m, k)) * (rng.random((m, k)) < 0.6)
+    need = (usage * quantity[:, None]).sum(axis=0)
+    stock[0] = np.maximum(stock[0], need)  # a plan always exists
+    groups = rng.integers(0, 2, n) if rng.random() < 0.3 else np.zeros(n, dtype=np.int64)
+    groups[:k] = groups[0]  # plain lines of one SKU never sit in two groups here
+    return SplitProblem(
+        quantity=quantity, usage=usage, splittable=splittable,
+        group=groups.astype(np.int64), stock=stock.astype(np.int64),
+        allowed=np.ones((n, m), dtype=bool),
+        hours=(rng.integers(1, 6, m) * 360).astype(np.int64),
+        cost=rng.integers(0, 4, m).astype(np.int64), objective=objective,
+    )
+
+
+OBJECTIVES = [("children", "makespan", "unit_hours"), ("children", "cost"),
+              ("children", "unit_hours", "makespan")]
+
+
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_placement_cases_reach_the_cpsat_optimum(objective):
+    rng = np.random.default_rng(11)
+    checked = 0
+    for _ in range(80):
+        problem = contended_problem(rng, objective)
+        if problem.coverable:
+            continue
+        assert placement_cases(problem), "one SKU per group: placing the items must do"
+        out = combination_search(problem, Deadline(10))
+        assert out.proven and out.assignment is not None
+        assert violations(problem, out.assignment) == []
+        ref = solve_problem(problem, "cpsat", Deadline(20))
+        assert ref.status.value == "optimal" and ref.assignment is not None
+        got = evaluate(problem, out.assignment).key(objective)
+        assert got == evaluate(problem, ref.assignment).key(objective)
+        assert out.children_bound == got[0]
+        checked += 1
+    assert checked >= 40
+
+
+def test_every_case_plan_fits_the_real_stock():
+    rng = np.random.default_rng(5)
+    for _ in range(60):
+        problem = contended_problem(rng, OBJECTIVES[0])
+        for case in placement_cases(problem) or []:
+            out = combination_search(case.problem, Deadline(10))
+            if out.assignment is not None:
+                assert fits(problem, out.assignment), case.placement
+
+
+def test_the_relaxation_is_beaten_by_placing_the_bundle():
+    """Warehouse 0 holds one unit of SKU 0: enough for the line or the bundle, not both.
+    Each alone fits in warehouse 0, so the relaxation opens one child; the truth is two."""
+    problem = SplitProblem(
+        quantity=np.array([1, 1, 1], dtype=np.int64),
+        usage=np.array([[1, 0], [0, 1], [1, 1]], dtype=np.int64),  # line, line, bundle
+        splittable=np.array([True, True, False]),
+        group=np.zeros(3, dtype=np.int64),
+        stock=np.array([[1, 2], [1, 0], [0, 1]], dtype=np.int64),
+        allowed=np.ones((3, 3), dtype=bool),
+        hours=np.array([360, 720, 1080], dtype=np.int64),
+        cost=np.zeros(3, dtype=np.int64),
+    )
+    assert list(contended_items(problem)) == [2]
+    out = combination_search(problem, Deadline(10))
+    assert out.proven and out.assignment is not None
+    got = evaluate(problem, out.assignment)
+    assert got.children == 2 and out.children_bound == 2
+    assert got.makespan == 720  # the line of SKU 0 from warehouse 1, the rest from 0
+    assert out.assignment[2, 0] == 1
+
+
+def test_too_many_cases_fall_back_to_the_relaxation(monkeypatch):
+    """Above the case limit the relaxation is searched: its plan is valid, and it claims
+    optimality only when it reaches the relaxation's bound (then CP-SAT agrees)."""
+    monkeypatch.setattr(contention, "MAX_CASES", 1)
+    rng = np.random.default_rng(3)
+    fell_back = 0
+    for _ in range(40):
+        problem = contended_problem(rng, OBJECTIVES[0])
+        if problem.coverable or placement_cases(problem) is not None:
+            continue
+        fell_back += 1
+        out = combination_search(problem, Deadline(10))
+        ref = solve_problem(problem, "cpsat", Deadline(20))
+        assert ref.assignment is not None
+        best = evaluate(problem, ref.assignment).key(OBJECTIVES[0])
+        assert out.children_bound <= best[0]
+        if out.assignment is not None:
+            assert violations(problem, out.assignment) == []
+            got = evaluate(problem, out.assignment).key(OBJECTIVES[0])
+            assert got == best if out.proven else got >= best
+    assert fell_back >= 10
