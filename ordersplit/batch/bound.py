@@ -12,42 +12,52 @@ stock it is given, the orders' stock together within the network's) that leaves 
 ``U`` units waiting has at least ``ceil(LP)`` children, where ``LP`` is the optimum of
 the linear program below.
 
-For order ``o`` (SKU demand ``d[o,k]``, units of SKU ``k`` it needs): ``GB[o]`` is its
-group bound (one child per rule group, plus the store child: true of every plan);
-``P[o]`` the proven optimum of its children alone with all the stock when that split
-ships everything and the objective puts children first, else ``GB[o]``. For orders of
-the plain structure (``OrderTemplate.col_group``: rule groups with their own SKUs, no
-bulky or store lines), ``P1[o,g]`` is 1 if one shipping location holds group ``g``'s
-whole demand, else 2.
+For order ``o`` (``d[o,k]``: units of SKU ``k`` it takes from stock; offline-store lines
+take none): ``GB[o]`` is its group bound (one child per rule group, plus the store
+child: true of every plan); ``P[o]`` the proven optimum of its children alone with all
+the stock when that split ships everything and the objective puts children first, else
+``GB[o]``. ``short[k] = max(0, sum_o d[o,k] - stock[k])``: units of ``k`` that wait in
+any plan.
 
-Variables in [0, 1]: ``y[o]`` (the order leaves something waiting), and for plain orders
-``a[o,g]`` (group ``g`` waits whole), ``b[o,g]`` (it waits in part); waiting units
-``w[o,k] >= 0`` for every SKU ``k`` in shortage (``short[k] = max(0, sum_o d[o,k] -
-stock[k]) > 0``) and ``v`` for the order's (plain: the group's) other SKUs together.
+**Grouped orders** (:func:`bound_groups`: stock and warehouse rules on, no bulky line, no
+SKU in two groups; any objective). Their children add up over their rule groups (plus the
+store child): a group has one child per location it ships from and one back-order child
+if any of its units wait. Per group ``g`` (demand ``D[g]``): ``C[g]``, the shipping
+locations (delivering to the destination, not a store) that hold all of it; ``P[g]``,
+its least children shipping whole (proven by the order's optimal plan alone with all the
+stock when children come first; else 1 if ``C[g]`` is not empty, else 2). Variables in
+[0, 1], exactly one of them 1: ``x[g,w]`` (ships whole from ``w`` in ``C[g]``: cost 1),
+``a[g]`` (waits whole: cost 1, ``D[g]`` units wait), ``r[g]`` (ships whole from two or
+more locations: cost ``max(2, P[g])``; only if the shipping locations together hold its
+demand), ``b[g]`` (waits in part: cost 2; waiting units ``w[g,k] <= d b`` per short SKU,
+``v <= d b`` for its other SKUs, at least ``b`` of them). **Stock cells**: for every
+(location, SKU) that the groups shipping whole from it could over-use,
+``sum d[g,k] x[g,w] <= stock[w,k]``.
 
-* plain order: cost ``P[o] - (P[o] - sum_g P1[o,g]) y[o] - sum_g (P1[o,g] - 1) a[o,g]
-  + sum_g (2 - P1[o,g]) b[o,g]``; ``a + b <= 1``; ``a, b <= y <= sum_g (a + b)``; per group
-  ``d a <= w <= d (a + b)`` for each of its SKUs (``v`` likewise with the units of its
-  other SKUs) and ``sum w + v >= b``;
-* other order: cost ``P[o] - (P[o] - GB[o]) y[o]``; ``w <= d y``, ``v <= d y``,
-  ``sum w + v >= y``; ``y = 1`` if the order waits even with all the stock;
-* network: ``sum_o w[o,k] >= short[k]`` for every short SKU; all waiting ``<= U`` (less
-  the units of SKUs no location lists, which always wait).
+**Other orders**: cost ``P[o] - (P[o] - GB[o]) y[o]`` with ``y[o]`` (the order leaves
+something waiting; 1 if it waits even with all the stock), waiting units
+``w[o,k] <= d y`` per short SKU, ``v <= d y`` for the others, at least ``y`` of them.
 
-**Proof.** Take such a joint plan and set ``y``, ``a``, ``b`` to its facts and ``w``,
-``v`` to its waiting units. An order that ships everything used part of the stock, so
-its plan is feasible alone with all of it: children ``>= P[o]``, its cost with
-``y = a = b = 0``. An order with waiting units has ``y = 1``. Its children are at least
-``GB[o]``. For a plain order they add up per group: a group waiting whole is one
-back-order child (1), a group waiting in part has its back-order child and at least
-one shipment child (2), a group shipping whole needs ``P1`` locations (every location
-is its own child); the cost is exactly the sum of those. The waiting constraints hold
-by definition (a unit waits or ships; the network ships at most its stock of each SKU,
-so at least ``short[k]`` units of ``k`` wait). So the plan's children are at least the
-LP's value at a feasible point, hence at least its optimum; children are integers, so
-``ceil`` too. The LP is solved with HiGHS; the value is rounded down by a tolerance
-before ``ceil``. If HiGHS does not prove the optimum in time, the bound falls back to
-the sum of group bounds (always valid).
+**Network**: the units of ``k`` waiting (``d a`` and ``w`` of the groups, ``w`` of the
+other orders) are at least ``short[k]``; all waiting units are at most ``U`` less the
+units that take no stock in any plan (SKUs no location lists, offline-store lines),
+which :func:`waiting_units` counts as waiting.
+
+**Proof.** Take such a joint plan and set the variables to its facts. A grouped order's
+group ships whole from one location (then that location holds all of it: ``x``), waits
+whole, ships whole from several locations (at least ``max(2, P[g])`` children: ``P[g]``
+is the least alone with all the stock, so also with less), or waits in part (a
+back-order and a shipment child); the groups shipping whole from ``w`` take their whole
+demand there, within its stock. The cost of the point is at most the plan's children.
+An other order that ships everything used part of the stock, so its plan is feasible
+alone with all of it: children ``>= P[o]``; with waiting units, ``>= GB[o]``. The waiting
+constraints hold by definition (a unit waits or ships; the network ships at most its
+stock of each SKU). So the plan's children are at least the LP's value at a feasible
+point, hence at least its optimum; children are integers, so ``ceil`` too. The LP is
+solved with HiGHS; the value is rounded down by a tolerance before ``ceil``. If HiGHS
+does not prove the optimum in time, the bound falls back to the sum of group bounds
+(always valid). Tests check it against brute-force and CP-SAT joint optima on small
+batches.
 
 Orders whose split failed are left out (they are not in any reported figure).
 """
@@ -63,6 +73,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ordersplit.batch.model import OrderPlan, OrderTemplate, World
+from ordersplit.rules.keys import group_key
 from ordersplit.solver.problem import IntArray
 
 log = logging.getLogger(__name__)
@@ -113,20 +124,6 @@ def proven_children(tpl: OrderTemplate, plan: OrderPlan) -> int:
     return max(plan.children, tpl.group_bound)
 
 
-def _single_cover(world: World, tpl: OrderTemplate) -> IntArray:
-    """``P1`` per rule group of a plain order: 1 if one shipping location holds the group's
-    whole demand, else 2."""
-    assert tpl.col_group is not None and tpl.group_units is not None
-    minutes = world.minutes(tpl.request.order.destination)
-    ships = (minutes >= 0) & (world.is_store() == 0)
-    enough = world.stock[:, tpl.cols] >= tpl.demand[None, :]
-    out = np.full(tpl.group_units.size, 2, dtype=np.int64)
-    for g in range(out.size):
-        if (ships & enough[:, tpl.col_group == g].all(axis=1)).any():
-            out[g] = 1
-    return out
-
-
 class _LP:
     """A sparse LP in row form for HiGHS (minimize)."""
 
@@ -169,6 +166,90 @@ class _LP:
         return status, float(h.getInfo().objective_function_value)
 
 
+def bound_groups(tpl: OrderTemplate) -> IntArray | None:
+    """The rule group of every column of an order whose children add up group by group,
+    for the bound (``-1``: a column only offline-store lines use); ``None`` when they
+    need not.
+
+    They add up when the stock and warehouse rules are on, no line is bulky and no SKU
+    serves two groups: then every child is one (group, shipping location), one
+    back-order child per group with waiting units, or the store child (store lines take
+    no stock). Unlike :func:`~ordersplit.batch.model.fast_plan`'s groups, any objective,
+    solver and unknown SKU (always waiting) is allowed: the bound only counts children.
+    """
+    request = tpl.request
+    rules, catalog = request.rules, request.catalog
+    if not rules.stock or not rules.warehouse:
+        return None
+    index = {s: j for j, s in enumerate(tpl.skus)}
+    col_group = np.full(tpl.cols.size, -2, dtype=np.int64)
+    keys: dict[object, int] = {}
+    for line in request.order.lines:
+        item = catalog[line.sku]
+        if rules.bulky and item.bulky:
+            return None
+        store = rules.offline_store and item.offline_store
+        g = -1 if store else keys.setdefault(group_key(item, rules), len(keys))
+        for sku in [c.sku for c in item.components] if item.components else [line.sku]:
+            j = index[sku]
+            if col_group[j] not in (-2, g):
+                return None  # a SKU in two groups (or a store line and a group)
+            col_group[j] = g
+    if (col_group == -2).any():
+        return None
+    return col_group
+
+
+def store_units(tpl: OrderTemplate) -> IntArray:
+    """Units of every column that offline-store lines take (from no stock of the batch:
+    the store child is fixed; :func:`waiting_units` counts them as not shipped)."""
+    request = tpl.request
+    out = np.zeros(tpl.cols.size, dtype=np.int64)
+    if not tpl.needs_store:
+        return out
+    index = {s: j for j, s in enumerate(tpl.skus)}
+    for line in request.order.lines:
+        item = request.catalog[line.sku]
+        if item.offline_store:
+            for sku, per in ([(c.sku, c.quantity) for c in item.components]
+                             if item.components else [(line.sku, 1)]):
+                out[index[sku]] += line.quantity * per
+    return out
+
+
+def _plain_groups(world: World, tpl: OrderTemplate, plan: OrderPlan, col_group: IntArray
+                  ) -> list[tuple[IntArray, IntArray, IntArray, int, bool]]:
+    """Per rule group of an order with :func:`bound_groups`: its columns (positions in
+    ``tpl.cols``), demand, the shipping locations that hold all of it (``C``), ``P`` (its
+    least children when it ships whole: proven by the order's optimal plan alone with all
+    the stock when children come first, else 1 if ``C`` is not empty, else 2) and whether
+    it can ship whole at all (every SKU known, the shipping locations together hold its
+    demand)."""
+    minutes = world.minutes(tpl.request.order.destination)
+    ships = (minutes >= 0) & (world.is_store() == 0)
+    known = tpl.cols >= 0
+    sub = np.zeros((int(ships.sum()), tpl.cols.size), dtype=np.int64)
+    sub[:, known] = world.stock[:, tpl.cols[known]][ships]
+    where = np.flatnonzero(ships)
+    proven = (not plan.failed and plan.status == "optimal"
+              and tpl.request.objective_order()[0] == "children")
+    short = set(plan.short_cols.tolist())
+    out = []
+    for g in range(int(col_group.max(initial=-1)) + 1):
+        pos = np.flatnonzero(col_group == g)
+        need = tpl.demand[pos]
+        whole = bool(known[pos].all()) and bool((sub[:, pos].sum(axis=0) >= need).all())
+        cover = where[(sub[:, pos] >= need[None, :]).all(axis=1)] if whole else where[:0]
+        p = 1 if cover.size else 2
+        cols = set(tpl.cols[pos].tolist())
+        if proven and whole and not short.intersection(cols):
+            locs = {w for w, k in zip(plan.use_loc.tolist(), plan.use_col.tolist(),
+                                      strict=True) if k in cols}
+            p = max(p, len(locs))
+        out.append((pos, need, cover, p, whole))
+    return out
+
+
 def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequence[OrderPlan],
                 ok: Sequence[bool], wait_cap_units: int, time_limit_s: float = 60.0
                 ) -> JointBound:
@@ -177,72 +258,115 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
     orders = [o for o, keep in enumerate(ok) if keep]
     n_skus = world.stock.shape[1]
     demand = np.zeros(n_skus, dtype=np.int64)
-    unknown_units = 0
+    unknown_units = store_total = 0
     for o in orders:
         tpl = templates[o]
         known = tpl.cols >= 0
-        np.add.at(demand, tpl.cols[known], tpl.demand[known])
-        unknown_units += int(tpl.demand[~known].sum())
+        store = store_units(tpl)
+        ships = tpl.demand - store
+        np.add.at(demand, tpl.cols[known], ships[known])
+        unknown_units += int(ships[~known].sum())
+        store_total += int(store.sum())
     short = np.maximum(0, demand - world.stock.sum(axis=0))
     p = {o: proven_children(templates[o], lower[o]) for o in orders}
     per_order = sum(p.values())
     group = sum(templates[o].group_bound for o in orders)
     base = JointBound(per_order, "trivial", wait_cap_units, int(short.sum()) + unknown_units,
                       per_order, group)
+    max_rows = int(LP_ROWS_PER_S * time_limit_s)
+
+    def too_large(lp: _LP) -> JointBound:
+        log.warning("joint bound LP: over %d rows; falling back to the group bound", max_rows)
+        base.children, base.status = group, "too_large"
+        base.lp_rows, base.lp_cols = len(lp.rows), len(lp.lb)
+        base.runtime_s = time.perf_counter() - t0
+        return base
+
+    # plain orders, group by group; first the stock cells they could contend for
+    plain: dict[int, list[tuple[IntArray, IntArray, IntArray, int, bool]]] = {}
+    store_child: dict[int, int] = {}
+    for o in orders:
+        col_group = bound_groups(templates[o])
+        if col_group is not None:
+            plain[o] = _plain_groups(world, templates[o], lower[o], col_group)
+            store_child[o] = int(templates[o].needs_store)
+    want = np.zeros_like(world.stock)
+    for o, groups in plain.items():
+        cols = templates[o].cols
+        for pos, need, cover, _, _ in groups:
+            if cover.size:
+                want[np.ix_(cover, cols[pos])] += need[None, :]
+    contended = want > world.stock
     lp = _LP()
     const = 0.0
-    short_vars: dict[int, list[int]] = {}
+    short_vars: dict[int, tuple[list[int], list[float]]] = {}
+
+    def add_short(k: int, var: int, coef: float) -> None:
+        vs, cs = short_vars.setdefault(k, ([], []))
+        vs.append(var)
+        cs.append(coef)
+
     wait_vars: list[int] = []
-    max_rows = int(LP_ROWS_PER_S * time_limit_s)
+    wait_coef: list[float] = []
+    cell_vars: dict[tuple[int, int], tuple[list[int], list[float]]] = {}
     for o in orders:
         if len(lp.rows) > max_rows:
-            log.warning("joint bound LP: over %d rows; falling back to the group bound",
-                        max_rows)
-            base.children, base.status = group, "too_large"
-            base.lp_rows, base.lp_cols = len(lp.rows), len(lp.lb)
-            base.runtime_s = time.perf_counter() - t0
-            return base
+            return too_large(lp)
         tpl, plan = templates[o], lower[o]
         cols = tpl.cols
         is_short = (cols >= 0) & (short[np.maximum(cols, 0)] > 0)
-        plain = tpl.col_group is not None and p[o] == plan.children and plan.backorder_units == 0
-        forced = plan.failed or plan.backorder_units > 0
-        if plain:
-            p1 = _single_cover(world, tpl)
-            gain = p[o] - int(p1.sum()) + int((p1 - 1).sum())
-            if gain == 0 and not is_short.any():
-                const += p[o]  # waiting can only cost it children and absorbs no shortage
-                continue
-            y = lp.var(0, 1, -(p[o] - float(p1.sum())))
-            const += p[o]
-            ab: list[int] = []
-            assert tpl.col_group is not None
-            for g in range(p1.size):
-                a = lp.var(0, 1, -(float(p1[g]) - 1))
-                b = lp.var(0, 1, 2 - float(p1[g]))
-                ab += [a, b]
-                lp.row(-math.inf, 1, [a, b], [1, 1])
-                lp.row(0, math.inf, [y, a], [1, -1])
-                lp.row(0, math.inf, [y, b], [1, -1])
-                in_g = tpl.col_group == g
+        if o in plain:
+            const += store_child[o]
+            for pos, need, cover, pg, whole in plain[o]:
+                g_cols = cols[pos]
+                g_short = is_short[pos]
+                g_known = g_cols >= 0
+                if not g_known.any():
+                    const += 1  # nothing of it is stocked anywhere: it waits whole
+                    continue
+                busy = bool(cover.size) and bool(contended[np.ix_(cover, g_cols)].any())
+                if whole and cover.size and pg == 1 and not busy and not g_short.any():
+                    const += 1  # ships whole from one location, nothing to contend for
+                    continue
+                const += 1  # every group has at least one child
+                choice: list[int] = []
+                for w in cover.tolist():  # ships whole from w: one child
+                    x = lp.var(0, 1)
+                    choice.append(x)
+                    for k, d in zip(g_cols.tolist(), need.tolist(), strict=True):
+                        if contended[w, k]:
+                            vs, cs = cell_vars.setdefault((w, k), ([], []))
+                            vs.append(x)
+                            cs.append(float(d))
+                a = lp.var(0, 1)  # waits whole: one back-order child
+                choice.append(a)
+                total = float(need[g_known].sum())  # unknown SKUs wait in any plan
+                wait_vars.append(a)
+                wait_coef.append(total)
+                for k, d in zip(g_cols[g_short].tolist(), need[g_short].tolist(), strict=True):
+                    add_short(k, a, float(d))
+                if whole:  # ships whole from two or more locations
+                    choice.append(lp.var(0, 1, float(max(2, pg) - 1)))
+                b = lp.var(0, 1, 1.0)  # waits in part: a back-order and a shipment child
+                choice.append(b)
+                lp.row(1, 1, choice, [1.0] * len(choice))
                 units: list[int] = []
-                for j in np.flatnonzero(in_g & is_short).tolist():
-                    d = float(tpl.demand[j])
-                    w = lp.var(0, d)
-                    short_vars.setdefault(int(cols[j]), []).append(w)
-                    lp.row(0, math.inf, [w, a], [1, -d])
-                    lp.row(-math.inf, 0, [w, a, b], [1, -d, -d])
-                    units.append(w)
-                rest = float(tpl.demand[in_g & ~is_short].sum())
+                for k, d in zip(g_cols[g_short].tolist(), need[g_short].tolist(), strict=True):
+                    w_ = lp.var(0, float(d))
+                    lp.row(-math.inf, 0, [w_, b], [1, -float(d)])
+                    add_short(k, w_, 1.0)
+                    units.append(w_)
+                rest = float(need[~g_short & g_known].sum())
                 if rest > 0:
                     v = lp.var(0, rest)
-                    lp.row(0, math.inf, [v, a], [1, -rest])
-                    lp.row(-math.inf, 0, [v, a, b], [1, -rest, -rest])
+                    lp.row(-math.inf, 0, [v, b], [1, -rest])
                     units.append(v)
-                lp.row(0, math.inf, [*units, b], [1.0] * len(units) + [-1.0])
+                if g_known.all():  # waiting in part: one of its (known) units waits
+                    lp.row(0, math.inf, [*units, b], [1.0] * len(units) + [-1.0])
                 wait_vars += units
-            lp.row(-math.inf, 0, [y, *ab], [1.0] + [-1.0] * len(ab))
+                wait_coef += [1.0] * len(units)
             continue
+        forced = plan.failed or plan.backorder_units > 0
         gain = p[o] - tpl.group_bound
         if gain == 0 and not is_short.any() and not forced:
             const += p[o]
@@ -252,10 +376,10 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
         units = []
         for j in np.flatnonzero(is_short).tolist():
             d = float(tpl.demand[j])
-            w = lp.var(0, d)
-            short_vars.setdefault(int(cols[j]), []).append(w)
-            lp.row(-math.inf, 0, [w, y], [1, -d])
-            units.append(w)
+            w_ = lp.var(0, d)
+            add_short(int(cols[j]), w_, 1.0)
+            lp.row(-math.inf, 0, [w_, y], [1, -d])
+            units.append(w_)
         rest = float(tpl.demand[~is_short & (cols >= 0)].sum())
         if rest > 0:
             v = lp.var(0, rest)
@@ -266,11 +390,24 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
         elif not (tpl.cols < 0).any():
             lp.row(0, 0, [y], [1.0])  # nothing can wait: it ships everything
         wait_vars += units
-    for k, ws in short_vars.items():
-        lp.row(float(short[k]), math.inf, ws, [1.0] * len(ws))
+        wait_coef += [1.0] * len(units)
+    if len(lp.rows) + len(cell_vars) > max_rows:
+        return too_large(lp)
+    for (w, k), (vs, cs) in cell_vars.items():
+        lp.row(-math.inf, float(world.stock[w, k]), vs, cs)
+    return _finish(lp, base, const, short, short_vars, wait_vars, wait_coef,
+                   wait_cap_units - unknown_units - store_total, group, time_limit_s, t0)
+
+
+def _finish(lp: _LP, base: JointBound, const: float, short: IntArray,
+            short_vars: dict[int, tuple[list[int], list[float]]], wait_vars: list[int],
+            wait_coef: list[float], wait_cap: int, group: int, time_limit_s: float,
+            t0: float) -> JointBound:
+    """Add the network rows (shortage per SKU, the waiting cap), solve, round up."""
+    for k, (vs, cs) in short_vars.items():
+        lp.row(float(short[k]), math.inf, vs, cs)
     if wait_vars:
-        lp.row(-math.inf, float(wait_cap_units - unknown_units), wait_vars,
-               [1.0] * len(wait_vars))
+        lp.row(-math.inf, float(wait_cap), wait_vars, wait_coef)
     base.lp_rows, base.lp_cols = len(lp.rows), len(lp.lb)
     if not lp.lb:
         base.children = round(const)
@@ -282,7 +419,7 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
         log.warning("joint bound LP: %s; falling back to the group bound", status)
         base.children, base.status = group, "fallback"
         return base
-    relax = const + value  # value <= 0: what waiting can save at best
-    base.children = max(group, math.ceil(relax - TOLERANCE * max(1.0, abs(value)) - 1e-9))
+    relax = const + value
+    base.children = max(group, math.ceil(relax - TOLERANCE * max(1.0, abs(relax)) - 1e-9))
     base.status = "optimal"
     return base
