@@ -138,3 +138,38 @@ def test_bundles_are_cover_elements_and_stay_exact() -> None:
         assert mine.objective is not None and ref.objective is not None
         assert mine.objective.key(problem.objective) == ref.objective.key(problem.objective)
     assert with_bundles >= 3
+
+
+@pytest.mark.parametrize("quick_seconds", [0.0, 0.02])
+def test_count_stage_beside_the_later_stages_gives_the_same_optimum(
+        monkeypatch: pytest.MonkeyPatch, quick_seconds: float) -> None:
+    """The two-thread path (count stage in a second thread, later stages assuming the
+    quick search's count) reaches the same optimum as the sequential search. With no
+    time for the quick search the assumed count is the greedy cover's, often one too
+    many, so the path that redoes the later stages is exercised as well."""
+    from ordersplit.solver import combination
+
+    problems = uniform(40, 80, 0.2, 12, 5)  # greedy opens one too many on half
+    monkeypatch.setattr(combination, "SEARCH_THREADS", 1)
+    want = [combination_search(p, Deadline(30)) for p in problems]
+    monkeypatch.setattr(combination, "SEARCH_THREADS", 2)
+    monkeypatch.setattr(combination, "PARALLEL_CELLS", 0)
+    monkeypatch.setattr(combination, "QUICK_SECONDS", quick_seconds)
+    calls = []
+    after = combination._after_count
+
+    def counted(*args: object) -> object:
+        calls.append(args[3])
+        return after(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(combination, "_after_count", counted)
+    for problem, ref in zip(problems, want, strict=True):
+        out = combination_search(problem, Deadline(30))
+        assert out.proven and ref.proven
+        assert out.assignment is not None and ref.assignment is not None
+        assert is_feasible(problem, out.assignment)
+        assert evaluate(problem, out.assignment).key(problem.objective) == \
+            evaluate(problem, ref.assignment).key(problem.objective)
+        assert out.children_bound == ref.children_bound
+    if quick_seconds == 0.0:  # some assumed counts were wrong, and the stages were redone
+        assert len(calls) > len(problems)

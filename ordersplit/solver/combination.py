@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -399,44 +401,105 @@ def _search_binary(data: GroupData, terms: tuple[str, ...], stop: Deadline,
             seed = ((len(greedy),), greedy)
         else:
             seed = None if start is None else ((start[0][0],), start[1])
-        count = _run_bits(data, (), stop, everything, seed)
-        done(count)
-        count_proven = proven
-        if count.best_set is None:
-            return GroupOutcome(None, None, proven, count_proven, nodes)
-        c_star = len(count.best_set)
-        found = count.best_set
-        hours = [int(h) for h in data.hours]
-        levels = sorted({hours[w] for w in range(data.wh.size)})
-        # No cover is faster than the slowest of each SKU's fastest candidate.
-        floor = int(data.hours[_bit_data(data).fastest].max())
-        lo, hi = levels.index(floor), levels.index(max(hours[w] for w in found))
-        while lo < hi and not stop.expired():
-            mid = (lo + hi) // 2
-            cap = levels[mid]
-            under = sum(1 << w for w in range(data.wh.size) if hours[w] <= cap)
-            probe = _run_bits(data, (), stop, under, ((c_star + 1,), None))
-            done(probe)
-            if probe.best_set is not None and len(probe.best_set) <= c_star:
-                hi, found = mid, probe.best_set
-            else:
-                lo = mid + 1
-        if lo < hi:
-            proven = False
-        cap = levels[hi]
-        under = sum(1 << w for w in range(data.wh.size) if hours[w] <= cap)
-        # M* is proven: every cover under the cap has exactly that makespan, so the last
-        # stage ranks by the later terms only.
-        rest = terms[1:]
-        seed_key, seed_set = _key_of(data, rest, sum(1 << w for w in found))
-        bits = _run_bits(data, rest, stop, under, (seed_key, seed_set))
-        done(bits)
-        chosen = bits.best_set
+        guess = None if seed is None else seed[1]
+        if guess is not None and _threads_for(data) > 1:
+            # The count stage (proving no smaller cover) and the later stages, assuming
+            # the count of a short first search is optimal (it nearly always is), run
+            # side by side.
+            if QUICK_SECONDS > 0:
+                quick = _run_bits(data, (), Deadline(min(QUICK_SECONDS,
+                                                         QUICK_SHARE * stop.remaining())),
+                                  everything, seed)
+                nodes += quick.nodes
+                if quick.best_set is not None and quick.best_key is not None:
+                    guess = quick.best_set
+                    seed = (quick.best_key, guess)
+            pending = _pool().submit(_run_bits, data, (), stop, everything, seed)
+            ahead = _after_count(data, terms, stop, len(guess), guess)
+            count = pending.result()
+            done(count)
+            count_proven = proven
+            if count.best_set is None:
+                return GroupOutcome(None, None, proven, count_proven, nodes)
+            if len(count.best_set) == len(guess):
+                staged = ahead
+            else:  # a smaller cover exists: the later stages again, for its count
+                nodes += ahead.nodes
+                staged = _after_count(data, terms, stop, len(count.best_set), count.best_set)
+        else:
+            count = _run_bits(data, (), stop, everything, seed)
+            done(count)
+            count_proven = proven
+            if count.best_set is None:
+                return GroupOutcome(None, None, proven, count_proven, nodes)
+            staged = _after_count(data, terms, stop, len(count.best_set), count.best_set)
+        nodes += staged.nodes
+        proven &= not staged.aborted
+        chosen = staged.best_set
     if chosen is None:
         return GroupOutcome(None, None, proven, count_proven, nodes)
     key, used = _key_of(data, terms, sum(1 << w for w in chosen))
     return GroupOutcome(data.wh[np.array(sorted(used), dtype=np.int64)], key, proven,
                         count_proven, nodes)
+
+
+def _after_count(data: GroupData, terms: tuple[str, ...], stop: Deadline, c_star: int,
+                 found: list[int]) -> _BitRun:
+    """The stages after the count (``c_star``, with ``found`` a cover of that size): the
+    makespan by binary search over arrival times, then the later terms under it."""
+    nodes = 0
+    aborted = False
+    hours = [int(h) for h in data.hours]
+    levels = sorted({hours[w] for w in range(data.wh.size)})
+    # No cover is faster than the slowest of each SKU's fastest candidate.
+    floor = int(data.hours[_bit_data(data).fastest].max())
+    lo, hi = levels.index(floor), levels.index(max(hours[w] for w in found))
+    while lo < hi and not stop.expired():
+        mid = (lo + hi) // 2
+        cap = levels[mid]
+        under = sum(1 << w for w in range(data.wh.size) if hours[w] <= cap)
+        probe = _run_bits(data, (), stop, under, ((c_star + 1,), None))
+        nodes += probe.nodes
+        aborted |= probe.aborted
+        if probe.best_set is not None and len(probe.best_set) <= c_star:
+            hi, found = mid, probe.best_set
+        else:
+            lo = mid + 1
+    if lo < hi:
+        aborted = True
+    cap = levels[hi]
+    under = sum(1 << w for w in range(data.wh.size) if hours[w] <= cap)
+    # M* is proven: every cover under the cap has exactly that makespan, so the last
+    # stage ranks by the later terms only.
+    rest = terms[1:]
+    seed_key, seed_set = _key_of(data, rest, sum(1 << w for w in found))
+    bits = _run_bits(data, rest, stop, under, (seed_key, seed_set))
+    return _BitRun(bits.best_key, bits.best_set, nodes + bits.nodes, aborted or bits.aborted)
+
+
+SEARCH_THREADS = max(1, min(2, int(os.environ.get("ORDERSPLIT_SEARCH_THREADS", "2"))))
+"""Threads one large group's search may use (``ORDERSPLIT_SEARCH_THREADS``, 1 or 2):
+the count stage runs beside the later stages. The compiled kernel releases the GIL."""
+QUICK_SECONDS, QUICK_SHARE = 0.02, 0.05
+"""Time for the short count search whose cover the later stages assume (at most that
+share of what is left; 0: none, the seed's count is assumed)."""
+PARALLEL_CELLS = 15_000
+"""Warehouses x elements from which a group counts as large enough for a second thread
+(at 100 x 300 the count stage alone takes about half a second)."""
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+"""The count stage's thread, per process (a forked child makes its own)."""
+
+
+def _threads_for(data: GroupData) -> int:
+    return SEARCH_THREADS if data.wh.size * data.demand.size >= PARALLEL_CELLS else 1
+
+
+def _pool() -> ThreadPoolExecutor:
+    pid = os.getpid()
+    if pid not in _POOLS:
+        _POOLS.clear()  # a pool inherited through fork has no thread behind it
+        _POOLS[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ordersplit-count")
+    return _POOLS[pid]
 
 
 def search_group(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],

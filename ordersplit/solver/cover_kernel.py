@@ -397,7 +397,7 @@ def _branch_sku(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.n
     return pick
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarray,
            demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray, avail0: np.ndarray,
            best_key: np.ndarray, best_used: np.ndarray, state: np.ndarray,
