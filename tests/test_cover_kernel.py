@@ -144,7 +144,8 @@ def test_bundles_are_cover_elements_and_stay_exact() -> None:
 def test_count_stage_beside_the_later_stages_gives_the_same_optimum(
         monkeypatch: pytest.MonkeyPatch, quick_seconds: float) -> None:
     """The two-thread path (count stage in a second thread, later stages assuming the
-    quick search's count) reaches the same optimum as the sequential search. With no
+    quick search's count and sharing their root branches between the threads) reaches
+    the same optimum as the sequential search, and the same plan every time. With no
     time for the quick search the assumed count is the greedy cover's, often one too
     many, so the path that redoes the later stages is exercised as well."""
     from ordersplit.solver import combination
@@ -171,5 +172,8 @@ def test_count_stage_beside_the_later_stages_gives_the_same_optimum(
         assert evaluate(problem, out.assignment).key(problem.objective) == \
             evaluate(problem, ref.assignment).key(problem.objective)
         assert out.children_bound == ref.children_bound
+        again = combination_search(problem, Deadline(30))  # threads race; the plan must not
+        assert again.assignment is not None
+        assert np.array_equal(again.assignment, out.assignment)
     if quick_seconds == 0.0:  # some assumed counts were wrong, and the stages were redone
         assert len(calls) > len(problems)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -297,9 +298,11 @@ def _key_of(data: GroupData, terms: tuple[str, ...], chosen: int) -> tuple[tuple
 
 
 def _run_bits(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: int,
-              start: tuple[tuple[int, ...], list[int] | None] | None) -> _BitRun:
+              start: tuple[tuple[int, ...], list[int] | None] | None,
+              chosen: int = 0) -> _BitRun:
     """One search over the warehouses in ``avail`` from ``start`` (an incumbent key and
-    set; a set of ``None`` is a bound to beat without a plan behind it)."""
+    set; a set of ``None`` is a bound to beat without a plan behind it), for covers that
+    contain the warehouses in ``chosen``."""
     b = _bit_data(data)
     n_w = data.wh.size
     best_key = np.zeros(1 + len(terms), dtype=np.int64)
@@ -312,7 +315,8 @@ def _run_bits(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: in
             state[0] = 2
             best_used[:] = kernel.mask_words(sum(1 << w for w in start[1]), n_w)
     kernel.search(b.cand, b.cov, b.hours, b.cost, b.demand, b.k_order, _terms_codes(terms),
-                  kernel.mask_words(avail, n_w), best_key, best_used, state, stop.end)
+                  kernel.mask_words(avail, n_w), kernel.mask_words(chosen, n_w), best_key,
+                  best_used, state, stop.end)
     if state[0] == 0:
         return _BitRun(None, None, int(state[1]), bool(state[2]))
     key = tuple(int(v) for v in best_key)
@@ -443,10 +447,77 @@ def _search_binary(data: GroupData, terms: tuple[str, ...], stop: Deadline,
                         count_proven, nodes)
 
 
+def _run_split(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: int,
+               start: tuple[tuple[int, ...], list[int] | None] | None) -> _BitRun:
+    """:func:`_run_bits` with its root branches shared by this thread and the pool's.
+
+    The root branches on the SKU with the fewest candidates: branch ``i`` takes its
+    ``i``-th candidate and excludes the earlier ones, so the branches split the covers
+    between them. Each thread takes the next branch, seeded with the best key so far.
+
+    With later terms (the last stage, whose set is the plan) a branch may tie that key,
+    and ``start`` counts as a bound only, so the set returned does not depend on timing:
+    the smallest key, ties to the earliest branch. Count-only searches (the makespan
+    probes, of which only the count is used) must beat the key, which prunes far more.
+    """
+    full = data.supply > 0
+    n_w = data.wh.size
+    in_avail = np.array([(avail >> w) & 1 for w in range(n_w)], dtype=bool)
+    a = int(np.argmin(full[in_avail].sum(axis=0))) if in_avail.any() else 0
+    cands = np.flatnonzero(in_avail & full[:, a])
+    if not terms:  # count only: widest first, as the kernel orders them
+        cands = cands[np.argsort(-full[cands].sum(axis=1), kind="stable")]
+    branches = []
+    excluded = 0
+    for w in cands:
+        excluded |= 1 << int(w)
+        branches.append((int(w), avail & ~excluded))
+    lock = threading.Lock()
+    ties = bool(terms)
+    # (key, branch index, set); the start is branch -1
+    best: list[tuple[tuple[int, ...], int, list[int] | None]] = []
+    if start is not None:
+        best.append((start[0], -1, None if ties else start[1]))
+    progress = {"next": 0, "nodes": 0, "aborted": False}
+
+    def work() -> None:
+        while True:
+            with lock:
+                i = progress["next"]
+                if i >= len(branches) or progress["aborted"]:
+                    return
+                progress["next"] = i + 1
+                seed: tuple[tuple[int, ...], list[int] | None] | None = None
+                if best:
+                    key = best[0][0]
+                    seed = ((*key[:-1], key[-1] + 1), None) if ties else (key, None)
+            w, branch_avail = branches[i]
+            run = _run_bits(data, terms, stop, branch_avail, seed, chosen=1 << w)
+            with lock:
+                progress["nodes"] += run.nodes
+                progress["aborted"] |= run.aborted
+                if run.best_set is not None and run.best_key is not None:
+                    best.append((run.best_key, i, run.best_set))
+                    best.sort(key=lambda e: (e[0], e[1]))
+                    del best[1:]
+
+    helper = _pool().submit(work)
+    work()
+    if not helper.cancel():  # not waiting for a helper still queued behind the count stage
+        helper.result()
+    nodes, aborted = int(progress["nodes"]), bool(progress["aborted"])
+    if not best:
+        return _BitRun(None, None, nodes, aborted)
+    if best[0][2] is None and start is not None and start[1] is not None:
+        return _BitRun(start[0], start[1], nodes, aborted)  # nothing found: the start's set
+    return _BitRun(best[0][0], best[0][2], nodes, aborted)
+
+
 def _after_count(data: GroupData, terms: tuple[str, ...], stop: Deadline, c_star: int,
                  found: list[int]) -> _BitRun:
     """The stages after the count (``c_star``, with ``found`` a cover of that size): the
     makespan by binary search over arrival times, then the later terms under it."""
+    search = _run_split if _threads_for(data) > 1 else _run_bits
     nodes = 0
     aborted = False
     hours = [int(h) for h in data.hours]
@@ -458,7 +529,7 @@ def _after_count(data: GroupData, terms: tuple[str, ...], stop: Deadline, c_star
         mid = (lo + hi) // 2
         cap = levels[mid]
         under = sum(1 << w for w in range(data.wh.size) if hours[w] <= cap)
-        probe = _run_bits(data, (), stop, under, ((c_star + 1,), None))
+        probe = search(data, (), stop, under, ((c_star + 1,), None))
         nodes += probe.nodes
         aborted |= probe.aborted
         if probe.best_set is not None and len(probe.best_set) <= c_star:
@@ -473,7 +544,8 @@ def _after_count(data: GroupData, terms: tuple[str, ...], stop: Deadline, c_star
     # stage ranks by the later terms only.
     rest = terms[1:]
     seed_key, seed_set = _key_of(data, rest, sum(1 << w for w in found))
-    bits = _run_bits(data, rest, stop, under, (seed_key, seed_set))
+    last = search if rest else _run_bits  # count only: the found set is already the answer
+    bits = last(data, rest, stop, under, (seed_key, seed_set))
     return _BitRun(bits.best_key, bits.best_set, nodes + bits.nodes, aborted or bits.aborted)
 
 

@@ -400,8 +400,8 @@ def _branch_sku(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.n
 @nb.njit(cache=True, nogil=True)
 def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarray,
            demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray, avail0: np.ndarray,
-           best_key: np.ndarray, best_used: np.ndarray, state: np.ndarray,
-           deadline: float) -> None:
+           chosen0: np.ndarray, best_key: np.ndarray, best_used: np.ndarray,
+           state: np.ndarray, deadline: float) -> None:
     """Depth-first branch and bound for the lexicographically smallest cover.
 
     ``best_key`` (count, *terms) is the incumbent, ``state[0]`` says whether there is
@@ -411,7 +411,8 @@ def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarra
     so every cover is reached through one of its subsets. The recursion is an explicit
     stack of levels (uncovered SKUs, available and chosen warehouses, candidates left).
     ``state[1]`` returns the nodes visited, ``state[2]`` 1 when the deadline stopped the
-    search (the result is then not proven).
+    search (the result is then not proven). ``chosen0`` holds warehouses every cover
+    searched must contain (one branch of a search split over threads; usually empty).
     """
     n_k, nw = cand.shape
     nk = cov.shape[1]
@@ -436,7 +437,16 @@ def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarra
     tie = 0 if terms.size else 1  # a leaf must beat the count unless later terms decide
     for k in range(n_k):
         unc[0, k >> 6] |= _ONE << np.uint64(k & 63)
+    base = _count(chosen0)  # warehouses chosen before the root: depth d holds d + base
+    for i in range(chosen0.size):
+        x = chosen0[i]
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            for j in range(nk):
+                unc[0, j] &= ~cov[w, j]
     av[0, :] = avail0
+    chm[0, :] = chosen0
     nodes = 0
     aborted = 0
     d = 0
@@ -452,17 +462,18 @@ def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarra
             if _is_zero(unc[d]):
                 _offer(cand, hours, cost, demand, terms, chm[d], best_key, best_used, state,
                        used, key)
-            elif state[0] != 0 and best_key[0] - d - tie <= (2 if tie else 1):
+            elif state[0] != 0 and best_key[0] - d - base - tie <= (2 if tie else 1):
                 # One or two warehouses left: finish the node with candidate-mask
                 # intersections instead of child nodes and bounds (most nodes are here).
                 _finish(cand, cov, hours, cost, demand, k_order, terms, unc[d], av[d], chm[d],
                         best_key, best_used, state, scratch, used, key)
-            elif state[0] != 0 and best_key[0] - d - tie == 2 and (
+            elif state[0] != 0 and best_key[0] - d - base - tie == 2 and (
                     _top_two_reach(cov, unc[d], av[d]) < _count(unc[d])):
                 pass  # two slots left (ties allowed) and no two warehouses cover the rest
             else:
                 pick = _branch_sku(cand, cov, hours, cost, demand, k_order, terms, unc[d],
-                                   av[d], chm[d], d, best_key, state[0] != 0, union, reach)
+                                   av[d], chm[d], d + base, best_key, state[0] != 0, union,
+                                   reach)
                 if pick >= 0:
                     n = 0
                     for i in range(nw):
@@ -473,7 +484,7 @@ def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarra
                             n += 1
                     need[d] = 0
                     if state[0] != 0:
-                        slots = best_key[0] - d - tie
+                        slots = best_key[0] - d - base - tie
                         need[d] = _count(unc[d]) - _top_sum(reach, av[d], slots - 1, best_r)
                     if tie and state[0] != 0:
                         # Count only (reach[] is fresh from the bound): the widest
@@ -494,7 +505,7 @@ def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarra
         # the next candidate of level d
         advanced = False
         while pos[d] < n_c[d]:
-            if state[0] != 0 and d + 1 > best_key[0]:
+            if state[0] != 0 and d + base + 1 > best_key[0]:
                 break  # every child would open more warehouses than the incumbent
             w = clist[d, pos[d]]
             short = state[0] != 0 and creach[d, pos[d]] < need[d]
@@ -511,7 +522,7 @@ def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarra
                 unc[d + 1, j] = rest
                 if rest:
                     empty = False
-            if not empty and state[0] != 0 and d + 1 >= best_key[0]:
+            if not empty and state[0] != 0 and d + base + 1 >= best_key[0]:
                 continue  # would need yet another warehouse
             av[d + 1, :] = av[d]
             chm[d + 1, :] = chm[d]
@@ -587,7 +598,7 @@ def _warm_up() -> None:
     hours = np.array([1, 2, 3], dtype=np.int64)
     key = np.array([3, 3], dtype=np.int64)
     search(cand, cov, hours, hours, np.ones(2, dtype=np.int64), np.arange(2, dtype=np.int64),
-           np.array([MAKESPAN], dtype=np.int64), mask_words(7, 3), key,
+           np.array([MAKESPAN], dtype=np.int64), mask_words(7, 3), mask_words(0, 3), key,
            np.zeros(1, dtype=np.uint64), np.zeros(3, dtype=np.int64), time.perf_counter() + 60)
     greedy_cover(cov, 2, np.zeros(3, dtype=np.int64))
     leaf_key(cand, hours, hours, np.ones(2, dtype=np.int64), np.zeros(0, dtype=np.int64),
