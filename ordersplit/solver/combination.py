@@ -4,10 +4,13 @@ Each group is a covering problem over elements: a SKU (its splittable single-SKU
 merged) or any other item on its own (a bundle, an unsplittable line). When no SKU is
 contended between elements (:attr:`SplitProblem.coverable`) and the group has one reach
 set, a plan is fixed by the warehouse set each group opens: inside a set, shipping each
-element fastest-first is optimal for delivery. With contended stock the same search
-solves the relaxation in which every element sees the whole stock, and its plan counts
-as proven only when the shared-stock fill reaches the relaxation's objective. The
-binary groups (the common case) run in the compiled kernel
+element fastest-first is optimal for delivery. Contended stock (a bundle sharing a SKU
+with a line) is split into coverable placement cases
+(:mod:`ordersplit.solver.contention`); only where that does not apply does the search
+solve the relaxation in which every element sees the whole stock, its plan proven only
+when the shared-stock fill reaches the relaxation's objective. On large groups the count
+stage runs in a second thread beside the later stages, which share their root branches
+between the two threads (the compiled kernel releases the GIL). The binary groups (the common case) run in the compiled kernel
 :mod:`ordersplit.solver.cover_kernel`. The search looks for a
 smallest covering set the way set covering is solved by hand - branch on the uncovered
 SKU with the fewest candidate warehouses (the scarce item), add one of them, exclude it
