@@ -218,13 +218,13 @@ def store_units(tpl: OrderTemplate) -> IntArray:
 
 
 def _plain_groups(world: World, tpl: OrderTemplate, plan: OrderPlan, col_group: IntArray
-                  ) -> list[tuple[IntArray, IntArray, IntArray, int, bool]]:
+                  ) -> list[tuple[IntArray, IntArray, IntArray, int, IntArray]]:
     """Per rule group of an order with :func:`bound_groups`: its columns (positions in
     ``tpl.cols``), demand, the shipping locations that hold all of it (``C``), ``P`` (its
     least children when it ships whole: proven by the order's optimal plan alone with all
-    the stock when children come first, else 1 if ``C`` is not empty, else 2) and whether
-    it can ship whole at all (every SKU known, the shipping locations together hold its
-    demand)."""
+    the stock when children come first, else 1 if ``C`` is not empty, else 2) and the
+    units of each column that wait in any plan (over what the shipping locations hold
+    together; all of an unknown SKU)."""
     minutes = world.minutes(tpl.request.order.destination)
     ships = (minutes >= 0) & (world.is_store() == 0)
     known = tpl.cols >= 0
@@ -238,7 +238,8 @@ def _plain_groups(world: World, tpl: OrderTemplate, plan: OrderPlan, col_group: 
     for g in range(int(col_group.max(initial=-1)) + 1):
         pos = np.flatnonzero(col_group == g)
         need = tpl.demand[pos]
-        whole = bool(known[pos].all()) and bool((sub[:, pos].sum(axis=0) >= need).all())
+        lack = np.where(known[pos], np.maximum(0, need - sub[:, pos].sum(axis=0)), need)
+        whole = not lack.any()
         cover = where[(sub[:, pos] >= need[None, :]).all(axis=1)] if whole else where[:0]
         p = 1 if cover.size else 2
         cols = set(tpl.cols[pos].tolist())
@@ -246,7 +247,7 @@ def _plain_groups(world: World, tpl: OrderTemplate, plan: OrderPlan, col_group: 
             locs = {w for w, k in zip(plan.use_loc.tolist(), plan.use_col.tolist(),
                                       strict=True) if k in cols}
             p = max(p, len(locs))
-        out.append((pos, need, cover, p, whole))
+        out.append((pos, need, cover, p, lack))
     return out
 
 
@@ -267,7 +268,8 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
         np.add.at(demand, tpl.cols[known], ships[known])
         unknown_units += int(ships[~known].sum())
         store_total += int(store.sum())
-    short = np.maximum(0, demand - world.stock.sum(axis=0))
+    # stores ship offline-store lines only, and those take no stock
+    short = np.maximum(0, demand - world.stock[world.is_store() == 0].sum(axis=0))
     p = {o: proven_children(templates[o], lower[o]) for o in orders}
     per_order = sum(p.values())
     group = sum(templates[o].group_bound for o in orders)
@@ -283,7 +285,7 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
         return base
 
     # plain orders, group by group; first the stock cells they could contend for
-    plain: dict[int, list[tuple[IntArray, IntArray, IntArray, int, bool]]] = {}
+    plain: dict[int, list[tuple[IntArray, IntArray, IntArray, int, IntArray]]] = {}
     store_child: dict[int, int] = {}
     for o in orders:
         col_group = bound_groups(templates[o])
@@ -317,7 +319,8 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
         is_short = (cols >= 0) & (short[np.maximum(cols, 0)] > 0)
         if o in plain:
             const += store_child[o]
-            for pos, need, cover, pg, whole in plain[o]:
+            for pos, need, cover, pg, lack in plain[o]:
+                whole = not lack.any()
                 g_cols = cols[pos]
                 g_short = is_short[pos]
                 g_known = g_cols >= 0
@@ -351,12 +354,17 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
                 choice.append(b)
                 lp.row(1, 1, choice, [1.0] * len(choice))
                 units: list[int] = []
-                for k, d in zip(g_cols[g_short].tolist(), need[g_short].tolist(), strict=True):
+                own = g_short | ((lack > 0) & g_known)  # short, or some wait in any plan
+                for k, d, f, s in zip(g_cols[own].tolist(), need[own].tolist(),
+                                      lack[own].tolist(), g_short[own].tolist(), strict=True):
                     w_ = lp.var(0, float(d))
                     lp.row(-math.inf, 0, [w_, b], [1, -float(d)])
-                    add_short(k, w_, 1.0)
+                    if f:
+                        lp.row(0, math.inf, [w_, b], [1, -float(f)])
+                    if s:
+                        add_short(k, w_, 1.0)
                     units.append(w_)
-                rest = float(need[~g_short & g_known].sum())
+                rest = float(need[~own & g_known].sum())
                 if rest > 0:
                     v = lp.var(0, rest)
                     lp.row(-math.inf, 0, [v, b], [1, -rest])
