@@ -138,6 +138,7 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
     t_search = time.perf_counter()
     end = t0 + time_limit_s
     rounds = tried = accepted = resolves = 0
+    moves: dict[str, float] = {}
     idle = 0
     while idle < len(CUTS) and (max_rounds is None or rounds < max_rounds):
         remaining = end - time.perf_counter()
@@ -155,6 +156,9 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
             tried += res.tried
             accepted += res.accepted
             resolves += res.solves
+            for name, value in res.stats.items():
+                if name.startswith(("tried_", "accepted_", "reject_")):
+                    moves[name] = moves.get(name, 0) + value
         check_no_oversell(state.world.stock, plans)
         after = batch_key(plans)
         log.info("round %d (%s, %d parts): children %d -> %d", rounds, cut, len(tasks),
@@ -168,6 +172,7 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
     stats.update(search_s=time.perf_counter() - t_search, rounds=rounds, moves_tried=tried,
                  moves_accepted=accepted, search_resolves=resolves,
                  optimize_s=time.perf_counter() - t0)
+    stats.update({f"moves_{name}": value for name, value in sorted(moves.items())})
     return Solution(lower, sequential, current, plans, start, stats)
 
 

@@ -13,7 +13,13 @@
   plan names the orders that hold the stock it lacks; the group is released and split
   again exactly, the order first, then the others with what is left. A move is kept
   only if the group's children (then delivery, then cost) go down without more units
-  waiting for stock, so the batch is never worse than its warm start.
+  waiting for stock, so the batch is never worse than its warm start. Moves (see
+  :func:`improve_part`): blockers, donors, movers, takers (an order waiting for a SKU
+  that a partly waiting order ships is re-split first and takes it; the other's group,
+  short anyway, may then wait whole), waiters; ``PartResult.stats`` counts each kind tried, accepted and
+  rejected (``wait``: more units waiting, ``same``: as many children, ``more``).
+* Exact splits are kept per process by (order, view) in :attr:`BatchState.solved`, so a
+  move tried again in a later round against the same stock costs no solve.
 """
 
 from __future__ import annotations
@@ -39,6 +45,10 @@ MOVERS = 3
 Key = tuple[int, int, int, int]
 
 
+SOLVED_MAX = 50_000
+"""Most exact splits :attr:`BatchState.solved` keeps (it is emptied when full)."""
+
+
 @dataclass(frozen=True)
 class BatchState:
     """What every worker needs: the world, the order templates, the per-order time limit."""
@@ -46,6 +56,20 @@ class BatchState:
     world: World
     templates: tuple[OrderTemplate, ...]
     order_limit_s: float
+    solved: dict[tuple[int, bytes], OrderPlan] = field(default_factory=dict, compare=False,
+                                                       repr=False)
+    """The search's exact splits in this process by (order, clipped view): a move tried
+    again in a later round against the same stock re-uses them instead of solving again
+    (a split is a function of its view). Never pickled: each process fills its own."""
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"world": self.world, "templates": self.templates,
+                "order_limit_s": self.order_limit_s}
+
+    def __setstate__(self, data: dict[str, object]) -> None:
+        for name, value in data.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "solved", {})
 
 
 def lower_bound_plans(state: BatchState, orders: Sequence[int]) -> list[OrderPlan]:
@@ -165,17 +189,20 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
 
     for j, plan in enumerate(plans):
         hold(j, plan, True)
-    cache: dict[tuple[int, bytes], OrderPlan] = {}
+    cache = state.solved
     out = PartResult(task.orders, plans)
+    positions = task.orders.tolist()
 
     def resplit(j: int) -> OrderPlan:
         if ledger.fits(lower[j]):
             return lower[j]
         view = ledger.view(templates[j])
-        key = (j, view.tobytes())
+        key = (positions[j], view.tobytes())
         hit = cache.get(key)
         if hit is None:
             hit = safe_solve(state.world, templates[j], view, state.order_limit_s)
+            if len(cache) >= SOLVED_MAX:
+                cache.clear()
             cache[key] = hit
             out.solves += 1
         return hit
@@ -192,9 +219,11 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
     for j, plan in enumerate(plans):
         wait(j, plan, True)
 
-    def try_group(group: list[int]) -> bool:
-        """Release ``group``, re-split it in this order; keep it only if it is better."""
+    def try_group(group: list[int], kind: str = "") -> bool:
+        """Release ``group``, re-split it in this order; keep it only if it is better
+        (``kind`` names the move in ``out.stats``)."""
         out.tried += 1
+        out.stats[f"tried_{kind}"] = out.stats.get(f"tried_{kind}", 0) + 1
         old = [plans[g] for g in group]
         for g, p in zip(group, old, strict=True):
             ledger.give(p)
@@ -215,8 +244,13 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
         new_key = (batch_key(new), backorder_units(new))
         keep = (not hopeless and not any(p.failed for p in new)
                 and new_key[1] <= old_key[1] and new_key[0] < old_key[0])
+        if not keep and not hopeless:  # why: more units waiting, as many children, more
+            why = ("wait" if new_key[1] > old_key[1] else "same" if new_key[0][0] == old_key[0][0]
+                   else "more")
+            out.stats[f"reject_{kind}_{why}"] = out.stats.get(f"reject_{kind}_{why}", 0) + 1
         if keep:
             out.accepted += 1
+            out.stats[f"accepted_{kind}"] = out.stats.get(f"accepted_{kind}", 0) + 1
         else:
             for p in new:
                 ledger.give(p)
@@ -307,6 +341,33 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
                         scored.add((wait_cost(h), h))
         return [h for _, h in sorted(scored)][:MOVERS]
 
+    def takers_of(j: int) -> tuple[list[int], list[int]]:
+        """Orders waiting for SKUs ``j`` ships, at a location that delivers to them; those
+        the fewest of whose waiting SKUs ``j`` does not ship first (at most
+        :data:`MOVERS`), and one such order per SKU ``j`` ships (the best of each, at most
+        ``MAX_GROUP - 1``). Re-split before ``j``, they may ship whole while ``j``'s
+        group, short anyway, waits whole: one child less at no more units waiting."""
+        shipped: dict[int, set[int]] = {}
+        for w, k in zip(plans[j].use_loc.tolist(), plans[j].use_col.tolist(), strict=True):
+            shipped.setdefault(k, set()).add(w)
+        scored: dict[int, tuple[int, int, int]] = {}
+        for k, locs in shipped.items():
+            for h in waiting.get(k, ()):
+                if h == j or h in scored:
+                    continue
+                minutes = state.world.minutes(templates[h].request.order.destination)
+                if not any(minutes[w] >= 0 for w in locs):
+                    continue
+                miss = sum(c not in shipped for c in plans[h].short_cols.tolist())
+                scored[h] = (miss, templates[h].cols.size, h)
+        ranked = sorted(scored, key=lambda h: scored[h])
+        cover: list[int] = []
+        for k in shipped:
+            best = next((h for h in ranked if k in set(plans[h].short_cols.tolist())), None)
+            if best is not None and best not in cover:
+                cover.append(best)
+        return ranked[:MOVERS], sorted(cover)[:MAX_GROUP - 1]
+
     regret = [j for j in range(len(plans)) if not (plans[j].failed or lower[j].failed) and (
         plans[j].key()[0] > lower[j].key()[0] or plans[j].backorder_units > 0)]
     regret.sort(key=lambda j: (lower[j].children - plans[j].children, j))
@@ -315,18 +376,23 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
             break
         if plans[j].children > lower[j].children:
             blockers = blockers_of(j)
-            if (blockers or ledger.fits(lower[j])) and try_group([j, *sorted(blockers)]):
+            if (blockers or ledger.fits(lower[j])) and try_group([j, *sorted(blockers)], "blockers"):
                 continue
         if plans[j].backorder_units > 0 and plans[j].children > 1:
             donors = donors_of(j)
-            if donors and try_group([j, *donors]):
+            if donors and try_group([j, *donors], "donors"):
                 continue
-            if any(try_group([j, d]) for d in movers_of(j, donors)):
+            if any(try_group([j, d], "movers") for d in movers_of(j, donors)):
                 continue
         if plans[j].backorder_units > 0 and plans[j].use_units.size:
+            pairs, cover = takers_of(j)
+            if any(try_group([h, j], "takers") for h in pairs):
+                continue
+            if len(cover) > 1 and try_group([*cover, j], "taker_set"):
+                continue
             waiters = waiters_of(j)
             if waiters:
-                try_group([*sorted(waiters), j])
+                try_group([*sorted(waiters), j], "waiters")
     out.plans = plans
     out.stats["runtime_s"] = time.perf_counter() - t0
     return out

@@ -256,3 +256,22 @@ def test_a_waiting_order_moves_its_group_to_a_donors_location(
     assert (s["children_sequential"], s["children_batch"]) == (4, 3)
     b = res.master[(res.master["root_id"] == "B") & (res.master["level"] == 2)]
     assert b["warehouse"].tolist() == ["L3"]
+
+
+def test_a_group_short_anyway_waits_whole_so_that_a_waiting_order_ships(
+        make_order: Callable[[str, list[tuple[str, str, int]]], dict[str, Any]]) -> None:
+    """U is stocked nowhere. A (X and U, one group) arrives first: it ships X from L1 and
+    waits for U; B (X only) waits for X: 3 children. A's group waits in any plan, so B
+    takes the X (re-split first, as a taker) and A waits whole: 2 children, as many
+    units waiting."""
+    whs = [{"id": "L1", "stock": {"X": 1, "Y": 1}, "delivery_hours": {"*": 10}}]
+    data = {"requests": [make_order("A", [("1", "X", 1), ("2", "U", 1)]),
+                         make_order("B", [("1", "X", 1)])],
+            "warehouses": whs}
+    res = reoptimize(data, time_limit_s=10, max_rounds=1, bound_time_limit_s=0)
+    s = res.summary
+    assert (s["children_sequential"], s["children_batch"]) == (3, 2)
+    assert s["backorder_units_batch"] == s["backorder_units_sequential"] == 2
+    assert s["moves_accepted_takers"] == 1
+    waits = res.master[res.master["kind"] == "backorder"]["root_id"].tolist()
+    assert waits == ["A"]
