@@ -10,8 +10,8 @@ with a line) is split into coverable placement cases
 solve the relaxation in which every element sees the whole stock, its plan proven only
 when the shared-stock fill reaches the relaxation's objective. On large groups the count
 stage runs in a second thread beside the later stages, which share their root branches
-between the two threads (the compiled kernel releases the GIL). The binary groups (the common case) run in the compiled kernel
-:mod:`ordersplit.solver.cover_kernel`. The search looks for a
+between the two threads (the compiled kernel releases the GIL). The binary groups (the
+common case) run in the compiled kernel :mod:`ordersplit.solver.cover_kernel`. The search looks for a
 smallest covering set the way set covering is solved by hand - branch on the uncovered
 SKU with the fewest candidate warehouses (the scarce item), add one of them, exclude it
 in later siblings - and prunes with lexicographic bounds against the incumbent (the
@@ -547,8 +547,12 @@ def _after_count(data: GroupData, terms: tuple[str, ...], stop: Deadline, c_star
     # stage ranks by the later terms only.
     rest = terms[1:]
     seed_key, seed_set = _key_of(data, rest, sum(1 << w for w in found))
-    last = search if rest else _run_bits  # count only: the found set is already the answer
-    bits = last(data, rest, stop, under, (seed_key, seed_set))
+    if rest:
+        bits = search(data, rest, stop, under, (seed_key, seed_set))
+    elif search is _run_split:  # ``found`` depends on which thread found it: search again
+        bits = _run_bits(data, (), stop, under, ((c_star + 1,), None))
+    else:  # count only: the found set is already the answer
+        bits = _run_bits(data, rest, stop, under, (seed_key, seed_set))
     return _BitRun(bits.best_key, bits.best_set, nodes + bits.nodes, aborted or bits.aborted)
 
 
