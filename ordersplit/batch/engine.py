@@ -8,9 +8,12 @@
 2. Warm starts: sequential splitting, and the current assignment when there is one;
    the better one starts the search, so the result is never worse than either.
 3. Rounds until the time budget (or ``max_rounds``) is used up, or a full turn of cuts
-   finds nothing: cut the batch into parts (:mod:`ordersplit.batch.partition`), search
-   each part on a worker (:func:`ordersplit.batch.search.improve_part`), merge, and
-   check that the merged batch does not oversell.
+   finds nothing with the wide moves: cut the batch into parts
+   (:mod:`ordersplit.batch.partition`), search each part on a worker
+   (:func:`ordersplit.batch.search.improve_part`), merge, and check that the merged
+   batch does not oversell. Orders visited without a kept move go last in the next
+   round (``tries``); after a full turn of cuts without a gain the moves widen
+   (:data:`~ordersplit.batch.search.WIDE`) and every order is tried again.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from ordersplit.batch.model import OrderPlan
 from ordersplit.batch.partition import CUTS, make_tasks
 from ordersplit.batch.runners import Pending, Runner
 from ordersplit.batch.search import (
+    MOVERS,
+    WIDE,
     BatchState,
     PartResult,
     PartTask,
@@ -138,9 +143,17 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
     t_search = time.perf_counter()
     end = t0 + time_limit_s
     rounds = tried = accepted = resolves = 0
+    tries = np.zeros(n, dtype=np.int64)
     moves: dict[str, float] = {}
     idle = 0
-    while idle < len(CUTS) and (max_rounds is None or rounds < max_rounds):
+    breadth = MOVERS
+    while max_rounds is None or rounds < max_rounds:
+        if idle >= len(CUTS):
+            if breadth >= WIDE:
+                break
+            # a full turn of cuts found nothing: widen the moves, try every order again
+            breadth, idle = WIDE, 0
+            tries[:] = 0
         remaining = end - time.perf_counter()
         if remaining <= 0.05:
             break
@@ -148,16 +161,19 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
         cut = CUTS[rounds % len(CUTS)]
         round_limit = remaining / 2 if max_rounds is None else remaining / max(1, max_rounds - rounds)
         tasks = make_tasks(state, plans, lower, residual, cut, runner.workers,
-                           round_limit)
+                           round_limit, tries=tries, breadth=breadth)
         before = batch_key(plans)
         for res in runner.map(_improve_task, tasks):
+            tries[res.visited] += 1
             for o, p in zip(res.orders.tolist(), res.plans, strict=True):
+                if not _same_plan(p, plans[o]):
+                    tries[o] = 0  # its plan changed: its moves are worth trying again
                 plans[o] = p
             tried += res.tried
             accepted += res.accepted
             resolves += res.solves
             for name, value in res.stats.items():
-                if name.startswith(("tried_", "accepted_", "reject_")):
+                if name.startswith(("tried_", "accepted_", "reject_", "regret", "visited")):
                     moves[name] = moves.get(name, 0) + value
         check_no_oversell(state.world.stock, plans)
         after = batch_key(plans)
@@ -170,10 +186,20 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
     if _better(best, plans):  # cannot happen: moves are only kept when they improve
         raise AssertionError("the search made the batch worse than its warm start")
     stats.update(search_s=time.perf_counter() - t_search, rounds=rounds, moves_tried=tried,
+                 search_breadth=breadth,
                  moves_accepted=accepted, search_resolves=resolves,
                  optimize_s=time.perf_counter() - t0)
     stats.update({f"moves_{name}": value for name, value in sorted(moves.items())})
     return Solution(lower, sequential, current, plans, start, stats)
+
+
+def _same_plan(a: OrderPlan, b: OrderPlan) -> bool:
+    """Whether two plans (possibly copies from another process) take the same stock with
+    the same objective."""
+    return a is b or (a.key() == b.key() and a.backorder_units == b.backorder_units
+                      and np.array_equal(a.use_loc, b.use_loc)
+                      and np.array_equal(a.use_col, b.use_col)
+                      and np.array_equal(a.use_units, b.use_units))
 
 
 def _better(a: Sequence[OrderPlan], b: Sequence[OrderPlan]) -> bool:

@@ -96,8 +96,10 @@ def pack(labels: Sequence[Hashable], n_parts: int) -> list[IntArray]:
 
 def make_tasks(state: BatchState, plans: Sequence[OrderPlan], lower: Sequence[OrderPlan],
                residual: IntArray, cut: str, n_parts: int, limit_s: float,
-               max_moves: int | None = None) -> list[PartTask]:
-    """Parts under ``cut`` with their share of the free ``residual`` stock."""
+               max_moves: int | None = None, tries: IntArray | None = None,
+               breadth: int | None = None) -> list[PartTask]:
+    """Parts under ``cut`` with their share of the free ``residual`` stock (``tries`` and
+    ``breadth``: see :class:`PartTask`)."""
     if n_parts <= 1:
         parts = [np.arange(len(plans), dtype=np.int64)]
     else:
@@ -130,5 +132,7 @@ def make_tasks(state: BatchState, plans: Sequence[OrderPlan], lower: Sequence[Or
             budget=shares[p][:, part],
             limit_s=limit_s,
             max_moves=max_moves,
+            tries=None if tries is None else tries[orders],
+            **({} if breadth is None else {"breadth": breadth}),
         ))
     return tasks

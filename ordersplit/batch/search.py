@@ -40,7 +40,11 @@ log = logging.getLogger(__name__)
 MAX_GROUP = 6
 """Most orders re-split together in one move (the regretful order plus its blockers)."""
 MOVERS = 3
-"""Single donors elsewhere tried for a waiting order (see ``movers_of``)."""
+"""Single donors elsewhere, and single takers, tried for a waiting order (see
+``movers_of`` and ``takers_of``)."""
+WIDE = 12
+"""As :data:`MOVERS` once a full turn of cuts found nothing (``PartTask.breadth``); then
+every donor at the order's locations is also tried alone."""
 
 Key = tuple[int, int, int, int]
 
@@ -158,6 +162,12 @@ class PartTask:
     budget: IntArray
     limit_s: float
     max_moves: int | None = None
+    breadth: int = MOVERS
+    """Single movers and takers tried per order (:data:`WIDE`: also single donors)."""
+    tries: IntArray | None = None
+    """Earlier rounds in which each order was visited without a kept move: orders tried
+    fewer times go first, so that a round that runs out of time does not spend it on
+    the same orders again (``None``: all 0)."""
 
 
 @dataclass
@@ -168,6 +178,8 @@ class PartResult:
     accepted: int = 0
     solves: int = 0
     stats: dict[str, float] = field(default_factory=dict)
+    visited: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """The orders whose moves were tried (global positions)."""
 
 
 def improve_part(state: BatchState, task: PartTask) -> PartResult:
@@ -306,6 +318,14 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
                 break
         return out_
 
+    def single_donors_of(j: int, tried: list[int]) -> list[int]:
+        """Every holder of a SKU ``j`` waits for at a location ``j`` ships from, cheapest
+        to wait first (at most ``task.breadth``), each to be tried alone."""
+        at = sorted(set(plans[j].use_loc.tolist()))
+        cands = {h for k in plans[j].short_cols.tolist() for w in at
+                 for h in holders.get((w, k), ()) if h != j and h not in tried}
+        return sorted(cands, key=wait_cost)[:task.breadth]
+
     def movers_of(j: int, tried: list[int]) -> list[int]:
         """Single donors elsewhere: holders of a SKU ``j`` waits for at a location that,
         with the donor's and ``j``'s own units there, holds ``j``'s whole demand of that
@@ -339,7 +359,7 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
                     if (have + np.array([theirs.get((w, c), 0) for c in cols.tolist()])
                             >= need).all():
                         scored.add((wait_cost(h), h))
-        return [h for _, h in sorted(scored)][:MOVERS]
+        return [h for _, h in sorted(scored)][:task.breadth]
 
     def takers_of(j: int) -> tuple[list[int], list[int]]:
         """Orders waiting for SKUs ``j`` ships, at a location that delivers to them; those
@@ -366,14 +386,18 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
             best = next((h for h in ranked if k in set(plans[h].short_cols.tolist())), None)
             if best is not None and best not in cover:
                 cover.append(best)
-        return ranked[:MOVERS], sorted(cover)[:MAX_GROUP - 1]
+        return ranked[:task.breadth], sorted(cover)[:MAX_GROUP - 1]
 
     regret = [j for j in range(len(plans)) if not (plans[j].failed or lower[j].failed) and (
         plans[j].key()[0] > lower[j].key()[0] or plans[j].backorder_units > 0)]
-    regret.sort(key=lambda j: (lower[j].children - plans[j].children, j))
+    tries = task.tries if task.tries is not None else np.zeros(len(plans), dtype=np.int64)
+    regret.sort(key=lambda j: (int(tries[j]), lower[j].children - plans[j].children, j))
+    out.stats["regret"] = len(regret)
+    visited: list[int] = []
     for j in regret:
         if time.perf_counter() >= end or (task.max_moves is not None and out.tried >= task.max_moves):
             break
+        visited.append(j)
         if plans[j].children > lower[j].children:
             blockers = blockers_of(j)
             if (blockers or ledger.fits(lower[j])) and try_group([j, *sorted(blockers)], "blockers"):
@@ -383,6 +407,9 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
             if donors and try_group([j, *donors], "donors"):
                 continue
             if any(try_group([j, d], "movers") for d in movers_of(j, donors)):
+                continue
+            if task.breadth > MOVERS and any(try_group([j, d], "single_donors")
+                                             for d in single_donors_of(j, donors)):
                 continue
         if plans[j].backorder_units > 0 and plans[j].use_units.size:
             pairs, cover = takers_of(j)
@@ -394,5 +421,7 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
             if waiters:
                 try_group([*sorted(waiters), j], "waiters")
     out.plans = plans
+    out.visited = task.orders[np.array(visited, dtype=np.int64)]
+    out.stats["visited"] = len(visited)
     out.stats["runtime_s"] = time.perf_counter() - t0
     return out
