@@ -124,6 +124,13 @@ def proven_children(tpl: OrderTemplate, plan: OrderPlan) -> int:
     return max(plan.children, tpl.group_bound)
 
 
+GroupFacts = tuple[IntArray, IntArray, IntArray, int, IntArray, IntArray]
+"""A rule group's columns, demand, ``C``, ``P``, units short in any plan and ``M`` (see
+:func:`_plain_groups`)."""
+MAX_CUTS = 3
+"""Location-count cuts per group waiting in part (``L`` = 1..3)."""
+
+
 class _LP:
     """A sparse LP in row form for HiGHS (minimize)."""
 
@@ -218,13 +225,14 @@ def store_units(tpl: OrderTemplate) -> IntArray:
 
 
 def _plain_groups(world: World, tpl: OrderTemplate, plan: OrderPlan, col_group: IntArray
-                  ) -> list[tuple[IntArray, IntArray, IntArray, int, IntArray]]:
+                  ) -> list[GroupFacts]:
     """Per rule group of an order with :func:`bound_groups`: its columns (positions in
     ``tpl.cols``), demand, the shipping locations that hold all of it (``C``), ``P`` (its
     least children when it ships whole: proven by the order's optimal plan alone with all
     the stock when children come first, else 1 if ``C`` is not empty, else 2) and the
     units of each column that wait in any plan (over what the shipping locations hold
-    together; all of an unknown SKU)."""
+    together; all of an unknown SKU), and ``M[L - 1]``: at most how many of its (known)
+    units any ``L`` shipping locations hold together."""
     minutes = world.minutes(tpl.request.order.destination)
     ships = (minutes >= 0) & (world.is_store() == 0)
     known = tpl.cols >= 0
@@ -247,7 +255,8 @@ def _plain_groups(world: World, tpl: OrderTemplate, plan: OrderPlan, col_group: 
             locs = {w for w, k in zip(plan.use_loc.tolist(), plan.use_col.tolist(),
                                       strict=True) if k in cols}
             p = max(p, len(locs))
-        out.append((pos, need, cover, p, lack))
+        caps = np.sort(np.minimum(sub[:, pos], need[None, :])[:, known[pos]].sum(axis=1))[::-1]
+        out.append((pos, need, cover, p, lack, np.cumsum(caps)))
     return out
 
 
@@ -285,7 +294,7 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
         return base
 
     # plain orders, group by group; first the stock cells they could contend for
-    plain: dict[int, list[tuple[IntArray, IntArray, IntArray, int, IntArray]]] = {}
+    plain: dict[int, list[GroupFacts]] = {}
     store_child: dict[int, int] = {}
     for o in orders:
         col_group = bound_groups(templates[o])
@@ -295,7 +304,7 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
     want = np.zeros_like(world.stock)
     for o, groups in plain.items():
         cols = templates[o].cols
-        for pos, need, cover, _, _ in groups:
+        for pos, need, cover, *_ in groups:
             if cover.size:
                 want[np.ix_(cover, cols[pos])] += need[None, :]
     contended = want > world.stock
@@ -319,7 +328,7 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
         is_short = (cols >= 0) & (short[np.maximum(cols, 0)] > 0)
         if o in plain:
             const += store_child[o]
-            for pos, need, cover, pg, lack in plain[o]:
+            for pos, need, cover, pg, lack, reach in plain[o]:
                 whole = not lack.any()
                 g_cols = cols[pos]
                 g_short = is_short[pos]
@@ -371,6 +380,16 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
                     units.append(v)
                 if g_known.all():  # waiting in part: one of its (known) units waits
                     lp.row(0, math.inf, [*units, b], [1.0] * len(units) + [-1.0])
+                # shipping S = total b - sum(units) > M[L-1] units takes L + 1 locations:
+                # e >= L (S - M[L-1] b) / (total - M[L-1]) = L b - L sum(units) / (total -
+                # M[L-1]) (at most L, the extra children, whenever S > M[L-1]; <= 0 else)
+                cuts = [(L, float(m)) for L, m in enumerate(reach.tolist()[:MAX_CUTS], 1)
+                        if m < total]
+                if cuts and units:
+                    e = lp.var(0, math.inf, 1.0)
+                    for L, m in cuts:
+                        lp.row(0, math.inf, [e, b, *units],
+                               [1.0, -float(L)] + [L / (total - m)] * len(units))
                 wait_vars += units
                 wait_coef += [1.0] * len(units)
             continue
