@@ -173,7 +173,8 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
             accepted += res.accepted
             resolves += res.solves
             for name, value in res.stats.items():
-                if name.startswith(("tried_", "accepted_", "reject_", "regret", "visited")):
+                if name.startswith(("tried_", "accepted_", "reject_", "seconds_", "regret",
+                                     "visited")):
                     moves[name] = moves.get(name, 0) + value
         check_no_oversell(state.world.stock, plans)
         after = batch_key(plans)

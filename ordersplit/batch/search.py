@@ -13,11 +13,14 @@
   plan names the orders that hold the stock it lacks; the group is released and split
   again exactly, the order first, then the others with what is left. A move is kept
   only if the group's children (then delivery, then cost) go down without more units
-  waiting for stock, so the batch is never worse than its warm start. Moves (see
-  :func:`improve_part`): blockers, donors, movers, takers (an order waiting for a SKU
-  that a partly waiting order ships is re-split first and takes it; the other's group,
-  short anyway, may then wait whole), waiters; ``PartResult.stats`` counts each kind tried, accepted and
-  rejected (``wait``: more units waiting, ``same``: as many children, ``more``).
+  waiting for stock, so the batch is never worse than its warm start. Moves, per order
+  in this order (pairs first: they keep the most moves per second): movers, takers (an
+  order waiting for a SKU that a partly waiting order ships is re-split first and
+  takes it; the other's group, short anyway, may then wait whole), donors, chains (the
+  order takes a SKU from a holder dear to make wait, which moves to where a holder
+  cheap to make wait gives way), blockers, single donors (wide rounds), taker sets,
+  waiters. ``PartResult.stats`` counts each kind tried, accepted, rejected (``wait``:
+  more units waiting, ``same``: as many children, ``more``) and its seconds.
 * Exact splits are kept per process by (order, view) in :attr:`BatchState.solved`, so a
   move tried again in a later round against the same stock costs no solve.
 """
@@ -191,11 +194,13 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
     ledger = Ledger(task.cols, task.budget)
     templates = [state.templates[int(o)] for o in task.orders]
     holders: dict[tuple[int, int], set[int]] = {}
+    held_at: dict[int, set[int]] = {}  # SKU -> locations that held it (some maybe no more)
 
     def hold(j: int, plan: OrderPlan, on: bool) -> None:
         for w, k in zip(plan.use_loc.tolist(), plan.use_col.tolist(), strict=True):
             if on:
                 holders.setdefault((w, k), set()).add(j)
+                held_at.setdefault(k, set()).add(w)
             else:
                 holders[(w, k)].discard(j)
 
@@ -236,6 +241,7 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
         (``kind`` names the move in ``out.stats``)."""
         out.tried += 1
         out.stats[f"tried_{kind}"] = out.stats.get(f"tried_{kind}", 0) + 1
+        started = time.perf_counter()
         old = [plans[g] for g in group]
         for g, p in zip(group, old, strict=True):
             ledger.give(p)
@@ -272,6 +278,8 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
             plans[g] = p
             hold(g, p, True)
             wait(g, p, True)
+        out.stats[f"seconds_{kind}"] = (out.stats.get(f"seconds_{kind}", 0.0)
+                                        + time.perf_counter() - started)
         return keep
 
     def blockers_of(j: int) -> list[int]:
@@ -325,6 +333,24 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
         cands = {h for k in plans[j].short_cols.tolist() for w in at
                  for h in holders.get((w, k), ()) if h != j and h not in tried}
         return sorted(cands, key=wait_cost)[:task.breadth]
+
+    def chains_of(j: int) -> list[tuple[int, int]]:
+        """Ejection chains of two: for a SKU ``j`` waits for, a holder ``h`` at a location
+        ``j`` ships from that is dear to make wait (:func:`wait_cost`), and a holder of
+        that SKU elsewhere cheap to make wait, whose units ``h`` may move to (at most
+        ``task.breadth``, cheapest second link first)."""
+        at = set(plans[j].use_loc.tolist())
+        out_: list[tuple[tuple[bool, int, int], int, int]] = []
+        for k in plans[j].short_cols.tolist():
+            dear = sorted({h for w in at for h in holders.get((w, k), ())
+                           if h != j and wait_cost(h)[0]}, key=wait_cost)[:2]
+            if not dear:
+                continue
+            cheap = sorted({h2 for w in held_at.get(k, ()) if w not in at
+                            for h2 in holders[(w, k)] if h2 != j and not wait_cost(h2)[0]},
+                           key=wait_cost)[:2]
+            out_ += [(wait_cost(h2), h, h2) for h in dear for h2 in cheap if h2 != h]
+        return [(h, h2) for _, h, h2 in sorted(out_)][:task.breadth]
 
     def movers_of(j: int, tried: list[int]) -> list[int]:
         """Single donors elsewhere: holders of a SKU ``j`` waits for at a location that,
@@ -398,23 +424,31 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
         if time.perf_counter() >= end or (task.max_moves is not None and out.tried >= task.max_moves):
             break
         visited.append(j)
+        # cheapest moves per kept move first (pairs), the wide and large ones last
+        waits = plans[j].backorder_units > 0
+        if waits and plans[j].children > 1 and any(
+                try_group([j, d], "movers") for d in movers_of(j, [])):
+            continue
+        if waits and plans[j].use_units.size:
+            pairs, cover = takers_of(j)
+            if any(try_group([h, j], "takers") for h in pairs):
+                continue
+        if waits and plans[j].children > 1:
+            donors = donors_of(j)
+            if donors and try_group([j, *donors], "donors"):
+                continue
+        if waits and plans[j].children > 1 and any(
+                try_group([j, h, h2], "chains") for h, h2 in chains_of(j)):
+            continue
         if plans[j].children > lower[j].children:
             blockers = blockers_of(j)
             if (blockers or ledger.fits(lower[j])) and try_group([j, *sorted(blockers)], "blockers"):
                 continue
-        if plans[j].backorder_units > 0 and plans[j].children > 1:
-            donors = donors_of(j)
-            if donors and try_group([j, *donors], "donors"):
-                continue
-            if any(try_group([j, d], "movers") for d in movers_of(j, donors)):
-                continue
-            if task.breadth > MOVERS and any(try_group([j, d], "single_donors")
-                                             for d in single_donors_of(j, donors)):
-                continue
-        if plans[j].backorder_units > 0 and plans[j].use_units.size:
+        if waits and plans[j].children > 1 and task.breadth > MOVERS and any(
+                try_group([j, d], "single_donors") for d in single_donors_of(j, [])):
+            continue
+        if waits and plans[j].use_units.size:
             pairs, cover = takers_of(j)
-            if any(try_group([h, j], "takers") for h in pairs):
-                continue
             if len(cover) > 1 and try_group([*cover, j], "taker_set"):
                 continue
             waiters = waiters_of(j)

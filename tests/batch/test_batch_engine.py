@@ -287,3 +287,24 @@ def test_the_moves_widen_before_the_search_gives_up(small: dict[str, Any]) -> No
     assert s["search_breadth"] == WIDE
     assert s["rounds"] >= 2 * len(CUTS)
     assert s["children_batch"] <= s["children_sequential"]
+
+
+def test_an_ejection_chain_moves_a_dear_holder_to_where_a_cheap_one_waits(
+        make_order: Callable[[str, list[tuple[str, str, int]]], dict[str, Any]]) -> None:
+    """L1 (fast) has X, Y, Z; L2 has X, Z. H (X and Z) takes L1, G (X) takes L2's X, J (X
+    and Y) ships Y from L1 and waits for X: 4 children. H cannot wait without a new child
+    and has nowhere to go while G holds L2's X; as a chain J takes X at L1, H moves to
+    L2, G (one SKU) waits: 3 children, as many units waiting."""
+    whs = [{"id": "L1", "stock": {"X": 1, "Y": 1, "Z": 1}, "delivery_hours": {"*": 10}},
+           {"id": "L2", "stock": {"X": 1, "Z": 1}, "delivery_hours": {"*": 20}}]
+    data = {"requests": [make_order("H", [("1", "X", 1), ("2", "Z", 1)]),
+                         make_order("G", [("1", "X", 1)]),
+                         make_order("J", [("1", "X", 1), ("2", "Y", 1)])],
+            "warehouses": whs}
+    res = reoptimize(data, time_limit_s=10, max_rounds=1, bound_time_limit_s=0)
+    s = res.summary
+    assert (s["children_sequential"], s["children_batch"]) == (4, 3)
+    assert s["backorder_units_batch"] == s["backorder_units_sequential"] == 1
+    assert s["moves_accepted_chains"] == 1
+    waits = res.master[res.master["kind"] == "backorder"]["root_id"].tolist()
+    assert waits == ["G"]
