@@ -13,7 +13,7 @@
    (:func:`ordersplit.batch.search.improve_part`), merge, and check that the merged
    batch does not oversell. Orders visited without a kept move go last in the next
    round (``tries``); after a full turn of cuts without a gain the moves widen
-   (:data:`~ordersplit.batch.search.WIDE`) and every order is tried again.
+   (:data:`~ordersplit.batch.search.BREADTHS`) and every order is tried again.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from ordersplit.batch.model import OrderPlan
 from ordersplit.batch.partition import CUTS, make_tasks
 from ordersplit.batch.runners import Pending, Runner
 from ordersplit.batch.search import (
+    BREADTHS,
     MOVERS,
-    WIDE,
     BatchState,
     PartResult,
     PartTask,
@@ -149,10 +149,11 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
     breadth = MOVERS
     while max_rounds is None or rounds < max_rounds:
         if idle >= len(CUTS):
-            if breadth >= WIDE:
+            wider = [b for b in BREADTHS if b > breadth]
+            if not wider:
                 break
             # a full turn of cuts found nothing: widen the moves, try every order again
-            breadth, idle = WIDE, 0
+            breadth, idle = wider[0], 0
             tries[:] = 0
         remaining = end - time.perf_counter()
         if remaining <= 0.05:

@@ -48,6 +48,10 @@ MOVERS = 3
 WIDE = 12
 """As :data:`MOVERS` once a full turn of cuts found nothing (``PartTask.breadth``); then
 every donor at the order's locations is also tried alone."""
+WIDEST = 40
+"""As :data:`WIDE` once a full turn of wide cuts found nothing either."""
+BREADTHS = (MOVERS, WIDE, WIDEST)
+"""The breadths the search widens through before it stops."""
 
 Key = tuple[int, int, int, int]
 
@@ -342,13 +346,14 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
         at = set(plans[j].use_loc.tolist())
         out_: list[tuple[tuple[bool, int, int], int, int]] = []
         for k in plans[j].short_cols.tolist():
+            links = max(2, task.breadth // 4)
             dear = sorted({h for w in at for h in holders.get((w, k), ())
-                           if h != j and wait_cost(h)[0]}, key=wait_cost)[:2]
+                           if h != j and wait_cost(h)[0]}, key=wait_cost)[:links]
             if not dear:
                 continue
             cheap = sorted({h2 for w in held_at.get(k, ()) if w not in at
                             for h2 in holders[(w, k)] if h2 != j and not wait_cost(h2)[0]},
-                           key=wait_cost)[:2]
+                           key=wait_cost)[:links]
             out_ += [(wait_cost(h2), h, h2) for h in dear for h2 in cheap if h2 != h]
         return [(h, h2) for _, h, h2 in sorted(out_)][:task.breadth]
 

@@ -279,13 +279,13 @@ def test_a_group_short_anyway_waits_whole_so_that_a_waiting_order_ships(
 
 def test_the_moves_widen_before_the_search_gives_up(small: dict[str, Any]) -> None:
     """Without a round cap, a full turn of cuts without a gain widens the moves; the
-    search ends only after a full turn of wide rounds finds nothing either."""
+    search ends only after a full turn at the widest breadth finds nothing either."""
     from ordersplit.batch.partition import CUTS
-    from ordersplit.batch.search import WIDE
+    from ordersplit.batch.search import BREADTHS
 
     s = reoptimize(small, time_limit_s=600, bound_time_limit_s=0).summary
-    assert s["search_breadth"] == WIDE
-    assert s["rounds"] >= 2 * len(CUTS)
+    assert s["search_breadth"] == BREADTHS[-1]
+    assert s["rounds"] >= len(BREADTHS) * len(CUTS)
     assert s["children_batch"] <= s["children_sequential"]
 
 
