@@ -36,7 +36,8 @@ demand), ``b[g]`` (waits in part: cost 2; waiting units ``w[g,k] <= d b`` per sh
 
 **Other orders**: cost ``P[o] - (P[o] - GB[o]) y[o]`` with ``y[o]`` (the order leaves
 something waiting; 1 if it waits even with all the stock), waiting units
-``w[o,k] <= d y`` per short SKU, ``v <= d y`` for the others, at least ``y`` of them.
+``w[o,k] <= d y`` per short SKU, ``v <= d y`` for the others, at least ``y`` of them
+(unless it has a SKU no location lists, which may be all that waits).
 
 **Network**: the units of ``k`` waiting (``d a`` and ``w`` of the groups, ``w`` of the
 other orders) are at least ``short[k]``; all waiting units are at most ``U`` less the
@@ -127,6 +128,9 @@ def proven_children(tpl: OrderTemplate, plan: OrderPlan) -> int:
 GroupFacts = tuple[IntArray, IntArray, IntArray, int, IntArray, IntArray]
 """A rule group's columns, demand, ``C``, ``P``, units short in any plan and ``M`` (see
 :func:`_plain_groups`)."""
+ROWS_PER_ORDER = 6
+"""Rows per order the LP has at least about (10k orders of the default scenario: 7), to
+give up at once on an LP that would be too large (:data:`LP_ROWS_PER_S`)."""
 MAX_CUTS = 3
 """Location-count cuts per group waiting in part (``L`` = 1..3)."""
 
@@ -293,6 +297,8 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
         base.runtime_s = time.perf_counter() - t0
         return base
 
+    if ROWS_PER_ORDER * len(orders) > max_rows:  # not worth building: it would not be solved
+        return too_large(_LP())
     # plain orders, group by group; first the stock cells they could contend for
     plain: dict[int, list[GroupFacts]] = {}
     store_child: dict[int, int] = {}
@@ -412,9 +418,10 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
             v = lp.var(0, rest)
             lp.row(-math.inf, 0, [v, y], [1, -rest])
             units.append(v)
-        if units:
+        unknown = bool((tpl.cols < 0).any())  # then it may wait for those units alone
+        if units and not unknown:
             lp.row(0, math.inf, [*units, y], [1.0] * len(units) + [-1.0])
-        elif not (tpl.cols < 0).any():
+        elif not units and not unknown:
             lp.row(0, 0, [y], [1.0])  # nothing can wait: it ships everything
         wait_vars += units
         wait_coef += [1.0] * len(units)
