@@ -13,7 +13,8 @@
   plan names the orders that hold the stock it lacks; the group is released and split
   again exactly, the order first, then the others with what is left. A move is kept
   only if the group's children (then delivery, then cost) go down without more units
-  waiting for stock, so the batch is never worse than its warm start. Moves, per order
+  waiting for stock (counted as the plans count them and in SKU units), so the batch is
+  never worse than its warm start. Moves, per order
   in this order (pairs first: they keep the most moves per second): movers, takers (an
   order waiting for a SKU that a partly waiting order ships is re-split first and
   takes it; the other's group, short anyway, may then wait whole), donors, chains (the
@@ -150,7 +151,14 @@ def batch_key(plans: Sequence[OrderPlan]) -> Key:
 
 
 def backorder_units(plans: Sequence[OrderPlan]) -> int:
+    """Units the plans leave waiting, as the plans count them (a bundle is one unit)."""
     return sum(p.backorder_units for p in plans)
+
+
+def shipped_units(plans: Sequence[OrderPlan]) -> int:
+    """SKU units the plans take from stock (for the same orders: the fewer, the more SKU
+    units wait)."""
+    return sum(int(p.use_units.sum()) for p in plans)
 
 
 @dataclass
@@ -264,10 +272,14 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
                 break
         old_key = (batch_key(old), backorder_units(old))
         new_key = (batch_key(new), backorder_units(new))
+        # units waiting, counted both ways: as the plans count them (a bundle is one unit)
+        # and in SKU units (its components): neither may grow
+        more_wait = new_key[1] > old_key[1] or (
+            not hopeless and shipped_units(new) < shipped_units(old))
         keep = (not hopeless and not any(p.failed for p in new)
-                and new_key[1] <= old_key[1] and new_key[0] < old_key[0])
+                and not more_wait and new_key[0] < old_key[0])
         if not keep and not hopeless:  # why: more units waiting, as many children, more
-            why = ("wait" if new_key[1] > old_key[1] else "same" if new_key[0][0] == old_key[0][0]
+            why = ("wait" if more_wait else "same" if new_key[0][0] == old_key[0][0]
                    else "more")
             out.stats[f"reject_{kind}_{why}"] = out.stats.get(f"reject_{kind}_{why}", 0) + 1
         if keep:

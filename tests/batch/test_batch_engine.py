@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from ordersplit.batch import OversellError, batch_from_json, reoptimize
+from ordersplit.batch.bound import waiting_units
 from ordersplit.batch.ledger import Ledger, check_no_oversell
 from ordersplit.batch.search import backorder_units, batch_key
 
@@ -56,6 +57,10 @@ def test_never_oversells_and_never_worse_than_sequential(small: dict[str, Any]) 
     assert (backorder_units(sol.final), *batch_key(sol.final)) <= (
         backorder_units(sol.sequential), *batch_key(sol.sequential))
     assert res.summary["children_batch"] <= res.summary["children_sequential"]
+    # no more units waiting in SKU units either (a bundle counts as its components)
+    ok = [True] * len(sol.final)
+    assert (waiting_units(batch.templates, sol.final, ok)
+            <= waiting_units(batch.templates, sol.sequential, ok))
     # independently, from the output tables: no warehouse ships more than it holds
     stock = {(loc.id, sku): int(batch.world.stock[w, k])
              for w, loc in enumerate(batch.world.locations)
