@@ -15,6 +15,7 @@ turns, so that a trade one cut separates another cut keeps together:
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Hashable, Sequence
 
 import numpy as np
@@ -94,14 +95,10 @@ def balanced(labels: Sequence[Hashable], secondary: Sequence[Hashable],
     """
     n = len(labels)
     share = -(-n // max(1, n_parts))
-    sizes: dict[Hashable, int] = {}
-    for lab in labels:
-        sizes[lab] = sizes.get(lab, 0) + 1
+    sizes = Counter(labels)
     out: list[Hashable] = [lab if sizes[lab] <= share else (lab, sec)
                            for lab, sec in zip(labels, secondary, strict=True)]
-    sizes = {}
-    for lab in out:
-        sizes[lab] = sizes.get(lab, 0) + 1
+    sizes = Counter(out)
     runs: dict[Hashable, int] = {}
     for o, lab in enumerate(out):
         if sizes[lab] > share:

@@ -409,6 +409,7 @@ def _search_binary(data: GroupData, terms: tuple[str, ...], stop: Deadline,
         else:
             seed = None if start is None else ((start[0][0],), start[1])
         guess = None if seed is None else seed[1]
+        ahead: _BitRun | None = None
         if guess is not None and _threads_for(data) > 1:
             # The count stage (proving no smaller cover) and the later stages, assuming
             # the count of a short first search is optimal (it nearly always is), run
@@ -424,21 +425,17 @@ def _search_binary(data: GroupData, terms: tuple[str, ...], stop: Deadline,
             pending = _pool().submit(_run_bits, data, (), stop, everything, seed)
             ahead = _after_count(data, terms, stop, len(guess), guess)
             count = pending.result()
-            done(count)
-            count_proven = proven
-            if count.best_set is None:
-                return GroupOutcome(None, None, proven, count_proven, nodes)
-            if len(count.best_set) == len(guess):
-                staged = ahead
-            else:  # a smaller cover exists: the later stages again, for its count
-                nodes += ahead.nodes
-                staged = _after_count(data, terms, stop, len(count.best_set), count.best_set)
         else:
             count = _run_bits(data, (), stop, everything, seed)
-            done(count)
-            count_proven = proven
-            if count.best_set is None:
-                return GroupOutcome(None, None, proven, count_proven, nodes)
+        done(count)
+        count_proven = proven
+        if count.best_set is None:
+            return GroupOutcome(None, None, proven, count_proven, nodes)
+        if ahead is not None and guess is not None and len(count.best_set) == len(guess):
+            staged = ahead
+        else:  # sequential, or a smaller cover exists: the later stages for its count
+            if ahead is not None:
+                nodes += ahead.nodes
             staged = _after_count(data, terms, stop, len(count.best_set), count.best_set)
         nodes += staged.nodes
         proven &= not staged.aborted
@@ -691,6 +688,9 @@ def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray |
     proven = True
     counts_proven = True
     fixed = [] if varying is None else [g for g in range(len(groups)) if g not in varying]
+    # fixed groups first, so that a varying group's count limit knows what they spend
+    order = fixed + [g for g in range(len(groups)) if varying is None or g in varying]
+    nonempty = sum(1 for items in groups if items.size)
 
     def phase(active_terms: tuple[str, ...], cap: int | None, start: IntArray | None,
               only: list[bool] | None = None, keep: list[IntArray | None] | None = None,
@@ -700,8 +700,6 @@ def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray |
         sets: list[IntArray | None] = [None] * len(groups)
         keys: list[tuple[int, ...] | None] = [None] * len(groups)
         spent = 0  # children of the groups done so far (fixed groups go first)
-        nonempty = sum(1 for items in groups if items.size)
-        order = fixed + [g for g in range(len(groups)) if g not in set(fixed)]
         for done, g in enumerate(order):
             items = groups[g]
             if only is not None and not only[g] and keep is not None and kept is not None:

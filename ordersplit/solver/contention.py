@@ -44,12 +44,17 @@ class PlacementCase:
     placement: tuple[int, ...]
 
 
+def _shared_skus(problem: SplitProblem) -> tuple[np.ndarray, np.ndarray]:
+    """``[n, K]`` which SKUs each item uses, and ``[K]`` which of them two items use."""
+    uses = problem.usage > 0
+    return uses, uses.sum(axis=0) > 1
+
+
 def contended_items(problem: SplitProblem) -> IntArray:
     """Items that do not merge into a SKU element (bundles, unsplittable lines) and use
     a SKU that some other item uses too."""
-    uses = problem.usage > 0
+    uses, shared = _shared_skus(problem)
     merged = (problem.single_sku >= 0) & problem.splittable
-    shared = uses.sum(axis=0) > 1
     return np.flatnonzero(~merged & (uses & shared[None, :]).any(axis=1))
 
 
@@ -60,8 +65,7 @@ def placement_cases(problem: SplitProblem) -> list[PlacementCase] | None:
     items = contended_items(problem)
     if items.size == 0:
         return None
-    uses = problem.usage > 0
-    shared = uses.sum(axis=0) > 1
+    uses, shared = _shared_skus(problem)
     total = (problem.usage * problem.quantity[:, None]).sum(axis=0)  # whole demand per SKU
     # a warehouse is free for an item when every SKU it shares holds the whole demand there
     roomy = problem.stock >= total[None, :]  # [W, K]

@@ -90,14 +90,19 @@ def brute_force(data: dict[str, Any]) -> dict[int, int]:
     return best
 
 
+
+def per_order_bound(data: dict[str, Any]) -> tuple[Any, list[Any]]:
+    """The batch of ``data`` and each order's lower-bound plan (alone, all the stock)."""
+    batch = batch_from_json(data)
+    state = BatchState(batch.world, tuple(batch.templates), 5.0)
+    return batch, lower_bound_plans(state, range(len(batch.templates)))
+
 def test_joint_bound_never_exceeds_the_brute_force_optimum() -> None:
     rng = np.random.default_rng(7)
     above_group = 0
     for _ in range(60):
         data = tiny_batch(rng)
-        batch = batch_from_json(data)
-        state = BatchState(batch.world, tuple(batch.templates), 5.0)
-        lower = lower_bound_plans(state, range(len(batch.templates)))
+        batch, lower = per_order_bound(data)
         ok = [True] * len(lower)
         best = brute_force(data)
         least_wait = min(best)
@@ -120,9 +125,7 @@ def test_joint_bound_is_reported_and_used_for_the_gap(tiny: dict[str, Any]) -> N
 def test_an_lp_too_large_for_its_budget_is_not_built(small: dict[str, Any]) -> None:
     """The small scenario's LP has hundreds of rows: with a budget worth a few rows it
     falls back to the group bound at once; with a normal budget it is solved."""
-    batch = batch_from_json(small)
-    state = BatchState(batch.world, tuple(batch.templates), 5.0)
-    lower = lower_bound_plans(state, range(len(batch.templates)))
+    batch, lower = per_order_bound(small)
     ok = [not p.failed for p in lower]
     cap = 10**6
     solved = joint_bound(batch.world, batch.templates, lower, ok, cap, 60.0)
@@ -210,9 +213,7 @@ def test_joint_bound_stays_under_a_monolithic_cp_sat_optimum() -> None:
     tight = 0
     for _ in range(25):
         data = medium_batch(rng)
-        batch = batch_from_json(data)
-        state = BatchState(batch.world, tuple(batch.templates), 5.0)
-        lower = lower_bound_plans(state, range(len(batch.templates)))
+        batch, lower = per_order_bound(data)
         ok = [True] * len(lower)
         demand: dict[str, int] = {}
         for r in data["requests"]:
@@ -237,9 +238,7 @@ def test_joint_bound_counts_contended_cells(make_order: Any) -> None:
             "warehouses": [{"id": "W1", "stock": {"X": 1, "Y": 1}, "delivery_hours": {"*": 10}},
                            {"id": "W2", "stock": {"X": 1}, "delivery_hours": {"*": 20}},
                            {"id": "W3", "stock": {"Y": 1}, "delivery_hours": {"*": 20}}]}
-    batch = batch_from_json(data)
-    state = BatchState(batch.world, tuple(batch.templates), 5.0)
-    lower = lower_bound_plans(state, range(2))
+    batch, lower = per_order_bound(data)
     assert sum(p.children for p in lower) == 2
     bound = joint_bound(batch.world, batch.templates, lower, [True, True], 0)
     assert bound.children == 3 == relaxed_optimum(data, 0)
