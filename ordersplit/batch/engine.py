@@ -13,7 +13,10 @@
    (:func:`ordersplit.batch.search.improve_part`), merge, and check that the merged
    batch does not oversell. Orders visited without a kept move go last in the next
    round (``tries``); after a full turn of cuts without a gain the moves widen
-   (:data:`~ordersplit.batch.search.BREADTHS`) and every order is tried again.
+   (:data:`~ordersplit.batch.search.BREADTHS`) and every order is tried again. At the
+   widest breadth each part also re-allocates the stock of the SKUs its orders wait
+   for, SKU by SKU, with one exact model per SKU (:mod:`ordersplit.batch.joint`);
+   SKUs tried in vain go last in the next round (``sku_tries``).
 """
 
 from __future__ import annotations
@@ -145,6 +148,7 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
     rounds = tried = accepted = resolves = 0
     tries = np.zeros(n, dtype=np.int64)
     moves: dict[str, float] = {}
+    sku_tries = np.zeros(state.world.stock.shape[1], dtype=np.int64)
     idle = 0
     breadth = MOVERS
     while max_rounds is None or rounds < max_rounds:
@@ -155,6 +159,7 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
             # a full turn of cuts found nothing: widen the moves, try every order again
             breadth, idle = wider[0], 0
             tries[:] = 0
+        joint = breadth > BREADTHS[0]
         remaining = end - time.perf_counter()
         if remaining <= 0.05:
             break
@@ -162,10 +167,12 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
         cut = CUTS[rounds % len(CUTS)]
         round_limit = remaining / 2 if max_rounds is None else remaining / max(1, max_rounds - rounds)
         tasks = make_tasks(state, plans, lower, residual, cut, runner.workers,
-                           round_limit, tries=tries, breadth=breadth)
+                           round_limit, tries=tries, breadth=breadth, joint=joint,
+                           sku_tries=sku_tries)
         before = batch_key(plans)
         for res in runner.map(_improve_task, tasks):
             tries[res.visited] += 1
+            sku_tries[res.skus_visited] += 1
             for o, p in zip(res.orders.tolist(), res.plans, strict=True):
                 if not _same_plan(p, plans[o]):
                     tries[o] = 0  # its plan changed: its moves are worth trying again
@@ -250,6 +257,7 @@ def summary_numbers(sol: Solution, group_bound: int | None = None,
         ref = joint.children
         out.update(children_joint_bound=joint.children, joint_bound_status=joint.status,
                    joint_bound_wait_cap_units=joint.wait_cap_units,
+                   joint_bound_no_withholding=joint.no_withholding,
                    units_short_in_any_plan=joint.short_units,
                    joint_bound_lp_size=f"{joint.lp_rows}x{joint.lp_cols}",
                    joint_bound_s=round(joint.runtime_s, 3))

@@ -123,9 +123,10 @@ def pack(labels: Sequence[Hashable], n_parts: int) -> list[IntArray]:
 def make_tasks(state: BatchState, plans: Sequence[OrderPlan], lower: Sequence[OrderPlan],
                residual: IntArray, cut: str, n_parts: int, limit_s: float,
                max_moves: int | None = None, tries: IntArray | None = None,
-               breadth: int | None = None) -> list[PartTask]:
-    """Parts under ``cut`` with their share of the free ``residual`` stock (``tries`` and
-    ``breadth``: see :class:`PartTask`)."""
+               breadth: int | None = None, joint: bool = False,
+               sku_tries: IntArray | None = None) -> list[PartTask]:
+    """Parts under ``cut`` with their share of the free ``residual`` stock (``tries``,
+    ``breadth``, ``joint`` and ``sku_tries``: see :class:`PartTask`)."""
     if n_parts <= 1:
         parts = [np.arange(len(plans), dtype=np.int64)]
     else:
@@ -162,6 +163,8 @@ def make_tasks(state: BatchState, plans: Sequence[OrderPlan], lower: Sequence[Or
             limit_s=limit_s,
             max_moves=max_moves,
             tries=None if tries is None else tries[orders],
+            joint=joint,
+            sku_tries=sku_tries,
             **({} if breadth is None else {"breadth": breadth}),
         ))
     return tasks

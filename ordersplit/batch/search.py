@@ -20,8 +20,13 @@
   takes it; the other's group, short anyway, may then wait whole), donors, chains (the
   order takes a SKU from a holder dear to make wait, which moves to where a holder
   cheap to make wait gives way), blockers, single donors (wide rounds), taker sets,
-  waiters. ``PartResult.stats`` counts each kind tried, accepted, rejected (``wait``:
-  more units waiting, ``same``: as many children, ``more``) and its seconds.
+  waiters. With ``PartTask.joint``, *joint* moves come first: for each SKU orders of the
+  part wait for, its orders (at most :data:`~ordersplit.batch.joint.JOINT_SIZE`,
+  waiting ones first) get the stock re-allocated by one CP-SAT model
+  (:func:`~ordersplit.batch.joint.allocate`) and are split again against their
+  shares, kept under the same rule. ``PartResult.stats`` counts each kind tried,
+  accepted, rejected (``wait``: more units waiting, ``same``: as many children,
+  ``more``) and its seconds.
 * Exact splits are kept per process by (order, view) in :attr:`BatchState.solved`, so a
   move tried again in a later round against the same stock costs no solve.
 """
@@ -35,6 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ordersplit.batch.joint import JOINT_SIZE, JointOrder, allocate, joint_groups, shipping_avail
 from ordersplit.batch.ledger import Ledger
 from ordersplit.batch.model import OrderPlan, OrderTemplate, World, clipped_view, safe_solve
 from ordersplit.solver.problem import IntArray
@@ -73,6 +79,10 @@ class BatchState:
     """The search's exact splits in this process by (order, clipped view): a move tried
     again in a later round against the same stock re-uses them instead of solving again
     (a split is a function of its view). Never pickled: each process fills its own."""
+    groups: dict[int, IntArray | None] = field(default_factory=dict, compare=False,
+                                               repr=False)
+    """:func:`~ordersplit.batch.joint.joint_groups` of each order, as first asked for in
+    this process (never pickled)."""
 
     def __getstate__(self) -> dict[str, object]:
         return {"world": self.world, "templates": self.templates,
@@ -82,6 +92,13 @@ class BatchState:
         for name, value in data.items():
             object.__setattr__(self, name, value)
         object.__setattr__(self, "solved", {})
+        object.__setattr__(self, "groups", {})
+
+    def groups_of(self, o: int) -> IntArray | None:
+        """The joint model's rule groups of order ``o`` (``None``: it stays out)."""
+        if o not in self.groups:
+            self.groups[o] = joint_groups(self.templates[o])
+        return self.groups[o]
 
 
 def lower_bound_plans(state: BatchState, orders: Sequence[int]) -> list[OrderPlan]:
@@ -183,6 +200,11 @@ class PartTask:
     """Earlier rounds in which each order was visited without a kept move: orders tried
     fewer times go first, so that a round that runs out of time does not spend it on
     the same orders again (``None``: all 0)."""
+    joint: bool = False
+    """Re-allocate the stock of the SKUs orders wait for jointly, SKU by SKU
+    (:mod:`ordersplit.batch.joint`), before the order moves."""
+    sku_tries: IntArray | None = None
+    """As ``tries``, per global SKU column, for the joint moves."""
 
 
 @dataclass
@@ -195,6 +217,8 @@ class PartResult:
     stats: dict[str, float] = field(default_factory=dict)
     visited: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """The orders whose moves were tried (global positions)."""
+    skus_visited: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """The SKU columns whose joint move was tried without being kept."""
 
 
 def improve_part(state: BatchState, task: PartTask) -> PartResult:
@@ -225,16 +249,7 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
     def resplit(j: int) -> OrderPlan:
         if ledger.fits(lower[j]):
             return lower[j]
-        view = ledger.view(templates[j])
-        key = (positions[j], view.tobytes())
-        hit = cache.get(key)
-        if hit is None:
-            hit = safe_solve(state.world, templates[j], view, state.order_limit_s)
-            if len(cache) >= SOLVED_MAX:
-                cache.clear()
-            cache[key] = hit
-            out.solves += 1
-        return hit
+        return split_view(j, ledger.view(templates[j]))
 
     waiting: dict[int, set[int]] = {}
 
@@ -248,9 +263,22 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
     for j, plan in enumerate(plans):
         wait(j, plan, True)
 
-    def try_group(group: list[int], kind: str = "") -> bool:
-        """Release ``group``, re-split it in this order; keep it only if it is better
-        (``kind`` names the move in ``out.stats``)."""
+    def split_view(j: int, view: IntArray) -> OrderPlan:
+        key = (positions[j], view.tobytes())
+        hit = cache.get(key)
+        if hit is None:
+            hit = safe_solve(state.world, templates[j], view, state.order_limit_s)
+            if len(cache) >= SOLVED_MAX:
+                cache.clear()
+            cache[key] = hit
+            out.solves += 1
+        return hit
+
+    def try_group(group: list[int], kind: str = "", views: list[IntArray] | None = None
+                  ) -> bool:
+        """Release ``group``, re-split it in this order (against ``views`` when given,
+        else against what is left); keep it only if it is better (``kind`` names the
+        move in ``out.stats``)."""
         out.tried += 1
         out.stats[f"tried_{kind}"] = out.stats.get(f"tried_{kind}", 0) + 1
         started = time.perf_counter()
@@ -263,7 +291,7 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
         old_children = sum(p.children for p in old)
         hopeless = False
         for at, g in enumerate(group):
-            p = resplit(g)
+            p = resplit(g) if views is None else split_view(g, views[at])
             ledger.take(p)
             new.append(p)
             rest = sum(min(lower[h].children, plans[h].children) for h in group[at + 1:])
@@ -431,11 +459,54 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
                 cover.append(best)
         return ranked[:task.breadth], sorted(cover)[:MAX_GROUP - 1]
 
+    def joint_moves() -> IntArray:
+        """For each SKU some orders of the part wait for (those with most such orders,
+        tried in fewer rounds, first), its orders' stock re-allocated jointly
+        (:func:`~ordersplit.batch.joint.allocate`); the SKUs tried in vain."""
+        users: dict[int, list[int]] = {}
+        for j, tpl in enumerate(templates):
+            if state.groups_of(positions[j]) is not None:
+                for k in sorted(set(tpl.cols[tpl.cols >= 0].tolist())):
+                    users.setdefault(k, []).append(j)
+        score = {k: sum(1 for j in js if plans[j].children > 1
+                        and state.groups_of(positions[j]) is not None)
+                 for k, js in waiting.items()}
+        sku_tries = task.sku_tries
+        skus = sorted((k for k, n in score.items() if n > 0 and len(users.get(k, ())) > 1),
+                      key=lambda k: (0 if sku_tries is None else int(sku_tries[k]),
+                                     -score[k], k))
+        vain: list[int] = []
+        for k in skus:
+            if time.perf_counter() >= end:
+                break
+            members = sorted(users[k], key=lambda j: (j not in waiting.get(k, ()), j))
+            members = members[:JOINT_SIZE]
+            for j in members:
+                ledger.give(plans[j])
+            jos = []
+            for j in members:
+                groups = state.groups_of(positions[j])
+                assert groups is not None
+                jos.append(JointOrder(templates[j], groups, plans[j], shipping_avail(
+                    state.world, templates[j], ledger.view(templates[j]))))
+            residual = ledger.residual.copy()
+            for j in members:
+                ledger.take(plans[j])
+            started = time.perf_counter()
+            views = allocate(state.world, jos, ledger.cols, residual)
+            out.stats["seconds_joint_model"] = (out.stats.get("seconds_joint_model", 0.0)
+                                                + time.perf_counter() - started)
+            if views is None or not try_group(members, "joint", views):
+                vain.append(k)
+        return np.array(vain, dtype=np.int64)
+
     regret = [j for j in range(len(plans)) if not (plans[j].failed or lower[j].failed) and (
         plans[j].key()[0] > lower[j].key()[0] or plans[j].backorder_units > 0)]
     tries = task.tries if task.tries is not None else np.zeros(len(plans), dtype=np.int64)
     regret.sort(key=lambda j: (int(tries[j]), lower[j].children - plans[j].children, j))
     out.stats["regret"] = len(regret)
+    if task.joint:
+        out.skus_visited = joint_moves()
     visited: list[int] = []
     for j in regret:
         if time.perf_counter() >= end or (task.max_moves is not None and out.tried >= task.max_moves):

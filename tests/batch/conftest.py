@@ -14,6 +14,9 @@ from ordersplit.bench.scenario import ScenarioConfig, generate_orders, scenario_
 SMALL = ScenarioConfig.preset("default", n_orders=120, n_warehouses=8, n_suppliers=1,
                               n_stores=1, n_skus=150, seed=5)
 """Contention on purpose: 120 orders against 8 warehouses of 150 SKUs."""
+SMALL_SCARCE = ScenarioConfig.preset("scarce", n_orders=400, n_warehouses=10, n_suppliers=2,
+                                     n_stores=1, n_skus=200, seed=3)
+"""Scarce stock: many orders wait, several for the same SKU."""
 
 
 def order(oid: str, lines: list[tuple[str, str, int]]) -> dict[str, Any]:
@@ -60,3 +63,13 @@ def small_json() -> dict[str, Any]:
 @pytest.fixture
 def small(small_json: dict[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(small_json)
+
+
+@pytest.fixture(scope="session")
+def small_scarce() -> dict[str, Any]:
+    """The scarce small scenario as the JSON form."""
+    net = scenario_network(SMALL_SCARCE)
+    reqs = generate_orders(SMALL_SCARCE, net)
+    for r in reqs:
+        r["warehouses"] = []
+    return {"requests": reqs, "warehouses": location_dicts(net.locations, net.sku_ids, net.stock)}
