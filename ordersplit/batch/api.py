@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from ordersplit.batch.bound import joint_bound, waiting_units
+from ordersplit.batch.bound import joint_bound, waiting_units, withholding_orders
 from ordersplit.batch.engine import Solution, optimize, planned_mask, summary_numbers
 from ordersplit.batch.frames import MASTER, table_chunk
 from ordersplit.batch.inputs import BatchInput, OrderError, batch_from_json
@@ -251,10 +251,15 @@ def _summary(batch: BatchInput, sol: Solution, errors: list[OrderError], changes
              joint_limit_s: float = 60.0) -> dict[str, Any]:
     ok = planned_mask(sol)
     joint = None
+    extra: dict[str, Any] = {}
     if joint_limit_s > 0:
         cap = max(waiting_units(batch.templates, sol.sequential, ok),
                   waiting_units(batch.templates, sol.final, ok))
-        joint = joint_bound(batch.world, batch.templates, sol.lower, ok, cap, joint_limit_s)
+        withholding = {name: withholding_orders(batch.world, batch.templates, plans, ok)
+                       for name, plans in (("sequential", sol.sequential), ("batch", sol.final))}
+        joint = joint_bound(batch.world, batch.templates, sol.lower, ok, cap, joint_limit_s,
+                            no_withholding=not any(withholding.values()))
+        extra.update({f"withholding_orders_{name}": n for name, n in withholding.items()})
     nums = summary_numbers(sol, sum(t.group_bound for t, keep in zip(batch.templates, ok,
                                                                       strict=True) if keep),
                            joint)
@@ -283,6 +288,7 @@ def _summary(batch: BatchInput, sol: Solution, errors: list[OrderError], changes
         "workers": workers,
     }
     out.update({k: v for k, v in nums.items() if k not in out})
+    out.update(extra)
     out.update({k: round(v, 3) if isinstance(v, float) else v for k, v in sol.stats.items()})
     out["optimize_runtime_s"] = round(sol.stats.get("optimize_s", 0.0), 3)
     out["input_and_output_s"] = round(runtime_s - sol.stats.get("optimize_s", 0.0), 3)

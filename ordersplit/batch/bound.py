@@ -60,6 +60,20 @@ does not prove the optimum in time, the bound falls back to the sum of group bou
 (always valid). Tests check it against brute-force and CP-SAT joint optima on small
 batches.
 
+**Without withholding** (``no_withholding``, used when :func:`withholding_orders` finds
+none in the plans the bound is compared with). A plan *withholds* when an order that
+ships what it can (``backorder: split``, stock rule on) leaves units of a plain line's
+SKU (no bundle, bulky or offline-store line of the order uses it) waiting while a
+location shipping to it still has some of that SKU left. Sequential splitting never
+does (each order ships what is left), the search's moves re-split against what is left
+and the joint moves forbid it, and the engine checks the final plans. Among plans
+without withholding, a plain line's SKU ``k`` *covered* by the network (its stock at
+the shipping locations that deliver to every destination of its orders is at least
+the batch's demand of it) never waits: if it did, those locations would have none of
+it left, so at least that stock would have shipped, which is at least the demand,
+more than shipped. Those columns get no waiting variables, and a group with one cannot
+wait whole.
+
 Orders whose split failed are left out (they are not in any reported figure).
 """
 
@@ -104,6 +118,8 @@ class JointBound:
     lp_rows: int = 0
     lp_cols: int = 0
     runtime_s: float = 0.0
+    no_withholding: bool = False
+    """Whether the bound is over plans without withholding (see the module docstring)."""
 
 
 def waiting_units(templates: Sequence[OrderTemplate], plans: Sequence[OrderPlan],
@@ -265,9 +281,10 @@ def _plain_groups(world: World, tpl: OrderTemplate, plan: OrderPlan, col_group: 
 
 
 def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequence[OrderPlan],
-                ok: Sequence[bool], wait_cap_units: int, time_limit_s: float = 60.0
-                ) -> JointBound:
-    """The bound of the module docstring over the orders with ``ok``."""
+                ok: Sequence[bool], wait_cap_units: int, time_limit_s: float = 60.0,
+                no_withholding: bool = False) -> JointBound:
+    """The bound of the module docstring over the orders with ``ok`` (``no_withholding``:
+    over plans without withholding only)."""
     t0 = time.perf_counter()
     orders = [o for o, keep in enumerate(ok) if keep]
     n_skus = world.stock.shape[1]
@@ -283,11 +300,12 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
         store_total += int(store.sum())
     # stores ship offline-store lines only, and those take no stock
     short = np.maximum(0, demand - world.stock[world.is_store() == 0].sum(axis=0))
+    covered = _covered(world, templates, orders, demand) if no_withholding else None
     p = {o: proven_children(templates[o], lower[o]) for o in orders}
     per_order = sum(p.values())
     group = sum(templates[o].group_bound for o in orders)
     base = JointBound(per_order, "trivial", wait_cap_units, int(short.sum()) + unknown_units,
-                      per_order, group)
+                      per_order, group, no_withholding=no_withholding)
     max_rows = int(LP_ROWS_PER_S * time_limit_s)
 
     def too_large(lp: _LP) -> JointBound:
@@ -331,6 +349,8 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
             return too_large(lp)
         tpl, plan = templates[o], lower[o]
         cols = tpl.cols
+        never = (never_waiting(tpl, covered) if covered is not None
+                 else np.zeros(cols.size, dtype=bool))
         is_short = (cols >= 0) & (short[np.maximum(cols, 0)] > 0)
         if o in plain:
             const += store_child[o]
@@ -356,13 +376,16 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
                             vs, cs = cell_vars.setdefault((w, k), ([], []))
                             vs.append(x)
                             cs.append(float(d))
-                a = lp.var(0, 1)  # waits whole: one back-order child
-                choice.append(a)
                 total = float(need[g_known].sum())  # unknown SKUs wait in any plan
-                wait_vars.append(a)
-                wait_coef.append(total)
-                for k, d in zip(g_cols[g_short].tolist(), need[g_short].tolist(), strict=True):
-                    add_short(k, a, float(d))
+                g_never = never[pos]
+                if not g_never.any():  # waits whole: one back-order child
+                    a = lp.var(0, 1)
+                    choice.append(a)
+                    wait_vars.append(a)
+                    wait_coef.append(total)
+                    for k, d in zip(g_cols[g_short].tolist(), need[g_short].tolist(),
+                                    strict=True):
+                        add_short(k, a, float(d))
                 if whole:  # ships whole from two or more locations
                     choice.append(lp.var(0, 1, float(max(2, pg) - 1)))
                 b = lp.var(0, 1, 1.0)  # waits in part: a back-order and a shipment child
@@ -379,11 +402,13 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
                     if s:
                         add_short(k, w_, 1.0)
                     units.append(w_)
-                rest = float(need[~own & g_known].sum())
+                rest = float(need[~own & g_known & ~g_never].sum())
                 if rest > 0:
                     v = lp.var(0, rest)
                     lp.row(-math.inf, 0, [v, b], [1, -rest])
                     units.append(v)
+                if not units and g_known.all():
+                    lp.row(0, 0, [b], [1.0])  # none of its units can wait
                 if g_known.all():  # waiting in part: one of its (known) units waits
                     lp.row(0, math.inf, [*units, b], [1.0] * len(units) + [-1.0])
                 # shipping S = total b - sum(units) > M[L-1] units takes L + 1 locations:
@@ -413,7 +438,7 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
             add_short(int(cols[j]), w_, 1.0)
             lp.row(-math.inf, 0, [w_, y], [1, -d])
             units.append(w_)
-        rest = float(tpl.demand[~is_short & (cols >= 0)].sum())
+        rest = float(tpl.demand[~is_short & (cols >= 0) & ~never].sum())
         if rest > 0:
             v = lp.var(0, rest)
             lp.row(-math.inf, 0, [v, y], [1, -rest])
@@ -431,6 +456,73 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
         lp.row(-math.inf, float(world.stock[w, k]), vs, cs)
     return _finish(lp, base, const, short, short_vars, wait_vars, wait_coef,
                    wait_cap_units - unknown_units - store_total, group, time_limit_s, t0)
+
+
+def _covered(world: World, templates: Sequence[OrderTemplate], orders: Sequence[int],
+             demand: IntArray) -> IntArray:
+    """Per SKU column: whether its stock at the shipping locations that deliver to every
+    destination of the orders using it covers the batch's ``demand`` of it."""
+    reach_loc = np.repeat((world.is_store() == 0)[:, None], world.stock.shape[1], axis=1)
+    by_dest: dict[str, list[IntArray]] = {}
+    for o in orders:
+        tpl = templates[o]
+        by_dest.setdefault(tpl.request.order.destination, []).append(tpl.cols[tpl.cols >= 0])
+    for dest, cols in by_dest.items():
+        used = np.unique(np.concatenate(cols))
+        reach_loc[np.ix_(world.minutes(dest) < 0, used)] = False
+    return np.asarray((world.stock * reach_loc).sum(axis=0) >= demand, dtype=bool)
+
+
+def plain_columns(tpl: OrderTemplate) -> IntArray:
+    """Columns of an order that ships what it can (``backorder: split``, stock rule on)
+    that only plain lines use (no bundle, bulky or offline-store line); none for other
+    orders."""
+    request = tpl.request
+    out = np.zeros(tpl.cols.size, dtype=bool)
+    if request.order.backorder != "split" or not request.rules.stock:
+        return out
+    rules, index = request.rules, {s: j for j, s in enumerate(tpl.skus)}
+    out[tpl.cols >= 0] = True
+    for line in request.order.lines:
+        item = request.catalog[line.sku]
+        if ((item.components and rules.bundle) or (rules.bulky and item.bulky)
+                or (rules.offline_store and item.offline_store)):
+            for sku in [c.sku for c in item.components] if item.components else [line.sku]:
+                out[index[sku]] = False
+    return out
+
+
+def never_waiting(tpl: OrderTemplate, covered: IntArray) -> IntArray:
+    """Columns of ``tpl`` that wait in no plan without withholding: plain columns
+    (:func:`plain_columns`) of a ``covered`` SKU."""
+    out = plain_columns(tpl)
+    out[out] = covered[tpl.cols[out]]
+    return out
+
+
+def withholding_orders(world: World, templates: Sequence[OrderTemplate],
+                       plans: Sequence[OrderPlan], ok: Sequence[bool]) -> int:
+    """Orders of ``plans`` that wait for a plain column's SKU while a location shipping to
+    them has some of it left (after every plan): 0 means no withholding."""
+    used = np.zeros_like(world.stock)
+    live = [p for p, keep in zip(plans, ok, strict=True) if keep and p.use_units.size]
+    if live:
+        np.add.at(used, (np.concatenate([p.use_loc for p in live]),
+                         np.concatenate([p.use_col for p in live])),
+                  np.concatenate([p.use_units for p in live]))
+    left = world.stock - used
+    ships_base = world.is_store() == 0
+    count = 0
+    for tpl, plan, keep in zip(templates, plans, ok, strict=True):
+        if not keep or plan.short_cols.size == 0:
+            continue
+        plain = set(tpl.cols[plain_columns(tpl)].tolist())
+        waiting = [k for k in plan.short_cols.tolist() if k in plain]
+        if not waiting:
+            continue
+        ships = ships_base & (world.minutes(tpl.request.order.destination) >= 0)
+        count += bool(left[np.ix_(ships, np.array(waiting))].any())
+    return count
 
 
 def _finish(lp: _LP, base: JointBound, const: float, short: IntArray,

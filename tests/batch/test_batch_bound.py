@@ -8,8 +8,10 @@ from typing import Any
 import numpy as np
 
 from ordersplit.batch import batch_from_json, reoptimize
-from ordersplit.batch.bound import joint_bound
-from ordersplit.batch.search import BatchState, lower_bound_plans
+from ordersplit.batch.bound import joint_bound, plain_columns, withholding_orders
+from ordersplit.batch.ledger import Ledger
+from ordersplit.batch.model import safe_solve
+from ordersplit.batch.search import BatchState, lower_bound_plans, sequential_plans
 
 SKUS = ("X", "Y", "Z")
 TEMPS = {"X": "ambient", "Y": "ambient", "Z": "chilled"}
@@ -53,13 +55,15 @@ def _draw(rng: np.random.Generator) -> dict[str, Any]:
     return {"requests": reqs, "warehouses": whs}
 
 
-def brute_force(data: dict[str, Any]) -> dict[int, int]:
+def brute_force(data: dict[str, Any], no_withholding: bool = False) -> dict[int, int]:
     """Least children of any joint assignment, per number of units left waiting.
 
     Every unit of every line ships from some location or waits; a child is a (rule
     group, location) that ships something, plus one back-order child per rule group
     with waiting units. This allows more than exact per-order splits do, so its
-    optimum is at most the joint optimum the bound must stay under.
+    optimum is at most the joint optimum the bound must stay under. With
+    ``no_withholding``, only assignments where no line waits for units of its SKU that
+    some location has left.
     """
     locs = [w["id"] for w in data["warehouses"]]
     stock = {(w["id"], s): q for w in data["warehouses"] for s, q in w["stock"].items()}
@@ -85,6 +89,10 @@ def brute_force(data: dict[str, Any]) -> dict[int, int]:
                 else:
                     used[(slot, sku)] = used.get((slot, sku), 0) + u
         if any(u > stock.get(cell, 0) for cell, u in used.items()):
+            continue
+        if no_withholding and any(
+                units[-1] and any(stock.get((w, sku), 0) > used.get((w, sku), 0) for w in locs)
+                for (_, sku, _), units in zip(lines, combo, strict=True)):
             continue
         best[waiting] = min(best.get(waiting, 10**9), len(children))
     return best
@@ -113,6 +121,44 @@ def test_joint_bound_never_exceeds_the_brute_force_optimum() -> None:
             assert bound.children >= bound.group
             above_group += bound.children > bound.group
     assert above_group > 0  # not only the trivial bound
+
+
+def test_bound_without_withholding_never_exceeds_that_optimum() -> None:
+    """Over plans without withholding the bound may rise, never above their optimum."""
+    rng = np.random.default_rng(17)
+    above = 0
+    for _ in range(60):
+        data = tiny_batch(rng)
+        batch, lower = per_order_bound(data)
+        ok = [True] * len(lower)
+        best = brute_force(data, no_withholding=True)
+        # caps above what any such plan leaves waiting: the free bound may then let
+        # in-stock units wait, which no plan without withholding does
+        for cap in sorted({*best, *(max(best) + extra for extra in (1, 2, 4, 8))}):
+            optimum = min(c for w, c in best.items() if w <= cap)
+            free = joint_bound(batch.world, batch.templates, lower, ok, cap)
+            bound = joint_bound(batch.world, batch.templates, lower, ok, cap,
+                                no_withholding=True)
+            assert bound.no_withholding
+            assert bound.children <= optimum, (data, cap, bound, best)
+            above += bound.children > free.children
+    assert above > 0  # the restriction does tighten the bound somewhere
+
+
+def test_sequential_plans_never_withhold(small: dict[str, Any]) -> None:
+    batch, lower = per_order_bound(small)
+    state = BatchState(batch.world, tuple(batch.templates), 5.0)
+    plans, _ = sequential_plans(state, lower, Ledger.full(batch.world.stock))
+    ok = [True] * len(plans)
+    assert withholding_orders(batch.world, batch.templates, plans, ok) == 0
+    # an order made to wait for what is still in stock is found
+    waiting = next(o for o, p in enumerate(plans) if p.use_units.size and not p.short_cols.size
+                   and plain_columns(batch.templates[o]).all())
+    tpl = batch.templates[waiting]
+    held = safe_solve(batch.world, tpl, np.zeros((batch.world.n_locations, tpl.cols.size),
+                                                  dtype=np.int64), 5.0)
+    plans[waiting] = held
+    assert withholding_orders(batch.world, batch.templates, plans, ok) == 1
 
 
 def test_joint_bound_is_reported_and_used_for_the_gap(tiny: dict[str, Any]) -> None:
