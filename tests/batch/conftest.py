@@ -50,14 +50,19 @@ def tiny() -> dict[str, Any]:
             "warehouses": whs}
 
 
-@pytest.fixture(scope="session")
-def small_json() -> dict[str, Any]:
-    """The small scenario as the JSON form: requests sharing one list of warehouses."""
-    net = scenario_network(SMALL)
-    reqs = generate_orders(SMALL, net)
+def scenario_json(config: ScenarioConfig) -> dict[str, Any]:
+    """A scenario as the batch JSON form: requests sharing one list of warehouses."""
+    net = scenario_network(config)
+    reqs = generate_orders(config, net)
     for r in reqs:
         r["warehouses"] = []
     return {"requests": reqs, "warehouses": location_dicts(net.locations, net.sku_ids, net.stock)}
+
+
+@pytest.fixture(scope="session")
+def small_json() -> dict[str, Any]:
+    """The small scenario as the JSON form."""
+    return scenario_json(SMALL)
 
 
 @pytest.fixture
@@ -68,8 +73,4 @@ def small(small_json: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def small_scarce() -> dict[str, Any]:
     """The scarce small scenario as the JSON form."""
-    net = scenario_network(SMALL_SCARCE)
-    reqs = generate_orders(SMALL_SCARCE, net)
-    for r in reqs:
-        r["warehouses"] = []
-    return {"requests": reqs, "warehouses": location_dicts(net.locations, net.sku_ids, net.stock)}
+    return scenario_json(SMALL_SCARCE)
