@@ -66,7 +66,7 @@ ships what it can (``backorder: split``, stock rule on) leaves units of a plain 
 SKU (no bundle, bulky or offline-store line of the order uses it) waiting while a
 location shipping to it still has some of that SKU left. Sequential splitting never
 does (each order ships what is left), the search's moves re-split against what is left
-and the joint moves forbid it, and the engine checks the final plans. Among plans
+and the joint moves forbid it; the summary checks both plans all the same. Among plans
 without withholding, a plain line's SKU ``k`` *covered* by the network (its stock at
 the shipping locations that deliver to every destination of its orders is at least
 the batch's demand of it) never waits: if it did, those locations would have none of
