@@ -96,6 +96,9 @@ def allocate(world: World, orders: list[JointOrder], cols: IntArray, residual: I
     """
     from ortools.sat.python import cp_model
 
+    def left(w: int, k: int) -> int:
+        return int(residual[w, int(np.searchsorted(cols, k))])
+
     m = cp_model.CpModel()
     ship: list[dict[tuple[int, int], cp_model.IntVar]] = []
     cells: dict[tuple[int, int], list[cp_model.IntVar]] = {}
@@ -152,12 +155,12 @@ def allocate(world: World, orders: list[JointOrder], cols: IntArray, residual: I
                 if terms:  # it waits only for units no location shipping to it has left
                     short = m.new_bool_var("")
                     m.add(waiting <= d * short)
-                    withheld += [(short, w, k, int(residual[w, int(np.searchsorted(cols, k))]))
+                    withheld += [(short, w, k, left(w, k))
                                  for w in np.flatnonzero(jo.avail[:, j]).tolist()]
         ship.append(own)
     for (w, k), vs in cells.items():
         if len(vs) > 1:
-            m.add(sum(vs) <= int(residual[w, int(np.searchsorted(cols, k))]))
+            m.add(sum(vs) <= left(w, k))
     for short, w, k, units in withheld:
         m.add(sum(cells[(w, k)]) >= units).only_enforce_if(short)
     m.add(sum(waits) <= wait_now)

@@ -222,6 +222,15 @@ def test_vectorized_tables_equal_the_per_order_plan_builder(small: dict[str, Any
         assert old.astype(str).equals(new.astype(str)), name
 
 
+def _d_a_b(make_order: Callable[[str, list[tuple[str, str, int]]], dict[str, Any]],
+           whs: list[dict[str, Any]]) -> dict[str, Any]:
+    """D (X, Y, Z), then A (X), then B (X and Y), against ``whs``."""
+    return {"requests": [make_order("D", [("1", "X", 1), ("2", "Y", 1), ("3", "Z", 1)]),
+                         make_order("A", [("1", "X", 1)]),
+                         make_order("B", [("1", "X", 1), ("2", "Y", 1)])],
+            "warehouses": whs}
+
+
 def test_an_order_of_one_sku_waits_so_that_a_larger_one_ships_whole(
         make_order: Callable[[str, list[tuple[str, str, int]]], dict[str, Any]]) -> None:
     """L1 (fast) has X, Y, Z; L2 has X, Y. In arrival order D takes X, Y, Z at L1, A
@@ -231,11 +240,8 @@ def test_an_order_of_one_sku_waits_so_that_a_larger_one_ships_whole(
     units waiting."""
     whs = [{"id": "L1", "stock": {"X": 1, "Y": 1, "Z": 1}, "delivery_hours": {"*": 10}},
            {"id": "L2", "stock": {"X": 1, "Y": 1}, "delivery_hours": {"*": 20}}]
-    data = {"requests": [make_order("D", [("1", "X", 1), ("2", "Y", 1), ("3", "Z", 1)]),
-                         make_order("A", [("1", "X", 1)]),
-                         make_order("B", [("1", "X", 1), ("2", "Y", 1)])],
-            "warehouses": whs}
-    res = reoptimize(data, time_limit_s=10, max_rounds=1, bound_time_limit_s=0)
+    res = reoptimize(_d_a_b(make_order, whs), time_limit_s=10, max_rounds=1,
+                     bound_time_limit_s=0)
     s = res.summary
     assert (s["children_sequential"], s["children_batch"]) == (4, 3)
     assert s["backorder_units_batch"] == s["backorder_units_sequential"] == 1
@@ -252,11 +258,8 @@ def test_a_waiting_order_moves_its_group_to_a_donors_location(
     whs = [{"id": "L1", "stock": {"X": 1, "Y": 1, "Z": 1}, "delivery_hours": {"*": 10}},
            {"id": "L2", "stock": {"Y": 1}, "delivery_hours": {"*": 20}},
            {"id": "L3", "stock": {"X": 1, "Y": 1}, "delivery_hours": {"*": 30}}]
-    data = {"requests": [make_order("D", [("1", "X", 1), ("2", "Y", 1), ("3", "Z", 1)]),
-                         make_order("A", [("1", "X", 1)]),
-                         make_order("B", [("1", "X", 1), ("2", "Y", 1)])],
-            "warehouses": whs}
-    res = reoptimize(data, time_limit_s=10, max_rounds=1, bound_time_limit_s=0)
+    res = reoptimize(_d_a_b(make_order, whs), time_limit_s=10, max_rounds=1,
+                     bound_time_limit_s=0)
     s = res.summary
     assert (s["children_sequential"], s["children_batch"]) == (4, 3)
     b = res.master[(res.master["root_id"] == "B") & (res.master["level"] == 2)]
