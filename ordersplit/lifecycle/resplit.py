@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ordersplit.api import split
+from ordersplit.errors import RequestError
 from ordersplit.lifecycle.codec import child_activities
 from ordersplit.lifecycle.errors import LevelError, LifecycleError
 from ordersplit.lifecycle.nodes import Item, OrderNode
@@ -115,26 +116,76 @@ def _rate(request: SplitRequest, line_id: str) -> tuple[int, int]:
     return int(num), int(den)
 
 
-def resplit_child(request: SplitRequest, root: OrderNode, child: OrderNode,
-                  shortage: Mapping[str, int], stock: Stock) -> Resplit:
-    """Split ``child`` again against ``stock`` less ``shortage`` at its warehouse.
-
-    ``request`` is the root order's stored request. Raises :class:`LevelError` for a
-    fourth level, :class:`LifecycleError` for a shortage the child does not carry.
-    """
-    check_resplittable(child)
+def carried_units(request: SplitRequest, child: OrderNode) -> dict[str, int]:
+    """Stock units per SKU that ``child`` carries (bundles as their components)."""
     carried: dict[str, int] = {}
     for item in child.items:
         for sku, units in expand(request, item.sku, item.quantity).items():
             carried[sku] = carried.get(sku, 0) + units
-    stock = {w: dict(s) for w, s in stock.items()}
+    return carried
+
+
+def check_shortage(child: OrderNode, shortage: Mapping[str, int],
+                   carried: Mapping[str, int]) -> None:
+    """Raise :class:`RequestError` naming ``shortage.<SKU>`` unless every quantity is
+    a positive whole number of units the child carries."""
     for sku, qty in shortage.items():
-        if qty <= 0 or qty > carried.get(sku, 0):
-            raise LifecycleError(f"shortage of {qty} x {sku}: the child carries "
-                                 f"{carried.get(sku, 0)}", order_id=child.id)
-        for wid in child.warehouses or ([child.warehouse] if child.warehouse else []):
-            held = stock.setdefault(wid, {})
-            held[sku] = max(0, held.get(sku, 0) - qty)
+        if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
+            raise RequestError(f"a shortage is a positive whole number of units, got {qty!r}",
+                               field=f"shortage.{sku}", order_id=child.id)
+        if qty > carried.get(sku, 0):
+            raise RequestError(f"shortage of {qty} x {sku}: the child carries "
+                               f"{carried.get(sku, 0)}", field=f"shortage.{sku}",
+                               order_id=child.id)
+
+
+def check_stock(child: OrderNode, stock: Stock) -> None:
+    """Raise :class:`RequestError` naming ``stock.<warehouse>.<SKU>`` for a bad unit count."""
+    for wid, units in stock.items():
+        for sku, qty in units.items():
+            if isinstance(qty, bool) or not isinstance(qty, int) or qty < 0:
+                raise RequestError(f"stock is a non-negative whole number of units, got "
+                                   f"{qty!r}", field=f"stock.{wid}.{sku}", order_id=child.id)
+
+
+def short_stock(child: OrderNode, shortage: Mapping[str, int], carried: Mapping[str, int],
+                stock: Stock) -> Stock:
+    """``stock`` with the reported shortage applied at the child's warehouse.
+
+    The warehouse reported that of the ``carried`` units of a SKU it can ship only
+    ``carried - short``: that is its stock of the SKU for the re-split (never more than
+    the snapshot says). A child drawing on several warehouses (``rules.warehouse: false``)
+    does not say which one is short: the shortage is taken off each of them.
+    """
+    out = {w: dict(s) for w, s in stock.items()}
+    sources = child.warehouses or ([child.warehouse] if child.warehouse else [])
+    for sku, qty in shortage.items():
+        for wid in sources:
+            held = out.setdefault(wid, {})
+            if len(sources) == 1:
+                held[sku] = min(held.get(sku, 0), carried[sku] - qty)
+            else:
+                held[sku] = max(0, held.get(sku, 0) - qty)
+    return out
+
+
+def resplit_child(request: SplitRequest, root: OrderNode, child: OrderNode,
+                  shortage: Mapping[str, int], stock: Stock, *, fresh: bool = False) -> Resplit:
+    """Split ``child`` again after its warehouse reported ``shortage``.
+
+    ``stock`` is the stored snapshot less what the tree's other live orders hold; the
+    short warehouse's stock of each short SKU is lowered to what it can still ship
+    (:func:`short_stock`). With ``fresh`` (a stock snapshot the caller just took),
+    ``stock`` is used as given: it already shows the shortage. ``request`` is the root
+    order's stored request. Raises :class:`LevelError` for a fourth level and
+    :class:`RequestError` (naming the field) for a shortage the child does not carry.
+    """
+    check_resplittable(child)
+    carried = carried_units(request, child)
+    check_shortage(child, shortage, carried)
+    check_stock(child, stock)
+    if not fresh:
+        stock = short_stock(child, shortage, carried, stock)
     sub, ids = _sub_request(request, child, stock)
     plan = split(sub)
     log.info("re-split %s into %d grandchildren (%s)", child.id, len(plan.children), plan.solver)
