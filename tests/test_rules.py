@@ -123,7 +123,7 @@ def test_store_lines_ship_from_the_store_that_holds_them_all():
 
 
 def test_store_lines_no_store_holds_wait_together_in_their_own_backorder():
-    req = make_request(STORE_LINES + [("4", "A", 9)],
+    req = make_request([*STORE_LINES, ("4", "A", 9)],
                        [wh("W", 12, A=5), wh("SHOP", 1, kind="store", S1=1)], STORE_CATALOG)
     plan = plan_of(req)
     assert not [c for c in plan.children if c.kind == "store"]

@@ -1,8 +1,10 @@
 """Re-split a child (pure, no database): the sub-request, the solver, the grandchildren.
 
 The warehouse reports SKUs it is short of. The child's lines become a new split
-request against the current stock (the shortage taken off the child's warehouse) with
-the root order's catalog, rules and options, and go through the public
+request against the current stock - the stored snapshot less what the tree's other live
+orders hold, with the short warehouse's stock of each short SKU lowered to what it can
+still ship (the child's units less the shortage); or a fresh snapshot the caller gives,
+used as it is - with the root order's catalog, rules and options, and go through the public
 :func:`ordersplit.split` - same rules, same solver. The sub-request carries no money
 (the solver does not need it); the child's allocated amounts are then shared out over
 the grandchildren exactly by :func:`ordersplit.lifecycle.reshare.reshare`.
