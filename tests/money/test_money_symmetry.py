@@ -164,7 +164,11 @@ def test_sylius_proportional_integer_distributor_vectors(
 
 
 def test_solidus_distributed_amounts_handler_vectors() -> None:
-    """Solidus' DistributedAmountsHandler spec (amounts in cents)."""
+    """Solidus' (and earlier Spree's) DistributedAmountsHandler spec, in cents.
+
+    10.00 over three equal lines: Solidus checks the multiset (``match_array``); the older
+    spec wanted the odd cent on the last line, ours goes to the first (ties: earlier).
+    """
     assert _vector(1500, [5000, 5000, 5000]) == [500, 500, 500]
     assert sorted(_vector(1000, [5000, 5000, 5000])) == [333, 333, 334]  # its match_array
     assert _vector(1500, [15000, 5000, 10000]) == [750, 250, 500]
