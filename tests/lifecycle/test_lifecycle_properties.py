@@ -79,7 +79,12 @@ def _apply(store: Store, op: str, pick: int, amount: int) -> None:
     if op == "resplit":
         units = target.units()
         sku = sorted(units)[pick % len(units)] if units else "A"
-        store.resplit(target.id, {sku: min(amount, units.get(sku, 1))})
+        short = min(amount, units.get(sku, 1))
+        plan = store.resplit(target.id, {sku: short})
+        if target.warehouse is not None:  # the short warehouse ships at most what is left
+            again = sum(line.quantity for c in plan.children if c.warehouse == target.warehouse
+                        for line in c.lines if line.sku == sku)
+            assert again <= units[sku] - short
     elif op == "cancel":
         store.cancel(target.id)
     elif op == "cancel_gifts":
