@@ -12,6 +12,7 @@ the grandchildren exactly by :func:`ordersplit.lifecycle.reshare.reshare`.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from ordersplit.models.request import SplitRequest
 log = logging.getLogger(__name__)
 
 MAX_LEVEL = 3
+SHORT_NOTE = "re-split, short: "
+"""Prefix of a re-split's status-history note; the reported shortage follows as JSON."""
 Stock = dict[str, dict[str, int]]
 """Units per SKU per warehouse id."""
 
@@ -67,22 +70,55 @@ def expand(request: SplitRequest, sku: str, quantity: int) -> dict[str, int]:
     return {c.sku: c.quantity * quantity for c in item.components}
 
 
-def free_stock(request: SplitRequest, orders: list[OrderNode], exclude: str) -> Stock:
+def short_note(shortage: Mapping[str, int]) -> str:
+    """The status-history note of a re-split: :data:`SHORT_NOTE` and the shortage as JSON."""
+    return SHORT_NOTE + json.dumps(dict(shortage), sort_keys=True)
+
+
+def reported_short(orders: list[OrderNode], notes: Mapping[str, str]) -> set[tuple[str, str]]:
+    """(warehouse, SKU) pairs a warehouse of the tree reported short at a re-split.
+
+    ``notes``: the re-split note (:func:`short_note`) of every re-split order by id. Only
+    single-warehouse children say which warehouse was short.
+    """
+    out: set[tuple[str, str]] = set()
+    for node in orders:
+        note = notes.get(node.id, "")
+        if node.warehouse is None or len(node.warehouses) > 1 or not note.startswith(
+                SHORT_NOTE):
+            continue
+        out.update((node.warehouse, sku) for sku in json.loads(note[len(SHORT_NOTE):]))
+    return out
+
+
+def free_stock(request: SplitRequest, orders: list[OrderNode], exclude: str,
+               reported: set[tuple[str, str]] | None = None) -> Stock:
     """The snapshot's stock less what the live single-warehouse orders of the tree hold.
 
     Live: not split, cancelled or rejected; ``exclude`` (the order being re-split) keeps
     its units available. Orders shipped from several warehouses are not subtracted.
+    ``reported``: (warehouse, SKU) pairs reported short at earlier re-splits of the tree;
+    such a warehouse has none of the SKU beyond what live orders hold there (it could not
+    even ship what it had been given), so only ``exclude``'s own units stay available.
     """
     stock = {w.id: dict(w.stock) for w in request.warehouses}
+    own: dict[str, int] = {}
     for node in orders:
-        if (node.level < 2 or node.id == exclude or node.status in {"split", "cancelled",
-                                                                     "rejected"}
+        if (node.level < 2 or node.status in {"split", "cancelled", "rejected"}
                 or node.kind == "backorder" or node.warehouse not in stock):
             continue
         held = stock[node.warehouse]
         for item in node.items:
             for sku, units in expand(request, item.sku, item.quantity).items():
-                held[sku] = max(0, held.get(sku, 0) - units)
+                if node.id == exclude:
+                    own[sku] = own.get(sku, 0) + units
+                else:
+                    held[sku] = max(0, held.get(sku, 0) - units)
+    me = next((o for o in orders if o.id == exclude), None)
+    for wid, sku in reported or set():
+        if wid in stock:
+            mine = own.get(sku, 0) if me is not None and me.warehouse == wid else 0
+            stock[wid][sku] = min(stock[wid].get(sku, 0), mine)
     return stock
 
 

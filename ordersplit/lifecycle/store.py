@@ -41,7 +41,13 @@ from ordersplit.lifecycle.links import (
     linked_ids,
 )
 from ordersplit.lifecycle.nodes import OrderNode
-from ordersplit.lifecycle.resplit import Stock, free_stock, resplit_child
+from ordersplit.lifecycle.resplit import (
+    Stock,
+    free_stock,
+    reported_short,
+    resplit_child,
+    short_note,
+)
 from ordersplit.lifecycle.rows import load_tree, now
 from ordersplit.lifecycle.stats import By, OrderStats, order_stats
 from ordersplit.lifecycle.status import (
@@ -336,9 +342,10 @@ class Store:
 
         ``shortage``: units per SKU the child's warehouse cannot ship after all; that
         warehouse's stock of the SKU becomes what it can still ship (the child's units
-        less the shortage). ``stock``: a fresh snapshot of units per warehouse and SKU,
-        used as given; by default the root request's snapshot less what the tree's
-        other live orders hold. One transaction: the child becomes ``split``, the
+        less the shortage), and stays so for later re-splits of the tree (read back from
+        the re-split's status-history note). ``stock``: a fresh snapshot of units per
+        warehouse and SKU, used as given; by default the root request's snapshot less
+        what the tree's other live orders hold. One transaction: the child becomes ``split``, the
         grandchildren (level 3) are stored with the child's money shared out exactly.
         """
         with self._write() as conn:
@@ -348,19 +355,30 @@ class Store:
             text = conn.execute(select(t.orders.c.request_json).where(
                 t.orders.c.id == root.id)).scalar()
             request = SplitRequest.model_validate_json(text or "")
-            current = stock if stock is not None else free_stock(request, tree, child_id)
+            current = stock if stock is not None else free_stock(
+                request, tree, child_id, reported_short(tree, self._short_notes(conn, tree)))
             done = resplit_child(request, root, child, shortage, current,
                                  fresh=stock is not None)
             everyone = [o for o in tree if o.id != child_id] + done.grandchildren
             plan = done.plan.model_copy(update={"children": [
                 gc.model_copy(update={"linked_children": linked_ids(root, everyone, gc.id)})
                 for gc in done.plan.children]})
-            note = "re-split, short: " + json.dumps(dict(shortage), sort_keys=True)
-            self._bump(conn, row, SPLIT, note, plan_json=plan.model_dump_json())
+            self._bump(conn, row, SPLIT, short_note(shortage), plan_json=plan.model_dump_json())
             for node in done.grandchildren:
                 rows.insert_node(conn, node, note=f"grandchild of {child_id}")
         log.info("re-split %s into %d grandchildren", child_id, len(done.grandchildren))
         return plan
+
+    @staticmethod
+    def _short_notes(conn: Connection, tree: list[OrderNode]) -> dict[str, str]:
+        """The re-split notes of the tree's re-split children, by order id."""
+        h = t.status_history
+        ids = [o.id for o in tree if o.level == 2 and o.status == SPLIT]
+        if not ids:
+            return {}
+        found = conn.execute(select(h.c.order_id, h.c.note).where(
+            h.c.order_id.in_(ids), h.c.to_status == SPLIT))
+        return {r.order_id: r.note or "" for r in found}
 
     def cancel(self, order_id: str, note: str | None = None,
                gifts: GiftPolicy = "hold") -> CancelOutcome:

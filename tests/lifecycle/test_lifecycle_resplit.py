@@ -117,3 +117,36 @@ def test_cli_bad_shortage_exits_2_naming_the_field(tmp_path: Path,
     plan = json.loads(capsys.readouterr().out)
     assert [(c["kind"], c["warehouse"]) for c in plan["children"]] == [
         ("shipment", "SH-1"), ("backorder", None)]
+
+
+def _milk_order() -> dict[str, Any]:
+    """Five milks: SH-1's snapshot claims three, HZ-2 has two; so two children."""
+    return {
+        "order": {"id": "M-1", "currency": "CNY", "destination": "city",
+                  "lines": [{"id": "L1", "sku": "MILK", "quantity": 5, "unit_price": "1.00"}],
+                  "payments": [{"method": "cash", "amount": "5.00"}]},
+        "catalog": {"MILK": {"merchant": "m", "temperature": "chilled"}},
+        "warehouses": [{"id": "SH-1", "stock": {"MILK": 3}, "delivery_hours": {"city": 12}},
+                       {"id": "HZ-2", "stock": {"MILK": 2}, "delivery_hours": {"city": 24}}],
+    }
+
+
+def test_a_reported_shortage_holds_for_later_resplits_of_the_tree(store: Store) -> None:
+    """SH-1 reported it had one milk of three: a later re-split of the HZ-2 child finds
+    none left at SH-1 (the stored snapshot's phantom units stay gone); a fresh snapshot
+    still wins."""
+    plan = store.split(_milk_order()).plan
+    assert [(c.id, c.warehouse) for c in plan.children] == [("M-1-1", "SH-1"),
+                                                            ("M-1-2", "HZ-2")]
+    first = store.resplit("M-1-1", {"MILK": 2})
+    assert _units(first) == {("shipment", "SH-1"): 1, ("backorder", None): 2}
+    later = store.resplit("M-1-2", {"MILK": 1})
+    assert _units(later) == {("shipment", "HZ-2"): 1, ("backorder", None): 1}
+    check_tree(store.tree("M-1"))
+
+
+def test_a_fresh_snapshot_overrides_earlier_reports(store: Store) -> None:
+    store.split(_milk_order())
+    store.resplit("M-1-1", {"MILK": 2})
+    later = store.resplit("M-1-2", {"MILK": 1}, {"SH-1": {"MILK": 1}, "HZ-2": {"MILK": 1}})
+    assert _units(later) == {("shipment", "HZ-2"): 1, ("shipment", "SH-1"): 1}
