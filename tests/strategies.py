@@ -52,6 +52,10 @@ def requests(draw: st.DrawFn, *, max_lines: int = 4, max_wh: int = 4, bundles: b
         warehouses.append({"id": f"W{w}", "stock": stock, "delivery_hours": hours,
                            "child_cost": str(draw(st.integers(0, 20))),
                            "kind": "supplier" if draw(st.integers(0, 5)) == 0 else "warehouse"})
+    if any(catalog[sku].get("offline_store") for sku in line_skus):  # a store to ship them
+        stock = {s: draw(st.integers(0, 4)) for s in SKUS if draw(st.integers(0, 3))}
+        warehouses.append({"id": "SHOP", "kind": "store", "stock": stock,
+                           "delivery_hours": {"dest": 2}})
     rules = {r: (draw(st.integers(0, 3)) > 0) if rules_vary else True
              for r in ["merchant", "warehouse", "handling", "temperature", "bulky", "stock",
                        "offline_store", "bundle", "cross_border"]}
@@ -102,7 +106,7 @@ def check_plan(req: SplitRequest, plan: Plan) -> None:
                       item.handling if rules.handling else None,
                       item.temperature if rules.temperature else None,
                       item.cross_border if rules.cross_border else None))
-            if child.kind == "shipment":
+            if child.kind in ("shipment", "store"):
                 assert child.warehouse is not None or not rules.warehouse
                 for sku, units in unit_needs(req, li, cl.sku if cl.component_of else None,
                                              cl.quantity).items():
@@ -110,12 +114,24 @@ def check_plan(req: SplitRequest, plan: Plan) -> None:
                         taken[(child.warehouse, sku)] += units
             if rules.bulky and item.bulky and child.kind == "shipment":
                 assert len({x.line_id for x in child.lines}) == 1, "bulky line shares a child"
-            if rules.offline_store and item.offline_store:
-                assert child.kind == "store"
+            store_line = rules.offline_store and item.offline_store
+            if store_line:  # from a store that holds them, else waiting; never split
+                assert child.kind in ("store", "backorder")
+                assert all(req.catalog[order.lines[index[x.line_id]].sku].offline_store
+                           for x in child.lines), "store lines share a child with others"
             if child.kind == "store":
-                assert rules.offline_store and item.offline_store
-        if child.kind != "store":
+                assert store_line
+                assert child.warehouse is not None and child.warehouses == [child.warehouse]
+                kind = next(w.kind for w in req.warehouses if w.id == child.warehouse)
+                assert kind == "store"
+        store_goods = rules.offline_store and any(
+            req.catalog[order.lines[index[x.line_id]].sku].offline_store for x in child.lines)
+        if not store_goods:  # store goods are never split, whatever their keys
             assert len(keys) == 1, f"child {child.id} mixes rule keys {keys}"
+    holders = {c.id for c in plan.children for x in c.lines
+               if rules.offline_store and req.catalog[order.lines[index[x.line_id]].sku]
+               .offline_store}
+    assert len(holders) <= 1, "offline-store goods were split"
     # every unit of every line is in exactly one place
     for li, line in enumerate(order.lines):
         comps = req.catalog[line.sku].components

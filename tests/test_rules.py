@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ordersplit import split
+from ordersplit.errors import RequestError
 from ordersplit.models.validate import parse_request
 from tests.conftest import make_request, wh
 from tests.strategies import check_plan
@@ -91,15 +94,55 @@ def test_bundle_ships_whole_from_one_warehouse():
     assert {line.component_of for c in plan.children for line in c.lines} == {"KIT"}
 
 
+STORE_CATALOG = {"S1": {"merchant": "m", "offline_store": True},
+                 "S2": {"merchant": "m", "offline_store": True, "temperature": "frozen"}}
+STORE_LINES = [("1", "S1", 1), ("2", "A", 1), ("3", "S2", 2)]
+
+
 def test_offline_store_lines_form_one_store_child():
-    cat = {"S1": {"merchant": "m", "offline_store": True},
-           "S2": {"merchant": "m", "offline_store": True, "temperature": "frozen"}}
-    req = make_request([("1", "S1", 1), ("2", "A", 1), ("3", "S2", 2)],
-                       [wh("W", 12, A=5), wh("SHOP", 1, kind="store")], cat)
+    req = make_request(STORE_LINES, [wh("W", 12, A=5), wh("SHOP", 1, kind="store", S1=1, S2=2)],
+                       STORE_CATALOG)
     plan = plan_of(req)
     store = [c for c in plan.children if c.kind == "store"]
     assert len(store) == 1 and {x.line_id for x in store[0].lines} == {"1", "3"}
     assert store[0].warehouse == "SHOP" and "offline_store" in store[0].reasons
+    assert store[0].warehouses == ["SHOP"]
+
+
+def test_store_lines_ship_from_the_store_that_holds_them_all():
+    # SHOP-1 is faster but short of S2; SHOP-3 holds both but does not deliver to the city
+    req = make_request(STORE_LINES, [wh("W", 12, A=5), wh("SHOP-1", 1, kind="store", S1=1, S2=1),
+                                     wh("SHOP-2", 8, kind="store", S1=3, S2=2),
+                                     {**wh("SHOP-3", 1, kind="store", S1=9, S2=9),
+                                      "delivery_hours": {}}], STORE_CATALOG)
+    store = next(c for c in plan_of(req).children if c.kind == "store")
+    assert (store.warehouse, store.warehouses) == ("SHOP-2", ["SHOP-2"])
+    req["rules"] = {"stock": False}  # listing the SKUs is enough: the fastest lister wins
+    store = next(c for c in plan_of(req).children if c.kind == "store")
+    assert store.warehouse == "SHOP-1"
+
+
+def test_store_lines_no_store_holds_wait_together_in_their_own_backorder():
+    req = make_request([*STORE_LINES, ("4", "A", 9)],
+                       [wh("W", 12, A=5), wh("SHOP", 1, kind="store", S1=1)], STORE_CATALOG)
+    plan = plan_of(req)
+    assert not [c for c in plan.children if c.kind == "store"]
+    waiting = [sorted(x.line_id for x in c.lines) for c in plan.children
+               if c.kind == "backorder"]
+    assert sorted(waiting) == [["1", "3"], ["4"]]  # not mixed with the plain back-order
+    assert all(c.warehouse is None and c.warehouses == [] for c in plan.children
+               if c.kind == "backorder")
+    req["order"]["backorder"] = "wait"
+    assert plan_of(req).waits_for_stock
+
+
+def test_store_lines_without_any_store_are_refused_naming_the_line():
+    req = make_request(STORE_LINES, [wh("W", 12, A=5)], STORE_CATALOG)
+    with pytest.raises(RequestError) as bad:
+        split(req)
+    assert (bad.value.field, bad.value.order_id) == ("order.lines[0]", "O-1")
+    req["rules"] = {"offline_store": False}  # the rule off: they are plain lines
+    assert all(c.kind != "store" for c in split(req).children)
 
 
 def test_backorder_split_ships_what_the_network_has():

@@ -306,6 +306,8 @@ def fixed_children(layout: Layout) -> int:
             slots.add(("bulky", part.line, part.warehouse))
         elif part.kind == "store":
             slots.add(("store",))
+        elif part.line in layout.store_lines:  # store lines wait on their own
+            slots.add(("backorder", "store"))
         else:
             slots.add(("backorder", part.key))
     return len(slots)

@@ -8,7 +8,8 @@ URL) where every split, re-split and cancellation is one transaction.
     store = open_store("sqlite:///orders.db")      # or postgresql+psycopg://...
     store.split(request)                            # split + save, idempotent
     resplit(store, "P-1001-2", {"ICE-CREAM": 1})    # grandchildren P-1001-2-1, ...
-    cancel(store, "P-1001-3")                       # refund + linked-gift actions
+    cancel(store, "P-1001-3")                       # refund; its gift child is held
+    release(store, "P-1001-4")                      # the held gift goes back to work
     print(show(store, "P-1001"))
 """
 
@@ -25,7 +26,7 @@ from ordersplit.lifecycle.errors import (
     TransitionError,
     UnknownOrderError,
 )
-from ordersplit.lifecycle.links import LinkedAction, linked_ids
+from ordersplit.lifecycle.links import GiftPolicy, LinkedAction, linked_ids
 from ordersplit.lifecycle.nodes import OrderNode
 from ordersplit.lifecycle.render import render_tree
 from ordersplit.lifecycle.resplit import Stock
@@ -38,6 +39,7 @@ __all__ = [
     "STATUSES",
     "CancelOutcome",
     "ConflictError",
+    "GiftPolicy",
     "IdempotencyError",
     "LevelError",
     "LifecycleError",
@@ -54,6 +56,7 @@ __all__ = [
     "check_transition",
     "open_store",
     "reject",
+    "release",
     "resplit",
     "show",
     "show_json",
@@ -67,14 +70,25 @@ def resplit(store: Store, child_id: str, shortage: Mapping[str, int],
     return store.resplit(child_id, shortage, stock)
 
 
-def cancel(store: Store, order_id: str, note: str | None = None) -> CancelOutcome:
-    """Cancel an unshipped child: the refund per method and the linked orders' actions."""
-    return store.cancel(order_id, note)
+def cancel(store: Store, order_id: str, note: str | None = None,
+           gifts: GiftPolicy = "hold") -> CancelOutcome:
+    """Cancel an unshipped child: the refund per method and the linked orders' actions.
+
+    Its unshipped linked gift children are held (or, ``gifts="cancel"``, cancelled) in
+    the same transaction.
+    """
+    return store.cancel(order_id, note, gifts)
 
 
-def reject(store: Store, order_id: str, note: str | None = None) -> CancelOutcome:
-    """The customer rejected a shipped child: refund and linked orders' actions."""
-    return store.reject(order_id, note)
+def reject(store: Store, order_id: str, note: str | None = None,
+           gifts: GiftPolicy = "hold") -> CancelOutcome:
+    """The customer rejected a shipped child: refund, linked actions, gift cascade."""
+    return store.reject(order_id, note, gifts)
+
+
+def release(store: Store, order_id: str, note: str | None = None) -> str:
+    """Release a held child to the status it had before the hold; returns that status."""
+    return store.release(order_id, note)
 
 
 def stats(store: Store, by: By = "parent") -> list[OrderStats]:

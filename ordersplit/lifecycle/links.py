@@ -1,17 +1,27 @@
 """Linked children: gift activities tie the orders holding gift lines to the orders
 holding their trigger lines (both ways), at any level; and what a cancellation or a
 rejection means for them.
+
+Cancelling or rejecting a trigger *holds* every linked gift child that has not shipped
+(or, with ``gifts="cancel"``, cancels it), in the same transaction as the trigger: a
+held gift cannot ship or be re-split until it is released. A gift that has shipped is
+asked back or charged for; cancelling a gift never touches its trigger.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ordersplit.lifecycle.nodes import OrderNode
-from ordersplit.lifecycle.status import INVALID, NOT_SHIPPED, SPLIT
+from ordersplit.lifecycle.status import HELD, INVALID, NOT_SHIPPED, SPLIT
 
-INTERCEPT = "intercept"
-"""The gift has not shipped: stop it at the warehouse."""
+GiftPolicy = Literal["hold", "cancel"]
+"""What cancelling or rejecting a trigger does to its unshipped gift children."""
+HOLD = "hold"
+"""The gift has not shipped: it is held (status ``held``) in the same transaction."""
+CANCEL = "cancel"
+"""The gift has not shipped: it is cancelled in the same transaction (and refunded)."""
 RECALL_OR_CHARGE = "recall_or_charge"
 """The gift has shipped: ask it back or charge for it."""
 KEEP = "keep"
@@ -41,6 +51,8 @@ class LinkedAction:
     status: str
     action: str
     lines: tuple[str, ...] = field(default_factory=tuple)
+    refund: dict[str, str] = field(default_factory=dict)
+    """Per payment method, when the cascade cancelled this order (its allocated amounts)."""
 
 
 def working(orders: list[OrderNode]) -> list[OrderNode]:
@@ -76,18 +88,23 @@ def linked_ids(root: OrderNode, orders: list[OrderNode], order_id: str) -> list[
     return sorted({link.order_id for link in links_of(root, orders, order_id)})
 
 
-def actions_for(root: OrderNode, orders: list[OrderNode], order_id: str) -> list[LinkedAction]:
-    """What each linked order needs when ``order_id`` is cancelled or rejected."""
+def actions_for(root: OrderNode, orders: list[OrderNode], order_id: str,
+                gifts: GiftPolicy = "hold") -> list[LinkedAction]:
+    """What each linked order needs when ``order_id`` is cancelled or rejected.
+
+    An unshipped gift child gets ``gifts`` (``hold`` or ``cancel``); one already held
+    stays held (``none``) unless the policy cancels it.
+    """
     by_id = {o.id: o for o in orders}
     out = []
     for link in links_of(root, orders, order_id):
         other = by_id[link.order_id]
         if link.role == "trigger":
             action = KEEP
-        elif other.status in INVALID:
+        elif other.status in INVALID or (other.status == HELD and gifts == HOLD):
             action = NOTHING
-        elif other.status in NOT_SHIPPED:
-            action = INTERCEPT
+        elif other.status in NOT_SHIPPED or other.status == HELD:
+            action = gifts
         else:
             action = RECALL_OR_CHARGE
         out.append(LinkedAction(other.id, link.activity_id, link.role, other.status, action,

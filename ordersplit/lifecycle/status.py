@@ -5,6 +5,11 @@ BI must not mistake it for ``cancelled``). Children start ``pending_shipment``; 
 that is re-split becomes ``split`` too, and its grandchildren start with the status it
 had (a child that already reached the warehouse keeps ``in_warehouse`` for them).
 ``cancelled`` and ``rejected`` are terminal; so is ``delivered`` for this engine.
+
+``held``: an unshipped child stopped on purpose - a gift whose trigger was cancelled or
+rejected (the cascade holds it in the same transaction), or a manual hold. A held child
+cannot be shipped or re-split; it is either cancelled, or released back to the status
+it had before the hold (``release``, never a plain status change).
 """
 
 from __future__ import annotations
@@ -21,21 +26,26 @@ SHIPPED: Final = "shipped"
 DELIVERED: Final = "delivered"
 CANCELLED: Final = "cancelled"
 REJECTED: Final = "rejected"
+HELD: Final = "held"
 
-STATUSES: Final = (PAID, SPLIT, PENDING, IN_WAREHOUSE, SHIPPED, DELIVERED, CANCELLED, REJECTED)
+STATUSES: Final = (PAID, SPLIT, PENDING, IN_WAREHOUSE, SHIPPED, DELIVERED, CANCELLED, REJECTED,
+                   HELD)
 TERMINAL: Final = frozenset({CANCELLED, REJECTED, DELIVERED, SPLIT})
 """No transition leaves these (``split`` orders live on through their children)."""
 INVALID: Final = frozenset({CANCELLED, REJECTED})
 """Statuses that make an order not count as a valid order in reports."""
 NOT_SHIPPED: Final = frozenset({PENDING, IN_WAREHOUSE})
 """A child in one of these can still be intercepted, cancelled or re-split."""
+RELEASABLE: Final = NOT_SHIPPED
+"""The statuses a held child goes back to when released (the one it had before)."""
 
 _PARENT: Final[dict[str, frozenset[str]]] = {
     PAID: frozenset({SPLIT, CANCELLED}),
 }
 _CHILD: Final[dict[str, frozenset[str]]] = {
-    PENDING: frozenset({IN_WAREHOUSE, SHIPPED, CANCELLED, SPLIT}),
-    IN_WAREHOUSE: frozenset({SHIPPED, CANCELLED, SPLIT}),
+    PENDING: frozenset({IN_WAREHOUSE, SHIPPED, CANCELLED, SPLIT, HELD}),
+    IN_WAREHOUSE: frozenset({SHIPPED, CANCELLED, SPLIT, HELD}),
+    HELD: frozenset({CANCELLED, *RELEASABLE}),
     SHIPPED: frozenset({DELIVERED, REJECTED}),
 }
 

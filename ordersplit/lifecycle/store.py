@@ -14,7 +14,7 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, create_engine, event, func, select, update
@@ -29,14 +29,35 @@ from ordersplit.lifecycle.errors import (
     ConflictError,
     IdempotencyError,
     LifecycleError,
+    TransitionError,
     UnknownOrderError,
 )
-from ordersplit.lifecycle.links import LinkedAction, actions_for, linked_ids
+from ordersplit.lifecycle.links import (
+    CANCEL,
+    HOLD,
+    GiftPolicy,
+    LinkedAction,
+    actions_for,
+    linked_ids,
+)
 from ordersplit.lifecycle.nodes import OrderNode
-from ordersplit.lifecycle.resplit import Stock, free_stock, resplit_child
+from ordersplit.lifecycle.resplit import (
+    Stock,
+    free_stock,
+    reported_short,
+    resplit_child,
+    short_note,
+)
 from ordersplit.lifecycle.rows import load_tree, now
 from ordersplit.lifecycle.stats import By, OrderStats, order_stats
-from ordersplit.lifecycle.status import CANCELLED, REJECTED, SPLIT, check_transition
+from ordersplit.lifecycle.status import (
+    CANCELLED,
+    HELD,
+    REJECTED,
+    RELEASABLE,
+    SPLIT,
+    check_transition,
+)
 from ordersplit.models.plan import Plan
 from ordersplit.models.request import SplitRequest
 from ordersplit.models.validate import parse_request
@@ -285,20 +306,46 @@ class Store:
         rows.insert_status(conn, row["id"], row["status"], status, note)
 
     def set_status(self, order_id: str, status: str, note: str | None = None) -> None:
-        """Move an order along the status machine (e.g. ``in_warehouse``, ``shipped``)."""
+        """Move an order along the status machine (e.g. ``in_warehouse``, ``shipped``,
+        or ``held`` to stop it by hand)."""
         if status in (CANCELLED, REJECTED, SPLIT):
             raise LifecycleError(f"use cancel(), reject() or resplit() for {status}",
                                  order_id=order_id)
         with self._write() as conn:
-            self._bump(conn, self._locked(conn, order_id), status, note)
+            row = self._locked(conn, order_id)
+            if row["status"] == HELD and status != HELD:
+                raise TransitionError("a held order leaves hold only by release() or cancel()",
+                                      order_id=order_id)
+            self._bump(conn, row, status, note)
+
+    def release(self, order_id: str, note: str | None = None) -> str:
+        """Release a held order back to the status it had before the hold; returns it."""
+        h = t.status_history
+        with self._write() as conn:
+            row = self._locked(conn, order_id)
+            if row["status"] != HELD:
+                raise TransitionError(f"only a held order can be released (it is "
+                                      f"{row['status']})", order_id=order_id)
+            back = conn.execute(select(h.c.from_status).where(
+                h.c.order_id == order_id, h.c.to_status == HELD).order_by(h.c.id.desc())
+                .limit(1)).scalar()
+            if back not in RELEASABLE:  # pragma: no cover - only reachable by hand-edited rows
+                raise ConflictError(f"held from {back!r}, which it cannot return to",
+                                    order_id=order_id)
+            self._bump(conn, row, back, note or "released")
+        log.info("released %s to %s", order_id, back)
+        return str(back)
 
     def resplit(self, child_id: str, shortage: Mapping[str, int],
                 stock: Stock | None = None) -> Plan:
         """Re-split a child the warehouse is short for; returns the grandchildren's plan.
 
-        ``stock``: current units per warehouse and SKU; by default the root request's
-        snapshot less what the live orders of the tree hold. ``shortage`` is taken off
-        the child's warehouse. One transaction: the child becomes ``split``, the
+        ``shortage``: units per SKU the child's warehouse cannot ship after all; that
+        warehouse's stock of the SKU becomes what it can still ship (the child's units
+        less the shortage), and stays so for later re-splits of the tree (read back from
+        the re-split's status-history note). ``stock``: a fresh snapshot of units per
+        warehouse and SKU, used as given; by default the root request's snapshot less
+        what the tree's other live orders hold. One transaction: the child becomes ``split``, the
         grandchildren (level 3) are stored with the child's money shared out exactly.
         """
         with self._write() as conn:
@@ -308,36 +355,72 @@ class Store:
             text = conn.execute(select(t.orders.c.request_json).where(
                 t.orders.c.id == root.id)).scalar()
             request = SplitRequest.model_validate_json(text or "")
-            current = stock if stock is not None else free_stock(request, tree, child_id)
-            done = resplit_child(request, root, child, shortage, current)
+            current = stock if stock is not None else free_stock(
+                request, tree, child_id, reported_short(tree, self._short_notes(conn, tree)))
+            done = resplit_child(request, root, child, shortage, current,
+                                 fresh=stock is not None)
             everyone = [o for o in tree if o.id != child_id] + done.grandchildren
             plan = done.plan.model_copy(update={"children": [
                 gc.model_copy(update={"linked_children": linked_ids(root, everyone, gc.id)})
                 for gc in done.plan.children]})
-            note = "re-split, short: " + json.dumps(dict(shortage), sort_keys=True)
-            self._bump(conn, row, SPLIT, note, plan_json=plan.model_dump_json())
+            self._bump(conn, row, SPLIT, short_note(shortage), plan_json=plan.model_dump_json())
             for node in done.grandchildren:
                 rows.insert_node(conn, node, note=f"grandchild of {child_id}")
         log.info("re-split %s into %d grandchildren", child_id, len(done.grandchildren))
         return plan
 
-    def cancel(self, order_id: str, note: str | None = None) -> CancelOutcome:
-        """Cancel a child or grandchild that has not shipped; refund and linked actions."""
-        return self._end(order_id, CANCELLED, note)
+    @staticmethod
+    def _short_notes(conn: Connection, tree: list[OrderNode]) -> dict[str, str]:
+        """The re-split notes of the tree's re-split children, by order id."""
+        h = t.status_history
+        ids = [o.id for o in tree if o.level == 2 and o.status == SPLIT]
+        if not ids:
+            return {}
+        found = conn.execute(select(h.c.order_id, h.c.note).where(
+            h.c.order_id.in_(ids), h.c.to_status == SPLIT))
+        return {r.order_id: r.note or "" for r in found}
 
-    def reject(self, order_id: str, note: str | None = None) -> CancelOutcome:
-        """The customer rejected a shipped order; refund and linked actions."""
-        return self._end(order_id, REJECTED, note)
+    def cancel(self, order_id: str, note: str | None = None,
+               gifts: GiftPolicy = "hold") -> CancelOutcome:
+        """Cancel a child or grandchild that has not shipped; refund and linked actions.
 
-    def _end(self, order_id: str, status: str, note: str | None) -> CancelOutcome:
+        Its unshipped linked gift children are held (``gifts="cancel"``: cancelled) in
+        the same transaction.
+        """
+        return self._end(order_id, CANCELLED, note, gifts)
+
+    def reject(self, order_id: str, note: str | None = None,
+               gifts: GiftPolicy = "hold") -> CancelOutcome:
+        """The customer rejected a shipped order; refund, linked actions, gift cascade."""
+        return self._end(order_id, REJECTED, note, gifts)
+
+    def _end(self, order_id: str, status: str, note: str | None,
+             gifts: GiftPolicy) -> CancelOutcome:
+        if gifts not in (HOLD, CANCEL):
+            raise LifecycleError(f"gifts must be 'hold' or 'cancel', got {gifts!r}",
+                                 order_id=order_id)
         with self._write() as conn:
             row = self._locked(conn, order_id)
             tree = load_tree(conn, row["root_id"])
             me = next(o for o in tree if o.id == order_id)
             check_transition(order_id, me.level, me.status, status)
-            actions = actions_for(tree[0], tree, order_id)
+            actions = actions_for(tree[0], tree, order_id, gifts)
             detail = json.dumps({"note": note, "linked": [asdict(a) for a in actions]})
             self._bump(conn, row, status, detail)
+            actions = [self._cascade(conn, tree, a, f"linked gift of {status} {order_id}")
+                       for a in actions]
         refund = {m: me.fmt(me.amounts[m]) for m in me.methods}
         log.info("%s %s; %d linked orders", status, order_id, len(actions))
         return CancelOutcome(order_id, status, refund, me.fmt(me.paid), actions)
+
+    def _cascade(self, conn: Connection, tree: list[OrderNode], action: LinkedAction,
+                 note: str) -> LinkedAction:
+        """Hold or cancel one linked gift order inside the trigger's transaction."""
+        if action.action not in (HOLD, CANCEL):
+            return action
+        target = HELD if action.action == HOLD else CANCELLED
+        self._bump(conn, self._locked(conn, action.order_id), target, note)
+        if target == HELD:
+            return action
+        gift = next(o for o in tree if o.id == action.order_id)
+        return replace(action, refund={m: gift.fmt(gift.amounts[m]) for m in gift.methods})

@@ -45,7 +45,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
@@ -134,8 +134,51 @@ class MoneyBatch:
         """Amount keys, the columns of every amounts array."""
         return FIXED_HEAD + self.methods + FIXED_TAIL
 
+    def _orders_with(self, below: bool) -> BoolArray:
+        """[n_orders] orders with a money input below zero (``below``) or above zero."""
+        def hit(arr: IntArray) -> BoolArray:
+            return arr < 0 if below else arr > 0
+
+        found = hit(self.shipping_fee).copy()
+        if self.payments.size:
+            found |= hit(self.payments).any(axis=1)
+        for arr, order in ((self.goods, self.line_order), (self.line_discount, self.line_order),
+                           (self.activity_amount, self.activity_order)):
+            found[order[hit(arr)]] = True
+        return found
+
+    def refund_orders(self) -> BoolArray | None:
+        """[n_orders] the orders given as refunds (money inputs <= 0); None if there are none.
+
+        A refund is allocated as minus the allocation of its magnitude, so a refund of
+        a whole order mirrors the charge to the minor unit (odd symmetry).
+        """
+        if min(int(a.min(initial=0)) for a in (self.payments, self.shipping_fee, self.goods,
+                                               self.line_discount, self.activity_amount)) >= 0:
+            return None
+        return self._orders_with(below=True)
+
+    def magnitude(self) -> MoneyBatch:
+        """The same orders with every money input's sign dropped (refunds as charges)."""
+        return replace(self, payments=np.abs(self.payments),
+                       shipping_fee=np.abs(self.shipping_fee), goods=np.abs(self.goods),
+                       line_discount=np.abs(self.line_discount),
+                       activity_amount=np.abs(self.activity_amount))
+
     def check(self) -> None:
-        """Raise ``ValueError`` on inconsistent shapes, ids or signs."""
+        """Raise ``ValueError`` on inconsistent shapes, ids or signs.
+
+        Every order is a charge (money inputs >= 0) or a refund (all <= 0); a refund is
+        checked as its magnitude.
+        """
+        refund = self.refund_orders()
+        if refund is not None:
+            mixed = np.flatnonzero(refund & self._orders_with(below=False))
+            if mixed.size:
+                raise ValueError(f"order {int(mixed[0])} mixes charges and refunds: every "
+                                 "money amount of a refund must be zero or negative")
+            self.magnitude().check()
+            return
         n_o, n_l, n_c = self.n_orders, self.goods.size, self.child_order.size
         m = len(self.methods)
         if self.payments.shape != (n_o, m) or self.invoice_methods.shape != (n_o, m):
@@ -230,6 +273,11 @@ def allocate_batch(
     """
     if check:
         batch.check()
+    refund = batch.refund_orders()
+    if refund is not None:
+        out = allocate_batch(batch.magnitude(), check=False, chunk_orders=chunk_orders,
+                             workers=workers)
+        return negate_refunds(batch, refund, out)
     out = _empty_allocation(batch)
     bounds = [*range(0, batch.n_orders, max(chunk_orders, 1)), batch.n_orders]
     chunks = [_Chunk(batch, 0, 0, 0, None)] if len(bounds) <= 2 else _chunks(batch, bounds)
@@ -239,6 +287,17 @@ def allocate_batch(
     else:
         for chunk in chunks:
             _allocate(chunk, out)
+    return out
+
+
+def negate_refunds(batch: MoneyBatch, refund: BoolArray, out: Allocation) -> Allocation:
+    """``out`` (the allocation of ``batch.magnitude()``) with the refund orders' rows negated."""
+    line_refund = refund[batch.line_order]
+    part_refund = line_refund[batch.part_line]
+    for arr, rows in ((out.orders, refund), (out.lines, line_refund),
+                      (out.children, refund[batch.child_order]), (out.parts, part_refund),
+                      (out.line_components, line_refund), (out.part_components, part_refund)):
+        arr[rows] *= -1
     return out
 
 

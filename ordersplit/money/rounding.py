@@ -228,27 +228,47 @@ def select_top(
 
 
 def apportion(
-    total: npt.ArrayLike, weight: npt.ArrayLike, seg: IntArray, n_seg: int
+    total: npt.ArrayLike,
+    weight: npt.ArrayLike,
+    seg: IntArray,
+    n_seg: int,
+    units: npt.ArrayLike | None = None,
 ) -> IntArray:
     """Share ``total[s]`` over the items of segment ``s`` in proportion to ``weight``.
 
-    Largest remainder: every item gets ``floor(total*w/W)`` and the units left over go
-    to the largest remainders (ties to the lower index). Each share is within one
-    minor unit of ``total*w/W``, the shares add up to ``total`` exactly, and an item
-    of weight zero gets nothing. A segment with a positive total needs a positive
-    weight somewhere (ValueError otherwise).
+    Largest remainder: every item gets ``floor(|total|*w/W)`` and the units left over
+    go to the largest remainders (ties to the lower index); a negative total gets
+    exactly minus the shares of its magnitude (odd symmetry: a refund mirrors the
+    charge to the minor unit). Each share is within one minor unit of ``total*w/W``,
+    the shares add up to ``total`` exactly, and an item of weight zero gets nothing.
+
+    All-zero weights: a segment with a non-zero total and no positive weight is shared
+    by ``units`` instead (equal per unit, the same largest remainder; one unit per item
+    when ``units`` is not given). ValueError if those are all zero too.
     """
     tot = as_int(total)
     w = as_int(weight)
     if seg.size == 0:
         return np.zeros(0, dtype=np.int64)
-    if w.min(initial=0) < 0 or tot.min(initial=0) < 0:
-        raise ValueError("apportion needs non-negative totals and weights")
+    if w.min(initial=0) < 0:
+        raise ValueError("apportion needs non-negative weights")
+    negative = tot < 0
+    if negative.any():  # odd symmetry: share the magnitude, give the sign back
+        share = apportion(np.abs(tot), w, seg, n_seg, units)
+        share[negative[seg]] *= -1
+        return share
     grouped = seg.size < 2 or bool((seg[1:] >= seg[:-1]).all())
     counts = np.bincount(seg, minlength=n_seg)
     wsum = grouped_sum(w, counts) if grouped else segment_sum(w, seg, n_seg)
-    if np.any((wsum == 0) & (tot != 0)):
-        raise ValueError("a positive amount cannot be shared over zero weights")
+    zero = (wsum == 0) & (tot != 0)
+    if zero.any():  # the documented rule: equal by units, then the same rounding
+        by_units = np.ones(seg.size, dtype=np.int64) if units is None else as_int(units)
+        if by_units.min(initial=0) < 0:
+            raise ValueError("apportion needs non-negative units")
+        w = np.where(zero[seg], by_units, w)
+        wsum = grouped_sum(w, counts) if grouped else segment_sum(w, seg, n_seg)
+        if np.any((wsum == 0) & (tot != 0)):
+            raise ValueError("an amount cannot be shared over items of zero weight and units")
     # only segments of two items or more with something to share need rounding; the
     # others come out right through the same arithmetic (a lone item's quotient is
     # exact, a zero total gives zeros), so when they are few every item goes through it

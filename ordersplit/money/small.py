@@ -19,16 +19,37 @@ from __future__ import annotations
 
 import numpy as np
 
-from ordersplit.money.batch import SHIPMENT, STORE, Allocation, MoneyBatch, activity_table
+from ordersplit.money.batch import (
+    SHIPMENT,
+    STORE,
+    Allocation,
+    MoneyBatch,
+    activity_table,
+    negate_refunds,
+)
 from ordersplit.money.rounding import _b_matching
 
 
-def apportion_list(total: int, weights: list[int]) -> list[int]:
-    """``total`` over ``weights`` by largest remainder (ties to the earlier item)."""
+def apportion_list(total: int, weights: list[int], units: list[int] | None = None) -> list[int]:
+    """``total`` over ``weights`` by largest remainder (ties to the earlier item).
+
+    The rules of :func:`~ordersplit.money.rounding.apportion`: a negative total gets
+    minus the shares of its magnitude; all-zero weights share by ``units`` (one each
+    when not given).
+    """
+    if any(w < 0 for w in weights):
+        raise ValueError("apportion needs non-negative weights")
+    if total < 0:
+        return [-x for x in apportion_list(-total, weights, units)]
     n = len(weights)
     wsum = sum(weights)
     if wsum == 0 and total:
-        raise ValueError("a positive amount cannot be shared over zero weights")
+        weights = [1] * n if units is None else list(units)
+        if any(u < 0 for u in weights):
+            raise ValueError("apportion needs non-negative units")
+        wsum = sum(weights)
+        if wsum == 0:
+            raise ValueError("an amount cannot be shared over items of zero weight and units")
     if n == 1:
         return [total]
     if wsum == 0:
@@ -126,6 +147,9 @@ def allocate_one(batch: MoneyBatch, *, check: bool = True) -> Allocation:
         raise ValueError("allocate_one takes a batch of exactly one order")
     if check:
         batch.check()
+    refund = batch.refund_orders()
+    if refund is not None:  # minus the allocation of its magnitude (odd symmetry)
+        return negate_refunds(batch, refund, allocate_one(batch.magnitude(), check=False))
     goods = batch.goods.tolist()
     own = batch.line_discount.tolist()
     n_l = len(goods)

@@ -69,9 +69,15 @@ def draft_children(layout: Layout, x: IntArray, per_warehouse: bool) -> list[Dra
             drafts.setdefault(slot, DraftChild("shipment", part.key, part.warehouse, bulky=True))
             if part.warehouse is not None:
                 drafts[slot].sources[part.warehouse] = part.quantity
-        elif part.kind == "store":
+        elif part.kind == "store":  # one child, from the one store that holds them all
             slot = ("store",)
-            drafts.setdefault(slot, DraftChild("store", part.key, layout.store_warehouse))
+            drafts.setdefault(slot, DraftChild("store", part.key, part.warehouse))
+            if part.warehouse is not None:
+                sources = drafts[slot].sources
+                sources[part.warehouse] = sources.get(part.warehouse, 0) + part.quantity
+        elif part.line in layout.store_lines:  # store lines wait together, on their own
+            slot = ("backorder", "store")
+            drafts.setdefault(slot, DraftChild("backorder", part.key, None))
         else:
             slot = ("backorder", part.key)
             drafts.setdefault(slot, DraftChild("backorder", part.key, None))

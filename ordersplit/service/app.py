@@ -86,7 +86,7 @@ def create_app(config: ServiceConfig | None = None, *, pool: SolverPool | None =
     app.state.service = service
     app.add_middleware(ObserveMiddleware, metrics=metrics, retry_after_s=config.retry_after_s)
     install_openapi(app, [SplitRequest, AllocateRequest, lc.ResplitRequest,
-                           lc.CancelRequest])
+                           lc.CancelRequest, lc.ReleaseRequest])
     _routes(app, service)
     _handlers(app, service)
     return app
@@ -141,6 +141,17 @@ def _routes(app: FastAPI, service: Service) -> None:
             return _no_store(service, "cancel")
         return await service.solve("cancel", request,
                                    partial(lc.run_cancel, url=service.store_url))
+
+    @app.post("/v1/release", response_model=None, openapi_extra=body_of("ReleaseRequest"),
+              responses={200: {"content": {JSON: {}}, "description": "The status it went back to"},
+                         **_errors(404, 409, 413, 422, 501, 503)},
+              tags=["lifecycle"])
+    async def release(request: Request) -> Response:
+        """Release a held child (a gift whose trigger was cancelled) back to work."""
+        if not service.store_url:
+            return _no_store(service, "release")
+        return await service.solve("release", request,
+                                   partial(lc.run_release, url=service.store_url))
 
     @app.get("/v1/orders/{order_id}", response_model=None,
              responses={200: {"content": {JSON: {}}, "description": "The order's tree"},

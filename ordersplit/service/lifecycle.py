@@ -1,5 +1,5 @@
 """Jobs over the order lifecycle store (``ordersplit.lifecycle``): stored split, re-split,
-cancel, show.
+cancel, release, show.
 
 Each worker (process or thread) opens the store once per URL. Without a store URL the
 service answers these endpoints 501 with the contract's error object, never a 500.
@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ordersplit.api import split
 from ordersplit.errors import RequestError
-from ordersplit.lifecycle import cancel, open_store, reject, resplit, show_json
+from ordersplit.lifecycle import cancel, open_store, reject, release, resplit, show_json
 from ordersplit.lifecycle.errors import (
     ConflictError,
     IdempotencyError,
@@ -89,6 +89,15 @@ class CancelRequest(_Strict):
     order_id: str = Field(min_length=1)
     note: str | None = None
     reject: bool = False
+    gifts: Literal["hold", "cancel"] = "hold"
+    """What happens to its unshipped linked gift children, in the same transaction."""
+
+
+class ReleaseRequest(_Strict):
+    """Release a held child (e.g. a gift whose trigger was cancelled) back to work."""
+
+    order_id: str = Field(min_length=1)
+    note: str | None = None
 
 
 def _model(kind: type[BaseModel], raw: bytes) -> Any:
@@ -146,10 +155,24 @@ def run_cancel(raw: bytes, budget: Budget, url: str) -> JobResult:
         body: CancelRequest = _model(CancelRequest, raw)
         end = reject if body.reject else cancel
         try:
-            outcome = end(store_for(url), body.order_id, body.note)
+            outcome = end(store_for(url), body.order_id, body.note, body.gifts)
         except LifecycleError as exc:
             return _lifecycle_error(exc)
         return JobResult(200, orjson.dumps(outcome.to_dict()), body.order_id)
+
+    return guarded(work, raw)
+
+
+def run_release(raw: bytes, budget: Budget, url: str) -> JobResult:
+    """``POST /v1/release``: the held order back to the status it had before the hold."""
+    def work() -> JobResult:
+        body: ReleaseRequest = _model(ReleaseRequest, raw)
+        try:
+            back = release(store_for(url), body.order_id, body.note)
+        except LifecycleError as exc:
+            return _lifecycle_error(exc)
+        return JobResult(200, orjson.dumps({"order_id": body.order_id, "status": back}),
+                         body.order_id)
 
     return guarded(work, raw)
 

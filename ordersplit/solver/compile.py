@@ -16,6 +16,7 @@ import numpy as np
 from ordersplit.models.request import SplitRequest
 from ordersplit.rules.keys import GroupKey, group_key
 from ordersplit.rules.presource import Candidate, shippable_quantities, source_fastest
+from ordersplit.rules.store import place_store_lines
 from ordersplit.solver.problem import UNLIMITED, IntArray, SplitProblem
 
 FixedKind = Literal["bulky", "store", "backorder"]
@@ -57,6 +58,8 @@ class Layout:
     waits: bool
     cost_scale: int
     store_warehouse: int | None
+    store_lines: tuple[int, ...] = ()
+    """Offline-store lines (:mod:`ordersplit.rules.store`): their back-order is their own."""
 
 
 @dataclass(frozen=True)
@@ -117,13 +120,15 @@ def compile_request(request: SplitRequest) -> Compiled:
 
     keys: list[GroupKey] = []
     key_pos: dict[GroupKey, int] = {}
+    store = place_store_lines(request, minutes.tolist())
     store_parts: list[FixedPart] = []
     cands: list[Candidate] = []
     for li, line in enumerate(order.lines):
         item = catalog[line.sku]
         key = group_key(item, rules)
-        if rules.offline_store and item.offline_store:
-            store_parts.append(FixedPart("store", li, None, line.quantity, None, key))
+        if li in store.lines:  # one store that holds them all, else they wait together
+            store_parts.append(FixedPart("store" if store.warehouse is not None else "backorder",
+                                         li, None, line.quantity, store.warehouse, key))
             continue
         kidx = key_pos.setdefault(key, len(key_pos))
         if kidx == len(keys):
@@ -157,7 +162,8 @@ def compile_request(request: SplitRequest) -> Compiled:
             shortages.append(FixedPart("backorder", cand.line, cand.component,
                                        cand.quantity - units, None, keys[cand.key_index]))
 
-    waits = order.backorder == "wait" and bool(shortages)
+    store_short = bool(store.lines) and store.warehouse is None
+    waits = order.backorder == "wait" and (bool(shortages) or store_short)
     if waits:  # nothing ships until everything can: every non-store line waits
         fixed = [FixedPart("backorder", c.line, c.component, c.quantity, None,
                            keys[c.key_index]) for c in cands]
@@ -192,7 +198,6 @@ def compile_request(request: SplitRequest) -> Compiled:
         seed=request.options.seed,
         n_groups=len(group_of_key),
     )
-    store_wh = next((w for w, wh in enumerate(warehouses) if wh.kind == "store"), None)
     layout = Layout(
         order_id=order.id,
         warehouse_ids=tuple(wh.id for wh in warehouses),
@@ -202,6 +207,7 @@ def compile_request(request: SplitRequest) -> Compiled:
         fixed=tuple(fixed + store_parts),
         waits=waits,
         cost_scale=cost_scale,
-        store_warehouse=store_wh,
+        store_warehouse=store.warehouse,
+        store_lines=store.lines,
     )
     return Compiled(problem, layout)

@@ -25,7 +25,7 @@ def test_cli_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert [c["id"] for c in plan["children"]] == ["G-1-1-1", "G-1-1-2"]
     assert main(["cancel", "G-1-1-1", "--store", url]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["status"] == "cancelled" and out["linked"][0]["action"] == "intercept"
+    assert out["status"] == "cancelled" and out["linked"][0]["action"] == "hold"
     assert main(["show", "G-1", "--store", url]) == 0
     text = capsys.readouterr().out
     assert "G-1-1-1  [cancelled]  level 3" in text and "in_warehouse" in text

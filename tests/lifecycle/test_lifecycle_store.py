@@ -12,6 +12,7 @@ from lifecycle_data import gift_request
 from sqlalchemy import select
 
 from ordersplit import split
+from ordersplit.errors import RequestError
 from ordersplit.lifecycle import (
     ConflictError,
     IdempotencyError,
@@ -95,21 +96,27 @@ def test_fourth_level_and_bad_resplits_are_refused(store: Store) -> None:
         store.resplit("G-1", {})
     with pytest.raises(LifecycleError, match="status split"):
         store.resplit("G-1-1", {"BREAD": 1})
-    with pytest.raises(LifecycleError, match="carries"):
+    with pytest.raises(RequestError, match="carries") as bad:
         store.resplit("G-1-2", {"MILK": 1})
+    assert (bad.value.field, bad.value.order_id) == ("shortage.MILK", "G-1-2")
+    for qty in (-1, 0):
+        with pytest.raises(RequestError, match="positive whole number") as bad:
+            store.resplit("G-1-2", {"ICE": qty})
+        assert bad.value.field == "shortage.ICE"
     with pytest.raises(UnknownOrderError):
         store.resplit("nope", {})
     assert store.row_counts() == counts
 
 
-def test_cancel_trigger_intercepts_or_recalls_the_gift(store: Store) -> None:
+def test_cancel_trigger_holds_or_recalls_the_gift(store: Store) -> None:
     store.split(gift_request("A"))
     out = store.cancel("A-1", "customer changed mind")
     milk = store.order("A-1")
     assert out.status == "cancelled"
     assert out.refund == {m: milk.fmt(milk.amounts[m]) for m in milk.methods}
     assert out.refund_total == milk.fmt(milk.paid)
-    assert [(a.order_id, a.role, a.action) for a in out.linked] == [("A-2", "gift", "intercept")]
+    assert [(a.order_id, a.role, a.action) for a in out.linked] == [("A-2", "gift", "hold")]
+    assert store.order("A-2").status == "held"
     with pytest.raises(TransitionError):
         store.cancel("A-1")
 

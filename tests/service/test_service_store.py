@@ -49,3 +49,30 @@ def test_process_pool_and_store(tmp_path: Path, request_body: dict[str, Any]) ->
         if r.status_code == 200:
             assert all(ch["level"] == 3 for ch in r.json()["children"])
         assert c.post("/v1/resplit", json={"order_id": "NOPE"}).status_code == 404
+
+
+def test_resplit_bad_shortage_is_422_and_release_path(tmp_path: Path,
+                                                      request_body: dict[str, Any]) -> None:
+    url = f"sqlite:///{tmp_path / 'orders.db'}"
+    app = create_app(ServiceConfig(workers=1, pool="thread", store_url=url))
+    with TestClient(app) as c:
+        assert c.post("/v1/split", json=request_body).status_code == 200
+        r = c.post("/v1/resplit", json={"order_id": "P-1001-1", "shortage": {"MILK-1L": -1}})
+        assert r.status_code == 422, r.text
+        assert r.json()["error"] == {"order_id": "P-1001-1", "field": "shortage.MILK-1L",
+                                     "message": "a shortage is a positive whole number of "
+                                                "units, got -1"}
+        # the fridge triggers the gift bag: cancelling it holds the gift until released
+        r = c.post("/v1/cancel", json={"order_id": "P-1001-3"})
+        assert r.status_code == 200, r.text
+        assert [(a["order_id"], a["action"]) for a in r.json()["linked"]] == [
+            ("P-1001-4", "hold")]
+        r = c.post("/v1/resplit", json={"order_id": "P-1001-4", "shortage": {"GIFT-BAG": 1}})
+        assert r.status_code == 409
+        r = c.post("/v1/release", json={"order_id": "P-1001-4"})
+        assert r.status_code == 200 and r.json() == {"order_id": "P-1001-4",
+                                                     "status": "pending_shipment"}
+        again = c.post("/v1/release", json={"order_id": "P-1001-4", "note": "again"})
+        assert again.status_code == 409  # (the same body would be an idempotent replay)
+        assert c.post("/v1/release", json={"order_id": "NOPE"}).status_code == 404
+        assert c.post("/v1/release", json={"id": "x"}).status_code == 422
