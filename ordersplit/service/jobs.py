@@ -20,6 +20,7 @@ import orjson
 from ordersplit.api import split
 from ordersplit.errors import OrderSplitError, RequestError
 from ordersplit.models.request import Options
+from ordersplit.models.validate import json_error_text
 from ordersplit.service.allocate import allocate
 from ordersplit.service.promise import make_promise
 
@@ -68,8 +69,8 @@ def load_json(raw: bytes) -> Any:
         pass  # orjson refuses some valid JSON (integers beyond 64 bits): ask the stdlib
     try:
         return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise RequestError(f"malformed JSON: {exc}", field="") from None
+    except (ValueError, RecursionError) as exc:
+        raise RequestError(json_error_text(exc), field="") from None
 
 
 def _as_limit(value: Any) -> int | None:
@@ -137,10 +138,11 @@ def guarded(work: Callable[[], JobResult], raw: bytes | None,
     except OrderSplitError as exc:  # no plan exists for this input: retrying will not help
         who = order_id or order_id_in(raw)
         result = JobResult(422, error_body(str(exc), "", who), who)
-    except Exception as exc:  # a bug: answer, log, never 500
+    except Exception:  # a bug: answer, log, never 500
         log.exception("unexpected error in a service job")
         who = order_id or order_id_in(raw)
-        result = JobResult(503, error_body(f"internal error: {type(exc).__name__}", "", who), who)
+        result = JobResult(503, error_body("internal error; the request was not processed",
+                                           "", who), who)
     return result._replace(work_ms=(time.perf_counter() - t0) * 1000)
 
 

@@ -15,7 +15,6 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ordersplit.api import split
-from ordersplit.errors import RequestError
 from ordersplit.lifecycle import cancel, open_store, reject, resplit, show_json
 from ordersplit.lifecycle.errors import (
     ConflictError,
@@ -26,7 +25,8 @@ from ordersplit.lifecycle.errors import (
     UnknownOrderError,
 )
 from ordersplit.lifecycle.store import Store
-from ordersplit.models.validate import json_path
+from ordersplit.models.bounds import Id, Note, Quantity, Stock
+from ordersplit.models.validate import validation_error
 from ordersplit.service.jobs import Budget, JobResult, apply_budget, error_body, guarded, load_json
 
 log = logging.getLogger(__name__)
@@ -74,11 +74,11 @@ class _Strict(BaseModel):
 class ResplitRequest(_Strict):
     """Re-split a stored child the warehouse is short for."""
 
-    order_id: str = Field(min_length=1)
+    order_id: Id
     """The child (level 2) to re-split."""
-    shortage: dict[str, int] = Field(default_factory=dict)
+    shortage: dict[Id, Quantity] = Field(default_factory=dict)
     """Units per SKU the child's warehouse cannot ship after all."""
-    stock: dict[str, dict[str, int]] | None = None
+    stock: dict[Id, dict[Id, Stock]] | None = None
     """Current units per warehouse id and SKU (default: the stored snapshot, less what the
     live orders hold)."""
 
@@ -86,8 +86,8 @@ class ResplitRequest(_Strict):
 class CancelRequest(_Strict):
     """Cancel an unshipped child, or (``reject``) record that the customer rejected it."""
 
-    order_id: str = Field(min_length=1)
-    note: str | None = None
+    order_id: Id
+    note: Note | None = None
     reject: bool = False
 
 
@@ -97,10 +97,7 @@ def _model(kind: type[BaseModel], raw: bytes) -> Any:
     try:
         return kind.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise RequestError(str(first.get("msg", "invalid value")),
-                           field=json_path(first.get("loc", ())),
-                           order_id=order_id if isinstance(order_id, str) else None) from None
+        raise validation_error(exc, order_id if isinstance(order_id, str) else None) from None
 
 
 def run_stored_split(raw: bytes, budget: Budget, url: str) -> JobResult:
