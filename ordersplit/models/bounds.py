@@ -10,7 +10,8 @@ The bounds (documented in docs/service.md):
 
 * ids (orders, lines, SKUs, warehouses, activities, children): 1 to 128 characters from
   ``A-Z a-z 0-9 _ . : @ + ~ -``, starting with a letter or a digit; safe in a URL path
-  and in every store backend;
+  and in every store backend; a stored order named by ``order_id`` (a child's id is its
+  parent's plus ``-n``) may have up to 160;
 * names (destination, merchant, handling): 1 to 128 characters, no control characters,
   no leading or trailing white space;
 * money: a decimal string ``"12.50"`` (or a JSON integer) from 0 to below 10^12, at most
@@ -35,10 +36,14 @@ from pydantic import BeforeValidator, Field, WithJsonSchema
 
 MAX_ID_LENGTH = 128
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@+~-]{0,127}$"
+MAX_ORDER_REF_LENGTH = 160
+ORDER_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@+~-]{0,159}$"
+"""A stored order's id: a root id (at most 128 characters) plus the children's ``-n``."""
 MAX_NAME_LENGTH = 128
-NAME_PATTERN = r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]{0,126}[^\s\x00-\x1f\x7f])?$"
+NAME_PATTERN = (r"^[^\s\x00-\x1f\x7f\ud800-\udfff]"
+                r"(?:[^\x00-\x1f\x7f\ud800-\udfff]{0,126}[^\s\x00-\x1f\x7f\ud800-\udfff])?$")
 MAX_NOTE_LENGTH = 1000
-NOTE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]{0,1000}$"
+NOTE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]{0,1000}$"
 METHOD_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 
 MAX_QUANTITY = 1_000_000
@@ -56,10 +61,19 @@ CURRENCIES: tuple[str, ...] = tuple(sorted(
 """ISO 4217 codes that have a minor unit (no metals, funds or test codes)."""
 
 _ID = re.compile(ID_PATTERN)
+_ORDER_REF = re.compile(ORDER_REF_PATTERN)
 _NAME = re.compile(NAME_PATTERN)
 _NOTE = re.compile(NOTE_PATTERN)
 _METHOD = re.compile(METHOD_PATTERN)
 _CURRENCY_SET = frozenset(CURRENCIES)
+
+
+def whole(value: Any) -> Any:
+    """A JSON number without a fraction (``2`` or ``2.0``, as JSON Schema's ``integer``)
+    as an int; anything else is left for the strict integer check to reject."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _text(pattern: re.Pattern[str], what: str) -> Any:
@@ -74,6 +88,7 @@ def _text(pattern: re.Pattern[str], what: str) -> Any:
 
 def _decimal(pattern: re.Pattern[str], limit: int, what: str) -> Any:
     def check(value: Any) -> Decimal:
+        value = whole(value)  # 12.0 is the JSON integer 12: exact
         if isinstance(value, bool | float):
             raise ValueError(f"must be a decimal string such as \"12.50\" ({what}); a JSON "
                              "number with a fraction would be read as a binary float")
@@ -113,6 +128,11 @@ Id = Annotated[str, BeforeValidator(_text(
     WithJsonSchema({"type": "string", "pattern": ID_PATTERN})]
 """An identifier: safe in a URL path segment and in every store backend."""
 
+OrderRef = Annotated[str, BeforeValidator(_text(
+    _ORDER_REF, "1 to 160 characters from A-Z a-z 0-9 _ . : @ + ~ -, starting with a letter "
+                "or digit")), WithJsonSchema({"type": "string", "pattern": ORDER_REF_PATTERN})]
+"""The id of a stored order (a parent, child or grandchild)."""
+
 Name = Annotated[str, BeforeValidator(_text(
     _NAME, "1 to 128 characters without control characters or surrounding white space")),
     WithJsonSchema({"type": "string", "pattern": NAME_PATTERN})]
@@ -151,7 +171,8 @@ TaxRate = Annotated[Decimal, BeforeValidator(_decimal(
     WithJsonSchema(_money_schema(TAX_RATE_PATTERN, 10))]
 """A VAT rate ("0.13")."""
 
-Quantity = Annotated[int, Field(gt=0, le=MAX_QUANTITY, strict=True)]
-ComponentQuantity = Annotated[int, Field(gt=0, le=MAX_COMPONENT_QUANTITY, strict=True)]
-Stock = Annotated[int, Field(ge=0, le=MAX_STOCK, strict=True)]
+Whole = BeforeValidator(whole)
+Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY, strict=True), Whole]
+ComponentQuantity = Annotated[int, Field(ge=1, le=MAX_COMPONENT_QUANTITY, strict=True), Whole]
+Stock = Annotated[int, Field(ge=0, le=MAX_STOCK, strict=True), Whole]
 Hours = Annotated[float, Field(ge=0, le=MAX_DELIVERY_HOURS, allow_inf_nan=False)]

@@ -9,7 +9,7 @@ more than one field (unknown SKUs, payments that must add up, ...) live in
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -26,6 +26,7 @@ from ordersplit.models.bounds import (
     Quantity,
     Stock,
     TaxRate,
+    Whole,
 )
 
 Temperature = Literal["ambient", "chilled", "frozen"]
@@ -132,14 +133,15 @@ class Options(_Strict):
     """How to solve: backend, objective order, time budget, money settings."""
 
     solver: SolverName = "auto"
-    time_limit_ms: int = Field(default=200, gt=0, le=3_600_000, strict=True)
-    objective: list[ObjectiveTerm] | None = None
+    time_limit_ms: Annotated[int, Field(ge=1, le=3_600_000, strict=True), Whole] = 200
+    objective: list[ObjectiveTerm] | None = Field(
+        default=None, json_schema_extra={"minItems": 1, "uniqueItems": True})
     """Lexicographic objective; ``None`` means children then delivery (delivery first
     when ``order.preference`` is ``fastest``)."""
     invoice_methods: list[Method] = Field(default_factory=lambda: ["cash"])
     shipping_fee: Literal["proportional", "first_child"] = "proportional"
     """How the shipping fee is shared over shipment children."""
-    seed: int = Field(default=0, ge=0, le=MAX_SEED, strict=True)
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED, strict=True), Whole] = 0
 
     @field_validator("objective")
     @classmethod

@@ -17,7 +17,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from ordersplit import __version__
-from ordersplit.models.bounds import ID_PATTERN, MAX_ID_LENGTH
+from ordersplit.models.bounds import MAX_ORDER_REF_LENGTH, ORDER_REF_PATTERN
 from ordersplit.models.plan import Plan
 from ordersplit.models.request import SplitRequest
 from ordersplit.models.validate import error_message, json_path
@@ -177,8 +177,8 @@ def _routes(app: FastAPI, service: Service) -> None:
              responses={200: {"content": {JSON: {}}, "description": "The order's tree"},
                         **_errors(404, 422, 501, 503)},
              tags=["lifecycle"])
-    async def show(order_id: Annotated[str, Path(pattern=ID_PATTERN,
-                                                 max_length=MAX_ID_LENGTH)]) -> Response:
+    async def show(order_id: Annotated[str, Path(pattern=ORDER_REF_PATTERN,
+                                                 max_length=MAX_ORDER_REF_LENGTH)]) -> Response:
         """A stored order and everything below it: lineage, status, amounts, history."""
         if not service.store_url:
             return _no_store(service, "show", order_id)

@@ -129,11 +129,12 @@ class KeyRing:
 
 def presented_key(headers: Iterable[tuple[bytes, bytes]]) -> bytes:
     """The key a request carries (``Authorization: Bearer`` or ``X-API-Key``), or ``b""``."""
+    bearer = api_key = b""
     for name, value in headers:
         if name == b"authorization":
             scheme, _, token = value.partition(b" ")
             if scheme.lower() == b"bearer":
-                return token.strip()
+                bearer = token.strip()
         elif name == b"x-api-key":
-            return value.strip()
-    return b""
+            api_key = value.strip()
+    return bearer or api_key

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from ordersplit.api import split
-from ordersplit.errors import OrderSplitError, RequestError
+from ordersplit.errors import OrderSplitError, RequestError, echo
 from ordersplit.models.request import Options
 from ordersplit.models.validate import json_error_text
 from ordersplit.service.allocate import allocate
@@ -61,12 +61,18 @@ def error_body(message: str, field: str = "", order_id: str | None = None) -> by
     return orjson.dumps({"error": {"order_id": order_id, "field": field, "message": message}})
 
 
+ORJSON_MAX_BRACKETS = 1000
+"""Bodies with more opening brackets than this are decoded by the stdlib, whose depth
+limit raises; orjson before 3.10 has none and crashes on very deep nesting."""
+
+
 def load_json(raw: bytes) -> Any:
     """Decode a body; raises :class:`RequestError` on malformed JSON."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        pass  # orjson refuses some valid JSON (integers beyond 64 bits): ask the stdlib
+    if raw.count(b"[") + raw.count(b"{") <= ORJSON_MAX_BRACKETS:  # cannot be too deep
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # orjson refuses some valid JSON (integers beyond 64 bits): ask the stdlib
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as exc:
@@ -121,9 +127,9 @@ def order_id_in(raw: bytes | None) -> str | None:
         inner = data.get("request")
         order = (inner if isinstance(inner, dict) else data).get("order")
         if isinstance(order, dict) and isinstance(order.get("id"), str):
-            return order["id"]
+            return echo(order["id"])
         if isinstance(data.get("order_id"), str):
-            return data["order_id"]
+            return echo(data["order_id"])
     return None
 
 

@@ -25,7 +25,7 @@ from ordersplit.lifecycle.errors import (
     UnknownOrderError,
 )
 from ordersplit.lifecycle.store import Store
-from ordersplit.models.bounds import Id, Note, Quantity, Stock
+from ordersplit.models.bounds import Id, Note, OrderRef, Quantity, Stock
 from ordersplit.models.validate import validation_error
 from ordersplit.service.jobs import Budget, JobResult, apply_budget, error_body, guarded, load_json
 
@@ -74,7 +74,7 @@ class _Strict(BaseModel):
 class ResplitRequest(_Strict):
     """Re-split a stored child the warehouse is short for."""
 
-    order_id: Id
+    order_id: OrderRef
     """The child (level 2) to re-split."""
     shortage: dict[Id, Quantity] = Field(default_factory=dict)
     """Units per SKU the child's warehouse cannot ship after all."""
@@ -86,7 +86,7 @@ class ResplitRequest(_Strict):
 class CancelRequest(_Strict):
     """Cancel an unshipped child, or (``reject``) record that the customer rejected it."""
 
-    order_id: Id
+    order_id: OrderRef
     note: Note | None = None
     reject: bool = False
 

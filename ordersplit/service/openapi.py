@@ -32,6 +32,18 @@ def _error(description: str) -> dict[str, Any]:
         "schema": {"$ref": REF.format(model="ErrorResponse")}}}}
 
 
+def _closed_maps(node: Any) -> None:
+    """Maps whose keys have a pattern (ids) allow no other keys, as the validation says."""
+    if isinstance(node, dict):
+        if "patternProperties" in node:
+            node.setdefault("additionalProperties", False)
+        for value in node.values():
+            _closed_maps(value)
+    elif isinstance(node, list):
+        for value in node:
+            _closed_maps(value)
+
+
 def _guarded(doc: dict[str, Any], protected: Callable[[str], bool] | None) -> None:
     if protected is not None:
         doc["components"]["securitySchemes"] = SECURITY_SCHEMES
@@ -64,6 +76,7 @@ def install_openapi(app: FastAPI, models: list[type[BaseModel]],
             for name, sub in schema.pop("$defs", {}).items():
                 schemas.setdefault(name, sub)
             schemas[model.__name__] = schema
+        _closed_maps(schemas)
         _guarded(doc, protected)
         app.openapi_schema = doc
         return doc
