@@ -23,6 +23,7 @@ API_KEY = "test-key-3f9a1c7e5b2d4f6a8c0e1b3d5f7a9c2e"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 JSON_AUTH = {**AUTH, "Content-Type": "application/json"}
 ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_PATH = ROOT / "examples" / "contract_order.json"
 
 
 def config(**kwargs: Any) -> ServiceConfig:
