@@ -31,7 +31,7 @@ class RequestError(OrderSplitError, ValueError):
     def __init__(self, message: str, *, field: str = "", order_id: str | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.field = field
+        self.field = echo(field) or ""
         self.order_id = echo(order_id)
 
     def to_dict(self) -> dict[str, Any]:

@@ -100,8 +100,13 @@ def validation_error(exc: ValidationError, order_id: str | None = None,
                      prefix: str = "") -> RequestError:
     """The first error of a pydantic validation as a :class:`RequestError`."""
     first = exc.errors()[0]
-    field = json_path((prefix, *first.get("loc", ())) if prefix else first.get("loc", ()))
-    return RequestError(error_message(first), field=field, order_id=order_id)
+    loc = tuple(first.get("loc", ()))
+    message = error_message(first)
+    if loc and loc[-1] == "[key]":  # a map's key, not its value, is wrong
+        loc = loc[:-1]
+        message = f"the key {message}"
+    field = json_path((prefix, *loc) if prefix else loc)
+    return RequestError(message, field=field, order_id=order_id)
 
 
 def check_request(req: SplitRequest) -> None:
