@@ -40,10 +40,12 @@ MAX_ORDER_REF_LENGTH = 160
 ORDER_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@+~-]{0,159}$"
 """A stored order's id: a root id (at most 128 characters) plus the children's ``-n``."""
 MAX_NAME_LENGTH = 128
-NAME_PATTERN = (r"^[^\s\x00-\x1f\x7f\ud800-\udfff]"
-                r"(?:[^\x00-\x1f\x7f\ud800-\udfff]{0,126}[^\s\x00-\x1f\x7f\ud800-\udfff])?$")
+NAME_PATTERN = r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]{0,126}[^\s\x00-\x1f\x7f])?$"
 MAX_NOTE_LENGTH = 1000
-NOTE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]{0,1000}$"
+NOTE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]{0,1000}$"
+SURROGATE = re.compile("[\ud800-\udfff]")
+"""Lone surrogates (JSON can write them as escapes; UTF-8, and so every store, cannot):
+refused in every free text, though the schema's patterns (ECMA-262) cannot say so."""
 METHOD_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 
 MAX_QUANTITY = 1_000_000
@@ -80,7 +82,7 @@ def _text(pattern: re.Pattern[str], what: str) -> Any:
     def check(value: Any) -> str:
         if not isinstance(value, str):
             raise ValueError(f"must be a string ({what})")
-        if not pattern.fullmatch(value):
+        if not pattern.fullmatch(value) or SURROGATE.search(value):
             raise ValueError(f"must be {what}")
         return value
     return check
@@ -175,4 +177,6 @@ Whole = BeforeValidator(whole)
 Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY, strict=True), Whole]
 ComponentQuantity = Annotated[int, Field(ge=1, le=MAX_COMPONENT_QUANTITY, strict=True), Whole]
 Stock = Annotated[int, Field(ge=0, le=MAX_STOCK, strict=True), Whole]
+Flag = Annotated[bool, Field(strict=True)]
+"""``true`` or ``false`` only (not ``0``, ``"yes"``)."""
 Hours = Annotated[float, Field(ge=0, le=MAX_DELIVERY_HOURS, allow_inf_nan=False)]

@@ -18,6 +18,7 @@ from ordersplit.models.bounds import (
     ComponentQuantity,
     Cost,
     Currency,
+    Flag,
     Hours,
     Id,
     Method,
@@ -97,9 +98,9 @@ class CatalogItem(_Strict):
     merchant: Name = "default"
     temperature: Temperature = "ambient"
     handling: Name = "standard"
-    bulky: bool = False
-    cross_border: bool = False
-    offline_store: bool = False
+    bulky: Flag = False
+    cross_border: Flag = False
+    offline_store: Flag = False
     tax_rate: TaxRate = Decimal(0)
     components: list[Component] | None = None
 
@@ -118,15 +119,15 @@ class Warehouse(_Strict):
 class Rules(_Strict):
     """Which split rules apply (DOMAIN.md); all on by default."""
 
-    merchant: bool = True
-    warehouse: bool = True
-    handling: bool = True
-    temperature: bool = True
-    bulky: bool = True
-    stock: bool = True
-    offline_store: bool = True
-    bundle: bool = True
-    cross_border: bool = True
+    merchant: Flag = True
+    warehouse: Flag = True
+    handling: Flag = True
+    temperature: Flag = True
+    bulky: Flag = True
+    stock: Flag = True
+    offline_store: Flag = True
+    bundle: Flag = True
+    cross_border: Flag = True
 
 
 class Options(_Strict):

@@ -92,5 +92,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     log.warning("serving on http://%s:%d (%d %s worker(s), %d in flight at most)", args.host,
                 args.port, config.n_workers, config.pool, config.inflight_limit)
     uvicorn.run(app, host=args.host, port=args.port, access_log=args.access_log,
-                log_level="warning", timeout_graceful_shutdown=5, http=protocol)
+                log_level="warning", timeout_graceful_shutdown=5, http=protocol,
+                ws="none")  # no WebSocket routes: refuse upgrades
     return 0

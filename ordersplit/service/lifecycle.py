@@ -25,7 +25,7 @@ from ordersplit.lifecycle.errors import (
     UnknownOrderError,
 )
 from ordersplit.lifecycle.store import Store
-from ordersplit.models.bounds import Id, Note, OrderRef, Quantity, Stock
+from ordersplit.models.bounds import Flag, Id, Note, OrderRef, Quantity, Stock
 from ordersplit.models.validate import validation_error
 from ordersplit.service.jobs import Budget, JobResult, apply_budget, error_body, guarded, load_json
 
@@ -88,7 +88,7 @@ class CancelRequest(_Strict):
 
     order_id: OrderRef
     note: Note | None = None
-    reject: bool = False
+    reject: Flag = False
 
 
 def _model(kind: type[BaseModel], raw: bytes) -> Any:

@@ -138,9 +138,6 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._timer = None
         if self.lingering or self._raw is None or self._raw.is_closing():
             return
-        if self._in_head and self._head_bytes == 0 and self.cycle is not None:
-            self._close_now()  # idle keep-alive connection: uvicorn's own timer's job
-            return
         what = "headers" if self._in_head else "body"
         log.info("closing a connection from %s: the request's %s took too long", self.client,
                  what)

@@ -24,6 +24,7 @@ from pydantic import ValidationError  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import (  # noqa: E402
     content_type_conformance,
+    negative_data_rejection,
     not_a_server_error,
     positive_data_acceptance,
     response_schema_conformance,
@@ -69,7 +70,7 @@ def valid_data_accepted(ctx: Any, response: Any, case: Any) -> bool | None:
 
 
 CHECKS = [no_5xx, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+          response_schema_conformance, negative_data_rejection]
 
 
 @schema.parametrize()
