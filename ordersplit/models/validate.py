@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ordersplit.errors import RequestError
-from ordersplit.models.bounds import MONEY_LIMIT
+from ordersplit.models.bounds import MONEY_LIMIT, PATTERN_TEXT
 from ordersplit.models.currency import currency_exponent
 from ordersplit.models.request import SplitRequest
 
@@ -88,7 +88,10 @@ def error_message(err: Mapping[str, Any]) -> str:
         if cause is not None:
             return str(cause)
     if kind == "string_pattern_mismatch":
-        return f"must match the pattern {(err.get('ctx') or {}).get('pattern', '')}"
+        pattern = str((err.get("ctx") or {}).get("pattern", ""))
+        return f"must be {PATTERN_TEXT.get(pattern, f'of the form {pattern}')}"
+    if kind == "string_unicode":
+        return "must be text that UTF-8 can encode (no lone surrogates)"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return "must be a JSON object"
     if kind == "list_type":
