@@ -13,7 +13,8 @@ The bounds (documented in docs/service.md):
   and in every store backend; a stored order named by ``order_id`` (a child's id is its
   parent's plus ``-n``) may have up to 160;
 * names (destination, merchant, handling): 1 to 128 characters, no control characters,
-  no leading or trailing white space;
+  no leading or trailing white space; no lone surrogates in any text (UTF-8, and so no
+  store, can hold them);
 * money: a decimal string ``"12.50"`` (or a JSON integer) from 0 to below 10^12, at most
   12 decimals (the currency's minor unit is checked against the order's currency);
   JSON numbers with a fraction or exponent are rejected, as they would be read as binary
