@@ -36,8 +36,10 @@ def cmd_split(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     try:
         data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        err = RequestError(f"malformed JSON: {exc}", field="")
+    except (ValueError, RecursionError) as exc:
+        from ordersplit.models.validate import json_error_text
+
+        err = RequestError(json_error_text(exc), field="")
         print(json.dumps(err.to_dict()), file=sys.stderr)
         return EXIT_BAD_INPUT
     if isinstance(data, dict):

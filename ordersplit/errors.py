@@ -9,6 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
+MAX_ECHO = 200
+"""Characters of a client's own value (an order id) repeated in an error object."""
+
+
+def echo(value: str | None) -> str | None:
+    """A client's value safe to repeat in an error: cut to :data:`MAX_ECHO` characters,
+    with what UTF-8 cannot encode (lone surrogates) written as escapes."""
+    if value is None:
+        return None
+    return value[:MAX_ECHO].encode("utf-8", "backslashreplace").decode("utf-8")
+
 
 class OrderSplitError(Exception):
     """Base class of every error ordersplit raises on purpose."""
@@ -20,8 +31,8 @@ class RequestError(OrderSplitError, ValueError):
     def __init__(self, message: str, *, field: str = "", order_id: str | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.field = field
-        self.order_id = order_id
+        self.field = echo(field) or ""
+        self.order_id = echo(order_id)
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's error object: ``{"error": {"order_id", "field", "message"}}``."""

@@ -6,7 +6,7 @@ where data enters or leaves. The exponent comes from the ``iso4217`` package.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 
 import iso4217
@@ -24,21 +24,6 @@ def currency_exponent(code: str) -> int:
         raise KeyError(code) from exc
     exponent = cur.exponent
     return 0 if exponent is None else int(exponent)
-
-
-def parse_decimal(text: str | int | float | Decimal) -> Decimal:
-    """A finite decimal from a JSON value; raises ``ValueError`` on anything else."""
-    if isinstance(text, bool):
-        raise ValueError("expected a decimal string, got a boolean")
-    if isinstance(text, float):
-        text = repr(text)
-    try:
-        value = Decimal(str(text).strip())
-    except InvalidOperation as exc:
-        raise ValueError(f"not a decimal number: {text!r}") from exc
-    if not value.is_finite():
-        raise ValueError(f"not a finite number: {text!r}")
-    return value
 
 
 def to_minor(value: Decimal, exponent: int) -> int:

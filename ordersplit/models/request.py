@@ -11,12 +11,24 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ordersplit.models.currency import parse_decimal
-
-Money = Annotated[Decimal, BeforeValidator(parse_decimal)]
-"""A decimal amount in major units ("12.50"); its precision is checked against the currency."""
+from ordersplit.models.bounds import (
+    MAX_SEED,
+    ComponentQuantity,
+    Cost,
+    Currency,
+    Flag,
+    Hours,
+    Id,
+    Method,
+    Money,
+    Name,
+    Quantity,
+    Stock,
+    TaxRate,
+    Whole,
+)
 
 Temperature = Literal["ambient", "chilled", "frozen"]
 SolverName = Literal[
@@ -27,15 +39,15 @@ ObjectiveTerm = Literal["children", "delivery", "cost"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Line(_Strict):
     """One order line: a SKU, a quantity and its price."""
 
-    id: str = Field(min_length=1)
-    sku: str = Field(min_length=1)
-    quantity: int = Field(gt=0, strict=True)
+    id: Id
+    sku: Id
+    quantity: Quantity
     unit_price: Money
     discount: Money = Decimal(0)
     """The line's own discount, total for the line."""
@@ -44,27 +56,27 @@ class Line(_Strict):
 class Payment(_Strict):
     """One method of the payment plan (cash, coupon, points, gift_card, or any other name)."""
 
-    method: str = Field(min_length=1, pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")
+    method: Method
     amount: Money
 
 
 class Activity(_Strict):
     """A promotion: an order-level ``discount`` over ``lines``, or a ``gift`` with linked lines."""
 
-    id: str = Field(min_length=1)
+    id: Id
     kind: Literal["discount", "gift"]
     amount: Money | None = None
-    lines: list[str] | None = None
-    trigger_lines: list[str] = Field(default_factory=list)
-    gift_lines: list[str] = Field(default_factory=list)
+    lines: list[Id] | None = None
+    trigger_lines: list[Id] = Field(default_factory=list)
+    gift_lines: list[Id] = Field(default_factory=list)
 
 
 class Order(_Strict):
     """The paid parent order."""
 
-    id: str = Field(min_length=1)
-    currency: str = Field(min_length=3, max_length=3)
-    destination: str = Field(min_length=1)
+    id: Id
+    currency: Currency
+    destination: Name
     preference: Literal["fewest_children", "fastest"] = "fewest_children"
     backorder: Literal["split", "wait"] = "split"
     lines: list[Line] = Field(min_length=1)
@@ -76,61 +88,61 @@ class Order(_Strict):
 class Component(_Strict):
     """One entry of a bundle's bill of materials."""
 
-    sku: str = Field(min_length=1)
-    quantity: int = Field(gt=0, strict=True)
+    sku: Id
+    quantity: ComponentQuantity
 
 
 class CatalogItem(_Strict):
     """What the rules need to know about a SKU."""
 
-    merchant: str = "default"
+    merchant: Name = "default"
     temperature: Temperature = "ambient"
-    handling: str = "standard"
-    bulky: bool = False
-    cross_border: bool = False
-    offline_store: bool = False
-    tax_rate: Money = Decimal(0)
+    handling: Name = "standard"
+    bulky: Flag = False
+    cross_border: Flag = False
+    offline_store: Flag = False
+    tax_rate: TaxRate = Decimal(0)
     components: list[Component] | None = None
 
 
 class Warehouse(_Strict):
     """A place that ships: a warehouse, a drop-ship supplier or a store."""
 
-    id: str = Field(min_length=1)
+    id: Id
     kind: Literal["warehouse", "supplier", "store"] = "warehouse"
-    stock: dict[str, Annotated[int, Field(ge=0, strict=True)]] = Field(default_factory=dict)
-    delivery_hours: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
-        default_factory=dict
-    )
-    child_cost: Money = Decimal(0)
+    stock: dict[Id, Stock] = Field(default_factory=dict)
+    delivery_hours: dict[Name, Hours] = Field(default_factory=dict)
+    """Hours per destination; ``*`` is any other destination."""
+    child_cost: Cost = Decimal(0)
 
 
 class Rules(_Strict):
     """Which split rules apply (DOMAIN.md); all on by default."""
 
-    merchant: bool = True
-    warehouse: bool = True
-    handling: bool = True
-    temperature: bool = True
-    bulky: bool = True
-    stock: bool = True
-    offline_store: bool = True
-    bundle: bool = True
-    cross_border: bool = True
+    merchant: Flag = True
+    warehouse: Flag = True
+    handling: Flag = True
+    temperature: Flag = True
+    bulky: Flag = True
+    stock: Flag = True
+    offline_store: Flag = True
+    bundle: Flag = True
+    cross_border: Flag = True
 
 
 class Options(_Strict):
     """How to solve: backend, objective order, time budget, money settings."""
 
     solver: SolverName = "auto"
-    time_limit_ms: int = Field(default=200, gt=0, le=3_600_000)
-    objective: list[ObjectiveTerm] | None = None
+    time_limit_ms: Annotated[int, Field(ge=1, le=3_600_000, strict=True), Whole] = 200
+    objective: list[ObjectiveTerm] | None = Field(
+        default=None, json_schema_extra={"minItems": 1, "uniqueItems": True})
     """Lexicographic objective; ``None`` means children then delivery (delivery first
     when ``order.preference`` is ``fastest``)."""
-    invoice_methods: list[str] = Field(default_factory=lambda: ["cash"])
+    invoice_methods: list[Method] = Field(default_factory=lambda: ["cash"])
     shipping_fee: Literal["proportional", "first_child"] = "proportional"
     """How the shipping fee is shared over shipment children."""
-    seed: int = Field(default=0, ge=0)
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED, strict=True), Whole] = 0
 
     @field_validator("objective")
     @classmethod
@@ -147,7 +159,7 @@ class SplitRequest(_Strict):
     """A whole split request: the order and the world it is split against."""
 
     order: Order
-    catalog: dict[str, CatalogItem]
+    catalog: dict[Id, CatalogItem]
     warehouses: list[Warehouse] = Field(default_factory=list)
     rules: Rules = Field(default_factory=Rules)
     options: Options = Field(default_factory=Options)

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ordersplit.errors import RequestError
+from ordersplit.models.bounds import MONEY_LIMIT, PATTERN_TEXT
 from ordersplit.models.currency import currency_exponent
 from ordersplit.models.request import SplitRequest
 
@@ -50,28 +51,65 @@ def parse_request(data: str | bytes | Mapping[str, Any] | SplitRequest) -> Split
     if isinstance(data, str | bytes):
         try:
             data = json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RequestError(f"malformed JSON: {exc}", field="") from None
+        except (ValueError, RecursionError) as exc:
+            raise RequestError(json_error_text(exc), field="") from None
     if not isinstance(data, Mapping):
         raise RequestError("the request must be a JSON object", field="")
     order_id = _order_id_of(data)
     try:
         request = SplitRequest.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = json_path(first.get("loc", ()))
-        raise RequestError(_message(first), field=field, order_id=order_id) from None
+        raise validation_error(exc, order_id) from None
     check_request(request)
     return request
 
 
-def _message(err: Mapping[str, Any]) -> str:
+def json_error_text(exc: BaseException) -> str:
+    """Our description of why a body is not JSON (never Python's codec or parser text)."""
+    if isinstance(exc, UnicodeError):
+        return "malformed JSON: the body is not UTF-8 text"
+    if isinstance(exc, RecursionError):
+        return "malformed JSON: nested too deeply"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"malformed JSON at line {exc.lineno}, column {exc.colno}"
+    return "malformed JSON: a value is out of range (numbers are limited to 4300 digits)"
+
+
+def error_message(err: Mapping[str, Any]) -> str:
+    """The message of one pydantic error, in our words where pydantic's name Python types."""
     kind = err.get("type", "")
     if kind == "extra_forbidden":
         return "unknown field"
     if kind == "missing":
         return "required field is missing"
+    if kind == "value_error":
+        ctx = err.get("ctx") or {}
+        cause = ctx.get("error")
+        if cause is not None:
+            return str(cause)
+    if kind == "string_pattern_mismatch":
+        pattern = str((err.get("ctx") or {}).get("pattern", ""))
+        return f"must be {PATTERN_TEXT.get(pattern, f'of the form {pattern}')}"
+    if kind == "string_unicode":
+        return "must be text that UTF-8 can encode (no lone surrogates)"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return "must be a JSON object"
+    if kind == "list_type":
+        return "must be a JSON array"
     return str(err.get("msg", "invalid value"))
+
+
+def validation_error(exc: ValidationError, order_id: str | None = None,
+                     prefix: str = "") -> RequestError:
+    """The first error of a pydantic validation as a :class:`RequestError`."""
+    first = exc.errors()[0]
+    loc = tuple(first.get("loc", ()))
+    message = error_message(first)
+    if loc and loc[-1] == "[key]":  # a map's key, not its value, is wrong
+        loc = loc[:-1]
+        message = f"the key {message}"
+    field = json_path((prefix, *loc) if prefix else loc)
+    return RequestError(message, field=field, order_id=order_id)
 
 
 def check_request(req: SplitRequest) -> None:
@@ -108,6 +146,8 @@ def check_request(req: SplitRequest) -> None:
         money(f"{base}.unit_price", line.unit_price)
         money(f"{base}.discount", line.discount)
         goods = line.unit_price * line.quantity
+        if goods >= MONEY_LIMIT:
+            raise fail(f"{base}.quantity", f"the line's goods {goods} are not below 10^12")
         if line.discount > goods:
             raise fail(f"{base}.discount",
                        f"discount {line.discount} exceeds the line's goods {goods}")
@@ -136,6 +176,9 @@ def check_request(req: SplitRequest) -> None:
             raise fail(f"warehouses[{w}].child_cost", "must not be negative")
 
     money("order.shipping_fee", order.shipping_fee)
+    total = sum(goods_by_line.values(), Decimal(0)) + order.shipping_fee
+    if total >= MONEY_LIMIT:
+        raise fail("order.lines", f"the order's goods and shipping fee {total} are not below 10^12")
     activity_discount = Decimal(0)
     seen_act: set[str] = set()
     for a, act in enumerate(order.activities):

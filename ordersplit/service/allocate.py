@@ -7,9 +7,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ordersplit.errors import RequestError
+from ordersplit.models.bounds import Id, Quantity
 from ordersplit.models.plan import ChildKind
 from ordersplit.models.request import SplitRequest
-from ordersplit.models.validate import json_path, parse_request
+from ordersplit.models.validate import check_request, validation_error
 from ordersplit.money import allocate_plan
 
 
@@ -20,14 +21,14 @@ class _Strict(BaseModel):
 class AllocateLine(_Strict):
     """Units of one order line that a child carries."""
 
-    line_id: str = Field(min_length=1)
-    quantity: int = Field(gt=0, strict=True)
+    line_id: Id
+    quantity: Quantity
 
 
 class AllocateChild(_Strict):
     """One child of the given assignment."""
 
-    id: str | None = Field(default=None, min_length=1)
+    id: Id | None = None
     """Defaults to ``{order id}-{n}``."""
     kind: Literal["shipment", "backorder", "store"] = "shipment"
     lines: list[AllocateLine] = Field(min_length=1)
@@ -36,7 +37,7 @@ class AllocateChild(_Strict):
 class AllocateRequest(_Strict):
     """A contract request and the children its lines were assigned to."""
 
-    request: dict[str, Any]
+    request: SplitRequest
     """The split request (CONTRACT.md) whose money is shared out."""
     children: list[AllocateChild] = Field(min_length=1)
 
@@ -83,11 +84,10 @@ def parse_allocate(data: Any) -> tuple[SplitRequest, AllocateRequest]:
     try:
         body = AllocateRequest.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise RequestError(str(first.get("msg", "invalid value")),
-                           field=json_path(first.get("loc", ())), order_id=order_id) from None
+        raise validation_error(exc, order_id) from None
+    request = body.request
     try:
-        request = parse_request(body.request)
+        check_request(request)
     except RequestError as exc:
         raise _prefixed(exc, "request") from None
     lines = {line.id: line for line in request.order.lines}

@@ -7,21 +7,25 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from ordersplit import __version__
+from ordersplit.models.bounds import MAX_ORDER_REF_LENGTH, ORDER_REF_PATTERN
 from ordersplit.models.plan import Plan
 from ordersplit.models.request import SplitRequest
-from ordersplit.models.validate import json_path
+from ordersplit.models.validate import error_message, json_path
 from ordersplit.service import lifecycle as lc
 from ordersplit.service.allocate import AllocateRequest, Allocation
+from ordersplit.service.auth import KeyRing
 from ordersplit.service.config import ServiceConfig
+from ordersplit.service.guard import GuardMiddleware, is_protected
 from ordersplit.service.handlers import JSON, Service
 from ordersplit.service.jobs import Budget, run_allocate, run_presplit, run_split
 from ordersplit.service.metrics import Metrics
@@ -61,7 +65,8 @@ class Health(BaseModel):
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {404: "No such order", 409: "Conflicts with the stored order",
-            413: "Body too large", 422: "Invalid request (contract error object)",
+            413: "Body too large",
+            422: "Invalid request or Idempotency-Key (contract error object)",
             501: "Lifecycle store not available", 503: "Saturated or timed out; see Retry-After"}
     return {c: {"model": ErrorResponse, "description": text[c]} for c in codes}
 
@@ -84,12 +89,38 @@ def create_app(config: ServiceConfig | None = None, *, pool: SolverPool | None =
     app = FastAPI(title="ordersplit", version=__version__, lifespan=lifespan,
                   description="Order splitting as a service: the split contract over HTTP.")
     app.state.service = service
+    keys = _keys(config)
+    app.add_middleware(GuardMiddleware, keys=keys, max_body_bytes=config.max_body_bytes,
+                       public_metrics=config.public_metrics, public_docs=config.public_docs)
+    if config.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
+                           allow_methods=["GET", "POST"], max_age=600,
+                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key",
+                                          "X-API-Key"],
+                           expose_headers=["Retry-After", "Idempotent-Replayed",
+                                           "Ordersplit-Stored"])
     app.add_middleware(ObserveMiddleware, metrics=metrics, retry_after_s=config.retry_after_s)
     install_openapi(app, [SplitRequest, AllocateRequest, lc.ResplitRequest,
-                           lc.CancelRequest, lc.ReleaseRequest])
+                           lc.CancelRequest, lc.ReleaseRequest],
+                    None if keys is None else partial(is_protected,
+                                                      public_metrics=config.public_metrics,
+                                                      public_docs=config.public_docs))
     _routes(app, service)
     _handlers(app, service)
     return app
+
+
+def _keys(config: ServiceConfig) -> KeyRing | None:
+    """The API keys in force, or ``None`` when authentication is off."""
+    if config.no_auth:
+        log.warning("authentication is OFF (--no-auth): anyone who can reach this port can "
+                    "split, cancel and read orders; use it on a trusted host only")
+        return None
+    keys = KeyRing.from_sources(config.api_key_hashes, config.api_keys_file)
+    if not len(keys):
+        log.error("no API keys are configured: every protected request is answered 401 "
+                  "(give --api-keys FILE or $ORDERSPLIT_API_KEY_HASHES, or --no-auth)")
+    return keys
 
 
 def _routes(app: FastAPI, service: Service) -> None:
@@ -157,7 +188,8 @@ def _routes(app: FastAPI, service: Service) -> None:
              responses={200: {"content": {JSON: {}}, "description": "The order's tree"},
                         **_errors(404, 422, 501, 503)},
              tags=["lifecycle"])
-    async def show(order_id: str) -> Response:
+    async def show(order_id: Annotated[str, Path(pattern=ORDER_REF_PATTERN,
+                                                 max_length=MAX_ORDER_REF_LENGTH)]) -> Response:
         """A stored order and everything below it: lineage, status, amounts, history."""
         if not service.store_url:
             return _no_store(service, "show", order_id)
@@ -192,8 +224,7 @@ def _handlers(app: FastAPI, service: Service) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {}
-        return service.error(422, str(first.get("msg", "invalid request")),
-                             json_path(first.get("loc", ())))
+        return service.error(422, error_message(first), json_path(first.get("loc", ())))
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> Response:

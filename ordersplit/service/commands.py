@@ -31,6 +31,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--store", metavar="URL",
                    help="lifecycle store (SQLAlchemy URL, e.g. sqlite:///orders.db): split "
                         "stores plans; resplit, cancel and orders/{id} work (default: none)")
+    p.add_argument("--idempotency-bytes", type=int, default=64 * 1024 * 1024,
+                   help="bytes the replay cache may hold, keys and answers (default 64 MiB)")
+    auth = p.add_argument_group("authentication (docs/service.md)")
+    auth.add_argument("--api-keys", metavar="FILE",
+                      help="file of SHA-256 digests of the valid API keys, one per line "
+                           "(printf %%s KEY | sha256sum); re-read when it changes "
+                           "(default: $ORDERSPLIT_API_KEYS_FILE; digests may also be given "
+                           "in $ORDERSPLIT_API_KEY_HASHES)")
+    auth.add_argument("--no-auth", action="store_true",
+                      help="serve without API keys (local use only; logged as a warning)")
+    auth.add_argument("--public-metrics", action="store_true",
+                      help="serve /metrics without a key")
+    auth.add_argument("--public-docs", action="store_true",
+                      help="serve /docs and /openapi.json without a key")
+    auth.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                      help="allow browser calls from ORIGIN (repeatable; default: no CORS)")
+    limits = p.add_argument_group("request limits")
+    limits.add_argument("--max-body-bytes", type=int, default=4 * 1024 * 1024,
+                        help="request body limit, answered 413 (default 4 MiB)")
+    limits.add_argument("--max-header-bytes", type=int, default=16 * 1024,
+                        help="request line and headers limit, answered 431 (default 16 KiB)")
+    limits.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="time to send a request's headers, then 408 (default 10)")
+    limits.add_argument("--body-timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="time to send a request's body, then 408 (default 30)")
     p.add_argument("--access-log", action="store_true", help="log every request")
     p.set_defaults(func=cmd_serve)
 
@@ -40,19 +65,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ordersplit.service.app import create_app
+    from ordersplit.service.auth import KeyRing
+    from ordersplit.service.limits import ConnectionLimits, limited_protocol
 
     try:
         config = ServiceConfig(
             workers=args.workers, pool=args.pool, max_inflight=args.max_inflight,
             max_time_limit_ms=args.max_time_limit_ms,
             presplit_time_limit_ms=args.presplit_time_limit_ms,
-            idempotency_entries=args.idempotency_entries, store_url=args.store)
-    except ValueError as exc:
+            idempotency_entries=args.idempotency_entries,
+            idempotency_bytes=args.idempotency_bytes, store_url=args.store,
+            api_keys_file=args.api_keys, no_auth=args.no_auth,
+            public_metrics=args.public_metrics, public_docs=args.public_docs,
+            cors_origins=tuple(args.cors_origin), max_body_bytes=args.max_body_bytes,
+            max_header_bytes=args.max_header_bytes, header_timeout_s=args.header_timeout,
+            body_timeout_s=args.body_timeout)
+        if not config.no_auth and not len(KeyRing.from_sources((), config.api_keys_file)):
+            raise ValueError("no API keys: give --api-keys FILE (or $ORDERSPLIT_API_KEYS_FILE "
+                             "or $ORDERSPLIT_API_KEY_HASHES), or --no-auth for local use")
+        app = create_app(config)
+    except (OSError, ValueError) as exc:
         log.error("%s", exc)
         return 2
-    app = create_app(config)
+    protocol = limited_protocol(ConnectionLimits(
+        config.max_header_bytes, config.header_timeout_s, config.body_timeout_s))
     log.warning("serving on http://%s:%d (%d %s worker(s), %d in flight at most)", args.host,
                 args.port, config.n_workers, config.pool, config.inflight_limit)
     uvicorn.run(app, host=args.host, port=args.port, access_log=args.access_log,
-                log_level="warning", timeout_graceful_shutdown=5)
+                log_level="warning", timeout_graceful_shutdown=5, http=protocol,
+                ws="none")  # no WebSocket routes: refuse upgrades
     return 0

@@ -38,16 +38,40 @@ class ServiceConfig:
     """How long past its budget a solve may run before the service gives up on it (503)."""
     retry_after_s: int = 1
     idempotency_entries: int = 10_000
+    idempotency_bytes: int = 64 * 1024 * 1024
+    """Bytes the idempotency cache may hold (keys and answers); older answers are evicted."""
     max_body_bytes: int = 4 * 1024 * 1024
     store_url: str | None = None
     """The lifecycle store (SQLAlchemy URL): split stores plans once; re-split, cancel and
     show work. ``None``: nothing is stored, those endpoints answer 501."""
+    api_key_hashes: tuple[str, ...] = ()
+    """SHA-256 hex digests of the valid API keys (plus ``$ORDERSPLIT_API_KEY_HASHES``)."""
+    api_keys_file: str | None = None
+    """A file of SHA-256 digests, re-read when it changes (``$ORDERSPLIT_API_KEYS_FILE``)."""
+    no_auth: bool = False
+    """Serve without authentication (local use only; logged as a warning)."""
+    public_metrics: bool = False
+    """``/metrics`` without a key."""
+    public_docs: bool = False
+    """``/docs`` and ``/openapi.json`` without a key."""
+    cors_origins: tuple[str, ...] = ()
+    """Origins allowed to call from a browser; none: no CORS headers at all."""
+    max_header_bytes: int = 16 * 1024
+    """Request line and headers; more is answered 431 (``ordersplit serve`` only)."""
+    header_timeout_s: float = 10.0
+    """Time a client has to send a request's line and headers (408 after)."""
+    body_timeout_s: float = 30.0
+    """Time a client has to send a request's body once its headers are in (408 after)."""
 
     def __post_init__(self) -> None:
         if self.workers < 0 or self.max_inflight < 0:
             raise ValueError("workers and max_inflight must not be negative")
         if self.max_time_limit_ms <= 0 or self.presplit_time_limit_ms <= 0:
             raise ValueError("time limits must be positive")
+        if min(self.max_body_bytes, self.max_header_bytes, self.idempotency_bytes) <= 0:
+            raise ValueError("size limits must be positive")
+        if self.header_timeout_s <= 0 or self.body_timeout_s <= 0:
+            raise ValueError("read timeouts must be positive")
         if self.pool not in ("process", "thread"):
             raise ValueError(f"pool must be 'process' or 'thread', got {self.pool!r}")
 

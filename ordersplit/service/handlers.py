@@ -31,7 +31,7 @@ class Service:
         self.config = config
         self.pool = pool
         self.metrics = metrics
-        self.cache = IdempotencyCache(config.idempotency_entries)
+        self.cache = IdempotencyCache(config.idempotency_entries, config.idempotency_bytes)
         self.store_url = store_url
         metrics.inflight.set_function(lambda: pool.inflight)
         metrics.limit.set(pool.limit)
@@ -54,9 +54,7 @@ class Service:
                     default_ms: int | None = None) -> Response:
         """Run one solving endpoint: read, replay or admit, solve off the loop, answer."""
         arrival = request.scope.get(ARRIVAL) or time.monotonic()
-        body = await request.body()
-        if len(body) > self.config.max_body_bytes:
-            return self.error(413, f"request body over {self.config.max_body_bytes} bytes")
+        body = await request.body()  # bounded while it streams (GuardMiddleware)
         digest = body_digest(body)
         key = self.cache.key(endpoint, request.headers.get("idempotency-key"), digest)
         try:
@@ -99,7 +97,9 @@ class Service:
         except PoolTimeoutError:
             self.metrics.rejected.labels(endpoint, "timeout").inc()
             log.error("%s: a job ran %.1f s past its budget", endpoint, timeout)
-            return JobResult(503, error_body("the solve did not finish in time; retry later"))
+            order_id = order_id_in(args[0] if args and isinstance(args[0], bytes) else None)
+            return JobResult(503, error_body("the solve did not finish in time; retry later",
+                                             "", order_id), order_id)
         except Exception:  # a job that could not even run (a bug): answer, never 500
             log.exception("%s: the job failed outside its guard", endpoint)
             self.metrics.rejected.labels(endpoint, "internal").inc()

@@ -1,9 +1,10 @@
 """Idempotent replays: the same key (or the same body) gets the same answer, computed once.
 
-Entries live in a bounded LRU keyed by endpoint and ``Idempotency-Key`` (or, without a
-key, by the body's hash). A request that arrives while the first is still being solved
-waits for that answer instead of solving again. Reusing a key with another body is an
-error (422), as in the IETF ``Idempotency-Key`` draft.
+Entries live in an LRU keyed by endpoint and ``Idempotency-Key`` (or, without a key, by
+the body's hash), bounded both in entries and in bytes (keys plus answers: a few large
+answers cannot hold more memory than ``max_bytes``). A request that arrives while the
+first is still being solved waits for that answer instead of solving again. Reusing a
+key with another body is an error (422), as in the IETF ``Idempotency-Key`` draft.
 """
 
 from __future__ import annotations
@@ -20,10 +21,15 @@ class KeyReusedError(Exception):
     """An ``Idempotency-Key`` sent again with a different body."""
 
 
+ENTRY_OVERHEAD = 400
+"""Bytes counted per entry beyond its key and answer (objects, dict slot, future)."""
+
+
 @dataclass
 class _Entry:
     digest: bytes
     answer: asyncio.Future[JobResult]
+    size: int
 
 
 def body_digest(body: bytes) -> bytes:
@@ -32,10 +38,14 @@ def body_digest(body: bytes) -> bytes:
 
 
 class IdempotencyCache:
-    """An LRU of answers (or answers being computed), bounded by ``capacity`` entries."""
+    """An LRU of answers (or answers being computed), bounded by ``capacity`` entries and
+    ``max_bytes`` bytes (keys, answer bodies and headers, and a fixed overhead each)."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.capacity = capacity
+        self.max_bytes = max_bytes
+        self.nbytes = 0
+        """Bytes held now, as counted."""
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
 
     def __len__(self) -> int:
@@ -60,11 +70,31 @@ class IdempotencyCache:
             self._entries.move_to_end(key)
             return entry.answer, False
         answer: asyncio.Future[JobResult] = asyncio.get_running_loop().create_future()
-        self._entries[key] = _Entry(digest, answer)
-        while len(self._entries) > self.capacity:
-            self._entries.popitem(last=False)
+        new = _Entry(digest, answer, len(key.encode()) + len(digest) + ENTRY_OVERHEAD)
+        self._entries[key] = new
+        self.nbytes += new.size
+        answer.add_done_callback(lambda done: self._answered(key, new, done))
+        self._evict()
         return answer, True
+
+    def _answered(self, key: str, entry: _Entry, done: asyncio.Future[JobResult]) -> None:
+        if done.cancelled() or done.exception() is not None:
+            return
+        result = done.result()
+        extra = len(result.body) + sum(len(k) + len(v) for k, v in result.headers)
+        entry.size += extra
+        if self._entries.get(key) is entry:
+            self.nbytes += extra
+            self._evict()
+
+    def _evict(self) -> None:
+        while self._entries and (len(self._entries) > self.capacity
+                                 or self.nbytes > self.max_bytes):
+            _, old = self._entries.popitem(last=False)
+            self.nbytes -= old.size
 
     def forget(self, key: str) -> None:
         """Drop ``key`` (an answer not worth replaying, such as a 503)."""
-        self._entries.pop(key, None)
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self.nbytes -= old.size

@@ -18,8 +18,9 @@ from typing import Any, NamedTuple
 import orjson
 
 from ordersplit.api import split
-from ordersplit.errors import OrderSplitError, RequestError
+from ordersplit.errors import OrderSplitError, RequestError, echo
 from ordersplit.models.request import Options
+from ordersplit.models.validate import json_error_text
 from ordersplit.service.allocate import allocate
 from ordersplit.service.promise import make_promise
 
@@ -60,16 +61,22 @@ def error_body(message: str, field: str = "", order_id: str | None = None) -> by
     return orjson.dumps({"error": {"order_id": order_id, "field": field, "message": message}})
 
 
+ORJSON_MAX_BRACKETS = 1000
+"""Bodies with more opening brackets than this are decoded by the stdlib, whose depth
+limit raises; orjson before 3.10 has none and crashes on very deep nesting."""
+
+
 def load_json(raw: bytes) -> Any:
     """Decode a body; raises :class:`RequestError` on malformed JSON."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        pass  # orjson refuses some valid JSON (integers beyond 64 bits): ask the stdlib
+    if raw.count(b"[") + raw.count(b"{") <= ORJSON_MAX_BRACKETS:  # cannot be too deep
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # orjson refuses some valid JSON (integers beyond 64 bits): ask the stdlib
     try:
         return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise RequestError(f"malformed JSON: {exc}", field="") from None
+    except (ValueError, RecursionError) as exc:
+        raise RequestError(json_error_text(exc), field="") from None
 
 
 def _as_limit(value: Any) -> int | None:
@@ -120,9 +127,9 @@ def order_id_in(raw: bytes | None) -> str | None:
         inner = data.get("request")
         order = (inner if isinstance(inner, dict) else data).get("order")
         if isinstance(order, dict) and isinstance(order.get("id"), str):
-            return order["id"]
+            return echo(order["id"])
         if isinstance(data.get("order_id"), str):
-            return data["order_id"]
+            return echo(data["order_id"])
     return None
 
 
@@ -137,10 +144,11 @@ def guarded(work: Callable[[], JobResult], raw: bytes | None,
     except OrderSplitError as exc:  # no plan exists for this input: retrying will not help
         who = order_id or order_id_in(raw)
         result = JobResult(422, error_body(str(exc), "", who), who)
-    except Exception as exc:  # a bug: answer, log, never 500
+    except Exception:  # a bug: answer, log, never 500
         log.exception("unexpected error in a service job")
         who = order_id or order_id_in(raw)
-        result = JobResult(503, error_body(f"internal error: {type(exc).__name__}", "", who), who)
+        result = JobResult(503, error_body("internal error; the request was not processed",
+                                           "", who), who)
     return result._replace(work_ms=(time.perf_counter() - t0) * 1000)
 
 

@@ -26,7 +26,8 @@ from ordersplit.lifecycle.errors import (
     UnknownOrderError,
 )
 from ordersplit.lifecycle.store import Store
-from ordersplit.models.validate import json_path
+from ordersplit.models.bounds import Flag, Id, Note, OrderRef, Quantity, Stock
+from ordersplit.models.validate import validation_error
 from ordersplit.service.jobs import Budget, JobResult, apply_budget, error_body, guarded, load_json
 
 log = logging.getLogger(__name__)
@@ -74,11 +75,11 @@ class _Strict(BaseModel):
 class ResplitRequest(_Strict):
     """Re-split a stored child the warehouse is short for."""
 
-    order_id: str = Field(min_length=1)
+    order_id: OrderRef
     """The child (level 2) to re-split."""
-    shortage: dict[str, int] = Field(default_factory=dict)
+    shortage: dict[Id, Quantity] = Field(default_factory=dict)
     """Units per SKU the child's warehouse cannot ship after all."""
-    stock: dict[str, dict[str, int]] | None = None
+    stock: dict[Id, dict[Id, Stock]] | None = None
     """Current units per warehouse id and SKU (default: the stored snapshot, less what the
     live orders hold)."""
 
@@ -86,9 +87,9 @@ class ResplitRequest(_Strict):
 class CancelRequest(_Strict):
     """Cancel an unshipped child, or (``reject``) record that the customer rejected it."""
 
-    order_id: str = Field(min_length=1)
-    note: str | None = None
-    reject: bool = False
+    order_id: OrderRef
+    note: Note | None = None
+    reject: Flag = False
     gifts: Literal["hold", "cancel"] = "hold"
     """What happens to its unshipped linked gift children, in the same transaction."""
 
@@ -96,8 +97,8 @@ class CancelRequest(_Strict):
 class ReleaseRequest(_Strict):
     """Release a held child (e.g. a gift whose trigger was cancelled) back to work."""
 
-    order_id: str = Field(min_length=1)
-    note: str | None = None
+    order_id: OrderRef
+    note: Note | None = None
 
 
 def _model(kind: type[BaseModel], raw: bytes) -> Any:
@@ -106,10 +107,7 @@ def _model(kind: type[BaseModel], raw: bytes) -> Any:
     try:
         return kind.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise RequestError(str(first.get("msg", "invalid value")),
-                           field=json_path(first.get("loc", ())),
-                           order_id=order_id if isinstance(order_id, str) else None) from None
+        raise validation_error(exc, order_id if isinstance(order_id, str) else None) from None
 
 
 def run_stored_split(raw: bytes, budget: Budget, url: str) -> JobResult:

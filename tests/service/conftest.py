@@ -14,9 +14,9 @@ pytest.importorskip("fastapi")
 pytest.importorskip("prometheus_client")
 
 from fastapi.testclient import TestClient
+from service_auth import AUTH, config
 
 from ordersplit.service.app import create_app
-from ordersplit.service.config import ServiceConfig
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "contract_order.json"
 
@@ -29,7 +29,8 @@ def request_body() -> dict[str, Any]:
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:
-    """The service on a two-thread solver pool (the process pool has its own test)."""
-    app = create_app(ServiceConfig(workers=2, pool="thread"))
-    with TestClient(app, raise_server_exceptions=False) as c:
+    """The service on a two-thread solver pool (the process pool has its own test), with
+    real authentication: every request carries the test API key."""
+    app = create_app(config(workers=2))
+    with TestClient(app, raise_server_exceptions=False, headers=AUTH) as c:
         yield c

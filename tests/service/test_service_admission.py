@@ -8,10 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
+from service_auth import AUTH, config
 
 from ordersplit.service import app as app_module
 from ordersplit.service.app import create_app
-from ordersplit.service.config import ServiceConfig
 from ordersplit.service.jobs import Budget, JobResult, apply_budget
 
 
@@ -24,7 +24,7 @@ def _slow(seconds: float) -> Any:
 
 async def _burst(app: Any, n: int, body: dict[str, Any]) -> list[tuple[httpx.Response, float]]:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=AUTH) as c:
         async def one(i: int) -> tuple[httpx.Response, float]:
             t0 = time.monotonic()
             r = await c.post("/v1/split", json=body, headers={"Idempotency-Key": f"b{i}"})
@@ -35,7 +35,7 @@ async def _burst(app: Any, n: int, body: dict[str, Any]) -> list[tuple[httpx.Res
 def test_saturated_answers_503_with_retry_after_at_once(
         monkeypatch: pytest.MonkeyPatch, request_body: dict[str, Any]) -> None:
     monkeypatch.setattr(app_module, "run_split", _slow(0.5))
-    app = create_app(ServiceConfig(workers=1, pool="thread", max_inflight=1, retry_after_s=2))
+    app = create_app(config(workers=1, max_inflight=1, retry_after_s=2))
     try:
         results = asyncio.run(_burst(app, 4, request_body))
     finally:
@@ -54,13 +54,13 @@ def test_saturated_answers_503_with_retry_after_at_once(
 def test_a_runaway_job_is_answered_503(monkeypatch: pytest.MonkeyPatch,
                                        request_body: dict[str, Any]) -> None:
     monkeypatch.setattr(app_module, "run_split", _slow(0.6))
-    app = create_app(ServiceConfig(workers=1, pool="thread", max_time_limit_ms=50,
-                                   grace_ms=100))
+    app = create_app(config(workers=1, max_time_limit_ms=50, grace_ms=100))
     try:
         (r, elapsed), = asyncio.run(_burst(app, 1, request_body))
     finally:
         app.state.service.pool.shutdown()
     assert r.status_code == 503 and "Retry-After" in r.headers and elapsed < 0.6
+    assert r.json()["error"]["order_id"] == "P-1001"  # the client knows which order failed
 
 
 def test_a_crashing_job_is_never_a_500(monkeypatch: pytest.MonkeyPatch,
@@ -69,7 +69,7 @@ def test_a_crashing_job_is_never_a_500(monkeypatch: pytest.MonkeyPatch,
         raise RuntimeError("bug")
 
     monkeypatch.setattr(app_module, "run_split", boom)
-    app = create_app(ServiceConfig(workers=1, pool="thread"))
+    app = create_app(config(workers=1))
     try:
         (r, _), = asyncio.run(_burst(app, 1, request_body))
     finally:

@@ -84,7 +84,7 @@ def test_healthz(client: TestClient) -> None:
 
 def test_metrics_exposed(client: TestClient, request_body: dict[str, Any]) -> None:
     client.post("/v1/split", json=request_body)
-    client.post("/v1/split", content=b"{")
+    client.post("/v1/split", content=b"{", headers={"Content-Type": "application/json"})
     text = client.get("/metrics").text
     assert 'ordersplit_http_request_duration_seconds_bucket{le="0.005",method="POST",' \
            'route="/v1/split",status="200"}' in text

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from service_auth import AUTH, config
 
 
 def _error(r: Any, status: int = 422) -> dict[str, Any]:
@@ -18,7 +19,7 @@ def _error(r: Any, status: int = 422) -> dict[str, Any]:
 @pytest.mark.parametrize("path", ["/v1/split", "/v1/presplit", "/v1/allocate"])
 @pytest.mark.parametrize("raw", [b"{", b"", b"[1, 2]", b"null", b"\xff\xfe", b'"text"'])
 def test_malformed_bodies(client: TestClient, path: str, raw: bytes) -> None:
-    err = _error(client.post(path, content=raw))
+    err = _error(client.post(path, content=raw, headers={"Content-Type": "application/json"}))
     assert err["field"] == "" and err["message"]
 
 
@@ -66,8 +67,6 @@ def test_allocate_errors(client: TestClient, request_body: dict[str, Any]) -> No
 
 def test_body_too_large(request_body: dict[str, Any]) -> None:
     from ordersplit.service.app import create_app
-    from ordersplit.service.config import ServiceConfig
-
-    app = create_app(ServiceConfig(workers=1, pool="thread", max_body_bytes=100))
-    with TestClient(app) as c:
+    app = create_app(config(workers=1, max_body_bytes=100))
+    with TestClient(app, headers=AUTH) as c:
         _error(c.post("/v1/split", json=request_body), 413)

@@ -11,10 +11,10 @@ import httpx
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+from service_auth import JSON_AUTH, config
 
 from ordersplit.service import app as app_module
 from ordersplit.service.app import create_app
-from ordersplit.service.config import ServiceConfig
 from ordersplit.service.jobs import Budget, JobResult
 
 
@@ -31,10 +31,10 @@ def test_same_key_same_plan(client: TestClient, request_body: dict[str, Any]) ->
 def test_same_body_without_key_is_replayed(client: TestClient,
                                            request_body: dict[str, Any]) -> None:
     raw = orjson.dumps(request_body)
-    first = client.post("/v1/split", content=raw)
-    again = client.post("/v1/split", content=raw)
+    first = client.post("/v1/split", content=raw, headers=JSON_AUTH)
+    again = client.post("/v1/split", content=raw, headers=JSON_AUTH)
     assert again.content == first.content and again.headers["Idempotent-Replayed"] == "true"
-    other = client.post("/v1/presplit", content=raw)  # another endpoint, another answer
+    other = client.post("/v1/presplit", content=raw, headers=JSON_AUTH)  # another endpoint, another answer
     assert "Idempotent-Replayed" not in other.headers
 
 
@@ -59,11 +59,12 @@ def test_concurrent_duplicates_solve_once(monkeypatch: pytest.MonkeyPatch,
         return JobResult(200, b'{"ok": true}', "P-1001", "optimal", "stub")
 
     monkeypatch.setattr(app_module, "run_split", slow)
-    app = create_app(ServiceConfig(workers=2, pool="thread", max_inflight=8))
+    app = create_app(config(workers=2, max_inflight=8))
 
     async def go() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t",
+                                     headers=JSON_AUTH) as c:
             return list(await asyncio.gather(*(
                 c.post("/v1/split", json=request_body, headers={"Idempotency-Key": "dup"})
                 for _ in range(5))))

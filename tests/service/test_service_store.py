@@ -6,15 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from service_auth import AUTH, config
 
 from ordersplit.service.app import create_app
-from ordersplit.service.config import ServiceConfig
 
 
 def test_process_pool_and_store(tmp_path: Path, request_body: dict[str, Any]) -> None:
     url = f"sqlite:///{tmp_path / 'orders.db'}"
-    app = create_app(ServiceConfig(workers=1, pool="process", store_url=url))
-    with TestClient(app) as c:
+    app = create_app(config(workers=1, pool="process", store_url=url))
+    with TestClient(app, headers=AUTH) as c:
         assert c.get("/healthz").json()["lifecycle"] is True
         first = c.post("/v1/split", json=request_body)
         assert first.status_code == 200, first.text

@@ -1,0 +1,92 @@
+"""The API key the service tests use, and a real ``ordersplit serve`` in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ordersplit.service.auth import key_digest
+from ordersplit.service.config import ServiceConfig
+
+API_KEY = "test-key-3f9a1c7e5b2d4f6a8c0e1b3d5f7a9c2e"
+"""A key valid in every service test (its digest is configured, never the key)."""
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+JSON_AUTH = {**AUTH, "Content-Type": "application/json"}
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_PATH = ROOT / "examples" / "contract_order.json"
+
+
+def config(**kwargs: Any) -> ServiceConfig:
+    """A service config with :data:`API_KEY` valid (and a thread pool unless told)."""
+    kwargs.setdefault("pool", "thread")
+    kwargs.setdefault("api_key_hashes", (key_digest(API_KEY),))
+    return ServiceConfig(**kwargs)
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Served:
+    """A running ``ordersplit serve``: its base URL and process."""
+
+    url: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+
+@contextmanager
+def serve(*flags: str, keys_file: Path | None = None, start_timeout_s: float = 120.0,
+          env: dict[str, str] | None = None) -> Iterator[Served]:
+    """Run ``ordersplit serve`` on a free loopback port until the block ends.
+
+    Without ``keys_file`` the key given by ``$ORDERSPLIT_API_KEY_HASHES`` is
+    :data:`API_KEY`.
+    """
+    port = free_port()
+    cmd = [sys.executable, "-c", "import sys; from ordersplit.cli import main; sys.exit(main())",
+           "serve", "--host", "127.0.0.1", "--port", str(port), *flags]
+    environ = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    if keys_file is not None:
+        cmd += ["--api-keys", str(keys_file)]
+    elif "--no-auth" not in flags:
+        environ.setdefault("ORDERSPLIT_API_KEY_HASHES", key_digest(API_KEY))
+    process = subprocess.Popen(cmd, env=environ, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + start_timeout_s
+        while True:
+            if process.poll() is not None:
+                err = process.stderr.read().decode() if process.stderr else ""
+                raise RuntimeError(f"ordersplit serve exited {process.returncode}: {err}")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("ordersplit serve did not start in time")
+            time.sleep(0.2)
+        yield Served(url, port, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
