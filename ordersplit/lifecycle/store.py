@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from ordersplit.api import split as split_request
-from ordersplit.lifecycle import rows
+from ordersplit.lifecycle import replay, rows
 from ordersplit.lifecycle import schema as t
 from ordersplit.lifecycle.codec import plan_nodes
 from ordersplit.lifecycle.errors import (
@@ -33,6 +33,7 @@ from ordersplit.lifecycle.errors import (
 )
 from ordersplit.lifecycle.links import LinkedAction, actions_for, linked_ids
 from ordersplit.lifecycle.nodes import OrderNode
+from ordersplit.lifecycle.replay import Answer, Attempt, Record
 from ordersplit.lifecycle.resplit import Stock, free_stock, resplit_child
 from ordersplit.lifecycle.rows import load_tree, now
 from ordersplit.lifecycle.stats import By, OrderStats, order_stats
@@ -224,18 +225,21 @@ class Store:
         return self.save_split(req, split_request(req))
 
     def save_split(self, request: SplitRequest | Mapping[str, Any] | str | bytes,
-                   plan: Plan) -> Saved:
+                   plan: Plan, record: Record[Saved] | None = None) -> Saved:
         """Store a parent and its children in one transaction (idempotent).
 
         The same order id with the same request returns the stored plan and writes
         nothing; a different request for a stored order id raises
-        :class:`IdempotencyError`.
+        :class:`IdempotencyError`. ``record``: the service request's idempotency record,
+        written in the same transaction when the order is stored.
         """
         req = parse_request(request)
         digest = request_hash(req)
         nodes = plan_nodes(req, plan)
         try:
             with self._write() as conn:
+                if record is not None:
+                    replay.check(conn, record.attempt)
                 row = conn.execute(select(t.orders.c.request_hash, t.orders.c.level).where(
                     t.orders.c.id == req.order.id)).first()
                 if row is None:
@@ -246,6 +250,8 @@ class Store:
                                     request_json=request_json if root else None,
                                     plan_json=plan.model_dump_json() if root else None,
                                     note="split" if root else f"child of {req.order.id}")
+                    if record is not None:
+                        replay.record(conn, record, Saved(plan, True))
         except IntegrityError:  # a concurrent save of the same order won
             log.info("order %s stored concurrently; checking it is the same", req.order.id)
             return self._existing(req.order.id, digest)
@@ -293,15 +299,18 @@ class Store:
             self._bump(conn, self._locked(conn, order_id), status, note)
 
     def resplit(self, child_id: str, shortage: Mapping[str, int],
-                stock: Stock | None = None) -> Plan:
+                stock: Stock | None = None, record: Record[Plan] | None = None) -> Plan:
         """Re-split a child the warehouse is short for; returns the grandchildren's plan.
 
         ``stock``: current units per warehouse and SKU; by default the root request's
         snapshot less what the live orders of the tree hold. ``shortage`` is taken off
         the child's warehouse. One transaction: the child becomes ``split``, the
         grandchildren (level 3) are stored with the child's money shared out exactly.
+        ``record``: the service request's idempotency record, written in that transaction.
         """
         with self._write() as conn:
+            if record is not None:
+                replay.check(conn, record.attempt)
             row = self._locked(conn, child_id)
             tree = load_tree(conn, row["root_id"])
             root, child = tree[0], next(o for o in tree if o.id == child_id)
@@ -318,19 +327,26 @@ class Store:
             self._bump(conn, row, SPLIT, note, plan_json=plan.model_dump_json())
             for node in done.grandchildren:
                 rows.insert_node(conn, node, note=f"grandchild of {child_id}")
+            if record is not None:
+                replay.record(conn, record, plan)
         log.info("re-split %s into %d grandchildren", child_id, len(done.grandchildren))
         return plan
 
-    def cancel(self, order_id: str, note: str | None = None) -> CancelOutcome:
+    def cancel(self, order_id: str, note: str | None = None,
+               record: Record[CancelOutcome] | None = None) -> CancelOutcome:
         """Cancel a child or grandchild that has not shipped; refund and linked actions."""
-        return self._end(order_id, CANCELLED, note)
+        return self._end(order_id, CANCELLED, note, record)
 
-    def reject(self, order_id: str, note: str | None = None) -> CancelOutcome:
+    def reject(self, order_id: str, note: str | None = None,
+               record: Record[CancelOutcome] | None = None) -> CancelOutcome:
         """The customer rejected a shipped order; refund and linked actions."""
-        return self._end(order_id, REJECTED, note)
+        return self._end(order_id, REJECTED, note, record)
 
-    def _end(self, order_id: str, status: str, note: str | None) -> CancelOutcome:
+    def _end(self, order_id: str, status: str, note: str | None,
+             record: Record[CancelOutcome] | None) -> CancelOutcome:
         with self._write() as conn:
+            if record is not None:
+                replay.check(conn, record.attempt)
             row = self._locked(conn, order_id)
             tree = load_tree(conn, row["root_id"])
             me = next(o for o in tree if o.id == order_id)
@@ -338,6 +354,19 @@ class Store:
             actions = actions_for(tree[0], tree, order_id)
             detail = json.dumps({"note": note, "linked": [asdict(a) for a in actions]})
             self._bump(conn, row, status, detail)
-        refund = {m: me.fmt(me.amounts[m]) for m in me.methods}
+            refund = {m: me.fmt(me.amounts[m]) for m in me.methods}
+            outcome = CancelOutcome(order_id, status, refund, me.fmt(me.paid), actions)
+            if record is not None:
+                replay.record(conn, record, outcome)
         log.info("%s %s; %d linked orders", status, order_id, len(actions))
-        return CancelOutcome(order_id, status, refund, me.fmt(me.paid), actions)
+        return outcome
+
+    # -- idempotency records (the service's durable replays) ----------------------
+
+    def replayed(self, attempt: Attempt) -> Answer | None:
+        """The answer committed for ``attempt``'s key, if any (see :mod:`.replay`)."""
+        return replay.lookup(self.engine, attempt)
+
+    def revoke(self, attempt: Attempt) -> Answer | None:
+        """Give up on ``attempt``; its committed answer if it committed first."""
+        return replay.revoke(self._write, attempt)

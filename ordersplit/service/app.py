@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
@@ -69,7 +70,11 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 def create_app(config: ServiceConfig | None = None, *, pool: SolverPool | None = None) -> FastAPI:
     """The service for ``config``; ``pool`` overrides the solver pool (tests)."""
     config = config or ServiceConfig()
-    pool = pool or SolverPool(config.n_workers, config.inflight_limit, config.pool)
+    pool = pool or SolverPool(config.n_workers, config.inflight_limit, config.pool,
+                              max_wait_s=config.max_queue_wait_ms / 1000,
+                              grace_s=config.grace_ms / 1000,
+                              prepare=partial(lc.store_for, config.store_url)
+                              if config.store_url else None)
     metrics = Metrics()
     service = Service(config, pool, metrics, config.store_url)
 
@@ -80,6 +85,7 @@ def create_app(config: ServiceConfig | None = None, *, pool: SolverPool | None =
             yield
         finally:
             await asyncio.get_running_loop().run_in_executor(None, pool.shutdown)
+            service.close()
 
     app = FastAPI(title="ordersplit", version=__version__, lifespan=lifespan,
                   description="Order splitting as a service: the split contract over HTTP.")
@@ -153,6 +159,16 @@ def _routes(app: FastAPI, service: Service) -> None:
         budget = Budget(0.0, None, config.max_time_limit_ms)
         return await service.call("show", partial(lc.run_show, url=service.store_url),
                                   order_id, budget)
+
+    if config.diagnostics:
+        @app.post("/v1/_echo", include_in_schema=False)
+        async def echo(request: Request) -> Response:
+            """Diagnostics only: the JSON body back (the load test's HTTP baseline)."""
+            try:
+                body = orjson.dumps(orjson.loads(await request.body()))
+            except orjson.JSONDecodeError:
+                return service.error(422, "malformed JSON")
+            return Response(body, media_type=JSON)
 
     @app.get("/healthz", response_model=Health, tags=["ops"])
     async def healthz() -> Response:

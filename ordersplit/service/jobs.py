@@ -28,6 +28,16 @@ log = logging.getLogger(__name__)
 CONTRACT_TIME_LIMIT_MS: int = Options.model_fields["time_limit_ms"].default
 MAX_CONTRACT_TIME_LIMIT_MS = 3_600_000
 
+deadline_hook: Callable[[float], None] | None = None
+"""Set by a worker process: told the end of each request's budget as soon as it is known,
+so that the pool can replace the worker at that time plus its grace."""
+
+
+def announce_deadline(end: float) -> None:
+    """Tell the pool (if any is listening) that this job's budget ends at ``end``."""
+    if deadline_hook is not None:
+        deadline_hook(end)
+
 
 class Budget(NamedTuple):
     """The end-to-end time budget of one request."""
@@ -104,8 +114,10 @@ def apply_budget(data: Any, budget: Budget) -> int | None:
     requested = _as_limit(given)
     if requested is None:
         return None
+    clamped = min(requested, budget.max_ms)
+    announce_deadline(budget.arrival + clamped / 1000)
     spent = (time.monotonic() - budget.arrival) * 1000
-    limit = max(1, int(min(requested, budget.max_ms) - spent))
+    limit = max(1, int(clamped - spent))
     options["time_limit_ms"] = limit
     return limit
 
