@@ -80,6 +80,8 @@ def create_app(config: ServiceConfig | None = None, *, pool: SolverPool | None =
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if config.store_url:  # create the tables once, before the workers open the store
+            await asyncio.get_running_loop().run_in_executor(None, service.store)
         await asyncio.get_running_loop().run_in_executor(None, pool.start)
         try:
             yield

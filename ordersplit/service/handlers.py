@@ -41,6 +41,7 @@ class Service:
         self._store: Store | None = None
         self._store_lock = threading.Lock()
         metrics.inflight.set_function(lambda: pool.inflight)
+        metrics.replaced.set_function(lambda: pool.replaced)
         metrics.limit.set(pool.limit)
 
     def respond(self, result: JobResult, *, replayed: bool = False) -> Response:
@@ -146,18 +147,22 @@ class Service:
             self.metrics.rejected.labels(endpoint, "internal").inc()
         return result
 
+    def store(self) -> Store:
+        """This process's own connection to the store (opened, tables created, on first use).
+
+        Opened at start-up, before the workers open theirs, so that the tables are created
+        once; used to revoke attempts.
+        """
+        with self._store_lock:
+            if self._store is None:
+                assert self.store_url is not None
+                self._store = open_store(self.store_url)
+            return self._store
+
     async def revoke(self, attempt: Attempt) -> Answer | None:
         """Revoke ``attempt`` in the store (off the event loop); its answer if it committed."""
-        def work() -> Answer | None:
-            with self._store_lock:
-                if self._store is None:
-                    assert self.store_url is not None
-                    self._store = open_store(self.store_url)
-                store = self._store
-            return store.revoke(attempt)
-
         try:
-            return await asyncio.to_thread(work)
+            return await asyncio.to_thread(lambda: self.store().revoke(attempt))
         except Exception:  # the store is down: the attempt's own commit fails too
             log.exception("could not revoke an attempt of %s", attempt.endpoint)
             return None
