@@ -130,10 +130,14 @@ class _ProcessWorker:
         kind, value = self.conn.recv()
         return int(value) if kind == "ready" else None
 
-    def replace(self) -> None:
-        """Kill the process (whatever it is doing) and start a new one."""
-        self.stop(kill=True)
+    def ensure(self) -> None:
+        """After a kill: start a new process and wait until it is warm (so that the next job
+        does not wait for the warm-up inside its budget)."""
+        if self.process is not None:
+            return
         self.spawn()
+        if self.wait_ready(START_TIMEOUT_S) is None:
+            log.error("a replacement solver worker did not warm up in %.0f s", START_TIMEOUT_S)
 
     def stop(self, kill: bool = False) -> None:
         """Stop the process: ask it to exit, or kill it."""
@@ -150,7 +154,8 @@ class _ProcessWorker:
         conn.close()
 
     def run(self, job: _Job, grace_s: float) -> JobResult:
-        """Send ``job``, wait for its answer until its kill time; replace the process after."""
+        """Send ``job`` and wait for its answer until its kill time; kill the process then
+        (:meth:`ensure` starts the next one)."""
         assert self.conn is not None
         kill_at = job.kill_at
         try:
@@ -160,7 +165,7 @@ class _ProcessWorker:
                 if wait <= 0 or not self.conn.poll(wait):
                     pid = self.process.pid if self.process else None
                     log.warning("worker %s overran its job's deadline: killed and replaced", pid)
-                    self.replace()
+                    self.stop(kill=True)
                     raise PoolTimeoutError
                 kind, value = self.conn.recv()
                 if kind == "deadline":
@@ -169,7 +174,7 @@ class _ProcessWorker:
                     return value
         except (EOFError, OSError) as exc:
             log.error("a solver worker died (%s); replacing it", exc)
-            self.replace()
+            self.stop(kill=True)
             raise WorkerLostError from None
 
 
@@ -178,6 +183,9 @@ class _ThreadWorker:
 
     def run(self, job: _Job, grace_s: float) -> JobResult:
         return job.fn(*job.args)
+
+    def ensure(self) -> None:
+        """Always up."""
 
     def stop(self, kill: bool = False) -> None:
         """Nothing to stop."""
@@ -285,12 +293,14 @@ class SolverPool:
             try:
                 result = worker.run(job, self.grace_s)
             except BaseException as exc:  # the job's failure is the caller's answer
+                job.future.set_exception(exc)
                 if isinstance(exc, PoolTimeoutError | WorkerLostError):
                     self.replaced += 1
-                job.future.set_exception(exc)
+                    worker.ensure()
             else:
                 job.future.set_result(result)
-            finally:
+                # the mean of jobs that finished: an overrun is rare and bounded by its
+                # kill time, and the start-by check above catches the wait it causes
                 held = time.monotonic() - t0
                 self.service_s += EWMA_WEIGHT * (held - self.service_s)
 
