@@ -416,19 +416,26 @@ def main(argv: list[str] | None = None) -> int:
                                 "sent_equals_200_plus_503": accounted == res.sent,
                                 **_server_split(before, _scrape(url))})
 
+        solver = 0.0
         if "solver" in phases:
-            record(solver_phase(reqs, min(300, args.orders)))
+            solver = record(solver_phase(reqs, min(300, args.orders)))["ok_per_s"]
         # warm the server's workers, not measured
         asyncio.run(closed_loop(host, port, reqs, concurrency, 2.0, 200))
-        echo = closed("/v1/_echo")["ok_per_s"] if "echo" in phases else 0.0
+        echo = echo_pool = 0.0
+        if "echo" in phases:
+            echo = closed("/v1/_echo")["ok_per_s"]
+            echo_pool = closed("/v1/_echo/pool")["ok_per_s"]
         capacity = 200.0
         if "closed" in phases:
             capacity = closed("/v1/split")["ok_per_s"]
-            if echo:
-                ratio = round(capacity / echo, 3)
-                results.append({"phase": "capacity ratio", "split_per_s": capacity,
-                                "echo_per_s": echo, "ratio": ratio})
-                print(json.dumps(results[-1]), flush=True)
+            ratios = {"split_per_s": capacity, "echo_per_s": echo,
+                      "echo_pool_per_s": echo_pool, "solver_in_process_per_s": solver}
+            for name, base in (("ratio_to_echo", echo), ("ratio_to_echo_pool", echo_pool),
+                               ("ratio_to_workers_x_solver", solver * int(health["workers"]))):
+                if base:
+                    ratios[name] = round(capacity / base, 3)
+            results.append({"phase": "capacity", **ratios})
+            print(json.dumps(results[-1]), flush=True)
         if "open" in phases:
             opened(0.5 * capacity, "open 50%")
             opened(0.8 * capacity, "open 80%")
@@ -436,7 +443,8 @@ def main(argv: list[str] | None = None) -> int:
             opened(2 * capacity, "overload 2x")
         if "stress" in phases:
             lines, warehouses = (int(x) for x in args.huge_size.split("x"))
-            huge = Requests(host, port, "/v1/split", huge_orders(lines, warehouses, args.seed))
+            huge = Requests(host, port, "/v1/split", huge_orders(lines, warehouses, args.seed)
+                            if args.huge_rate > 0 else orders[:1])
             span = min(args.stress_duration, 120.0)
             replaced = _gauge(url, "ordersplit_workers_replaced")
             normal, big = asyncio.run(stress(host, port, reqs.to("/v1/split"), huge,

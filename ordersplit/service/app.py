@@ -24,7 +24,7 @@ from ordersplit.service import lifecycle as lc
 from ordersplit.service.allocate import AllocateRequest, Allocation
 from ordersplit.service.config import ServiceConfig
 from ordersplit.service.handlers import JSON, Service
-from ordersplit.service.jobs import Budget, run_allocate, run_presplit, run_split
+from ordersplit.service.jobs import Budget, run_allocate, run_echo, run_presplit, run_split
 from ordersplit.service.metrics import Metrics
 from ordersplit.service.middleware import ObserveMiddleware
 from ordersplit.service.openapi import body_of, install_openapi
@@ -171,6 +171,11 @@ def _routes(app: FastAPI, service: Service) -> None:
             except orjson.JSONDecodeError:
                 return service.error(422, "malformed JSON")
             return Response(body, media_type=JSON)
+
+        @app.post("/v1/_echo/pool", include_in_schema=False)
+        async def echo_pool(request: Request) -> Response:
+            """Diagnostics only: the JSON body back through admission and a pool worker."""
+            return await service.solve("echo", request, run_echo)
 
     @app.get("/healthz", response_model=Health, tags=["ops"])
     async def healthz() -> Response:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 PoolKind = Literal["process", "thread"]
-QUEUE_PER_WORKER = 16
+QUEUE_PER_WORKER = 64
 """Default admission limit per worker (running plus queued); the queue wait bound, not
 this count, is what normally sheds load."""
 
@@ -42,10 +42,13 @@ class ServiceConfig:
     grace_ms: int = 500
     """How long past its budget a job may hold its worker before the worker is replaced and
     the request answered 503 (parse and serialize time beyond the solver's own limit)."""
-    max_queue_wait_ms: int = 100
-    """Longest time a request may wait for a worker before it is answered 503."""
+    max_queue_wait_ms: int = 200
+    """Longest time a request may wait for a worker before it is answered 503 (the
+    contract's default budget: a request that waited that long gets a heuristic plan
+    within its budget, or a 503, instead of queueing on)."""
     diagnostics: bool = False
-    """Serve ``POST /v1/_echo`` (the load test's baseline); off by default."""
+    """Serve ``POST /v1/_echo`` and ``/v1/_echo/pool`` (the load test's baselines); off
+    by default."""
     retry_after_s: int = 1
     idempotency_entries: int = 10_000
     max_body_bytes: int = 4 * 1024 * 1024

@@ -110,7 +110,8 @@ class Service:
         t0 = time.monotonic()
         try:
             result = await self.pool.run(fn, *args, arrival=arrival,
-                                         budget_s=config.max_time_limit_ms / 1000)
+                                         budget_s=config.max_time_limit_ms / 1000,
+                                         size=len(body))
         except SaturatedError:
             self.metrics.rejected.labels(endpoint, "saturated").inc()
             return JobResult(503, error_body(

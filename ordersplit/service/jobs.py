@@ -189,6 +189,11 @@ def run_allocate(raw: bytes, budget: Budget | None = None) -> JobResult:
     return guarded(work, raw)
 
 
+def run_echo(raw: bytes, budget: Budget | None = None) -> JobResult:
+    """Diagnostics: the JSON body back from a worker (the pool's cost without a solve)."""
+    return guarded(lambda: JobResult(200, orjson.dumps(load_json(raw))), raw)
+
+
 WARM_UP_REQUEST: dict[str, Any] = {
     "order": {"id": "WARM-UP", "currency": "USD", "destination": "x",
               "lines": [{"id": "L1", "sku": "A", "quantity": 1, "unit_price": "1.00"},

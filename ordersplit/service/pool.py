@@ -1,11 +1,12 @@
 """The solver pool: admission with a bounded queue wait, in front of replaceable workers.
 
-Admission. A request is admitted while fewer than ``limit`` requests are running or
-queued *and* its expected queue wait (jobs ahead x mean service time / workers) is at
-most ``max_wait_s``; otherwise :class:`SaturatedError` is raised at once (503 with
-``Retry-After``). A queued job that still has not started ``max_wait_s`` after its
-arrival is answered 503 instead of being started late, so the wait is bounded even
-when the estimate is wrong. A slot is freed when the work really ends.
+Admission. A request is admitted while fewer than ``limit`` requests (and fewer than
+``max_bytes`` of request bodies) are running or queued *and* its expected queue wait
+(jobs ahead x mean service time / workers) is at most ``max_wait_s``; otherwise
+:class:`SaturatedError` is raised at once (503 with ``Retry-After``). A queued job that
+still has not started ``max_wait_s`` after its arrival is withdrawn and answered 503
+then, so the wait is bounded even when the estimate is wrong. A slot is freed when the
+work really ends.
 
 Budgets. Every job has a kill time: its arrival plus the service's ceiling plus
 ``grace_s``, tightened to the request's own budget plus ``grace_s`` as soon as the worker
@@ -30,6 +31,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import partial
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, ForkServerProcess
 from typing import Any
@@ -46,6 +48,8 @@ WORKER_NICE = 5
 the loop still answers (503 at once) instead of starving behind the solves."""
 EWMA_WEIGHT = 0.05
 """Weight of the newest job in the mean service time the admission estimate uses."""
+MAX_QUEUED_BYTES = 64 * 1024 * 1024
+"""Default bound on the request bytes admitted jobs hold (running or queued)."""
 START_TIMEOUT_S = 120.0
 """How long a fresh worker may take to load and warm the solver stack."""
 
@@ -195,8 +199,9 @@ class SolverPool:
     """Admission control plus replaceable workers; ``run`` is awaited on the event loop."""
 
     def __init__(self, workers: int, limit: int, kind: PoolKind = "process", *,
-                 max_wait_s: float = 0.1, grace_s: float = 0.5,
-                 prepare: Callable[[], object] | None = None) -> None:
+                 max_wait_s: float = 0.2, grace_s: float = 0.5,
+                 prepare: Callable[[], object] | None = None,
+                 max_bytes: int = MAX_QUEUED_BYTES) -> None:
         if workers < 1 or limit < 1:
             raise ValueError("workers and limit must be at least 1")
         if max_wait_s < 0 or grace_s < 0:
@@ -212,7 +217,10 @@ class SolverPool:
         """Mean time a job holds a worker (exponentially weighted)."""
         self.replaced = 0
         """Workers killed and replaced since start."""
+        self.max_bytes = max_bytes
+        """Bound on the request bytes held by admitted jobs (memory)."""
         self._inflight = 0
+        self._bytes = 0
         self._lock = threading.Lock()
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
@@ -269,17 +277,19 @@ class SolverPool:
         for worker in workers:
             worker.stop()
 
-    def _admit(self) -> None:
+    def _admit(self, size: int) -> None:
         with self._lock:
             ahead = self._inflight - self.workers + 1
-            if self._inflight >= self.limit or (
-                    ahead > 0 and ahead * self.service_s / self.workers > self.max_wait_s):
+            if (self._inflight >= self.limit or self._bytes + size > self.max_bytes
+                    or (ahead > 0 and ahead * self.service_s / self.workers > self.max_wait_s)):
                 raise SaturatedError
             self._inflight += 1
+            self._bytes += size
 
-    def _release(self, _: Future[JobResult]) -> None:
+    def _release(self, size: int, _: Future[JobResult]) -> None:
         with self._lock:
             self._inflight -= 1
+            self._bytes -= size
 
     def _serve(self, worker: _ProcessWorker | _ThreadWorker) -> None:
         """One slot: take queued jobs in order and run them on ``worker``."""
@@ -305,19 +315,24 @@ class SolverPool:
                 self.service_s += EWMA_WEIGHT * (held - self.service_s)
 
     async def run(self, fn: Callable[..., JobResult], *args: Any, arrival: float,
-                  budget_s: float) -> JobResult:
+                  budget_s: float, size: int = 0) -> JobResult:
         """Run ``fn(*args)`` on a worker, killed ``budget_s + grace_s`` after ``arrival``.
 
-        Raises :class:`SaturatedError` (no slot, or the queue wait ran out),
+        ``size``: the bytes the job holds while queued (its request body). Raises
+        :class:`SaturatedError` (no slot, or the queue wait ran out),
         :class:`PoolTimeoutError` or :class:`WorkerLostError`.
         """
         if not self.started:
             self.start(warm=False)
-        self._admit()
+        self._admit(size)
         future: Future[JobResult] = Future()
-        future.add_done_callback(self._release)
-        kill_at = arrival + budget_s + self.grace_s
-        self._queue.put(_Job(fn, args, future, arrival + self.max_wait_s, kill_at))
+        future.add_done_callback(partial(self._release, size))
+        start_by, kill_at = arrival + self.max_wait_s, arrival + budget_s + self.grace_s
+        self._queue.put(_Job(fn, args, future, start_by, kill_at))
+        # still queued at its start-by time: withdrawn and answered now, not when a
+        # worker frees up (a no-op once the job has started)
+        expire = asyncio.get_running_loop().call_later(max(0.0, start_by - time.monotonic()),
+                                                       future.cancel)
         # a process slot fails the job at its kill time itself; this is the thread
         # pool's deadline (and a safety net for the process pool)
         margin = 0.0 if self.kind == "thread" else 1.0
@@ -326,3 +341,10 @@ class SolverPool:
                                           max(0.0, kill_at - time.monotonic()) + margin)
         except TimeoutError:
             raise PoolTimeoutError from None
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if future.cancelled() and task is not None and not task.cancelling():
+                raise SaturatedError("waited too long in the queue") from None
+            raise
+        finally:
+            expire.cancel()
