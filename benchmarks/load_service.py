@@ -10,16 +10,26 @@ Phases (each bounded in time and in count):
 
 * ``solver``: ``ordersplit.split`` in this process, one request at a time (the solver's
   own cost, no HTTP);
-* ``closed``: ``--concurrency`` connections send back to back (capacity);
-* ``open``: a fixed arrival rate (``--rate``, default 80 % of the measured capacity);
-* ``overload``: twice the capacity; every request must come back 200 or 503.
+* ``echo``: closed loop on the diagnostics endpoints (the server runs with
+  ``--diagnostics``): ``/v1/_echo`` (JSON back from the event loop, the HTTP baseline)
+  and ``/v1/_echo/pool`` (JSON back through admission and a pool worker);
+* ``closed``: ``--concurrency`` connections send back to back: the capacity, and its
+  ratios to both echoes and to workers x the in-process solver rate;
+* ``open``: fixed arrival rates of 50 % and 80 % of that capacity (p50/p99, 503 share);
+* ``overload``: twice the capacity; every request must come back 200 or 503;
+* ``stress``: normal orders at twice the capacity *and* huge orders (``--huge-size``,
+  default 1000 lines x 2500 warehouses, about 2.5 MB, ``time_limit_ms: 1``) at
+  ``--huge-rate`` per second, for ``--stress-duration`` (default 60 s): the p99 of the
+  normal orders' answers against their budget (the contract default) + 100 ms, the
+  workers replaced, and ``/healthz`` inflight back to 0 afterwards.
 
 Usage::
 
-    python benchmarks/load_service.py --workers 2 --duration 15 --json out.json
+    python benchmarks/load_service.py --workers 2 --duration 8 --json out.json
 
 It starts the server itself (``ordersplit serve`` on 127.0.0.1, a free port) and stops
-it at the end; ``--url`` targets a server that is already running instead.
+it at the end; ``--url`` targets a server that is already running instead (started with
+``--diagnostics``); ``--server-arg`` passes more flags to the server it starts.
 """
 
 from __future__ import annotations
@@ -362,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-requests", type=int, default=20_000, help="cap per phase")
     ap.add_argument("--concurrency", type=int, default=0,
                     help="closed-loop connections (default: 4 x workers)")
+    ap.add_argument("--capacity", type=float, default=0.0,
+                    help="splits per second to base the rates on (default: the closed phase's)")
     ap.add_argument("--orders", type=int, default=2000, help="distinct orders generated")
     ap.add_argument("--phases", default="solver,echo,closed,open,overload,stress")
     ap.add_argument("--seed", type=int, default=7)
@@ -425,8 +437,8 @@ def main(argv: list[str] | None = None) -> int:
         if "echo" in phases:
             echo = closed("/v1/_echo")["ok_per_s"]
             echo_pool = closed("/v1/_echo/pool")["ok_per_s"]
-        capacity = 200.0
-        if "closed" in phases:
+        capacity = args.capacity or 200.0
+        if "closed" in phases and not args.capacity:
             capacity = closed("/v1/split")["ok_per_s"]
             ratios = {"split_per_s": capacity, "echo_per_s": echo,
                       "echo_pool_per_s": echo_pool, "solver_in_process_per_s": solver}

@@ -24,6 +24,9 @@ from ordersplit.service.pool import PoolTimeoutError, SaturatedError, SolverPool
 log = logging.getLogger(__name__)
 
 JSON = "application/json"
+ORDER_ID_PARSE_MAX = 256 * 1024
+"""Largest body the event loop parses only to name the order in a 503 (parsing megabytes
+there would stall every other request)."""
 DURABLE = frozenset({"split", "resplit", "cancel"})
 """Endpoints whose effect (with a store) is recorded with its answer for durable replays."""
 
@@ -116,7 +119,7 @@ class Service:
             self.metrics.rejected.labels(endpoint, "saturated").inc()
             return JobResult(503, error_body(
                 f"the solver is saturated ({self.pool.limit} requests in flight); retry later",
-                "", order_id_in(body)))
+                "", _order_id(body)))
         except (PoolTimeoutError, WorkerLostError) as exc:
             committed = await self.revoke(attempt) if attempt is not None else None
             if committed is not None:
@@ -130,7 +133,7 @@ class Service:
             return JobResult(503, error_body("the solve did not finish in time; retry later"
                                              if reason == "timeout" else
                                              "internal error; the request was not processed",
-                                             "", order_id_in(body)))
+                                             "", getattr(exc, "order_id", None) or _order_id(body)))
         except Exception:  # a job that could not even run (a bug): answer, never 500
             log.exception("%s: the job failed outside its guard", endpoint)
             self.metrics.rejected.labels(endpoint, "internal").inc()
@@ -174,3 +177,8 @@ class Service:
             if self._store is not None:
                 self._store.close()
                 self._store = None
+
+
+def _order_id(body: bytes) -> str | None:
+    """The order id of a body for an error object, unless the body is too big to parse here."""
+    return order_id_in(body) if len(body) <= ORDER_ID_PARSE_MAX else None

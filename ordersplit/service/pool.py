@@ -61,6 +61,11 @@ class SaturatedError(Exception):
 class PoolTimeoutError(Exception):
     """A job ran past its kill time: its worker was replaced (process) or left (thread)."""
 
+    def __init__(self, order_id: str | None = None) -> None:
+        super().__init__("the job ran past its budget")
+        self.order_id = order_id
+        """The order, when the worker had read the request (to name it in the 503)."""
+
 
 class WorkerLostError(Exception):
     """A worker process died during a job (it was replaced)."""
@@ -90,7 +95,7 @@ def _worker_main(conn: Connection, nice: int, prepare: Callable[[], object] | No
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
     with contextlib.suppress(OSError):  # not permitted here: same priority
         os.nice(nice)
-    jobs.deadline_hook = lambda end: conn.send(("deadline", end))
+    jobs.deadline_hook = lambda end, order_id: conn.send(("deadline", (end, order_id)))
     pid = warm_up()
     _prepare(prepare)
     conn.send(("ready", pid))
@@ -161,7 +166,7 @@ class _ProcessWorker:
         """Send ``job`` and wait for its answer until its kill time; kill the process then
         (:meth:`ensure` starts the next one)."""
         assert self.conn is not None
-        kill_at = job.kill_at
+        kill_at, order_id = job.kill_at, None
         try:
             self.conn.send((job.fn, job.args))
             while True:
@@ -170,10 +175,11 @@ class _ProcessWorker:
                     pid = self.process.pid if self.process else None
                     log.warning("worker %s overran its job's deadline: killed and replaced", pid)
                     self.stop(kill=True)
-                    raise PoolTimeoutError
+                    raise PoolTimeoutError(order_id)
                 kind, value = self.conn.recv()
                 if kind == "deadline":
-                    kill_at = min(kill_at, float(value) + grace_s)
+                    end, order_id = value
+                    kill_at = min(kill_at, float(end) + grace_s)
                 elif kind == "result":
                     return value
         except (EOFError, OSError) as exc:

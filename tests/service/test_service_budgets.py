@@ -124,8 +124,9 @@ def test_huge_and_normal_orders_together_on_loopback(tmp_path: Path) -> None:
                             headers={"Idempotency-Key": replay}) if replay else None)
     for kind, oid, r in answers:
         assert r.status_code in (200, 503), (kind, oid, r.text)
-        if r.status_code == 503:
-            assert r.headers["Retry-After"] and r.json()["error"]["order_id"] == oid
+        if r.status_code == 503:  # a huge body is not parsed on the event loop to name it
+            assert r.headers["Retry-After"]
+            assert r.json()["error"]["order_id"] in ((oid, None) if kind == "huge" else (oid,))
         else:
             assert r.json()["order_id"] == oid
     assert {k for k, _, r in answers if r.status_code == 200} == {"normal"}  # huge: all 503
