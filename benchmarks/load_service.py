@@ -296,6 +296,21 @@ def _scrape(url: str) -> dict[str, float]:
     return out
 
 
+def _served_within(url: str, seconds: float) -> tuple[float, float]:
+    """(answers of ``/v1/split`` the server timed at most ``seconds``, all its answers)."""
+    within = total = 0.0
+    with urllib.request.urlopen(url + "/metrics", timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if (line.startswith("ordersplit_http_request_duration_seconds_bucket{")
+                    and 'route="/v1/split"' in line):
+                count = float(line.rsplit(" ", 1)[1])
+                if f'le="{seconds}"' in line:
+                    within += count
+                elif 'le="+Inf"' in line:
+                    total += count
+    return within, total
+
+
 def _server_split(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
     res = {}
     for name in ("ordersplit_solve_duration_seconds", "ordersplit_pool_wait_seconds"):
@@ -451,6 +466,13 @@ def main(argv: list[str] | None = None) -> int:
         if "open" in phases:
             opened(0.5 * capacity, "open 50%")
             opened(0.8 * capacity, "open 80%")
+        if "closed" in phases and "open" in phases and not args.capacity:
+            # the machine is shared: measure again to see whether the capacity drifted
+            again = closed("/v1/split")["ok_per_s"]
+            results.append({"phase": "capacity drift", "before_per_s": capacity,
+                            "after_per_s": again,
+                            "drift_pct": round(100 * (again - capacity) / capacity, 1)})
+            print(json.dumps(results[-1]), flush=True)
         if "overload" in phases:
             opened(2 * capacity, "overload 2x")
         if "stress" in phases:
@@ -459,13 +481,18 @@ def main(argv: list[str] | None = None) -> int:
                             if args.huge_rate > 0 else orders[:1])
             span = min(args.stress_duration, 120.0)
             replaced = _gauge(url, "ordersplit_workers_replaced")
+            goal_s = (CONTRACT_TIME_LIMIT_MS + 100) / 1000
+            served = _served_within(url, goal_s)
             normal, big = asyncio.run(stress(host, port, reqs.to("/v1/split"), huge,
                                              2 * capacity, args.huge_rate, span))
             after = settle(url)
-            budget = CONTRACT_TIME_LIMIT_MS + 100
+            within, total = (b - a for a, b in zip(served, _served_within(url, goal_s),
+                                                    strict=True))
             all_ms = _all_ms(normal)
-            record(normal, {"answered_ms": all_ms, "goal_p99_ms": budget,
-                            "p99_within_goal": all_ms.get("p99", 0) <= budget,
+            record(normal, {"answered_ms": all_ms, "goal_p99_ms": goal_s * 1000,
+                            "p99_within_goal": all_ms.get("p99", 0) <= goal_s * 1000,
+                            "server_timed_within_goal_pct": round(
+                                100 * within / max(1.0, total - len(big.samples)), 2),
                             "share_503_pct": _share_503(normal.summary())})
             record(big, {"answered_ms": _all_ms(big), **after, "workers_replaced":
                          _gauge(url, "ordersplit_workers_replaced") - replaced,
