@@ -107,7 +107,12 @@ def _worker_main(conn: Connection, nice: int, prepare: Callable[[], object] | No
         if message is None:
             return
         fn, args = message
-        conn.send(("result", fn(*args)))
+        try:
+            reply: tuple[str, Any] = ("result", fn(*args))
+        except Exception as exc:  # the jobs are guarded: this is a bug, the worker lives on
+            log.exception("a job raised in a solver worker")
+            reply = ("error", f"{type(exc).__name__} in a solver worker")
+        conn.send(reply)
 
 
 class _ProcessWorker:
@@ -182,6 +187,8 @@ class _ProcessWorker:
                     kill_at = min(kill_at, float(end) + grace_s)
                 elif kind == "result":
                     return value
+                elif kind == "error":
+                    raise RuntimeError(value)
         except (EOFError, OSError) as exc:
             log.error("a solver worker died (%s); replacing it", exc)
             self.stop(kill=True)

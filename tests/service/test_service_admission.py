@@ -109,37 +109,38 @@ def test_budget_is_clamped_and_queue_time_taken_off() -> None:
     assert apply_budget([1], Budget(now, None, 1000)) is None
 
 
-def _counted(seconds: float, calls: list[int]) -> Any:
+def _counted_burst(monkeypatch: pytest.MonkeyPatch, body: dict[str, Any], n: int,
+                   seconds: float, **config: Any) -> tuple[list[int], list[int], int]:
+    """``n`` requests at once to one thread worker whose job takes ``seconds``:
+    (statuses, jobs that ran, inflight after)."""
+    calls: list[int] = []
+
     def run(raw: bytes, budget: Budget) -> JobResult:
         calls.append(1)
         time.sleep(seconds)
         return JobResult(200, b"{}", None, "optimal", "stub")
-    return run
+
+    monkeypatch.setattr(app_module, "run_split", run)
+    app = create_app(ServiceConfig(workers=1, pool="thread", **config))
+    try:
+        results = asyncio.run(_burst(app, n, body))
+    finally:
+        app.state.service.pool.shutdown()
+    for r, _ in results:
+        assert r.status_code == 200 or r.headers["Retry-After"]
+    return [r.status_code for r, _ in results], calls, app.state.service.pool.inflight
 
 
 def test_a_burst_waits_in_the_queue_instead_of_503(monkeypatch: pytest.MonkeyPatch,
                                                    request_body: dict[str, Any]) -> None:
-    calls: list[int] = []
-    monkeypatch.setattr(app_module, "run_split", _counted(0.02, calls))
-    app = create_app(ServiceConfig(workers=1, pool="thread", max_queue_wait_ms=600_000))
-    try:
-        results = asyncio.run(_burst(app, 8, request_body))
-    finally:
-        app.state.service.pool.shutdown()
-    assert [r.status_code for r, _ in results] == [200] * 8 and len(calls) == 8
-    assert app.state.service.pool.inflight == 0
+    codes, calls, inflight = _counted_burst(monkeypatch, request_body, 8, 0.02,
+                                            max_queue_wait_ms=600_000)
+    assert codes == [200] * 8 and len(calls) == 8 and inflight == 0
 
 
 def test_the_queue_wait_is_bounded(monkeypatch: pytest.MonkeyPatch,
                                    request_body: dict[str, Any]) -> None:
     """Requests still queued when their wait runs out get 503 and are never run."""
-    calls: list[int] = []
-    monkeypatch.setattr(app_module, "run_split", _counted(0.5, calls))
-    app = create_app(ServiceConfig(workers=1, pool="thread", max_queue_wait_ms=50))
-    try:
-        results = asyncio.run(_burst(app, 3, request_body))
-    finally:
-        app.state.service.pool.shutdown()
-    assert sorted(r.status_code for r, _ in results) == [200, 503, 503]
-    assert len(calls) == 1 and app.state.service.pool.inflight == 0
-    assert all(r.headers["Retry-After"] for r, _ in results if r.status_code == 503)
+    codes, calls, inflight = _counted_burst(monkeypatch, request_body, 3, 0.5,
+                                            max_queue_wait_ms=50)
+    assert sorted(codes) == [200, 503, 503] and len(calls) == 1 and inflight == 0

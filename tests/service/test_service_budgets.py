@@ -23,6 +23,7 @@ from ordersplit.service.pool import PoolTimeoutError, SolverPool, WorkerLostErro
 
 
 def test_an_overrunning_or_dead_worker_process_is_replaced() -> None:
+    """A stuck job's process is killed at its budget + grace, a dead one replaced."""
     pool = SolverPool(1, 4, "process", grace_s=0.05, max_wait_s=600)
     pool.start(warm=True)
 
@@ -31,6 +32,9 @@ def test_an_overrunning_or_dead_worker_process_is_replaced() -> None:
             return pool.run(fn, *args, arrival=time.monotonic(), budget_s=budget_s)
 
         pids = [await run(os.getpid)]
+        with pytest.raises(RuntimeError, match="ValueError"):  # a job's bug: answered, and
+            await run(int, "not a number")
+        assert await run(os.getpid) == pids[0]  # the worker lives on
         with pytest.raises(PoolTimeoutError):  # a stuck job: killed at its budget + grace
             await run(time.sleep, 600, budget_s=0.1)
         pids.append(await run(os.getpid))
