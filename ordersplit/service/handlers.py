@@ -167,8 +167,10 @@ class Service:
         """Revoke ``attempt`` in the store (off the event loop); its answer if it committed."""
         try:
             return await asyncio.to_thread(lambda: self.store().revoke(attempt))
-        except Exception:  # the store is down: the attempt's own commit fails too
-            log.exception("could not revoke an attempt of %s", attempt.endpoint)
+        except Exception:  # the store is down; a process worker is dead already, but a
+            # thread worker's late commit is not prevented then: say so
+            log.exception("could not revoke an attempt of %s; a thread worker may still "
+                          "commit it", attempt.endpoint)
             return None
 
     def close(self) -> None:
