@@ -6,7 +6,6 @@ import asyncio
 import os
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -109,9 +108,8 @@ async def _send(url: str, normal: list[dict[str, Any]], huge: list[dict[str, Any
         return list(await asyncio.gather(*tasks))
 
 
-def test_huge_and_normal_orders_together_on_loopback(tmp_path: Path) -> None:
+def test_huge_and_normal_orders_together_on_loopback(store_url: str) -> None:
     """A short, bounded version of the load test's stress phase (no latency asserted)."""
-    store_url = f"sqlite:///{tmp_path / 'orders.db'}"
     normal = _orders("N", 60, 10, 30, 1000, 11)
     huge = _orders("H", 4, 300, 600, 1, 12)  # cannot finish in 1 ms + 50 ms of grace
     with serve("--workers", "2", "--store", store_url, "--grace-ms", "50",
