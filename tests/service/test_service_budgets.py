@@ -15,7 +15,7 @@ from service_harness import make_app, serve, settle
 from sqlalchemy import select
 
 from ordersplit.bench.scenario import ScenarioConfig, generate_orders
-from ordersplit.lifecycle import open_store
+from ordersplit.lifecycle import Store, open_store
 from ordersplit.lifecycle import schema as t
 from ordersplit.service import lifecycle as lc
 from ordersplit.service.pool import PoolTimeoutError, SolverPool, WorkerLostError
@@ -79,6 +79,26 @@ def test_a_late_result_is_never_committed(store_url: str, request_body: dict[str
         retry = c.post("/v1/split", json=request_body, headers=headers)
         assert retry.status_code == 200 and retry.headers["Ordersplit-Stored"] == "created"
         assert c.get("/v1/orders/P-1001").status_code == 200
+
+
+def test_a_result_committed_before_the_timeout_is_delivered(
+        store_url: str, request_body: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The job commits, then stalls past its kill time: the client gets the stored answer."""
+    real, finish = Store.save_split, threading.Event()
+
+    def commit_then_stall(self: Store, *args: Any, **kwargs: Any) -> Any:
+        saved = real(self, *args, **kwargs)
+        finish.wait(60)
+        return saved
+
+    monkeypatch.setattr(Store, "save_split", commit_then_stall)
+    app = make_app(workers=1, store_url=store_url, max_time_limit_ms=1000, grace_ms=50)
+    with TestClient(app) as c:
+        r = c.post("/v1/split", json=request_body, headers={"Idempotency-Key": "slow-1"})
+        finish.set()
+        assert r.status_code == 200 and r.headers["Ordersplit-Stored"] == "created"
+        stored = c.get("/v1/orders/P-1001").json()
+        assert {o["id"] for o in stored["orders"]} >= {ch["id"] for ch in r.json()["children"]}
 
 
 def _orders(prefix: str, n: int, lines: int, warehouses: int, limit_ms: int,
