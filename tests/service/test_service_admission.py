@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from service_harness import make_app
 
 from ordersplit.service import app as app_module
 from ordersplit.service.app import create_app
@@ -121,7 +122,7 @@ def _counted_burst(monkeypatch: pytest.MonkeyPatch, body: dict[str, Any], n: int
         return JobResult(200, b"{}", None, "optimal", "stub")
 
     monkeypatch.setattr(app_module, "run_split", run)
-    app = create_app(ServiceConfig(workers=1, pool="thread", **config))
+    app = make_app(workers=1, **config)
     try:
         results = asyncio.run(_burst(app, n, body))
     finally:
