@@ -111,4 +111,23 @@ status_history = Table(
     Column("note", Text),
 )
 
-ALL_TABLES = (orders, items, payments, activities, status_history)
+idempotency = Table(
+    "idempotency_records", metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("endpoint", String(32), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("token", String(32)),
+    Column("revoked", JSON, nullable=False),
+    Column("status", SmallInteger),
+    Column("body", Text),
+    Column("headers", JSON),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("state IN ('done', 'failed')", name="ck_idempotency_state"),
+)
+"""One row per idempotency key of a mutating service request: the answer (``done``),
+written in the same transaction as the effect, or the attempts a timeout revoked
+(``failed``); see :mod:`ordersplit.lifecycle.replay`."""
+
+ALL_TABLES = (orders, items, payments, activities, status_history, idempotency)

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from ordersplit.api import split as split_request
-from ordersplit.lifecycle import rows
+from ordersplit.lifecycle import replay, rows
 from ordersplit.lifecycle import schema as t
 from ordersplit.lifecycle.codec import plan_nodes
 from ordersplit.lifecycle.errors import (
@@ -41,6 +41,7 @@ from ordersplit.lifecycle.links import (
     linked_ids,
 )
 from ordersplit.lifecycle.nodes import OrderNode
+from ordersplit.lifecycle.replay import Answer, Attempt, Record
 from ordersplit.lifecycle.resplit import (
     Stock,
     free_stock,
@@ -245,18 +246,21 @@ class Store:
         return self.save_split(req, split_request(req))
 
     def save_split(self, request: SplitRequest | Mapping[str, Any] | str | bytes,
-                   plan: Plan) -> Saved:
+                   plan: Plan, record: Record[Saved] | None = None) -> Saved:
         """Store a parent and its children in one transaction (idempotent).
 
         The same order id with the same request returns the stored plan and writes
         nothing; a different request for a stored order id raises
-        :class:`IdempotencyError`.
+        :class:`IdempotencyError`. ``record``: the service request's idempotency record,
+        written in the same transaction when the order is stored.
         """
         req = parse_request(request)
         digest = request_hash(req)
         nodes = plan_nodes(req, plan)
         try:
             with self._write() as conn:
+                if record is not None:
+                    replay.check(conn, record.attempt)
                 row = conn.execute(select(t.orders.c.request_hash, t.orders.c.level).where(
                     t.orders.c.id == req.order.id)).first()
                 if row is None:
@@ -267,6 +271,8 @@ class Store:
                                     request_json=request_json if root else None,
                                     plan_json=plan.model_dump_json() if root else None,
                                     note="split" if root else f"child of {req.order.id}")
+                    if record is not None:
+                        replay.record(conn, record, Saved(plan, True))
         except IntegrityError:  # a concurrent save of the same order won
             log.info("order %s stored concurrently; checking it is the same", req.order.id)
             return self._existing(req.order.id, digest)
@@ -318,10 +324,16 @@ class Store:
                                       order_id=order_id)
             self._bump(conn, row, status, note)
 
-    def release(self, order_id: str, note: str | None = None) -> str:
-        """Release a held order back to the status it had before the hold; returns it."""
+    def release(self, order_id: str, note: str | None = None,
+                record: Record[tuple[str, str]] | None = None) -> str:
+        """Release a held order back to the status it had before the hold; returns it.
+
+        ``record``: the service request's idempotency record, written in that transaction.
+        """
         h = t.status_history
         with self._write() as conn:
+            if record is not None:
+                replay.check(conn, record.attempt)
             row = self._locked(conn, order_id)
             if row["status"] != HELD:
                 raise TransitionError(f"only a held order can be released (it is "
@@ -333,11 +345,13 @@ class Store:
                 raise ConflictError(f"held from {back!r}, which it cannot return to",
                                     order_id=order_id)
             self._bump(conn, row, back, note or "released")
+            if record is not None:
+                replay.record(conn, record, (order_id, str(back)))
         log.info("released %s to %s", order_id, back)
         return str(back)
 
     def resplit(self, child_id: str, shortage: Mapping[str, int],
-                stock: Stock | None = None) -> Plan:
+                stock: Stock | None = None, record: Record[Plan] | None = None) -> Plan:
         """Re-split a child the warehouse is short for; returns the grandchildren's plan.
 
         ``shortage``: units per SKU the child's warehouse cannot ship after all; that
@@ -347,8 +361,11 @@ class Store:
         warehouse and SKU, used as given; by default the root request's snapshot less
         what the tree's other live orders hold. One transaction: the child becomes ``split``, the
         grandchildren (level 3) are stored with the child's money shared out exactly.
+        ``record``: the service request's idempotency record, written in that transaction.
         """
         with self._write() as conn:
+            if record is not None:
+                replay.check(conn, record.attempt)
             row = self._locked(conn, child_id)
             tree = load_tree(conn, row["root_id"])
             root, child = tree[0], next(o for o in tree if o.id == child_id)
@@ -366,6 +383,8 @@ class Store:
             self._bump(conn, row, SPLIT, short_note(shortage), plan_json=plan.model_dump_json())
             for node in done.grandchildren:
                 rows.insert_node(conn, node, note=f"grandchild of {child_id}")
+            if record is not None:
+                replay.record(conn, record, plan)
         log.info("re-split %s into %d grandchildren", child_id, len(done.grandchildren))
         return plan
 
@@ -380,26 +399,29 @@ class Store:
             h.c.order_id.in_(ids), h.c.to_status == SPLIT))
         return {r.order_id: r.note or "" for r in found}
 
-    def cancel(self, order_id: str, note: str | None = None,
-               gifts: GiftPolicy = "hold") -> CancelOutcome:
+    def cancel(self, order_id: str, note: str | None = None, gifts: GiftPolicy = "hold",
+               record: Record[CancelOutcome] | None = None) -> CancelOutcome:
         """Cancel a child or grandchild that has not shipped; refund and linked actions.
 
         Its unshipped linked gift children are held (``gifts="cancel"``: cancelled) in
-        the same transaction.
+        the same transaction. ``record``: the service request's idempotency record,
+        written in that transaction.
         """
-        return self._end(order_id, CANCELLED, note, gifts)
+        return self._end(order_id, CANCELLED, note, gifts, record)
 
-    def reject(self, order_id: str, note: str | None = None,
-               gifts: GiftPolicy = "hold") -> CancelOutcome:
+    def reject(self, order_id: str, note: str | None = None, gifts: GiftPolicy = "hold",
+               record: Record[CancelOutcome] | None = None) -> CancelOutcome:
         """The customer rejected a shipped order; refund, linked actions, gift cascade."""
-        return self._end(order_id, REJECTED, note, gifts)
+        return self._end(order_id, REJECTED, note, gifts, record)
 
-    def _end(self, order_id: str, status: str, note: str | None,
-             gifts: GiftPolicy) -> CancelOutcome:
+    def _end(self, order_id: str, status: str, note: str | None, gifts: GiftPolicy,
+             record: Record[CancelOutcome] | None) -> CancelOutcome:
         if gifts not in (HOLD, CANCEL):
             raise LifecycleError(f"gifts must be 'hold' or 'cancel', got {gifts!r}",
                                  order_id=order_id)
         with self._write() as conn:
+            if record is not None:
+                replay.check(conn, record.attempt)
             row = self._locked(conn, order_id)
             tree = load_tree(conn, row["root_id"])
             me = next(o for o in tree if o.id == order_id)
@@ -409,9 +431,12 @@ class Store:
             self._bump(conn, row, status, detail)
             actions = [self._cascade(conn, tree, a, f"linked gift of {status} {order_id}")
                        for a in actions]
-        refund = {m: me.fmt(me.amounts[m]) for m in me.methods}
+            refund = {m: me.fmt(me.amounts[m]) for m in me.methods}
+            outcome = CancelOutcome(order_id, status, refund, me.fmt(me.paid), actions)
+            if record is not None:
+                replay.record(conn, record, outcome)
         log.info("%s %s; %d linked orders", status, order_id, len(actions))
-        return CancelOutcome(order_id, status, refund, me.fmt(me.paid), actions)
+        return outcome
 
     def _cascade(self, conn: Connection, tree: list[OrderNode], action: LinkedAction,
                  note: str) -> LinkedAction:
@@ -424,3 +449,13 @@ class Store:
             return action
         gift = next(o for o in tree if o.id == action.order_id)
         return replace(action, refund={m: gift.fmt(gift.amounts[m]) for m in gift.methods})
+
+    # -- idempotency records (the service's durable replays) ----------------------
+
+    def replayed(self, attempt: Attempt) -> Answer | None:
+        """The answer committed for ``attempt``'s key, if any (see :mod:`.replay`)."""
+        return replay.lookup(self.engine, attempt)
+
+    def revoke(self, attempt: Attempt) -> Answer | None:
+        """Give up on ``attempt``; its committed answer if it committed first."""
+        return replay.revoke(self._write, attempt)

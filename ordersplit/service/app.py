@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 from typing import Annotated, Any
 
+import orjson
 from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
@@ -27,7 +28,7 @@ from ordersplit.service.auth import KeyRing
 from ordersplit.service.config import ServiceConfig
 from ordersplit.service.guard import GuardMiddleware, is_protected
 from ordersplit.service.handlers import JSON, Service
-from ordersplit.service.jobs import Budget, run_allocate, run_presplit, run_split
+from ordersplit.service.jobs import Budget, run_allocate, run_echo, run_presplit, run_split
 from ordersplit.service.metrics import Metrics
 from ordersplit.service.middleware import ObserveMiddleware
 from ordersplit.service.openapi import body_of, install_openapi
@@ -74,17 +75,24 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 def create_app(config: ServiceConfig | None = None, *, pool: SolverPool | None = None) -> FastAPI:
     """The service for ``config``; ``pool`` overrides the solver pool (tests)."""
     config = config or ServiceConfig()
-    pool = pool or SolverPool(config.n_workers, config.inflight_limit, config.pool)
+    pool = pool or SolverPool(config.n_workers, config.inflight_limit, config.pool,
+                              max_wait_s=config.max_queue_wait_ms / 1000,
+                              grace_s=config.grace_ms / 1000,
+                              prepare=partial(lc.store_for, config.store_url)
+                              if config.store_url else None)
     metrics = Metrics()
     service = Service(config, pool, metrics, config.store_url)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if config.store_url:  # create the tables once, before the workers open the store
+            await asyncio.get_running_loop().run_in_executor(None, service.store)
         await asyncio.get_running_loop().run_in_executor(None, pool.start)
         try:
             yield
         finally:
             await asyncio.get_running_loop().run_in_executor(None, pool.shutdown)
+            service.close()
 
     app = FastAPI(title="ordersplit", version=__version__, lifespan=lifespan,
                   description="Order splitting as a service: the split contract over HTTP.")
@@ -196,6 +204,21 @@ def _routes(app: FastAPI, service: Service) -> None:
         budget = Budget(0.0, None, config.max_time_limit_ms)
         return await service.call("show", partial(lc.run_show, url=service.store_url),
                                   order_id, budget)
+
+    if config.diagnostics:
+        @app.post("/v1/_echo", include_in_schema=False)
+        async def echo(request: Request) -> Response:
+            """Diagnostics only: the JSON body back (the load test's HTTP baseline)."""
+            try:
+                body = orjson.dumps(orjson.loads(await request.body()))
+            except orjson.JSONDecodeError:
+                return service.error(422, "malformed JSON")
+            return Response(body, media_type=JSON)
+
+        @app.post("/v1/_echo/pool", include_in_schema=False)
+        async def echo_pool(request: Request) -> Response:
+            """Diagnostics only: the JSON body back through admission and a pool worker."""
+            return await service.solve("echo", request, run_echo)
 
     @app.get("/healthz", response_model=Health, tags=["ops"])
     async def healthz() -> Response:

@@ -21,7 +21,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="solver workers are processes (default) or threads")
     p.add_argument("--max-inflight", type=int, default=0,
                    help="requests admitted at once, running or queued; more get 503 "
-                        "(default: 2 x workers)")
+                        "(default: 64 x workers)")
+    p.add_argument("--max-queue-wait-ms", type=int, default=200,
+                   help="longest wait for a worker before a request gets 503 (default 200)")
+    p.add_argument("--grace-ms", type=int, default=500,
+                   help="time past its budget before a job's worker is replaced and the "
+                        "request answered 503 (default 500)")
+    p.add_argument("--diagnostics", action="store_true",
+                   help="also serve POST /v1/_echo and /v1/_echo/pool (the load test's "
+                        "baselines)")
     p.add_argument("--max-time-limit-ms", type=int, default=1000,
                    help="ceiling on a request's options.time_limit_ms (default 1000)")
     p.add_argument("--presplit-time-limit-ms", type=int, default=50,
@@ -73,6 +81,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             workers=args.workers, pool=args.pool, max_inflight=args.max_inflight,
             max_time_limit_ms=args.max_time_limit_ms,
             presplit_time_limit_ms=args.presplit_time_limit_ms,
+            max_queue_wait_ms=args.max_queue_wait_ms, grace_ms=args.grace_ms,
+            diagnostics=args.diagnostics,
             idempotency_entries=args.idempotency_entries,
             idempotency_bytes=args.idempotency_bytes, store_url=args.store,
             api_keys_file=args.api_keys, no_auth=args.no_auth,

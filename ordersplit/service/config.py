@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 PoolKind = Literal["process", "thread"]
+QUEUE_PER_WORKER = 64
+"""Default admission limit per worker (running plus queued); the queue wait bound, not
+this count, is what normally sheds load."""
 
 
 def default_workers() -> int:
@@ -23,7 +26,9 @@ class ServiceConfig:
 
     ``max_inflight`` bounds the requests admitted at once (running plus queued in the
     pool); one more is answered 503 with ``Retry-After`` at once. ``0`` means
-    ``2 x workers``.
+    ``QUEUE_PER_WORKER x workers``. Within that bound a request waits in the queue only
+    while its expected wait is at most ``max_queue_wait_ms`` (else 503 at once), and is
+    answered 503 if it still has not started by then.
     """
 
     workers: int = 0
@@ -34,8 +39,16 @@ class ServiceConfig:
     """Ceiling on a request's ``options.time_limit_ms`` (the budget of the whole split)."""
     presplit_time_limit_ms: int = 50
     """Default budget of ``/v1/presplit`` when the request names none."""
-    grace_ms: int = 2000
-    """How long past its budget a solve may run before the service gives up on it (503)."""
+    grace_ms: int = 500
+    """How long past its budget a job may hold its worker before the worker is replaced and
+    the request answered 503 (parse and serialize time beyond the solver's own limit)."""
+    max_queue_wait_ms: int = 200
+    """Longest time a request may wait for a worker before it is answered 503 (the
+    contract's default budget: a request that waited that long gets a heuristic plan
+    within its budget, or a 503, instead of queueing on)."""
+    diagnostics: bool = False
+    """Serve ``POST /v1/_echo`` and ``/v1/_echo/pool`` (the load test's baselines); off
+    by default."""
     retry_after_s: int = 1
     idempotency_entries: int = 10_000
     idempotency_bytes: int = 64 * 1024 * 1024
@@ -66,6 +79,8 @@ class ServiceConfig:
     def __post_init__(self) -> None:
         if self.workers < 0 or self.max_inflight < 0:
             raise ValueError("workers and max_inflight must not be negative")
+        if self.grace_ms < 0 or self.max_queue_wait_ms < 0:
+            raise ValueError("grace_ms and max_queue_wait_ms must not be negative")
         if self.max_time_limit_ms <= 0 or self.presplit_time_limit_ms <= 0:
             raise ValueError("time limits must be positive")
         if min(self.max_body_bytes, self.max_header_bytes, self.idempotency_bytes) <= 0:
@@ -83,4 +98,4 @@ class ServiceConfig:
     @property
     def inflight_limit(self) -> int:
         """The admission limit in force."""
-        return self.max_inflight or 2 * self.n_workers
+        return self.max_inflight or QUEUE_PER_WORKER * self.n_workers

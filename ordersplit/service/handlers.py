@@ -4,23 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
+import uuid
 from collections.abc import Callable
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ordersplit.lifecycle.replay import Answer, Attempt
+from ordersplit.lifecycle.store import Store, open_store
 from ordersplit.service.config import ServiceConfig
 from ordersplit.service.idempotency import IdempotencyCache, KeyReusedError, body_digest
 from ordersplit.service.jobs import Budget, JobResult, error_body, order_id_in
 from ordersplit.service.metrics import Metrics
 from ordersplit.service.middleware import ARRIVAL
-from ordersplit.service.pool import PoolTimeoutError, SaturatedError, SolverPool
+from ordersplit.service.pool import PoolTimeoutError, SaturatedError, SolverPool, WorkerLostError
 
 log = logging.getLogger(__name__)
 
 JSON = "application/json"
+ORDER_ID_PARSE_MAX = 256 * 1024
+"""Largest body the event loop parses only to name the order in a 503 (parsing megabytes
+there would stall every other request)."""
+DURABLE = frozenset({"split", "resplit", "cancel"})
+"""Endpoints whose effect (with a store) is recorded with its answer for durable replays."""
 
 
 class Service:
@@ -33,7 +41,10 @@ class Service:
         self.metrics = metrics
         self.cache = IdempotencyCache(config.idempotency_entries, config.idempotency_bytes)
         self.store_url = store_url
+        self._store: Store | None = None
+        self._store_lock = threading.Lock()
         metrics.inflight.set_function(lambda: pool.inflight)
+        metrics.replaced.set_function(lambda: pool.replaced)
         metrics.limit.set(pool.limit)
 
     def respond(self, result: JobResult, *, replayed: bool = False) -> Response:
@@ -68,37 +79,59 @@ class Service:
             self.metrics.replays.labels(endpoint).inc()
             return self.respond(result, replayed=True)
         result = JobResult(503, error_body("the request was not processed"))
+        attempt = None
+        if self.store_url and endpoint in DURABLE:
+            attempt = Attempt(key, digest.hex(), uuid.uuid4().hex, endpoint)
         try:
             budget = Budget(arrival, default_ms, self.config.max_time_limit_ms)
-            result = await self.run(endpoint, fn, body, budget)
+            result = await self.run(endpoint, fn, body, budget, attempt)
         finally:
             answer.set_result(result)
             if result.status >= 500:
                 self.cache.forget(key)
         return self.respond(result)
 
-    async def call(self, endpoint: str, fn: Callable[..., JobResult], *args: Any) -> Response:
+    async def call(self, endpoint: str, fn: Callable[..., JobResult], subject: str,
+                   budget: Budget) -> Response:
         """Run a job without idempotent replay (reads)."""
-        return self.respond(await self.run(endpoint, fn, *args))
+        return self.respond(await self.run(endpoint, fn, subject, budget))
 
-    async def run(self, endpoint: str, fn: Callable[..., JobResult], *args: Any) -> JobResult:
-        """Run ``fn(*args)`` in the pool and record what happened; never raises for load."""
+    async def run(self, endpoint: str, fn: Callable[..., JobResult], subject: bytes | str,
+                  budget: Budget, attempt: Attempt | None = None) -> JobResult:
+        """Run ``fn(subject, budget[, attempt])`` in the pool and record what happened.
+
+        Never raises for load. A job given up on (past its budget plus the grace, or its
+        worker died) has its ``attempt`` revoked, so that it can never commit later; if
+        it committed first, its answer is delivered instead of a 503.
+        """
         config = self.config
-        timeout = (config.max_time_limit_ms + config.grace_ms) / 1000
+        arrival = budget.arrival or time.monotonic()
+        args = (subject, budget) if attempt is None else (subject, budget, attempt)
+        body = subject if isinstance(subject, bytes) else b""
         t0 = time.monotonic()
         try:
-            result = await self.pool.run(fn, *args, timeout=timeout)
+            result = await self.pool.run(fn, *args, arrival=arrival,
+                                         budget_s=config.max_time_limit_ms / 1000,
+                                         size=len(body))
         except SaturatedError:
             self.metrics.rejected.labels(endpoint, "saturated").inc()
-            body = args[0] if args and isinstance(args[0], bytes) else b""
             return JobResult(503, error_body(
                 f"the solver is saturated ({self.pool.limit} requests in flight); retry later",
-                "", order_id_in(body)))
-        except PoolTimeoutError:
-            self.metrics.rejected.labels(endpoint, "timeout").inc()
-            log.error("%s: a job ran %.1f s past its budget", endpoint, timeout)
-            order_id = order_id_in(args[0] if args and isinstance(args[0], bytes) else None)
-            return JobResult(503, error_body("the solve did not finish in time; retry later",
+                "", _order_id(body)))
+        except (PoolTimeoutError, WorkerLostError) as exc:
+            committed = await self.revoke(attempt) if attempt is not None else None
+            if committed is not None:
+                log.warning("%s: a job given up on had committed; delivering its answer",
+                            endpoint)
+                return JobResult(committed.status, committed.body, headers=committed.headers)
+            reason = "timeout" if isinstance(exc, PoolTimeoutError) else "internal"
+            self.metrics.rejected.labels(endpoint, reason).inc()
+            log.error("%s: a job was given up on after %.2f s (%s)", endpoint,
+                      time.monotonic() - arrival, reason)
+            order_id = getattr(exc, "order_id", None) or _order_id(body)
+            return JobResult(503, error_body("the solve did not finish in time; retry later"
+                                             if reason == "timeout" else
+                                             "internal error; the request was not processed",
                                              "", order_id), order_id)
         except Exception:  # a job that could not even run (a bug): answer, never 500
             log.exception("%s: the job failed outside its guard", endpoint)
@@ -116,3 +149,37 @@ class Service:
         elif result.status >= 500:
             self.metrics.rejected.labels(endpoint, "internal").inc()
         return result
+
+    def store(self) -> Store:
+        """This process's own connection to the store (opened, tables created, on first use).
+
+        Opened at start-up, before the workers open theirs, so that the tables are created
+        once; used to revoke attempts.
+        """
+        with self._store_lock:
+            if self._store is None:
+                assert self.store_url is not None
+                self._store = open_store(self.store_url)
+            return self._store
+
+    async def revoke(self, attempt: Attempt) -> Answer | None:
+        """Revoke ``attempt`` in the store (off the event loop); its answer if it committed."""
+        try:
+            return await asyncio.to_thread(lambda: self.store().revoke(attempt))
+        except Exception:  # the store is down; a process worker is dead already, but a
+            # thread worker's late commit is not prevented then: say so
+            log.exception("could not revoke an attempt of %s; a thread worker may still "
+                          "commit it", attempt.endpoint)
+            return None
+
+    def close(self) -> None:
+        """Release the store connections this process opened."""
+        with self._store_lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+
+def _order_id(body: bytes) -> str | None:
+    """The order id of a body for an error object, unless the body is too big to parse here."""
+    return order_id_in(body) if len(body) <= ORDER_ID_PARSE_MAX else None

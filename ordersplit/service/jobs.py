@@ -29,6 +29,17 @@ log = logging.getLogger(__name__)
 CONTRACT_TIME_LIMIT_MS: int = Options.model_fields["time_limit_ms"].default
 MAX_CONTRACT_TIME_LIMIT_MS = 3_600_000
 
+deadline_hook: Callable[[float, str | None], None] | None = None
+"""Set by a worker process: told the end of each request's budget (and its order id) as
+soon as they are known, so that the pool can replace the worker at that time plus its
+grace, and name the order in the 503."""
+
+
+def announce_deadline(end: float, order_id: str | None = None) -> None:
+    """Tell the pool (if any is listening) that this job's budget ends at ``end``."""
+    if deadline_hook is not None:
+        deadline_hook(end, order_id)
+
 
 class Budget(NamedTuple):
     """The end-to-end time budget of one request."""
@@ -111,8 +122,13 @@ def apply_budget(data: Any, budget: Budget) -> int | None:
     requested = _as_limit(given)
     if requested is None:
         return None
+    clamped = min(requested, budget.max_ms)
+    order = data.get("order")
+    order_id = order.get("id") if isinstance(order, dict) else None
+    announce_deadline(budget.arrival + clamped / 1000,
+                      order_id if isinstance(order_id, str) else None)
     spent = (time.monotonic() - budget.arrival) * 1000
-    limit = max(1, int(min(requested, budget.max_ms) - spent))
+    limit = max(1, int(clamped - spent))
     options["time_limit_ms"] = limit
     return limit
 
@@ -183,6 +199,11 @@ def run_allocate(raw: bytes, budget: Budget | None = None) -> JobResult:
         return JobResult(200, out.model_dump_json().encode(), out.order_id)
 
     return guarded(work, raw)
+
+
+def run_echo(raw: bytes, budget: Budget | None = None) -> JobResult:
+    """Diagnostics: the JSON body back from a worker (the pool's cost without a solve)."""
+    return guarded(lambda: JobResult(200, orjson.dumps(load_json(raw))), raw)
 
 
 WARM_UP_REQUEST: dict[str, Any] = {

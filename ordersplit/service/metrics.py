@@ -55,6 +55,10 @@ class Metrics:
             "Requests admitted to the solver pool (running or queued).", registry=reg)
         self.http_inflight = Gauge(
             "ordersplit_http_inflight_requests", "HTTP requests being handled.", registry=reg)
+        self.replaced = Gauge(
+            "ordersplit_workers_replaced",
+            "Solver workers killed and replaced since start (a job overran its budget plus "
+            "the grace, or the worker died).", registry=reg)
         self.limit = Gauge(
             "ordersplit_inflight_limit", "Admission limit of the solver pool.", registry=reg)
 

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from service_auth import AUTH, config
+from service_harness import make_app
 
 from ordersplit.service import app as app_module
 from ordersplit.service.app import create_app
@@ -107,3 +108,40 @@ def test_budget_is_clamped_and_queue_time_taken_off() -> None:
         assert opts["time_limit_ms"] == bad  # left for validation to reject
     assert apply_budget({"options": None}, Budget(now, None, 1000)) is None
     assert apply_budget([1], Budget(now, None, 1000)) is None
+
+
+def _counted_burst(monkeypatch: pytest.MonkeyPatch, body: dict[str, Any], n: int,
+                   seconds: float, **config: Any) -> tuple[list[int], list[int], int]:
+    """``n`` requests at once to one thread worker whose job takes ``seconds``:
+    (statuses, jobs that ran, inflight after)."""
+    calls: list[int] = []
+
+    def run(raw: bytes, budget: Budget) -> JobResult:
+        calls.append(1)
+        time.sleep(seconds)
+        return JobResult(200, b"{}", None, "optimal", "stub")
+
+    monkeypatch.setattr(app_module, "run_split", run)
+    app = make_app(workers=1, **config)
+    try:
+        results = asyncio.run(_burst(app, n, body))
+    finally:
+        app.state.service.pool.shutdown()
+    for r, _ in results:
+        assert r.status_code == 200 or r.headers["Retry-After"]
+    return [r.status_code for r, _ in results], calls, app.state.service.pool.inflight
+
+
+def test_a_burst_waits_in_the_queue_instead_of_503(monkeypatch: pytest.MonkeyPatch,
+                                                   request_body: dict[str, Any]) -> None:
+    codes, calls, inflight = _counted_burst(monkeypatch, request_body, 8, 0.02,
+                                            max_queue_wait_ms=600_000)
+    assert codes == [200] * 8 and len(calls) == 8 and inflight == 0
+
+
+def test_the_queue_wait_is_bounded(monkeypatch: pytest.MonkeyPatch,
+                                   request_body: dict[str, Any]) -> None:
+    """Requests still queued when their wait runs out get 503 and are never run."""
+    codes, calls, inflight = _counted_burst(monkeypatch, request_body, 3, 0.5,
+                                            max_queue_wait_ms=50)
+    assert sorted(codes) == [200, 503, 503] and len(calls) == 1 and inflight == 0

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from ordersplit import split
 from ordersplit.cli import build_parser
+from ordersplit.service.config import QUEUE_PER_WORKER
 
 
 def _without_runtime(plan: dict[str, Any]) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def test_healthz(client: TestClient) -> None:
     r = client.get("/healthz")
     assert r.status_code == 200
     body = r.json()
-    assert body["status"] == "ok" and body["workers"] == 2 and body["max_inflight"] == 4
+    assert body["status"] == "ok" and body["workers"] == 2 and body["max_inflight"] == 2 * QUEUE_PER_WORKER
 
 
 def test_metrics_exposed(client: TestClient, request_body: dict[str, Any]) -> None:
