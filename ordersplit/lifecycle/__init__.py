@@ -77,13 +77,13 @@ def cancel(store: Store, order_id: str, note: str | None = None,
     Its unshipped linked gift children are held (or, ``gifts="cancel"``, cancelled) in
     the same transaction.
     """
-    return store.cancel(order_id, note, gifts)
+    return store.cancel(order_id, note, gifts=gifts)
 
 
 def reject(store: Store, order_id: str, note: str | None = None,
            gifts: GiftPolicy = "hold") -> CancelOutcome:
     """The customer rejected a shipped child: refund, linked actions, gift cascade."""
-    return store.reject(order_id, note, gifts)
+    return store.reject(order_id, note, gifts=gifts)
 
 
 def release(store: Store, order_id: str, note: str | None = None) -> str:

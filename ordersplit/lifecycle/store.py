@@ -399,7 +399,7 @@ class Store:
             h.c.order_id.in_(ids), h.c.to_status == SPLIT))
         return {r.order_id: r.note or "" for r in found}
 
-    def cancel(self, order_id: str, note: str | None = None, gifts: GiftPolicy = "hold",
+    def cancel(self, order_id: str, note: str | None = None, *, gifts: GiftPolicy = "hold",
                record: Record[CancelOutcome] | None = None) -> CancelOutcome:
         """Cancel a child or grandchild that has not shipped; refund and linked actions.
 
@@ -409,7 +409,7 @@ class Store:
         """
         return self._end(order_id, CANCELLED, note, gifts, record)
 
-    def reject(self, order_id: str, note: str | None = None, gifts: GiftPolicy = "hold",
+    def reject(self, order_id: str, note: str | None = None, *, gifts: GiftPolicy = "hold",
                record: Record[CancelOutcome] | None = None) -> CancelOutcome:
         """The customer rejected a shipped order; refund, linked actions, gift cascade."""
         return self._end(order_id, REJECTED, note, gifts, record)

@@ -213,7 +213,8 @@ def run_cancel(raw: bytes, budget: Budget, attempt: Attempt | None = None, *,
     def effect(store: Store) -> JobResult:
         body: CancelRequest = _model(CancelRequest, raw)
         end = store.reject if body.reject else store.cancel
-        outcome = end(body.order_id, body.note, body.gifts, _record(attempt, _cancel_answer))
+        outcome = end(body.order_id, body.note, gifts=body.gifts,
+                      record=_record(attempt, _cancel_answer))
         return JobResult(200, orjson.dumps(outcome.to_dict()), body.order_id)
 
     return guarded(lambda: _durably(raw, url, attempt, effect), raw)

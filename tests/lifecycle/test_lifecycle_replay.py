@@ -90,7 +90,7 @@ def test_revoke_after_the_commit_returns_the_answer(store: Store) -> None:
     req = gift_request()
     store.save_split(req, split(req))
     attempt = _attempt(key="cancel-1")
-    outcome = store.cancel("G-1-1", "test", Record(attempt, _cancelled))
+    outcome = store.cancel("G-1-1", "test", record=Record(attempt, _cancelled))
     assert store.revoke(attempt) == _cancelled(outcome)  # delivered, not a failure
     assert store.replayed(_attempt(key="cancel-1")) == _cancelled(outcome)
     assert store.order("G-1-1").status == "cancelled"

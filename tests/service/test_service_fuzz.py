@@ -37,8 +37,10 @@ from ordersplit.service.allocate import AllocateRequest  # noqa: E402
 from ordersplit.service.app import create_app  # noqa: E402
 
 STORE = Path(tempfile.mkdtemp(prefix="ordersplit-fuzz-")) / "orders.db"
-APP = create_app(config(workers=2, max_time_limit_ms=200, max_inflight=64,
-                        store_url=f"sqlite:///{STORE}"))
+# generous grace and queue wait: this checks input handling, not budgets, and must not
+# see a timeout 503 on a loaded machine
+APP = create_app(config(workers=2, max_time_limit_ms=200, max_inflight=64, grace_ms=30_000,
+                        max_queue_wait_ms=60_000, store_url=f"sqlite:///{STORE}"))
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP, headers=AUTH)
 positive = schemathesis.openapi.from_asgi("/openapi.json", APP, headers=AUTH)
 positive.config.generation.update(modes=[GenerationMode.POSITIVE])
