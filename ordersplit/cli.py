@@ -58,9 +58,9 @@ LAZY: dict[str, Lazy] = {
 
 EXTRAS: dict[str, tuple[str, ...]] = {
     "service": ("fastapi", "uvicorn", "prometheus_client", "orjson"),
-    "batch": ("pyarrow", "tqdm"),
+    "batch": ("pandas", "pyarrow", "tqdm"),
     "dask": ("distributed",),
-    "bench": ("matplotlib", "tqdm"),
+    "bench": ("pandas", "matplotlib", "tqdm"),
     "postgres": ("psycopg",),
 }
 """The import names each optional extra of pyproject.toml provides."""

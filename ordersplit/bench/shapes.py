@@ -178,7 +178,7 @@ def sample_quantiles(
     return np.interp(u, QUANTILE_LEVELS, quantiles)
 
 
-# Frozen copy of _from_data() on shared/data (recomputed with `python -m
+# Frozen copy of _from_data() on data/ (recomputed with `python -m
 # ordersplit.bench.shapes`); used when the data directory is missing.
 # fmt: off
 FALLBACK = Shapes(

@@ -26,7 +26,8 @@ _PANDAS_FACES = {
     "OrderTables": "ordersplit.money.tables",
     "order_tables": "ordersplit.money.tables",
 }
-"""The DataFrame faces load pandas on first use, so that splitting one order does not."""
+"""The DataFrame faces load pandas on first use, so that splitting one order does not
+(pandas comes with the ``batch`` or ``bench`` extra, not with the core install)."""
 
 __all__ = [
     "Allocation",
@@ -50,4 +51,11 @@ def __getattr__(name: str) -> object:
     module = _PANDAS_FACES.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        if exc.name != "pandas":
+            raise
+        raise ModuleNotFoundError(f"ordersplit.money.{name} needs pandas, which comes with the "
+                                  "'batch' extra: pip install 'ordersplit[batch]'",
+                                  name="pandas") from None
