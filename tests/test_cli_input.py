@@ -128,3 +128,15 @@ def test_an_unreadable_path_is_an_error_object(tmp_path: Path, capsys: pytest.Ca
     assert main(["split", str(tmp_path)]) == 2  # a directory
     err = json.loads(capsys.readouterr().err.strip().splitlines()[-1])["error"]
     assert err["message"].startswith("cannot read")
+
+
+def test_a_bad_stock_file_for_resplit_is_an_error_object(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "stock.json"
+    bad.write_text('{"SH-1": ')
+    store = f"sqlite:///{tmp_path / 'orders.db'}"
+    assert main(["resplit", "P-1001-1", "--stock", str(bad), "--store", store]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    err = json.loads(captured.err.strip().splitlines()[-1])["error"]
+    assert err["message"].startswith("malformed JSON")

@@ -11,11 +11,11 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
-from ordersplit.errors import OrderSplitError
+from ordersplit.errors import OrderSplitError, RequestError
 from ordersplit.lifecycle import open_store, show, show_json
 from ordersplit.lifecycle.errors import LifecycleError
+from ordersplit.request_file import read_request
 
 EXIT_REFUSED = 2
 EXIT_FAILURE = 1
@@ -33,6 +33,9 @@ def _guarded(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Nam
     def wrapper(args: argparse.Namespace) -> int:
         try:
             return run(args)
+        except RequestError as exc:  # a bad input file (--stock): the error object, as split
+            print(json.dumps(exc.to_dict()), file=sys.stderr)
+            return EXIT_REFUSED
         except LifecycleError as exc:
             return _fail(exc, EXIT_REFUSED)
         except (OrderSplitError, OSError, ValueError) as exc:
@@ -52,7 +55,7 @@ def _shortage(pairs: list[str]) -> dict[str, int]:
 
 def cmd_resplit(args: argparse.Namespace) -> int:
     """Re-split a child the warehouse is short for; print the grandchildren's plan."""
-    stock = json.loads(Path(args.stock).read_text()) if args.stock else None
+    stock = read_request(args.stock) if args.stock else None
     store = open_store(args.store)
     try:
         plan = store.resplit(args.order_id, _shortage(args.short or []), stock)
