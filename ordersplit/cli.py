@@ -152,19 +152,42 @@ def _command_of(argv: Sequence[str]) -> str | None:
     return next((a for a in argv if not a.startswith("-")), None)
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser; only ``command``'s module is loaded, the others show their help line."""
+EVERY = "*"
+"""``build_parser(EVERY)``: every subcommand whose module (and extra) can be loaded."""
+
+
+def build_parser(command: str | None = EVERY) -> argparse.ArgumentParser:
+    """The parser with ``command``'s module loaded (every module for :data:`EVERY`); the
+    subcommands not loaded show their help line only."""
     parser = argparse.ArgumentParser(prog="ordersplit", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_split(sub)
-    wanted = LAZY[command].module if command in LAZY else None
-    if wanted is not None:
-        importlib.import_module(wanted).register(sub)
+    if command == EVERY:
+        wanted = {lazy.module for lazy in LAZY.values()}
+    else:
+        wanted = {LAZY[command].module} if command in LAZY else set()
+    loaded: set[str] = set()
     for name, lazy in LAZY.items():
-        if lazy.module != wanted:
+        if lazy.module in loaded:
+            continue
+        if lazy.module in wanted and _register(lazy.module, sub):
+            loaded.add(lazy.module)
+        else:
             sub.add_parser(name, help=lazy.help)
     return parser
+
+
+def _register(module: str, sub: argparse._SubParsersAction) -> bool:
+    """Add ``module``'s subcommands; False when its optional extra is not installed."""
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] == "ordersplit":
+            raise
+        return False
+    mod.register(sub)
+    return True
 
 
 def _options_need(args: argparse.Namespace) -> str | None:
