@@ -132,7 +132,7 @@ def cmd_warmup(args: argparse.Namespace) -> int:
 
 
 def _add_split(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("split", help="split one order (CONTRACT.md request JSON) into a plan")
+    p = sub.add_parser("split", help="split one order (request JSON, docs/contract.md) into a plan")
     p.add_argument("request", help="request JSON file, or - for standard input")
     p.add_argument("--solver", help="override options.solver (auto, cpsat, milp, greedy, ...)")
     p.add_argument("--time-limit-ms", type=int, help="override options.time_limit_ms")

@@ -26,8 +26,8 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-COMPILE_EXPECTED = "about 15-60 s"
-"""What a cold compile takes (2-core machine, idle to loaded), for the notice."""
+COMPILE_EXPECTED = "about 15 s on an idle 2-core machine, a minute or more on a busy one"
+"""What a cold compile takes (13-17 s of CPU measured), for the notice."""
 
 MAKESPAN, UNIT_HOURS, COST = 0, 1, 2
 TERM_CODES = {"makespan": MAKESPAN, "unit_hours": UNIT_HOURS, "cost": COST}
