@@ -1,11 +1,12 @@
 """Microbenchmarks of the hot paths (pytest-benchmark).
 
 Run with ``pytest benchmarks/ --benchmark-only`` (not collected by the default ``pytest``
-run: ``testpaths`` is ``tests``). Each benchmark works on a small fixed batch of
-generated orders (seeded) and reports the time of the whole batch; divide by the batch
-size (``extra_info["orders"]``) for a per-order figure. Speed on the shared 2-core
-machine is noisy: compare benchmarks of the same run, not runs.
+run: ``testpaths`` is ``tests``; ``python_files`` includes ``bench_*.py``). Each
+benchmark works on a small fixed batch of generated orders (seeded) and reports the time
+of the whole batch; divide by the batch size (``extra_info["orders"]``) for a per-order
+figure. Speed on the shared 2-core machine is noisy: compare benchmarks of the same run, not runs.
 
+* generate: 1,000 uniform 10 x 30 orders;
 * parse and compile: 50 orders of the ``default`` scenario;
 * each heuristic and each peer: 20 uniform single-group orders of 30 lines x 100
   warehouses;
@@ -65,6 +66,15 @@ def problems(size: str) -> list[SplitProblem]:
     if size not in _PROBLEMS:
         _PROBLEMS[size] = uniform(*SIZES[size])
     return _PROBLEMS[size]
+
+
+def test_generate(benchmark: Any) -> None:
+    """1,000 uniform 10 x 30 orders from the scenario generator (its data cache warm)."""
+    cfg = ScenarioConfig.uniform(10, 30, n_orders=1000, seed=SEED)
+    generate_orders(cfg.replace(n_orders=1))
+    benchmark.extra_info["orders"] = cfg.n_orders
+    reqs = benchmark(generate_orders, cfg)
+    assert len(reqs) == cfg.n_orders
 
 
 def test_parse(benchmark: Any, default_raw: list[dict[str, Any]]) -> None:

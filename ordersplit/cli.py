@@ -2,45 +2,90 @@
 
 The CLI is a thin face over the Python API. A rejected request prints the contract's
 error object to standard error and exits with status 2; nothing partial is printed.
+
+Start-up stays light: a subcommand's module (and its libraries) is imported only when
+that subcommand runs, and a subcommand whose optional extra is not installed says which
+one to install (exit 2) instead of failing on an import.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from ordersplit.errors import OrderSplitError, RequestError
+from ordersplit.request_file import MAX_REQUEST_BYTES, order_id_of, read_request
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
 
 
-def _read(source: str) -> bytes:
-    if source == "-":
-        return sys.stdin.buffer.read()
-    return Path(source).read_bytes()
+class Lazy(NamedTuple):
+    """A subcommand defined in another module, loaded only when it runs."""
+
+    module: str
+    """Defines ``register(subparsers)``; each subcommand it adds sets ``func``
+    (``args -> exit code``) with ``set_defaults``."""
+    help: str
+    """The one-line help shown by ``ordersplit --help`` (the module is not loaded)."""
+    extra: str | None
+    """The optional extra it needs (``pip install 'ordersplit[EXTRA]'``), if any."""
+
+
+LAZY: dict[str, Lazy] = {
+    "bench": Lazy("ordersplit.bench.commands",
+                  "benchmark split strategies (ours and the peers) side by side", "bench"),
+    "reoptimize": Lazy("ordersplit.batch.commands",
+                       "re-split a batch of pending orders jointly against shared stock", "batch"),
+    "serve": Lazy("ordersplit.service.commands", "run the HTTP service (POST /v1/split, ...)",
+                  "service"),
+    "resplit": Lazy("ordersplit.lifecycle.commands",
+                    "re-split a child order the warehouse is short for", None),
+    "cancel": Lazy("ordersplit.lifecycle.commands", "cancel (or reject) a child order", None),
+    "release": Lazy("ordersplit.lifecycle.commands",
+                    "release a held child (e.g. a gift whose trigger was cancelled)", None),
+    "status": Lazy("ordersplit.lifecycle.commands",
+                   "move an order to in_warehouse/shipped/delivered", None),
+    "show": Lazy("ordersplit.lifecycle.commands", "an order's tree with statuses and amounts",
+                 None),
+}
+
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "service": ("fastapi", "uvicorn", "prometheus_client", "orjson"),
+    "batch": ("pandas", "pyarrow", "tqdm"),
+    "dask": ("distributed",),
+    "bench": ("pandas", "matplotlib", "tqdm"),
+    "postgres": ("psycopg",),
+}
+"""The import names each optional extra of pyproject.toml provides."""
+
+
+def missing_extra(what: str, extra: str) -> str | None:
+    """The one-line message when ``extra`` is not installed (``None`` when it is)."""
+    if all(importlib.util.find_spec(name) is not None for name in EXTRAS[extra]):
+        return None
+    return f"{what} needs the '{extra}' extra: pip install 'ordersplit[{extra}]'"
+
+
+def _error(message: str, field: str = "", order_id: str | None = None) -> None:
+    err = {"error": {"order_id": order_id, "field": field, "message": message}}
+    print(json.dumps(err), file=sys.stderr)
 
 
 def cmd_split(args: argparse.Namespace) -> int:
-    from ordersplit.api import split
-
+    """Validate the request (light: no solver loaded yet), then split it."""
     try:
-        raw = _read(args.request)
-    except OSError as exc:
-        err = RequestError(f"cannot read {args.request}: {exc.strerror or exc}", field="")
-        print(json.dumps(err.to_dict()), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        from ordersplit.models.validate import json_error_text
-
-        err = RequestError(json_error_text(exc), field="")
-        print(json.dumps(err.to_dict()), file=sys.stderr)
+        data = read_request(args.request, args.max_bytes)
+    except RequestError as exc:
+        print(json.dumps(exc.to_dict()), file=sys.stderr)
         return EXIT_BAD_INPUT
     if isinstance(data, dict):
         options = data.setdefault("options", {}) if isinstance(data.get("options", {}), dict) else None
@@ -50,7 +95,12 @@ def cmd_split(args: argparse.Namespace) -> int:
             if args.time_limit_ms:
                 options["time_limit_ms"] = args.time_limit_ms
     try:
-        plan = split(data)
+        from ordersplit.models.validate import parse_request
+
+        request = parse_request(data)
+        from ordersplit.api import split  # the solver stack, once the request is valid
+
+        plan = split(request)
         if args.store:  # one transaction; the stored plan if this request was split before
             from ordersplit.lifecycle import open_store
 
@@ -58,9 +108,11 @@ def cmd_split(args: argparse.Namespace) -> int:
     except RequestError as exc:
         print(json.dumps(exc.to_dict()), file=sys.stderr)
         return EXIT_BAD_INPUT
+    except (OverflowError, RecursionError) as exc:  # a number or a structure out of range
+        _error(f"the request holds a value out of range: {exc}", order_id=order_id_of(data))
+        return EXIT_BAD_INPUT
     except OrderSplitError as exc:
-        print(json.dumps({"error": {"order_id": None, "field": "", "message": str(exc)}}),
-              file=sys.stderr)
+        _error(str(exc), order_id=order_id_of(data))
         return EXIT_FAILURE
     text = plan.model_dump_json(indent=None if args.compact else 2)
     if args.output:
@@ -70,49 +122,100 @@ def cmd_split(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ordersplit", description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
-    sub = parser.add_subparsers(dest="command", required=True)
+def cmd_warmup(args: argparse.Namespace) -> int:
+    """Compile (or load) the split kernel now, e.g. while building an image or in CI."""
+    t0 = time.perf_counter()
+    from ordersplit.solver import cover_kernel
 
-    p = sub.add_parser("split", help="split one order (CONTRACT.md request JSON) into a plan")
+    how = "compiled" if cover_kernel.COMPILED_ON_IMPORT else "loaded from the cache"
+    print(f"split kernel {how} in {time.perf_counter() - t0:.1f} s "
+          f"(cache: {cover_kernel.cache_dir()})")
+    return 0
+
+
+def _add_split(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("split", help="split one order (request JSON, docs/contract.md) into a plan")
     p.add_argument("request", help="request JSON file, or - for standard input")
     p.add_argument("--solver", help="override options.solver (auto, cpsat, milp, greedy, ...)")
     p.add_argument("--time-limit-ms", type=int, help="override options.time_limit_ms")
     p.add_argument("-o", "--output", help="write the plan here instead of standard output")
     p.add_argument("--compact", action="store_true", help="one-line JSON")
     p.add_argument("--store", help="also save the plan in this order store (database URL)")
+    p.add_argument("--max-bytes", type=int, default=MAX_REQUEST_BYTES,
+                   help=f"refuse a request file larger than this (default {MAX_REQUEST_BYTES:,}; "
+                        "checked before it is read)")
     p.set_defaults(func=cmd_split)
-    for module in COMMAND_MODULES:
-        _register(module, sub)
+    p = sub.add_parser("warmup", help="compile the split kernel now (once per installation)")
+    p.set_defaults(func=cmd_warmup)
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line (the first word not an option)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+EVERY = "*"
+"""``build_parser(EVERY)``: every subcommand whose module (and extra) can be loaded."""
+
+
+def build_parser(command: str | None = EVERY) -> argparse.ArgumentParser:
+    """The parser with ``command``'s module loaded (every module for :data:`EVERY`); the
+    subcommands not loaded show their help line only."""
+    parser = argparse.ArgumentParser(prog="ordersplit", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_split(sub)
+    if command == EVERY:
+        wanted = {lazy.module for lazy in LAZY.values()}
+    else:
+        wanted = {LAZY[command].module} if command in LAZY else set()
+    loaded: set[str] = set()
+    for name, lazy in LAZY.items():
+        if lazy.module in loaded:
+            continue
+        if lazy.module in wanted and _register(lazy.module, sub):
+            loaded.add(lazy.module)
+        else:
+            sub.add_parser(name, help=lazy.help)
     return parser
 
 
-COMMAND_MODULES = (
-    "ordersplit.bench.commands",  # bench
-    "ordersplit.lifecycle.commands",  # resplit, cancel, show (and split --store)
-    "ordersplit.batch.commands",  # reoptimize
-    "ordersplit.service.commands",  # serve
-)
-"""Modules that add subcommands: each defines ``register(subparsers)``; each added
-subcommand sets ``func`` (``args -> exit code``) with ``set_defaults``."""
-
-
-def _register(module: str, sub: argparse._SubParsersAction) -> None:
-    import importlib
-
+def _register(module: str, sub: argparse._SubParsersAction) -> bool:
+    """Add ``module``'s subcommands; False when its optional extra is not installed."""
     try:
         mod = importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        if exc.name is not None and module.startswith(exc.name):
-            return  # that part of ordersplit is not installed in this build
-        raise
+        if exc.name is None or exc.name.split(".")[0] == "ordersplit":
+            raise
+        return False
     mod.register(sub)
+    return True
+
+
+def _options_need(args: argparse.Namespace) -> str | None:
+    """The missing-extra message for what the options ask for (a PostgreSQL store, Dask)."""
+    store = getattr(args, "store", None) or ""
+    if store.startswith("postgresql"):
+        return missing_extra("a PostgreSQL store", "postgres")
+    if getattr(args, "scheduler", None):
+        return missing_extra("ordersplit reoptimize --scheduler", "dask")
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = _command_of(argv)
+    lazy = LAZY.get(command or "")
+    if lazy is not None and lazy.extra is not None:
+        msg = missing_extra(f"ordersplit {command}", lazy.extra)
+        if msg:  # before its module is imported: that import would fail
+            print(msg, file=sys.stderr)
+            return EXIT_BAD_INPUT
+    args = build_parser(command).parse_args(argv)
+    msg = _options_need(args)
+    if msg:
+        print(msg, file=sys.stderr)
+        return EXIT_BAD_INPUT
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:

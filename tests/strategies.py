@@ -67,7 +67,7 @@ def requests(draw: st.DrawFn, *, max_lines: int = 4, max_wh: int = 4, bundles: b
         "catalog": catalog,
         "warehouses": warehouses,
         "rules": rules,
-        "options": {"solver": solver, "time_limit_ms": 5000},
+        "options": {"solver": solver, "time_limit_ms": 60_000},
     }
 
 

@@ -60,7 +60,7 @@ def make(
     )
 
 
-def solve(backend: Backend, problem: SplitProblem, seconds: float = 10.0,
+def solve(backend: Backend, problem: SplitProblem, seconds: float = 60.0,
           warm: np.ndarray | None = None) -> SolveResult:
     """Solve and check what every answer must satisfy."""
     res = backend.solve(problem, Deadline(seconds), warm)
@@ -289,7 +289,7 @@ def test_matches_brute_force(p: SplitProblem) -> None:
         be = cls()
         if not be.available():
             continue
-        res = be.solve(p, Deadline(10.0))
+        res = be.solve(p, Deadline(60))
         if expected is None:
             assert res.status is Status.NO_SOLUTION, (cls.name, res.summary())
             continue
@@ -308,8 +308,8 @@ def test_known_children_bound_skips_the_count_stage(backend: Backend) -> None:
     warm = np.zeros((5, 6), dtype=np.int64)
     for item, w in enumerate([2, 0, 3, 0, 5]):
         warm[item, w] = 1
-    plain = backend.solve(p, Deadline(10), warm)
-    told = backend.solve(p, Deadline(10), warm, children_bound=4)
+    plain = backend.solve(p, Deadline(60), warm)
+    told = backend.solve(p, Deadline(60), warm, children_bound=4)
     assert plain.status is told.status is Status.OPTIMAL
     assert plain.objective == told.objective and told.objective is not None
     assert told.objective.children == 4

@@ -63,10 +63,10 @@ def test_placement_cases_reach_the_cpsat_optimum(objective):
         if problem.coverable:
             continue
         assert placement_cases(problem), "one SKU per group: placing the items must do"
-        out = combination_search(problem, Deadline(10))
+        out = combination_search(problem, Deadline(60))
         assert out.proven and out.assignment is not None
         assert violations(problem, out.assignment) == []
-        ref = solve_problem(problem, "cpsat", Deadline(20))
+        ref = solve_problem(problem, "cpsat", Deadline(60))
         assert ref.status.value == "optimal" and ref.assignment is not None
         got = evaluate(problem, out.assignment).key(objective)
         assert got == evaluate(problem, ref.assignment).key(objective)
@@ -80,7 +80,7 @@ def test_every_case_plan_fits_the_real_stock():
     for _ in range(60):
         problem = contended_problem(rng, OBJECTIVES[0])
         for case in placement_cases(problem) or []:
-            out = combination_search(case.problem, Deadline(10))
+            out = combination_search(case.problem, Deadline(60))
             if out.assignment is not None:
                 assert fits(problem, out.assignment), case.placement
 
@@ -99,7 +99,7 @@ def test_the_relaxation_is_beaten_by_placing_the_bundle():
         cost=np.zeros(3, dtype=np.int64),
     )
     assert list(contended_items(problem)) == [2]
-    out = combination_search(problem, Deadline(10))
+    out = combination_search(problem, Deadline(60))
     assert out.proven and out.assignment is not None
     got = evaluate(problem, out.assignment)
     assert got.children == 2 and out.children_bound == 2
@@ -118,8 +118,8 @@ def test_too_many_cases_fall_back_to_the_relaxation(monkeypatch):
         if problem.coverable or placement_cases(problem) is not None:
             continue
         fell_back += 1
-        out = combination_search(problem, Deadline(10))
-        ref = solve_problem(problem, "cpsat", Deadline(20))
+        out = combination_search(problem, Deadline(60))
+        ref = solve_problem(problem, "cpsat", Deadline(60))
         assert ref.assignment is not None
         best = evaluate(problem, ref.assignment).key(OBJECTIVES[0])
         assert out.children_bound <= best[0]

@@ -65,7 +65,7 @@ def test_kernel_matches_exhaustive_search(lines: int, warehouses: int, density: 
                                           seed: int) -> None:
     for problem in uniform(lines, warehouses, density, 4, seed):
         assert problem.objective == ("children", "makespan", "unit_hours")
-        out = combination_search(problem, Deadline(30))
+        out = combination_search(problem, Deadline(60))
         assert out.proven and out.assignment is not None
         assert is_feasible(problem, out.assignment)
         got = evaluate(problem, out.assignment).key(problem.objective)
@@ -114,7 +114,7 @@ def test_kernel_agrees_with_cpsat_on_deeper_covers(objective: list[str]) -> None
         options={"solver": "auto", "objective": objective})
     for raw in generate_orders(cfg):
         problem = compile_request(parse_request(raw)).problem
-        mine = solve_problem(problem, "combination", Deadline(30))
+        mine = solve_problem(problem, "combination", Deadline(60))
         ref = solve_problem(problem, "cpsat", Deadline(60))
         assert mine.status == ref.status == Status.OPTIMAL
         assert mine.objective is not None and ref.objective is not None
@@ -132,7 +132,7 @@ def test_bundles_are_cover_elements_and_stay_exact() -> None:
         if not problem.coverable or problem.splittable.all():
             continue
         with_bundles += 1
-        mine = solve_problem(problem, "combination", Deadline(30))
+        mine = solve_problem(problem, "combination", Deadline(60))
         ref = solve_problem(problem, "cpsat", Deadline(60))
         assert mine.status == ref.status == Status.OPTIMAL
         assert mine.objective is not None and ref.objective is not None
@@ -152,7 +152,7 @@ def test_count_stage_beside_the_later_stages_gives_the_same_optimum(
 
     problems = uniform(40, 80, 0.2, 12, 5)  # greedy opens one too many on half
     monkeypatch.setattr(combination, "SEARCH_THREADS", 1)
-    want = [combination_search(p, Deadline(30)) for p in problems]
+    want = [combination_search(p, Deadline(60)) for p in problems]
     monkeypatch.setattr(combination, "SEARCH_THREADS", 2)
     monkeypatch.setattr(combination, "PARALLEL_CELLS", 0)
     monkeypatch.setattr(combination, "QUICK_SECONDS", quick_seconds)
@@ -165,14 +165,14 @@ def test_count_stage_beside_the_later_stages_gives_the_same_optimum(
 
     monkeypatch.setattr(combination, "_after_count", counted)
     for problem, ref in zip(problems, want, strict=True):
-        out = combination_search(problem, Deadline(30))
+        out = combination_search(problem, Deadline(60))
         assert out.proven and ref.proven
         assert out.assignment is not None and ref.assignment is not None
         assert is_feasible(problem, out.assignment)
         assert evaluate(problem, out.assignment).key(problem.objective) == \
             evaluate(problem, ref.assignment).key(problem.objective)
         assert out.children_bound == ref.children_bound
-        again = combination_search(problem, Deadline(30))  # threads race; the plan must not
+        again = combination_search(problem, Deadline(60))  # threads race; the plan must not
         assert again.assignment is not None
         assert np.array_equal(again.assignment, out.assignment)
     if quick_seconds == 0.0:  # some assumed counts were wrong, and the stages were redone

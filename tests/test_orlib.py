@@ -11,23 +11,13 @@ from pathlib import Path
 import pytest
 
 from ordersplit import split
-from ordersplit.io.datasets import find_data_dir
 from ordersplit.io.orlib import load_optima, read_scp, scp_to_request
 
-
-def _orlib_dir() -> Path | None:
-    base = find_data_dir()
-    return None if base is None else base / "orlib_scp"
-
-
-ORLIB = _orlib_dir()
-pytestmark = pytest.mark.skipif(ORLIB is None or not ORLIB.exists(),
-                                reason="shared/data/orlib_scp not found")
+ORLIB = Path(__file__).resolve().parents[1] / "data" / "orlib_scp"
 
 
 @pytest.mark.parametrize("name", ["scp41", "scp61", "scpe1"])
 def test_cost_objective_reaches_the_proven_optimum(name):
-    assert ORLIB is not None
     optimum = load_optima(ORLIB)[name]
     req = scp_to_request(read_scp(ORLIB / f"{name}.txt"), objective=("cost",))
     plan = split(req)

@@ -99,7 +99,7 @@ def test_exact_equals_brute_force(solver, count):
             continue
         if solver == "combination" and not applicable(problem):
             continue
-        res = solve_problem(problem, solver, Deadline(10))
+        res = solve_problem(problem, solver, Deadline(60))
         assert res.assignment is not None, (solver, t)
         assert violations(problem, res.assignment) == [], (solver, t)
         if (solver == "combination" and not problem.coverable and res.status.value != "optimal"
@@ -137,8 +137,8 @@ def test_backends_are_deterministic_on_a_larger_order(solver):
         + np.eye(m, n, dtype=np.int64) * 9,
         allowed=np.ones((n, m), dtype=bool), hours=(rng.integers(1, 9, m) * 360).astype(np.int64),
         cost=np.zeros(m, dtype=np.int64))
-    first = solve_problem(problem, solver, Deadline(10))
-    second = solve_problem(problem, solver, Deadline(10))
+    first = solve_problem(problem, solver, Deadline(60))
+    second = solve_problem(problem, solver, Deadline(60))
     assert first.assignment is not None and second.assignment is not None
     assert (first.assignment == second.assignment).all()
 
@@ -162,6 +162,6 @@ def test_regression_highs_presolve_after_a_stage(solver):
         allowed=np.ones((3, 4), dtype=bool),
         hours=np.array([4320, 4320, 360, 4320], dtype=np.int64),
         cost=np.zeros(4, dtype=np.int64), per_warehouse=False)
-    res = solve_problem(problem, solver, Deadline(10))
+    res = solve_problem(problem, solver, Deadline(60))
     assert res.assignment is not None and res.status.value == "optimal"
     assert evaluate(problem, res.assignment).key(problem.objective) == (1, 4320, 5760)

@@ -83,7 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--strategies", help="comma-separated backend names (default: all)")
     p.add_argument("--out", default="bench-out", help="output directory (bench-out/)")
     p.add_argument("--orlib", metavar="DIR", nargs="?", const="",
-                   help="run the OR-Library table on DIR (default: shared/data/orlib_scp)")
+                   help="run the OR-Library table on DIR (default: the repository's data/orlib_scp)")
     p.add_argument("--instances", help="with --orlib: comma-separated instance names")
     p.add_argument("--unicost-limit-s", type=float, default=10.0,
                    help="with --orlib: time limit per unicost instance and solver, s (10)")

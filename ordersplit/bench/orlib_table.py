@@ -155,7 +155,7 @@ def run_orlib(
 ) -> OrlibReport:
     """Both tables over ``instances`` (default: every 4.x, 5.x, 6.x, e.x file in ``folder``).
 
-    ``folder`` defaults to ``shared/data/orlib_scp``; ``weighted_limit_s`` is a safety
+    ``folder`` defaults to the repository's ``data/orlib_scp``; ``weighted_limit_s`` is a safety
     limit for ``milp`` on the weighted files (it proves each in a few seconds).
     """
     root = Path(folder) if folder else data_dir() / "orlib_scp"

@@ -19,8 +19,8 @@ request carries its order, the catalogue restricted to the SKUs the order uses p
 bundle components, and every location with its stock restricted to those SKUs (so a
 "10 lines x 30 warehouses" request has exactly 30 warehouses).
 
-Mapping from the shipped data (``shared/data``) to generated fields
-===================================================================
+Mapping from the shipped data (the repository's ``data/``) to generated fields
+==============================================================================
 
 Statistics are read once (:func:`ordersplit.bench.shapes.load_shapes`); if the data
 directory is missing, a warning is logged and a frozen copy of the same statistics

@@ -104,11 +104,7 @@ def _from_data() -> Shapes:
     ]
     frac = (mixed["coupon"] / mixed.sum(axis=1)).clip(0.01, 0.99)
 
-    products = datasets.read_olist("products")
-    dims = products[["product_length_cm", "product_height_cm", "product_width_cm"]]
-    bulky = (products["product_weight_g"] > datasets.BULKY_WEIGHT_G) | (
-        dims.max(axis=1) > datasets.BULKY_SIDE_CM
-    )
+    bulky = datasets.bulky_mask(datasets.read_olist("products"))
 
     ic_lines = datasets.read_instacart("order_products__prior")
     ic_products = datasets.read_instacart("products")
@@ -165,12 +161,12 @@ def _from_data() -> Shapes:
 def load_shapes() -> Shapes:
     """The data's shapes (read once), or :data:`FALLBACK` with a warning if data is missing."""
     if datasets.find_data_dir() is None:
-        log.warning("shared data not found; scenario generator uses built-in shapes")
+        log.warning("data directory not found; scenario generator uses built-in shapes")
         return FALLBACK
     try:
         return _from_data()
     except (FileNotFoundError, KeyError, ValueError) as exc:
-        log.warning("could not read shared data (%s); using built-in shapes", exc)
+        log.warning("could not read the data directory (%s); using built-in shapes", exc)
         return FALLBACK
 
 
@@ -182,7 +178,7 @@ def sample_quantiles(
     return np.interp(u, QUANTILE_LEVELS, quantiles)
 
 
-# Frozen copy of _from_data() on shared/data (recomputed with `python -m
+# Frozen copy of _from_data() on data/ (recomputed with `python -m
 # ordersplit.bench.shapes`); used when the data directory is missing.
 # fmt: off
 FALLBACK = Shapes(

@@ -1,4 +1,4 @@
-"""Readers for the public data shipped in ``shared/data`` (see its README.md).
+"""Readers for the public data shipped in the repository's ``data/`` (see its README.md).
 
 Three sets are read here, each into plain pandas DataFrames with the source's own column
 names (nothing renamed, nothing dropped):
@@ -10,11 +10,12 @@ names (nothing renamed, nothing dropped):
 - ``ipmof_network/``: two retailers' fulfilment networks (region -> RDC/FDC, SKU weights,
   lane cost coefficients); source ``Junyaokk/IPMOF``.
 
-The data directory is ``$ORDERSPLIT_DATA`` when set, otherwise the first ``shared/data``
-found walking up from this file and then from the working directory.
+The data directory is ``$ORDERSPLIT_DATA`` when set, otherwise the repository's own
+``data/`` (next to the ``ordersplit`` package of an editable install or a clone, or in the
+working directory). Nothing outside the repository is searched.
 
-:func:`olist_requests` turns real Olist orders into split requests against a generated
-network (documented on the function).
+This module only reads; turning the data into split requests is the benchmark's job
+(:mod:`ordersplit.bench.olist`), so data flows one way: io -> bench.
 """
 
 from __future__ import annotations
@@ -24,13 +25,9 @@ import os
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import Literal
 
-import numpy as np
 import pandas as pd
-
-if TYPE_CHECKING:
-    from ordersplit.bench.scenario import ScenarioConfig
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +36,11 @@ InstacartTable = Literal["orders", "order_products__prior", "products", "aisles"
 IpmofTable = Literal["region_info", "sku_info", "trans_info"]
 
 DATA_ENV = "ORDERSPLIT_DATA"
+DATA_SETS = ("orlib_scp", "olist_sample", "instacart_sample", "ipmof_network")
+"""The folders of a data directory; a ``data/`` holding none of them is not ours."""
+
+REPO_DATA = Path(__file__).resolve().parents[2] / "data"
+"""``data/`` of the repository this package was loaded from (a clone or editable install)."""
 
 
 def _candidates() -> Iterator[Path]:
@@ -46,15 +48,18 @@ def _candidates() -> Iterator[Path]:
     if env:
         yield Path(env)
         return
-    for start in (Path(__file__).resolve().parent, Path.cwd().resolve()):
-        for folder in (start, *start.parents):
-            yield folder / "shared" / "data"
+    yield REPO_DATA
+    yield Path.cwd().resolve() / "data"
+
+
+def _is_data_dir(folder: Path) -> bool:
+    return folder.is_dir() and any((folder / name).is_dir() for name in DATA_SETS)
 
 
 def find_data_dir() -> Path | None:
-    """The shared data directory, or ``None`` when it cannot be found."""
+    """The data directory, or ``None`` when it cannot be found."""
     for cand in _candidates():
-        if cand.is_dir():
+        if _is_data_dir(cand):
             return cand
     return None
 
@@ -64,7 +69,8 @@ def data_dir(path: str | Path | None = None) -> Path:
     found = Path(path) if path is not None else find_data_dir()
     if found is None or not found.is_dir():
         raise FileNotFoundError(
-            f"shared data directory not found (set {DATA_ENV} or place shared/data above the repo)"
+            f"data directory not found: run from a clone of the repository (its data/) "
+            f"or set {DATA_ENV}"
         )
     return found
 
@@ -93,7 +99,7 @@ def read_ipmof(
     return _read_csv(data_dir(root) / "ipmof_network" / f"retailer{retailer}" / f"{table}.csv")
 
 
-# --------------------------------------------------------------------------- olist requests
+# --------------------------------------------------------------------------- Olist conventions
 
 OLIST_PAYMENT_METHODS: dict[str, str] = {
     "credit_card": "cash",
@@ -108,150 +114,7 @@ BULKY_WEIGHT_G = 30_000
 BULKY_SIDE_CM = 100
 
 
-def _bulky_products(products: pd.DataFrame) -> set[str]:
+def bulky_mask(products: pd.DataFrame) -> pd.Series:
+    """Olist products heavier than 30 kg or with a side over 100 cm (ship as bulky)."""
     dims = products[["product_length_cm", "product_height_cm", "product_width_cm"]]
-    bulky = (products["product_weight_g"] > BULKY_WEIGHT_G) | (dims.max(axis=1) > BULKY_SIDE_CM)
-    return set(products.loc[bulky, "product_id"].astype(str))
-
-
-def _scale_to(amounts: list[int], total: int) -> list[int]:
-    """Integer amounts proportional to ``amounts`` that add up to ``total`` exactly."""
-    have = sum(amounts)
-    if have <= 0:
-        return [total] + [0] * (len(amounts) - 1)
-    raw = [a * total for a in amounts]
-    out = [r // have for r in raw]
-    rest = total - sum(out)
-    order = sorted(range(len(amounts)), key=lambda i: (-(raw[i] % have), i))
-    for i in order[:rest]:
-        out[i] += 1
-    return out
-
-
-def olist_requests(
-    n: int,
-    seed: int = 0,
-    *,
-    config: ScenarioConfig | None = None,
-    root: str | Path | None = None,
-) -> list[dict[str, Any]]:
-    """``n`` real Olist orders (sampled with ``seed``) as split requests.
-
-    Mapping, per order:
-
-    - lines: one line per distinct ``(product_id, price)`` of ``order_items``; quantity =
-      number of item rows (Olist has one row per unit); ``unit_price`` = ``price``.
-    - catalog: ``product_id`` -> ``merchant`` = ``seller_id`` (``"S-"`` + first 8 hex
-      digits), ``bulky`` when ``product_weight_g`` > 30 kg or the longest side > 100 cm;
-      everything else ambient/standard (Olist is general merchandise).
-    - ``shipping_fee`` = sum of ``freight_value`` over the item rows.
-    - payments: ``payment_type`` mapped by :data:`OLIST_PAYMENT_METHODS` and summed per
-      method; Olist's ``payment_value`` includes instalment interest and rounding, so the
-      plan is rescaled proportionally (largest remainder, in cents) to add up exactly to
-      the payable = goods + shipping fee. Orders without payments pay all in cash.
-    - ``destination`` = the customer's ``customer_state`` (unknown -> ``"*"``-served).
-    - warehouses: a network generated from ``config`` (default preset ``"default"``, with
-      the regions set to the 14 most common customer states); each product gets its stock
-      vector drawn once (``stock_density``/``stock_depth``) so that all orders see the
-      same stock for the same product.
-
-    Currency is ``BRL``. Only orders with at least one item are used.
-    """
-    # ordersplit.bench reads its shapes through this module: import it late (no cycle).
-    from ordersplit.bench.network import (
-        format_money,
-        generate_network,
-        location_dicts,
-    )
-    from ordersplit.bench.scenario import ScenarioConfig
-
-    items = read_olist("order_items", root)
-    pays = read_olist("order_payments", root)
-    orders = read_olist("orders", root)
-    customers = read_olist("customers", root)
-    products = read_olist("products", root)
-    bulky = _bulky_products(products)
-    states = customers["customer_state"].value_counts().index[:14].tolist()
-    state_of = orders.merge(customers, on="customer_id", how="left").set_index("order_id")[
-        "customer_state"
-    ]
-
-    base = config if config is not None else ScenarioConfig.preset("default")
-    cfg = base.replace(regions=tuple(str(s) for s in states), currency="BRL", seed=seed)
-    rng = np.random.default_rng(seed)
-    net = generate_network(cfg, rng)
-    warehouses = [loc for loc in net.locations if loc["kind"] == "warehouse"]
-    stock_rng = np.random.default_rng([seed, 1])
-    stock_of: dict[str, np.ndarray] = {}
-
-    def stock_vector(pid: str) -> np.ndarray:
-        if pid not in stock_of:
-            has = stock_rng.random(len(warehouses)) < cfg.stock_density
-            qty = stock_rng.geometric(1.0 / max(cfg.stock_depth, 1.0), len(warehouses))
-            stock_of[pid] = np.where(has, qty, 0)
-        return stock_of[pid]
-
-    ids = np.array(sorted(items["order_id"].unique()))
-    chosen = rng.choice(ids, size=min(n, len(ids)), replace=False)
-    by_order = items[items["order_id"].isin(set(chosen))].groupby("order_id", sort=False)
-    pays_by = pays.groupby("order_id")
-    out: list[dict[str, Any]] = []
-    for oid in chosen:
-        rows = by_order.get_group(oid)
-        groups = rows.groupby(["product_id", "price"], sort=True)
-        lines: list[dict[str, Any]] = []
-        catalog: dict[str, dict[str, Any]] = {}
-        goods = 0
-        for k, (key, grp) in enumerate(groups):
-            pid, price = cast(tuple[str, float], key)
-            qty = len(grp)
-            cents = round(float(price) * 100)
-            goods += cents * qty
-            lines.append(
-                {
-                    "id": f"L{k + 1}",
-                    "sku": str(pid),
-                    "quantity": qty,
-                    "unit_price": format_money(cents, 2),
-                }
-            )
-            seller = str(grp["seller_id"].iloc[0])
-            item: dict[str, Any] = {"merchant": f"S-{seller[:8]}"}
-            if str(pid) in bulky:
-                item["bulky"] = True
-            catalog[str(pid)] = item
-        freight = sum(round(float(f) * 100) for f in rows["freight_value"])
-        payable = goods + freight
-        per_method: dict[str, int] = {}
-        if oid in pays_by.groups:
-            for _, p in pays_by.get_group(oid).sort_values("payment_sequential").iterrows():
-                method = OLIST_PAYMENT_METHODS.get(str(p["payment_type"]), "cash")
-                per_method[method] = per_method.get(method, 0) + round(
-                    float(p["payment_value"]) * 100
-                )
-        if not per_method:
-            per_method = {"cash": payable}
-        amounts = _scale_to(list(per_method.values()), payable)
-        payments = [
-            {"method": m, "amount": format_money(a, 2)}
-            for m, a in zip(per_method, amounts, strict=True)
-        ]
-        dest = state_of.get(oid)
-        skus = list(catalog)
-        locs = location_dicts(warehouses, skus, np.stack([stock_vector(s) for s in skus], axis=1))
-        out.append(
-            {
-                "order": {
-                    "id": f"OL-{str(oid)[:12]}",
-                    "currency": "BRL",
-                    "destination": str(dest) if isinstance(dest, str) else "unknown",
-                    "lines": lines,
-                    "shipping_fee": format_money(freight, 2),
-                    "payments": payments,
-                },
-                "catalog": catalog,
-                "warehouses": locs,
-                "options": dict(cfg.options),
-            }
-        )
-    return out
+    return (products["product_weight_g"] > BULKY_WEIGHT_G) | (dims.max(axis=1) > BULKY_SIDE_CM)

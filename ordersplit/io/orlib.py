@@ -1,6 +1,6 @@
 """OR-Library set covering instances (J. E. Beasley) as split requests.
 
-File format (``shared/data/orlib_scp/ORLIB_README.txt``), whitespace-separated: the
+File format (``data/orlib_scp/ORLIB_README.txt``), whitespace-separated: the
 number of rows ``m`` and of columns ``n``; the cost of each of the ``n`` columns; then
 for each row the number of columns covering it followed by those columns (1-based).
 

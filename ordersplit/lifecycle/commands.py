@@ -11,11 +11,11 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from ordersplit.errors import OrderSplitError, RequestError
 from ordersplit.lifecycle import open_store, show, show_json
 from ordersplit.lifecycle.errors import LifecycleError
+from ordersplit.request_file import read_request
 
 EXIT_REFUSED = 2
 EXIT_FAILURE = 1
@@ -33,7 +33,7 @@ def _guarded(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Nam
     def wrapper(args: argparse.Namespace) -> int:
         try:
             return run(args)
-        except RequestError as exc:  # bad input: the contract's error object, with its field
+        except RequestError as exc:  # bad input (a shortage, a --stock file): the error object
             print(json.dumps(exc.to_dict()), file=sys.stderr)
             return EXIT_REFUSED
         except LifecycleError as exc:
@@ -63,11 +63,7 @@ def _stock(path: str | None, order_id: str) -> dict[str, dict[str, int]] | None:
     """The ``--stock`` file: ``{warehouse: {sku: units}}``, or None without one."""
     if not path:
         return None
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise RequestError(f"cannot read a JSON stock snapshot: {exc}", field="--stock",
-                           order_id=order_id) from None
+    data = read_request(path)  # bounded in size and depth, errors in our words
     if not isinstance(data, dict) or not all(
             isinstance(units, dict) for units in data.values()):
         raise RequestError("the stock snapshot is {warehouse: {sku: units}}", field="--stock",
@@ -93,7 +89,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     store = open_store(args.store)
     try:
         end = store.reject if args.reject else store.cancel
-        outcome = end(args.order_id, args.note, args.gifts)
+        outcome = end(args.order_id, args.note, gifts=args.gifts)
     finally:
         store.close()
     print(json.dumps(outcome.to_dict(), indent=2))

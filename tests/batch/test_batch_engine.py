@@ -36,7 +36,7 @@ def shipped_per_cell(result: Any, batch: Any) -> dict[tuple[str, str], int]:
 
 
 def test_tiny_batch_reaches_the_known_optimum(tiny: dict[str, Any]) -> None:
-    res = reoptimize(tiny, time_limit_s=10, max_rounds=3)
+    res = reoptimize(tiny, time_limit_s=600, max_rounds=3)
     s = res.summary
     assert s["children_sequential"] == 3
     assert s["children_batch"] == 2 == s["children_lower_bound"]
@@ -50,7 +50,7 @@ def test_tiny_batch_reaches_the_known_optimum(tiny: dict[str, Any]) -> None:
 
 def test_never_oversells_and_never_worse_than_sequential(small: dict[str, Any]) -> None:
     batch = batch_from_json(small)
-    res = reoptimize(batch, time_limit_s=20, max_rounds=3)
+    res = reoptimize(batch, time_limit_s=600, max_rounds=3)
     sol = res.solution
     assert sol is not None
     check_no_oversell(batch.world.stock, sol.final)
@@ -71,7 +71,7 @@ def test_never_oversells_and_never_worse_than_sequential(small: dict[str, Any]) 
 
 def test_ledger_refuses_to_oversell(tiny: dict[str, Any]) -> None:
     batch = batch_from_json(tiny)
-    res = reoptimize(batch, time_limit_s=5, max_rounds=1)
+    res = reoptimize(batch, time_limit_s=600, max_rounds=1)
     sol = res.solution
     assert sol is not None
     ledger = Ledger.full(batch.world.stock)
@@ -85,7 +85,7 @@ def test_ledger_refuses_to_oversell(tiny: dict[str, Any]) -> None:
 
 def test_never_worse_than_the_current_assignment(tiny: dict[str, Any]) -> None:
     tiny["current"] = {"A": [["L1", "W2", 1]], "B": [["L1", "W1", 1], ["L2", "W1", 1]]}
-    res = reoptimize(tiny, time_limit_s=5, max_rounds=2)
+    res = reoptimize(tiny, time_limit_s=600, max_rounds=2)
     assert res.summary["before"] == "current"
     assert res.summary["warm_start"] == "current"
     assert res.summary["children_current"] == 2 == res.summary["children_after"]
@@ -98,7 +98,7 @@ def test_bad_orders_are_reported_and_the_others_go_on(small: dict[str, Any]) -> 
     reqs[7]["order"]["lines"][0]["sku"] = "NO-SUCH-SKU"
     reqs[9]["order"]["payments"][0]["amount"] = "0.01"
     reqs[11]["order"]["id"] = reqs[12]["order"]["id"]  # duplicate id: the second one fails
-    res = reoptimize(small, time_limit_s=10, max_rounds=1)
+    res = reoptimize(small, time_limit_s=600, max_rounds=1)
     errors = res.errors
     assert len(errors) == 4
     assert set(errors["position"]) == {3, 7, 9, 12}
@@ -116,7 +116,7 @@ def test_deterministic(small: dict[str, Any]) -> None:
 
 
 def test_money_adds_up_per_order(small: dict[str, Any]) -> None:
-    res = reoptimize(small, time_limit_s=10, max_rounds=1)
+    res = reoptimize(small, time_limit_s=600, max_rounds=1)
     m = res.master.copy()
     for key in ("goods", "discount", "shipping_fee", "paid", "invoice", "tax"):
         m[key] = m[key].map(lambda v: round(float(v) * 100))
@@ -134,7 +134,7 @@ def test_part_budgets_never_add_up_to_more_than_the_free_stock(small: dict[str, 
     from ordersplit.batch.search import BatchState
 
     batch = batch_from_json(small)
-    res = reoptimize(batch, time_limit_s=10, max_rounds=0)
+    res = reoptimize(batch, time_limit_s=600, max_rounds=0)
     sol = res.solution
     assert sol is not None
     state = BatchState(batch.world, tuple(batch.templates), 1.0)
@@ -153,7 +153,7 @@ def test_an_overselling_current_assignment_cannot_make_the_batch_oversell(
         tiny: dict[str, Any]) -> None:
     tiny["current"] = {"A": [["L1", "W1", 1]], "B": [["L1", "W1", 1], ["L2", "W1", 1]]}
     batch = batch_from_json(tiny)
-    res = reoptimize(batch, time_limit_s=5, max_rounds=2)
+    res = reoptimize(batch, time_limit_s=600, max_rounds=2)
     sol = res.solution
     assert sol is not None and sol.current is not None
     check_no_oversell(batch.world.stock, sol.current)
@@ -182,7 +182,7 @@ def test_an_order_whose_split_raises_becomes_an_error_row(small: dict[str, Any],
 
     monkeypatch.setattr(model, "compile_request", compile_or_fail)
     monkeypatch.setattr(frames, "gift_links", links_or_fail)
-    res = reoptimize(small, time_limit_s=10, max_rounds=2)
+    res = reoptimize(small, time_limit_s=600, max_rounds=2)
     errors = res.errors.set_index("order_id")
     assert set(errors.index) == {bad, late}
     assert "injected solver failure" in errors.loc[bad, "message"]
@@ -208,7 +208,7 @@ def test_vectorized_tables_equal_the_per_order_plan_builder(small: dict[str, Any
     from ordersplit.batch.search import BatchState
 
     batch = batch_from_json(small)
-    res = reoptimize(batch, time_limit_s=10, max_rounds=1)
+    res = reoptimize(batch, time_limit_s=600, max_rounds=1)
     assert res.solution is not None
     state = BatchState(batch.world, tuple(batch.templates), 0.2)
     _, rows, failures = _plans_and_rows(state, InlineRunner(state), res.solution.final,
@@ -240,7 +240,7 @@ def test_an_order_of_one_sku_waits_so_that_a_larger_one_ships_whole(
     units waiting."""
     whs = [{"id": "L1", "stock": {"X": 1, "Y": 1, "Z": 1}, "delivery_hours": {"*": 10}},
            {"id": "L2", "stock": {"X": 1, "Y": 1}, "delivery_hours": {"*": 20}}]
-    res = reoptimize(_d_a_b(make_order, whs), time_limit_s=10, max_rounds=1,
+    res = reoptimize(_d_a_b(make_order, whs), time_limit_s=600, max_rounds=1,
                      bound_time_limit_s=0)
     s = res.summary
     assert (s["children_sequential"], s["children_batch"]) == (4, 3)
@@ -258,7 +258,7 @@ def test_a_waiting_order_moves_its_group_to_a_donors_location(
     whs = [{"id": "L1", "stock": {"X": 1, "Y": 1, "Z": 1}, "delivery_hours": {"*": 10}},
            {"id": "L2", "stock": {"Y": 1}, "delivery_hours": {"*": 20}},
            {"id": "L3", "stock": {"X": 1, "Y": 1}, "delivery_hours": {"*": 30}}]
-    res = reoptimize(_d_a_b(make_order, whs), time_limit_s=10, max_rounds=1,
+    res = reoptimize(_d_a_b(make_order, whs), time_limit_s=600, max_rounds=1,
                      bound_time_limit_s=0)
     s = res.summary
     assert (s["children_sequential"], s["children_batch"]) == (4, 3)
@@ -276,7 +276,7 @@ def test_a_group_short_anyway_waits_whole_so_that_a_waiting_order_ships(
     data = {"requests": [make_order("A", [("1", "X", 1), ("2", "U", 1)]),
                          make_order("B", [("1", "X", 1)])],
             "warehouses": whs}
-    res = reoptimize(data, time_limit_s=10, max_rounds=1, bound_time_limit_s=0)
+    res = reoptimize(data, time_limit_s=600, max_rounds=1, bound_time_limit_s=0)
     s = res.summary
     assert (s["children_sequential"], s["children_batch"]) == (3, 2)
     assert s["backorder_units_batch"] == s["backorder_units_sequential"] == 2
@@ -309,7 +309,7 @@ def test_an_ejection_chain_moves_a_dear_holder_to_where_a_cheap_one_waits(
                          make_order("G", [("1", "X", 1)]),
                          make_order("J", [("1", "X", 1), ("2", "Y", 1)])],
             "warehouses": whs}
-    res = reoptimize(data, time_limit_s=10, max_rounds=1, bound_time_limit_s=0)
+    res = reoptimize(data, time_limit_s=600, max_rounds=1, bound_time_limit_s=0)
     s = res.summary
     assert (s["children_sequential"], s["children_batch"]) == (4, 3)
     assert s["backorder_units_batch"] == s["backorder_units_sequential"] == 1

@@ -44,7 +44,7 @@ def test_tables_round_trip(small: dict[str, Any], tmp_path: Path, fmt: str) -> N
 def test_json_list_of_requests_is_accepted(tiny: dict[str, Any]) -> None:
     reqs = tiny["requests"]
     reqs[0]["warehouses"] = tiny["warehouses"]  # the list form: the first request's warehouses
-    res = reoptimize(reqs, time_limit_s=5, max_rounds=2)
+    res = reoptimize(reqs, time_limit_s=600, max_rounds=2)
     assert res.summary["children_batch"] == 2
     assert batch_from_json(reqs).n_input == 2
 
@@ -52,7 +52,7 @@ def test_json_list_of_requests_is_accepted(tiny: dict[str, Any]) -> None:
 def test_example_folder_beats_its_current_assignment() -> None:
     tables = read_tables(EXAMPLE)
     assert len(tables["orders"]) == 200 and "assignment" in tables
-    res = reoptimize(EXAMPLE, time_limit_s=20, max_rounds=2)
+    res = reoptimize(EXAMPLE, time_limit_s=600, max_rounds=2)
     s = res.summary
     assert s["orders_planned"] + s["orders_failed"] == 200
     assert s["before"] == "current"
@@ -74,8 +74,8 @@ def test_dask_local_cluster_matches_local(small: dict[str, Any]) -> None:
 def test_store_writes_each_order_once(tiny: dict[str, Any], tmp_path: Path) -> None:
     pytest.importorskip("sqlalchemy")
     url = f"sqlite:///{tmp_path / 'orders.db'}"
-    first = reoptimize(tiny, time_limit_s=5, max_rounds=2, store=url, batch_id="b1")
-    again = reoptimize(tiny, time_limit_s=5, max_rounds=2, store=url, batch_id="b1")
+    first = reoptimize(tiny, time_limit_s=600, max_rounds=2, store=url, batch_id="b1")
+    again = reoptimize(tiny, time_limit_s=600, max_rounds=2, store=url, batch_id="b1")
     assert first.summary["store"]["written"] == 2
     assert again.summary["store"] == {"url": url, "written": 0, "already_stored": 2}
     from ordersplit.lifecycle import open_store

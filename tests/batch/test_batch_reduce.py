@@ -61,9 +61,9 @@ def test_shortcuts_reach_the_cpsat_optimum(objective: tuple[str, ...], share: bo
     shortcut = 0
     for _ in range(40):
         p = problem(rng, objective, int(rng.integers(0, 3)), share)
-        exact = solve_problem(p, "cpsat", Deadline(10.0))
+        exact = solve_problem(p, "cpsat", Deadline(60))
         assert exact.status == "optimal" and exact.objective is not None
-        got = solve_exact(p, "auto", Deadline(10.0))
+        got = solve_exact(p, "auto", Deadline(60))
         assert got.assignment is not None and got.objective is not None
         assert violations(p, got.assignment) == []
         assert got.objective.key(objective) == exact.objective.key(objective)
@@ -83,7 +83,7 @@ def test_merged_bundle_ships_whole_from_one_location() -> None:
     reduced = merge_bundles(p)
     assert reduced is not None and reduced.simple
     assert reduced.stock[:, -1].tolist() == [0, 2]
-    res = solve_exact(p, "auto", Deadline(5.0))
+    res = solve_exact(p, "auto", Deadline(60))
     assert res.assignment is not None
     assert res.assignment.tolist() == [[0, 2]]
 
@@ -117,8 +117,8 @@ def test_shortcut_plans_in_a_scenario_match_the_portfolio(small: dict[str, Any])
             if prob.n_items == 0 or (merge_bundles(prob) is None
                                      and prob.objective[0] == "children"):
                 continue
-            got = solve_exact(prob, "auto", Deadline(10.0))
-            ref = solve_problem(prob, "auto", Deadline(10.0))
+            got = solve_exact(prob, "auto", Deadline(60))
+            ref = solve_problem(prob, "auto", Deadline(60))
             assert got.objective is not None and ref.objective is not None
             if ref.status == "optimal":
                 assert got.objective.key(prob.objective) == ref.objective.key(prob.objective)

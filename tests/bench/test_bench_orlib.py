@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ordersplit.io.datasets import find_data_dir
 from ordersplit.io.orlib import (
     load_optima,
     load_optima_table,
@@ -16,9 +15,7 @@ from ordersplit.io.orlib import (
 )
 from ordersplit.models.validate import parse_request
 
-DATA = find_data_dir()
-ORLIB = DATA / "orlib_scp" if DATA is not None else Path("absent")
-pytestmark = pytest.mark.skipif(not ORLIB.is_dir(), reason="shared/data/orlib_scp not found")
+ORLIB = Path(__file__).resolve().parents[2] / "data" / "orlib_scp"
 
 
 def test_read_scp41() -> None:

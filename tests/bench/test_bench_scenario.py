@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -144,13 +143,10 @@ def test_disabled_rules_and_options() -> None:
         assert parsed.options.solver == "greedy"
 
 
-def test_generation_is_fast() -> None:
-    cfg = ScenarioConfig.uniform(10, 30, n_orders=1000)
-    generate_orders(cfg.replace(n_orders=1))  # warm the data cache
-    start = time.perf_counter()
-    reqs = generate_orders(cfg)
-    assert time.perf_counter() - start < 2.0
-    assert len(reqs) == 1000
+def test_generation_makes_the_orders_asked_for() -> None:
+    """Its speed is a benchmark (``benchmarks/bench_hot_paths.py::test_generate``)."""
+    reqs = generate_orders(ScenarioConfig.uniform(10, 30, n_orders=300))
+    assert len(reqs) == 300 and len({r["order"]["id"] for r in reqs}) == 300
 
 
 def test_bad_config_is_rejected() -> None:
@@ -172,7 +168,7 @@ def test_missing_data_falls_back_with_a_warning(
     try:
         with caplog.at_level(logging.WARNING, logger="ordersplit.bench.shapes"):
             reqs = generate_orders(ScenarioConfig.preset("default", n_orders=100, seed=4))
-        assert "shared data not found" in caplog.text
+        assert "data directory not found" in caplog.text
         assert not shapes_mod.load_shapes().from_data
         for req in reqs:
             parse_request(req)

@@ -42,7 +42,7 @@ def gift_request(order_id: str = "G-1", **changes: Any) -> dict[str, Any]:
              "delivery_hours": {"city": 12}},
             {"id": "W2", "stock": {"BREAD": 10}, "delivery_hours": {"city": 36}},
         ],
-        "options": {"time_limit_ms": 2000, "invoice_methods": ["cash", "gift_card"]},
+        "options": {"time_limit_ms": 60_000, "invoice_methods": ["cash", "gift_card"]},
     }
     req = copy.deepcopy(req)
     req["order"].update(changes)

@@ -62,7 +62,7 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
             {"id": "W2", "stock": stock(), "delivery_hours": {"city": 12}},
             {"id": "W3", "stock": stock(), "delivery_hours": {"city": 48}},
         ],
-        "options": {"time_limit_ms": 1000, "solver": "auto",
+        "options": {"time_limit_ms": 60_000, "solver": "auto",
                     "invoice_methods": draw(st.sampled_from([["cash"], ["cash", "points"]]))},
     }
 

@@ -13,7 +13,8 @@ from ordersplit.service.app import create_app
 
 def test_process_pool_and_store(tmp_path: Path, request_body: dict[str, Any]) -> None:
     url = f"sqlite:///{tmp_path / 'orders.db'}"
-    app = create_app(config(workers=1, pool="process", store_url=url))
+    # a generous grace: the worker process's first job loads ordersplit on a loaded machine
+    app = create_app(config(workers=1, pool="process", store_url=url, grace_ms=600_000))
     with TestClient(app, headers=AUTH) as c:
         assert c.get("/healthz").json()["lifecycle"] is True
         first = c.post("/v1/split", json=request_body)
