@@ -7,6 +7,7 @@ API and the HTTP service can all answer with the contract's error object.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 MAX_ECHO = 200
@@ -46,3 +47,14 @@ class RequestError(OrderSplitError, ValueError):
 
 class SolverError(OrderSplitError, RuntimeError):
     """A backend failed in a way that left no plan (the portfolio falls back instead)."""
+
+
+def json_error_text(exc: BaseException) -> str:
+    """Our description of why a body is not JSON (never Python's codec or parser text)."""
+    if isinstance(exc, UnicodeError):
+        return "malformed JSON: the body is not UTF-8 text"
+    if isinstance(exc, RecursionError):
+        return "malformed JSON: nested too deeply"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"malformed JSON at line {exc.lineno}, column {exc.colno}"
+    return "malformed JSON: a value is out of range (numbers are limited to 4300 digits)"

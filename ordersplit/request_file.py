@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ordersplit.errors import RequestError
+from ordersplit.errors import RequestError, json_error_text
 
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
 """The default size limit of one request file (8 MiB; the largest OR-Library request,
@@ -33,8 +33,6 @@ def read_request(source: str, max_bytes: int = MAX_REQUEST_BYTES) -> Any:
     except RecursionError:
         raise RequestError(f"JSON nested deeper than {MAX_DEPTH} levels", field="") from None
     except ValueError as exc:  # malformed, not UTF-8, or a number past Python's digit limit
-        from ordersplit.models.validate import json_error_text
-
         raise RequestError(json_error_text(exc), field="") from None
     check_depth(data)
     return data

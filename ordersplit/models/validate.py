@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ordersplit.errors import RequestError
+from ordersplit.errors import RequestError, json_error_text
 from ordersplit.models.bounds import MONEY_LIMIT, PATTERN_TEXT
 from ordersplit.models.currency import currency_exponent
 from ordersplit.models.request import SplitRequest
@@ -62,17 +62,6 @@ def parse_request(data: str | bytes | Mapping[str, Any] | SplitRequest) -> Split
         raise validation_error(exc, order_id) from None
     check_request(request)
     return request
-
-
-def json_error_text(exc: BaseException) -> str:
-    """Our description of why a body is not JSON (never Python's codec or parser text)."""
-    if isinstance(exc, UnicodeError):
-        return "malformed JSON: the body is not UTF-8 text"
-    if isinstance(exc, RecursionError):
-        return "malformed JSON: nested too deeply"
-    if isinstance(exc, json.JSONDecodeError):
-        return f"malformed JSON at line {exc.lineno}, column {exc.colno}"
-    return "malformed JSON: a value is out of range (numbers are limited to 4300 digits)"
 
 
 def error_message(err: Mapping[str, Any]) -> str:

@@ -18,9 +18,8 @@ from typing import Any, NamedTuple
 import orjson
 
 from ordersplit.api import split
-from ordersplit.errors import OrderSplitError, RequestError, echo
+from ordersplit.errors import OrderSplitError, RequestError, echo, json_error_text
 from ordersplit.models.request import Options
-from ordersplit.models.validate import json_error_text
 from ordersplit.service.allocate import allocate
 from ordersplit.service.promise import make_promise
 
