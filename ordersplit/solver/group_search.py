@@ -245,10 +245,11 @@ def _key_of(data: GroupData, terms: tuple[str, ...], chosen: int) -> tuple[tuple
 
 def _run_bits(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: int,
               start: tuple[tuple[int, ...], list[int] | None] | None,
-              chosen: int = 0) -> _BitRun:
+              chosen: int = 0, min_count: int = 0) -> _BitRun:
     """One kernel search over the warehouses in ``avail`` from ``start`` (an incumbent
     key and set; a set of ``None`` is a bound to beat without a plan behind it), for
-    covers that contain the warehouses in ``chosen``."""
+    covers that contain the warehouses in ``chosen``; no cover has fewer than
+    ``min_count`` warehouses (the partial kernel bounds the later terms with it)."""
     b = _bits(data)
     n_w = data.wh.size
     best_key = np.zeros(1 + len(terms), dtype=np.int64)
@@ -272,7 +273,7 @@ def _run_bits(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: in
         assert dom is not None
         pkernel.search(b.sup, b.cand, b.by_size, b.n_by, b.welem, b.wdeg, dom, b.hours,
                        b.cost, b.demand, b.k_order, codes, av, ch, best_key, best_used, state,
-                       stop.end)
+                       stop.end, min_count)
     nodes, aborted = int(state[1]), bool(state[2])
     if state[0] == 0:
         return _BitRun(None, None, nodes, aborted)
@@ -328,7 +329,7 @@ def _search_kernel(data: GroupData, terms: tuple[str, ...], stop: Deadline,
         nodes += bits.nodes
         proven &= not bits.aborted
 
-    if not terms or terms[0] != "makespan":
+    if not terms or (_bits(data).binary and terms[0] != "makespan"):
         bits = _run_bits(data, terms, stop, everything, start)
         done(bits)
         chosen = bits.best_set
@@ -383,7 +384,8 @@ def _search_kernel(data: GroupData, terms: tuple[str, ...], stop: Deadline,
 
 
 def _run_split(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: int,
-               start: tuple[tuple[int, ...], list[int] | None] | None) -> _BitRun:
+               start: tuple[tuple[int, ...], list[int] | None] | None,
+               min_count: int = 0) -> _BitRun:
     """:func:`_run_bits` with its root branches shared by this thread and the pool's.
 
     The root branches on the SKU with the fewest candidates: branch ``i`` takes its
@@ -427,7 +429,8 @@ def _run_split(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: i
                     key = best[0][0]
                     seed = ((*key[:-1], key[-1] + 1), None) if ties else (key, None)
             w, branch_avail = branches[i]
-            run = _run_bits(data, terms, stop, branch_avail, seed, chosen=1 << w)
+            run = _run_bits(data, terms, stop, branch_avail, seed, chosen=1 << w,
+                            min_count=min_count)
             with lock:
                 progress["nodes"] += run.nodes
                 progress["aborted"] |= run.aborted
@@ -453,42 +456,44 @@ def _run_split(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: i
 def _after_count(data: GroupData, terms: tuple[str, ...], stop: Deadline, c_star: int,
                  found: list[int]) -> _BitRun:
     """The stages after the count (``c_star``, with ``found`` a cover of that size): the
-    makespan by binary search over arrival times, then the later terms under it."""
+    makespan (when it comes first) by binary search over arrival times, then the later
+    terms under it, knowing that no cover has fewer than ``c_star`` warehouses."""
     search = _run_split if _threads_for(data) > 1 else _run_bits
     nodes = 0
     aborted = False
-    hours = [int(h) for h in data.hours]
-    levels = sorted({hours[w] for w in range(data.wh.size)})
-    floor = _bits(data).floor
-    lo, hi = levels.index(floor), levels.index(max(hours[w] for w in found))
-    while lo < hi and not stop.expired():
-        mid = (lo + hi) // 2
-        cap = levels[mid]
+    under = (1 << data.wh.size) - 1
+    rest = terms
+    if terms and terms[0] == "makespan":
+        hours = [int(h) for h in data.hours]
+        levels = sorted({hours[w] for w in range(data.wh.size)})
+        lo = levels.index(_bits(data).floor)
+        hi = levels.index(max(hours[w] for w in found))
+        while lo < hi and not stop.expired():
+            mid = (lo + hi) // 2
+            cap = levels[mid]
+            under = sum(1 << w for w in range(data.wh.size) if hours[w] <= cap)
+            probe = search(data, (), stop, under, ((c_star + 1,), None))
+            nodes += probe.nodes
+            aborted |= probe.aborted
+            if probe.best_set is not None and len(probe.best_set) <= c_star:
+                hi, found = mid, probe.best_set
+            else:
+                lo = mid + 1
+        if lo < hi:
+            aborted = True
+        cap = levels[hi]
         under = sum(1 << w for w in range(data.wh.size) if hours[w] <= cap)
-        probe = search(data, (), stop, under, ((c_star + 1,), None))
-        nodes += probe.nodes
-        aborted |= probe.aborted
-        if probe.best_set is not None and len(probe.best_set) <= c_star:
-            hi, found = mid, probe.best_set
-        else:
-            lo = mid + 1
-    if lo < hi:
-        aborted = True
-    cap = levels[hi]
-    under = sum(1 << w for w in range(data.wh.size) if hours[w] <= cap)
-    # M* is proven: every cover under the cap has exactly that makespan, so the last
-    # stage ranks by the later terms only.
-    rest = terms[1:]
+        # M* is proven: every cover under the cap has exactly that makespan, so the last
+        # stage ranks by the later terms only.
+        rest = terms[1:]
     seed_key, seed_set = _key_of(data, rest, sum(1 << w for w in found))
     if rest:
-        bits = search(data, rest, stop, under, (seed_key, seed_set))
+        bits = search(data, rest, stop, under, (seed_key, seed_set), min_count=c_star)
     elif search is _run_split:  # ``found`` depends on which thread found it: search again
         bits = _run_bits(data, (), stop, under, ((c_star + 1,), None))
     else:  # count only: the found set is already the answer
         bits = _run_bits(data, rest, stop, under, (seed_key, seed_set))
     return _BitRun(bits.best_key, bits.best_set, nodes + bits.nodes, aborted or bits.aborted)
-
-
 
 
 SEARCH_THREADS = max(1, min(2, int(os.environ.get("ORDERSPLIT_SEARCH_THREADS", "2"))))

@@ -177,12 +177,37 @@ def _top_sum(reach: np.ndarray, av: np.ndarray, m: int, best_r: np.ndarray) -> f
     return total
 
 
+@nb.njit(cache=True, inline="always")
+def _push_top(top: np.ndarray, n: int, slots: int, v: int) -> tuple[int, int]:
+    """Keep the ``slots`` largest values seen in ``top[:n]`` (descending); returns the
+    new ``n`` and the change in their sum."""
+    if n < slots:
+        n += 1
+        gain = v
+    elif v > top[n - 1]:
+        gain = v - top[n - 1]
+    else:
+        return n, 0
+    p = n - 1
+    while p > 0 and top[p - 1] < v:
+        top[p] = top[p - 1]
+        p -= 1
+    top[p] = v
+    return n, gain
+
+
 @nb.njit(cache=True)
-def _terms_below(sup: np.ndarray, cand: np.ndarray, hours: np.ndarray, cost: np.ndarray,
-                 demand: np.ndarray, terms: np.ndarray, res: np.ndarray, av: np.ndarray,
-                 chm: np.ndarray, slots: int, costs: np.ndarray, best_key: np.ndarray) -> bool:
-    """Whether a leaf below with the incumbent's count (``slots`` more warehouses) could
-    still beat the incumbent on the later terms: lower bounds, term by term."""
+def _terms_below(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndarray,
+                 hours: np.ndarray, cost: np.ndarray, demand: np.ndarray, terms: np.ndarray,
+                 res: np.ndarray, av: np.ndarray, chm: np.ndarray, slots: int,
+                 top: np.ndarray, best_key: np.ndarray) -> bool:
+    """Whether a leaf below with the incumbent's count (exactly ``slots`` more
+    warehouses, all available) could still beat the incumbent on the later terms:
+    lower bounds, term by term. Each element's remaining units come from at most
+    ``slots`` available warehouses, so from no more than their ``slots`` largest
+    supplies: the makespan bound is the earliest arrival by which that many are
+    available, the unit hours bound a fastest fill with the available units capped
+    at that sum."""
     for t in range(terms.size):
         code = terms[t]
         value = 0
@@ -194,18 +219,32 @@ def _terms_below(sup: np.ndarray, cand: np.ndarray, hours: np.ndarray, cost: np.
                     x &= x - _ONE
             for e in range(res.size):
                 r = res[e]
+                if r <= 0:
+                    continue
+                n = 0
+                got = 0
                 for i in range(av.size):
-                    if r <= 0:
+                    if got >= r:
                         break
                     x = cand[e, i] & av[i]
-                    while x and r > 0:
+                    while x and got < r:
                         w = 64 * i + _low(x)
                         x &= x - _ONE
-                        r -= sup[w, e]
-                        if r <= 0:
+                        n, gain = _push_top(top, n, slots, sup[w, e])
+                        got += gain
+                        if got >= r:
                             value = max(value, hours[w])
-        elif code == UNIT_HOURS:  # every element from the fastest chosen or available
+        elif code == UNIT_HOURS:
             for e in range(res.size):
+                cap = 0  # the slots largest available supplies of e
+                n = 0
+                for j in range(n_by[e]):
+                    if n >= slots:
+                        break
+                    w = by_size[e, j]
+                    if _has(av, w):
+                        cap += sup[w, e]
+                        n += 1
                 r = demand[e]
                 for i in range(av.size):
                     if r <= 0:
@@ -215,6 +254,9 @@ def _terms_below(sup: np.ndarray, cand: np.ndarray, hours: np.ndarray, cost: np.
                         w = 64 * i + _low(x)
                         x &= x - _ONE
                         take = min(sup[w, e], r)
+                        if not _has(chm, w):
+                            take = min(take, cap)
+                            cap -= take
                         r -= take
                         value += take * hours[w]
         else:  # the chosen, and the cheapest available for the slots left
@@ -229,17 +271,9 @@ def _terms_below(sup: np.ndarray, cand: np.ndarray, hours: np.ndarray, cost: np.
                 while x and slots > 0:
                     c = cost[64 * i + _low(x)]
                     x &= x - _ONE
-                    if n < slots:
-                        n += 1
-                    elif c >= costs[n - 1]:
-                        continue
-                    p = n - 1
-                    while p > 0 and costs[p - 1] > c:
-                        costs[p] = costs[p - 1]
-                        p -= 1
-                    costs[p] = c
+                    n, _ = _push_top(top, n, slots, -c)
             for j in range(n):
-                value += costs[j]
+                value -= top[j]
         if value != best_key[t + 1]:
             return value < best_key[t + 1]
     return False
@@ -265,7 +299,8 @@ def _min_cover(sup: np.ndarray, by_size: np.ndarray, n_by: np.ndarray, e: int, r
 def _branch_element(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndarray,
                     hours: np.ndarray, cost: np.ndarray, demand: np.ndarray,
                     k_order: np.ndarray, terms: np.ndarray, res: np.ndarray, av: np.ndarray,
-                    chm: np.ndarray, depth: int, best_key: np.ndarray, has_best: bool,
+                    chm: np.ndarray, depth: int, min_count: int, best_key: np.ndarray,
+                    has_best: bool,
                     tie: int, union: np.ndarray, reach: np.ndarray, costs: np.ndarray,
                     work: np.ndarray) -> int:
     """The element to branch on (fewest available candidates; ties: the one needing
@@ -308,14 +343,51 @@ def _branch_element(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by
     extra = max(extra, disjoint)
     if depth + extra + tie <= best_key[0]:
         extra = max(extra, _dual_bound(cand, res, av, reach))
-    count = depth + extra
+    count = max(depth + extra, min_count)
     if count > best_key[0] or (count == best_key[0] and tie):
         return -1
-    if count == best_key[0] and not _terms_below(sup, cand, hours, cost, demand, terms, res,
-                                                 av, chm, best_key[0] - depth, costs,
-                                                 best_key):
+    if count == best_key[0] and not _terms_below(sup, cand, by_size, n_by, hours, cost,
+                                                 demand, terms, res, av, chm,
+                                                 best_key[0] - depth, costs, best_key):
         return -1
     return pick
+
+
+@nb.njit(cache=True)
+def _finish(sup: np.ndarray, cand: np.ndarray, hours: np.ndarray, cost: np.ndarray,
+            demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray, res: np.ndarray,
+            av: np.ndarray, chm: np.ndarray, tie: int, best_key: np.ndarray,
+            best_used: np.ndarray, state: np.ndarray, used: np.ndarray, key: np.ndarray,
+            chosen: np.ndarray) -> int:
+    """A node with one warehouse left to add, without child nodes: every available
+    warehouse that covers all remaining units alone is a leaf, fastest first (with only
+    the count to beat, the first one ends it). Returns the work done."""
+    e0 = -1
+    for idx in range(k_order.size):
+        if res[k_order[idx]] > 0:
+            e0 = k_order[idx]
+            break
+    work = 0
+    for i in range(av.size):
+        x = cand[e0, i] & av[i]
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            ok = True
+            for e in range(res.size):
+                if res[e] > sup[w, e]:
+                    ok = False
+                    break
+            work += res.size
+            if not ok:
+                continue
+            chosen[:] = chm
+            chosen[i] |= _ONE << np.uint64(w & 63)
+            _offer(sup, cand, hours, cost, demand, terms, chosen, best_key, best_used, state,
+                   used, key)
+            if tie:
+                return work
+    return work
 
 
 @nb.njit(cache=True, nogil=True)
@@ -323,13 +395,15 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
            welem: np.ndarray, wdeg: np.ndarray, dom: np.ndarray, hours: np.ndarray,
            cost: np.ndarray, demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray,
            avail0: np.ndarray, chosen0: np.ndarray, best_key: np.ndarray,
-           best_used: np.ndarray, state: np.ndarray, deadline: float) -> None:
+           best_used: np.ndarray, state: np.ndarray, deadline: float, min_count: int) -> None:
     """Depth-first branch and bound for the lexicographically smallest cover.
 
     The interface is the binary kernel's :func:`~ordersplit.solver.cover_kernel.search`
     (``best_key``, ``best_used`` and ``state`` in and out; ``state[1]`` nodes,
     ``state[2]`` 1 when the deadline stopped it); ``dom[v]`` is the mask of warehouses
-    that ``v`` dominates for the terms searched.
+    that ``v`` dominates for the terms searched; ``min_count`` is a proven lower bound
+    on the warehouses of any cover (the count stage's), which lets the later terms be
+    bounded at every node.
     """
     n_e = sup.shape[1]
     n_w = sup.shape[0]
@@ -356,6 +430,7 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
     used = np.zeros(nw, dtype=np.uint64)
     key = np.zeros(best_key.size, dtype=np.int64)
     work = np.zeros(1, dtype=np.int64)
+    scratch = np.zeros(nw, dtype=np.uint64)
     tie = 0 if terms.size else 1  # a leaf must beat the count unless later terms decide
     res[0, :] = demand
     base = _count(chosen0)
@@ -394,13 +469,17 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
             if covered:
                 _offer(sup, cand, hours, cost, demand, terms, chm[d], best_key, best_used,
                        state, used, key)
+            elif state[0] != 0 and best_key[0] - d - base - tie == 1:
+                work[0] += _finish(sup, cand, hours, cost, demand, k_order, terms, res[d],
+                                   av[d], chm[d], tie, best_key, best_used, state, used, key,
+                                   scratch)
             else:
                 has_best = state[0] != 0
                 if has_best:
                     work[0] += _reach(sup, welem, wdeg, res[d], av[d], reach)
                 pick = _branch_element(sup, cand, by_size, n_by, hours, cost, demand, k_order,
-                                       terms, res[d], av[d], chm[d], d + base, best_key,
-                                       has_best, tie, union, reach, costs, work)
+                                       terms, res[d], av[d], chm[d], d + base, min_count,
+                                       best_key, has_best, tie, union, reach, costs, work)
                 if pick >= 0:
                     n = 0
                     for i in range(nw):
@@ -604,7 +683,7 @@ def _warm_up() -> None:
     search(sup, cand, by_size, n_by, welem, wdeg, dom, hours, hours, demand,
            np.arange(2, dtype=np.int64), np.array([MAKESPAN], dtype=np.int64),
            mask_words(7, 3), mask_words(0, 3), key, np.zeros(1, dtype=np.uint64),
-           np.zeros(3, dtype=np.int64), far)
+           np.zeros(3, dtype=np.int64), far, 0)
     greedy_cover(sup, welem, wdeg, demand, np.zeros(3, dtype=np.int64))
     leaf_key(sup, cand, hours, hours, demand, np.array([COST], dtype=np.int64),
              mask_words(7, 3), np.zeros(1, dtype=np.uint64), np.zeros(2, dtype=np.int64))
