@@ -81,7 +81,7 @@ def combination_search(problem: SplitProblem, stop: Deadline,
     and its plan verified.
     """
     if not problem.coverable:
-        cases = placement_cases(problem)
+        cases = placement_cases(problem, stop)
         if cases:
             return _search_cases(problem, cases, stop)
     return _search_problem(problem, stop, incumbent)
@@ -105,9 +105,13 @@ def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
     varying = {int(g) for g in problem.group[touched]}
     cache: dict[tuple[object, ...], GroupOutcome] = {}
     fewest: int | None = None
+    aborted = False
     if len(cases) > 1 and len(problem.objective) > 1:
         counted: list[tuple[PlacementCase, int | None]] = []
-        for case in cases:
+        for done, case in enumerate(cases):
+            if stop.expired():  # the cases not counted are searched in full below
+                counted += [(c, None) for c in cases[done:]]
+                break
             only_count = dataclasses.replace(case.problem, objective=("children",))
             first = _search_problem(only_count, stop, None, fewest, cache, varying)
             nodes += first.nodes
@@ -119,6 +123,9 @@ def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
                 fewest = c if fewest is None else min(fewest, c)
         cases = [case for case, c in counted if c is None or c == fewest]
     for case in cases:
+        if stop.expired():
+            aborted = True
+            break
         limit = fewest if best_key is None else best_key[0]
         out = _search_problem(case.problem, stop, None, limit, cache, varying)
         nodes += out.nodes
@@ -136,8 +143,11 @@ def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
         key = evaluate(problem, x).key(problem.objective)
         if best_key is None or key < best_key:
             best_x, best_key = x, key
+    if aborted:  # a case not searched might need fewer children: no bound
+        proven, bound = False, None
     if best_x is None:
-        return CombinationOutcome(None, False, bound or 0, nodes, infeasible=bound is None)
+        return CombinationOutcome(None, False, bound or 0, nodes,
+                                  infeasible=bound is None and not aborted)
     return CombinationOutcome(best_x, proven, bound or 0, nodes)
 
 

@@ -102,8 +102,8 @@ def _stock_matrix(warehouses: Sequence[Warehouse], sku_index: dict[str, int],
         ks = np.fromiter(map(lookup, wh.stock.keys(), repeat(-1, n)), dtype=np.int64, count=n)
         mine = ks >= 0
         if counted:
-            units = np.fromiter(wh.stock.values(), dtype=np.int64, count=n)
-            stock[w, ks[mine]] = units[mine]
+            given = np.fromiter(wh.stock.values(), dtype=np.int64, count=n)
+            stock[w, ks[mine]] = given[mine]
         else:  # with the stock rule off, listing a SKU is enough
             stock[w, ks[mine]] = UNLIMITED
     return stock
