@@ -35,6 +35,7 @@ from ordersplit.solver.evaluate import Objective, evaluate
 from ordersplit.solver.group_search import GroupOutcome, elements, search_group
 from ordersplit.solver.heuristics.state import fill_fastest
 from ordersplit.solver.problem import IntArray, SplitProblem
+from ordersplit.solver.shared_fill import fill_shared
 from ordersplit.solver.stop import Deadline
 
 log = logging.getLogger(__name__)
@@ -245,6 +246,8 @@ def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray |
             else:
                 final = sets2
     x = build(final)
+    if not problem.coverable:  # shared stock: a joint fill can fit where one by one cannot
+        x = _better(problem, x, fill_shared(problem, groups, final))
     if x is None and final is not sets:
         proven, x = False, build(sets)
     if x is None:  # the relaxation's sets do not fit the shared stock
@@ -255,6 +258,14 @@ def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray |
         proven = evaluate(problem, x).key(objective) == relaxed_objective(
             problem, groups, final).key(objective)
     return CombinationOutcome(x, proven, bound, nodes)
+
+
+def _better(problem: SplitProblem, a: IntArray | None, b: IntArray | None) -> IntArray | None:
+    """The better of two plans (either may be missing); ``a`` on ties."""
+    if a is None or b is None:
+        return b if a is None else a
+    terms = problem.objective
+    return b if evaluate(problem, b).key(terms) < evaluate(problem, a).key(terms) else a
 
 
 def relaxed_objective(problem: SplitProblem, groups: list[IntArray],
