@@ -248,6 +248,14 @@ def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray |
     x = build(final)
     if not problem.coverable:  # shared stock: a joint fill can fit where one by one cannot
         x = _better(problem, x, fill_shared(problem, groups, final))
+        relaxed = relaxed_objective(problem, groups, final).key(problem.objective)
+        if x is None or evaluate(problem, x).key(problem.objective) != relaxed:
+            # the relaxation's sets do not fit as they are: each group searched on the
+            # stock the groups before it left, in both orders (real plans; optimal
+            # when one reaches the relaxation's objective)
+            ranked = [g for g in range(len(groups)) if groups[g].size]
+            for seq in (ranked, ranked[::-1]):
+                x = _better(problem, x, _one_after_another(problem, groups, seq, stop))
     if x is None and final is not sets:
         proven, x = False, build(sets)
     if x is None:  # the relaxation's sets do not fit the shared stock
@@ -258,6 +266,24 @@ def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray |
         proven = evaluate(problem, x).key(objective) == relaxed_objective(
             problem, groups, final).key(objective)
     return CombinationOutcome(x, proven, bound, nodes)
+
+
+def _one_after_another(problem: SplitProblem, groups: list[IntArray], seq: list[int],
+                       stop: Deadline) -> IntArray | None:
+    """A real plan: the groups in ``seq`` order, each searched exactly on the stock the
+    earlier ones left and filled fastest first; ``None`` if one finds no cover."""
+    stock = problem.stock.copy()
+    x = np.zeros((problem.n_items, problem.n_warehouses), dtype=np.int64)
+    for g in seq:
+        left = dataclasses.replace(problem, stock=stock.copy())
+        out = search_group(left, groups[g], problem.objective[1:], None, stop, None)
+        if out.wh is None:
+            return None
+        rows = fill_fastest(left, groups[g], out.wh, stock)
+        if rows is None:
+            return None
+        x[groups[g]] = rows
+    return x
 
 
 def _better(problem: SplitProblem, a: IntArray | None, b: IntArray | None) -> IntArray | None:
