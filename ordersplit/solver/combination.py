@@ -260,7 +260,7 @@ def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray |
         proven, x = False, build(sets)
     if x is None:  # the relaxation's sets do not fit the shared stock
         return CombinationOutcome(None, False, bound, nodes)
-    if proven:
+    if proven and not problem.coverable:
         # proven for the relaxation; the plan is optimal when it reaches that bound
         objective = problem.objective
         proven = evaluate(problem, x).key(objective) == relaxed_objective(
