@@ -202,3 +202,22 @@ def test_the_search_stops_at_a_past_deadline_without_claiming_a_proof() -> None:
     problem = compile_request(parse_request(_order("partial", 1, 100, 300))).problem
     out = combination_search(problem, Deadline(0.0))
     assert not out.proven and not out.infeasible
+
+
+@settings(max_examples=300, deadline=None)
+@given(partial_problems(), st.data())
+def test_the_vectorized_group_fill_is_the_fastest_fill(problem: SplitProblem,
+                                                       data: st.DataObject) -> None:
+    """The plan builder's fill of plain lines ships what the heuristics' fill ships."""
+    from ordersplit.solver.group_search import fill_group
+    from ordersplit.solver.heuristics.state import fill_fastest
+
+    chosen = np.array(data.draw(st.sets(st.integers(0, problem.n_warehouses - 1))),
+                      dtype=np.int64)
+    for items in problem.groups():
+        mine, theirs = problem.stock.copy(), problem.stock.copy()
+        a = fill_group(problem, items, chosen, mine)
+        b = fill_fastest(problem, items, chosen, theirs)
+        assert (a is None) == (b is None)
+        if a is not None and b is not None:
+            assert (a == b).all() and (mine == theirs).all()

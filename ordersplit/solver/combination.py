@@ -32,8 +32,7 @@ from ordersplit.solver.contention import (
     placement_cases,
 )
 from ordersplit.solver.evaluate import Objective, evaluate
-from ordersplit.solver.group_search import GroupOutcome, elements, search_group
-from ordersplit.solver.heuristics.state import fill_fastest
+from ordersplit.solver.group_search import GroupOutcome, elements, fill_group, search_group
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.shared_fill import fill_shared
 from ordersplit.solver.stop import Deadline
@@ -218,7 +217,7 @@ def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray |
         stock = problem.stock.copy()
         for items, wh in zip(groups, sets, strict=True):
             assert wh is not None
-            rows = fill_fastest(problem, items, wh, stock)
+            rows = fill_group(problem, items, wh, stock)
             if rows is None:  # a contended SKU: the relaxation's sets do not fit
                 return None
             x[items] = rows
@@ -279,7 +278,7 @@ def _one_after_another(problem: SplitProblem, groups: list[IntArray], seq: list[
         out = search_group(left, groups[g], problem.objective[1:], None, stop, None)
         if out.wh is None:
             return None
-        rows = fill_fastest(left, groups[g], out.wh, stock)
+        rows = fill_group(left, groups[g], out.wh, stock)
         if rows is None:
             return None
         x[groups[g]] = rows

@@ -31,6 +31,7 @@ import numpy as np
 
 from ordersplit.solver import cover_kernel as kernel
 from ordersplit.solver import partial_kernel as pkernel
+from ordersplit.solver.heuristics.state import fill_fastest
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.stop import Deadline
 
@@ -95,6 +96,38 @@ def elements(problem: SplitProblem, items: IntArray) -> tuple[IntArray, IntArray
     q = problem.quantity[others]
     cap = np.where(whole[None, :] & (cap < q[None, :]), 0, cap)
     return np.concatenate([supply, cap], axis=1), np.concatenate([demand, q.astype(np.int64)])
+
+
+def fill_group(problem: SplitProblem, items: IntArray, open_wh: IntArray,
+               stock: IntArray) -> IntArray | None:
+    """Assignment rows of ``items`` inside ``open_wh`` from ``stock`` (consumed in
+    place), fastest warehouse first and earlier lines first, as
+    :func:`~ordersplit.solver.heuristics.state.fill_fastest` does; vectorized for a group
+    of plain lines (one unit of one SKU each), delegated otherwise. ``None`` when the
+    items do not fit."""
+    plain = problem.single_sku[items]
+    if (plain < 0).any() or not problem.splittable[items].all():
+        return fill_fastest(problem, items, open_wh, stock)
+    wh = open_wh[np.lexsort((open_wh, problem.hours[open_wh]))]
+    wh = wh[problem.allowed[items[0], wh]]
+    local, inv = np.unique(plain, return_inverse=True)
+    q = problem.quantity[items]
+    demand = np.bincount(inv, weights=q, minlength=local.size).astype(np.int64)
+    sup = stock[np.ix_(wh, local)]
+    take = np.clip(demand[None, :] - (np.cumsum(sup, axis=0) - sup), 0, sup)  # [W, K]
+    if (take.sum(axis=0) < demand).any():
+        return None
+    t_hi = np.cumsum(take, axis=0)
+    idx = np.argsort(inv, kind="stable")
+    q_hi = np.empty_like(q)
+    q_hi[idx] = np.cumsum(q[idx]) - (np.cumsum(demand) - demand)[inv[idx]]
+    # item i holds units [q_hi - q, q_hi) of its SKU, warehouse w [t_hi - take, t_hi)
+    hi = np.minimum(q_hi[:, None], t_hi[:, inv].T)
+    lo = np.maximum((q_hi - q)[:, None], (t_hi - take)[:, inv].T)
+    rows = np.zeros((items.size, problem.n_warehouses), dtype=np.int64)
+    rows[:, wh] = np.maximum(hi - lo, 0)
+    stock[np.ix_(wh, local)] -= take
+    return rows
 
 
 def _element_lists(sup: IntArray) -> tuple[np.ndarray, np.ndarray]:
