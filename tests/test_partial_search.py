@@ -212,7 +212,7 @@ def test_the_vectorized_group_fill_is_the_fastest_fill(problem: SplitProblem,
     from ordersplit.solver.group_search import fill_group
     from ordersplit.solver.heuristics.state import fill_fastest
 
-    chosen = np.array(data.draw(st.sets(st.integers(0, problem.n_warehouses - 1))),
+    chosen = np.array(sorted(data.draw(st.sets(st.integers(0, problem.n_warehouses - 1)))),
                       dtype=np.int64)
     for items in problem.groups():
         mine, theirs = problem.stock.copy(), problem.stock.copy()

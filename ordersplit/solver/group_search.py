@@ -106,7 +106,7 @@ def fill_group(problem: SplitProblem, items: IntArray, open_wh: IntArray,
     of plain lines (one unit of one SKU each), delegated otherwise. ``None`` when the
     items do not fit."""
     plain = problem.single_sku[items]
-    if (plain < 0).any() or not problem.splittable[items].all():
+    if items.size == 0 or (plain < 0).any() or not problem.splittable[items].all():
         return fill_fastest(problem, items, open_wh, stock)
     wh = open_wh[np.lexsort((open_wh, problem.hours[open_wh]))]
     wh = wh[problem.allowed[items[0], wh]]
