@@ -141,7 +141,8 @@ def _element_lists(sup: IntArray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None,
-               stop: Deadline) -> GroupData | None:
+               stop: Deadline, elems: tuple[IntArray, IntArray] | None = None,
+               ) -> GroupData | None:
     """The group's covering data, dominated warehouses left out; ``None`` when the
     deadline passed first.
 
@@ -152,11 +153,8 @@ def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None,
     (Mere elementwise dominance is not enough to leave one out: two partial stocks may
     both be needed; the partial kernel uses it to prune siblings instead.)
     """
-    supply, demand = elements(problem, items)
-    ok = problem.allowed[items[0]].copy()
-    if cap_minutes is not None:
-        ok &= problem.hours <= cap_minutes
-    ok &= supply.any(axis=1)
+    supply, demand = elements(problem, items) if elems is None else elems
+    ok = _reach(problem, items, cap_minutes) & supply.any(axis=1)
     wh = np.flatnonzero(ok)
     wh = wh[np.lexsort((wh, problem.cost[wh], problem.hours[wh]))]
     sup, hrs, cst = supply[wh], problem.hours[wh], problem.cost[wh]
@@ -171,6 +169,32 @@ def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None,
     if stop.expired():
         return None
     return GroupData(items, wh, np.ascontiguousarray(sup), demand, hrs, cst)
+
+
+def _reach(problem: SplitProblem, items: IntArray, cap_minutes: int | None) -> np.ndarray:
+    """The warehouses that may ship the group (under the cap)."""
+    ok = problem.allowed[items[0]].copy()
+    if cap_minutes is not None:
+        ok &= problem.hours <= cap_minutes
+    return ok
+
+
+def _one_warehouse(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
+                   cap_minutes: int | None, supply: IntArray, demand: IntArray,
+                   ) -> GroupOutcome | None:
+    """The group's optimum when one warehouse can ship all of it (no search needed:
+    one child is the fewest, and the later terms pick among those warehouses, ties to
+    the fastest, then cheapest, then first); ``None`` when none can."""
+    whole = np.flatnonzero(_reach(problem, items, cap_minutes)
+                           & (supply >= demand[None, :]).all(axis=1))
+    if whole.size == 0:
+        return None
+    hours, cost = problem.hours[whole], problem.cost[whole]
+    values = {"makespan": hours, "unit_hours": hours * int(demand.sum()), "cost": cost}
+    ranked = np.lexsort((whole, cost, hours, *(values[t] for t in reversed(terms))))
+    w = int(whole[ranked[0]])
+    key = (1, *(int(values[t][ranked[0]]) for t in terms))
+    return GroupOutcome(np.array([w], dtype=np.int64), key, True, True, 0)
 
 
 def is_binary(data: GroupData) -> bool:
@@ -565,7 +589,13 @@ def search_group(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
     data is built."""
     if items.size == 0:
         return GroupOutcome(np.zeros(0, dtype=np.int64), (0,) * (1 + len(terms)), True, True, 0)
-    data = group_data(problem, items, cap_minutes, stop)
+    if count_limit is not None and count_limit < 1 and incumbent_rows is None:
+        return GroupOutcome(None, None, True, True, 0)  # every plan opens a warehouse
+    elems = elements(problem, items)
+    single = _one_warehouse(problem, items, terms, cap_minutes, *elems)
+    if single is not None:
+        return single
+    data = group_data(problem, items, cap_minutes, stop, elems)
     if data is None or _bit_data(data, terms, stop) is None:
         return GroupOutcome(None, None, False, False, 0)
     inc = None if incumbent_rows is None else _incumbent_key(data, incumbent_rows, terms, problem)
