@@ -42,6 +42,9 @@ from ordersplit.solver.cover_kernel import (
     _low,
     _now,
     _popcount,
+    _top_sum,
+    keep,
+    score,
 )
 
 WORK_PER_CHECK = 1 << 16
@@ -75,21 +78,7 @@ def leaf_key(sup: np.ndarray, cand: np.ndarray, hours: np.ndarray, cost: np.ndar
                 r -= t
                 unit += t * hours[w]
                 used[i] |= _ONE << np.uint64(w & 63)
-    count = 0
-    span = 0
-    total = 0
-    for i in range(used.size):
-        x = used[i]
-        while x:
-            w = 64 * i + _low(x)
-            x &= x - _ONE
-            count += 1
-            span = max(span, hours[w])
-            total += cost[w]
-    key[0] = count
-    for t in range(terms.size):
-        code = terms[t]
-        key[t + 1] = span if code == MAKESPAN else (unit if code == UNIT_HOURS else total)
+    score(used, hours, cost, unit, terms, key)
 
 
 @nb.njit(cache=True)
@@ -98,16 +87,7 @@ def _offer(sup: np.ndarray, cand: np.ndarray, hours: np.ndarray, cost: np.ndarra
            best_used: np.ndarray, state: np.ndarray, used: np.ndarray, key: np.ndarray) -> None:
     """Score the cover ``chosen`` and keep it when it beats the incumbent."""
     leaf_key(sup, cand, hours, cost, demand, terms, chosen, used, key)
-    better = state[0] == 0
-    if not better:
-        for t in range(key.size):
-            if key[t] != best_key[t]:
-                better = key[t] < best_key[t]
-                break
-    if better:
-        best_key[:] = key
-        best_used[:] = used
-        state[0] = 2
+    keep(key, used, best_key, best_used, state)
 
 
 @nb.njit(cache=True)
@@ -149,32 +129,6 @@ def _dual_bound(cand: np.ndarray, res: np.ndarray, av: np.ndarray, reach: np.nda
                 most = max(most, reach[w])
         total += 1.0 / most
     return int(np.ceil(total - EPS))
-
-
-@nb.njit(cache=True)
-def _top_sum(reach: np.ndarray, av: np.ndarray, m: int, best_r: np.ndarray) -> float:
-    """Sum of the ``m`` largest ``reach`` values among the available warehouses."""
-    if m <= 0:
-        return 0.0
-    m = min(m, best_r.size)
-    best_r[:m] = -1.0
-    for i in range(av.size):
-        x = av[i]
-        while x:
-            w = 64 * i + _low(x)
-            x &= x - _ONE
-            r = reach[w]
-            if r > best_r[m - 1]:
-                p = m - 1
-                while p > 0 and best_r[p - 1] < r:
-                    best_r[p] = best_r[p - 1]
-                    p -= 1
-                best_r[p] = r
-    total = 0.0
-    for t in range(m):
-        if best_r[t] > 0:
-            total += best_r[t]
-    return total
 
 
 @nb.njit(cache=True, inline="always")
