@@ -239,7 +239,11 @@ def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray |
         below = [k is not None and k[1 + pos] < m_star for k in keys]
         if any(below):
             later = terms[:pos] + terms[pos + 1:]
-            sets2, _ = phase(later, m_star, build(sets), below, sets, keys)
+            # groups of one child need no incumbent: one warehouse still ships them whole
+            searched = any(b and k is not None and k[0] > 1 for b, k in zip(below, keys,
+                                                                            strict=True))
+            sets2, _ = phase(later, m_star, build(sets) if searched else None, below, sets,
+                             keys)
             if any(s is None for s in sets2):
                 proven = False
             else:
