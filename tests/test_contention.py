@@ -128,3 +128,55 @@ def test_too_many_cases_fall_back_to_the_relaxation(monkeypatch):
             got = evaluate(problem, out.assignment).key(OBJECTIVES[0])
             assert got == best if out.proven else got >= best
     assert fell_back >= 10
+
+
+def shared_sku_problem(rng: np.random.Generator, objective: tuple[str, ...]) -> SplitProblem:
+    """Plain lines in two groups with at least one SKU in both (a bundle's components
+    shipped separately beside a line of the same SKU), thin stock."""
+    k = int(rng.integers(1, 4))
+    m = int(rng.integers(2, 7))
+    skus = [0] + [int(s) for s in rng.integers(0, k, int(rng.integers(1, 5)))]
+    groups = [0, 1] + [int(g) for g in rng.integers(0, 2, len(skus) - 1)]
+    skus = [0, *skus]
+    n = len(skus)
+    usage = np.zeros((n, k), dtype=np.int64)
+    usage[np.arange(n), skus] = 1
+    quantity = rng.integers(1, 4, n).astype(np.int64)
+    stock = rng.integers(0, 5, (m, k)) * (rng.random((m, k)) < 0.7)
+    need = (usage * quantity[:, None]).sum(axis=0)
+    stock[m - 1] = np.maximum(stock[m - 1], need)  # a plan always exists
+    return SplitProblem(
+        quantity=quantity, usage=usage, splittable=np.ones(n, dtype=bool),
+        group=np.array(groups, dtype=np.int64), stock=stock.astype(np.int64),
+        allowed=np.ones((n, m), dtype=bool),
+        hours=(rng.integers(1, 6, m) * 360).astype(np.int64),
+        cost=rng.integers(0, 4, m).astype(np.int64), objective=objective,
+    )
+
+
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_a_sku_shared_by_two_groups_against_cpsat(objective):
+    """One SKU in plain lines of two groups: the search proves a plan only when it is
+    CP-SAT's optimum, its children bound never exceeds the optimum, and ``auto`` (which
+    goes on to a MIP when the search cannot prove) always reaches the optimum. Most
+    such orders are proven by the search itself (the joint fill of the shared stock)."""
+    rng = np.random.default_rng(17)
+    proven = checked = 0
+    for _ in range(60):
+        problem = shared_sku_problem(rng, objective)
+        assert not problem.coverable and placement_cases(problem) is None
+        ref = solve_problem(problem, "cpsat", Deadline(20))
+        assert ref.status.value == "optimal" and ref.assignment is not None
+        best = evaluate(problem, ref.assignment).key(objective)
+        out = combination_search(problem, Deadline(10))
+        assert out.children_bound <= best[0]
+        if out.assignment is not None:
+            assert violations(problem, out.assignment) == []
+            got = evaluate(problem, out.assignment).key(objective)
+            assert got == best if out.proven else got >= best
+        proven += out.proven
+        auto = solve_problem(problem, "auto", Deadline(20))
+        assert auto.status.value == "optimal" and auto.assignment is not None
+        assert evaluate(problem, auto.assignment).key(objective) == best
+        checked += 1
+    assert checked == 60 and proven >= 30

@@ -148,7 +148,7 @@ def test_count_stage_beside_the_later_stages_gives_the_same_optimum(
     the same optimum as the sequential search, and the same plan every time. With no
     time for the quick search the assumed count is the greedy cover's, often one too
     many, so the path that redoes the later stages is exercised as well."""
-    from ordersplit.solver import combination
+    from ordersplit.solver import group_search as combination
 
     problems = uniform(40, 80, 0.2, 12, 5)  # greedy opens one too many on half
     monkeypatch.setattr(combination, "SEARCH_THREADS", 1)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ordersplit.solver.problem import IntArray, SplitProblem
+from ordersplit.solver.stop import Deadline
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +59,12 @@ def contended_items(problem: SplitProblem) -> IntArray:
     return np.flatnonzero(~merged & (uses & shared[None, :]).any(axis=1))
 
 
-def placement_cases(problem: SplitProblem) -> list[PlacementCase] | None:
+def placement_cases(problem: SplitProblem, stop: Deadline | None = None,
+                    ) -> list[PlacementCase] | None:
     """The coverable cases of a non-coverable ``problem``, or ``None`` when placing
     the contended items does not make it coverable (two plain lines of one SKU in two
-    groups) or there would be more than :data:`MAX_CASES` cases."""
+    groups), there would be more than :data:`MAX_CASES` cases, or ``stop`` passed
+    while they were built."""
     items = contended_items(problem)
     if items.size == 0:
         return None
@@ -83,6 +86,8 @@ def placement_cases(problem: SplitProblem) -> list[PlacementCase] | None:
         return None
     cases: list[PlacementCase] = []
     for placement in itertools.product(*options):
+        if stop is not None and stop.expired():
+            return None
         case = _case_problem(problem, items, placement, free)
         if case is None:
             continue

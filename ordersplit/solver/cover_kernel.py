@@ -117,6 +117,14 @@ def leaf_key(cand: np.ndarray, hours: np.ndarray, cost: np.ndarray, demand: np.n
         w = _first_and(cand[k], chosen)
         used[w >> 6] |= _ONE << np.uint64(w & 63)
         unit += demand[k] * hours[w]
+    score(used, hours, cost, unit, terms, key)
+
+
+@nb.njit(cache=True)
+def score(used: np.ndarray, hours: np.ndarray, cost: np.ndarray, unit: int, terms: np.ndarray,
+          key: np.ndarray) -> None:
+    """``key`` of a plan that ships from the warehouses in ``used`` with ``unit`` unit
+    hours: their number, then the terms (the slowest, the unit hours, their cost)."""
     count = 0
     span = 0
     total = 0
@@ -135,11 +143,9 @@ def leaf_key(cand: np.ndarray, hours: np.ndarray, cost: np.ndarray, demand: np.n
 
 
 @nb.njit(cache=True)
-def _offer(cand: np.ndarray, hours: np.ndarray, cost: np.ndarray, demand: np.ndarray,
-           terms: np.ndarray, chosen: np.ndarray, best_key: np.ndarray, best_used: np.ndarray,
-           state: np.ndarray, used: np.ndarray, key: np.ndarray) -> None:
-    """Evaluate the cover ``chosen`` and keep it when its key beats the incumbent."""
-    leaf_key(cand, hours, cost, demand, terms, chosen, used, key)
+def keep(key: np.ndarray, used: np.ndarray, best_key: np.ndarray, best_used: np.ndarray,
+         state: np.ndarray) -> None:
+    """Make ``key`` and its warehouses ``used`` the incumbent when ``key`` beats it."""
     better = state[0] == 0
     if not better:
         for t in range(key.size):
@@ -150,6 +156,15 @@ def _offer(cand: np.ndarray, hours: np.ndarray, cost: np.ndarray, demand: np.nda
         best_key[:] = key
         best_used[:] = used
         state[0] = 2
+
+
+@nb.njit(cache=True)
+def _offer(cand: np.ndarray, hours: np.ndarray, cost: np.ndarray, demand: np.ndarray,
+           terms: np.ndarray, chosen: np.ndarray, best_key: np.ndarray, best_used: np.ndarray,
+           state: np.ndarray, used: np.ndarray, key: np.ndarray) -> None:
+    """Evaluate the cover ``chosen`` and keep it when its key beats the incumbent."""
+    leaf_key(cand, hours, cost, demand, terms, chosen, used, key)
+    keep(key, used, best_key, best_used, state)
 
 
 @nb.njit(cache=True, inline="always")

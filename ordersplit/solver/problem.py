@@ -87,10 +87,14 @@ class SplitProblem:
         """Units of item ``i`` that warehouse ``w`` could ship alone, capped at the quantity."""
         n, m = self.allowed.shape
         cap = np.full((n, m), np.iinfo(np.int64).max, dtype=np.int64)
-        for i in range(n):
+        uses = self.usage > 0
+        one = uses.sum(axis=1) == 1  # a plain line (or a one-SKU bundle): no loop
+        rows = np.flatnonzero(one)
+        sku = uses[rows].argmax(axis=1)
+        cap[rows] = self.stock[:, sku].T // self.usage[rows, sku][:, None]
+        for i in np.flatnonzero(uses.sum(axis=1) > 1):
             used = np.flatnonzero(self.usage[i])
-            if used.size:
-                cap[i] = (self.stock[:, used] // self.usage[i, used]).min(axis=1)
+            cap[i] = (self.stock[:, used] // self.usage[i, used]).min(axis=1)
         cap = np.minimum(cap, self.quantity[:, None])
         cap[~self.allowed] = 0
         cap.setflags(write=False)

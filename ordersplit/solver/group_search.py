@@ -1,0 +1,602 @@
+"""One shipping group's exact search: the covering data and the compiled kernels.
+
+A group is a covering problem over elements: a SKU (its splittable single-SKU lines
+merged) or any other item on its own (a bundle, an unsplittable line). A plan of the
+group is fixed by the warehouse set it opens: inside a set, shipping each element
+fastest first is optimal for every objective term. The search looks for the
+lexicographically best set with a compiled branch and bound: binary groups (every
+warehouse holds none or all of an element's demand) in :mod:`cover_kernel`, partial
+stock (capped stocks must add up to the demand) in :mod:`partial_kernel`; both read
+word bitmasks over warehouses in (hours, cost, id) order and share one interface, so
+the stages below drive either.
+
+When makespan directly follows the count, the stages are: the count (fewest
+warehouses), the makespan by a binary search over arrival times (is there a cover of
+``c*`` warehouses no slower than ``H``?), then the later terms under that cap. On large
+groups the count stage runs in a second thread beside the later stages, which share
+their root branches between the two threads (the kernels release the GIL); the set
+returned does not depend on timing. Every stage looks at ``stop``: building the data
+(dominance) included.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from ordersplit.solver import cover_kernel as kernel
+from ordersplit.solver import partial_kernel as pkernel
+from ordersplit.solver.heuristics.state import fill_fastest
+from ordersplit.solver.problem import IntArray, SplitProblem
+from ordersplit.solver.stop import Deadline
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _BitData:
+    """A group's kernel arrays, built once and shared by its searches.
+
+    ``cand[k]``: element k's candidate warehouses; ``cov[w]``: the elements warehouse
+    w supplies; ``floor``: no cover is faster (the slowest of the elements' fastest
+    covering prefixes). Partial groups add the capped supplies ``sup``, per-element
+    candidates by supply (``by_size``, ``n_by``), per-warehouse elements (``welem``,
+    ``wdeg``) and the dominance masks for count-only searches and for the later terms.
+    """
+
+    binary: bool
+    cand: np.ndarray
+    cov: np.ndarray
+    k_order: np.ndarray
+    hours: np.ndarray
+    cost: np.ndarray
+    demand: np.ndarray
+    floor: int
+    sup: np.ndarray | None = None
+    by_size: np.ndarray | None = None
+    n_by: np.ndarray | None = None
+    welem: np.ndarray | None = None
+    wdeg: np.ndarray | None = None
+    dom_count: np.ndarray | None = None
+    dom_terms: np.ndarray | None = None
+
+
+@dataclass
+class GroupData:
+    """One group's covering problem on the warehouses that can help it."""
+
+    items: IntArray
+    wh: IntArray  # problem warehouse index of each local column, fastest first
+    supply: IntArray  # [local wh, local element], capped at the demand
+    demand: IntArray  # [local element]
+    hours: IntArray
+    cost: IntArray
+    bits: _BitData | None = None
+
+
+def elements(problem: SplitProblem, items: IntArray) -> tuple[IntArray, IntArray]:
+    """The group's cover elements (see :attr:`SplitProblem.coverable`): what each
+    warehouse can supply of each, ``[W, E]`` capped at the demand, and the demand
+    ``[E]`` in item units. SKU elements come first, in SKU order, then the other items."""
+    merged = (problem.single_sku[items] >= 0) & problem.splittable[items]
+    local, inverse = np.unique(problem.single_sku[items[merged]], return_inverse=True)
+    demand = np.bincount(inverse, weights=problem.quantity[items[merged]],
+                         minlength=local.size).astype(np.int64)
+    supply = np.minimum(problem.stock[:, local], demand[None, :])
+    others = items[~merged]
+    if others.size == 0:
+        return supply, demand
+    cap = problem.capacity[others].T  # capped at the quantity, 0 where not allowed
+    whole = ~problem.splittable[others]
+    q = problem.quantity[others]
+    cap = np.where(whole[None, :] & (cap < q[None, :]), 0, cap)
+    return np.concatenate([supply, cap], axis=1), np.concatenate([demand, q.astype(np.int64)])
+
+
+def fill_group(problem: SplitProblem, items: IntArray, open_wh: IntArray,
+               stock: IntArray) -> IntArray | None:
+    """Assignment rows of ``items`` inside ``open_wh`` from ``stock`` (consumed in
+    place), fastest warehouse first and earlier lines first, as
+    :func:`~ordersplit.solver.heuristics.state.fill_fastest` does; vectorized for a group
+    of plain lines (one unit of one SKU each), delegated otherwise. ``None`` when the
+    items do not fit."""
+    plain = problem.single_sku[items]
+    if items.size == 0 or (plain < 0).any() or not problem.splittable[items].all():
+        return fill_fastest(problem, items, open_wh, stock)
+    wh = open_wh[np.lexsort((open_wh, problem.hours[open_wh]))]
+    wh = wh[problem.allowed[items[0], wh]]
+    local, inv = np.unique(plain, return_inverse=True)
+    q = problem.quantity[items]
+    demand = np.bincount(inv, weights=q, minlength=local.size).astype(np.int64)
+    sup = stock[np.ix_(wh, local)]
+    take = np.clip(demand[None, :] - (np.cumsum(sup, axis=0) - sup), 0, sup)  # [W, K]
+    if (take.sum(axis=0) < demand).any():
+        return None
+    t_hi = np.cumsum(take, axis=0)
+    idx = np.argsort(inv, kind="stable")
+    q_hi = np.empty_like(q)
+    q_hi[idx] = np.cumsum(q[idx]) - (np.cumsum(demand) - demand)[inv[idx]]
+    # item i holds units [q_hi - q, q_hi) of its SKU, warehouse w [t_hi - take, t_hi)
+    hi = np.minimum(q_hi[:, None], t_hi[:, inv].T)
+    lo = np.maximum((q_hi - q)[:, None], (t_hi - take)[:, inv].T)
+    rows = np.zeros((items.size, problem.n_warehouses), dtype=np.int64)
+    rows[:, wh] = np.maximum(hi - lo, 0)
+    stock[np.ix_(wh, local)] -= take
+    return rows
+
+
+def _element_lists(sup: IntArray) -> tuple[np.ndarray, np.ndarray]:
+    """Per warehouse, the elements it supplies (padded rows) and how many."""
+    rows, cols = np.nonzero(sup)
+    deg = np.bincount(rows, minlength=sup.shape[0]).astype(np.int64)
+    lists = np.zeros((sup.shape[0], max(1, int(deg.max(initial=0)))), dtype=np.int64)
+    start = np.concatenate([[0], np.cumsum(deg)[:-1]])
+    lists[rows, np.arange(rows.size) - start[rows]] = cols
+    return lists, deg
+
+
+def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None,
+               stop: Deadline, elems: tuple[IntArray, IntArray] | None = None,
+               ) -> GroupData | None:
+    """The group's covering data, dominated warehouses left out; ``None`` when the
+    deadline passed first.
+
+    A warehouse is dominated when another covers the *whole* demand of every element
+    it supplies, and is no slower and no dearer (of two alike the earlier stays). In a
+    set that holds both, the dominated one ships nothing; in a set that holds only it,
+    swapping in the dominator makes no objective term worse. So an optimum survives.
+    (Mere elementwise dominance is not enough to leave one out: two partial stocks may
+    both be needed; the partial kernel uses it to prune siblings instead.)
+    """
+    supply, demand = elements(problem, items) if elems is None else elems
+    ok = _reach(problem, items, cap_minutes) & supply.any(axis=1)
+    wh = np.flatnonzero(ok)
+    wh = wh[np.lexsort((wh, problem.cost[wh], problem.hours[wh]))]
+    sup, hrs, cst = supply[wh], problem.hours[wh], problem.cost[wh]
+    if wh.size > 1:
+        welem, wdeg = _element_lists(sup)
+        dominated = np.zeros(wh.size, dtype=np.bool_)
+        if not pkernel.full_dominated(sup, welem, wdeg, demand, hrs.astype(np.int64),
+                                      cst.astype(np.int64), dominated, stop.end):
+            return None
+        keep = ~dominated
+        wh, sup, hrs, cst = wh[keep], sup[keep], hrs[keep], cst[keep]
+    if stop.expired():
+        return None
+    return GroupData(items, wh, np.ascontiguousarray(sup), demand, hrs, cst)
+
+
+def _reach(problem: SplitProblem, items: IntArray, cap_minutes: int | None) -> np.ndarray:
+    """The warehouses that may ship the group (under the cap)."""
+    ok = problem.allowed[items[0]].copy()
+    if cap_minutes is not None:
+        ok &= problem.hours <= cap_minutes
+    return ok
+
+
+def _one_warehouse(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
+                   cap_minutes: int | None, supply: IntArray, demand: IntArray,
+                   ) -> GroupOutcome | None:
+    """The group's optimum when one warehouse can ship all of it (no search needed:
+    one child is the fewest, and the later terms pick among those warehouses, ties to
+    the fastest, then cheapest, then first); ``None`` when none can."""
+    whole = np.flatnonzero(_reach(problem, items, cap_minutes)
+                           & (supply >= demand[None, :]).all(axis=1))
+    if whole.size == 0:
+        return None
+    hours, cost = problem.hours[whole], problem.cost[whole]
+    values = {"makespan": hours, "unit_hours": hours * int(demand.sum()), "cost": cost}
+    ranked = np.lexsort((whole, cost, hours, *(values[t] for t in reversed(terms))))
+    w = int(whole[ranked[0]])
+    key = (1, *(int(values[t][ranked[0]]) for t in terms))
+    return GroupOutcome(np.array([w], dtype=np.int64), key, True, True, 0)
+
+
+def is_binary(data: GroupData) -> bool:
+    """Every warehouse holds none or all of each element's demand: covering is yes/no."""
+    return bool(((data.supply == 0) | (data.supply == data.demand[None, :])).all())
+
+
+def _covering_floor(data: GroupData) -> int:
+    """The slowest, over elements, of the fastest warehouses that cover its demand:
+    no cover delivers sooner."""
+    reach = np.cumsum(data.supply, axis=0) >= data.demand[None, :]
+    if data.wh.size == 0 or not reach[-1].all():
+        return 0
+    return int(data.hours[reach.argmax(axis=0)].max()) if data.demand.size else 0
+
+
+def _bit_data(data: GroupData, terms: tuple[str, ...] = (), stop: Deadline | None = None,
+              ) -> _BitData | None:
+    """The group's kernel arrays (built once, shared by every search on the group);
+    ``None`` when the deadline stopped the dominance masks of a partial group."""
+    if data.bits is not None:
+        return data.bits
+    full = data.supply > 0
+    bits = _BitData(
+        binary=is_binary(data), cand=kernel.pack(full.T.copy()), cov=kernel.pack(full),
+        k_order=np.argsort(full.sum(axis=0), kind="stable").astype(np.int64),
+        hours=data.hours.astype(np.int64), cost=data.cost.astype(np.int64),
+        demand=data.demand.astype(np.int64), floor=_covering_floor(data))
+    if not bits.binary:
+        end = stop.end if stop is not None else float("inf")
+        sup = data.supply.astype(np.int64)
+        bits.sup = sup
+        order = np.argsort(-sup, axis=0, kind="stable").T  # [E, W] largest supply first
+        bits.by_size = np.ascontiguousarray(order)
+        bits.n_by = full.sum(axis=0).astype(np.int64)
+        bits.welem, bits.wdeg = _element_lists(sup)
+        words = bits.cand.shape[1]
+        bits.dom_count = np.zeros((data.wh.size, words), dtype=np.uint64)
+        bits.dom_terms = np.zeros((data.wh.size, words), dtype=np.uint64)
+        timed = "makespan" in terms or "unit_hours" in terms
+        for dom, hours, dear in ((bits.dom_count, False, False),
+                                 (bits.dom_terms, timed, "cost" in terms)):
+            if not pkernel.dominance(sup, bits.welem, bits.wdeg, bits.hours, bits.cost, hours,
+                                     dear, dom, end):
+                return None
+    data.bits = bits
+    return bits
+
+
+def _bits(data: GroupData) -> _BitData:
+    assert data.bits is not None, "the kernel arrays are built before any search"
+    return data.bits
+
+
+@dataclass
+class _BitRun:
+    """What one kernel search found: the incumbent key and set (``None`` when the
+    search only had a key to beat and did not beat it), nodes, and whether it stopped
+    on the deadline."""
+
+    best_key: tuple[int, ...] | None
+    best_set: list[int] | None
+    nodes: int
+    aborted: bool
+
+
+@dataclass
+class GroupOutcome:
+    """One group's best warehouse set (problem ids) and key; ``proven`` for the whole
+    key, ``count_proven`` for its first entry (the count stage finished)."""
+
+    wh: IntArray | None
+    key: tuple[int, ...] | None
+    proven: bool
+    count_proven: bool
+    nodes: int
+
+
+def _terms_codes(terms: tuple[str, ...]) -> np.ndarray:
+    return np.array([kernel.TERM_CODES[t] for t in terms], dtype=np.int64)
+
+
+def _members(words: np.ndarray, n_w: int) -> list[int]:
+    mask = kernel.words_mask(words)
+    return [w for w in range(n_w) if mask >> w & 1]
+
+
+def _key_of(data: GroupData, terms: tuple[str, ...], chosen: int) -> tuple[tuple[int, ...], list[int]]:
+    """Key of the fastest fill inside the cover ``chosen`` (a bitmask), and the
+    warehouses that ship."""
+    b = _bits(data)
+    n_w = data.wh.size
+    used = np.zeros(b.cand.shape[1], dtype=np.uint64)
+    key = np.zeros(1 + len(terms), dtype=np.int64)
+    words = kernel.mask_words(chosen, n_w)
+    if b.binary:
+        kernel.leaf_key(b.cand, b.hours, b.cost, b.demand, _terms_codes(terms), words, used,
+                        key)
+    else:
+        assert b.sup is not None
+        pkernel.leaf_key(b.sup, b.cand, b.hours, b.cost, b.demand, _terms_codes(terms), words,
+                         used, key)
+    return tuple(int(v) for v in key), _members(used, n_w)
+
+
+def _run_bits(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: int,
+              start: tuple[tuple[int, ...], list[int] | None] | None,
+              chosen: int = 0, min_count: int = 0) -> _BitRun:
+    """One kernel search over the warehouses in ``avail`` from ``start`` (an incumbent
+    key and set; a set of ``None`` is a bound to beat without a plan behind it), for
+    covers that contain the warehouses in ``chosen``; no cover has fewer than
+    ``min_count`` warehouses (the partial kernel bounds the later terms with it)."""
+    b = _bits(data)
+    n_w = data.wh.size
+    best_key = np.zeros(1 + len(terms), dtype=np.int64)
+    best_used = np.zeros(b.cand.shape[1], dtype=np.uint64)
+    state = np.zeros(3, dtype=np.int64)
+    if start is not None:
+        best_key[:] = start[0]
+        state[0] = 1
+        if start[1] is not None:
+            state[0] = 2
+            best_used[:] = kernel.mask_words(sum(1 << w for w in start[1]), n_w)
+    codes = _terms_codes(terms)
+    av, ch = kernel.mask_words(avail, n_w), kernel.mask_words(chosen, n_w)
+    if b.binary:
+        kernel.search(b.cand, b.cov, b.hours, b.cost, b.demand, b.k_order, codes, av, ch,
+                      best_key, best_used, state, stop.end)
+    else:
+        assert b.sup is not None and b.by_size is not None and b.n_by is not None
+        assert b.welem is not None and b.wdeg is not None
+        dom = b.dom_terms if terms else b.dom_count
+        assert dom is not None
+        pkernel.search(b.sup, b.cand, b.by_size, b.n_by, b.welem, b.wdeg, dom, b.hours,
+                       b.cost, b.demand, b.k_order, codes, av, ch, best_key, best_used, state,
+                       stop.end, min_count)
+    nodes, aborted = int(state[1]), bool(state[2])
+    if state[0] == 0:
+        return _BitRun(None, None, nodes, aborted)
+    key = tuple(int(v) for v in best_key)
+    if state[0] == 1:
+        return _BitRun(key, None, nodes, aborted)
+    return _BitRun(key, _members(best_used, n_w), nodes, aborted)
+
+
+def _incumbent_key(data: GroupData, x_rows: IntArray, terms: tuple[str, ...],
+                   problem: SplitProblem) -> tuple[tuple[int, ...], list[int]] | None:
+    """The incumbent's key in this group's local terms, or ``None`` if it uses a
+    warehouse outside this phase's reach (above the cap, or left out as dominated)."""
+    used = np.flatnonzero(x_rows.sum(axis=0))
+    lookup = np.full(problem.n_warehouses, -1, dtype=np.int64)
+    lookup[data.wh] = np.arange(data.wh.size)
+    local = lookup[used]
+    if used.size == 0 or (local < 0).any():
+        return None
+    covered = data.supply[local].sum(axis=0) >= data.demand
+    if not covered.all():
+        return None
+    return _key_of(data, terms, sum(1 << int(w) for w in local))
+
+
+def _greedy_cover(data: GroupData) -> list[int] | None:
+    """A quick cover: repeatedly the warehouse that covers the most of what is left
+    (fastest on ties); ``None`` when there is no cover."""
+    b = _bits(data)
+    chosen = np.zeros(max(1, data.wh.size), dtype=np.int64)
+    if b.binary:
+        size = kernel.greedy_cover(b.cov, int(b.demand.size), chosen)
+    else:
+        assert b.sup is not None and b.welem is not None and b.wdeg is not None
+        size = pkernel.greedy_cover(b.sup, b.welem, b.wdeg, b.demand, chosen)
+    return None if size < 0 else [int(w) for w in chosen[:size]]
+
+
+def _search_kernel(data: GroupData, terms: tuple[str, ...], stop: Deadline,
+                   inc: tuple[tuple[int, ...], list[int]] | None,
+                   count_limit: int | None = None) -> GroupOutcome:
+    """The staged search of one group (see the module docstring)."""
+    everything = (1 << data.wh.size) - 1
+    start: tuple[tuple[int, ...], list[int] | None] | None
+    start = inc
+    if start is None and count_limit is not None:  # only sets of at most the limit
+        start = ((count_limit + 1,) + (0,) * len(terms), None)
+    nodes = 0
+    proven = True
+
+    def done(bits: _BitRun) -> None:
+        nonlocal nodes, proven
+        nodes += bits.nodes
+        proven &= not bits.aborted
+
+    if not terms or (_bits(data).binary and terms[0] != "makespan"):
+        bits = _run_bits(data, terms, stop, everything, start)
+        done(bits)
+        chosen = bits.best_set
+        count_proven = proven
+    else:
+        greedy = _greedy_cover(data)
+        seed: tuple[tuple[int, ...], list[int] | None] | None
+        if greedy is not None and (start is None or len(greedy) < start[0][0]
+                                   or (len(greedy) == start[0][0] and start[1] is not None)):
+            seed = ((len(greedy),), greedy)
+        else:
+            seed = None if start is None else ((start[0][0],), start[1])
+        guess = None if seed is None else seed[1]
+        ahead: _BitRun | None = None
+        if guess is not None and _threads_for(data) > 1:
+            # The count stage (proving no smaller cover) and the later stages, assuming
+            # the count of a short first search is optimal (it nearly always is), run
+            # side by side.
+            if QUICK_SECONDS > 0:
+                quick = _run_bits(data, (), Deadline(min(QUICK_SECONDS,
+                                                         QUICK_SHARE * stop.remaining())),
+                                  everything, seed)
+                nodes += quick.nodes
+                if quick.best_set is not None and quick.best_key is not None:
+                    guess = quick.best_set
+                    seed = (quick.best_key, guess)
+            pending = _pool().submit(_run_bits, data, (), stop, everything, seed)
+            ahead = _after_count(data, terms, stop, len(guess), guess)
+            count = pending.result()
+        else:
+            count = _run_bits(data, (), stop, everything, seed)
+        done(count)
+        count_proven = proven
+        if count.best_set is None:
+            return GroupOutcome(None, None, proven, count_proven, nodes)
+        if ahead is not None and guess is not None and len(count.best_set) == len(guess):
+            staged = ahead
+        else:  # sequential, or a smaller cover exists: the later stages for its count
+            if ahead is not None:
+                nodes += ahead.nodes
+            staged = _after_count(data, terms, stop, len(count.best_set), count.best_set)
+        nodes += staged.nodes
+        proven &= not staged.aborted
+        chosen = staged.best_set
+    if chosen is None:
+        return GroupOutcome(None, None, proven, count_proven, nodes)
+    key, used = _key_of(data, terms, sum(1 << w for w in chosen))
+    return GroupOutcome(data.wh[np.array(sorted(used), dtype=np.int64)], key, proven,
+                        count_proven, nodes)
+
+
+
+
+def _run_split(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: int,
+               start: tuple[tuple[int, ...], list[int] | None] | None,
+               min_count: int = 0) -> _BitRun:
+    """:func:`_run_bits` with its root branches shared by this thread and the pool's.
+
+    The root branches on the SKU with the fewest candidates: branch ``i`` takes its
+    ``i``-th candidate and excludes the earlier ones, so the branches split the covers
+    between them. Each thread takes the next branch, seeded with the best key so far.
+
+    With later terms (the last stage, whose set is the plan) a branch may tie that key,
+    and ``start`` counts as a bound only, so the set returned does not depend on timing:
+    the smallest key, ties to the earliest branch. Count-only searches (the makespan
+    probes, of which only the count is used) must beat the key, which prunes far more.
+    """
+    full = data.supply > 0  # candidates (any supply), as the kernels branch
+    n_w = data.wh.size
+    in_avail = np.array([(avail >> w) & 1 for w in range(n_w)], dtype=bool)
+    a = int(np.argmin(full[in_avail].sum(axis=0))) if in_avail.any() else 0
+    cands = np.flatnonzero(in_avail & full[:, a])
+    if not terms:  # count only: widest first, as the kernel orders them
+        cands = cands[np.argsort(-full[cands].sum(axis=1), kind="stable")]
+    branches = []
+    excluded = 0
+    for w in cands:
+        excluded |= 1 << int(w)
+        branches.append((int(w), avail & ~excluded))
+    lock = threading.Lock()
+    ties = bool(terms)
+    # (key, branch index, set); the start is branch -1
+    best: list[tuple[tuple[int, ...], int, list[int] | None]] = []
+    if start is not None:
+        best.append((start[0], -1, None if ties else start[1]))
+    progress = {"next": 0, "nodes": 0, "aborted": False}
+
+    def work() -> None:
+        while True:
+            with lock:
+                i = progress["next"]
+                if i >= len(branches) or progress["aborted"]:
+                    return
+                progress["next"] = i + 1
+                seed: tuple[tuple[int, ...], list[int] | None] | None = None
+                if best:
+                    key = best[0][0]
+                    seed = ((*key[:-1], key[-1] + 1), None) if ties else (key, None)
+            w, branch_avail = branches[i]
+            run = _run_bits(data, terms, stop, branch_avail, seed, chosen=1 << w,
+                            min_count=min_count)
+            with lock:
+                progress["nodes"] += run.nodes
+                progress["aborted"] |= run.aborted
+                if run.best_set is not None and run.best_key is not None:
+                    best.append((run.best_key, i, run.best_set))
+                    best.sort(key=lambda e: (e[0], e[1]))
+                    del best[1:]
+
+    helper = _pool().submit(work)
+    work()
+    if not helper.cancel():  # not waiting for a helper still queued behind the count stage
+        helper.result()
+    nodes, aborted = int(progress["nodes"]), bool(progress["aborted"])
+    if not best:
+        return _BitRun(None, None, nodes, aborted)
+    if best[0][2] is None and start is not None and start[1] is not None:
+        return _BitRun(start[0], start[1], nodes, aborted)  # nothing found: the start's set
+    return _BitRun(best[0][0], best[0][2], nodes, aborted)
+
+
+
+
+def _after_count(data: GroupData, terms: tuple[str, ...], stop: Deadline, c_star: int,
+                 found: list[int]) -> _BitRun:
+    """The stages after the count (``c_star``, with ``found`` a cover of that size): the
+    makespan (when it comes first) by binary search over arrival times, then the later
+    terms under it, knowing that no cover has fewer than ``c_star`` warehouses."""
+    search = _run_split if _threads_for(data) > 1 else _run_bits
+    nodes = 0
+    aborted = False
+    under = (1 << data.wh.size) - 1
+    rest = terms
+    if terms and terms[0] == "makespan":
+        hours = [int(h) for h in data.hours]
+        levels = sorted({hours[w] for w in range(data.wh.size)})
+        lo = levels.index(_bits(data).floor)
+        hi = levels.index(max(hours[w] for w in found))
+        while lo < hi and not stop.expired():
+            mid = (lo + hi) // 2
+            cap = levels[mid]
+            under = sum(1 << w for w in range(data.wh.size) if hours[w] <= cap)
+            probe = search(data, (), stop, under, ((c_star + 1,), None))
+            nodes += probe.nodes
+            aborted |= probe.aborted
+            if probe.best_set is not None and len(probe.best_set) <= c_star:
+                hi, found = mid, probe.best_set
+            else:
+                lo = mid + 1
+        if lo < hi:
+            aborted = True
+        cap = levels[hi]
+        under = sum(1 << w for w in range(data.wh.size) if hours[w] <= cap)
+        # M* is proven: every cover under the cap has exactly that makespan, so the last
+        # stage ranks by the later terms only.
+        rest = terms[1:]
+    seed_key, seed_set = _key_of(data, rest, sum(1 << w for w in found))
+    if rest:
+        bits = search(data, rest, stop, under, (seed_key, seed_set), min_count=c_star)
+    elif search is _run_split:  # ``found`` depends on which thread found it: search again
+        bits = _run_bits(data, (), stop, under, ((c_star + 1,), None))
+    else:  # count only: the found set is already the answer
+        bits = _run_bits(data, rest, stop, under, (seed_key, seed_set))
+    return _BitRun(bits.best_key, bits.best_set, nodes + bits.nodes, aborted or bits.aborted)
+
+
+SEARCH_THREADS = max(1, min(2, int(os.environ.get("ORDERSPLIT_SEARCH_THREADS", "2"))))
+"""Threads one large group's search may use (``ORDERSPLIT_SEARCH_THREADS``, 1 or 2):
+the count stage runs beside the later stages. The compiled kernel releases the GIL."""
+QUICK_SECONDS, QUICK_SHARE = 0.02, 0.05
+"""Time for the short count search whose cover the later stages assume (at most that
+share of what is left; 0: none, the seed's count is assumed)."""
+PARALLEL_CELLS = 15_000
+"""Warehouses x elements from which a group counts as large enough for a second thread
+(at 100 x 300 the count stage alone takes about half a second)."""
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+"""The count stage's thread, per process (a forked child makes its own)."""
+
+
+def _threads_for(data: GroupData) -> int:
+    return SEARCH_THREADS if data.wh.size * data.demand.size >= PARALLEL_CELLS else 1
+
+
+def _pool() -> ThreadPoolExecutor:
+    pid = os.getpid()
+    if pid not in _POOLS:
+        _POOLS.clear()  # a pool inherited through fork has no thread behind it
+        _POOLS[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ordersplit-count")
+    return _POOLS[pid]
+
+
+
+def search_group(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
+                 cap_minutes: int | None, stop: Deadline,
+                 incumbent_rows: IntArray | None, count_limit: int | None = None,
+                 ) -> GroupOutcome:
+    """Best warehouse set of one group; with ``count_limit`` (and no incumbent) only
+    sets of at most that many warehouses are looked at, and none found means none
+    exists. Unproven (and without a set) when the deadline passes while the group's
+    data is built."""
+    if items.size == 0:
+        return GroupOutcome(np.zeros(0, dtype=np.int64), (0,) * (1 + len(terms)), True, True, 0)
+    if count_limit is not None and count_limit < 1 and incumbent_rows is None:
+        return GroupOutcome(None, None, True, True, 0)  # every plan opens a warehouse
+    elems = elements(problem, items)
+    single = _one_warehouse(problem, items, terms, cap_minutes, *elems)
+    if single is not None:
+        return single
+    data = group_data(problem, items, cap_minutes, stop, elems)
+    if data is None or _bit_data(data, terms, stop) is None:
+        return GroupOutcome(None, None, False, False, 0)
+    inc = None if incumbent_rows is None else _incumbent_key(data, incumbent_rows, terms, problem)
+    return _search_kernel(data, terms, stop, inc, count_limit)

@@ -1,0 +1,646 @@
+"""The compiled kernel of the exact combination search on partial-stock groups.
+
+In a partial-stock group a warehouse may hold part of an element's demand, so a cover
+is a warehouse set whose capped supplies ``sup[w, e]`` (``min(stock, demand)``) add up
+to every element's demand. The search is the binary kernel's
+(:mod:`ordersplit.solver.cover_kernel`) with sums in place of bits:
+
+* it branches on the element with the fewest available candidates (the scarce item),
+  its candidates fastest first (widest first when only the count matters), each
+  excluded in later siblings, so every cover is reached through one of its subsets;
+* after a candidate ``v`` is excluded, so is every warehouse ``v`` dominates (no less
+  supply of any element, no slower, no dearer): any plan that uses one of them without
+  ``v`` is matched, term by term, by the plan that uses ``v`` instead, which the
+  sibling branch of ``v`` has already searched;
+* the count bound is the largest of: the fewest available warehouses that still cover
+  one element's remaining units (largest supplies first), that sum over elements with
+  pairwise disjoint candidate sets, and the covering LP's dual bound;
+* with the count tied, the later terms are bounded: the makespan by the slowest of the
+  chosen and of each element's fastest available prefix that covers its remaining
+  units, the unit hours by a fastest fill over every warehouse still allowed, the cost
+  by the chosen plus the cheapest available ones.
+
+A leaf is scored by the fastest fill inside the chosen set (each element from its
+fastest chosen warehouses first), which is optimal for every term given the set. The
+arrays are the binary kernel's word masks plus ``sup``, per-element candidate lists by
+supply (``by_size``) and per-warehouse element lists (``welem``).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numba as nb
+import numpy as np
+
+from ordersplit.solver.cover_kernel import (
+    _ONE,
+    COST,
+    MAKESPAN,
+    UNIT_HOURS,
+    _count,
+    _low,
+    _now,
+    _popcount,
+    _top_sum,
+    keep,
+    score,
+)
+
+WORK_PER_CHECK = 1 << 16
+"""Units of work (element and candidate visits) between two looks at the clock."""
+EPS = 1e-9
+
+
+@nb.njit(cache=True, inline="always")
+def _has(mask: np.ndarray, w: int) -> bool:
+    return bool((mask[w >> 6] >> np.uint64(w & 63)) & _ONE)
+
+
+@nb.njit(cache=True)
+def leaf_key(sup: np.ndarray, cand: np.ndarray, hours: np.ndarray, cost: np.ndarray,
+             demand: np.ndarray, terms: np.ndarray, chosen: np.ndarray, used: np.ndarray,
+             key: np.ndarray) -> None:
+    """Key of the fastest fill inside the cover ``chosen`` into ``key``; the warehouses
+    that ship into ``used``."""
+    used[:] = 0
+    unit = 0
+    for e in range(cand.shape[0]):
+        r = demand[e]
+        for i in range(chosen.size):
+            if r <= 0:
+                break
+            x = cand[e, i] & chosen[i]
+            while x and r > 0:
+                w = 64 * i + _low(x)
+                x &= x - _ONE
+                t = min(sup[w, e], r)
+                r -= t
+                unit += t * hours[w]
+                used[i] |= _ONE << np.uint64(w & 63)
+    score(used, hours, cost, unit, terms, key)
+
+
+@nb.njit(cache=True)
+def _offer(sup: np.ndarray, cand: np.ndarray, hours: np.ndarray, cost: np.ndarray,
+           demand: np.ndarray, terms: np.ndarray, chosen: np.ndarray, best_key: np.ndarray,
+           best_used: np.ndarray, state: np.ndarray, used: np.ndarray, key: np.ndarray) -> None:
+    """Score the cover ``chosen`` and keep it when it beats the incumbent."""
+    leaf_key(sup, cand, hours, cost, demand, terms, chosen, used, key)
+    keep(key, used, best_key, best_used, state)
+
+
+@nb.njit(cache=True)
+def _reach(sup: np.ndarray, welem: np.ndarray, wdeg: np.ndarray, res: np.ndarray,
+           av: np.ndarray, reach: np.ndarray) -> int:
+    """``reach[w]``: the share of the remaining units of the elements left that each
+    available warehouse supplies (the covering LP's column sums); work done."""
+    work = 0
+    for i in range(av.size):
+        x = av[i]
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            s = 0.0
+            for j in range(wdeg[w]):
+                e = welem[w, j]
+                r = res[e]
+                if r > 0:
+                    s += min(sup[w, e], r) / r
+            reach[w] = s
+            work += wdeg[w]
+    return work
+
+
+@nb.njit(cache=True)
+def _dual_bound(cand: np.ndarray, res: np.ndarray, av: np.ndarray, reach: np.ndarray) -> int:
+    """Covering-LP dual bound: element ``e`` gets ``1 / (largest reach of its available
+    candidates)``, which keeps every warehouse's dual constraint at most 1."""
+    total = 0.0
+    for e in range(res.size):
+        if res[e] <= 0:
+            continue
+        most = 0.0
+        for i in range(av.size):
+            x = cand[e, i] & av[i]
+            while x:
+                w = 64 * i + _low(x)
+                x &= x - _ONE
+                most = max(most, reach[w])
+        total += 1.0 / most
+    return int(np.ceil(total - EPS))
+
+
+@nb.njit(cache=True, inline="always")
+def _push_top(top: np.ndarray, n: int, slots: int, v: int) -> tuple[int, int]:
+    """Keep the ``slots`` largest values seen in ``top[:n]`` (descending); returns the
+    new ``n`` and the change in their sum."""
+    if n < slots:
+        n += 1
+        gain = v
+    elif v > top[n - 1]:
+        gain = v - top[n - 1]
+    else:
+        return n, 0
+    p = n - 1
+    while p > 0 and top[p - 1] < v:
+        top[p] = top[p - 1]
+        p -= 1
+    top[p] = v
+    return n, gain
+
+
+@nb.njit(cache=True)
+def _terms_below(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndarray,
+                 hours: np.ndarray, cost: np.ndarray, demand: np.ndarray, terms: np.ndarray,
+                 res: np.ndarray, av: np.ndarray, chm: np.ndarray, slots: int,
+                 top: np.ndarray, best_key: np.ndarray) -> bool:
+    """Whether a leaf below with the incumbent's count (exactly ``slots`` more
+    warehouses, all available) could still beat the incumbent on the later terms:
+    lower bounds, term by term. Each element's remaining units come from at most
+    ``slots`` available warehouses, so from no more than their ``slots`` largest
+    supplies: the makespan bound is the earliest arrival by which that many are
+    available, the unit hours bound a fastest fill with the available units capped
+    at that sum."""
+    for t in range(terms.size):
+        code = terms[t]
+        value = 0
+        if code == MAKESPAN:
+            for i in range(chm.size):
+                x = chm[i]
+                while x:
+                    value = max(value, hours[64 * i + _low(x)])
+                    x &= x - _ONE
+            for e in range(res.size):
+                r = res[e]
+                if r <= 0:
+                    continue
+                n = 0
+                got = 0
+                for i in range(av.size):
+                    if got >= r:
+                        break
+                    x = cand[e, i] & av[i]
+                    while x and got < r:
+                        w = 64 * i + _low(x)
+                        x &= x - _ONE
+                        n, gain = _push_top(top, n, slots, sup[w, e])
+                        got += gain
+                        if got >= r:
+                            value = max(value, hours[w])
+        elif code == UNIT_HOURS:
+            for e in range(res.size):
+                cap = 0  # the slots largest available supplies of e
+                n = 0
+                for j in range(n_by[e]):
+                    if n >= slots:
+                        break
+                    w = by_size[e, j]
+                    if _has(av, w):
+                        cap += sup[w, e]
+                        n += 1
+                r = demand[e]
+                for i in range(av.size):
+                    if r <= 0:
+                        break
+                    x = cand[e, i] & (av[i] | chm[i])
+                    while x and r > 0:
+                        w = 64 * i + _low(x)
+                        x &= x - _ONE
+                        take = min(sup[w, e], r)
+                        if not _has(chm, w):
+                            take = min(take, cap)
+                            cap -= take
+                        r -= take
+                        value += take * hours[w]
+        else:  # the chosen, and the cheapest available for the slots left
+            for i in range(chm.size):
+                x = chm[i]
+                while x:
+                    value += cost[64 * i + _low(x)]
+                    x &= x - _ONE
+            n = 0
+            for i in range(av.size):
+                x = av[i]
+                while x and slots > 0:
+                    c = cost[64 * i + _low(x)]
+                    x &= x - _ONE
+                    n, _ = _push_top(top, n, slots, -c)
+            for j in range(n):
+                value -= top[j]
+        if value != best_key[t + 1]:
+            return value < best_key[t + 1]
+    return False
+
+
+@nb.njit(cache=True)
+def _min_cover(sup: np.ndarray, by_size: np.ndarray, n_by: np.ndarray, e: int, r: int,
+               av: np.ndarray) -> int:
+    """Fewest available warehouses whose supplies of ``e`` reach ``r`` (-1: none)."""
+    got = 0
+    n = 0
+    for j in range(n_by[e]):
+        w = by_size[e, j]
+        if _has(av, w):
+            got += sup[w, e]
+            n += 1
+            if got >= r:
+                return n
+    return -1
+
+
+@nb.njit(cache=True)
+def _branch_element(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndarray,
+                    hours: np.ndarray, cost: np.ndarray, demand: np.ndarray,
+                    k_order: np.ndarray, terms: np.ndarray, res: np.ndarray, av: np.ndarray,
+                    chm: np.ndarray, depth: int, min_count: int, best_key: np.ndarray,
+                    has_best: bool,
+                    tie: int, union: np.ndarray, reach: np.ndarray, costs: np.ndarray,
+                    work: np.ndarray) -> int:
+    """The element to branch on (fewest available candidates; ties: the one needing
+    more warehouses), or -1 when the node is pruned (see the module docstring)."""
+    union[:] = 0
+    extra = 0
+    disjoint = 0
+    pick = -1
+    fewest = 1 << 60
+    pick_mc = 0
+    for idx in range(k_order.size):
+        e = k_order[idx]
+        r = res[e]
+        if r <= 0:
+            continue
+        n = 0
+        overlap = False
+        for i in range(av.size):
+            c = cand[e, i] & av[i]
+            n += _popcount(c)
+            if c & union[i]:
+                overlap = True
+        if n == 0:
+            return -1
+        mc = _min_cover(sup, by_size, n_by, e, r, av)
+        work[0] += n_by[e] + av.size
+        if mc < 0:
+            return -1
+        extra = max(extra, mc)
+        if n < fewest or (n == fewest and mc > pick_mc):
+            pick = e
+            fewest = n
+            pick_mc = mc
+        if not overlap:
+            disjoint += mc
+            for i in range(av.size):
+                union[i] |= cand[e, i] & av[i]
+    if not has_best:
+        return pick
+    extra = max(extra, disjoint)
+    if depth + extra + tie <= best_key[0]:
+        extra = max(extra, _dual_bound(cand, res, av, reach))
+    count = max(depth + extra, min_count)
+    if count > best_key[0] or (count == best_key[0] and tie):
+        return -1
+    if count == best_key[0] and not _terms_below(sup, cand, by_size, n_by, hours, cost,
+                                                 demand, terms, res, av, chm,
+                                                 best_key[0] - depth, costs, best_key):
+        return -1
+    return pick
+
+
+@nb.njit(cache=True)
+def _finish(sup: np.ndarray, cand: np.ndarray, hours: np.ndarray, cost: np.ndarray,
+            demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray, res: np.ndarray,
+            av: np.ndarray, chm: np.ndarray, tie: int, best_key: np.ndarray,
+            best_used: np.ndarray, state: np.ndarray, used: np.ndarray, key: np.ndarray,
+            chosen: np.ndarray) -> int:
+    """A node with one warehouse left to add, without child nodes: every available
+    warehouse that covers all remaining units alone is a leaf, fastest first (with only
+    the count to beat, the first one ends it). Returns the work done."""
+    e0 = -1
+    for idx in range(k_order.size):
+        if res[k_order[idx]] > 0:
+            e0 = k_order[idx]
+            break
+    work = 0
+    for i in range(av.size):
+        x = cand[e0, i] & av[i]
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            ok = True
+            for e in range(res.size):
+                if res[e] > sup[w, e]:
+                    ok = False
+                    break
+            work += res.size
+            if not ok:
+                continue
+            chosen[:] = chm
+            chosen[i] |= _ONE << np.uint64(w & 63)
+            _offer(sup, cand, hours, cost, demand, terms, chosen, best_key, best_used, state,
+                   used, key)
+            if tie:
+                return work
+    return work
+
+
+@nb.njit(cache=True, nogil=True)
+def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndarray,
+           welem: np.ndarray, wdeg: np.ndarray, dom: np.ndarray, hours: np.ndarray,
+           cost: np.ndarray, demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray,
+           avail0: np.ndarray, chosen0: np.ndarray, best_key: np.ndarray,
+           best_used: np.ndarray, state: np.ndarray, deadline: float, min_count: int) -> None:
+    """Depth-first branch and bound for the lexicographically smallest cover.
+
+    The interface is the binary kernel's :func:`~ordersplit.solver.cover_kernel.search`
+    (``best_key``, ``best_used`` and ``state`` in and out; ``state[1]`` nodes,
+    ``state[2]`` 1 when the deadline stopped it); ``dom[v]`` is the mask of warehouses
+    that ``v`` dominates for the terms searched; ``min_count`` is a proven lower bound
+    on the warehouses of any cover (the count stage's), which lets the later terms be
+    bounded at every node.
+    """
+    n_e = sup.shape[1]
+    n_w = sup.shape[0]
+    nw = avail0.size
+    if _now() >= deadline:
+        state[2] = 1
+        return
+    depth_cap = n_w
+    if state[0] != 0:
+        depth_cap = min(n_w, max(0, best_key[0]))
+    levels = depth_cap + 2
+    res = np.zeros((levels, n_e), dtype=np.int64)
+    av = np.zeros((levels, nw), dtype=np.uint64)
+    chm = np.zeros((levels, nw), dtype=np.uint64)
+    clist = np.zeros((levels, max(n_w, 1)), dtype=np.int64)
+    creach = np.zeros((levels, max(n_w, 1)), dtype=np.float64)
+    n_c = np.zeros(levels, dtype=np.int64)
+    pos = np.zeros(levels, dtype=np.int64)
+    need = np.zeros(levels, dtype=np.float64)
+    reach = np.zeros(max(n_w, 1), dtype=np.float64)
+    best_r = np.zeros(max(n_w, 1), dtype=np.float64)
+    costs = np.zeros(max(n_w, 1), dtype=np.int64)
+    union = np.zeros(nw, dtype=np.uint64)
+    used = np.zeros(nw, dtype=np.uint64)
+    key = np.zeros(best_key.size, dtype=np.int64)
+    work = np.zeros(1, dtype=np.int64)
+    scratch = np.zeros(nw, dtype=np.uint64)
+    tie = 0 if terms.size else 1  # a leaf must beat the count unless later terms decide
+    res[0, :] = demand
+    base = _count(chosen0)
+    for i in range(chosen0.size):
+        x = chosen0[i]
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            for j in range(wdeg[w]):
+                e = welem[w, j]
+                res[0, e] = max(0, res[0, e] - sup[w, e])
+    av[0, :] = avail0
+    chm[0, :] = chosen0
+    nodes = 0
+    aborted = 0
+    next_check = WORK_PER_CHECK
+    d = 0
+    enter = True
+    while True:
+        if enter:
+            nodes += 1
+            work[0] += 1
+            if work[0] >= next_check:
+                next_check = work[0] + WORK_PER_CHECK
+                if _now() >= deadline:
+                    aborted = 1
+                    break
+            n_c[d] = 0
+            pos[d] = 0
+            covered = True
+            n_unc = 0
+            for e in range(n_e):
+                if res[d, e] > 0:
+                    covered = False
+                    n_unc += 1
+            if covered:
+                _offer(sup, cand, hours, cost, demand, terms, chm[d], best_key, best_used,
+                       state, used, key)
+            elif state[0] != 0 and best_key[0] - d - base - tie == 1:
+                work[0] += _finish(sup, cand, hours, cost, demand, k_order, terms, res[d],
+                                   av[d], chm[d], tie, best_key, best_used, state, used, key,
+                                   scratch)
+            else:
+                has_best = state[0] != 0
+                if has_best:
+                    work[0] += _reach(sup, welem, wdeg, res[d], av[d], reach)
+                pick = _branch_element(sup, cand, by_size, n_by, hours, cost, demand, k_order,
+                                       terms, res[d], av[d], chm[d], d + base, min_count,
+                                       best_key, has_best, tie, union, reach, costs, work)
+                if pick >= 0:
+                    n = 0
+                    for i in range(nw):
+                        x = cand[pick, i] & av[d, i]
+                        while x:
+                            clist[d, n] = 64 * i + _low(x)
+                            x &= x - _ONE
+                            n += 1
+                    need[d] = 0.0
+                    if has_best:
+                        slots = best_key[0] - d - base - tie
+                        need[d] = n_unc - _top_sum(reach, av[d], slots - 1, best_r) - EPS
+                        for t in range(n):
+                            creach[d, t] = reach[clist[d, t]]
+                        if tie:  # count only: the widest candidates first
+                            order = np.argsort(-creach[d, :n], kind="mergesort")
+                            tmp = clist[d, :n][order]
+                            clist[d, :n] = tmp
+                            tmpr = creach[d, :n][order]
+                            creach[d, :n] = tmpr
+                    n_c[d] = n
+        advanced = False
+        while pos[d] < n_c[d]:
+            if pos[d] > 0:  # the previous sibling is done: drop what it dominates
+                prev = clist[d, pos[d] - 1]
+                for i in range(nw):
+                    av[d, i] &= ~dom[prev, i]
+            if state[0] != 0 and d + base + 1 > best_key[0]:
+                break  # every child would open more warehouses than the incumbent
+            w = clist[d, pos[d]]
+            short = state[0] != 0 and creach[d, pos[d]] < need[d]
+            if short and tie:
+                break  # this and every later sibling reach too little
+            pos[d] += 1
+            if not _has(av[d], w):
+                continue  # dominated by an earlier sibling
+            bit = _ONE << np.uint64(w & 63)
+            av[d, w >> 6] &= ~bit
+            if short:
+                continue  # no completion through w has few enough warehouses
+            res[d + 1, :] = res[d]
+            empty = True
+            for j in range(wdeg[w]):
+                e = welem[w, j]
+                res[d + 1, e] = max(0, res[d, e] - sup[w, e])
+            for e in range(n_e):
+                if res[d + 1, e] > 0:
+                    empty = False
+                    break
+            if not empty and state[0] != 0 and d + base + 1 >= best_key[0]:
+                continue  # would need yet another warehouse
+            if d + 1 >= levels - 1:
+                continue  # deeper than any cover can be (never with an incumbent)
+            av[d + 1, :] = av[d]
+            chm[d + 1, :] = chm[d]
+            chm[d + 1, w >> 6] |= bit
+            d += 1
+            advanced = True
+            break
+        if advanced:
+            enter = True
+            continue
+        if d == 0:
+            break
+        d -= 1
+        enter = False
+    state[1] = nodes
+    state[2] = aborted
+
+
+@nb.njit(cache=True)
+def greedy_cover(sup: np.ndarray, welem: np.ndarray, wdeg: np.ndarray, demand: np.ndarray,
+                 chosen: np.ndarray) -> int:
+    """A quick cover: repeatedly the warehouse supplying the largest share of what is
+    left (the fastest on ties); its warehouses into ``chosen``, their number returned,
+    or -1 when the warehouses cannot cover the demand."""
+    n_w = sup.shape[0]
+    res = demand.copy()
+    taken = np.zeros(n_w, dtype=np.bool_)
+    size = 0
+    left = 0
+    for e in range(res.size):
+        if res[e] > 0:
+            left += 1
+    while left > 0:
+        best_w = -1
+        best_s = 0.0
+        for w in range(n_w):
+            if taken[w]:
+                continue
+            s = 0.0
+            for j in range(wdeg[w]):
+                e = welem[w, j]
+                if res[e] > 0:
+                    s += min(sup[w, e], res[e]) / res[e]
+            if s > best_s:
+                best_w = w
+                best_s = s
+        if best_w < 0:
+            return -1
+        taken[best_w] = True
+        chosen[size] = best_w
+        size += 1
+        for j in range(wdeg[best_w]):
+            e = welem[best_w, j]
+            if res[e] > 0:
+                res[e] = max(0, res[e] - sup[best_w, e])
+                if res[e] == 0:
+                    left -= 1
+    return size
+
+
+@nb.njit(cache=True, nogil=True)
+def dominance(sup: np.ndarray, welem: np.ndarray, wdeg: np.ndarray, hours: np.ndarray,
+              cost: np.ndarray, use_hours: bool, use_cost: bool, dom: np.ndarray,
+              deadline: float) -> bool:
+    """``dom[v]`` := the warehouses ``w`` that ``v`` dominates: at least ``w``'s supply of
+    every element, and (when asked) no slower and no dearer. False when the deadline
+    stopped it (``dom`` is then only partly filled, which is still valid)."""
+    n_w = sup.shape[0]
+    total = np.zeros(n_w, dtype=np.int64)
+    for w in range(n_w):
+        for j in range(wdeg[w]):
+            total[w] += sup[w, welem[w, j]]
+    dom[:] = 0
+    for v in range(n_w):
+        if (v & 63) == 0 and _now() >= deadline:
+            return False
+        for w in range(n_w):
+            if w == v or total[v] < total[w]:
+                continue
+            if use_hours and hours[v] > hours[w]:
+                continue
+            if use_cost and cost[v] > cost[w]:
+                continue
+            ok = True
+            for j in range(wdeg[w]):
+                e = welem[w, j]
+                if sup[v, e] < sup[w, e]:
+                    ok = False
+                    break
+            if ok:
+                dom[v, w >> 6] |= _ONE << np.uint64(w & 63)
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def full_dominated(sup: np.ndarray, welem: np.ndarray, wdeg: np.ndarray, demand: np.ndarray,
+                   hours: np.ndarray, cost: np.ndarray, out: np.ndarray,
+                   deadline: float) -> bool:
+    """``out[b]`` := some other warehouse covers the whole demand of every element ``b``
+    supplies and is no slower and no dearer (of two alike, the later one is marked).
+    Warehouses are in (hours, cost, id) order. False when the deadline stopped it."""
+    n_w = sup.shape[0]
+    out[:] = False
+    for b in range(n_w):
+        if (b & 63) == 0 and _now() >= deadline:
+            return False
+        for a in range(n_w):
+            if a == b or out[a] or hours[a] > hours[b] or cost[a] > cost[b]:
+                continue
+            ok = True
+            for j in range(wdeg[b]):
+                e = welem[b, j]
+                if sup[a, e] < demand[e]:
+                    ok = False
+                    break
+            if not ok:
+                continue
+            if a > b:  # a later warehouse no worse: b is dominated unless they are alike
+                alike = hours[a] == hours[b] and cost[a] == cost[b]
+                for j in range(wdeg[a]):
+                    e = welem[a, j]
+                    if sup[b, e] < demand[e]:
+                        alike = False
+                        break
+                if alike:
+                    continue
+            out[b] = True
+            break
+    return True
+
+
+def _warm_up() -> None:
+    """Compile (or load from numba's cache) every kernel with the run-time types."""
+    from ordersplit.solver.cover_kernel import mask_words, pack
+
+    sup = np.array([[2, 0], [1, 1], [0, 2]], dtype=np.int64)
+    demand = np.array([2, 2], dtype=np.int64)
+    cand = pack((sup > 0).T.copy())
+    hours = np.array([1, 2, 3], dtype=np.int64)
+    welem = np.array([[0, 0], [0, 1], [1, 0]], dtype=np.int64)
+    wdeg = np.array([1, 2, 1], dtype=np.int64)
+    by_size = np.array([[0, 1, 2], [2, 1, 0]], dtype=np.int64)
+    n_by = np.array([2, 2], dtype=np.int64)
+    dom = np.zeros((3, 1), dtype=np.uint64)
+    far = time.perf_counter() + 60
+    dominance(sup, welem, wdeg, hours, hours, True, True, dom, far)
+    full_dominated(sup, welem, wdeg, demand, hours, hours, np.zeros(3, dtype=np.bool_), far)
+    key = np.array([3, 3], dtype=np.int64)
+    search(sup, cand, by_size, n_by, welem, wdeg, dom, hours, hours, demand,
+           np.arange(2, dtype=np.int64), np.array([MAKESPAN], dtype=np.int64),
+           mask_words(7, 3), mask_words(0, 3), key, np.zeros(1, dtype=np.uint64),
+           np.zeros(3, dtype=np.int64), far, 0)
+    greedy_cover(sup, welem, wdeg, demand, np.zeros(3, dtype=np.int64))
+    leaf_key(sup, cand, hours, hours, demand, np.array([COST], dtype=np.int64),
+             mask_words(7, 3), np.zeros(1, dtype=np.uint64), np.zeros(2, dtype=np.int64))
+
+
+_warm_up()
