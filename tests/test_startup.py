@@ -132,27 +132,30 @@ def _expand(extras: dict[str, list[str]], name: str) -> list[str]:
 def test_warmup_reports_the_kernel(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["warmup"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("split kernel ") and "cache:" in out
+    assert out.startswith("split kernels ") and "cache:" in out
 
 
 def test_a_cold_cache_announces_the_compile(monkeypatch: pytest.MonkeyPatch,
                                             caplog: pytest.LogCaptureFixture) -> None:
     from ordersplit.solver import cover_kernel
 
+    kernels = (cover_kernel.search,)
     with caplog.at_level(logging.WARNING, logger=cover_kernel.__name__):
-        monkeypatch.setattr(cover_kernel, "cache_is_warm", lambda: True)
-        assert cover_kernel._load() is False
+        monkeypatch.setattr(cover_kernel, "cache_is_warm", lambda _: True)
+        assert cover_kernel.load_kernels("k", kernels, cover_kernel._warm_up) is False
         assert caplog.records == []
-        monkeypatch.setattr(cover_kernel, "cache_is_warm", lambda: False)
-        assert cover_kernel._load() is True
+        monkeypatch.setattr(cover_kernel, "cache_is_warm", lambda _: False)
+        assert cover_kernel.load_kernels("k", kernels, cover_kernel._warm_up) is True
     assert cover_kernel.COMPILE_EXPECTED in caplog.records[0].getMessage()
     assert "compiled in" in caplog.records[-1].getMessage()
 
 
-def test_the_kernel_cache_is_warm_after_import() -> None:
-    from ordersplit.solver import cover_kernel
+def test_the_kernel_caches_are_warm_after_import() -> None:
+    from ordersplit.solver import cover_kernel, partial_kernel
 
-    assert cover_kernel.cache_is_warm()
+    assert cover_kernel.cache_is_warm((cover_kernel.search, cover_kernel.greedy_cover,
+                                       cover_kernel.leaf_key))
+    assert cover_kernel.cache_is_warm((partial_kernel.search, partial_kernel.dominance))
 
 
 def _without_extras(code: str) -> subprocess.CompletedProcess[str]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import numba as nb
 import numpy as np
@@ -627,17 +628,14 @@ def _warm_up() -> None:
              mask_words(7, 3), np.zeros(1, dtype=np.uint64), np.zeros(1, dtype=np.int64))
 
 
-def _kernels() -> tuple[object, ...]:
-    return (search, greedy_cover, leaf_key)
-
-
-def cache_is_warm() -> bool:
-    """True when numba's cache holds every kernel for this source (a load, not a compile).
+def cache_is_warm(kernels: tuple[object, ...]) -> bool:
+    """True when numba's cache holds every one of ``kernels`` for this source (a load,
+    not a compile).
 
     Reads numba's cache index (an internal API: if it moved, say warm rather than warn
     wrongly)."""
     try:
-        return all(k._cache._cache_file._load_index() for k in _kernels())  # type: ignore[attr-defined]
+        return all(k._cache._cache_file._load_index() for k in kernels)  # type: ignore[attr-defined]
     except Exception:
         return True
 
@@ -647,18 +645,19 @@ def cache_dir() -> str:
     return str(search.stats.cache_path)
 
 
-def _load() -> bool:
-    """Load the kernels from numba's cache, or compile them; True when they were compiled."""
-    if cache_is_warm():
-        _warm_up()
+def load_kernels(name: str, kernels: tuple[object, ...], warm_up: Callable[[], None]) -> bool:
+    """Load ``kernels`` from numba's cache, or compile them (with a notice on stderr's log
+    first, since that takes a while); True when they were compiled."""
+    if cache_is_warm(kernels):
+        warm_up()
         return False
-    log.warning("compiling the split kernel once (%s); later runs load it from numba's "
-                "cache in %s", COMPILE_EXPECTED, cache_dir())
+    log.warning("compiling the %s once (%s); later runs load it from numba's cache in %s",
+                name, COMPILE_EXPECTED, cache_dir())
     t0 = time.perf_counter()
-    _warm_up()
-    log.warning("split kernel compiled in %.1f s", time.perf_counter() - t0)
+    warm_up()
+    log.warning("%s compiled in %.1f s", name, time.perf_counter() - t0)
     return True
 
 
-COMPILED_ON_IMPORT = _load()
+COMPILED_ON_IMPORT = load_kernels("split kernel", (search, greedy_cover, leaf_key), _warm_up)
 """Whether importing this module compiled the kernels (a cold cache) rather than loaded them."""

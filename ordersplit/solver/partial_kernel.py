@@ -44,6 +44,7 @@ from ordersplit.solver.cover_kernel import (
     _popcount,
     _top_sum,
     keep,
+    load_kernels,
     score,
 )
 
@@ -643,4 +644,7 @@ def _warm_up() -> None:
              mask_words(7, 3), np.zeros(1, dtype=np.uint64), np.zeros(2, dtype=np.int64))
 
 
-_warm_up()
+COMPILED_ON_IMPORT = load_kernels(
+    "partial-stock kernel", (search, greedy_cover, leaf_key, dominance, full_dominated),
+    _warm_up)
+"""Whether importing this module compiled the kernels (a cold cache) rather than loaded them."""
