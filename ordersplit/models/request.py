@@ -23,7 +23,8 @@ SolverName = Literal[
     "auto", "cpsat", "milp", "milp_cbc", "scarce", "ladder", "pigeonhole", "combination", "greedy"
 ]
 """``milp`` is HiGHS; ``milp_cbc`` a direct PuLP/CBC model (kept as a baseline)."""
-ObjectiveTerm = Literal["children", "delivery", "cost"]
+ObjectiveTerm = Literal["children", "delivery", "cost", "fragments"]
+"""``fragments``: (line, child) pieces beyond one per line; the last tie-break unless placed."""
 
 
 class _Strict(BaseModel):
@@ -126,7 +127,8 @@ class Options(_Strict):
     time_limit_ms: int = Field(default=200, gt=0, le=3_600_000)
     objective: list[ObjectiveTerm] | None = None
     """Lexicographic objective; ``None`` means children then delivery (delivery first
-    when ``order.preference`` is ``fastest``)."""
+    when ``order.preference`` is ``fastest``). ``fragments`` (lines split over children)
+    is appended as the last tie-break when not listed."""
     invoice_methods: list[str] = Field(default_factory=lambda: ["cash"])
     shipping_fee: Literal["proportional", "first_child"] = "proportional"
     """How the shipping fee is shared over shipment children."""
@@ -137,7 +139,8 @@ class Options(_Strict):
     def _distinct_terms(cls, value: list[ObjectiveTerm] | None) -> list[ObjectiveTerm] | None:
         if value is not None:
             if not value:
-                raise ValueError("objective needs at least one of children, delivery, cost")
+                raise ValueError(
+                    "objective needs at least one of children, delivery, cost, fragments")
             if len(set(value)) != len(value):
                 raise ValueError("objective lists a term twice")
         return value

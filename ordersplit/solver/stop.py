@@ -5,6 +5,10 @@ from __future__ import annotations
 import time
 
 
+class OutOfTimeError(Exception):
+    """Raised by :meth:`Deadline.check` inside long preparatory work (a model build)."""
+
+
 class Deadline:
     """A wall-clock budget, started on creation.
 
@@ -24,6 +28,11 @@ class Deadline:
 
     def expired(self) -> bool:
         return time.perf_counter() >= self.end
+
+    def check(self) -> None:
+        """Raise :class:`OutOfTimeError` once the budget is spent."""
+        if self.expired():
+            raise OutOfTimeError
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start

@@ -21,6 +21,7 @@ from ordersplit.solver.backends._lexico import (
 from ordersplit.solver.backends.base import register
 from ordersplit.solver.problem import IntArray
 from ordersplit.solver.result import Status
+from ordersplit.solver.stop import Deadline
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ STATUS_MAP: dict[str, Status] = {
 """CP-SAT status names onto ours (time-outs are FEASIBLE or UNKNOWN)."""
 
 _INT_INF = (1 << 62) - 1
+CHECK_ROWS = 2048
+"""Rows loaded between two looks at the deadline."""
 
 
 def _bound(value: float) -> int:
@@ -48,7 +51,7 @@ def _bound(value: float) -> int:
 class _CpSatRunner:
     """One CP-SAT model kept across the stages of a lexicographic solve."""
 
-    def __init__(self, model: LinearModel, seed: int) -> None:
+    def __init__(self, model: LinearModel, seed: int, stop: Deadline | None = None) -> None:
         from ortools.sat.python import cp_model
 
         self._cp_model = cp_model
@@ -62,6 +65,8 @@ class _CpSatRunner:
         coefs = model.row_coefs.tolist()
         for r, (lo, hi) in enumerate(zip(model.row_lower.tolist(), model.row_upper.tolist(),
                                          strict=True)):
+            if stop is not None and r % CHECK_ROWS == CHECK_ROWS - 1:
+                stop.check()
             a, b = starts[r], starts[r + 1]
             lin = proto.constraints.add().linear
             lin.vars.extend(cols[a:b])

@@ -24,6 +24,7 @@ from ordersplit.solver.backends._lexico import (
 from ordersplit.solver.backends.base import register
 from ordersplit.solver.problem import IntArray
 from ordersplit.solver.result import Status
+from ordersplit.solver.stop import Deadline
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,9 @@ HIGHS_STATUS_MAP: dict[str, Status] = {
 }
 """HiGHS model statuses onto ours; FEASIBLE ones still need a primal solution to count."""
 
+CHECK_ROWS = 512
+"""Rows written into PuLP between two looks at the deadline."""
+
 _HIGHS_FEASIBLE = 2  # kSolutionStatusFeasible
 _HIGHS_INFEASIBLE = ("kInfeasible", "kUnboundedOrInfeasible")
 
@@ -77,7 +81,7 @@ def new_highs() -> Any:
 class _HighsRunner:
     """One HiGHS model kept across the stages of a lexicographic solve."""
 
-    def __init__(self, model: LinearModel, seed: int) -> None:
+    def __init__(self, model: LinearModel, seed: int, stop: Deadline | None = None) -> None:
         import highspy
 
         self.n = model.n_cols
@@ -189,7 +193,7 @@ def _cbc_path() -> str | None:
 class _CbcRunner:
     """A PuLP problem over the shared model, re-solved by CBC once per stage."""
 
-    def __init__(self, model: LinearModel, seed: int) -> None:
+    def __init__(self, model: LinearModel, seed: int, stop: Deadline | None = None) -> None:
         import pulp
 
         self._pulp = pulp
@@ -206,6 +210,8 @@ class _CbcRunner:
         coefs = model.row_coefs.tolist()
         for r, (lo, hi) in enumerate(zip(model.row_lower.tolist(), model.row_upper.tolist(),
                                          strict=True)):
+            if stop is not None and r % CHECK_ROWS == CHECK_ROWS - 1:
+                stop.check()
             a, b = starts[r], starts[r + 1]
             expr = pulp.LpAffineExpression([(self.vars[c], k) for c, k in
                                             zip(cols[a:b], coefs[a:b], strict=True)])
