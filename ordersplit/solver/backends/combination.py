@@ -12,13 +12,14 @@ import dataclasses
 import time
 from collections.abc import Mapping
 
-from ordersplit.solver.backends.base import Backend, register
+from ordersplit.solver.backends.base import Backend, get_backend, register
 from ordersplit.solver.bounds import children_lower_bound
 from ordersplit.solver.combination import applicable, combination_search
 from ordersplit.solver.evaluate import evaluate
 from ordersplit.solver.fragments import (
     TERM,
     fragments_lower_bound,
+    head_terms,
     keep_lines_whole,
     without_fragments,
 )
@@ -58,7 +59,14 @@ class CombinationBackend(Backend):
         status = result.status
         if status is Status.OPTIMAL and (problem.objective[-1] != TERM
                                          or obj.fragments > fragments_lower_bound(problem)):
-            status = Status.FEASIBLE  # fragments proven only within the chosen children
+            # the post-stage is exact only within the chosen children: the exact model
+            # settles the remaining stages with the proven terms fixed
+            head = {t: int(getattr(obj, t)) for t in head_terms(problem)}
+            exact = get_backend("cpsat").solve(problem, stop, x, obj.children, head)
+            status = Status.FEASIBLE
+            if exact.status is Status.OPTIMAL and exact.assignment is not None:
+                x, obj, status = exact.assignment, evaluate(problem, exact.assignment), \
+                    Status.OPTIMAL
         return dataclasses.replace(result, status=status, assignment=x, objective=obj,
                                    runtime_s=time.perf_counter() - t0)
 
