@@ -76,6 +76,17 @@ class _Best:
         return False
 
 
+def _run_heuristics(problem: SplitProblem, best: _Best, stop: Deadline) -> None:
+    """Offer every heuristic's plan; greedy always runs (a plan never worse than greedy's),
+    the others while time is left (one cut short by the deadline offers nothing)."""
+    for name in HEURISTICS:
+        if name != "greedy" and stop.expired():
+            break
+        x = HEURISTICS[name](problem, None if name == "greedy" else stop)
+        if x is not None:
+            best.offer(name, x, stop)
+
+
 def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     """Best plan for ``problem`` within ``stop``; see the module docstring."""
     t0 = time.perf_counter()
@@ -85,28 +96,26 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     proven: dict[str, int] | None = None  # proven optima of the terms before fragments
     large = _columns(problem) > LARGE_COLUMNS
     core = without_fragments(problem)  # the search does not know fragments
+    if large:  # the search rarely proves these at once: the heuristics go first
+        _run_heuristics(problem, best, stop)
     if applicable(core):
         # The search's first dive is the scarce-item heuristic, its dual bound the cheap
         # lower bound; on most orders it proves the optimum at once.
         share = EXACT_SHARE_LARGE if large else EXACT_SHARE
-        out = combination_search(core, stop.fraction(share), None)
+        out = combination_search(core, stop.fraction(share), best.x)
         if out.assignment is not None:
             best.offer("combination", out.assignment, stop)
-            if out.proven and best.obj is not None:
-                if core is problem:
-                    return _result(best, Status.OPTIMAL, best.obj.children, t0)
-                proven = {t: int(getattr(best.obj, t)) for t in head_terms(problem)}
+        if out.proven and best.obj is not None:
+            if core is problem:
+                return _result(best, Status.OPTIMAL, best.obj.children, t0)
+            proven = {t: int(getattr(best.obj, t)) for t in head_terms(problem)}
         children_lb = out.children_bound
 
     bound = lower_bound(problem)
     children_lb = max(children_lb, bound.children)
     bound = dataclasses.replace(bound, children=children_lb)
-    for name in HEURISTICS:  # greedy first and always: a plan never worse than greedy's
-        if name != "greedy" and stop.expired():
-            break
-        x = HEURISTICS[name](problem, None if name == "greedy" else stop)
-        if x is not None:
-            best.offer(name, x, stop)
+    if not large:
+        _run_heuristics(problem, best, stop)
     if best.obj is not None and (_meets(best.obj, bound, terms) or (
             proven is not None and terms[-1] == TERM
             and best.obj.fragments <= bound.fragments)):
