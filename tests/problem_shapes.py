@@ -55,7 +55,7 @@ def random_shape_problem(rng: np.random.Generator, shape: str, rules: bool,
             splittable=np.ones(rows, dtype=bool), group=np.zeros(rows, dtype=np.int64),
             stock=cover.astype(np.int64), allowed=np.ones((rows, cols), dtype=bool),
             hours=np.full(cols, 1440, dtype=np.int64), cost=np.ones(cols, dtype=np.int64),
-            objective=tuple(t for t in objective if t != "makespan" and t != "unit_hours")
+            objective=tuple(t for t in objective if t not in {"makespan", "unit_hours"})
             or ("children",))
     n = int(rng.integers(1, max_items + 1))
     m = int(rng.integers(2, max_wh + 1))

@@ -58,7 +58,7 @@ def independent_optimum(problem: SplitProblem) -> tuple[int, ...]:
                 model.add(sum(load) <= int(problem.stock[w, k]))
     span = model.new_int_var(int(problem.fixed_makespan), int(max(problem.hours.max(),
                                                                   problem.fixed_makespan)), "M")
-    for (g, w), y in opened.items():
+    for (_, w), y in opened.items():
         model.add(span >= int(problem.hours[w]) * y)
     lines_shipping = len({int(v) for v in problem.lines[problem.quantity > 0].tolist()})
     groups_shipping = len({int(g) for g in problem.group[problem.quantity > 0].tolist()})
@@ -80,7 +80,7 @@ def independent_optimum(problem: SplitProblem) -> tuple[int, ...]:
         solver.parameters.num_workers = 1
         solver.parameters.max_time_in_seconds = 120
         assert solver.solve(model) == cp_model.OPTIMAL
-        value = int(round(solver.objective_value))
+        value = round(solver.objective_value)
         model.add(expr <= value)
         values.append(value)
     return tuple(values)

@@ -133,6 +133,10 @@ class Options(_Strict):
     shipping_fee: Literal["proportional", "first_child"] = "proportional"
     """How the shipping fee is shared over shipment children."""
     seed: int = Field(default=0, ge=0)
+    work_limit: int | None = Field(default=None, gt=0, le=10**12, strict=True)
+    """A budget of deterministic work units instead of wall time: the plan is then the
+    same on any machine and load (``time_limit_ms`` is not enforced). One unit is about a
+    microsecond of search on one core; see :mod:`ordersplit.solver.stop`."""
 
     @field_validator("objective")
     @classmethod

@@ -255,6 +255,10 @@ def _small_model(problem: SplitProblem, part: IntArray, opened: np.ndarray, stoc
     if stop is not None:
         _limit(solver, stop)
     code = solver.solve(model)
+    if stop is not None:
+        from ordersplit.solver.backends.cpsat import charge_deterministic
+
+        charge_deterministic(stop, solver)
     if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     rows = np.zeros((part.size, n_w), dtype=np.int64)
@@ -264,5 +268,7 @@ def _small_model(problem: SplitProblem, part: IntArray, opened: np.ndarray, stoc
 
 
 def _limit(solver: Any, stop: Deadline) -> None:
-    """Map ``stop`` onto CP-SAT's limits (deterministic time in work-limited mode)."""
-    solver.parameters.max_time_in_seconds = max(stop.remaining(), 1e-3)
+    """Map ``stop`` onto CP-SAT's limits (deterministic time under a work budget)."""
+    from ordersplit.solver.backends.cpsat import set_limits
+
+    set_limits(solver.parameters, stop, stop.remaining())

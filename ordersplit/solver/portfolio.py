@@ -34,7 +34,7 @@ from ordersplit.solver.fragments import (
 from ordersplit.solver.heuristics import HEURISTICS
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.result import SolveResult, Status
-from ordersplit.solver.stop import Deadline
+from ordersplit.solver.stop import Deadline, WorkBudget
 
 log = logging.getLogger(__name__)
 
@@ -185,11 +185,16 @@ def solve_problem(problem: SplitProblem, solver: str, stop: Deadline) -> SolveRe
     if problem.n_items == 0:
         x = np.zeros((0, problem.n_warehouses), dtype=np.int64)
         return SolveResult(solver, Status.OPTIMAL, x, evaluate(problem, x), 0, 0.0)
-    if solver == "auto":
-        return solve_auto(problem, stop)
-    backend = get_backend(solver)
+    token = stop.single_thread() if isinstance(stop, WorkBudget) else None
     try:
-        return backend.solve(problem, stop)
-    except Exception as exc:
-        log.warning("backend %s raised: %s", solver, exc)
-        return SolveResult(solver, Status.ERROR, None, None, 0, stop.elapsed(), str(exc))
+        if solver == "auto":
+            return solve_auto(problem, stop)
+        backend = get_backend(solver)
+        try:
+            return backend.solve(problem, stop)
+        except Exception as exc:
+            log.warning("backend %s raised: %s", solver, exc)
+            return SolveResult(solver, Status.ERROR, None, None, 0, stop.elapsed(), str(exc))
+    finally:
+        if token is not None:
+            WorkBudget.release(token)

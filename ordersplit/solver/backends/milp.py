@@ -24,7 +24,7 @@ from ordersplit.solver.backends._lexico import (
 from ordersplit.solver.backends.base import register
 from ordersplit.solver.problem import IntArray
 from ordersplit.solver.result import Status
-from ordersplit.solver.stop import Deadline
+from ordersplit.solver.stop import HIGHS_NODE_UNITS, UNIT_SECONDS, Deadline
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,7 @@ class _HighsRunner:
         lp.integrality_ = [highspy.HighsVarType.kInteger] * self.n
         self._check(highs.passModel(lp), "passModel")
         self.highs = highs
+        self.stop = stop
         self.all_cols = np.arange(self.n, dtype=np.int32)
         self._stages_run = 0
 
@@ -126,13 +127,19 @@ class _HighsRunner:
             # off, makespan then unit hours). Later stages are warm-started and small.
             highs.setOptionValue("presolve", "off")
         self._stages_run += 1
-        highs.setOptionValue("time_limit", max(time_limit, 1e-3))
+        if self.stop is not None and self.stop.work_limited:  # nodes, not seconds
+            highs.setOptionValue("mip_max_nodes", max(1, round(
+                time_limit / UNIT_SECONDS / HIGHS_NODE_UNITS)))
+        else:
+            highs.setOptionValue("time_limit", max(time_limit, 1e-3))
         if hint is not None:
             highs.setSolution(self.n, self.all_cols, hint.astype(np.float64))
         self._check(highs.run(), "run")
         name = highs.getModelStatus().name
         status = HIGHS_STATUS_MAP.get(name, Status.ERROR)
         info = highs.getInfo()
+        if self.stop is not None:
+            self.stop.charge(HIGHS_NODE_UNITS * max(1, int(info.mip_node_count)))
         values = None
         if int(info.primal_solution_status) == _HIGHS_FEASIBLE and status is not Status.ERROR:
             values = np.asarray(highs.getSolution().col_value, dtype=np.float64)
@@ -198,6 +205,7 @@ class _CbcRunner:
 
         self._pulp = pulp
         self.seed = seed
+        self.stop = stop
         self.prob = pulp.LpProblem("ordersplit", pulp.LpMinimize)
         # PuLP >= 3.3 attaches variables to the problem; older versions construct them.
         new_var = getattr(self.prob, "add_variable", None) or pulp.LpVariable
@@ -235,9 +243,16 @@ class _CbcRunner:
         if hint is not None:
             for var, val in zip(self.vars, hint.tolist(), strict=True):
                 var.setInitialValue(val)
+        options = [f"randomCbcSeed {self.seed}"]
+        limit: float | None = max(time_limit, 1e-2)
+        if self.stop is not None and self.stop.work_limited:  # nodes, not seconds
+            nodes = max(1, round(time_limit / UNIT_SECONDS / HIGHS_NODE_UNITS))
+            options.append(f"maxNodes {nodes}")
+            self.stop.charge(nodes * HIGHS_NODE_UNITS)
+            limit = None
         solver = pulp.COIN_CMD(
-            path=_cbc_path(), msg=False, threads=1, gapRel=0, timeLimit=max(time_limit, 1e-2),
-            warmStart=hint is not None, options=[f"randomCbcSeed {self.seed}"],
+            path=_cbc_path(), msg=False, threads=1, gapRel=0, timeLimit=limit,
+            warmStart=hint is not None, options=options,
         )
         self.prob.solve(solver)
         sol = int(self.prob.sol_status)
