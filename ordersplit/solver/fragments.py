@@ -111,22 +111,27 @@ def keep_lines_whole(problem: SplitProblem, x: IntArray, stop: Deadline | None =
     docstring); returns ``x`` itself when nothing improves or time is short."""
     if TERM not in problem.objective or not problem.per_warehouse:
         return x
+    if stop is not None and stop.expired():
+        return x
     frag = fragmentable(problem)
     if not frag.any() or fragments(problem, x) <= fragments_lower_bound(problem):
         return x
     out = x.copy()
     opened = used_pairs(problem, x)
-    stock = problem.stock - x.T @ problem.usage  # what the plan leaves unused
+    stock = problem.stock - consumed(problem, x)  # what the plan leaves unused
     for part in _parts(problem, np.flatnonzero(problem.quantity > 0)):
         if stop is not None and stop.expired():
             break
-        if not frag[part].any() or _part_fragments(problem, x, part) == 0:
+        if not frag[part].any() or _rows_fragments(problem, part, x[part]) == 0:
             continue
-        free = stock + x[part].T @ problem.usage[part]  # the part's own units back
-        rows = _solve_part(problem, part, opened, free, x[part], stop)
-        if rows is not None:
-            out[part] = rows
-            stock = free - rows.T @ problem.usage[part]
+        ks = np.flatnonzero(problem.usage[part].any(axis=0))
+        use = problem.usage[np.ix_(part, ks)]
+        stock[:, ks] += x[part].T @ use  # the part's own units back
+        rows = _solve_part(problem, part, opened, stock, x[part], stop)
+        if rows is None:
+            rows = x[part]
+        out[part] = rows
+        stock[:, ks] -= rows.T @ use
     if evaluate(problem, out).key(problem.objective) <= evaluate(problem, x).key(
             problem.objective):
         return out
@@ -134,10 +139,28 @@ def keep_lines_whole(problem: SplitProblem, x: IntArray, stop: Deadline | None =
     return x
 
 
-def _part_fragments(problem: SplitProblem, x: IntArray, part: IntArray) -> int:
-    sub = np.zeros_like(x)
-    sub[part] = x[part]
-    return fragments(problem, sub)
+def consumed(problem: SplitProblem, x: IntArray) -> IntArray:
+    """``x.T @ usage`` (stock taken per warehouse and SKU) from ``x``'s nonzeros only:
+    a dense integer product is slow on large orders."""
+    used = np.zeros_like(problem.stock)
+    r, c = np.nonzero(x)
+    ui, uk = np.nonzero(problem.usage)
+    starts = np.searchsorted(ui, np.arange(problem.n_items + 1))
+    counts = starts[r + 1] - starts[r]
+    rep_r, rep_c = np.repeat(r, counts), np.repeat(c, counts)
+    offset = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    k = uk[starts[rep_r] + offset]
+    np.add.at(used, (rep_c, k), x[rep_r, rep_c] * problem.usage[rep_r, k])
+    return used
+
+
+def _rows_fragments(problem: SplitProblem, part: IntArray, rows: IntArray) -> int:
+    """Fragments of the lines of ``part`` given their rows."""
+    r, c = np.nonzero(rows)
+    if r.size == 0:
+        return 0
+    line = problem.lines[part[r]]
+    return int(np.unique(line * problem.n_warehouses + c).size - np.unique(line).size)
 
 
 def _parts(problem: SplitProblem, items: IntArray) -> list[IntArray]:

@@ -98,7 +98,7 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     core = without_fragments(problem)  # the search does not know fragments
     if large:  # the search rarely proves these at once: the heuristics go first
         _run_heuristics(problem, best, stop)
-    if applicable(core):
+    if not stop.expired() and applicable(core):
         # The search's first dive is the scarce-item heuristic, its dual bound the cheap
         # lower bound; on most orders it proves the optimum at once.
         share = EXACT_SHARE_LARGE if large else EXACT_SHARE
@@ -111,6 +111,13 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
             proven = {t: int(getattr(best.obj, t)) for t in head_terms(problem)}
         children_lb = out.children_bound
 
+    if stop.expired():  # no time for the bounds or a MIP: the first plan there is
+        if best.x is None:
+            _run_heuristics(problem, best, stop)
+        if best.x is not None:
+            groups = int(np.unique(problem.group[problem.quantity > 0]).size)
+            return _result(best, Status.FEASIBLE, max(children_lb, groups), t0,
+                           "time ran out")
     bound = lower_bound(problem)
     children_lb = max(children_lb, bound.children)
     bound = dataclasses.replace(bound, children=children_lb)

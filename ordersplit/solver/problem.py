@@ -102,7 +102,9 @@ class SplitProblem:
         """Units of item ``i`` that warehouse ``w`` could ship alone, capped at the quantity."""
         n, m = self.allowed.shape
         cap = np.full((n, m), np.iinfo(np.int64).max, dtype=np.int64)
-        for i in range(n):
+        single = self.single_sku >= 0  # one unit of one SKU: its stock column
+        cap[single] = self.stock[:, self.single_sku[single]].T
+        for i in np.flatnonzero(~single).tolist():
             used = np.flatnonzero(self.usage[i])
             if used.size:
                 cap[i] = (self.stock[:, used] // self.usage[i, used]).min(axis=1)
