@@ -85,14 +85,7 @@ def fragments_lower_bound(problem: SplitProblem) -> int:
     warehouses (by capacity, largest first) less one."""
     if not problem.per_warehouse or problem.n_items == 0:
         return 0
-    frag = fragmentable(problem) & problem.splittable
-    if not frag.any():
-        return 0
-    pieces = min_pieces(problem.capacity[frag], problem.quantity[frag])
-    per_line: dict[int, int] = {}
-    for line, k in zip(problem.lines[frag].tolist(), pieces.tolist(), strict=True):
-        per_line[line] = max(per_line.get(line, 1), int(k))
-    return sum(k - 1 for k in per_line.values())
+    return _group_bound(problem, np.arange(problem.n_items), problem.allowed)
 
 
 def _takes_unit_hours_first(problem: SplitProblem) -> bool | None:
@@ -295,3 +288,60 @@ def _limit(solver: Any, stop: Deadline) -> None:
     from ordersplit.solver.backends.cpsat import set_limits
 
     set_limits(solver.parameters, stop, stop.remaining())
+
+
+def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
+                     stop: Deadline) -> tuple[IntArray, bool]:
+    """Fewest fragments among the plans whose leading terms equal ``head`` (proven
+    optima, children first); returns the plan and whether that is proven.
+
+    Exact by decomposition when the groups are independent (:attr:`coverable`): then
+    the proven children, unit hours and cost are each group's own optimum under the
+    makespan ``M*``, so a plan keeps ``head`` exactly when every group keeps its own
+    values with no warehouse slower than ``M*``. A group whose fragments meet its bound
+    (its lines' fewest pieces among those warehouses) is settled; the others go to one
+    exact model (CP-SAT) of those groups alone, their sums fixed, fragments minimized.
+    Otherwise, or when fragments is not the last term, nothing is proven here.
+    """
+    from ordersplit.solver.backends.base import get_backend  # backends import this module
+
+    if problem.objective[-1] != TERM or not problem.coverable or not problem.per_warehouse:
+        return x, False
+    reach = problem.allowed.copy()
+    if "makespan" in head:
+        reach &= (problem.hours <= head["makespan"])[None, :]
+    todo = [items for items in problem.groups() if items.size
+            and _rows_fragments(problem, items, x[items]) > _group_bound(problem, items, reach)]
+    if not todo:
+        return x, True
+    items = np.concatenate(todo)
+    _, group = np.unique(problem.group[items], return_inverse=True)
+    sub = SplitProblem(
+        quantity=problem.quantity[items], usage=problem.usage[items],
+        splittable=problem.splittable[items], group=group.astype(np.int64),
+        stock=problem.stock, allowed=reach[items], hours=problem.hours, cost=problem.cost,
+        objective=tuple(t for t in problem.objective if t != "makespan"),
+        per_warehouse=True, seed=problem.seed, line=problem.lines[items])
+    now = evaluate(sub, x[items])
+    fixed = {t: int(getattr(now, t)) for t in sub.objective if t != TERM}
+    res = get_backend("cpsat").solve(sub, stop, x[items], now.children, fixed)
+    if res.status.value != "optimal" or res.assignment is None:
+        return x, False
+    y = x.copy()
+    y[items] = res.assignment
+    if evaluate(problem, y).key(problem.objective) > evaluate(problem, x).key(problem.objective):
+        log.warning("fragments settlement made the plan worse; kept the original")
+        return x, False
+    return y, True
+
+
+def _group_bound(problem: SplitProblem, items: IntArray, reach: np.ndarray) -> int:
+    """Fragments lower bound of one group's lines over the warehouses in ``reach``."""
+    frag = items[fragmentable(problem)[items] & problem.splittable[items]]
+    if frag.size == 0:
+        return 0
+    pieces = min_pieces(problem.capacity[frag] * reach[frag], problem.quantity[frag])
+    per_line: dict[int, int] = {}
+    for line, k in zip(problem.lines[frag].tolist(), pieces.tolist(), strict=True):
+        per_line[line] = max(per_line.get(line, 1), int(k))
+    return sum(k - 1 for k in per_line.values())

@@ -25,10 +25,10 @@ from ordersplit.solver.bounds import children_lower_bound, fastest_fill_bounds
 from ordersplit.solver.combination import applicable, combination_search
 from ordersplit.solver.evaluate import Objective, evaluate
 from ordersplit.solver.fragments import (
-    TERM,
     fragments_lower_bound,
     head_terms,
     keep_lines_whole,
+    settle_fragments,
     without_fragments,
 )
 from ordersplit.solver.heuristics import HEURISTICS
@@ -123,10 +123,14 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     bound = dataclasses.replace(bound, children=children_lb)
     if not large:
         _run_heuristics(problem, best, stop)
-    if best.obj is not None and (_meets(best.obj, bound, terms) or (
-            proven is not None and terms[-1] == TERM
-            and best.obj.fragments <= bound.fragments)):
+    if best.obj is not None and _meets(best.obj, bound, terms):
         return _result(best, Status.OPTIMAL, best.obj.children, t0)
+    if best.x is not None and best.obj is not None and proven is not None and all(
+            getattr(best.obj, t) == v for t, v in proven.items()):
+        x, settled = settle_fragments(problem, best.x, proven, stop)
+        if settled:
+            best.x, best.obj = x, evaluate(problem, x)
+            return _result(best, Status.OPTIMAL, best.obj.children, t0)
 
     if best.x is None:
         log.debug("no heuristic plan; the exact backend starts cold")

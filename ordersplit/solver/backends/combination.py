@@ -21,6 +21,7 @@ from ordersplit.solver.fragments import (
     fragments_lower_bound,
     head_terms,
     keep_lines_whole,
+    settle_fragments,
     without_fragments,
 )
 from ordersplit.solver.heuristics import HEURISTICS
@@ -62,11 +63,13 @@ class CombinationBackend(Backend):
             # the post-stage is exact only within the chosen children: the exact model
             # settles the remaining stages with the proven terms fixed
             head = {t: int(getattr(obj, t)) for t in head_terms(problem)}
-            exact = get_backend("cpsat").solve(problem, stop, x, obj.children, head)
-            status = Status.FEASIBLE
-            if exact.status is Status.OPTIMAL and exact.assignment is not None:
-                x, obj, status = exact.assignment, evaluate(problem, exact.assignment), \
-                    Status.OPTIMAL
+            x, settled = settle_fragments(problem, x, head, stop)
+            status = Status.OPTIMAL if settled else Status.FEASIBLE
+            if not settled:
+                exact = get_backend("cpsat").solve(problem, stop, x, obj.children, head)
+                if exact.status is Status.OPTIMAL and exact.assignment is not None:
+                    x, status = exact.assignment, Status.OPTIMAL
+            obj = evaluate(problem, x)
         return dataclasses.replace(result, status=status, assignment=x, objective=obj,
                                    runtime_s=time.perf_counter() - t0)
 
