@@ -3,13 +3,22 @@
 1. Where the exact combination search applies (children first, plain lines: most
    orders), it runs first: its first dive is the scarce-item heuristic and its dual
    set-covering bound the cheap lower bound, so it usually proves the optimum at once.
+   On large problems the heuristics run before it and hand it their best plan.
 2. Otherwise (or if it ran out of its share of the time): a cheap lower bound on every
    objective term and the constructive heuristics; if the best plan meets the bound,
    it is optimal as it stands.
-3. Otherwise, or if that search ran out of time, an exact MIP backend (CP-SAT; HiGHS
-   when cost comes first) warm-started from the best plan so far, with the time left.
-4. If the MIP fails, the best heuristic plan is returned as ``fallback``; if time ran
-   out, the best plan found as ``feasible``, with the proven bound.
+3. Every plan goes through the fragments post-stage
+   (:func:`~ordersplit.solver.fragments.keep_lines_whole`) and the best by the full
+   lexicographic key, fragments included, is kept: ``auto`` is never worse than a
+   heuristic it ran. When the search proved every term before fragments, the fragments
+   are settled exactly group by group
+   (:func:`~ordersplit.solver.fragments.settle_fragments`).
+4. Otherwise, or if that search ran out of time, an exact MIP backend (CP-SAT; HiGHS
+   when cost comes first or the problem is large) warm-started from the best plan so
+   far, with the time left and the proven terms fixed.
+5. If the MIP fails, the best heuristic plan is returned as ``fallback``; if time ran
+   out, the best plan found as ``feasible``, with the proven bound. Once the budget is
+   spent, nothing more starts: the first plan found is returned.
 """
 
 from __future__ import annotations
