@@ -114,10 +114,14 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
         out = combination_search(core, stop.fraction(share), best.x)
         if out.assignment is not None:
             best.offer("combination", out.assignment, stop)
-        if out.proven and best.obj is not None:
+        if out.proven and best.x is not None and best.obj is not None:
             if core is problem:
                 return _result(best, Status.OPTIMAL, best.obj.children, t0)
             proven = {t: int(getattr(best.obj, t)) for t in head_terms(problem)}
+            x, settled = settle_fragments(problem, best.x, proven, stop)
+            if settled:  # the usual case: no heuristic or MIP needed
+                best.x, best.obj = x, evaluate(problem, x)
+                return _result(best, Status.OPTIMAL, best.obj.children, t0)
         children_lb = out.children_bound
 
     if stop.expired():  # no time for the bounds or a MIP: the first plan there is
@@ -134,12 +138,6 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
         _run_heuristics(problem, best, stop)
     if best.obj is not None and _meets(best.obj, bound, terms):
         return _result(best, Status.OPTIMAL, best.obj.children, t0)
-    if best.x is not None and best.obj is not None and proven is not None and all(
-            getattr(best.obj, t) == v for t, v in proven.items()):
-        x, settled = settle_fragments(problem, best.x, proven, stop)
-        if settled:
-            best.x, best.obj = x, evaluate(problem, x)
-            return _result(best, Status.OPTIMAL, best.obj.children, t0)
 
     if best.x is None:
         log.debug("no heuristic plan; the exact backend starts cold")
