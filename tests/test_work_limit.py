@@ -92,3 +92,15 @@ def test_work_limit_must_be_a_positive_integer(bad: object) -> None:
     with pytest.raises(RequestError) as err:
         split(req)
     assert "work_limit" in str(err.value)
+
+
+def test_the_service_caps_a_work_limit_at_its_time_ceiling() -> None:
+    """A client cannot buy more CPU than the service's time ceiling with ``work_limit``."""
+    from ordersplit.service.jobs import Budget, apply_budget
+
+    data = thin_request(1, n=3, m=4, work=10**12)
+    apply_budget(data, Budget(time.monotonic(), None, 1000))
+    assert data["options"]["work_limit"] == 1_000_000  # 1 s worth of 1 us units
+    small = thin_request(1, n=3, m=4, work=5_000)
+    apply_budget(small, Budget(time.monotonic(), None, 1000))
+    assert small["options"]["work_limit"] == 5_000
