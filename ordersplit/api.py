@@ -20,7 +20,7 @@ from ordersplit.solver.evaluate import evaluate
 from ordersplit.solver.heuristics import HEURISTICS
 from ordersplit.solver.portfolio import solve_problem
 from ordersplit.solver.result import SolveResult, Status
-from ordersplit.solver.stop import Deadline
+from ordersplit.solver.stop import Deadline, WorkBudget
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,9 @@ def split(request: SplitRequest | Mapping[str, Any] | str | bytes) -> Plan:
     # back for building the plan and sharing the money out.
     reserve = min(0.2 * budget, 0.002 + 0.0002 * len(req.order.lines))
     compiled = compile_request(req)
-    stop = Deadline(max(0.0, budget - reserve - (time.perf_counter() - t0)))
+    stop: Deadline = Deadline(max(0.0, budget - reserve - (time.perf_counter() - t0)))
+    if req.options.work_limit is not None:  # reproducible: counted work, not the clock
+        stop = WorkBudget(req.options.work_limit)
     result = solve_problem(compiled.problem, req.options.solver, stop)
     if not result.is_feasible():
         result = _fallback(compiled.problem, result)

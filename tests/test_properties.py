@@ -32,7 +32,10 @@ def plan_key(plan, req):
     o = plan.objective
     terms = {"children": (o.children,), "delivery": (o.delivery_hours or 0, o.unit_hours),
              "cost": (float(o.cost),)}
-    return tuple(v for t in req.objective_order() for v in terms[t])
+    terms["fragments"] = (o.line_fragments,)
+    order = req.objective_order()  # fragments: the last tie-break unless placed
+    return tuple(v for t in (*order, *(() if "fragments" in order else ("fragments",)))
+                 for v in terms[t])
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -33,7 +33,7 @@ from ordersplit.solver.evaluate import evaluate
 from ordersplit.solver.heuristics import HEURISTICS
 from ordersplit.solver.problem import IntArray
 from ordersplit.solver.result import SolveResult, Status
-from ordersplit.solver.stop import Deadline
+from ordersplit.solver.stop import UNIT_SECONDS, Deadline, WorkBudget
 
 log = logging.getLogger(__name__)
 
@@ -366,11 +366,12 @@ def failed_plan(message: str) -> OrderPlan:
                      error=message or "split failed")
 
 
-def safe_solve(world: World, tpl: OrderTemplate, view: IntArray, limit_s: float) -> OrderPlan:
+def safe_solve(world: World, tpl: OrderTemplate, view: IntArray, limit_s: float,
+               work: bool = False) -> OrderPlan:
     """:func:`solve_order`, but an exception becomes a :func:`failed_plan` (logged), so
     one order's failure never stops the batch."""
     try:
-        return solve_order(world, tpl, view, limit_s)
+        return solve_order(world, tpl, view, limit_s, work=work)
     except Exception as exc:  # any failure of one order is that order's error
         log.warning("order %s: split failed: %r", tpl.order_id, exc)
         return failed_plan(f"split failed: {type(exc).__name__}: {exc}")
@@ -421,10 +422,11 @@ def fast_plan(world: World, tpl: OrderTemplate, view: IntArray) -> OrderPlan | N
 
 
 def solve_order(world: World, tpl: OrderTemplate, view: IntArray, limit_s: float,
-                fast: bool = True) -> OrderPlan:
+                fast: bool = True, work: bool = False) -> OrderPlan:
     """Split ``tpl`` exactly against ``view`` (a clipped stock view, see :func:`clipped_view`):
     :func:`fast_plan` when it applies (and ``fast``), else the single split's compiler and
-    solver."""
+    solver. With ``work`` the budget is ``limit_s`` worth of deterministic work units
+    (:class:`~ordersplit.solver.stop.WorkBudget`), so the plan does not depend on load."""
     quick = fast_plan(world, tpl, view) if fast else None
     if quick is not None:
         return quick
@@ -432,7 +434,8 @@ def solve_order(world: World, tpl: OrderTemplate, view: IntArray, limit_s: float
     request, locs = request_for(world, tpl, view)
     compiled = compile_request(request)
     solver = request.options.solver
-    result = solve_exact(compiled.problem, solver, Deadline(limit_s))
+    stop = WorkBudget(round(limit_s / UNIT_SECONDS)) if work else Deadline(limit_s)
+    result = solve_exact(compiled.problem, solver, stop)
     if not result.is_feasible():
         result = _fallback(compiled, result)
     assert result.assignment is not None and result.objective is not None

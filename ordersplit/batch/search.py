@@ -105,7 +105,7 @@ def lower_bound_plans(state: BatchState, orders: Sequence[int]) -> list[OrderPla
     """Each order of ``orders`` split exactly with all the stock."""
     stock = state.world.stock
     return [safe_solve(state.world, state.templates[o],
-                        clipped_view(state.templates[o], stock), state.order_limit_s)
+                        clipped_view(state.templates[o], stock), state.order_limit_s, work=True)
             for o in orders]
 
 
@@ -121,7 +121,7 @@ def sequential_plans(state: BatchState, lower: Iterable[OrderPlan], ledger: Ledg
     for o, (tpl, alone) in enumerate(zip(state.templates, lower, strict=True)):
         plan = alone
         if not ledger.fits(plan):
-            plan = safe_solve(state.world, tpl, ledger.view(tpl), state.order_limit_s)
+            plan = safe_solve(state.world, tpl, ledger.view(tpl), state.order_limit_s, work=True)
             solves += 1
         ledger.take(plan)
         plans.append(plan)

@@ -69,6 +69,8 @@ class Objective(_Out):
     """Sum of arrival hours over shipped units (delivery's second level)."""
     cost: str
     children_lower_bound: int
+    line_fragments: int = 0
+    """(line, child) pieces beyond one per line: 0 when no line is split over children."""
 
 
 class Plan(_Out):

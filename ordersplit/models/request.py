@@ -35,7 +35,8 @@ SolverName = Literal[
     "auto", "cpsat", "milp", "milp_cbc", "scarce", "ladder", "pigeonhole", "combination", "greedy"
 ]
 """``milp`` is HiGHS; ``milp_cbc`` a direct PuLP/CBC model (kept as a baseline)."""
-ObjectiveTerm = Literal["children", "delivery", "cost"]
+ObjectiveTerm = Literal["children", "delivery", "cost", "fragments"]
+"""``fragments``: (line, child) pieces beyond one per line; the last tie-break unless placed."""
 
 
 class _Strict(BaseModel):
@@ -138,18 +139,24 @@ class Options(_Strict):
     objective: list[ObjectiveTerm] | None = Field(
         default=None, json_schema_extra={"minItems": 1, "uniqueItems": True})
     """Lexicographic objective; ``None`` means children then delivery (delivery first
-    when ``order.preference`` is ``fastest``)."""
+    when ``order.preference`` is ``fastest``). ``fragments`` (lines split over children)
+    is appended as the last tie-break when not listed."""
     invoice_methods: list[Method] = Field(default_factory=lambda: ["cash"])
     shipping_fee: Literal["proportional", "first_child"] = "proportional"
     """How the shipping fee is shared over shipment children."""
     seed: Annotated[int, Field(ge=0, le=MAX_SEED, strict=True), Whole] = 0
+    work_limit: Annotated[int, Field(ge=1, le=10**12, strict=True), Whole] | None = None
+    """A budget of deterministic work units instead of wall time: the plan is then the
+    same on any machine and load (``time_limit_ms`` is not enforced). One unit is about a
+    microsecond of search on one core; see :mod:`ordersplit.solver.stop`."""
 
     @field_validator("objective")
     @classmethod
     def _distinct_terms(cls, value: list[ObjectiveTerm] | None) -> list[ObjectiveTerm] | None:
         if value is not None:
             if not value:
-                raise ValueError("objective needs at least one of children, delivery, cost")
+                raise ValueError(
+                    "objective needs at least one of children, delivery, cost, fragments")
             if len(set(value)) != len(value):
                 raise ValueError("objective lists a term twice")
         return value

@@ -82,6 +82,7 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
         unit_hours=_hours(unit_minutes),
         cost=f"{cost:.{cost_places}f}",
         children_lower_bound=min(len(children), result.children_lower_bound + fixed_children),
+        line_fragments=_line_fragments(drafts),
     )
     return Plan(
         order_id=order.id,
@@ -94,6 +95,12 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
         parent=ParentInfo(id=order.id, status="split", amounts=amounts[2] if amounts else {}),
         children=children,
     )
+
+
+def _line_fragments(drafts: list[DraftChild]) -> int:
+    """(line, child) pieces beyond one per line, over every child (fixed parts too)."""
+    pieces = {(part.line, c) for c, draft in enumerate(drafts) for part in draft.parts}
+    return len(pieces) - len({line for line, _ in pieces})
 
 
 AmountStrings = tuple[list[dict[str, str]], list[list[dict[str, str]]], dict[str, str]]

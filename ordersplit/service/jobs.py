@@ -22,6 +22,7 @@ from ordersplit.errors import OrderSplitError, RequestError, echo, json_error_te
 from ordersplit.models.request import Options
 from ordersplit.service.allocate import allocate
 from ordersplit.service.promise import make_promise
+from ordersplit.solver.stop import UNIT_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,8 @@ def _as_limit(value: Any) -> int | None:
 
 
 def apply_budget(data: Any, budget: Budget) -> int | None:
-    """Set ``options.time_limit_ms`` to what is left of the request's clamped budget.
+    """Set ``options.time_limit_ms`` to what is left of the request's clamped budget
+    (and cap ``options.work_limit`` at the work worth the service's ceiling).
 
     The request's own limit (or ``budget.default_ms``, or the contract default) is clamped
     to ``budget.max_ms``; the time already spent since arrival (queueing) is taken off, so
@@ -129,6 +131,9 @@ def apply_budget(data: Any, budget: Budget) -> int | None:
     spent = (time.monotonic() - budget.arrival) * 1000
     limit = max(1, int(clamped - spent))
     options["time_limit_ms"] = limit
+    work = options.get("work_limit")
+    if isinstance(work, int) and not isinstance(work, bool):  # counted work: same ceiling
+        options["work_limit"] = max(1, min(work, round(budget.max_ms / 1000 / UNIT_SECONDS)))
     return limit
 
 

@@ -32,6 +32,7 @@ from ordersplit.solver.contention import (
     placement_cases,
 )
 from ordersplit.solver.evaluate import Objective, evaluate
+from ordersplit.solver.fragments import without_fragments
 from ordersplit.solver.group_search import GroupOutcome, elements, fill_group, search_group
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.shared_fill import fill_shared
@@ -78,8 +79,10 @@ def combination_search(problem: SplitProblem, stop: Deadline,
 
     Contended stock is first split into coverable placement cases
     (:mod:`ordersplit.solver.contention`); when it cannot be, the relaxation is searched
-    and its plan verified.
+    and its plan verified. Line fragments are not a term of this search (the portfolio's
+    post-stage, :mod:`ordersplit.solver.fragments`, settles them): it optimizes the others.
     """
+    problem = without_fragments(problem)
     if not problem.coverable:
         cases = placement_cases(problem, stop)
         if cases:

@@ -71,10 +71,16 @@ class Compiled:
 
 
 def expand_objective(terms: tuple[str, ...]) -> tuple[str, ...]:
-    """Request terms -> problem terms (``delivery`` is makespan, then unit hours)."""
+    """Request terms -> problem terms (``delivery`` is makespan, then unit hours).
+
+    ``fragments`` is the last tie-break when the request does not place it: a line is
+    kept whole whenever that costs nothing on the terms before.
+    """
     out: list[str] = []
     for t in terms:
         out += ["makespan", "unit_hours"] if t == "delivery" else [t]
+    if "fragments" not in out:
+        out.append("fragments")
     return tuple(out)
 
 
@@ -219,6 +225,7 @@ def compile_request(request: SplitRequest) -> Compiled:
                             if p.kind == "bulky" and p.warehouse is not None), default=0),
         seed=request.options.seed,
         n_groups=len(group_of_key),
+        line=np.array([c.line for c, _ in rows], dtype=np.int64),
     )
     layout = Layout(
         order_id=order.id,

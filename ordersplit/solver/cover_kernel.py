@@ -434,7 +434,8 @@ def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarra
     so every cover is reached through one of its subsets. The recursion is an explicit
     stack of levels (uncovered SKUs, available and chosen warehouses, candidates left).
     ``state[1]`` returns the nodes visited, ``state[2]`` 1 when the deadline stopped the
-    search (the result is then not proven). ``chosen0`` holds warehouses every cover
+    search (the result is then not proven); ``state[3]``, when present and positive, is a
+    node limit (a work budget) that stops it as the deadline does. ``chosen0`` holds warehouses every cover
     searched must contain (one branch of a search split over threads; usually empty).
     """
     n_k, nw = cand.shape
@@ -471,13 +472,14 @@ def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarra
     av[0, :] = avail0
     chm[0, :] = chosen0
     nodes = 0
+    node_limit = state[3] if state.size > 3 else 0
     aborted = 0
     d = 0
     enter = True
     while True:
         if enter:
             nodes += 1
-            if (nodes & CHECK_MASK) == 0 and _now() >= deadline:
+            if (nodes & CHECK_MASK) == 0 and (_now() >= deadline or 0 < node_limit <= nodes):
                 aborted = 1
                 break
             n_c[d] = 0

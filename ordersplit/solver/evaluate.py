@@ -17,6 +17,8 @@ class Objective:
     makespan: int
     unit_hours: int
     cost: int
+    fragments: int = 0
+    """(line, child) pieces beyond one per line."""
 
     def key(self, terms: tuple[str, ...]) -> tuple[int, ...]:
         """The lexicographic key in the problem's objective order."""
@@ -31,8 +33,24 @@ def used_pairs(problem: SplitProblem, x: IntArray) -> np.ndarray:
     return used
 
 
+def fragments(problem: SplitProblem, x: IntArray) -> int:
+    """(line, child) pieces of ``x`` beyond one per line that ships.
+
+    A child is one group at one warehouse, so a line's pieces are the warehouses it
+    ships from; with the warehouse rule off a group is one child and no line splits.
+    """
+    if not problem.per_warehouse:
+        return 0
+    rows, cols = np.nonzero(x)
+    if rows.size == 0:
+        return 0
+    line = problem.lines[rows]
+    pieces = np.unique(line * problem.n_warehouses + cols).size
+    return int(pieces - np.unique(line).size)
+
+
 def evaluate(problem: SplitProblem, x: IntArray) -> Objective:
-    """Children, makespan (minutes), sum of unit arrival minutes, cost of ``x``."""
+    """Children, makespan (minutes), sum of unit arrival minutes, cost, fragments of ``x``."""
     used = used_pairs(problem, x)
     children = int(used.sum()) if problem.per_warehouse else int(used.any(axis=1).sum())
     open_wh = used.any(axis=0)
@@ -40,7 +58,7 @@ def evaluate(problem: SplitProblem, x: IntArray) -> Objective:
     makespan = max(makespan, problem.fixed_makespan)
     unit_hours = int((x * problem.hours[None, :]).sum())
     cost = int((used * problem.cost[None, :]).sum())
-    return Objective(children, makespan, unit_hours, cost)
+    return Objective(children, makespan, unit_hours, cost, fragments(problem, x))
 
 
 def violations(problem: SplitProblem, x: IntArray) -> list[str]:

@@ -33,7 +33,7 @@ from ordersplit.solver import cover_kernel as kernel
 from ordersplit.solver import partial_kernel as pkernel
 from ordersplit.solver.heuristics.state import fill_fastest
 from ordersplit.solver.problem import IntArray, SplitProblem
-from ordersplit.solver.stop import Deadline
+from ordersplit.solver.stop import Deadline, parallel_allowed
 
 log = logging.getLogger(__name__)
 
@@ -311,7 +311,8 @@ def _run_bits(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: in
     n_w = data.wh.size
     best_key = np.zeros(1 + len(terms), dtype=np.int64)
     best_used = np.zeros(b.cand.shape[1], dtype=np.uint64)
-    state = np.zeros(3, dtype=np.int64)
+    state = np.zeros(4, dtype=np.int64)
+    state[3] = stop.node_limit()  # a work budget's node limit (0: none)
     if start is not None:
         best_key[:] = start[0]
         state[0] = 1
@@ -332,6 +333,7 @@ def _run_bits(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: in
                        b.cost, b.demand, b.k_order, codes, av, ch, best_key, best_used, state,
                        stop.end, min_count)
     nodes, aborted = int(state[1]), bool(state[2])
+    stop.charge(nodes)
     if state[0] == 0:
         return _BitRun(None, None, nodes, aborted)
     key = tuple(int(v) for v in best_key)
@@ -406,8 +408,8 @@ def _search_kernel(data: GroupData, terms: tuple[str, ...], stop: Deadline,
             # the count of a short first search is optimal (it nearly always is), run
             # side by side.
             if QUICK_SECONDS > 0:
-                quick = _run_bits(data, (), Deadline(min(QUICK_SECONDS,
-                                                         QUICK_SHARE * stop.remaining())),
+                quick = _run_bits(data, (), stop.within(min(QUICK_SECONDS,
+                                                            QUICK_SHARE * stop.remaining())),
                                   everything, seed)
                 nodes += quick.nodes
                 if quick.best_set is not None and quick.best_key is not None:
@@ -567,6 +569,8 @@ _POOLS: dict[int, ThreadPoolExecutor] = {}
 
 
 def _threads_for(data: GroupData) -> int:
+    if not parallel_allowed():  # a work budget: one thread, so the work is reproducible
+        return 1
     return SEARCH_THREADS if data.wh.size * data.demand.size >= PARALLEL_CELLS else 1
 
 

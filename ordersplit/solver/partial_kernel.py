@@ -355,7 +355,8 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
 
     The interface is the binary kernel's :func:`~ordersplit.solver.cover_kernel.search`
     (``best_key``, ``best_used`` and ``state`` in and out; ``state[1]`` nodes,
-    ``state[2]`` 1 when the deadline stopped it); ``dom[v]`` is the mask of warehouses
+    ``state[2]`` 1 when the deadline stopped it; ``state[3]``, when present and
+    positive, a node limit that stops it as the deadline does); ``dom[v]`` is the mask of warehouses
     that ``v`` dominates for the terms searched; ``min_count`` is a proven lower bound
     on the warehouses of any cover (the count stage's), which lets the later terms be
     bounded at every node.
@@ -366,6 +367,7 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
     if _now() >= deadline:
         state[2] = 1
         return
+    node_limit = state[3] if state.size > 3 else 0  # a work budget (0: none)
     depth_cap = n_w
     if state[0] != 0:
         depth_cap = min(n_w, max(0, best_key[0]))
@@ -410,7 +412,7 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
             work[0] += 1
             if work[0] >= next_check:
                 next_check = work[0] + WORK_PER_CHECK
-                if _now() >= deadline:
+                if _now() >= deadline or 0 < node_limit <= nodes:
                     aborted = 1
                     break
             n_c[d] = 0

@@ -3,13 +3,22 @@
 1. Where the exact combination search applies (children first, plain lines: most
    orders), it runs first: its first dive is the scarce-item heuristic and its dual
    set-covering bound the cheap lower bound, so it usually proves the optimum at once.
+   On large problems the heuristics run before it and hand it their best plan.
 2. Otherwise (or if it ran out of its share of the time): a cheap lower bound on every
    objective term and the constructive heuristics; if the best plan meets the bound,
    it is optimal as it stands.
-3. Otherwise, or if that search ran out of time, an exact MIP backend (CP-SAT; HiGHS
-   when cost comes first) warm-started from the best plan so far, with the time left.
-4. If the MIP fails, the best heuristic plan is returned as ``fallback``; if time ran
-   out, the best plan found as ``feasible``, with the proven bound.
+3. Every plan goes through the fragments post-stage
+   (:func:`~ordersplit.solver.fragments.keep_lines_whole`) and the best by the full
+   lexicographic key, fragments included, is kept: ``auto`` is never worse than a
+   heuristic it ran. When the search proved every term before fragments, the fragments
+   are settled exactly group by group
+   (:func:`~ordersplit.solver.fragments.settle_fragments`).
+4. Otherwise, or if that search ran out of time, an exact MIP backend (CP-SAT; HiGHS
+   when cost comes first or the problem is large) warm-started from the best plan so
+   far, with the time left and the proven terms fixed.
+5. If the MIP fails, the best heuristic plan is returned as ``fallback``; if time ran
+   out, the best plan found as ``feasible``, with the proven bound. Once the budget is
+   spent, nothing more starts: the first plan found is returned.
 """
 
 from __future__ import annotations
@@ -24,10 +33,17 @@ from ordersplit.solver.backends.base import get_backend
 from ordersplit.solver.bounds import children_lower_bound, fastest_fill_bounds
 from ordersplit.solver.combination import applicable, combination_search
 from ordersplit.solver.evaluate import Objective, evaluate
+from ordersplit.solver.fragments import (
+    fragments_lower_bound,
+    head_terms,
+    keep_lines_whole,
+    settle_fragments,
+    without_fragments,
+)
 from ordersplit.solver.heuristics import HEURISTICS
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.result import SolveResult, Status
-from ordersplit.solver.stop import Deadline
+from ordersplit.solver.stop import Deadline, WorkBudget
 
 log = logging.getLogger(__name__)
 
@@ -44,71 +60,114 @@ MIP_SHARE = 0.9
 def lower_bound(problem: SplitProblem) -> Objective:
     """A lower bound on every objective term at once."""
     makespan, unit = fastest_fill_bounds(problem)
-    return Objective(children_lower_bound(problem), makespan, unit, 0)
+    return Objective(children_lower_bound(problem), makespan, unit, 0,
+                     fragments_lower_bound(problem))
+
+
+class _Best:
+    """The best plan so far by the full lexicographic key (fragments included)."""
+
+    def __init__(self, problem: SplitProblem) -> None:
+        self.problem = problem
+        self.x: IntArray | None = None
+        self.obj: Objective | None = None
+        self.name = ""
+
+    def offer(self, name: str, x: IntArray, stop: Deadline | None) -> bool:
+        """Keep ``x`` (after the fragments post-stage) if it beats the best; ties keep
+        the earlier plan, so the outcome depends on the order of offers only."""
+        x = keep_lines_whole(self.problem, x, stop)
+        obj = evaluate(self.problem, x)
+        terms = self.problem.objective
+        if self.obj is None or obj.key(terms) < self.obj.key(terms):
+            self.x, self.obj, self.name = x, obj, name
+            return True
+        return False
+
+
+def _run_heuristics(problem: SplitProblem, best: _Best, stop: Deadline) -> None:
+    """Offer every heuristic's plan; greedy always runs (a plan never worse than greedy's),
+    the others while time is left (one cut short by the deadline offers nothing)."""
+    for name in HEURISTICS:
+        if name != "greedy" and stop.expired():
+            break
+        x = HEURISTICS[name](problem, None if name == "greedy" else stop)
+        if x is not None:
+            best.offer(name, x, stop)
 
 
 def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     """Best plan for ``problem`` within ``stop``; see the module docstring."""
     t0 = time.perf_counter()
     terms = problem.objective
-    best_x: IntArray | None = None
-    best_obj: Objective | None = None
-    best_name = ""
+    best = _Best(problem)
     children_lb = 0
+    proven: dict[str, int] | None = None  # proven optima of the terms before fragments
     large = _columns(problem) > LARGE_COLUMNS
-    if applicable(problem):
+    core = without_fragments(problem)  # the search does not know fragments
+    if large:  # the search rarely proves these at once: the heuristics go first
+        _run_heuristics(problem, best, stop)
+    if not stop.expired() and applicable(core):
         # The search's first dive is the scarce-item heuristic, its dual bound the cheap
         # lower bound; on most orders it proves the optimum at once.
         share = EXACT_SHARE_LARGE if large else EXACT_SHARE
-        out = combination_search(problem, stop.fraction(share), None)
+        out = combination_search(core, stop.fraction(share), best.x)
         if out.assignment is not None:
-            best_x, best_obj, best_name = out.assignment, evaluate(problem, out.assignment), \
-                "combination"
-            if out.proven:
-                return _result(best_name, Status.OPTIMAL, best_x, best_obj, best_obj.children, t0)
+            best.offer("combination", out.assignment, stop)
+        if out.proven and best.x is not None and best.obj is not None:
+            if core is problem:
+                return _result(best, Status.OPTIMAL, best.obj.children, t0)
+            proven = {t: int(getattr(best.obj, t)) for t in head_terms(problem)}
+            x, settled = settle_fragments(problem, best.x, proven, stop)
+            if settled:  # the usual case: no heuristic or MIP needed
+                best.x, best.obj = x, evaluate(problem, x)
+                return _result(best, Status.OPTIMAL, best.obj.children, t0)
         children_lb = out.children_bound
 
+    if stop.expired():  # no time for the bounds or a MIP: the first plan there is
+        if best.x is None:
+            _run_heuristics(problem, best, stop)
+        if best.x is not None:
+            groups = int(np.unique(problem.group[problem.quantity > 0]).size)
+            return _result(best, Status.FEASIBLE, max(children_lb, groups), t0,
+                           "time ran out")
     bound = lower_bound(problem)
     children_lb = max(children_lb, bound.children)
     bound = dataclasses.replace(bound, children=children_lb)
-    for name in HEURISTICS:  # greedy first and always: a plan never worse than greedy's
-        if name != "greedy" and stop.expired():
-            break
-        x = HEURISTICS[name](problem, None if name == "greedy" else stop)
-        if x is None:
-            continue
-        obj = evaluate(problem, x)
-        if best_obj is None or obj.key(terms) < best_obj.key(terms):
-            best_x, best_obj, best_name = x, obj, name
-    if best_x is not None and best_obj is not None and _meets(best_obj, bound, terms):
-        return _result(best_name, Status.OPTIMAL, best_x, best_obj, best_obj.children, t0)
+    if not large:
+        _run_heuristics(problem, best, stop)
+    if best.obj is not None and _meets(best.obj, bound, terms):
+        return _result(best, Status.OPTIMAL, best.obj.children, t0)
 
-    if best_x is None:
+    if best.x is None:
         log.debug("no heuristic plan; the exact backend starts cold")
 
     # HiGHS's LP bound is far stronger on large covering problems; CP-SAT starts faster.
     backend = get_backend("milp" if large or (terms and terms[0] == "cost") else "cpsat")
-    if best_x is not None and best_obj is not None and not _mip_fits(problem, stop):
-        return _result(best_name, Status.FEASIBLE, best_x, best_obj, children_lb, t0,
+    if best.obj is not None and not _mip_fits(problem, stop):
+        return _result(best, Status.FEASIBLE, children_lb, t0,
                        "time ran out before an exact backend could run")
+    given = proven if best.obj is not None and proven is not None and all(
+        getattr(best.obj, t) == v for t, v in proven.items()) else None
     try:  # the libraries overshoot their own limits a little: leave them a margin
-        res = backend.solve(problem, stop.fraction(MIP_SHARE), best_x, children_lb)
+        res = backend.solve(problem, stop.fraction(MIP_SHARE), best.x, children_lb, given)
     except Exception as exc:  # a backend must not take the split down
         log.warning("backend %s raised: %s", backend.name, exc)
         res = None
     if res is not None and res.assignment is not None and res.status.has_solution:
         children_lb = max(children_lb, res.children_lower_bound)
         obj = evaluate(problem, res.assignment)
-        if best_obj is None or obj.key(terms) <= best_obj.key(terms):
+        if best.obj is None or obj.key(terms) <= best.obj.key(terms):
             status: Status = res.status if res.status == Status.OPTIMAL else Status.FEASIBLE
-            return _result(backend.name, status, res.assignment, obj, children_lb, t0, res.message)
-    if best_x is None or best_obj is None:
+            best.x, best.obj, best.name = res.assignment, obj, backend.name
+            return _result(best, status, children_lb, t0, res.message)
+    if best.x is None or best.obj is None:
         return SolveResult("auto", Status.NO_SOLUTION, None, None, children_lb,
                            time.perf_counter() - t0, "no plan found")
     failed = res is None or res.status in (Status.ERROR, Status.NO_SOLUTION)
     final = Status.FALLBACK if failed else Status.FEASIBLE
     message = "exact backend failed" if failed else "time ran out"
-    return _result(best_name, final, best_x, best_obj, children_lb, t0, message)
+    return _result(best, final, children_lb, t0, message)
 
 
 BUILD_SECONDS_PER_COLUMN = 4e-5
@@ -133,10 +192,10 @@ def _meets(obj: Objective, bound: Objective, terms: tuple[str, ...]) -> bool:
     return all(getattr(obj, t) <= getattr(bound, t) for t in terms)
 
 
-def _result(name: str, status: Status, x: IntArray, obj: Objective, lb: int, t0: float,
-            message: str = "") -> SolveResult:
-    return SolveResult(name, status, x, obj, min(lb, obj.children), time.perf_counter() - t0,
-                       message)
+def _result(best: _Best, status: Status, lb: int, t0: float, message: str = "") -> SolveResult:
+    assert best.x is not None and best.obj is not None
+    return SolveResult(best.name, status, best.x, best.obj, min(lb, best.obj.children),
+                       time.perf_counter() - t0, message)
 
 
 def solve_problem(problem: SplitProblem, solver: str, stop: Deadline) -> SolveResult:
@@ -144,11 +203,16 @@ def solve_problem(problem: SplitProblem, solver: str, stop: Deadline) -> SolveRe
     if problem.n_items == 0:
         x = np.zeros((0, problem.n_warehouses), dtype=np.int64)
         return SolveResult(solver, Status.OPTIMAL, x, evaluate(problem, x), 0, 0.0)
-    if solver == "auto":
-        return solve_auto(problem, stop)
-    backend = get_backend(solver)
+    token = stop.single_thread() if isinstance(stop, WorkBudget) else None
     try:
-        return backend.solve(problem, stop)
-    except Exception as exc:
-        log.warning("backend %s raised: %s", solver, exc)
-        return SolveResult(solver, Status.ERROR, None, None, 0, stop.elapsed(), str(exc))
+        if solver == "auto":
+            return solve_auto(problem, stop)
+        backend = get_backend(solver)
+        try:
+            return backend.solve(problem, stop)
+        except Exception as exc:
+            log.warning("backend %s raised: %s", solver, exc)
+            return SolveResult(solver, Status.ERROR, None, None, 0, stop.elapsed(), str(exc))
+    finally:
+        if token is not None:
+            WorkBudget.release(token)

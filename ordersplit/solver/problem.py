@@ -12,7 +12,10 @@ taken out). Items are rows, warehouses are columns:
 * ``stock[w, k]`` is what warehouse ``w`` can give of SKU ``k``; ``allowed[i, w]`` says
   whether ``w`` may ship item ``i`` at all (reaches the destination, right kind);
 * ``hours[w]`` is the arrival time in minutes, ``cost[w]`` the fixed cost per child in
-  integer units of ``cost_scale``.
+  integer units of ``cost_scale``;
+* ``line[i]`` is the order line item ``i`` belongs to (a bundle's components shipped
+  separately are several items of one line): the ``fragments`` term counts the
+  (line, child) pieces beyond one per line.
 
 A solution is an integer matrix ``x[i, w]`` of units of item ``i`` shipped from ``w``.
 """
@@ -28,7 +31,7 @@ from numpy.typing import NDArray
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
-OBJECTIVE_TERMS = ("children", "makespan", "unit_hours", "cost")
+OBJECTIVE_TERMS = ("children", "makespan", "unit_hours", "cost", "fragments")
 """Scalar objective terms; the request's ``delivery`` expands to makespan, unit_hours."""
 
 UNLIMITED = 1 << 40
@@ -52,9 +55,15 @@ class SplitProblem:
     fixed_makespan: int = 0
     seed: int = 0
     n_groups: int = field(default=-1)
+    line: IntArray | None = None
+    """Line of each item; ``None`` means one line per item."""
 
     def __post_init__(self) -> None:
         n, m = self.allowed.shape
+        if self.line is None:
+            object.__setattr__(self, "line", np.arange(n, dtype=np.int64))
+        elif self.line.shape != (n,):
+            raise ValueError("line must have one entry per item")
         if self.quantity.shape != (n,) or self.group.shape != (n,) or self.splittable.shape != (n,):
             raise ValueError("item arrays disagree in length")
         if self.stock.shape[0] != m or self.hours.shape != (m,) or self.cost.shape != (m,):
@@ -67,8 +76,14 @@ class SplitProblem:
         if self.n_groups < 0:
             object.__setattr__(self, "n_groups", int(self.group.max()) + 1 if n else 0)
         for arr in (self.quantity, self.usage, self.splittable, self.group, self.stock,
-                    self.allowed, self.hours, self.cost):
+                    self.allowed, self.hours, self.cost, self.lines):
             arr.setflags(write=False)
+
+    @property
+    def lines(self) -> IntArray:
+        """``line`` as a plain array (never ``None`` after construction)."""
+        assert self.line is not None
+        return self.line
 
     @property
     def n_items(self) -> int:

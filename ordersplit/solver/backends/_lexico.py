@@ -11,7 +11,10 @@ Columns
     ``v[i, w]`` for each item/warehouse pair that can ship: the units (splittable items,
     ``0 <= v <= capacity``) or a 0/1 choice of the one warehouse (unsplittable items,
     ``x = quantity * v``); ``y[g, w]`` opens the child (group ``g``, warehouse ``w``);
-    ``u[l]`` says the makespan reaches the ``l``-th distinct arrival time.
+    ``u[l]`` says the makespan reaches the ``l``-th distinct arrival time; ``f[l, w]``
+    (only when ``fragments`` is an objective term) says line ``l`` has a piece in the
+    child at ``w`` (``v[i, w] <= upper * f[l, w]`` for each item of the line), so the
+    fragments are ``sum f`` less the lines that can split.
 
 Items that no stock row can bind are *free* when ``unit_hours`` is not optimized: their
 ``v`` columns are left out, the cover row ``sum_w capacity * y >= quantity`` is exact for
@@ -25,7 +28,7 @@ import importlib
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -35,9 +38,10 @@ from numpy.typing import NDArray
 from ordersplit.solver.backends.base import Backend
 from ordersplit.solver.bounds import children_lower_bound
 from ordersplit.solver.evaluate import evaluate, violations
+from ordersplit.solver.fragments import fragmentable, fragments_lower_bound
 from ordersplit.solver.problem import BoolArray, IntArray, SplitProblem
 from ordersplit.solver.result import SolveResult, Status
-from ordersplit.solver.stop import Deadline
+from ordersplit.solver.stop import Deadline, OutOfTimeError
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,16 @@ FloatArray = NDArray[np.float64]
 
 MIN_STAGE_SECONDS = 1e-3
 """A stage with less time than this left is not started."""
+
+BUILD_SECONDS_PER_COLUMN = 4e-6
+"""Least time building a model takes per assignment variable (numpy and the solver's
+load; measured with CP-SAT and HiGHS at 4-40 us). A model that cannot be built in the
+time left is not started."""
+
+
+def build_seconds(problem: SplitProblem) -> float:
+    """The least time building ``problem``'s model takes (see ``BUILD_SECONDS_PER_COLUMN``)."""
+    return float(np.count_nonzero(problem.allowed)) * BUILD_SECONDS_PER_COLUMN
 
 
 @dataclass(frozen=True)
@@ -105,6 +119,9 @@ class LinearModel:
     """Column of ``y[g, w]`` or -1, shape groups x warehouses."""
     u_levels: IntArray
     """Distinct arrival times above the makespan floor, ascending; one ``u`` column each."""
+    f_line: IntArray
+    f_wh: IntArray
+    """Line and warehouse of each ``f`` column (after the ``u`` columns)."""
     ecap: IntArray
     free_items: IntArray
     active_groups: int
@@ -130,6 +147,10 @@ class LinearModel:
     def u_offset(self) -> int:
         return self.n_x + int(self.y_group.shape[0])
 
+    @property
+    def f_offset(self) -> int:
+        return self.u_offset + int(self.u_levels.shape[0])
+
     def rows(self) -> list[tuple[IntArray, IntArray, float, float]]:
         """Each row as (columns, coefficients, lower, upper); for the per-row APIs."""
         out = []
@@ -153,7 +174,12 @@ class LinearModel:
             open_wh = used.any(axis=0)
             top = int(p.hours[open_wh].max()) if open_wh.any() else None
             if top is not None:
-                vals[self.u_offset:] = self.u_levels <= top
+                vals[self.u_offset:self.f_offset] = self.u_levels <= top
+        if self.f_line.size:
+            piece = np.zeros((int(p.lines.max()) + 1, p.n_warehouses), dtype=bool)
+            rows, cols = np.nonzero(x)
+            piece[p.lines[rows], cols] = True
+            vals[self.f_offset:] = piece[self.f_line, self.f_wh]
         return vals
 
     def to_assignment(self, values: FloatArray) -> IntArray | None:
@@ -196,8 +222,17 @@ def _effective_capacity(problem: SplitProblem) -> IntArray:
     return ecap
 
 
-def build_model(problem: SplitProblem) -> LinearModel:
-    """Encode ``problem`` (vectorized; see the module docstring for the formulation)."""
+def build_model(problem: SplitProblem, stop: Deadline | None = None) -> LinearModel:
+    """Encode ``problem`` (vectorized; see the module docstring for the formulation).
+
+    Raises :class:`~ordersplit.solver.stop.OutOfTimeError` between blocks once ``stop`` has
+    expired (a large order's model takes long to build).
+    """
+
+    def tick() -> None:
+        if stop is not None:
+            stop.check()
+
     n, m = problem.n_items, problem.n_warehouses
     q = problem.quantity
     ecap = _effective_capacity(problem)
@@ -212,6 +247,9 @@ def build_model(problem: SplitProblem) -> LinearModel:
     keep_x: BoolArray = np.any(tight & (ecap > 0), axis=1)
     if "unit_hours" in problem.objective:  # x prices every unit: keep all of them
         keep_x = np.ones(n, dtype=bool)
+    with_f = "fragments" in problem.objective and problem.per_warehouse
+    splits = fragmentable(problem) if with_f else np.zeros(n, dtype=bool)
+    keep_x = keep_x | splits  # a line that can split needs its units priced by piece
     free_items = np.flatnonzero(active & ~keep_x)
 
     # Columns: v (x), then y, then u.
@@ -235,7 +273,15 @@ def build_model(problem: SplitProblem) -> LinearModel:
     levels = np.unique(wh_hours[wh_hours > floor]).astype(np.int64)
     n_u = levels.size
     u_off = n_x + n_y
-    upper = np.concatenate([x_upper, np.ones(n_y + n_u, dtype=np.int64)])
+    # Pieces: one f per (line, warehouse) that an item of a splitting line can use.
+    f_off = u_off + n_u
+    on_split = splits[xi]
+    line_of = problem.lines[xi]
+    piece_key = line_of * m + xw
+    f_keys, f_of_x = np.unique(piece_key[on_split], return_inverse=True)
+    f_line, f_wh = f_keys // max(m, 1), f_keys % max(m, 1)
+    n_f = f_keys.size
+    upper = np.concatenate([x_upper, np.ones(n_y + n_u + n_f, dtype=np.int64)])
 
     r_rows: list[IntArray] = []
     r_cols: list[IntArray] = []
@@ -257,6 +303,7 @@ def build_model(problem: SplitProblem) -> LinearModel:
         n_rows += count
 
     inf = np.inf
+    tick()
     # Demand: sum_w v = quantity (splittable) or sum_w z = 1 (unsplittable).
     dem_items = np.flatnonzero(active & keep_x)
     dem_row = np.full(n, -1, dtype=np.int64)
@@ -264,6 +311,7 @@ def build_model(problem: SplitProblem) -> LinearModel:
     rhs = np.where(problem.splittable[dem_items], q[dem_items], 1).astype(np.float64)
     add(dem_row[xi], np.arange(n_x), np.ones(n_x, dtype=np.int64), rhs, rhs)
 
+    tick()
     # Stock: sum_i usage[i, k] * x[i, w] <= stock[w, k] where it can bind.
     if bw.size:
         hit = (problem.usage[:, bk] > 0) & (col_x[:, bw] >= 0)  # [i, b]
@@ -274,6 +322,7 @@ def build_model(problem: SplitProblem) -> LinearModel:
         add(sb[order], cols[order], coefs[order],
             np.full(bw.size, -inf), problem.stock[bw, bk].astype(np.float64))
 
+    tick()
     # Linking: x[i, w] <= cap * y[g, w] (v - y <= 0 for unsplittable items).
     link_y = y_index[problem.group[xi], xw]
     rows = np.repeat(np.arange(n_x), 2)
@@ -281,6 +330,7 @@ def build_model(problem: SplitProblem) -> LinearModel:
     coefs = np.column_stack([np.ones(n_x, dtype=np.int64), -x_upper]).ravel()
     add(rows, cols, coefs, np.full(n_x, -inf), np.zeros(n_x))
 
+    tick()
     # Cover: sum_w ecap[i, w] * y[g, w] >= quantity (unsplittable: some whole warehouse).
     cover = np.where(problem.splittable[:, None], ecap, (ecap > 0).astype(np.int64))
     cover_rhs = np.where(problem.splittable, q, 1)
@@ -293,6 +343,7 @@ def build_model(problem: SplitProblem) -> LinearModel:
         add(ci, y_index[problem.group[items[ci]], cw], cover[items[ci], cw],
             cover_rhs[items].astype(np.float64), np.full(items.size, inf))
 
+    tick()
     # Makespan levels: u[l + 1] <= u[l]; y[g, w] <= u[level(w)] above the floor.
     if n_u:
         k = n_u - 1
@@ -306,6 +357,14 @@ def build_model(problem: SplitProblem) -> LinearModel:
         cols = np.column_stack([n_x + slow, u_off + lvl]).ravel()
         coefs = np.tile(np.array([1, -1], dtype=np.int64), slow.size)
         add(rows, cols, coefs, np.full(slow.size, -inf), np.zeros(slow.size))
+
+    tick()
+    if n_f:  # v[i, w] <= upper * f[line(i), w]
+        xs = np.flatnonzero(on_split)
+        rows = np.repeat(np.arange(xs.size), 2)
+        cols = np.column_stack([xs, f_off + f_of_x]).ravel()
+        coefs = np.column_stack([np.ones(xs.size, dtype=np.int64), -x_upper[xs]]).ravel()
+        add(rows, cols, coefs, np.full(xs.size, -inf), np.zeros(xs.size))
 
     all_rows = np.concatenate(r_rows) if r_rows else np.zeros(0, dtype=np.int64)
     order = np.argsort(all_rows, kind="stable")
@@ -323,13 +382,18 @@ def build_model(problem: SplitProblem) -> LinearModel:
                          np.diff(np.concatenate([[floor], levels])).astype(np.int64), floor),
         "unit_hours": Expr(np.arange(n_x, dtype=np.int64),
                            (problem.hours[xw] * x_mult).astype(np.int64)),
+        # every line that ships has one piece at least: the rest are fragments
+        "fragments": Expr(np.arange(f_off, f_off + n_f, dtype=np.int64),
+                          np.ones(n_f, dtype=np.int64),
+                          -int(np.unique(problem.lines[splits]).size)),
     }
     return LinearModel(
         problem=problem, upper=upper, row_start=row_start, row_cols=row_cols,
         row_coefs=row_coefs, row_lower=np.concatenate(lowers), row_upper=np.concatenate(uppers),
         x_item=xi.astype(np.int64), x_wh=xw.astype(np.int64), x_mult=x_mult,
         y_group=yg.astype(np.int64), y_wh=yw.astype(np.int64), y_index=y_index,
-        u_levels=levels, ecap=ecap, free_items=free_items.astype(np.int64),
+        u_levels=levels, f_line=f_line.astype(np.int64), f_wh=f_wh.astype(np.int64),
+        ecap=ecap, free_items=free_items.astype(np.int64),
         active_groups=active_groups, objectives=objectives,
     )
 
@@ -371,7 +435,8 @@ def term_lower_bounds(problem: SplitProblem, children: int) -> dict[str, int]:
     ecap = _effective_capacity(problem)
     act = np.flatnonzero(problem.quantity > 0)
     if act.size == 0:
-        return {"children": 0, "makespan": problem.fixed_makespan, "unit_hours": 0, "cost": 0}
+        return {"children": 0, "makespan": problem.fixed_makespan, "unit_hours": 0, "cost": 0,
+                "fragments": 0}
     big = np.iinfo(np.int64).max
     reach = ecap[act] > 0
     fastest = np.where(reach, problem.hours[None, :], big).min(axis=1)
@@ -391,6 +456,7 @@ def term_lower_bounds(problem: SplitProblem, children: int) -> dict[str, int]:
         "makespan": max(int(problem.fixed_makespan), int(fastest.max())),
         "unit_hours": int(units.sum()),
         "cost": int(group_cost.sum()),
+        "fragments": fragments_lower_bound(problem),
     }
 
 
@@ -425,10 +491,15 @@ def solve_lexicographic(
     problem: SplitProblem,
     stop: Deadline,
     warm_start: IntArray | None,
-    make_runner: Callable[[LinearModel], StageRunner],
+    make_runner: Callable[[LinearModel, Deadline], StageRunner],
     children_bound: int = 0,
+    proven: Mapping[str, int] | None = None,
 ) -> SolveResult:
-    """Stage by stage over ``problem.objective``; never raises, never worse than the warm start."""
+    """Stage by stage over ``problem.objective``; never raises, never worse than the warm start.
+
+    ``proven`` holds optimal values of leading terms that the caller has proven (the
+    combination search's): those stages are fixed as rows without a solver call.
+    """
     t0 = time.perf_counter()
     run = _Run(problem)
     warm = _checked_warm_start(problem, warm_start)
@@ -459,17 +530,20 @@ def solve_lexicographic(
     if _cover_infeasible(problem):
         run.messages.append("infeasible: some item cannot be covered")
         return finish(Status.NO_SOLUTION)
-    if stop.remaining() < MIN_STAGE_SECONDS:
-        run.messages.append("no time to search")
+    if stop.remaining() < max(MIN_STAGE_SECONDS, build_seconds(problem)):
+        run.messages.append("no time to build and search the model")
         return finish(Status.FEASIBLE)
 
     try:
         tb = time.perf_counter()
-        model = build_model(problem)
-        runner = make_runner(model)
+        model = build_model(problem, stop)
+        runner = make_runner(model, stop)
         stats.update(n_cols=model.n_cols, n_rows=model.n_rows,
                      n_free_items=int(model.free_items.size),
                      build_s=time.perf_counter() - tb)
+    except OutOfTimeError:
+        run.messages.append("time ran out building the model")
+        return finish(Status.FEASIBLE)
     except Exception as exc:  # a library failure must not escape
         log.exception("%s: building the model failed", backend)
         run.error = True
@@ -487,7 +561,10 @@ def solve_lexicographic(
             if term == "children" and not restricted:
                 bound = expr.constant  # exact: every group with units is one child
             continue
-        if run.best is not None and term in lower and \
+        if proven is not None and term in proven:
+            value = int(proven[term])
+            stats["stages_given"] = stats.get("stages_given", 0) + 1
+        elif run.best is not None and term in lower and \
                 getattr(evaluate(problem, run.best), term) <= lower[term]:
             value = int(getattr(evaluate(problem, run.best), term))  # proven by the bound
             stats["stages_by_bound"] = stats.get("stages_by_bound", 0) + 1
@@ -546,12 +623,13 @@ class LexicographicBackend(Backend):
     """An exact backend that runs :func:`solve_lexicographic` with its own stage runner.
 
     Subclasses name the library they need (``library``, imported lazily by
-    :meth:`available`) and the runner class (``runner(model, seed)``).
+    :meth:`available`) and the runner class (``runner(model, seed, stop)``; it may raise
+    :class:`~ordersplit.solver.stop.OutOfTimeError` while it loads the model).
     """
 
     exact = True
     library: str = ""
-    runner: Callable[[LinearModel, int], StageRunner]
+    runner: Callable[[LinearModel, int, Deadline], StageRunner]
 
     def available(self) -> bool:
         try:
@@ -562,11 +640,12 @@ class LexicographicBackend(Backend):
 
     def solve(
         self, problem: SplitProblem, stop: Deadline, warm_start: IntArray | None = None,
-        children_bound: int = 0,
+        children_bound: int = 0, proven: Mapping[str, int] | None = None,
     ) -> SolveResult:
         """Lexicographic stages within ``stop``; see the module docstring."""
         make = type(self).runner
         return solve_lexicographic(
             self.name, problem, stop, warm_start,
-            lambda model: make(model, int(problem.seed) % (1 << 31)), children_bound,
+            lambda model, limit: make(model, int(problem.seed) % (1 << 31), limit),
+            children_bound, proven,
         )

@@ -10,6 +10,7 @@ than.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.result import SolveResult
@@ -30,12 +31,14 @@ class Backend(ABC):
     @abstractmethod
     def solve(
         self, problem: SplitProblem, stop: Deadline, warm_start: IntArray | None = None,
-        children_bound: int = 0,
+        children_bound: int = 0, proven: Mapping[str, int] | None = None,
     ) -> SolveResult:
         """Solve ``problem`` before ``stop`` expires.
 
         ``children_bound`` is a lower bound on the children already proven by the caller
         (the combination search's count); a backend may use it to skip proving it again.
+        ``proven`` holds the optimal values of leading objective terms the caller has
+        proven; an exact backend may fix them instead of solving those stages.
         """
 
 

@@ -21,6 +21,7 @@ from ordersplit.solver.backends._lexico import (
 from ordersplit.solver.backends.base import register
 from ordersplit.solver.problem import IntArray
 from ordersplit.solver.result import Status
+from ordersplit.solver.stop import UNIT_SECONDS, Deadline
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ STATUS_MAP: dict[str, Status] = {
 """CP-SAT status names onto ours (time-outs are FEASIBLE or UNKNOWN)."""
 
 _INT_INF = (1 << 62) - 1
+CHECK_ROWS = 2048
+"""Rows loaded between two looks at the deadline."""
 
 
 def _bound(value: float) -> int:
@@ -45,15 +48,31 @@ def _bound(value: float) -> int:
     return int(value)
 
 
+def set_limits(params: Any, stop: Deadline | None, time_limit: float) -> None:
+    """CP-SAT's limit for a stage: wall time, or under a work budget its deterministic
+    time (``time_limit`` is then the budget's pseudo-seconds) and no wall limit."""
+    if stop is not None and stop.work_limited:
+        params.max_deterministic_time = max(time_limit, UNIT_SECONDS)
+    else:
+        params.max_time_in_seconds = max(time_limit, 1e-3)
+
+
+def charge_deterministic(stop: Deadline | None, solver: Any) -> None:
+    """Charge a work budget with the deterministic time CP-SAT spent."""
+    if stop is not None and stop.work_limited:
+        stop.charge(int(solver.response_proto.deterministic_time / UNIT_SECONDS))
+
+
 class _CpSatRunner:
     """One CP-SAT model kept across the stages of a lexicographic solve."""
 
-    def __init__(self, model: LinearModel, seed: int) -> None:
+    def __init__(self, model: LinearModel, seed: int, stop: Deadline | None = None) -> None:
         from ortools.sat.python import cp_model
 
         self._cp_model = cp_model
         self.model = cp_model.CpModel()
         self.seed = seed
+        self.stop = stop
         proto = self.model.proto
         for ub in model.upper.tolist():
             proto.variables.add().domain.extend([0, ub])
@@ -62,6 +81,8 @@ class _CpSatRunner:
         coefs = model.row_coefs.tolist()
         for r, (lo, hi) in enumerate(zip(model.row_lower.tolist(), model.row_upper.tolist(),
                                          strict=True)):
+            if stop is not None and r % CHECK_ROWS == CHECK_ROWS - 1:
+                stop.check()
             a, b = starts[r], starts[r + 1]
             lin = proto.constraints.add().linear
             lin.vars.extend(cols[a:b])
@@ -83,13 +104,14 @@ class _CpSatRunner:
         params = solver.parameters
         params.num_workers = 1
         params.random_seed = self.seed
-        params.max_time_in_seconds = max(time_limit, 1e-3)
+        set_limits(params, self.stop, time_limit)
         params.log_search_progress = False
         # Measured on 10 x 30 orders: the full LP relaxation (level 2) cuts the tail
         # several-fold; symmetry detection costs more than it saves at these sizes.
         params.linearization_level = 2
         params.symmetry_level = 0
         code = solver.solve(self.model)
+        charge_deterministic(self.stop, solver)
         name = solver.status_name(code)
         status = STATUS_MAP.get(name, Status.ERROR)
         values = None

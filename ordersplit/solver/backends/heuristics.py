@@ -1,13 +1,19 @@
-"""The heuristics behind the common backend interface (they never prove anything)."""
+"""The heuristics behind the common backend interface (they never prove anything).
+
+Each plan goes through the fragments post-stage
+(:func:`~ordersplit.solver.fragments.keep_lines_whole`): the same children, lines kept
+whole where that costs nothing.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from ordersplit.solver.backends.base import Backend, register
 from ordersplit.solver.bounds import children_lower_bound
 from ordersplit.solver.evaluate import evaluate
+from ordersplit.solver.fragments import keep_lines_whole
 from ordersplit.solver.heuristics import greedy, ladder, pigeonhole, scarce
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.result import SolveResult, Status
@@ -22,10 +28,13 @@ class HeuristicBackend(Backend):
     takes_stop: bool = False
 
     def solve(self, problem: SplitProblem, stop: Deadline,
-              warm_start: IntArray | None = None, children_bound: int = 0) -> SolveResult:
+              warm_start: IntArray | None = None, children_bound: int = 0,
+              proven: Mapping[str, int] | None = None) -> SolveResult:
         t0 = time.perf_counter()
         method = type(self).method
         x = method(problem, stop) if self.takes_stop else method(problem)
+        if x is not None:
+            x = keep_lines_whole(problem, x, stop)
         bound = max(children_lower_bound(problem), children_bound)
         if x is None:
             return SolveResult(self.name, Status.NO_SOLUTION, None, None, bound,

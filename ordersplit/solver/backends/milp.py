@@ -24,6 +24,7 @@ from ordersplit.solver.backends._lexico import (
 from ordersplit.solver.backends.base import register
 from ordersplit.solver.problem import IntArray
 from ordersplit.solver.result import Status
+from ordersplit.solver.stop import HIGHS_NODE_UNITS, UNIT_SECONDS, Deadline
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,9 @@ HIGHS_STATUS_MAP: dict[str, Status] = {
 }
 """HiGHS model statuses onto ours; FEASIBLE ones still need a primal solution to count."""
 
+CHECK_ROWS = 512
+"""Rows written into PuLP between two looks at the deadline."""
+
 _HIGHS_FEASIBLE = 2  # kSolutionStatusFeasible
 _HIGHS_INFEASIBLE = ("kInfeasible", "kUnboundedOrInfeasible")
 
@@ -77,7 +81,7 @@ def new_highs() -> Any:
 class _HighsRunner:
     """One HiGHS model kept across the stages of a lexicographic solve."""
 
-    def __init__(self, model: LinearModel, seed: int) -> None:
+    def __init__(self, model: LinearModel, seed: int, stop: Deadline | None = None) -> None:
         import highspy
 
         self.n = model.n_cols
@@ -103,6 +107,7 @@ class _HighsRunner:
         lp.integrality_ = [highspy.HighsVarType.kInteger] * self.n
         self._check(highs.passModel(lp), "passModel")
         self.highs = highs
+        self.stop = stop
         self.all_cols = np.arange(self.n, dtype=np.int32)
         self._stages_run = 0
 
@@ -122,13 +127,19 @@ class _HighsRunner:
             # off, makespan then unit hours). Later stages are warm-started and small.
             highs.setOptionValue("presolve", "off")
         self._stages_run += 1
-        highs.setOptionValue("time_limit", max(time_limit, 1e-3))
+        if self.stop is not None and self.stop.work_limited:  # nodes, not seconds
+            highs.setOptionValue("mip_max_nodes", max(1, round(
+                time_limit / UNIT_SECONDS / HIGHS_NODE_UNITS)))
+        else:
+            highs.setOptionValue("time_limit", max(time_limit, 1e-3))
         if hint is not None:
             highs.setSolution(self.n, self.all_cols, hint.astype(np.float64))
         self._check(highs.run(), "run")
         name = highs.getModelStatus().name
         status = HIGHS_STATUS_MAP.get(name, Status.ERROR)
         info = highs.getInfo()
+        if self.stop is not None:
+            self.stop.charge(HIGHS_NODE_UNITS * max(1, int(info.mip_node_count)))
         values = None
         if int(info.primal_solution_status) == _HIGHS_FEASIBLE and status is not Status.ERROR:
             values = np.asarray(highs.getSolution().col_value, dtype=np.float64)
@@ -189,11 +200,12 @@ def _cbc_path() -> str | None:
 class _CbcRunner:
     """A PuLP problem over the shared model, re-solved by CBC once per stage."""
 
-    def __init__(self, model: LinearModel, seed: int) -> None:
+    def __init__(self, model: LinearModel, seed: int, stop: Deadline | None = None) -> None:
         import pulp
 
         self._pulp = pulp
         self.seed = seed
+        self.stop = stop
         self.prob = pulp.LpProblem("ordersplit", pulp.LpMinimize)
         # PuLP >= 3.3 attaches variables to the problem; older versions construct them.
         new_var = getattr(self.prob, "add_variable", None) or pulp.LpVariable
@@ -206,6 +218,8 @@ class _CbcRunner:
         coefs = model.row_coefs.tolist()
         for r, (lo, hi) in enumerate(zip(model.row_lower.tolist(), model.row_upper.tolist(),
                                          strict=True)):
+            if stop is not None and r % CHECK_ROWS == CHECK_ROWS - 1:
+                stop.check()
             a, b = starts[r], starts[r + 1]
             expr = pulp.LpAffineExpression([(self.vars[c], k) for c, k in
                                             zip(cols[a:b], coefs[a:b], strict=True)])
@@ -229,9 +243,16 @@ class _CbcRunner:
         if hint is not None:
             for var, val in zip(self.vars, hint.tolist(), strict=True):
                 var.setInitialValue(val)
+        options = [f"randomCbcSeed {self.seed}"]
+        limit: float | None = max(time_limit, 1e-2)
+        if self.stop is not None and self.stop.work_limited:  # nodes, not seconds
+            nodes = max(1, round(time_limit / UNIT_SECONDS / HIGHS_NODE_UNITS))
+            options.append(f"maxNodes {nodes}")
+            self.stop.charge(nodes * HIGHS_NODE_UNITS)
+            limit = None
         solver = pulp.COIN_CMD(
-            path=_cbc_path(), msg=False, threads=1, gapRel=0, timeLimit=max(time_limit, 1e-2),
-            warmStart=hint is not None, options=[f"randomCbcSeed {self.seed}"],
+            path=_cbc_path(), msg=False, threads=1, gapRel=0, timeLimit=limit,
+            warmStart=hint is not None, options=options,
         )
         self.prob.solve(solver)
         sol = int(self.prob.sol_status)

@@ -24,14 +24,20 @@ def greedy(problem: SplitProblem, stop: Deadline | None = None) -> IntArray | No
     for i in range(problem.n_items):
         g = int(problem.group[i])
         one = np.array([i])
+        # The item's own gives change no other warehouse's stock, and what it can take
+        # at one is capped by its remainder: one look at its capacities serves the loop.
+        base = work.caps(one)[0]
         if fastest_first:
             for w in work.fast:
                 if work.rem[i] == 0:
                     break
-                work.give(i, int(w), int(work.caps(one)[0, w]))
+                work.give(i, int(w), min(int(base[w]), int(work.rem[i])))
         else:
-            for w in sorted(opened.get(g, []), key=lambda w: (problem.hours[w], w)):
-                work.give(i, w, int(work.caps(one)[0, w]))
+            has = [w for w in opened.get(g, []) if base[w] > 0]
+            for w in sorted(has, key=lambda w: (problem.hours[w], w)):
+                if work.rem[i] == 0:
+                    break
+                work.give(i, w, min(int(base[w]), int(work.rem[i])))
             while work.rem[i]:
                 cap = work.caps(one)[0]
                 if not cap.any():

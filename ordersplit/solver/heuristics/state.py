@@ -31,12 +31,12 @@ class Work:
         p = self.p
         out = np.empty((items.size, p.n_warehouses), dtype=np.int64)
         skus = p.single_sku[items]
-        for r, i in enumerate(items):
-            if skus[r] >= 0:
-                out[r] = self.stock[:, skus[r]]
-            else:
-                used = np.flatnonzero(p.usage[i])
-                out[r] = (self.stock[:, used] // p.usage[i, used]).min(axis=1)
+        single = skus >= 0
+        out[single] = self.stock[:, skus[single]].T
+        for r in np.flatnonzero(~single).tolist():
+            i = int(items[r])
+            used = np.flatnonzero(p.usage[i])
+            out[r] = (self.stock[:, used] // p.usage[i, used]).min(axis=1)
         out = np.minimum(out, self.rem[items, None])
         out[~p.allowed[items]] = 0
         # an unsplittable item ships whole or not at all
