@@ -12,8 +12,8 @@ after it on the same order, with each baseline (``milp_cbc``, ``cpsat``, ``milp`
 with the same ``time_limit_ms`` (200 ms; 2 s at 100 x 300). Printed: one row per cell
 and solver (median, p99, proven share, deadline overshoot, ratios against ``auto`` on
 the same orders, disagreements), then the issue's goals with pass/fail. ``--out``
-writes ``rows.csv`` (every split), ``summary.csv`` and ``summary.json`` (with goals,
-load average and commit).
+writes ``rows.csv`` (every split), ``summary.csv``, ``summary.json`` (with goals,
+load average and commit) and ``summary.md`` (the table of BENCHMARKS.md).
 
     python benchmarks/split_engine.py --quick --out bench-out/engine
     python benchmarks/split_engine.py --sizes 10x30 --orders 300 --out out/
@@ -43,6 +43,7 @@ from ordersplit.bench.engine import (
     cell_requests,
     goals,
     independent_check,
+    markdown_table,
     run_cell,
     summarize,
     warm_up,
@@ -74,6 +75,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="run the baselines on the first N orders of a cell only (default all)")
     p.add_argument("--big-baseline-orders", type=int, default=None,
                    help="the same at 100x300 (default: --baseline-orders)")
+    p.add_argument("--limit-ms", type=int, default=None,
+                   help="auto's time_limit_ms (default 200; 2000 at 100x300)")
+    p.add_argument("--baseline-limit-ms", type=int, default=None,
+                   help="the baselines' time_limit_ms (default: auto's), e.g. 5000 to prove optima")
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--check-cpsat", type=int, default=0, metavar="N",
                    help="re-solve N optimal auto plans per cell with the reference CP-SAT model")
@@ -81,7 +86,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--check-limit-s", type=float, default=60.0)
     p.add_argument("--quick", action="store_true",
                    help="30 orders per cell (5 at 100x300, baselines on 3 of them)")
-    p.add_argument("--out", help="directory for rows.csv, summary.csv, summary.json")
+    p.add_argument("--out", help="directory for rows.csv, summary.csv, summary.json, summary.md")
     args = p.parse_args(argv)
     if args.quick:
         args.orders, args.big_orders = 30, 5
@@ -123,13 +128,14 @@ def main(argv: list[str] | None = None) -> int:
     for size in args.sizes.split(","):
         big = size == "100x300"
         n = args.big_orders if big else args.orders
-        limit = BUDGET_MS.get(size, 200)
+        limit = args.limit_ms or BUDGET_MS.get(size, 200)
         for family in args.families.split(","):
             for rules in args.rules.split(","):
                 cell = Cell(family, rules, size)
                 reqs = cell_requests(cell, n, args.seed)
                 cell_rows = run_cell(cell, reqs, baselines, limit,
-                                     args.big_baseline_orders if big else args.baseline_orders)
+                                     args.big_baseline_orders if big else args.baseline_orders,
+                                     args.baseline_limit_ms)
                 rows += cell_rows
                 print(f"{cell.name}: {n} orders, {time.perf_counter() - started:.0f} s so far",
                       file=sys.stderr)
@@ -159,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         payload = {**meta, "summary": summary, "goals": [g.__dict__ for g in goal_list],
                    "independent_check": checks}
         (out / "summary.json").write_text(json.dumps(payload, indent=2, default=str))
+        (out / "summary.md").write_text(markdown_table(summary) + "\n")
     return 0
 
 
