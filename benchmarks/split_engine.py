@@ -1,126 +1,202 @@
-"""The split engine's figures (issue 2): time per order, proofs, and the CBC ratio.
+"""The split engine's figures (issues 2, 13): ``split()`` end to end against exact baselines.
 
-Runs uniform orders (fewest children first, seeded) of three sizes through the
-compiled-problem solver exactly as ``ordersplit.split`` does, and prints one row per
-(family, size, solver): median and p99 ms per order, share proven optimal, and children
-against plain greedy. Two families: ``one-group`` (every line in one shipping group, as
-the issue's prototypes measured) and ``all-rules`` (the same sizes with the scenario's
-special goods: merchants, temperature zones, bulky, cross-border, bundles). At 10 x 30
-the direct PuLP/CBC model (``milp_cbc``) runs on the same orders in the same run, so the
-speed ratio does not depend on how busy the machine is. ``by comb.`` is the share of
-orders the exact combination search settled.
+Families (``ordersplit/bench/families.py``): ``uniform`` (quantity 1, today's), ``partial``
+(quantities 1-3 with 20 % of lines 4-12; stocked cells 5-200 units, 1-3 for 15 %),
+``thin`` (0-4 units per cell, quantities 1-3) and ``default`` (the data-shaped preset
+with its real quantities), each ``plain`` (one shipping group) or with ``rules``
+(temperature, bulky, bundles, store lines, merchants, cross-border, back-orders), at
+10 x 30, 30 x 100 and 100 x 300 (lines x warehouses).
 
-    python benchmarks/split_engine.py                      # all sizes, 300 orders each
-    python benchmarks/split_engine.py --sizes 10x30 --orders 300 --json out.json
+Each order's JSON request goes through ``ordersplit.split`` with ``auto`` and, right
+after it on the same order, with each baseline (``milp_cbc``, ``cpsat``, ``milp``), all
+with the same ``time_limit_ms`` (200 ms; 2 s at 100 x 300). Printed: one row per cell
+and solver (median, p99, proven share, deadline overshoot, ratios against ``auto`` on
+the same orders, disagreements), then the issue's goals with pass/fail. ``--out``
+writes ``rows.csv`` (every split), ``summary.csv``, ``summary.json`` (with goals,
+load average and commit) and ``summary.md`` (the table of BENCHMARKS.md).
 
-Time is the solve of the compiled problem; compiling (rules, numpy arrays) is reported
-separately.
+    python benchmarks/split_engine.py --quick --out bench-out/engine
+    python benchmarks/split_engine.py --sizes 10x30 --orders 300 --out out/
+    python benchmarks/split_engine.py --sizes 100x300 --big-orders 20 --check-cpsat 3
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
-import numpy as np
+import pandas as pd
 
-from ordersplit.bench.scenario import ScenarioConfig, generate_orders
-from ordersplit.models.validate import parse_request
-from ordersplit.solver.compile import compile_request
-from ordersplit.solver.evaluate import evaluate
-from ordersplit.solver.heuristics import greedy
-from ordersplit.solver.portfolio import solve_problem
-from ordersplit.solver.problem import SplitProblem
-from ordersplit.solver.stop import Deadline
+from ordersplit.api import split
+from ordersplit.bench.engine import (
+    BASELINES,
+    BUDGET_MS,
+    Cell,
+    Goal,
+    cell_requests,
+    goals,
+    independent_check,
+    markdown_table,
+    run_cell,
+    summarize,
+    warm_up,
+)
+from ordersplit.bench.families import FAMILIES, RULES, SIZES
 
-BUDGET_S = {"10x30": 0.2, "30x100": 0.2, "100x300": 2.0}
-SOLVERS = {"10x30": ["auto", "milp_cbc"], "30x100": ["auto"], "100x300": ["auto"]}
-
-
-FAMILIES = ("one-group", "all-rules")
-
-
-def problems(lines: int, warehouses: int, n: int, seed: int,
-             family: str = "one-group") -> tuple[list[SplitProblem], float]:
-    cfg = ScenarioConfig.uniform(lines, warehouses, n_orders=n, seed=seed, fastest_share=0.0,
-                                 backorder_wait_share=0.0, single_group=family == "one-group")
-    reqs = [parse_request(r) for r in generate_orders(cfg)]
-    t0 = time.perf_counter()
-    out = [compile_request(r).problem for r in reqs]
-    return out, (time.perf_counter() - t0) / n
+log = logging.getLogger("split_engine")
 
 
-def run(size: str, n: int, seed: int, cbc_orders: int, family: str = "one-group",
-        ) -> list[dict[str, Any]]:
-    lines, warehouses = (int(v) for v in size.split("x"))
-    probs, compile_s = problems(lines, warehouses, n, seed, family)
-    greedy_children = [evaluate(p, x).children for p in probs if (x := greedy(p)) is not None]
-    rows = []
-    for solver in SOLVERS[size]:
-        subset = probs if solver == "auto" else probs[:cbc_orders]
-        times, proven, children, worse, exact = [], 0, [], 0, 0
-        for p, g in zip(subset, greedy_children, strict=False):
-            t0 = time.perf_counter()
-            res = solve_problem(p, solver, Deadline(BUDGET_S[size]))
-            times.append(time.perf_counter() - t0)
-            proven += res.status.value == "optimal"
-            exact += res.backend == "combination"
-            assert res.objective is not None
-            children.append(res.objective.children)
-            worse += res.objective.children > g
-        ms = np.array(times) * 1000
-        rows.append({
-            "family": family, "size": size, "solver": solver, "orders": len(subset),
-            "combination_share": exact / len(subset),
-            "median_ms": float(np.median(ms)), "p99_ms": float(np.percentile(ms, 99)),
-            "mean_ms": float(ms.mean()), "proven_share": proven / len(subset),
-            "children": int(sum(children)), "greedy_children": int(sum(greedy_children[:len(subset)])),
-            "worse_than_greedy": worse, "compile_ms": compile_s * 1000, "budget_ms": BUDGET_S[size] * 1000,
-        })
-    if "milp_cbc" in SOLVERS[size]:
-        auto = next(r for r in rows if r["solver"] == "auto")
-        cbc = next(r for r in rows if r["solver"] == "milp_cbc")
-        # same orders for both: the first cbc_orders
-        cbc["auto_speedup_median"] = cbc["median_ms"] / auto["median_ms"]
-        cbc["auto_speedup_mean"] = cbc["mean_ms"] / auto["mean_ms"]
-    return rows
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, check=True, cwd=Path(__file__).parent)
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10x30,30x100,100x300")
-    parser.add_argument("--orders", type=int, default=300)
-    parser.add_argument("--big-orders", type=int, default=60, help="orders at 100x300")
-    parser.add_argument("--cbc-orders", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--families", default=",".join(FAMILIES),
-                        help=f"comma-separated, of {FAMILIES}")
-    parser.add_argument("--json", help="write the rows here")
-    args = parser.parse_args()
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--families", default=",".join(FAMILIES))
+    p.add_argument("--rules", default=",".join(RULES), help="plain, rules or both")
+    p.add_argument("--sizes", default=",".join(SIZES))
+    p.add_argument("--orders", type=int, default=100, help="orders per cell at 10x30 and 30x100")
+    p.add_argument("--big-orders", type=int, default=20, help="orders per cell at 100x300")
+    p.add_argument("--baselines", default=",".join(BASELINES),
+                   help="comma-separated; empty for auto alone")
+    p.add_argument("--baseline-orders", type=int, default=None,
+                   help="run the baselines on the first N orders of a cell only (default all)")
+    p.add_argument("--big-baseline-orders", type=int, default=None,
+                   help="the same at 100x300 (default: --baseline-orders)")
+    p.add_argument("--limit-ms", type=int, default=None,
+                   help="auto's time_limit_ms (default 200; 2000 at 100x300)")
+    p.add_argument("--baseline-limit-ms", type=int, default=None,
+                   help="the baselines' time_limit_ms (default: auto's), e.g. 5000 to prove optima")
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--check-cpsat", type=int, default=0, metavar="N",
+                   help="re-solve N optimal auto plans per cell with the reference CP-SAT model")
+    p.add_argument("--check-sizes", default="100x300", help="sizes the check samples")
+    p.add_argument("--check-limit-s", type=float, default=60.0, help="the reference model's limit")
+    p.add_argument("--check-auto-limit-ms", type=int, default=20_000,
+                   help="auto's budget when splitting the orders to check")
+    p.add_argument("--check-workers", type=int, default=1, help="CP-SAT workers of the reference")
+    p.add_argument("--quick", action="store_true",
+                   help="30 orders per cell (5 at 100x300, baselines on 3 of them)")
+    p.add_argument("--out", help="directory for rows.csv, summary.csv, summary.json, summary.md")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.orders, args.big_orders = 30, 5
+        if args.big_baseline_orders is None:
+            args.big_baseline_orders = 3
+    if args.big_baseline_orders is None:
+        args.big_baseline_orders = args.baseline_orders
+    return args
+
+
+def print_table(summary: list[dict[str, Any]], goal_list: list[Goal]) -> None:
+    print(f"{'cell':26} {'solver':9} {'n':>4} {'median':>8} {'p99':>8} {'proven':>7} "
+          f"{'over p99':>8} {'ratio':>7} {'r(med)':>7} {'more':>4} {'diff':>4}")
+    for s in summary:
+        cell = f"{s['family']}/{s['rules']}/{s['size']}"
+        ratio = (f"{s['ratio_median_of_ratios']:7.1f} {s['ratio_of_medians']:7.1f} "
+                 f"{s['auto_more_children']:4d} {s['optimal_disagree']:4d}"
+                 if "ratio_of_medians" in s else "")
+        print(f"{cell:26} {s['solver']:9} {s['orders']:4d} {s['median_ms']:8.2f} {s['p99_ms']:8.1f} "
+              f"{s['proven_share']:7.1%} {s['overshoot_p99_ms']:8.1f} {ratio}")
+    print("times in ms of split() end to end; ratio = median of per-order (baseline / auto), "
+          "r(med) = ratio of medians; more = orders where auto has more children than the "
+          "baseline's proven optimum; diff = both optimal, different objective")
+    print("goals:")
+    for g in goal_list:
+        value = f"{g.value:.1%}" if "proven" in g.goal else f"{g.value:.2f}"
+        print(f"  {'PASS' if g.passed else 'FAIL'}  {g.cell:26} {g.goal:30} {value}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    args = parse_args(argv)
+    baselines = [b for b in args.baselines.split(",") if b]
+    load_before = os.getloadavg()
+    warm_up(baselines)
     rows: list[dict[str, Any]] = []
-    for family in args.families.split(","):
-        for size in args.sizes.split(","):
-            n = args.big_orders if size == "100x300" else args.orders
-            rows += run(size, n, args.seed, min(args.cbc_orders, n), family)
-    load = os.getloadavg()[0]
-    print(f"machine: {os.cpu_count()} cores, load average {load:.1f}")
-    print(f"{'family':10} {'size':8} {'solver':9} {'orders':>6} {'median ms':>10} {'p99 ms':>8} "
-          f"{'proven':>7} {'by comb.':>8} {'children':>9} {'greedy':>7} {'compile ms':>10}")
-    for r in rows:
-        print(f"{r['family']:10} {r['size']:8} {r['solver']:9} {r['orders']:6d} "
-              f"{r['median_ms']:10.2f} {r['p99_ms']:8.1f} {r['proven_share']:7.1%} "
-              f"{r['combination_share']:8.1%} {r['children']:9d} {r['greedy_children']:7d} "
-              f"{r['compile_ms']:10.2f}")
-        if "auto_speedup_median" in r:
-            print(f"         auto is {r['auto_speedup_median']:.0f}x faster than a direct PuLP/CBC "
-                  f"model (median; mean {r['auto_speedup_mean']:.0f}x), same orders, same run")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"load_average": load, "rows": rows}, fh, indent=2)
+    checks: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    for size in args.sizes.split(","):
+        big = size == "100x300"
+        n = args.big_orders if big else args.orders
+        limit = args.limit_ms or BUDGET_MS.get(size, 200)
+        for family in args.families.split(","):
+            for rules in args.rules.split(","):
+                cell = Cell(family, rules, size)
+                reqs = cell_requests(cell, n, args.seed)
+                cell_rows = run_cell(cell, reqs, baselines, limit,
+                                     args.big_baseline_orders if big else args.baseline_orders,
+                                     args.baseline_limit_ms)
+                rows += cell_rows
+                print(f"{cell.name}: {n} orders, {time.perf_counter() - started:.0f} s so far",
+                      file=sys.stderr)
+                if args.check_cpsat and size in args.check_sizes.split(","):
+                    checks += _check(cell, reqs, args)
+    summary = summarize(rows)
+    goal_list = goals(summary)
+    load_after = os.getloadavg()
+    meta = {"commit": _commit(), "load_average_before": load_before,
+            "load_average_after": load_after, "cores": os.cpu_count(),
+            "args": vars(args), "seconds": time.perf_counter() - started}  # fmt: skip
+    print(f"commit {meta['commit']}, {meta['cores']} cores, load average "
+          f"{load_before[0]:.2f} before, {load_after[0]:.2f} after, {meta['seconds']:.0f} s")
+    print_table(summary, goal_list)
+    if checks:
+        unproven = sum(c["status"] != "optimal" for c in checks)
+        done = [c for c in checks if c.get("reference_key") is not None]
+        bad = [c for c in done if c["agree"] is False]
+        print(f"independent CP-SAT check: {len(done)} optimal plans checked, {len(bad)} disagree; "
+              f"{unproven} orders not proven by auto in {args.check_auto_limit_ms} ms, "
+              f"{len(checks) - len(done) - unproven} undecided by the reference in "
+              f"{args.check_limit_s:.0f} s")
+        for c in bad:
+            print(f"  DISAGREE {c['order_id']}: plan {c['plan_key']} reference {c['reference_key']}")
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(rows).to_csv(out / "rows.csv", index=False)
+        pd.DataFrame(summary).to_csv(out / "summary.csv", index=False)
+        payload = {**meta, "summary": summary, "goals": [g.__dict__ for g in goal_list],
+                   "independent_check": checks}
+        (out / "summary.json").write_text(json.dumps(payload, indent=2, default=str))
+        (out / "summary.md").write_text(markdown_table(summary) + "\n")
+    return 0
+
+
+def _check(cell: Cell, reqs: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Check up to ``--check-cpsat`` of the cell's ``optimal`` auto plans with the reference model.
+
+    The orders are split again with ``--check-auto-limit-ms`` (a longer budget, so that a
+    loaded machine still yields proven plans to check); orders ``auto`` does not prove
+    are skipped and counted.
+    """
+    out: list[dict[str, Any]] = []
+    for raw in reqs:
+        if sum(c["status"] == "optimal" for c in out) >= args.check_cpsat:
+            break
+        req = {**raw, "options": {**raw.get("options", {}), "solver": "auto",
+                                  "time_limit_ms": args.check_auto_limit_ms}}
+        plan = split(json.dumps(req))
+        if plan.status != "optimal":
+            out.append({"cell": cell.name, "order_id": plan.order_id, "status": plan.status,
+                        "agree": None, "message": "auto did not prove it"})
+            continue
+        result = independent_check(req, plan, args.check_limit_s, args.check_workers)
+        out.append({"cell": cell.name, **result})
+    return out
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

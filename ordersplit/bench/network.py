@@ -187,6 +187,22 @@ def _locations(
     return locations
 
 
+def _cell_units(
+    cfg: ScenarioConfig, rng: np.random.Generator, shape: tuple[int, int], depth: float
+) -> np.ndarray:
+    """Units of every stocked warehouse cell: geometric (mean ``depth``), or uniform in
+    ``cfg.stock_range`` with a ``thin_stock_share`` of cells in ``thin_stock_range``."""
+    if cfg.stock_range is None:
+        return rng.geometric(1.0 / depth, shape)
+    lo, hi = cfg.stock_range
+    units = rng.integers(lo, hi + 1, shape)
+    if cfg.thin_stock_share:
+        thin = rng.random(shape) < cfg.thin_stock_share
+        tlo, thi = cfg.thin_stock_range
+        units = np.where(thin, rng.integers(tlo, thi + 1, shape), units)
+    return units
+
+
 def generate_network(cfg: ScenarioConfig, rng: np.random.Generator) -> Network:
     """Draw the catalogue and the locations (with stock) of a scenario."""
     shapes = load_shapes()
@@ -295,7 +311,7 @@ def generate_network(cfg: ScenarioConfig, rng: np.random.Generator) -> Network:
         has = rng.random((w, n)) < eff.stock_density
         has &= ~(taken | bundle_mask)[None, :]
         has &= cold[:, None] | (temperature == "ambient")[None, :]
-        stock[:w] = np.where(has, rng.geometric(1.0 / depth, (w, n)), 0)
+        stock[:w] = np.where(has, _cell_units(eff, rng, (w, n), depth), 0)
     for j, pick in enumerate(dropship):
         stock[w + j, pick] = rng.geometric(1.0 / (5 * depth), len(pick))
     base = w + eff.n_suppliers

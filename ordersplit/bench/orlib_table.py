@@ -15,6 +15,7 @@ Every value is the objective of a plan checked with
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
@@ -22,13 +23,15 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from ordersplit.io.datasets import data_dir
-from ordersplit.io.orlib import load_optima, read_scp, scp_to_request
+from ordersplit.io.orlib import ScpInstance, load_optima, read_scp, scp_to_request
 from ordersplit.models.validate import parse_request
 from ordersplit.solver.compile import compile_request
 from ordersplit.solver.evaluate import violations
@@ -196,3 +199,88 @@ def run_orlib(
         log.info("%s: optimum %s, %s %s; unicost best %s, %s", name, opt, WEIGHTED_SOLVER,
                  row[WEIGHTED_SOLVER], best, {s: urow[s] for s in unicost_solvers})
     return OrlibReport(pd.DataFrame(weighted), pd.DataFrame(unicost))
+
+
+UNICOST_GROUPS = ("scp4", "scp5", "scp6")
+WEIGHTED_AD = tuple(f"scp{c}{i}" for c in "abcd" for i in range(1, 6))
+
+
+def _split_value(inst: ScpInstance, *, unicost: bool, limit_s: float) -> tuple[float, bool, float]:
+    """(value, proven, seconds) of ``ordersplit.split`` with ``auto``, end to end."""
+    from ordersplit.api import split
+
+    objective = ("children",) if unicost else ("cost",)
+    req = scp_to_request(inst, unicost=unicost, objective=objective,
+                         time_limit_ms=round(limit_s * 1000))
+    text = json.dumps(req)
+    t0 = time.perf_counter()
+    plan = split(text)
+    took = time.perf_counter() - t0
+    value = float(plan.objective.children if unicost else Decimal(plan.objective.cost))
+    return value, plan.status == "optimal", took
+
+
+def unicost_gaps(folder: str | Path | None = None, *, instances: Sequence[str] | None = None,
+                 limits_s: Sequence[float] = (10.0, 60.0), progress: bool = True) -> pd.DataFrame:
+    """``auto`` on the unicost 4.x-6.x covers: value and gap to ``optima_unicost.csv`` per limit."""
+    root = Path(folder) if folder else data_dir() / "orlib_scp"
+    names = list(instances) if instances else [
+        n for n in instance_names(root) if n.startswith(UNICOST_GROUPS)]
+    best = load_optima(root, unicost=True)
+    rows: list[dict[str, object]] = []
+    for name in tqdm(names, desc="unicost", file=sys.stderr, disable=not progress):
+        inst = read_scp(root / f"{name}.txt")
+        row: dict[str, object] = {"instance": name, "best_known": best.get(name)}
+        for limit in limits_s:
+            value, proven, took = _split_value(inst, unicost=True, limit_s=limit)
+            tag = f"{limit:g}s"
+            ref = best.get(name)
+            row[f"auto_{tag}"] = value
+            row[f"gap_pct_{tag}"] = 100 * (value - ref) / ref if ref else float("nan")
+            row[f"proven_{tag}"] = proven
+            row[f"seconds_{tag}"] = took
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def weighted_vs_highs(paths: Sequence[Path], *, limit_s: float = 60.0, repeats: int = 1,
+                      progress: bool = True) -> pd.DataFrame:
+    """``auto`` (``split()``, objective ``cost``) against a plain HiGHS set-cover model.
+
+    Both run on each instance one right after the other (``repeats`` alternations; the
+    median time of each is kept), so the ratio sees the same machine load. ``ratio`` is
+    HiGHS seconds / auto seconds: above 1 means ``auto`` is faster.
+    """
+    from ordersplit.bench.reference import highs_set_cover
+
+    optima: dict[str, int] = {}
+    for folder in dict.fromkeys(p.parent for p in paths):
+        if (folder / "optima.csv").exists():
+            optima.update(load_optima(folder))
+    rows: list[dict[str, object]] = []
+    for path in tqdm(paths, desc="weighted", file=sys.stderr, disable=not progress):
+        inst = read_scp(path)
+        auto_s, highs_s = [], []
+        t0 = time.perf_counter()  # parse + compile alone, to see where auto's time goes
+        req = scp_to_request(inst, objective=("cost",))
+        compile_request(parse_request(json.dumps(req)))
+        prep = time.perf_counter() - t0
+        for _ in range(repeats):
+            a_value, a_proven, a_took = _split_value(inst, unicost=False, limit_s=limit_s)
+            h_value, h_proven, h_took = highs_set_cover(inst, limit_s)
+            auto_s.append(a_took)
+            highs_s.append(h_took)
+        a, h = float(np.median(auto_s)), float(np.median(highs_s))
+        rows.append({
+            "instance": inst.name, "rows": inst.rows, "cols": inst.cols,
+            "optimum": optima.get(inst.name), "auto": a_value, "auto_proven": a_proven,
+            "auto_s": a, "auto_parse_compile_s": prep, "highs": h_value,
+            "highs_proven": h_proven, "highs_s": h, "ratio": h / a,
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def geometric_mean(values: Sequence[float]) -> float:
+    """Geometric mean of positive values (NaN when empty)."""
+    arr = np.asarray([v for v in values if v > 0], dtype=float)
+    return float(np.exp(np.log(arr).mean())) if arr.size else float("nan")

@@ -91,21 +91,23 @@ IPMOF (``ipmof_network``, retailer 2: 14 regions, one RDC and one FDC):
   stores 0.5 x their home FDC intercept (times the currency scale).
 
 Not in the data (assumptions, all configurable): stock (``stock_density``: each
-warehouse stocks a SKU independently with this probability; ``stock_depth``: units
-are geometric with this mean); popularity (SKU weight ``rank ** -zipf_a`` over a random
-rank; lines drawn without replacement); only ``cold_chain_share`` of the warehouses
-(at least one) stock chilled/frozen SKUs; suppliers (``kind: supplier``) each hold
-``supplier_skus`` general SKUs of one third-party merchant, stocked nowhere else
-(drop-ship), deep stock; stores (``kind: store``) stock the ``offline_store`` SKUs
-(80 %) and some ambient SKUs; bundles are 2-3 plain SKUs (quantity 1-2) of the same
-merchant and temperature; ``luxury_share`` of general SKUs have ``handling: luxury``;
-``cross_border_share`` of SKUs are cross-border; line discounts (5-20 % of the line,
-``line_discount_share`` of lines); a discount activity (``discount_activity_share`` of
-orders, 3-15 % of the covered lines' net goods, all lines or a random subset); a gift
-activity (``gift_share``: one extra line at price 0, a popular SKU of the trigger
-line's merchant, triggered by that line);
-``preference: fastest`` (``fastest_share``); ``backorder: wait``
-(``backorder_wait_share``).
+warehouse stocks a SKU independently with this probability; ``stock_depth``: units are
+geometric with this mean, or uniform in ``stock_range`` with a ``thin_stock_share`` of
+cells in ``thin_stock_range``; the benchmark families of
+:mod:`ordersplit.bench.families` use that); quantities (``quantity_range`` with a
+``large_quantity_share`` in ``large_quantity_range``, instead of Olist's); popularity
+(SKU weight ``rank ** -zipf_a`` over a random rank; lines drawn without replacement);
+only ``cold_chain_share`` of the warehouses (at least one) stock chilled/frozen SKUs;
+suppliers (``kind: supplier``) each hold ``supplier_skus`` general SKUs of one
+third-party merchant, stocked nowhere else (drop-ship), deep stock; stores (``kind:
+store``) stock the ``offline_store`` SKUs (80 %) and some ambient SKUs; bundles are 2-3
+plain SKUs (quantity 1-2) of the same merchant and temperature; ``luxury_share`` of
+general SKUs have ``handling: luxury``; ``cross_border_share`` of SKUs are cross-border;
+line discounts (5-20 % of the line, ``line_discount_share`` of lines); a discount
+activity (``discount_activity_share`` of orders, 3-15 % of the covered lines' net goods,
+all lines or a random subset); a gift activity (``gift_share``: one extra line at price
+0, a popular SKU of the trigger line's merchant, triggered by that line); ``preference:
+fastest`` (``fastest_share``); ``backorder: wait`` (``backorder_wait_share``).
 
 Presets
 =======
@@ -146,7 +148,7 @@ _SHARES = (
     "chilled_share", "bulky_share", "cross_border_share", "luxury_share", "bundle_share",
     "offline_store_share", "multi_merchant_share", "self_share", "line_discount_share",
     "discount_activity_share", "gift_share", "points_share", "gift_card_share",
-    "fastest_share", "backorder_wait_share",
+    "fastest_share", "backorder_wait_share", "large_quantity_share", "thin_stock_share",
 )  # fmt: skip
 
 
@@ -163,6 +165,11 @@ class ScenarioConfig:
     """Fixed line count, or ``"realistic"``: Olist (general) / Instacart (grocery) pmf."""
     quantity: int | Literal["realistic"] = "realistic"
     """Fixed quantity per line, or ``"realistic"``: Olist units per product."""
+    quantity_range: tuple[int, int] | None = None
+    """Quantities drawn uniformly in ``[lo, hi]`` (overrides ``quantity``)."""
+    large_quantity_share: float = 0.0
+    """With ``quantity_range``: this share of lines draws from ``large_quantity_range``."""
+    large_quantity_range: tuple[int, int] = (4, 12)
     n_warehouses: int = 30
     n_skus: int = 2000
     n_merchants: int = 20
@@ -174,6 +181,12 @@ class ScenarioConfig:
     cold_chain_share: float = 0.5
     stock_density: float = 0.35
     stock_depth: float = 8.0
+    stock_range: tuple[int, int] | None = None
+    """Units of a stocked warehouse cell drawn uniformly in ``[lo, hi]`` (instead of
+    geometric with mean ``stock_depth``); a draw of 0 leaves the cell empty."""
+    thin_stock_share: float = 0.0
+    """With ``stock_range``: this share of stocked cells draws from ``thin_stock_range``."""
+    thin_stock_range: tuple[int, int] = (1, 3)
     zipf_a: float = 1.0
     disabled_rules: frozenset[str] = frozenset()
     """Rules switched off in every request (``rules`` names of CONTRACT.md)."""
@@ -222,6 +235,10 @@ class ScenarioConfig:
             raise ValueError("lines_per_order exceeds n_skus")
         if isinstance(self.regions, int) and self.regions < 1:
             raise ValueError("regions must be at least 1")
+        for name in ("quantity_range", "large_quantity_range", "stock_range", "thin_stock_range"):
+            lo, hi = getattr(self, name) or (1, 1)
+            if not 0 <= lo <= hi or (lo == 0 and "quantity" in name):
+                raise ValueError(f"{name} must be (lo, hi) with 0 <= lo <= hi (quantities >= 1)")
         if self.stock_depth <= 0 or self.zipf_a < 0:
             raise ValueError("stock_depth must be positive and zipf_a non-negative")
         unknown = set(self.disabled_rules) - set(RULE_NAMES)
@@ -356,7 +373,9 @@ class _OrderMaker:
             n_lines = sample_pmf(rng, pmf or (1.0,))
         n_lines = min(n_lines, len(self.all_pools[kind]))
         skus = self._skus(rng, kind, n_lines)
-        if isinstance(cfg.quantity, int):
+        if cfg.quantity_range is not None:
+            qtys = [_draw_quantity(rng, cfg) for _ in skus]
+        elif isinstance(cfg.quantity, int):
             qtys = [cfg.quantity] * len(skus)
         else:
             qtys = [sample_pmf(rng, shapes.quantity or (1.0,)) for _ in skus]
@@ -457,6 +476,15 @@ class _OrderMaker:
             "rules": dict(self.rules),
             "options": dict(cfg.options),
         }
+
+
+def _draw_quantity(rng: np.random.Generator, cfg: ScenarioConfig) -> int:
+    """One line's quantity under ``quantity_range`` / ``large_quantity_*``."""
+    assert cfg.quantity_range is not None
+    lo, hi = cfg.quantity_range
+    if cfg.large_quantity_share and rng.random() < cfg.large_quantity_share:
+        lo, hi = cfg.large_quantity_range
+    return int(rng.integers(lo, hi + 1))
 
 
 def iter_orders(config: ScenarioConfig, network: Network | None = None) -> Iterator[dict[str, Any]]:
