@@ -27,9 +27,14 @@ EXAMPLE_PATH = ROOT / "examples" / "contract_order.json"
 
 
 def config(**kwargs: Any) -> ServiceConfig:
-    """A service config with :data:`API_KEY` valid (and a thread pool unless told)."""
+    """A service config with :data:`API_KEY` valid (and a thread pool, a long queue wait
+    and a long grace unless told)."""
     kwargs.setdefault("pool", "thread")
     kwargs.setdefault("api_key_hashes", (key_digest(API_KEY),))
+    # a loaded test machine must not turn a slow pick-up or solve into a 503: the tests
+    # of the queue wait and the grace set them explicitly
+    kwargs.setdefault("max_queue_wait_ms", 60_000)
+    kwargs.setdefault("grace_ms", 60_000)
     return ServiceConfig(**kwargs)
 
 
