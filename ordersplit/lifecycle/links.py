@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ordersplit.lifecycle.nodes import OrderNode
-from ordersplit.lifecycle.status import INVALID, NOT_SHIPPED, SPLIT
+from ordersplit.lifecycle.status import INVALID, NOT_SHIPPED, REPLACED
 
 INTERCEPT = "intercept"
 """The gift has not shipped: stop it at the warehouse."""
@@ -44,8 +44,9 @@ class LinkedAction:
 
 
 def working(orders: list[OrderNode]) -> list[OrderNode]:
-    """Orders that are worked on: children and grandchildren not split again."""
-    return [o for o in orders if o.level >= 2 and o.status != SPLIT]
+    """Orders that are worked on: children and grandchildren not split again (nor
+    superseded by a batch)."""
+    return [o for o in orders if o.level >= 2 and o.status not in REPLACED]
 
 
 def links_of(root: OrderNode, orders: list[OrderNode], order_id: str) -> list[Link]:

@@ -67,13 +67,13 @@ def expand(request: SplitRequest, sku: str, quantity: int) -> dict[str, int]:
 def free_stock(request: SplitRequest, orders: list[OrderNode], exclude: str) -> Stock:
     """The snapshot's stock less what the live single-warehouse orders of the tree hold.
 
-    Live: not split, cancelled or rejected; ``exclude`` (the order being re-split) keeps
+    Live: not split, superseded, cancelled or rejected; ``exclude`` (the order being re-split) keeps
     its units available. Orders shipped from several warehouses are not subtracted.
     """
     stock = {w.id: dict(w.stock) for w in request.warehouses}
     for node in orders:
         if (node.level < 2 or node.id == exclude or node.status in {"split", "cancelled",
-                                                                     "rejected"}
+                                                                     "rejected", "superseded"}
                 or node.kind == "backorder" or node.warehouse not in stock):
             continue
         held = stock[node.warehouse]

@@ -5,6 +5,8 @@ BI must not mistake it for ``cancelled``). Children start ``pending_shipment``; 
 that is re-split becomes ``split`` too, and its grandchildren start with the status it
 had (a child that already reached the warehouse keeps ``in_warehouse`` for them).
 ``cancelled`` and ``rejected`` are terminal; so is ``delivered`` for this engine.
+A pending child that a batch re-optimization replaced is ``superseded`` (terminal, and
+not a cancellation: its work lives on in the newer children of the same parent).
 """
 
 from __future__ import annotations
@@ -21,12 +23,16 @@ SHIPPED: Final = "shipped"
 DELIVERED: Final = "delivered"
 CANCELLED: Final = "cancelled"
 REJECTED: Final = "rejected"
+SUPERSEDED: Final = "superseded"
 
-STATUSES: Final = (PAID, SPLIT, PENDING, IN_WAREHOUSE, SHIPPED, DELIVERED, CANCELLED, REJECTED)
-TERMINAL: Final = frozenset({CANCELLED, REJECTED, DELIVERED, SPLIT})
+STATUSES: Final = (PAID, SPLIT, PENDING, IN_WAREHOUSE, SHIPPED, DELIVERED, CANCELLED, REJECTED,
+                   SUPERSEDED)
+TERMINAL: Final = frozenset({CANCELLED, REJECTED, DELIVERED, SPLIT, SUPERSEDED})
 """No transition leaves these (``split`` orders live on through their children)."""
 INVALID: Final = frozenset({CANCELLED, REJECTED})
 """Statuses that make an order not count as a valid order in reports."""
+REPLACED: Final = frozenset({SPLIT, SUPERSEDED})
+"""Orders no longer worked on because newer orders carry their lines (not invalid)."""
 NOT_SHIPPED: Final = frozenset({PENDING, IN_WAREHOUSE})
 """A child in one of these can still be intercepted, cancelled or re-split."""
 
@@ -34,7 +40,7 @@ _PARENT: Final[dict[str, frozenset[str]]] = {
     PAID: frozenset({SPLIT, CANCELLED}),
 }
 _CHILD: Final[dict[str, frozenset[str]]] = {
-    PENDING: frozenset({IN_WAREHOUSE, SHIPPED, CANCELLED, SPLIT}),
+    PENDING: frozenset({IN_WAREHOUSE, SHIPPED, CANCELLED, SPLIT, SUPERSEDED}),
     IN_WAREHOUSE: frozenset({SHIPPED, CANCELLED, SPLIT}),
     SHIPPED: frozenset({DELIVERED, REJECTED}),
 }
@@ -44,8 +50,8 @@ def allowed(level: int, current: str) -> frozenset[str]:
     """The statuses an order of ``level`` may move to from ``current``."""
     table = _PARENT if level == 1 else _CHILD
     targets = table.get(current, frozenset())
-    if level >= 3:  # grandchildren are never split again
-        targets = targets - {SPLIT}
+    if level >= 3:  # grandchildren are never split again, nor re-planned by a batch
+        targets = targets - {SPLIT, SUPERSEDED}
     return targets
 
 
