@@ -131,6 +131,10 @@ class Options(_Strict):
     shipping_fee: Literal["proportional", "first_child"] = "proportional"
     """How the shipping fee is shared over shipment children."""
     seed: int = Field(default=0, ge=0)
+    work_limit: int | None = Field(default=None, gt=0)
+    """A deterministic work budget for the exact search: when set, the split's plan does
+    not depend on wall time (the same request, the same plan under any load); the batch's
+    ``--deterministic`` mode sets it on every per-order split."""
 
     @field_validator("objective")
     @classmethod
