@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ordersplit.batch.bound import JointBound
-from ordersplit.batch.clock import Clock
+from ordersplit.batch.clock import MARGIN, Clock
 from ordersplit.batch.engine import Solution, optimize
 from ordersplit.batch.frames import table_chunk
 from ordersplit.batch.inputs import BatchInput, OrderError, batch_from_json
@@ -193,7 +193,9 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
                     + _later_s(state, runner, warm, store is not None)))
             clock.lap("search")
             clock.move("search", "bound_and_sequential", solution.stats["sequential_s"])
-            bound = bound_of(work, solution, bound_s if bound_time_limit_s > 0 else 0.0)
+            left = clock.remaining() - clock.reserved_s / MARGIN + bound_s
+            bound = bound_of(work, solution, 0.0 if bound_time_limit_s <= 0 or left < MIN_BOUND_S
+                             else min(bound_s, left))
             clock.lap("joint_bound")
             if store is None:
                 tables, failures = _tables(state, runner, solution.final, bar)
@@ -248,13 +250,16 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
 
 BOUND_SHARE = 0.2
 """Most of the whole time limit the joint bound's LP may take."""
+MIN_BOUND_S = 0.5
+"""Less time than this left for the joint bound: it is skipped (the gap then uses the
+per-order bound)."""
 DETERMINISTIC_ORDER_GUARD_S = 30.0
 """Per-order time limit in deterministic mode: a guard only, the work limit decides."""
 DETERMINISTIC_WORK_LIMIT = 1_000_000
 """Default ``options.work_limit`` of per-order splits in deterministic mode."""
 STORE_WRITE_S = 0.01
 """Estimated seconds to write one order back and read it again (for the clock)."""
-SAMPLE = 24
+SAMPLE = 64
 """Orders whose output is built ahead to estimate the time the later stages need."""
 
 
@@ -275,16 +280,25 @@ def _state(batch: BatchInput, order_time_limit_s: float, deterministic: bool,
 def _later_s(state: BatchState, runner: Runner, warm: Sequence[OrderPlan], store: bool
              ) -> float:
     """Seconds the stages after the search will take (tables or plans, and the store),
-    from building the output of a sample of orders here."""
+    from building the output of two samples of orders here (their difference gives the
+    time per order, apart from the fixed cost of a chunk)."""
     n = len(warm)
-    sample = [(o, warm[o]) for o in range(0, n, max(1, n // SAMPLE))][:SAMPLE]
-    t0 = time.perf_counter()
-    if store:
-        build_plans(state, sample)
-    else:
-        table_chunk(state, sample)
-    per_order = (time.perf_counter() - t0) / max(1, len(sample))
-    later = per_order * n / max(1, runner.workers)
+    step = max(1, n // SAMPLE)
+    picks = [(o, warm[o]) for o in range(0, n, step)][:SAMPLE]
+    small = picks[:max(1, len(picks) // 4)]
+    spent = []
+    for sample in (small, picks):
+        t0 = time.perf_counter()
+        if store:
+            build_plans(state, sample)
+        else:
+            table_chunk(state, sample)
+        spent.append(time.perf_counter() - t0)
+    per_order = max(0.0, spent[1] - spent[0]) / max(1, len(picks) - len(small))
+    if per_order == 0.0:  # too noisy to tell apart: all of it per order
+        per_order = spent[1] / max(1, len(picks))
+    fixed = max(0.0, spent[0] - per_order * len(small))
+    later = fixed * 2 + per_order * n / max(1, runner.workers)
     if store:
         later += n * (STORE_WRITE_S + per_order)  # written one by one, read back here
     return later
