@@ -31,7 +31,6 @@ import pandas as pd
 from ordersplit.batch.inputs import BatchInput, OrderError
 from ordersplit.batch.model import OrderTemplate, World
 from ordersplit.batch.output import TABLE_COLUMNS, frame, plan_rows
-from ordersplit.errors import OrderSplitError
 from ordersplit.lifecycle.resplit import expand
 from ordersplit.lifecycle.supersede import KEPT, BatchWrite, StoredOrder, order_json
 from ordersplit.models.plan import Plan
@@ -42,6 +41,8 @@ log = logging.getLogger(__name__)
 
 STORE_CHANGE_COLUMNS = ("store_action", "superseded", "superseded_by")
 """Columns the store adds to the changes table."""
+CHUNK = 25
+"""Orders written back per transaction (each in a savepoint of its own)."""
 
 
 @dataclass
@@ -149,8 +150,9 @@ def kept_change(plan: Plan) -> dict[str, Any]:
 def write_back(view: StoreView, requests: dict[str, SplitRequest], plans: Sequence[Plan],
                changes: dict[str, dict[str, Any]]) -> tuple[dict[str, BatchWrite], list[
                    tuple[str, str]]]:
-    """Each plan into the store in its own transaction, and a ``kept`` record for each
-    released order; ``(writes, [(order id, error)])``."""
+    """Each plan into the store (:data:`CHUNK` orders per transaction, every order
+    whole or not at all), and a ``kept`` record for each released order;
+    ``(writes, [(order id, error)])``."""
     from ordersplit.lifecycle import open_store
 
     store = open_store(view.url)
@@ -160,15 +162,17 @@ def write_back(view: StoreView, requests: dict[str, SplitRequest], plans: Sequen
         released = [o for o in view.pinned if view.stored[o].change is None]
         todo = [(Plan.model_validate_json(kept[1]), True) for kept in
                 store.batch_plans(released).values()] + [(p, False) for p in plans]
-        for plan, keep in todo:
-            oid = plan.order_id
-            change = kept_change(plan) if keep else changes[oid]
-            try:
-                writes[oid] = store.write_batch_plan(view.batch_id, requests[oid], plan,
-                                                     change)
-            except OrderSplitError as exc:  # this order's error; the others go on
-                log.warning("batch %s: order %s not written: %s", view.batch_id, oid, exc)
-                failed.append((oid, str(exc)))
+        for i in range(0, len(todo), CHUNK):
+            items = [(requests[p.order_id], p, kept_change(p) if keep else changes[p.order_id])
+                     for p, keep in todo[i:i + CHUNK]]
+            for (request, _, _), done in zip(items, store.write_batch_plans(
+                    view.batch_id, items), strict=True):
+                oid = request.order.id
+                if isinstance(done, BatchWrite):
+                    writes[oid] = done
+                else:  # this order's error; the others go on
+                    log.warning("batch %s: order %s not written: %s", view.batch_id, oid, done)
+                    failed.append((oid, str(done)))
     finally:
         store.close()
     return writes, failed

@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from ordersplit.api import split as split_request
+from ordersplit.errors import OrderSplitError
 from ordersplit.lifecycle import rows
 from ordersplit.lifecycle import schema as t
 from ordersplit.lifecycle.codec import plan_nodes
@@ -390,46 +391,70 @@ class Store:
 
     def write_batch_plan(self, batch_id: str, request: SplitRequest, plan: Plan,
                          change: Mapping[str, Any]) -> BatchWrite:
-        """Apply a batch's plan to one order, in one transaction; idempotent per batch id.
+        """Apply a batch's plan to one order, in one transaction (see
+        :meth:`write_batch_plans`); raises the order's error."""
+        [out] = self.write_batch_plans(batch_id, [(request, plan, change)])
+        if isinstance(out, OrderSplitError):
+            raise out
+        return out
+
+    def write_batch_plans(self, batch_id: str,
+                          items: Sequence[tuple[SplitRequest, Plan, Mapping[str, Any]]]
+                          ) -> list[BatchWrite | OrderSplitError]:
+        """Apply a batch's plans to a chunk of orders in one transaction, each order in a
+        savepoint of its own (an order that fails is rolled back alone and its error
+        returned in its place); idempotent per batch id and order.
 
         A new order is stored (``inserted``). A stored order whose children are all
         pending and differ from the plan gets them ``superseded`` and the plan's
         children stored as a new generation (``replaced``); the same children are
         ``unchanged``; a released child keeps the stored plan (``kept``). ``change`` is
         the batch's changes row; the stored one adds ``store_action``, ``superseded``
-        and ``superseded_by``. A stored order with a different ``order`` raises
+        and ``superseded_by``. A stored order with a different ``order`` gets an
         :class:`IdempotencyError`.
         """
+        out: list[BatchWrite | OrderSplitError] = []
+        with self._write() as conn:
+            for request, plan, change in items:
+                try:
+                    with conn.begin_nested():
+                        out.append(self._apply_batch_plan(conn, batch_id, request, plan,
+                                                          change))
+                except OrderSplitError as exc:
+                    out.append(exc)
+        return out
+
+    def _apply_batch_plan(self, conn: Connection, batch_id: str, request: SplitRequest,
+                          plan: Plan, change: Mapping[str, Any]) -> BatchWrite:
         oid = request.order.id
         bw = t.batch_writes
-        with self._write() as conn:
-            done = conn.execute(select(bw.c.action, bw.c.change).where(
-                bw.c.batch_id == batch_id, bw.c.order_id == oid)).first()
-            if done is not None:
-                text = conn.execute(select(t.orders.c.plan_json).where(
-                    t.orders.c.id == oid)).scalar()
-                return BatchWrite(done.action, Plan.model_validate_json(text or ""),
-                                  dict(done.change))
-            root = conn.execute(select(t.orders).where(t.orders.c.id == oid)
-                                .with_for_update()).mappings().first()
-            old: list[str] = []
-            stored = plan
-            if root is None:
-                action = INSERTED
-                self._insert_plan(conn, request, plan, f"batch {batch_id}")
-            else:
-                action, stored, old = self._replan(conn, root, request, plan, batch_id)
-            new = [c.id for c in stored.children] if action in (INSERTED, REPLACED) else []
-            row = dict(change)
-            if action == KEPT:  # released meanwhile: the stored plan stays, nothing changed
-                row.update({k[:-len("before")] + "after": v for k, v in change.items()
-                            if k.endswith("_before")})
-                row.update(changed_warehouse=False, changed_children=False)
-            row.update(store_action=action, superseded=";".join(old),
-                       superseded_by=";".join(new))
-            row = json.loads(json.dumps(row, default=_plain))
-            conn.execute(insert(bw).values(batch_id=batch_id, order_id=oid, action=action,
-                                           change=row, at=now()))
+        done = conn.execute(select(bw.c.action, bw.c.change).where(
+            bw.c.batch_id == batch_id, bw.c.order_id == oid)).first()
+        if done is not None:
+            text = conn.execute(select(t.orders.c.plan_json).where(
+                t.orders.c.id == oid)).scalar()
+            return BatchWrite(done.action, Plan.model_validate_json(text or ""),
+                              dict(done.change))
+        root = conn.execute(select(t.orders).where(t.orders.c.id == oid)
+                            .with_for_update()).mappings().first()
+        old: list[str] = []
+        stored = plan
+        if root is None:
+            action = INSERTED
+            self._insert_plan(conn, request, plan, f"batch {batch_id}")
+        else:
+            action, stored, old = self._replan(conn, root, request, plan, batch_id)
+        new = [c.id for c in stored.children] if action in (INSERTED, REPLACED) else []
+        row = dict(change)
+        if action == KEPT:  # released meanwhile: the stored plan stays, nothing changed
+            row.update({k[:-len("before")] + "after": v for k, v in change.items()
+                        if k.endswith("_before")})
+            row.update(changed_warehouse=False, changed_children=False)
+        row.update(store_action=action, superseded=";".join(old),
+                   superseded_by=";".join(new))
+        row = json.loads(json.dumps(row, default=_plain))
+        conn.execute(insert(bw).values(batch_id=batch_id, order_id=oid, action=action,
+                                       change=row, at=now()))
         log.debug("batch %s: order %s %s", batch_id, oid, action)
         return BatchWrite(action, stored, row)
 
