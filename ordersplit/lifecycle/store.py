@@ -441,7 +441,7 @@ class Store:
         stored = plan
         if root is None:
             action = INSERTED
-            self._insert_plan(conn, request, plan, f"batch {batch_id}")
+            self._insert_plan(conn, request, plan, f"batch {batch_id}", batched=True)
         else:
             action, stored, old = self._replan(conn, root, request, plan, batch_id)
         new = [c.id for c in stored.children] if action in (INSERTED, REPLACED) else []
@@ -459,18 +459,21 @@ class Store:
         return BatchWrite(action, stored, row)
 
     def _insert_plan(self, conn: Connection, request: SplitRequest, plan: Plan,
-                     note: str, nodes: list[OrderNode] | None = None) -> None:
-        """Store a parent (with its request and plan) and its children."""
+                     note: str, nodes: list[OrderNode] | None = None,
+                     batched: bool = False) -> None:
+        """Store a parent (with its request and plan) and its children (``batched``:
+        one statement per table)."""
         nodes = plan_nodes(request, plan) if nodes is None else nodes
-        request_json, plan_json = request.model_dump_json(), plan.model_dump_json()
-        digest = request_hash(request)
         tail = "" if note == "split" else f", {note}"
-        for node in nodes:
-            root = node.level == 1
-            rows.insert_node(conn, node, request_hash=digest if root else None,
-                             request_json=request_json if root else None,
-                             plan_json=plan_json if root else None,
-                             note=note if root else f"child of {request.order.id}{tail}")
+        root = {"request_hash": request_hash(request), "request_json": request.model_dump_json(),
+                "plan_json": plan.model_dump_json()}
+        extra = [root] + [{}] * (len(nodes) - 1)
+        notes = [note] + [f"child of {request.order.id}{tail}"] * (len(nodes) - 1)
+        if batched:
+            rows.insert_nodes(conn, nodes, extra, notes)
+            return
+        for node, more, text in zip(nodes, extra, notes, strict=True):
+            rows.insert_node(conn, node, **more, note=text)
 
     def _replan(self, conn: Connection, root: RowMapping, request: SplitRequest, plan: Plan,
                 batch_id: str) -> tuple[str, Plan, list[str]]:
@@ -501,8 +504,7 @@ class Store:
             self._bump(conn, {"id": child.id, "level": child.level, "status": child.status,
                               "version": child.version}, SUPERSEDED, note)
         made = json.dumps({"batch_id": batch_id, "replaces": old})
-        for node in nodes[1:]:
-            rows.insert_node(conn, node, note=made)
+        rows.insert_nodes(conn, nodes[1:], [{}] * len(new), [made] * len(new))
         done = conn.execute(update(t.orders).where(
             t.orders.c.id == oid, t.orders.c.version == root["version"]).values(
             plan_json=new_plan.model_dump_json(), version=root["version"] + 1,
