@@ -279,6 +279,7 @@ def summary_numbers(sol: Solution, group_bound: int | None = None,
         out.update(children_joint_bound=joint.children, joint_bound_status=joint.status,
                    joint_bound_wait_cap_units=joint.wait_cap_units,
                    joint_bound_no_withholding=joint.no_withholding,
+                   joint_bound_integer=joint.integer,
                    units_short_in_any_plan=joint.short_units,
                    joint_bound_lp_size=f"{joint.lp_rows}x{joint.lp_cols}",
                    joint_bound_s=round(joint.runtime_s, 3))
