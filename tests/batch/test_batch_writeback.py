@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,25 +19,9 @@ from sqlalchemy import func, select
 from ordersplit.batch import reoptimize
 from ordersplit.lifecycle import Store, open_store
 from ordersplit.lifecycle import schema as t
-from tests.lifecycle.conftest import pg_url
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = ("master", "items", "payments", "activities", "changes")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty store URL of each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'orders.db'}"
-        return
-    pg = pg_url()
-    if pg is None:
-        pytest.skip("no PostgreSQL: set ORDERSPLIT_TEST_PG_URL")
-    store = open_store(pg, create=False)
-    t.metadata.drop_all(store.engine)
-    store.close()
-    yield pg
 
 
 def live(store: Store, oid: str) -> list[str]:
@@ -74,17 +57,17 @@ def check_order(store: Store, oid: str) -> list[str]:
     return [o.id for o in kids]
 
 
-def test_replan_supersedes_with_lineage_and_is_idempotent(tiny: dict[str, Any], url: str
+def test_replan_supersedes_with_lineage_and_is_idempotent(tiny: dict[str, Any], store_url: str
                                                           ) -> None:
     """Stored sequential plans (3 children) are replaced by the batch's (2): the old
     children superseded with the batch id in their history, the new ones under the same
     parent; the same batch id again writes nothing and returns the same tables."""
-    first = reoptimize(tiny, time_limit_s=10, max_rounds=0, store=url, batch_id="b0")
+    first = reoptimize(tiny, time_limit_s=10, max_rounds=0, store=store_url, batch_id="b0")
     assert first.summary["store"]["inserted"] == 2
-    store = open_store(url)
+    store = open_store(store_url)
     try:
         assert sorted(live(store, "B")) == ["B-1", "B-2"]
-        res = reoptimize(tiny, time_limit_s=10, max_rounds=3, store=url, batch_id="b1")
+        res = reoptimize(tiny, time_limit_s=10, max_rounds=3, store=store_url, batch_id="b1")
         assert res.summary["store"]["replaced"] == 2
         assert live(store, "A") == ["A-v2-1"] and live(store, "B") == ["B-v2-1"]
         assert store.order("A-v2-1").warehouse == "W2" and store.order("B-v2-1").warehouse == "W1"
@@ -104,11 +87,11 @@ def test_replan_supersedes_with_lineage_and_is_idempotent(tiny: dict[str, Any], 
         assert "B-1" not in master.index
         assert [s.count for s in store.stats("child")] == [2]  # superseded ones do not count
         counts = store.row_counts()
-        again = reoptimize(tiny, time_limit_s=10, max_rounds=3, store=url, batch_id="b1")
+        again = reoptimize(tiny, time_limit_s=10, max_rounds=3, store=store_url, batch_id="b1")
         assert store.row_counts() == counts
         assert again.summary["store"]["already_written"] == 2
         same_tables(res.tables, again.tables)
-        later = reoptimize(tiny, time_limit_s=10, max_rounds=3, store=url, batch_id="b2")
+        later = reoptimize(tiny, time_limit_s=10, max_rounds=3, store=store_url, batch_id="b2")
         assert later.summary["store"]["unchanged"] == 2
         assert (later.changes["children_before"] == later.changes["children_after"]).all()
         same_tables({**res.tables, "changes": later.changes}, later.tables)
@@ -116,14 +99,14 @@ def test_replan_supersedes_with_lineage_and_is_idempotent(tiny: dict[str, Any], 
         store.close()
 
 
-def test_released_orders_are_fixed_and_hold_their_stock(tiny: dict[str, Any], url: str
+def test_released_orders_are_fixed_and_hold_their_stock(tiny: dict[str, Any], store_url: str
                                                         ) -> None:
     """A's child reached the warehouse: A keeps W1's X, so B cannot take it and stays."""
-    reoptimize(tiny, time_limit_s=10, max_rounds=0, store=url, batch_id="b0")
-    store = open_store(url)
+    reoptimize(tiny, time_limit_s=10, max_rounds=0, store=store_url, batch_id="b0")
+    store = open_store(store_url)
     try:
         store.set_status("A-1", "in_warehouse")
-        res = reoptimize(tiny, time_limit_s=10, max_rounds=3, store=url, batch_id="b1")
+        res = reoptimize(tiny, time_limit_s=10, max_rounds=3, store=store_url, batch_id="b1")
         s = res.summary["store"]
         assert (s["released"], s["kept"], s["unchanged"], s["replaced"]) == (1, 1, 1, 0)
         assert live(store, "A") == ["A-1"] and sorted(live(store, "B")) == ["B-1", "B-2"]
@@ -140,34 +123,34 @@ def test_store_needs_a_batch_id(tiny: dict[str, Any], tmp_path: Path) -> None:
         reoptimize(tiny, store=f"sqlite:///{tmp_path / 'x.db'}")
 
 
-def test_a_stored_order_that_differs_is_an_error_row(tiny: dict[str, Any], url: str) -> None:
-    reoptimize(tiny, time_limit_s=10, max_rounds=0, store=url, batch_id="b0")
+def test_a_stored_order_that_differs_is_an_error_row(tiny: dict[str, Any], store_url: str) -> None:
+    reoptimize(tiny, time_limit_s=10, max_rounds=0, store=store_url, batch_id="b0")
     tiny["requests"][0]["order"]["lines"][0]["quantity"] = 2
     tiny["requests"][0]["order"]["payments"][0]["amount"] = "2.00"
-    res = reoptimize(tiny, time_limit_s=10, max_rounds=2, store=url, batch_id="b1")
+    res = reoptimize(tiny, time_limit_s=10, max_rounds=2, store=store_url, batch_id="b1")
     assert res.errors["order_id"].tolist() == ["A"]
     assert "differs" in res.errors["message"][0]
     assert set(res.master["root_id"]) == {"B"}
 
 
 def test_killed_mid_write_back_leaves_every_order_old_or_new(
-        small: dict[str, Any], url: str, tmp_path: Path) -> None:
+        small: dict[str, Any], store_url: str, tmp_path: Path) -> None:
     """A run killed (SIGKILL) in the middle of its write-back: every order has either
     its old children or the batch's, never a mix, and the same batch id then finishes
     the job with the tables the store keeps."""
     src = tmp_path / "batch.json"
     src.write_text(json.dumps(small))
     n = len(small["requests"])
-    base = reoptimize(src, time_limit_s=60, max_rounds=0, store=url, batch_id="b0")
+    base = reoptimize(src, time_limit_s=60, max_rounds=0, store=store_url, batch_id="b0")
     old = {oid: set(ids.split(";")) for oid, ids in
            base.changes.set_index("order_id")["superseded_by"].items()}
     cmd = [sys.executable, "-c", "import sys; from ordersplit.cli import main; sys.exit(main())",
-           "reoptimize", str(src), "--store", url, "--batch-id", "b1", "--no-progress",
+           "reoptimize", str(src), "--store", store_url, "--batch-id", "b1", "--no-progress",
            "--time-limit-s", "60", "--max-rounds", "4", "--order-time-limit-s", "5"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    store = open_store(url)
+    store = open_store(store_url)
     try:
         deadline = time.monotonic() + 300
         bw = t.batch_writes
@@ -198,12 +181,12 @@ def test_killed_mid_write_back_leaves_every_order_old_or_new(
                 assert kids == before, f"{oid}: neither old nor new"
         assert len(done) == written
         finished = reoptimize(src, time_limit_s=60, max_rounds=4, order_time_limit_s=5,
-                              store=url, batch_id="b1")
+                              store=store_url, batch_id="b1")
         assert finished.summary["store"]["already_written"] == written
         assert len(store.batch_changes("b1", list(old))) == n
         for oid in old:
             check_order(store, oid)
-        again = reoptimize(src, time_limit_s=60, max_rounds=4, store=url, batch_id="b1")
+        again = reoptimize(src, time_limit_s=60, max_rounds=4, store=store_url, batch_id="b1")
         same_tables(finished.tables, again.tables)
     finally:
         if proc.poll() is None:
