@@ -193,8 +193,10 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
                     bound_expect + _later_s(state, warm, store is not None)))
             clock.lap("search")
             clock.move("search", "bound_and_sequential", solution.stats["sequential_s"])
-            # what the estimate kept for the bound, and what the search left over
-            left = clock.remaining() - clock.reserved_s / MARGIN + bound_expect
+            # what the estimate kept for the bound, and what the search left over (a
+            # deterministic run does not watch the clock: the bound gets its budget)
+            left = bound_s if deterministic else (
+                clock.remaining() - clock.reserved_s / MARGIN + bound_expect)
             bound = bound_of(work, solution, 0.0 if bound_time_limit_s <= 0 or left < MIN_BOUND_S
                              else min(bound_s, left))
             clock.lap("joint_bound")
