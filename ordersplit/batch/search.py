@@ -40,7 +40,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ordersplit.batch.joint import JOINT_SIZE, JointOrder, allocate, joint_groups, shipping_avail
+from ordersplit.batch.joint import (
+    JOINT_LIMIT_S,
+    JOINT_SIZE,
+    JointOrder,
+    allocate,
+    joint_groups,
+    shipping_avail,
+)
 from ordersplit.batch.ledger import Ledger
 from ordersplit.batch.model import OrderPlan, OrderTemplate, World, clipped_view, safe_solve
 from ordersplit.solver.problem import IntArray
@@ -63,6 +70,8 @@ BREADTHS = (MOVERS, WIDE, WIDEST)
 Key = tuple[int, int, int, int]
 
 
+WHOLE_LIMIT_S = 1.0
+"""CP-SAT's deterministic time limit of the joint model over a whole small part."""
 SOLVED_MAX = 50_000
 """Most exact splits :attr:`BatchState.solved` keeps (it is emptied when full)."""
 
@@ -459,6 +468,35 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
                 cover.append(best)
         return ranked[:task.breadth], sorted(cover)[:MAX_GROUP - 1]
 
+    def joint_try(members: list[int], kind: str, limit_s: float = JOINT_LIMIT_S) -> bool:
+        """Re-allocate the stock of ``members`` with one joint model, re-split them
+        against their shares, keep it if better (``kind`` names the move)."""
+        for j in members:
+            ledger.give(plans[j])
+        jos = []
+        for j in members:
+            groups = state.groups_of(positions[j])
+            assert groups is not None
+            jos.append(JointOrder(templates[j], groups, plans[j], shipping_avail(
+                state.world, templates[j], ledger.view(templates[j]))))
+        residual = ledger.residual.copy()
+        for j in members:
+            ledger.take(plans[j])
+        started = time.perf_counter()
+        views = allocate(state.world, jos, ledger.cols, residual, limit_s)
+        out.stats[f"seconds_{kind}_model"] = (out.stats.get(f"seconds_{kind}_model", 0.0)
+                                              + time.perf_counter() - started)
+        return views is not None and try_group(members, kind, views)
+
+    def whole_part() -> None:
+        """A small part (at most :data:`JOINT_SIZE` orders the joint model holds, some
+        above their bound or waiting): all of them in one joint model at once."""
+        members = [j for j in range(len(plans)) if state.groups_of(positions[j]) is not None]
+        if 1 < len(members) <= JOINT_SIZE and any(
+                plans[j].children > lower[j].children or plans[j].backorder_units
+                for j in members):
+            joint_try(members, "joint_all", WHOLE_LIMIT_S)
+
     def joint_moves() -> IntArray:
         """For each SKU some orders of the part wait for (those with most such orders,
         tried in fewer rounds, first), its orders' stock re-allocated jointly
@@ -480,23 +518,7 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
             if time.perf_counter() >= end:
                 break
             members = sorted(users[k], key=lambda j: (j not in waiting.get(k, ()), j))
-            members = members[:JOINT_SIZE]
-            for j in members:
-                ledger.give(plans[j])
-            jos = []
-            for j in members:
-                groups = state.groups_of(positions[j])
-                assert groups is not None
-                jos.append(JointOrder(templates[j], groups, plans[j], shipping_avail(
-                    state.world, templates[j], ledger.view(templates[j]))))
-            residual = ledger.residual.copy()
-            for j in members:
-                ledger.take(plans[j])
-            started = time.perf_counter()
-            views = allocate(state.world, jos, ledger.cols, residual)
-            out.stats["seconds_joint_model"] = (out.stats.get("seconds_joint_model", 0.0)
-                                                + time.perf_counter() - started)
-            if views is None or not try_group(members, "joint", views):
+            if not joint_try(members[:JOINT_SIZE], "joint"):
                 vain.append(k)
         return np.array(vain, dtype=np.int64)
 
@@ -506,6 +528,7 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
     regret.sort(key=lambda j: (int(tries[j]), lower[j].children - plans[j].children, j))
     out.stats["regret"] = len(regret)
     if task.joint:
+        whole_part()
         out.skus_visited = joint_moves()
     visited: list[int] = []
     for j in regret:
