@@ -20,7 +20,10 @@
   takes it; the other's group, short anyway, may then wait whole), donors, chains (the
   order takes a SKU from a holder dear to make wait, which moves to where a holder
   cheap to make wait gives way), blockers, single donors (wide rounds), taker sets,
-  waiters. With ``PartTask.joint``, *joint* moves come first: for each SKU orders of the
+  waiters. With ``PartTask.joint``, *joint* moves come first: a part of at most
+  :data:`~ordersplit.batch.joint.JOINT_SIZE` orders the joint model holds has all of
+  them re-allocated by one model (``joint_all``, :data:`WHOLE_LIMIT_S`); then for each
+  SKU orders of the
   part wait for, its orders (at most :data:`~ordersplit.batch.joint.JOINT_SIZE`,
   waiting ones first) get the stock re-allocated by one CP-SAT model
   (:func:`~ordersplit.batch.joint.allocate`) and are split again against their
