@@ -20,10 +20,10 @@
   takes it; the other's group, short anyway, may then wait whole), donors, chains (the
   order takes a SKU from a holder dear to make wait, which moves to where a holder
   cheap to make wait gives way), blockers, single donors (wide rounds), taker sets,
-  waiters. With ``PartTask.joint``, *joint* moves come first: a part of at most
-  :data:`~ordersplit.batch.joint.JOINT_SIZE` orders the joint model holds has all of
-  them re-allocated by one model (``joint_all``, :data:`WHOLE_LIMIT_S`); then for each
-  SKU orders of the
+  waiters. First of all, a part of at most :data:`~ordersplit.batch.joint.JOINT_SIZE`
+  orders the joint model holds has all of them re-allocated by one CP-SAT model
+  (``joint_all``, :data:`WHOLE_LIMIT_S`). With ``PartTask.joint``, *joint* moves come
+  next: for each SKU orders of the
   part wait for, its orders (at most :data:`~ordersplit.batch.joint.JOINT_SIZE`,
   waiting ones first) get the stock re-allocated by one CP-SAT model
   (:func:`~ordersplit.batch.joint.allocate`) and are split again against their
@@ -36,6 +36,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -93,6 +94,9 @@ class BatchState:
     (a split is a function of its view). Never pickled: each process fills its own."""
     groups: dict[int, IntArray | None] = field(default_factory=dict, compare=False,
                                                repr=False)
+    whole_tried: set[bytes] = field(default_factory=set, compare=False, repr=False)
+    """Parts whose whole joint model found nothing, by their orders and plans (so an
+    unchanged part is not solved again in the next round; never pickled)."""
     """:func:`~ordersplit.batch.joint.joint_groups` of each order, as first asked for in
     this process (never pickled)."""
 
@@ -105,6 +109,7 @@ class BatchState:
             object.__setattr__(self, name, value)
         object.__setattr__(self, "solved", {})
         object.__setattr__(self, "groups", {})
+        object.__setattr__(self, "whole_tried", set())
 
     def groups_of(self, o: int) -> IntArray | None:
         """The joint model's rule groups of order ``o`` (``None``: it stays out)."""
@@ -495,10 +500,20 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
         """A small part (at most :data:`JOINT_SIZE` orders the joint model holds, some
         above their bound or waiting): all of them in one joint model at once."""
         members = [j for j in range(len(plans)) if state.groups_of(positions[j]) is not None]
-        if 1 < len(members) <= JOINT_SIZE and any(
+        if not (1 < len(members) <= JOINT_SIZE and any(
                 plans[j].children > lower[j].children or plans[j].backorder_units
-                for j in members):
-            joint_try(members, "joint_all", WHOLE_LIMIT_S)
+                for j in members)):
+            return
+        digest = hashlib.sha256(task.budget.tobytes() + task.cols.tobytes())
+        for j in members:
+            plan = plans[j]
+            for part in (np.int64(positions[j]), plan.use_loc, plan.use_col, plan.use_units,
+                         plan.short_cols):
+                digest.update(np.ascontiguousarray(part, dtype=np.int64).tobytes())
+        seen = digest.digest()
+        if seen not in state.whole_tried and not joint_try(members, "joint_all",
+                                                           WHOLE_LIMIT_S):
+            state.whole_tried.add(seen)
 
     def joint_moves() -> IntArray:
         """For each SKU some orders of the part wait for (those with most such orders,
@@ -530,8 +545,8 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
     tries = task.tries if task.tries is not None else np.zeros(len(plans), dtype=np.int64)
     regret.sort(key=lambda j: (int(tries[j]), lower[j].children - plans[j].children, j))
     out.stats["regret"] = len(regret)
+    whole_part()  # small parts only, at every breadth
     if task.joint:
-        whole_part()
         out.skus_visited = joint_moves()
     visited: list[int] = []
     for j in regret:
