@@ -20,10 +20,10 @@
   takes it; the other's group, short anyway, may then wait whole), donors, chains (the
   order takes a SKU from a holder dear to make wait, which moves to where a holder
   cheap to make wait gives way), blockers, single donors (wide rounds), taker sets,
-  waiters. First of all, a part of at most :data:`~ordersplit.batch.joint.JOINT_SIZE`
-  orders the joint model holds has all of them re-allocated by one CP-SAT model
-  (``joint_all``, :data:`WHOLE_LIMIT_S`). With ``PartTask.joint``, *joint* moves come
-  next: for each SKU orders of the
+  waiters; last, a part of at most :data:`~ordersplit.batch.joint.JOINT_SIZE` orders
+  the joint model holds has all of them re-allocated by one CP-SAT model
+  (``joint_all``, :data:`WHOLE_LIMIT_S`), in every round. With ``PartTask.joint``,
+  *joint* moves come first: for each SKU orders of the
   part wait for, its orders (at most :data:`~ordersplit.batch.joint.JOINT_SIZE`,
   waiting ones first) get the stock re-allocated by one CP-SAT model
   (:func:`~ordersplit.batch.joint.allocate`) and are split again against their
@@ -545,7 +545,6 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
     tries = task.tries if task.tries is not None else np.zeros(len(plans), dtype=np.int64)
     regret.sort(key=lambda j: (int(tries[j]), lower[j].children - plans[j].children, j))
     out.stats["regret"] = len(regret)
-    whole_part()  # small parts only, at every breadth
     if task.joint:
         out.skus_visited = joint_moves()
     visited: list[int] = []
@@ -583,6 +582,8 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
             waiters = waiters_of(j)
             if waiters:
                 try_group([*sorted(waiters), j], "waiters")
+    if time.perf_counter() < end and (task.max_moves is None or out.tried < task.max_moves):
+        whole_part()  # small parts only, in every round, after the cheaper moves
     out.plans = plans
     out.visited = task.orders[np.array(visited, dtype=np.int64)]
     out.stats["visited"] = len(visited)
