@@ -86,7 +86,7 @@ def run_one(preset: str, args: argparse.Namespace, workers: int, scheduler: Any 
         "input_build_s": round(t_input, 1), "reoptimize_s": round(wall, 1),
         "lower_bound_s": s.get("lower_bound_s"), "sequential_s": s.get("sequential_s"),
         "search_s": s.get("search_s"), "optimize_s": s.get("optimize_s"),
-        "output_s": s.get("input_and_output_s"), "moves": s.get("moves_accepted"),
+        "stages_s": s.get("stages_s"), "moves": s.get("moves_accepted"),
         "rounds": s.get("rounds"), **peak_mb(),
     }
     return row

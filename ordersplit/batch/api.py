@@ -10,22 +10,26 @@ import logging
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ordersplit.batch.bound import joint_bound, waiting_units, withholding_orders
-from ordersplit.batch.engine import Solution, optimize, planned_mask, summary_numbers
-from ordersplit.batch.frames import MASTER, table_chunk
+from ordersplit.batch.bound import LP_ROWS_PER_S, ROWS_PER_ORDER, JointBound
+from ordersplit.batch.clock import MARGIN, Clock
+from ordersplit.batch.engine import Solution, optimize
+from ordersplit.batch.frames import table_chunk
 from ordersplit.batch.inputs import BatchInput, OrderError, batch_from_json
 from ordersplit.batch.model import OrderPlan, failed_plan
-from ordersplit.batch.output import TABLE_NAMES, build_plans, change_rows, frame
+from ordersplit.batch.output import TABLE_COLUMNS, TABLE_NAMES, build_plans, change_rows, frame
 from ordersplit.batch.runners import Runner, make_runner
 from ordersplit.batch.search import BatchState
+from ordersplit.batch.summary import batch_summary, bound_of
 from ordersplit.batch.tables import batch_from_tables, read_tables
+from ordersplit.batch.writeback import StoreView, read_store, store_summary, stored_tables, write_back
 from ordersplit.errors import OrderSplitError
+from ordersplit.lifecycle.supersede import BatchWrite
 from ordersplit.models.plan import Plan
 
 log = logging.getLogger(__name__)
@@ -63,6 +67,10 @@ class BatchResult:
 
     def write(self, out: str | Path, fmt: str = "csv") -> list[Path]:
         """Every table as ``OUT/NAME.csv`` (or ``.parquet``) and ``OUT/summary.json``."""
+        return [*self.write_tables(out, fmt), self.write_summary(out)]
+
+    def write_tables(self, out: str | Path, fmt: str = "csv") -> list[Path]:
+        """Every table as ``OUT/NAME.csv`` (or ``.parquet``)."""
         if fmt not in ("csv", "parquet"):
             raise ValueError(f"unknown format {fmt!r}: csv or parquet")
         root = Path(out)
@@ -76,9 +84,14 @@ class BatchResult:
                 df.astype({c: "string" for c in df.columns if df[c].dtype == object}).to_parquet(
                     path, index=False)
             paths.append(path)
-        summary = root / "summary.json"
-        summary.write_text(json.dumps(self.summary, indent=2, default=str) + "\n")
-        return [*paths, summary]
+        return paths
+
+    def write_summary(self, out: str | Path) -> Path:
+        """The summary as ``OUT/summary.json``."""
+        path = Path(out) / "summary.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.summary, indent=2, default=str) + "\n")
+        return path
 
 
 def load_batch(source: Any) -> BatchInput:
@@ -124,81 +137,212 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
                store: str | None = None, batch_id: str | None = None,
                progress: bool = False, max_rounds: int | None = None,
                order_time_limit_s: float = ORDER_TIME_LIMIT_S,
-               bound_time_limit_s: float = 60.0) -> BatchResult:
+               bound_time_limit_s: float = 60.0, deterministic: bool = False,
+               work_limit: int | None = None) -> BatchResult:
     """Re-split a batch of pending orders jointly against their shared stock.
 
     ``source``: a folder of CSV/Parquet tables (see :mod:`ordersplit.batch.tables`), a
     JSON file or decoded JSON (a list of split requests sharing warehouses), a mapping
     of table name -> DataFrame, or a :class:`BatchInput`. ``time_limit_s`` bounds the
-    optimization (the lower bound and the sequential warm start always complete);
+    whole run, input to output (:mod:`ordersplit.batch.clock`; the lower bound and the
+    sequential warm start always complete, the search gets what the later stages leave);
     ``workers`` local processes, or a Dask ``scheduler`` address (or ``Client``).
-    ``out`` writes the tables (``fmt`` ``csv``/``parquet``); ``store`` writes the plans
-    to a database URL through the lifecycle store (idempotent per order).
-    ``max_rounds`` caps the search rounds (for reproducible runs).
-    ``bound_time_limit_s`` bounds the LP of the joint lower bound
-    (:mod:`ordersplit.batch.bound`; 0 skips it and the gap uses the per-order bound).
+    ``out`` writes the tables (``fmt`` ``csv``/``parquet``). ``store`` (a database URL,
+    with a ``batch_id``) writes the plans back into the lifecycle store
+    (:mod:`ordersplit.batch.writeback`): stored pending orders whose plan changed get
+    their children superseded; the tables returned are read back from the store.
+    ``max_rounds`` caps the search rounds. ``bound_time_limit_s`` bounds the LP of the
+    joint lower bound (:mod:`ordersplit.batch.bound`; 0 skips it and the gap uses the
+    per-order bound). ``deterministic``: work limits instead of the wall clock (search
+    rounds and moves counted, per-order splits with ``options.work_limit``), so the same
+    input and ``workers`` give the same plans on any machine, under any load; the time
+    limit then does not stop the search.
 
     Every input order ends as a plan or as an error row; the count is checked.
     """
-    t0 = time.perf_counter()
+    clock = Clock(time_limit_s)
+    if store is not None and not batch_id:
+        raise ValueError("writing to a store needs a batch id (--batch-id): it makes the "
+                         "write-back idempotent")
     batch = load_batch(source)
-    n_input = batch.n_input
-    state = BatchState(batch.world, tuple(batch.templates), order_time_limit_s)
-    bar = _Bar(progress, len(batch.templates))
-    runner: Runner = make_runner(state, workers, scheduler)
-    try:
-        solution = optimize(state, runner, time_limit_s=time_limit_s,
-                            reserved=batch.reserved_views(), max_rounds=max_rounds, progress=bar)
-        tables, failures = _tables(state, runner, solution.final, bar)
-        plans: list[Plan] = []
-        if store is not None:  # the lifecycle store takes contract plans
-            plans, _, more = _plans_and_rows(
-                state, runner, [failed_plan(failures[o]) if o in failures else p
-                                for o, p in enumerate(solution.final)], bar)
-            failures.update(more)
-    finally:
-        runner.close()
-        bar.close()
-    errors = list(batch.errors)
+    clock.lap("input")
+    view: StoreView | None = None
+    work = batch
+    if store is not None:
+        assert batch_id is not None
+        view = read_store(store, batch_id, batch)
+        assert view.batch is not None
+        work = view.batch
+        clock.lap("store_read")
+    state = _state(work, order_time_limit_s, deterministic, work_limit)
+    solution: Solution | None = None
+    tables: dict[str, pd.DataFrame] = {}
+    failures: dict[int, str] = {}
+    plans: list[Plan] = []
+    bound: tuple[JointBound | None, dict[str, Any]] = (None, {})
+    if work.templates:
+        bar = _Bar(progress, len(work.templates))
+        runner: Runner = make_runner(state, workers, scheduler)
+        bound_s = max(0.0, min(bound_time_limit_s, BOUND_SHARE * time_limit_s))
+        bound_expect = _bound_s(bound_s, len(work.templates))
+        try:
+            solution = optimize(
+                state, runner, time_limit_s=clock.remaining(), reserved=work.reserved_views(),
+                max_rounds=max_rounds, progress=bar, deterministic=deterministic,
+                search_budget=lambda warm: clock.reserve(
+                    bound_expect + _later_s(state, warm, store is not None)))
+            clock.lap("search")
+            clock.move("search", "bound_and_sequential", solution.stats["sequential_s"])
+            # what the estimate kept for the bound, and what the search left over (a
+            # deterministic run does not watch the clock: the bound gets its budget)
+            left = bound_s if deterministic else (
+                clock.remaining() - clock.reserved_s / MARGIN + bound_expect)
+            bound = bound_of(work, solution, 0.0 if bound_time_limit_s <= 0 or left < MIN_BOUND_S
+                             else min(bound_s, left))
+            clock.lap("joint_bound")
+            if store is None:
+                tables, failures = _tables(state, runner, solution.final, bar)
+            else:  # the lifecycle store takes contract plans
+                plans, _, failures = _plans_and_rows(state, runner, solution.final, bar)
+            clock.lap("tables")
+        finally:
+            runner.close()
+            bar.close()
+    errors = list(batch.errors) + ([] if view is None else view.errors)
     for o, message in sorted(failures.items()):
         tpl = state.templates[o]
         errors.append(OrderError(tpl.order_id, tpl.input_row, "", message))
-        if not solution.final[o].failed:  # the plan was found but could not be built
-            solution.final[o] = failed_plan(message)
+        if solution is not None and not solution.final[o].failed:
+            solution.final[o] = failed_plan(message)  # found, but could not be built
+    changes = [] if solution is None else change_rows(
+        state, solution.current if solution.current is not None else solution.sequential,
+        solution.final)
+    if view is not None:
+        writes, tables = _write_back(view, batch, plans, changes, errors, clock)
+    else:
+        writes = {}
+        _drop(tables, {state.templates[o].order_id for o in failures})
+        tables["changes"] = frame(changes)
     errors.sort(key=lambda e: e.position)
-    if failures:  # an order failed after its rows were made (the store pass): drop them
-        gone = {state.templates[o].order_id for o in failures}
-        for name in TABLE_COLUMNS:
-            df = tables[name]
-            if len(df):
-                tables[name] = df[~df["root_id"].isin(gone)].reset_index(drop=True)
-    n_planned = sum(not p.failed for p in solution.final)
-    if n_planned + len(errors) != n_input:
-        raise CountMismatchError(f"{n_planned} plans + {len(errors)} errors != {n_input} orders")
-    before = solution.current if solution.current is not None else solution.sequential
-    tables["changes"] = frame(change_rows(state, before, solution.final))
+    n_planned = len(set(tables["master"]["root_id"])) if len(tables["master"]) else 0
+    if n_planned + len(errors) != batch.n_input:
+        raise CountMismatchError(f"{n_planned} plans + {len(errors)} errors != "
+                                 f"{batch.n_input} orders")
     tables["errors"] = frame([e.__dict__ for e in errors], ERROR_COLUMNS)
-    summary = _summary(batch, solution, errors, tables["changes"], time.perf_counter() - t0,
-                       batch_id, workers if scheduler is None else "dask", bound_time_limit_s)
-    if store is not None:
-        summary["store"] = _to_store(store, state, plans, batch_id)
-    summary["runtime_s"] = round(time.perf_counter() - t0, 3)
+    workers_used = workers if scheduler is None else "dask"
+    summary: dict[str, Any] = {"batch_id": batch_id, "workers": workers_used}
+    if solution is not None:
+        summary = batch_summary(work, solution, errors, frame(changes), batch_id,
+                                workers_used, *bound)
+    summary.update(orders_input=batch.n_input, orders_planned=n_planned,
+                   orders_failed=len(errors), orders_optimized=len(work.templates),
+                   deterministic=deterministic)
+    if view is not None:
+        summary["store"] = store_summary(view, writes)
     result = BatchResult({k: tables[k] for k in TABLE_NAMES}, summary, plans, solution)
     if out is not None:
-        result.write(out, fmt)
-    log.info("batch %s: %d orders -> %d plans + %d errors", batch_id or "-", n_input,
+        result.write_tables(out, fmt)
+        clock.lap("output")
+    summary.update(clock.summary())
+    if out is not None:
+        result.write_summary(out)
+    log.info("batch %s: %d orders -> %d plans + %d errors", batch_id or "-", batch.n_input,
              n_planned, len(errors))
     return result
 
 
-TABLE_COLUMNS = {
-    "master": (*MASTER, "goods", "discount", "shipping_fee", "invoice", "tax", "paid"),
-    "items": ("order_id", "root_id", "line_id", "sku", "quantity", "component_of", "goods",
-              "discount", "shipping_fee", "invoice", "tax", "paid"),
-    "payments": ("order_id", "root_id", "method", "amount"),
-    "activities": ("order_id", "root_id", "activity_id", "kind", "amount", "role",
-                   "linked_children"),
-}
+BOUND_SHARE = 0.2
+"""Most of the whole time limit the joint bound's LP may take."""
+MIN_BOUND_S = 0.5
+"""Less time than this left for the joint bound: it is skipped (the gap then uses the
+per-order bound)."""
+DETERMINISTIC_ORDER_GUARD_S = 30.0
+"""Per-order time limit in deterministic mode: a guard only, the work limit decides."""
+DETERMINISTIC_WORK_LIMIT = 1_000_000
+"""Default ``options.work_limit`` of per-order splits in deterministic mode."""
+STORE_WRITE_S = 0.01
+"""Estimated seconds to write one order back (measured: 4.3 s for 500 orders on SQLite
+at load average 9; the plans it builds and the read-back are sampled)."""
+OUTPUT_S_PER_ORDER = 0.0003
+"""Seconds to write one order's rows to files (measured: 0.6 s for 2,000 orders)."""
+SAMPLE = 64
+"""Orders whose output is built ahead to estimate the time the later stages need."""
+
+
+def _state(batch: BatchInput, order_time_limit_s: float, deterministic: bool,
+           work_limit: int | None) -> BatchState:
+    """The workers' state; in deterministic mode every per-order split carries a work
+    limit (``options.work_limit``) and the wall-clock limit is only a guard."""
+    templates = batch.templates
+    if deterministic:
+        limit = work_limit or DETERMINISTIC_WORK_LIMIT
+        templates = [replace(t, request=t.request.model_copy(update={
+            "options": t.request.options.model_copy(update={"work_limit": limit})}))
+            for t in templates]
+        order_time_limit_s = max(order_time_limit_s, DETERMINISTIC_ORDER_GUARD_S)
+    return BatchState(batch.world, tuple(templates), order_time_limit_s)
+
+
+def _bound_s(budget_s: float, n: int) -> float:
+    """Seconds the joint bound's LP is expected to take (at most its budget)."""
+    return min(budget_s, ROWS_PER_ORDER * n / LP_ROWS_PER_S)
+
+
+def _later_s(state: BatchState, warm: Sequence[OrderPlan], store: bool) -> float:
+    """Seconds the stages after the search will take (tables or plans, and the store),
+    from building the output of two samples of orders here (their difference gives the
+    time per order, apart from the fixed cost of a chunk)."""
+    n = len(warm)
+    step = max(1, n // SAMPLE)
+    picks = [(o, warm[o]) for o in range(0, n, step)][:SAMPLE]
+    small = picks[:max(1, len(picks) // 4)]
+    spent = []
+    for sample in (small, picks):
+        t0 = time.perf_counter()
+        if store:
+            build_plans(state, sample)
+        else:
+            table_chunk(state, sample)
+        spent.append(time.perf_counter() - t0)
+    per_order = max(0.0, spent[1] - spent[0]) / max(1, len(picks) - len(small))
+    if per_order == 0.0:  # too noisy to tell apart: all of it per order
+        per_order = spent[1] / max(1, len(picks))
+    fixed = max(0.0, spent[0] - per_order * len(small))
+    # the chunks run on the workers, but shipping plans and tables back costs about
+    # what the parallel work saves on this machine (measured): count it serially
+    later = fixed * 2 + per_order * n + OUTPUT_S_PER_ORDER * n
+    if store:
+        later += n * (STORE_WRITE_S + per_order)  # written one by one, read back here
+    return later
+
+
+def _write_back(view: StoreView, batch: BatchInput, plans: Sequence[Plan],
+                changes: Sequence[dict[str, Any]], errors: list[OrderError], clock: Clock
+                ) -> tuple[dict[str, BatchWrite], dict[str, pd.DataFrame]]:
+    """Write the plans back, then read every order's tables from the store (orders that
+    fail are added to ``errors``); see :mod:`ordersplit.batch.writeback`."""
+    requests = {t.order_id: t.request for t in batch.templates}
+    rows = {t.order_id: t.input_row for t in batch.templates}
+    writes, failed = write_back(view, requests, plans, {c["order_id"]: c for c in changes})
+    clock.lap("store_write")
+    errors.extend(OrderError(oid, rows[oid], "", message) for oid, message in failed)
+    gone = {e.order_id for e in errors}
+    ids = [t.order_id for t in batch.templates if t.order_id not in gone]
+    tables, missing = stored_tables(view.url, view.batch_id, ids)
+    errors.extend(OrderError(oid, rows[oid], "", "not in the store after the write-back")
+                  for oid in missing)
+    clock.lap("tables")
+    return writes, tables
+
+
+def _drop(tables: dict[str, pd.DataFrame], gone: set[str]) -> None:
+    """Remove the rows of orders that failed after their rows were made."""
+    if not gone:
+        return
+    for name in TABLE_COLUMNS:
+        df = tables[name]
+        if len(df):
+            tables[name] = df[~df["root_id"].isin(gone)].reset_index(drop=True)
 
 
 def _tables(state: BatchState, runner: Runner, final: Sequence[OrderPlan], bar: _Bar
@@ -246,74 +390,3 @@ def _plans_and_rows(state: BatchState, runner: Runner, final: Sequence[OrderPlan
     return plans, rows, failures
 
 
-def _summary(batch: BatchInput, sol: Solution, errors: list[OrderError], changes: pd.DataFrame,
-             runtime_s: float, batch_id: str | None, workers: Any,
-             joint_limit_s: float = 60.0) -> dict[str, Any]:
-    ok = planned_mask(sol)
-    joint = None
-    extra: dict[str, Any] = {}
-    if joint_limit_s > 0:
-        cap = max(waiting_units(batch.templates, sol.sequential, ok),
-                  waiting_units(batch.templates, sol.final, ok))
-        withholding = {name: withholding_orders(batch.world, batch.templates, plans, ok)
-                       for name, plans in (("sequential", sol.sequential), ("batch", sol.final))}
-        joint = joint_bound(batch.world, batch.templates, sol.lower, ok, cap, joint_limit_s,
-                            no_withholding=not any(withholding.values()))
-        extra.update({f"withholding_orders_{name}": n for name, n in withholding.items()})
-    nums = summary_numbers(sol, sum(t.group_bound for t, keep in zip(batch.templates, ok,
-                                                                      strict=True) if keep),
-                           joint)
-    n = sum(ok)
-    before_name = "current" if sol.current is not None else "sequential"
-    before = int(nums[f"children_{before_name}"] or 0)
-    after = int(nums["children_batch"] or 0)
-    extra_before, extra_after = before - n, after - n
-    out: dict[str, Any] = {
-        "batch_id": batch_id,
-        "orders_input": batch.n_input,
-        "orders_planned": n,
-        "orders_failed": len(errors),
-        "before": before_name,
-        "warm_start": sol.start,
-        "children_before": before,
-        "children_after": after,
-        "extra_children_before": extra_before,
-        "extra_children_after": extra_after,
-        "extra_children_removed_pct": round(100 * (extra_before - extra_after) / extra_before, 2)
-        if extra_before > 0 else 0.0,
-        "mean_delivery_hours_before": nums[f"mean_delivery_hours_{before_name}"],
-        "mean_delivery_hours_after": nums["mean_delivery_hours_batch"],
-        "orders_changed_warehouse": int(changes["changed_warehouse"].sum()) if n else 0,
-        "orders_changed_children": int(changes["changed_children"].sum()) if n else 0,
-        "workers": workers,
-    }
-    out.update({k: v for k, v in nums.items() if k not in out})
-    out.update(extra)
-    out.update({k: round(v, 3) if isinstance(v, float) else v for k, v in sol.stats.items()})
-    out["optimize_runtime_s"] = round(sol.stats.get("optimize_s", 0.0), 3)
-    out["input_and_output_s"] = round(runtime_s - sol.stats.get("optimize_s", 0.0), 3)
-    return out
-
-
-def _to_store(url: str, state: BatchState, plans: Sequence[Plan], batch_id: str | None
-              ) -> dict[str, Any]:
-    """Save every plan through the lifecycle store (one transaction per order, idempotent)."""
-    from ordersplit.lifecycle import IdempotencyError, open_store
-
-    store = open_store(url)
-    written = skipped = 0
-    try:
-        by_id = {t.order_id: t for t in state.templates}
-        for plan in plans:
-            tpl = by_id[plan.order_id]
-            try:
-                saved = store.save_split(tpl.request, plan)
-            except IdempotencyError:
-                skipped += 1  # stored before (an earlier run of this batch)
-                continue
-            written += saved.created
-            skipped += not saved.created
-    finally:
-        store.close()
-    log.info("batch %s: %d orders stored, %d already there", batch_id or "-", written, skipped)
-    return {"url": url, "written": written, "already_stored": skipped}

@@ -90,10 +90,25 @@ def _improve_task(state: BatchState, task: PartTask) -> PartResult:
     return improve_part(state, task)
 
 
+DETERMINISTIC_ROUNDS = 12
+"""Rounds of a deterministic search (unless ``max_rounds`` says otherwise)."""
+DETERMINISTIC_MOVES = 2_000
+"""Moves tried per part and round in a deterministic search."""
+
+
 def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
              reserved: Sequence[IntArray | None] | None = None, max_rounds: int | None = None,
-             progress: Progress = _no_progress) -> Solution:
-    """Optimize the batch in ``state``; see the module docstring."""
+             progress: Progress = _no_progress,
+             search_budget: Callable[[Sequence[OrderPlan]], float] | None = None,
+             deterministic: bool = False) -> Solution:
+    """Optimize the batch in ``state``; see the module docstring.
+
+    ``search_budget(warm start)``, when given, is asked once the warm start is known for
+    the seconds the search may use (the caller keeps time for what comes after it).
+    ``deterministic``: no wall clock decides anything; the search stops after
+    ``max_rounds`` (default :data:`DETERMINISTIC_ROUNDS`) rounds of at most
+    :data:`DETERMINISTIC_MOVES` moves per part, or when it finds nothing more.
+    """
     t0 = time.perf_counter()
     n = len(state.templates)
     stats: dict[str, float] = {}
@@ -145,6 +160,12 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
     plans = list(best)
     t_search = time.perf_counter()
     end = t0 + time_limit_s
+    if search_budget is not None:
+        end = min(end, t_search + search_budget(best))
+    max_moves = None
+    if deterministic:
+        end, max_moves = float("inf"), DETERMINISTIC_MOVES
+        max_rounds = DETERMINISTIC_ROUNDS if max_rounds is None else max_rounds
     rounds = tried = accepted = resolves = 0
     tries = np.zeros(n, dtype=np.int64)
     moves: dict[str, float] = {}
@@ -167,8 +188,8 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
         cut = CUTS[rounds % len(CUTS)]
         round_limit = remaining / 2 if max_rounds is None else remaining / max(1, max_rounds - rounds)
         tasks = make_tasks(state, plans, lower, residual, cut, runner.workers,
-                           round_limit, tries=tries, breadth=breadth, joint=joint,
-                           sku_tries=sku_tries)
+                           round_limit, max_moves=max_moves, tries=tries, breadth=breadth,
+                           joint=joint, sku_tries=sku_tries)
         before = batch_key(plans)
         for res in runner.map(_improve_task, tasks):
             tries[res.visited] += 1
@@ -258,6 +279,7 @@ def summary_numbers(sol: Solution, group_bound: int | None = None,
         out.update(children_joint_bound=joint.children, joint_bound_status=joint.status,
                    joint_bound_wait_cap_units=joint.wait_cap_units,
                    joint_bound_no_withholding=joint.no_withholding,
+                   joint_bound_integer=joint.integer,
                    units_short_in_any_plan=joint.short_units,
                    joint_bound_lp_size=f"{joint.lp_rows}x{joint.lp_cols}",
                    joint_bound_s=round(joint.runtime_s, 3))

@@ -46,15 +46,21 @@ class BatchInput:
     current: dict[str, list[tuple[str, str | None, int]]] | None = None
     """Current assignment per order id: ``(line_id, warehouse_id or None, quantity)``."""
     settings: dict[str, Any] = field(default_factory=dict)
+    reserved: dict[str, IntArray] = field(default_factory=dict)
+    """Current reservations as stock views by order id (the store's children); these
+    win over ``current``."""
 
     def reserved_views(self) -> list[IntArray | None] | None:
         """Each order's current reservation as a stock view (``None``: no current plan)."""
-        if self.current is None:
+        if self.current is None and not self.reserved:
             return None
         loc_index = {loc.id: w for w, loc in enumerate(self.world.locations)}
         out: list[IntArray | None] = []
         for tpl in self.templates:
-            rows = self.current.get(tpl.order_id)
+            if tpl.order_id in self.reserved:
+                out.append(self.reserved[tpl.order_id])
+                continue
+            rows = None if self.current is None else self.current.get(tpl.order_id)
             if rows is None:
                 out.append(None)
                 continue

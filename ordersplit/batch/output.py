@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ordersplit.batch.frames import MASTER
 from ordersplit.batch.model import OrderPlan, World, rebuild
 from ordersplit.batch.search import BatchState
 from ordersplit.models.currency import currency_exponent, format_minor
@@ -43,6 +44,16 @@ log = logging.getLogger(__name__)
 
 FIXED_KEYS = ("goods", "discount", "shipping_fee", "invoice", "tax")
 TABLE_NAMES = ("master", "items", "payments", "activities", "changes", "errors")
+TABLE_COLUMNS = {
+    "master": (*MASTER, "goods", "discount", "shipping_fee", "invoice", "tax", "paid"),
+    "items": ("order_id", "root_id", "line_id", "sku", "quantity", "component_of", "goods",
+              "discount", "shipping_fee", "invoice", "tax", "paid"),
+    "payments": ("order_id", "root_id", "method", "amount"),
+    "activities": ("order_id", "root_id", "activity_id", "kind", "amount", "role",
+                   "linked_children"),
+}
+
+
 
 
 def _amounts(amounts: dict[str, str], methods: Sequence[str], exponent: int) -> dict[str, str]:

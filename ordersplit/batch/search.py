@@ -20,7 +20,10 @@
   takes it; the other's group, short anyway, may then wait whole), donors, chains (the
   order takes a SKU from a holder dear to make wait, which moves to where a holder
   cheap to make wait gives way), blockers, single donors (wide rounds), taker sets,
-  waiters. With ``PartTask.joint``, *joint* moves come first: for each SKU orders of the
+  waiters; last, a part of at most :data:`~ordersplit.batch.joint.JOINT_SIZE` orders
+  the joint model holds has all of them re-allocated by one CP-SAT model
+  (``joint_all``, :data:`WHOLE_LIMIT_S`), in every round. With ``PartTask.joint``,
+  *joint* moves come first: for each SKU orders of the
   part wait for, its orders (at most :data:`~ordersplit.batch.joint.JOINT_SIZE`,
   waiting ones first) get the stock re-allocated by one CP-SAT model
   (:func:`~ordersplit.batch.joint.allocate`) and are split again against their
@@ -33,6 +36,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -40,7 +44,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ordersplit.batch.joint import JOINT_SIZE, JointOrder, allocate, joint_groups, shipping_avail
+from ordersplit.batch.joint import (
+    JOINT_LIMIT_S,
+    JOINT_SIZE,
+    JointOrder,
+    allocate,
+    joint_groups,
+    shipping_avail,
+)
 from ordersplit.batch.ledger import Ledger
 from ordersplit.batch.model import OrderPlan, OrderTemplate, World, clipped_view, safe_solve
 from ordersplit.solver.problem import IntArray
@@ -63,6 +74,8 @@ BREADTHS = (MOVERS, WIDE, WIDEST)
 Key = tuple[int, int, int, int]
 
 
+WHOLE_LIMIT_S = 1.0
+"""CP-SAT's deterministic time limit of the joint model over a whole small part."""
 SOLVED_MAX = 50_000
 """Most exact splits :attr:`BatchState.solved` keeps (it is emptied when full)."""
 
@@ -81,6 +94,9 @@ class BatchState:
     (a split is a function of its view). Never pickled: each process fills its own."""
     groups: dict[int, IntArray | None] = field(default_factory=dict, compare=False,
                                                repr=False)
+    whole_tried: set[bytes] = field(default_factory=set, compare=False, repr=False)
+    """Parts whose whole joint model found nothing, by their orders and plans (so an
+    unchanged part is not solved again in the next round; never pickled)."""
     """:func:`~ordersplit.batch.joint.joint_groups` of each order, as first asked for in
     this process (never pickled)."""
 
@@ -93,6 +109,7 @@ class BatchState:
             object.__setattr__(self, name, value)
         object.__setattr__(self, "solved", {})
         object.__setattr__(self, "groups", {})
+        object.__setattr__(self, "whole_tried", set())
 
     def groups_of(self, o: int) -> IntArray | None:
         """The joint model's rule groups of order ``o`` (``None``: it stays out)."""
@@ -459,6 +476,45 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
                 cover.append(best)
         return ranked[:task.breadth], sorted(cover)[:MAX_GROUP - 1]
 
+    def joint_try(members: list[int], kind: str, limit_s: float = JOINT_LIMIT_S) -> bool:
+        """Re-allocate the stock of ``members`` with one joint model, re-split them
+        against their shares, keep it if better (``kind`` names the move)."""
+        for j in members:
+            ledger.give(plans[j])
+        jos = []
+        for j in members:
+            groups = state.groups_of(positions[j])
+            assert groups is not None
+            jos.append(JointOrder(templates[j], groups, plans[j], shipping_avail(
+                state.world, templates[j], ledger.view(templates[j]))))
+        residual = ledger.residual.copy()
+        for j in members:
+            ledger.take(plans[j])
+        started = time.perf_counter()
+        views = allocate(state.world, jos, ledger.cols, residual, limit_s)
+        out.stats[f"seconds_{kind}_model"] = (out.stats.get(f"seconds_{kind}_model", 0.0)
+                                              + time.perf_counter() - started)
+        return views is not None and try_group(members, kind, views)
+
+    def whole_part() -> None:
+        """A small part (at most :data:`JOINT_SIZE` orders the joint model holds, some
+        above their bound or waiting): all of them in one joint model at once."""
+        members = [j for j in range(len(plans)) if state.groups_of(positions[j]) is not None]
+        if not (1 < len(members) <= JOINT_SIZE and any(
+                plans[j].children > lower[j].children or plans[j].backorder_units
+                for j in members)):
+            return
+        digest = hashlib.sha256(task.budget.tobytes() + task.cols.tobytes())
+        for j in members:
+            plan = plans[j]
+            for part in (np.int64(positions[j]), plan.use_loc, plan.use_col, plan.use_units,
+                         plan.short_cols):
+                digest.update(np.ascontiguousarray(part, dtype=np.int64).tobytes())
+        seen = digest.digest()
+        if seen not in state.whole_tried and not joint_try(members, "joint_all",
+                                                           WHOLE_LIMIT_S):
+            state.whole_tried.add(seen)
+
     def joint_moves() -> IntArray:
         """For each SKU some orders of the part wait for (those with most such orders,
         tried in fewer rounds, first), its orders' stock re-allocated jointly
@@ -480,23 +536,7 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
             if time.perf_counter() >= end:
                 break
             members = sorted(users[k], key=lambda j: (j not in waiting.get(k, ()), j))
-            members = members[:JOINT_SIZE]
-            for j in members:
-                ledger.give(plans[j])
-            jos = []
-            for j in members:
-                groups = state.groups_of(positions[j])
-                assert groups is not None
-                jos.append(JointOrder(templates[j], groups, plans[j], shipping_avail(
-                    state.world, templates[j], ledger.view(templates[j]))))
-            residual = ledger.residual.copy()
-            for j in members:
-                ledger.take(plans[j])
-            started = time.perf_counter()
-            views = allocate(state.world, jos, ledger.cols, residual)
-            out.stats["seconds_joint_model"] = (out.stats.get("seconds_joint_model", 0.0)
-                                                + time.perf_counter() - started)
-            if views is None or not try_group(members, "joint", views):
+            if not joint_try(members[:JOINT_SIZE], "joint"):
                 vain.append(k)
         return np.array(vain, dtype=np.int64)
 
@@ -542,6 +582,8 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
             waiters = waiters_of(j)
             if waiters:
                 try_group([*sorted(waiters), j], "waiters")
+    if time.perf_counter() < end and (task.max_moves is None or out.tried < task.max_moves):
+        whole_part()  # small parts only, in every round, after the cheaper moves
     out.plans = plans
     out.visited = task.orders[np.array(visited, dtype=np.int64)]
     out.stats["visited"] = len(visited)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ordersplit.lifecycle.nodes import OrderNode
-from ordersplit.lifecycle.status import HELD, INVALID, NOT_SHIPPED, SPLIT
+from ordersplit.lifecycle.status import HELD, INVALID, NOT_SHIPPED, REPLACED
 
 GiftPolicy = Literal["hold", "cancel"]
 """What cancelling or rejecting a trigger does to its unshipped gift children."""
@@ -56,8 +56,9 @@ class LinkedAction:
 
 
 def working(orders: list[OrderNode]) -> list[OrderNode]:
-    """Orders that are worked on: children and grandchildren not split again."""
-    return [o for o in orders if o.level >= 2 and o.status != SPLIT]
+    """Orders that are worked on: children and grandchildren not split again (nor
+    superseded by a batch)."""
+    return [o for o in orders if o.level >= 2 and o.status not in REPLACED]
 
 
 def links_of(root: OrderNode, orders: list[OrderNode], order_id: str) -> list[Link]:

@@ -95,7 +95,7 @@ def free_stock(request: SplitRequest, orders: list[OrderNode], exclude: str,
                reported: set[tuple[str, str]] | None = None) -> Stock:
     """The snapshot's stock less what the live single-warehouse orders of the tree hold.
 
-    Live: not split, cancelled or rejected; ``exclude`` (the order being re-split) keeps
+    Live: not split, superseded, cancelled or rejected; ``exclude`` (the order being re-split) keeps
     its units available. Orders shipped from several warehouses are not subtracted.
     ``reported``: (warehouse, SKU) pairs reported short at earlier re-splits of the tree;
     such a warehouse has none of the SKU beyond what live orders hold there (it could not
@@ -104,7 +104,7 @@ def free_stock(request: SplitRequest, orders: list[OrderNode], exclude: str,
     stock = {w.id: dict(w.stock) for w in request.warehouses}
     own: dict[str, int] = {}
     for node in orders:
-        if (node.level < 2 or node.status in {"split", "cancelled", "rejected"}
+        if (node.level < 2 or node.status in {"split", "cancelled", "rejected", "superseded"}
                 or node.kind == "backorder" or node.warehouse not in stock):
             continue
         held = stock[node.warehouse]

@@ -3,7 +3,9 @@
 The four order tables of an order management system - master (``orders``), items,
 payment plan, activities - for parents, children and grandchildren alike, the lineage
 on the master (``parent_id``, ``root_id``, ``level``) and a status history with
-timestamps. Money is integer minor units (``BIGINT``); ``orders.version`` is the
+timestamps; ``batch_writes`` records what each batch re-optimization did to each order
+(one row per batch id and order, written in the order's transaction). Money is integer
+minor units (``BIGINT``); ``orders.version`` is the
 optimistic-lock column every status change bumps.
 """
 
@@ -130,4 +132,16 @@ idempotency = Table(
 written in the same transaction as the effect, or the attempts a timeout revoked
 (``failed``); see :mod:`ordersplit.lifecycle.replay`."""
 
-ALL_TABLES = (orders, items, payments, activities, status_history, idempotency)
+batch_writes = Table(
+    "batch_writes", metadata,
+    Column("batch_id", String(ID), primary_key=True),
+    Column("order_id", String(ID), ForeignKey("orders.id"), primary_key=True),
+    Column("action", String(16), nullable=False),
+    Column("change", JSON, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+"""``action``: ``inserted``, ``replaced``, ``unchanged`` or ``kept`` (released children);
+``change``: the batch's changes-table row for the order."""
+
+ALL_TABLES = (orders, items, payments, activities, status_history, idempotency,
+              batch_writes)

@@ -10,6 +10,8 @@ had (a child that already reached the warehouse keeps ``in_warehouse`` for them)
 rejected (the cascade holds it in the same transaction), or a manual hold. A held child
 cannot be shipped or re-split; it is either cancelled, or released back to the status
 it had before the hold (``release``, never a plain status change).
+A pending child that a batch re-optimization replaced is ``superseded`` (terminal, and
+not a cancellation: its work lives on in the newer children of the same parent).
 """
 
 from __future__ import annotations
@@ -27,13 +29,16 @@ DELIVERED: Final = "delivered"
 CANCELLED: Final = "cancelled"
 REJECTED: Final = "rejected"
 HELD: Final = "held"
+SUPERSEDED: Final = "superseded"
 
 STATUSES: Final = (PAID, SPLIT, PENDING, IN_WAREHOUSE, SHIPPED, DELIVERED, CANCELLED, REJECTED,
-                   HELD)
-TERMINAL: Final = frozenset({CANCELLED, REJECTED, DELIVERED, SPLIT})
+                   HELD, SUPERSEDED)
+TERMINAL: Final = frozenset({CANCELLED, REJECTED, DELIVERED, SPLIT, SUPERSEDED})
 """No transition leaves these (``split`` orders live on through their children)."""
 INVALID: Final = frozenset({CANCELLED, REJECTED})
 """Statuses that make an order not count as a valid order in reports."""
+REPLACED: Final = frozenset({SPLIT, SUPERSEDED})
+"""Orders no longer worked on because newer orders carry their lines (not invalid)."""
 NOT_SHIPPED: Final = frozenset({PENDING, IN_WAREHOUSE})
 """A child in one of these can still be intercepted, cancelled or re-split."""
 RELEASABLE: Final = NOT_SHIPPED
@@ -43,7 +48,7 @@ _PARENT: Final[dict[str, frozenset[str]]] = {
     PAID: frozenset({SPLIT, CANCELLED}),
 }
 _CHILD: Final[dict[str, frozenset[str]]] = {
-    PENDING: frozenset({IN_WAREHOUSE, SHIPPED, CANCELLED, SPLIT, HELD}),
+    PENDING: frozenset({IN_WAREHOUSE, SHIPPED, CANCELLED, SPLIT, HELD, SUPERSEDED}),
     IN_WAREHOUSE: frozenset({SHIPPED, CANCELLED, SPLIT, HELD}),
     HELD: frozenset({CANCELLED, *RELEASABLE}),
     SHIPPED: frozenset({DELIVERED, REJECTED}),
@@ -54,8 +59,8 @@ def allowed(level: int, current: str) -> frozenset[str]:
     """The statuses an order of ``level`` may move to from ``current``."""
     table = _PARENT if level == 1 else _CHILD
     targets = table.get(current, frozenset())
-    if level >= 3:  # grandchildren are never split again
-        targets = targets - {SPLIT}
+    if level >= 3:  # grandchildren are never split again, nor re-planned by a batch
+        targets = targets - {SPLIT, SUPERSEDED}
     return targets
 
 

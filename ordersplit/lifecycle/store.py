@@ -12,16 +12,27 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, create_engine, event, func, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RowMapping,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from ordersplit.api import split as split_request
+from ordersplit.errors import OrderSplitError
 from ordersplit.lifecycle import replay, rows
 from ordersplit.lifecycle import schema as t
 from ordersplit.lifecycle.codec import plan_nodes
@@ -57,7 +68,25 @@ from ordersplit.lifecycle.status import (
     REJECTED,
     RELEASABLE,
     SPLIT,
+    SUPERSEDED,
     check_transition,
+)
+from ordersplit.lifecycle.supersede import (
+    INSERTED,
+    KEPT,
+    REPLACED,
+    UNCHANGED,
+    BatchWrite,
+    StoredOrder,
+    live_children,
+    movable,
+    next_generation,
+    order_json,
+    read_batch_orders,
+    read_changes,
+    read_plans,
+    renamed,
+    same_children,
 )
 from ordersplit.models.plan import Plan
 from ordersplit.models.request import SplitRequest
@@ -264,13 +293,7 @@ class Store:
                 row = conn.execute(select(t.orders.c.request_hash, t.orders.c.level).where(
                     t.orders.c.id == req.order.id)).first()
                 if row is None:
-                    request_json = req.model_dump_json()
-                    for node in nodes:
-                        root = node.level == 1
-                        rows.insert_node(conn, node, request_hash=digest if root else None,
-                                    request_json=request_json if root else None,
-                                    plan_json=plan.model_dump_json() if root else None,
-                                    note="split" if root else f"child of {req.order.id}")
+                    self._insert_plan(conn, req, plan, "split", nodes)
                     if record is not None:
                         replay.record(conn, record, Saved(plan, True))
         except IntegrityError:  # a concurrent save of the same order won
@@ -298,7 +321,7 @@ class Store:
                                    "different request hash)", order_id=order_id)
         return Saved(self.plan(order_id), False)
 
-    def _bump(self, conn: Connection, row: RowMapping, status: str,
+    def _bump(self, conn: Connection, row: RowMapping | Mapping[str, Any], status: str,
               note: str | None, plan_json: str | None = None) -> None:
         check_transition(row["id"], row["level"], row["status"], status)
         values: dict[str, Any] = {"status": status, "version": row["version"] + 1,
@@ -314,8 +337,8 @@ class Store:
     def set_status(self, order_id: str, status: str, note: str | None = None) -> None:
         """Move an order along the status machine (e.g. ``in_warehouse``, ``shipped``,
         or ``held`` to stop it by hand)."""
-        if status in (CANCELLED, REJECTED, SPLIT):
-            raise LifecycleError(f"use cancel(), reject() or resplit() for {status}",
+        if status in (CANCELLED, REJECTED, SPLIT, SUPERSEDED):
+            raise LifecycleError(f"use cancel(), reject(), resplit() or a batch for {status}",
                                  order_id=order_id)
         with self._write() as conn:
             row = self._locked(conn, order_id)
@@ -459,3 +482,153 @@ class Store:
     def revoke(self, attempt: Attempt) -> Answer | None:
         """Give up on ``attempt``; its committed answer if it committed first."""
         return replay.revoke(self._write, attempt)
+
+    # -- batch write-back (see :mod:`ordersplit.lifecycle.supersede`) ---------------
+
+    def batch_orders(self, batch_id: str, order_ids: Sequence[str]) -> dict[str, StoredOrder]:
+        """The stored orders among ``order_ids``: movable or not, what their live children
+        hold, and what ``batch_id`` already wrote for them."""
+        with self.engine.connect() as conn:
+            return read_batch_orders(conn, batch_id, order_ids)
+
+    def batch_plans(self, order_ids: Sequence[str]
+                    ) -> dict[str, tuple[str, str, dict[str, str]]]:
+        """``order_id -> (request JSON, plan JSON, {child id: status})`` of stored orders."""
+        with self.engine.connect() as conn:
+            return read_plans(conn, order_ids)
+
+    def batch_changes(self, batch_id: str, order_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The changes rows ``batch_id`` wrote, by order id."""
+        with self.engine.connect() as conn:
+            return read_changes(conn, batch_id, order_ids)
+
+    def write_batch_plan(self, batch_id: str, request: SplitRequest, plan: Plan,
+                         change: Mapping[str, Any]) -> BatchWrite:
+        """Apply a batch's plan to one order, in one transaction (see
+        :meth:`write_batch_plans`); raises the order's error."""
+        [out] = self.write_batch_plans(batch_id, [(request, plan, change)])
+        if isinstance(out, OrderSplitError):
+            raise out
+        return out
+
+    def write_batch_plans(self, batch_id: str,
+                          items: Sequence[tuple[SplitRequest, Plan, Mapping[str, Any]]]
+                          ) -> list[BatchWrite | OrderSplitError]:
+        """Apply a batch's plans to a chunk of orders in one transaction, each order in a
+        savepoint of its own (an order that fails is rolled back alone and its error
+        returned in its place); idempotent per batch id and order.
+
+        A new order is stored (``inserted``). A stored order whose children are all
+        pending and differ from the plan gets them ``superseded`` and the plan's
+        children stored as a new generation (``replaced``); the same children are
+        ``unchanged``; a released child keeps the stored plan (``kept``). ``change`` is
+        the batch's changes row; the stored one adds ``store_action``, ``superseded``
+        and ``superseded_by``. A stored order with a different ``order`` gets an
+        :class:`IdempotencyError`.
+        """
+        out: list[BatchWrite | OrderSplitError] = []
+        with self._write() as conn:
+            for request, plan, change in items:
+                try:
+                    with conn.begin_nested():
+                        out.append(self._apply_batch_plan(conn, batch_id, request, plan,
+                                                          change))
+                except OrderSplitError as exc:
+                    out.append(exc)
+        return out
+
+    def _apply_batch_plan(self, conn: Connection, batch_id: str, request: SplitRequest,
+                          plan: Plan, change: Mapping[str, Any]) -> BatchWrite:
+        oid = request.order.id
+        bw = t.batch_writes
+        done = conn.execute(select(bw.c.action, bw.c.change).where(
+            bw.c.batch_id == batch_id, bw.c.order_id == oid)).first()
+        if done is not None:
+            text = conn.execute(select(t.orders.c.plan_json).where(
+                t.orders.c.id == oid)).scalar()
+            return BatchWrite(done.action, Plan.model_validate_json(text or ""),
+                              dict(done.change))
+        root = conn.execute(select(t.orders).where(t.orders.c.id == oid)
+                            .with_for_update()).mappings().first()
+        old: list[str] = []
+        stored = plan
+        if root is None:
+            action = INSERTED
+            self._insert_plan(conn, request, plan, f"batch {batch_id}", batched=True)
+        else:
+            action, stored, old = self._replan(conn, root, request, plan, batch_id)
+        new = [c.id for c in stored.children] if action in (INSERTED, REPLACED) else []
+        row = dict(change)
+        if action == KEPT:  # released meanwhile: the stored plan stays, nothing changed
+            row.update({k[:-len("before")] + "after": v for k, v in change.items()
+                        if k.endswith("_before")})
+            row.update(changed_warehouse=False, changed_children=False)
+        row.update(store_action=action, superseded=";".join(old),
+                   superseded_by=";".join(new))
+        row = json.loads(json.dumps(row, default=_plain))
+        conn.execute(insert(bw).values(batch_id=batch_id, order_id=oid, action=action,
+                                       change=row, at=now()))
+        log.debug("batch %s: order %s %s", batch_id, oid, action)
+        return BatchWrite(action, stored, row)
+
+    def _insert_plan(self, conn: Connection, request: SplitRequest, plan: Plan,
+                     note: str, nodes: list[OrderNode] | None = None,
+                     batched: bool = False) -> None:
+        """Store a parent (with its request and plan) and its children (``batched``:
+        one statement per table)."""
+        nodes = plan_nodes(request, plan) if nodes is None else nodes
+        tail = "" if note == "split" else f", {note}"
+        root = {"request_hash": request_hash(request), "request_json": request.model_dump_json(),
+                "plan_json": plan.model_dump_json()}
+        extra = [root] + [{}] * (len(nodes) - 1)
+        notes = [note] + [f"child of {request.order.id}{tail}"] * (len(nodes) - 1)
+        if batched:
+            rows.insert_nodes(conn, nodes, extra, notes)
+            return
+        for node, more, text in zip(nodes, extra, notes, strict=True):
+            rows.insert_node(conn, node, **more, note=text)
+
+    def _replan(self, conn: Connection, root: RowMapping, request: SplitRequest, plan: Plan,
+                batch_id: str) -> tuple[str, Plan, list[str]]:
+        """Supersede ``root``'s pending children by ``plan``'s (see
+        :meth:`write_batch_plan`); ``(action, stored plan, superseded ids)``."""
+        oid = root["id"]
+        if root["level"] != 1:
+            raise IdempotencyError("this id is a stored child order, not a parent",
+                                   order_id=oid)
+        stored_request = json.loads(root["request_json"] or "{}")
+        if order_json(stored_request.get("order", {})) != order_json(request.order):
+            raise IdempotencyError("the stored order differs from the batch's order (same "
+                                   "order id, different lines, payments or amounts)",
+                                   order_id=oid)
+        current = Plan.model_validate_json(root["plan_json"] or "")
+        tree = load_tree(conn, oid)
+        live = live_children(tree)
+        if not movable((o.level, o.status) for o in tree if o.level >= 2):
+            return KEPT, current, []
+        if same_children(live, plan):
+            return UNCHANGED, current, []
+        new_plan = renamed(plan, next_generation(tree))
+        nodes = plan_nodes(request, new_plan)
+        old = [o.id for o in live]
+        new = [n.id for n in nodes[1:]]
+        note = json.dumps({"batch_id": batch_id, "superseded_by": new})
+        for child in live:
+            self._bump(conn, {"id": child.id, "level": child.level, "status": child.status,
+                              "version": child.version}, SUPERSEDED, note)
+        made = json.dumps({"batch_id": batch_id, "replaces": old})
+        rows.insert_nodes(conn, nodes[1:], [{}] * len(new), [made] * len(new))
+        done = conn.execute(update(t.orders).where(
+            t.orders.c.id == oid, t.orders.c.version == root["version"]).values(
+            plan_json=new_plan.model_dump_json(), version=root["version"] + 1,
+            updated_at=now()))
+        if done.rowcount != 1:
+            raise ConflictError("changed by another transaction; retry", order_id=oid)
+        rows.insert_status(conn, oid, root["status"], root["status"],
+                           json.dumps({"batch_id": batch_id, "replanned": new}))
+        return REPLACED, new_plan, old
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars in a changes row as plain JSON values."""
+    return value.item() if hasattr(value, "item") else str(value)

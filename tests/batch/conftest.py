@@ -10,6 +10,7 @@ import pytest
 
 from ordersplit.bench.network import location_dicts
 from ordersplit.bench.scenario import ScenarioConfig, generate_orders, scenario_network
+from tests.lifecycle.conftest import store_url  # noqa: F401 - a fixture: the stores, both backends
 
 SMALL = ScenarioConfig.preset("default", n_orders=120, n_warehouses=8, n_suppliers=1,
                               n_stores=1, n_skus=150, seed=5)

@@ -272,7 +272,7 @@ def test_joint_bound_stays_under_a_monolithic_cp_sat_optimum() -> None:
             bound = joint_bound(batch.world, batch.templates, lower, ok, cap)
             assert bound.children <= optimum, (data, cap, bound, optimum)
             tight += bound.children == optimum
-    assert tight > 10  # it is tight on many of them, not trivially low
+    assert tight >= 70  # of 75: tight on almost all (72 with the integer program, 70 without)
 
 
 def test_joint_bound_counts_contended_cells(make_order: Any) -> None:

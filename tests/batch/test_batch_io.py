@@ -71,22 +71,6 @@ def test_dask_local_cluster_matches_local(small: dict[str, Any]) -> None:
     same_plans(local, dask)
 
 
-def test_store_writes_each_order_once(tiny: dict[str, Any], tmp_path: Path) -> None:
-    pytest.importorskip("sqlalchemy")
-    url = f"sqlite:///{tmp_path / 'orders.db'}"
-    first = reoptimize(tiny, time_limit_s=600, max_rounds=2, store=url, batch_id="b1")
-    again = reoptimize(tiny, time_limit_s=600, max_rounds=2, store=url, batch_id="b1")
-    assert first.summary["store"]["written"] == 2
-    assert again.summary["store"] == {"url": url, "written": 0, "already_stored": 2}
-    from ordersplit.lifecycle import open_store
-
-    store = open_store(url)
-    try:
-        assert len(store.plan("B").children) == 1
-    finally:
-        store.close()
-
-
 def test_cli_reoptimize(tiny: dict[str, Any], tmp_path: Path, capsys: Any) -> None:
     src = tmp_path / "batch.json"
     src.write_text(json.dumps(tiny))
