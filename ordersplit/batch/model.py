@@ -314,21 +314,24 @@ def fixed_children(layout: Layout) -> int:
 
 
 def consumption(request: SplitRequest, compiled: Compiled, x: IntArray) -> IntArray:
-    """Units of each local SKU taken from each request warehouse: solver items plus bulky parts."""
+    """Units of each local SKU taken from each request warehouse: solver items plus the
+    parts the rules placed before optimization (bulky parts, and the store child's lines,
+    whose bundles always take their components: :func:`ordersplit.rules.store.store_demand`)."""
     problem, layout = compiled.problem, compiled.layout
     use = x.T @ problem.usage if problem.n_items else np.zeros(
         (problem.n_warehouses, problem.n_skus), dtype=np.int64)
     use = np.array(use, dtype=np.int64)
-    bulky = [p for p in layout.fixed if p.kind == "bulky" and p.warehouse is not None]
-    if bulky:
+    placed = [p for p in layout.fixed
+              if p.kind in ("bulky", "store") and p.warehouse is not None]
+    if placed:
         local = {s: j for j, s in enumerate(_skus_of(request))}
         lines = request.order.lines
-        for p in bulky:
+        for p in placed:
             assert p.warehouse is not None
             item = request.catalog[lines[p.line].sku]
             if p.component is not None:
                 use[p.warehouse, local[p.component]] += p.quantity
-            elif item.components and request.rules.bundle:
+            elif item.components and (request.rules.bundle or p.kind == "store"):
                 for c in item.components:
                     use[p.warehouse, local[c.sku]] += c.quantity * p.quantity
             else:
@@ -425,8 +428,10 @@ def solve_order(world: World, tpl: OrderTemplate, view: IntArray, limit_s: float
                 fast: bool = True, work: bool = False) -> OrderPlan:
     """Split ``tpl`` exactly against ``view`` (a clipped stock view, see :func:`clipped_view`):
     :func:`fast_plan` when it applies (and ``fast``), else the single split's compiler and
-    solver. With ``work`` the budget is ``limit_s`` worth of deterministic work units
-    (:class:`~ordersplit.solver.stop.WorkBudget`), so the plan does not depend on load."""
+    solver. The budget is the request's ``options.work_limit`` when it has one (the
+    batch's deterministic mode), else with ``work`` ``limit_s`` worth of deterministic work
+    units (:class:`~ordersplit.solver.stop.WorkBudget`), so the plan does not depend on
+    load; else ``limit_s`` of wall time."""
     quick = fast_plan(world, tpl, view) if fast else None
     if quick is not None:
         return quick
@@ -434,7 +439,10 @@ def solve_order(world: World, tpl: OrderTemplate, view: IntArray, limit_s: float
     request, locs = request_for(world, tpl, view)
     compiled = compile_request(request)
     solver = request.options.solver
-    stop = WorkBudget(round(limit_s / UNIT_SECONDS)) if work else Deadline(limit_s)
+    units = tpl.request.options.work_limit
+    if units is None and work:
+        units = round(limit_s / UNIT_SECONDS)
+    stop = WorkBudget(units) if units is not None else Deadline(limit_s)
     result = solve_exact(compiled.problem, solver, stop)
     if not result.is_feasible():
         result = _fallback(compiled, result)

@@ -316,3 +316,19 @@ def test_an_ejection_chain_moves_a_dear_holder_to_where_a_cheap_one_waits(
     assert s["moves_accepted_chains"] == 1
     waits = res.master[res.master["kind"] == "backorder"]["root_id"].tolist()
     assert waits == ["G"]
+
+
+def test_store_lines_take_the_store_stock_once(make_order: Any) -> None:
+    """Two orders want the one unit a store holds: one store child ships it, the other
+    order's store line waits (the store's units are counted like any other's)."""
+    whs = [{"id": "ST", "kind": "store", "stock": {"S": 1}, "delivery_hours": {"*": 5}},
+           {"id": "W1", "stock": {"X": 5}, "delivery_hours": {"*": 10}}]
+    batch = {"requests": [make_order(o, [("L1", "S", 1), ("L2", "X", 1)]) for o in ("A", "B")],
+             "warehouses": whs}
+    for req in batch["requests"]:
+        req["catalog"]["S"]["offline_store"] = True
+    res = reoptimize(batch, time_limit_s=600, max_rounds=2)
+    assert res.errors.empty
+    kinds = res.master[res.master["level"] == 2].groupby("kind")["order_id"].count().to_dict()
+    assert kinds.get("store") == 1  # never two store children for one unit
+    assert kinds.get("backorder") == 1
