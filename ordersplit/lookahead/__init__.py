@@ -6,8 +6,9 @@
 """
 
 from ordersplit.lookahead.forecast import Forecast, ForecastError, fit_forecast, load_forecast
-from ordersplit.lookahead.network import PricingNetwork, network_from_world
+from ordersplit.lookahead.network import PricingNetwork, network_from_scenario, network_from_world
 from ordersplit.lookahead.prices import PricingParams, StockPrices, price_stock
 
 __all__ = ["Forecast", "ForecastError", "PricingNetwork", "PricingParams", "StockPrices",
-           "fit_forecast", "load_forecast", "network_from_world", "price_stock"]
+           "fit_forecast", "load_forecast", "network_from_scenario", "network_from_world",
+           "price_stock"]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ordersplit.batch.model import World
+from ordersplit.bench.network import Network
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,21 @@ def network_from_world(world: World, regions: Sequence[str], stock: np.ndarray |
     return PricingNetwork(tuple(world.locations[w].id for w in keep), tuple(world.sku_ids),
                           tuple(regions), np.ascontiguousarray(units[keep], dtype=np.int64),
                           np.ascontiguousarray(hours[keep]), cost[keep])
+
+
+def network_from_scenario(net: Network, stock: np.ndarray | None = None) -> PricingNetwork:
+    """The pricing network of a scenario generator network (the simulator's world) over
+    its regions, stores left out; ``stock`` [location, sku] overrides the network's."""
+    units = net.stock if stock is None else np.asarray(stock)
+    keep = [w for w, loc in enumerate(net.locations) if loc.get("kind", "warehouse") != "store"]
+    hours = np.full((len(keep), len(net.regions)), np.nan)
+    for i, w in enumerate(keep):
+        lanes = net.locations[w]["delivery_hours"]
+        for r, region in enumerate(net.regions):
+            h = lanes.get(region, lanes.get("*"))
+            if h is not None:
+                hours[i, r] = float(h)
+    cost = np.array([float(net.locations[w].get("child_cost", 0)) for w in keep])
+    return PricingNetwork(tuple(str(net.locations[w]["id"]) for w in keep), tuple(net.sku_ids),
+                          tuple(net.regions), np.ascontiguousarray(units[keep], dtype=np.int64),
+                          hours, cost)

@@ -55,7 +55,7 @@ class PricingParams:
     """Weight of the extra-child proxy ``child_cost[w] * (1 - breadth[w])`` per unit."""
     unmet_penalty: float | None = None
     """Cost of one expected unit left unmet (``None``: 2 x the dearest arc + 1)."""
-    chunk_skus: int = 2000
+    chunk_skus: int = 20
     """SKUs per LP block."""
     initial_cover: float = 1.5
     """First arcs of a region: its cheapest warehouses holding this many times its demand."""
@@ -180,7 +180,7 @@ def price_stock(forecast: Forecast, net: PricingNetwork, params: PricingParams |
     parts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {
         "prices": [], "shipped": [], "values": []}
     objective = dual = 0.0
-    stats = {"lps": 0.0, "rounds": 0.0, "arcs": 0.0, "solve_s": 0.0}
+    stats = {"lps": 0.0, "arcs": 0.0, "solve_s": 0.0}
     for lo in range(0, n_s, params.chunk_skus):
         hi = min(n_s, lo + params.chunk_skus)
         block = _solve_block(net.stock[:, lo:hi], demand[:, lo:hi], cost, order, penalty, params,
@@ -247,81 +247,84 @@ def _solve_block(stock: np.ndarray, demand: np.ndarray, cost: np.ndarray,
     srow[sw, sj] = np.arange(sw.size)
     drow = np.full(demand.shape, -1, dtype=np.int64)
     drow[dr, dj] = np.arange(dr.size)
-    has_stock = stock > 0
-    in_arc = np.zeros((cost.shape[1], n_w, m), dtype=bool)
+    # Arcs that may exist: stocked warehouse, reachable region with demand ([w, r, sku]).
+    possible = (stock > 0)[:, None, :] & np.isfinite(cost)[:, :, None] & (demand > 0)[None]
+    in_arc = np.zeros_like(possible)
     # First arcs: per region, its cheapest warehouses until they hold ``initial_cover`` x
     # the region's own expected demand; the pricing loop below adds whatever is missing.
     for r, o in enumerate(order):
-        if o.size == 0:
-            continue
-        s = stock[o]
-        before = np.cumsum(s, axis=0) - s
-        in_arc[r, o] = (s > 0) & (before < params.initial_cover * demand[r]) & (demand[r] > 0)
-    reach = np.isfinite(cost)
+        if o.size:
+            s = stock[o]
+            in_arc[o, r] = (s > 0) & (np.cumsum(s, axis=0) - s < params.initial_cover * demand[r])
+    in_arc &= possible
+    lp = _BlockLP(srow, drow, stock[sw, sj], demand[dr, dj], cost, penalty)
+    new = in_arc
     for _ in range(params.max_rounds):
-        ar, aw, aj = np.nonzero(in_arc)
-        sol = _solve_lp(aw, ar, aj, srow, drow, stock[sw, sj], demand[dr, dj], cost, penalty)
-        stats["lps"] += 1
-        stats["rounds"] += 1
-        stats["solve_s"] += sol[3]
-        col, row_val, row_dual = sol[0], sol[1], sol[2]
+        lp.add_arcs(*np.nonzero(new))
+        objective, row_val, row_dual = lp.solve(stats)
         y_s, y_d = row_dual[:sw.size], row_dual[sw.size:]
         neg_price = np.zeros((n_w, m))
         neg_price[sw, sj] = y_s
         value = np.zeros(demand.shape)
         value[dr, dj] = y_d
-        added = 0
-        for r in range(cost.shape[1]):
-            if not reach[:, r].any():
-                continue
-            rc = cost[:, r, None] - neg_price - value[r][None, :]
-            viol = (rc < -params.tolerance * (1.0 + np.abs(value[r]))[None, :]) & has_stock \
-                & reach[:, r, None] & (demand[r] > 0)[None, :] & ~in_arc[r]
-            n_viol = int(viol.sum())
-            if n_viol:
-                in_arc[r] |= viol
-                added += n_viol
-        if not added:
-            stats["arcs"] += aw.size
+        reduced = cost[:, :, None] - neg_price[:, None, :] - value[None]
+        tol = params.tolerance * (1.0 + np.abs(value))[None]
+        new = possible & ~in_arc & (reduced < -tol)
+        if not new.any():
+            stats["arcs"] += float(in_arc.sum())
             price = np.maximum(0.0, -y_s)
             pos = price > 0
-            return _Block(col, float(demand[dr, dj] @ y_d + stock[sw, sj] @ y_s),
+            return _Block(objective, float(demand[dr, dj] @ y_d + stock[sw, sj] @ y_s),
                           (sw[pos], sj[pos], price[pos]), (sw, sj, row_val[:sw.size]),
                           (dr, dj, y_d))
+        in_arc |= new
     raise RuntimeError(f"arc generation did not converge in {params.max_rounds} rounds")
 
 
-def _solve_lp(aw: np.ndarray, ar: np.ndarray, aj: np.ndarray, srow: np.ndarray,
-              drow: np.ndarray, cap: np.ndarray, need: np.ndarray, cost: np.ndarray,
-              penalty: float) -> tuple[float, np.ndarray, np.ndarray, float]:
-    """Objective, row activities, row duals and seconds of one block LP (HiGHS)."""
-    n_arc, n_s, n_d = aw.size, cap.size, need.size
-    lp = highspy.HighsLp()
-    lp.num_col_ = n_arc + n_d
-    lp.num_row_ = n_s + n_d
-    lp.col_cost_ = np.concatenate([cost[aw, ar], np.full(n_d, penalty)])
-    lp.col_lower_ = np.zeros(n_arc + n_d)
-    lp.col_upper_ = np.full(n_arc + n_d, highspy.kHighsInf)
-    lp.row_lower_ = np.concatenate([np.full(n_s, -highspy.kHighsInf), need])
-    lp.row_upper_ = np.concatenate([cap.astype(np.float64), need])
-    index = np.empty(2 * n_arc + n_d, dtype=np.int32)
-    index[0:2 * n_arc:2] = srow[aw, aj]
-    index[1:2 * n_arc:2] = n_s + drow[ar, aj]
-    index[2 * n_arc:] = n_s + np.arange(n_d)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = np.concatenate([np.arange(0, 2 * n_arc, 2),
-                                          2 * n_arc + np.arange(n_d + 1)]).astype(np.int32)
-    lp.a_matrix_.index_ = index
-    lp.a_matrix_.value_ = np.ones(index.size)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.passModel(lp)
-    t0 = time.perf_counter()
-    h.run()
-    seconds = time.perf_counter() - t0
-    status = h.getModelStatus()
-    if status != highspy.HighsModelStatus.kOptimal:
-        raise RuntimeError(f"the pricing LP ended {h.modelStatusToString(status)}")
-    sol = h.getSolution()
-    return (float(h.getInfo().objective_function_value), np.asarray(sol.row_value),
-            np.asarray(sol.row_dual), seconds)
+class _BlockLP:
+    """One block's LP in HiGHS: stock rows, demand rows with their unmet columns, and arc
+    columns added round by round (each re-solve starts from the last basis)."""
+
+    def __init__(self, srow: np.ndarray, drow: np.ndarray, cap: np.ndarray, need: np.ndarray,
+                 cost: np.ndarray, penalty: float) -> None:
+        self.srow, self.drow, self.cost = srow, drow, cost
+        self.n_s = cap.size
+        n_d = need.size
+        lp = highspy.HighsLp()
+        lp.num_col_ = n_d
+        lp.num_row_ = self.n_s + n_d
+        lp.col_cost_ = np.full(n_d, penalty)
+        lp.col_lower_ = np.zeros(n_d)
+        lp.col_upper_ = np.full(n_d, highspy.kHighsInf)
+        lp.row_lower_ = np.concatenate([np.full(self.n_s, -highspy.kHighsInf), need])
+        lp.row_upper_ = np.concatenate([cap.astype(np.float64), need])
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = np.arange(n_d + 1, dtype=np.int32)
+        lp.a_matrix_.index_ = (self.n_s + np.arange(n_d)).astype(np.int32)
+        lp.a_matrix_.value_ = np.ones(n_d)
+        self.h = highspy.Highs()
+        self.h.setOptionValue("output_flag", False)
+        self.h.setOptionValue("presolve", "off")  # measured: small blocks solve faster
+        self.h.passModel(lp)
+
+    def add_arcs(self, aw: np.ndarray, ar: np.ndarray, aj: np.ndarray) -> None:
+        """Columns x[w, r, sku]: one unit of stock row (w, sku) to demand row (r, sku)."""
+        n = aw.size
+        index = np.empty(2 * n, dtype=np.int32)
+        index[0::2] = self.srow[aw, aj]
+        index[1::2] = self.n_s + self.drow[ar, aj]
+        self.h.addCols(n, self.cost[aw, ar], np.zeros(n), np.full(n, highspy.kHighsInf), 2 * n,
+                       np.arange(0, 2 * n, 2, dtype=np.int32), index, np.ones(2 * n))
+
+    def solve(self, stats: dict[str, float]) -> tuple[float, np.ndarray, np.ndarray]:
+        """Objective, row activities and row duals at the optimum."""
+        t0 = time.perf_counter()
+        self.h.run()
+        stats["solve_s"] += time.perf_counter() - t0
+        stats["lps"] += 1
+        status = self.h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError(f"the pricing LP ended {self.h.modelStatusToString(status)}")
+        sol = self.h.getSolution()
+        return (float(self.h.getInfo().objective_function_value), np.asarray(sol.row_value),
+                np.asarray(sol.row_dual))

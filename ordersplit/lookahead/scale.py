@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     figures = measure(args.skus, args.warehouses, args.regions, args.chunk, args.seed)
     with open("/proc/loadavg") as f:
-        figures["loadavg"] = f.read().split()[0]
+        figures["loadavg"] = float(f.read().split()[0])
     sys.stdout.write(json.dumps(figures) + "\n")
     return 0
 

@@ -97,7 +97,12 @@ class SimulationResult:
 
 
 class StockShortError(OrderSplitError):
-    """A plan takes more units than the location holds (it is not applied)."""
+    """A plan the simulator cannot apply (it takes more units than a location holds)."""
+
+    def __init__(self, message: str, field: str = "warehouses") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
 
 
 def simulate(config: SimulationConfig, policy: Policy, network: Network | None = None

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import ordersplit
-from ordersplit.bench.scenario import ScenarioConfig, scenario_network
+from ordersplit.bench.scenario import ScenarioConfig, generate_orders, scenario_network
+from ordersplit.lookahead import fit_forecast, network_from_scenario, price_stock
 from ordersplit.lookahead.arrivals import arrival_hours, olist_hour_profile
 from ordersplit.lookahead.simulate import (
     ROW_COLUMNS,
@@ -86,3 +87,17 @@ def test_main_prints_totals_and_writes_rows(tmp_path: Any, capsys: Any) -> None:
     assert '"policy": "myopic"' in capsys.readouterr().out
     assert out.read_text().startswith("order_id,arrival_h")
     assert main(["--preset", "nope", "--orders", "5"]) == 2
+
+
+def test_a_scenario_day_prices_from_its_own_orders() -> None:
+    """The look-ahead loop's inputs fit together: the scenario's orders give a forecast, its
+    network (with the stock the simulator leaves) gives the pricing network."""
+    cfg = _config(80)
+    net = scenario_network(cfg.scenario)
+    reqs = [ordersplit.parse_request(r) for r in generate_orders(cfg.scenario)]
+    fc = fit_forecast(reqs, history_hours=24.0)
+    res = simulate(cfg, MyopicPolicy(), net)
+    prices = price_stock(fc, network_from_scenario(net, res.final_stock))
+    assert prices.objective == pytest.approx(prices.dual_objective, rel=1e-6, abs=1e-6)
+    stores = {loc["id"] for loc in net.locations if loc.get("kind") == "store"}
+    assert not stores & set(prices.warehouse_ids)
