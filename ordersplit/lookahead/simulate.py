@@ -112,6 +112,7 @@ def simulate(config: SimulationConfig, policy: Policy, network: Network | None =
     sku_col = {s: k for k, s in enumerate(net.sku_ids)}
     loc_ids = tuple(str(loc["id"]) for loc in net.locations)
     loc_row = {w: i for i, w in enumerate(loc_ids)}
+    sku_ids = tuple(net.sku_ids)
     start = np.array(net.stock, dtype=np.int64)
     stock = start.copy()
     min_stock = int(stock.min()) if stock.size else 0
@@ -121,15 +122,16 @@ def simulate(config: SimulationConfig, policy: Policy, network: Network | None =
     next_fill = config.replenish_every_hours
     rows: list[dict[str, Any]] = []
     for clock, req in zip(times, iter_orders(config.scenario, bare), strict=False):
-        while next_fill is not None and clock >= next_fill:
+        if next_fill is not None and clock >= next_fill:
             np.maximum(stock, start, out=stock)
-            next_fill += config.replenish_every_hours or 0.0
+            every = config.replenish_every_hours or 1.0
+            next_fill = float((np.floor(clock / every) + 1.0) * every)
         cols = _stock_columns(req, sku_col)
         req["warehouses"] = location_dicts(net.locations, [net.sku_ids[c] for c in cols],
                                            stock[:, cols])
         view = stock.view()
         view.setflags(write=False)
-        state = SimulationState(float(clock), loc_ids, tuple(net.sku_ids), view)
+        state = SimulationState(float(clock), loc_ids, sku_ids, view)
         row: dict[str, Any] = {"order_id": req["order"]["id"], "arrival_h": float(clock)}
         t0 = time.perf_counter()
         try:
@@ -204,7 +206,7 @@ def totals(orders: pd.DataFrame) -> dict[str, float]:
     return {"orders": float(len(orders)), "planned": float(len(ok)),
             "errors": float(len(orders) - len(ok)),
             "children": float(ok["children"].sum()),
-            "extra_children": float((ok["children"] - ok["children_lower_bound"]).sum()),
+            "children_over_bound": float((ok["children"] - ok["children_lower_bound"]).sum()),
             "backorder_children": float(ok["backorder_children"].sum()),
             "mean_delivery_hours": float(ok["delivery_hours"].astype(float).mean()) if len(ok) else 0.0,
             "cost": float(ok["cost"].sum()),
