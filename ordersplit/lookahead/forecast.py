@@ -42,7 +42,8 @@ class ForecastError(RequestError):
 
 @dataclass(frozen=True)
 class Forecast:
-    """Expected units per region and SKU over ``horizon_hours`` (immutable)."""
+    """Expected units per region and SKU over ``horizon_hours`` (immutable:
+    the arrays given are made read-only in place, not copied)."""
 
     regions: tuple[str, ...]
     sku_ids: tuple[str, ...]

@@ -17,7 +17,8 @@ from ordersplit.bench.network import Network
 
 @dataclass(frozen=True)
 class PricingNetwork:
-    """Warehouses x SKUs stock and warehouses x regions delivery hours (immutable)."""
+    """Warehouses x SKUs stock and warehouses x regions delivery hours (immutable:
+    the arrays given are made read-only in place, not copied)."""
 
     warehouse_ids: tuple[str, ...]
     sku_ids: tuple[str, ...]

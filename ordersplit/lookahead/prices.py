@@ -30,9 +30,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import MappingProxyType
 
 import highspy
 import numpy as np
@@ -99,13 +100,15 @@ class StockPrices:
     dual_objective: float
     """``sum demand * value - sum stock * price``: equals ``objective`` at the optimum."""
     params: PricingParams
-    stats: dict[str, float] = field(default_factory=dict)
+    stats: Mapping[str, float] = field(default_factory=dict)
+    """Solve statistics: seconds, HiGHS solves (``lps``) and their seconds, arcs, penalty."""
     _w: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
     _s: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for m in (self.prices, self.shipped, self.demand_values):
             m.data.setflags(write=False)
+        object.__setattr__(self, "stats", MappingProxyType(dict(self.stats)))
         self._w.update({w: i for i, w in enumerate(self.warehouse_ids)})
         self._s.update({s: i for i, s in enumerate(self.sku_ids)})
 

@@ -166,3 +166,5 @@ def test_prices_are_versioned_immutable_and_looked_up_by_id() -> None:
     assert table[1].tolist() == [0.0, 0.0] and table[0, 1] == 0.0
     frame = a.to_frame()
     assert len(frame) == a.prices.nnz and (frame["price"] > 0).all()
+    with pytest.raises(TypeError):
+        a.stats["seconds"] = 0.0  # type: ignore[index]
