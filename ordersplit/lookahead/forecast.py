@@ -155,3 +155,15 @@ def fit_forecast_from_folder(folder: str | Path, history_hours: float,
     if batch.errors:
         log.warning("%d orders of %s are invalid and not in the forecast", len(batch.errors), folder)
     return fit_forecast((t.request for t in batch.templates), history_hours, horizon_hours)
+
+
+def forecast_for_folder(folder: str | Path, history_hours: float = 24.0,
+                        horizon_hours: float = 24.0) -> Forecast:
+    """The batch folder's own ``forecast.parquet`` / ``forecast.csv`` table when it has one
+    (the batch input format extended with a forecast), else the forecast fitted from its
+    orders over ``history_hours``."""
+    root = Path(folder)
+    for name in ("forecast.parquet", "forecast.csv"):
+        if (root / name).exists():
+            return load_forecast(root / name, horizon_hours)
+    return fit_forecast_from_folder(root, history_hours, horizon_hours)

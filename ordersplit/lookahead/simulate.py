@@ -15,13 +15,10 @@ it reads the same :class:`SimulationState`.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
 import logging
-import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -217,36 +214,3 @@ def totals(orders: pd.DataFrame) -> dict[str, float]:
 
 POLICIES: dict[str, type] = {"myopic": MyopicPolicy}
 """Policies by name (the look-ahead policy joins here)."""
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``simulate``: one policy over a scenario day; totals as JSON, rows to ``--out``."""
-    ap = argparse.ArgumentParser(prog="ordersplit simulate",
-                                 description="split a scenario's orders in arrival order")
-    ap.add_argument("--preset", default="default", help="scenario preset (default, scarce, ...)")
-    ap.add_argument("--orders", type=int, default=500)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--horizon-hours", type=float, default=24.0)
-    ap.add_argument("--replenish-every-hours", type=float, default=None)
-    ap.add_argument("--policy", choices=sorted(POLICIES), default="myopic")
-    ap.add_argument("--out", default=None, help="per-order table (.csv or .parquet)")
-    args = ap.parse_args(argv)
-    try:
-        scenario = ScenarioConfig.preset(args.preset, n_orders=args.orders, seed=args.seed)
-        config = SimulationConfig(scenario, args.horizon_hours, args.replenish_every_hours,
-                                  args.seed)
-    except ValueError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return 2
-    result = simulate(config, POLICIES[args.policy]())
-    if args.out:
-        if args.out.endswith(".parquet"):
-            result.orders.to_parquet(args.out, index=False)
-        else:
-            result.orders.to_csv(args.out, index=False)
-    sys.stdout.write(json.dumps({"policy": result.policy, **result.totals}) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

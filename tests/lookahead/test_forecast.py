@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -10,6 +13,7 @@ import pytest
 
 from ordersplit.batch.tables import batch_from_tables, read_tables
 from ordersplit.lookahead import Forecast, ForecastError, fit_forecast, load_forecast, price_stock
+from ordersplit.lookahead.commands import main
 from ordersplit.lookahead.forecast import fit_forecast_from_folder, forecast_from_frame
 from ordersplit.lookahead.network import network_from_world
 
@@ -93,3 +97,20 @@ def test_prices_of_the_example_batch_from_its_own_history() -> None:
     with pytest.raises(ForecastError) as err:
         price_stock(Forecast(("Atlantis",), fc.sku_ids[:1], np.ones((1, 1)), 24.0), net)
     assert err.value.field == "forecast.destination"
+
+
+def test_prices_command_on_the_batch_folder(tmp_path: Path, capsys: Any) -> None:
+    """Fitted from the folder's orders, then from a forecast table put in the folder."""
+    out = tmp_path / "prices.csv"
+    assert main(["prices", str(BATCH), "--history-hours", "24", "--out", str(out)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["objective"] == pytest.approx(summary["dual_objective"], rel=1e-6)
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["warehouse_id", "sku", "price"] and (table["price"] > 0).all()
+    folder = tmp_path / "batch"
+    shutil.copytree(BATCH, folder)
+    pd.DataFrame({"destination": ["Region001", "Region001"], "sku": ["SKU00002", "SKU00002"],
+                  "units": [1, 2]}).to_csv(folder / "forecast.csv", index=False)
+    assert main(["prices", str(folder)]) == 2
+    err = json.loads(capsys.readouterr().err)["error"]
+    assert err["field"] == "forecast[1].sku" and "repeat row 0" in err["message"]

@@ -11,12 +11,12 @@ import ordersplit
 from ordersplit.bench.scenario import ScenarioConfig, generate_orders, scenario_network
 from ordersplit.lookahead import fit_forecast, network_from_scenario, price_stock
 from ordersplit.lookahead.arrivals import arrival_hours, olist_hour_profile
+from ordersplit.lookahead.commands import main
 from ordersplit.lookahead.simulate import (
     ROW_COLUMNS,
     MyopicPolicy,
     SimulationConfig,
     SimulationState,
-    main,
     simulate,
 )
 from ordersplit.models.plan import Plan
@@ -86,10 +86,11 @@ def test_arrivals_follow_the_olist_day() -> None:
 
 def test_main_prints_totals_and_writes_rows(tmp_path: Any, capsys: Any) -> None:
     out = tmp_path / "rows.csv"
-    assert main(["--preset", "scarce", "--orders", "5", "--out", str(out)]) == 0
+    assert main(["simulate", "--preset", "scarce", "--orders", "5", "--out", str(out)]) == 0
     assert '"policy": "myopic"' in capsys.readouterr().out
     assert out.read_text().startswith("order_id,arrival_h")
-    assert main(["--preset", "nope", "--orders", "5"]) == 2
+    assert main(["simulate", "--preset", "nope", "--orders", "5"]) == 2
+    assert "unknown preset" in capsys.readouterr().err
 
 
 def test_a_scenario_day_prices_from_its_own_orders() -> None:
