@@ -45,6 +45,10 @@ LAZY: dict[str, Lazy] = {
                   "benchmark split strategies (ours and the peers) side by side", "bench"),
     "reoptimize": Lazy("ordersplit.batch.commands",
                        "re-split a batch of pending orders jointly against shared stock", "batch"),
+    "simulate": Lazy("ordersplit.lookahead.commands",
+                     "split a day of arriving orders against depleting stock (a policy)", "batch"),
+    "prices": Lazy("ordersplit.lookahead.commands",
+                   "shadow prices of stock per warehouse and SKU from a demand forecast", "batch"),
     "serve": Lazy("ordersplit.service.commands", "run the HTTP service (POST /v1/split, ...)",
                   "service"),
     "resplit": Lazy("ordersplit.lifecycle.commands",
@@ -60,7 +64,7 @@ LAZY: dict[str, Lazy] = {
 
 EXTRAS: dict[str, tuple[str, ...]] = {
     "service": ("fastapi", "uvicorn", "prometheus_client", "orjson"),
-    "batch": ("pandas", "pyarrow", "tqdm"),
+    "batch": ("pandas", "pyarrow", "tqdm", "scipy"),
     "dask": ("distributed",),
     "bench": ("pandas", "matplotlib", "tqdm"),
     "postgres": ("psycopg",),

@@ -1,0 +1,130 @@
+"""``ordersplit simulate`` and ``ordersplit prices``: the look-ahead commands.
+
+``register(subparsers)`` adds both to the ``ordersplit`` command line (as
+:mod:`ordersplit.batch.commands` does for ``reoptimize``); ``main(argv)`` runs them
+without it (``python -m ordersplit.lookahead.commands simulate ...``). Bad input prints
+the contract's error object on standard error and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from ordersplit.errors import RequestError
+
+EXIT_BAD_INPUT = 2
+
+
+def _error(message: str, field: str = "") -> int:
+    sys.stderr.write(json.dumps({"error": {"order_id": None, "field": field,
+                                           "message": message}}) + "\n")
+    return EXIT_BAD_INPUT
+
+
+def _write(df: pd.DataFrame, out: str) -> None:
+    if out.endswith(".parquet"):
+        df.to_parquet(out, index=False)
+    else:
+        df.to_csv(out, index=False)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """One policy over a scenario day: totals as JSON, per-order rows to ``--out``."""
+    from ordersplit.bench.scenario import ScenarioConfig
+    from ordersplit.lookahead.simulate import POLICIES, SimulationConfig, simulate
+
+    try:
+        scenario = ScenarioConfig.preset(args.preset, n_orders=args.orders, seed=args.seed)
+        config = SimulationConfig(scenario, args.horizon_hours, args.replenish_every_hours,
+                                  args.seed)
+    except ValueError as exc:
+        return _error(str(exc))
+    result = simulate(config, POLICIES[args.policy]())
+    if args.out:
+        _write(result.orders, args.out)
+    sys.stdout.write(json.dumps({"policy": result.policy, **result.totals}) + "\n")
+    return 0
+
+
+def cmd_prices(args: argparse.Namespace) -> int:
+    """Price a batch folder's stock against its forecast; the table to ``--out``."""
+    from ordersplit.batch.tables import batch_from_tables, read_tables
+    from ordersplit.lookahead.forecast import forecast_for_folder, load_forecast
+    from ordersplit.lookahead.network import network_from_world
+    from ordersplit.lookahead.prices import PricingParams, price_stock
+
+    try:
+        params = PricingParams(hour_cost=args.hour_cost, split_weight=args.split_weight,
+                               unmet_penalty=args.unmet_penalty, chunk_skus=args.chunk_skus)
+        forecast = (load_forecast(args.forecast, args.horizon_hours) if args.forecast else
+                    forecast_for_folder(args.folder, args.history_hours, args.horizon_hours))
+        world = batch_from_tables(read_tables(args.folder)).world
+        prices = price_stock(forecast, network_from_world(world, forecast.regions), params)
+    except RequestError as exc:
+        sys.stderr.write(json.dumps(exc.to_dict()) + "\n")
+        return EXIT_BAD_INPUT
+    except (OSError, ValueError) as exc:
+        return _error(str(exc))
+    if args.out:
+        _write(prices.to_frame(), args.out)
+    summary = {"version": prices.version, "inputs_hash": prices.inputs_hash,
+               "objective": prices.objective, "dual_objective": prices.dual_objective,
+               "priced_pairs": int(prices.prices.nnz), **dict(prices.stats)}
+    sys.stdout.write(json.dumps(summary) + "\n")
+    return 0
+
+
+def add_simulate_arguments(p: argparse.ArgumentParser) -> None:
+    from ordersplit.lookahead.simulate import POLICIES
+
+    p.add_argument("--preset", default="default", help="scenario preset (default, scarce, ...)")
+    p.add_argument("--orders", type=int, default=500)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--horizon-hours", type=float, default=24.0)
+    p.add_argument("--replenish-every-hours", type=float, default=None,
+                   help="refill every location up to its starting stock this often")
+    p.add_argument("--policy", choices=sorted(POLICIES), default="myopic")
+    p.add_argument("--out", default=None, help="per-order table (.csv or .parquet)")
+    p.set_defaults(func=cmd_simulate)
+
+
+def add_prices_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("folder", type=Path, help="batch table folder (examples/batch form)")
+    p.add_argument("--forecast", help="forecast table (.csv/.parquet; default: the folder's "
+                                      "forecast table, else fitted from its orders)")
+    p.add_argument("--history-hours", type=float, default=24.0,
+                   help="hours the folder's orders span, when the forecast is fitted")
+    p.add_argument("--horizon-hours", type=float, default=24.0)
+    p.add_argument("--hour-cost", type=float, default=1.0)
+    p.add_argument("--split-weight", type=float, default=1.0)
+    p.add_argument("--unmet-penalty", type=float, default=None)
+    p.add_argument("--chunk-skus", type=int, default=20)
+    p.add_argument("--out", help="prices table (warehouse_id, sku, price; .csv or .parquet)")
+    p.set_defaults(func=cmd_prices)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``simulate`` and ``prices`` to the ``ordersplit`` command line."""
+    add_simulate_arguments(subparsers.add_parser(
+        "simulate", help="split a scenario's orders in arrival order against depleting stock"))
+    add_prices_arguments(subparsers.add_parser(
+        "prices", help="shadow prices of stock from a demand forecast (LP duals)"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m ordersplit.lookahead.commands {simulate,prices} ...``."""
+    ap = argparse.ArgumentParser(prog="ordersplit")
+    register(ap.add_subparsers(dest="command", required=True))
+    args = ap.parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""A day of orders split one by one against depleting stock, by a pluggable policy.
+
+Orders come from the scenario generator (:mod:`ordersplit.bench.scenario`) and arrive at
+Olist-shaped times (:mod:`ordersplit.lookahead.arrivals`). Each order is split in
+arrival order by a :class:`Policy` against the stock left (every location, restricted
+to the order's SKUs), and the units its plan ships are taken off. With
+``replenish_every_hours`` the stock is brought back up to its starting level at those
+times (order-up-to). A bad order, or a plan that would take more than is on hand, is
+reported on its row and the day goes on.
+
+Policies: :class:`MyopicPolicy` (``ordersplit.split`` as is). The look-ahead policy will
+add a ``stock_value`` objective term priced by :class:`~ordersplit.lookahead.StockPrices`;
+it reads the same :class:`SimulationState`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+import ordersplit
+from ordersplit.bench.network import Network, location_dicts
+from ordersplit.bench.scenario import ScenarioConfig, iter_orders, scenario_network
+from ordersplit.errors import OrderSplitError
+from ordersplit.lookahead.arrivals import arrival_hours
+from ordersplit.models.plan import Plan
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SimulationState:
+    """What a policy may read when an order arrives (the stock is a read-only view)."""
+
+    clock_hours: float
+    location_ids: tuple[str, ...]
+    sku_ids: tuple[str, ...]
+    stock: np.ndarray
+    """int64 [location, sku] units on hand now."""
+
+
+class Policy(Protocol):
+    """Splits one order (a contract request dict with the current stock) into a plan."""
+
+    name: str
+
+    def split(self, request: dict[str, Any], state: SimulationState) -> Plan: ...
+
+
+class MyopicPolicy:
+    """Today's behaviour: each order's own best plan (``ordersplit.split``), nothing more."""
+
+    name = "myopic"
+
+    def split(self, request: dict[str, Any], state: SimulationState) -> Plan:
+        return ordersplit.split(request)
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """The orders, their horizon and the stock policy of one simulated run."""
+
+    scenario: ScenarioConfig
+    horizon_hours: float = 24.0
+    replenish_every_hours: float | None = None
+    seed: int = 0
+    """Seed of the arrival times (the scenario has its own)."""
+
+    def __post_init__(self) -> None:
+        if not self.horizon_hours > 0:
+            raise ValueError("horizon_hours must be positive")
+        if self.replenish_every_hours is not None and not self.replenish_every_hours > 0:
+            raise ValueError("replenish_every_hours must be positive")
+
+
+@dataclass
+class SimulationResult:
+    """Per-order rows (one per arrival, planned or not), totals and the stock left."""
+
+    policy: str
+    orders: pd.DataFrame
+    totals: dict[str, float]
+    final_stock: np.ndarray
+    min_stock: int
+    """The least units any (location, SKU) held at any time (never below 0)."""
+
+
+class StockShortError(OrderSplitError):
+    """A plan the simulator cannot apply (it takes more units than a location holds)."""
+
+    def __init__(self, message: str, field: str = "warehouses") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def simulate(config: SimulationConfig, policy: Policy, network: Network | None = None
+             ) -> SimulationResult:
+    """Run ``policy`` over the scenario's orders in arrival order; see the module doc."""
+    net = network if network is not None else scenario_network(config.scenario)
+    sku_col = {s: k for k, s in enumerate(net.sku_ids)}
+    loc_ids = tuple(str(loc["id"]) for loc in net.locations)
+    loc_row = {w: i for i, w in enumerate(loc_ids)}
+    sku_ids = tuple(net.sku_ids)
+    start = np.array(net.stock, dtype=np.int64)
+    stock = start.copy()
+    min_stock = int(stock.min()) if stock.size else 0
+    times = arrival_hours(config.scenario.n_orders, config.horizon_hours,
+                          np.random.default_rng([config.seed, 17]))
+    bare = dataclasses.replace(net, locations=[], stock=net.stock[:0])
+    next_fill = config.replenish_every_hours
+    rows: list[dict[str, Any]] = []
+    for clock, req in zip(times, iter_orders(config.scenario, bare), strict=False):
+        if next_fill is not None and clock >= next_fill:
+            np.maximum(stock, start, out=stock)
+            every = config.replenish_every_hours or 1.0
+            next_fill = float((np.floor(clock / every) + 1.0) * every)
+        cols = _stock_columns(req, sku_col)
+        req["warehouses"] = location_dicts(net.locations, [net.sku_ids[c] for c in cols],
+                                           stock[:, cols])
+        view = stock.view()
+        view.setflags(write=False)
+        state = SimulationState(float(clock), loc_ids, sku_ids, view)
+        row: dict[str, Any] = {"order_id": req["order"]["id"], "arrival_h": float(clock)}
+        t0 = time.perf_counter()
+        try:
+            plan = policy.split(req, state)
+            row["latency_ms"] = (time.perf_counter() - t0) * 1000
+            take = _units_taken(plan, req["catalog"], loc_row, sku_col, stock.shape)
+            if (stock - take < 0).any():
+                w, k = np.argwhere(stock - take < 0)[0]
+                raise StockShortError(f"the plan takes {take[w, k]} of {net.sku_ids[k]} at "
+                                      f"{loc_ids[w]}, which holds {stock[w, k]}")
+            stock -= take
+            min_stock = min(min_stock, int(stock[take > 0].min()) if (take > 0).any() else min_stock)
+            row.update(_plan_row(plan))
+        except OrderSplitError as exc:
+            row.setdefault("latency_ms", (time.perf_counter() - t0) * 1000)
+            row.update({"status": "error", "error_field": getattr(exc, "field", ""),
+                        "error_message": getattr(exc, "message", str(exc))})
+            log.info("order %s: %s", row["order_id"], exc)
+        rows.append(row)
+    orders = pd.DataFrame.from_records(rows, columns=ROW_COLUMNS)
+    return SimulationResult(policy.name, orders, totals(orders), stock, min_stock)
+
+
+ROW_COLUMNS = ["order_id", "arrival_h", "status", "solver", "children", "children_lower_bound",
+               "backorder_children", "delivery_hours", "unit_hours", "cost", "units_shipped",
+               "latency_ms", "error_field", "error_message"]
+"""Columns of :attr:`SimulationResult.orders`."""
+
+
+def _stock_columns(req: Mapping[str, Any], sku_col: Mapping[str, int]) -> list[int]:
+    """Stock columns of every SKU the order may draw on (lines and bundle components)."""
+    skus: list[str] = []
+    for line in req["order"]["lines"]:
+        skus.append(line["sku"])
+        skus += [c["sku"] for c in req["catalog"].get(line["sku"], {}).get("components") or []]
+    return sorted({sku_col[s] for s in skus if s in sku_col})
+
+
+def _units_taken(plan: Plan, catalog: Mapping[str, Any], loc_row: Mapping[str, int],
+                 sku_col: Mapping[str, int], shape: tuple[int, ...]) -> np.ndarray:
+    """int64 [location, sku] units the plan's shipped and store children take."""
+    take = np.zeros(shape, dtype=np.int64)
+    for child in plan.children:
+        if child.kind == "backorder" or child.warehouse is None:
+            continue
+        if len(child.warehouses) > 1:
+            raise StockShortError(f"child {child.id} ships from several warehouses; the "
+                                  "simulator needs rules.warehouse on", field="rules.warehouse")
+        w = loc_row[child.warehouse]
+        for line in child.lines:
+            comps = catalog.get(line.sku, {}).get("components") if line.component_of is None else None
+            for sku, per in ([(c["sku"], c["quantity"]) for c in comps] if comps
+                             else [(line.sku, 1)]):
+                take[w, sku_col[sku]] += line.quantity * per
+    return take
+
+
+def _plan_row(plan: Plan) -> dict[str, Any]:
+    back = sum(1 for c in plan.children if c.kind == "backorder")
+    shipped = sum(ln.quantity for c in plan.children if c.kind != "backorder" for ln in c.lines)
+    return {"status": plan.status, "solver": plan.solver, "children": plan.objective.children,
+            "children_lower_bound": plan.objective.children_lower_bound,
+            "backorder_children": back, "delivery_hours": plan.objective.delivery_hours,
+            "unit_hours": plan.objective.unit_hours, "cost": float(Decimal(plan.objective.cost)),
+            "units_shipped": shipped}
+
+
+def totals(orders: pd.DataFrame) -> dict[str, float]:
+    """The run's totals: orders, errors, children, delivery hours, cost, latency."""
+    ok = orders[orders["status"] != "error"]
+    lat = orders["latency_ms"].astype(float)
+    return {"orders": float(len(orders)), "planned": float(len(ok)),
+            "errors": float(len(orders) - len(ok)),
+            "children": float(ok["children"].sum()),
+            "children_over_bound": float((ok["children"] - ok["children_lower_bound"]).sum()),
+            "backorder_children": float(ok["backorder_children"].sum()),
+            "mean_delivery_hours": float(ok["delivery_hours"].astype(float).mean()) if len(ok) else 0.0,
+            "cost": float(ok["cost"].sum()),
+            "units_shipped": float(ok["units_shipped"].sum()),
+            "mean_latency_ms": float(lat.mean()) if len(lat) else 0.0,
+            "p95_latency_ms": float(lat.quantile(0.95)) if len(lat) else 0.0}
+
+
+POLICIES: dict[str, type] = {"myopic": MyopicPolicy}
+"""Policies by name (the look-ahead policy joins here)."""
