@@ -15,6 +15,8 @@ from typing import Protocol
 import highspy
 import numpy as np
 
+from ordersplit.solver.backends.milp import new_highs
+
 
 class BlockParams(Protocol):
     """What a block reads of :class:`~ordersplit.lookahead.prices.PricingParams`."""
@@ -105,8 +107,7 @@ class BlockLP:
         lp.a_matrix_.start_ = np.arange(n_d + 1, dtype=np.int32)
         lp.a_matrix_.index_ = (self.n_s + np.arange(n_d)).astype(np.int32)
         lp.a_matrix_.value_ = np.ones(n_d)
-        self.h = highspy.Highs()
-        self.h.setOptionValue("output_flag", False)
+        self.h = new_highs()  # silent, one thread: the process's one HiGHS scheduler
         self.h.setOptionValue("presolve", "off")  # measured: small blocks solve faster
         self.h.passModel(lp)
 
