@@ -27,8 +27,8 @@ Usage::
 
     python benchmarks/load_service.py --workers 2 --duration 8 --json out.json
 
-It starts the server itself (``ordersplit serve`` on 127.0.0.1, a free port) and stops
-it at the end; ``--url`` targets a server that is already running instead (started with
+It starts the server itself (``ordersplit serve --no-auth`` on 127.0.0.1, a free port:
+loopback only, so no key is needed) and stops it at the end; ``--url`` targets a server that is already running instead (started with
 ``--diagnostics``); ``--server-arg`` passes more flags to the server it starts.
 """
 
@@ -405,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         url = f"http://127.0.0.1:{port}"
         cmd = [sys.executable, "-m", "ordersplit.cli", "serve", "--port", str(port),
                "--workers", str(args.workers), "--max-inflight", str(args.max_inflight),
-               "--diagnostics", *args.server_arg]
+               "--diagnostics", "--no-auth", *args.server_arg]  # loopback only
         server = subprocess.Popen(cmd)
     results: list[dict[str, Any]] = []
     try:
