@@ -28,8 +28,9 @@ Usage::
     python benchmarks/load_service.py --workers 2 --duration 8 --json out.json
 
 It starts the server itself (``ordersplit serve --no-auth`` on 127.0.0.1, a free port:
-loopback only, so no key is needed) and stops it at the end; ``--url`` targets a server that is already running instead (started with
-``--diagnostics``); ``--server-arg`` passes more flags to the server it starts.
+loopback only, so no key is needed) and stops it at the end; ``--url`` targets a server
+that is already running instead (started with ``--diagnostics``); ``--server-arg``
+passes more flags to the server it starts.
 """
 
 from __future__ import annotations

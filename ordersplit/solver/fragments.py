@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from ordersplit.solver.evaluate import evaluate, fragments, used_pairs
+from ordersplit.solver.fragments_covers import settle_by_covers
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.stop import Deadline
 
@@ -302,8 +303,10 @@ def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
     the proven children, unit hours and cost are each group's own optimum under the
     makespan ``M*``, so a plan keeps ``head`` exactly when every group keeps its own
     values with no warehouse slower than ``M*``. A group whose fragments meet its bound
-    (its lines' fewest pieces among those warehouses) is settled; the others go to one
-    exact model (CP-SAT) of those groups alone, their sums fixed, fragments minimized.
+    (its lines' fewest pieces among those warehouses) is settled; so is a group of plain
+    lines whose minimum covers are few enough to try them all
+    (:mod:`ordersplit.solver.fragments_covers`); the others go to one exact model
+    (CP-SAT) of those groups alone, their sums fixed, fragments minimized.
     Otherwise, or when fragments is not the last term, nothing is proven here.
     """
     from ordersplit.solver.backends.base import get_backend  # backends import this module
@@ -315,8 +318,15 @@ def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
         reach &= (problem.hours <= head["makespan"])[None, :]
     todo = [items for items in problem.groups() if items.size
             and _rows_fragments(problem, items, x[items]) > _group_bound(problem, items, reach)]
+    orig, x = x, x.copy()
+    head_only = tuple(t for t in problem.objective if t != TERM)
+    for items in list(todo):  # small groups: every minimum cover tried, no model
+        rows = settle_by_covers(problem, items, x[items], reach, head_only)
+        if rows is not None:
+            x[items] = rows
+            todo = [t for t in todo if t is not items]
     if not todo:
-        return x, True
+        return _no_worse(problem, x, orig, True)
     items = np.concatenate(todo)
     _, group = np.unique(problem.group[items], return_inverse=True)
     sub = SplitProblem(
@@ -329,13 +339,18 @@ def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
     fixed = {t: int(getattr(now, t)) for t in sub.objective if t != TERM}
     res = get_backend(SETTLE_BACKEND).solve(sub, stop, x[items], now.children, fixed)
     if res.status.value != "optimal" or res.assignment is None:
-        return x, False
-    y = x.copy()
-    y[items] = res.assignment
+        return _no_worse(problem, x, orig, False)
+    x[items] = res.assignment
+    return _no_worse(problem, x, orig, True)
+
+
+def _no_worse(problem: SplitProblem, y: IntArray, x: IntArray, proven: bool
+              ) -> tuple[IntArray, bool]:
+    """``(y, proven)``, or ``(x, False)`` when ``y`` is worse than ``x`` (a safeguard)."""
     if evaluate(problem, y).key(problem.objective) > evaluate(problem, x).key(problem.objective):
         log.warning("fragments settlement made the plan worse; kept the original")
         return x, False
-    return y, True
+    return y, proven
 
 
 def _group_bound(problem: SplitProblem, items: IntArray, reach: np.ndarray) -> int:

@@ -1,0 +1,110 @@
+"""Fragments settled exactly by enumerating a group's minimum covers, when they are few.
+
+:func:`ordersplit.solver.fragments.settle_fragments` must find the fewest fragments among
+the plans that keep every earlier term at its proven optimum. For one group whose items
+are plain lines (one splittable item per line, each on a SKU no other item of the group
+uses), a plan is a set ``S`` of exactly ``c*`` warehouses (the group's proven child
+count: a plan using fewer would beat ``c*``) and an assignment of units inside ``S``:
+
+* every warehouse of ``S`` lies within the makespan ``M*`` (``reach``);
+* the fastest-first fill inside ``S`` reaches the group's proven unit hours (it is the
+  fewest unit hours any assignment inside ``S`` has), and ``S`` costs the proven cost;
+* among the assignments inside ``S`` with those unit hours, each line's fewest pieces
+  is the closed form of :func:`ordersplit.solver.fragments._one_line` (faster levels
+  in full, the slowest level needed from the fewest warehouses, largest stock first),
+  and lines do not compete (no shared SKU).
+
+So when ``C(|candidates|, c*)`` is small, trying every ``S`` is an exact proof, and far
+cheaper than the CP-SAT model for the one- to three-warehouse groups that are common.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from ordersplit.solver.problem import IntArray, SplitProblem
+
+MAX_SETS = 20_000
+"""Candidate sets tried at most (beyond that the CP-SAT model settles the group)."""
+MAX_COVERS = 2_000
+"""Covering sets scored at most, one by one."""
+
+
+def plain_lines(problem: SplitProblem, items: IntArray) -> bool:
+    """True when every item is a whole line of one splittable single-SKU item, and no two
+    items of ``items`` share a SKU."""
+    if items.size == 0:
+        return False
+    skus = problem.single_sku[items]
+    lines = problem.lines[items]
+    return bool((skus >= 0).all() and problem.splittable[items].all()
+                and np.unique(skus).size == items.size and np.unique(lines).size == items.size)
+
+
+def settle_by_covers(problem: SplitProblem, items: IntArray, rows: IntArray,
+                     reach: np.ndarray, terms: tuple[str, ...]) -> IntArray | None:
+    """The rows of ``items`` with the fewest fragments among all plans of the group that
+    keep its children and, when they are among ``terms`` (the terms before fragments),
+    its unit hours and cost (those of ``rows``); ``None`` when the enumeration does not
+    apply or is too large (see the module docstring).
+
+    ``reach[i, w]``: item ``i`` may ship from ``w`` within the makespan ``M*``.
+    """
+    unit_hours_first = "unit_hours" in terms
+    if not plain_lines(problem, items):
+        return None
+    used = np.flatnonzero(rows.any(axis=0))
+    c_star = int(used.size)
+    q = problem.quantity[items].astype(np.int64)
+    k = problem.single_sku[items]
+    cap = np.minimum(problem.stock[:, k].T, q[:, None]) * reach[items]  # [item, warehouse]
+    cand = np.flatnonzero(cap.any(axis=0))
+    if c_star == 0 or cand.size < c_star or math.comb(int(cand.size), c_star) > MAX_SETS:
+        return None
+    hours, cost = problem.hours, problem.cost
+    target_uh = int((rows.sum(axis=0) * hours).sum())
+    target_cost = int(cost[used].sum())
+    combos = np.array(list(itertools.combinations(cand.tolist(), c_star)), dtype=np.int64)
+    covers = combos[(cap[:, combos].sum(axis=2) >= q[:, None]).all(axis=0)]
+    if covers.shape[0] > MAX_COVERS:
+        return None
+    best: tuple[int, IntArray] | None = None
+    for s in covers:
+        out = _fill(cap[:, s], q, hours[s], unit_hours_first)
+        if out is None:
+            continue
+        part, uh = out
+        if (unit_hours_first and uh != target_uh) or not part.any(axis=0).all() or (
+                "cost" in terms and int(cost[s].sum()) != target_cost):
+            continue
+        pieces = int((part > 0).sum() - items.size)
+        if best is None or pieces < best[0]:
+            full = np.zeros((items.size, problem.n_warehouses), dtype=np.int64)
+            full[:, s] = part
+            best = (pieces, full)
+    return None if best is None else best[1]
+
+
+def _fill(cap: IntArray, q: IntArray, hours: IntArray, unit_hours_first: bool
+          ) -> tuple[IntArray, int] | None:
+    """Per line inside one set: the fill with the fewest pieces (among the fewest-unit-
+    hours fills when unit hours come first: the closed form), and its unit hours;
+    ``None`` when a line cannot be covered."""
+    n, m = cap.shape
+    out = np.zeros((n, m), dtype=np.int64)
+    for i in range(n):
+        need = int(q[i])
+        level = hours if unit_hours_first else np.zeros_like(hours)
+        order = np.lexsort((np.arange(m), hours, -cap[i], level))
+        for j in order.tolist():
+            if need == 0:
+                break
+            take = min(need, int(cap[i, j]))
+            out[i, j] = take
+            need -= take
+        if need:
+            return None
+    return out, int((out.sum(axis=0) * hours).sum())
