@@ -24,19 +24,25 @@ from ordersplit.solver.stop import Deadline
 from tests.test_independent_cpsat import independent_optimum
 
 
-@pytest.mark.parametrize("family,rules", [("thin", "plain"), ("thin", "rules"),
-                                          ("partial", "plain")])
-def test_cover_enumeration_matches_an_independent_optimum(
-        family: str, rules: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    settled: list[int] = []
+@pytest.fixture
+def settled(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """One entry per call of the cover enumeration: whether it settled its group."""
+    calls: list[bool] = []
     real = fragments_module.settle_by_covers
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         rows = real(*args, **kwargs)
-        settled.append(rows is not None)
+        calls.append(rows is not None)
         return rows
 
     monkeypatch.setattr(fragments_module, "settle_by_covers", counted)
+    return calls
+
+
+@pytest.mark.parametrize("family,rules", [("thin", "plain"), ("thin", "rules"),
+                                          ("partial", "plain")])
+def test_cover_enumeration_matches_an_independent_optimum(
+        family: str, rules: str, settled: list[bool]) -> None:
     checked = 0
     for order in generate_orders(family_config(family, "10x30", rules=rules, n_orders=12,
                                                seed=7)):
@@ -72,20 +78,11 @@ def _plain_lines(rng: Any, n: int, m: int) -> Any:
         objective=("children", "makespan", "unit_hours", "fragments"), per_warehouse=True)
 
 
-def test_the_fewest_fragments_cover_wins_among_ties(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_fewest_fragments_cover_wins_among_ties(settled: list[bool]) -> None:
     """Random plain-line groups with tied covers: whenever the enumeration proves a plan,
     it is the independent optimum (a cover with more fragments would be caught)."""
     import numpy as np
 
-    settled: list[bool] = []
-    real = fragments_module.settle_by_covers
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        rows = real(*args, **kwargs)
-        settled.append(rows is not None)
-        return rows
-
-    monkeypatch.setattr(fragments_module, "settle_by_covers", counted)
     rng = np.random.default_rng(13)
     checked = 0
     for _ in range(120):

@@ -320,11 +320,14 @@ def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
             and _rows_fragments(problem, items, x[items]) > _group_bound(problem, items, reach)]
     orig, x = x, x.copy()
     head_only = tuple(t for t in problem.objective if t != TERM)
-    for items in list(todo):  # small groups: every minimum cover tried, no model
+    left = []
+    for items in todo:  # small groups: every minimum cover tried, no model
         rows = settle_by_covers(problem, items, x[items], reach, head_only)
-        if rows is not None:
+        if rows is None:
+            left.append(items)
+        else:
             x[items] = rows
-            todo = [t for t in todo if t is not items]
+    todo = left
     if not todo:
         return _no_worse(problem, x, orig, True)
     items = np.concatenate(todo)

@@ -15,7 +15,9 @@ pytest.importorskip("prometheus_client")
 
 from fastapi.testclient import TestClient
 from service_auth import AUTH
-from service_harness import fresh_store_url, make_app
+from service_harness import make_app
+
+from tests.lifecycle.conftest import store_url  # noqa: F401 - a fixture: both backends
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "contract_order.json"
 
@@ -33,12 +35,3 @@ def client() -> Iterator[TestClient]:
     app = make_app()
     with TestClient(app, raise_server_exceptions=False, headers=AUTH) as c:
         yield c
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty store of each backend (PostgreSQL: ``$ORDERSPLIT_TEST_PG_URL``)."""
-    url = fresh_store_url(request.param, tmp_path)
-    if url is None:
-        pytest.skip("no PostgreSQL: set ORDERSPLIT_TEST_PG_URL or run .ci/services")
-    return url

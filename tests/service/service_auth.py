@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,28 +71,30 @@ def serve(*flags: str, keys_file: Path | None = None, start_timeout_s: float = 1
         cmd += ["--api-keys", str(keys_file)]
     elif "--no-auth" not in flags:
         environ.setdefault("ORDERSPLIT_API_KEY_HASHES", key_digest(API_KEY))
-    process = subprocess.Popen(cmd, env=environ, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + start_timeout_s
-        while True:
-            if process.poll() is not None:
-                err = process.stderr.read().decode() if process.stderr else ""
-                raise RuntimeError(f"ordersplit serve exited {process.returncode}: {err}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("ordersplit serve did not start in time")
-            time.sleep(0.2)
-        yield Served(url, port, process)
-    finally:
-        process.terminate()
+    # the server's log goes to a file, not a pipe: a long run must never block on it
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(cmd, env=environ, stdout=subprocess.DEVNULL, stderr=log)
+        url = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            deadline = time.monotonic() + start_timeout_s
+            while True:
+                if process.poll() is not None:
+                    log.seek(0)
+                    err = log.read().decode(errors="replace")
+                    raise RuntimeError(f"ordersplit serve exited {process.returncode}: {err}")
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("ordersplit serve did not start in time")
+                time.sleep(0.2)
+            yield Served(url, port, process)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

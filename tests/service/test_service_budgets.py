@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from service_auth import AUTH
-from service_harness import make_app, serve, settle
+from service_auth import AUTH, serve
+from service_harness import make_app, settle
 from sqlalchemy import select
 
 from ordersplit.bench.scenario import ScenarioConfig, generate_orders
@@ -134,7 +134,8 @@ def test_huge_and_normal_orders_together_on_loopback(store_url: str) -> None:
     normal = _orders("N", 60, 10, 30, 1000, 11)
     huge = _orders("H", 4, 300, 600, 1, 12)  # cannot finish in 1 ms + 50 ms of grace
     with serve("--workers", "2", "--store", store_url, "--grace-ms", "50",
-               "--max-queue-wait-ms", "1000") as url:
+               "--max-queue-wait-ms", "1000", start_timeout_s=180) as served:
+        url = served.url
         answers = asyncio.run(_send(url, normal, huge, 3.0))
         health = settle(url)
         replaced = next(float(line.split()[1]) for line in
