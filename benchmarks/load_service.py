@@ -2,9 +2,12 @@
 
 Requests are 10-line orders against 30 warehouses (``ScenarioConfig.uniform(10, 30)``),
 each sent with its own ``Idempotency-Key`` so that no answer is replayed from the cache.
-The client is a small raw HTTP/1.1 keep-alive client on asyncio (so it costs the 2-core
-machine little CPU); latency is measured from each request's *scheduled* send time, so
-queueing in the client is not hidden (no coordinated omission).
+The load generator (``load_client.py``) is raw HTTP/1.1 keep-alive connections on uvloop
+in ``--clients`` processes; latency is measured from each request's *scheduled* send
+time, so queueing in the client is not hidden (no coordinated omission), and every phase
+also reports the generator's own lateness (``generator_lag_ms``), the server's own
+latency histogram (``server_200_ms``, ``server_answered_ms``) and the CPU per request
+of the server's event loop, its solver workers and the generator.
 
 Phases (each bounded in time and in count):
 
@@ -20,8 +23,8 @@ Phases (each bounded in time and in count):
 * ``stress``: normal orders at twice the capacity *and* huge orders (``--huge-size``,
   default 1000 lines x 2500 warehouses, about 2.5 MB, ``time_limit_ms: 1``) at
   ``--huge-rate`` per second, for ``--stress-duration`` (default 60 s): the p99 of the
-  normal orders' answers against their budget (the contract default) + 100 ms, the
-  workers replaced, and ``/healthz`` inflight back to 0 afterwards.
+  normal orders' answers against their budget (the contract default) + 100 ms, as the
+  client and as the server timed them, the workers replaced, and ``/healthz`` inflight back to 0 afterwards.
 
 Usage::
 
@@ -36,10 +39,11 @@ passes more flags to the server it starts.
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -51,20 +55,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
+from load_client import Sample, Stream, StreamResult, run_streams
 
 from ordersplit.bench.scenario import ScenarioConfig, generate_orders
 from ordersplit.service.jobs import CONTRACT_TIME_LIMIT_MS
-
-RUNTIME = re.compile(rb'"runtime_ms":([0-9.]+)')
-
-
-@dataclass
-class Sample:
-    """One answered (or failed) request."""
-
-    status: int
-    latency_ms: float
-    runtime_ms: float | None = None
 
 
 @dataclass
@@ -77,6 +71,10 @@ class PhaseResult:
     samples: list[Sample] = field(default_factory=list)
     errors: int = 0
     """Connection errors or unreadable answers (lost requests)."""
+
+    @classmethod
+    def of(cls, name: str, res: StreamResult) -> PhaseResult:
+        return cls(name, res.sent, res.elapsed_s, res.samples or [], res.errors)
 
     def summary(self) -> dict[str, Any]:
         """Counts, throughput and latency percentiles (ms)."""
@@ -91,6 +89,7 @@ class PhaseResult:
             "errors": self.errors, "status": by_status, "elapsed_s": round(self.elapsed_s, 2),
             "ok_per_s": round(len(ok) / self.elapsed_s, 1) if self.elapsed_s else 0.0,
             "ok_ms": _pcts(ok), "solver_runtime_ms": _pcts(solver), "rejected_ms": _pcts(rej),
+            "generator_lag_ms": _pcts(sorted(s.lag_ms for s in self.samples)),
         }
 
 
@@ -105,161 +104,16 @@ def _pcts(values: list[float]) -> dict[str, float]:
             "mean": round(sum(values) / len(values), 2)}
 
 
-class Connection:
-    """One keep-alive HTTP/1.1 connection."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.reconnects = 0
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def request(self, raw: bytes) -> tuple[int, bytes]:
-        """Send ``raw`` (a whole request) and read the answer's status and body.
-
-        A kept-alive connection the server closed while idle (uvicorn closes them after
-        5 s) is reopened once and the request sent again, as HTTP clients do; the request
-        never reached the server (and its Idempotency-Key makes a resend safe anyway).
-        """
-        fresh = self.writer is None
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
-        self.writer.write(raw)
-        try:
-            head = await self.reader.readuntil(b"\r\n\r\n")
-        except (OSError, asyncio.IncompleteReadError):
-            if fresh:
-                raise
-            self.close()
-            self.reconnects += 1
-            return await self.request(raw)
-        status = int(head[9:12])
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            if line[:15].lower() == b"content-length:":
-                length = int(line[15:])
-        body = await self.reader.readexactly(length)
-        return status, body
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
-
-
-class Requests:
-    """Pre-serialized request bodies, each sent with a fresh ``Idempotency-Key``."""
-
-    def __init__(self, host: str, port: int, path: str, orders: list[dict[str, Any]]) -> None:
-        self.bodies = [orjson.dumps(o) for o in orders]
-        self.orders = orders
-        self.host, self.port = host, port
-        self.run = f"{os.getpid()}-{time.time_ns()}"
-        self.count = 0
-        self.to(path)
-
-    def to(self, path: str) -> Requests:
-        """Send to ``path`` from now on."""
-        self.head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-                     "Content-Type: application/json\r\n").encode()
-        return self
-
-    def next(self) -> bytes:
-        """The next request, whole."""
-        i = self.count
-        self.count += 1
-        body = self.bodies[i % len(self.bodies)]
-        return (self.head + f"Idempotency-Key: {self.run}-{i}\r\nContent-Length: {len(body)}"
-                "\r\n\r\n".encode() + body)
-
-
-async def _one(conn: Connection, raw: bytes, scheduled: float, out: PhaseResult) -> None:
-    try:
-        status, body = await conn.request(raw)
-    except (OSError, asyncio.IncompleteReadError, ValueError):
-        conn.close()
-        out.errors += 1
-        return
-    latency = (time.perf_counter() - scheduled) * 1000
-    runtime = None
-    if status == 200:
-        m = RUNTIME.search(body, 0, 400)
-        runtime = float(m.group(1)) if m else None
-    out.samples.append(Sample(status, latency, runtime))
-
-
-async def closed_loop(host: str, port: int, reqs: Requests, concurrency: int, duration: float,
-                      max_requests: int) -> PhaseResult:
-    """``concurrency`` connections, each sending back to back."""
-    out = PhaseResult(f"closed x{concurrency}")
-    deadline = time.perf_counter() + duration
-
-    async def worker() -> None:
-        conn = Connection(host, port)
-        while time.perf_counter() < deadline and out.sent < max_requests:
-            out.sent += 1
-            await _one(conn, reqs.next(), time.perf_counter(), out)
-        conn.close()
-
-    t0 = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    out.elapsed_s = time.perf_counter() - t0
-    return out
-
-
-async def open_loop(host: str, port: int, reqs: Requests, rate: float, duration: float,
-                    max_conns: int, name: str) -> PhaseResult:
-    """Requests arrive at ``rate`` per second whatever the answers' pace (open model)."""
-    out = PhaseResult(name)
-    idle: list[Connection] = []
-    opened = 0
-    free = asyncio.Condition()
-    n = int(rate * duration)
-    t0 = time.perf_counter()
-
-    async def send(scheduled: float) -> None:
-        nonlocal opened
-        async with free:
-            while not idle and opened >= max_conns:
-                await free.wait()
-            if idle:
-                conn = idle.pop()
-            else:
-                opened += 1
-                conn = Connection(host, port)
-        try:
-            await _one(conn, reqs.next(), scheduled, out)
-        finally:
-            async with free:
-                idle.append(conn)
-                free.notify()
-
-    tasks = []
-    for i in range(n):
-        scheduled = t0 + i / rate
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        out.sent += 1
-        tasks.append(asyncio.create_task(send(scheduled)))
-    await asyncio.gather(*tasks)
-    out.elapsed_s = time.perf_counter() - t0
-    for conn in idle:
-        conn.close()
-    return out
-
-
-def solver_phase(reqs: Requests, count: int) -> PhaseResult:
+def solver_phase(orders: list[dict[str, Any]], count: int) -> PhaseResult:
     """``ordersplit.split`` in this process, one request at a time."""
     from ordersplit.api import split
 
     out = PhaseResult("solver (in process)")
     t0 = time.perf_counter()
-    for order in reqs.orders[:count]:
+    for order in orders[:count]:
         t = time.perf_counter()
         plan = split(order)
-        out.samples.append(Sample(200, (time.perf_counter() - t) * 1000, plan.runtime_ms))
+        out.samples.append(Sample(200, (time.perf_counter() - t) * 1000, 0.0, plan.runtime_ms))
         out.sent += 1
     out.elapsed_s = time.perf_counter() - t0
     return out
@@ -297,19 +151,122 @@ def _scrape(url: str) -> dict[str, float]:
     return out
 
 
-def _served_within(url: str, seconds: float) -> tuple[float, float]:
-    """(answers of ``/v1/split`` the server timed at most ``seconds``, all its answers)."""
-    within = total = 0.0
+HISTOGRAM = "ordersplit_http_request_duration_seconds_bucket{"
+LABEL = re.compile(r'(\w+)="([^"]*)"')
+
+
+def _histogram(url: str) -> dict[tuple[str, str], dict[float, float]]:
+    """The server's own request latency histogram: cumulative counts per bucket, per
+    (route, status)."""
+    out: dict[tuple[str, str], dict[float, float]] = {}
     with urllib.request.urlopen(url + "/metrics", timeout=5) as r:
         for line in r.read().decode().splitlines():
-            if (line.startswith("ordersplit_http_request_duration_seconds_bucket{")
-                    and 'route="/v1/split"' in line):
-                count = float(line.rsplit(" ", 1)[1])
-                if f'le="{seconds}"' in line:
-                    within += count
-                elif 'le="+Inf"' in line:
-                    total += count
-    return within, total
+            if line.startswith(HISTOGRAM):
+                labels_text, value = line[len(HISTOGRAM):].rsplit("} ", 1)
+                labels = dict(LABEL.findall(labels_text))
+                le = float("inf") if labels["le"] == "+Inf" else float(labels["le"])
+                out.setdefault((labels["route"], labels["status"]), {})[le] = float(value)
+    return out
+
+
+def server_latency(before: dict[tuple[str, str], dict[float, float]],
+                   after: dict[tuple[str, str], dict[float, float]], route: str,
+                   statuses: tuple[str, ...] = ("200",), drop_slowest: int = 0,
+                   goal_s: float | None = None) -> dict[str, float]:
+    """p50/p90/p99 (ms) of the requests the server timed between two scrapes, read from
+    its histogram (linear within a bucket), leaving out the ``drop_slowest`` slowest
+    (the huge orders of the stress phase); with ``goal_s`` (a bucket bound), the share
+    timed within it."""
+    cum: dict[float, float] = {}
+    for (r, status), buckets in after.items():
+        if r == route and status in statuses:
+            old = before.get((r, status), {})
+            for le, count in buckets.items():
+                cum[le] = cum.get(le, 0.0) + count - old.get(le, 0.0)
+    bounds = sorted(cum)
+    total = cum.get(float("inf"), 0.0) - drop_slowest
+    if total <= 0:
+        return {}
+    out: dict[str, float] = {"count": total}
+
+    def q(p: float) -> float:
+        target, lo, below = p * total, 0.0, 0.0
+        for le in bounds:
+            if cum[le] >= target:
+                if le == float("inf"):
+                    return float("inf")
+                return round(1000 * (lo + (le - lo) * (target - below) / (cum[le] - below)), 2)
+            lo, below = le, cum[le]
+        return float("inf")
+
+    for name, p in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
+        out[name] = q(p)
+    if goal_s is not None:
+        out["within_goal_pct"] = round(100 * min(total, cum.get(goal_s, 0.0)) / total, 2)
+    return out
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int, reaped: bool = False) -> float:
+    """CPU seconds of ``pid`` (with ``reaped``: plus those of its children it has reaped)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    used = int(fields[11]) + int(fields[12])
+    if reaped:
+        used += int(fields[13]) + int(fields[14])
+    return used / TICKS
+
+
+def _descendants(pid: int) -> list[int]:
+    kids: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            kids.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for kid in kids.get(todo.pop(), []):
+            out.append(kid)
+            todo.append(kid)
+    return out
+
+
+class CpuMeter:
+    """CPU seconds of the server's main process, of its workers (every process below it,
+    replaced workers included), and of this process's finished children (the load
+    generator's processes)."""
+
+    def __init__(self, server_pid: int | None) -> None:
+        self.pid = server_pid
+
+    def read(self) -> tuple[float, float, float]:
+        clients = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if self.pid is None:
+            return 0.0, 0.0, clients.ru_utime + clients.ru_stime
+        workers = 0.0
+        for kid in _descendants(self.pid):
+            with contextlib.suppress(OSError):
+                workers += _cpu_s(kid, reaped=True)
+        return _cpu_s(self.pid), workers, clients.ru_utime + clients.ru_stime
+
+    def per_request(self, before: tuple[float, float, float],
+                    requests: int) -> dict[str, float]:
+        """CPU ms per request since ``before``: server event loop, workers, generator."""
+        if not requests:
+            return {}
+        main, workers, clients = self.read()
+        res = {"client_cpu_ms_per_req": round(1000 * (clients - before[2]) / requests, 3)}
+        if self.pid is not None:
+            res["server_loop_cpu_ms_per_req"] = round(1000 * (main - before[0]) / requests, 3)
+            res["server_workers_cpu_ms_per_req"] = round(
+                1000 * max(0.0, workers - before[1]) / requests, 3)
+        return res
 
 
 def _server_split(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
@@ -353,14 +310,6 @@ def huge_orders(lines: int, warehouses: int, seed: int) -> list[dict[str, Any]]:
     return [order]
 
 
-async def stress(host: str, port: int, normal: Requests, huge: Requests, rate: float,
-                 huge_rate: float, duration: float) -> tuple[PhaseResult, PhaseResult]:
-    """Normal orders at ``rate`` and huge ones at ``huge_rate``, both open loop, together."""
-    return tuple(await asyncio.gather(  # type: ignore[return-value]
-        open_loop(host, port, normal, rate, duration, 64, f"stress normal {rate:.0f}/s"),
-        open_loop(host, port, huge, huge_rate, duration, 16, f"stress huge {huge_rate:g}/s")))
-
-
 def _share_503(summary: dict[str, Any]) -> float:
     sent = summary["sent"]
     return round(100 * summary["status"].get("503", 0) / sent, 2) if sent else 0.0
@@ -379,13 +328,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-inflight", type=int, default=0, help="server admission limit")
     ap.add_argument("--server-arg", action="append", default=[],
                     help="one more argument for `ordersplit serve` (repeatable)")
+    ap.add_argument("--clients", type=int, default=2,
+                    help="load generator processes (default 2)")
     ap.add_argument("--duration", type=float, default=10.0, help="seconds per phase (max 120)")
     ap.add_argument("--stress-duration", type=float, default=60.0,
                     help="seconds of the huge + normal stress phase (max 120)")
     ap.add_argument("--huge-rate", type=float, default=1.0,
                     help="huge orders per second in the stress phase")
     ap.add_argument("--huge-size", default="1000x2500", help="LINESxWAREHOUSES of a huge order")
-    ap.add_argument("--max-requests", type=int, default=20_000, help="cap per phase")
+    ap.add_argument("--max-requests", type=int, default=50_000, help="cap per closed phase")
     ap.add_argument("--concurrency", type=int, default=0,
                     help="closed-loop connections (default: 4 x workers)")
     ap.add_argument("--capacity", type=float, default=0.0,
@@ -409,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
                "--diagnostics", "--no-auth", *args.server_arg]  # loopback only
         server = subprocess.Popen(cmd)
     results: list[dict[str, Any]] = []
+    cpu = CpuMeter(server.pid if server is not None else None)
     try:
         _wait_healthy(url)
         health = _health(url)
@@ -416,9 +368,9 @@ def main(argv: list[str] | None = None) -> int:
         host, port = parts.hostname or "127.0.0.1", parts.port or 80
         orders = generate_orders(ScenarioConfig.uniform(10, 30, n_orders=args.orders,
                                                         seed=args.seed))
-        reqs = Requests(host, port, "/v1/split", orders)
+        bodies = tuple(orjson.dumps(o) for o in orders)
         concurrency = args.concurrency or 4 * int(health["workers"])
-        print(json.dumps({"server": health, "cpus": os.cpu_count(),
+        print(json.dumps({"server": health, "cpus": os.cpu_count(), "clients": args.clients,
                           "loadavg": os.getloadavg()}), flush=True)
 
         def record(res: PhaseResult, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -427,28 +379,37 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(summary), flush=True)
             return summary
 
-        def closed(path: str) -> dict[str, Any]:
-            before = _scrape(url)
-            res = asyncio.run(closed_loop(host, port, reqs.to(path), concurrency, duration,
-                                          args.max_requests))
-            return record(res, {"path": path, **_server_split(before, _scrape(url))})
+        def measured(streams: list[Stream], span: float, names: list[str]
+                     ) -> list[tuple[PhaseResult, dict[str, Any]]]:
+            """Run ``streams`` together; per stream its result and the server's view."""
+            hist, scrape, used = _histogram(url), _scrape(url), cpu.read()
+            outs = run_streams(streams, host, port, span, args.clients, args.max_requests)
+            hist2, scrape2 = _histogram(url), _scrape(url)
+            total = sum(len(o.samples or []) for o in outs)
+            common = {**cpu.per_request(used, total), **_server_split(scrape, scrape2)}
+            return [(PhaseResult.of(name, out),
+                     {"server_200_ms": server_latency(hist, hist2, stream.path), **common})
+                    for name, stream, out in zip(names, streams, outs, strict=True)]
 
-        def opened(rate: float, name: str, conns: int = 64) -> dict[str, Any]:
-            n = min(int(rate * duration), args.max_requests)
-            before = _scrape(url)
-            res = asyncio.run(open_loop(host, port, reqs.to("/v1/split"), rate, n / rate,
-                                        conns, f"{name} {rate:.0f}/s"))
+        def closed(path: str) -> dict[str, Any]:
+            stream = Stream("closed", path, bodies, connections=concurrency)
+            [(res, extra)] = measured([stream], duration, [f"closed x{concurrency}"])
+            return record(res, {"path": path, **extra})
+
+        def opened(rate: float, name: str) -> dict[str, Any]:
+            stream = Stream("open", "/v1/split", bodies, rate=rate)
+            [(res, extra)] = measured([stream], duration, [f"{name} {rate:.0f}/s"])
             s = res.summary()
             accounted = s["status"].get("200", 0) + s["status"].get("503", 0)
             return record(res, {"rate": round(rate, 1), "share_503_pct": _share_503(s),
-                                "sent_equals_200_plus_503": accounted == res.sent,
-                                **_server_split(before, _scrape(url))})
+                                "sent_equals_200_plus_503": accounted == res.sent, **extra})
 
         solver = 0.0
         if "solver" in phases:
-            solver = record(solver_phase(reqs, min(300, args.orders)))["ok_per_s"]
+            solver = record(solver_phase(orders, min(300, args.orders)))["ok_per_s"]
         # warm the server's workers, not measured
-        asyncio.run(closed_loop(host, port, reqs, concurrency, 2.0, 200))
+        run_streams([Stream("warm", "/v1/split", bodies, connections=concurrency)], host,
+                    port, 2.0, args.clients, 400)
         echo = echo_pool = 0.0
         if "echo" in phases:
             echo = closed("/v1/_echo")["ok_per_s"]
@@ -478,26 +439,31 @@ def main(argv: list[str] | None = None) -> int:
             opened(2 * capacity, "overload 2x")
         if "stress" in phases:
             lines, warehouses = (int(x) for x in args.huge_size.split("x"))
-            huge = Requests(host, port, "/v1/split", huge_orders(lines, warehouses, args.seed)
-                            if args.huge_rate > 0 else orders[:1])
+            huge = tuple(orjson.dumps(o) for o in huge_orders(lines, warehouses, args.seed))
             span = min(args.stress_duration, 120.0)
             replaced = _gauge(url, "ordersplit_workers_replaced")
             goal_s = (CONTRACT_TIME_LIMIT_MS + 100) / 1000
-            served = _served_within(url, goal_s)
-            normal, big = asyncio.run(stress(host, port, reqs.to("/v1/split"), huge,
-                                             2 * capacity, args.huge_rate, span))
+            streams = [Stream("normal", "/v1/split", bodies, rate=2 * capacity),
+                       Stream("huge", "/v1/split", huge, rate=args.huge_rate, spread=False,
+                              max_connections=64)]
+            hist = _histogram(url)
+            (normal, n_extra), (big, _) = measured(
+                streams, span, [f"stress normal {2 * capacity:.0f}/s",
+                                f"stress huge {args.huge_rate:g}/s"])
             after = settle(url)
-            within, total = (b - a for a, b in zip(served, _served_within(url, goal_s),
-                                                    strict=True))
-            all_ms = _all_ms(normal)
-            record(normal, {"answered_ms": all_ms, "goal_p99_ms": goal_s * 1000,
-                            "p99_within_goal": all_ms.get("p99", 0) <= goal_s * 1000,
-                            "server_timed_within_goal_pct": round(
-                                100 * within / max(1.0, total - len(big.samples)), 2),
+            answered = _pcts(sorted(s.latency_ms for s in normal.samples))
+            server_all = server_latency(hist, _histogram(url), "/v1/split", ("200", "503"),
+                                        drop_slowest=len(big.samples), goal_s=goal_s)
+            record(normal, {**n_extra, "answered_ms": answered, "goal_p99_ms": goal_s * 1000,
+                            "client_p99_within_goal": answered.get("p99", 0) <= goal_s * 1000,
+                            "server_answered_ms": server_all,
+                            "server_p99_within_goal": server_all.get("p99", 1e9)
+                            <= goal_s * 1000,
                             "share_503_pct": _share_503(normal.summary())})
-            record(big, {"answered_ms": _all_ms(big), **after, "workers_replaced":
+            record(big, {"answered_ms": _pcts(sorted(s.latency_ms for s in big.samples)),
+                         **after, "workers_replaced":
                          _gauge(url, "ordersplit_workers_replaced") - replaced,
-                         "huge_bytes": len(huge.bodies[0])})
+                         "huge_bytes": len(huge[0])})
     finally:
         if server is not None:
             server.send_signal(signal.SIGINT)
@@ -512,10 +478,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:  # the stdlib loop works too, with more client overhead
-        pass
     sys.exit(main())
