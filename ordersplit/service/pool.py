@@ -391,7 +391,7 @@ class _ThreadWorker:
 class SolverPool:
     """Admission control plus replaceable workers; ``run`` is awaited on the event loop.
 
-    The pool belongs to the first event loop that runs a job on it.
+    Once started, the pool belongs to the first event loop that runs a job on it.
     """
 
     def __init__(self, workers: int, limit: int, kind: PoolKind = "process", *,
@@ -455,6 +455,8 @@ class SolverPool:
                 return
             t0 = time.perf_counter()
             self.stopping = False
+            self._loop = self._attached = None  # started again: any loop may take it
+            self._idle.clear()
             if self.kind == "process":
                 ctx = multiprocessing.get_context("forkserver")
                 ctx.set_forkserver_preload(["ordersplit.service.jobs"])
@@ -486,9 +488,9 @@ class SolverPool:
 
     async def _attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Bind the pool to ``loop`` (once): the loop takes every worker's socket."""
+        if self._loop is not None and self._loop is not loop:
+            raise RuntimeError("a solver pool runs on one event loop")
         if self._attached is None:
-            if self._loop is not None and self._loop is not loop:
-                raise RuntimeError("a solver pool runs on one event loop")
             self._loop = loop
             self._attached = loop.create_future()
             try:
