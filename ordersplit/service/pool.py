@@ -459,7 +459,7 @@ class SolverPool:
             self._idle.clear()
             if self.kind == "process":
                 ctx = multiprocessing.get_context("forkserver")
-                ctx.set_forkserver_preload(["ordersplit.service.jobs"])
+                ctx.set_forkserver_preload(["ordersplit.service.warm"])
                 self._workers = [_ProcessWorker(self, ctx, i) for i in range(self.workers)]
             else:
                 if warm:
