@@ -295,17 +295,16 @@ class _ProcessWorker:
         self.pool.finished(self, job, None, PoolTimeoutError(job.order_id))
 
     def lost(self) -> None:
-        """The socket closed under us: the process died."""
-        job = self.job
+        """The socket closed under us: the process died (or was stopped)."""
+        job, starting = self.job, not self.ready
         self._end_job()
-        if self.pool.stopping:
-            return
-        log.error("a solver worker died; replacing it")
-        self.replace()
+        if self.pool.owns(self):
+            log.error("a solver worker died; replacing it")
+            self.replace(backoff_s=1.0 if starting else 0.0)  # no tight crash loop
         if job is not None:
             self.pool.finished(self, job, None, WorkerLostError())
 
-    def replace(self) -> None:
+    def replace(self, backoff_s: float = 0.0) -> None:
         """Kill the process now; start a fresh one off the loop (it joins when warm)."""
         process, link = self.process, self.link
         self.process, self.sock, self.link, self.ready = None, None, None, False
@@ -316,21 +315,26 @@ class _ProcessWorker:
                 process.kill()
         if link is not None and link.transport is not None:
             link.transport.abort()
-        self.pool.background(self._respawn(process))
+        self.pool.background(self._respawn(process, backoff_s))
 
-    async def _respawn(self, old: ForkServerProcess | None) -> None:
+    async def _respawn(self, old: ForkServerProcess | None, backoff_s: float) -> None:
         loop = asyncio.get_running_loop()
         if old is not None:
             await loop.run_in_executor(None, old.join, 5.0)
+        await asyncio.sleep(backoff_s)
         if self.pool.stopping:
             return
         await loop.run_in_executor(None, self.spawn)
         await self.attach(loop)
 
     def stop(self) -> None:
-        """Ask the process to exit (kill it if it does not), from any thread."""
+        """Ask the process to exit (kill it if it does not), from any thread.
+
+        The loop keeps reading the socket meanwhile: a job still running gets its
+        answer, or :class:`WorkerLostError` if the process has to be killed.
+        """
         process, sock, link = self.process, self.sock, self.link
-        self.process = self.sock = self.link = None
+        self.process = self.sock = None
         if process is None:
             return
         loop = self.pool.loop_or_none
@@ -380,7 +384,7 @@ class _ThreadWorker:
             self._timer.cancel()
             self._timer = None
         self.job = None
-        error = done.exception()
+        error = WorkerLostError() if done.cancelled() else done.exception()
         self.pool.finished(self, job, None if error else done.result(), error)
         self.pool.idle(self)
 
@@ -528,9 +532,13 @@ class SolverPool:
             self._inflight -= 1
             self._bytes -= job.size
 
+    def owns(self, worker: _ProcessWorker | _ThreadWorker) -> bool:
+        """Whether ``worker`` is one of the running pool's (not stopped, not left over)."""
+        return not self.stopping and any(w is worker for w in self._workers)
+
     def idle(self, worker: _ProcessWorker | _ThreadWorker) -> None:
         """``worker`` can take a job: give it the next one still worth starting."""
-        if self.stopping or worker not in self._workers:
+        if not self.owns(worker):
             return
         now = time.monotonic()
         while self._queue:
