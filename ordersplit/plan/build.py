@@ -26,6 +26,8 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
     Give either ``runtime_ms`` (as measured by the caller) or ``started``, the
     ``time.perf_counter()`` reading when the split began: then the plan's
     ``runtime_ms`` covers everything up to its own assembly, money included.
+    The output models are built with ``model_construct``: every value here is already
+    of its field's type, so validating them again would only cost time.
     """
     layout, problem = compiled.layout, compiled.problem
     assert result.assignment is not None
@@ -53,7 +55,7 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
             if minutes is not None:
                 latest = minutes if latest is None else max(latest, minutes)
         lines = [
-            ChildLine(
+            ChildLine.model_construct(
                 line_id=order.lines[p.line].id,
                 sku=p.component or order.lines[p.line].sku,
                 quantity=p.quantity,
@@ -62,7 +64,7 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
             )
             for j, p in enumerate(draft.parts)
         ]
-        children.append(Child(
+        children.append(Child.model_construct(
             id=ids[c], parent_id=order.id, root_id=order.id, level=2, kind=draft.kind,
             status="pending_shipment",
             warehouse=layout.warehouse_ids[wh] if wh is not None else None,
@@ -76,7 +78,7 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
     fixed_children = sum(1 for d in drafts if d.kind != "shipment" or d.bulky)
     exponent = currency_exponent(order.currency)
     cost_places = max(exponent, -int(cost.normalize().as_tuple().exponent or 0), 0)
-    objective = Objective(
+    objective = Objective.model_construct(
         children=len(children),
         delivery_hours=_hours(latest) if latest is not None else None,
         unit_hours=_hours(unit_minutes),
@@ -84,7 +86,7 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
         children_lower_bound=min(len(children), result.children_lower_bound + fixed_children),
         line_fragments=_line_fragments(drafts),
     )
-    return Plan(
+    return Plan.model_construct(
         order_id=order.id,
         status=result.status.value,
         solver=result.backend,
@@ -92,7 +94,8 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
                          (time.perf_counter() - (started or time.perf_counter())) * 1000, 3),
         objective=objective,
         waits_for_stock=layout.waits,
-        parent=ParentInfo(id=order.id, status="split", amounts=amounts[2] if amounts else {}),
+        parent=ParentInfo.model_construct(id=order.id, status="split",
+                                          amounts=amounts[2] if amounts else {}),
         children=children,
     )
 
@@ -112,18 +115,19 @@ def _allocate(request: SplitRequest, drafts: list[DraftChild]) -> AmountStrings 
         from ordersplit.money import allocate_plan
     except ImportError:  # pragma: no cover - the money package is part of the install
         return None
-    part_child, part_line, part_weight, where = [], [], [], []
+    part_child, part_line, part_weight = [], [], []
     for c, draft in enumerate(drafts):
-        for j, part in enumerate(draft.parts):
+        for part in draft.parts:
             part_child.append(c)
             part_line.append(part.line)
             part_weight.append(part.quantity)
-            where.append((c, j))
     money = allocate_plan(request, np.array(part_child, dtype=np.int64),
                           np.array(part_line, dtype=np.int64),
                           np.array(part_weight, dtype=np.int64), [d.kind for d in drafts])
-    per_part: list[list[dict[str, str]]] = [[{} for _ in d.parts] for d in drafts]
-    for p, (c, j) in enumerate(where):
-        per_part[c][j] = money.format_part(p)
-    return ([money.format_child(c) for c in range(len(drafts))], per_part,
-            money.format_parent())
+    children, parts, parent = money.format_all()
+    per_part: list[list[dict[str, str]]] = []
+    start = 0
+    for d in drafts:  # the parts are numbered child by child
+        per_part.append(parts[start:start + len(d.parts)])
+        start += len(d.parts)
+    return children, per_part, parent
