@@ -46,12 +46,27 @@ SETTLE_BACKEND = "cpsat"
 30 ms a call under load 10, HiGHS 54 ms)."""
 
 
+DERIVED = ("capacity", "single_sku", "simple", "coverable")
+"""Cached properties of a :class:`SplitProblem` that do not depend on its objective."""
+
+
+def share_derived(src: SplitProblem, dst: SplitProblem) -> None:
+    """Give ``dst`` (the same data under another objective) what ``src`` has already
+    derived, so that no small order computes its capacities twice."""
+    known = src.__dict__
+    for name in DERIVED:
+        if name in known and name not in dst.__dict__:
+            dst.__dict__[name] = known[name]
+
+
 def without_fragments(problem: SplitProblem) -> SplitProblem:
     """``problem`` with the fragments term dropped (for searches that do not know it)."""
     if TERM not in problem.objective:
         return problem
-    return dataclasses.replace(problem, objective=tuple(t for t in problem.objective
-                                                         if t != TERM))
+    core = dataclasses.replace(problem, objective=tuple(t for t in problem.objective
+                                                        if t != TERM))
+    share_derived(problem, core)
+    return core
 
 
 def head_terms(problem: SplitProblem) -> tuple[str, ...]:
@@ -350,6 +365,8 @@ def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
 def _no_worse(problem: SplitProblem, y: IntArray, x: IntArray, proven: bool
               ) -> tuple[IntArray, bool]:
     """``(y, proven)``, or ``(x, False)`` when ``y`` is worse than ``x`` (a safeguard)."""
+    if np.array_equal(y, x):  # nothing was re-assigned: nothing to compare
+        return y, proven
     if evaluate(problem, y).key(problem.objective) > evaluate(problem, x).key(problem.objective):
         log.warning("fragments settlement made the plan worse; kept the original")
         return x, False
