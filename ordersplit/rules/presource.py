@@ -94,12 +94,20 @@ def shippable_quantities(cands: list[Candidate], stock: IntArray, minutes: IntAr
         if not cand.splittable:
             taken, _ = source_fastest(cand, scratch, minutes)
             out[idx] = sum(u for _, u in taken)
+    readers: dict[int, int] = {}  # plain lines still to come, per SKU
+    for cand in cands:
+        if cand.splittable:
+            (k, _), = cand.usage.items()
+            readers[k] = readers.get(k, 0) + 1
     for idx, cand in enumerate(cands):
         if cand.splittable:
             (k, u), = cand.usage.items()
             supply = int(np.where(cand.allowed, scratch[:, k], 0).sum()) // u
             units = min(cand.quantity, supply)
             out[idx] = units
+            readers[k] -= 1
+            if not readers[k]:  # no later line reads this SKU: nothing to take
+                continue
             # take from the network as a whole: any allowed warehouses, largest first
             need = units * u
             for w in np.argsort(-np.where(cand.allowed, scratch[:, k], -1), kind="stable"):

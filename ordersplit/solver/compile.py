@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 
 from ordersplit.models.request import SplitRequest, Warehouse
+from ordersplit.rules.costs import cost_decimals
 from ordersplit.rules.keys import GroupKey, group_key
 from ordersplit.rules.presource import Candidate, shippable_quantities, source_fastest
 from ordersplit.rules.store import place_store_lines
@@ -85,11 +86,7 @@ def expand_objective(terms: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _cost_scale(request: SplitRequest) -> int:
-    decimals = 0
-    for wh in request.warehouses:
-        exp = wh.child_cost.normalize().as_tuple().exponent
-        if isinstance(exp, int) and exp < 0:
-            decimals = max(decimals, -exp)
+    decimals = max(map(cost_decimals, {wh.child_cost for wh in request.warehouses}), default=0)
     return 10 ** min(decimals, MAX_COST_DECIMALS)
 
 
