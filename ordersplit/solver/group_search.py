@@ -31,6 +31,7 @@ import numpy as np
 
 from ordersplit.solver import cover_kernel as kernel
 from ordersplit.solver import partial_kernel as pkernel
+from ordersplit.solver.fill_small import SMALL_FILL, fill_small
 from ordersplit.solver.heuristics.state import fill_fastest
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.stop import Deadline, parallel_allowed
@@ -108,6 +109,8 @@ def fill_group(problem: SplitProblem, items: IntArray, open_wh: IntArray,
     plain = problem.single_sku[items]
     if items.size == 0 or (plain < 0).any() or not problem.splittable[items].all():
         return fill_fastest(problem, items, open_wh, stock)
+    if items.size * open_wh.size <= SMALL_FILL:
+        return fill_small(problem, items, open_wh, stock)
     wh = open_wh[np.lexsort((open_wh, problem.hours[open_wh]))]
     wh = wh[problem.allowed[items[0], wh]]
     local, inv = np.unique(plain, return_inverse=True)
