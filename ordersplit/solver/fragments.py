@@ -328,6 +328,8 @@ def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
 
     if problem.objective[-1] != TERM or not problem.coverable or not problem.per_warehouse:
         return x, False
+    if fragments(problem, x) == 0:  # nothing to settle (most orders)
+        return x.copy(), True
     reach = problem.allowed.copy()
     if "makespan" in head:
         reach &= (problem.hours <= head["makespan"])[None, :]

@@ -104,7 +104,9 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     best = _Best(problem)
     children_lb = 0
     proven: dict[str, int] | None = None  # proven optima of the terms before fragments
-    large = _columns(problem) > LARGE_COLUMNS
+    # an order of fewer cells than that cannot have more columns: no capacities needed
+    large = problem.n_items * problem.n_warehouses > LARGE_COLUMNS and \
+        _columns(problem) > LARGE_COLUMNS
     core = without_fragments(problem)  # the search does not know fragments
     if large:  # the search rarely proves these at once: the heuristics go first
         _run_heuristics(problem, best, stop)
