@@ -37,6 +37,8 @@ def apportion_list(total: int, weights: list[int], units: list[int] | None = Non
     minus the shares of its magnitude; all-zero weights share by ``units`` (one each
     when not given).
     """
+    if len(weights) == 1 and weights[0] > 0:  # one item takes it all (most lines)
+        return [total]
     if any(w < 0 for w in weights):
         raise ValueError("apportion needs non-negative weights")
     if total < 0:

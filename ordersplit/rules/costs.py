@@ -1,4 +1,4 @@
-"""Decimals of a warehouse's ``child_cost``, remembered per value.
+"""A warehouse's ``child_cost`` as the compiler needs it, remembered per value.
 
 A network's warehouses keep their costs from one order to the next, so the compiler
 asks about the same few values again and again; equal values (``1.5``, ``1.50``) have
@@ -16,3 +16,9 @@ def cost_decimals(cost: Decimal) -> int:
     """Decimals ``cost`` needs (``1.50`` -> 1, ``2`` -> 0)."""
     exp = cost.normalize().as_tuple().exponent
     return -exp if isinstance(exp, int) and exp < 0 else 0
+
+
+@lru_cache(maxsize=4096)
+def cost_units(cost: Decimal, scale: int) -> int:
+    """``cost`` in integer units of ``1 / scale`` (truncated, as ``int()`` does)."""
+    return int(cost * scale)

@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 
 from ordersplit.models.request import SplitRequest, Warehouse
-from ordersplit.rules.costs import cost_decimals
+from ordersplit.rules.costs import cost_decimals, cost_units
 from ordersplit.rules.keys import GroupKey, group_key
 from ordersplit.rules.presource import Candidate, shippable_quantities, source_fastest
 from ordersplit.rules.store import place_store_lines
@@ -215,7 +215,8 @@ def compile_request(request: SplitRequest) -> Compiled:
         stock=stock,
         allowed=np.array([c.allowed for c, _ in rows], dtype=bool).reshape(n, m),
         hours=np.where(minutes >= 0, minutes, 0),
-        cost=np.array([int(wh.child_cost * cost_scale) for wh in warehouses], dtype=np.int64),
+        cost=np.array([cost_units(wh.child_cost, cost_scale) for wh in warehouses],
+                      dtype=np.int64),
         objective=expand_objective(request.objective_order()),
         per_warehouse=rules.warehouse,
         fixed_makespan=max((int(minutes[p.warehouse]) for p in fixed
