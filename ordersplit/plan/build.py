@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
+from typing import cast
 
 import numpy as np
 
 from ordersplit.models.currency import currency_exponent
-from ordersplit.models.plan import Child, ChildLine, Objective, ParentInfo, Plan
+from ordersplit.models.plan import Child, ChildKind, ChildLine, Objective, ParentInfo, Plan
+from ordersplit.models.plan import Status as PlanStatus
 from ordersplit.models.request import SplitRequest
 from ordersplit.plan.children import DraftChild, draft_children, gift_links, reasons
 from ordersplit.solver.compile import Compiled
@@ -65,7 +67,8 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
             for j, p in enumerate(draft.parts)
         ]
         children.append(Child.model_construct(
-            id=ids[c], parent_id=order.id, root_id=order.id, level=2, kind=draft.kind,
+            id=ids[c], parent_id=order.id, root_id=order.id, level=2,
+            kind=cast(ChildKind, draft.kind),
             status="pending_shipment",
             warehouse=layout.warehouse_ids[wh] if wh is not None else None,
             warehouses=[layout.warehouse_ids[w] for w in sorted(draft.sources)],
@@ -88,7 +91,7 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
     )
     return Plan.model_construct(
         order_id=order.id,
-        status=result.status.value,
+        status=cast(PlanStatus, result.status.value),
         solver=result.backend,
         runtime_ms=round(runtime_ms if runtime_ms is not None else
                          (time.perf_counter() - (started or time.perf_counter())) * 1000, 3),
