@@ -80,14 +80,26 @@ class GroupData:
     bits: _BitData | None = None
 
 
+SMALL_GROUP = 64
+"""Items of a group up to which :func:`elements` sums its demand in plain Python."""
+
+
 def elements(problem: SplitProblem, items: IntArray) -> tuple[IntArray, IntArray]:
     """The group's cover elements (see :attr:`SplitProblem.coverable`): what each
     warehouse can supply of each, ``[W, E]`` capped at the demand, and the demand
     ``[E]`` in item units. SKU elements come first, in SKU order, then the other items."""
     merged = (problem.single_sku[items] >= 0) & problem.splittable[items]
-    local, inverse = np.unique(problem.single_sku[items[merged]], return_inverse=True)
-    demand = np.bincount(inverse, weights=problem.quantity[items[merged]],
-                         minlength=local.size).astype(np.int64)
+    if items.size <= SMALL_GROUP:  # a few lines: a dict adds them up quicker than numpy
+        units: dict[int, int] = {}
+        for k, q in zip(problem.single_sku[items[merged]].tolist(),
+                        problem.quantity[items[merged]].tolist(), strict=True):
+            units[k] = units.get(k, 0) + q
+        local = np.array(sorted(units), dtype=np.int64)
+        demand = np.array([units[k] for k in sorted(units)], dtype=np.int64)
+    else:
+        local, inverse = np.unique(problem.single_sku[items[merged]], return_inverse=True)
+        demand = np.bincount(inverse, weights=problem.quantity[items[merged]],
+                             minlength=local.size).astype(np.int64)
     supply = np.minimum(problem.stock[:, local], demand[None, :])
     others = items[~merged]
     if others.size == 0:

@@ -1,4 +1,5 @@
-"""The plain-Python fill of small groups gives the vectorized fill's rows, unit for unit."""
+"""The plain-Python paths for small groups give the vectorized results exactly: the
+fill's rows unit for unit, and the covering elements of a group."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 from ordersplit.solver import group_search
 from ordersplit.solver.fill_small import fill_small
 from ordersplit.solver.problem import SplitProblem
+from tests.problem_shapes import SHAPES, random_shape_problem
 
 
 @st.composite
@@ -50,3 +52,19 @@ def test_small_fill_is_the_vectorized_fill(
     if fast is not None and slow is not None:
         assert np.array_equal(fast, slow)
     assert np.array_equal(fast_stock, slow_stock)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), shape=st.sampled_from(SHAPES), rules=st.booleans())
+def test_small_group_elements_are_the_vectorized_ones(seed: int, shape: str, rules: bool) -> None:
+    problem = random_shape_problem(np.random.default_rng(seed), shape, rules, max_items=10)
+    for items in problem.groups():
+        fast = group_search.elements(problem, items)
+        saved = group_search.SMALL_GROUP
+        group_search.SMALL_GROUP = -1  # the numpy branch
+        try:
+            slow = group_search.elements(problem, items)
+        finally:
+            group_search.SMALL_GROUP = saved
+        for a, b in zip(fast, slow, strict=True):
+            assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
