@@ -126,7 +126,10 @@ def keep_lines_whole(problem: SplitProblem, x: IntArray, stop: Deadline | None =
     if stop is not None and stop.expired():
         return x
     frag = fragmentable(problem)
-    if not frag.any() or fragments(problem, x) <= fragments_lower_bound(problem):
+    if not frag.any():
+        return x
+    now = fragments(problem, x)
+    if now == 0 or now <= fragments_lower_bound(problem):  # 0: no bound needed
         return x
     out = x.copy()
     opened = used_pairs(problem, x)
@@ -144,16 +147,22 @@ def keep_lines_whole(problem: SplitProblem, x: IntArray, stop: Deadline | None =
             rows = x[part]
         out[part] = rows
         stock[:, ks] -= rows.T @ use
-    if evaluate(problem, out).key(problem.objective) <= evaluate(problem, x).key(
-            problem.objective):
+    if np.array_equal(out, x) or evaluate(problem, out).key(problem.objective) <= evaluate(
+            problem, x).key(problem.objective):
         return out
     log.warning("fragments post-stage made the plan worse; kept the original")
     return x
 
 
+SMALL_PRODUCT = 100_000
+"""Items x warehouses x SKUs up to which :func:`consumed` multiplies densely."""
+
+
 def consumed(problem: SplitProblem, x: IntArray) -> IntArray:
     """``x.T @ usage`` (stock taken per warehouse and SKU) from ``x``'s nonzeros only:
     a dense integer product is slow on large orders."""
+    if x.size * problem.n_skus <= SMALL_PRODUCT:  # small: the dense product is quicker
+        return x.T @ problem.usage
     used = np.zeros_like(problem.stock)
     r, c = np.nonzero(x)
     ui, uk = np.nonzero(problem.usage)
@@ -186,9 +195,10 @@ def _parts(problem: SplitProblem, items: IntArray) -> list[IntArray]:
         return a
 
     first_of: dict[tuple[str, int], int] = {}
+    lines, single = problem.lines.tolist(), problem.single_sku.tolist()
     for i in items.tolist():
-        keys = [("line", int(problem.lines[i]))] + [
-            ("sku", int(k)) for k in np.flatnonzero(problem.usage[i])]
+        skus = [single[i]] if single[i] >= 0 else np.flatnonzero(problem.usage[i]).tolist()
+        keys = [("line", lines[i])] + [("sku", k) for k in skus]
         for key in keys:
             j = first_of.setdefault(key, i)
             a, b = find(i), find(j)
