@@ -133,11 +133,11 @@ def compile_request(request: SplitRequest) -> Compiled:
             sku_id(sku)
     n_skus = len(sku_index)
 
-    minutes = np.full(m, -1, dtype=np.int64)
-    for w, wh in enumerate(warehouses):
+    arrival = []
+    for wh in warehouses:
         hours = wh.delivery_hours.get(order.destination, wh.delivery_hours.get("*"))
-        if hours is not None:
-            minutes[w] = round(hours * 60)
+        arrival.append(-1 if hours is None else round(hours * 60))
+    minutes = np.array(arrival, dtype=np.int64)
     is_store = np.array([wh.kind == "store" for wh in warehouses], dtype=bool)
     ships = (minutes >= 0) & ~is_store
 
