@@ -53,6 +53,28 @@ class PlanAmounts:
         """Part ``p``'s (a child line's) ``amounts`` as decimal strings."""
         return self._format(self.parts[p])
 
+    def format_all(self) -> tuple[list[dict[str, str]], list[dict[str, str]], dict[str, str]]:
+        """Every child's, every part's and the parent's ``amounts`` at once: the same
+        strings as the ``format_*`` methods, from plain ints (a plan repeats few values,
+        zeros above all, so each is formatted once)."""
+        keys, exp = self.keys, self.exponent
+        text: dict[int, str] = {}
+
+        def rows(table: list[list[int]]) -> list[dict[str, str]]:
+            out = []
+            for row in table:
+                values = []
+                for v in row:
+                    s = text.get(v)
+                    if s is None:
+                        s = text[v] = format_minor(v, exp)
+                    values.append(s)
+                out.append(dict(zip(keys, values, strict=True)))
+            return out
+
+        parent = rows([self.parent.tolist()])[0]
+        return rows(self.children.tolist()), rows(self.parts.tolist()), parent
+
 
 def _ratio(rate: Decimal) -> tuple[int, int]:
     num, den = rate.as_integer_ratio()

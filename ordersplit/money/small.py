@@ -37,6 +37,8 @@ def apportion_list(total: int, weights: list[int], units: list[int] | None = Non
     minus the shares of its magnitude; all-zero weights share by ``units`` (one each
     when not given).
     """
+    if len(weights) == 1 and weights[0] > 0:  # one item takes it all (most lines)
+        return [total]
     if any(w < 0 for w in weights):
         raise ValueError("apportion needs non-negative weights")
     if total < 0:
@@ -70,6 +72,11 @@ def apportion_list(total: int, weights: list[int], units: list[int] | None = Non
 
 def quotas_list(total: int, num: list[int], den: int) -> list[int]:
     """``num[i] / den`` rounded to integers adding up to ``total`` (largest remainders)."""
+    if len(num) == 1:  # one item: the total, if it is a rounding of the quota at all
+        q, r = divmod(num[0], den)
+        if not 0 <= total - q <= (r > 0):
+            raise ValueError("total is not a rounding of the quotas' sum")
+        return [total]
     shares = []
     rems = []
     for x in num:

@@ -52,17 +52,18 @@ class DraftChild:
 def draft_children(layout: Layout, x: IntArray, per_warehouse: bool) -> list[DraftChild]:
     """Children from the solver's assignment plus the parts the rules fixed."""
     drafts: dict[tuple[object, ...], DraftChild] = {}
-    for i, w in zip(*np.nonzero(x), strict=True):
+    rows, cols = np.nonzero(x)
+    for i, w, units in zip(rows.tolist(), cols.tolist(), x[rows, cols].tolist(), strict=True):
         item = layout.items[i]
-        wid: int | None = int(w)
+        wid: int | None = w
         slot: tuple[object, ...] = ("ship", item.key, wid) if per_warehouse else ("ship", item.key)
         if slot not in drafts:
             drafts[slot] = DraftChild("shipment", item.key, wid)
         child = drafts[slot]
         if child.warehouse != wid:
             child.warehouse = None  # warehouse rule off: one child, several warehouses
-        child.add(item.line, item.component, int(x[i, w]))
-        child.sources[int(w)] = child.sources.get(int(w), 0) + int(x[i, w])
+        child.add(item.line, item.component, units)
+        child.sources[w] = child.sources.get(w, 0) + units
     for part in layout.fixed:
         if part.kind == "bulky":
             slot = ("bulky", part.line, part.warehouse)

@@ -94,12 +94,33 @@ def shippable_quantities(cands: list[Candidate], stock: IntArray, minutes: IntAr
         if not cand.splittable:
             taken, _ = source_fastest(cand, scratch, minutes)
             out[idx] = sum(u for _, u in taken)
+    readers: dict[int, int] = {}  # plain lines still to come, per SKU
+    for cand in cands:
+        if cand.splittable:
+            (k, _), = cand.usage.items()
+            readers[k] = readers.get(k, 0) + 1
+    # what the allowed warehouses hold of each SKU before any plain line takes from it,
+    # summed once per allowed set (lines usually share one) for each SKU's first line
+    totals: dict[int, tuple[np.ndarray, list[int]]] = {}
+    seen: set[int] = set()
     for idx, cand in enumerate(cands):
         if cand.splittable:
             (k, u), = cand.usage.items()
-            supply = int(np.where(cand.allowed, scratch[:, k], 0).sum()) // u
+            if k not in seen:
+                seen.add(k)
+                held = totals.get(id(cand.allowed))
+                if held is None or held[0] is not cand.allowed:
+                    held = (cand.allowed, np.where(cand.allowed[:, None], scratch, 0)
+                            .sum(axis=0).tolist())
+                    totals[id(cand.allowed)] = held
+                supply = held[1][k] // u
+            else:
+                supply = int(np.where(cand.allowed, scratch[:, k], 0).sum()) // u
             units = min(cand.quantity, supply)
             out[idx] = units
+            readers[k] -= 1
+            if not readers[k]:  # no later line reads this SKU: nothing to take
+                continue
             # take from the network as a whole: any allowed warehouses, largest first
             need = units * u
             for w in np.argsort(-np.where(cand.allowed, scratch[:, k], -1), kind="stable"):

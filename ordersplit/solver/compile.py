@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 
 from ordersplit.models.request import SplitRequest, Warehouse
+from ordersplit.rules.costs import cost_decimals, cost_units
 from ordersplit.rules.keys import GroupKey, group_key
 from ordersplit.rules.presource import Candidate, shippable_quantities, source_fastest
 from ordersplit.rules.store import place_store_lines
@@ -85,11 +86,7 @@ def expand_objective(terms: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _cost_scale(request: SplitRequest) -> int:
-    decimals = 0
-    for wh in request.warehouses:
-        exp = wh.child_cost.normalize().as_tuple().exponent
-        if isinstance(exp, int) and exp < 0:
-            decimals = max(decimals, -exp)
+    decimals = max(map(cost_decimals, {wh.child_cost for wh in request.warehouses}), default=0)
     return 10 ** min(decimals, MAX_COST_DECIMALS)
 
 
@@ -136,11 +133,11 @@ def compile_request(request: SplitRequest) -> Compiled:
             sku_id(sku)
     n_skus = len(sku_index)
 
-    minutes = np.full(m, -1, dtype=np.int64)
-    for w, wh in enumerate(warehouses):
+    arrival = []
+    for wh in warehouses:
         hours = wh.delivery_hours.get(order.destination, wh.delivery_hours.get("*"))
-        if hours is not None:
-            minutes[w] = round(hours * 60)
+        arrival.append(-1 if hours is None else round(hours * 60))
+    minutes = np.array(arrival, dtype=np.int64)
     is_store = np.array([wh.kind == "store" for wh in warehouses], dtype=bool)
     ships = (minutes >= 0) & ~is_store
 
@@ -218,7 +215,8 @@ def compile_request(request: SplitRequest) -> Compiled:
         stock=stock,
         allowed=np.array([c.allowed for c, _ in rows], dtype=bool).reshape(n, m),
         hours=np.where(minutes >= 0, minutes, 0),
-        cost=np.array([int(wh.child_cost * cost_scale) for wh in warehouses], dtype=np.int64),
+        cost=np.array([cost_units(wh.child_cost, cost_scale) for wh in warehouses],
+                      dtype=np.int64),
         objective=expand_objective(request.objective_order()),
         per_warehouse=rules.warehouse,
         fixed_makespan=max((int(minutes[p.warehouse]) for p in fixed

@@ -46,12 +46,27 @@ SETTLE_BACKEND = "cpsat"
 30 ms a call under load 10, HiGHS 54 ms)."""
 
 
+DERIVED = ("capacity", "single_sku", "simple", "coverable")
+"""Cached properties of a :class:`SplitProblem` that do not depend on its objective."""
+
+
+def share_derived(src: SplitProblem, dst: SplitProblem) -> None:
+    """Give ``dst`` (the same data under another objective) what ``src`` has already
+    derived, so that no small order computes its capacities twice."""
+    known = src.__dict__
+    for name in DERIVED:
+        if name in known and name not in dst.__dict__:
+            dst.__dict__[name] = known[name]
+
+
 def without_fragments(problem: SplitProblem) -> SplitProblem:
     """``problem`` with the fragments term dropped (for searches that do not know it)."""
     if TERM not in problem.objective:
         return problem
-    return dataclasses.replace(problem, objective=tuple(t for t in problem.objective
-                                                         if t != TERM))
+    core = dataclasses.replace(problem, objective=tuple(t for t in problem.objective
+                                                        if t != TERM))
+    share_derived(problem, core)
+    return core
 
 
 def head_terms(problem: SplitProblem) -> tuple[str, ...]:
@@ -111,7 +126,10 @@ def keep_lines_whole(problem: SplitProblem, x: IntArray, stop: Deadline | None =
     if stop is not None and stop.expired():
         return x
     frag = fragmentable(problem)
-    if not frag.any() or fragments(problem, x) <= fragments_lower_bound(problem):
+    if not frag.any():
+        return x
+    now = fragments(problem, x)
+    if now == 0 or now <= fragments_lower_bound(problem):  # 0: no bound needed
         return x
     out = x.copy()
     opened = used_pairs(problem, x)
@@ -129,16 +147,22 @@ def keep_lines_whole(problem: SplitProblem, x: IntArray, stop: Deadline | None =
             rows = x[part]
         out[part] = rows
         stock[:, ks] -= rows.T @ use
-    if evaluate(problem, out).key(problem.objective) <= evaluate(problem, x).key(
-            problem.objective):
+    if np.array_equal(out, x) or evaluate(problem, out).key(problem.objective) <= evaluate(
+            problem, x).key(problem.objective):
         return out
     log.warning("fragments post-stage made the plan worse; kept the original")
     return x
 
 
+SMALL_PRODUCT = 100_000
+"""Items x warehouses x SKUs up to which :func:`consumed` multiplies densely."""
+
+
 def consumed(problem: SplitProblem, x: IntArray) -> IntArray:
     """``x.T @ usage`` (stock taken per warehouse and SKU) from ``x``'s nonzeros only:
     a dense integer product is slow on large orders."""
+    if x.size * problem.n_skus <= SMALL_PRODUCT:  # small: the dense product is quicker
+        return x.T @ problem.usage
     used = np.zeros_like(problem.stock)
     r, c = np.nonzero(x)
     ui, uk = np.nonzero(problem.usage)
@@ -171,9 +195,10 @@ def _parts(problem: SplitProblem, items: IntArray) -> list[IntArray]:
         return a
 
     first_of: dict[tuple[str, int], int] = {}
+    lines, single = problem.lines.tolist(), problem.single_sku.tolist()
     for i in items.tolist():
-        keys = [("line", int(problem.lines[i]))] + [
-            ("sku", int(k)) for k in np.flatnonzero(problem.usage[i])]
+        skus = [single[i]] if single[i] >= 0 else np.flatnonzero(problem.usage[i]).tolist()
+        keys = [("line", lines[i])] + [("sku", k) for k in skus]
         for key in keys:
             j = first_of.setdefault(key, i)
             a, b = find(i), find(j)
@@ -313,6 +338,8 @@ def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
 
     if problem.objective[-1] != TERM or not problem.coverable or not problem.per_warehouse:
         return x, False
+    if fragments(problem, x) == 0:  # nothing to settle (most orders)
+        return x.copy(), True
     reach = problem.allowed.copy()
     if "makespan" in head:
         reach &= (problem.hours <= head["makespan"])[None, :]
@@ -350,6 +377,8 @@ def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
 def _no_worse(problem: SplitProblem, y: IntArray, x: IntArray, proven: bool
               ) -> tuple[IntArray, bool]:
     """``(y, proven)``, or ``(x, False)`` when ``y`` is worse than ``x`` (a safeguard)."""
+    if np.array_equal(y, x):  # nothing was re-assigned: nothing to compare
+        return y, proven
     if evaluate(problem, y).key(problem.objective) > evaluate(problem, x).key(problem.objective):
         log.warning("fragments settlement made the plan worse; kept the original")
         return x, False

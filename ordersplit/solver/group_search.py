@@ -31,6 +31,7 @@ import numpy as np
 
 from ordersplit.solver import cover_kernel as kernel
 from ordersplit.solver import partial_kernel as pkernel
+from ordersplit.solver.fill_small import SMALL_FILL, fill_small
 from ordersplit.solver.heuristics.state import fill_fastest
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.stop import Deadline, parallel_allowed
@@ -79,14 +80,26 @@ class GroupData:
     bits: _BitData | None = None
 
 
+SMALL_GROUP = 64
+"""Items of a group up to which :func:`elements` sums its demand in plain Python."""
+
+
 def elements(problem: SplitProblem, items: IntArray) -> tuple[IntArray, IntArray]:
     """The group's cover elements (see :attr:`SplitProblem.coverable`): what each
     warehouse can supply of each, ``[W, E]`` capped at the demand, and the demand
     ``[E]`` in item units. SKU elements come first, in SKU order, then the other items."""
     merged = (problem.single_sku[items] >= 0) & problem.splittable[items]
-    local, inverse = np.unique(problem.single_sku[items[merged]], return_inverse=True)
-    demand = np.bincount(inverse, weights=problem.quantity[items[merged]],
-                         minlength=local.size).astype(np.int64)
+    if items.size <= SMALL_GROUP:  # a few lines: a dict adds them up quicker than numpy
+        units: dict[int, int] = {}
+        for k, q in zip(problem.single_sku[items[merged]].tolist(),
+                        problem.quantity[items[merged]].tolist(), strict=True):
+            units[k] = units.get(k, 0) + q
+        local = np.array(sorted(units), dtype=np.int64)
+        demand = np.array([units[k] for k in sorted(units)], dtype=np.int64)
+    else:
+        local, inverse = np.unique(problem.single_sku[items[merged]], return_inverse=True)
+        demand = np.bincount(inverse, weights=problem.quantity[items[merged]],
+                             minlength=local.size).astype(np.int64)
     supply = np.minimum(problem.stock[:, local], demand[None, :])
     others = items[~merged]
     if others.size == 0:
@@ -108,6 +121,8 @@ def fill_group(problem: SplitProblem, items: IntArray, open_wh: IntArray,
     plain = problem.single_sku[items]
     if items.size == 0 or (plain < 0).any() or not problem.splittable[items].all():
         return fill_fastest(problem, items, open_wh, stock)
+    if items.size * open_wh.size <= SMALL_FILL:
+        return fill_small(problem, items, open_wh, stock)
     wh = open_wh[np.lexsort((open_wh, problem.hours[open_wh]))]
     wh = wh[problem.allowed[items[0], wh]]
     local, inv = np.unique(plain, return_inverse=True)

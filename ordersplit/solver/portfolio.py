@@ -38,6 +38,7 @@ from ordersplit.solver.fragments import (
     head_terms,
     keep_lines_whole,
     settle_fragments,
+    share_derived,
     without_fragments,
 )
 from ordersplit.solver.heuristics import HEURISTICS
@@ -103,7 +104,9 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     best = _Best(problem)
     children_lb = 0
     proven: dict[str, int] | None = None  # proven optima of the terms before fragments
-    large = _columns(problem) > LARGE_COLUMNS
+    # an order of fewer cells than that cannot have more columns: no capacities needed
+    large = problem.n_items * problem.n_warehouses > LARGE_COLUMNS and \
+        _columns(problem) > LARGE_COLUMNS
     core = without_fragments(problem)  # the search does not know fragments
     if large:  # the search rarely proves these at once: the heuristics go first
         _run_heuristics(problem, best, stop)
@@ -112,6 +115,7 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
         # lower bound; on most orders it proves the optimum at once.
         share = EXACT_SHARE_LARGE if large else EXACT_SHARE
         out = combination_search(core, stop.fraction(share), best.x)
+        share_derived(core, problem)
         if out.assignment is not None:
             best.offer("combination", out.assignment, stop)
         if out.proven and best.x is not None and best.obj is not None:
@@ -120,7 +124,9 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
             proven = {t: int(getattr(best.obj, t)) for t in head_terms(problem)}
             x, settled = settle_fragments(problem, best.x, proven, stop)
             if settled:  # the usual case: no heuristic or MIP needed
-                best.x, best.obj = x, evaluate(problem, x)
+                if not np.array_equal(x, best.x):
+                    best.obj = evaluate(problem, x)
+                best.x = x
                 return _result(best, Status.OPTIMAL, best.obj.children, t0)
         children_lb = out.children_bound
 
