@@ -216,7 +216,7 @@ class _Run:
 
 ROW_COLUMNS = ["order_id", "arrival_h", "status", "solver", "children", "children_lower_bound",
                "backorder_children", "delivery_hours", "unit_hours", "cost", "units_shipped",
-               "latency_ms", "error_field", "error_message"]
+               "stock_value", "latency_ms", "error_field", "error_message"]
 """Columns of :attr:`SimulationResult.orders`."""
 
 
@@ -255,7 +255,13 @@ def _plan_row(plan: Plan) -> dict[str, Any]:
             "children_lower_bound": plan.objective.children_lower_bound,
             "backorder_children": back, "delivery_hours": plan.objective.delivery_hours,
             "unit_hours": plan.objective.unit_hours, "cost": float(Decimal(plan.objective.cost)),
-            "units_shipped": shipped}
+            "units_shipped": shipped,
+            "stock_value": _number(getattr(plan.objective, "stock_value", None))}
+
+
+def _number(value: Any) -> float | None:
+    """A plan figure as a float (``None`` when the plan has none)."""
+    return None if value is None else float(Decimal(str(value)))
 
 
 def totals(orders: pd.DataFrame) -> dict[str, float]:
