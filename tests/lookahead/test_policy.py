@@ -27,7 +27,7 @@ needs_term = pytest.mark.skipif(
     reason="the solver of this build has no stock_value objective term (issue 17, h1)")
 
 
-class _Sent(OrderSplitError):
+class _SentError(OrderSplitError):
     """Raised by the recorder: the request is what is under test, not a plan."""
 
     def __init__(self) -> None:
@@ -36,7 +36,7 @@ class _Sent(OrderSplitError):
 
 
 def _refuse(request: dict[str, Any]) -> Plan:
-    raise _Sent
+    raise _SentError
 
 
 def _world(preset: str = "scarce", n: int = 24, seed: int = 3) -> tuple[Any, ...]:
@@ -53,7 +53,7 @@ def test_the_policy_sends_the_stock_value_request_with_the_prices_of_the_order()
     def record(request: dict[str, Any]) -> Plan:
         assert policy.prices is not None
         sent.append((copy.deepcopy(request), policy.prices))
-        raise _Sent
+        raise _SentError
 
     policy = LookaheadPolicy(net, make_forecaster("perfect", stream, net, cfg.scenario, 24.0, 3),
                              refresh_orders=5, split_fn=record)

@@ -62,7 +62,7 @@ def test_replenishment_restarts_each_period_from_the_starting_stock() -> None:
 
 
 def test_the_batch_reference_is_never_worse_than_its_sequential_baseline() -> None:
-    cfg, net, stream = _day(60)
+    _, net, stream = _day(60)
     ref = batch_reference(stream, net, time_limit_s=5.0, bound_time_limit_s=2.0)
     assert ref.orders == ref.planned + ref.errors == 60
     assert ref.children <= ref.sequential_children
