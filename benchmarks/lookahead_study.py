@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import subprocess
 import sys
 import time
 import traceback
@@ -39,6 +38,9 @@ from ordersplit.lookahead.forecasters import parse_kinds
 from ordersplit.lookahead.policy import POSITIONS, stock_value_available
 from ordersplit.lookahead.simulate import SimulationConfig
 from ordersplit.lookahead.study import StudyConfig, run_study
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from split_engine import _commit  # the runners' one way to name the commit measured
 
 log = logging.getLogger("lookahead_study")
 
@@ -75,15 +77,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.orders = min(args.orders, QUICK_ORDERS)
         args.batch_time_limit_s = min(args.batch_time_limit_s, QUICK_BATCH_S)
     return args
-
-
-def _commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, check=True, cwd=Path(__file__).parent)
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
 
 
 def _loadavg() -> str:
