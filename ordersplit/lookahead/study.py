@@ -75,6 +75,11 @@ class StudyConfig:
         bad = set(self.forecasts) - set(FORECAST_KINDS)
         if bad:
             raise ValueError(f"unknown forecast kind {sorted(bad)[0]!r}; known: {list(FORECAST_KINDS)}")
+        if self.refresh_orders is None and self.refresh_hours is None:
+            raise ValueError("give refresh_orders or refresh_hours (or both)")
+        if (self.refresh_orders is not None and self.refresh_orders < 1) or \
+                (self.refresh_hours is not None and not self.refresh_hours > 0):
+            raise ValueError("refresh_orders must be >= 1 and refresh_hours positive")
         if not self.batch_time_limit_s > 0:
             raise ValueError("batch_time_limit_s must be positive")
 

@@ -117,6 +117,10 @@ def test_study_settings_are_checked() -> None:
         StudyConfig(cfg, policies=("myopic", "oracle"))
     with pytest.raises(ValueError, match="forecast"):
         StudyConfig(cfg, forecasts=("psychic",))
+    with pytest.raises(ValueError, match="refresh"):
+        StudyConfig(cfg, refresh_orders=None)
+    with pytest.raises(ValueError, match="refresh_hours"):
+        StudyConfig(cfg, refresh_hours=-1.0)
 
 
 def test_simulate_command_runs_the_policies_and_writes_the_study(tmp_path: Path,
@@ -130,3 +134,5 @@ def test_simulate_command_runs_the_policies_and_writes_the_study(tmp_path: Path,
     assert main(["simulate", "--orders", "3", "--policies", "myopic,oracle"]) == 2
     assert "unknown policy 'oracle'" in capsys.readouterr().err
     assert main(["simulate", "--orders", "3", "--forecast", "psychic"]) == 2
+    assert main(["simulate", "--orders", "3", "--refresh-orders", "0"]) == 2
+    assert "refresh" in capsys.readouterr().err
