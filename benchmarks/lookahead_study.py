@@ -68,6 +68,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--replenish-every-hours", type=float, default=None)
     p.add_argument("--batch-time-limit-s", type=float, default=300.0)
     p.add_argument("--batch-workers", type=int, default=1)
+    p.add_argument("--batch-deterministic", action="store_true",
+                   help="the batch with work limits instead of the clock (same result under any load)")
+    p.add_argument("--batch-max-rounds", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--require-term", action="store_true",
                    help="fail when the solver has no stock_value term (instead of skipping)")
@@ -94,7 +97,9 @@ def study_config(args: argparse.Namespace, preset: str) -> StudyConfig:
                        refresh_hours=args.refresh_hours, noise_sigma=args.noise_sigma,
                        stale_shift=args.stale_shift, position=args.position,
                        batch_time_limit_s=args.batch_time_limit_s,
-                       batch_workers=args.batch_workers)
+                       batch_workers=args.batch_workers,
+                       batch_deterministic=args.batch_deterministic,
+                       batch_max_rounds=args.batch_max_rounds)
 
 
 def goals(preset: str, table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -131,6 +136,16 @@ def markdown(rows: pd.DataFrame) -> str:
             f"| {f(r['latency_ratio'], '.2f')}, {f(r['median_latency_ratio'], '.2f')} "
             f"| {f(r['price_refreshes'], '.0f')} ({f(r['price_refresh_s'], '.1f')}) |")
     return "\n".join(lines) + "\n"
+
+
+def batch_line(batch: dict[str, Any] | None) -> str:
+    """The offline reference in one line: its sequential pass, its result, its bound."""
+    if not batch:
+        return "batch: not run"
+    status = ",".join(sorted({str(p["joint_bound_status"]) for p in batch["periods"]}))
+    return (f"batch: sequential {batch['sequential_children']:,} -> {batch['children']:,} "
+            f"children in {batch['runtime_s']:.0f} s; joint bound {batch['joint_bound']} "
+            f"({status}; 'fallback'/'too_large' mean the weaker group bound)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{time.perf_counter() - t0:.0f} s", flush=True)
         for name, why in res.summary["skipped"].items():
             print(f"  {name} skipped: {why}", flush=True)
+        print("  " + batch_line(res.summary["batch"]), flush=True)
+        summary["scenarios"][preset]["batch_line"] = batch_line(res.summary["batch"])
         if out is not None:
             _write(out, summary, tables)
     if tables:
@@ -191,7 +208,9 @@ def _write(out: Path, summary: dict[str, Any], tables: list[pd.DataFrame]) -> No
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     if tables:
-        (out / "summary.md").write_text(markdown(pd.concat(tables, ignore_index=True)))
+        notes = "".join(f"\n- {name}: {sc.get('batch_line', '')} (load {sc['load_average_start']} "
+                        f"-> {sc['load_average_end']})" for name, sc in summary["scenarios"].items())
+        (out / "summary.md").write_text(markdown(pd.concat(tables, ignore_index=True)) + notes + "\n")
 
 
 if __name__ == "__main__":

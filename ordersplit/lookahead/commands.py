@@ -51,7 +51,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                             noise_sigma=args.noise_sigma, stale_shift=args.stale_shift,
                             position=args.stock_value_position,
                             batch_time_limit_s=args.batch_time_limit_s,
-                            batch_workers=args.batch_workers)
+                            batch_workers=args.batch_workers,
+                            batch_deterministic=args.batch_deterministic,
+                            batch_max_rounds=args.batch_max_rounds)
     except ValueError as exc:
         return _error(str(exc))
     result = run_study(study)
@@ -131,6 +133,9 @@ def add_simulate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-time-limit-s", type=float, default=120.0,
                    help="the offline batch's time limit (whole run)")
     p.add_argument("--batch-workers", type=int, default=1)
+    p.add_argument("--batch-deterministic", action="store_true",
+                   help="the batch with work limits instead of the clock (same result under any load)")
+    p.add_argument("--batch-max-rounds", type=int, default=None)
     p.add_argument("--out", default=None, help="per-order rows of every policy (.csv or .parquet)")
     p.add_argument("--out-dir", default=None,
                    help="folder for policies.csv, orders.csv, summary.json, over_time.png")

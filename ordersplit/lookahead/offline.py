@@ -69,9 +69,12 @@ def periods(times: np.ndarray, replenish_every_hours: float | None) -> list[np.n
 
 def batch_reference(stream: OrderStream, net: Network, *, replenish_every_hours: float | None = None,
                     time_limit_s: float = 120.0, workers: int = 1,
-                    bound_time_limit_s: float = 60.0) -> BatchReference:
+                    bound_time_limit_s: float = 60.0, deterministic: bool = False,
+                    max_rounds: int | None = None) -> BatchReference:
     """Re-optimize the stream's orders as one batch per stock period (module doc);
-    ``time_limit_s`` is shared among the periods by their orders."""
+    ``time_limit_s`` is shared among the periods by their orders. ``deterministic``
+    (work limits instead of the clock, ``max_rounds`` search rounds) gives the same
+    reference on any machine and under any load."""
     world = world_from_warehouses(location_dicts(net.locations, net.sku_ids, net.stock))
     parts = [p for p in periods(stream.times, replenish_every_hours) if p.size]
     total = max(1, len(stream))
@@ -81,7 +84,8 @@ def batch_reference(stream: OrderStream, net: Network, *, replenish_every_hours:
             world, (stream.requests[int(k)] for k in part))
         limit = max(1.0, time_limit_s * part.size / total)
         res = reoptimize(BatchInput(world, templates, errors, n), time_limit_s=limit,
-                         workers=workers, bound_time_limit_s=bound_time_limit_s)
+                         workers=workers, bound_time_limit_s=bound_time_limit_s,
+                         deterministic=deterministic, max_rounds=max_rounds)
         out.append({k: res.summary.get(k) for k in PERIOD_KEYS})
         log.info("batch period of %d orders: %s -> %s children (bound %s)", part.size,
                  out[-1]["children_sequential"], out[-1]["children_batch"],

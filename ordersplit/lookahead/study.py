@@ -65,6 +65,9 @@ class StudyConfig:
     pricing: PricingParams = field(default_factory=PricingParams)
     batch_time_limit_s: float = 120.0
     batch_workers: int = 1
+    batch_deterministic: bool = False
+    """Work limits instead of the clock: the same batch reference under any load."""
+    batch_max_rounds: int | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.policies) - {"myopic", "lookahead", "batch"}
@@ -140,7 +143,9 @@ def run_study(cfg: StudyConfig) -> StudyResult:
     batch = None
     if "batch" in cfg.policies:
         batch = batch_reference(stream, net, replenish_every_hours=sim.replenish_every_hours,
-                                time_limit_s=cfg.batch_time_limit_s, workers=cfg.batch_workers)
+                                time_limit_s=cfg.batch_time_limit_s, workers=cfg.batch_workers,
+                                deterministic=cfg.batch_deterministic,
+                                max_rounds=cfg.batch_max_rounds)
     table = policy_table(results, batch)
     orders = pd.concat([r.orders.assign(policy=name) for name, r in results.items()],
                        ignore_index=True)
@@ -152,7 +157,9 @@ def run_study(cfg: StudyConfig) -> StudyResult:
                   "refresh_orders": cfg.refresh_orders, "refresh_hours": cfg.refresh_hours,
                   "noise_sigma": cfg.noise_sigma, "stale_shift": cfg.stale_shift,
                   "position": cfg.position, "pricing": asdict(cfg.pricing),
-                  "batch_time_limit_s": cfg.batch_time_limit_s},
+                  "batch_time_limit_s": cfg.batch_time_limit_s,
+                  "batch_deterministic": cfg.batch_deterministic,
+                  "batch_max_rounds": cfg.batch_max_rounds},
         "policies": {name: {**r.totals, **r.policy_stats} for name, r in results.items()},
         "batch": batch.as_dict() if batch is not None else None,
         "table": json.loads(table.to_json(orient="records")),
