@@ -50,7 +50,8 @@ def stock_value_available() -> bool:
 def objective_with_stock_value(request: Mapping[str, Any], position: Position) -> list[str]:
     """The request's objective (its own, else the default its preference implies) with
     ``stock_value`` inserted after ``children`` (and after ``delivery`` when
-    ``position`` is ``after_delivery`` and delivery comes after children)."""
+    ``position`` is ``after_delivery`` and delivery comes after children). An objective
+    without ``children`` is left as it is: the term may only follow children."""
     own = request.get("options", {}).get("objective")
     if own is not None:
         terms = [str(t) for t in own if t != STOCK_VALUE]
@@ -58,7 +59,9 @@ def objective_with_stock_value(request: Mapping[str, Any], position: Position) -
         terms = ["delivery", "children"]
     else:
         terms = ["children", "delivery"]
-    at = terms.index("children") + 1 if "children" in terms else len(terms)
+    if "children" not in terms:
+        return terms
+    at = terms.index("children") + 1
     if position == "after_delivery" and "delivery" in terms[at:]:
         at = terms.index("delivery") + 1
     terms.insert(at, STOCK_VALUE)
@@ -81,9 +84,13 @@ def prices_for_request(prices: StockPrices, request: Mapping[str, Any]) -> dict[
 
 def request_with_prices(request: Mapping[str, Any], prices: StockPrices, position: Position
                         ) -> dict[str, Any]:
-    """A copy of ``request`` with the ``stock_value`` objective and its prices."""
+    """A copy of ``request`` with the ``stock_value`` objective and its prices (as it is
+    when its own objective has no ``children`` to put the term after)."""
     options = dict(request.get("options", {}))
-    options["objective"] = objective_with_stock_value(request, position)
+    objective = objective_with_stock_value(request, position)
+    if STOCK_VALUE not in objective:
+        return {**request, "options": options}
+    options["objective"] = objective
     options["stock_prices"] = prices_for_request(prices, request)
     return {**request, "options": options}
 

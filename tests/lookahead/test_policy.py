@@ -97,8 +97,8 @@ def test_objective_terms_keep_children_first() -> None:
     req["options"]["objective"] = ["delivery", "children", "stock_value"]
     assert objective_with_stock_value(req, "after_delivery") == ["delivery", "children",
                                                                  "stock_value"]
-    req["options"]["objective"] = ["delivery"]
-    assert objective_with_stock_value(req, "before_delivery") == ["delivery", "stock_value"]
+    req["options"]["objective"] = ["delivery"]  # no children to follow: left alone
+    assert objective_with_stock_value(req, "before_delivery") == ["delivery"]
 
 
 def test_a_refresh_by_simulated_hours() -> None:
