@@ -128,8 +128,8 @@ def simulate_many(config: SimulationConfig, policies: Sequence[Policy],
                   network: Network | None = None, stream: OrderStream | None = None
                   ) -> dict[str, SimulationResult]:
     """Run every policy over the same orders, interleaved order by order: each order is
-    split by each policy in turn, each against its own stock, so that the latencies
-    compare under the same load. ``stream`` defaults to the scenario's
+    split by each policy in turn (the first one rotating), each against its own stock,
+    so that the latencies compare under the same load. ``stream`` defaults to the scenario's
     (:func:`~ordersplit.lookahead.stream.scenario_stream`)."""
     names = [p.name for p in policies]
     if len(set(names)) != len(names):
@@ -143,7 +143,7 @@ def simulate_many(config: SimulationConfig, policies: Sequence[Policy],
         _warm_up(orders.requests[0], world)
     every = config.replenish_every_hours
     next_fill = every
-    for clock, req in zip(orders.times.tolist(), orders.requests, strict=True):
+    for k, (clock, req) in enumerate(zip(orders.times.tolist(), orders.requests, strict=True)):
         if every is not None and next_fill is not None and clock >= next_fill:
             for run in runs:
                 np.maximum(run.stock, world.start, out=run.stock)
@@ -151,7 +151,8 @@ def simulate_many(config: SimulationConfig, policies: Sequence[Policy],
         window_end = config.horizon_hours if next_fill is None else min(next_fill,
                                                                         config.horizon_hours)
         cols = _stock_columns(req, world.sku_col)
-        for run in runs:
+        first = k % len(runs)  # who goes first rotates: no policy always finds caches warm
+        for run in runs[first:] + runs[:first]:
             run.step(req, cols, clock, window_end)
     return {run.policy.name: run.result() for run in runs}
 
