@@ -132,6 +132,8 @@ def simulate_many(config: SimulationConfig, policies: Sequence[Policy],
     so that the latencies compare under the same load. ``stream`` defaults to the scenario's
     (:func:`~ordersplit.lookahead.stream.scenario_stream`)."""
     names = [p.name for p in policies]
+    if not names:
+        raise ValueError("give at least one policy")
     if len(set(names)) != len(names):
         raise ValueError(f"policy names repeat: {names}")
     net = network if network is not None else scenario_network(config.scenario)
