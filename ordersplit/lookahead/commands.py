@@ -35,21 +35,47 @@ def _write(df: pd.DataFrame, out: str) -> None:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    """One policy over a scenario day: totals as JSON, per-order rows to ``--out``."""
+    """The policies over a scenario day: the summary as JSON on standard output, the
+    per-order rows to ``--out``, every table, the summary and the plot to ``--out-dir``."""
     from ordersplit.bench.scenario import ScenarioConfig
-    from ordersplit.lookahead.simulate import POLICIES, SimulationConfig, simulate
+    from ordersplit.lookahead.forecasters import parse_kinds
+    from ordersplit.lookahead.simulate import SimulationConfig
+    from ordersplit.lookahead.study import StudyConfig, run_study
 
     try:
         scenario = ScenarioConfig.preset(args.preset, n_orders=args.orders, seed=args.seed)
         config = SimulationConfig(scenario, args.horizon_hours, args.replenish_every_hours,
                                   args.seed)
+        study = StudyConfig(config, policies=_names(args.policies), forecasts=parse_kinds(args.forecast),
+                            refresh_orders=args.refresh_orders or None, refresh_hours=args.refresh_hours,
+                            noise_sigma=args.noise_sigma, stale_shift=args.stale_shift,
+                            position=args.stock_value_position,
+                            batch_time_limit_s=args.batch_time_limit_s,
+                            batch_workers=args.batch_workers,
+                            batch_deterministic=args.batch_deterministic,
+                            batch_max_rounds=args.batch_max_rounds)
     except ValueError as exc:
         return _error(str(exc))
-    result = simulate(config, POLICIES[args.policy]())
+    result = run_study(study)
     if args.out:
         _write(result.orders, args.out)
-    sys.stdout.write(json.dumps({"policy": result.policy, **result.totals}) + "\n")
+    if args.out_dir:
+        result.write(args.out_dir)
+    sys.stdout.write(json.dumps({"policies": result.summary["policies"],
+                                 "batch": result.summary["batch"],
+                                 "table": result.summary["table"],
+                                 "skipped": result.summary["skipped"]}, default=str) + "\n")
     return 0
+
+
+def _names(text: str) -> tuple[str, ...]:
+    from ordersplit.lookahead.simulate import POLICY_NAMES
+
+    names = tuple(dict.fromkeys(["myopic", *(n.strip() for n in text.split(",") if n.strip())]))
+    bad = [n for n in names if n not in POLICY_NAMES]
+    if bad:
+        raise ValueError(f"unknown policy {bad[0]!r}; known: {list(POLICY_NAMES)}")
+    return names
 
 
 def cmd_prices(args: argparse.Namespace) -> int:
@@ -81,16 +107,38 @@ def cmd_prices(args: argparse.Namespace) -> int:
 
 
 def add_simulate_arguments(p: argparse.ArgumentParser) -> None:
-    from ordersplit.lookahead.simulate import POLICIES
-
-    p.add_argument("--preset", default="default", help="scenario preset (default, scarce, ...)")
+    p.add_argument("--preset", "--scenario", dest="preset", default="default",
+                   help="scenario preset (default, scarce, ...)")
     p.add_argument("--orders", type=int, default=500)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the scenario, the arrival times and the forecasts' errors")
     p.add_argument("--horizon-hours", type=float, default=24.0)
     p.add_argument("--replenish-every-hours", type=float, default=None,
                    help="refill every location up to its starting stock this often")
-    p.add_argument("--policy", choices=sorted(POLICIES), default="myopic")
-    p.add_argument("--out", default=None, help="per-order table (.csv or .parquet)")
+    p.add_argument("--policies", default="myopic",
+                   help="comma list of myopic, lookahead (one per forecast kind), batch "
+                        "(the offline reference); myopic is always run")
+    p.add_argument("--forecast", default="perfect",
+                   help="forecast kinds of the look-ahead policy: comma list of perfect, noisy, stale")
+    p.add_argument("--refresh-orders", type=int, default=250,
+                   help="re-price the stock every N orders (0: only by --refresh-hours)")
+    p.add_argument("--refresh-hours", type=float, default=None,
+                   help="re-price the stock every H simulated hours")
+    p.add_argument("--noise-sigma", type=float, default=0.5,
+                   help="the noisy forecast's log-normal error per (region, SKU)")
+    p.add_argument("--stale-shift", type=float, default=0.25,
+                   help="share of SKUs whose demand the stale forecast moves to others")
+    p.add_argument("--stock-value-position", choices=["before_delivery", "after_delivery"],
+                   default="before_delivery")
+    p.add_argument("--batch-time-limit-s", type=float, default=120.0,
+                   help="the offline batch's time limit (whole run)")
+    p.add_argument("--batch-workers", type=int, default=1)
+    p.add_argument("--batch-deterministic", action="store_true",
+                   help="the batch with work limits instead of the clock (same result under any load)")
+    p.add_argument("--batch-max-rounds", type=int, default=None)
+    p.add_argument("--out", default=None, help="per-order rows of every policy (.csv or .parquet)")
+    p.add_argument("--out-dir", default=None,
+                   help="folder for policies.csv, orders.csv, summary.json, over_time.png")
     p.set_defaults(func=cmd_simulate)
 
 

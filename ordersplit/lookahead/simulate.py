@@ -8,17 +8,22 @@ to the order's SKUs), and the units its plan ships are taken off. With
 times (order-up-to). A bad order, or a plan that would take more than is on hand, is
 reported on its row and the day goes on.
 
-Policies: :class:`MyopicPolicy` (``ordersplit.split`` as is). The look-ahead policy will
-add a ``stock_value`` objective term priced by :class:`~ordersplit.lookahead.StockPrices`;
-it reads the same :class:`SimulationState`.
+Several policies run over the same orders interleaved (:func:`simulate_many`): each
+order is split by each policy in turn, each against its own stock. Policies:
+:class:`MyopicPolicy` (``ordersplit.split`` as is) and
+:class:`~ordersplit.lookahead.policy.LookaheadPolicy` (the ``stock_value`` term, priced
+by :class:`~ordersplit.lookahead.StockPrices`); both read the same
+:class:`SimulationState`. A policy's ``prepare`` runs before the timed split (e.g. a
+price refresh), so ``latency_ms`` is the split's own wall time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -28,9 +33,9 @@ import pandas as pd
 
 import ordersplit
 from ordersplit.bench.network import Network, location_dicts
-from ordersplit.bench.scenario import ScenarioConfig, iter_orders, scenario_network
+from ordersplit.bench.scenario import ScenarioConfig, scenario_network
 from ordersplit.errors import OrderSplitError
-from ordersplit.lookahead.arrivals import arrival_hours
+from ordersplit.lookahead.stream import OrderStream, scenario_stream
 from ordersplit.models.plan import Plan
 
 log = logging.getLogger(__name__)
@@ -45,12 +50,18 @@ class SimulationState:
     sku_ids: tuple[str, ...]
     stock: np.ndarray
     """int64 [location, sku] units on hand now."""
+    window_end_hours: float
+    """When the stock is next replenished, or the horizon ends: what a forecast of the
+    rest of the stock's life covers."""
 
 
 class Policy(Protocol):
     """Splits one order (a contract request dict with the current stock) into a plan."""
 
     name: str
+
+    def prepare(self, state: SimulationState) -> None:
+        """Work before the order's split that is not part of its latency."""
 
     def split(self, request: dict[str, Any], state: SimulationState) -> Plan: ...
 
@@ -59,6 +70,9 @@ class MyopicPolicy:
     """Today's behaviour: each order's own best plan (``ordersplit.split``), nothing more."""
 
     name = "myopic"
+
+    def prepare(self, state: SimulationState) -> None:
+        return None
 
     def split(self, request: dict[str, Any], state: SimulationState) -> Plan:
         return ordersplit.split(request)
@@ -91,6 +105,8 @@ class SimulationResult:
     final_stock: np.ndarray
     min_stock: int
     """The least units any (location, SKU) held at any time (never below 0)."""
+    policy_stats: dict[str, float] = dataclasses.field(default_factory=dict)
+    """What the policy reports of itself (e.g. price refreshes and their seconds)."""
 
 
 class StockShortError(OrderSplitError):
@@ -105,56 +121,117 @@ class StockShortError(OrderSplitError):
 def simulate(config: SimulationConfig, policy: Policy, network: Network | None = None
              ) -> SimulationResult:
     """Run ``policy`` over the scenario's orders in arrival order; see the module doc."""
+    return simulate_many(config, [policy], network)[policy.name]
+
+
+def simulate_many(config: SimulationConfig, policies: Sequence[Policy],
+                  network: Network | None = None, stream: OrderStream | None = None
+                  ) -> dict[str, SimulationResult]:
+    """Run every policy over the same orders, interleaved order by order: each order is
+    split by each policy in turn (the first one rotating), each against its own stock,
+    so that the latencies compare under the same load. ``stream`` defaults to the scenario's
+    (:func:`~ordersplit.lookahead.stream.scenario_stream`)."""
+    names = [p.name for p in policies]
+    if not names:
+        raise ValueError("give at least one policy")
+    if len(set(names)) != len(names):
+        raise ValueError(f"policy names repeat: {names}")
     net = network if network is not None else scenario_network(config.scenario)
-    sku_col = {s: k for k, s in enumerate(net.sku_ids)}
-    loc_ids = tuple(str(loc["id"]) for loc in net.locations)
-    loc_row = {w: i for i, w in enumerate(loc_ids)}
-    sku_ids = tuple(net.sku_ids)
-    start = np.array(net.stock, dtype=np.int64)
-    stock = start.copy()
-    min_stock = int(stock.min()) if stock.size else 0
-    times = arrival_hours(config.scenario.n_orders, config.horizon_hours,
-                          np.random.default_rng([config.seed, 17]))
-    bare = dataclasses.replace(net, locations=[], stock=net.stock[:0])
-    next_fill = config.replenish_every_hours
-    rows: list[dict[str, Any]] = []
-    for clock, req in zip(times, iter_orders(config.scenario, bare), strict=False):
-        if next_fill is not None and clock >= next_fill:
-            np.maximum(stock, start, out=stock)
-            every = config.replenish_every_hours or 1.0
+    orders = stream if stream is not None else scenario_stream(
+        config.scenario, net, config.horizon_hours, config.seed)
+    world = _World(net)
+    runs = [_Run(p, world) for p in policies]
+    if len(orders):
+        _warm_up(orders.requests[0], world)
+    every = config.replenish_every_hours
+    next_fill = every
+    for k, (clock, req) in enumerate(zip(orders.times.tolist(), orders.requests, strict=True)):
+        if every is not None and next_fill is not None and clock >= next_fill:
+            for run in runs:
+                np.maximum(run.stock, world.start, out=run.stock)
             next_fill = float((np.floor(clock / every) + 1.0) * every)
-        cols = _stock_columns(req, sku_col)
-        req["warehouses"] = location_dicts(net.locations, [net.sku_ids[c] for c in cols],
-                                           stock[:, cols])
-        view = stock.view()
+        window_end = config.horizon_hours if next_fill is None else min(next_fill,
+                                                                        config.horizon_hours)
+        cols = _stock_columns(req, world.sku_col)
+        first = k % len(runs)  # who goes first rotates: no policy always finds caches warm
+        for run in runs[first:] + runs[:first]:
+            run.step(req, cols, clock, window_end)
+    return {run.policy.name: run.result() for run in runs}
+
+
+def _warm_up(req: Mapping[str, Any], world: _World) -> None:
+    """Split one order untimed and throw the plan away: the solver libraries load and the
+    kernels compile before the first timed split (else the first policy pays for it)."""
+    cols = _stock_columns(req, world.sku_col)
+    with contextlib.suppress(OrderSplitError):  # a bad order is reported when it is split
+        ordersplit.split({**req, "warehouses": location_dicts(
+            world.net.locations, [world.sku_ids[c] for c in cols], world.start[:, cols])})
+
+
+class _World:
+    """The network's ids and starting stock, indexed for the simulator."""
+
+    def __init__(self, net: Network) -> None:
+        self.net = net
+        self.sku_col = {s: k for k, s in enumerate(net.sku_ids)}
+        self.loc_ids = tuple(str(loc["id"]) for loc in net.locations)
+        self.loc_row = {w: i for i, w in enumerate(self.loc_ids)}
+        self.sku_ids = tuple(net.sku_ids)
+        self.start = np.array(net.stock, dtype=np.int64)
+
+
+class _Run:
+    """One policy's stock and rows over the stream."""
+
+    def __init__(self, policy: Policy, world: _World) -> None:
+        self.policy = policy
+        self.world = world
+        self.stock = world.start.copy()
+        self.min_stock = int(self.stock.min()) if self.stock.size else 0
+        self.rows: list[dict[str, Any]] = []
+
+    def step(self, req: Mapping[str, Any], cols: list[int], clock: float, window_end: float
+             ) -> None:
+        """Split one order against this run's stock and take its plan's units off."""
+        w = self.world
+        request = {**req, "options": dict(req.get("options", {})),
+                   "warehouses": location_dicts(w.net.locations, [w.sku_ids[c] for c in cols],
+                                                self.stock[:, cols])}
+        view = self.stock.view()
         view.setflags(write=False)
-        state = SimulationState(float(clock), loc_ids, sku_ids, view)
+        state = SimulationState(float(clock), w.loc_ids, w.sku_ids, view, window_end)
         row: dict[str, Any] = {"order_id": req["order"]["id"], "arrival_h": float(clock)}
+        self.policy.prepare(state)
         t0 = time.perf_counter()
         try:
-            plan = policy.split(req, state)
+            plan = self.policy.split(request, state)
             row["latency_ms"] = (time.perf_counter() - t0) * 1000
-            take = _units_taken(plan, req["catalog"], loc_row, sku_col, stock.shape)
-            if (stock - take < 0).any():
-                w, k = np.argwhere(stock - take < 0)[0]
-                raise StockShortError(f"the plan takes {take[w, k]} of {net.sku_ids[k]} at "
-                                      f"{loc_ids[w]}, which holds {stock[w, k]}")
-            stock -= take
-            min_stock = min(min_stock, int(stock[take > 0].min()) if (take > 0).any() else min_stock)
+            take = _units_taken(plan, req["catalog"], w.loc_row, w.sku_col, self.stock.shape)
+            if (self.stock - take < 0).any():
+                i, k = np.argwhere(self.stock - take < 0)[0]
+                raise StockShortError(f"the plan takes {take[i, k]} of {w.sku_ids[k]} at "
+                                      f"{w.loc_ids[i]}, which holds {self.stock[i, k]}")
+            self.stock -= take
+            if (take > 0).any():
+                self.min_stock = min(self.min_stock, int(self.stock[take > 0].min()))
             row.update(_plan_row(plan))
         except OrderSplitError as exc:
             row.setdefault("latency_ms", (time.perf_counter() - t0) * 1000)
             row.update({"status": "error", "error_field": getattr(exc, "field", ""),
                         "error_message": getattr(exc, "message", str(exc))})
-            log.info("order %s: %s", row["order_id"], exc)
-        rows.append(row)
-    orders = pd.DataFrame.from_records(rows, columns=ROW_COLUMNS)
-    return SimulationResult(policy.name, orders, totals(orders), stock, min_stock)
+            log.info("%s: order %s: %s", self.policy.name, row["order_id"], exc)
+        self.rows.append(row)
+
+    def result(self) -> SimulationResult:
+        orders = pd.DataFrame.from_records(self.rows, columns=ROW_COLUMNS)
+        stats = getattr(self.policy, "stats", None)
+        return SimulationResult(self.policy.name, orders, totals(orders), self.stock,
+                                self.min_stock, dict(stats()) if callable(stats) else {})
 
 
 ROW_COLUMNS = ["order_id", "arrival_h", "status", "solver", "children", "children_lower_bound",
                "backorder_children", "delivery_hours", "unit_hours", "cost", "units_shipped",
-               "latency_ms", "error_field", "error_message"]
+               "stock_value", "latency_ms", "error_field", "error_message"]
 """Columns of :attr:`SimulationResult.orders`."""
 
 
@@ -193,7 +270,13 @@ def _plan_row(plan: Plan) -> dict[str, Any]:
             "children_lower_bound": plan.objective.children_lower_bound,
             "backorder_children": back, "delivery_hours": plan.objective.delivery_hours,
             "unit_hours": plan.objective.unit_hours, "cost": float(Decimal(plan.objective.cost)),
-            "units_shipped": shipped}
+            "units_shipped": shipped,
+            "stock_value": _number(getattr(plan.objective, "stock_value", None))}
+
+
+def _number(value: Any) -> float | None:
+    """A plan figure as a float (``None`` when the plan has none)."""
+    return None if value is None else float(Decimal(str(value)))
 
 
 def totals(orders: pd.DataFrame) -> dict[str, float]:
@@ -212,5 +295,7 @@ def totals(orders: pd.DataFrame) -> dict[str, float]:
             "p95_latency_ms": float(lat.quantile(0.95)) if len(lat) else 0.0}
 
 
-POLICIES: dict[str, type] = {"myopic": MyopicPolicy}
-"""Policies by name (the look-ahead policy joins here)."""
+POLICY_NAMES = ("myopic", "lookahead", "batch")
+"""What ``ordersplit simulate --policies`` accepts: ``lookahead`` runs one look-ahead
+policy per forecast kind, ``batch`` the offline reference
+(:mod:`ordersplit.lookahead.offline`)."""

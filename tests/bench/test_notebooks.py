@@ -13,7 +13,7 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-NAMES = ["money.ipynb", "quickstart.ipynb", "strategies.ipynb"]
+NAMES = ["lookahead.ipynb", "money.ipynb", "quickstart.ipynb", "strategies.ipynb"]
 CELL_TIMEOUT_S = 1800
 """Only bounds a hung kernel; a cell's speed is not what these tests check."""
 

@@ -49,6 +49,9 @@ class _Greedy:
 
     name = "greedy"
 
+    def prepare(self, state: SimulationState) -> None:
+        return None
+
     def split(self, request: dict[str, Any], state: SimulationState) -> Plan:
         for wh in request["warehouses"]:
             wh["stock"] = {s: 10 * q for s, q in wh["stock"].items()}
@@ -87,7 +90,7 @@ def test_arrivals_follow_the_olist_day() -> None:
 def test_main_prints_totals_and_writes_rows(tmp_path: Any, capsys: Any) -> None:
     out = tmp_path / "rows.csv"
     assert main(["simulate", "--preset", "scarce", "--orders", "5", "--out", str(out)]) == 0
-    assert '"policy": "myopic"' in capsys.readouterr().out
+    assert '"policies": {"myopic": {' in capsys.readouterr().out
     assert out.read_text().startswith("order_id,arrival_h")
     assert main(["simulate", "--preset", "nope", "--orders", "5"]) == 2
     assert "unknown preset" in capsys.readouterr().err
