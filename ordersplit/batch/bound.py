@@ -91,9 +91,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ordersplit.batch.flow_bound import (
+    FLOW_MAX_COLS,
+    Network,
+    add_cell_rows,
+    add_flow_order,
+    flow_columns,
+)
 from ordersplit.batch.model import OrderPlan, OrderTemplate, World
+from ordersplit.batch.sparse_lp import SparseLP
 from ordersplit.rules.keys import group_key
-from ordersplit.solver.problem import IntArray
+from ordersplit.solver.problem import BoolArray, IntArray
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +132,8 @@ class JointBound:
     runtime_s: float = 0.0
     no_withholding: bool = False
     """Whether the bound is over plans without withholding (see the module docstring)."""
+    lp_children: int = 0
+    """The LP's bound alone (``ceil`` of its optimum, at least the group bound)."""
     integer: str = ""
     """The integer program's part: ``optimal`` (its optimum), ``dual_bound`` (its proven
     bound when time ran out) or empty (not solved: the LP too large or no time left)."""
@@ -160,57 +170,6 @@ MIN_MIP_S = 0.2
 """Least time left of the bound's budget for the integer program to be tried."""
 MAX_CUTS = 3
 """Location-count cuts per group waiting in part (``L`` = 1..3)."""
-
-
-class _LP:
-    """A sparse LP in row form for HiGHS (minimize)."""
-
-    def __init__(self) -> None:
-        self.lb: list[float] = []
-        self.ub: list[float] = []
-        self.cost: list[float] = []
-        self.rows: list[tuple[float, float, list[int], list[float]]] = []
-
-    def var(self, lb: float, ub: float, cost: float = 0.0) -> int:
-        self.lb.append(lb)
-        self.ub.append(ub)
-        self.cost.append(cost)
-        return len(self.lb) - 1
-
-    def row(self, lo: float, hi: float, idx: list[int], val: list[float]) -> None:
-        self.rows.append((lo, hi, idx, val))
-
-    def solve(self, time_limit_s: float, integer: bool = False) -> tuple[str, float]:
-        """``(status, value)``; ``integer``: every variable integral, and the value is
-        the best proven lower bound (the optimum, or the dual bound when time ran out)."""
-        import highspy
-
-        from ordersplit.solver.backends.milp import new_highs
-
-        h = new_highs()
-        h.setOptionValue("time_limit", float(time_limit_s) if integer
-                         else max(1.0, float(time_limit_s)))
-        n = len(self.lb)
-        inf = highspy.kHighsInf
-        h.addVars(n, np.array(self.lb), np.array([inf if math.isinf(u) else u
-                                                  for u in self.ub]))
-        h.changeColsCost(n, np.arange(n, dtype=np.int32), np.array(self.cost))
-        if self.rows:
-            lo = np.array([-inf if math.isinf(r[0]) else r[0] for r in self.rows])
-            hi = np.array([inf if math.isinf(r[1]) else r[1] for r in self.rows])
-            starts = np.cumsum([0] + [len(r[2]) for r in self.rows[:-1]]).astype(np.int32)
-            idx = np.array([i for r in self.rows for i in r[2]], dtype=np.int32)
-            val = np.array([v for r in self.rows for v in r[3]], dtype=np.float64)
-            h.addRows(len(self.rows), lo, hi, idx.size, starts, idx, val)
-        if integer:
-            h.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
-                                    np.full(n, highspy.HighsVarType.kInteger))
-        h.run()
-        status = h.modelStatusToString(h.getModelStatus()).lower()
-        info = h.getInfo()
-        if integer and status != "optimal":
-            return status, float(info.mip_dual_bound)
-        return status, float(info.objective_function_value)
 
 
 def bound_groups(tpl: OrderTemplate) -> IntArray | None:
@@ -328,7 +287,7 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
                       per_order, group, no_withholding=no_withholding)
     max_rows = int(LP_ROWS_PER_S * time_limit_s)
 
-    def too_large(lp: _LP) -> JointBound:
+    def too_large(lp: SparseLP) -> JointBound:
         log.warning("joint bound LP: over %d rows; falling back to the group bound", max_rows)
         base.children, base.status = group, "too_large"
         base.lp_rows, base.lp_cols = len(lp.rows), len(lp.lb)
@@ -336,7 +295,7 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
         return base
 
     if ROWS_PER_ORDER * len(orders) > max_rows:  # not worth building: it would not be solved
-        return too_large(_LP())
+        return too_large(SparseLP())
     # plain orders, group by group; first the stock cells they could contend for
     plain: dict[int, list[GroupFacts]] = {}
     store_child: dict[int, int] = {}
@@ -352,17 +311,9 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
             if cover.size:
                 want[np.ix_(cover, cols[pos])] += need[None, :]
     contended = want > world.stock
-    lp = _LP()
+    lp = SparseLP()
     const = 0.0
-    short_vars: dict[int, tuple[list[int], list[float]]] = {}
-
-    def add_short(k: int, var: int, coef: float) -> None:
-        vs, cs = short_vars.setdefault(k, ([], []))
-        vs.append(var)
-        cs.append(coef)
-
-    wait_vars: list[int] = []
-    wait_coef: list[float] = []
+    net = Network()
     cell_vars: dict[tuple[int, int], tuple[list[int], list[float]]] = {}
     for o in orders:
         if len(lp.rows) > max_rows:
@@ -401,11 +352,10 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
                 if not g_never.any():  # waits whole: one back-order child
                     a = lp.var(0, 1)
                     choice.append(a)
-                    wait_vars.append(a)
-                    wait_coef.append(total)
+                    net.add_wait(a, total)
                     for k, d in zip(g_cols[g_short].tolist(), need[g_short].tolist(),
                                     strict=True):
-                        add_short(k, a, float(d))
+                        net.add_short(k, a, float(d))
                 if whole:  # ships whole from two or more locations
                     choice.append(lp.var(0, 1, float(max(2, pg) - 1)))
                 b = lp.var(0, 1, 1.0)  # waits in part: a back-order and a shipment child
@@ -420,7 +370,7 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
                     if f:
                         lp.row(0, math.inf, [w_, b], [1, -float(f)])
                     if s:
-                        add_short(k, w_, 1.0)
+                        net.add_short(k, w_, 1.0)
                     units.append(w_)
                 rest = float(need[~own & g_known & ~g_never].sum())
                 if rest > 0:
@@ -441,41 +391,93 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
                     for L, m in cuts:
                         lp.row(0, math.inf, [e, b, *units],
                                [1.0, -float(L)] + [L / (total - m)] * len(units))
-                wait_vars += units
-                wait_coef += [1.0] * len(units)
+                for u in units:
+                    net.add_wait(u)
             continue
-        forced = plan.failed or plan.backorder_units > 0
-        gain = p[o] - tpl.group_bound
-        if gain == 0 and not is_short.any() and not forced:
-            const += p[o]
-            continue
-        y = lp.var(1 if forced else 0, 1, -float(gain))
-        const += p[o]
-        units = []
-        for j in np.flatnonzero(is_short).tolist():
-            d = float(tpl.demand[j])
-            w_ = lp.var(0, d)
-            add_short(int(cols[j]), w_, 1.0)
-            lp.row(-math.inf, 0, [w_, y], [1, -d])
-            units.append(w_)
-        rest = float(tpl.demand[~is_short & (cols >= 0) & ~never].sum())
-        if rest > 0:
-            v = lp.var(0, rest)
-            lp.row(-math.inf, 0, [v, y], [1, -rest])
-            units.append(v)
-        unknown = bool((tpl.cols < 0).any())  # then it may wait for those units alone
-        if units and not unknown:
-            lp.row(0, math.inf, [*units, y], [1.0] * len(units) + [-1.0])
-        elif not units and not unknown:
-            lp.row(0, 0, [y], [1.0])  # nothing can wait: it ships everything
-        wait_vars += units
-        wait_coef += [1.0] * len(units)
+        const += _add_other(lp, net, tpl, plan, p[o], is_short, never)
     if len(lp.rows) + len(cell_vars) > max_rows:
         return too_large(lp)
     for (w, k), (vs, cs) in cell_vars.items():
         lp.row(-math.inf, float(world.stock[w, k]), vs, cs)
-    return _finish(lp, base, const, short, short_vars, wait_vars, wait_coef,
-                   wait_cap_units - unknown_units - store_total, group, time_limit_s, t0)
+    cap = wait_cap_units - unknown_units - store_total
+    _network_rows(lp, net, short, cap)
+    flow = None
+    grouped = {o: col_group for o in plain
+               if (col_group := bound_groups(templates[o])) is not None}
+    if flow_columns(world, list(templates), grouped) <= FLOW_MAX_COLS:
+        flow = _flow_program(world, templates, lower, orders, grouped, plain, p, covered,
+                             short, cap)
+    return _finish(lp, base, const, flow, group, time_limit_s, t0)
+
+
+def _add_other(lp: SparseLP, net: Network, tpl: OrderTemplate, plan: OrderPlan, p_o: int,
+               is_short: BoolArray, never: IntArray) -> float:
+    """Add an order whose children need not add up over groups (module docstring:
+    "Other orders"); returns its constant children."""
+    cols = tpl.cols
+    forced = plan.failed or plan.backorder_units > 0
+    gain = p_o - tpl.group_bound
+    if gain == 0 and not is_short.any() and not forced:
+        return float(p_o)
+    y = lp.var(1 if forced else 0, 1, -float(gain))
+    units = []
+    for j in np.flatnonzero(is_short).tolist():
+        d = float(tpl.demand[j])
+        w_ = lp.var(0, d)
+        net.add_short(int(cols[j]), w_, 1.0)
+        lp.row(-math.inf, 0, [w_, y], [1, -d])
+        units.append(w_)
+    rest = float(tpl.demand[~is_short & (cols >= 0) & ~never].sum())
+    if rest > 0:
+        v = lp.var(0, rest)
+        lp.row(-math.inf, 0, [v, y], [1, -rest])
+        units.append(v)
+    unknown = bool((tpl.cols < 0).any())  # then it may wait for those units alone
+    if units and not unknown:
+        lp.row(0, math.inf, [*units, y], [1.0] * len(units) + [-1.0])
+    elif not units and not unknown:
+        lp.row(0, 0, [y], [1.0])  # nothing can wait: it ships everything
+    for u in units:
+        net.add_wait(u)
+    return float(p_o)
+
+
+def _flow_program(world: World, templates: Sequence[OrderTemplate],
+                  lower: Sequence[OrderPlan], orders: Sequence[int],
+                  grouped: dict[int, IntArray], facts: dict[int, list[GroupFacts]],
+                  p: dict[int, int], covered: IntArray | None, short: IntArray, cap: int
+                  ) -> tuple[SparseLP, float]:
+    """The exact group program of :mod:`ordersplit.batch.flow_bound` and its constant."""
+    lp, net = SparseLP(), Network()
+    const = 0.0
+    # SKUs some non-grouped order takes: their cells may hold units the program ignores
+    other = {int(k) for o in orders if o not in grouped for k in templates[o].cols if k >= 0}
+    for o in orders:
+        tpl = templates[o]
+        cols = tpl.cols
+        never = (never_waiting(tpl, covered) if covered is not None
+                 else np.zeros(cols.size, dtype=bool))
+        is_short = (cols >= 0) & (short[np.maximum(cols, 0)] > 0)
+        if o not in grouped:
+            const += _add_other(lp, net, tpl, lower[o], p[o], is_short, never)
+            continue
+        drainable = np.zeros(cols.size, dtype=bool)
+        if covered is not None:
+            drainable = plain_columns(tpl) & ~never & np.array(
+                [int(k) not in other for k in cols.tolist()], dtype=bool)
+        const += add_flow_order(lp, net, world, tpl, grouped[o],
+                                [f[3] for f in facts[o]], never, drainable, is_short)
+    add_cell_rows(lp, net, world.stock)
+    _network_rows(lp, net, short, cap)
+    return lp, const
+
+
+def _network_rows(lp: SparseLP, net: Network, short: IntArray, cap: int) -> None:
+    """The shortage rows per SKU and the waiting cap."""
+    for k, (vs, cs) in net.short.items():
+        lp.row(float(short[k]), math.inf, vs, cs)
+    if net.wait_vars:
+        lp.row(-math.inf, float(cap), net.wait_vars, net.wait_coef)
 
 
 def _covered(world: World, templates: Sequence[OrderTemplate], orders: Sequence[int],
@@ -545,15 +547,11 @@ def withholding_orders(world: World, templates: Sequence[OrderTemplate],
     return count
 
 
-def _finish(lp: _LP, base: JointBound, const: float, short: IntArray,
-            short_vars: dict[int, tuple[list[int], list[float]]], wait_vars: list[int],
-            wait_coef: list[float], wait_cap: int, group: int, time_limit_s: float,
+def _finish(lp: SparseLP, base: JointBound, const: float,
+            flow: tuple[SparseLP, float] | None, group: int, time_limit_s: float,
             t0: float) -> JointBound:
-    """Add the network rows (shortage per SKU, the waiting cap), solve, round up."""
-    for k, (vs, cs) in short_vars.items():
-        lp.row(float(short[k]), math.inf, vs, cs)
-    if wait_vars:
-        lp.row(-math.inf, float(wait_cap), wait_vars, wait_coef)
+    """Solve the LP, round up; then, with the time left, the exact group program
+    (``flow``) or else the LP as an integer program, each of which may raise it."""
     base.lp_rows, base.lp_cols = len(lp.rows), len(lp.lb)
     if not lp.lb:
         base.children = round(const)
@@ -566,17 +564,28 @@ def _finish(lp: _LP, base: JointBound, const: float, short: IntArray,
         base.children, base.status = group, "fallback"
         return base
     relax = const + value
-    base.children = max(group, _round_up(relax))
+    base.children = base.lp_children = max(group, _round_up(relax))
     base.status = "optimal"
-    left = time_limit_s - (time.perf_counter() - t0)
-    if len(lp.rows) <= MIP_MAX_ROWS and left >= MIN_MIP_S:
+    steps: list[tuple[str, SparseLP, float]] = []
+    if flow is not None:
+        steps.append(("flow", *flow))
+    if len(lp.rows) <= MIP_MAX_ROWS:
         # every variable is a count or a choice in the proof, so the integer program is
         # a valid relaxation too, and on small batches much tighter than the LP
-        status, value = lp.solve(left, integer=True)
-        if math.isfinite(value):
-            base.children = max(base.children, _round_up(const + value))
-            base.integer = "optimal" if status == "optimal" else "dual_bound"
+        steps.append(("", lp, const))
+    for name, program, offset in steps:
+        left = time_limit_s - (time.perf_counter() - t0)
+        if left < MIN_MIP_S:
+            break
+        status, value = program.solve(left, integer=True)
+        if math.isfinite(value) and _round_up(offset + value) > base.children:
+            base.children = _round_up(offset + value)
+            base.integer = ("optimal" if status == "optimal" else "dual_bound") + (
+                f" ({name})" if name else "")
+        if status == "optimal":
+            break
         base.runtime_s = time.perf_counter() - t0
+    base.runtime_s = time.perf_counter() - t0
     return base
 
 
