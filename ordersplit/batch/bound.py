@@ -289,7 +289,8 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
 
     def too_large(lp: SparseLP) -> JointBound:
         log.warning("joint bound LP: over %d rows; falling back to the group bound", max_rows)
-        base.children, base.status = group, "too_large"
+        base.children = base.lp_children = group
+        base.status = "too_large"
         base.lp_rows, base.lp_cols = len(lp.rows), len(lp.lb)
         base.runtime_s = time.perf_counter() - t0
         return base
@@ -554,7 +555,7 @@ def _finish(lp: SparseLP, base: JointBound, const: float,
     (``flow``) or else the LP as an integer program, each of which may raise it."""
     base.lp_rows, base.lp_cols = len(lp.rows), len(lp.lb)
     if not lp.lb:
-        base.children = round(const)
+        base.children = base.lp_children = round(const)
         base.runtime_s = time.perf_counter() - t0
         return base
     status, value = lp.solve(time_limit_s)
@@ -562,6 +563,7 @@ def _finish(lp: SparseLP, base: JointBound, const: float,
     if status != "optimal":
         log.warning("joint bound LP: %s; falling back to the group bound", status)
         base.children, base.status = group, "fallback"
+        base.lp_children = group
         return base
     relax = const + value
     base.children = base.lp_children = max(group, _round_up(relax))
