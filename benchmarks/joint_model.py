@@ -31,10 +31,11 @@ def eligible(tpl: OrderTemplate) -> bool:
             and request.objective_order()[0] == "children")
 
 
-def monolithic_optimum(batch: BatchInput, cap: int, limit_s: float = 60.0
-                       ) -> tuple[int | None, float]:
+def monolithic_optimum(batch: BatchInput, cap: int, limit_s: float = 60.0,
+                       no_withholding: bool = True) -> tuple[int | None, float]:
     """``(least children or None if not proven, solve seconds)`` over the batch's
-    orders, which must all be :func:`eligible`."""
+    orders, which must all be :func:`eligible` (``no_withholding=False``: plans that
+    withhold count too)."""
     world = batch.world
     m = cp_model.CpModel()
     use: dict[tuple[int, int], list[cp_model.LinearExprT]] = {}
@@ -116,7 +117,7 @@ def monolithic_optimum(batch: BatchInput, cap: int, limit_s: float = 60.0
                     m.add(wait == 0).only_enforce_if(b.Not())
             children.append(b)
         for j, ws in col_wait.items():
-            if plain[j]:
+            if plain[j] and no_withholding:
                 k = int(tpl.cols[j])
                 plain_waits += [(w_, k, [w for w in where if world.stock[w, k] > 0])
                                 for w_ in ws]

@@ -59,13 +59,20 @@ FLOW_MAX_COLS = 20_000
 @dataclass
 class Network:
     """Variables that the network rows sum: waiting units per short SKU, all waiting
-    units, stock cell users, and withholding switches per cell."""
+    units, stock cell users, withholding switches per cell, and who may wait per short
+    SKU."""
 
     short: dict[int, tuple[list[int], list[float]]] = field(default_factory=dict)
     wait_vars: list[int] = field(default_factory=list)
     wait_coef: list[float] = field(default_factory=list)
     cells: dict[tuple[int, int], list[int]] = field(default_factory=dict)
     drained: dict[tuple[int, int], list[int]] = field(default_factory=dict)
+    waiters: dict[int, list[tuple[list[int], float]]] = field(default_factory=dict)
+    """Per short SKU: the 0/1 variables (summing to at most 1) that are 1 when a group or
+    order leaves some of it waiting, with its demand of it."""
+
+    def add_waiter(self, k: int, vs: list[int], demand: float) -> None:
+        self.waiters.setdefault(k, []).append((vs, demand))
 
     def add_short(self, k: int, var: int, coef: float) -> None:
         vs, cs = self.short.setdefault(k, ([], []))
