@@ -92,6 +92,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ordersplit.batch.flow_bound import (
+    FLOW_COLS_PER_S,
     FLOW_MAX_COLS,
     Network,
     add_cell_rows,
@@ -350,7 +351,6 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
                             cs.append(float(d))
                 total = float(need[g_known].sum())  # unknown SKUs wait in any plan
                 g_never = never[pos]
-                a = -1
                 if not g_never.any():  # waits whole: one back-order child
                     a = lp.var(0, 1)
                     choice.append(a)
@@ -363,8 +363,6 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
                 b = lp.var(0, 1, 1.0)  # waits in part: a back-order and a shipment child
                 choice.append(b)
                 lp.row(1, 1, choice, [1.0] * len(choice))
-                for k, d in zip(g_cols[g_short].tolist(), need[g_short].tolist(), strict=True):
-                    net.add_waiter(k, [v for v in (a, b) if v >= 0], d)
                 units: list[int] = []
                 own = g_short | ((lack > 0) & g_known)  # short, or some wait in any plan
                 for k, d, f, s in zip(g_cols[own].tolist(), need[own].tolist(),
@@ -408,7 +406,8 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
     flow = None
     grouped = {o: col_group for o in plain
                if (col_group := bound_groups(templates[o])) is not None}
-    if flow_columns(world, list(templates), grouped) <= FLOW_MAX_COLS:
+    if flow_columns(world, list(templates), grouped) <= min(FLOW_MAX_COLS,
+                                                            FLOW_COLS_PER_S * time_limit_s):
         flow = _flow_program(world, templates, lower, orders, grouped, plain, p, covered,
                              short, cap)
     return _finish(lp, base, const, flow, group, time_limit_s, t0)
@@ -429,7 +428,6 @@ def _add_other(lp: SparseLP, net: Network, tpl: OrderTemplate, plan: OrderPlan, 
         d = float(tpl.demand[j])
         w_ = lp.var(0, d)
         net.add_short(int(cols[j]), w_, 1.0)
-        net.add_waiter(int(cols[j]), [y], d)
         lp.row(-math.inf, 0, [w_, y], [1, -d])
         units.append(w_)
     rest = float(tpl.demand[~is_short & (cols >= 0) & ~never].sum())
@@ -473,25 +471,14 @@ def _flow_program(world: World, templates: Sequence[OrderTemplate],
         const += add_flow_order(lp, net, world, tpl, grouped[o],
                                 [f[3] for f in facts[o]], never, drainable, is_short)
     add_cell_rows(lp, net, world.stock)
-    net.waiters.clear()  # the grouped orders' back-orders are not all variables here
     _network_rows(lp, net, short, cap)
     return lp, const
 
 
 def _network_rows(lp: SparseLP, net: Network, short: IntArray, cap: int) -> None:
-    """The shortage rows per SKU, the waiting cap, and per short SKU the waiting-group
-    cuts (module docstring)."""
+    """The shortage rows per SKU and the waiting cap."""
     for k, (vs, cs) in net.short.items():
         lp.row(float(short[k]), math.inf, vs, cs)
-    for k, users in net.waiters.items():
-        need = float(short[k])
-        if need <= 0:
-            continue
-        demands = sorted((d for _, d in users), reverse=True)
-        fewest = int(np.searchsorted(np.cumsum(demands), need - 0.5)) + 1
-        idx = [v for vs, _ in users for v in vs]
-        lp.row(float(min(fewest, len(demands))), math.inf, idx, [1.0] * len(idx))
-        lp.row(need, math.inf, idx, [min(d, need) for vs, d in users for _ in vs])
     if net.wait_vars:
         lp.row(-math.inf, float(cap), net.wait_vars, net.wait_coef)
 
