@@ -97,7 +97,7 @@ from ordersplit.batch.flow_bound import (
     Network,
     add_cell_rows,
     add_flow_order,
-    flow_columns,
+    flow_fits,
 )
 from ordersplit.batch.model import OrderPlan, OrderTemplate, World
 from ordersplit.batch.sparse_lp import SparseLP
@@ -300,10 +300,12 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
         return too_large(SparseLP())
     # plain orders, group by group; first the stock cells they could contend for
     plain: dict[int, list[GroupFacts]] = {}
+    grouped: dict[int, IntArray] = {}
     store_child: dict[int, int] = {}
     for o in orders:
         col_group = bound_groups(templates[o])
         if col_group is not None:
+            grouped[o] = col_group
             plain[o] = _plain_groups(world, templates[o], lower[o], col_group)
             store_child[o] = int(templates[o].needs_store)
     want = np.zeros_like(world.stock)
@@ -404,10 +406,8 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
     cap = wait_cap_units - unknown_units - store_total
     _network_rows(lp, net, short, cap)
     flow = None
-    grouped = {o: col_group for o in plain
-               if (col_group := bound_groups(templates[o])) is not None}
-    if flow_columns(world, list(templates), grouped) <= min(FLOW_MAX_COLS,
-                                                            FLOW_COLS_PER_S * time_limit_s):
+    if flow_fits(world, templates, grouped,
+                    min(FLOW_MAX_COLS, FLOW_COLS_PER_S * time_limit_s)):
         flow = _flow_program(world, templates, lower, orders, grouped, plain, p, covered,
                              short, cap)
     return _finish(lp, base, const, flow, group, time_limit_s, t0)

@@ -45,6 +45,7 @@ most :data:`FLOW_MAX_COLS`).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -83,10 +84,10 @@ class Network:
         self.wait_coef.append(coef)
 
 
-def flow_columns(world: World, templates: list[OrderTemplate], grouped: dict[int, IntArray]
-                 ) -> int:
-    """Columns the exact group program would have about (``u`` variables), to decide
-    whether to build it."""
+def flow_fits(world: World, templates: Sequence[OrderTemplate],
+                 grouped: dict[int, IntArray], most: float) -> bool:
+    """Whether the exact group program of the ``grouped`` orders has at most ``most``
+    ``u`` columns (counted until it has more)."""
     ships_base = world.is_store() == 0
     total = 0
     for o, col_group in grouped.items():
@@ -94,7 +95,9 @@ def flow_columns(world: World, templates: list[OrderTemplate], grouped: dict[int
         ships = ships_base & (world.minutes(tpl.request.order.destination) >= 0)
         cols = tpl.cols[(col_group >= 0) & (tpl.cols >= 0)]
         total += int((world.stock[np.ix_(ships, cols)] > 0).sum())
-    return total
+        if total > most:
+            return False
+    return True
 
 
 def add_flow_order(lp: SparseLP, net: Network, world: World, tpl: OrderTemplate,
