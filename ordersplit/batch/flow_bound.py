@@ -10,7 +10,9 @@ where most orders need several locations. This program models every grouped orde
   group ``g`` ships from shipping location ``w`` (delivers to the order's destination,
   not a store); ``z[g, w]`` (0/1, cost 1): the group ships from ``w``,
   ``u <= min(d, stock) z``;
-* ``t[g, k] = d[g,k] - sum_w u[g, w, k]`` (integer >= 0): units waiting; ``b[g]`` (0/1,
+* ``t[g, k] = d[g,k] - sum_w u[g, w, k]`` (integer, at least what the order waits of
+  ``k`` alone with all the stock when one line uses ``k``: ``bound.alone_waiting``; a
+  bundle no one location ships whole waits in any plan): units waiting; ``b[g]`` (0/1,
   cost 1): the group's back-order child, ``t <= d b`` (fixed to 1 when the group has a
   SKU no location lists);
 * ``sum_w z[g, w] >= P[g] (1 - b[g])``: a group that ships whole needs at least ``P[g]``
@@ -102,10 +104,11 @@ def flow_fits(world: World, templates: Sequence[OrderTemplate],
 
 def add_flow_order(lp: SparseLP, net: Network, world: World, tpl: OrderTemplate,
                    col_group: IntArray, least: list[int], never: IntArray, drainable: IntArray,
-                   is_short: BoolArray) -> float:
+                   is_short: BoolArray, waits: IntArray) -> float:
     """Add one grouped order's variables (module docstring); returns its constant
     children (store child, groups that must wait). ``least[g]`` is ``P[g]``;
-    ``drainable`` the columns that get withholding switches."""
+    ``drainable`` the columns that get withholding switches; ``waits`` the units of each
+    column that wait in any plan (``bound.alone_waiting``)."""
     const = float(tpl.needs_store)
     ships = (world.minutes(tpl.request.order.destination) >= 0) & (world.is_store() == 0)
     where = np.flatnonzero(ships).tolist()
@@ -140,7 +143,7 @@ def add_flow_order(lp: SparseLP, net: Network, world: World, tpl: OrderTemplate,
             if never[j]:
                 lp.row(d, d, shipped[j], [1.0] * len(shipped[j]))
                 continue
-            t = lp.var(0, d)
+            t = lp.var(float(waits[j]), d)
             lp.row(d, d, [*shipped[j], t], [1.0] * (len(shipped[j]) + 1))
             if b >= 0:
                 lp.row(-math.inf, 0, [t, b], [1.0, -d])

@@ -57,3 +57,41 @@ class SparseLP:
         if integer:  # "optimal" is within HiGHS's gap tolerance: its dual bound is proven
             return status, float(info.mip_dual_bound)
         return status, float(info.objective_function_value)
+
+    def integral(self) -> bool:
+        """Whether every variable bound is finite and every bound, coefficient and cost
+        an integer (CP-SAT can take the program)."""
+        if not all(math.isfinite(v) for v in (*self.lb, *self.ub)):
+            return False
+        values = [*self.cost, *self.lb, *self.ub,
+                  *(v for r in self.rows for v in (*r[3], r[0], r[1]) if math.isfinite(v))]
+        return all(float(v).is_integer() for v in values)
+
+    def solve_cpsat(self, time_limit_s: float) -> tuple[str, float]:
+        """The program with every variable integral, by CP-SAT (one worker): ``(status,
+        proven lower bound)``; only for :meth:`integral` programs with finite bounds."""
+        from ortools.sat.python import cp_model
+
+        m = cp_model.CpModel()
+        xs = [m.new_int_var(int(lb), int(ub), "") for lb, ub in zip(self.lb, self.ub,
+                                                                       strict=True)]
+        for lo, hi, idx, val in self.rows:
+            expr = cp_model.LinearExpr.weighted_sum([xs[i] for i in idx], [int(v) for v in val])
+            if math.isfinite(lo):
+                m.add(expr >= int(lo))
+            if math.isfinite(hi):
+                m.add(expr <= int(hi))
+        used = [j for j, c in enumerate(self.cost) if c]
+        m.minimize(cp_model.LinearExpr.weighted_sum([xs[j] for j in used],
+                                                    [int(self.cost[j]) for j in used]))
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.random_seed = 0
+        solver.parameters.linearization_level = 2
+        solver.parameters.max_time_in_seconds = max(0.01, float(time_limit_s))
+        status = solver.solve(m)
+        if status == cp_model.OPTIMAL:
+            return "optimal", float(solver.objective_value)
+        if status in (cp_model.FEASIBLE, cp_model.UNKNOWN):
+            return "time_limit", float(solver.best_objective_bound)
+        return solver.status_name(status).lower(), math.nan
