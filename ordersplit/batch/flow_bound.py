@@ -10,9 +10,9 @@ where most orders need several locations. This program models every grouped orde
   group ``g`` ships from shipping location ``w`` (delivers to the order's destination,
   not a store); ``z[g, w]`` (0/1, cost 1): the group ships from ``w``,
   ``u <= min(d, stock) z``;
-* ``t[g, k] = d[g,k] - sum_w u[g, w, k]`` (integer, at least what the order waits of
-  ``k`` alone with all the stock when one line uses ``k``: ``bound.alone_waiting``; a
-  bundle no one location ships whole waits in any plan): units waiting; ``b[g]`` (0/1,
+* ``t[g, k] = d[g,k] - sum_w u[g, w, k]`` (integer, at least the units of ``k`` that
+  wait in any plan of the order, ``bound.alone_waiting``: e.g. a bundle that no one
+  location ships whole): units waiting; ``b[g]`` (0/1,
   cost 1): the group's back-order child, ``t <= d b`` (fixed to 1 when the group has a
   SKU no location lists);
 * ``sum_w z[g, w] >= P[g] (1 - b[g])``: a group that ships whole needs at least ``P[g]``
@@ -34,8 +34,9 @@ and the order's reach; a group shipping whole has at least ``P[g]`` locations. W
 withholding, a waiting plain unit of ``k`` means no shipping location of the order has
 any ``k`` left; when only grouped orders take ``k``, what they took there is all of it.
 The other orders and the network rows hold as in the bound's proof. Every variable is
-integral at that point, so the integer program's optimum, or HiGHS's proven dual bound
-when its time runs out, is at most the plan's children. Bundles (one location per
+integral at that point, so the integer program's optimum, or the solver's proven bound
+when its time runs out (CP-SAT's up to ``bound.CPSAT_MAX_COLS`` columns, else HiGHS's
+dual bound), is at most the plan's children. Bundles (one location per
 line) and per-order rules beyond the groups only restrict plans, so they may be
 relaxed here.
 
