@@ -24,7 +24,9 @@ def bound_of(batch: BatchInput, sol: Solution, limit_s: float
                    for name, plans in (("sequential", sol.sequential), ("batch", sol.final))}
     joint = joint_bound(batch.world, batch.templates, sol.lower, ok, cap, limit_s,
                         no_withholding=not any(withholding.values()))
-    return joint, {f"withholding_orders_{name}": n for name, n in withholding.items()}
+    extra: dict[str, Any] = {f"withholding_orders_{name}": n for name, n in withholding.items()}
+    extra["children_joint_bound_lp"] = joint.lp_children
+    return joint, extra
 
 
 def batch_summary(batch: BatchInput, sol: Solution, errors: Sequence[OrderError],
