@@ -96,3 +96,67 @@ def test_the_fewest_fragments_cover_wins_among_ties(settled: list[bool]) -> None
         got = tuple(evaluate(problem, result.assignment).key(problem.objective))
         assert got == tuple(independent_optimum(problem))
     assert checked >= 10
+
+
+@pytest.fixture
+def searched(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The cover enumeration switched off, so the kernel's fragments stage
+    (:func:`~ordersplit.solver.fragments_covers.settle_by_search`) settles the groups of
+    whole lines; one entry per call: whether it settled its group."""
+    calls: list[bool] = []
+    real = fragments_module.settle_by_search
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        rows = real(*args, **kwargs)
+        calls.append(rows is not None)
+        return rows
+
+    monkeypatch.setattr(fragments_module, "settle_by_covers", lambda *a, **k: None)
+    monkeypatch.setattr(fragments_module, "settle_by_search", counted)
+    return calls
+
+
+@pytest.mark.parametrize("objective", [
+    ("children", "makespan", "unit_hours", "fragments"),
+    ("children", "unit_hours", "fragments"),
+    ("children", "cost", "fragments"),
+    ("children", "fragments"),
+])
+def test_the_kernel_fragments_stage_matches_an_independent_optimum(
+        objective: tuple[str, ...], searched: list[bool]) -> None:
+    """Random plain-line groups with tied covers (one or two arrival times, costs 1-2):
+    whenever the compiled search's fragments stage proves a plan, every term, fragments
+    included, is the independent optimum."""
+    import dataclasses
+
+    import numpy as np
+
+    rng = np.random.default_rng(29)
+    checked = 0
+    for _ in range(60):
+        problem = _plain_lines(rng, int(rng.integers(3, 8)), int(rng.integers(4, 10)))
+        problem = dataclasses.replace(problem, objective=objective,
+                                      cost=rng.integers(1, 3, problem.n_warehouses))
+        before = sum(searched)
+        result = solve_problem(problem, "auto", Deadline(60))
+        if result.status.value != "optimal" or sum(searched) == before:
+            continue
+        checked += 1
+        assert result.assignment is not None
+        got = tuple(evaluate(problem, result.assignment).key(problem.objective))
+        assert got == tuple(independent_optimum(problem))
+    assert checked >= 10
+
+
+def test_partial_orders_at_30x100_are_settled_by_the_kernel(searched: list[bool]) -> None:
+    """On `partial` orders the minimum covers are too many to try: the kernel's fragments
+    stage settles their groups (no CP-SAT model), and the plans are proven."""
+    settled = 0
+    for order in generate_orders(family_config("partial", "30x100", rules="plain",
+                                               n_orders=6, seed=2026)):
+        problem = compile_request(parse_request(json.dumps(order))).problem
+        before = sum(searched)
+        result = solve_problem(problem, "auto", Deadline(60))
+        assert result.status.value == "optimal"
+        settled += sum(searched) > before
+    assert settled >= 2

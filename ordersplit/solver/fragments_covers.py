@@ -26,6 +26,7 @@ import math
 import numpy as np
 
 from ordersplit.solver.problem import IntArray, SplitProblem
+from ordersplit.solver.stop import Deadline
 
 MAX_SETS = 20_000
 """Candidate sets tried at most (beyond that the CP-SAT model settles the group)."""
@@ -53,7 +54,6 @@ def settle_by_covers(problem: SplitProblem, items: IntArray, rows: IntArray,
 
     ``reach[i, w]``: item ``i`` may ship from ``w`` within the makespan ``M*``.
     """
-    unit_hours_first = "unit_hours" in terms
     if not plain_lines(problem, items):
         return None
     used = np.flatnonzero(rows.any(axis=0))
@@ -64,28 +64,63 @@ def settle_by_covers(problem: SplitProblem, items: IntArray, rows: IntArray,
     cand = np.flatnonzero(cap.any(axis=0))
     if c_star == 0 or cand.size < c_star or math.comb(int(cand.size), c_star) > MAX_SETS:
         return None
-    hours, cost = problem.hours, problem.cost
-    target_uh = int((rows.sum(axis=0) * hours).sum())
-    target_cost = int(cost[used].sum())
+    target_uh = int((rows.sum(axis=0) * problem.hours).sum())
+    target_cost = int(problem.cost[used].sum())
     combos = np.array(list(itertools.combinations(cand.tolist(), c_star)), dtype=np.int64)
     covers = combos[(cap[:, combos].sum(axis=2) >= q[:, None]).all(axis=0)]
     if covers.shape[0] > MAX_COVERS:
         return None
     best: tuple[int, IntArray] | None = None
     for s in covers:
-        out = _fill(cap[:, s], q, hours[s], unit_hours_first)
-        if out is None:
-            continue
-        part, uh = out
-        if (unit_hours_first and uh != target_uh) or not part.any(axis=0).all() or (
-                "cost" in terms and int(cost[s].sum()) != target_cost):
-            continue
-        pieces = int((part > 0).sum() - items.size)
-        if best is None or pieces < best[0]:
-            full = np.zeros((items.size, problem.n_warehouses), dtype=np.int64)
-            full[:, s] = part
-            best = (pieces, full)
+        out = _keeping_head(problem, s, cap, q, terms, target_uh, target_cost)
+        if out is not None and (best is None or out[0] < best[0]):
+            best = out
     return None if best is None else best[1]
+
+
+def settle_by_search(problem: SplitProblem, items: IntArray, rows: IntArray,
+                     reach: np.ndarray, terms: tuple[str, ...], makespan: int | None,
+                     stop: Deadline) -> IntArray | None:
+    """What :func:`settle_by_covers` returns, for groups with too many minimum covers
+    to try: the compiled search's last stage again, with fragments as its last term
+    (:func:`~ordersplit.solver.group_search.search_fragments`), under the makespan
+    ``makespan`` (``M*``, when it is a term). ``None`` when it does not apply, or did not
+    finish within ``stop``."""
+    from ordersplit.solver.group_search import search_fragments  # it imports the heuristics
+
+    if not plain_lines(problem, items):
+        return None
+    later = (*(t for t in terms if t not in ("children", "makespan")), "fragments")
+    out = search_fragments(problem, items, later, makespan, stop, rows)
+    if out is None or not out.proven or out.wh is None:
+        return None
+    q = problem.quantity[items].astype(np.int64)
+    cap = np.minimum(problem.stock[:, problem.single_sku[items]].T, q[:, None]) * reach[items]
+    used = np.flatnonzero(rows.any(axis=0))
+    if out.wh.size != used.size:
+        return None
+    kept = _keeping_head(problem, out.wh, cap, q, terms,
+                         int((rows.sum(axis=0) * problem.hours).sum()),
+                         int(problem.cost[used].sum()))
+    return None if kept is None else kept[1]
+
+
+def _keeping_head(problem: SplitProblem, s: IntArray, cap: IntArray, q: IntArray,
+                  terms: tuple[str, ...], target_uh: int, target_cost: int,
+                  ) -> tuple[int, IntArray] | None:
+    """The fewest-pieces rows of the group inside the set ``s`` and their fragments, when
+    every warehouse of ``s`` ships and the unit hours and cost (those among ``terms``)
+    are the targets; ``None`` otherwise."""
+    out = _fill(cap[:, s], q, problem.hours[s], "unit_hours" in terms)
+    if out is None:
+        return None
+    part, uh = out
+    if ("unit_hours" in terms and uh != target_uh) or not part.any(axis=0).all() or (
+            "cost" in terms and int(problem.cost[s].sum()) != target_cost):
+        return None
+    full = np.zeros((q.size, problem.n_warehouses), dtype=np.int64)
+    full[:, s] = part
+    return int((part > 0).sum() - q.size), full
 
 
 def _fill(cap: IntArray, q: IntArray, hours: IntArray, unit_hours_first: bool

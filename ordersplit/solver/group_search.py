@@ -274,7 +274,12 @@ class GroupOutcome:
 
 
 def _terms_codes(terms: tuple[str, ...]) -> np.ndarray:
-    return np.array([kernel.TERM_CODES[t] for t in terms], dtype=np.int64)
+    """Kernel codes of ``terms``; ``fragments`` (partial kernel only, groups of whole
+    lines) counts pieces level by level when unit hours come before it."""
+    levels = "unit_hours" in terms[:terms.index("fragments")] if "fragments" in terms else False
+    frag = pkernel.FRAGMENTS_LEVELS if levels else pkernel.FRAGMENTS_FEWEST
+    return np.array([frag if t == "fragments" else kernel.TERM_CODES[t] for t in terms],
+                    dtype=np.int64)
 
 
 def _members(words: np.ndarray, n_w: int) -> list[int]:
@@ -604,3 +609,29 @@ def search_group(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
         return GroupOutcome(None, None, False, False, 0)
     inc = None if incumbent_rows is None else _incumbent_key(data, incumbent_rows, terms, problem)
     return _search_kernel(data, terms, stop, inc, count_limit)
+
+
+def search_fragments(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
+                     cap_minutes: int | None, stop: Deadline, rows: IntArray,
+                     ) -> GroupOutcome | None:
+    """The last stage of a group of whole lines (one splittable line per SKU) searched
+    again with ``fragments`` as its last term: ``terms`` are the group's terms after the
+    count and the makespan (the makespan is ``cap_minutes``), ending in ``fragments``;
+    ``rows`` the group's plan, whose count and earlier terms are proven optima, is the
+    incumbent. The set returned has the fewest fragments among the sets that keep them
+    (proven when the search finished); ``None`` when the kernel does not apply (binary
+    stock, where the fastest fill keeps lines whole, or a plan outside the reach)."""
+    data = group_data(problem, items, cap_minutes, stop)
+    if data is None or _bit_data(data, terms, stop) is None:
+        return GroupOutcome(None, None, False, False, 0)
+    if _bits(data).binary:
+        return None
+    inc = _incumbent_key(data, rows, terms, problem)
+    if inc is None:
+        return None
+    found = _after_count(data, terms, stop, len(inc[1]), inc[1]) if stop.remaining() > 0 \
+        else _BitRun(None, None, 0, True)
+    chosen = found.best_set if found.best_set is not None else inc[1]
+    key, used = _key_of(data, terms, sum(1 << w for w in chosen))
+    return GroupOutcome(data.wh[np.array(sorted(used), dtype=np.int64)], key,
+                        not found.aborted, True, found.nodes)
