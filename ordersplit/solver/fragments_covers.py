@@ -78,31 +78,56 @@ def settle_by_covers(problem: SplitProblem, items: IntArray, rows: IntArray,
     return None if best is None else best[1]
 
 
+def line_elements(problem: SplitProblem, items: IntArray) -> IntArray | None:
+    """The item behind each cover element of the group (in
+    :func:`~ordersplit.solver.group_search.elements` order) when every element is one
+    whole line: each item is a line of its own, and no two splittable single-SKU items
+    share a SKU (bundles and unsplittable items are elements of their own anyway);
+    ``None`` otherwise."""
+    if items.size == 0 or np.unique(problem.lines[items]).size != items.size:
+        return None
+    merged = (problem.single_sku[items] >= 0) & problem.splittable[items]
+    skus = problem.single_sku[items[merged]]
+    if np.unique(skus).size != skus.size:
+        return None
+    return np.concatenate([items[merged][np.argsort(skus, kind="stable")], items[~merged]])
+
+
 def settle_by_search(problem: SplitProblem, items: IntArray, rows: IntArray,
                      reach: np.ndarray, terms: tuple[str, ...], makespan: int | None,
                      stop: Deadline) -> IntArray | None:
     """What :func:`settle_by_covers` returns, for groups with too many minimum covers
-    to try: the compiled search's last stage again, with fragments as its last term
+    to try, and for groups whose elements are whole lines (:func:`line_elements`:
+    bundles and unsplittable lines beside plain ones): the compiled search's last stage
+    again, with fragments as its last term
     (:func:`~ordersplit.solver.group_search.search_fragments`), under the makespan
-    ``makespan`` (``M*``, when it is a term). ``None`` when it does not apply, or did not
-    finish within ``stop``."""
-    from ordersplit.solver.group_search import search_fragments  # it imports the heuristics
+    ``makespan`` (``M*``, when it is a term). Inside the set it returns, each element's
+    fewest-pieces fill is the closed form of :func:`_fill`. ``None`` when it does not
+    apply, or did not finish within ``stop``."""
+    from ordersplit.solver.group_search import elements, search_fragments
 
-    if not plain_lines(problem, items):
+    owner = line_elements(problem, items)
+    if owner is None:
         return None
     later = (*(t for t in terms if t not in ("children", "makespan")), "fragments")
     out = search_fragments(problem, items, later, makespan, stop, rows)
     if out is None or not out.proven or out.wh is None:
         return None
-    q = problem.quantity[items].astype(np.int64)
-    cap = np.minimum(problem.stock[:, problem.single_sku[items]].T, q[:, None]) * reach[items]
+    supply, demand = elements(problem, items)
+    cap = supply.T * reach[owner]  # [element, warehouse]
     used = np.flatnonzero(rows.any(axis=0))
     if out.wh.size != used.size:
         return None
-    kept = _keeping_head(problem, out.wh, cap, q, terms,
+    kept = _keeping_head(problem, out.wh, cap, demand, terms,
                          int((rows.sum(axis=0) * problem.hours).sum()),
                          int(problem.cost[used].sum()))
-    return None if kept is None else kept[1]
+    if kept is None:
+        return None
+    place = np.empty(problem.n_items, dtype=np.int64)
+    place[items] = np.arange(items.size)
+    full = np.zeros_like(rows)
+    full[place[owner]] = kept[1]
+    return full
 
 
 def _keeping_head(problem: SplitProblem, s: IntArray, cap: IntArray, q: IntArray,

@@ -614,10 +614,11 @@ def search_group(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
 def search_fragments(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
                      cap_minutes: int | None, stop: Deadline, rows: IntArray,
                      ) -> GroupOutcome | None:
-    """The last stage of a group of whole lines (one splittable line per SKU) searched
-    again with ``fragments`` as its last term: ``terms`` are the group's terms after the
-    count and the makespan (the makespan is ``cap_minutes``), ending in ``fragments``;
-    ``rows`` the group's plan, whose count and earlier terms are proven optima, is the
+    """The last stage of a group whose elements are whole lines (see
+    :func:`~ordersplit.solver.fragments_covers.line_elements`) searched again with
+    ``fragments`` as its last term: ``terms`` are the group's terms after the count and
+    the makespan (the makespan is ``cap_minutes``), ending in ``fragments``; ``rows``
+    the group's plan, whose count and earlier terms are proven optima, is the
     incumbent. The set returned has the fewest fragments among the sets that keep them
     (proven when the search finished); ``None`` when the kernel does not apply (binary
     stock, where the fastest fill keeps lines whole, or a plan outside the reach)."""
