@@ -160,3 +160,22 @@ def test_partial_orders_at_30x100_are_settled_by_the_kernel(searched: list[bool]
         assert result.status.value == "optimal"
         settled += sum(searched) > before
     assert settled >= 2
+
+
+def test_the_kernel_fragments_stage_with_bundles_matches_an_independent_optimum(
+        searched: list[bool]) -> None:
+    """Orders with every rule (bundles, bulky and unsplittable lines beside plain ones):
+    a plan whose fragments the kernel's stage proved is the independent optimum."""
+    checked = 0
+    for order in generate_orders(family_config("thin", "10x30", rules="rules", n_orders=10,
+                                               seed=11)):
+        problem = compile_request(parse_request(json.dumps(order))).problem
+        before = sum(searched)
+        result = solve_problem(problem, "auto", Deadline(60))
+        if result.status.value != "optimal" or sum(searched) == before:
+            continue
+        checked += 1
+        assert result.assignment is not None
+        got = tuple(evaluate(problem, result.assignment).key(problem.objective))
+        assert got == tuple(independent_optimum(problem)), order["order"]["id"]
+    assert checked >= 3
