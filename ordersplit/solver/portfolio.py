@@ -1,5 +1,9 @@
 """The ``auto`` solver: bounds, heuristics, exact search, fallback - within one budget.
 
+0. A pure cover (:mod:`ordersplit.solver.set_cover`) with ``cost`` first is solved by the
+   compact set-cover model at once; with ``children`` first and huge, greedy's plan is
+   improved by the local search (:mod:`ordersplit.solver.cover_local_search`) in place
+   of step 1, and the set-cover model is the MIP of step 4.
 1. Where the exact combination search applies (children first, plain lines: most
    orders), it runs first: its first dive is the scarce-item heuristic and its dual
    set-covering bound the cheap lower bound, so it usually proves the optimum at once.
