@@ -57,3 +57,28 @@ def test_orlib_like_unicost_cover_keeps_the_best_heuristic() -> None:
         res = solve_problem(problem, name, Deadline(60))
         assert res.objective is not None
         assert auto.objective.children <= res.objective.children, name
+
+
+def test_huge_unicost_cover_keeps_below_every_heuristic() -> None:
+    """A cover of OR-Library's size (200 lines x 1000 warehouses), where ``auto`` runs
+    greedy only and then the local search and the set-cover model: its plan is still at
+    most every heuristic's count (each run on its own)."""
+    rng = np.random.default_rng(4)
+    rows, cols = 200, 1000
+    cover = rng.random((cols, rows)) < 0.02
+    cover[rng.integers(0, cols, rows), np.arange(rows)] = True
+    from ordersplit.solver.problem import SplitProblem
+
+    problem = SplitProblem(
+        quantity=np.ones(rows, dtype=np.int64), usage=np.eye(rows, dtype=np.int64),
+        splittable=np.ones(rows, dtype=bool), group=np.zeros(rows, dtype=np.int64),
+        stock=cover.astype(np.int64), allowed=np.ones((rows, cols), dtype=bool),
+        hours=np.full(cols, 1440, dtype=np.int64), cost=np.ones(cols, dtype=np.int64),
+        objective=("children", "fragments"))
+    auto = solve_problem(problem, "auto", Deadline(5))
+    assert auto.assignment is not None and auto.objective is not None
+    assert violations(problem, auto.assignment) == []
+    for name in ("scarce", "ladder", "pigeonhole", "greedy"):
+        res = solve_problem(problem, name, Deadline(60))
+        assert res.objective is not None
+        assert auto.objective.children <= res.objective.children, name
