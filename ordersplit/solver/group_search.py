@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -347,6 +348,46 @@ def _run_bits(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: in
     return _BitRun(key, _members(best_used, n_w), nodes, aborted)
 
 
+def _run_relaxed(data: GroupData, stop: Deadline, avail: int, beat: int) -> _BitRun:
+    """The binary kernel's count-only search on a partial group's relaxation, in which
+    a warehouse covers an element when it holds any of it: a cover of fewer than
+    ``beat`` warehouses of ``avail``, if any (a relaxed cover, not always a real one)."""
+    b = _bits(data)
+    n_w = data.wh.size
+    best_key = np.array([beat], dtype=np.int64)
+    best_used = np.zeros(b.cand.shape[1], dtype=np.uint64)
+    state = np.array([1, 0, 0, stop.node_limit()], dtype=np.int64)
+    kernel.search(b.cand, b.cov, b.hours, b.cost, b.demand, b.k_order,
+                  np.zeros(0, dtype=np.int64), kernel.mask_words(avail, n_w),
+                  kernel.mask_words(0, n_w), best_key, best_used, state, stop.end)
+    nodes, aborted = int(state[1]), bool(state[2])
+    stop.charge(nodes)
+    found = _members(best_used, n_w) if state[0] == 2 else None
+    return _BitRun((int(best_key[0]),) if found else None, found, nodes, aborted)
+
+
+def _run_count(data: GroupData, stop: Deadline, avail: int,
+               start: tuple[tuple[int, ...], list[int] | None] | None,
+               search: Callable[..., _BitRun] | None = None) -> _BitRun:
+    """A count-only search (by ``search``, :func:`_run_bits` by default) for a cover of
+    ``avail`` beating ``start``. On a partial group the binary relaxation goes first
+    (some 20 times faster per node): every real cover is a relaxed one, so when the
+    relaxation finishes without beating the start, neither can a real cover and the
+    start stands; when its best cover is a real one, that is the answer; otherwise its
+    size bounds the real search from below."""
+    least = 0
+    if start is not None and not _bits(data).binary:
+        relaxed = _run_relaxed(data, stop, avail, start[0][0])
+        if not relaxed.aborted:
+            if relaxed.best_set is None:
+                return _BitRun(start[0], start[1], relaxed.nodes, False)
+            chosen = np.array(relaxed.best_set, dtype=np.int64)
+            if (data.supply[chosen].sum(axis=0) >= data.demand).all():
+                return relaxed
+            least = len(relaxed.best_set)
+    return (search or _run_bits)(data, (), stop, avail, start, min_count=least)
+
+
 def _incumbent_key(data: GroupData, x_rows: IntArray, terms: tuple[str, ...],
                    problem: SplitProblem) -> tuple[tuple[int, ...], list[int]] | None:
     """The incumbent's key in this group's local terms, or ``None`` if it uses a
@@ -420,11 +461,11 @@ def _search_kernel(data: GroupData, terms: tuple[str, ...], stop: Deadline,
                 if quick.best_set is not None and quick.best_key is not None:
                     guess = quick.best_set
                     seed = (quick.best_key, guess)
-            pending = _pool().submit(_run_bits, data, (), stop, everything, seed)
+            pending = _pool().submit(_run_count, data, stop, everything, seed)
             ahead = _after_count(data, terms, stop, len(guess), guess)
             count = pending.result()
         else:
-            count = _run_bits(data, (), stop, everything, seed)
+            count = _run_count(data, stop, everything, seed)
         done(count)
         count_proven = proven
         if count.best_set is None:
@@ -536,7 +577,7 @@ def _after_count(data: GroupData, terms: tuple[str, ...], stop: Deadline, c_star
             mid = (lo + hi) // 2
             cap = levels[mid]
             under = sum(1 << w for w in range(data.wh.size) if hours[w] <= cap)
-            probe = search(data, (), stop, under, ((c_star + 1,), None))
+            probe = _run_count(data, stop, under, ((c_star + 1,), None), search)
             nodes += probe.nodes
             aborted |= probe.aborted
             if probe.best_set is not None and len(probe.best_set) <= c_star:

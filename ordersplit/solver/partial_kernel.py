@@ -177,14 +177,9 @@ def _reach(sup: np.ndarray, welem: np.ndarray, wdeg: np.ndarray, res: np.ndarray
 
 
 @nb.njit(cache=True)
-def _dual_bound(sup: np.ndarray, cand: np.ndarray, res: np.ndarray, av: np.ndarray,
-                k_order: np.ndarray, reach: np.ndarray) -> int:
+def _dual_bound(cand: np.ndarray, res: np.ndarray, av: np.ndarray, reach: np.ndarray) -> int:
     """Covering-LP dual bound: element ``e`` gets ``1 / (largest reach of its available
-    candidates)``, which keeps every warehouse's dual constraint (its shares
-    ``min(sup, res) / res`` times the values, added) at most 1; then one pass of dual
-    ascent raises each element's value (fewest candidates first) as far as the slack of
-    its candidates allows."""
-    slack = np.ones(reach.size)
+    candidates)``, which keeps every warehouse's dual constraint at most 1."""
     total = 0.0
     for e in range(res.size):
         if res[e] <= 0:
@@ -196,34 +191,7 @@ def _dual_bound(sup: np.ndarray, cand: np.ndarray, res: np.ndarray, av: np.ndarr
                 w = 64 * i + _low(x)
                 x &= x - _ONE
                 most = max(most, reach[w])
-        value = 1.0 / most
-        total += value
-        for i in range(av.size):
-            x = cand[e, i] & av[i]
-            while x:
-                w = 64 * i + _low(x)
-                x &= x - _ONE
-                slack[w] -= value * min(sup[w, e], res[e]) / res[e]
-    for idx in range(k_order.size):  # the ascent
-        e = k_order[idx]
-        r = res[e]
-        if r <= 0:
-            continue
-        least = 1e18
-        for i in range(av.size):
-            x = cand[e, i] & av[i]
-            while x:
-                w = 64 * i + _low(x)
-                x &= x - _ONE
-                least = min(least, slack[w] * r / min(sup[w, e], r))
-        if least > 1e-12:
-            total += least
-            for i in range(av.size):
-                x = cand[e, i] & av[i]
-                while x:
-                    w = 64 * i + _low(x)
-                    x &= x - _ONE
-                    slack[w] -= least * min(sup[w, e], r) / r
+        total += 1.0 / most
     return int(np.ceil(total - EPS))
 
 
@@ -406,7 +374,7 @@ def _branch_element(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by
         return pick
     extra = max(extra, disjoint)
     if depth + extra + tie <= best_key[0]:
-        extra = max(extra, _dual_bound(sup, cand, res, av, k_order, reach))
+        extra = max(extra, _dual_bound(cand, res, av, reach))
     count = max(depth + extra, min_count)
     if count > best_key[0] or (count == best_key[0] and tie):
         return -1
