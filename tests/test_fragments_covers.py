@@ -20,6 +20,7 @@ from ordersplit.models.validate import parse_request
 from ordersplit.solver.compile import compile_request
 from ordersplit.solver.evaluate import evaluate
 from ordersplit.solver.portfolio import solve_problem
+from ordersplit.solver.problem import SplitProblem
 from ordersplit.solver.stop import Deadline
 from tests.test_independent_cpsat import independent_optimum
 
@@ -43,19 +44,34 @@ def settled(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
                                           ("partial", "plain")])
 def test_cover_enumeration_matches_an_independent_optimum(
         family: str, rules: str, settled: list[bool]) -> None:
-    checked = 0
-    for order in generate_orders(family_config(family, "10x30", rules=rules, n_orders=12,
-                                               seed=7)):
-        problem = compile_request(parse_request(json.dumps(order))).problem
-        before = sum(settled)
-        result = solve_problem(problem, "auto", Deadline(60))
-        if result.status.value != "optimal" or sum(settled) == before:
-            continue
-        checked += 1
-        assert result.assignment is not None
-        got = tuple(evaluate(problem, result.assignment).key(problem.objective))
-        assert got == tuple(independent_optimum(problem)), order["order"]["id"]
+    checked = settled_agree(family, rules, 12, 7, settled)
     assert checked >= 1  # the enumeration really settled some orders here
+
+
+def settled_agree(family: str, rules: str, n_orders: int, seed: int, calls: list[bool]) -> int:
+    """Split ``n_orders`` orders of a 10 x 30 family with ``auto``; every ``optimal``
+    plan whose fragments a counted settlement (``calls``) proved must be the
+    independent optimum; returns how many were checked."""
+    checked = 0
+    for order in generate_orders(family_config(family, "10x30", rules=rules,
+                                               n_orders=n_orders, seed=seed)):
+        problem = compile_request(parse_request(json.dumps(order))).problem
+        checked += agrees_if_settled(problem, calls, order["order"]["id"])
+    return checked
+
+
+def agrees_if_settled(problem: SplitProblem, calls: list[bool], label: str = "") -> bool:
+    """Split ``problem`` with ``auto``; when the plan is ``optimal`` and a counted
+    settlement (``calls``) proved its fragments, it must be the independent optimum
+    (then True)."""
+    before = sum(calls)
+    result = solve_problem(problem, "auto", Deadline(60))
+    if result.status.value != "optimal" or sum(calls) == before:
+        return False
+    assert result.assignment is not None
+    got = tuple(evaluate(problem, result.assignment).key(problem.objective))
+    assert got == tuple(independent_optimum(problem)), label
+    return True
 
 
 def _plain_lines(rng: Any, n: int, m: int) -> Any:
@@ -87,14 +103,7 @@ def test_the_fewest_fragments_cover_wins_among_ties(settled: list[bool]) -> None
     checked = 0
     for _ in range(120):
         problem = _plain_lines(rng, int(rng.integers(3, 7)), int(rng.integers(4, 9)))
-        before = sum(settled)
-        result = solve_problem(problem, "auto", Deadline(60))
-        if result.status.value != "optimal" or sum(settled) == before:
-            continue
-        checked += 1
-        assert result.assignment is not None
-        got = tuple(evaluate(problem, result.assignment).key(problem.objective))
-        assert got == tuple(independent_optimum(problem))
+        checked += agrees_if_settled(problem, settled)
     assert checked >= 10
 
 
@@ -137,14 +146,7 @@ def test_the_kernel_fragments_stage_matches_an_independent_optimum(
         problem = _plain_lines(rng, int(rng.integers(3, 8)), int(rng.integers(4, 10)))
         problem = dataclasses.replace(problem, objective=objective,
                                       cost=rng.integers(1, 3, problem.n_warehouses))
-        before = sum(searched)
-        result = solve_problem(problem, "auto", Deadline(60))
-        if result.status.value != "optimal" or sum(searched) == before:
-            continue
-        checked += 1
-        assert result.assignment is not None
-        got = tuple(evaluate(problem, result.assignment).key(problem.objective))
-        assert got == tuple(independent_optimum(problem))
+        checked += agrees_if_settled(problem, searched)
     assert checked >= 10
 
 
@@ -166,16 +168,4 @@ def test_the_kernel_fragments_stage_with_bundles_matches_an_independent_optimum(
         searched: list[bool]) -> None:
     """Orders with every rule (bundles, bulky and unsplittable lines beside plain ones):
     a plan whose fragments the kernel's stage proved is the independent optimum."""
-    checked = 0
-    for order in generate_orders(family_config("thin", "10x30", rules="rules", n_orders=10,
-                                               seed=11)):
-        problem = compile_request(parse_request(json.dumps(order))).problem
-        before = sum(searched)
-        result = solve_problem(problem, "auto", Deadline(60))
-        if result.status.value != "optimal" or sum(searched) == before:
-            continue
-        checked += 1
-        assert result.assignment is not None
-        got = tuple(evaluate(problem, result.assignment).key(problem.objective))
-        assert got == tuple(independent_optimum(problem)), order["order"]["id"]
-    assert checked >= 3
+    assert settled_agree("thin", "rules", 10, 11, searched) >= 3
