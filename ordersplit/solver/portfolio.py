@@ -110,13 +110,13 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     best = _Best(problem)
     children_lb = 0
     proven: dict[str, int] | None = None  # proven optima of the terms before fragments
-    large = _columns(problem) > LARGE_COLUMNS
     cover = pure_cover(problem)
     if cover and terms[0] == "cost":  # the compact model is the whole problem
         whole = solve_set_cover(problem, stop.fraction(MIP_SHARE))
         if whole.assignment is not None and whole.objective is not None:
             best.x, best.obj, best.name = whole.assignment, whole.objective, whole.backend
             return _result(best, whole.status, whole.children_lower_bound, t0, whole.message)
+    large = _columns(problem) > LARGE_COLUMNS
     core = without_fragments(problem)  # the search does not know fragments
     huge = cover and problem.n_items * problem.n_warehouses > HUGE_COVER_CELLS
     if large:  # the search rarely proves these at once: the heuristics go first
