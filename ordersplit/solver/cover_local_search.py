@@ -13,8 +13,10 @@ numba:
   dropped, so the search always looks for a cover one smaller than the best;
 * otherwise one step drops the least useful warehouse of the set (not the one just
   added; ties to the longest unchanged), then adds, for a random uncovered row, the
-  candidate with the highest score (ties to the longest unchanged), and raises the
-  weight of every row left uncovered, so that rows that stay uncovered pull harder.
+  candidate with the highest score (ties to the longest unchanged) among those whose
+  neighbourhood changed since they left (configuration checking, against cycling),
+  and raises the weight of every row left uncovered, so that rows that stay uncovered
+  pull harder.
 
 Seeded (numba's own generator) and bounded by steps as well as by the clock, so under a
 work budget the result is reproducible.
@@ -89,6 +91,17 @@ def _drop(c: int, col_ptr: np.ndarray, col_rows: np.ndarray, row_ptr: np.ndarray
 
 
 @nb.njit(cache=True)
+def _touch(c: int, col_ptr: np.ndarray, col_rows: np.ndarray, row_ptr: np.ndarray,
+           row_cols: np.ndarray, conf: np.ndarray) -> None:
+    """Configuration checking: ``c`` changed, so every warehouse sharing a row with it
+    may come back."""
+    for j in range(col_ptr[c], col_ptr[c + 1]):
+        r = col_rows[j]
+        for t in range(row_ptr[r], row_ptr[r + 1]):
+            conf[row_cols[t]] = True
+
+
+@nb.njit(cache=True)
 def _least_useful(members: np.ndarray, n_mem: int, score: np.ndarray, stamp: np.ndarray,
                   tabu: int) -> int:
     """Index in ``members`` of the set's warehouse with the highest score (the least
@@ -125,6 +138,7 @@ def search(col_ptr: np.ndarray, col_rows: np.ndarray, row_ptr: np.ndarray,
     for r in range(n_r):  # every candidate gains every row while nothing is chosen
         for t in range(row_ptr[r], row_ptr[r + 1]):
             score[row_cols[t]] += 1
+    conf = np.ones(n_c, dtype=np.bool_)
     members = np.zeros(n_c, dtype=np.int64)
     n_mem = 0
     for c in range(n_c):
@@ -162,15 +176,25 @@ def search(col_ptr: np.ndarray, col_rows: np.ndarray, row_ptr: np.ndarray,
             n_unc = _drop(c, col_ptr, col_rows, row_ptr, row_cols, w, cnt, score, in_set, unc,
                           unc_pos, n_unc)
             stamp[c] = step
+            _touch(c, col_ptr, col_rows, row_ptr, row_cols, conf)
+            conf[c] = False  # not back until a neighbour changes
             if n_unc == 0:
                 continue  # the warehouse was redundant: a smaller cover
         r = unc[np.random.randint(0, n_unc)]
         pick = -1
         for t in range(row_ptr[r], row_ptr[r + 1]):
             c = row_cols[t]
+            if not conf[c]:
+                continue
             if pick < 0 or score[c] > score[pick] or (
                     score[c] == score[pick] and stamp[c] < stamp[pick]):
                 pick = c
+        if pick < 0:  # every candidate unchanged since it left: the oldest
+            for t in range(row_ptr[r], row_ptr[r + 1]):
+                c = row_cols[t]
+                if pick < 0 or stamp[c] < stamp[pick]:
+                    pick = c
+        _touch(pick, col_ptr, col_rows, row_ptr, row_cols, conf)
         n_unc = _add(pick, col_ptr, col_rows, row_ptr, row_cols, w, cnt, score, in_set, unc,
                      unc_pos, n_unc)
         members[n_mem] = pick
