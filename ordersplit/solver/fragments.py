@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from ordersplit.solver.evaluate import evaluate, fragments, used_pairs
-from ordersplit.solver.fragments_covers import settle_by_covers
+from ordersplit.solver.fragments_covers import settle_by_covers, settle_by_search
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.stop import Deadline
 
@@ -330,7 +330,8 @@ def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
     values with no warehouse slower than ``M*``. A group whose fragments meet its bound
     (its lines' fewest pieces among those warehouses) is settled; so is a group of plain
     lines whose minimum covers are few enough to try them all
-    (:mod:`ordersplit.solver.fragments_covers`); the others go to one exact model
+    (:mod:`ordersplit.solver.fragments_covers`), or else whose compiled search, run again
+    with fragments as its last term, finishes in time; the others go to one exact model
     (CP-SAT) of those groups alone, their sums fixed, fragments minimized.
     Otherwise, or when fragments is not the last term, nothing is proven here.
     """
@@ -348,8 +349,11 @@ def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
     orig, x = x, x.copy()
     head_only = tuple(t for t in problem.objective if t != TERM)
     left = []
-    for items in todo:  # small groups: every minimum cover tried, no model
+    for items in todo:  # groups of whole lines: every minimum cover tried, or the kernel
         rows = settle_by_covers(problem, items, x[items], reach, head_only)
+        if rows is None:
+            rows = settle_by_search(problem, items, x[items], reach, head_only,
+                                    head.get("makespan"), stop)
         if rows is None:
             left.append(items)
         else:

@@ -26,6 +26,7 @@ import math
 import numpy as np
 
 from ordersplit.solver.problem import IntArray, SplitProblem
+from ordersplit.solver.stop import Deadline
 
 MAX_SETS = 20_000
 """Candidate sets tried at most (beyond that the CP-SAT model settles the group)."""
@@ -53,7 +54,6 @@ def settle_by_covers(problem: SplitProblem, items: IntArray, rows: IntArray,
 
     ``reach[i, w]``: item ``i`` may ship from ``w`` within the makespan ``M*``.
     """
-    unit_hours_first = "unit_hours" in terms
     if not plain_lines(problem, items):
         return None
     used = np.flatnonzero(rows.any(axis=0))
@@ -64,28 +64,88 @@ def settle_by_covers(problem: SplitProblem, items: IntArray, rows: IntArray,
     cand = np.flatnonzero(cap.any(axis=0))
     if c_star == 0 or cand.size < c_star or math.comb(int(cand.size), c_star) > MAX_SETS:
         return None
-    hours, cost = problem.hours, problem.cost
-    target_uh = int((rows.sum(axis=0) * hours).sum())
-    target_cost = int(cost[used].sum())
+    target_uh = int((rows.sum(axis=0) * problem.hours).sum())
+    target_cost = int(problem.cost[used].sum())
     combos = np.array(list(itertools.combinations(cand.tolist(), c_star)), dtype=np.int64)
     covers = combos[(cap[:, combos].sum(axis=2) >= q[:, None]).all(axis=0)]
     if covers.shape[0] > MAX_COVERS:
         return None
     best: tuple[int, IntArray] | None = None
     for s in covers:
-        out = _fill(cap[:, s], q, hours[s], unit_hours_first)
-        if out is None:
-            continue
-        part, uh = out
-        if (unit_hours_first and uh != target_uh) or not part.any(axis=0).all() or (
-                "cost" in terms and int(cost[s].sum()) != target_cost):
-            continue
-        pieces = int((part > 0).sum() - items.size)
-        if best is None or pieces < best[0]:
-            full = np.zeros((items.size, problem.n_warehouses), dtype=np.int64)
-            full[:, s] = part
-            best = (pieces, full)
+        out = _keeping_head(problem, s, cap, q, terms, target_uh, target_cost)
+        if out is not None and (best is None or out[0] < best[0]):
+            best = out
     return None if best is None else best[1]
+
+
+def line_elements(problem: SplitProblem, items: IntArray) -> IntArray | None:
+    """The item behind each cover element of the group (in
+    :func:`~ordersplit.solver.group_search.elements` order) when every element is one
+    whole line: each item is a line of its own, and no two splittable single-SKU items
+    share a SKU (bundles and unsplittable items are elements of their own anyway);
+    ``None`` otherwise."""
+    if items.size == 0 or np.unique(problem.lines[items]).size != items.size:
+        return None
+    merged = (problem.single_sku[items] >= 0) & problem.splittable[items]
+    skus = problem.single_sku[items[merged]]
+    if np.unique(skus).size != skus.size:
+        return None
+    return np.concatenate([items[merged][np.argsort(skus, kind="stable")], items[~merged]])
+
+
+def settle_by_search(problem: SplitProblem, items: IntArray, rows: IntArray,
+                     reach: np.ndarray, terms: tuple[str, ...], makespan: int | None,
+                     stop: Deadline) -> IntArray | None:
+    """What :func:`settle_by_covers` returns, for groups with too many minimum covers
+    to try, and for groups whose elements are whole lines (:func:`line_elements`:
+    bundles and unsplittable lines beside plain ones): the compiled search's last stage
+    again, with fragments as its last term
+    (:func:`~ordersplit.solver.group_search.search_fragments`), under the makespan
+    ``makespan`` (``M*``, when it is a term). Inside the set it returns, each element's
+    fewest-pieces fill is the closed form of :func:`_fill`. ``None`` when it does not
+    apply, or did not finish within ``stop``."""
+    from ordersplit.solver.group_search import elements, search_fragments
+
+    owner = line_elements(problem, items)
+    if owner is None:
+        return None
+    later = (*(t for t in terms if t not in ("children", "makespan")), "fragments")
+    out = search_fragments(problem, items, later, makespan, stop, rows)
+    if out is None or not out.proven or out.wh is None:
+        return None
+    supply, demand = elements(problem, items)
+    cap = supply.T * reach[owner]  # [element, warehouse]
+    used = np.flatnonzero(rows.any(axis=0))
+    if out.wh.size != used.size:
+        return None
+    kept = _keeping_head(problem, out.wh, cap, demand, terms,
+                         int((rows.sum(axis=0) * problem.hours).sum()),
+                         int(problem.cost[used].sum()))
+    if kept is None:
+        return None
+    place = np.empty(problem.n_items, dtype=np.int64)
+    place[items] = np.arange(items.size)
+    full = np.zeros_like(rows)
+    full[place[owner]] = kept[1]
+    return full
+
+
+def _keeping_head(problem: SplitProblem, s: IntArray, cap: IntArray, q: IntArray,
+                  terms: tuple[str, ...], target_uh: int, target_cost: int,
+                  ) -> tuple[int, IntArray] | None:
+    """The fewest-pieces rows of the group inside the set ``s`` and their fragments, when
+    every warehouse of ``s`` ships and the unit hours and cost (those among ``terms``)
+    are the targets; ``None`` otherwise."""
+    out = _fill(cap[:, s], q, problem.hours[s], "unit_hours" in terms)
+    if out is None:
+        return None
+    part, uh = out
+    if ("unit_hours" in terms and uh != target_uh) or not part.any(axis=0).all() or (
+            "cost" in terms and int(problem.cost[s].sum()) != target_cost):
+        return None
+    full = np.zeros((q.size, problem.n_warehouses), dtype=np.int64)
+    full[:, s] = part
+    return int((part > 0).sum() - q.size), full
 
 
 def _fill(cap: IntArray, q: IntArray, hours: IntArray, unit_hours_first: bool

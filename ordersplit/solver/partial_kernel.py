@@ -48,6 +48,12 @@ from ordersplit.solver.cover_kernel import (
     score,
 )
 
+FRAGMENTS_LEVELS, FRAGMENTS_FEWEST = 9, 10  # above every other term code
+"""Term codes of line fragments, for groups whose elements are whole lines (one line per
+SKU): a leaf counts each element's pieces in its fewest-pieces fill inside the shipping
+warehouses. ``LEVELS`` when unit hours come first (faster hours levels in full, the
+slowest level needed from the fewest warehouses, largest supply first); ``FEWEST`` when
+they do not count (the fewest warehouses, largest supply first)."""
 WORK_PER_CHECK = 1 << 16
 """Units of work (element and candidate visits) between two looks at the clock."""
 EPS = 1e-9
@@ -80,6 +86,63 @@ def leaf_key(sup: np.ndarray, cand: np.ndarray, hours: np.ndarray, cost: np.ndar
                 unit += t * hours[w]
                 used[i] |= _ONE << np.uint64(w & 63)
     score(used, hours, cost, unit, terms, key)
+    for t in range(terms.size):
+        if terms[t] >= FRAGMENTS_LEVELS:  # either fragments code
+            key[t + 1] = _fragments(sup, cand, hours, demand, used,
+                                    terms[t] == FRAGMENTS_LEVELS)
+
+
+@nb.njit(cache=True)
+def _fewest_reaching(vals: np.ndarray, n: int, r: int) -> int:
+    """Fewest of ``vals[:n]`` whose sum reaches ``r`` (largest first; ``n`` when none)."""
+    part = np.sort(vals[:n])
+    got = 0
+    for j in range(n):
+        got += part[n - 1 - j]
+        if got >= r:
+            return j + 1
+    return n
+
+
+@nb.njit(cache=True)
+def _fragments(sup: np.ndarray, cand: np.ndarray, hours: np.ndarray, demand: np.ndarray,
+               used: np.ndarray, levels: bool) -> int:
+    """Pieces beyond one per element in the fewest-pieces fill inside ``used`` (see
+    :data:`FRAGMENTS_LEVELS`); warehouses are in hours order, so a level is a run."""
+    total = 0
+    buf = np.zeros(max(1, sup.shape[0]), dtype=np.int64)
+    for e in range(cand.shape[0]):
+        r = demand[e]
+        if r <= 1:
+            continue  # one unit is one piece
+        n = 0
+        level_sum = 0
+        cur = -1
+        pieces = 0
+        done = False
+        for i in range(used.size):
+            x = cand[e, i] & used[i]
+            while x:
+                w = 64 * i + _low(x)
+                x &= x - _ONE
+                h = hours[w] if levels else 0
+                if n > 0 and h != cur:
+                    if level_sum >= r:  # the remainder is reached at this level
+                        done = True
+                        break
+                    pieces += n  # a faster level is taken in full
+                    r -= level_sum
+                    n = 0
+                    level_sum = 0
+                cur = h
+                buf[n] = sup[w, e]
+                level_sum += sup[w, e]
+                n += 1
+            if done:
+                break
+        pieces += _fewest_reaching(buf, n, r)
+        total += pieces - 1
+    return total
 
 
 @nb.njit(cache=True)
@@ -214,6 +277,20 @@ def _terms_below(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: n
                             cap -= take
                         r -= take
                         value += take * hours[w]
+        elif code >= FRAGMENTS_LEVELS:  # either fragments code
+            # per element: the fewest chosen or available warehouses reaching its demand
+            for e in range(demand.size):
+                if demand[e] <= 1:
+                    continue
+                got = 0
+                for j in range(n_by[e]):
+                    w = by_size[e, j]
+                    if _has(av, w) or _has(chm, w):
+                        got += sup[w, e]
+                        value += 1
+                        if got >= demand[e]:
+                            break
+                value -= 1
         else:  # the chosen, and the cheapest available for the slots left
             for i in range(chm.size):
                 x = chm[i]
@@ -644,6 +721,11 @@ def _warm_up() -> None:
     greedy_cover(sup, welem, wdeg, demand, np.zeros(3, dtype=np.int64))
     leaf_key(sup, cand, hours, hours, demand, np.array([COST], dtype=np.int64),
              mask_words(7, 3), np.zeros(1, dtype=np.uint64), np.zeros(2, dtype=np.int64))
+    frag = np.array([UNIT_HOURS, FRAGMENTS_LEVELS], dtype=np.int64)
+    search(sup, cand, by_size, n_by, welem, wdeg, dom, hours, hours, demand,
+           np.arange(2, dtype=np.int64), frag, mask_words(7, 3), mask_words(0, 3),
+           np.array([3, 99, 9], dtype=np.int64), np.zeros(1, dtype=np.uint64),
+           np.zeros(4, dtype=np.int64), far, 2)
 
 
 COMPILED_ON_IMPORT = load_kernels(

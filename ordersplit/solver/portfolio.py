@@ -1,5 +1,9 @@
 """The ``auto`` solver: bounds, heuristics, exact search, fallback - within one budget.
 
+0. A pure cover (:mod:`ordersplit.solver.set_cover`) with ``cost`` first is solved by the
+   compact set-cover model at once; with ``children`` first and huge, greedy's plan is
+   improved by the local search (:mod:`ordersplit.solver.cover_local_search`) in place
+   of step 1, and the set-cover model is the MIP of step 4.
 1. Where the exact combination search applies (children first, plain lines: most
    orders), it runs first: its first dive is the scarce-item heuristic and its dual
    set-covering bound the cheap lower bound, so it usually proves the optimum at once.
@@ -44,6 +48,7 @@ from ordersplit.solver.fragments import (
 from ordersplit.solver.heuristics import HEURISTICS
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.result import SolveResult, Status
+from ordersplit.solver.set_cover import pure_cover, smallest_cover, solve_set_cover
 from ordersplit.solver.stop import Deadline, WorkBudget
 
 log = logging.getLogger(__name__)
@@ -86,10 +91,12 @@ class _Best:
         return False
 
 
-def _run_heuristics(problem: SplitProblem, best: _Best, stop: Deadline) -> None:
-    """Offer every heuristic's plan; greedy always runs (a plan never worse than greedy's),
-    the others while time is left (one cut short by the deadline offers nothing)."""
-    for name in HEURISTICS:
+def _run_heuristics(problem: SplitProblem, best: _Best, stop: Deadline,
+                    names: tuple[str, ...] = tuple(HEURISTICS)) -> None:
+    """Offer the plan of every heuristic of ``names``; greedy always runs (a plan never
+    worse than greedy's), the others while time is left (one cut short by the deadline
+    offers nothing)."""
+    for name in names:
         if name != "greedy" and stop.expired():
             break
         x = HEURISTICS[name](problem, None if name == "greedy" else stop)
@@ -104,13 +111,26 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     best = _Best(problem)
     children_lb = 0
     proven: dict[str, int] | None = None  # proven optima of the terms before fragments
+    cover = pure_cover(problem)
+    if cover and terms[0] == "cost":  # the compact model is the whole problem
+        whole = solve_set_cover(problem, stop.fraction(MIP_SHARE))
+        if whole.assignment is not None and whole.objective is not None:
+            best.x, best.obj, best.name = whole.assignment, whole.objective, whole.backend
+            return _result(best, whole.status, whole.children_lower_bound, t0, whole.message)
     # an order of fewer cells than that cannot have more columns: no capacities needed
     large = problem.n_items * problem.n_warehouses > LARGE_COLUMNS and \
         _columns(problem) > LARGE_COLUMNS
     core = without_fragments(problem)  # the search does not know fragments
+    huge = cover and problem.n_items * problem.n_warehouses > HUGE_COVER_CELLS
     if large:  # the search rarely proves these at once: the heuristics go first
-        _run_heuristics(problem, best, stop)
-    if not stop.expired() and applicable(core):
+        # (on a huge cover greedy alone: the local search starts from its plan and ends
+        # far below the others', which take seconds there)
+        _run_heuristics(problem, best, stop, ("greedy",) if huge else tuple(HEURISTICS))
+    if huge and not stop.expired():  # no proof in sight: the local search, then HiGHS
+        x = smallest_cover(problem, stop.fraction(LOCAL_SEARCH_SHARE), best.x)
+        if x is not None:
+            best.offer("local search", x, stop)
+    elif not stop.expired() and applicable(core):
         # The search's first dive is the scarce-item heuristic, its dual bound the cheap
         # lower bound; on most orders it proves the optimum at once.
         share = EXACT_SHARE_LARGE if large else EXACT_SHARE
@@ -155,11 +175,14 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
                        "time ran out before an exact backend could run")
     given = proven if best.obj is not None and proven is not None and all(
         getattr(best.obj, t) == v for t, v in proven.items()) else None
+    res: SolveResult | None = None
     try:  # the libraries overshoot their own limits a little: leave them a margin
-        res = backend.solve(problem, stop.fraction(MIP_SHARE), best.x, children_lb, given)
+        if cover:
+            res = solve_set_cover(problem, stop.fraction(MIP_SHARE), best.x)
+        else:
+            res = backend.solve(problem, stop.fraction(MIP_SHARE), best.x, children_lb, given)
     except Exception as exc:  # a backend must not take the split down
         log.warning("backend %s raised: %s", backend.name, exc)
-        res = None
     if res is not None and res.assignment is not None and res.status.has_solution:
         children_lb = max(children_lb, res.children_lower_bound)
         obj = evaluate(problem, res.assignment)
@@ -180,6 +203,15 @@ BUILD_SECONDS_PER_COLUMN = 4e-5
 """Rough cost of building a MIP, per assignment variable (measured on CP-SAT and HiGHS)."""
 
 
+HUGE_COVER_CELLS = 100_000
+"""Lines x warehouses of a pure cover (:mod:`ordersplit.solver.set_cover`) from which,
+with ``children`` first, the local search and the set-cover model replace the
+combination search: on OR-Library's unicost 4.x-6.x (200 x 1000 and more) neither the
+search nor a MIP proves the fewest warehouses within a minute, and the local search
+finds the best known covers in seconds; the search's proofs come on smaller orders
+(100 x 300, OR-Library's e.x at 50 x 500)."""
+LOCAL_SEARCH_SHARE = 0.7
+"""Share of the time left that the local search gets on a huge cover (HiGHS the rest)."""
 LARGE_COLUMNS = 3000
 """Assignment variables above which a problem counts as large (HiGHS, less search time)."""
 
