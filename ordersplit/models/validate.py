@@ -156,6 +156,10 @@ def check_request(req: SplitRequest) -> None:
         if item.components is not None and not item.components:
             raise fail(f"{base}.components", "a bundle needs at least one component")
 
+    if "stock_value" in req.objective_order() and req.options.stock_prices is None:
+        raise fail("options.stock_prices", "the stock_value objective needs stock prices: "
+                   "give options.stock_prices {version, prices}")
+
     seen_wh: set[str] = set()
     for w, wh in enumerate(req.warehouses):
         if wh.id in seen_wh:
