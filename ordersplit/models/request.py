@@ -174,7 +174,8 @@ class Options(_Strict):
         if value is not None:
             if not value:
                 raise ValueError(
-                    "objective needs at least one of children, delivery, cost, fragments")
+                    "objective needs at least one of children, delivery, cost, fragments, "
+                    "stock_value")
             if len(set(value)) != len(value):
                 raise ValueError("objective lists a term twice")
             if "stock_value" in value and (

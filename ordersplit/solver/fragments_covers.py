@@ -54,8 +54,9 @@ def settle_by_covers(problem: SplitProblem, items: IntArray, rows: IntArray,
     ``reach[i, w]``: item ``i`` may ship from ``w`` within the makespan ``M*``.
     """
     unit_hours_first = "unit_hours" in terms
-    if not plain_lines(problem, items):
-        return None
+    if not plain_lines(problem, items) or (problem.stock_value_varies
+                                           and "stock_value" in terms):
+        return None  # the fill below does not know prices: the CP-SAT model settles it
     used = np.flatnonzero(rows.any(axis=0))
     c_star = int(used.size)
     q = problem.quantity[items].astype(np.int64)
