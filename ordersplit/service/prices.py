@@ -37,6 +37,7 @@ from ordersplit.models.request import StockPrices
 from ordersplit.models.validate import validation_error
 from ordersplit.service.handlers import JSON, Service
 from ordersplit.service.jobs import JobResult, load_json
+from ordersplit.service.openapi import body_of
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +158,7 @@ def install_prices(app: FastAPI, service: Service, book: PriceBook) -> None:
     """Add ``GET`` and ``PUT /v1/prices`` to ``app``."""
 
     @app.put("/v1/prices", response_model=None, tags=["look-ahead"],
+             openapi_extra=body_of("StockPrices"),
              responses={200: {"content": {JSON: {}}, "description": "The prices now held"}})
     async def put_prices(request: Request) -> Response:
         """Load or replace the stock prices splits with ``stock_value`` use."""
