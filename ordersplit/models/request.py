@@ -178,10 +178,6 @@ class Options(_Strict):
                     "stock_value")
             if len(set(value)) != len(value):
                 raise ValueError("objective lists a term twice")
-            if "stock_value" in value and (
-                    "children" not in value or value.index("children") > value.index("stock_value")):
-                raise ValueError("stock_value must come after children (the fewest children "
-                                 "stay first)")
         return value
 
 

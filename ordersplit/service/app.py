@@ -67,7 +67,7 @@ class Health(BaseModel):
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {404: "No such order", 409: "Conflicts with the stored order",
-            413: "Body too large",
+            413: "Body too large", 415: "The body is not application/json",
             422: "Invalid request or Idempotency-Key (contract error object)",
             501: "Lifecycle store not available", 503: "Saturated or timed out; see Retry-After"}
     return {c: {"model": ErrorResponse, "description": text[c]} for c in codes}
@@ -116,7 +116,7 @@ def create_app(config: ServiceConfig | None = None, *, pool: SolverPool | None =
                                                       public_metrics=config.public_metrics,
                                                       public_docs=config.public_docs))
     _routes(app, service, app.state.prices)
-    install_prices(app, service, app.state.prices)
+    install_prices(app, service, app.state.prices, _errors(413, 415, 422))
     _handlers(app, service)
     return app
 

@@ -154,12 +154,15 @@ def parse_prices(body: bytes) -> StockPrices:
         raise validation_error(exc) from None
 
 
-def install_prices(app: FastAPI, service: Service, book: PriceBook) -> None:
-    """Add ``GET`` and ``PUT /v1/prices`` to ``app``."""
+def install_prices(app: FastAPI, service: Service, book: PriceBook,
+                   errors: dict[int | str, dict[str, Any]]) -> None:
+    """Add ``GET`` and ``PUT /v1/prices`` to ``app`` (``errors``: the documented error
+    answers of the ``PUT``)."""
 
     @app.put("/v1/prices", response_model=None, tags=["look-ahead"],
              openapi_extra=body_of("StockPrices"),
-             responses={200: {"content": {JSON: {}}, "description": "The prices now held"}})
+             responses={200: {"content": {JSON: {}}, "description": "The prices now held"},
+                        **errors})
     async def put_prices(request: Request) -> Response:
         """Load or replace the stock prices splits with ``stock_value`` use."""
         t0 = time.perf_counter()
