@@ -12,7 +12,9 @@ count: a plan using fewer would beat ``c*``) and an assignment of units inside `
 * among the assignments inside ``S`` with those unit hours, each line's fewest pieces
   is the closed form of :func:`ordersplit.solver.fragments._one_line` (faster levels
   in full, the slowest level needed from the fewest warehouses, largest stock first),
-  and lines do not compete (no shared SKU).
+  and lines do not compete (no shared SKU). With ``stock_value`` before fragments a
+  level is a warehouse's (unit hours, unit price) in the objective's order, and the
+  fill must reach the group's proven stock value too.
 
 So when ``C(|candidates|, c*)`` is small, trying every ``S`` is an exact proof, and far
 cheaper than the CP-SAT model for the one- to three-warehouse groups that are common.
@@ -53,10 +55,9 @@ def settle_by_covers(problem: SplitProblem, items: IntArray, rows: IntArray,
 
     ``reach[i, w]``: item ``i`` may ship from ``w`` within the makespan ``M*``.
     """
-    unit_hours_first = "unit_hours" in terms
-    if not plain_lines(problem, items) or (problem.stock_value_varies
-                                           and "stock_value" in terms):
-        return None  # the fill below does not know prices: the CP-SAT model settles it
+    linear = [t for t in terms if t in ("unit_hours", "stock_value")]
+    if not plain_lines(problem, items):
+        return None
     used = np.flatnonzero(rows.any(axis=0))
     c_star = int(used.size)
     q = problem.quantity[items].astype(np.int64)
@@ -66,7 +67,9 @@ def settle_by_covers(problem: SplitProblem, items: IntArray, rows: IntArray,
     if c_star == 0 or cand.size < c_star or math.comb(int(cand.size), c_star) > MAX_SETS:
         return None
     hours, cost = problem.hours, problem.cost
+    price = problem.prices[:, k].T  # [item, warehouse]: each line's unit price
     target_uh = int((rows.sum(axis=0) * hours).sum())
+    target_sv = int((rows * price).sum())
     target_cost = int(cost[used].sum())
     combos = np.array(list(itertools.combinations(cand.tolist(), c_star)), dtype=np.int64)
     covers = combos[(cap[:, combos].sum(axis=2) >= q[:, None]).all(axis=0)]
@@ -74,12 +77,13 @@ def settle_by_covers(problem: SplitProblem, items: IntArray, rows: IntArray,
         return None
     best: tuple[int, IntArray] | None = None
     for s in covers:
-        out = _fill(cap[:, s], q, hours[s], unit_hours_first)
+        out = _fill(cap[:, s], q, hours[s], price[:, s], linear)
         if out is None:
             continue
         part, uh = out
-        if (unit_hours_first and uh != target_uh) or not part.any(axis=0).all() or (
-                "cost" in terms and int(cost[s].sum()) != target_cost):
+        if ("unit_hours" in linear and uh != target_uh) or not part.any(axis=0).all() or (
+                "cost" in terms and int(cost[s].sum()) != target_cost) or (
+                "stock_value" in linear and int((part * price[:, s]).sum()) != target_sv):
             continue
         pieces = int((part > 0).sum() - items.size)
         if best is None or pieces < best[0]:
@@ -89,17 +93,19 @@ def settle_by_covers(problem: SplitProblem, items: IntArray, rows: IntArray,
     return None if best is None else best[1]
 
 
-def _fill(cap: IntArray, q: IntArray, hours: IntArray, unit_hours_first: bool
+def _fill(cap: IntArray, q: IntArray, hours: IntArray, price: IntArray, linear: list[str]
           ) -> tuple[IntArray, int] | None:
-    """Per line inside one set: the fill with the fewest pieces (among the fewest-unit-
-    hours fills when unit hours come first: the closed form), and its unit hours;
-    ``None`` when a line cannot be covered."""
+    """Per line inside one set: the fill with the fewest pieces among those with the
+    fewest of the ``linear`` terms (unit hours, stock value) before fragments, in their
+    order (the closed form: better levels in full, the rest from the fewest warehouses,
+    largest stock first), and its unit hours; ``None`` when a line cannot be covered."""
     n, m = cap.shape
     out = np.zeros((n, m), dtype=np.int64)
     for i in range(n):
         need = int(q[i])
-        level = hours if unit_hours_first else np.zeros_like(hours)
-        order = np.lexsort((np.arange(m), hours, -cap[i], level))
+        keys = {"unit_hours": hours, "stock_value": price[i]}
+        levels = [keys[t] for t in reversed(linear)]  # lexsort: the last key first
+        order = np.lexsort((np.arange(m), hours, -cap[i], *levels))
         for j in order.tolist():
             if need == 0:
                 break
