@@ -141,6 +141,25 @@ def source(cand_k: np.ndarray, chosen: np.ndarray, hours: np.ndarray, worth_k: n
 
 
 @nb.njit(cache=True)
+def worth_bound(cand: np.ndarray, worth: np.ndarray, demand: np.ndarray, av: np.ndarray,
+                chm: np.ndarray) -> int:
+    """A lower bound on the stock value of any cover below: every unit of each element
+    at its lowest price among the chosen and available candidates."""
+    value = 0
+    for k in range(cand.shape[0]):
+        low = -1
+        for i in range(av.size):
+            x = cand[k, i] & (av[i] | chm[i])
+            while x:
+                w = 64 * i + _low(x)
+                x &= x - _ONE
+                if low < 0 or worth[k, w] < low:
+                    low = worth[k, w]
+        value += demand[k] * max(low, 0)
+    return value
+
+
+@nb.njit(cache=True)
 def put_worth(terms: np.ndarray, worth: int, key: np.ndarray) -> None:
     """The stock value into its slots of ``key`` (after :func:`score`)."""
     for t in range(terms.size):
@@ -411,17 +430,8 @@ def _terms_below(cand: np.ndarray, hours: np.ndarray, cost: np.ndarray, worth: n
                 if best_w < 0 or (0 <= mine < best_w):
                     best_w = mine
                 value += demand[k] * hours[best_w]
-        elif code == STOCK_VALUE:  # every SKU from its lowest priced chosen or available
-            for k in range(cand.shape[0]):
-                low = -1
-                for i in range(av.size):
-                    x = cand[k, i] & (av[i] | chm[i])
-                    while x:
-                        w = 64 * i + _low(x)
-                        x &= x - _ONE
-                        if low < 0 or worth[k, w] < low:
-                            low = worth[k, w]
-                value += demand[k] * max(low, 0)
+        elif code == STOCK_VALUE:
+            value = worth_bound(cand, worth, demand, av, chm)
         else:  # the chosen ones' cost
             for i in range(chm.size):
                 x = chm[i]

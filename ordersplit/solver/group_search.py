@@ -212,15 +212,18 @@ def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None,
     swapping in the dominator makes no objective term worse. So an optimum survives.
     (Mere elementwise dominance is not enough to leave one out: two partial stocks may
     both be needed; the partial kernel uses it to prune siblings instead.) With
-    ``worth`` (``[W, E]`` unit stock values, when they rank plans) no warehouse is left
-    out: a slower one may be the cheaper source.
+    ``worth`` (``[W, E]`` unit stock values, when they rank plans) the dominator must
+    also be no pricier on each of those elements (:func:`_priced_full_dominance`).
     """
     supply, demand = elements(problem, items) if elems is None else elems
     ok = _reach(problem, items, cap_minutes) & supply.any(axis=1)
     wh = np.flatnonzero(ok)
     wh = wh[np.lexsort((wh, problem.cost[wh], problem.hours[wh]))]
     sup, hrs, cst = supply[wh], problem.hours[wh], problem.cost[wh]
-    if wh.size > 1 and worth is None:
+    if wh.size > 1 and worth is not None:
+        keep = ~_priced_full_dominance(sup, demand, hrs, cst, worth[wh])
+        wh, sup, hrs, cst = wh[keep], sup[keep], hrs[keep], cst[keep]
+    elif wh.size > 1:
         welem, wdeg = _element_lists(sup)
         dominated = np.zeros(wh.size, dtype=np.bool_)
         if not pkernel.full_dominated(sup, welem, wdeg, demand, hrs.astype(np.int64),
@@ -232,6 +235,23 @@ def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None,
         return None
     return GroupData(items, wh, np.ascontiguousarray(sup), demand, hrs, cst,
                      None if worth is None else worth[wh])
+
+
+def _priced_full_dominance(sup: IntArray, demand: IntArray, hours: IntArray, cost: IntArray,
+                           worth: IntArray) -> np.ndarray:
+    """Which warehouses (rows, in (hours, cost, id) order) another one dominates: it
+    covers the whole demand of every element the first supplies, at no higher unit price
+    of each, no slower and no dearer (of two alike the earlier stays). Dominance is
+    transitive, so every one left out has a dominator that stays."""
+    n = sup.shape[0]
+    beats = (hours[:, None] <= hours[None, :]) & (cost[:, None] <= cost[None, :])  # [v, u]
+    for e in range(demand.size):
+        whole = (sup[:, e] >= demand[e])[:, None] & (worth[:, e][:, None] <= worth[:, e][None, :])
+        beats &= whole | (sup[:, e] == 0)[None, :]
+    np.fill_diagonal(beats, False)
+    earlier = np.arange(n)[:, None] < np.arange(n)[None, :]
+    beats &= ~beats.T | earlier  # alike: only the earlier dominates
+    return np.asarray(beats.any(axis=0))
 
 
 def _reach(problem: SplitProblem, items: IntArray, cap_minutes: int | None) -> np.ndarray:
@@ -302,16 +322,23 @@ def _bit_data(data: GroupData, terms: tuple[str, ...] = (), stop: Deadline | Non
         bits.dom_count = np.zeros((data.wh.size, words), dtype=np.uint64)
         bits.dom_terms = np.zeros((data.wh.size, words), dtype=np.uint64)
         timed = "makespan" in terms or "unit_hours" in terms
-        # a dominated warehouse may be the cheaper source of stock: no dominance then
-        pairs = [(bits.dom_count, False, False)]
-        if data.worth is None:
-            pairs.append((bits.dom_terms, timed, "cost" in terms))
-        for dom, hours, dear in pairs:
+        for dom, hours, dear in ((bits.dom_count, False, False),
+                                 (bits.dom_terms, timed, "cost" in terms)):
             if not pkernel.dominance(sup, bits.welem, bits.wdeg, bits.hours, bits.cost, hours,
                                      dear, dom, end):
                 return None
+        if data.worth is not None:  # the dominator must hold no pricier stock either
+            bits.dom_terms &= kernel.pack(_no_pricier(sup, data.worth))
     data.bits = bits
     return bits
+
+
+def _no_pricier(sup: IntArray, worth: IntArray) -> np.ndarray:
+    """``[v, u]``: ``v``'s unit price of every element ``u`` supplies is at most ``u``'s."""
+    out = np.ones((sup.shape[0], sup.shape[0]), dtype=bool)
+    for e in range(sup.shape[1]):
+        out &= (worth[:, e][:, None] <= worth[:, e][None, :]) | (sup[:, e] == 0)[None, :]
+    return out
 
 
 def _bits(data: GroupData) -> _BitData:

@@ -55,6 +55,7 @@ from ordersplit.solver.cover_kernel import (
     load_kernels,
     put_worth,
     score,
+    worth_bound,
 )
 
 WORK_PER_CHECK = 1 << 16
@@ -264,17 +265,8 @@ def _terms_below(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: n
                             cap -= take
                         r -= take
                         value += take * hours[w]
-        elif code == STOCK_VALUE:  # every unit at its lowest price chosen or available
-            for e in range(res.size):
-                low = -1
-                for i in range(av.size):
-                    x = cand[e, i] & (av[i] | chm[i])
-                    while x:
-                        w = 64 * i + _low(x)
-                        x &= x - _ONE
-                        if low < 0 or worth[e, w] < low:
-                            low = worth[e, w]
-                value += demand[e] * max(low, 0)
+        elif code == STOCK_VALUE:
+            value = worth_bound(cand, worth, demand, av, chm)
         else:  # the chosen, and the cheapest available for the slots left
             for i in range(chm.size):
                 x = chm[i]
