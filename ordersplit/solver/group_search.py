@@ -485,7 +485,8 @@ def _search_kernel(data: GroupData, terms: tuple[str, ...], stop: Deadline,
         nodes += bits.nodes
         proven &= not bits.aborted
 
-    if not terms or (_bits(data).binary and terms[0] != "makespan"):
+    # priced binary groups too take the count stage first: its cover seeds the terms
+    if not terms or (_bits(data).binary and terms[0] != "makespan" and data.worth is None):
         bits = _run_bits(data, terms, stop, everything, start)
         done(bits)
         chosen = bits.best_set
