@@ -110,7 +110,16 @@ class SplitProblem:
     def unit_value(self) -> IntArray:
         """``[item, warehouse]``: the priced stock one unit of the item uses at the
         warehouse (a bundle's components summed): the ``stock_value`` term's coefficient."""
-        value = self.usage @ self.prices.T
+        n = self.n_items
+        value = np.zeros((n, self.n_warehouses), dtype=np.int64)
+        uses = self.usage > 0
+        one = uses.sum(axis=1) == 1  # a plain line: a column of the price matrix, no product
+        rows = np.flatnonzero(one)
+        sku = uses[rows].argmax(axis=1)
+        value[rows] = (self.prices[:, sku] * self.usage[rows, sku][None, :]).T
+        for i in np.flatnonzero(~one):
+            cols = np.flatnonzero(uses[i])
+            value[i] = self.prices[:, cols] @ self.usage[i, cols]
         value.setflags(write=False)
         return value
 
