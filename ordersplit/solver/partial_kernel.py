@@ -55,7 +55,6 @@ from ordersplit.solver.cover_kernel import (
     load_kernels,
     put_worth,
     score,
-    worth_bound,
 )
 
 WORK_PER_CHECK = 1 << 16
@@ -129,6 +128,35 @@ def _priced_fill(sup: np.ndarray, cand: np.ndarray, hours: np.ndarray, worth: np
             total += t * worth[e, w]
             used[w >> 6] |= bit
     return unit, total
+
+
+@nb.njit(cache=True)
+def _worth_fill_bound(sup: np.ndarray, cand: np.ndarray, worth: np.ndarray,
+                      demand: np.ndarray, av: np.ndarray, chm: np.ndarray) -> int:
+    """A lower bound on the stock value of any cover below: each element's demand filled
+    from the chosen and available warehouses, lowest unit price first (its cheapest
+    fill, stock limits only; the elements do not compete)."""
+    value = 0
+    taken = np.zeros_like(av)
+    for e in range(cand.shape[0]):
+        r = demand[e]
+        taken[:] = 0
+        while r > 0:
+            best = -1
+            for i in range(av.size):
+                x = cand[e, i] & (av[i] | chm[i]) & ~taken[i]
+                while x:
+                    w = 64 * i + _low(x)
+                    x &= x - _ONE
+                    if best < 0 or worth[e, w] < worth[e, best]:
+                        best = w
+            if best < 0:
+                break
+            taken[best >> 6] |= _ONE << np.uint64(best & 63)
+            t = min(sup[best, e], r)
+            r -= t
+            value += t * worth[e, best]
+    return value
 
 
 @nb.njit(cache=True)
@@ -266,7 +294,7 @@ def _terms_below(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: n
                         r -= take
                         value += take * hours[w]
         elif code == STOCK_VALUE:
-            value = worth_bound(cand, worth, demand, av, chm)
+            value = _worth_fill_bound(sup, cand, worth, demand, av, chm)
         else:  # the chosen, and the cheapest available for the slots left
             for i in range(chm.size):
                 x = chm[i]
