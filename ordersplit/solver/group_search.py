@@ -221,8 +221,9 @@ def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None,
     wh = wh[np.lexsort((wh, problem.cost[wh], problem.hours[wh]))]
     sup, hrs, cst = supply[wh], problem.hours[wh], problem.cost[wh]
     if wh.size > 1 and worth is not None:
-        keep = ~_priced_full_dominance(sup, demand, hrs, cst, worth[wh])
-        wh, sup, hrs, cst = wh[keep], sup[keep], hrs[keep], cst[keep]
+        if _priced_cells(wh.size, demand.size) <= PRICED_DOMINANCE_CELLS:
+            keep = ~_priced_full_dominance(sup, demand, hrs, cst, worth[wh])
+            wh, sup, hrs, cst = wh[keep], sup[keep], hrs[keep], cst[keep]
     elif wh.size > 1:
         welem, wdeg = _element_lists(sup)
         dominated = np.zeros(wh.size, dtype=np.bool_)
@@ -328,9 +329,21 @@ def _bit_data(data: GroupData, terms: tuple[str, ...] = (), stop: Deadline | Non
                                      dear, dom, end):
                 return None
         if data.worth is not None:  # the dominator must hold no pricier stock either
-            bits.dom_terms &= kernel.pack(_no_pricier(sup, data.worth))
+            if _priced_cells(data.wh.size, data.demand.size) <= PRICED_DOMINANCE_CELLS:
+                bits.dom_terms &= kernel.pack(_no_pricier(sup, data.worth))
+            else:  # too large to compare prices pair by pair: no sibling dominance
+                bits.dom_terms[:] = 0
     data.bits = bits
     return bits
+
+
+PRICED_DOMINANCE_CELLS = 20_000_000
+"""Warehouse pairs x elements up to which priced dominance is worked out (numpy, about
+0.1 s at the limit); beyond it a priced group goes without (valid, only slower)."""
+
+
+def _priced_cells(n_wh: int, n_elements: int) -> int:
+    return n_wh * n_wh * max(n_elements, 1)
 
 
 def _no_pricier(sup: IntArray, worth: IntArray) -> np.ndarray:
