@@ -330,7 +330,8 @@ def relaxed_objective(problem: SplitProblem, groups: list[IntArray],
             continue
         supply, demand = elements(problem, items)
         wh = chosen[np.lexsort((chosen, problem.cost[chosen], problem.hours[chosen]))]
-        worth = element_worth(problem, items)[wh]
+        worth = (element_worth(problem, items)[wh] if problem.priced
+                 else np.zeros((wh.size, demand.size), dtype=np.int64))
         sup = supply[wh]
         if priced(problem, problem.objective):  # each element in its own order
             take = np.zeros_like(sup)
