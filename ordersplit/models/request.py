@@ -134,11 +134,13 @@ class Rules(_Strict):
     cross_border: Flag = True
 
 
-class StockPrices(_Strict):
-    """Prices of stock for the ``stock_value`` objective (issue #17's look-ahead): what
+class StockPriceTable(_Strict):
+    """``options.stock_prices`` (and the body of the service's ``PUT /v1/prices``):
+    prices of stock for the ``stock_value`` objective (issue #17's look-ahead): what
     one unit of a SKU at a warehouse is worth to the rest of the horizon, e.g. the duals
-    of :func:`ordersplit.lookahead.prices.price_stock`. A missing cell prices 0; a
-    warehouse or SKU the request does not use is ignored."""
+    of :func:`ordersplit.lookahead.prices.price_stock` (whose
+    :class:`~ordersplit.lookahead.prices.StockPrices` result this is the wire form of).
+    A missing cell prices 0; a warehouse or SKU the request does not use is ignored."""
 
     version: Version
     """Echoed in the plan (``stock_prices_version``)."""
@@ -164,7 +166,7 @@ class Options(_Strict):
     """A budget of deterministic work units instead of wall time: the plan is then the
     same on any machine and load (``time_limit_ms`` is not enforced). One unit is about a
     microsecond of search on one core; see :mod:`ordersplit.solver.stop`."""
-    stock_prices: StockPrices | None = None
+    stock_prices: StockPriceTable | None = None
     """Prices for the ``stock_value`` objective term; required when it is listed (the
     service fills in the prices it holds when a request gives none)."""
 

@@ -33,7 +33,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from ordersplit.errors import RequestError
-from ordersplit.models.request import StockPrices
+from ordersplit.models.request import StockPriceTable
 from ordersplit.models.validate import validation_error
 from ordersplit.service.handlers import JSON, Service
 from ordersplit.service.jobs import JobResult, load_json
@@ -50,11 +50,11 @@ class PriceBook:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._prices: StockPrices | None = None
+        self._prices: StockPriceTable | None = None
         self._cells = 0
         self._loaded_at: str | None = None
 
-    def load(self, prices: StockPrices) -> dict[str, Any]:
+    def load(self, prices: StockPriceTable) -> dict[str, Any]:
         """Hold ``prices`` from now on; their summary."""
         cells = sum(len(row) for row in prices.prices.values())
         with self._lock:
@@ -142,14 +142,14 @@ def priced_job(raw: bytes, *args: Any, job: Callable[..., JobResult],
     return job(raw, *args)
 
 
-def parse_prices(body: bytes) -> StockPrices:
-    """A ``PUT /v1/prices`` body as :class:`StockPrices`; :class:`RequestError` naming the
+def parse_prices(body: bytes) -> StockPriceTable:
+    """A ``PUT /v1/prices`` body as :class:`StockPriceTable`; :class:`RequestError` naming the
     field (``prices.W1.SKU9``) otherwise."""
     data = load_json(body)
     if not isinstance(data, Mapping):
         raise RequestError("the body must be a JSON object {version, prices}", field="")
     try:
-        return StockPrices.model_validate(data)
+        return StockPriceTable.model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc) from None
 
@@ -160,7 +160,7 @@ def install_prices(app: FastAPI, service: Service, book: PriceBook,
     answers of the ``PUT``)."""
 
     @app.put("/v1/prices", response_model=None, tags=["look-ahead"],
-             openapi_extra=body_of("StockPrices"),
+             openapi_extra=body_of("StockPriceTable"),
              responses={200: {"content": {JSON: {}}, "description": "The prices now held"},
                         **errors})
     async def put_prices(request: Request) -> Response:
