@@ -88,8 +88,9 @@ class PriceBook:
         for wh in data.get("warehouses") or []:
             wid = wh.get("id") if isinstance(wh, Mapping) else None
             row = held.prices.get(wid) if isinstance(wid, str) else None
-            if row:
-                mine = {sku: price for sku, price in row.items() if sku in skus}
+            if row:  # walk the smaller side: a held row may list 100,000 SKUs
+                mine = ({sku: row[sku] for sku in skus if sku in row} if len(skus) < len(row)
+                        else {sku: price for sku, price in row.items() if sku in skus})
                 if mine:
                     table[wid] = mine  # type: ignore[index]
         return {"version": held.version, "prices": table}
@@ -106,17 +107,23 @@ class PriceBook:
         body = await request.body()
         if b'"stock_value"' not in body or b'"stock_prices"' in body:
             return job, b""
-        try:
-            if len(body) <= PARSE_ON_LOOP_BYTES:
-                data = load_json(body)
-            else:
-                data = await asyncio.to_thread(load_json, body)
-        except RequestError:
-            return job, b""  # the job answers the malformed body itself
-        prices = self.for_request(data) if isinstance(data, Mapping) else None
+        if len(body) <= PARSE_ON_LOOP_BYTES:
+            prices = self._cells_of(body)
+        else:  # a large order: parsed and looked up off the event loop
+            prices = await asyncio.to_thread(self._cells_of, body)
         if prices is None:
             return job, b""
         return partial(priced_job, job=job, prices=prices), prices["version"].encode()
+
+
+    def _cells_of(self, body: bytes) -> dict[str, Any] | None:
+        """:meth:`for_request` of a body; ``None`` for one that cannot be read (the
+        job answers it)."""
+        try:
+            data = load_json(body)
+        except RequestError:
+            return None
+        return self.for_request(data) if isinstance(data, Mapping) else None
 
 
 def _wants_prices(data: Mapping[str, Any]) -> bool:

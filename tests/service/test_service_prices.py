@@ -138,3 +138,20 @@ def test_prices_reach_process_workers(process_client: TestClient,
     assert r.json()["stock_prices_version"] == PRICES["version"]
     plan = r.json()
     assert _ice_cream_from(plan) == "HZ-2", (plan["status"], plan["solver"])
+
+
+def test_only_the_requests_cells_are_injected(request_body: dict[str, Any]) -> None:
+    """A large held table: a request gets its own warehouses' prices of its catalog SKUs
+    and nothing else (the body the worker sees stays the request's size)."""
+    from ordersplit.models.request import StockPriceTable
+    from ordersplit.service.prices import PriceBook
+
+    book = PriceBook()
+    table = {f"W{w}": {f"S{k}": 1.0 for k in range(2000)} for w in range(50)}
+    table["SH-1"] = {"MILK-1L": 0.25, **{f"S{k}": 2.0 for k in range(2000)}}
+    book.load(StockPriceTable.model_validate({"version": "big", "prices": table}))
+    assert book.for_request(request_body) is None  # no stock_value asked for
+    cells = book.for_request(_priced(request_body))
+    assert cells == {"version": "big", "prices": {"SH-1": {"MILK-1L": 0.25}}}
+    request_body["options"]["stock_prices"] = {"version": "own", "prices": {}}
+    assert book.for_request(request_body) is None  # its own prices win
