@@ -23,7 +23,10 @@ The bounds (documented in docs/service.md):
 * currency: an upper-case ISO 4217 code that has a minor unit (``USD``; not ``usd``,
   ``XAU`` or ``000``);
 * quantities 1 to 10^6, bundle component quantities 1 to 1,000, stock 0 to 10^9,
-  delivery hours 0 to 10,000, seed 0 to 2^31 - 1.
+  delivery hours 0 to 10,000, seed 0 to 2^31 - 1;
+* stock prices (``options.stock_prices``, the ``stock_value`` objective): JSON numbers
+  from 0 to 10^7 (the child cost's bound), finite; their version 1 to 64 characters
+  without control characters or surrounding white space.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ MAX_NOTE_LENGTH = 1000
 NOTE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]{0,1000}$"
 
 METHOD_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+VERSION_PATTERN = r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]{0,62}[^\s\x00-\x1f\x7f])?$"
 
 MAX_QUANTITY = 1_000_000
 MAX_COMPONENT_QUANTITY = 1_000
@@ -116,6 +120,7 @@ PATTERN_TEXT: dict[str, str] = {
     NAME_PATTERN: "1 to 128 characters without control characters or surrounding white space",
     NOTE_PATTERN: "at most 1000 characters without control characters",
     METHOD_PATTERN: "a payment method name: a letter, then up to 63 letters, digits, _ or -",
+    VERSION_PATTERN: "1 to 64 characters without control characters or surrounding white space",
 }
 """What each pattern means, for error messages (``must be ...``)."""
 
@@ -170,3 +175,9 @@ Stock = Annotated[int, Field(ge=0, le=MAX_STOCK, strict=True), Whole]
 Flag = Annotated[bool, Field(strict=True)]
 """``true`` or ``false`` only (not ``0``, ``"yes"``)."""
 Hours = Annotated[float, Field(ge=0, le=MAX_DELIVERY_HOURS, allow_inf_nan=False)]
+MAX_STOCK_PRICE = 10**7
+StockPrice = Annotated[float, Field(ge=0, le=MAX_STOCK_PRICE, allow_inf_nan=False, strict=True)]
+"""What one unit of a SKU at a warehouse is worth to the rest of the horizon (a JSON
+number, not a string or a boolean)."""
+Version = Annotated[str, _text(VERSION_PATTERN)]
+"""A stock-price version (echoed in the plan)."""

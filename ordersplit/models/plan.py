@@ -6,9 +6,9 @@ schema); amounts are decimal strings in major units.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 Status = Literal["optimal", "feasible", "fallback"]
 ChildKind = Literal["shipment", "backorder", "store"]
@@ -16,6 +16,22 @@ ChildKind = Literal["shipment", "backorder", "store"]
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class _Extended(_Out):
+    """An output model whose extension fields (``_optional``) are left out while unset,
+    so that a plan without them reads exactly as the contract's."""
+
+    _optional: tuple[str, ...] = ()
+
+    @model_serializer(mode="wrap")
+    def _drop_unset(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in self._optional:
+                if data.get(name, 0) is None:
+                    del data[name]
+        return data
 
 
 class ChildLine(_Out):
@@ -60,7 +76,7 @@ class ParentInfo(_Out):
     amounts: dict[str, str] = Field(default_factory=dict)
 
 
-class Objective(_Out):
+class Objective(_Extended):
     """The plan's objective values and the proven bound on the child count."""
 
     children: int
@@ -71,9 +87,13 @@ class Objective(_Out):
     children_lower_bound: int
     line_fragments: int = 0
     """(line, child) pieces beyond one per line: 0 when no line is split over children."""
+    stock_value: float | None = None
+    """The priced stock the plan uses, by ``options.stock_prices`` (left out without them)."""
+
+    _optional = ("stock_value",)
 
 
-class Plan(_Out):
+class Plan(_Extended):
     """The answer to a split request."""
 
     order_id: str
@@ -85,3 +105,7 @@ class Plan(_Out):
     """True when ``backorder: wait`` holds the whole order until everything can ship."""
     parent: ParentInfo
     children: list[Child]
+    stock_prices_version: str | None = None
+    """The version of the stock prices the plan was priced with (left out without them)."""
+
+    _optional = ("stock_prices_version",)

@@ -26,7 +26,9 @@ from ordersplit.models.bounds import (
     Name,
     Quantity,
     Stock,
+    StockPrice,
     TaxRate,
+    Version,
     Whole,
 )
 
@@ -35,8 +37,9 @@ SolverName = Literal[
     "auto", "cpsat", "milp", "milp_cbc", "scarce", "ladder", "pigeonhole", "combination", "greedy"
 ]
 """``milp`` is HiGHS; ``milp_cbc`` a direct PuLP/CBC model (kept as a baseline)."""
-ObjectiveTerm = Literal["children", "delivery", "cost", "fragments"]
-"""``fragments``: (line, child) pieces beyond one per line; the last tie-break unless placed."""
+ObjectiveTerm = Literal["children", "delivery", "cost", "fragments", "stock_value"]
+"""``fragments``: (line, child) pieces beyond one per line; the last tie-break unless placed.
+``stock_value``: the priced stock a plan uses (``options.stock_prices``); after ``children``."""
 
 
 class _Strict(BaseModel):
@@ -131,6 +134,20 @@ class Rules(_Strict):
     cross_border: Flag = True
 
 
+class StockPriceTable(_Strict):
+    """``options.stock_prices`` (and the body of the service's ``PUT /v1/prices``):
+    prices of stock for the ``stock_value`` objective (issue #17's look-ahead): what
+    one unit of a SKU at a warehouse is worth to the rest of the horizon, e.g. the duals
+    of :func:`ordersplit.lookahead.prices.price_stock` (whose
+    :class:`~ordersplit.lookahead.prices.StockPrices` result this is the wire form of).
+    A missing cell prices 0; a warehouse or SKU the request does not use is ignored."""
+
+    version: Version
+    """Echoed in the plan (``stock_prices_version``)."""
+    prices: dict[Id, dict[Id, StockPrice]]
+    """``{warehouse_id: {sku: price}}``; a bundle is priced by its components."""
+
+
 class Options(_Strict):
     """How to solve: backend, objective order, time budget, money settings."""
 
@@ -149,6 +166,9 @@ class Options(_Strict):
     """A budget of deterministic work units instead of wall time: the plan is then the
     same on any machine and load (``time_limit_ms`` is not enforced). One unit is about a
     microsecond of search on one core; see :mod:`ordersplit.solver.stop`."""
+    stock_prices: StockPriceTable | None = None
+    """Prices for the ``stock_value`` objective term; required when it is listed (the
+    service fills in the prices it holds when a request gives none)."""
 
     @field_validator("objective")
     @classmethod
@@ -156,7 +176,8 @@ class Options(_Strict):
         if value is not None:
             if not value:
                 raise ValueError(
-                    "objective needs at least one of children, delivery, cost, fragments")
+                    "objective needs at least one of children, delivery, cost, fragments, "
+                    "stock_value")
             if len(set(value)) != len(value):
                 raise ValueError("objective lists a term twice")
         return value

@@ -165,6 +165,15 @@ def check_request(req: SplitRequest) -> None:
         if item.components is not None and not item.components:
             raise fail(f"{base}.components", "a bundle needs at least one component")
 
+    terms = req.objective_order()
+    if "stock_value" in terms and ("children" not in terms
+                                   or terms.index("children") > terms.index("stock_value")):
+        raise fail("options.objective", "stock_value must come after children (the fewest "
+                   "children stay first)")
+    if "stock_value" in terms and req.options.stock_prices is None:
+        raise fail("options.stock_prices", "the stock_value objective needs stock prices: "
+                   "give options.stock_prices {version, prices}")
+
     seen_wh: set[str] = set()
     for w, wh in enumerate(req.warehouses):
         if wh.id in seen_wh:

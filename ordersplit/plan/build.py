@@ -85,6 +85,7 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
         cost=f"{cost:.{cost_places}f}",
         children_lower_bound=min(len(children), result.children_lower_bound + fixed_children),
         line_fragments=_line_fragments(drafts),
+        stock_value=_stock_value(request, compiled, result.assignment),
     )
     return Plan(
         order_id=order.id,
@@ -97,7 +98,38 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
         parent=ParentInfo(id=order.id, status="split",
                                           amounts=amounts[2] if amounts else {}),
         children=children,
+        stock_prices_version=(request.options.stock_prices.version
+                              if request.options.stock_prices is not None else None),
     )
+
+
+def _stock_value(request: SplitRequest, compiled: Compiled, x: np.ndarray) -> float | None:
+    """The priced stock the plan uses, by the request's own prices (the solver's integer
+    matrix is rounded): every unit shipped, from a warehouse or a store, at the price of
+    its SKU there (a bundle by its components). ``None`` without ``stock_prices``."""
+    prices = request.options.stock_prices
+    if prices is None:
+        return None
+    layout, order, catalog = compiled.layout, request.order, request.catalog
+
+    def unit(line: int, component: str | None, w: int) -> float:
+        table = prices.prices.get(layout.warehouse_ids[w], {})
+        if component is not None:
+            return table.get(component, 0.0)
+        sku = order.lines[line].sku
+        comps = catalog[sku].components
+        if comps:  # a bundle shipped whole
+            return sum(c.quantity * table.get(c.sku, 0.0) for c in comps)
+        return table.get(sku, 0.0)
+
+    total = 0.0
+    for i, w in zip(*np.nonzero(x), strict=True):
+        item = layout.items[i]
+        total += int(x[i, w]) * unit(item.line, item.component, int(w))
+    for part in layout.fixed:
+        if part.kind in ("bulky", "store") and part.warehouse is not None:
+            total += part.quantity * unit(part.line, part.component, part.warehouse)
+    return round(total, 6)
 
 
 def _line_fragments(drafts: list[DraftChild]) -> int:

@@ -33,6 +33,7 @@ from ordersplit.service.metrics import Metrics
 from ordersplit.service.middleware import ObserveMiddleware
 from ordersplit.service.openapi import body_of, install_openapi
 from ordersplit.service.pool import SolverPool
+from ordersplit.service.prices import PriceBook, install_prices
 from ordersplit.service.promise import Promise
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class Health(BaseModel):
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {404: "No such order", 409: "Conflicts with the stored order",
-            413: "Body too large",
+            413: "Body too large", 415: "The body is not application/json",
             422: "Invalid request or Idempotency-Key (contract error object)",
             501: "Lifecycle store not available", 503: "Saturated or timed out; see Retry-After"}
     return {c: {"model": ErrorResponse, "description": text[c]} for c in codes}
@@ -97,6 +98,7 @@ def create_app(config: ServiceConfig | None = None, *, pool: SolverPool | None =
     app = FastAPI(title="ordersplit", version=__version__, lifespan=lifespan,
                   description="Order splitting as a service: the split contract over HTTP.")
     app.state.service = service
+    app.state.prices = PriceBook()
     keys = _keys(config)
     app.add_middleware(GuardMiddleware, keys=keys, max_body_bytes=config.max_body_bytes,
                        public_metrics=config.public_metrics, public_docs=config.public_docs)
@@ -113,7 +115,8 @@ def create_app(config: ServiceConfig | None = None, *, pool: SolverPool | None =
                     None if keys is None else partial(is_protected,
                                                       public_metrics=config.public_metrics,
                                                       public_docs=config.public_docs))
-    _routes(app, service)
+    _routes(app, service, app.state.prices)
+    install_prices(app, service, app.state.prices, _errors(413, 415, 422))
     _handlers(app, service)
     return app
 
@@ -131,7 +134,7 @@ def _keys(config: ServiceConfig) -> KeyRing | None:
     return keys
 
 
-def _routes(app: FastAPI, service: Service) -> None:
+def _routes(app: FastAPI, service: Service, book: PriceBook) -> None:
     config = service.config
 
     @app.post("/v1/split", response_model=None, openapi_extra=body_of("SplitRequest"),
@@ -140,10 +143,10 @@ def _routes(app: FastAPI, service: Service) -> None:
         """Split a paid order (CONTRACT.md request -> plan), exactly ``ordersplit.split``.
 
         With a store, the plan is stored once per order id (same request: same plan)."""
-        if service.store_url:
-            fn = partial(lc.run_stored_split, url=service.store_url)
-            return await service.solve("split", request, fn)
-        return await service.solve("split", request, run_split)
+        fn = partial(lc.run_stored_split, url=service.store_url) if service.store_url \
+            else run_split
+        priced, variant = await book.pricing(request, fn)
+        return await service.solve("split", request, priced, variant=variant)
 
     @app.post("/v1/presplit", response_model=None, openapi_extra=body_of("SplitRequest"),
               responses={200: {"model": Promise}, **_errors(413, 422, 503)}, tags=["split"])
@@ -151,8 +154,9 @@ def _routes(app: FastAPI, service: Service) -> None:
         """Checkout: the children the order would split into and their delivery promise.
 
         Nothing is stored; the default budget is tighter than the split's."""
-        return await service.solve("presplit", request, run_presplit,
-                                   config.presplit_time_limit_ms)
+        priced, variant = await book.pricing(request, run_presplit)
+        return await service.solve("presplit", request, priced,
+                                   config.presplit_time_limit_ms, variant)
 
     @app.post("/v1/allocate", response_model=None, openapi_extra=body_of("AllocateRequest"),
               responses={200: {"model": Allocation}, **_errors(413, 422, 503)}, tags=["money"])

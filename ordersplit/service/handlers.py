@@ -62,12 +62,17 @@ class Service:
         return self.respond(JobResult(status, error_body(message, field, order_id), order_id))
 
     async def solve(self, endpoint: str, request: Request, fn: Callable[..., JobResult],
-                    default_ms: int | None = None) -> Response:
-        """Run one solving endpoint: read, replay or admit, solve off the loop, answer."""
+                    default_ms: int | None = None, variant: bytes = b"") -> Response:
+        """Run one solving endpoint: read, replay or admit, solve off the loop, answer.
+
+        ``variant`` is what else the answer depends on (the held stock prices' version):
+        a body sent again without an ``Idempotency-Key`` is replayed only under the same
+        variant; a key's replay does not look at it."""
         arrival = request.scope.get(ARRIVAL) or time.monotonic()
         body = await request.body()  # bounded while it streams (GuardMiddleware)
         digest = body_digest(body)
-        key = self.cache.key(endpoint, request.headers.get("idempotency-key"), digest)
+        key = self.cache.key(endpoint, request.headers.get("idempotency-key"),
+                             body_digest(digest + variant) if variant else digest)
         try:
             answer, mine = self.cache.claim(key, digest)
         except KeyReusedError:

@@ -93,3 +93,14 @@ def fastest_fill_bounds(problem: SplitProblem) -> tuple[int, int]:
         if used.any():
             makespan = max(makespan, int(hrs[used].max()))
     return makespan, unit
+
+
+def stock_value_lower_bound(problem: SplitProblem) -> int:
+    """Each item's units at the cheapest unit value among the warehouses that hold some
+    (stock coupling only adds): a lower bound on ``stock_value``."""
+    if not problem.priced:
+        return 0
+    big = np.iinfo(np.int64).max
+    cheapest = np.where(problem.capacity > 0, problem.unit_value, big).min(axis=1, initial=big)
+    counted = (problem.quantity > 0) & (cheapest < big)  # an uncoverable item: no bound
+    return int((np.where(counted, cheapest, 0) * problem.quantity).sum())

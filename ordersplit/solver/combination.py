@@ -33,7 +33,14 @@ from ordersplit.solver.contention import (
 )
 from ordersplit.solver.evaluate import Objective, evaluate
 from ordersplit.solver.fragments import without_fragments
-from ordersplit.solver.group_search import GroupOutcome, elements, fill_group, search_group
+from ordersplit.solver.group_search import (
+    GroupOutcome,
+    element_worth,
+    elements,
+    fill_group,
+    priced,
+    search_group,
+)
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.shared_fill import fill_shared
 from ordersplit.solver.stop import Deadline
@@ -82,12 +89,21 @@ def combination_search(problem: SplitProblem, stop: Deadline,
     and its plan verified. Line fragments are not a term of this search (the portfolio's
     post-stage, :mod:`ordersplit.solver.fragments`, settles them): it optimizes the others.
     """
-    problem = without_fragments(problem)
+    problem = _without_constant_stock_value(without_fragments(problem))
     if not problem.coverable:
         cases = placement_cases(problem, stop)
         if cases:
             return _search_cases(problem, cases, stop)
     return _search_problem(problem, stop, incumbent)
+
+
+def _without_constant_stock_value(problem: SplitProblem) -> SplitProblem:
+    """``problem`` without the ``stock_value`` term when every plan has the same (no
+    prices, or each item priced alike wherever it may ship): it ranks nothing then."""
+    if "stock_value" not in problem.objective or problem.stock_value_varies:
+        return problem
+    return dataclasses.replace(problem, objective=tuple(
+        t for t in problem.objective if t != "stock_value"))
 
 
 def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
@@ -303,22 +319,36 @@ def _better(problem: SplitProblem, a: IntArray | None, b: IntArray | None) -> In
 def relaxed_objective(problem: SplitProblem, groups: list[IntArray],
                       sets: list[IntArray | None]) -> Objective:
     """The objective of the chosen warehouse sets when every element sees the whole
-    stock and ships fastest first (ties: cheaper, then lower id), as the search scores
-    them: a lower bound on any plan when the search proved the sets optimal."""
-    children = unit = cost = 0
+    stock and ships fastest first (ties: cheaper, then lower id; with a varying stock
+    value, in the kernels' priced order), as the search scores them: a lower bound on
+    any plan when the search proved the sets optimal."""
+    children = unit = cost = value = 0
     makespan = problem.fixed_makespan
+    linear = [t for t in problem.objective if t in ("unit_hours", "stock_value")]
     for items, chosen in zip(groups, sets, strict=True):
         if items.size == 0 or chosen is None or chosen.size == 0:
             continue
         supply, demand = elements(problem, items)
         wh = chosen[np.lexsort((chosen, problem.cost[chosen], problem.hours[chosen]))]
+        worth = (element_worth(problem, items)[wh] if problem.priced
+                 else np.zeros((wh.size, demand.size), dtype=np.int64))
         sup = supply[wh]
-        before = np.cumsum(sup, axis=0) - sup
-        take = np.clip(demand[None, :] - before, 0, sup)
+        if priced(problem, problem.objective):  # each element in its own order
+            take = np.zeros_like(sup)
+            rank = np.arange(wh.size)
+            for e in range(demand.size):
+                keys = {"unit_hours": problem.hours[wh], "stock_value": worth[:, e]}
+                order = np.lexsort((rank, *(keys[t] for t in reversed(linear))))
+                s = sup[order, e]
+                take[order, e] = np.clip(demand[e] - (np.cumsum(s) - s), 0, s)
+        else:
+            before = np.cumsum(sup, axis=0) - sup
+            take = np.clip(demand[None, :] - before, 0, sup)
         used = wh[take.any(axis=1)]
         children += used.size
         unit += int((take.sum(axis=1) * problem.hours[wh]).sum())
+        value += int((take * worth).sum())
         cost += int(problem.cost[used].sum())
         if used.size:
             makespan = max(makespan, int(problem.hours[used].max()))
-    return Objective(children, makespan, unit, cost)
+    return Objective(children, makespan, unit, cost, stock_value=value)

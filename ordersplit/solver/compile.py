@@ -24,6 +24,11 @@ from ordersplit.solver.problem import UNLIMITED, IntArray, SplitProblem
 
 FixedKind = Literal["bulky", "store", "backorder"]
 MAX_COST_DECIMALS = 6
+PRICE_DECIMALS = 6
+"""Decimals of a stock price kept by the integer price matrix (fewer on huge orders)."""
+STOCK_VALUE_LIMIT = 2**50
+"""The largest ``stock_value`` the scaled prices may reach: exact in int64 and in the
+MIP solvers' doubles (2^53), with room for the solvers' sums."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,8 @@ class Layout:
     store_warehouse: int | None
     store_lines: tuple[int, ...] = ()
     """Offline-store lines (:mod:`ordersplit.rules.store`): their back-order is their own."""
+    sku_index: dict[str, int] | None = None
+    """Column of each SKU in ``problem.stock`` and ``problem.price``."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,40 @@ def _stock_matrix(warehouses: Sequence[Warehouse], sku_index: dict[str, int],
     return stock
 
 
+def price_matrix(request: SplitRequest, sku_index: dict[str, int]) -> tuple[IntArray, float]:
+    """``[W, K]`` integer unit prices of the order's SKUs and their scale, for the
+    ``stock_value`` term (zeros and 1 when it is not an objective term).
+
+    A price ``p`` becomes ``round(p * 10^d)`` (numpy's round half to even, in binary
+    floating point), with ``d`` the largest of 6, 5, ... such that the dearest price
+    times the order's units (a bundle counted by its components) stays within
+    ``STOCK_VALUE_LIMIT``; ``d`` may go negative on absurd orders. The scale ``10^d``
+    depends on the request alone, so the same request always gets the same matrix;
+    ``stock_value`` in the plan is the optimized integer divided by the scale.
+    """
+    prices = request.options.stock_prices
+    out = np.zeros((len(request.warehouses), len(sku_index)), dtype=np.int64)
+    if prices is None or "stock_value" not in request.objective_order():
+        return out, 1.0
+    real = np.zeros(out.shape, dtype=np.float64)
+    for w, wh in enumerate(request.warehouses):
+        for sku, price in prices.prices.get(wh.id, {}).items():
+            k = sku_index.get(sku)
+            if k is not None:
+                real[w, k] = price
+    units = 0
+    for line in request.order.lines:
+        comps = request.catalog[line.sku].components
+        units += line.quantity * (sum(c.quantity for c in comps) if comps else 1)
+    top = float(real.max(initial=0.0))
+    decimals = PRICE_DECIMALS
+    while decimals > -PRICE_DECIMALS and top * 10.0**decimals * max(units, 1) > STOCK_VALUE_LIMIT:
+        decimals -= 1
+    scale = 10.0**decimals
+    out[:] = np.rint(real * scale)
+    return out, scale
+
+
 def compile_request(request: SplitRequest) -> Compiled:
     """Apply the rules and freeze what remains to optimize into numpy arrays."""
     order, rules, catalog = request.order, request.rules, request.catalog
@@ -142,6 +183,7 @@ def compile_request(request: SplitRequest) -> Compiled:
     ships = (minutes >= 0) & ~is_store
 
     stock = _stock_matrix(warehouses, sku_index, rules.stock)
+    price, price_scale = price_matrix(request, sku_index)
 
     keys: list[GroupKey] = []
     key_pos: dict[GroupKey, int] = {}
@@ -224,6 +266,8 @@ def compile_request(request: SplitRequest) -> Compiled:
         seed=request.options.seed,
         n_groups=len(group_of_key),
         line=np.array([c.line for c, _ in rows], dtype=np.int64),
+        price=price,
+        price_scale=price_scale,
     )
     layout = Layout(
         order_id=order.id,
@@ -236,5 +280,6 @@ def compile_request(request: SplitRequest) -> Compiled:
         cost_scale=cost_scale,
         store_warehouse=store.warehouse,
         store_lines=store.lines,
+        sku_index=sku_index,
     )
     return Compiled(problem, layout)

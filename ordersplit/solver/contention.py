@@ -116,7 +116,9 @@ def _case_problem(problem: SplitProblem, items: IntArray, placement: tuple[int, 
         private[where, r] = problem.quantity[i]
         usage[i] = 0
         usage[i, problem.n_skus + r] = 1
-    return dataclasses.replace(problem, usage=usage,
+    # a placed item's private SKU is priced as the item was (its stock value unchanged)
+    price = np.concatenate([problem.prices, problem.unit_value[items].T], axis=1)
+    return dataclasses.replace(problem, usage=usage, price=price,
                                stock=np.concatenate([stock, private], axis=1))
 
 

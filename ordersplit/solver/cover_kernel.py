@@ -9,7 +9,10 @@ the cache afterwards), at about a microsecond per node.
 Conventions: warehouses are bits in fastest-first order, so the lowest set bit of a
 candidate mask is the fastest candidate; ``cand[k]`` is SKU ``k``'s candidate mask over
 warehouses, ``cov[w]`` warehouse ``w``'s mask over SKUs. ``terms`` encodes the objective
-terms after the count: 0 makespan, 1 unit hours, 2 cost.
+terms after the count: 0 makespan, 1 unit hours, 2 cost, 3 stock value; ``worth[k, w]``
+is one unit of SKU ``k``'s stock value at ``w`` (no rows: no stock value, and each SKU
+ships from its fastest chosen candidate; with rows, from the one with the lowest unit
+hours and stock value in the order of ``terms``, see :func:`source`).
 
 The module compiles its functions when imported (once per installation, then loaded
 from numba's cache), so that no order's time budget pays for it. A cold compile logs a
@@ -30,8 +33,9 @@ log = logging.getLogger(__name__)
 COMPILE_EXPECTED = "about 15 s on an idle 2-core machine, a minute or more on a busy one"
 """What a cold compile takes (13-17 s of CPU measured), for the notice."""
 
-MAKESPAN, UNIT_HOURS, COST = 0, 1, 2
-TERM_CODES = {"makespan": MAKESPAN, "unit_hours": UNIT_HOURS, "cost": COST}
+MAKESPAN, UNIT_HOURS, COST, STOCK_VALUE = 0, 1, 2, 3
+TERM_CODES = {"makespan": MAKESPAN, "unit_hours": UNIT_HOURS, "cost": COST,
+              "stock_value": STOCK_VALUE}
 CHECK_MASK = 1023  # look at the clock every 1,024 nodes
 
 _M1 = np.uint64(0x5555555555555555)
@@ -107,18 +111,81 @@ def _is_zero(mask: np.ndarray) -> bool:
     return True
 
 
+@nb.njit(cache=True, inline="always")
+def before(w: int, v: int, hours: np.ndarray, worth_k: np.ndarray, terms: np.ndarray) -> bool:
+    """Whether a unit of an element ships from ``w`` rather than ``v``: lower unit hours
+    or stock value, compared in the order of ``terms`` (ties: neither)."""
+    for t in range(terms.size):
+        code = terms[t]
+        if code == UNIT_HOURS and hours[w] != hours[v]:
+            return hours[w] < hours[v]
+        if code == STOCK_VALUE and worth_k[w] != worth_k[v]:
+            return worth_k[w] < worth_k[v]
+    return False
+
+
 @nb.njit(cache=True)
-def leaf_key(cand: np.ndarray, hours: np.ndarray, cost: np.ndarray, demand: np.ndarray,
-              terms: np.ndarray, chosen: np.ndarray, used: np.ndarray, key: np.ndarray) -> None:
-    """Key of the fastest fill inside ``chosen`` (each SKU from its fastest chosen
-    candidate) into ``key``; the warehouses that ship into ``used``."""
+def source(cand_k: np.ndarray, chosen: np.ndarray, hours: np.ndarray, worth_k: np.ndarray,
+           terms: np.ndarray) -> int:
+    """The chosen candidate an element ships from when priced: the first by
+    :func:`before`, ties to the lowest bit (fastest, then cheapest, then first)."""
+    best = -1
+    for i in range(chosen.size):
+        x = cand_k[i] & chosen[i]
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            if best < 0 or before(w, best, hours, worth_k, terms):
+                best = w
+    return best
+
+
+@nb.njit(cache=True)
+def worth_bound(cand: np.ndarray, worth: np.ndarray, demand: np.ndarray, av: np.ndarray,
+                chm: np.ndarray) -> int:
+    """A lower bound on the stock value of any cover below: every unit of each element
+    at its lowest price among the chosen and available candidates."""
+    value = 0
+    for k in range(cand.shape[0]):
+        low = -1
+        for i in range(av.size):
+            x = cand[k, i] & (av[i] | chm[i])
+            while x:
+                w = 64 * i + _low(x)
+                x &= x - _ONE
+                if low < 0 or worth[k, w] < low:
+                    low = worth[k, w]
+        value += demand[k] * max(low, 0)
+    return value
+
+
+@nb.njit(cache=True)
+def put_worth(terms: np.ndarray, worth: int, key: np.ndarray) -> None:
+    """The stock value into its slots of ``key`` (after :func:`score`)."""
+    for t in range(terms.size):
+        if terms[t] == STOCK_VALUE:
+            key[t + 1] = worth
+
+
+@nb.njit(cache=True)
+def leaf_key(cand: np.ndarray, hours: np.ndarray, cost: np.ndarray, worth: np.ndarray,
+             demand: np.ndarray, terms: np.ndarray, chosen: np.ndarray, used: np.ndarray,
+             key: np.ndarray) -> None:
+    """Key of the fill inside ``chosen`` (each SKU from its fastest chosen candidate, or
+    by :func:`source` when priced) into ``key``; the warehouses that ship into ``used``."""
     used[:] = 0
     unit = 0
+    total = 0
     for k in range(cand.shape[0]):
-        w = _first_and(cand[k], chosen)
+        if worth.shape[0]:
+            w = source(cand[k], chosen, hours, worth[k], terms)
+            total += demand[k] * worth[k, w]
+        else:
+            w = _first_and(cand[k], chosen)
         used[w >> 6] |= _ONE << np.uint64(w & 63)
         unit += demand[k] * hours[w]
     score(used, hours, cost, unit, terms, key)
+    put_worth(terms, total, key)
 
 
 @nb.njit(cache=True)
@@ -160,11 +227,11 @@ def keep(key: np.ndarray, used: np.ndarray, best_key: np.ndarray, best_used: np.
 
 
 @nb.njit(cache=True)
-def _offer(cand: np.ndarray, hours: np.ndarray, cost: np.ndarray, demand: np.ndarray,
-           terms: np.ndarray, chosen: np.ndarray, best_key: np.ndarray, best_used: np.ndarray,
-           state: np.ndarray, used: np.ndarray, key: np.ndarray) -> None:
+def _offer(cand: np.ndarray, hours: np.ndarray, cost: np.ndarray, worth: np.ndarray,
+           demand: np.ndarray, terms: np.ndarray, chosen: np.ndarray, best_key: np.ndarray,
+           best_used: np.ndarray, state: np.ndarray, used: np.ndarray, key: np.ndarray) -> None:
     """Evaluate the cover ``chosen`` and keep it when its key beats the incumbent."""
-    leaf_key(cand, hours, cost, demand, terms, chosen, used, key)
+    leaf_key(cand, hours, cost, worth, demand, terms, chosen, used, key)
     keep(key, used, best_key, best_used, state)
 
 
@@ -235,7 +302,7 @@ def _top_sum(reach: np.ndarray, av: np.ndarray, m: int, best_r: np.ndarray) -> i
 
 @nb.njit(cache=True)
 def _finish(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarray,
-            demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray, unc: np.ndarray,
+            worth: np.ndarray, demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray, unc: np.ndarray,
             av: np.ndarray, chm: np.ndarray, best_key: np.ndarray, best_used: np.ndarray,
             state: np.ndarray, scratch: np.ndarray, used: np.ndarray, key: np.ndarray) -> None:
     """Search a node that may add at most two more warehouses, without child nodes.
@@ -259,7 +326,7 @@ def _finish(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarr
                 x &= x - _ONE
                 chosen[:] = chm
                 chosen[w >> 6] |= _ONE << np.uint64(w & 63)
-                _offer(cand, hours, cost, demand, terms, chosen, best_key, best_used, state,
+                _offer(cand, hours, cost, worth, demand, terms, chosen, best_key, best_used, state,
                        used, key)
                 if terms.size == 0:
                     return
@@ -291,7 +358,7 @@ def _finish(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarr
                 if unc[j] & ~cov[w, j]:
                     empty = False
             if empty:
-                _offer(cand, hours, cost, demand, terms, chosen, best_key, best_used, state,
+                _offer(cand, hours, cost, worth, demand, terms, chosen, best_key, best_used, state,
                        used, key)
                 continue
             if slots < 2:
@@ -301,7 +368,7 @@ def _finish(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarr
             if _common(cand, rest, pool, common):
                 w2 = _first(common)
                 chosen[w2 >> 6] |= _ONE << np.uint64(w2 & 63)
-                _offer(cand, hours, cost, demand, terms, chosen, best_key, best_used, state,
+                _offer(cand, hours, cost, worth, demand, terms, chosen, best_key, best_used, state,
                        used, key)
 
 
@@ -366,8 +433,8 @@ def _dual_bound(cand: np.ndarray, cov: np.ndarray, unc: np.ndarray, av: np.ndarr
 
 
 @nb.njit(cache=True)
-def _terms_below(cand: np.ndarray, hours: np.ndarray, cost: np.ndarray, demand: np.ndarray,
-                 terms: np.ndarray, unc: np.ndarray, av: np.ndarray, chm: np.ndarray,
+def _terms_below(cand: np.ndarray, hours: np.ndarray, cost: np.ndarray, worth: np.ndarray,
+                 demand: np.ndarray, terms: np.ndarray, unc: np.ndarray, av: np.ndarray, chm: np.ndarray,
                  best_key: np.ndarray) -> bool:
     """Whether a leaf below (with the incumbent's count) could still beat the incumbent
     on the later terms: compares lower bounds term by term."""
@@ -393,6 +460,8 @@ def _terms_below(cand: np.ndarray, hours: np.ndarray, cost: np.ndarray, demand: 
                 if best_w < 0 or (0 <= mine < best_w):
                     best_w = mine
                 value += demand[k] * hours[best_w]
+        elif code == STOCK_VALUE:
+            value = worth_bound(cand, worth, demand, av, chm)
         else:  # the chosen ones' cost
             for i in range(chm.size):
                 x = chm[i]
@@ -406,8 +475,8 @@ def _terms_below(cand: np.ndarray, hours: np.ndarray, cost: np.ndarray, demand: 
 
 @nb.njit(cache=True)
 def _branch_sku(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarray,
-                demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray, unc: np.ndarray,
-                av: np.ndarray, chm: np.ndarray, depth: int, best_key: np.ndarray,
+                worth: np.ndarray, demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray,
+                unc: np.ndarray, av: np.ndarray, chm: np.ndarray, depth: int, best_key: np.ndarray,
                 has_best: bool, union: np.ndarray, reach: np.ndarray) -> int:
     """The uncovered SKU to branch on (fewest candidates left), or -1 when the node is
     pruned: some SKU has no candidate, or the count bound (pairwise disjoint candidate
@@ -444,7 +513,7 @@ def _branch_sku(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.n
     count = depth + extra
     if count > best_key[0]:
         return -1
-    if count == best_key[0] and not _terms_below(cand, hours, cost, demand, terms, unc, av,
+    if count == best_key[0] and not _terms_below(cand, hours, cost, worth, demand, terms, unc, av,
                                                  chm, best_key):
         return -1
     return pick
@@ -452,7 +521,7 @@ def _branch_sku(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.n
 
 @nb.njit(cache=True, nogil=True)
 def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarray,
-           demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray, avail0: np.ndarray,
+           worth: np.ndarray, demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray, avail0: np.ndarray,
            chosen0: np.ndarray, best_key: np.ndarray, best_used: np.ndarray,
            state: np.ndarray, deadline: float) -> None:
     """Depth-first branch and bound for the lexicographically smallest cover.
@@ -515,18 +584,18 @@ def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarra
             n_c[d] = 0
             pos[d] = 0
             if _is_zero(unc[d]):
-                _offer(cand, hours, cost, demand, terms, chm[d], best_key, best_used, state,
+                _offer(cand, hours, cost, worth, demand, terms, chm[d], best_key, best_used, state,
                        used, key)
             elif state[0] != 0 and best_key[0] - d - base - tie <= (2 if tie else 1):
                 # One or two warehouses left: finish the node with candidate-mask
                 # intersections instead of child nodes and bounds (most nodes are here).
-                _finish(cand, cov, hours, cost, demand, k_order, terms, unc[d], av[d], chm[d],
+                _finish(cand, cov, hours, cost, worth, demand, k_order, terms, unc[d], av[d], chm[d],
                         best_key, best_used, state, scratch, used, key)
             elif state[0] != 0 and best_key[0] - d - base - tie == 2 and (
                     _top_two_reach(cov, unc[d], av[d]) < _count(unc[d])):
                 pass  # two slots left (ties allowed) and no two warehouses cover the rest
             else:
-                pick = _branch_sku(cand, cov, hours, cost, demand, k_order, terms, unc[d],
+                pick = _branch_sku(cand, cov, hours, cost, worth, demand, k_order, terms, unc[d],
                                    av[d], chm[d], d + base, best_key, state[0] != 0, union,
                                    reach)
                 if pick >= 0:
@@ -652,11 +721,12 @@ def _warm_up() -> None:
     cand, cov = pack(full.T.copy()), pack(full)
     hours = np.array([1, 2, 3], dtype=np.int64)
     key = np.array([3, 3], dtype=np.int64)
-    search(cand, cov, hours, hours, np.ones(2, dtype=np.int64), np.arange(2, dtype=np.int64),
+    worth = np.zeros((0, 3), dtype=np.int64)
+    search(cand, cov, hours, hours, worth, np.ones(2, dtype=np.int64), np.arange(2, dtype=np.int64),
            np.array([MAKESPAN], dtype=np.int64), mask_words(7, 3), mask_words(0, 3), key,
            np.zeros(1, dtype=np.uint64), np.zeros(3, dtype=np.int64), time.perf_counter() + 60)
     greedy_cover(cov, 2, np.zeros(3, dtype=np.int64))
-    leaf_key(cand, hours, hours, np.ones(2, dtype=np.int64), np.zeros(0, dtype=np.int64),
+    leaf_key(cand, hours, hours, worth, np.ones(2, dtype=np.int64), np.zeros(0, dtype=np.int64),
              mask_words(7, 3), np.zeros(1, dtype=np.uint64), np.zeros(1, dtype=np.int64))
 
 

@@ -19,6 +19,8 @@ class Objective:
     cost: int
     fragments: int = 0
     """(line, child) pieces beyond one per line."""
+    stock_value: int = 0
+    """The priced stock the plan uses (``problem.price``'s integer units)."""
 
     def key(self, terms: tuple[str, ...]) -> tuple[int, ...]:
         """The lexicographic key in the problem's objective order."""
@@ -49,8 +51,17 @@ def fragments(problem: SplitProblem, x: IntArray) -> int:
     return int(pieces - np.unique(line).size)
 
 
+def stock_value(problem: SplitProblem, x: IntArray) -> int:
+    """Sum over shipped units of their price at the warehouse that ships them (a
+    bundle's components each at theirs); 0 without prices."""
+    if not problem.priced:
+        return 0
+    return int((x * problem.unit_value).sum())
+
+
 def evaluate(problem: SplitProblem, x: IntArray) -> Objective:
-    """Children, makespan (minutes), sum of unit arrival minutes, cost, fragments of ``x``."""
+    """Children, makespan (minutes), sum of unit arrival minutes, cost, fragments and
+    stock value of ``x``."""
     used = used_pairs(problem, x)
     children = int(used.sum()) if problem.per_warehouse else int(used.any(axis=1).sum())
     open_wh = used.any(axis=0)
@@ -58,7 +69,8 @@ def evaluate(problem: SplitProblem, x: IntArray) -> Objective:
     makespan = max(makespan, problem.fixed_makespan)
     unit_hours = int((x * problem.hours[None, :]).sum())
     cost = int((used * problem.cost[None, :]).sum())
-    return Objective(children, makespan, unit_hours, cost, fragments(problem, x))
+    return Objective(children, makespan, unit_hours, cost, fragments(problem, x),
+                     stock_value(problem, x))
 
 
 def violations(problem: SplitProblem, x: IntArray) -> list[str]:

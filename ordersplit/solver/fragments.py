@@ -125,6 +125,9 @@ def keep_lines_whole(problem: SplitProblem, x: IntArray, stop: Deadline | None =
         return x
     if stop is not None and stop.expired():
         return x
+    if problem.stock_value_varies and problem.objective.index("stock_value") < \
+            problem.objective.index(TERM):
+        return x  # the re-assignment does not know prices (the exact stages settle it)
     frag = fragmentable(problem)
     if not frag.any():
         return x
@@ -368,7 +371,8 @@ def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
         splittable=problem.splittable[items], group=group.astype(np.int64),
         stock=problem.stock, allowed=reach[items], hours=problem.hours, cost=problem.cost,
         objective=tuple(t for t in problem.objective if t != "makespan"),
-        per_warehouse=True, seed=problem.seed, line=problem.lines[items])
+        per_warehouse=True, seed=problem.seed, line=problem.lines[items],
+        price=problem.prices, price_scale=problem.price_scale)
     now = evaluate(sub, x[items])
     fixed = {t: int(getattr(now, t)) for t in sub.objective if t != TERM}
     res = get_backend(SETTLE_BACKEND).solve(sub, stop, x[items], now.children, fixed)

@@ -12,7 +12,9 @@ count: a plan using fewer would beat ``c*``) and an assignment of units inside `
 * among the assignments inside ``S`` with those unit hours, each line's fewest pieces
   is the closed form of :func:`ordersplit.solver.fragments._one_line` (faster levels
   in full, the slowest level needed from the fewest warehouses, largest stock first),
-  and lines do not compete (no shared SKU).
+  and lines do not compete (no shared SKU). With ``stock_value`` before fragments a
+  level is a warehouse's (unit hours, unit price) in the objective's order, and the
+  fill must reach the group's proven stock value too.
 
 So when ``C(|candidates|, c*)`` is small, trying every ``S`` is an exact proof, and far
 cheaper than the CP-SAT model for the one- to three-warehouse groups that are common.
@@ -64,15 +66,19 @@ def settle_by_covers(problem: SplitProblem, items: IntArray, rows: IntArray,
     cand = np.flatnonzero(cap.any(axis=0))
     if c_star == 0 or cand.size < c_star or math.comb(int(cand.size), c_star) > MAX_SETS:
         return None
-    target_uh = int((rows.sum(axis=0) * problem.hours).sum())
-    target_cost = int(problem.cost[used].sum())
+    hours, cost = problem.hours, problem.cost
+    price = problem.prices[:, k].T  # [item, warehouse]: each line's unit price
+    target_uh = int((rows.sum(axis=0) * hours).sum())
+    target_sv = int((rows * price).sum())
+    target_cost = int(cost[used].sum())
     combos = np.array(list(itertools.combinations(cand.tolist(), c_star)), dtype=np.int64)
     covers = combos[(cap[:, combos].sum(axis=2) >= q[:, None]).all(axis=0)]
     if covers.shape[0] > MAX_COVERS:
         return None
     best: tuple[int, IntArray] | None = None
     for s in covers:
-        out = _keeping_head(problem, s, cap, q, terms, target_uh, target_cost)
+        out = _keeping_head(problem, s, cap, q, terms, price, target_uh, target_sv,
+                            target_cost)
         if out is not None and (best is None or out[0] < best[0]):
             best = out
     return None if best is None else best[1]
@@ -106,6 +112,8 @@ def settle_by_search(problem: SplitProblem, items: IntArray, rows: IntArray,
     apply, or did not finish within ``stop``."""
     from ordersplit.solver.group_search import elements, search_fragments
 
+    if "stock_value" in terms and problem.stock_value_varies:
+        return None  # the kernel's fragments stage fills by hours, not by price
     owner = line_elements(problem, items)
     if owner is None:
         return None
@@ -119,7 +127,8 @@ def settle_by_search(problem: SplitProblem, items: IntArray, rows: IntArray,
     if out.wh.size != used.size:
         return None
     kept = _keeping_head(problem, out.wh, cap, demand, terms,
-                         int((rows.sum(axis=0) * problem.hours).sum()),
+                         np.zeros_like(cap),  # unpriced here (see above)
+                         int((rows.sum(axis=0) * problem.hours).sum()), 0,
                          int(problem.cost[used].sum()))
     if kept is None:
         return None
@@ -131,34 +140,38 @@ def settle_by_search(problem: SplitProblem, items: IntArray, rows: IntArray,
 
 
 def _keeping_head(problem: SplitProblem, s: IntArray, cap: IntArray, q: IntArray,
-                  terms: tuple[str, ...], target_uh: int, target_cost: int,
-                  ) -> tuple[int, IntArray] | None:
+                  terms: tuple[str, ...], price: IntArray, target_uh: int, target_sv: int,
+                  target_cost: int) -> tuple[int, IntArray] | None:
     """The fewest-pieces rows of the group inside the set ``s`` and their fragments, when
-    every warehouse of ``s`` ships and the unit hours and cost (those among ``terms``)
-    are the targets; ``None`` otherwise."""
-    out = _fill(cap[:, s], q, problem.hours[s], "unit_hours" in terms)
+    every warehouse of ``s`` ships and the unit hours, stock value and cost (those among
+    ``terms``; ``price[element, warehouse]``) are the targets; ``None`` otherwise."""
+    linear = [t for t in terms if t in ("unit_hours", "stock_value")]
+    out = _fill(cap[:, s], q, problem.hours[s], price[:, s], linear)
     if out is None:
         return None
     part, uh = out
-    if ("unit_hours" in terms and uh != target_uh) or not part.any(axis=0).all() or (
-            "cost" in terms and int(problem.cost[s].sum()) != target_cost):
+    if ("unit_hours" in linear and uh != target_uh) or not part.any(axis=0).all() or (
+            "cost" in terms and int(problem.cost[s].sum()) != target_cost) or (
+            "stock_value" in linear and int((part * price[:, s]).sum()) != target_sv):
         return None
     full = np.zeros((q.size, problem.n_warehouses), dtype=np.int64)
     full[:, s] = part
     return int((part > 0).sum() - q.size), full
 
 
-def _fill(cap: IntArray, q: IntArray, hours: IntArray, unit_hours_first: bool
+def _fill(cap: IntArray, q: IntArray, hours: IntArray, price: IntArray, linear: list[str]
           ) -> tuple[IntArray, int] | None:
-    """Per line inside one set: the fill with the fewest pieces (among the fewest-unit-
-    hours fills when unit hours come first: the closed form), and its unit hours;
-    ``None`` when a line cannot be covered."""
+    """Per line inside one set: the fill with the fewest pieces among those with the
+    fewest of the ``linear`` terms (unit hours, stock value) before fragments, in their
+    order (the closed form: better levels in full, the rest from the fewest warehouses,
+    largest stock first), and its unit hours; ``None`` when a line cannot be covered."""
     n, m = cap.shape
     out = np.zeros((n, m), dtype=np.int64)
     for i in range(n):
         need = int(q[i])
-        level = hours if unit_hours_first else np.zeros_like(hours)
-        order = np.lexsort((np.arange(m), hours, -cap[i], level))
+        keys = {"unit_hours": hours, "stock_value": price[i]}
+        levels = [keys[t] for t in reversed(linear)]  # lexsort: the last key first
+        order = np.lexsort((np.arange(m), hours, -cap[i], *levels))
         for j in order.tolist():
             if need == 0:
                 break

@@ -3,7 +3,10 @@
 A group is a covering problem over elements: a SKU (its splittable single-SKU lines
 merged) or any other item on its own (a bundle, an unsplittable line). A plan of the
 group is fixed by the warehouse set it opens: inside a set, shipping each element
-fastest first is optimal for every objective term. The search looks for the
+fastest first is optimal for every objective term (with a varying ``stock_value``
+term: each element from its open warehouses by the lowest unit hours and stock value
+in the objective's order, :func:`~ordersplit.solver.cover_kernel.before`; the same in
+the kernels' leaves and in :func:`fill_group`). The search looks for the
 lexicographically best set with a compiled branch and bound: binary groups (every
 warehouse holds none or all of an element's demand) in :mod:`cover_kernel`, partial
 stock (capped stocks must add up to the demand) in :mod:`partial_kernel`; both read
@@ -26,7 +29,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -66,6 +69,8 @@ class _BitData:
     wdeg: np.ndarray | None = None
     dom_count: np.ndarray | None = None
     dom_terms: np.ndarray | None = None
+    worth: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
+    """``[E, W]`` one unit's stock value (no rows: the stock value is not searched)."""
 
 
 @dataclass
@@ -78,6 +83,8 @@ class GroupData:
     demand: IntArray  # [local element]
     hours: IntArray
     cost: IntArray
+    worth: IntArray | None = None
+    """``[local wh, local element]`` one unit's stock value, when it is searched."""
     bits: _BitData | None = None
 
 
@@ -112,13 +119,32 @@ def elements(problem: SplitProblem, items: IntArray) -> tuple[IntArray, IntArray
     return np.concatenate([supply, cap], axis=1), np.concatenate([demand, q.astype(np.int64)])
 
 
+def element_worth(problem: SplitProblem, items: IntArray) -> IntArray:
+    """``[W, E]``: one unit's stock value for each of the group's elements (in the
+    order of :func:`elements`); a bundle's is its components' at that warehouse."""
+    merged = (problem.single_sku[items] >= 0) & problem.splittable[items]
+    local = np.unique(problem.single_sku[items[merged]])
+    skus = problem.prices[:, local]
+    others = items[~merged]
+    if others.size == 0:
+        return skus
+    return np.concatenate([skus, problem.unit_value[others].T], axis=1)
+
+
+def priced(problem: SplitProblem, terms: tuple[str, ...]) -> bool:
+    """Whether the group search ranks by stock value: a term of its own that varies."""
+    return "stock_value" in terms and problem.stock_value_varies
+
+
 def fill_group(problem: SplitProblem, items: IntArray, open_wh: IntArray,
                stock: IntArray) -> IntArray | None:
     """Assignment rows of ``items`` inside ``open_wh`` from ``stock`` (consumed in
     place), fastest warehouse first and earlier lines first, as
     :func:`~ordersplit.solver.heuristics.state.fill_fastest` does; vectorized for a group
     of plain lines (one unit of one SKU each), delegated otherwise. ``None`` when the
-    items do not fit."""
+    items do not fit. With a varying stock value, :func:`fill_priced` instead."""
+    if priced(problem, problem.objective):
+        return fill_priced(problem, items, open_wh, stock)
     plain = problem.single_sku[items]
     if items.size == 0 or (plain < 0).any() or not problem.splittable[items].all():
         return fill_fastest(problem, items, open_wh, stock)
@@ -146,6 +172,40 @@ def fill_group(problem: SplitProblem, items: IntArray, open_wh: IntArray,
     return rows
 
 
+def fill_priced(problem: SplitProblem, items: IntArray, open_wh: IntArray,
+                stock: IntArray) -> IntArray | None:
+    """:func:`fill_group` when the stock value ranks plans: each item (earlier first)
+    from ``open_wh`` in the kernels' leaf order, by its unit hours and unit stock value in
+    the objective's order, ties fastest, then cheapest, then first (the search's
+    warehouse order); ``stock`` consumed in place. The same element gets the same order
+    for each of its lines, so the fill matches the kernels' per-element fill."""
+    terms = [t for t in problem.objective if t in ("unit_hours", "stock_value")]
+    rows = np.zeros((items.size, problem.n_warehouses), dtype=np.int64)
+    base = open_wh[np.lexsort((open_wh, problem.cost[open_wh], problem.hours[open_wh]))]
+    rank = np.arange(base.size)
+    for r, i in enumerate(items):
+        wh = base[problem.allowed[i, base]]
+        keys = {"unit_hours": problem.hours[wh], "stock_value": problem.unit_value[i, wh]}
+        wh = wh[np.lexsort((rank[:wh.size], *(keys[t] for t in reversed(terms))))]
+        need = int(problem.quantity[i])
+        used = problem.usage[i]
+        skus = np.flatnonzero(used)
+        for w in wh:
+            can = int((stock[w, skus] // used[skus]).min()) if skus.size else need
+            take = min(need, can)
+            if not problem.splittable[i] and take < need:
+                continue
+            if take > 0:
+                rows[r, w] = take
+                stock[w, skus] -= take * used[skus]
+                need -= take
+            if need == 0:
+                break
+        if need:
+            return None
+    return rows
+
+
 def _element_lists(sup: IntArray) -> tuple[np.ndarray, np.ndarray]:
     """Per warehouse, the elements it supplies (padded rows) and how many."""
     rows, cols = np.nonzero(sup)
@@ -158,7 +218,7 @@ def _element_lists(sup: IntArray) -> tuple[np.ndarray, np.ndarray]:
 
 def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None,
                stop: Deadline, elems: tuple[IntArray, IntArray] | None = None,
-               ) -> GroupData | None:
+               worth: IntArray | None = None) -> GroupData | None:
     """The group's covering data, dominated warehouses left out; ``None`` when the
     deadline passed first.
 
@@ -167,14 +227,20 @@ def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None,
     set that holds both, the dominated one ships nothing; in a set that holds only it,
     swapping in the dominator makes no objective term worse. So an optimum survives.
     (Mere elementwise dominance is not enough to leave one out: two partial stocks may
-    both be needed; the partial kernel uses it to prune siblings instead.)
+    both be needed; the partial kernel uses it to prune siblings instead.) With
+    ``worth`` (``[W, E]`` unit stock values, when they rank plans) the dominator must
+    also be no pricier on each of those elements (:func:`_priced_full_dominance`).
     """
     supply, demand = elements(problem, items) if elems is None else elems
     ok = _reach(problem, items, cap_minutes) & supply.any(axis=1)
     wh = np.flatnonzero(ok)
     wh = wh[np.lexsort((wh, problem.cost[wh], problem.hours[wh]))]
     sup, hrs, cst = supply[wh], problem.hours[wh], problem.cost[wh]
-    if wh.size > 1:
+    if wh.size > 1 and worth is not None:
+        if _priced_cells(wh.size, demand.size) <= PRICED_DOMINANCE_CELLS:
+            keep = ~_priced_full_dominance(sup, demand, hrs, cst, worth[wh])
+            wh, sup, hrs, cst = wh[keep], sup[keep], hrs[keep], cst[keep]
+    elif wh.size > 1:
         welem, wdeg = _element_lists(sup)
         dominated = np.zeros(wh.size, dtype=np.bool_)
         if not pkernel.full_dominated(sup, welem, wdeg, demand, hrs.astype(np.int64),
@@ -184,7 +250,25 @@ def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None,
         wh, sup, hrs, cst = wh[keep], sup[keep], hrs[keep], cst[keep]
     if stop.expired():
         return None
-    return GroupData(items, wh, np.ascontiguousarray(sup), demand, hrs, cst)
+    return GroupData(items, wh, np.ascontiguousarray(sup), demand, hrs, cst,
+                     None if worth is None else worth[wh])
+
+
+def _priced_full_dominance(sup: IntArray, demand: IntArray, hours: IntArray, cost: IntArray,
+                           worth: IntArray) -> np.ndarray:
+    """Which warehouses (rows, in (hours, cost, id) order) another one dominates: it
+    covers the whole demand of every element the first supplies, at no higher unit price
+    of each, no slower and no dearer (of two alike the earlier stays). Dominance is
+    transitive, so every one left out has a dominator that stays."""
+    n = sup.shape[0]
+    beats = (hours[:, None] <= hours[None, :]) & (cost[:, None] <= cost[None, :])  # [v, u]
+    for e in range(demand.size):
+        whole = (sup[:, e] >= demand[e])[:, None] & (worth[:, e][:, None] <= worth[:, e][None, :])
+        beats &= whole | (sup[:, e] == 0)[None, :]
+    np.fill_diagonal(beats, False)
+    earlier = np.arange(n)[:, None] < np.arange(n)[None, :]
+    beats &= ~beats.T | earlier  # alike: only the earlier dominates
+    return np.asarray(beats.any(axis=0))
 
 
 def _reach(problem: SplitProblem, items: IntArray, cap_minutes: int | None) -> np.ndarray:
@@ -197,7 +281,7 @@ def _reach(problem: SplitProblem, items: IntArray, cap_minutes: int | None) -> n
 
 def _one_warehouse(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
                    cap_minutes: int | None, supply: IntArray, demand: IntArray,
-                   ) -> GroupOutcome | None:
+                   worth: IntArray | None = None) -> GroupOutcome | None:
     """The group's optimum when one warehouse can ship all of it (no search needed:
     one child is the fewest, and the later terms pick among those warehouses, ties to
     the fastest, then cheapest, then first); ``None`` when none can."""
@@ -206,7 +290,9 @@ def _one_warehouse(problem: SplitProblem, items: IntArray, terms: tuple[str, ...
     if whole.size == 0:
         return None
     hours, cost = problem.hours[whole], problem.cost[whole]
-    values = {"makespan": hours, "unit_hours": hours * int(demand.sum()), "cost": cost}
+    values = {"makespan": hours, "unit_hours": hours * int(demand.sum()), "cost": cost,
+              "stock_value": (np.zeros_like(hours) if worth is None
+                              else worth[whole] @ demand)}
     ranked = np.lexsort((whole, cost, hours, *(values[t] for t in reversed(terms))))
     w = int(whole[ranked[0]])
     key = (1, *(int(values[t][ranked[0]]) for t in terms))
@@ -234,11 +320,13 @@ def _bit_data(data: GroupData, terms: tuple[str, ...] = (), stop: Deadline | Non
     if data.bits is not None:
         return data.bits
     full = data.supply > 0
+    worth = (np.zeros((0, data.wh.size), dtype=np.int64) if data.worth is None
+             else np.ascontiguousarray(data.worth.T, dtype=np.int64))
     bits = _BitData(
         binary=is_binary(data), cand=kernel.pack(full.T.copy()), cov=kernel.pack(full),
         k_order=np.argsort(full.sum(axis=0), kind="stable").astype(np.int64),
         hours=data.hours.astype(np.int64), cost=data.cost.astype(np.int64),
-        demand=data.demand.astype(np.int64), floor=_covering_floor(data))
+        demand=data.demand.astype(np.int64), floor=_covering_floor(data), worth=worth)
     if not bits.binary:
         end = stop.end if stop is not None else float("inf")
         sup = data.supply.astype(np.int64)
@@ -256,8 +344,30 @@ def _bit_data(data: GroupData, terms: tuple[str, ...] = (), stop: Deadline | Non
             if not pkernel.dominance(sup, bits.welem, bits.wdeg, bits.hours, bits.cost, hours,
                                      dear, dom, end):
                 return None
+        if data.worth is not None:  # the dominator must hold no pricier stock either
+            if _priced_cells(data.wh.size, data.demand.size) <= PRICED_DOMINANCE_CELLS:
+                bits.dom_terms &= kernel.pack(_no_pricier(sup, data.worth))
+            else:  # too large to compare prices pair by pair: no sibling dominance
+                bits.dom_terms[:] = 0
     data.bits = bits
     return bits
+
+
+PRICED_DOMINANCE_CELLS = 20_000_000
+"""Warehouse pairs x elements up to which priced dominance is worked out (numpy, about
+0.1 s at the limit); beyond it a priced group goes without (valid, only slower)."""
+
+
+def _priced_cells(n_wh: int, n_elements: int) -> int:
+    return n_wh * n_wh * max(n_elements, 1)
+
+
+def _no_pricier(sup: IntArray, worth: IntArray) -> np.ndarray:
+    """``[v, u]``: ``v``'s unit price of every element ``u`` supplies is at most ``u``'s."""
+    out = np.ones((sup.shape[0], sup.shape[0]), dtype=bool)
+    for e in range(sup.shape[1]):
+        out &= (worth[:, e][:, None] <= worth[:, e][None, :]) | (sup[:, e] == 0)[None, :]
+    return out
 
 
 def _bits(data: GroupData) -> _BitData:
@@ -312,12 +422,12 @@ def _key_of(data: GroupData, terms: tuple[str, ...], chosen: int) -> tuple[tuple
     key = np.zeros(1 + len(terms), dtype=np.int64)
     words = kernel.mask_words(chosen, n_w)
     if b.binary:
-        kernel.leaf_key(b.cand, b.hours, b.cost, b.demand, _terms_codes(terms), words, used,
-                        key)
+        kernel.leaf_key(b.cand, b.hours, b.cost, b.worth, b.demand, _terms_codes(terms), words,
+                        used, key)
     else:
         assert b.sup is not None
-        pkernel.leaf_key(b.sup, b.cand, b.hours, b.cost, b.demand, _terms_codes(terms), words,
-                         used, key)
+        pkernel.leaf_key(b.sup, b.cand, b.hours, b.cost, b.worth, b.demand, _terms_codes(terms),
+                         words, used, key)
     return tuple(int(v) for v in key), _members(used, n_w)
 
 
@@ -343,15 +453,15 @@ def _run_bits(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: in
     codes = _terms_codes(terms)
     av, ch = kernel.mask_words(avail, n_w), kernel.mask_words(chosen, n_w)
     if b.binary:
-        kernel.search(b.cand, b.cov, b.hours, b.cost, b.demand, b.k_order, codes, av, ch,
-                      best_key, best_used, state, stop.end)
+        kernel.search(b.cand, b.cov, b.hours, b.cost, b.worth, b.demand, b.k_order, codes, av,
+                      ch, best_key, best_used, state, stop.end)
     else:
         assert b.sup is not None and b.by_size is not None and b.n_by is not None
         assert b.welem is not None and b.wdeg is not None
         dom = b.dom_terms if terms else b.dom_count
         assert dom is not None
         pkernel.search(b.sup, b.cand, b.by_size, b.n_by, b.welem, b.wdeg, dom, b.hours,
-                       b.cost, b.demand, b.k_order, codes, av, ch, best_key, best_used, state,
+                       b.cost, b.worth, b.demand, b.k_order, codes, av, ch, best_key, best_used, state,
                        stop.end, min_count)
     nodes, aborted = int(state[1]), bool(state[2])
     stop.charge(nodes)
@@ -372,8 +482,8 @@ def _run_relaxed(data: GroupData, stop: Deadline, avail: int, beat: int) -> _Bit
     best_key = np.array([beat], dtype=np.int64)
     best_used = np.zeros(b.cand.shape[1], dtype=np.uint64)
     state = np.array([1, 0, 0, stop.node_limit()], dtype=np.int64)
-    kernel.search(b.cand, b.cov, b.hours, b.cost, b.demand, b.k_order,
-                  np.zeros(0, dtype=np.int64), kernel.mask_words(avail, n_w),
+    kernel.search(b.cand, b.cov, b.hours, b.cost, np.zeros((0, n_w), dtype=np.int64),
+                  b.demand, b.k_order, np.zeros(0, dtype=np.int64), kernel.mask_words(avail, n_w),
                   kernel.mask_words(0, n_w), best_key, best_used, state, stop.end)
     nodes, aborted = int(state[1]), bool(state[2])
     stop.charge(nodes)
@@ -449,7 +559,8 @@ def _search_kernel(data: GroupData, terms: tuple[str, ...], stop: Deadline,
         nodes += bits.nodes
         proven &= not bits.aborted
 
-    if not terms or (_bits(data).binary and terms[0] != "makespan"):
+    # priced binary groups too take the count stage first: its cover seeds the terms
+    if not terms or (_bits(data).binary and terms[0] != "makespan" and data.worth is None):
         bits = _run_bits(data, terms, stop, everything, start)
         done(bits)
         chosen = bits.best_set
@@ -657,10 +768,11 @@ def search_group(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
     if count_limit is not None and count_limit < 1 and incumbent_rows is None:
         return GroupOutcome(None, None, True, True, 0)  # every plan opens a warehouse
     elems = elements(problem, items)
-    single = _one_warehouse(problem, items, terms, cap_minutes, *elems)
+    worth = element_worth(problem, items) if priced(problem, terms) else None
+    single = _one_warehouse(problem, items, terms, cap_minutes, *elems, worth)
     if single is not None:
         return single
-    data = group_data(problem, items, cap_minutes, stop, elems)
+    data = group_data(problem, items, cap_minutes, stop, elems, worth)
     if data is None or _bit_data(data, terms, stop) is None:
         return GroupOutcome(None, None, False, False, 0)
     inc = None if incumbent_rows is None else _incumbent_key(data, incumbent_rows, terms, problem)

@@ -21,7 +21,13 @@ to every element's demand. The search is the binary kernel's
   by the chosen plus the cheapest available ones.
 
 A leaf is scored by the fastest fill inside the chosen set (each element from its
-fastest chosen warehouses first), which is optimal for every term given the set. The
+fastest chosen warehouses first), which is optimal for every term given the set. With
+stock prices (``worth[e, w]``, one unit's stock value; no rows: none) each element is
+filled from its chosen warehouses in the order of
+:func:`~ordersplit.solver.cover_kernel.before` (lower unit hours and stock value in
+the order of the terms, ties fastest first), optimal for the linear terms given the
+warehouses that ship; the stock value is bounded by every unit at its element's lowest
+price among the chosen and available warehouses. The
 arrays are the binary kernel's word masks plus ``sup``, per-element candidate lists by
 supply (``by_size``) and per-warehouse element lists (``welem``).
 """
@@ -37,14 +43,17 @@ from ordersplit.solver.cover_kernel import (
     _ONE,
     COST,
     MAKESPAN,
+    STOCK_VALUE,
     UNIT_HOURS,
     _count,
     _low,
     _now,
     _popcount,
     _top_sum,
+    before,
     keep,
     load_kernels,
+    put_worth,
     score,
 )
 
@@ -66,12 +75,18 @@ def _has(mask: np.ndarray, w: int) -> bool:
 
 @nb.njit(cache=True)
 def leaf_key(sup: np.ndarray, cand: np.ndarray, hours: np.ndarray, cost: np.ndarray,
-             demand: np.ndarray, terms: np.ndarray, chosen: np.ndarray, used: np.ndarray,
-             key: np.ndarray) -> None:
-    """Key of the fastest fill inside the cover ``chosen`` into ``key``; the warehouses
-    that ship into ``used``."""
+             worth: np.ndarray, demand: np.ndarray, terms: np.ndarray, chosen: np.ndarray,
+             used: np.ndarray, key: np.ndarray) -> None:
+    """Key of the fastest fill (or the priced one) inside the cover ``chosen`` into
+    ``key``; the warehouses that ship into ``used``."""
     used[:] = 0
     unit = 0
+    if worth.shape[0]:
+        total = _priced_fill(sup, cand, hours, worth, demand, terms, chosen, used)
+        unit = total[0]
+        score(used, hours, cost, unit, terms, key)
+        put_worth(terms, total[1], key)
+        return
     for e in range(cand.shape[0]):
         r = demand[e]
         for i in range(chosen.size):
@@ -146,11 +161,74 @@ def _fragments(sup: np.ndarray, cand: np.ndarray, hours: np.ndarray, demand: np.
 
 
 @nb.njit(cache=True)
+def _priced_fill(sup: np.ndarray, cand: np.ndarray, hours: np.ndarray, worth: np.ndarray,
+                 demand: np.ndarray, terms: np.ndarray, chosen: np.ndarray,
+                 used: np.ndarray) -> tuple[int, int]:
+    """Each element from its chosen warehouses in the order of ``before``; the unit
+    hours and stock value of that fill, the warehouses that ship into ``used``."""
+    unit = 0
+    total = 0
+    taken = np.zeros_like(chosen)
+    for e in range(cand.shape[0]):
+        r = demand[e]
+        taken[:] = 0
+        while r > 0:
+            w = -1
+            for i in range(chosen.size):
+                x = cand[e, i] & chosen[i] & ~taken[i]
+                while x:
+                    v = 64 * i + _low(x)
+                    x &= x - _ONE
+                    if w < 0 or before(v, w, hours, worth[e], terms):
+                        w = v
+            if w < 0:
+                break
+            bit = _ONE << np.uint64(w & 63)
+            taken[w >> 6] |= bit
+            t = min(sup[w, e], r)
+            r -= t
+            unit += t * hours[w]
+            total += t * worth[e, w]
+            used[w >> 6] |= bit
+    return unit, total
+
+
+@nb.njit(cache=True)
+def _worth_fill_bound(sup: np.ndarray, cand: np.ndarray, worth: np.ndarray,
+                      demand: np.ndarray, av: np.ndarray, chm: np.ndarray) -> int:
+    """A lower bound on the stock value of any cover below: each element's demand filled
+    from the chosen and available warehouses, lowest unit price first (its cheapest
+    fill, stock limits only; the elements do not compete)."""
+    value = 0
+    taken = np.zeros_like(av)
+    for e in range(cand.shape[0]):
+        r = demand[e]
+        taken[:] = 0
+        while r > 0:
+            best = -1
+            for i in range(av.size):
+                x = cand[e, i] & (av[i] | chm[i]) & ~taken[i]
+                while x:
+                    w = 64 * i + _low(x)
+                    x &= x - _ONE
+                    if best < 0 or worth[e, w] < worth[e, best]:
+                        best = w
+            if best < 0:
+                break
+            taken[best >> 6] |= _ONE << np.uint64(best & 63)
+            t = min(sup[best, e], r)
+            r -= t
+            value += t * worth[e, best]
+    return value
+
+
+@nb.njit(cache=True)
 def _offer(sup: np.ndarray, cand: np.ndarray, hours: np.ndarray, cost: np.ndarray,
-           demand: np.ndarray, terms: np.ndarray, chosen: np.ndarray, best_key: np.ndarray,
-           best_used: np.ndarray, state: np.ndarray, used: np.ndarray, key: np.ndarray) -> None:
+           worth: np.ndarray, demand: np.ndarray, terms: np.ndarray, chosen: np.ndarray,
+           best_key: np.ndarray, best_used: np.ndarray, state: np.ndarray, used: np.ndarray,
+           key: np.ndarray) -> None:
     """Score the cover ``chosen`` and keep it when it beats the incumbent."""
-    leaf_key(sup, cand, hours, cost, demand, terms, chosen, used, key)
+    leaf_key(sup, cand, hours, cost, worth, demand, terms, chosen, used, key)
     keep(key, used, best_key, best_used, state)
 
 
@@ -216,7 +294,8 @@ def _push_top(top: np.ndarray, n: int, slots: int, v: int) -> tuple[int, int]:
 
 @nb.njit(cache=True)
 def _terms_below(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndarray,
-                 hours: np.ndarray, cost: np.ndarray, demand: np.ndarray, terms: np.ndarray,
+                 hours: np.ndarray, cost: np.ndarray, worth: np.ndarray, demand: np.ndarray,
+                 terms: np.ndarray,
                  res: np.ndarray, av: np.ndarray, chm: np.ndarray, slots: int,
                  top: np.ndarray, best_key: np.ndarray) -> bool:
     """Whether a leaf below with the incumbent's count (exactly ``slots`` more
@@ -291,6 +370,8 @@ def _terms_below(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: n
                         if got >= demand[e]:
                             break
                 value -= 1
+        elif code == STOCK_VALUE:
+            value = _worth_fill_bound(sup, cand, worth, demand, av, chm)
         else:  # the chosen, and the cheapest available for the slots left
             for i in range(chm.size):
                 x = chm[i]
@@ -329,8 +410,9 @@ def _min_cover(sup: np.ndarray, by_size: np.ndarray, n_by: np.ndarray, e: int, r
 
 @nb.njit(cache=True)
 def _branch_element(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndarray,
-                    hours: np.ndarray, cost: np.ndarray, demand: np.ndarray,
-                    k_order: np.ndarray, terms: np.ndarray, res: np.ndarray, av: np.ndarray,
+                    hours: np.ndarray, cost: np.ndarray, worth: np.ndarray,
+                    demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray,
+                    res: np.ndarray, av: np.ndarray,
                     chm: np.ndarray, depth: int, min_count: int, best_key: np.ndarray,
                     has_best: bool,
                     tie: int, union: np.ndarray, reach: np.ndarray, costs: np.ndarray,
@@ -379,7 +461,7 @@ def _branch_element(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by
     if count > best_key[0] or (count == best_key[0] and tie):
         return -1
     if count == best_key[0] and not _terms_below(sup, cand, by_size, n_by, hours, cost,
-                                                 demand, terms, res, av, chm,
+                                                 worth, demand, terms, res, av, chm,
                                                  best_key[0] - depth, costs, best_key):
         return -1
     return pick
@@ -387,7 +469,7 @@ def _branch_element(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by
 
 @nb.njit(cache=True)
 def _finish(sup: np.ndarray, cand: np.ndarray, hours: np.ndarray, cost: np.ndarray,
-            demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray, res: np.ndarray,
+            worth: np.ndarray, demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray, res: np.ndarray,
             av: np.ndarray, chm: np.ndarray, tie: int, best_key: np.ndarray,
             best_used: np.ndarray, state: np.ndarray, used: np.ndarray, key: np.ndarray,
             chosen: np.ndarray) -> int:
@@ -415,7 +497,7 @@ def _finish(sup: np.ndarray, cand: np.ndarray, hours: np.ndarray, cost: np.ndarr
                 continue
             chosen[:] = chm
             chosen[i] |= _ONE << np.uint64(w & 63)
-            _offer(sup, cand, hours, cost, demand, terms, chosen, best_key, best_used, state,
+            _offer(sup, cand, hours, cost, worth, demand, terms, chosen, best_key, best_used, state,
                    used, key)
             if tie:
                 return work
@@ -425,7 +507,8 @@ def _finish(sup: np.ndarray, cand: np.ndarray, hours: np.ndarray, cost: np.ndarr
 @nb.njit(cache=True, nogil=True)
 def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndarray,
            welem: np.ndarray, wdeg: np.ndarray, dom: np.ndarray, hours: np.ndarray,
-           cost: np.ndarray, demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray,
+           cost: np.ndarray, worth: np.ndarray, demand: np.ndarray, k_order: np.ndarray,
+           terms: np.ndarray,
            avail0: np.ndarray, chosen0: np.ndarray, best_key: np.ndarray,
            best_used: np.ndarray, state: np.ndarray, deadline: float, min_count: int) -> None:
     """Depth-first branch and bound for the lexicographically smallest cover.
@@ -501,17 +584,17 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
                     covered = False
                     n_unc += 1
             if covered:
-                _offer(sup, cand, hours, cost, demand, terms, chm[d], best_key, best_used,
+                _offer(sup, cand, hours, cost, worth, demand, terms, chm[d], best_key, best_used,
                        state, used, key)
             elif state[0] != 0 and best_key[0] - d - base - tie == 1:
-                work[0] += _finish(sup, cand, hours, cost, demand, k_order, terms, res[d],
+                work[0] += _finish(sup, cand, hours, cost, worth, demand, k_order, terms, res[d],
                                    av[d], chm[d], tie, best_key, best_used, state, used, key,
                                    scratch)
             else:
                 has_best = state[0] != 0
                 if has_best:
                     work[0] += _reach(sup, welem, wdeg, res[d], av[d], reach)
-                pick = _branch_element(sup, cand, by_size, n_by, hours, cost, demand, k_order,
+                pick = _branch_element(sup, cand, by_size, n_by, hours, cost, worth, demand, k_order,
                                        terms, res[d], av[d], chm[d], d + base, min_count,
                                        best_key, has_best, tie, union, reach, costs, work)
                 if pick >= 0:
@@ -714,15 +797,16 @@ def _warm_up() -> None:
     dominance(sup, welem, wdeg, hours, hours, True, True, dom, far)
     full_dominated(sup, welem, wdeg, demand, hours, hours, np.zeros(3, dtype=np.bool_), far)
     key = np.array([3, 3], dtype=np.int64)
-    search(sup, cand, by_size, n_by, welem, wdeg, dom, hours, hours, demand,
+    worth = np.zeros((0, 3), dtype=np.int64)
+    search(sup, cand, by_size, n_by, welem, wdeg, dom, hours, hours, worth, demand,
            np.arange(2, dtype=np.int64), np.array([MAKESPAN], dtype=np.int64),
            mask_words(7, 3), mask_words(0, 3), key, np.zeros(1, dtype=np.uint64),
            np.zeros(3, dtype=np.int64), far, 0)
     greedy_cover(sup, welem, wdeg, demand, np.zeros(3, dtype=np.int64))
-    leaf_key(sup, cand, hours, hours, demand, np.array([COST], dtype=np.int64),
+    leaf_key(sup, cand, hours, hours, worth, demand, np.array([COST], dtype=np.int64),
              mask_words(7, 3), np.zeros(1, dtype=np.uint64), np.zeros(2, dtype=np.int64))
     frag = np.array([UNIT_HOURS, FRAGMENTS_LEVELS], dtype=np.int64)
-    search(sup, cand, by_size, n_by, welem, wdeg, dom, hours, hours, demand,
+    search(sup, cand, by_size, n_by, welem, wdeg, dom, hours, hours, worth, demand,
            np.arange(2, dtype=np.int64), frag, mask_words(7, 3), mask_words(0, 3),
            np.array([3, 99, 9], dtype=np.int64), np.zeros(1, dtype=np.uint64),
            np.zeros(4, dtype=np.int64), far, 2)

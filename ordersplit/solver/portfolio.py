@@ -34,7 +34,11 @@ import time
 import numpy as np
 
 from ordersplit.solver.backends.base import get_backend
-from ordersplit.solver.bounds import children_lower_bound, fastest_fill_bounds
+from ordersplit.solver.bounds import (
+    children_lower_bound,
+    fastest_fill_bounds,
+    stock_value_lower_bound,
+)
 from ordersplit.solver.combination import applicable, combination_search
 from ordersplit.solver.evaluate import Objective, evaluate
 from ordersplit.solver.fragments import (
@@ -67,7 +71,7 @@ def lower_bound(problem: SplitProblem) -> Objective:
     """A lower bound on every objective term at once."""
     makespan, unit = fastest_fill_bounds(problem)
     return Objective(children_lower_bound(problem), makespan, unit, 0,
-                     fragments_lower_bound(problem))
+                     fragments_lower_bound(problem), stock_value_lower_bound(problem))
 
 
 class _Best:

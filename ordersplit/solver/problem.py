@@ -15,7 +15,9 @@ taken out). Items are rows, warehouses are columns:
   integer units of ``cost_scale``;
 * ``line[i]`` is the order line item ``i`` belongs to (a bundle's components shipped
   separately are several items of one line): the ``fragments`` term counts the
-  (line, child) pieces beyond one per line.
+  (line, child) pieces beyond one per line;
+* ``price[w, k]`` is what one unit of SKU ``k`` at warehouse ``w`` is worth, in integer
+  units of ``price_scale`` (the ``stock_value`` term: the priced stock a plan uses).
 
 A solution is an integer matrix ``x[i, w]`` of units of item ``i`` shipped from ``w``.
 """
@@ -31,7 +33,7 @@ from numpy.typing import NDArray
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
-OBJECTIVE_TERMS = ("children", "makespan", "unit_hours", "cost", "fragments")
+OBJECTIVE_TERMS = ("children", "makespan", "unit_hours", "cost", "fragments", "stock_value")
 """Scalar objective terms; the request's ``delivery`` expands to makespan, unit_hours."""
 
 UNLIMITED = 1 << 40
@@ -57,6 +59,10 @@ class SplitProblem:
     n_groups: int = field(default=-1)
     line: IntArray | None = None
     """Line of each item; ``None`` means one line per item."""
+    price: IntArray | None = None
+    """Warehouses x SKUs unit prices (``stock_value``); ``None`` means all 0."""
+    price_scale: float = 1.0
+    """``price`` is the real price times this (see :func:`ordersplit.solver.compile.price_matrix`)."""
 
     def __post_init__(self) -> None:
         n, m = self.allowed.shape
@@ -73,10 +79,14 @@ class SplitProblem:
         for term in self.objective:
             if term not in OBJECTIVE_TERMS:
                 raise ValueError(f"unknown objective term {term!r}")
+        if self.price is None:
+            object.__setattr__(self, "price", np.zeros_like(self.stock))
+        elif self.price.shape != self.stock.shape:
+            raise ValueError("price must be warehouses x skus, as stock")
         if self.n_groups < 0:
             object.__setattr__(self, "n_groups", int(self.group.max()) + 1 if n else 0)
         for arr in (self.quantity, self.usage, self.splittable, self.group, self.stock,
-                    self.allowed, self.hours, self.cost, self.lines):
+                    self.allowed, self.hours, self.cost, self.lines, self.prices):
             arr.setflags(write=False)
 
     @property
@@ -84,6 +94,44 @@ class SplitProblem:
         """``line`` as a plain array (never ``None`` after construction)."""
         assert self.line is not None
         return self.line
+
+    @property
+    def prices(self) -> IntArray:
+        """``price`` as a plain array (never ``None`` after construction)."""
+        assert self.price is not None
+        return self.price
+
+    @cached_property
+    def priced(self) -> bool:
+        """Whether any unit price is positive."""
+        return bool(self.prices.any())
+
+    @cached_property
+    def unit_value(self) -> IntArray:
+        """``[item, warehouse]``: the priced stock one unit of the item uses at the
+        warehouse (a bundle's components summed): the ``stock_value`` term's coefficient."""
+        n = self.n_items
+        value = np.zeros((n, self.n_warehouses), dtype=np.int64)
+        uses = self.usage > 0
+        one = uses.sum(axis=1) == 1  # a plain line: a column of the price matrix, no product
+        rows = np.flatnonzero(one)
+        sku = uses[rows].argmax(axis=1)
+        value[rows] = (self.prices[:, sku] * self.usage[rows, sku][None, :]).T
+        for i in np.flatnonzero(~one):
+            cols = np.flatnonzero(uses[i])
+            value[i] = self.prices[:, cols] @ self.usage[i, cols]
+        value.setflags(write=False)
+        return value
+
+    @cached_property
+    def stock_value_varies(self) -> bool:
+        """Whether ``stock_value`` can differ between plans: some item's unit value
+        differs between two warehouses that may ship it."""
+        if "stock_value" not in self.objective or not self.priced:
+            return False
+        big = np.iinfo(np.int64).max
+        lo = np.where(self.allowed, self.unit_value, big).min(axis=1, initial=big)
+        return bool(((self.unit_value != lo[:, None]) & self.allowed).any())
 
     @property
     def n_items(self) -> int:

@@ -16,7 +16,8 @@ Columns
     child at ``w`` (``v[i, w] <= upper * f[l, w]`` for each item of the line), so the
     fragments are ``sum f`` less the lines that can split.
 
-Items that no stock row can bind are *free* when ``unit_hours`` is not optimized: their
+Items that no stock row can bind are *free* when neither ``unit_hours`` nor a priced
+``stock_value`` (``sum unit_value[i, w] * x[i, w]``) is optimized: their
 ``v`` columns are left out, the cover row ``sum_w capacity * y >= quantity`` is exact for
 them, and their units are filled into the opened children afterwards (fastest first).
 This turns weighted set covering into the textbook model, which MILP solvers handle best.
@@ -36,7 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ordersplit.solver.backends.base import Backend
-from ordersplit.solver.bounds import children_lower_bound
+from ordersplit.solver.bounds import children_lower_bound, stock_value_lower_bound
 from ordersplit.solver.evaluate import evaluate, violations
 from ordersplit.solver.fragments import fragmentable, fragments_lower_bound
 from ordersplit.solver.problem import BoolArray, IntArray, SplitProblem
@@ -245,8 +246,8 @@ def build_model(problem: SplitProblem, stop: Deadline | None = None) -> LinearMo
     bw, bk = np.nonzero(binding)
     tight = ((problem.usage > 0).astype(np.float64) @ binding.T.astype(np.float64)) > 0  # [i, w]
     keep_x: BoolArray = np.any(tight & (ecap > 0), axis=1)
-    if "unit_hours" in problem.objective:  # x prices every unit: keep all of them
-        keep_x = np.ones(n, dtype=bool)
+    if "unit_hours" in problem.objective or problem.stock_value_varies:
+        keep_x = np.ones(n, dtype=bool)  # x prices every unit: keep all of them
     with_f = "fragments" in problem.objective and problem.per_warehouse
     splits = fragmentable(problem) if with_f else np.zeros(n, dtype=bool)
     keep_x = keep_x | splits  # a line that can split needs its units priced by piece
@@ -382,6 +383,9 @@ def build_model(problem: SplitProblem, stop: Deadline | None = None) -> LinearMo
                          np.diff(np.concatenate([[floor], levels])).astype(np.int64), floor),
         "unit_hours": Expr(np.arange(n_x, dtype=np.int64),
                            (problem.hours[xw] * x_mult).astype(np.int64)),
+        "stock_value": Expr(np.arange(n_x, dtype=np.int64),
+                            (problem.unit_value[xi, xw] * x_mult).astype(np.int64),
+                            _free_value(problem, free_items)),
         # every line that ships has one piece at least: the rest are fragments
         "fragments": Expr(np.arange(f_off, f_off + n_f, dtype=np.int64),
                           np.ones(n_f, dtype=np.int64),
@@ -396,6 +400,17 @@ def build_model(problem: SplitProblem, stop: Deadline | None = None) -> LinearMo
         ecap=ecap, free_items=free_items.astype(np.int64),
         active_groups=active_groups, objectives=objectives,
     )
+
+
+def _free_value(problem: SplitProblem, free_items: IntArray) -> int:
+    """The stock value of the free items: the same from every warehouse that may ship
+    them (they are free only when it does not vary), else they would have columns."""
+    if free_items.size == 0 or not problem.priced:
+        return 0
+    rows = problem.unit_value[free_items]
+    allowed = problem.allowed[free_items]
+    one = np.where(allowed, rows, 0).max(axis=1, initial=0)
+    return int((one * problem.quantity[free_items]).sum())
 
 
 def _key(problem: SplitProblem, x: IntArray) -> tuple[int, ...]:
@@ -436,7 +451,7 @@ def term_lower_bounds(problem: SplitProblem, children: int) -> dict[str, int]:
     act = np.flatnonzero(problem.quantity > 0)
     if act.size == 0:
         return {"children": 0, "makespan": problem.fixed_makespan, "unit_hours": 0, "cost": 0,
-                "fragments": 0}
+                "fragments": 0, "stock_value": 0}
     big = np.iinfo(np.int64).max
     reach = ecap[act] > 0
     fastest = np.where(reach, problem.hours[None, :], big).min(axis=1)
@@ -457,6 +472,7 @@ def term_lower_bounds(problem: SplitProblem, children: int) -> dict[str, int]:
         "unit_hours": int(units.sum()),
         "cost": int(group_cost.sum()),
         "fragments": fragments_lower_bound(problem),
+        "stock_value": stock_value_lower_bound(problem),
     }
 
 
