@@ -102,8 +102,13 @@ URL_ENV = "ORDERSPLIT_STORE"
 
 
 def request_hash(request: SplitRequest) -> str:
-    """SHA-256 of the request's canonical JSON: the same request, the same hash."""
-    text = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """SHA-256 of the request's canonical JSON: the same request, the same hash.
+
+    Unset optional fields (``None``) are left out, so a later release that adds an
+    optional field does not change the hash of a request that does not use it.
+    """
+    text = json.dumps(request.model_dump(mode="json", exclude_none=True), sort_keys=True,
+                      separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
