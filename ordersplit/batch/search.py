@@ -85,7 +85,8 @@ class BatchState:
     """What every worker needs: the world, the order templates, the per-order time limit."""
 
     world: World
-    templates: tuple[OrderTemplate, ...]
+    templates: Sequence[OrderTemplate]
+    """Every order's template by batch position (on a worker slot: only its own orders)."""
     order_limit_s: float
     solved: dict[tuple[int, bytes], OrderPlan] = field(default_factory=dict, compare=False,
                                                        repr=False)
