@@ -14,7 +14,11 @@ round, output), the serial share of a round, orders moved per round, the peak
 resident memory of all processes (this one and every descendant, sampled) and the load
 average; then the speed-ups against one process (best of the repeats). The joint
 bound's LP is skipped (``bound_time_limit_s=0``): it is serial and measured elsewhere
-(``bench_bound_gap.py``).
+(``bench_bound_gap.py``). ``--clock`` runs within ``--time-limit-s`` instead (for
+time and memory at 100,000 orders)::
+
+    python benchmarks/bench_scaleout.py --orders 100000 --warehouses 50 --skus 20000 \
+        --modes local --clock --time-limit-s 300 --parts 10 --max-rounds 0
 """
 
 from __future__ import annotations
@@ -23,11 +27,13 @@ import argparse
 import hashlib
 import json
 import logging
+import pickle
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -81,8 +87,10 @@ def digest(res: Any) -> str:
 
 def run(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str, Any]:
     """One deterministic run in ``mode`` (``1``, ``local`` or ``dask``)."""
-    kwargs: dict[str, Any] = dict(time_limit_s=args.time_limit_s, max_rounds=args.max_rounds,
-                                  deterministic=True, parts=args.parts, bound_time_limit_s=0,
+    kwargs: dict[str, Any] = dict(time_limit_s=args.time_limit_s,
+                                  max_rounds=args.max_rounds or None,
+                                  deterministic=not args.clock, parts=args.parts,
+                                  bound_time_limit_s=args.bound_time_limit_s,
                                   work_limit=args.work_limit)
     with peak_rss() as mem:
         t0 = time.perf_counter()
@@ -99,6 +107,7 @@ def run(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str, Any
         wall = time.perf_counter() - t0
     s = res.summary
     keys = ("lower_bound_s", "sequential_s", "search_s", "optimize_s", "rounds", "parts",
+            "runtime_s", "moves_accepted", "search_resolves", "children_joint_bound",
             "children_sequential", "children_batch", "bytes_setup", "bytes_lower_bound",
             "bytes_per_round", "bytes_per_round_max", "bytes_output", "orders_moved_per_round",
             "round_s_mean", "round_serial_s_mean", "round_serial_pct", "serial_work_pct")
@@ -118,10 +127,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--parts", type=int, default=4)
-    p.add_argument("--max-rounds", type=int, default=3)
+    p.add_argument("--max-rounds", type=int, default=3, help="0: no cap")
     p.add_argument("--work-limit", type=int)
     p.add_argument("--time-limit-s", type=float, default=3600.0)
     p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--input-cache", help="a pickle of the generated batch: read when it "
+                   "exists, else written (generating 100,000 orders takes minutes)")
+    p.add_argument("--clock", action="store_true",
+                   help="the whole run within --time-limit-s (not deterministic): for the "
+                   "time and memory of a large batch, not for speed-ups")
+    p.add_argument("--bound-time-limit-s", type=float, default=0.0,
+                   help="the joint bound's LP (default 0: skipped)")
     p.add_argument("--modes", nargs="+", default=["1", "local", "dask"],
                    choices=["1", "local", "dask"])
     args = p.parse_args(argv)
@@ -129,7 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     cfg = ScenarioConfig.preset(args.preset, n_orders=args.orders, n_warehouses=args.warehouses,
                                 n_skus=args.skus, seed=args.seed)
     t0 = time.perf_counter()
-    batch = scenario_batch(cfg, 2)
+    cache = Path(args.input_cache) if args.input_cache else None
+    if cache is not None and cache.exists():
+        batch = pickle.loads(cache.read_bytes())
+    else:
+        batch = scenario_batch(cfg, 2)
+        if cache is not None:
+            cache.write_bytes(pickle.dumps(batch, protocol=5))
     print(json.dumps({"input_s": round(time.perf_counter() - t0, 1), "orders": args.orders}),
           flush=True)
     best: dict[str, dict[str, Any]] = {}

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ordersplit.batch.bound import JointBound
-from ordersplit.batch.ledger import Ledger, check_no_oversell
+from ordersplit.batch.ledger import Ledger, apply_changes, check_no_oversell
 from ordersplit.batch.model import OrderPlan
 from ordersplit.batch.partition import CUTS, make_tasks
 from ordersplit.batch.runners import Pending
@@ -171,6 +171,7 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
     sku_tries = np.zeros(state.world.stock.shape[1], dtype=np.int64)
     idle = 0
     breadth = MOVERS
+    residual = check_no_oversell(state.world.stock, plans)  # then kept up to date per round
     while max_rounds is None or rounds < max_rounds:
         if idle >= len(CUTS):
             wider = [b for b in BREADTHS if b > breadth]
@@ -184,7 +185,6 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
         remaining = end - t_round
         if remaining <= 0.05:
             break
-        residual = check_no_oversell(state.world.stock, plans)
         cut = CUTS[rounds % len(CUTS)]
         round_limit = remaining / 2 if max_rounds is None else remaining / max(1, max_rounds - rounds)
         # parts wait in line when there are more than workers: each gets its share
@@ -193,7 +193,8 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
                            part_limit, max_moves=max_moves, tries=tries, breadth=breadth,
                            joint=joint, sku_tries=sku_tries)
         before = batch_key(plans)
-        for changed, _, res in runner.improve(tasks):
+        for changed, old, res in runner.improve(tasks):
+            apply_changes(residual, old, [plans[o] for o in changed.tolist()])
             tries[res.visited] += 1
             sku_tries[res.skus_visited] += 1
             tries[changed] = 0  # their plans changed: their moves are worth trying again
@@ -204,7 +205,6 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
                 if name.startswith(("tried_", "accepted_", "reject_", "seconds_", "regret",
                                      "visited")):
                     moves[name] = moves.get(name, 0) + value
-        check_no_oversell(state.world.stock, plans)
         after = batch_key(plans)
         log.info("round %d (%s, %d parts): children %d -> %d", rounds, cut, len(tasks),
                  before[0], after[0])

@@ -196,7 +196,8 @@ class Runner:
 
     def improve(self, tasks: Sequence[PartTask]) -> list[tuple[IntArray, list[OrderPlan], Changed]]:
         """Search every part on a slot; the plans that changed are set in the plan list
-        of :meth:`start`. Per task: the orders that changed, their plans, the answer."""
+        of :meth:`start`. Per task: the orders that changed, their previous plans, the
+        answer."""
         before = self._bytes()
         where = assign([t.orders for t in tasks], self.owner, self.workers)
         replies: list[Pending[Changed]] = []
@@ -216,13 +217,14 @@ class Runner:
             ans = reply.result()
             waited += time.perf_counter() - w0
             new = from_wire(ans.pack)
+            old = [self.plans[o] for o in ans.orders.tolist()]
             for o, plan in zip(ans.orders.tolist(), new, strict=True):
                 self.plans[o] = plan
                 self.version[o] += 1
                 self.held[o] = self.version[o]
                 assert self.owner[o] == s
             slot_s += ans.seconds
-            out.append((ans.orders, new, ans))
+            out.append((ans.orders, old, ans))
         t = self.traffic
         t.round_bytes.append(self._bytes() - before)
         t.round_moved.append(moved)
