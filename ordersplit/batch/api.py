@@ -184,6 +184,7 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
     failures: dict[int, str] = {}
     plans: list[Plan] = []
     bound: tuple[JointBound | None, dict[str, Any]] = (None, {})
+    traffic: dict[str, Any] = {}
     if work.templates:
         bar = _Bar(progress, len(work.templates))
         runner: Runner = make_runner(state, workers, scheduler)
@@ -209,6 +210,7 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
             else:  # the lifecycle store takes contract plans
                 plans, _, failures = _plans_and_rows(state, runner, solution.final, bar)
             clock.lap("tables")
+            traffic["bytes_output"] = runner.traffic.output_bytes
         finally:
             runner.close()
             bar.close()
@@ -238,6 +240,7 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
     if solution is not None:
         summary = batch_summary(work, solution, errors, frame(changes), batch_id,
                                 workers_used, *bound)
+    summary.update(traffic)
     summary.update(orders_input=batch.n_input, orders_planned=n_planned,
                    orders_failed=len(errors), orders_optimized=len(work.templates),
                    deterministic=deterministic)

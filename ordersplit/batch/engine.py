@@ -8,15 +8,16 @@
 2. Warm starts: sequential splitting, and the current assignment when there is one;
    the better one starts the search, so the result is never worse than either.
 3. Rounds until the time budget (or ``max_rounds``) is used up, or a full turn of cuts
-   finds nothing with the wide moves: cut the batch into parts
-   (:mod:`ordersplit.batch.partition`), search each part on a worker
-   (:func:`ordersplit.batch.search.improve_part`), merge, and check that the merged
-   batch does not oversell. Orders visited without a kept move go last in the next
-   round (``tries``); after a full turn of cuts without a gain the moves widen
-   (:data:`~ordersplit.batch.search.BREADTHS`) and every order is tried again. At the
-   widest breadth each part also re-allocates the stock of the SKUs its orders wait
-   for, SKU by SKU, with one exact model per SKU (:mod:`ordersplit.batch.joint`);
-   SKUs tried in vain go last in the next round (``sku_tries``).
+   finds nothing with the wide moves: cut the batch into :func:`part_count` parts
+   (:mod:`ordersplit.batch.partition`), search each part on the worker slot that owns
+   most of its orders (:mod:`ordersplit.batch.shards`; only deltas travel), merge the
+   changed plans, and check the cells they take from for overselling. Orders visited
+   without a kept move go last in the next round (``tries``); after a full turn of
+   cuts without a gain the moves widen (:data:`~ordersplit.batch.search.BREADTHS`)
+   and every order is tried again. At the widest breadth each part also re-allocates
+   the stock of the SKUs its orders wait for, SKU by SKU, with one exact model per SKU
+   (:mod:`ordersplit.batch.joint`); SKUs tried in vain go last in the next round
+   (``sku_tries``).
 """
 
 from __future__ import annotations

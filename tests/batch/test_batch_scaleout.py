@@ -165,3 +165,87 @@ def test_one_bad_order_on_a_worker_is_reported_and_the_others_go_on(
     n = len(small["requests"])
     assert res.summary["orders_planned"] == n - 1
     assert len(set(res.master[res.master["level"] == 1]["order_id"])) == n - 1
+
+
+def _reference_components(plans: list[OrderPlan], lower: list[OrderPlan],
+                          residual: np.ndarray) -> list[frozenset[int]]:
+    """The component cut's links, joined one pair at a time (union-find): orders sharing
+    a cell; an order waiting for a SKU and the first order (in arrival) holding it; an
+    order above its bound and the holders of the cells its bound plan lacks."""
+    parent = list(range(len(plans)))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            a = parent[a]
+        return a
+
+    def join(a: int, b: int) -> None:
+        parent[find(a)] = find(b)
+
+    for o, p in enumerate(plans):
+        for h, q in enumerate(plans):
+            cells = set(zip(p.use_loc.tolist(), p.use_col.tolist(), strict=True))
+            if h != o and cells & set(zip(q.use_loc.tolist(), q.use_col.tolist(), strict=True)):
+                join(o, h)
+            first = [k for k in p.short_cols.tolist() if k in q.use_col.tolist() and not any(
+                k in plans[e].use_col.tolist() for e in range(h))]
+            if first:
+                join(o, h)
+            lb = lower[o]
+            if p.children > lb.children:
+                lack = {(w, k) for w, k, u in zip(lb.use_loc.tolist(), lb.use_col.tolist(),
+                                                  lb.use_units.tolist(), strict=True)
+                        if u > residual[w, k]}
+                if lack & set(zip(q.use_loc.tolist(), q.use_col.tolist(), strict=True)):
+                    join(o, h)
+    groups: dict[int, set[int]] = {}
+    for o in range(len(plans)):
+        groups.setdefault(find(o), set()).add(o)
+    return sorted(frozenset(g) for g in groups.values())
+
+
+def test_component_cut_equals_pairwise_links(small_scarce: dict[str, Any]) -> None:
+    """The vectorized component cut groups the orders exactly as joining every linked
+    pair one by one does."""
+    from ordersplit.batch.partition import component_labels
+
+    res = reoptimize(small_scarce, time_limit_s=600, max_rounds=0, deterministic=True,
+                     bound_time_limit_s=0)
+    sol = res.solution
+    assert sol is not None
+    batch = batch_from_json(small_scarce)
+    plans, lower = sol.sequential[:150], sol.lower[:150]
+    residual = check_no_oversell(batch.world.stock, sol.sequential)
+    labels = component_labels(plans, lower, residual)
+    groups: dict[int, set[int]] = {}
+    for o, lab in enumerate(labels):
+        groups.setdefault(lab, set()).add(o)
+    got = sorted(frozenset(g) for g in groups.values())
+    assert got == _reference_components(plans, lower, residual)
+    assert 1 < len(got) < len(plans)
+
+
+def test_incremental_oversell_check(small_scarce: dict[str, Any]) -> None:
+    """Replacing plans updates the residual as a full recount does, and a replacement
+    that takes stock already taken raises."""
+    from ordersplit.batch.ledger import OversellError, apply_changes
+
+    res = reoptimize(small_scarce, time_limit_s=600, max_rounds=0, deterministic=True,
+                     bound_time_limit_s=0)
+    sol = res.solution
+    assert sol is not None
+    stock = batch_from_json(small_scarce).world.stock
+    plans = list(sol.sequential)
+    residual = check_no_oversell(stock, plans)
+    changed = [o for o in range(len(plans)) if plans[o] is not sol.lower[o]
+               and sol.lower[o].use_units.size][:5]
+    assert changed
+    freed = [plans[o] for o in changed]
+    empty = failed_plan("freed")
+    apply_changes(residual, freed, [empty] * len(freed))
+    for o in changed:
+        plans[o] = empty
+    assert np.array_equal(residual, check_no_oversell(stock, plans))
+    # every order taking its lower-bound plan again at once oversells somewhere
+    with pytest.raises(OversellError):
+        apply_changes(residual, [], [sol.lower[o] for o in range(len(plans))])
