@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work-limit", type=int)
     p.add_argument("--time-limit-s", type=float, default=3600.0)
     p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--verbose", action="store_true", help="log every search round")
     p.add_argument("--input-cache", help="a pickle of the generated batch: read when it "
                    "exists, else written (generating 100,000 orders takes minutes)")
     p.add_argument("--clock", action="store_true",
@@ -141,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--modes", nargs="+", default=["1", "local", "dask"],
                    choices=["1", "local", "dask"])
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    if args.verbose:
+        logging.getLogger("ordersplit.batch").setLevel(logging.INFO)
     cfg = ScenarioConfig.preset(args.preset, n_orders=args.orders, n_warehouses=args.warehouses,
                                 n_skus=args.skus, seed=args.seed)
     t0 = time.perf_counter()

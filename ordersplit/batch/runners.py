@@ -18,10 +18,10 @@ driver. The driver side - who owns which order, which deltas to send - is
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import multiprocessing as mp
 import pickle
+import queue
 import threading
 import traceback
 import uuid
@@ -150,6 +150,35 @@ class _Inbox:
         return value
 
 
+class _Outbox:
+    """Messages to one local process, written by a writer thread: a message larger than
+    the pipe's buffer would otherwise hold the driver until the slot has finished its
+    previous message and reads it."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._write, daemon=True)
+        self.thread.start()
+
+    def _write(self) -> None:
+        while True:
+            data = self.queue.get()
+            if data is None:
+                return
+            try:
+                self.conn.send_bytes(data)
+            except OSError:
+                return
+
+    def put(self, data: bytes) -> None:
+        self.queue.put(data)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join(timeout=30)
+
+
 class _Reply:
     def __init__(self, inbox: _Inbox, seq: int) -> None:
         self.inbox, self.seq = inbox, seq
@@ -180,6 +209,7 @@ class LocalTransport:
         self.procs: list[Any] = []
         self.conns: list[Any] = []
         self.inboxes: list[_Inbox] = []
+        self.outboxes: list[_Outbox] = []
         self.sent: list[int] = []
         for s in range(slots):
             ours, theirs = ctx.Pipe(duplex=True)
@@ -189,20 +219,21 @@ class LocalTransport:
             self.procs.append(proc)
             self.conns.append(ours)
             self.inboxes.append(_Inbox(ours, self))
+            self.outboxes.append(_Outbox(ours))
             self.sent.append(0)
 
     def send(self, slot: int, msg: Any) -> Pending[Any]:
         data = pickle.dumps(msg, protocol=PROTOCOL)
         self.bytes_out += len(data)
-        self.conns[slot].send_bytes(data)
+        self.outboxes[slot].put(data)
         seq = self.sent[slot]
         self.sent[slot] += 1
         return _Reply(self.inboxes[slot], seq)
 
     def close(self) -> None:
-        for conn in self.conns:
-            with contextlib.suppress(OSError):
-                conn.send_bytes(pickle.dumps(None))
+        for out in self.outboxes:
+            out.put(pickle.dumps(None))
+            out.close()
         for proc in self.procs:
             proc.join(timeout=10)
             if proc.is_alive():

@@ -240,6 +240,8 @@ class Runner:
         t.round_s.append(spent)
         t.round_serial_s.append(max(0.0, spent - self._round_waited)
                                 if self.transport.remote else max(0.0, spent - t.round_slot_s[-1]))
+        log.info("round of %.1f s: driver alone %.2f s, %d bytes, %d orders moved", spent,
+                 t.round_serial_s[-1], t.round_bytes[-1], t.round_moved[-1])
 
     def output(self, fn: Callable[[BatchState, list[tuple[int, OrderPlan]]], T],
                plans: Sequence[OrderPlan], size: int) -> list[tuple[IntArray, T]]:
