@@ -114,7 +114,8 @@ def run(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str, Any
             "runtime_s", "moves_accepted", "search_resolves", "children_joint_bound",
             "children_sequential", "children_batch", "bytes_setup", "bytes_lower_bound",
             "bytes_per_round", "bytes_per_round_max", "bytes_output", "orders_moved_per_round",
-            "round_s_mean", "round_serial_s_mean", "round_serial_pct", "serial_work_pct")
+            "round_s_mean", "round_serial_s_mean", "round_serial_pct", "serial_work_pct",
+            "slot_balance_pct")
     return {"mode": mode, "workers": 1 if mode == "1" else args.workers, "orders": args.orders,
             "wall_s": round(wall, 2), "cluster_start_s": round(t_cluster, 2),
             **{k: s.get(k) for k in keys}, "stages_s": s.get("stages_s"),

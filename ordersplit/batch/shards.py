@@ -78,6 +78,7 @@ def assign(parts: Sequence[IntArray], owner: IntArray, slots: int) -> list[int]:
 class Traffic:
     """Bytes through the driver (out to the slots, in from them) and driver seconds."""
 
+    _slots: int = 1
     setup_bytes: int = 0
     lower_bytes: int = 0
     output_bytes: int = 0
@@ -89,6 +90,8 @@ class Traffic:
     """Seconds of each round the driver was not waiting for the slots."""
     round_slot_s: list[float] = field(default_factory=list)
     """Seconds the slots worked in each round, summed over slots."""
+    round_busiest_s: list[float] = field(default_factory=list)
+    """Seconds the busiest slot worked in each round."""
 
     def summary(self) -> dict[str, Any]:
         rounds = len(self.round_s)
@@ -105,6 +108,10 @@ class Traffic:
             "round_serial_s_mean": round(serial / rounds, 3) if rounds else 0.0,
             "round_serial_pct": round(100 * serial / total, 2) if total else None,
             "serial_work_pct": round(100 * serial / work, 2) if work else None,
+            # how evenly the parts filled the slots: 100 when every slot worked as long
+            "slot_balance_pct": round(100 * sum(self.round_slot_s) / (
+                self._slots * sum(self.round_busiest_s)), 1)
+            if sum(self.round_busiest_s) > 0 else None,
         }
 
 
@@ -124,7 +131,7 @@ class Runner:
         self.pickled: dict[int, bytes] = {}
         self.plans: list[OrderPlan] = []
         self.lower: list[OrderPlan] = []
-        self.traffic = Traffic()
+        self.traffic = Traffic(_slots=self.workers)
         before = self._bytes()
         replies = [transport.send(s, Setup(
             state.world, state.order_limit_s,
@@ -212,6 +219,7 @@ class Runner:
         waited = 0.0
         out = []
         slot_s = 0.0
+        per_slot = [0.0] * self.workers
         for s, reply in zip(where, replies, strict=True):
             w0 = time.perf_counter()
             ans = reply.result()
@@ -224,11 +232,13 @@ class Runner:
                 self.held[o] = self.version[o]
                 assert self.owner[o] == s
             slot_s += ans.seconds
+            per_slot[s] += ans.seconds
             out.append((ans.orders, old, ans))
         t = self.traffic
         t.round_bytes.append(self._bytes() - before)
         t.round_moved.append(moved)
         t.round_slot_s.append(slot_s)
+        t.round_busiest_s.append(max(per_slot))
         self._round_waited = waited
         return out
 
