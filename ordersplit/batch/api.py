@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ordersplit.batch.bound import LP_ROWS_PER_S, ROWS_PER_ORDER, JointBound
@@ -23,8 +24,8 @@ from ordersplit.batch.frames import table_chunk
 from ordersplit.batch.inputs import BatchInput, OrderError, batch_from_json
 from ordersplit.batch.model import OrderPlan, failed_plan
 from ordersplit.batch.output import TABLE_COLUMNS, TABLE_NAMES, build_plans, change_rows, frame
-from ordersplit.batch.runners import Runner, make_runner
 from ordersplit.batch.search import BatchState
+from ordersplit.batch.shards import Runner, make_runner
 from ordersplit.batch.summary import batch_summary, bound_of
 from ordersplit.batch.tables import batch_from_tables, read_tables
 from ordersplit.batch.writeback import StoreView, read_store, store_summary, stored_tables, write_back
@@ -138,7 +139,7 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
                progress: bool = False, max_rounds: int | None = None,
                order_time_limit_s: float = ORDER_TIME_LIMIT_S,
                bound_time_limit_s: float = 60.0, deterministic: bool = False,
-               work_limit: int | None = None) -> BatchResult:
+               work_limit: int | None = None, parts: int | None = None) -> BatchResult:
     """Re-split a batch of pending orders jointly against their shared stock.
 
     ``source``: a folder of CSV/Parquet tables (see :mod:`ordersplit.batch.tables`), a
@@ -156,7 +157,10 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
     per-order bound). ``deterministic``: work limits instead of the wall clock (search
     rounds and moves counted, per-order splits with ``options.work_limit``), so the same
     input and ``workers`` give the same plans on any machine, under any load; the time
-    limit then does not stop the search.
+    limit then does not stop the search. ``parts``: parts per search round (default
+    :func:`~ordersplit.batch.engine.part_count`: one per 10,000 orders, and in a search
+    that is not deterministic at least one per worker); a deterministic run with the
+    same ``parts`` gives the same plans whatever ``workers`` or the Dask cluster.
 
     Every input order ends as a plan or as an error row; the count is checked.
     """
@@ -180,6 +184,7 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
     failures: dict[int, str] = {}
     plans: list[Plan] = []
     bound: tuple[JointBound | None, dict[str, Any]] = (None, {})
+    traffic: dict[str, Any] = {}
     if work.templates:
         bar = _Bar(progress, len(work.templates))
         runner: Runner = make_runner(state, workers, scheduler)
@@ -188,7 +193,7 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
         try:
             solution = optimize(
                 state, runner, time_limit_s=clock.remaining(), reserved=work.reserved_views(),
-                max_rounds=max_rounds, progress=bar, deterministic=deterministic,
+                max_rounds=max_rounds, progress=bar, deterministic=deterministic, parts=parts,
                 search_budget=lambda warm: clock.reserve(
                     bound_expect + _later_s(state, warm, store is not None)))
             clock.lap("search")
@@ -205,6 +210,7 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
             else:  # the lifecycle store takes contract plans
                 plans, _, failures = _plans_and_rows(state, runner, solution.final, bar)
             clock.lap("tables")
+            traffic["bytes_output"] = runner.traffic.output_bytes
         finally:
             runner.close()
             bar.close()
@@ -234,6 +240,7 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
     if solution is not None:
         summary = batch_summary(work, solution, errors, frame(changes), batch_id,
                                 workers_used, *bound)
+    summary.update(traffic)
     summary.update(orders_input=batch.n_input, orders_planned=n_planned,
                    orders_failed=len(errors), orders_optimized=len(work.templates),
                    deterministic=deterministic)
@@ -347,46 +354,50 @@ def _drop(tables: dict[str, pd.DataFrame], gone: set[str]) -> None:
 
 def _tables(state: BatchState, runner: Runner, final: Sequence[OrderPlan], bar: _Bar
             ) -> tuple[dict[str, pd.DataFrame], dict[int, str]]:
-    """The four order tables of the final plans (chunks on the runner, money vectorized
-    per chunk); failed orders as ``{position: reason}``."""
+    """The four order tables of the final plans (chunks on the slots owning the orders,
+    money vectorized per chunk), in order position; failed orders as ``{position: reason}``."""
     n = len(final)
     size = max(64, min(8192, n // max(1, 2 * runner.workers) or 1))
-    tasks = [[(o, final[o]) for o in range(i, min(n, i + size))] for i in range(0, n, size)]
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLE_COLUMNS}
     failures: dict[int, str] = {}
-    step = max(1, 2 * runner.workers)
-    for i in range(0, len(tasks), step):
-        for chunk in runner.map(table_chunk, tasks[i:i + step]):
-            failures.update(chunk.failures)
-            for name, df in chunk.tables.items():
-                if len(df):
-                    parts[name].append(df)
-        bar("tables", sum(len(t) for t in tasks[i:i + step]), n)
-    tables = {name: pd.concat(dfs, ignore_index=True) if dfs else
+    for orders, chunk in runner.output(table_chunk, final, size):
+        failures.update(chunk.failures)
+        for name, df in chunk.tables.items():
+            if len(df):
+                parts[name].append(df)
+        bar("tables", len(orders), n)
+    position = {state.templates[o].order_id: o for o in range(n)}
+    tables = {name: _in_order(pd.concat(dfs, ignore_index=True), position) if dfs else
               pd.DataFrame(columns=list(TABLE_COLUMNS[name])) for name, dfs in parts.items()}
     return tables, failures
 
 
+def _in_order(df: pd.DataFrame, position: dict[str, int]) -> pd.DataFrame:
+    """``df``'s rows by their order's batch position (stable: an order's rows keep their
+    order), so the tables do not depend on which slot built which order."""
+    pos = df["root_id"].map(position).to_numpy()
+    return df.iloc[np.argsort(pos, kind="stable")].reset_index(drop=True)
+
+
 def _plans_and_rows(state: BatchState, runner: Runner, final: Sequence[OrderPlan], bar: _Bar
                     ) -> tuple[list[Plan], dict[str, list[dict[str, Any]]], dict[int, str]]:
-    """Plans and table rows of the final plans; failed orders as ``{position: reason}``."""
+    """Plans and table rows of the final plans, in order position; failed orders as
+    ``{position: reason}``."""
     n = len(final)
     size = max(32, min(1024, n // max(1, 4 * runner.workers) or 1))
-    tasks = [[(o, final[o]) for o in range(i, min(n, i + size))] for i in range(0, n, size)]
+    built = []
+    for orders, chunk in runner.output(build_plans, final, size):
+        built.extend(chunk)
+        bar("plans", len(orders), n)
+    built.sort(key=lambda b: b[0])
     plans: list[Plan] = []
     rows: dict[str, list[dict[str, Any]]] = {}
     failures: dict[int, str] = {}
-    step = max(1, 2 * runner.workers)
-    for i in range(0, len(tasks), step):
-        for chunk in runner.map(build_plans, tasks[i:i + step]):
-            for o, plan, r, message in chunk:
-                if plan is None:
-                    failures[o] = message
-                    continue
-                plans.append(plan)
-                for name, part in r.items():
-                    rows.setdefault(name, []).extend(part)
-        bar("plans", sum(len(t) for t in tasks[i:i + step]), n)
+    for o, plan, r, message in built:
+        if plan is None:
+            failures[o] = message
+            continue
+        plans.append(plan)
+        for name, part in r.items():
+            rows.setdefault(name, []).extend(part)
     return plans, rows, failures
-
-

@@ -23,7 +23,7 @@ def cmd_reoptimize(args: argparse.Namespace) -> int:
             batch_id=args.batch_id, progress=not args.no_progress, max_rounds=args.max_rounds,
             order_time_limit_s=args.order_time_limit_s,
             bound_time_limit_s=args.bound_time_limit_s, deterministic=args.deterministic,
-            work_limit=args.work_limit,
+            work_limit=args.work_limit, parts=args.parts,
         )
     except RequestError as exc:
         print(json.dumps(exc.to_dict()), file=sys.stderr)
@@ -68,5 +68,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "gives the same plans on any machine, under any load")
     p.add_argument("--work-limit", type=int,
                    help="options.work_limit of each per-order split in --deterministic mode")
+    p.add_argument("--parts", type=int,
+                   help="parts per search round (default: one per 10,000 orders, at least one "
+                   "per worker unless --deterministic; the same --parts and --deterministic "
+                   "give the same plans with any --workers)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_reoptimize)

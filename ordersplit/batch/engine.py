@@ -8,15 +8,16 @@
 2. Warm starts: sequential splitting, and the current assignment when there is one;
    the better one starts the search, so the result is never worse than either.
 3. Rounds until the time budget (or ``max_rounds``) is used up, or a full turn of cuts
-   finds nothing with the wide moves: cut the batch into parts
-   (:mod:`ordersplit.batch.partition`), search each part on a worker
-   (:func:`ordersplit.batch.search.improve_part`), merge, and check that the merged
-   batch does not oversell. Orders visited without a kept move go last in the next
-   round (``tries``); after a full turn of cuts without a gain the moves widen
-   (:data:`~ordersplit.batch.search.BREADTHS`) and every order is tried again. At the
-   widest breadth each part also re-allocates the stock of the SKUs its orders wait
-   for, SKU by SKU, with one exact model per SKU (:mod:`ordersplit.batch.joint`);
-   SKUs tried in vain go last in the next round (``sku_tries``).
+   finds nothing with the wide moves: cut the batch into :func:`part_count` parts
+   (:mod:`ordersplit.batch.partition`), search each part on the worker slot that owns
+   most of its orders (:mod:`ordersplit.batch.shards`; only deltas travel), merge the
+   changed plans, and check the cells they take from for overselling. Orders visited
+   without a kept move go last in the next round (``tries``); after a full turn of
+   cuts without a gain the moves widen (:data:`~ordersplit.batch.search.BREADTHS`)
+   and every order is tried again. At the widest breadth each part also re-allocates
+   the stock of the SKUs its orders wait for, SKU by SKU, with one exact model per SKU
+   (:mod:`ordersplit.batch.joint`); SKUs tried in vain go last in the next round
+   (``sku_tries``).
 """
 
 from __future__ import annotations
@@ -30,24 +31,21 @@ from typing import Any
 import numpy as np
 
 from ordersplit.batch.bound import JointBound
-from ordersplit.batch.ledger import Ledger, check_no_oversell
+from ordersplit.batch.ledger import Ledger, apply_changes, check_no_oversell
 from ordersplit.batch.model import OrderPlan
 from ordersplit.batch.partition import CUTS, make_tasks
-from ordersplit.batch.runners import Pending, Runner
+from ordersplit.batch.runners import Pending
 from ordersplit.batch.search import (
     BREADTHS,
     MOVERS,
     BatchState,
-    PartResult,
-    PartTask,
     backorder_units,
     batch_key,
     failed_count,
-    improve_part,
-    lower_bound_plans,
     pinned_plans,
     sequential_plans,
 )
+from ordersplit.batch.shards import Runner
 from ordersplit.solver.problem import IntArray
 
 log = logging.getLogger(__name__)
@@ -77,17 +75,16 @@ class Solution:
     stats: dict[str, float] = field(default_factory=dict)
 
 
-def _chunks(n: int, size: int) -> list[list[int]]:
-    return [list(range(i, min(n, i + size))) for i in range(0, n, size)]
+PART_ORDERS = 10_000
+"""Orders per part of a search round (:func:`part_count`)."""
 
 
-def _lb_task(state: BatchState, orders: list[int]) -> tuple[list[OrderPlan], float]:
-    """The lower-bound plans of ``orders`` and when they were done (``time.time()``)."""
-    return lower_bound_plans(state, orders), time.time()
-
-
-def _improve_task(state: BatchState, task: PartTask) -> PartResult:
-    return improve_part(state, task)
+def part_count(n: int, workers: int, deterministic: bool) -> int:
+    """Parts per search round: one per :data:`PART_ORDERS` orders, and (unless
+    ``deterministic``) at least one per worker. A deterministic search thus cuts the
+    batch the same way whatever the number of workers, which gives the same plans."""
+    parts = max(1, -(-n // PART_ORDERS))
+    return parts if deterministic else max(parts, workers)
 
 
 DETERMINISTIC_ROUNDS = 12
@@ -100,7 +97,7 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
              reserved: Sequence[IntArray | None] | None = None, max_rounds: int | None = None,
              progress: Progress = _no_progress,
              search_budget: Callable[[Sequence[OrderPlan]], float] | None = None,
-             deterministic: bool = False) -> Solution:
+             deterministic: bool = False, parts: int | None = None) -> Solution:
     """Optimize the batch in ``state``; see the module docstring.
 
     ``search_budget(warm start)``, when given, is asked once the warm start is known for
@@ -108,6 +105,8 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
     ``deterministic``: no wall clock decides anything; the search stops after
     ``max_rounds`` (default :data:`DETERMINISTIC_ROUNDS`) rounds of at most
     :data:`DETERMINISTIC_MOVES` moves per part, or when it finds nothing more.
+    ``parts``: parts per round (default :func:`part_count`); with ``deterministic``, the
+    same ``parts`` give the same plans for any number of workers.
     """
     t0 = time.perf_counter()
     n = len(state.templates)
@@ -118,8 +117,7 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
     # worker is kept on the bound, except when it is LB_LEAD chunks ahead of the
     # sequential pass (then the sequential pass is the critical path: one worker only,
     # so that this process keeps a core).
-    chunk = max(16, min(512, n // max(1, 4 * runner.workers) or 1))
-    chunks = _chunks(n, chunk)
+    chunks = runner.chunks
     started = time.time()
     pending: list[Pending[tuple[list[OrderPlan], float]]] = []
     lower: list[OrderPlan] = []
@@ -130,7 +128,7 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
         running = len(pending) - consumed - ready
         want = 1 if ready >= LB_LEAD else runner.workers
         while len(pending) < len(chunks) and running < want:
-            pending.append(runner.submit(_lb_task, chunks[len(pending)]))
+            pending.append(runner.lower_bound(len(pending)))
             running += 1
 
     def arrivals() -> Iterator[OrderPlan]:
@@ -158,6 +156,8 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
             best, start = current, "current"
 
     plans = list(best)
+    runner.start(plans, lower)
+    n_parts = parts or part_count(n, runner.workers, deterministic)
     t_search = time.perf_counter()
     end = t0 + time_limit_s
     if search_budget is not None:
@@ -172,6 +172,7 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
     sku_tries = np.zeros(state.world.stock.shape[1], dtype=np.int64)
     idle = 0
     breadth = MOVERS
+    residual = check_no_oversell(state.world.stock, plans)  # then kept up to date per round
     while max_rounds is None or rounds < max_rounds:
         if idle >= len(CUTS):
             wider = [b for b in BREADTHS if b > breadth]
@@ -181,23 +182,23 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
             breadth, idle = wider[0], 0
             tries[:] = 0
         joint = breadth > BREADTHS[0]
-        remaining = end - time.perf_counter()
+        t_round = time.perf_counter()
+        remaining = end - t_round
         if remaining <= 0.05:
             break
-        residual = check_no_oversell(state.world.stock, plans)
         cut = CUTS[rounds % len(CUTS)]
         round_limit = remaining / 2 if max_rounds is None else remaining / max(1, max_rounds - rounds)
-        tasks = make_tasks(state, plans, lower, residual, cut, runner.workers,
-                           round_limit, max_moves=max_moves, tries=tries, breadth=breadth,
+        # parts wait in line when there are more than workers: each gets its share
+        part_limit = round_limit * min(n_parts, runner.workers) / n_parts
+        tasks = make_tasks(state, plans, lower, residual, cut, n_parts,
+                           part_limit, max_moves=max_moves, tries=tries, breadth=breadth,
                            joint=joint, sku_tries=sku_tries)
         before = batch_key(plans)
-        for res in runner.map(_improve_task, tasks):
+        for changed, old, res in runner.improve(tasks):
+            apply_changes(residual, old, [plans[o] for o in changed.tolist()])
             tries[res.visited] += 1
             sku_tries[res.skus_visited] += 1
-            for o, p in zip(res.orders.tolist(), res.plans, strict=True):
-                if not _same_plan(p, plans[o]):
-                    tries[o] = 0  # its plan changed: its moves are worth trying again
-                plans[o] = p
+            tries[changed] = 0  # their plans changed: their moves are worth trying again
             tried += res.tried
             accepted += res.accepted
             resolves += res.solves
@@ -205,11 +206,11 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
                 if name.startswith(("tried_", "accepted_", "reject_", "seconds_", "regret",
                                      "visited")):
                     moves[name] = moves.get(name, 0) + value
-        check_no_oversell(state.world.stock, plans)
         after = batch_key(plans)
         log.info("round %d (%s, %d parts): children %d -> %d", rounds, cut, len(tasks),
                  before[0], after[0])
         progress("search", 1, 0)
+        runner.end_round(t_round)
         rounds += 1
         idle = 0 if after < before else idle + 1
     check_no_oversell(state.world.stock, plans)
@@ -217,19 +218,11 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
         raise AssertionError("the search made the batch worse than its warm start")
     stats.update(search_s=time.perf_counter() - t_search, rounds=rounds, moves_tried=tried,
                  search_breadth=breadth,
-                 moves_accepted=accepted, search_resolves=resolves,
+                 moves_accepted=accepted, search_resolves=resolves, parts=n_parts,
                  optimize_s=time.perf_counter() - t0)
+    stats.update(runner.traffic.summary())
     stats.update({f"moves_{name}": value for name, value in sorted(moves.items())})
     return Solution(lower, sequential, current, plans, start, stats)
-
-
-def _same_plan(a: OrderPlan, b: OrderPlan) -> bool:
-    """Whether two plans (possibly copies from another process) take the same stock with
-    the same objective."""
-    return a is b or (a.key() == b.key() and a.backorder_units == b.backorder_units
-                      and np.array_equal(a.use_loc, b.use_loc)
-                      and np.array_equal(a.use_col, b.use_col)
-                      and np.array_equal(a.use_units, b.use_units))
 
 
 def _better(a: Sequence[OrderPlan], b: Sequence[OrderPlan]) -> bool:

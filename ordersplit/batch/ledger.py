@@ -86,3 +86,27 @@ def check_no_oversell(stock: IntArray, plans: Sequence[OrderPlan | None]) -> Int
         raise OversellError(f"location {int(w)} oversells SKU column {int(k)} by "
                             f"{-int(residual[w, k])}")
     return residual
+
+
+def _cells(plans: Sequence[OrderPlan]) -> tuple[IntArray, IntArray, IntArray]:
+    live = [p for p in plans if p.use_units.size]
+    if not live:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    return (np.concatenate([p.use_loc for p in live]), np.concatenate([p.use_col for p in live]),
+            np.concatenate([p.use_units for p in live]))
+
+
+def apply_changes(residual: IntArray, old: Sequence[OrderPlan], new: Sequence[OrderPlan]) -> None:
+    """Update ``residual`` in place for plans ``old`` replaced by ``new``; raises
+    :class:`OversellError` if a cell they take from goes below zero (the per-round check
+    of the merged parts, in time proportional to the changes, not to the batch)."""
+    locs, cols, units = _cells(old)
+    np.add.at(residual, (locs, cols), units)
+    locs, cols, units = _cells(new)
+    np.subtract.at(residual, (locs, cols), units)
+    short = residual[locs, cols] < 0
+    if short.any():
+        w, k = int(locs[short][0]), int(cols[short][0])
+        raise OversellError(f"location {w} oversells SKU column {k} by "
+                            f"{-int(residual[w, k])}")

@@ -29,43 +29,66 @@ log = logging.getLogger(__name__)
 CUTS = ("components", "region", "location")
 
 
-def _find(parent: list[int], a: int) -> int:
-    while parent[a] != a:
-        parent[a] = parent[parent[a]]
-        a = parent[a]
-    return a
+def _triples(plans: Sequence[OrderPlan]) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Every plan's (order, location, SKU column, units), concatenated."""
+    sizes = np.fromiter((p.use_loc.size for p in plans), dtype=np.int64, count=len(plans))
+    if not sizes.sum():
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, empty
+    order = np.repeat(np.arange(len(plans), dtype=np.int64), sizes)
+    live = [p for p in plans if p.use_loc.size]
+    return (order, np.concatenate([p.use_loc for p in live]).astype(np.int64),
+            np.concatenate([p.use_col for p in live]).astype(np.int64),
+            np.concatenate([p.use_units for p in live]).astype(np.int64))
+
+
+def _first(keys: IntArray, orders: IntArray) -> tuple[IntArray, IntArray]:
+    """The distinct ``keys`` (sorted) and, for each, the first order holding it."""
+    uniq, first = np.unique(keys, return_index=True)
+    return uniq, orders[first]
+
+
+def _lookup(uniq: IntArray, value: IntArray, keys: IntArray) -> IntArray:
+    """``value`` of each of ``keys`` in ``uniq`` (-1 when absent)."""
+    if uniq.size == 0:
+        return np.full(keys.size, -1, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(uniq, keys), uniq.size - 1)
+    return np.where(uniq[pos] == keys, value[pos], -1)
 
 
 def component_labels(plans: Sequence[OrderPlan], lower: Sequence[OrderPlan],
                      residual: IntArray) -> list[int]:
     """Union of each regretful order with the holders of the cells it is short of, and of
-    each order waiting for a SKU with the orders holding that SKU."""
+    each order waiting for a SKU with the orders holding that SKU (connected components
+    of those links, vectorized: this runs on the driver every third round)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     n = len(plans)
-    parent = list(range(n))
-    holders: dict[tuple[int, int], int] = {}
-    column: dict[int, int] = {}
-    for o, p in enumerate(plans):
-        for w, k in zip(p.use_loc.tolist(), p.use_col.tolist(), strict=True):
-            first = holders.setdefault((w, k), o)
-            if first != o:
-                parent[_find(parent, o)] = _find(parent, first)
-            column.setdefault(k, o)
-    for o, p in enumerate(plans):  # an order waiting for a SKU joins its holders
-        for k in p.short_cols.tolist():
-            h = column.get(k)
-            if h is not None:
-                parent[_find(parent, o)] = _find(parent, h)
-    # holders of one cell are already joined; now join each short order to them
-    for o, p in enumerate(plans):
-        lb = lower[o]
-        if p.children <= lb.children or lb.use_units.size == 0:
-            continue
-        lack = lb.use_units > residual[lb.use_loc, lb.use_col]
-        for w, k in zip(lb.use_loc[lack].tolist(), lb.use_col[lack].tolist(), strict=True):
-            h = holders.get((w, k))
-            if h is not None:
-                parent[_find(parent, o)] = _find(parent, h)
-    return [_find(parent, o) for o in range(n)]
+    n_skus = residual.shape[1]
+    order, loc, col, _ = _triples(plans)
+    cells, cell_holder = _first(loc * n_skus + col, order)
+    skus, sku_holder = _first(col, order)
+    src = [order]
+    dst = [_lookup(cells, cell_holder, loc * n_skus + col)]  # holders of one cell
+    waiting = [p.short_cols for p in plans]
+    w_sizes = np.fromiter((a.size for a in waiting), dtype=np.int64, count=n)
+    if w_sizes.sum():  # an order waiting for a SKU joins a holder of that SKU
+        src.append(np.repeat(np.arange(n, dtype=np.int64), w_sizes))
+        dst.append(_lookup(skus, sku_holder, np.concatenate(waiting).astype(np.int64)))
+    regret = [o for o in range(n) if plans[o].children > lower[o].children]
+    if regret:  # a regretful order joins the holders of the cells its bound plan lacks
+        lo, ll, lc, lu = _triples([lower[o] for o in regret])
+        lack = lu > residual[ll, lc]
+        src.append(np.asarray(regret, dtype=np.int64)[lo[lack]])
+        dst.append(_lookup(cells, cell_holder, ll[lack] * n_skus + lc[lack]))
+    a, b = np.concatenate(src), np.concatenate(dst)
+    keep = b >= 0
+    graph = coo_matrix((np.ones(int(keep.sum()), dtype=np.int8), (a[keep], b[keep])),
+                       shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    out: list[int] = labels.tolist()
+    return out
 
 
 def labels_for(cut: str, state: BatchState, plans: Sequence[OrderPlan],
@@ -74,12 +97,15 @@ def labels_for(cut: str, state: BatchState, plans: Sequence[OrderPlan],
     if cut == "components":
         return list(component_labels(plans, lower, residual))
     if cut == "region":
-        return [t.request.order.destination for t in state.templates]
-    if cut == "location":
-        out: list[Hashable] = []
-        for lb in lower:
-            out.append(int(lb.use_loc[np.argmax(lb.use_units)]) if lb.use_units.size else -1)
-        return out
+        if "region" not in state.memo:
+            state.memo["region"] = [t.request.order.destination for t in state.templates]
+        return list(state.memo["region"])
+    if cut == "location":  # the lower-bound plans never change during a search
+        key = f"location-{id(lower)}"
+        if key not in state.memo:
+            state.memo[key] = [int(lb.use_loc[np.argmax(lb.use_units)]) if lb.use_units.size
+                               else -1 for lb in lower]
+        return list(state.memo[key])
     raise ValueError(f"unknown cut {cut!r}")
 
 
@@ -120,6 +146,22 @@ def pack(labels: Sequence[Hashable], n_parts: int) -> list[IntArray]:
     return [np.array(sorted(b), dtype=np.int64) for b in bins if b]
 
 
+def _demand_entries(state: BatchState) -> tuple[IntArray, IntArray, IntArray]:
+    """Every (order, known SKU column, demand) of the batch, flat (kept on the state: the
+    templates never change)."""
+    cached: tuple[IntArray, IntArray, IntArray] | None = state.memo.get("demand")
+    if cached is None:
+        tpls = [state.templates[o] for o in range(len(state.templates))]
+        sizes = np.fromiter((t.cols.size for t in tpls), dtype=np.int64, count=len(tpls))
+        order = np.repeat(np.arange(len(tpls), dtype=np.int64), sizes)
+        cols = np.concatenate([t.cols for t in tpls]).astype(np.int64) if tpls else order
+        dem = np.concatenate([t.demand for t in tpls]).astype(np.int64) if tpls else order
+        known = cols >= 0
+        cached = (order[known], cols[known], dem[known])
+        state.memo["demand"] = cached
+    return cached
+
+
 def make_tasks(state: BatchState, plans: Sequence[OrderPlan], lower: Sequence[OrderPlan],
                residual: IntArray, cut: str, n_parts: int, limit_s: float,
                max_moves: int | None = None, tries: IntArray | None = None,
@@ -135,22 +177,27 @@ def make_tasks(state: BatchState, plans: Sequence[OrderPlan], lower: Sequence[Or
                                lower, residual)
         parts = pack(balanced(labels, secondary, n_parts), n_parts)
     n_skus = residual.shape[1]
-    demand = np.zeros((len(parts), n_skus), dtype=np.int64)
-    part_cols: list[IntArray] = []
+    entry_order, entry_col, entry_dem = _demand_entries(state)
+    part_of = np.full(len(plans), -1, dtype=np.int64)
     for p, orders in enumerate(parts):
-        cols = [state.templates[o].cols for o in orders.tolist()]
-        allc = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
-        known = allc >= 0
-        dem = np.concatenate([state.templates[o].demand for o in orders.tolist()]) if cols else allc
-        np.add.at(demand[p], allc[known], dem[known])
-        part_cols.append(np.unique(allc[known]))
+        part_of[orders] = p
+    entry_part = part_of[entry_order]
+    demand = np.zeros((len(parts), n_skus), dtype=np.int64)
+    np.add.at(demand, (entry_part, entry_col), entry_dem)
+    pairs = np.unique(entry_part * n_skus + entry_col)
+    part_cols = [pairs[(pairs // n_skus) == p] % n_skus for p in range(len(parts))]
     total = demand.sum(axis=0)
     safe = np.maximum(total, 1)
-    shares = [residual * demand[p][None, :] // safe[None, :] for p in range(len(parts))]
-    left = residual - sum(shares) if shares else residual
+    # each part's share of the free stock of its columns (only those: a part's budget
+    # covers its own columns), the rounding rest to the part wanting the column most
+    shares = [residual[:, c] * demand[p, c][None, :] // safe[c][None, :]
+              for p, c in enumerate(part_cols)]
+    left = residual.copy()
+    for c, share in zip(part_cols, shares, strict=True):
+        left[:, c] -= share
     top = np.argmax(demand, axis=0)
-    for p in range(len(parts)):
-        shares[p] = shares[p] + np.where((top == p)[None, :], left, 0)
+    for p, c in enumerate(part_cols):
+        shares[p] = shares[p] + np.where((top[c] == p)[None, :], left[:, c], 0)
     tasks = []
     for p, orders in enumerate(parts):
         part = part_cols[p]
@@ -159,7 +206,7 @@ def make_tasks(state: BatchState, plans: Sequence[OrderPlan], lower: Sequence[Or
             plans=[plans[o] for o in orders.tolist()],
             lower=[lower[o] for o in orders.tolist()],
             cols=part,
-            budget=shares[p][:, part],
+            budget=shares[p],
             limit_s=limit_s,
             max_moves=max_moves,
             tries=None if tries is None else tries[orders],

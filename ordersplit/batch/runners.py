@@ -1,40 +1,44 @@
-"""Where the parts run: in this process, on local cores, or on a Dask cluster.
+"""Where the worker slots run: in this process, in local processes, or on a Dask cluster.
 
-Every runner maps a module-level function over tasks with the :class:`BatchState`
-shipped to each worker once (a process-pool initializer; a broadcast ``scatter`` on
-Dask), and returns the results in task order, so the three give the same answer.
+A *transport* delivers a message to one worker slot (:func:`ordersplit.batch.slots.handle`)
+and hands back a :class:`Pending` answer. Local processes and Dask both pickle every
+message once into bytes and count them both ways (:attr:`Transport.bytes_out`,
+:attr:`Transport.bytes_in`), so the figures in the summary are what crossed the
+driver. The driver side - who owns which order, which deltas to send - is
+:class:`ordersplit.batch.shards.Runner`; :func:`make_runner` builds one.
+
+* :class:`InlineTransport`: one slot in this process; messages are not copied.
+* :class:`LocalTransport`: one process per slot, started from a fork server that has
+  imported the batch code once (so a worker holds nothing but what it is sent - not
+  a forked copy of the driver's batch), each with its own pipe; a reader thread per
+  pipe collects answers, so large messages both ways never deadlock.
+* :class:`DaskTransport`: one slot per thread of each Dask worker; every message is
+  pinned to its slot's worker (``workers=[address]``), whose process keeps the slot.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+import multiprocessing as mp
+import pickle
+import queue
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
-from ordersplit.batch.search import BatchState
+from ordersplit.batch import slots as slot_code
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
-
-_STATE: BatchState | None = None
-
-
-def _init_worker(state: BatchState) -> None:
-    global _STATE  # noqa: PLW0603 - the worker's copy of the batch, set once
-    _STATE = state
-
-
-def _call(fn: Callable[[BatchState, Any], Any], task: Any) -> Any:
-    assert _STATE is not None, "worker not initialized"
-    return fn(_STATE, task)
+PROTOCOL = 5
 
 
 class Pending(Protocol[R_co]):
-    """A task handed to a runner: ``result()`` waits for (or computes) its answer,
+    """A message handed to a slot: ``result()`` waits for (or computes) its answer,
     ``done()`` says whether it is ready."""
 
     def result(self) -> R_co: ...
@@ -42,99 +46,258 @@ class Pending(Protocol[R_co]):
     def done(self) -> bool: ...
 
 
-class Runner(Protocol):
-    """Maps ``fn(state, task)`` over tasks; results in task order. ``submit`` hands one
-    task over without waiting (its answer is collected with ``result()``)."""
+class Transport(Protocol):
+    """Delivers messages to numbered worker slots."""
 
-    workers: int
+    slots: int
+    remote: bool
+    """Whether messages are copied (pickled) on their way: plans then travel packed."""
+    bytes_out: int
+    bytes_in: int
 
-    def map(self, fn: Callable[[BatchState, T], R], tasks: Sequence[T]) -> list[R]: ...
-
-    def submit(self, fn: Callable[[BatchState, T], R], task: T) -> Pending[R]: ...
+    def send(self, slot: int, msg: Any) -> Pending[Any]: ...
 
     def close(self) -> None: ...
 
 
-class _Later(Generic[T, R]):
-    """An inline task, computed when its result is asked for."""
+class _Later(Generic[R]):
+    """An answer computed when it is asked for (in this process)."""
 
-    def __init__(self, fn: Callable[[BatchState, T], R], state: BatchState, task: T) -> None:
-        self.fn, self.state, self.task = fn, state, task
+    def __init__(self, fn: Callable[[], R]) -> None:
+        self.fn = fn
+        self.value: R | None = None
+        self.ready = False
 
     def result(self) -> R:
-        return self.fn(self.state, self.task)
+        if not self.ready:
+            self.value, self.ready = self.fn(), True
+        return self.value  # type: ignore[return-value]
 
     def done(self) -> bool:
-        return False
+        return self.ready
 
 
-class InlineRunner:
-    """Everything in this process (one worker)."""
+class InlineTransport:
+    """One slot in this process (one worker)."""
 
-    def __init__(self, state: BatchState) -> None:
-        self.state = state
-        self.workers = 1
+    def __init__(self) -> None:
+        self.slots, self.remote = 1, False
+        self.bytes_out = self.bytes_in = 0
+        self.key = f"inline-{uuid.uuid4().hex}"
 
-    def map(self, fn: Callable[[BatchState, T], R], tasks: Sequence[T]) -> list[R]:
-        return [fn(self.state, t) for t in tasks]
-
-    def submit(self, fn: Callable[[BatchState, T], R], task: T) -> Pending[R]:
-        return _Later(fn, self.state, task)
+    def send(self, slot: int, msg: Any) -> Pending[Any]:
+        return _Later(lambda: slot_code.handle(self.key, msg))
 
     def close(self) -> None:
-        pass
+        slot_code.handle(self.key, "close")
 
 
-class LocalRunner:
-    """A pool of local processes (``concurrent.futures``)."""
+def _serve(conn: Any, key: str) -> None:
+    """A local worker process: answer messages until ``None`` (or the pipe closes)."""
+    while True:
+        try:
+            data = conn.recv_bytes()
+        except EOFError:
+            return
+        msg = pickle.loads(data)
+        if msg is None:
+            return
+        try:
+            reply: Any = ("ok", slot_code.handle(key, msg))
+        except Exception as exc:  # the driver raises it, with the worker's traceback
+            reply = ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        conn.send_bytes(pickle.dumps(reply, protocol=PROTOCOL))
 
-    def __init__(self, state: BatchState, workers: int) -> None:
-        self.workers = workers
-        self.pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                                        initargs=(state,))
 
-    def map(self, fn: Callable[[BatchState, T], R], tasks: Sequence[T]) -> list[R]:
-        futures = [self.pool.submit(_call, fn, t) for t in tasks]
-        return [f.result() for f in futures]
+class WorkerError(RuntimeError):
+    """A worker slot failed on a message (its traceback is in the message)."""
 
-    def submit(self, fn: Callable[[BatchState, T], R], task: T) -> Pending[R]:
-        future: Pending[R] = self.pool.submit(_call, fn, task)
-        return future
+
+class _Inbox:
+    """Answers of one local process, collected by a reader thread, by sequence number."""
+
+    def __init__(self, conn: Any, transport: LocalTransport) -> None:
+        self.conn, self.transport = conn, transport
+        self.answers: dict[int, tuple[str, Any]] = {}
+        self.next_in = 0
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = self.conn.recv_bytes()
+            except (EOFError, OSError):
+                with self.cond:
+                    self.answers[-1] = ("error", "the worker process ended")
+                    self.cond.notify_all()
+                return
+            reply = pickle.loads(data)
+            with self.cond:
+                self.transport.bytes_in += len(data)
+                self.answers[self.next_in] = reply
+                self.next_in += 1
+                self.cond.notify_all()
+
+    def wait(self, seq: int) -> Any:
+        with self.cond:
+            while seq not in self.answers and -1 not in self.answers:
+                self.cond.wait()
+            status, value = self.answers.pop(seq, self.answers.get(-1, ("error", "lost")))
+        if status != "ok":
+            raise WorkerError(value)
+        return value
+
+
+class _Outbox:
+    """Messages to one local process, written by a writer thread: a message larger than
+    the pipe's buffer would otherwise hold the driver until the slot has finished its
+    previous message and reads it."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._write, daemon=True)
+        self.thread.start()
+
+    def _write(self) -> None:
+        while True:
+            data = self.queue.get()
+            if data is None:
+                return
+            try:
+                self.conn.send_bytes(data)
+            except OSError:
+                return
+
+    def put(self, data: bytes) -> None:
+        self.queue.put(data)
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.queue.put(None)
+        self.thread.join(timeout=30)
 
 
-class DaskRunner:
-    """A Dask cluster (``dask.distributed``) at ``address``, or a ``Client`` given directly."""
+class _Reply:
+    def __init__(self, inbox: _Inbox, seq: int) -> None:
+        self.inbox, self.seq = inbox, seq
 
-    def __init__(self, state: BatchState, address: Any) -> None:
+    def result(self) -> Any:
+        return self.inbox.wait(self.seq)
+
+    def done(self) -> bool:
+        with self.inbox.cond:
+            return self.seq in self.inbox.answers
+
+
+START_METHOD = "forkserver"
+"""How local worker processes start: from a fork server that imported the batch code
+(a worker holds only what it is sent). ``fork`` copies the driver instead (tests use it
+to carry an injected failure into the workers)."""
+
+
+class LocalTransport:
+    """One local process per slot (see the module docstring)."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots, self.remote = slots, True
+        self.bytes_out = self.bytes_in = 0
+        ctx: Any = mp.get_context(START_METHOD)
+        if START_METHOD == "forkserver":
+            ctx.set_forkserver_preload(["ordersplit.batch.slots"])
+        self.procs: list[Any] = []
+        self.conns: list[Any] = []
+        self.inboxes: list[_Inbox] = []
+        self.outboxes: list[_Outbox] = []
+        self.sent: list[int] = []
+        for s in range(slots):
+            ours, theirs = ctx.Pipe(duplex=True)
+            proc = ctx.Process(target=_serve, args=(theirs, f"local-{s}"), daemon=True)
+            proc.start()
+            theirs.close()
+            self.procs.append(proc)
+            self.conns.append(ours)
+            self.inboxes.append(_Inbox(ours, self))
+            self.outboxes.append(_Outbox(ours))
+            self.sent.append(0)
+
+    def send(self, slot: int, msg: Any) -> Pending[Any]:
+        data = pickle.dumps(msg, protocol=PROTOCOL)
+        self.bytes_out += len(data)
+        self.outboxes[slot].put(data)
+        seq = self.sent[slot]
+        self.sent[slot] += 1
+        return _Reply(self.inboxes[slot], seq)
+
+    def close(self) -> None:
+        for out in self.outboxes:
+            out.put(pickle.dumps(None))
+            out.close()
+        for proc in self.procs:
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.terminate()
+        for conn in self.conns:
+            conn.close()
+
+
+def _dask_call(key: str, data: bytes) -> bytes:
+    """A message to slot ``key`` in this Dask worker's process; the pickled answer."""
+    return pickle.dumps(slot_code.handle(key, pickle.loads(data)), protocol=PROTOCOL)
+
+
+class _DaskReply:
+    def __init__(self, future: Any, transport: DaskTransport) -> None:
+        self.future, self.transport = future, transport
+
+    def result(self) -> Any:
+        data = self.future.result()
+        self.transport.bytes_in += len(data)
+        return pickle.loads(data)
+
+    def done(self) -> bool:
+        return bool(self.future.done())
+
+
+class DaskTransport:
+    """One slot per thread of each worker of a Dask cluster at ``address`` (or a
+    ``Client`` given directly)."""
+
+    def __init__(self, address: Any) -> None:
         from distributed import Client
 
         if isinstance(address, Client):
             self.client, self.own = address, False
         else:
             self.client, self.own = Client(address), True
-        self.workers = max(1, sum(self.client.nthreads().values()))
-        [self.state] = self.client.scatter([state], broadcast=True)
+        threads = self.client.nthreads()
+        self.addresses = [a for a in sorted(threads) for _ in range(max(1, threads[a]))]
+        self.slots, self.remote = max(1, len(self.addresses)), True
+        self.bytes_out = self.bytes_in = 0
+        self.token = uuid.uuid4().hex
 
-    def map(self, fn: Callable[[BatchState, T], R], tasks: Sequence[T]) -> list[R]:
-        futures = [self.client.submit(fn, self.state, t, pure=False) for t in tasks]
-        return list(self.client.gather(futures))
-
-    def submit(self, fn: Callable[[BatchState, T], R], task: T) -> Pending[R]:
-        future: Pending[R] = self.client.submit(fn, self.state, task, pure=False)
-        return future
+    def send(self, slot: int, msg: Any) -> Pending[Any]:
+        data = pickle.dumps(msg, protocol=PROTOCOL)
+        self.bytes_out += len(data)
+        future = self.client.submit(_dask_call, f"{self.token}-{slot}", data,
+                                    workers=[self.addresses[slot]], allow_other_workers=False,
+                                    pure=False)
+        return _DaskReply(future, self)
 
     def close(self) -> None:
-        if self.own:
-            self.client.close()
+        try:
+            for s in range(self.slots):
+                self.send(s, "close").result()
+        finally:
+            if self.own:
+                self.client.close()
 
 
-def make_runner(state: BatchState, workers: int, scheduler: Any = None) -> Runner:
+def make_transport(workers: int, scheduler: Any = None) -> Transport:
     """Dask when a scheduler (address or client) is given, else local processes, else inline."""
     if scheduler is not None:
-        return DaskRunner(state, scheduler)
+        return DaskTransport(scheduler)
     if workers > 1:
-        return LocalRunner(state, workers)
-    return InlineRunner(state)
+        return LocalTransport(workers)
+    return InlineTransport()

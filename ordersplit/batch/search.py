@@ -41,6 +41,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -85,7 +86,8 @@ class BatchState:
     """What every worker needs: the world, the order templates, the per-order time limit."""
 
     world: World
-    templates: tuple[OrderTemplate, ...]
+    templates: Sequence[OrderTemplate]
+    """Every order's template by batch position (on a worker slot: only its own orders)."""
     order_limit_s: float
     solved: dict[tuple[int, bytes], OrderPlan] = field(default_factory=dict, compare=False,
                                                        repr=False)
@@ -94,6 +96,8 @@ class BatchState:
     (a split is a function of its view). Never pickled: each process fills its own."""
     groups: dict[int, IntArray | None] = field(default_factory=dict, compare=False,
                                                repr=False)
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Data derived from the templates once per process (never pickled)."""
     whole_tried: set[bytes] = field(default_factory=set, compare=False, repr=False)
     """Parts whose whole joint model found nothing, by their orders and plans (so an
     unchanged part is not solved again in the next round; never pickled)."""
@@ -110,6 +114,7 @@ class BatchState:
         object.__setattr__(self, "solved", {})
         object.__setattr__(self, "groups", {})
         object.__setattr__(self, "whole_tried", set())
+        object.__setattr__(self, "memo", {})
 
     def groups_of(self, o: int) -> IntArray | None:
         """The joint model's rule groups of order ``o`` (``None``: it stays out)."""

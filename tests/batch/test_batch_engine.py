@@ -204,8 +204,8 @@ def test_vectorized_tables_equal_the_per_order_plan_builder(small: dict[str, Any
     """The tables built in one pass per chunk equal those of build_plan order by order."""
     from ordersplit.batch.api import _Bar, _plans_and_rows
     from ordersplit.batch.output import frame
-    from ordersplit.batch.runners import InlineRunner
     from ordersplit.batch.search import BatchState
+    from ordersplit.batch.shards import InlineRunner
 
     batch = batch_from_json(small)
     res = reoptimize(batch, time_limit_s=600, max_rounds=1)

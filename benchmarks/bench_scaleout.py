@@ -1,0 +1,191 @@
+"""Scale-out benchmark: one process, local processes and a Dask LocalCluster on one input.
+
+    python benchmarks/bench_scaleout.py --orders 20000 --workers 2 --parts 4 \\
+        --max-rounds 3 --repeats 2
+
+One scenario batch is built once; then, ``--repeats`` times, the same deterministic
+re-optimization (``--deterministic``, ``--parts`` fixed, ``--max-rounds``) runs with one
+process, ``--workers`` local processes and a Dask LocalCluster of as many workers, one
+after the other (interleaved, so that a change in the machine's load hits all three).
+Deterministic with fixed parts, the three do the same work and must give the same
+plans (checked: the digest of the final plans). Each run prints a JSON line: wall
+time of the run and per stage, bytes through the driver (setup, lower bound, per
+round, output), the serial share of a round, orders moved per round, the peak
+resident memory of all processes (this one and every descendant, sampled) and the load
+average; then the speed-ups against one process (best of the repeats). The joint
+bound's LP is skipped (``bound_time_limit_s=0``): it is serial and measured elsewhere
+(``bench_bound_gap.py``). ``--clock`` runs within ``--time-limit-s`` instead (for
+time and memory at 100,000 orders)::
+
+    python benchmarks/bench_scaleout.py --orders 100000 --warehouses 50 --skus 20000 \
+        --modes local --clock --time-limit-s 300 --parts 10 --max-rounds 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import pickle
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from ordersplit.batch import reoptimize
+from ordersplit.batch.inputs import BatchInput
+from ordersplit.batch.scenario import scenario_batch
+from ordersplit.bench.scenario import ScenarioConfig
+
+log = logging.getLogger("bench_scaleout")
+
+SAMPLE_S = 0.5
+"""Seconds between two samples of the processes' memory."""
+
+
+@contextmanager
+def peak_rss() -> Iterator[dict[str, float]]:
+    """The peak of the summed memory of this process and all its descendants (MB) while
+    the block runs: ``out["peak_rss_mb"]`` sums resident sizes (pages a fork server
+    shares with its workers count twice), ``out["peak_pss_mb"]`` proportional sizes
+    (shared pages split among their processes: what the processes take together)."""
+    out = {"peak_rss_mb": 0.0, "peak_pss_mb": 0.0}
+    stop = threading.Event()
+    me = psutil.Process()
+
+    def sample() -> None:
+        while not stop.is_set():
+            rss = pss = 0
+            for p in [me, *me.children(recursive=True)]:
+                with suppress(psutil.Error):
+                    info = p.memory_full_info()
+                    rss, pss = rss + info.rss, pss + info.pss
+            out["peak_rss_mb"] = max(out["peak_rss_mb"], rss / 2**20)
+            out["peak_pss_mb"] = max(out["peak_pss_mb"], pss / 2**20)
+            stop.wait(SAMPLE_S)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield out
+    finally:
+        stop.set()
+        thread.join()
+
+
+def digest(res: Any) -> str:
+    """A digest of the final plans (stock taken and objective of every order)."""
+    h = hashlib.sha256()
+    for p in res.solution.final:
+        h.update(repr((p.key(), p.backorder_units, p.error)).encode())
+        for a in (p.use_loc, p.use_col, p.use_units):
+            h.update(a.astype("int64").tobytes())
+    return h.hexdigest()[:16]
+
+
+def run(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str, Any]:
+    """One deterministic run in ``mode`` (``1``, ``local`` or ``dask``)."""
+    kwargs: dict[str, Any] = dict(time_limit_s=args.time_limit_s,
+                                  max_rounds=args.max_rounds or None,
+                                  deterministic=not args.clock, parts=args.parts,
+                                  bound_time_limit_s=args.bound_time_limit_s,
+                                  work_limit=args.work_limit)
+    with peak_rss() as mem:
+        t0 = time.perf_counter()
+        if mode == "dask":
+            from distributed import Client, LocalCluster
+
+            with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                              dashboard_address=None) as cluster, Client(cluster) as client:
+                t_cluster = time.perf_counter() - t0
+                res = reoptimize(batch, scheduler=client, **kwargs)
+        else:
+            t_cluster = 0.0
+            res = reoptimize(batch, workers=1 if mode == "1" else args.workers, **kwargs)
+        wall = time.perf_counter() - t0
+    s = res.summary
+    keys = ("lower_bound_s", "sequential_s", "search_s", "optimize_s", "rounds", "parts",
+            "runtime_s", "moves_accepted", "search_resolves", "children_joint_bound",
+            "children_sequential", "children_batch", "bytes_setup", "bytes_lower_bound",
+            "bytes_per_round", "bytes_per_round_max", "bytes_output", "orders_moved_per_round",
+            "round_s_mean", "round_serial_s_mean", "round_serial_pct", "serial_work_pct",
+            "slot_balance_pct")
+    return {"mode": mode, "workers": 1 if mode == "1" else args.workers, "orders": args.orders,
+            "wall_s": round(wall, 2), "cluster_start_s": round(t_cluster, 2),
+            **{k: s.get(k) for k in keys}, "stages_s": s.get("stages_s"),
+            "plans_digest": digest(res), "peak_rss_mb": round(mem["peak_rss_mb"]),
+            "peak_pss_mb": round(mem["peak_pss_mb"]),
+            "loadavg": open("/proc/loadavg").read().split()[:3]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--orders", type=int, default=20_000)
+    p.add_argument("--warehouses", type=int, default=30)
+    p.add_argument("--skus", type=int, default=2000)
+    p.add_argument("--preset", default="default")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--parts", type=int, default=4)
+    p.add_argument("--max-rounds", type=int, default=3, help="0: no cap")
+    p.add_argument("--work-limit", type=int)
+    p.add_argument("--time-limit-s", type=float, default=3600.0)
+    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--verbose", action="store_true", help="log every search round")
+    p.add_argument("--input-cache", help="a pickle of the generated batch: read when it "
+                   "exists, else written (generating 100,000 orders takes minutes)")
+    p.add_argument("--clock", action="store_true",
+                   help="the whole run within --time-limit-s (not deterministic): for the "
+                   "time and memory of a large batch, not for speed-ups")
+    p.add_argument("--bound-time-limit-s", type=float, default=0.0,
+                   help="the joint bound's LP (default 0: skipped)")
+    p.add_argument("--modes", nargs="+", default=["1", "local", "dask"],
+                   choices=["1", "local", "dask"])
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    if args.verbose:
+        logging.getLogger("ordersplit.batch").setLevel(logging.INFO)
+    cfg = ScenarioConfig.preset(args.preset, n_orders=args.orders, n_warehouses=args.warehouses,
+                                n_skus=args.skus, seed=args.seed)
+    t0 = time.perf_counter()
+    cache = Path(args.input_cache) if args.input_cache else None
+    if cache is not None and cache.exists():
+        batch = pickle.loads(cache.read_bytes())
+    else:
+        batch = scenario_batch(cfg, 2)
+        if cache is not None:
+            cache.write_bytes(pickle.dumps(batch, protocol=5))
+    print(json.dumps({"input_s": round(time.perf_counter() - t0, 1), "orders": args.orders}),
+          flush=True)
+    best: dict[str, dict[str, Any]] = {}
+    for _ in range(args.repeats):
+        for mode in args.modes:
+            row = run(batch, args, mode)
+            print(json.dumps(row), flush=True)
+            if mode not in best or row["wall_s"] < best[mode]["wall_s"]:
+                best[mode] = row
+    digests = {row["plans_digest"] for row in best.values()}
+    if "1" in best:
+        one = best["1"]
+        for mode, row in best.items():
+            if mode == "1":
+                continue
+            print(json.dumps({
+                "speedup": mode, "workers": args.workers,
+                "wall": round(one["wall_s"] / row["wall_s"], 2),
+                "optimize": round((one["optimize_s"] or 0) / max(1e-9, row["optimize_s"] or 0), 2),
+                "search": round((one["search_s"] or 0) / max(1e-9, row["search_s"] or 0), 2),
+                "lower_bound": round((one["lower_bound_s"] or 0)
+                                     / max(1e-9, row["lower_bound_s"] or 0), 2)}), flush=True)
+    print(json.dumps({"same_plans": len(digests) == 1}), flush=True)
+    return 0 if len(digests) == 1 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,317 @@
+"""The driver side of the scaled-out batch: who owns which order, and the deltas to send.
+
+Every order is *owned* by one worker slot (:mod:`ordersplit.batch.slots`), which holds
+its template, lower-bound plan and current plan. At the start each slot is sent the
+templates of its orders once (chunks of arrival order dealt round-robin, so the lower
+bound, computed chunk by chunk where the orders live, keeps every slot busy). A search
+round's parts go to the slots that own most of their orders (:func:`assign`, balanced);
+the orders of a part owned elsewhere *move*: their template and lower-bound plan go to
+the new slot, the old one forgets them. Then a part's message carries only the plans
+its slot does not hold in their current version (``version`` against ``held``), and
+the slot answers with the plans it changed. Plans travel packed
+(:mod:`ordersplit.batch.wire`).
+
+:attr:`Runner.traffic` counts the bytes through the driver per stage and per round, and
+the seconds the driver worked alone in each round (everything but waiting for the
+slots): the serial part of a round.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+
+from ordersplit.batch.model import OrderPlan, OrderTemplate
+from ordersplit.batch.runners import (
+    PROTOCOL,
+    InlineTransport,
+    Pending,
+    Transport,
+    make_transport,
+)
+from ordersplit.batch.search import BatchState, PartTask
+from ordersplit.batch.slots import Adopt, Changed, Improve, Lower, Output, PlanDelta, Setup
+from ordersplit.batch.wire import from_wire, narrow, to_wire
+from ordersplit.solver.problem import IntArray
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+BALANCE = 1.15
+"""Most orders a slot may be given in a round, relative to an equal share, before a
+part goes to a slot that owns fewer of its orders."""
+
+
+def lb_chunk(n: int, slots: int) -> int:
+    """Orders per lower-bound chunk."""
+    return max(16, min(512, n // max(1, 4 * slots) or 1))
+
+
+def assign(parts: Sequence[IntArray], owner: IntArray, slots: int) -> list[int]:
+    """A slot per part: the largest parts first, each to the slot that owns most of its
+    orders among those not yet above :data:`BALANCE` times an equal share (else to the
+    least loaded)."""
+    if slots <= 1:
+        return [0] * len(parts)
+    sizes = [int(p.size) for p in parts]
+    cap = BALANCE * sum(sizes) / slots
+    load = [0] * slots
+    out = [0] * len(parts)
+    for i in sorted(range(len(parts)), key=lambda i: (-sizes[i], i)):
+        owned = np.bincount(owner[parts[i]], minlength=slots)
+        room = [s for s in range(slots) if load[s] + sizes[i] <= cap]
+        if not room:
+            room = [min(range(slots), key=lambda s: (load[s], s))]
+        s = max(room, key=lambda s: (int(owned[s]), -load[s], -s))
+        out[i] = s
+        load[s] += sizes[i]
+    return out
+
+
+@dataclass
+class Traffic:
+    """Bytes through the driver (out to the slots, in from them) and driver seconds."""
+
+    _slots: int = 1
+    setup_bytes: int = 0
+    lower_bytes: int = 0
+    output_bytes: int = 0
+    round_bytes: list[int] = field(default_factory=list)
+    round_moved: list[int] = field(default_factory=list)
+    """Orders that moved to another slot in each round."""
+    round_s: list[float] = field(default_factory=list)
+    round_serial_s: list[float] = field(default_factory=list)
+    """Seconds of each round the driver was not waiting for the slots."""
+    round_slot_s: list[float] = field(default_factory=list)
+    """Seconds the slots worked in each round, summed over slots."""
+    round_busiest_s: list[float] = field(default_factory=list)
+    """Seconds the busiest slot worked in each round."""
+
+    def summary(self) -> dict[str, Any]:
+        rounds = len(self.round_s)
+        total = sum(self.round_s)
+        serial = sum(self.round_serial_s)
+        work = serial + sum(self.round_slot_s)
+        return {
+            "bytes_setup": self.setup_bytes, "bytes_lower_bound": self.lower_bytes,
+            "bytes_output": self.output_bytes,
+            "bytes_per_round": round(sum(self.round_bytes) / rounds) if rounds else 0,
+            "bytes_per_round_max": max(self.round_bytes, default=0),
+            "orders_moved_per_round": round(sum(self.round_moved) / rounds, 1) if rounds else 0,
+            "round_s_mean": round(total / rounds, 3) if rounds else 0.0,
+            "round_serial_s_mean": round(serial / rounds, 3) if rounds else 0.0,
+            "round_serial_pct": round(100 * serial / total, 2) if total else None,
+            "serial_work_pct": round(100 * serial / work, 2) if work else None,
+            # how evenly the parts filled the slots: 100 when every slot worked as long
+            "slot_balance_pct": round(100 * sum(self.round_slot_s) / (
+                self._slots * sum(self.round_busiest_s)), 1)
+            if sum(self.round_busiest_s) > 0 else None,
+        }
+
+
+class Runner:
+    """The batch's worker slots seen from the driver (see the module docstring)."""
+
+    def __init__(self, state: BatchState, transport: Transport) -> None:
+        self.state, self.transport = state, transport
+        self.workers = transport.slots
+        n = len(state.templates)
+        self.chunk = lb_chunk(n, self.workers)
+        self.chunks = [list(range(i, min(n, i + self.chunk))) for i in range(0, n, self.chunk)]
+        self.owner = ((np.arange(n) // self.chunk) % self.workers).astype(np.int64)
+        self.version = np.zeros(n, dtype=np.int64)
+        self.held = np.full(n, -1, dtype=np.int64)
+        self.dropped: list[set[int]] = [set() for _ in range(self.workers)]
+        self.pickled: dict[int, bytes] = {}
+        self.plans: list[OrderPlan] = []
+        self.lower: list[OrderPlan] = []
+        self.traffic = Traffic(_slots=self.workers)
+        before = self._bytes()
+        replies = [transport.send(s, Setup(
+            state.world, state.order_limit_s,
+            {o: state.templates[o] for o in np.flatnonzero(self.owner == s).tolist()},
+            transport.remote)) for s in range(self.workers)]
+        for r in replies:
+            r.result()
+        self.traffic.setup_bytes = self._bytes() - before
+        self._after_setup = self._bytes()
+        self._round_waited = 0.0
+
+    def _bytes(self) -> int:
+        return self.transport.bytes_out + self.transport.bytes_in
+
+    def lower_bound(self, c: int) -> Pending[tuple[list[OrderPlan], float]]:
+        """The lower-bound plans of chunk ``c`` (computed by the slot owning it) and when
+        they were done (``time.time()``)."""
+        orders = self.chunks[c]
+        reply = self.transport.send(int(self.owner[orders[0]]),
+                                    Lower(np.array(orders, dtype=np.int64)))
+        return _Decoded(reply, self)
+
+    def start(self, plans: list[OrderPlan], lower: list[OrderPlan]) -> None:
+        """The search's plan list (changed in place by :meth:`improve`) and the
+        lower-bound plans; every slot's copy of a plan is stale until it is sent."""
+        self.plans, self.lower = plans, lower
+        self.version += 1
+        self.traffic.lower_bytes = self._bytes() - self._after_setup
+
+    def _delta(self, orders: IntArray) -> PlanDelta | None:
+        stale = orders[self.held[orders] != self.version[orders]]
+        if stale.size == 0:
+            return None
+        lower = self.lower
+        is_lower = np.array([bool(lower) and self.plans[o] is lower[o]
+                             for o in stale.tolist()], dtype=bool)
+        pack = to_wire([self.plans[o] for o in stale[~is_lower].tolist()],
+                       self.transport.remote)
+        self.held[stale] = self.version[stale]
+        return PlanDelta(stale, is_lower, pack)
+
+    def _move(self, orders: IntArray, slot: int) -> tuple[Adopt | None, int]:
+        """Make ``slot`` the owner of ``orders``: what it must adopt, and how many moved."""
+        moving = orders[self.owner[orders] != slot]
+        if moving.size == 0:
+            return None, 0
+        for o, old in zip(moving.tolist(), self.owner[moving].tolist(), strict=True):
+            self.dropped[old].add(o)
+            self.dropped[slot].discard(o)
+        self.owner[moving] = slot
+        self.held[moving] = -1
+        ids = moving.tolist()
+        return Adopt({o: self._template(o) for o in ids},
+                     to_wire([self.lower[o] for o in ids], self.transport.remote)), len(ids)
+
+    def _template(self, o: int) -> OrderTemplate | bytes:
+        """Order ``o``'s template as it travels: pickled once, kept for its next move."""
+        if not self.transport.remote:
+            return self.state.templates[o]
+        data = self.pickled.get(o)
+        if data is None:
+            data = self.pickled[o] = pickle.dumps(self.state.templates[o], protocol=PROTOCOL)
+        return data
+
+    def _drops(self, slot: int) -> IntArray:
+        out = np.array(sorted(self.dropped[slot]), dtype=np.int64)
+        self.dropped[slot].clear()
+        return out
+
+    def improve(self, tasks: Sequence[PartTask]) -> list[tuple[IntArray, list[OrderPlan], Changed]]:
+        """Search every part on a slot; the plans that changed are set in the plan list
+        of :meth:`start`. Per task: the orders that changed, their previous plans, the
+        answer."""
+        before = self._bytes()
+        where = assign([t.orders for t in tasks], self.owner, self.workers)
+        replies: list[Pending[Changed]] = []
+        moved = 0
+        for task, s in zip(tasks, where, strict=True):
+            adopt, m = self._move(task.orders, s)
+            moved += m
+            replies.append(self.transport.send(s, Improve(
+                task.orders, task.cols, narrow(task.budget), task.limit_s, task.max_moves,
+                task.breadth, task.tries, task.joint, task.sku_tries, self._drops(s), adopt,
+                self._delta(task.orders))))
+        waited = 0.0
+        out = []
+        slot_s = 0.0
+        per_slot = [0.0] * self.workers
+        for s, reply in zip(where, replies, strict=True):
+            w0 = time.perf_counter()
+            ans = reply.result()
+            waited += time.perf_counter() - w0
+            new = from_wire(ans.pack)
+            old = [self.plans[o] for o in ans.orders.tolist()]
+            for o, plan in zip(ans.orders.tolist(), new, strict=True):
+                self.plans[o] = plan
+                self.version[o] += 1
+                self.held[o] = self.version[o]
+                assert self.owner[o] == s
+            slot_s += ans.seconds
+            per_slot[s] += ans.seconds
+            out.append((ans.orders, old, ans))
+        t = self.traffic
+        t.round_bytes.append(self._bytes() - before)
+        t.round_moved.append(moved)
+        t.round_slot_s.append(slot_s)
+        t.round_busiest_s.append(max(per_slot))
+        self._round_waited = waited
+        return out
+
+    def end_round(self, started: float) -> None:
+        """Book the round begun at ``started`` (``perf_counter``): its seconds, and those
+        the driver spent on it alone."""
+        spent = time.perf_counter() - started
+        t = self.traffic
+        t.round_s.append(spent)
+        t.round_serial_s.append(max(0.0, spent - self._round_waited)
+                                if self.transport.remote else max(0.0, spent - t.round_slot_s[-1]))
+        log.info("round of %.1f s: driver alone %.2f s, %d bytes, %d orders moved", spent,
+                 t.round_serial_s[-1], t.round_bytes[-1], t.round_moved[-1])
+
+    def output(self, fn: Callable[[BatchState, list[tuple[int, OrderPlan]]], T],
+               plans: Sequence[OrderPlan], size: int) -> list[tuple[IntArray, T]]:
+        """``fn(state, [(order, plan), ...])`` over every order, on the slot owning it, in
+        chunks of at most ``size`` orders; per chunk its orders and ``fn``'s answer."""
+        before = self._bytes()
+        if plans is not self.plans:
+            self._adopt_plans(plans)
+        replies: list[tuple[IntArray, Pending[T]]] = []
+        for s in range(self.workers):
+            owned = np.flatnonzero(self.owner == s)
+            for i in range(0, owned.size, size):
+                orders = owned[i:i + size]
+                replies.append((orders, self.transport.send(s, Output(
+                    fn, orders, self._delta(orders), self._drops(s)))))
+        out = [(orders, r.result()) for orders, r in replies]
+        self.traffic.output_bytes += self._bytes() - before
+        return out
+
+    def _adopt_plans(self, plans: Sequence[OrderPlan]) -> None:
+        """Take ``plans`` as the current plans: those not equal (by identity) to the
+        known ones become stale on their slots."""
+        if not self.plans:
+            self.plans = list(plans)
+            self.version += 1
+            return
+        for o, p in enumerate(plans):
+            if p is not self.plans[o]:
+                self.plans[o] = p
+                self.version[o] += 1
+
+    def holding(self, slot: int) -> dict[str, Any]:
+        """What ``slot`` holds (:func:`ordersplit.batch.slots.holding`), plans unpacked."""
+        held = self.transport.send(slot, "holding").result()
+        held["lower"], held["plans"] = from_wire(held["lower"]), from_wire(held["plans"])
+        return dict(held)
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+class _Decoded:
+    """A lower-bound answer, unpacked when it is read."""
+
+    def __init__(self, reply: Pending[Any], runner: Runner) -> None:
+        self.reply, self.runner = reply, runner
+
+    def result(self) -> tuple[list[OrderPlan], float]:
+        wire, done = self.reply.result()
+        return from_wire(wire), done
+
+    def done(self) -> bool:
+        return self.reply.done()
+
+
+def make_runner(state: BatchState, workers: int, scheduler: Any = None) -> Runner:
+    """Dask when a scheduler (address or client) is given, else local processes, else inline."""
+    return Runner(state, make_transport(workers, scheduler))
+
+
+def InlineRunner(state: BatchState) -> Runner:  # noqa: N802 - the one-process runner
+    """The batch in this process (one slot)."""
+    return Runner(state, InlineTransport())

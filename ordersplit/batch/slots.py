@@ -1,0 +1,261 @@
+"""The worker side of the scaled-out batch: each worker slot holds only its share.
+
+A *slot* is one worker (a local process, or one thread of a Dask worker). It is sent
+the world and the templates of the orders it owns once (:class:`Setup`); afterwards
+every message carries only what changed (:class:`Improve`): the templates and
+lower-bound plans of orders that move to it, the plans of its orders that changed
+elsewhere since it last saw them, and the orders that left it. It answers with the
+plans it changed, packed (:mod:`ordersplit.batch.wire`). So a slot holds its orders'
+templates, lower-bound plans, current plans and its own cache of exact splits - never
+the whole batch.
+
+:func:`handle` is the one entry point; the transports of
+:mod:`ordersplit.batch.runners` call it in the worker (Dask, local processes) or in
+this process (one worker).
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, overload
+
+import numpy as np
+
+from ordersplit.batch.model import OrderPlan, OrderTemplate, World
+from ordersplit.batch.search import (
+    MOVERS,
+    BatchState,
+    PartResult,
+    PartTask,
+    improve_part,
+    lower_bound_plans,
+)
+from ordersplit.batch.wire import WirePlans, from_wire, same_plan, to_wire, wire_bytes
+from ordersplit.solver.problem import IntArray
+
+log = logging.getLogger(__name__)
+
+
+class Shard(Sequence[OrderTemplate]):
+    """The templates of a slot's orders, indexed by batch position like the whole batch's
+    tuple (``shard[o]`` for an order the slot owns; iterating gives the owned ones)."""
+
+    def __init__(self, templates: dict[int, OrderTemplate]) -> None:
+        self.by_position = dict(templates)
+
+    @overload
+    def __getitem__(self, o: int) -> OrderTemplate: ...
+
+    @overload
+    def __getitem__(self, o: slice) -> Sequence[OrderTemplate]: ...
+
+    def __getitem__(self, o: int | slice) -> OrderTemplate | Sequence[OrderTemplate]:
+        if isinstance(o, slice):
+            raise TypeError("a shard is indexed by batch position only")
+        return self.by_position[o]
+
+    def __len__(self) -> int:
+        return len(self.by_position)
+
+    def __iter__(self) -> Iterator[OrderTemplate]:
+        return iter(self.by_position.values())
+
+
+@dataclass
+class Slot:
+    """What one worker slot holds: the world, its orders and their plans. Budgets arrive
+    narrowed (:func:`~ordersplit.batch.wire.narrow`); the ledger widens them."""
+
+    state: BatchState
+    """The world and the templates of the slot's orders only (a dict by position)."""
+    packed: bool = True
+    """Whether plans leave the slot packed (its driver is in another process)."""
+    lower: dict[int, OrderPlan] = field(default_factory=dict)
+    plans: dict[int, OrderPlan] = field(default_factory=dict)
+
+    @property
+    def shard(self) -> Shard:
+        templates = self.state.templates
+        assert isinstance(templates, Shard)
+        return templates
+
+    def drop(self, orders: IntArray) -> None:
+        """Forget orders that moved to another slot (their cached splits too)."""
+        gone = set(orders.tolist())
+        for o in gone:
+            self.shard.by_position.pop(o, None)
+            self.lower.pop(o, None)
+            self.plans.pop(o, None)
+        if gone:
+            solved = self.state.solved
+            for key in [k for k in solved if k[0] in gone]:
+                del solved[key]
+
+
+@dataclass
+class Setup:
+    """The slot's first message: the world and the templates of the orders it owns."""
+
+    world: World
+    order_limit_s: float
+    templates: dict[int, OrderTemplate]
+    packed: bool = True
+
+
+@dataclass
+class Lower:
+    """Split these (owned) orders alone with all the stock; keep and return the plans."""
+
+    orders: IntArray
+
+
+@dataclass
+class PlanDelta:
+    """Plans the slot must hold: ``orders[i]`` gets its own lower-bound plan when
+    ``is_lower[i]``, else the next plan of ``pack`` (in order)."""
+
+    orders: IntArray
+    is_lower: np.ndarray
+    pack: WirePlans
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.orders.nbytes + self.is_lower.nbytes + wire_bytes(self.pack))
+
+
+@dataclass
+class Adopt:
+    """Orders that move to the slot: their templates (pickled once by the driver, when
+    the slot is in another process) and lower-bound plans."""
+
+    templates: dict[int, OrderTemplate | bytes]
+    lower: WirePlans
+
+    def unpacked(self) -> dict[int, OrderTemplate]:
+        return {o: pickle.loads(t) if isinstance(t, bytes) else t
+                for o, t in self.templates.items()}
+
+
+@dataclass
+class Improve:
+    """One part to search (a :class:`~ordersplit.batch.search.PartTask` without its plans,
+    which the slot holds), and the deltas the slot needs first."""
+
+    orders: IntArray
+    cols: IntArray
+    budget: IntArray
+    limit_s: float
+    max_moves: int | None
+    breadth: int
+    tries: IntArray | None
+    joint: bool
+    sku_tries: IntArray | None
+    drop: IntArray
+    adopt: Adopt | None
+    plans: PlanDelta | None
+
+
+@dataclass
+class Output:
+    """Run ``fn(state, [(order, plan), ...])`` over owned orders, after ``plans``."""
+
+    fn: Any
+    orders: IntArray
+    plans: PlanDelta | None
+    drop: IntArray
+
+
+@dataclass
+class Changed:
+    """A searched part's answer: the plans that changed, packed, and the search figures."""
+
+    orders: IntArray
+    pack: WirePlans
+    tried: int
+    accepted: int
+    solves: int
+    stats: dict[str, float]
+    visited: IntArray
+    skus_visited: IntArray
+    seconds: float
+    """Seconds the slot spent on the message (search and deltas)."""
+
+
+_SLOTS: dict[str, Slot] = {}
+"""The slots of this process, by key (a run's token and the slot's number)."""
+
+
+def apply_plans(slot: Slot, delta: PlanDelta | None) -> None:
+    """Set the plans of ``delta`` on ``slot``."""
+    if delta is None:
+        return
+    packed = iter(from_wire(delta.pack))
+    for o, low in zip(delta.orders.tolist(), delta.is_lower.tolist(), strict=True):
+        slot.plans[o] = slot.lower[o] if low else next(packed)
+
+
+def _improve(slot: Slot, msg: Improve) -> Changed:
+    t0 = time.perf_counter()
+    slot.drop(msg.drop)
+    if msg.adopt is not None:
+        slot.shard.by_position.update(msg.adopt.unpacked())
+        for o, plan in zip(msg.adopt.templates, from_wire(msg.adopt.lower), strict=True):
+            slot.lower[o] = plan
+    apply_plans(slot, msg.plans)
+    orders = msg.orders.tolist()
+    before = [slot.plans[o] for o in orders]
+    task = PartTask(orders=msg.orders, plans=before, lower=[slot.lower[o] for o in orders],
+                    cols=msg.cols, budget=msg.budget, limit_s=msg.limit_s,
+                    max_moves=msg.max_moves, breadth=msg.breadth or MOVERS, tries=msg.tries,
+                    joint=msg.joint, sku_tries=msg.sku_tries)
+    res: PartResult = improve_part(slot.state, task)
+    changed = [i for i, (a, b) in enumerate(zip(before, res.plans, strict=True))
+               if not same_plan(a, b)]
+    for i in changed:
+        slot.plans[orders[i]] = res.plans[i]
+    return Changed(msg.orders[np.array(changed, dtype=np.int64)],
+                   to_wire([res.plans[i] for i in changed], slot.packed), res.tried, res.accepted,
+                   res.solves, res.stats, res.visited, res.skus_visited,
+                   time.perf_counter() - t0)
+
+
+def handle(key: str, msg: Any) -> Any:
+    """Apply one message to the slot ``key`` of this process; its answer."""
+    if isinstance(msg, Setup):
+        _SLOTS[key] = Slot(BatchState(msg.world, Shard(msg.templates), msg.order_limit_s),
+                           msg.packed)
+        return len(msg.templates)
+    slot = _SLOTS[key]
+    if isinstance(msg, Lower):
+        plans = lower_bound_plans(slot.state, msg.orders.tolist())
+        slot.lower.update(zip(msg.orders.tolist(), plans, strict=True))
+        return to_wire(plans, slot.packed), time.time()
+    if isinstance(msg, Improve):
+        return _improve(slot, msg)
+    if isinstance(msg, Output):
+        slot.drop(msg.drop)
+        apply_plans(slot, msg.plans)
+        return msg.fn(slot.state, [(o, slot.plans[o]) for o in msg.orders.tolist()])
+    if msg == "holding":
+        return holding(key)
+    if msg == "close":
+        _SLOTS.pop(key, None)
+        return None
+    raise TypeError(f"unknown message {type(msg).__name__}")
+
+
+def holding(key: str) -> dict[str, Any]:
+    """What slot ``key`` holds: its orders, their lower-bound and current plans (as they
+    would travel), and how many exact splits it keeps cached."""
+    slot = _SLOTS[key]
+    orders = sorted(slot.shard.by_position)
+    with_plan = [o for o in orders if o in slot.plans]
+    return {"orders": orders,
+            "lower": to_wire([slot.lower[o] for o in orders if o in slot.lower], slot.packed),
+            "plan_orders": with_plan,
+            "plans": to_wire([slot.plans[o] for o in with_plan], slot.packed),
+            "cached": len(slot.state.solved)}

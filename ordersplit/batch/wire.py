@@ -1,0 +1,169 @@
+"""Plans on the wire: many :class:`~ordersplit.batch.model.OrderPlan` as a few flat arrays.
+
+A round of the scaled-out search ships only the plans that changed (and, once, the
+plans of orders a worker newly holds). Pickling plan objects one by one costs about
+1.1 KB and a Python object tree per plan; :func:`pack_plans` puts the plans' integers
+into one matrix and every array field of all the plans into one flat array with
+offsets, so a pack pickles as a handful of numpy buffers. ``drafts`` (plain tuples,
+:func:`~ordersplit.batch.model.pack_drafts`) travel as they are. :func:`unpack_plans`
+gives plans equal field by field to the packed ones (a test checks the round trip).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ordersplit.batch.model import OrderPlan, PackedDrafts
+from ordersplit.solver.problem import IntArray
+
+SCALARS = ("bound", "children", "makespan", "unit_minutes", "cost", "backorder_units")
+"""Integer fields of a plan, one column each in :attr:`PlanPack.ints`."""
+FLAT = ("locs", "use_loc", "use_col", "use_units", "short_cols", "sku_loc")
+"""One-dimensional array fields (``sku_loc`` may be absent: flagged in ``has_sku_loc``)."""
+GRIDS = ("view", "x")
+"""Two-dimensional array fields (their shapes in :attr:`PlanPack.shapes`)."""
+SMALL = np.int32
+"""The dtype of a plan's ``locs``, ``view`` and ``x`` (the other arrays are int64)."""
+WIDE_FIELDS = ("use_loc", "use_col", "use_units", "short_cols", "sku_loc")
+"""Fields a plan holds as int64 (restored on unpacking); the others are int32."""
+
+
+def narrow(values: IntArray) -> IntArray:
+    """``values`` in the smallest integer dtype that holds them (views and quantities
+    mostly fit one byte: a pack is then several times smaller than as int32)."""
+    if values.size == 0:
+        return values.astype(np.int8)
+    dtype = np.promote_types(np.min_scalar_type(int(values.min())),
+                             np.min_scalar_type(int(values.max())))
+    return values.astype(dtype, copy=False)
+
+
+@dataclass
+class PlanPack:
+    """``n`` plans as flat arrays (see the module docstring)."""
+
+    ints: IntArray
+    """``[n, len(SCALARS)]`` int64."""
+    runtime_s: npt.NDArray[np.float64]
+    shapes: IntArray
+    """``[n, 4]``: rows and columns of ``view``, then of ``x``. Every integer array of a
+    pack is in the narrowest dtype that holds its values."""
+    text: IntArray
+    """``[n, 3]``: codes of ``status``, ``backend``, ``error`` into :attr:`strings`."""
+    strings: list[str]
+    has_sku_loc: npt.NDArray[np.bool_]
+    flat: dict[str, IntArray]
+    """Every plan's array of each field of :data:`FLAT` and :data:`GRIDS`, concatenated."""
+    offsets: dict[str, IntArray]
+    """``[n + 1]`` start of each plan's part of :attr:`flat` per field."""
+    drafts: list[PackedDrafts | None]
+
+    def __len__(self) -> int:
+        return int(self.ints.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the arrays (what the pack costs on the wire, apart from drafts)."""
+        arrays = [self.ints, self.runtime_s, self.shapes, self.text, self.has_sku_loc,
+                  *self.flat.values(), *self.offsets.values()]
+        return int(sum(a.nbytes for a in arrays))
+
+
+def _field(p: OrderPlan, name: str) -> IntArray:
+    value = getattr(p, name)
+    if value is None:
+        return np.zeros(0, dtype=SMALL)
+    out: IntArray = value.ravel()
+    return out
+
+
+def pack_plans(plans: Sequence[OrderPlan]) -> PlanPack:
+    """``plans`` as one :class:`PlanPack`."""
+    n = len(plans)
+    codes: dict[str, int] = {}
+
+    def code(s: str) -> int:
+        return codes.setdefault(s, len(codes))
+
+    ints = np.array([[getattr(p, f) for f in SCALARS] for p in plans],
+                    dtype=np.int64).reshape(n, len(SCALARS))
+    shapes = narrow(np.array([(*p.view.shape, *p.x.shape) for p in plans],
+                              dtype=np.int64).reshape(n, 4))
+    text = narrow(np.array([(code(p.status), code(p.backend), code(p.error)) for p in plans],
+                            dtype=np.int64).reshape(n, 3))
+    flat: dict[str, IntArray] = {}
+    offsets: dict[str, IntArray] = {}
+    for name in (*FLAT, *GRIDS):
+        parts = [_field(p, name) for p in plans]
+        sizes = np.fromiter((a.size for a in parts), dtype=np.int64, count=n)
+        offsets[name] = narrow(np.concatenate([[0], np.cumsum(sizes)]))
+        flat[name] = narrow(np.concatenate(parts) if n else np.zeros(0, dtype=SMALL))
+    return PlanPack(
+        ints=ints, runtime_s=np.array([p.runtime_s for p in plans], dtype=np.float64),
+        shapes=shapes, text=text, strings=list(codes),
+        has_sku_loc=np.array([p.sku_loc is not None for p in plans], dtype=bool),
+        flat=flat, offsets=offsets, drafts=[p.drafts for p in plans])
+
+
+def unpack_plans(pack: PlanPack) -> list[OrderPlan]:
+    """The plans of ``pack`` (array fields are copies: a plan keeps no other's buffer)."""
+    out: list[OrderPlan] = []
+    bounds = {name: pack.offsets[name].astype(np.int64).tolist() for name in pack.offsets}
+    ints = pack.ints.tolist()
+    shapes = pack.shapes.astype(np.int64).tolist()
+    text = pack.text.astype(np.int64).tolist()
+    runtime = pack.runtime_s.tolist()
+    has_loc = pack.has_sku_loc.tolist()
+    strings = pack.strings
+
+    def part(name: str, i: int) -> IntArray:
+        lo, hi = bounds[name][i], bounds[name][i + 1]
+        dtype = np.int64 if name in WIDE_FIELDS else SMALL
+        return pack.flat[name][lo:hi].astype(dtype)
+
+    for i in range(len(ints)):
+        vr, vc, xr, xc = shapes[i]
+        status, backend, error = text[i]
+        out.append(OrderPlan(
+            locs=part("locs", i), view=part("view", i).reshape(vr, vc),
+            x=part("x", i).reshape(xr, xc), status=strings[status], backend=strings[backend],
+            bound=ints[i][0], runtime_s=runtime[i], children=ints[i][1], makespan=ints[i][2],
+            unit_minutes=ints[i][3], cost=ints[i][4], backorder_units=ints[i][5],
+            use_loc=part("use_loc", i), use_col=part("use_col", i),
+            use_units=part("use_units", i), short_cols=part("short_cols", i),
+            sku_loc=part("sku_loc", i) if has_loc[i] else None, drafts=pack.drafts[i],
+            error=strings[error]))
+    return out
+
+
+WirePlans = PlanPack | list[OrderPlan]
+"""Plans on their way: packed between processes, the plan objects themselves within one."""
+
+
+def to_wire(plans: Sequence[OrderPlan], packed: bool) -> WirePlans:
+    """``plans`` packed (``packed``: they leave this process) or as a plain list."""
+    return pack_plans(plans) if packed else list(plans)
+
+
+def from_wire(plans: WirePlans) -> list[OrderPlan]:
+    """The plans of :func:`to_wire`."""
+    return unpack_plans(plans) if isinstance(plans, PlanPack) else plans
+
+
+def wire_bytes(plans: WirePlans) -> int:
+    """Array bytes of packed plans (0 for a plain list: nothing is copied)."""
+    return plans.nbytes if isinstance(plans, PlanPack) else 0
+
+
+def same_plan(a: OrderPlan, b: OrderPlan) -> bool:
+    """Whether two plans (possibly copies from another process) take the same stock with
+    the same objective."""
+    return a is b or (a.key() == b.key() and a.backorder_units == b.backorder_units
+                      and a.error == b.error
+                      and np.array_equal(a.use_loc, b.use_loc)
+                      and np.array_equal(a.use_col, b.use_col)
+                      and np.array_equal(a.use_units, b.use_units))

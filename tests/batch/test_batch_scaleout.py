@@ -1,0 +1,251 @@
+"""Scale-out: plans on the wire, the delta protocol, worker-count invariance, failures."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ordersplit.batch import batch_from_json, reoptimize
+from ordersplit.batch.api import _state
+from ordersplit.batch.engine import optimize
+from ordersplit.batch.ledger import check_no_oversell
+from ordersplit.batch.model import OrderPlan, failed_plan
+from ordersplit.batch.shards import assign, make_runner
+from ordersplit.batch.wire import pack_plans, unpack_plans
+
+
+def assert_same_fields(a: OrderPlan, b: OrderPlan) -> None:
+    """Every field of two plans equal (arrays by value)."""
+    for f in fields(OrderPlan):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+            assert x is not None and y is not None, f.name
+            assert x.shape == y.shape and np.array_equal(x, y), f.name
+        else:
+            assert x == y, f.name
+
+
+def final_plans(res: Any) -> list[tuple[Any, ...]]:
+    return [(p.key(), p.backorder_units, p.error, p.use_loc.tolist(), p.use_col.tolist(),
+             p.use_units.tolist()) for p in res.solution.final]
+
+
+def test_plans_round_trip_through_the_wire(small_scarce: dict[str, Any]) -> None:
+    """Packed and unpacked, every plan equals the original field by field - solver plans,
+    fast plans (``sku_loc``), plans with units waiting, and failed plans."""
+    res = reoptimize(small_scarce, time_limit_s=600, max_rounds=1, deterministic=True)
+    sol = res.solution
+    assert sol is not None
+    plans = [*sol.lower, *sol.final, failed_plan("bad order")]
+    assert {p.backend for p in plans} >= {"fast", "", "combination"}
+    assert any(p.backorder_units for p in plans) and any(p.sku_loc is not None for p in plans)
+    back = unpack_plans(pack_plans(plans))
+    assert len(back) == len(plans)
+    for a, b in zip(plans, back, strict=True):
+        assert_same_fields(a, b)
+    assert unpack_plans(pack_plans([])) == []
+
+
+def test_assign_prefers_owners_within_balance() -> None:
+    owner = np.array([0, 0, 0, 1, 1, 1, 0, 1])
+    parts = [np.array([3, 4, 5, 0]), np.array([0 + 1, 2, 6, 7])]
+    assert assign(parts, owner, 2) == [1, 0]
+    # both parts mostly owned by slot 0: the larger goes there, the other to slot 1
+    owner = np.zeros(8, dtype=np.int64)
+    assert sorted(assign([np.arange(5), np.arange(5, 8)], owner, 2)) == [0, 1]
+    assert assign([np.arange(5), np.arange(5, 8)], owner, 2)[0] == 0
+
+
+def test_workers_hold_exactly_what_the_driver_sent(small_scarce: dict[str, Any]) -> None:
+    """Delta protocol round trip: after a search with local processes, each slot holds
+    the templates and lower-bound plans of exactly the orders the driver says it owns,
+    and every plan it holds in the current version equals the driver's; after the output
+    stage every slot holds the final plan of every order it owns."""
+    batch = batch_from_json(small_scarce)
+    state = _state(batch, 0.2, True, None)
+    runner = make_runner(state, 2)
+    try:
+        sol = optimize(state, runner, time_limit_s=600, max_rounds=4, deterministic=True,
+                       parts=3)
+        assert sol.stats["rounds"] == 4 and sol.stats["orders_moved_per_round"] > 0
+        assert sol.stats["bytes_per_round"] > 0
+        n = len(state.templates)
+        for s in range(2):
+            held = runner.holding(s)
+            mine = np.flatnonzero(runner.owner == s).tolist()
+            # orders that left it in the last round are forgotten with its next message
+            assert set(held["orders"]) == set(mine) | runner.dropped[s]
+            for o, low in zip(held["orders"], held["lower"], strict=True):
+                assert_same_fields(low, sol.lower[o])
+            current = [o for o in held["plan_orders"] if runner.held[o] == runner.version[o]]
+            by_order = dict(zip(held["plan_orders"], held["plans"], strict=True))
+            for o in current:
+                assert_same_fields(by_order[o], sol.final[o])
+        assert sum(len(runner.holding(s)["orders"]) - len(runner.dropped[s])
+                   for s in range(2)) == n
+        runner.output(_echo, sol.final, 64)  # syncs every stale plan
+        for s in range(2):
+            held = runner.holding(s)
+            mine = np.flatnonzero(runner.owner == s).tolist()
+            assert set(mine) <= set(held["plan_orders"])
+            for o, plan in zip(held["plan_orders"], held["plans"], strict=True):
+                if o in mine:
+                    assert_same_fields(plan, sol.final[o])
+        check_no_oversell(state.world.stock, sol.final)
+    finally:
+        runner.close()
+
+
+def _echo(state: Any, items: list[tuple[int, OrderPlan]]) -> list[int]:
+    return [o for o, _ in items]
+
+
+def test_deterministic_plans_do_not_depend_on_the_worker_count(
+        small_scarce: dict[str, Any]) -> None:
+    """The same parts give the same plans and tables with one process, two local
+    processes and a Dask cluster of two workers."""
+    distributed = pytest.importorskip("distributed")
+    args: dict[str, Any] = dict(time_limit_s=600, max_rounds=3, deterministic=True, parts=3,
+                                bound_time_limit_s=0)
+    one = reoptimize(small_scarce, workers=1, **args)
+    two = reoptimize(small_scarce, workers=2, **args)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        dask = reoptimize(small_scarce, scheduler=client, **args)
+    assert final_plans(one) == final_plans(two) == final_plans(dask)
+    for name in ("master", "items", "payments"):
+        assert one.tables[name].equals(two.tables[name]), name
+        assert one.tables[name].equals(dask.tables[name]), name
+    assert one.summary["children_batch"] <= one.summary["children_sequential"]
+    assert two.summary["bytes_per_round"] > 0 and dask.summary["bytes_per_round"] > 0
+
+
+def _inject(monkeypatch: pytest.MonkeyPatch, small: dict[str, Any]) -> str:
+    from ordersplit.batch import model
+
+    bad = small["requests"][5]["order"]["id"]
+    real_compile = model.compile_request
+
+    def compile_or_fail(request: Any) -> Any:
+        if request.order.id == bad:
+            raise RuntimeError("injected solver failure")
+        return real_compile(request)
+
+    monkeypatch.setattr(model, "compile_request", compile_or_fail)
+    return bad
+
+
+@pytest.mark.parametrize("where", ["processes", "dask"])
+def test_one_bad_order_on_a_worker_is_reported_and_the_others_go_on(
+        small: dict[str, Any], monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    """An order whose split raises on a worker (local processes started by fork, which
+    carry the injected failure; Dask workers in this process) is an error row; every
+    other order is planned."""
+    from ordersplit.batch import runners
+
+    bad = _inject(monkeypatch, small)
+    args: dict[str, Any] = dict(time_limit_s=600, max_rounds=2, deterministic=True, parts=2,
+                                bound_time_limit_s=0)
+    if where == "processes":
+        monkeypatch.setattr(runners, "START_METHOD", "fork")
+        res = reoptimize(small, workers=2, **args)
+    else:
+        distributed = pytest.importorskip("distributed")
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                      dashboard_address=None) as cluster, \
+                distributed.Client(cluster) as client:
+            res = reoptimize(small, scheduler=client, **args)
+    errors = res.errors.set_index("order_id")
+    assert list(errors.index) == [bad]
+    assert "injected solver failure" in errors.loc[bad, "message"]
+    n = len(small["requests"])
+    assert res.summary["orders_planned"] == n - 1
+    assert len(set(res.master[res.master["level"] == 1]["order_id"])) == n - 1
+
+
+def _reference_components(plans: list[OrderPlan], lower: list[OrderPlan],
+                          residual: np.ndarray) -> list[frozenset[int]]:
+    """The component cut's links, joined one pair at a time (union-find): orders sharing
+    a cell; an order waiting for a SKU and the first order (in arrival) holding it; an
+    order above its bound and the holders of the cells its bound plan lacks."""
+    parent = list(range(len(plans)))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            a = parent[a]
+        return a
+
+    def join(a: int, b: int) -> None:
+        parent[find(a)] = find(b)
+
+    for o, p in enumerate(plans):
+        for h, q in enumerate(plans):
+            cells = set(zip(p.use_loc.tolist(), p.use_col.tolist(), strict=True))
+            if h != o and cells & set(zip(q.use_loc.tolist(), q.use_col.tolist(), strict=True)):
+                join(o, h)
+            first = [k for k in p.short_cols.tolist() if k in q.use_col.tolist() and not any(
+                k in plans[e].use_col.tolist() for e in range(h))]
+            if first:
+                join(o, h)
+            lb = lower[o]
+            if p.children > lb.children:
+                lack = {(w, k) for w, k, u in zip(lb.use_loc.tolist(), lb.use_col.tolist(),
+                                                  lb.use_units.tolist(), strict=True)
+                        if u > residual[w, k]}
+                if lack & set(zip(q.use_loc.tolist(), q.use_col.tolist(), strict=True)):
+                    join(o, h)
+    groups: dict[int, set[int]] = {}
+    for o in range(len(plans)):
+        groups.setdefault(find(o), set()).add(o)
+    return sorted(frozenset(g) for g in groups.values())
+
+
+def test_component_cut_equals_pairwise_links(small_scarce: dict[str, Any]) -> None:
+    """The vectorized component cut groups the orders exactly as joining every linked
+    pair one by one does."""
+    from ordersplit.batch.partition import component_labels
+
+    res = reoptimize(small_scarce, time_limit_s=600, max_rounds=0, deterministic=True,
+                     bound_time_limit_s=0)
+    sol = res.solution
+    assert sol is not None
+    batch = batch_from_json(small_scarce)
+    plans, lower = sol.sequential[:150], sol.lower[:150]
+    residual = check_no_oversell(batch.world.stock, sol.sequential)
+    labels = component_labels(plans, lower, residual)
+    groups: dict[int, set[int]] = {}
+    for o, lab in enumerate(labels):
+        groups.setdefault(lab, set()).add(o)
+    got = sorted(frozenset(g) for g in groups.values())
+    assert got == _reference_components(plans, lower, residual)
+    assert 1 < len(got) < len(plans)
+
+
+def test_incremental_oversell_check(small_scarce: dict[str, Any]) -> None:
+    """Replacing plans updates the residual as a full recount does, and a replacement
+    that takes stock already taken raises."""
+    from ordersplit.batch.ledger import OversellError, apply_changes
+
+    res = reoptimize(small_scarce, time_limit_s=600, max_rounds=0, deterministic=True,
+                     bound_time_limit_s=0)
+    sol = res.solution
+    assert sol is not None
+    stock = batch_from_json(small_scarce).world.stock
+    plans = list(sol.sequential)
+    residual = check_no_oversell(stock, plans)
+    changed = [o for o in range(len(plans)) if plans[o] is not sol.lower[o]
+               and sol.lower[o].use_units.size][:5]
+    assert changed
+    freed = [plans[o] for o in changed]
+    empty = failed_plan("freed")
+    apply_changes(residual, freed, [empty] * len(freed))
+    for o in changed:
+        plans[o] = empty
+    assert np.array_equal(residual, check_no_oversell(stock, plans))
+    # every order taking its lower-bound plan again at once oversells somewhere
+    with pytest.raises(OversellError):
+        apply_changes(residual, [], [sol.lower[o] for o in range(len(plans))])
