@@ -36,6 +36,7 @@ import pandas as pd
 from ordersplit.bench.scenario import ScenarioConfig
 from ordersplit.lookahead.forecasters import parse_kinds
 from ordersplit.lookahead.policy import POSITIONS, stock_value_available
+from ordersplit.lookahead.prices import PricingParams
 from ordersplit.lookahead.simulate import SimulationConfig
 from ordersplit.lookahead.study import StudyConfig, run_study
 
@@ -63,6 +64,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--refresh-hours", type=float, default=None)
     p.add_argument("--position", choices=POSITIONS, default="before_delivery",
                    help="where stock_value goes: right after children, or after delivery")
+    p.add_argument("--hour-cost", type=float, default=PricingParams.hour_cost,
+                   help="pricing LP: cost of one delivery hour of one unit")
+    p.add_argument("--split-weight", type=float, default=PricingParams.split_weight,
+                   help="pricing LP: weight of the extra-child proxy (0: hours only)")
     p.add_argument("--noise-sigma", type=float, default=0.5)
     p.add_argument("--stale-shift", type=float, default=0.25)
     p.add_argument("--replenish-every-hours", type=float, default=None)
@@ -96,6 +101,8 @@ def study_config(args: argparse.Namespace, preset: str) -> StudyConfig:
                        refresh_orders=args.refresh_orders or None,
                        refresh_hours=args.refresh_hours, noise_sigma=args.noise_sigma,
                        stale_shift=args.stale_shift, position=args.position,
+                       pricing=PricingParams(hour_cost=args.hour_cost,
+                                             split_weight=args.split_weight),
                        batch_time_limit_s=args.batch_time_limit_s,
                        batch_workers=args.batch_workers,
                        batch_deterministic=args.batch_deterministic,

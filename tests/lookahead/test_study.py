@@ -136,3 +136,19 @@ def test_simulate_command_runs_the_policies_and_writes_the_study(tmp_path: Path,
     assert main(["simulate", "--orders", "3", "--forecast", "psychic"]) == 2
     assert main(["simulate", "--orders", "3", "--refresh-orders", "0"]) == 2
     assert "refresh" in capsys.readouterr().err
+
+
+def test_study_runner_passes_the_pricing_weights_and_refuses_bad_ones(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``--hour-cost`` / ``--split-weight`` reach the pricing LP of every scenario; a
+    negative weight is a named error (exit 2), not a traceback."""
+    from benchmarks.lookahead_study import main as study_main
+    from benchmarks.lookahead_study import parse_args, study_config
+
+    args = parse_args(["--orders", "50", "--split-weight", "0", "--hour-cost", "0.5"])
+    cfg = study_config(args, "scarce")
+    assert (cfg.pricing.split_weight, cfg.pricing.hour_cost) == (0.0, 0.5)
+    assert study_config(parse_args(["--orders", "50"]), "default").pricing == StudyConfig(
+        cfg.simulation).pricing
+    assert study_main(["--orders", "50", "--split-weight", "-1"]) == 2
+    assert "split_weight" in capsys.readouterr().err
