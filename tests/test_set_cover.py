@@ -23,7 +23,7 @@ from ordersplit.solver.evaluate import evaluate, violations
 from ordersplit.solver.heuristics import HEURISTICS
 from ordersplit.solver.portfolio import solve_problem
 from ordersplit.solver.problem import SplitProblem
-from ordersplit.solver.set_cover import pure_cover, smallest_cover
+from ordersplit.solver.set_cover import dominated_columns, pure_cover, smallest_cover
 from ordersplit.solver.stop import Deadline, WorkBudget
 from tests.test_independent_cpsat import independent_optimum
 
@@ -114,3 +114,20 @@ def test_local_search_is_reproducible_and_never_worse_than_greedy() -> None:
     assert np.array_equal(plans[0], plans[1])
     assert violations(problem, plans[0]) == []
     assert evaluate(problem, plans[0]).children <= evaluate(problem, greedy).children
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(1, 6), cols=st.integers(1, 8))
+def test_dominated_columns_are_in_no_optimal_cover(seed: int, rows: int, cols: int) -> None:
+    """Dropping the dominated columns keeps every optimal cover: none of them opens one,
+    so the reduced model has the full model's optimum (brute force over all subsets)."""
+    rng = np.random.default_rng(seed)
+    cover = rng.random((cols, rows)) < 0.4
+    cover[rng.integers(0, cols, rows), np.arange(rows)] = True
+    prices = rng.integers(0, 10, cols)
+    dropped = dominated_columns(cover, prices)
+    costs = {s: int(prices[list(s)].sum())
+             for k in range(1, cols + 1) for s in itertools.combinations(range(cols), k)
+             if cover[list(s)].any(axis=0).all()}
+    best = min(costs.values())
+    assert all(not dropped[list(s)].any() for s, c in costs.items() if c == best)

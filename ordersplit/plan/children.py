@@ -7,6 +7,7 @@ shipments in the order of their first line, then the store child, then back-orde
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -90,27 +91,42 @@ def draft_children(layout: Layout, x: IntArray, per_warehouse: bool) -> list[Dra
 
 
 def reasons(children: list[DraftChild]) -> list[list[str]]:
-    """For each child, the rules that separate it from at least one other child."""
+    """For each child, the rules that separate it from at least one other child.
+
+    Children of the same kind, bulkiness and group key are alike here, so the pairwise
+    comparison runs over distinct classes, not over pairs of children: a big order
+    opens hundreds of children but holds a handful of classes.
+    """
+    per_kind = Counter(c.kind for c in children)
+    # (kind, bulky, key) -> children per warehouse; (kind, bulky) -> its distinct keys
+    classes: dict[tuple[str, bool, GroupKey], Counter[int | None]] = {}
+    keys_of: dict[tuple[str, bool], list[GroupKey]] = {}
+    for c in children:
+        cls = (c.kind, c.bulky, c.key)
+        if cls not in classes:
+            classes[cls] = Counter()
+            keys_of.setdefault((c.kind, c.bulky), []).append(c.key)
+        classes[cls][c.warehouse] += 1
+    key_diffs: dict[tuple[str, bool, GroupKey], set[str]] = {}
+    for cls in classes:
+        found: set[str] = set()
+        for other in keys_of[cls[:2]]:
+            found.update(differing_rules(cls[2], other))
+        key_diffs[cls] = found
     out: list[list[str]] = []
     for a in children:
-        found: set[str] = set()
-        for b in children:
-            if a is b:
-                continue
-            if a.kind != b.kind:  # the special child carries the reason, not the others
-                if a.kind == "backorder":
-                    found.add("stock")
-                elif a.kind == "store":
-                    found.add("offline_store")
-                continue
-            if a.bulky:
-                found.add("bulky")
-            if a.bulky != b.bulky:
-                continue
-            diff = differing_rules(a.key, b.key)
-            found.update(diff)
-            if not diff and a.warehouse != b.warehouse:
-                found.add("warehouse")
+        cls = (a.kind, a.bulky, a.key)
+        found = set(key_diffs[cls])
+        if per_kind[a.kind] < len(children):  # the special child carries the reason
+            if a.kind == "backorder":
+                found.add("stock")
+            elif a.kind == "store":
+                found.add("offline_store")
+        if a.bulky and per_kind[a.kind] > 1:
+            found.add("bulky")
+        same = classes[cls]
+        if same.total() > same[a.warehouse]:  # same key, another warehouse
+            found.add("warehouse")
         out.append([r for r in REASON_ORDER if r in found])
     return out
 
