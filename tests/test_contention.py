@@ -8,6 +8,8 @@ instance that the relaxation gets wrong.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -180,3 +182,43 @@ def test_a_sku_shared_by_two_groups_against_cpsat(objective):
         assert evaluate(problem, auto.assignment).key(objective) == best
         checked += 1
     assert checked == 60 and proven >= 30
+
+
+@pytest.mark.parametrize("objective", [("children", "makespan", "unit_hours", "fragments"),
+                                       ("children", "fragments")])
+def test_contended_orders_settle_fragments_case_by_case(objective, monkeypatch):
+    """With line fragments last, ``auto`` settles them over the placement cases that
+    reach the proven head terms: the plan equals CP-SAT's optimum on every term."""
+    from ordersplit.solver import portfolio
+
+    settled = []
+    real = portfolio.settle_cases
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        settled.append(out is not None)
+        return out
+
+    monkeypatch.setattr(portfolio, "settle_cases", spy)
+    rng = np.random.default_rng(23)
+    checked = 0
+    for _ in range(80):
+        problem = contended_problem(rng, objective)
+        k = problem.n_skus  # lines of 1-4 units, so that lines can split
+        quantity = problem.quantity.copy()
+        quantity[:k] = rng.integers(1, 5, k)
+        stock = problem.stock.copy()
+        stock[0] = np.maximum(stock[0], (problem.usage * quantity[:, None]).sum(axis=0))
+        problem = dataclasses.replace(problem, quantity=quantity, stock=stock)
+        if problem.coverable:
+            continue
+        got = solve_problem(problem, "auto", Deadline(60))
+        ref = solve_problem(problem, "cpsat", Deadline(60))
+        assert ref.status.value == "optimal" and ref.assignment is not None
+        assert got.status.value == "optimal" and got.assignment is not None
+        assert violations(problem, got.assignment) == []
+        assert evaluate(problem, got.assignment).key(objective) == evaluate(
+            problem, ref.assignment).key(objective)
+        checked += 1
+    assert checked >= 40
+    assert sum(settled) >= 10, "the case-by-case settlement must carry some of them"

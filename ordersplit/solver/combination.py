@@ -78,6 +78,11 @@ class CombinationOutcome:
     children_bound: int
     nodes: int
     infeasible: bool = False
+    ties: tuple[tuple[SplitProblem, IntArray], ...] = ()
+    """With placement cases: every case (its coverable problem) whose plan reaches the
+    best objective, with that plan; the order's plans of that objective all lie in these
+    cases, so the later terms the search does not know (fragments) are settled case by
+    case (:func:`ordersplit.solver.fragments.settle_fragments`)."""
 
 
 def combination_search(problem: SplitProblem, stop: Deadline,
@@ -125,6 +130,7 @@ def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
     cache: dict[tuple[object, ...], GroupOutcome] = {}
     fewest: int | None = None
     aborted = False
+    reached: list[tuple[tuple[int, ...], SplitProblem, IntArray]] = []
     if len(cases) > 1 and len(problem.objective) > 1:
         counted: list[tuple[PlacementCase, int | None]] = []
         for done, case in enumerate(cases):
@@ -132,11 +138,12 @@ def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
                 counted += [(c, None) for c in cases[done:]]
                 break
             only_count = dataclasses.replace(case.problem, objective=("children",))
-            first = _search_problem(only_count, stop, None, fewest, cache, varying)
+            first = _search_problem(only_count, stop, None, fewest, cache, varying,
+                                    plan=False)
             nodes += first.nodes
             if first.infeasible:  # no plan, or none with as few children as an earlier case
                 continue
-            c = first.children_bound if first.proven and first.assignment is not None else None
+            c = first.children_bound if first.proven else None
             counted.append((case, c))  # None: not finished, so searched in full below
             if c is not None:
                 fewest = c if fewest is None else min(fewest, c)
@@ -160,6 +167,7 @@ def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
             proven = False
             continue
         key = evaluate(problem, x).key(problem.objective)
+        reached.append((key, case.problem, x))
         if best_key is None or key < best_key:
             best_x, best_key = x, key
     if aborted:  # a case not searched might need fewer children: no bound
@@ -167,18 +175,21 @@ def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
     if best_x is None:
         return CombinationOutcome(None, False, bound or 0, nodes,
                                   infeasible=bound is None and not aborted)
-    return CombinationOutcome(best_x, proven, bound or 0, nodes)
+    ties = tuple((p, x) for key, p, x in reached if key == best_key) if proven else ()
+    return CombinationOutcome(best_x, proven, bound or 0, nodes, ties=ties)
 
 
 def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray | None,
                     count_limit: int | None = None,
                     cache: dict[tuple[object, ...], GroupOutcome] | None = None,
-                    varying: set[int] | None = None) -> CombinationOutcome:
+                    varying: set[int] | None = None, plan: bool = True) -> CombinationOutcome:
     """The search on one problem: exact when coverable, else on the relaxation.
 
     With ``count_limit`` only plans of at most that many children are looked for
     (``infeasible`` then means none exists). ``cache`` keeps the outcomes of the groups
     not in ``varying`` between calls on problems that differ only in those groups.
+    Without ``plan`` (a coverable problem, whose sets always fill) only the count and
+    whether it is proven are wanted: no assignment is built.
     """
     terms = problem.objective[1:]
     groups = problem.groups()
@@ -249,6 +260,8 @@ def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray |
         # with no incumbent, a finished search that found no set proves there is none
         return CombinationOutcome(None, False, bound, nodes,
                                   infeasible=counts_proven and incumbent is None)
+    if not plan and problem.coverable:
+        return CombinationOutcome(None, proven, bound, nodes)
     final = sets
     if "makespan" in terms and terms.index("makespan") + 1 < len(terms):
         pos = terms.index("makespan")

@@ -382,6 +382,26 @@ def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
     return _no_worse(problem, x, orig, True)
 
 
+def settle_cases(problem: SplitProblem, ties: tuple[tuple[SplitProblem, IntArray], ...],
+                 head: dict[str, int], stop: Deadline) -> IntArray | None:
+    """:func:`settle_fragments` for an order of contended stock that the search solved by
+    placement cases (:mod:`ordersplit.solver.contention`): every plan of the proven
+    ``head`` lies in one of the cases ``ties`` reach it in, and each case is coverable,
+    so the fewest fragments is the best over those cases of each one settled alone.
+    Returns that plan, or ``None`` when a case was not settled (or there are none)."""
+    best: tuple[tuple[int, ...], IntArray] | None = None
+    for case, x in ties:
+        full = dataclasses.replace(case, objective=problem.objective)
+        share_derived(case, full)
+        y, settled = settle_fragments(full, x, head, stop)
+        if not settled:
+            return None
+        key = evaluate(problem, y).key(problem.objective)
+        if best is None or key < best[0]:
+            best = (key, y)
+    return None if best is None else best[1]
+
+
 def _no_worse(problem: SplitProblem, y: IntArray, x: IntArray, proven: bool
               ) -> tuple[IntArray, bool]:
     """``(y, proven)``, or ``(x, False)`` when ``y`` is worse than ``x`` (a safeguard)."""

@@ -45,6 +45,7 @@ from ordersplit.solver.fragments import (
     fragments_lower_bound,
     head_terms,
     keep_lines_whole,
+    settle_cases,
     settle_fragments,
     share_derived,
     without_fragments,
@@ -140,6 +141,9 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
         share = EXACT_SHARE_LARGE if large else EXACT_SHARE
         out = combination_search(core, stop.fraction(share), best.x)
         share_derived(core, problem)
+        if out.proven and out.ties and core is not problem and _settled_by_cases(
+                problem, out.ties, best, stop):
+            return _result(best, Status.OPTIMAL, 0 if best.obj is None else best.obj.children, t0)
         if out.assignment is not None:
             best.offer("combination", out.assignment, stop)
         if out.proven and best.x is not None and best.obj is not None:
@@ -201,6 +205,24 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     final = Status.FALLBACK if failed else Status.FEASIBLE
     message = "exact backend failed" if failed else "time ran out"
     return _result(best, final, children_lb, t0, message)
+
+
+def _settled_by_cases(problem: SplitProblem, ties: tuple[tuple[SplitProblem, IntArray], ...],
+                      best: _Best, stop: Deadline) -> bool:
+    """Contended stock the search proved by placement cases: the fragments settled case
+    by case (:func:`~ordersplit.solver.fragments.settle_cases`) make the plan optimal on
+    every term; kept when no plan offered so far is better (none can be). True then."""
+    first = evaluate(problem, ties[0][1])
+    head = {t: int(getattr(first, t)) for t in head_terms(problem)}
+    x = settle_cases(problem, ties, head, stop)
+    if x is None:
+        return False
+    obj = evaluate(problem, x)
+    if best.obj is not None and best.obj.key(problem.objective) < obj.key(problem.objective):
+        log.warning("fragments settled by cases above a heuristic's plan; not proven")
+        return False
+    best.x, best.obj, best.name = x, obj, "combination"
+    return True
 
 
 BUILD_SECONDS_PER_COLUMN = 4e-5
