@@ -34,7 +34,12 @@ from typing import Any
 import numpy as np
 
 from ordersplit.solver.evaluate import evaluate, fragments, used_pairs
-from ordersplit.solver.fragments_covers import settle_by_covers, settle_by_search
+from ordersplit.solver.fragments_covers import (
+    FEW_SETS,
+    MAX_SETS,
+    settle_by_covers,
+    settle_by_search,
+)
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.stop import Deadline
 
@@ -353,10 +358,13 @@ def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
     head_only = tuple(t for t in problem.objective if t != TERM)
     left = []
     for items in todo:  # groups of whole lines: every minimum cover tried, or the kernel
-        rows = settle_by_covers(problem, items, x[items], reach, head_only)
+        rows = settle_by_covers(problem, items, x[items], reach, head_only, (0, FEW_SETS))
         if rows is None:
             rows = settle_by_search(problem, items, x[items], reach, head_only,
                                     head.get("makespan"), stop)
+        if rows is None:
+            rows = settle_by_covers(problem, items, x[items], reach, head_only,
+                                    (FEW_SETS, MAX_SETS))
         if rows is None:
             left.append(items)
         else:

@@ -32,6 +32,10 @@ from ordersplit.solver.stop import Deadline
 
 MAX_SETS = 20_000
 """Candidate sets tried at most (beyond that the CP-SAT model settles the group)."""
+FEW_SETS = 1_000
+"""Candidate sets up to which trying them all comes before the compiled search
+(:func:`settle_by_search`); beyond it the search goes first (on 10 x 30 partial orders of
+some 10^4 sets, 1 ms against 10 ms), and the sets are tried only where it does not apply."""
 MAX_COVERS = 2_000
 """Covering sets scored at most, one by one."""
 
@@ -48,11 +52,13 @@ def plain_lines(problem: SplitProblem, items: IntArray) -> bool:
 
 
 def settle_by_covers(problem: SplitProblem, items: IntArray, rows: IntArray,
-                     reach: np.ndarray, terms: tuple[str, ...]) -> IntArray | None:
+                     reach: np.ndarray, terms: tuple[str, ...],
+                     sets: tuple[int, int] = (0, MAX_SETS)) -> IntArray | None:
     """The rows of ``items`` with the fewest fragments among all plans of the group that
     keep its children and, when they are among ``terms`` (the terms before fragments),
     its unit hours and cost (those of ``rows``); ``None`` when the enumeration does not
-    apply or is too large (see the module docstring).
+    apply or its number of candidate sets is outside ``sets`` (above the first, at most
+    the second; see the module docstring).
 
     ``reach[i, w]``: item ``i`` may ship from ``w`` within the makespan ``M*``.
     """
@@ -64,14 +70,16 @@ def settle_by_covers(problem: SplitProblem, items: IntArray, rows: IntArray,
     k = problem.single_sku[items]
     cap = np.minimum(problem.stock[:, k].T, q[:, None]) * reach[items]  # [item, warehouse]
     cand = np.flatnonzero(cap.any(axis=0))
-    if c_star == 0 or cand.size < c_star or math.comb(int(cand.size), c_star) > MAX_SETS:
+    n_sets = math.comb(int(cand.size), c_star) if c_star else 0
+    if c_star == 0 or cand.size < c_star or not sets[0] < n_sets <= sets[1]:
         return None
     hours, cost = problem.hours, problem.cost
     price = problem.prices[:, k].T  # [item, warehouse]: each line's unit price
     target_uh = int((rows.sum(axis=0) * hours).sum())
     target_sv = int((rows * price).sum())
     target_cost = int(cost[used].sum())
-    combos = np.array(list(itertools.combinations(cand.tolist(), c_star)), dtype=np.int64)
+    combos = cand[np.fromiter(itertools.chain.from_iterable(itertools.combinations(
+        range(cand.size), c_star)), dtype=np.int64, count=n_sets * c_star).reshape(n_sets, c_star)]
     covers = combos[(cap[:, combos].sum(axis=2) >= q[:, None]).all(axis=0)]
     if covers.shape[0] > MAX_COVERS:
         return None
