@@ -43,6 +43,9 @@ def fragments(problem: SplitProblem, x: IntArray) -> int:
     """
     if not problem.per_warehouse:
         return 0
+    if problem.own_lines:  # pieces are nonzero cells, each shipping row one line
+        nonzero = x != 0
+        return int(nonzero.sum() - nonzero.any(axis=1).sum())
     rows, cols = np.nonzero(x)
     if rows.size == 0:
         return 0

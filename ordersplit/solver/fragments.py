@@ -51,7 +51,7 @@ SETTLE_BACKEND = "cpsat"
 30 ms a call under load 10, HiGHS 54 ms)."""
 
 
-DERIVED = ("capacity", "single_sku", "simple", "coverable")
+DERIVED = ("capacity", "single_sku", "simple", "coverable", "own_lines", "lone_lines")
 """Cached properties of a :class:`SplitProblem` that do not depend on its objective."""
 
 
@@ -141,6 +141,11 @@ def keep_lines_whole(problem: SplitProblem, x: IntArray, stop: Deadline | None =
         return x
     out = x.copy()
     opened = used_pairs(problem, x)
+    if problem.lone_lines and _takes_unit_hours_first(problem) is not False:
+        # each line alone on its SKU: its closed form from the whole stock (the usual case)
+        for i in np.flatnonzero((x > 0).sum(axis=1) > 1).tolist():
+            out[i] = _one_line(problem, i, opened, problem.stock)[0]
+        return _no_worse_rows(problem, out, x)
     stock = problem.stock - consumed(problem, x)  # what the plan leaves unused
     for part in _parts(problem, np.flatnonzero(problem.quantity > 0)):
         if stop is not None and stop.expired():
@@ -155,6 +160,11 @@ def keep_lines_whole(problem: SplitProblem, x: IntArray, stop: Deadline | None =
             rows = x[part]
         out[part] = rows
         stock[:, ks] -= rows.T @ use
+    return _no_worse_rows(problem, out, x)
+
+
+def _no_worse_rows(problem: SplitProblem, out: IntArray, x: IntArray) -> IntArray:
+    """``out`` unless it is worse than ``x`` (a safeguard: it cannot be)."""
     if np.array_equal(out, x) or evaluate(problem, out).key(problem.objective) <= evaluate(
             problem, x).key(problem.objective):
         return out

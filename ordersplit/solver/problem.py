@@ -173,6 +173,20 @@ class SplitProblem:
         return sku
 
     @cached_property
+    def own_lines(self) -> bool:
+        """True when every item is a line of its own (no line split into components)."""
+        return bool(np.unique(self.lines).size == self.n_items)
+
+    @cached_property
+    def lone_lines(self) -> bool:
+        """True when every item is a whole splittable line of one unit of one SKU that
+        no other item uses: each line's fragments depend on its own row alone."""
+        if not self.own_lines or not bool(self.splittable.all()):
+            return False
+        sku = self.single_sku
+        return bool((sku >= 0).all() and np.unique(sku).size == sku.size)
+
+    @cached_property
     def simple(self) -> bool:
         """True when every item is a splittable single SKU and no SKU is shared by two groups.
 
