@@ -87,6 +87,8 @@ class GroupData:
     worth: IntArray | None = None
     """``[local wh, local element]`` one unit's stock value, when it is searched."""
     bits: _BitData | None = None
+    lists: tuple[np.ndarray, np.ndarray] | None = None
+    """:func:`_element_lists` of ``supply``, when the dominance test has built them."""
 
 
 SMALL_GROUP = 64
@@ -96,7 +98,21 @@ SMALL_GROUP = 64
 def elements(problem: SplitProblem, items: IntArray) -> tuple[IntArray, IntArray]:
     """The group's cover elements (see :attr:`SplitProblem.coverable`): what each
     warehouse can supply of each, ``[W, E]`` capped at the demand, and the demand
-    ``[E]`` in item units. SKU elements come first, in SKU order, then the other items."""
+    ``[E]`` in item units. SKU elements come first, in SKU order, then the other items.
+
+    Kept on the problem per group (read-only): the search, its fill and the fragments
+    stages ask for the same group's elements several times."""
+    memo = problem.__dict__.setdefault("_elements", {})
+    key = items.tobytes()
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _elements(problem, items)
+        for arr in found:
+            arr.setflags(write=False)
+    return found
+
+
+def _elements(problem: SplitProblem, items: IntArray) -> tuple[IntArray, IntArray]:
     merged = (problem.single_sku[items] >= 0) & problem.splittable[items]
     if items.size <= SMALL_GROUP:  # a few lines: a dict adds them up quicker than numpy
         units: dict[int, int] = {}
@@ -237,11 +253,12 @@ def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None,
     wh = np.flatnonzero(ok)
     wh = wh[np.lexsort((wh, problem.cost[wh], problem.hours[wh]))]
     sup, hrs, cst = supply[wh], problem.hours[wh], problem.cost[wh]
-    if wh.size > 1 and worth is not None:
-        if _priced_cells(wh.size, demand.size) <= PRICED_DOMINANCE_CELLS:
-            keep = ~_priced_full_dominance(sup, demand, hrs, cst, worth[wh])
-            wh, sup, hrs, cst = wh[keep], sup[keep], hrs[keep], cst[keep]
-    elif wh.size > 1:
+    if wh.size > 1 and worth is not None and \
+            _priced_cells(wh.size, demand.size) <= PRICED_DOMINANCE_CELLS:
+        keep = ~_priced_full_dominance(sup, demand, hrs, cst, worth[wh])
+        wh, sup, hrs, cst = wh[keep], sup[keep], hrs[keep], cst[keep]
+    lists = None
+    if wh.size > 1 and worth is None:
         welem, wdeg = _element_lists(sup)
         dominated = np.zeros(wh.size, dtype=np.bool_)
         if not pkernel.full_dominated(sup, welem, wdeg, demand, hrs.astype(np.int64),
@@ -249,10 +266,11 @@ def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None,
             return None
         keep = ~dominated
         wh, sup, hrs, cst = wh[keep], sup[keep], hrs[keep], cst[keep]
+        lists = (welem[keep], wdeg[keep])  # a warehouse's elements stay what they were
     if stop.expired():
         return None
     return GroupData(items, wh, np.ascontiguousarray(sup), demand, hrs, cst,
-                     None if worth is None else worth[wh])
+                     None if worth is None else worth[wh], lists=lists)
 
 
 def _priced_full_dominance(sup: IntArray, demand: IntArray, hours: IntArray, cost: IntArray,
@@ -335,7 +353,7 @@ def _bit_data(data: GroupData, terms: tuple[str, ...] = (), stop: Deadline | Non
         order = np.argsort(-sup, axis=0, kind="stable").T  # [E, W] largest supply first
         bits.by_size = np.ascontiguousarray(order)
         bits.n_by = full.sum(axis=0).astype(np.int64)
-        bits.welem, bits.wdeg = _element_lists(sup)
+        bits.welem, bits.wdeg = data.lists if data.lists is not None else _element_lists(sup)
         words = bits.cand.shape[1]
         bits.dom_count = np.zeros((data.wh.size, words), dtype=np.uint64)
         bits.dom_terms = np.zeros((data.wh.size, words), dtype=np.uint64)
