@@ -84,20 +84,22 @@ def fill_fastest(problem: SplitProblem, items: IntArray, open_wh: IntArray,
     Returns the assignment rows for ``items`` or ``None`` if they do not fit.
     """
     rows = np.zeros((items.size, problem.n_warehouses), dtype=np.int64)
-    order_wh = open_wh[np.lexsort((open_wh, problem.hours[open_wh]))]
-    ranked = sorted(range(items.size), key=lambda r: (bool(problem.splittable[items[r]]), r))
-    for r in ranked:
+    order_wh = open_wh[np.lexsort((open_wh, problem.hours[open_wh]))].tolist()
+    splittable = problem.splittable[items].tolist()
+    ranked = sorted(range(items.size), key=lambda r: (splittable[r], r))
+    for r in ranked:  # plain Python on scalars: a few items and warehouses each time
         i = int(items[r])
         need = int(problem.quantity[i])
-        use = problem.usage[i]
-        used = np.flatnonzero(use)
+        used = np.flatnonzero(problem.usage[i]).tolist()
+        per = [(k, int(problem.usage[i, k])) for k in used]
+        allowed = problem.allowed[i]
         for w in order_wh:
             if need == 0:
                 break
-            if not problem.allowed[i, w]:
+            if not allowed[w]:
                 continue
-            cap = int((stock[w, used] // use[used]).min())
-            if not problem.splittable[i]:
+            cap = min((int(stock[w, k]) // u for k, u in per), default=need)
+            if not splittable[r]:
                 if cap < need:
                     continue
                 got = need
@@ -105,7 +107,8 @@ def fill_fastest(problem: SplitProblem, items: IntArray, open_wh: IntArray,
                 got = min(need, cap)
             if got:
                 rows[r, w] = got
-                stock[w] -= use * got
+                for k, u in per:
+                    stock[w, k] -= u * got
                 need -= got
         if need:
             return None
