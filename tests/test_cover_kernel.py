@@ -198,9 +198,9 @@ def _smallest_cover_size(full: np.ndarray) -> int | None:
        st.floats(0.12, 0.3))
 def test_count_search_from_an_incumbent_matches_enumeration(
         seed: int, skus: int, warehouses: int, density: float) -> None:
-    """The count-only search (the count stage's path, with the reach bounds of siblings
-    below excluded candidates) finds a smallest cover, started from greedy's, on
-    covers deep enough (optima of 3-7 warehouses) for every bound to act."""
+    """The count-only search (the count stage's path: widest candidates first, cut by
+    the reach still needed) finds a smallest cover, started from greedy's, on covers
+    deep enough (optima of 3-7 warehouses) for every bound to act."""
     rng = np.random.default_rng(seed)
     full = rng.random((warehouses, skus)) < density
     full[rng.integers(warehouses, size=skus), np.arange(skus)] = True  # coverable

@@ -301,48 +301,6 @@ def _top_sum(reach: np.ndarray, av: np.ndarray, m: int, best_r: np.ndarray) -> i
 
 
 @nb.njit(cache=True)
-def _top_outside(reach: np.ndarray, av: np.ndarray, excl: np.ndarray, m: int,
-                 out: np.ndarray) -> int:
-    """The ``m`` largest ``reach`` values of the available warehouses outside ``excl``,
-    largest first, into ``out``; how many there are (at most ``m``)."""
-    n = 0
-    for i in range(av.size):
-        x = av[i] & ~excl[i]
-        while x:
-            w = 64 * i + _low(x)
-            x &= x - _ONE
-            r = reach[w]
-            if n < m:
-                n += 1
-            elif m == 0 or r <= out[m - 1]:
-                continue
-            p = n - 1
-            while p > 0 and out[p - 1] < r:
-                out[p] = out[p - 1]
-                p -= 1
-            out[p] = r
-    return n
-
-
-@nb.njit(cache=True, inline="always")
-def _merged_top(a: np.ndarray, a_from: int, a_to: int, b: np.ndarray, b_n: int, m: int) -> int:
-    """Sum of the ``m`` largest of ``a[a_from:a_to]`` and ``b[:b_n]`` (both descending)."""
-    total = 0
-    i = a_from
-    j = 0
-    for _ in range(m):
-        if i < a_to and (j >= b_n or a[i] >= b[j]):
-            total += a[i]
-            i += 1
-        elif j < b_n:
-            total += b[j]
-            j += 1
-        else:
-            break
-    return total
-
-
-@nb.njit(cache=True)
 def _finish(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarray,
             worth: np.ndarray, demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray, unc: np.ndarray,
             av: np.ndarray, chm: np.ndarray, best_key: np.ndarray, best_used: np.ndarray,
@@ -592,9 +550,6 @@ def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarra
     score = np.zeros(max(n_w, 1), dtype=np.int64)
     need = np.zeros(levels, dtype=np.int64)
     creach = np.zeros((levels, max(n_w, 1)), dtype=np.int64)
-    nctop = np.zeros((levels, max(n_w, 1)), dtype=np.int64)  # best reaches outside the pick's
-    n_nc = np.zeros(levels, dtype=np.int64)
-    n_unc = np.zeros(levels, dtype=np.int64)
     best_r = np.zeros(n_k + 1, dtype=np.int64)
     tmp = np.zeros(max(n_w, 1), dtype=np.int64)
     union = np.zeros(nw, dtype=np.uint64)
@@ -667,13 +622,6 @@ def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarra
                         order = np.argsort(score[:n])
                         tmp[:n] = clist[d, :n][order]
                         clist[d, :n] = tmp[:n]
-                        # The best reaches of the warehouses that are no candidates of
-                        # the pick: with the candidates not yet excluded they bound what
-                        # a sibling's other slots can reach (see below).
-                        slots = best_key[0] - d - base - tie
-                        n_nc[d] = _top_outside(reach, av[d], cand[pick], min(max(slots - 1, 0), n_w),
-                                               nctop[d])
-                        n_unc[d] = _count(unc[d])
                     if state[0] != 0:
                         for t in range(n):  # reach[] is overwritten deeper down
                             creach[d, t] = reach[clist[d, t]]
@@ -687,15 +635,6 @@ def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarra
             short = state[0] != 0 and creach[d, pos[d]] < need[d]
             if short and tie:
                 break  # this and every later sibling reach too little
-            if tie and state[0] != 0:
-                # Count only: the siblings before this one are excluded below it, and
-                # they are the widest candidates. Its other slots take at most the best
-                # reaches among the later candidates and the non-candidates; when even
-                # they fall short, so do they for every later (narrower) sibling.
-                slots = best_key[0] - d - base - tie
-                if creach[d, pos[d]] + _merged_top(creach[d], pos[d] + 1, n_c[d], nctop[d],
-                                                   n_nc[d], slots - 1) < n_unc[d]:
-                    break
             pos[d] += 1
             bit = _ONE << np.uint64(w & 63)
             av[d, w >> 6] &= ~bit
