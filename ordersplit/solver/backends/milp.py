@@ -56,6 +56,7 @@ CHECK_ROWS = 512
 """Rows written into PuLP between two looks at the deadline."""
 
 _HIGHS_FEASIBLE = 2  # kSolutionStatusFeasible
+_HIGHS_INFEASIBLE = ("kInfeasible", "kUnboundedOrInfeasible")
 
 PRESOLVE_SECONDS_PER_NONZERO = 4e-5
 """What HiGHS's MIP presolve may take per nonzero of the model, as measured at its worst:
@@ -71,7 +72,6 @@ def presolve_fits(nonzeros: int, time_limit: float) -> bool:
     a stage that cannot afford it runs without: the split keeps its deadline."""
     return nonzeros < PRESOLVE_MIN_NONZEROS or \
         nonzeros * PRESOLVE_SECONDS_PER_NONZERO <= 0.5 * time_limit
-_HIGHS_INFEASIBLE = ("kInfeasible", "kUnboundedOrInfeasible")
 
 
 def new_highs() -> Any:
