@@ -8,9 +8,12 @@ boundaries, the two-slot finish and the later-term bounds are all exercised.
 from __future__ import annotations
 
 import itertools
+import time
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ordersplit.bench import ScenarioConfig, generate_orders
 from ordersplit.models.validate import parse_request
@@ -178,3 +181,43 @@ def test_count_stage_beside_the_later_stages_gives_the_same_optimum(
         assert np.array_equal(again.assignment, out.assignment)
     if quick_seconds == 0.0:  # some assumed counts were wrong, and the stages were redone
         assert len(calls) > len(problems)
+
+
+def _smallest_cover_size(full: np.ndarray) -> int | None:
+    """Fewest rows of ``full`` (warehouses x SKUs) whose union covers every SKU, by
+    enumerating every subset size by size."""
+    for size in range(1, full.shape[0] + 1):
+        combos = np.array(list(itertools.combinations(range(full.shape[0]), size)))
+        if full[combos].any(axis=1).all(axis=1).any():
+            return size
+    return None
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.integers(8, 20), st.integers(10, 18),
+       st.floats(0.12, 0.3))
+def test_count_search_from_an_incumbent_matches_enumeration(
+        seed: int, skus: int, warehouses: int, density: float) -> None:
+    """The count-only search (the count stage's path: widest candidates first, cut by
+    the reach still needed) finds a smallest cover, started from greedy's, on covers
+    deep enough (optima of 3-7 warehouses) for every bound to act."""
+    rng = np.random.default_rng(seed)
+    full = rng.random((warehouses, skus)) < density
+    full[rng.integers(warehouses, size=skus), np.arange(skus)] = True  # coverable
+    cand, cov = kernel.pack(full.T.copy()), kernel.pack(full)
+    chosen = np.zeros(warehouses, dtype=np.int64)
+    size = kernel.greedy_cover(cov, skus, chosen)
+    best_key = np.array([size], dtype=np.int64)
+    best_used = kernel.mask_words(sum(1 << int(w) for w in chosen[:size]), warehouses)
+    state = np.array([2, 0, 0, 0], dtype=np.int64)
+    zero = np.zeros(warehouses, dtype=np.int64)
+    kernel.search(cand, cov, zero, zero, np.zeros((0, warehouses), dtype=np.int64),
+                  np.ones(skus, dtype=np.int64),
+                  np.argsort(full.sum(axis=0), kind="stable").astype(np.int64),
+                  np.zeros(0, dtype=np.int64), kernel.mask_words((1 << warehouses) - 1, warehouses),
+                  kernel.mask_words(0, warehouses), best_key, best_used, state,
+                  time.perf_counter() + 600)
+    assert state[2] == 0
+    used = [w for w in range(warehouses) if kernel.words_mask(best_used) >> w & 1]
+    assert full[used].any(axis=0).all()
+    assert len(used) == best_key[0] == _smallest_cover_size(full)

@@ -131,3 +131,22 @@ def test_dominated_columns_are_in_no_optimal_cover(seed: int, rows: int, cols: i
              if cover[list(s)].any(axis=0).all()}
     best = min(costs.values())
     assert all(not dropped[list(s)].any() for s, c in costs.items() if c == best)
+
+
+def test_a_huge_cover_skips_the_bounds_it_has_no_time_for(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the local search, a huge cover with less time left than its lower bounds
+    take returns the best plan as ``feasible`` rather than run past its deadline (they
+    took 70-120 ms on scp41 under load, past a 200 ms budget); a valid plan, bounded
+    by a child per group."""
+    problem = cover_problem(np.random.default_rng(7), 200, 600, 0.02, ("children", "fragments"))
+
+    def too_late(_problem: SplitProblem) -> None:
+        raise AssertionError("the lower bounds ran with no time for them")
+
+    monkeypatch.setattr(portfolio, "BOUND_SECONDS_PER_CELL", 1.0)  # never enough time
+    monkeypatch.setattr(portfolio, "lower_bound", too_late)
+    res = solve_problem(problem, "auto", Deadline(0.5))
+    assert res.status.value == "feasible"
+    assert res.assignment is not None and violations(problem, res.assignment) == []
+    assert res.objective is not None and 1 <= res.children_lower_bound <= res.objective.children

@@ -58,6 +58,21 @@ CHECK_ROWS = 512
 _HIGHS_FEASIBLE = 2  # kSolutionStatusFeasible
 _HIGHS_INFEASIBLE = ("kInfeasible", "kUnboundedOrInfeasible")
 
+PRESOLVE_SECONDS_PER_NONZERO = 4e-5
+"""What HiGHS's MIP presolve may take per nonzero of the model, as measured at its worst:
+on a 100 x 300 order with every rule (36,000 rows and columns, 135,000 nonzeros) it
+ran 5.7 s on a loaded 2-core machine and never looked at its 1.4 s time limit."""
+PRESOLVE_MIN_NONZEROS = 50_000
+"""Models smaller than this always keep presolve (it takes milliseconds there)."""
+
+
+def presolve_fits(nonzeros: int, time_limit: float) -> bool:
+    """Whether HiGHS's presolve of a model with ``nonzeros`` can run within ``time_limit``
+    seconds with room to spare. HiGHS does not check its time limit inside presolve, so
+    a stage that cannot afford it runs without: the split keeps its deadline."""
+    return nonzeros < PRESOLVE_MIN_NONZEROS or \
+        nonzeros * PRESOLVE_SECONDS_PER_NONZERO <= 0.5 * time_limit
+
 
 def new_highs() -> Any:
     """A silent, single-threaded Highs instance.
@@ -109,6 +124,7 @@ class _HighsRunner:
         self.highs = highs
         self.stop = stop
         self.all_cols = np.arange(self.n, dtype=np.int32)
+        self.nonzeros = int(model.row_coefs.size)
         self._stages_run = 0
 
     @staticmethod
@@ -125,6 +141,10 @@ class _HighsRunner:
             # HiGHS's presolve, on a model changed since the last run (new costs and a
             # fixing row), was seen to return a worse plan as optimal (warehouse rule
             # off, makespan then unit hours). Later stages are warm-started and small.
+            highs.setOptionValue("presolve", "off")
+        elif not presolve_fits(self.nonzeros, time_limit):
+            log.debug("HiGHS presolve of %d nonzeros skipped: %.2f s left", self.nonzeros,
+                      time_limit)
             highs.setOptionValue("presolve", "off")
         self._stages_run += 1
         if self.stop is not None and self.stop.work_limited:  # nodes, not seconds
