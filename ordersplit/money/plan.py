@@ -13,7 +13,12 @@ from decimal import Decimal
 
 import numpy.typing as npt
 
-from ordersplit.models.currency import currency_exponent, format_minor, to_minor
+from ordersplit.models.currency import (
+    currency_exponent,
+    format_minor,
+    format_minor_many,
+    to_minor,
+)
 from ordersplit.models.request import SplitRequest
 from ordersplit.money.batch import MoneyBatch, allocate_batch, kind_list
 from ordersplit.money.rounding import IntArray, as_int
@@ -67,19 +72,14 @@ def format_rows(keys: tuple[str, ...], exponent: int, parent: list[int],
                 children: list[list[int]], parts: list[list[int]]) -> AmountTexts:
     """Rows of minor units as ``amounts`` dicts of decimal strings. A plan repeats few
     values (zeros above all), so each is formatted once."""
-    text: dict[int, str] = {}
-
-    def rows(table: list[list[int]]) -> list[dict[str, str]]:
-        out = []
+    values = set(parent)
+    for table in (children, parts):
         for row in table:
-            values = []
-            for v in row:
-                s = text.get(v)
-                if s is None:
-                    s = text[v] = format_minor(v, exponent)
-                values.append(s)
-            out.append(dict(zip(keys, values, strict=True)))
-        return out
+            values.update(row)
+    get = format_minor_many(values, exponent).__getitem__
+
+    def rows(table: list[list[int]]) -> list[dict[str, str]]:  # rows are as long as keys
+        return [dict(zip(keys, map(get, row), strict=False)) for row in table]
 
     return rows(children), rows(parts), rows([parent])[0]
 
@@ -104,6 +104,12 @@ def request_order(
     child_kind: Sequence[str],
 ) -> tuple[OneOrder, int]:
     """One request and its parts as a :class:`OneOrder` of plain ints, and the exponent."""
+    return _request_order(request, _ints(part_child), _ints(part_line), _ints(part_weight),
+                          child_kind)
+
+
+def _request_order(request: SplitRequest, part_child: list[int], part_line: list[int],
+                   part_weight: list[int], child_kind: Sequence[str]) -> tuple[OneOrder, int]:
     order = request.order
     exp = currency_exponent(order.currency)
     lines = order.lines
@@ -139,9 +145,9 @@ def request_order(
         cover_activity=cover_act,
         cover_line=cover_line,
         child_kind=kind_list(child_kind),
-        part_child=_ints(part_child),
-        part_line=_ints(part_line),
-        part_weight=_ints(part_weight),
+        part_child=part_child,
+        part_line=part_line,
+        part_weight=part_weight,
     )
     return one, exp
 
@@ -214,8 +220,9 @@ def plan_amount_texts(
 ) -> AmountTexts:
     """:func:`allocate_plan` formatted (:meth:`PlanAmounts.format_all`), for the plan
     builder: a small order goes from the request to the strings in plain Python, with no
-    array in between; a large one takes the vectorized path."""
-    order, exp = request_order(request, part_child, part_line, part_weight, child_kind)
+    array in between; a large one takes the vectorized path. The parts are lists of
+    ``int``."""
+    order, exp = _request_order(request, part_child, part_line, part_weight, child_kind)
     if not _is_small(order):
         alloc = allocate_batch(order.to_batch())
         return format_rows(alloc.keys, exp, alloc.orders[0].tolist(),

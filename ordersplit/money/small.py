@@ -42,13 +42,13 @@ def apportion_list(total: int, weights: list[int], units: list[int] | None = Non
     minus the shares of its magnitude; all-zero weights share by ``units`` (one each
     when not given).
     """
-    if len(weights) == 1 and weights[0] > 0:  # one item takes it all (most lines)
+    n = len(weights)
+    if n == 1 and weights[0] > 0:  # one item takes it all (most lines)
         return [total]
-    if any(w < 0 for w in weights):
+    if n and min(weights) < 0:
         raise ValueError("apportion needs non-negative weights")
     if total < 0:
         return [-x for x in apportion_list(-total, weights, units)]
-    n = len(weights)
     wsum = sum(weights)
     if wsum == 0 and total:
         weights = [1] * n if units is None else list(units)
@@ -106,7 +106,10 @@ def controlled_list(rows: list[int], cols: list[int]) -> list[list[int]]:
         raise ValueError("column totals must add up to the rows' total in every segment")
     if n == 1:
         return [list(cols)]
-    den = max(sum(rows), 1)
+    total = sum(rows)
+    if m_cols == 1 and (total > 0 or not any(rows)):  # one column: the rows themselves
+        return [[b] for b in rows]
+    den = max(total, 1)
     floor = [[0] * m_cols for _ in range(n)]
     frac = [[False] * m_cols for _ in range(n)]
     for i, b in enumerate(rows):
@@ -215,9 +218,9 @@ class OneOrder:
     def fits_int64(self) -> bool:
         """Whether every input fits the batch path's int64 (where it does not, that path
         raises the ``OverflowError`` callers know)."""
-        ints = (*self._money(), self.rate_num, self.rate_den, self.part_weight)
-        return all(min(x, default=0) >= INT64_MIN and max(x, default=0) <= INT64_MAX
-                   for x in ints)
+        ints = [*self.payments, self.shipping_fee, *self.goods, *self.line_discount,
+                *self.activity_amount, *self.rate_num, *self.rate_den, *self.part_weight]
+        return min(ints) >= INT64_MIN and max(ints) <= INT64_MAX
 
     def to_batch(self) -> MoneyBatch:
         """This order as a :class:`MoneyBatch` of one order."""
@@ -312,33 +315,24 @@ def _allocate_charge(batch: OneOrder) -> OneAllocation:
     grouped = [p for ps in parts_of for p in ps]
 
     # -- discount activities over their lines, by net goods
-    net = [g - d for g, d in zip(goods, own, strict=True)]
     amounts = batch.activity_amount
     n_a = len(amounts)
-    covered: list[list[int]] = [[] for _ in range(n_a)]
-    for a, x in zip(batch.cover_activity, batch.cover_line, strict=True):
-        covered[a].append(x)
-    comp_line = [[d] + [0] * n_a for d in own]
-    counts = [0] * n_l
-    for lines in covered:
-        for x in lines:
-            counts[x] += 1
-    if any(c > 1 for c in counts):
-        table = activity_table(net, amounts, covered)
-        for x in range(n_l):
-            comp_line[x][1:] = table[x]
-    else:
-        for a, lines in enumerate(covered):
-            for x, share in zip(lines, apportion_list(amounts[a], [net[x] for x in lines]),
-                                strict=True):
-                comp_line[x][1 + a] = share
-    line_disc = [sum(row) for row in comp_line]
+    if n_a:
+        comp_line = _activity_components(batch, parts_of)
+        line_disc = [sum(row) for row in comp_line]
+    else:  # the line's own discount alone
+        comp_line = [[d] for d in own]
+        line_disc = list(own)
 
-    # -- goods and discount over parts
+    # -- goods and discount over parts (a line of one part keeps its amounts whole)
     part_goods = [0] * n_p
     part_disc = [0] * n_p
     comp_part: list[list[int]] = [[] for _ in range(n_p)]
     for x, ps in enumerate(parts_of):
+        if len(ps) == 1 and weight[ps[0]] > 0:
+            p = ps[0]
+            part_goods[p], part_disc[p], comp_part[p] = goods[x], line_disc[x], comp_line[x][:]
+            continue
         pg = apportion_list(goods[x], [weight[p] for p in ps])
         pd_ = apportion_list(line_disc[x], pg)
         for p, g, d, comp in zip(ps, pg, pd_, controlled_list(pd_, comp_line[x]), strict=True):
@@ -356,8 +350,8 @@ def _allocate_charge(batch: OneOrder) -> OneAllocation:
         kids_parts[c].append(p)
     kinds = batch.child_kind
     eligible = [k != STORE and u > 0 for k, u in zip(kinds, child_units, strict=True)]
-    ships = [c for c in range(n_c) if kinds[c] == SHIPMENT and child_units[c] > 0]
-    if batch.first_child and ships:
+    if batch.first_child and (ships := [c for c in range(n_c)
+                                        if kinds[c] == SHIPMENT and child_units[c] > 0]):
         fee_w = [int(c == ships[0]) for c in range(n_c)]
     elif any(eligible):
         fee_w = [v if e else 0 for v, e in zip(child_net, eligible, strict=True)]
@@ -365,18 +359,22 @@ def _allocate_charge(batch: OneOrder) -> OneAllocation:
             fee_w = [u if e else 0 for u, e in zip(child_units, eligible, strict=True)]
     else:
         fee_w = child_net if sum(child_net) > 0 else child_units
-    child_fee = apportion_list(batch.shipping_fee, fee_w) if n_c else []
+    fee = batch.shipping_fee
+    child_fee = apportion_list(fee, fee_w) if n_c else []
     part_fee = [0] * n_p
-    for c, ps in enumerate(kids_parts):
-        if not ps:
-            continue
-        ws = [part_net[p] for p in ps] if child_net[c] > 0 else [weight[p] for p in ps]
-        for p, f in zip(ps, apportion_list(child_fee[c], ws), strict=True):
-            part_fee[p] = f
+    if fee:
+        for c, ps in enumerate(kids_parts):
+            if not ps:
+                continue
+            ws = [part_net[p] for p in ps] if child_net[c] > 0 else [weight[p] for p in ps]
+            for p, f in zip(ps, apportion_list(child_fee[c], ws), strict=True):
+                part_fee[p] = f
 
     # -- payments: lines x methods, then parts x methods inside each line
     part_total = [n + f for n, f in zip(part_net, part_fee, strict=True)]
-    line_payable = [sum(part_total[p] for p in ps) for ps in parts_of]
+    line_payable = [0] * n_l
+    for x, t in zip(part_line, part_total, strict=True):
+        line_payable[x] += t
     paid = batch.payments
     if sum(line_payable) != sum(paid):
         raise ValueError(
@@ -385,14 +383,22 @@ def _allocate_charge(batch: OneOrder) -> OneAllocation:
     line_pay = controlled_list(line_payable, paid) if n_l else []
     part_pay: list[list[int]] = [[] for _ in range(n_p)]
     for x, ps in enumerate(parts_of):
+        if len(ps) == 1:  # the line's own row (its one part pays the line's payable)
+            part_pay[ps[0]] = line_pay[x][:]
+            continue
         for p, row in zip(ps, controlled_list([part_total[p] for p in ps], line_pay[x]),
                           strict=True):
             part_pay[p] = row
 
     # -- invoice and the VAT included in it: per rate rounded half up, then shared
-    invoiced = batch.invoiced
-    part_inv = [sum(v for v, inv in zip(row, invoiced, strict=True) if inv) for row in part_pay]
-    line_inv = [sum(part_inv[p] for p in ps) for ps in parts_of]
+    invoiced = [k for k, inv in enumerate(batch.invoiced) if inv]
+    if len(invoiced) == len(paid):
+        part_inv = [sum(row) for row in part_pay]
+    else:
+        part_inv = [sum([row[k] for k in invoiced]) for row in part_pay]
+    line_inv = [0] * n_l
+    for x, v in zip(part_line, part_inv, strict=True):
+        line_inv[x] += v
     rate = batch.line_rate
     r_num, r_den = batch.rate_num, batch.rate_den
     line_tax = [0] * n_l
@@ -408,6 +414,9 @@ def _allocate_charge(batch: OneOrder) -> OneAllocation:
             line_tax[x] = t
     part_tax = [0] * n_p
     for x, ps in enumerate(parts_of):
+        if len(ps) == 1:  # the line's tax, a rounding of the same quota
+            part_tax[ps[0]] = line_tax[x]
+            continue
         num, den = r_num[rate[x]], r_den[rate[x]] + r_num[rate[x]]
         for p, t in zip(ps, quotas_list(line_tax[x], [part_inv[p] * num for p in ps], den),
                         strict=True):
@@ -418,11 +427,37 @@ def _allocate_charge(batch: OneOrder) -> OneAllocation:
              for p in range(n_p)]
     line_rows = [[goods[x], line_disc[x], line_payable[x] - goods[x] + line_disc[x],
                   *line_pay[x], line_inv[x], line_tax[x]] for x in range(n_l)]
-    children = [[0] * len(keys) for _ in range(n_c)]
-    for p, row in enumerate(parts):
-        child = children[part_child[p]]
-        for k, v in enumerate(row):
-            child[k] += v
-    order = ([sum(col) for col in zip(*line_rows, strict=True)] if line_rows
-             else [0] * len(keys))
+    zeros = [0] * len(keys)
+    children = [_column_sums([parts[p] for p in ps]) if ps else zeros[:] for ps in kids_parts]
+    order = _column_sums(line_rows) if line_rows else zeros
     return OneAllocation(keys, order, line_rows, children, parts, comp_line, comp_part)
+
+
+def _column_sums(rows: list[list[int]]) -> list[int]:
+    return list(map(sum, zip(*rows, strict=True)))
+
+
+def _activity_components(batch: OneOrder, parts_of: list[list[int]]) -> list[list[int]]:
+    """Each line's discount components: its own discount, then its share of every
+    discount activity (over the activity's lines by net goods)."""
+    goods, own, amounts = batch.goods, batch.line_discount, batch.activity_amount
+    n_l, n_a = len(goods), len(amounts)
+    net = [g - d for g, d in zip(goods, own, strict=True)]
+    covered: list[list[int]] = [[] for _ in range(n_a)]
+    for a, x in zip(batch.cover_activity, batch.cover_line, strict=True):
+        covered[a].append(x)
+    comp_line = [[d] + [0] * n_a for d in own]
+    counts = [0] * n_l
+    for lines in covered:
+        for x in lines:
+            counts[x] += 1
+    if any(c > 1 for c in counts):
+        table = activity_table(net, amounts, covered)
+        for x in range(n_l):
+            comp_line[x][1:] = table[x]
+    else:
+        for a, lines in enumerate(covered):
+            for x, share in zip(lines, apportion_list(amounts[a], [net[x] for x in lines]),
+                                strict=True):
+                comp_line[x][1 + a] = share
+    return comp_line
