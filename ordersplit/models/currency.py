@@ -55,6 +55,14 @@ def format_minor_many(values: Iterable[int], exponent: int) -> dict[int, str]:
     amounts in one pass, with one format string bound once."""
     if exponent == 0:
         return {v: str(v) for v in values}
-    scale, pattern = 10**exponent, f"{{}}.{{:0{exponent}d}}".format
-    return {v: pattern(*divmod(v, scale)) if v >= 0 else format_minor(v, exponent)
+    if exponent > 3:
+        return {v: format_minor(v, exponent) for v in values}
+    scale, minor = 10**exponent, _minor_digits(exponent)
+    return {v: f"{v // scale}.{minor[v % scale]}" if v >= 0 else format_minor(v, exponent)
             for v in values}
+
+
+@lru_cache(maxsize=4)
+def _minor_digits(exponent: int) -> tuple[str, ...]:
+    """Every minor part, zero-padded to ``exponent`` digits (a table lookup beats formatting)."""
+    return tuple(f"{i:0{exponent}d}" for i in range(10**exponent))

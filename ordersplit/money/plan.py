@@ -117,8 +117,14 @@ def _request_order(request: SplitRequest, part_child: list[int], part_line: list
     invoiced = set(request.options.invoice_methods)
     rates: dict[tuple[int, int], int] = {}
     catalog = request.catalog
-    line_rate = [rates.setdefault(_ratio(catalog[line.sku].tax_rate), len(rates))
-                 for line in lines]
+    slot_of: dict[Decimal, int] = {}  # a few distinct rates over many lines
+    line_rate = []
+    for line in lines:
+        tax_rate = catalog[line.sku].tax_rate
+        slot = slot_of.get(tax_rate)
+        if slot is None:
+            slot = slot_of[tax_rate] = rates.setdefault(_ratio(tax_rate), len(rates))
+        line_rate.append(slot)
     index = {line.id: i for i, line in enumerate(lines)}
     amounts: list[int] = []
     cover_act: list[int] = []

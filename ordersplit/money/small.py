@@ -156,7 +156,7 @@ def controlled_list(rows: list[int], cols: list[int]) -> list[list[int]]:
     return q_tab
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class OneOrder:
     """One order's money inputs as plain ints: the fields of :class:`MoneyBatch` for a
     batch of one order (its ``*_order`` fields are all zeros and so left out)."""
@@ -247,7 +247,7 @@ class OneOrder:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class OneAllocation:
     """:class:`Allocation` of one order as plain int rows (``[row][key]``)."""
 
