@@ -68,9 +68,9 @@ def apportion_list(total: int, weights: list[int], units: list[int] | None = Non
         shares.append(q)
         rems.append(r)
     left = total - sum(shares)
-    if left:
-        ranked = sorted((i for i in range(n) if rems[i] > 0), key=lambda i: (-rems[i], i))
-        for i in ranked[:left]:
+    if left:  # largest remainders first, ties to the earlier item (a stable sort); the
+        # ``left`` largest are all positive, as the remainders add up to ``left * wsum``
+        for i in sorted(range(n), key=rems.__getitem__, reverse=True)[:left]:
             shares[i] += 1
     return shares
 
@@ -92,9 +92,8 @@ def quotas_list(total: int, num: list[int], den: int) -> list[int]:
     room = sum(1 for r in rems if r > 0)
     if left < 0 or left > room:
         raise ValueError("total is not a rounding of the quotas' sum")
-    if left:
-        ranked = sorted((i for i in range(len(num)) if rems[i] > 0), key=lambda i: (-rems[i], i))
-        for i in ranked[:left]:
+    if left:  # ``left`` <= ``room``: the largest remainders are positive (stable sort)
+        for i in sorted(range(len(num)), key=rems.__getitem__, reverse=True)[:left]:
             shares[i] += 1
     return shares
 

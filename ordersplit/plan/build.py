@@ -10,6 +10,7 @@ import numpy as np
 from ordersplit.models.currency import currency_exponent
 from ordersplit.models.plan import Child, ChildLine, Objective, ParentInfo, Plan
 from ordersplit.models.request import SplitRequest
+from ordersplit.money.plan import plan_amount_texts
 from ordersplit.plan.children import DraftChild, draft_children, gift_links, reasons
 from ordersplit.solver.compile import Compiled
 from ordersplit.solver.result import SolveResult
@@ -37,7 +38,7 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
     order = request.order
     order_id = order.id
     ids = [f"{order_id}-{c + 1}" for c in range(len(drafts))]
-    amounts = _allocate(request, drafts)
+    child_amounts, part_amounts, parent_amounts = _allocate(request, drafts)
     minutes_of = layout.minutes.tolist()
     warehouse_ids = layout.warehouse_ids
     line_of = order.lines
@@ -59,16 +60,15 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
                 unit_minutes += minutes_of[w] * units
             if minutes is not None:
                 latest = minutes if latest is None else max(latest, minutes)
-        part_amounts = amounts[1][c] if amounts else None
         lines = []
-        for j, p in enumerate(draft.parts):
+        for p, money in zip(draft.parts, part_amounts[c], strict=True):
             line = line_of[p.line]
             lines.append(ChildLine.built({
                 "line_id": line.id,
                 "sku": p.component or line.sku,
                 "quantity": int(p.quantity),
                 "component_of": line.sku if p.component else None,
-                "amounts": part_amounts[j] if part_amounts is not None else {},
+                "amounts": money,
             }))
         key = draft.key
         children.append(Child.built({
@@ -80,7 +80,7 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
             "handling": key.handling, "cross_border": key.cross_border,
             "delivery_hours": _hours(minutes) if minutes is not None else None,
             "reasons": why[c], "linked_children": [ids[k] for k in sorted(links[c])],
-            "lines": lines, "amounts": amounts[0][c] if amounts else {},
+            "lines": lines, "amounts": child_amounts[c],
         }))
     fixed_children = sum(1 for d in drafts if d.kind != "shipment" or d.bulky)
     exponent = currency_exponent(order.currency)
@@ -106,7 +106,7 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
         "objective": objective,
         "waits_for_stock": bool(layout.waits),
         "parent": ParentInfo.built({"id": order_id, "status": "split",
-                                    "amounts": amounts[2] if amounts else {}}),
+                                    "amounts": parent_amounts}),
         "children": children,
         "stock_prices_version": stock_prices.version if stock_prices is not None else None,
     })
@@ -150,12 +150,8 @@ def _line_fragments(drafts: list[DraftChild]) -> int:
 AmountStrings = tuple[list[dict[str, str]], list[list[dict[str, str]]], dict[str, str]]
 
 
-def _allocate(request: SplitRequest, drafts: list[DraftChild]) -> AmountStrings | None:
-    """Money per child, per child line and for the parent (``None`` without the allocator)."""
-    try:
-        from ordersplit.money import plan_amount_texts
-    except ImportError:  # pragma: no cover - the money package is part of the install
-        return None
+def _allocate(request: SplitRequest, drafts: list[DraftChild]) -> AmountStrings:
+    """Money per child, per child line and for the parent."""
     part_child, part_line, part_weight = [], [], []
     for c, draft in enumerate(drafts):
         for part in draft.parts:

@@ -7,7 +7,6 @@ shipments in the order of their first line, then the store child, then back-orde
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,14 +19,14 @@ from ordersplit.solver.problem import IntArray
 KIND_RANK = {"shipment": 0, "store": 1, "backorder": 2}
 
 
-@dataclass
+@dataclass(slots=True)
 class Part:
     line: int
     component: str | None
     quantity: int
 
 
-@dataclass
+@dataclass(slots=True)
 class DraftChild:
     """A child before it gets its id and amounts."""
 
@@ -120,18 +119,20 @@ def reasons(children: list[DraftChild]) -> list[list[str]]:
     comparison runs over distinct classes, not over pairs of children: a big order
     opens hundreds of children but holds a handful of classes.
     """
-    per_kind = Counter(c.kind for c in children)
+    per_kind: dict[str, int] = {}
     key_id = _KeyIds()
     # (kind, bulky, key) -> children per warehouse; (kind, bulky) -> its distinct keys
-    classes: dict[tuple[str, bool, int], Counter[int | None]] = {}
+    classes: dict[tuple[str, bool, int], dict[int | None, int]] = {}
     keys_of: dict[tuple[str, bool], list[GroupKey]] = {}
     of_child = [(c.kind, c.bulky, key_id(c.key)) for c in children]
     for c, cls in zip(children, of_child, strict=True):
+        per_kind[c.kind] = per_kind.get(c.kind, 0) + 1
         same = classes.get(cls)
         if same is None:
-            same = classes[cls] = Counter()
+            same = classes[cls] = {}
             keys_of.setdefault((c.kind, c.bulky), []).append(c.key)
-        same[c.warehouse] += 1
+        same[c.warehouse] = same.get(c.warehouse, 0) + 1
+    sizes = {cls: sum(same.values()) for cls, same in classes.items()}
     key_diffs: dict[tuple[str, bool, int], set[str]] = {}
     for cls in classes:
         found: set[str] = set()
@@ -150,8 +151,7 @@ def reasons(children: list[DraftChild]) -> list[list[str]]:
                 found.add("offline_store")
         if a.bulky and per_kind[a.kind] > 1:
             found.add("bulky")
-        same = classes[cls]
-        if same.total() > same[a.warehouse]:  # same key, another warehouse
+        if sizes[cls] > classes[cls][a.warehouse]:  # same key, another warehouse
             found.add("warehouse")
         out.append([r for r in REASON_ORDER if r in found] if found else [])
     return out
