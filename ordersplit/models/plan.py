@@ -31,7 +31,7 @@ class _Out(BaseModel):
         order (the JSON follows it), and becomes the instance's ``__dict__``.
 
         What ``model_construct`` does, without its per-field Python loop: a plan's dozen
-        of models cost 3-4x less than validated construction (``tests/test_plan_build``
+        of models cost about 3x less than validated construction (``tests/test_plan_build``
         checks the result equals a validated copy, value types included).
         """
         obj = cls.__new__(cls)
