@@ -6,6 +6,7 @@ where data enters or leaves. The exponent comes from the ``iso4217`` package.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from functools import lru_cache
 
@@ -29,6 +30,11 @@ def currency_exponent(code: str) -> int:
 def to_minor(value: Decimal, exponent: int) -> int:
     """Exact integer minor units; raises ``ValueError`` if ``value`` has finer precision."""
     scaled = value.scaleb(exponent)
+    if scaled.is_finite():  # int() then one exact comparison: the common case
+        units = int(scaled)
+        if units != scaled:
+            raise ValueError(f"{value} has more than {exponent} decimal places")
+        return units
     if scaled != scaled.to_integral_value():
         raise ValueError(f"{value} has more than {exponent} decimal places")
     return int(scaled)
@@ -42,3 +48,21 @@ def format_minor(units: int, exponent: int) -> str:
         return f"{sign}{units}"
     major, minor = divmod(units, 10**exponent)
     return f"{sign}{major}.{minor:0{exponent}d}"
+
+
+def format_minor_many(values: Iterable[int], exponent: int) -> dict[int, str]:
+    """:func:`format_minor` of each of ``values`` (ints), as a dict: the plan builder's
+    amounts in one pass, with one format string bound once."""
+    if exponent == 0:
+        return {v: str(v) for v in values}
+    if exponent > 3:
+        return {v: format_minor(v, exponent) for v in values}
+    scale, minor = 10**exponent, _minor_digits(exponent)
+    return {v: f"{v // scale}.{minor[v % scale]}" if v >= 0 else format_minor(v, exponent)
+            for v in values}
+
+
+@lru_cache(maxsize=4)
+def _minor_digits(exponent: int) -> tuple[str, ...]:
+    """Every minor part, zero-padded to ``exponent`` digits (a table lookup beats formatting)."""
+    return tuple(f"{i:0{exponent}d}" for i in range(10**exponent))

@@ -12,7 +12,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from ordersplit.money.batch import Allocation, MoneyBatch, allocate_batch
-from ordersplit.money.plan import PlanAmounts, allocate_plan, request_batch
+from ordersplit.money.plan import PlanAmounts, allocate_plan, plan_amount_texts, request_batch
 from ordersplit.money.rounding import apportion, controlled_round, muldiv
 from ordersplit.money.small import allocate_one
 
@@ -43,6 +43,7 @@ __all__ = [
     "controlled_round",
     "muldiv",
     "order_tables",
+    "plan_amount_texts",
     "request_batch",
 ]
 

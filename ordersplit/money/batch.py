@@ -43,7 +43,7 @@ key.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -802,9 +802,14 @@ def _tax_groups(
     return apportion_quotas(g_tax, inv, num, den, seg=group, n_seg=n_g)
 
 
-def kind_codes(kinds: list[str] | tuple[str, ...]) -> IntArray:
-    """Child kinds as the int codes :class:`MoneyBatch` uses."""
+def kind_list(kinds: Sequence[str]) -> list[int]:
+    """Child kinds as the int codes :class:`MoneyBatch` uses, in a list."""
     try:
-        return as_int([KIND_CODES[k] for k in kinds])
+        return [KIND_CODES[k] for k in kinds]
     except KeyError as exc:
         raise ValueError(f"unknown child kind {exc.args[0]!r}") from None
+
+
+def kind_codes(kinds: list[str] | tuple[str, ...]) -> IntArray:
+    """Child kinds as the int codes :class:`MoneyBatch` uses."""
+    return as_int(kind_list(kinds))

@@ -11,14 +11,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-import numpy as np
 import numpy.typing as npt
 
-from ordersplit.models.currency import currency_exponent, format_minor, to_minor
+from ordersplit.models.currency import (
+    currency_exponent,
+    format_minor,
+    format_minor_many,
+    to_minor,
+)
 from ordersplit.models.request import SplitRequest
-from ordersplit.money.batch import Allocation, MoneyBatch, allocate_batch, kind_codes
+from ordersplit.money.batch import MoneyBatch, allocate_batch, kind_list
 from ordersplit.money.rounding import IntArray, as_int
-from ordersplit.money.small import allocate_one
+from ordersplit.money.small import OneOrder, allocate_lists
 
 SMALL_ORDER_LINES = 200
 """Orders up to this many lines are allocated in plain Python (:mod:`.small`)."""
@@ -55,25 +59,29 @@ class PlanAmounts:
 
     def format_all(self) -> tuple[list[dict[str, str]], list[dict[str, str]], dict[str, str]]:
         """Every child's, every part's and the parent's ``amounts`` at once: the same
-        strings as the ``format_*`` methods, from plain ints (a plan repeats few values,
-        zeros above all, so each is formatted once)."""
-        keys, exp = self.keys, self.exponent
-        text: dict[int, str] = {}
+        strings as the ``format_*`` methods."""
+        return format_rows(self.keys, self.exponent, self.parent.tolist(),
+                           self.children.tolist(), self.parts.tolist())
 
-        def rows(table: list[list[int]]) -> list[dict[str, str]]:
-            out = []
-            for row in table:
-                values = []
-                for v in row:
-                    s = text.get(v)
-                    if s is None:
-                        s = text[v] = format_minor(v, exp)
-                    values.append(s)
-                out.append(dict(zip(keys, values, strict=True)))
-            return out
 
-        parent = rows([self.parent.tolist()])[0]
-        return rows(self.children.tolist()), rows(self.parts.tolist()), parent
+AmountTexts = tuple[list[dict[str, str]], list[dict[str, str]], dict[str, str]]
+"""Every child's, every part's and the parent's ``amounts`` as decimal strings."""
+
+
+def format_rows(keys: tuple[str, ...], exponent: int, parent: list[int],
+                children: list[list[int]], parts: list[list[int]]) -> AmountTexts:
+    """Rows of minor units as ``amounts`` dicts of decimal strings. A plan repeats few
+    values (zeros above all), so each is formatted once."""
+    values = set(parent)
+    for table in (children, parts):
+        for row in table:
+            values.update(row)
+    get = format_minor_many(values, exponent).__getitem__
+
+    def rows(table: list[list[int]]) -> list[dict[str, str]]:  # rows are as long as keys
+        return [dict(zip(keys, map(get, row), strict=False)) for row in table]
+
+    return rows(children), rows(parts), rows([parent])[0]
 
 
 def _ratio(rate: Decimal) -> tuple[int, int]:
@@ -81,23 +89,42 @@ def _ratio(rate: Decimal) -> tuple[int, int]:
     return int(num), int(den)
 
 
-def request_batch(
+def _ints(values: npt.ArrayLike) -> list[int]:
+    """``values`` as a list of Python ints (a list of ints is taken as it is)."""
+    if isinstance(values, list) and all(type(v) is int for v in values):
+        return values
+    return as_int(values).tolist()
+
+
+def request_order(
     request: SplitRequest,
     part_child: npt.ArrayLike,
     part_line: npt.ArrayLike,
     part_weight: npt.ArrayLike,
     child_kind: Sequence[str],
-) -> tuple[MoneyBatch, int]:
-    """One request and its parts as a :class:`MoneyBatch` of one order, and the exponent."""
+) -> tuple[OneOrder, int]:
+    """One request and its parts as a :class:`OneOrder` of plain ints, and the exponent."""
+    return _request_order(request, _ints(part_child), _ints(part_line), _ints(part_weight),
+                          child_kind)
+
+
+def _request_order(request: SplitRequest, part_child: list[int], part_line: list[int],
+                   part_weight: list[int], child_kind: Sequence[str]) -> tuple[OneOrder, int]:
     order = request.order
     exp = currency_exponent(order.currency)
     lines = order.lines
     methods = tuple(p.method for p in order.payments)
     invoiced = set(request.options.invoice_methods)
     rates: dict[tuple[int, int], int] = {}
-    line_rate = [
-        rates.setdefault(_ratio(request.catalog[line.sku].tax_rate), len(rates)) for line in lines
-    ]
+    catalog = request.catalog
+    slot_of: dict[Decimal, int] = {}  # a few distinct rates over many lines
+    line_rate = []
+    for line in lines:
+        tax_rate = catalog[line.sku].tax_rate
+        slot = slot_of.get(tax_rate)
+        if slot is None:
+            slot = slot_of[tax_rate] = rates.setdefault(_ratio(tax_rate), len(rates))
+        line_rate.append(slot)
     index = {line.id: i for i, line in enumerate(lines)}
     amounts: list[int] = []
     cover_act: list[int] = []
@@ -109,44 +136,58 @@ def request_batch(
         cover_act.extend([len(amounts)] * len(ids))
         cover_line.extend(ids)
         amounts.append(to_minor(act.amount, exp))
-    kinds = kind_codes(tuple(child_kind))
-    batch = MoneyBatch(
+    one = OneOrder(
         methods=methods,
-        payments=as_int([[to_minor(p.amount, exp) for p in order.payments]]).reshape(1, -1),
-        invoice_methods=np.array([[m in invoiced for m in methods]], dtype=bool).reshape(1, -1),
-        shipping_fee=as_int([to_minor(order.shipping_fee, exp)]),
-        first_child=np.array([request.options.shipping_fee == "first_child"]),
-        line_order=np.zeros(len(lines), dtype=np.int64),
-        goods=as_int([to_minor(x.unit_price, exp) * x.quantity for x in lines]),
-        line_discount=as_int([to_minor(x.discount, exp) for x in lines]),
-        line_rate=as_int(line_rate),
-        rate_num=as_int([r[0] for r in rates]),
-        rate_den=as_int([r[1] for r in rates]),
-        activity_order=np.zeros(len(amounts), dtype=np.int64),
-        activity_amount=as_int(amounts),
-        cover_activity=as_int(cover_act),
-        cover_line=as_int(cover_line),
-        child_order=np.zeros(kinds.size, dtype=np.int64),
-        child_kind=kinds,
-        part_child=as_int(part_child),
-        part_line=as_int(part_line),
-        part_weight=as_int(part_weight),
+        payments=[to_minor(p.amount, exp) for p in order.payments],
+        invoiced=[m in invoiced for m in methods],
+        shipping_fee=to_minor(order.shipping_fee, exp),
+        first_child=request.options.shipping_fee == "first_child",
+        goods=[to_minor(x.unit_price, exp) * x.quantity for x in lines],
+        line_discount=[to_minor(x.discount, exp) for x in lines],
+        line_rate=line_rate,
+        rate_num=[r[0] for r in rates],
+        rate_den=[r[1] for r in rates],
+        activity_amount=amounts,
+        cover_activity=cover_act,
+        cover_line=cover_line,
+        child_kind=kind_list(child_kind),
+        part_child=part_child,
+        part_line=part_line,
+        part_weight=part_weight,
     )
-    return batch, exp
+    return one, exp
 
 
-def _check_parts(batch: MoneyBatch) -> None:
+def request_batch(
+    request: SplitRequest,
+    part_child: npt.ArrayLike,
+    part_line: npt.ArrayLike,
+    part_weight: npt.ArrayLike,
+    child_kind: Sequence[str],
+) -> tuple[MoneyBatch, int]:
+    """One request and its parts as a :class:`MoneyBatch` of one order, and the exponent."""
+    one, exp = request_order(request, part_child, part_line, part_weight, child_kind)
+    return one.to_batch(), exp
+
+
+def _check_parts(order: OneOrder) -> None:
     """The checks of :meth:`MoneyBatch.check` that a validated request leaves open."""
-    n_l, n_c = batch.goods.size, batch.child_kind.size
-    lines, children = batch.part_line.tolist(), batch.part_child.tolist()
-    if not (len(lines) == len(children) == batch.part_weight.size):
+    n_l, n_c = len(order.goods), len(order.child_kind)
+    lines, children = order.part_line, order.part_child
+    if not (len(lines) == len(children) == len(order.part_weight)):
         raise ValueError("part_line and part_weight must have one entry per part")
     if any(not 0 <= x < n_l for x in lines) or any(not 0 <= c < n_c for c in children):
         raise ValueError("a part refers to an unknown line or child")
     if len(set(lines)) != n_l:
         raise ValueError("every line needs at least one part")
-    if any(w <= 0 for w in batch.part_weight.tolist()):
+    if any(w <= 0 for w in order.part_weight):
         raise ValueError("part weights must be positive")
+
+
+def _is_small(order: OneOrder) -> bool:
+    """Whether the plain-Python path takes the order: one order's numpy per-call overhead
+    dominates up to a few hundred lines (same results)."""
+    return len(order.goods) <= SMALL_ORDER_LINES and order.fits_int64()
 
 
 def allocate_plan(
@@ -163,15 +204,35 @@ def allocate_plan(
     ``shipment``, ``backorder`` or ``store``. Policies: :mod:`ordersplit.money.batch`.
     Raises ``ValueError`` on inconsistent parts.
     """
-    batch, exp = request_batch(request, part_child, part_line, part_weight, child_kind)
-    if batch.goods.size <= SMALL_ORDER_LINES:
-        # one order: plain integer Python beats numpy's per-call overhead (same results);
+    order, exp = request_order(request, part_child, part_line, part_weight, child_kind)
+    if _is_small(order):
         # the request is validated, so only the parts need checking
-        _check_parts(batch)
-        alloc: Allocation = allocate_one(batch, check=False)
+        _check_parts(order)
+        alloc = allocate_lists(order).to_allocation(len(order.activity_amount))
     else:
-        alloc = allocate_batch(batch)
+        alloc = allocate_batch(order.to_batch())
     return PlanAmounts(
         keys=alloc.keys, exponent=exp, parent=alloc.orders[0], children=alloc.children,
         parts=alloc.parts,
     )
+
+
+def plan_amount_texts(
+    request: SplitRequest,
+    part_child: list[int],
+    part_line: list[int],
+    part_weight: list[int],
+    child_kind: Sequence[str],
+) -> AmountTexts:
+    """:func:`allocate_plan` formatted (:meth:`PlanAmounts.format_all`), for the plan
+    builder: a small order goes from the request to the strings in plain Python, with no
+    array in between; a large one takes the vectorized path. The parts are lists of
+    ``int``."""
+    order, exp = _request_order(request, part_child, part_line, part_weight, child_kind)
+    if not _is_small(order):
+        alloc = allocate_batch(order.to_batch())
+        return format_rows(alloc.keys, exp, alloc.orders[0].tolist(),
+                           alloc.children.tolist(), alloc.parts.tolist())
+    _check_parts(order)
+    one = allocate_lists(order)
+    return format_rows(one.keys, exp, one.order, one.children, one.parts)

@@ -17,17 +17,22 @@ identical to the batch path (tests compare them on thousands of generated orders
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 
 from ordersplit.money.batch import (
+    FIXED_HEAD,
+    FIXED_TAIL,
     SHIPMENT,
     STORE,
     Allocation,
     MoneyBatch,
     activity_table,
-    negate_refunds,
 )
 from ordersplit.money.rounding import _b_matching
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def apportion_list(total: int, weights: list[int], units: list[int] | None = None) -> list[int]:
@@ -37,13 +42,13 @@ def apportion_list(total: int, weights: list[int], units: list[int] | None = Non
     minus the shares of its magnitude; all-zero weights share by ``units`` (one each
     when not given).
     """
-    if len(weights) == 1 and weights[0] > 0:  # one item takes it all (most lines)
+    n = len(weights)
+    if n == 1 and weights[0] > 0:  # one item takes it all (most lines)
         return [total]
-    if any(w < 0 for w in weights):
+    if n and min(weights) < 0:
         raise ValueError("apportion needs non-negative weights")
     if total < 0:
         return [-x for x in apportion_list(-total, weights, units)]
-    n = len(weights)
     wsum = sum(weights)
     if wsum == 0 and total:
         weights = [1] * n if units is None else list(units)
@@ -63,9 +68,9 @@ def apportion_list(total: int, weights: list[int], units: list[int] | None = Non
         shares.append(q)
         rems.append(r)
     left = total - sum(shares)
-    if left:
-        ranked = sorted((i for i in range(n) if rems[i] > 0), key=lambda i: (-rems[i], i))
-        for i in ranked[:left]:
+    if left:  # largest remainders first, ties to the earlier item (a stable sort); the
+        # ``left`` largest are all positive, as the remainders add up to ``left * wsum``
+        for i in sorted(range(n), key=rems.__getitem__, reverse=True)[:left]:
             shares[i] += 1
     return shares
 
@@ -87,9 +92,8 @@ def quotas_list(total: int, num: list[int], den: int) -> list[int]:
     room = sum(1 for r in rems if r > 0)
     if left < 0 or left > room:
         raise ValueError("total is not a rounding of the quotas' sum")
-    if left:
-        ranked = sorted((i for i in range(len(num)) if rems[i] > 0), key=lambda i: (-rems[i], i))
-        for i in ranked[:left]:
+    if left:  # ``left`` <= ``room``: the largest remainders are positive (stable sort)
+        for i in sorted(range(len(num)), key=rems.__getitem__, reverse=True)[:left]:
             shares[i] += 1
     return shares
 
@@ -101,7 +105,10 @@ def controlled_list(rows: list[int], cols: list[int]) -> list[list[int]]:
         raise ValueError("column totals must add up to the rows' total in every segment")
     if n == 1:
         return [list(cols)]
-    den = max(sum(rows), 1)
+    total = sum(rows)
+    if m_cols == 1 and (total > 0 or not any(rows)):  # one column: the rows themselves
+        return [[b] for b in rows]
+    den = max(total, 1)
     floor = [[0] * m_cols for _ in range(n)]
     frac = [[False] * m_cols for _ in range(n)]
     for i, b in enumerate(rows):
@@ -148,22 +155,158 @@ def controlled_list(rows: list[int], cols: list[int]) -> list[list[int]]:
     return q_tab
 
 
+@dataclass(slots=True)
+class OneOrder:
+    """One order's money inputs as plain ints: the fields of :class:`MoneyBatch` for a
+    batch of one order (its ``*_order`` fields are all zeros and so left out)."""
+
+    methods: tuple[str, ...]
+    payments: list[int]
+    invoiced: list[bool]
+    """Whether each method is invoiced (``MoneyBatch.invoice_methods[0]``)."""
+    shipping_fee: int
+    first_child: bool
+    goods: list[int]
+    line_discount: list[int]
+    line_rate: list[int]
+    rate_num: list[int]
+    rate_den: list[int]
+    activity_amount: list[int]
+    cover_activity: list[int]
+    cover_line: list[int]
+    child_kind: list[int]
+    part_child: list[int]
+    part_line: list[int]
+    part_weight: list[int]
+
+    @classmethod
+    def from_batch(cls, batch: MoneyBatch) -> OneOrder:
+        """The one order of ``batch`` (which must hold exactly one)."""
+        return cls(
+            methods=batch.methods, payments=batch.payments[0].tolist(),
+            invoiced=batch.invoice_methods[0].tolist(),
+            shipping_fee=int(batch.shipping_fee[0]), first_child=bool(batch.first_child[0]),
+            goods=batch.goods.tolist(), line_discount=batch.line_discount.tolist(),
+            line_rate=batch.line_rate.tolist(), rate_num=batch.rate_num.tolist(),
+            rate_den=batch.rate_den.tolist(), activity_amount=batch.activity_amount.tolist(),
+            cover_activity=batch.cover_activity.tolist(), cover_line=batch.cover_line.tolist(),
+            child_kind=batch.child_kind.tolist(), part_child=batch.part_child.tolist(),
+            part_line=batch.part_line.tolist(), part_weight=batch.part_weight.tolist(),
+        )
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Amount keys, the columns of every row of the allocation."""
+        return FIXED_HEAD + self.methods + FIXED_TAIL
+
+    def _money(self) -> tuple[list[int], ...]:
+        return (self.payments, [self.shipping_fee], self.goods, self.line_discount,
+                self.activity_amount)
+
+    def is_refund(self) -> bool:
+        """Whether a money input is below zero (as :meth:`MoneyBatch.refund_orders`)."""
+        return min(min(x, default=0) for x in self._money()) < 0
+
+    def magnitude(self) -> OneOrder:
+        """The same order with every money input's sign dropped."""
+        return replace(self, payments=[abs(x) for x in self.payments],
+                       shipping_fee=abs(self.shipping_fee), goods=[abs(x) for x in self.goods],
+                       line_discount=[abs(x) for x in self.line_discount],
+                       activity_amount=[abs(x) for x in self.activity_amount])
+
+    def fits_int64(self) -> bool:
+        """Whether every input fits the batch path's int64 (where it does not, that path
+        raises the ``OverflowError`` callers know)."""
+        ints = [*self.payments, self.shipping_fee, *self.goods, *self.line_discount,
+                *self.activity_amount, *self.rate_num, *self.rate_den, *self.part_weight]
+        return min(ints) >= INT64_MIN and max(ints) <= INT64_MAX
+
+    def to_batch(self) -> MoneyBatch:
+        """This order as a :class:`MoneyBatch` of one order."""
+        def ints(values: list[int]) -> np.ndarray:
+            return np.array(values, dtype=np.int64)
+
+        n_m = len(self.methods)
+        return MoneyBatch(
+            methods=self.methods,
+            payments=ints(self.payments).reshape(1, n_m),
+            invoice_methods=np.array([self.invoiced], dtype=bool).reshape(1, n_m),
+            shipping_fee=ints([self.shipping_fee]),
+            first_child=np.array([self.first_child]),
+            line_order=np.zeros(len(self.goods), dtype=np.int64),
+            goods=ints(self.goods), line_discount=ints(self.line_discount),
+            line_rate=ints(self.line_rate), rate_num=ints(self.rate_num),
+            rate_den=ints(self.rate_den),
+            activity_order=np.zeros(len(self.activity_amount), dtype=np.int64),
+            activity_amount=ints(self.activity_amount),
+            cover_activity=ints(self.cover_activity), cover_line=ints(self.cover_line),
+            child_order=np.zeros(len(self.child_kind), dtype=np.int64),
+            child_kind=ints(self.child_kind), part_child=ints(self.part_child),
+            part_line=ints(self.part_line), part_weight=ints(self.part_weight),
+        )
+
+
+@dataclass(slots=True)
+class OneAllocation:
+    """:class:`Allocation` of one order as plain int rows (``[row][key]``)."""
+
+    keys: tuple[str, ...]
+    order: list[int]
+    lines: list[list[int]]
+    children: list[list[int]]
+    parts: list[list[int]]
+    line_components: list[list[int]]
+    part_components: list[list[int]]
+
+    def negated(self) -> OneAllocation:
+        """Every amount with its sign flipped (a refund from its magnitude's allocation)."""
+        def neg(rows: list[list[int]]) -> list[list[int]]:
+            return [[-v for v in row] for row in rows]
+
+        return OneAllocation(self.keys, [-v for v in self.order], neg(self.lines),
+                             neg(self.children), neg(self.parts), neg(self.line_components),
+                             neg(self.part_components))
+
+    def to_allocation(self, n_activities: int) -> Allocation:
+        """The same amounts as the batch path's :class:`Allocation` (int64 arrays)."""
+        def arr(rows: list[list[int]], n_cols: int) -> np.ndarray:
+            return np.array(rows, dtype=np.int64).reshape(len(rows), n_cols)
+
+        n_k, width = len(self.keys), 1 + n_activities
+        return Allocation(
+            keys=self.keys, orders=arr([self.order], n_k), lines=arr(self.lines, n_k),
+            children=arr(self.children, n_k), parts=arr(self.parts, n_k),
+            line_components=arr(self.line_components, width),
+            part_components=arr(self.part_components, width),
+            activity_slot=np.arange(n_activities, dtype=np.int64),
+        )
+
+
 def allocate_one(batch: MoneyBatch, *, check: bool = True) -> Allocation:
     """:func:`~ordersplit.money.batch.allocate_batch` for a batch of one order, in Python."""
     if batch.n_orders != 1:
         raise ValueError("allocate_one takes a batch of exactly one order")
     if check:
         batch.check()
-    refund = batch.refund_orders()
-    if refund is not None:  # minus the allocation of its magnitude (odd symmetry)
-        return negate_refunds(batch, refund, allocate_one(batch.magnitude(), check=False))
-    goods = batch.goods.tolist()
-    own = batch.line_discount.tolist()
+    return allocate_lists(OneOrder.from_batch(batch)).to_allocation(batch.activity_order.size)
+
+
+def allocate_lists(order: OneOrder) -> OneAllocation:
+    """:func:`allocate_one` on plain ints, unchecked: the plan builder's path."""
+    if order.is_refund():  # minus the allocation of its magnitude (odd symmetry)
+        return _allocate_charge(order.magnitude()).negated()
+    return _allocate_charge(order)
+
+
+def _allocate_charge(batch: OneOrder) -> OneAllocation:
+    """The allocation of one order whose money inputs are all >= 0."""
+    goods = batch.goods
+    own = batch.line_discount
     n_l = len(goods)
-    part_line = batch.part_line.tolist()
-    part_child = batch.part_child.tolist()
-    weight = batch.part_weight.tolist()
-    n_p, n_c = len(part_line), batch.child_order.size
+    part_line = batch.part_line
+    part_child = batch.part_child
+    weight = batch.part_weight
+    n_p, n_c = len(part_line), len(batch.child_kind)
     # parts grouped by line, in their given order within a line (the batch's stable sort)
     parts_of: list[list[int]] = [[] for _ in range(n_l)]
     for p, x in enumerate(part_line):
@@ -171,33 +314,24 @@ def allocate_one(batch: MoneyBatch, *, check: bool = True) -> Allocation:
     grouped = [p for ps in parts_of for p in ps]
 
     # -- discount activities over their lines, by net goods
-    net = [g - d for g, d in zip(goods, own, strict=True)]
-    amounts = batch.activity_amount.tolist()
+    amounts = batch.activity_amount
     n_a = len(amounts)
-    covered: list[list[int]] = [[] for _ in range(n_a)]
-    for a, x in zip(batch.cover_activity.tolist(), batch.cover_line.tolist(), strict=True):
-        covered[a].append(x)
-    comp_line = [[d] + [0] * n_a for d in own]
-    counts = [0] * n_l
-    for lines in covered:
-        for x in lines:
-            counts[x] += 1
-    if any(c > 1 for c in counts):
-        table = activity_table(net, amounts, covered)
-        for x in range(n_l):
-            comp_line[x][1:] = table[x]
-    else:
-        for a, lines in enumerate(covered):
-            for x, share in zip(lines, apportion_list(amounts[a], [net[x] for x in lines]),
-                                strict=True):
-                comp_line[x][1 + a] = share
-    line_disc = [sum(row) for row in comp_line]
+    if n_a:
+        comp_line = _activity_components(batch, parts_of)
+        line_disc = [sum(row) for row in comp_line]
+    else:  # the line's own discount alone
+        comp_line = [[d] for d in own]
+        line_disc = list(own)
 
-    # -- goods and discount over parts
+    # -- goods and discount over parts (a line of one part keeps its amounts whole)
     part_goods = [0] * n_p
     part_disc = [0] * n_p
     comp_part: list[list[int]] = [[] for _ in range(n_p)]
     for x, ps in enumerate(parts_of):
+        if len(ps) == 1 and weight[ps[0]] > 0:
+            p = ps[0]
+            part_goods[p], part_disc[p], comp_part[p] = goods[x], line_disc[x], comp_line[x][:]
+            continue
         pg = apportion_list(goods[x], [weight[p] for p in ps])
         pd_ = apportion_list(line_disc[x], pg)
         for p, g, d, comp in zip(ps, pg, pd_, controlled_list(pd_, comp_line[x]), strict=True):
@@ -213,10 +347,10 @@ def allocate_one(batch: MoneyBatch, *, check: bool = True) -> Allocation:
         child_net[c] += part_net[p]
         child_units[c] += weight[p]
         kids_parts[c].append(p)
-    kinds = batch.child_kind.tolist()
+    kinds = batch.child_kind
     eligible = [k != STORE and u > 0 for k, u in zip(kinds, child_units, strict=True)]
-    ships = [c for c in range(n_c) if kinds[c] == SHIPMENT and child_units[c] > 0]
-    if bool(batch.first_child[0]) and ships:
+    if batch.first_child and (ships := [c for c in range(n_c)
+                                        if kinds[c] == SHIPMENT and child_units[c] > 0]):
         fee_w = [int(c == ships[0]) for c in range(n_c)]
     elif any(eligible):
         fee_w = [v if e else 0 for v, e in zip(child_net, eligible, strict=True)]
@@ -224,19 +358,23 @@ def allocate_one(batch: MoneyBatch, *, check: bool = True) -> Allocation:
             fee_w = [u if e else 0 for u, e in zip(child_units, eligible, strict=True)]
     else:
         fee_w = child_net if sum(child_net) > 0 else child_units
-    child_fee = apportion_list(int(batch.shipping_fee[0]), fee_w) if n_c else []
+    fee = batch.shipping_fee
+    child_fee = apportion_list(fee, fee_w) if n_c else []
     part_fee = [0] * n_p
-    for c, ps in enumerate(kids_parts):
-        if not ps:
-            continue
-        ws = [part_net[p] for p in ps] if child_net[c] > 0 else [weight[p] for p in ps]
-        for p, f in zip(ps, apportion_list(child_fee[c], ws), strict=True):
-            part_fee[p] = f
+    if fee:
+        for c, ps in enumerate(kids_parts):
+            if not ps:
+                continue
+            ws = [part_net[p] for p in ps] if child_net[c] > 0 else [weight[p] for p in ps]
+            for p, f in zip(ps, apportion_list(child_fee[c], ws), strict=True):
+                part_fee[p] = f
 
     # -- payments: lines x methods, then parts x methods inside each line
     part_total = [n + f for n, f in zip(part_net, part_fee, strict=True)]
-    line_payable = [sum(part_total[p] for p in ps) for ps in parts_of]
-    paid = batch.payments[0].tolist()
+    line_payable = [0] * n_l
+    for x, t in zip(part_line, part_total, strict=True):
+        line_payable[x] += t
+    paid = batch.payments
     if sum(line_payable) != sum(paid):
         raise ValueError(
             f"order 0: payments add up to {sum(paid)}, payable is {sum(line_payable)}"
@@ -244,16 +382,24 @@ def allocate_one(batch: MoneyBatch, *, check: bool = True) -> Allocation:
     line_pay = controlled_list(line_payable, paid) if n_l else []
     part_pay: list[list[int]] = [[] for _ in range(n_p)]
     for x, ps in enumerate(parts_of):
+        if len(ps) == 1:  # the line's own row (its one part pays the line's payable)
+            part_pay[ps[0]] = line_pay[x][:]
+            continue
         for p, row in zip(ps, controlled_list([part_total[p] for p in ps], line_pay[x]),
                           strict=True):
             part_pay[p] = row
 
     # -- invoice and the VAT included in it: per rate rounded half up, then shared
-    invoiced = batch.invoice_methods[0].tolist()
-    part_inv = [sum(v for v, inv in zip(row, invoiced, strict=True) if inv) for row in part_pay]
-    line_inv = [sum(part_inv[p] for p in ps) for ps in parts_of]
-    rate = batch.line_rate.tolist()
-    r_num, r_den = batch.rate_num.tolist(), batch.rate_den.tolist()
+    invoiced = [k for k, inv in enumerate(batch.invoiced) if inv]
+    if len(invoiced) == len(paid):
+        part_inv = [sum(row) for row in part_pay]
+    else:
+        part_inv = [sum([row[k] for k in invoiced]) for row in part_pay]
+    line_inv = [0] * n_l
+    for x, v in zip(part_line, part_inv, strict=True):
+        line_inv[x] += v
+    rate = batch.line_rate
+    r_num, r_den = batch.rate_num, batch.rate_den
     line_tax = [0] * n_l
     groups: dict[int, list[int]] = {}
     for x in range(n_l):
@@ -267,6 +413,9 @@ def allocate_one(batch: MoneyBatch, *, check: bool = True) -> Allocation:
             line_tax[x] = t
     part_tax = [0] * n_p
     for x, ps in enumerate(parts_of):
+        if len(ps) == 1:  # the line's tax, a rounding of the same quota
+            part_tax[ps[0]] = line_tax[x]
+            continue
         num, den = r_num[rate[x]], r_den[rate[x]] + r_num[rate[x]]
         for p, t in zip(ps, quotas_list(line_tax[x], [part_inv[p] * num for p in ps], den),
                         strict=True):
@@ -277,21 +426,37 @@ def allocate_one(batch: MoneyBatch, *, check: bool = True) -> Allocation:
              for p in range(n_p)]
     line_rows = [[goods[x], line_disc[x], line_payable[x] - goods[x] + line_disc[x],
                   *line_pay[x], line_inv[x], line_tax[x]] for x in range(n_l)]
-    children = [[0] * len(keys) for _ in range(n_c)]
-    for p, row in enumerate(parts):
-        child = children[part_child[p]]
-        for k, v in enumerate(row):
-            child[k] += v
-    order = ([sum(col) for col in zip(*line_rows, strict=True)] if line_rows
-             else [0] * len(keys))
-    width = 1 + n_a
+    zeros = [0] * len(keys)
+    children = [_column_sums([parts[p] for p in ps]) if ps else zeros[:] for ps in kids_parts]
+    order = _column_sums(line_rows) if line_rows else zeros
+    return OneAllocation(keys, order, line_rows, children, parts, comp_line, comp_part)
 
-    def arr(rows: list[list[int]], n_cols: int) -> np.ndarray:
-        return np.array(rows, dtype=np.int64).reshape(len(rows), n_cols)
 
-    return Allocation(
-        keys=keys, orders=arr([order], len(keys)), lines=arr(line_rows, len(keys)),
-        children=arr(children, len(keys)), parts=arr(parts, len(keys)),
-        line_components=arr(comp_line, width), part_components=arr(comp_part, width),
-        activity_slot=np.arange(n_a, dtype=np.int64),
-    )
+def _column_sums(rows: list[list[int]]) -> list[int]:
+    return list(map(sum, zip(*rows, strict=True)))
+
+
+def _activity_components(batch: OneOrder, parts_of: list[list[int]]) -> list[list[int]]:
+    """Each line's discount components: its own discount, then its share of every
+    discount activity (over the activity's lines by net goods)."""
+    goods, own, amounts = batch.goods, batch.line_discount, batch.activity_amount
+    n_l, n_a = len(goods), len(amounts)
+    net = [g - d for g, d in zip(goods, own, strict=True)]
+    covered: list[list[int]] = [[] for _ in range(n_a)]
+    for a, x in zip(batch.cover_activity, batch.cover_line, strict=True):
+        covered[a].append(x)
+    comp_line = [[d] + [0] * n_a for d in own]
+    counts = [0] * n_l
+    for lines in covered:
+        for x in lines:
+            counts[x] += 1
+    if any(c > 1 for c in counts):
+        table = activity_table(net, amounts, covered)
+        for x in range(n_l):
+            comp_line[x][1:] = table[x]
+    else:
+        for a, lines in enumerate(covered):
+            for x, share in zip(lines, apportion_list(amounts[a], [net[x] for x in lines]),
+                                strict=True):
+                comp_line[x][1 + a] = share
+    return comp_line

@@ -7,7 +7,6 @@ shipments in the order of their first line, then the store child, then back-orde
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,14 +19,14 @@ from ordersplit.solver.problem import IntArray
 KIND_RANK = {"shipment": 0, "store": 1, "backorder": 2}
 
 
-@dataclass
+@dataclass(slots=True)
 class Part:
     line: int
     component: str | None
     quantity: int
 
 
-@dataclass
+@dataclass(slots=True)
 class DraftChild:
     """A child before it gets its id and amounts."""
 
@@ -50,17 +49,40 @@ class DraftChild:
         return min(p.line for p in self.parts)
 
 
+class _KeyIds:
+    """Small ints for group keys, equal keys alike: dict keys that hash in C (a
+    :class:`GroupKey` hashes in Python, once per distinct object here)."""
+
+    def __init__(self) -> None:
+        self.keys: list[GroupKey] = []
+        self._by_key: dict[GroupKey, int] = {}
+        self._by_object: dict[int, int] = {}
+
+    def __call__(self, key: GroupKey) -> int:
+        found = self._by_object.get(id(key))
+        if found is None:  # the key objects live as long as the layout: ids are stable
+            found = self._by_key.setdefault(key, len(self._by_key))
+            if found == len(self.keys):
+                self.keys.append(key)
+            self._by_object[id(key)] = found
+        return found
+
+
 def draft_children(layout: Layout, x: IntArray, per_warehouse: bool) -> list[DraftChild]:
     """Children from the solver's assignment plus the parts the rules fixed."""
     drafts: dict[tuple[object, ...], DraftChild] = {}
-    rows, cols = np.nonzero(x)
-    for i, w, units in zip(rows.tolist(), cols.tolist(), x[rows, cols].tolist(), strict=True):
-        item = layout.items[i]
+    key_id = _KeyIds()
+    flat = np.flatnonzero(x)  # row-major as np.nonzero, and faster on a wide matrix
+    rows, cols = np.divmod(flat, x.shape[1])
+    items = layout.items
+    for i, w, units in zip(rows.tolist(), cols.tolist(), x.ravel()[flat].tolist(), strict=True):
+        item = items[i]
         wid: int | None = w
-        slot: tuple[object, ...] = ("ship", item.key, wid) if per_warehouse else ("ship", item.key)
-        if slot not in drafts:
-            drafts[slot] = DraftChild("shipment", item.key, wid)
-        child = drafts[slot]
+        slot: tuple[object, ...] = (("ship", key_id(item.key), wid) if per_warehouse
+                                    else ("ship", key_id(item.key)))
+        child = drafts.get(slot)
+        if child is None:
+            child = drafts[slot] = DraftChild("shipment", item.key, wid)
         if child.warehouse != wid:
             child.warehouse = None  # warehouse rule off: one child, several warehouses
         child.add(item.line, item.component, units)
@@ -81,7 +103,7 @@ def draft_children(layout: Layout, x: IntArray, per_warehouse: bool) -> list[Dra
             slot = ("backorder", "store")
             drafts.setdefault(slot, DraftChild("backorder", part.key, None))
         else:
-            slot = ("backorder", part.key)
+            slot = ("backorder", key_id(part.key))
             drafts.setdefault(slot, DraftChild("backorder", part.key, None))
         drafts[slot].add(part.line, part.component, part.quantity)
     out = list(drafts.values())
@@ -97,43 +119,49 @@ def reasons(children: list[DraftChild]) -> list[list[str]]:
     comparison runs over distinct classes, not over pairs of children: a big order
     opens hundreds of children but holds a handful of classes.
     """
-    per_kind = Counter(c.kind for c in children)
+    per_kind: dict[str, int] = {}
+    key_id = _KeyIds()
     # (kind, bulky, key) -> children per warehouse; (kind, bulky) -> its distinct keys
-    classes: dict[tuple[str, bool, GroupKey], Counter[int | None]] = {}
+    classes: dict[tuple[str, bool, int], dict[int | None, int]] = {}
     keys_of: dict[tuple[str, bool], list[GroupKey]] = {}
-    for c in children:
-        cls = (c.kind, c.bulky, c.key)
-        if cls not in classes:
-            classes[cls] = Counter()
+    of_child = [(c.kind, c.bulky, key_id(c.key)) for c in children]
+    for c, cls in zip(children, of_child, strict=True):
+        per_kind[c.kind] = per_kind.get(c.kind, 0) + 1
+        same = classes.get(cls)
+        if same is None:
+            same = classes[cls] = {}
             keys_of.setdefault((c.kind, c.bulky), []).append(c.key)
-        classes[cls][c.warehouse] += 1
-    key_diffs: dict[tuple[str, bool, GroupKey], set[str]] = {}
+        same[c.warehouse] = same.get(c.warehouse, 0) + 1
+    sizes = {cls: sum(same.values()) for cls, same in classes.items()}
+    key_diffs: dict[tuple[str, bool, int], set[str]] = {}
     for cls in classes:
         found: set[str] = set()
+        key = key_id.keys[cls[2]]
         for other in keys_of[cls[:2]]:
-            found.update(differing_rules(cls[2], other))
+            found.update(differing_rules(key, other))
         key_diffs[cls] = found
+    n_children = len(children)
     out: list[list[str]] = []
-    for a in children:
-        cls = (a.kind, a.bulky, a.key)
+    for a, cls in zip(children, of_child, strict=True):
         found = set(key_diffs[cls])
-        if per_kind[a.kind] < len(children):  # the special child carries the reason
+        if per_kind[a.kind] < n_children:  # the special child carries the reason
             if a.kind == "backorder":
                 found.add("stock")
             elif a.kind == "store":
                 found.add("offline_store")
         if a.bulky and per_kind[a.kind] > 1:
             found.add("bulky")
-        same = classes[cls]
-        if same.total() > same[a.warehouse]:  # same key, another warehouse
+        if sizes[cls] > classes[cls][a.warehouse]:  # same key, another warehouse
             found.add("warehouse")
-        out.append([r for r in REASON_ORDER if r in found])
+        out.append([r for r in REASON_ORDER if r in found] if found else [])
     return out
 
 
 def gift_links(request: SplitRequest, children: list[DraftChild]) -> list[set[int]]:
     """Child indices linked to each child through gift activities (both ways)."""
     links: list[set[int]] = [set() for _ in children]
+    if not any(act.kind == "gift" for act in request.order.activities):
+        return links
     index = {line.id: li for li, line in enumerate(request.order.lines)}
     holders: dict[int, set[int]] = {}
     for c, child in enumerate(children):
