@@ -18,7 +18,11 @@ from pydantic import ValidationError
 from ordersplit.errors import RequestError, json_error_text
 from ordersplit.models.bounds import MONEY_LIMIT, PATTERN_TEXT
 from ordersplit.models.currency import currency_exponent
+from ordersplit.models.native import native_validator
 from ordersplit.models.request import SplitRequest
+
+_NATIVE = native_validator(SplitRequest)
+"""The happy path: no Python validator per value; what it refuses goes the model's way."""
 
 
 def json_path(loc: Iterable[int | str]) -> str:
@@ -49,13 +53,15 @@ def parse_request(data: str | bytes | Mapping[str, Any] | SplitRequest) -> Split
         check_request(data)
         return data
     if isinstance(data, str | bytes):
-        try:  # the fast way: pydantic reads the JSON itself, no dicts in between
-            request = SplitRequest.model_validate_json(data)
-        except ValidationError:
-            pass  # any problem is named by the way below, exactly as it always was
-        else:
+        # the fast ways: pydantic reads the JSON itself, no dicts in between; natively
+        # first, then with the model's own validators (a JSON 2.0 quantity, say)
+        request = _validated(_NATIVE.validate_json, data)
+        if request is None:
+            request = _validated(SplitRequest.model_validate_json, data)
+        if request is not None:
             check_request(request)
             return request
+        # any problem is named by the way below, exactly as it always was
         try:
             data = json.loads(data)
         except (ValueError, RecursionError) as exc:
@@ -63,11 +69,25 @@ def parse_request(data: str | bytes | Mapping[str, Any] | SplitRequest) -> Split
     if not isinstance(data, Mapping):
         raise RequestError("the request must be a JSON object", field="")
     order_id = _order_id_of(data)
+    request = _validated(_NATIVE.validate_python, data)
+    if request is not None:
+        check_request(request)
+        return request
     try:
         request = SplitRequest.model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc, order_id) from None
     check_request(request)
+    return request
+
+
+def _validated(validate: Callable[[Any], Any], data: Any) -> SplitRequest | None:
+    """``validate(data)``, or None when it refuses ``data`` (the caller then names why)."""
+    try:
+        request = validate(data)
+    except ValidationError:
+        return None
+    assert isinstance(request, SplitRequest)
     return request
 
 
