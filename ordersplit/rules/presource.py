@@ -51,16 +51,22 @@ def take(stock: IntArray, usage: dict[int, int], w: int, units: int) -> None:
         stock[w, k] -= u * units
 
 
+def fastest_first(minutes: list[int]) -> list[int]:
+    """Warehouses by arrival minutes, ties by position (the order bulky lines and
+    bundles are sourced in)."""
+    return sorted(range(len(minutes)), key=minutes.__getitem__)
+
+
 def source_fastest(
-    cand: Candidate, stock: IntArray, minutes: IntArray
+    cand: Candidate, stock: IntArray, order: list[int]
 ) -> tuple[list[tuple[int, int]], int]:
-    """Fastest-first sourcing of one candidate from ``stock`` (consumed in place).
+    """Fastest-first sourcing of one candidate from ``stock`` (consumed in place), along
+    ``order`` (:func:`fastest_first`).
 
     Returns the ``(warehouse, units)`` taken and the units left short. An unsplittable
     candidate ships whole from the fastest warehouse that has it all, or not at all.
     """
     cap = capacity_of(stock, cand.usage, cand.allowed).tolist()
-    order = np.lexsort((np.arange(minutes.size), minutes)).tolist()
     taken: list[tuple[int, int]] = []
     left = cand.quantity
     for w in order:
@@ -81,7 +87,7 @@ def source_fastest(
     return taken, left
 
 
-def shippable_quantities(cands: list[Candidate], stock: IntArray, minutes: IntArray) -> list[int]:
+def shippable_quantities(cands: list[Candidate], stock: IntArray, order: list[int]) -> list[int]:
     """How much of each (non-bulky) candidate the network can ship together.
 
     Bundles first, each placed on the fastest warehouse that still has all of it (on a
@@ -89,18 +95,17 @@ def shippable_quantities(cands: list[Candidate], stock: IntArray, minutes: IntAr
     order, each taking from the allowed warehouses that hold the most first. The result
     is feasible by construction. ``stock`` is not changed.
     """
-    scratch = stock.copy()
     out = [0] * len(cands)
+    held = _Held(stock)  # copies the stock before it first takes from it
     for idx, cand in enumerate(cands):
         if not cand.splittable:
-            taken, _ = source_fastest(cand, scratch, minutes)
+            taken, _ = source_fastest(cand, held.writable(), order)
             out[idx] = sum(u for _, u in taken)
     readers: dict[int, int] = {}  # plain lines still to come, per SKU
     for cand in cands:
         if cand.splittable:
             (k, _), = cand.usage.items()
             readers[k] = readers.get(k, 0) + 1
-    held = _Held(scratch)
     for idx, cand in enumerate(cands):
         if not cand.splittable:
             continue
@@ -120,10 +125,18 @@ class _Held:
     one), made before any plain line takes from its column.
     """
 
-    def __init__(self, scratch: IntArray) -> None:
-        self.scratch = scratch
+    def __init__(self, stock: IntArray) -> None:
+        self.scratch = stock
+        self.own = False
         self.seen: set[int] = set()
         self.totals: dict[int, tuple[np.ndarray, list[int]]] = {}
+
+    def writable(self) -> IntArray:
+        """The scratch stock, copied from the caller's on first use."""
+        if not self.own:
+            self.scratch = self.scratch.copy()
+            self.own = True
+        return self.scratch
 
     def supply(self, allowed: np.ndarray, k: int) -> int:
         """Units of SKU ``k`` the allowed warehouses hold now."""
@@ -141,8 +154,7 @@ class _Held:
     def take(self, allowed: np.ndarray, k: int, need: int) -> None:
         """Take ``need`` units of SKU ``k``: allowed warehouses holding most first (ties
         by position)."""
-        scratch = self.scratch
-        column = scratch[:, k]
+        column = self.writable()[:, k]
         for w in np.argsort(-np.where(allowed, column, -1), kind="stable").tolist():
             if need == 0:
                 break

@@ -18,7 +18,12 @@ import numpy as np
 from ordersplit.models.request import SplitRequest, Warehouse
 from ordersplit.rules.costs import cost_decimals, cost_units
 from ordersplit.rules.keys import GroupKey, KeyFields, key_fields
-from ordersplit.rules.presource import Candidate, shippable_quantities, source_fastest
+from ordersplit.rules.presource import (
+    Candidate,
+    fastest_first,
+    shippable_quantities,
+    source_fastest,
+)
 from ordersplit.rules.store import place_store_lines
 from ordersplit.solver.problem import UNLIMITED, IntArray, SplitProblem
 
@@ -26,6 +31,9 @@ FixedKind = Literal["bulky", "store", "backorder"]
 MAX_COST_DECIMALS = 6
 PRICE_DECIMALS = 6
 """Decimals of a stock price kept by the integer price matrix (fewer on huge orders)."""
+SMALL_STOCK = 1000
+"""Stock cells listed by the warehouses up to which the stock matrix is filled from a
+Python list (numpy's per-call cost would dominate); beyond, the walk runs in C."""
 STOCK_VALUE_LIMIT = 2**50
 """The largest ``stock_value`` the scaled prices may reach: exact in int64 and in the
 MIP solvers' doubles (2^53), with room for the solvers' sums."""
@@ -116,11 +124,29 @@ def _arrival_minutes(warehouses: Sequence[Warehouse], destination: str) -> list[
 def _stock_matrix(warehouses: Sequence[Warehouse], sku_index: dict[str, int],
                   counted: bool) -> IntArray:
     """``[W, K]`` stock of the order's SKUs (``UNLIMITED`` where listed, when the stock
-    rule is off). The dict walks run in C (``map``/``chain``/``fromiter``): a
-    2,500-warehouse network lists hundreds of thousands of cells."""
-    m = len(warehouses)
-    stock = np.zeros((m, len(sku_index)), dtype=np.int64)
+    rule is off)."""
+    m, n_skus = len(warehouses), len(sku_index)
     listed = [wh.stock for wh in warehouses]
+    if sum(map(len, listed)) > SMALL_STOCK or m * n_skus > 64 * SMALL_STOCK:
+        return _stock_matrix_c(listed, sku_index, counted)
+    flat = [0] * (m * n_skus)  # a list, then one array: quicker than numpy cell by cell
+    lookup = sku_index.get
+    for w, cells in enumerate(listed):
+        base = w * n_skus
+        for sku, units in cells.items():
+            k = lookup(sku)
+            if k is not None:
+                flat[base + k] = units if counted else UNLIMITED
+    return np.array(flat, dtype=np.int64).reshape(m, n_skus)
+
+
+def _stock_matrix_c(listed: list[dict[str, int]], sku_index: dict[str, int],
+                    counted: bool) -> IntArray:
+    """:func:`_stock_matrix` from each warehouse's ``stock`` with the dict walks in C
+    (``map``/``chain``/``fromiter``): a 2,500-warehouse network lists hundreds of
+    thousands of cells."""
+    m = len(listed)
+    stock = np.zeros((m, len(sku_index)), dtype=np.int64)
     sizes = np.fromiter(map(len, listed), dtype=np.int64, count=m)
     total = int(sizes.sum())
     if not total:
@@ -226,16 +252,17 @@ def compile_request(request: SplitRequest) -> Compiled:
 
     fixed: list[FixedPart] = []
     shortages: list[FixedPart] = []
+    fastest = fastest_first(arrival)
     for cand in cands:  # bulky first: fastest delivery, their own children
         if cand.bulky:
-            taken, left = source_fastest(cand, stock, minutes)
+            taken, left = source_fastest(cand, stock, fastest)
             fixed += [FixedPart("bulky", cand.line, cand.component, u, w, keys[cand.key_index])
                       for w, u in taken]
             if left:
                 shortages.append(FixedPart("backorder", cand.line, cand.component, left, None,
                                            keys[cand.key_index]))
     rest = [c for c in cands if not c.bulky]
-    shippable = shippable_quantities(rest, stock, minutes)
+    shippable = shippable_quantities(rest, stock, fastest)
     for cand, units in zip(rest, shippable, strict=True):
         if units < cand.quantity:
             shortages.append(FixedPart("backorder", cand.line, cand.component,
@@ -268,7 +295,7 @@ def compile_request(request: SplitRequest) -> Compiled:
         splittable=np.array([c.splittable for c, _ in rows], dtype=bool),
         group=np.array([group_of_key[c.key_index] for c, _ in rows], dtype=np.int64),
         stock=stock,
-        allowed=np.array([c.allowed for c, _ in rows], dtype=bool).reshape(n, m),
+        allowed=np.tile(ships, (n, 1)),  # every candidate may ship from ``ships``
         hours=np.maximum(minutes, 0),
         cost=cost,
         objective=expand_objective(request.objective_order()),
