@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from ordersplit.models.request import SplitRequest
 from ordersplit.models.validate import _NATIVE, parse_request
-from tests.test_parse_json_path import BASE, PATHS, _values
+from tests.test_parse_json_path import BASE, PATHS, _values, mutated
 
 
 def _native(data: Any, text: bool) -> SplitRequest | None:
@@ -34,14 +34,7 @@ def _model(data: Any) -> SplitRequest | None:
 @given(path=st.sampled_from(PATHS), value=_values, drop=st.booleans(), text=st.booleans())
 def test_native_accepts_a_subset_with_the_same_values(path: tuple[Any, ...], value: Any,
                                                       drop: bool, text: bool) -> None:
-    req = copy.deepcopy(BASE)
-    parent = req
-    for key in path[:-1]:
-        parent = parent[key]
-    if drop and isinstance(parent, dict):
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = value
+    req = mutated(path, value, drop)
     native = _native(req, text)
     if native is not None:
         model = _model(json.loads(json.dumps(req)) if text else req)
