@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 
 from ordersplit.models.request import SplitRequest, Warehouse
-from ordersplit.rules.costs import cost_decimals, cost_units
+from ordersplit.rules.costs import cost_table
 from ordersplit.rules.keys import GroupKey, KeyFields, key_fields
 from ordersplit.rules.presource import (
     Candidate,
@@ -28,7 +28,6 @@ from ordersplit.rules.store import place_store_lines
 from ordersplit.solver.problem import UNLIMITED, IntArray, SplitProblem
 
 FixedKind = Literal["bulky", "store", "backorder"]
-MAX_COST_DECIMALS = 6
 PRICE_DECIMALS = 6
 """Decimals of a stock price kept by the integer price matrix (fewer on huge orders)."""
 SMALL_STOCK = 1000
@@ -98,16 +97,6 @@ def expand_objective(terms: tuple[str, ...]) -> tuple[str, ...]:
     if "fragments" not in out:
         out.append("fragments")
     return tuple(out)
-
-
-def _costs(warehouses: Sequence[Warehouse]) -> tuple[int, IntArray]:
-    """The child-cost scale (10^decimals, at most 10^6) and each warehouse's child cost
-    in its units; each distinct cost is converted once."""
-    costs = [wh.child_cost for wh in warehouses]
-    distinct = set(costs)
-    scale = 10 ** min(max(map(cost_decimals, distinct), default=0), MAX_COST_DECIMALS)
-    units = {cost: cost_units(cost, scale) for cost in distinct}
-    return scale, np.array([units[cost] for cost in costs], dtype=np.int64)
 
 
 def _arrival_minutes(warehouses: Sequence[Warehouse], destination: str) -> list[int]:
@@ -279,7 +268,7 @@ def compile_request(request: SplitRequest) -> Compiled:
 
     # Problem items: the non-bulky candidates' shippable units, groups renumbered densely.
     rows = [(c, u) for c, u in zip(rest, shippable, strict=True) if u > 0]
-    cost_scale, cost = _costs(warehouses)
+    cost_scale, costs = cost_table([wh.child_cost for wh in warehouses])
     group_of_key: dict[int, int] = {}
     for c, _ in rows:
         group_of_key.setdefault(c.key_index, len(group_of_key))
@@ -297,7 +286,7 @@ def compile_request(request: SplitRequest) -> Compiled:
         stock=stock,
         allowed=np.tile(ships, (n, 1)),  # every candidate may ship from ``ships``
         hours=np.maximum(minutes, 0),
-        cost=cost,
+        cost=np.array(costs, dtype=np.int64),
         objective=expand_objective(request.objective_order()),
         per_warehouse=rules.warehouse,
         fixed_makespan=max((arrival[p.warehouse] for p in fixed
