@@ -42,6 +42,19 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 PATHS = _paths(BASE)[1:]
 
 
+def mutated(path: tuple[Any, ...], value: Any, drop: bool) -> dict[str, Any]:
+    """The example request with the field at ``path`` set to ``value`` (or dropped)."""
+    req = copy.deepcopy(BASE)
+    parent = req
+    for key in path[:-1]:
+        parent = parent[key]
+    if drop and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    return req
+
+
 def _outcome(data: Any) -> tuple[str, Any]:
     try:
         return "ok", parse_request(data)
@@ -53,15 +66,7 @@ def _outcome(data: Any) -> tuple[str, Any]:
 @given(path=st.sampled_from(PATHS), value=_values, drop=st.booleans())
 def test_json_text_and_decoded_mapping_agree(path: tuple[Any, ...], value: Any,
                                             drop: bool) -> None:
-    req = copy.deepcopy(BASE)
-    parent = req
-    for key in path[:-1]:
-        parent = parent[key]
-    if drop and isinstance(parent, dict):
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = value
-    text = json.dumps(req)  # NaN and Infinity as Python's json writes them
+    text = json.dumps(mutated(path, value, drop))  # NaN and Infinity as Python's json writes them
     assert _outcome(text) == _outcome(json.loads(text))
 
 

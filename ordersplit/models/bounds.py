@@ -32,11 +32,13 @@ The bounds (documented in docs/service.md):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 import iso4217
 from pydantic import BeforeValidator, Field, StringConstraints, WithJsonSchema
+from pydantic_core import CoreSchema, core_schema
 
 MAX_ID_LENGTH = 128
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@+~-]{0,127}$"
@@ -67,6 +69,13 @@ CURRENCIES: tuple[str, ...] = tuple(sorted(
 
 _CURRENCY_SET = frozenset(CURRENCIES)
 
+NATIVE_NARROWING: dict[Callable[[Any], Any], Callable[[CoreSchema], CoreSchema]] = {}
+"""For the Python before-validators below: given the schema the validator feeds, a
+pydantic-core schema with no Python call that accepts a subset of what validator and
+schema accept together, with the same value. The happy path of parsing
+(:mod:`ordersplit.models.native`) runs these; whatever they refuse goes the full way,
+which names the error."""
+
 
 def whole(value: Any) -> Any:
     """A JSON number without a fraction (``2`` or ``2.0``, as JSON Schema's ``integer``)
@@ -74,6 +83,9 @@ def whole(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+NATIVE_NARROWING[whole] = lambda inner: inner  # the strict integer alone: 2.0 goes the full way
 
 
 def _decimal(pattern: re.Pattern[str], limit: int, what: str) -> Any:
@@ -98,7 +110,21 @@ def _decimal(pattern: re.Pattern[str], limit: int, what: str) -> Any:
         if not pattern.fullmatch(text):
             raise ValueError(f"must be {what}")
         return Decimal(text)
+
+    NATIVE_NARROWING[check] = lambda _inner: _native_decimal(pattern.pattern, limit)
     return check
+
+
+def _native_decimal(pattern: str, limit: int) -> CoreSchema:
+    """A string matching ``pattern`` or a JSON integer in ``[0, limit)``, as ``Decimal``:
+    what ``check`` accepts (less floats and ``Decimal`` objects), with the same value
+    (``Decimal(text)`` keeps the string's decimals, as ``check`` does)."""
+    return core_schema.union_schema([
+        core_schema.chain_schema([core_schema.str_schema(pattern=pattern, strict=True),
+                                  core_schema.decimal_schema()]),
+        core_schema.chain_schema([core_schema.int_schema(ge=0, lt=limit, strict=True),
+                                  core_schema.decimal_schema()]),
+    ], mode="left_to_right")
 
 
 def _money_schema(pattern: str, limit: int) -> dict[str, Any]:

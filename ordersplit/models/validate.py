@@ -18,7 +18,11 @@ from pydantic import ValidationError
 from ordersplit.errors import RequestError, json_error_text
 from ordersplit.models.bounds import MONEY_LIMIT, PATTERN_TEXT
 from ordersplit.models.currency import currency_exponent
-from ordersplit.models.request import SplitRequest
+from ordersplit.models.native import native_validator
+from ordersplit.models.request import Activity, SplitRequest
+
+_NATIVE = native_validator(SplitRequest)
+"""The happy path: no Python validator per value; what it refuses goes the model's way."""
 
 
 def json_path(loc: Iterable[int | str]) -> str:
@@ -49,13 +53,15 @@ def parse_request(data: str | bytes | Mapping[str, Any] | SplitRequest) -> Split
         check_request(data)
         return data
     if isinstance(data, str | bytes):
-        try:  # the fast way: pydantic reads the JSON itself, no dicts in between
-            request = SplitRequest.model_validate_json(data)
-        except ValidationError:
-            pass  # any problem is named by the way below, exactly as it always was
-        else:
+        # the fast ways: pydantic reads the JSON itself, no dicts in between; natively
+        # first, then with the model's own validators (a JSON 2.0 quantity, say)
+        request = _validated(_NATIVE.validate_json, data)
+        if request is None:
+            request = _validated(SplitRequest.model_validate_json, data)
+        if request is not None:
             check_request(request)
             return request
+        # any problem is named by the way below, exactly as it always was
         try:
             data = json.loads(data)
         except (ValueError, RecursionError) as exc:
@@ -63,11 +69,25 @@ def parse_request(data: str | bytes | Mapping[str, Any] | SplitRequest) -> Split
     if not isinstance(data, Mapping):
         raise RequestError("the request must be a JSON object", field="")
     order_id = _order_id_of(data)
+    request = _validated(_NATIVE.validate_python, data)
+    if request is not None:
+        check_request(request)
+        return request
     try:
         request = SplitRequest.model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc, order_id) from None
     check_request(request)
+    return request
+
+
+def _validated(validate: Callable[[Any], Any], data: Any) -> SplitRequest | None:
+    """``validate(data)``, or None when it refuses ``data`` (the caller then names why)."""
+    try:
+        request = validate(data)
+    except ValidationError:
+        return None
+    assert isinstance(request, SplitRequest)
     return request
 
 
@@ -109,7 +129,126 @@ def validation_error(exc: ValidationError, order_id: str | None = None,
 
 
 def check_request(req: SplitRequest) -> None:
-    """Cross-field checks; raises :class:`RequestError` on the first problem."""
+    """Cross-field checks; raises :class:`RequestError` on the first problem.
+
+    A quick pass decides nearly every request; when it finds anything amiss (or meets
+    what it leaves to the full checks), the checks run in order and name the first
+    problem, exactly as they always have.
+    """
+    if not _plainly_valid(req):
+        _check_in_order(req)
+
+
+_ZERO = Decimal(0)
+_RESERVED_METHODS = frozenset({"goods", "discount", "shipping_fee", "invoice", "tax"})
+
+
+def _plainly_valid(req: SplitRequest) -> bool:
+    """True when :func:`_check_in_order` would find nothing; False when it might.
+
+    The same checks without field names or messages: sets instead of loops where ids
+    must be distinct, and nothing built for an error that does not happen. The rare
+    ``stock_value`` objective is left to the full checks.
+    """
+    order, catalog = req.order, req.catalog
+    try:
+        quantum = _QUANTA[currency_exponent(order.currency)]
+    except (KeyError, IndexError):
+        return False
+    lines = order.lines
+    line_ids = {line.id for line in lines}
+    if len(line_ids) != len(lines) or "stock_value" in req.objective_order():
+        return False
+    try:
+        net: dict[str, Decimal] = {}
+        for line in lines:
+            price, discount = line.unit_price, line.discount
+            if (line.sku not in catalog or price < _ZERO or discount < _ZERO
+                    or price != price.quantize(quantum)
+                    or discount != discount.quantize(quantum)):
+                return False
+            goods = price * line.quantity
+            if goods >= MONEY_LIMIT or discount > goods:
+                return False
+            net[line.id] = goods - discount
+        fee = order.shipping_fee
+        net_total = sum(net.values(), _ZERO)
+        if fee < _ZERO or fee != fee.quantize(quantum) or net_total + fee >= MONEY_LIMIT:
+            return False
+        taken = _activities_discount(order.activities, line_ids, net, quantum)
+        if taken is None:
+            return False
+        paid = _ZERO
+        for pay in order.payments:
+            amount = pay.amount
+            if (pay.method in _RESERVED_METHODS or amount < _ZERO
+                    or amount != amount.quantize(quantum)):
+                return False
+            paid += amount
+        if paid != net_total - taken + fee:
+            return False
+    except (InvalidOperation, _DoubtError):
+        return False
+    if len({pay.method for pay in order.payments}) != len(order.payments):
+        return False
+    for item in catalog.values():
+        if not _ZERO <= item.tax_rate < _TEN:
+            return False
+        comps = item.components
+        if comps is not None:
+            if not comps:
+                return False
+            for comp in comps:
+                inner = catalog.get(comp.sku)
+                if inner is None or inner.components:
+                    return False
+    warehouses = req.warehouses
+    return (len({wh.id for wh in warehouses}) == len(warehouses)
+            and all(wh.child_cost >= _ZERO for wh in warehouses))
+
+
+class _DoubtError(Exception):
+    """Raised inside the quick pass where the full checks must decide."""
+
+
+def _doubt(_field: str, _message: str) -> RequestError:
+    raise _DoubtError
+
+
+def _activities_discount(activities: list[Activity], line_ids: set[str],
+                         net: dict[str, Decimal], quantum: Decimal) -> Decimal | None:
+    """The activities' discounts in total, or None where the full checks must decide."""
+    if not activities:
+        return _ZERO
+    if len({act.id for act in activities}) != len(activities):
+        return None
+    total = _ZERO
+    for act in activities:
+        if not line_ids.issuperset(act.lines or ()) or not line_ids.issuperset(
+                act.trigger_lines) or not line_ids.issuperset(act.gift_lines):
+            return None
+        amount = act.amount
+        if act.kind == "discount":
+            if (amount is None or amount < _ZERO or amount != amount.quantize(quantum)
+                    or (act.lines is not None and not act.lines)):
+                return None
+            covered = net if act.lines is None else set(act.lines)
+            if amount > sum((net[x] for x in covered), _ZERO):
+                return None
+            total += amount
+        elif not act.trigger_lines or not act.gift_lines or amount is not None:
+            return None
+    _check_overlapping_discounts(activities, net, _doubt)
+    return total
+
+
+_TEN = Decimal(10)
+_QUANTA = tuple(Decimal(1).scaleb(-e) for e in range(5))
+"""The minor unit of each ISO 4217 exponent (0 to 4)."""
+
+
+def _check_in_order(req: SplitRequest) -> None:
+    """Every cross-field check in order; raises on the first problem."""
     order = req.order
 
     def fail(field: str, message: str) -> RequestError:
@@ -219,7 +358,7 @@ def check_request(req: SplitRequest) -> None:
             if act.amount is not None:
                 raise fail(f"{base}.amount", "a gift activity has no amount")
 
-    _check_overlapping_discounts(req, goods_by_line, fail)
+    _check_overlapping_discounts(order.activities, goods_by_line, fail)
 
     methods: set[str] = set()
     paid = Decimal(0)
@@ -237,7 +376,7 @@ def check_request(req: SplitRequest) -> None:
         raise fail("order.payments", f"payments add up to {paid} but the order's payable is {payable}")
 
 
-def _check_overlapping_discounts(req: SplitRequest, net_by_line: dict[str, Decimal],
+def _check_overlapping_discounts(activities: list[Activity], net_by_line: dict[str, Decimal],
                                  fail: Callable[[str, str], RequestError]) -> None:
     """Discount activities that overlap must not take more than a line's net goods.
 
@@ -246,7 +385,7 @@ def _check_overlapping_discounts(req: SplitRequest, net_by_line: dict[str, Decim
     its net goods, i.e. the sum over its activities of ``amount / base`` is at most 1
     (exact fractions). Each activity alone already satisfies this.
     """
-    discounts = [act for act in req.order.activities
+    discounts = [act for act in activities
                  if act.kind == "discount" and act.amount is not None and act.amount != 0]
     if len(discounts) < 2:  # one activity alone was checked against its lines' net goods
         return

@@ -29,14 +29,20 @@ class GroupKey:
     cross_border: bool | None
 
 
+KeyFields = tuple[str | None, str | None, str | None, bool | None]
+
+
+def key_fields(item: CatalogItem, rules: Rules) -> KeyFields:
+    """The fields of :func:`group_key`, as a plain tuple (cheap to hash and compare)."""
+    return (item.merchant if rules.merchant else None,
+            item.handling if rules.handling else None,
+            item.temperature if rules.temperature else None,
+            item.cross_border if rules.cross_border else None)
+
+
 def group_key(item: CatalogItem, rules: Rules) -> GroupKey:
     """The group key of a catalog item under ``rules``."""
-    return GroupKey(
-        merchant=item.merchant if rules.merchant else None,
-        handling=item.handling if rules.handling else None,
-        temperature=item.temperature if rules.temperature else None,
-        cross_border=item.cross_border if rules.cross_border else None,
-    )
+    return GroupKey(*key_fields(item, rules))
 
 
 def differing_rules(a: GroupKey, b: GroupKey) -> list[str]:

@@ -51,16 +51,22 @@ def take(stock: IntArray, usage: dict[int, int], w: int, units: int) -> None:
         stock[w, k] -= u * units
 
 
+def fastest_first(minutes: list[int]) -> list[int]:
+    """Warehouses by arrival minutes, ties by position (the order bulky lines and
+    bundles are sourced in)."""
+    return sorted(range(len(minutes)), key=minutes.__getitem__)
+
+
 def source_fastest(
-    cand: Candidate, stock: IntArray, minutes: IntArray
+    cand: Candidate, stock: IntArray, order: list[int]
 ) -> tuple[list[tuple[int, int]], int]:
-    """Fastest-first sourcing of one candidate from ``stock`` (consumed in place).
+    """Fastest-first sourcing of one candidate from ``stock`` (consumed in place), along
+    ``order`` (:func:`fastest_first`).
 
     Returns the ``(warehouse, units)`` taken and the units left short. An unsplittable
     candidate ships whole from the fastest warehouse that has it all, or not at all.
     """
-    cap = capacity_of(stock, cand.usage, cand.allowed)
-    order = np.lexsort((np.arange(minutes.size), minutes))
+    cap = capacity_of(stock, cand.usage, cand.allowed).tolist()
     taken: list[tuple[int, int]] = []
     left = cand.quantity
     for w in order:
@@ -70,65 +76,90 @@ def source_fastest(
             continue
         if not cand.splittable:
             if cap[w] >= left:
-                taken.append((int(w), left))
-                take(stock, cand.usage, int(w), left)
+                taken.append((w, left))
+                take(stock, cand.usage, w, left)
                 left = 0
             continue
-        units = int(min(left, cap[w]))
-        taken.append((int(w), units))
-        take(stock, cand.usage, int(w), units)
+        units = min(left, cap[w])
+        taken.append((w, units))
+        take(stock, cand.usage, w, units)
         left -= units
     return taken, left
 
 
-def shippable_quantities(cands: list[Candidate], stock: IntArray, minutes: IntArray) -> list[int]:
+def shippable_quantities(cands: list[Candidate], stock: IntArray, order: list[int]) -> list[int]:
     """How much of each (non-bulky) candidate the network can ship together.
 
     Bundles first, each placed on the fastest warehouse that still has all of it (on a
     scratch copy of the stock); then plain lines share what is left of each SKU in line
-    order. The result is feasible by construction.
+    order, each taking from the allowed warehouses that hold the most first. The result
+    is feasible by construction. ``stock`` is not changed.
     """
-    scratch = stock.copy()
     out = [0] * len(cands)
+    held = _Held(stock)  # copies the stock before it first takes from it
     for idx, cand in enumerate(cands):
         if not cand.splittable:
-            taken, _ = source_fastest(cand, scratch, minutes)
+            taken, _ = source_fastest(cand, held.writable(), order)
             out[idx] = sum(u for _, u in taken)
     readers: dict[int, int] = {}  # plain lines still to come, per SKU
     for cand in cands:
         if cand.splittable:
             (k, _), = cand.usage.items()
             readers[k] = readers.get(k, 0) + 1
-    # what the allowed warehouses hold of each SKU before any plain line takes from it,
-    # summed once per allowed set (lines usually share one) for each SKU's first line
-    totals: dict[int, tuple[np.ndarray, list[int]]] = {}
-    seen: set[int] = set()
     for idx, cand in enumerate(cands):
-        if cand.splittable:
-            (k, u), = cand.usage.items()
-            if k not in seen:
-                seen.add(k)
-                held = totals.get(id(cand.allowed))
-                if held is None or held[0] is not cand.allowed:
-                    held = (cand.allowed, np.where(cand.allowed[:, None], scratch, 0)
-                            .sum(axis=0).tolist())
-                    totals[id(cand.allowed)] = held
-                supply = held[1][k] // u
-            else:
-                supply = int(np.where(cand.allowed, scratch[:, k], 0).sum()) // u
-            units = min(cand.quantity, supply)
-            out[idx] = units
-            readers[k] -= 1
-            if not readers[k]:  # no later line reads this SKU: nothing to take
-                continue
-            # take from the network as a whole: any allowed warehouses, largest first
-            need = units * u
-            for w in np.argsort(-np.where(cand.allowed, scratch[:, k], -1), kind="stable"):
-                if need == 0:
-                    break
-                if not cand.allowed[w]:
-                    continue
-                got = min(need, int(scratch[w, k]))
-                scratch[w, k] -= got
-                need -= got
+        if not cand.splittable:
+            continue
+        (k, u), = cand.usage.items()
+        units = min(cand.quantity, held.supply(cand.allowed, k) // u)
+        out[idx] = units
+        readers[k] -= 1
+        if readers[k]:  # a later line reads this SKU: take from the network as a whole
+            held.take(cand.allowed, k, units * u)
     return out
+
+
+class _Held:
+    """What the allowed warehouses hold of each SKU, read and taken column by column.
+
+    The first read of each SKU comes from one sum per allowed set (lines usually share
+    one), made before any plain line takes from its column.
+    """
+
+    def __init__(self, stock: IntArray) -> None:
+        self.scratch = stock
+        self.own = False
+        self.seen: set[int] = set()
+        self.totals: dict[int, tuple[np.ndarray, list[int]]] = {}
+
+    def writable(self) -> IntArray:
+        """The scratch stock, copied from the caller's on first use."""
+        if not self.own:
+            self.scratch = self.scratch.copy()
+            self.own = True
+        return self.scratch
+
+    def supply(self, allowed: np.ndarray, k: int) -> int:
+        """Units of SKU ``k`` the allowed warehouses hold now."""
+        scratch = self.scratch
+        if k in self.seen:
+            return int(np.where(allowed, scratch[:, k], 0).sum())
+        self.seen.add(k)
+        held = self.totals.get(id(allowed))
+        if held is None or held[0] is not allowed:
+            sums = scratch.sum(axis=0) if allowed.all() else scratch[allowed].sum(axis=0)
+            held = (allowed, sums.tolist())
+            self.totals[id(allowed)] = held
+        return int(held[1][k])
+
+    def take(self, allowed: np.ndarray, k: int, need: int) -> None:
+        """Take ``need`` units of SKU ``k``: allowed warehouses holding most first (ties
+        by position)."""
+        column = self.writable()[:, k]
+        for w in np.argsort(-np.where(allowed, column, -1), kind="stable").tolist():
+            if need == 0:
+                break
+            if not allowed[w]:
+                continue
+            got = min(need, int(column[w]))
+            column[w] -= got
+            need -= got

@@ -10,22 +10,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, repeat
 from typing import Literal
 
 import numpy as np
 
 from ordersplit.models.request import SplitRequest, Warehouse
-from ordersplit.rules.costs import cost_decimals, cost_units
-from ordersplit.rules.keys import GroupKey, group_key
-from ordersplit.rules.presource import Candidate, shippable_quantities, source_fastest
+from ordersplit.rules.costs import cost_table
+from ordersplit.rules.keys import GroupKey, KeyFields, key_fields
+from ordersplit.rules.presource import (
+    Candidate,
+    fastest_first,
+    shippable_quantities,
+    source_fastest,
+)
 from ordersplit.rules.store import place_store_lines
 from ordersplit.solver.problem import UNLIMITED, IntArray, SplitProblem
 
 FixedKind = Literal["bulky", "store", "backorder"]
-MAX_COST_DECIMALS = 6
 PRICE_DECIMALS = 6
 """Decimals of a stock price kept by the integer price matrix (fewer on huge orders)."""
+SMALL_STOCK = 1000
+"""Stock cells listed by the warehouses up to which the stock matrix is filled from a
+Python list (numpy's per-call cost would dominate); beyond, the walk runs in C."""
 STOCK_VALUE_LIMIT = 2**50
 """The largest ``stock_value`` the scaled prices may reach: exact in int64 and in the
 MIP solvers' doubles (2^53), with room for the solvers' sums."""
@@ -92,33 +99,57 @@ def expand_objective(terms: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _cost_scale(request: SplitRequest) -> int:
-    decimals = max(map(cost_decimals, {wh.child_cost for wh in request.warehouses}), default=0)
-    return 10 ** min(decimals, MAX_COST_DECIMALS)
+def _arrival_minutes(warehouses: Sequence[Warehouse], destination: str) -> list[int]:
+    """Minutes from each warehouse to ``destination`` (``*``: any other; -1: none)."""
+    out: list[int] = []
+    for wh in warehouses:
+        hours = wh.delivery_hours.get(destination)
+        if hours is None:
+            hours = wh.delivery_hours.get("*")
+        out.append(-1 if hours is None else round(hours * 60))
+    return out
 
 
 def _stock_matrix(warehouses: Sequence[Warehouse], sku_index: dict[str, int],
                   counted: bool) -> IntArray:
     """``[W, K]`` stock of the order's SKUs (``UNLIMITED`` where listed, when the stock
-    rule is off). The dict walks run in C (``map``/``fromiter``): a 2,500-warehouse
-    network lists hundreds of thousands of cells."""
-    stock = np.zeros((len(warehouses), len(sku_index)), dtype=np.int64)
+    rule is off)."""
+    m, n_skus = len(warehouses), len(sku_index)
+    listed = [wh.stock for wh in warehouses]
+    if sum(map(len, listed)) > SMALL_STOCK or m * n_skus > 64 * SMALL_STOCK:
+        return _stock_matrix_c(listed, sku_index, counted)
+    flat = [0] * (m * n_skus)  # a list, then one array: quicker than numpy cell by cell
     lookup = sku_index.get
-    for w, wh in enumerate(warehouses):
-        n = len(wh.stock)
-        if n < 64:  # a short dict is quicker walked in Python than set up for numpy
-            for sku, units in wh.stock.items():
-                k = lookup(sku)
-                if k is not None:
-                    stock[w, k] = units if counted else UNLIMITED
-            continue
-        ks = np.fromiter(map(lookup, wh.stock.keys(), repeat(-1, n)), dtype=np.int64, count=n)
-        mine = ks >= 0
-        if counted:
-            given = np.fromiter(wh.stock.values(), dtype=np.int64, count=n)
-            stock[w, ks[mine]] = given[mine]
-        else:  # with the stock rule off, listing a SKU is enough
-            stock[w, ks[mine]] = UNLIMITED
+    for w, cells in enumerate(listed):
+        base = w * n_skus
+        for sku, units in cells.items():
+            k = lookup(sku)
+            if k is not None:
+                flat[base + k] = units if counted else UNLIMITED
+    return np.array(flat, dtype=np.int64).reshape(m, n_skus)
+
+
+def _stock_matrix_c(listed: list[dict[str, int]], sku_index: dict[str, int],
+                    counted: bool) -> IntArray:
+    """:func:`_stock_matrix` from each warehouse's ``stock`` with the dict walks in C
+    (``map``/``chain``/``fromiter``): a 2,500-warehouse network lists hundreds of
+    thousands of cells."""
+    m = len(listed)
+    stock = np.zeros((m, len(sku_index)), dtype=np.int64)
+    sizes = np.fromiter(map(len, listed), dtype=np.int64, count=m)
+    total = int(sizes.sum())
+    if not total:
+        return stock
+    ks = np.fromiter(map(sku_index.get, chain.from_iterable(listed), repeat(-1)),
+                     dtype=np.int64, count=total)
+    mine = ks >= 0
+    rows = np.repeat(np.arange(m), sizes)[mine]
+    if counted:
+        given = np.fromiter(chain.from_iterable(map(dict.values, listed)), dtype=np.int64,
+                            count=total)
+        stock[rows, ks[mine]] = given[mine]
+    else:  # with the stock rule off, listing a SKU is enough
+        stock[rows, ks[mine]] = UNLIMITED
     return stock
 
 
@@ -164,42 +195,38 @@ def compile_request(request: SplitRequest) -> Compiled:
 
     # SKUs that lines use (bundles through their components, which are what is stocked).
     sku_index: dict[str, int] = {}
-
-    def sku_id(sku: str) -> int:
-        return sku_index.setdefault(sku, len(sku_index))
-
     for line in order.lines:
         comps = catalog[line.sku].components
         for sku in [c.sku for c in comps] if comps else [line.sku]:
-            sku_id(sku)
+            sku_index.setdefault(sku, len(sku_index))
     n_skus = len(sku_index)
 
-    arrival = []
-    for wh in warehouses:
-        hours = wh.delivery_hours.get(order.destination, wh.delivery_hours.get("*"))
-        arrival.append(-1 if hours is None else round(hours * 60))
+    arrival = _arrival_minutes(warehouses, order.destination)
     minutes = np.array(arrival, dtype=np.int64)
-    is_store = np.array([wh.kind == "store" for wh in warehouses], dtype=bool)
-    ships = (minutes >= 0) & ~is_store
+    ships = np.array([a >= 0 and wh.kind != "store" for a, wh in zip(arrival, warehouses,
+                                                                      strict=True)],
+                     dtype=bool).reshape(m)
 
     stock = _stock_matrix(warehouses, sku_index, rules.stock)
     price, price_scale = price_matrix(request, sku_index)
 
     keys: list[GroupKey] = []
-    key_pos: dict[GroupKey, int] = {}
-    store = place_store_lines(request, minutes.tolist())
+    key_pos: dict[KeyFields, int] = {}
+    store = place_store_lines(request, arrival)
     store_parts: list[FixedPart] = []
     cands: list[Candidate] = []
     for li, line in enumerate(order.lines):
         item = catalog[line.sku]
-        key = group_key(item, rules)
+        fields = key_fields(item, rules)
         if li in store.lines:  # one store that holds them all, else they wait together
             store_parts.append(FixedPart("store" if store.warehouse is not None else "backorder",
-                                         li, None, line.quantity, store.warehouse, key))
+                                         li, None, line.quantity, store.warehouse,
+                                         GroupKey(*fields)))
             continue
-        kidx = key_pos.setdefault(key, len(key_pos))
-        if kidx == len(keys):
-            keys.append(key)
+        kidx = key_pos.get(fields)
+        if kidx is None:
+            kidx = key_pos[fields] = len(keys)
+            keys.append(GroupKey(*fields))
         bulky = rules.bulky and item.bulky
         if item.components and rules.bundle:
             usage = {sku_index[c.sku]: c.quantity for c in item.components}
@@ -214,16 +241,17 @@ def compile_request(request: SplitRequest) -> Compiled:
 
     fixed: list[FixedPart] = []
     shortages: list[FixedPart] = []
+    fastest = fastest_first(arrival)
     for cand in cands:  # bulky first: fastest delivery, their own children
         if cand.bulky:
-            taken, left = source_fastest(cand, stock, minutes)
+            taken, left = source_fastest(cand, stock, fastest)
             fixed += [FixedPart("bulky", cand.line, cand.component, u, w, keys[cand.key_index])
                       for w, u in taken]
             if left:
                 shortages.append(FixedPart("backorder", cand.line, cand.component, left, None,
                                            keys[cand.key_index]))
     rest = [c for c in cands if not c.bulky]
-    shippable = shippable_quantities(rest, stock, minutes)
+    shippable = shippable_quantities(rest, stock, fastest)
     for cand, units in zip(rest, shippable, strict=True):
         if units < cand.quantity:
             shortages.append(FixedPart("backorder", cand.line, cand.component,
@@ -240,28 +268,28 @@ def compile_request(request: SplitRequest) -> Compiled:
 
     # Problem items: the non-bulky candidates' shippable units, groups renumbered densely.
     rows = [(c, u) for c, u in zip(rest, shippable, strict=True) if u > 0]
-    cost_scale = _cost_scale(request)
+    cost_scale, costs = cost_table([wh.child_cost for wh in warehouses])
     group_of_key: dict[int, int] = {}
     for c, _ in rows:
         group_of_key.setdefault(c.key_index, len(group_of_key))
     n = len(rows)
     usage_matrix = np.zeros((n, n_skus), dtype=np.int64)
-    for i, (c, _) in enumerate(rows):
-        for k, u in c.usage.items():
-            usage_matrix[i, k] = u
+    cells = [(i * n_skus + k, u) for i, (c, _) in enumerate(rows) for k, u in c.usage.items()]
+    if cells:
+        flat, amounts = zip(*cells, strict=True)
+        usage_matrix.put(flat, amounts)
     problem = SplitProblem(
         quantity=np.array([u for _, u in rows], dtype=np.int64),
         usage=usage_matrix,
         splittable=np.array([c.splittable for c, _ in rows], dtype=bool),
         group=np.array([group_of_key[c.key_index] for c, _ in rows], dtype=np.int64),
         stock=stock,
-        allowed=np.array([c.allowed for c, _ in rows], dtype=bool).reshape(n, m),
-        hours=np.where(minutes >= 0, minutes, 0),
-        cost=np.array([cost_units(wh.child_cost, cost_scale) for wh in warehouses],
-                      dtype=np.int64),
+        allowed=np.tile(ships, (n, 1)),  # every candidate may ship from ``ships``
+        hours=np.maximum(minutes, 0),
+        cost=np.array(costs, dtype=np.int64),
         objective=expand_objective(request.objective_order()),
         per_warehouse=rules.warehouse,
-        fixed_makespan=max((int(minutes[p.warehouse]) for p in fixed
+        fixed_makespan=max((arrival[p.warehouse] for p in fixed
                             if p.kind == "bulky" and p.warehouse is not None), default=0),
         seed=request.options.seed,
         n_groups=len(group_of_key),
