@@ -33,7 +33,7 @@ import numpy as np
 
 from ordersplit.lookahead.forecast import Forecast
 
-DEFAULT_RESERVE_RATIO = 1.0
+DEFAULT_RESERVE_RATIO = 0.7
 """Contested: forecast units over the window >= this many times the units left."""
 GROUP_FIELDS = (("merchant", "default"), ("handling", "standard"),
                 ("temperature", "ambient"), ("cross_border", False))
