@@ -63,8 +63,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--refresh-orders", type=int, default=250,
                    help="re-price every N orders (0: only by --refresh-hours)")
     p.add_argument("--refresh-hours", type=float, default=None)
-    p.add_argument("--position", choices=POSITIONS, default="before_delivery",
-                   help="where stock_value goes: right after children, or after delivery")
+    p.add_argument("--position", choices=POSITIONS, default="after_delivery",
+                   help="where stock_value goes: after delivery (default), or right after children")
     p.add_argument("--hour-cost", type=float, default=PricingParams.hour_cost,
                    help="pricing LP: cost of one delivery hour of one unit")
     p.add_argument("--split-weight", type=float, default=PricingParams.split_weight,

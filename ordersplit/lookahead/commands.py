@@ -131,7 +131,9 @@ def add_simulate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stale-shift", type=float, default=0.25,
                    help="share of SKUs whose demand the stale forecast moves to others")
     p.add_argument("--stock-value-position", choices=["before_delivery", "after_delivery"],
-                   default="before_delivery")
+                   default="after_delivery",
+                   help="stock_value after delivery (ties between equally fast plans) or "
+                        "right after children")
     p.add_argument("--reserve-ratio", type=float, default=DEFAULT_RESERVE_RATIO,
                    help="back-order reservation: an order short anyway leaves its lines of SKUs "
                         "whose forecast reaches this many times the units left to wait "

@@ -63,7 +63,9 @@ class StudyConfig:
     refresh_hours: float | None = None
     noise_sigma: float = 0.5
     stale_shift: float = 0.25
-    position: Position = "before_delivery"
+    position: Position = "after_delivery"
+    """Where ``stock_value`` goes: after ``delivery`` (it only breaks ties between equally
+    fast plans: the delivery goal holds with every forecast), or right after ``children``."""
     pricing: PricingParams = field(default_factory=PricingParams)
     reserve_ratio: float | None = DEFAULT_RESERVE_RATIO
     """Back-order reservation (:mod:`ordersplit.lookahead.reserve`): a SKU is contested
