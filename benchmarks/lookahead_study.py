@@ -144,11 +144,19 @@ def markdown(rows: pd.DataFrame) -> str:
             f"| {f(r['extra_children_per_order'], '.3f')} | {f(r['gap_closed_pct'], '.1f')} "
             f"| {f(r['bound_share_pct'], '.1f')} | {f(r['mean_delivery_hours'], '.2f')} "
             f"| {f(r['delivery_vs_myopic_pct'], '+.2f')} "
-            f"| {f(r['backorder_units'], ',.0f')} ({f(r['backorder_units_vs_myopic'], '+,.0f')}) "
+            f"| {_waiting(r)} "
             f"| {f(r['mean_latency_ms'], '.1f')} / {f(r['p95_latency_ms'], '.1f')} "
             f"| {f(r['latency_ratio'], '.2f')}, {f(r['median_latency_ratio'], '.2f')} "
             f"| {f(r['price_refreshes'], '.0f')} ({f(r['price_refresh_s'], '.1f')}) |")
     return "\n".join(lines) + "\n"
+
+
+def _waiting(row: pd.Series) -> str:
+    """Units waiting and the difference to myopic's (empty for the batch: not measured)."""
+    units, delta = row["backorder_units"], row["backorder_units_vs_myopic"]
+    if units is None or pd.isna(units):
+        return ""
+    return f"{units:,.0f} ({delta:+,.0f})"
 
 
 def batch_line(batch: dict[str, Any] | None) -> str:
