@@ -37,6 +37,7 @@ from ordersplit.bench.scenario import ScenarioConfig
 from ordersplit.lookahead.forecasters import parse_kinds
 from ordersplit.lookahead.policy import POSITIONS, stock_value_available
 from ordersplit.lookahead.prices import PricingParams
+from ordersplit.lookahead.reserve import DEFAULT_RESERVE_RATIO
 from ordersplit.lookahead.simulate import SimulationConfig
 from ordersplit.lookahead.study import StudyConfig, run_study
 
@@ -62,12 +63,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--refresh-orders", type=int, default=250,
                    help="re-price every N orders (0: only by --refresh-hours)")
     p.add_argument("--refresh-hours", type=float, default=None)
-    p.add_argument("--position", choices=POSITIONS, default="before_delivery",
-                   help="where stock_value goes: right after children, or after delivery")
+    p.add_argument("--position", choices=POSITIONS, default="after_delivery",
+                   help="where stock_value goes: after delivery (default), or right after children")
     p.add_argument("--hour-cost", type=float, default=PricingParams.hour_cost,
                    help="pricing LP: cost of one delivery hour of one unit")
     p.add_argument("--split-weight", type=float, default=PricingParams.split_weight,
                    help="pricing LP: weight of the extra-child proxy (0: hours only)")
+    p.add_argument("--reserve-ratio", type=float, default=DEFAULT_RESERVE_RATIO,
+                   help="back-order reservation: a SKU is contested when its forecast reaches "
+                        "this many times the units left (0: no reservation)")
     p.add_argument("--noise-sigma", type=float, default=0.5)
     p.add_argument("--stale-shift", type=float, default=0.25)
     p.add_argument("--replenish-every-hours", type=float, default=None)
@@ -103,6 +107,7 @@ def study_config(args: argparse.Namespace, preset: str) -> StudyConfig:
                        stale_shift=args.stale_shift, position=args.position,
                        pricing=PricingParams(hour_cost=args.hour_cost,
                                              split_weight=args.split_weight),
+                       reserve_ratio=args.reserve_ratio or None,
                        batch_time_limit_s=args.batch_time_limit_s,
                        batch_workers=args.batch_workers,
                        batch_deterministic=args.batch_deterministic,
@@ -130,19 +135,28 @@ def markdown(rows: pd.DataFrame) -> str:
         return "" if v is None or pd.isna(v) else format(v, fmt)
 
     lines = ["| scenario | policy | children | extra / order | gap closed % | bound share % "
-             "| delivery h | vs myopic % | mean / p95 ms | latency x (mean, median) "
-             "| refreshes (s) |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| delivery h | vs myopic % | units waiting (vs myopic) | mean / p95 ms "
+             "| latency x (mean, median) | refreshes (s) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for _, r in rows.iterrows():
         lines.append(
             f"| {r['preset']} | {r['policy']} | {f(r['children'], ',.0f')} "
             f"| {f(r['extra_children_per_order'], '.3f')} | {f(r['gap_closed_pct'], '.1f')} "
             f"| {f(r['bound_share_pct'], '.1f')} | {f(r['mean_delivery_hours'], '.2f')} "
             f"| {f(r['delivery_vs_myopic_pct'], '+.2f')} "
+            f"| {_waiting(r)} "
             f"| {f(r['mean_latency_ms'], '.1f')} / {f(r['p95_latency_ms'], '.1f')} "
             f"| {f(r['latency_ratio'], '.2f')}, {f(r['median_latency_ratio'], '.2f')} "
             f"| {f(r['price_refreshes'], '.0f')} ({f(r['price_refresh_s'], '.1f')}) |")
     return "\n".join(lines) + "\n"
+
+
+def _waiting(row: pd.Series) -> str:
+    """Units waiting and the difference to myopic's (empty for the batch: not measured)."""
+    units, delta = row["backorder_units"], row["backorder_units_vs_myopic"]
+    if units is None or pd.isna(units):
+        return ""
+    return f"{units:,.0f} ({delta:+,.0f})"
 
 
 def batch_line(batch: dict[str, Any] | None) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ordersplit.errors import RequestError
+from ordersplit.lookahead.reserve import DEFAULT_RESERVE_RATIO
 
 EXIT_BAD_INPUT = 2
 
@@ -50,6 +51,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                             refresh_orders=args.refresh_orders or None, refresh_hours=args.refresh_hours,
                             noise_sigma=args.noise_sigma, stale_shift=args.stale_shift,
                             position=args.stock_value_position,
+                            reserve_ratio=args.reserve_ratio or None,
                             batch_time_limit_s=args.batch_time_limit_s,
                             batch_workers=args.batch_workers,
                             batch_deterministic=args.batch_deterministic,
@@ -129,7 +131,13 @@ def add_simulate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stale-shift", type=float, default=0.25,
                    help="share of SKUs whose demand the stale forecast moves to others")
     p.add_argument("--stock-value-position", choices=["before_delivery", "after_delivery"],
-                   default="before_delivery")
+                   default="after_delivery",
+                   help="stock_value after delivery (ties between equally fast plans) or "
+                        "right after children")
+    p.add_argument("--reserve-ratio", type=float, default=DEFAULT_RESERVE_RATIO,
+                   help="back-order reservation: an order short anyway leaves its lines of SKUs "
+                        "whose forecast reaches this many times the units left to wait "
+                        "(0: no reservation)")
     p.add_argument("--batch-time-limit-s", type=float, default=120.0,
                    help="the offline batch's time limit (whole run)")
     p.add_argument("--batch-workers", type=int, default=1)

@@ -29,6 +29,7 @@ from ordersplit.bench.network import Network
 from ordersplit.lookahead.forecasters import Forecaster
 from ordersplit.lookahead.network import network_from_scenario
 from ordersplit.lookahead.prices import PricingParams, StockPrices, price_stock
+from ordersplit.lookahead.reserve import contested_skus, reserve_request
 from ordersplit.lookahead.simulate import SimulationState
 from ordersplit.lookahead.stream import order_units
 from ordersplit.models.plan import Plan
@@ -101,6 +102,7 @@ class LookaheadPolicy:
     def __init__(self, net: Network, forecaster: Forecaster, *, refresh_orders: int | None = 250,
                  refresh_hours: float | None = None, params: PricingParams | None = None,
                  position: Position = "before_delivery", name: str | None = None,
+                 reserve_ratio: float | None = None,
                  split_fn: Callable[[dict[str, Any]], Plan] = ordersplit.split) -> None:
         if refresh_orders is None and refresh_hours is None:
             raise ValueError("give refresh_orders or refresh_hours (or both)")
@@ -109,6 +111,8 @@ class LookaheadPolicy:
             raise ValueError("refresh_orders must be >= 1 and refresh_hours positive")
         if position not in POSITIONS:
             raise ValueError(f"position must be one of {list(POSITIONS)}")
+        if reserve_ratio is not None and not reserve_ratio > 0:
+            raise ValueError("reserve_ratio must be positive (None: no reservation)")
         self.net = net
         self.forecaster = forecaster
         self.refresh_orders = refresh_orders
@@ -117,6 +121,12 @@ class LookaheadPolicy:
         self.position: Position = position
         self.name = name or f"lookahead_{forecaster.kind}"
         self.split_fn = split_fn
+        self.reserve_ratio = reserve_ratio
+        self.contested: frozenset[str] = frozenset()
+        self.reserved_orders = 0
+        self.reserved_lines = 0
+        self.seen_orders = 0
+        self.short_orders = 0
         self.prices: StockPrices | None = None
         self.refreshes = 0
         self.refresh_s = 0.0
@@ -135,8 +145,11 @@ class LookaheadPolicy:
         """Re-price the stock left against the forecast of the rest of the window."""
         t0 = time.perf_counter()
         forecast = self.forecaster.forecast(state.clock_hours, state.window_end_hours)
-        self.prices = price_stock(forecast, network_from_scenario(self.net, state.stock),
-                                  self.params)
+        pricing_net = network_from_scenario(self.net, state.stock)
+        self.prices = price_stock(forecast, pricing_net, self.params)
+        if self.reserve_ratio is not None:
+            self.contested = contested_skus(forecast, pricing_net.sku_ids, pricing_net.stock,
+                                            self.reserve_ratio, self.taker_share())
         self.refresh_s += time.perf_counter() - t0
         self.refreshes += 1
         self._since = 0
@@ -151,8 +164,26 @@ class LookaheadPolicy:
     def split(self, request: dict[str, Any], state: SimulationState) -> Plan:
         prices = self.prices if self.prices is not None else self.refresh(state)
         self._since += 1
-        return self.split_fn(request_with_prices(request, prices, self.position))
+        priced = request_with_prices(request, prices, self.position)
+        if self.reserve_ratio is not None and \
+                objective_with_stock_value(request, self.position)[:1] == ["children"]:
+            held = reserve_request(priced, self.contested)
+            self.seen_orders += 1
+            self.short_orders += held.short
+            if held.hidden:
+                self.reserved_orders += 1
+                self.reserved_lines += len(held.hidden)
+                priced = held.request
+        return self.split_fn(priced)
+
+    def taker_share(self) -> float:
+        """The share of the orders seen so far that were not short for certain: they take
+        contested units rather than leave them (one short and one not assumed before)."""
+        return (self.seen_orders - self.short_orders + 1) / (self.seen_orders + 2)
 
     def stats(self) -> dict[str, float]:
-        """Price refreshes and the seconds they took (not counted in split latency)."""
-        return {"price_refreshes": float(self.refreshes), "price_refresh_s": self.refresh_s}
+        """Price refreshes and the seconds they took (not counted in split latency), and
+        the orders and lines that left contested units for later orders."""
+        return {"price_refreshes": float(self.refreshes), "price_refresh_s": self.refresh_s,
+                "reserved_orders": float(self.reserved_orders),
+                "reserved_lines": float(self.reserved_lines)}

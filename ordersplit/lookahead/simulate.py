@@ -230,8 +230,8 @@ class _Run:
 
 
 ROW_COLUMNS = ["order_id", "arrival_h", "status", "solver", "children", "children_lower_bound",
-               "backorder_children", "delivery_hours", "unit_hours", "cost", "units_shipped",
-               "stock_value", "latency_ms", "error_field", "error_message"]
+               "backorder_children", "backorder_units", "delivery_hours", "unit_hours", "cost",
+               "units_shipped", "stock_value", "latency_ms", "error_field", "error_message"]
 """Columns of :attr:`SimulationResult.orders`."""
 
 
@@ -265,10 +265,12 @@ def _units_taken(plan: Plan, catalog: Mapping[str, Any], loc_row: Mapping[str, i
 
 def _plan_row(plan: Plan) -> dict[str, Any]:
     back = sum(1 for c in plan.children if c.kind == "backorder")
+    waiting = sum(ln.quantity for c in plan.children if c.kind == "backorder" for ln in c.lines)
     shipped = sum(ln.quantity for c in plan.children if c.kind != "backorder" for ln in c.lines)
     return {"status": plan.status, "solver": plan.solver, "children": plan.objective.children,
             "children_lower_bound": plan.objective.children_lower_bound,
-            "backorder_children": back, "delivery_hours": plan.objective.delivery_hours,
+            "backorder_children": back, "backorder_units": waiting,
+            "delivery_hours": plan.objective.delivery_hours,
             "unit_hours": plan.objective.unit_hours, "cost": float(Decimal(plan.objective.cost)),
             "units_shipped": shipped,
             "stock_value": _number(getattr(plan.objective, "stock_value", None))}
@@ -288,6 +290,7 @@ def totals(orders: pd.DataFrame) -> dict[str, float]:
             "children": float(ok["children"].sum()),
             "children_over_bound": float((ok["children"] - ok["children_lower_bound"]).sum()),
             "backorder_children": float(ok["backorder_children"].sum()),
+            "backorder_units": float(ok["backorder_units"].sum()),
             "mean_delivery_hours": float(ok["delivery_hours"].astype(float).mean()) if len(ok) else 0.0,
             "cost": float(ok["cost"].sum()),
             "units_shipped": float(ok["units_shipped"].sum()),

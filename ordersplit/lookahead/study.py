@@ -32,6 +32,7 @@ from ordersplit.lookahead.forecasters import FORECAST_KINDS, make_forecaster
 from ordersplit.lookahead.offline import BatchReference, batch_reference
 from ordersplit.lookahead.policy import LookaheadPolicy, Position, stock_value_available
 from ordersplit.lookahead.prices import PricingParams
+from ordersplit.lookahead.reserve import DEFAULT_RESERVE_RATIO
 from ordersplit.lookahead.simulate import (
     MyopicPolicy,
     Policy,
@@ -44,9 +45,10 @@ from ordersplit.lookahead.stream import scenario_stream
 log = logging.getLogger(__name__)
 
 TABLE_COLUMNS = ["policy", "orders", "planned", "errors", "children", "extra_children_per_order",
-                 "mean_delivery_hours", "delivery_vs_myopic_pct", "cost", "mean_latency_ms",
+                 "mean_delivery_hours", "delivery_vs_myopic_pct", "backorder_units",
+                 "backorder_units_vs_myopic", "cost", "mean_latency_ms",
                  "p95_latency_ms", "latency_ratio", "median_latency_ratio", "gap_closed_pct",
-                 "bound_share_pct", "price_refreshes", "price_refresh_s"]
+                 "bound_share_pct", "price_refreshes", "price_refresh_s", "reserved_orders"]
 """Columns of :attr:`StudyResult.table` (one row per policy)."""
 
 
@@ -61,8 +63,13 @@ class StudyConfig:
     refresh_hours: float | None = None
     noise_sigma: float = 0.5
     stale_shift: float = 0.25
-    position: Position = "before_delivery"
+    position: Position = "after_delivery"
+    """Where ``stock_value`` goes: after ``delivery`` (it only breaks ties between equally
+    fast plans: the delivery goal holds with every forecast), or right after ``children``."""
     pricing: PricingParams = field(default_factory=PricingParams)
+    reserve_ratio: float | None = DEFAULT_RESERVE_RATIO
+    """Back-order reservation (:mod:`ordersplit.lookahead.reserve`): a SKU is contested
+    when its forecast reaches this many times the units left; ``None``: no reservation."""
     batch_time_limit_s: float = 120.0
     batch_workers: int = 1
     batch_deterministic: bool = False
@@ -85,6 +92,8 @@ class StudyConfig:
             raise ValueError("refresh_orders must be >= 1 and refresh_hours positive")
         if not self.batch_time_limit_s > 0:
             raise ValueError("batch_time_limit_s must be positive")
+        if self.reserve_ratio is not None and not self.reserve_ratio > 0:
+            raise ValueError("reserve_ratio must be positive (None: no reservation)")
 
 
 @dataclass
@@ -127,7 +136,8 @@ def build_policies(cfg: StudyConfig, net: Any, stream: Any) -> tuple[list[Policy
                              cfg.noise_sigma, cfg.stale_shift)
         policies.append(LookaheadPolicy(net, fc, refresh_orders=cfg.refresh_orders,
                                         refresh_hours=cfg.refresh_hours, params=cfg.pricing,
-                                        position=cfg.position, name=name))
+                                        position=cfg.position, name=name,
+                                        reserve_ratio=cfg.reserve_ratio))
     for name, why in skipped.items():
         log.info("%s skipped: %s", name, why)
     return policies, skipped
@@ -157,6 +167,7 @@ def run_study(cfg: StudyConfig) -> StudyResult:
                   "refresh_orders": cfg.refresh_orders, "refresh_hours": cfg.refresh_hours,
                   "noise_sigma": cfg.noise_sigma, "stale_shift": cfg.stale_shift,
                   "position": cfg.position, "pricing": asdict(cfg.pricing),
+                  "reserve_ratio": cfg.reserve_ratio,
                   "batch_time_limit_s": cfg.batch_time_limit_s,
                   "batch_deterministic": cfg.batch_deterministic,
                   "batch_max_rounds": cfg.batch_max_rounds},
@@ -188,6 +199,8 @@ def policy_table(results: dict[str, SimulationResult], batch: BatchReference | N
             "extra_children_per_order": _extra(t["children"], t["planned"]),
             "mean_delivery_hours": t["mean_delivery_hours"],
             "delivery_vs_myopic_pct": _pct(t["mean_delivery_hours"] - base_hours, base_hours),
+            "backorder_units": t["backorder_units"],
+            "backorder_units_vs_myopic": t["backorder_units"] - myopic.totals["backorder_units"],
             "cost": t["cost"], "mean_latency_ms": t["mean_latency_ms"],
             "p95_latency_ms": t["p95_latency_ms"],
             "latency_ratio": t["mean_latency_ms"] / myopic.totals["mean_latency_ms"]
@@ -196,6 +209,7 @@ def policy_table(results: dict[str, SimulationResult], batch: BatchReference | N
             if len(lat) else None,
             "price_refreshes": r.policy_stats.get("price_refreshes", 0.0),
             "price_refresh_s": r.policy_stats.get("price_refresh_s", 0.0),
+            "reserved_orders": r.policy_stats.get("reserved_orders", 0.0),
             **gaps(base_children, t["children"], batch)})
     if batch is not None:
         rows.append({"policy": "batch", "orders": batch.orders, "planned": batch.planned,

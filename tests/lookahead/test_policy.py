@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import ordersplit
+from ordersplit.bench.network import location_dicts
 from ordersplit.bench.scenario import ScenarioConfig, scenario_network
 from ordersplit.errors import OrderSplitError
 from ordersplit.lookahead.forecasters import make_forecaster
@@ -18,6 +19,7 @@ from ordersplit.lookahead.policy import (
     stock_value_available,
 )
 from ordersplit.lookahead.prices import StockPrices
+from ordersplit.lookahead.reserve import reserve_request
 from ordersplit.lookahead.simulate import MyopicPolicy, SimulationConfig, simulate_many
 from ordersplit.lookahead.stream import order_units, scenario_stream
 from ordersplit.models.plan import Plan
@@ -153,3 +155,37 @@ def test_pricing_stock_never_costs_a_child(preset: str) -> None:
     rows = res[policy.name].orders
     assert len(checked) == len(stream) and sum(checked) >= len(stream) // 2
     assert (rows["status"] != "error").sum() == (res["myopic"].orders["status"] != "error").sum()
+
+
+def test_the_reserving_policy_hides_contested_lines_of_short_orders_only() -> None:
+    """With reservation, a request differs from the plain look-ahead one only in the stock
+    of the SKUs it leaves to wait: contested SKUs on plain lines of orders short for
+    certain (every split here is refused, so the stock stays the starting stock)."""
+    cfg, net, stream = _world(n=40)
+    sent: list[tuple[dict[str, Any], frozenset[str]]] = []
+
+    def record(request: dict[str, Any]) -> Plan:
+        sent.append((copy.deepcopy(request), policy.contested))
+        raise _SentError
+
+    fc = make_forecaster("perfect", stream, net, cfg.scenario, 24.0, 3)
+    policy = LookaheadPolicy(net, fc, refresh_orders=10, reserve_ratio=0.3, split_fn=record)
+    simulate_many(cfg, [policy], net, stream)
+    assert len(sent) == len(stream)
+    hidden = 0
+    for (req, contested), original in zip(sent, stream.requests, strict=True):
+        skus = sorted({s for w in req["warehouses"] for s in w["stock"]} | set(order_units(original)))
+        skus = [s for s in skus if s in net.sku_ids]
+        cols = [net.sku_ids.index(s) for s in skus]
+        full = {**original, "warehouses": location_dicts(net.locations, skus, net.stock[:, cols])}
+        held = reserve_request(full, contested)
+        if original["order"].get("preference") == "fastest":  # delivery first: as it is
+            assert req["warehouses"] == full["warehouses"]
+            continue
+        assert req["warehouses"] == held.request["warehouses"]
+        assert set(held.hidden) <= contested
+        hidden += len(held.hidden)
+    stats = policy.stats()
+    assert hidden > 0 and stats["reserved_lines"] == hidden
+    with pytest.raises(ValueError, match="reserve_ratio"):
+        LookaheadPolicy(net, fc, reserve_ratio=0.0)
