@@ -46,6 +46,7 @@ from typing import Any
 from ordersplit.service import jobs
 from ordersplit.service.config import PoolKind
 from ordersplit.service.jobs import JobResult, warm_up
+from ordersplit.service.profiling import profiled
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,8 @@ class _Job:
     """``time.monotonic()`` after which the job is not started any more (503)."""
     kill_at: float
     """``time.monotonic()`` at which a still-running job's worker is replaced."""
+    last_kill_at: float
+    """The latest ``kill_at`` an announcement may set (the service's ceiling)."""
     size: int
     """Request bytes the job holds (admission's memory bound)."""
     order_id: str | None = None
@@ -111,8 +114,7 @@ class _Job:
 
 def _send_frame(sock: socket.socket, message: object) -> None:
     data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-    sock.sendall(_HEADER.pack(len(data)))
-    sock.sendall(data)
+    sock.sendall(_HEADER.pack(len(data)) + data)  # one write: one wake-up of the loop
 
 
 def _recv_exactly(sock: socket.socket, n: int) -> bytearray:
@@ -148,6 +150,12 @@ def _worker_main(sock: socket.socket, nice: int, prepare: Callable[[], object] |
     pid = warm_up()
     _prepare(prepare)
     _send_frame(sock, ("ready", pid))
+    with profiled("worker"):
+        _serve_jobs(sock)
+
+
+def _serve_jobs(sock: socket.socket) -> None:
+    """Run jobs from ``sock`` until it closes or says stop."""
     while True:
         try:
             message = _recv_frame(sock)
@@ -198,8 +206,7 @@ class _Link(asyncio.Protocol):
     def send(self, message: object) -> None:
         assert self.transport is not None
         data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-        self.transport.write(_HEADER.pack(len(data)))
-        self.transport.write(data)
+        self.transport.write(_HEADER.pack(len(data)) + data)  # one send, not two
 
 
 class _ProcessWorker:
@@ -269,7 +276,7 @@ class _ProcessWorker:
             self.pool.idle(self)
         elif kind == "deadline" and job is not None:
             end, job.order_id = value
-            job.kill_at = min(job.kill_at, float(end) + self.pool.grace_s)
+            job.kill_at = min(job.last_kill_at, float(end) + self.pool.grace_s)
             self._arm(job.kill_at)
         elif kind in ("result", "error") and job is not None:
             self._end_job()
@@ -585,8 +592,12 @@ class SolverPool:
             self._release(job)
 
     async def run(self, fn: Callable[..., JobResult], *args: Any, arrival: float,
-                  budget_s: float, size: int = 0) -> JobResult:
+                  budget_s: float, size: int = 0, armed_s: float | None = None
+                  ) -> JobResult:
         """Run ``fn(*args)`` on a worker, killed ``budget_s + grace_s`` after ``arrival``.
+
+        ``armed_s``: the budget to count on until the worker announces the request's own
+        (process workers only; default ``budget_s``, the ceiling no announcement passes).
 
         ``size``: the bytes the job holds while queued (its request body). Raises
         :class:`SaturatedError` (no slot, or the queue wait ran out),
@@ -598,8 +609,9 @@ class SolverPool:
         if self._loop is not loop or self._attached is None or not self._attached.done():
             await self._attach(loop)
         self._admit(size)
-        start_by, kill_at = arrival + self.max_wait_s, arrival + budget_s + self.grace_s
-        job = _Job(fn, args, loop.create_future(), start_by, kill_at, size)
+        start_by, last = arrival + self.max_wait_s, arrival + budget_s + self.grace_s
+        kill_at = last if armed_s is None else min(last, arrival + armed_s + self.grace_s)
+        job = _Job(fn, args, loop.create_future(), start_by, kill_at, last, size)
         expire = None
         if self._idle:
             worker = self._idle.popleft()
