@@ -76,6 +76,13 @@ class Health(BaseModel):
     lifecycle: bool
 
 
+NO_TELEMETRY: Any = {"tracing": False, "metrics": False, "logs": False}
+"""FastAPI's native OpenTelemetry hooks (FastAPI 0.165 and later; older versions keep
+the keyword as an extra), off: the service exports its own Prometheus metrics, and the
+hooks' per-request check (global providers, the environment) cost the event loop more
+than the routing of a split."""
+
+
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {404: "No such order", 409: "Conflicts with the stored order",
             413: "Body too large", 415: "The body is not application/json",
@@ -107,7 +114,8 @@ def create_app(config: ServiceConfig | None = None, *, pool: SolverPool | None =
             service.close()
 
     app = FastAPI(title="ordersplit", version=__version__, lifespan=lifespan,
-                  description="Order splitting as a service: the split contract over HTTP.")
+                  description="Order splitting as a service: the split contract over HTTP.",
+                  telemetry=NO_TELEMETRY)
     app.state.service = service
     app.state.prices = PriceBook()
     keys = _keys(config)

@@ -105,5 +105,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     with profiled("loop"):  # diagnostics: only with $ORDERSPLIT_PROFILE_DIR
         uvicorn.run(app, host=args.host, port=args.port, access_log=args.access_log,
                     log_level="warning", timeout_graceful_shutdown=5, http=protocol,
-                    ws="none")  # no WebSocket routes: refuse upgrades
+                    ws="none",  # no WebSocket routes: refuse upgrades
+                    proxy_headers=False,  # no client address is used: no layer to trust it
+                    server_header=False)  # do not name the server software
     return 0

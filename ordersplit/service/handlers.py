@@ -172,10 +172,13 @@ class Service:
             self.metrics.rejected.labels(endpoint, "internal").inc()
             return JobResult(503, error_body("internal error; the request was not processed"))
         elapsed_ms = (time.monotonic() - t0) * 1000
-        self.metrics.work.labels(endpoint).observe(result.work_ms / 1000)
-        self.metrics.wait.labels(endpoint).observe(max(0.0, elapsed_ms - result.work_ms) / 1000)
+        metrics = self.metrics
+        metrics.child(metrics.work, endpoint).observe(result.work_ms / 1000)
+        metrics.child(metrics.wait, endpoint).observe(
+            max(0.0, elapsed_ms - result.work_ms) / 1000)
         if result.status == 200 and result.plan_status is not None:
-            self.metrics.plans.labels(endpoint, result.plan_status, result.solver or "").inc()
+            metrics.child(metrics.plans, endpoint, result.plan_status,
+                          result.solver or "").inc()
             if result.plan_status == "fallback":
                 self.metrics.fallbacks.labels(endpoint).inc()
         elif result.status == 422:
