@@ -208,8 +208,8 @@ def _routes(app: FastAPI, service: Service, book: PriceBook) -> dict[str, Handle
     async def routed(request: Request) -> Response:
         """A solving endpoint reached through the router (the direct route answers
         first under ``create_app``; both run the same handler)."""
-        status, body, headers = await handlers[request.url.path](request.scope,
-                                                                 await request.body())
+        handler = handlers[request.scope["route"].path]
+        status, body, headers = await handler(request.scope, await request.body())
         response = Response(body, status)
         response.raw_headers = headers
         return response
