@@ -67,18 +67,23 @@ def test_a_job_is_killed_at_its_own_budget_whether_announced_or_armed() -> None:
     async def go() -> None:
         def run(data: dict[str, Any], sleep_s: float, armed: bool = True) -> Any:
             arrival = time.monotonic()
-            budget = Budget(arrival, 300, 2000, armed_ms=300 if armed else None)
+            budget = Budget(arrival, 1000, 4000, armed_ms=1000 if armed else None)
             return pool.run(budgeted_sleep, data, budget, sleep_s, arrival=arrival,
-                            budget_s=60.0, armed_s=0.3 if armed else None)
+                            budget_s=60.0, armed_s=1.0 if armed else None)
 
-        assert 0 < await run(order(), 0, armed=False) <= 300  # the worker imports the job
-        assert await run(order(1500), 0.6) > 1000  # past the default: announced, not killed
+        async def ready() -> None:  # a (fresh) worker is up and has imported the job
+            assert 0 < await run(order(), 0, armed=False) <= 1000
+
+        await ready()
+        assert await run(order(2500), 1.5) > 2000  # past the default: announced, not killed
         with pytest.raises(PoolTimeoutError) as longer:  # still killed at its own end
-            await run(order(500), 30)
+            await run(order(1500), 30)
         assert longer.value.order_id == "B-1"  # the announcement named the order
+        await ready()
         with pytest.raises(PoolTimeoutError) as shorter:
             await run(order(50), 30)
         assert shorter.value.order_id == "B-1"
+        await ready()
         with pytest.raises(PoolTimeoutError) as default:  # the armed default: no message,
             await run(order(), 30)  # killed all the same (the ceiling's kill comes after 60 s)
         assert default.value.order_id is None
