@@ -29,10 +29,6 @@ HttpAnswer = tuple[int, bytes, list[tuple[bytes, bytes]]]
 ORDER_ID_PARSE_MAX = 256 * 1024
 """Largest body the event loop parses only to name the order in a 503 (parsing megabytes
 there would stall every other request)."""
-BUDGETED = frozenset({"split", "presplit"})
-"""Endpoints whose job sets the request's budget (:func:`~ordersplit.service.jobs.apply_budget`):
-their kill timer is armed at the endpoint's default budget, the worker announces only
-another one."""
 DURABLE = frozenset({"split", "resplit", "cancel"})
 """Endpoints whose effect (with a store) is recorded with its answer for durable replays."""
 
@@ -113,10 +109,6 @@ class Service:
             attempt = Attempt(key, digest.hex(), uuid.uuid4().hex, endpoint)
         try:
             budget = Budget(arrival, default_ms, self.config.max_time_limit_ms)
-            if (endpoint in BUDGETED and self.pool.kind == "process"  # threads never announce
-                    and len(body) <= ORDER_ID_PARSE_MAX):
-                # a timeout's 503 can name the order from here: no announcement needed
-                budget = budget._replace(armed_ms=budget.clamped_default_ms())
             result = await self.run(endpoint, fn, body, budget, attempt)
         finally:
             answer.set_result(result)
@@ -143,10 +135,9 @@ class Service:
         body = subject if isinstance(subject, bytes) else b""
         t0 = time.monotonic()
         try:
-            result = await self.pool.run(
-                fn, *args, arrival=arrival, budget_s=config.max_time_limit_ms / 1000,
-                size=len(body), armed_s=None if budget.armed_ms is None
-                else budget.armed_ms / 1000)
+            result = await self.pool.run(fn, *args, arrival=arrival,
+                                         budget_s=config.max_time_limit_ms / 1000,
+                                         size=len(body))
         except SaturatedError:
             self.metrics.rejected.labels(endpoint, "saturated").inc()
             return JobResult(503, error_body(

@@ -50,14 +50,6 @@ class Budget(NamedTuple):
     """The budget when the request names none (``None``: the contract's default)."""
     max_ms: int
     """The service's ceiling."""
-    armed_ms: int | None = None
-    """The budget the pool's kill timer already counts on (the endpoint's default,
-    clamped), or ``None`` (it counts on the ceiling). A request whose own budget is this
-    one is not announced: the event loop is spared one message per job."""
-
-    def clamped_default_ms(self) -> int:
-        """The endpoint's default budget under the ceiling (what ``armed_ms`` is set to)."""
-        return min(self.default_ms or CONTRACT_TIME_LIMIT_MS, self.max_ms)
 
 
 class JobResult(NamedTuple):
@@ -117,9 +109,8 @@ def apply_budget(data: Any, budget: Budget) -> int | None:
 
     The request's own limit (or ``budget.default_ms``, or the contract default) is clamped
     to ``budget.max_ms``; the time already spent since arrival (queueing) is taken off, so
-    the budget holds end to end. The pool is told the budget's end (and the order id)
-    unless its kill timer already counts on it (``budget.armed_ms``). Returns the limit
-    set, or ``None`` when the request is left for validation to reject.
+    the budget holds end to end. Returns the limit set, or ``None`` when the request is
+    left for validation to reject.
     """
     if not isinstance(data, dict):
         return None
@@ -133,11 +124,10 @@ def apply_budget(data: Any, budget: Budget) -> int | None:
     if requested is None:
         return None
     clamped = min(requested, budget.max_ms)
-    if clamped != budget.armed_ms:
-        order = data.get("order")
-        order_id = order.get("id") if isinstance(order, dict) else None
-        announce_deadline(budget.arrival + clamped / 1000,
-                          order_id if isinstance(order_id, str) else None)
+    order = data.get("order")
+    order_id = order.get("id") if isinstance(order, dict) else None
+    announce_deadline(budget.arrival + clamped / 1000,
+                      order_id if isinstance(order_id, str) else None)
     spent = (time.monotonic() - budget.arrival) * 1000
     limit = max(1, int(clamped - spent))
     options["time_limit_ms"] = limit

@@ -90,8 +90,6 @@ class _Job:
     """``time.monotonic()`` after which the job is not started any more (503)."""
     kill_at: float
     """``time.monotonic()`` at which a still-running job's worker is replaced."""
-    last_kill_at: float
-    """The latest ``kill_at`` an announcement may set (the service's ceiling)."""
     size: int
     """Request bytes the job holds (admission's memory bound)."""
     order_id: str | None = None
@@ -276,7 +274,7 @@ class _ProcessWorker:
             self.pool.idle(self)
         elif kind == "deadline" and job is not None:
             end, job.order_id = value
-            job.kill_at = min(job.last_kill_at, float(end) + self.pool.grace_s)
+            job.kill_at = min(job.kill_at, float(end) + self.pool.grace_s)
             self._arm(job.kill_at)
         elif kind in ("result", "error") and job is not None:
             self._end_job()
@@ -592,12 +590,8 @@ class SolverPool:
             self._release(job)
 
     async def run(self, fn: Callable[..., JobResult], *args: Any, arrival: float,
-                  budget_s: float, size: int = 0, armed_s: float | None = None
-                  ) -> JobResult:
+                  budget_s: float, size: int = 0) -> JobResult:
         """Run ``fn(*args)`` on a worker, killed ``budget_s + grace_s`` after ``arrival``.
-
-        ``armed_s``: the budget to count on until the worker announces the request's own
-        (process workers only; default ``budget_s``, the ceiling no announcement passes).
 
         ``size``: the bytes the job holds while queued (its request body). Raises
         :class:`SaturatedError` (no slot, or the queue wait ran out),
@@ -609,9 +603,8 @@ class SolverPool:
         if self._loop is not loop or self._attached is None or not self._attached.done():
             await self._attach(loop)
         self._admit(size)
-        start_by, last = arrival + self.max_wait_s, arrival + budget_s + self.grace_s
-        kill_at = last if armed_s is None else min(last, arrival + armed_s + self.grace_s)
-        job = _Job(fn, args, loop.create_future(), start_by, kill_at, last, size)
+        start_by, kill_at = arrival + self.max_wait_s, arrival + budget_s + self.grace_s
+        job = _Job(fn, args, loop.create_future(), start_by, kill_at, size)
         expire = None
         if self._idle:
             worker = self._idle.popleft()

@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from pool_jobs import budgeted_sleep
 from service_auth import AUTH, serve
 from service_harness import make_app, settle
 from sqlalchemy import select
@@ -20,7 +19,6 @@ from ordersplit.bench.scenario import ScenarioConfig, generate_orders
 from ordersplit.lifecycle import Store, open_store
 from ordersplit.lifecycle import schema as t
 from ordersplit.service import lifecycle as lc
-from ordersplit.service.jobs import Budget
 from ordersplit.service.pool import PoolTimeoutError, SolverPool, WorkerLostError
 
 
@@ -51,48 +49,6 @@ def test_an_overrunning_or_dead_worker_process_is_replaced() -> None:
         pool.shutdown()
     assert len(set(pids)) == 3  # a fresh process each time
     assert pool.replaced == 2 and pool.inflight == 0
-
-
-def test_a_job_is_killed_at_its_own_budget_whether_announced_or_armed() -> None:
-    """The kill timer starts at the endpoint's default budget; a request that names
-    another one announces it from the worker (longer: it may run on; shorter: killed
-    sooner), and one that keeps the default is not announced (no order id comes back)."""
-    pool = SolverPool(1, 4, "process", grace_s=0.1, max_wait_s=600)
-    pool.start(warm=True)
-
-    def order(limit_ms: int | None = None) -> dict[str, Any]:
-        return {"order": {"id": "B-1"}, "options": {} if limit_ms is None
-                else {"time_limit_ms": limit_ms}}
-
-    async def go() -> None:
-        def run(data: dict[str, Any], sleep_s: float, armed: bool = True) -> Any:
-            arrival = time.monotonic()
-            budget = Budget(arrival, 1000, 4000, armed_ms=1000 if armed else None)
-            return pool.run(budgeted_sleep, data, budget, sleep_s, arrival=arrival,
-                            budget_s=60.0, armed_s=1.0 if armed else None)
-
-        async def ready() -> None:  # a (fresh) worker is up and has imported the job
-            assert 0 < await run(order(), 0, armed=False) <= 1000
-
-        await ready()
-        assert await run(order(2500), 1.5) > 2000  # past the default: announced, not killed
-        with pytest.raises(PoolTimeoutError) as longer:  # still killed at its own end
-            await run(order(1500), 30)
-        assert longer.value.order_id == "B-1"  # the announcement named the order
-        await ready()
-        with pytest.raises(PoolTimeoutError) as shorter:
-            await run(order(50), 30)
-        assert shorter.value.order_id == "B-1"
-        await ready()
-        with pytest.raises(PoolTimeoutError) as default:  # the armed default: no message,
-            await run(order(), 30)  # killed all the same (the ceiling's kill comes after 60 s)
-        assert default.value.order_id is None
-
-    try:
-        asyncio.run(go())
-    finally:
-        pool.shutdown()
-    assert pool.replaced == 3 and pool.inflight == 0
 
 
 def test_a_late_result_is_never_committed(store_url: str, request_body: dict[str, Any],
