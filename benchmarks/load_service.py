@@ -104,19 +104,20 @@ def _pcts(values: list[float]) -> dict[str, float]:
             "mean": round(sum(values) / len(values), 2)}
 
 
-def solver_phase(orders: list[dict[str, Any]], count: int) -> PhaseResult:
-    """``ordersplit.split`` in this process, one request at a time."""
+def solver_phase(orders: list[dict[str, Any]], count: int) -> tuple[PhaseResult, float]:
+    """``ordersplit.split`` in this process, one request at a time; and its CPU ms per
+    request (what the service cannot do without: the rest is its overhead)."""
     from ordersplit.api import split
 
     out = PhaseResult("solver (in process)")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for order in orders[:count]:
         t = time.perf_counter()
         plan = split(order)
         out.samples.append(Sample(200, (time.perf_counter() - t) * 1000, 0.0, plan.runtime_ms))
         out.sent += 1
     out.elapsed_s = time.perf_counter() - t0
-    return out
+    return out, 1000 * (time.process_time() - c0) / max(1, out.sent)
 
 
 def _free_port() -> int:
@@ -404,9 +405,10 @@ def main(argv: list[str] | None = None) -> int:
             return record(res, {"rate": round(rate, 1), "share_503_pct": _share_503(s),
                                 "sent_equals_200_plus_503": accounted == res.sent, **extra})
 
-        solver = 0.0
+        solver = solver_cpu = 0.0
         if "solver" in phases:
-            solver = record(solver_phase(orders, min(300, args.orders)))["ok_per_s"]
+            res, solver_cpu = solver_phase(orders, min(300, args.orders))
+            solver = record(res, {"cpu_ms_per_req": round(solver_cpu, 3)})["ok_per_s"]
         # warm the server's workers, not measured
         run_streams([Stream("warm", "/v1/split", bodies, connections=concurrency)], host,
                     port, 2.0, args.clients, 400)
@@ -416,13 +418,20 @@ def main(argv: list[str] | None = None) -> int:
             echo_pool = closed("/v1/_echo/pool")["ok_per_s"]
         capacity = args.capacity or 200.0
         if "closed" in phases and not args.capacity:
-            capacity = closed("/v1/split")["ok_per_s"]
+            measured_split = closed("/v1/split")
+            capacity = measured_split["ok_per_s"]
             ratios = {"split_per_s": capacity, "echo_per_s": echo,
                       "echo_pool_per_s": echo_pool, "solver_in_process_per_s": solver}
             for name, base in (("ratio_to_echo", echo), ("ratio_to_echo_pool", echo_pool),
                                ("ratio_to_workers_x_solver", solver * int(health["workers"]))):
                 if base:
                     ratios[name] = round(capacity / base, 3)
+            served = (measured_split.get("server_loop_cpu_ms_per_req", 0.0)
+                      + measured_split.get("server_workers_cpu_ms_per_req", 0.0))
+            if served and solver_cpu:  # the service's own CPU around split(), per request
+                ratios["server_cpu_ms_per_split"] = round(served, 3)
+                ratios["split_cpu_ms_in_process"] = round(solver_cpu, 3)
+                ratios["overhead_cpu_ms_per_split"] = round(served - solver_cpu, 3)
             results.append({"phase": "capacity", **ratios})
             print(json.dumps(results[-1]), flush=True)
         if "open" in phases:

@@ -75,6 +75,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ordersplit.service.app import create_app
     from ordersplit.service.auth import KeyRing
     from ordersplit.service.limits import ConnectionLimits, limited_protocol
+    from ordersplit.service.profiling import profiled
 
     try:
         config = ServiceConfig(
@@ -101,7 +102,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         config.max_header_bytes, config.header_timeout_s, config.body_timeout_s))
     log.warning("serving on http://%s:%d (%d %s worker(s), %d in flight at most)", args.host,
                 args.port, config.n_workers, config.pool, config.inflight_limit)
-    uvicorn.run(app, host=args.host, port=args.port, access_log=args.access_log,
-                log_level="warning", timeout_graceful_shutdown=5, http=protocol,
-                ws="none")  # no WebSocket routes: refuse upgrades
+    with profiled("loop"):  # diagnostics: only with $ORDERSPLIT_PROFILE_DIR
+        uvicorn.run(app, host=args.host, port=args.port, access_log=args.access_log,
+                    log_level="warning", timeout_graceful_shutdown=5, http=protocol,
+                    ws="none",  # no WebSocket routes: refuse upgrades
+                    proxy_headers=False,  # no client address is used: no layer to trust it
+                    server_header=False)  # do not name the server software
     return 0

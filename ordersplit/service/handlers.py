@@ -9,7 +9,6 @@ import time
 import uuid
 from collections.abc import Callable
 
-from starlette.requests import Request
 from starlette.responses import Response
 
 from ordersplit.lifecycle.replay import Answer, Attempt
@@ -18,12 +17,15 @@ from ordersplit.service.config import ServiceConfig
 from ordersplit.service.idempotency import IdempotencyCache, KeyReusedError, body_digest
 from ordersplit.service.jobs import Budget, JobResult, error_body, order_id_in
 from ordersplit.service.metrics import Metrics
-from ordersplit.service.middleware import ARRIVAL
 from ordersplit.service.pool import PoolTimeoutError, SaturatedError, SolverPool, WorkerLostError
 
 log = logging.getLogger(__name__)
 
 JSON = "application/json"
+JSON_HEADER = (b"content-type", b"application/json")
+REPLAYED_HEADER = (b"idempotent-replayed", b"true")
+HttpAnswer = tuple[int, bytes, list[tuple[bytes, bytes]]]
+"""A finished HTTP answer as ASGI parts: status, body, raw headers."""
 ORDER_ID_PARSE_MAX = 256 * 1024
 """Largest body the event loop parses only to name the order in a 503 (parsing megabytes
 there would stall every other request)."""
@@ -46,43 +48,61 @@ class Service:
         metrics.inflight.set_function(lambda: pool.inflight)
         metrics.replaced.set_function(lambda: pool.replaced)
         metrics.limit.set(pool.limit)
+        self._retry_after = (b"retry-after", str(config.retry_after_s).encode())
 
     def respond(self, result: JobResult, *, replayed: bool = False) -> Response:
         """The HTTP response of a job's result."""
-        headers = dict(result.headers)
+        status, body, headers = self.answer(result, replayed)
+        response = Response(body, status)
+        response.raw_headers = headers
+        return response
+
+    def answer(self, result: JobResult, replayed: bool = False) -> HttpAnswer:
+        """A job's result as raw ASGI parts: status, body, headers (content type and
+        length, ``Retry-After`` on a 503, ``Idempotent-Replayed`` on a replay)."""
+        headers = [JSON_HEADER, (b"content-length", str(len(result.body)).encode())]
         if result.status == 503:
-            headers["Retry-After"] = str(self.config.retry_after_s)
+            headers.append(self._retry_after)
         if replayed:
-            headers["Idempotent-Replayed"] = "true"
-        return Response(result.body, result.status, headers, media_type=JSON)
+            headers.append(REPLAYED_HEADER)
+        for name, value in result.headers:
+            headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+        return result.status, result.body, headers
 
     def error(self, status: int, message: str, field: str = "",
               order_id: str | None = None) -> Response:
         """A contract error object with ``status``."""
-        return self.respond(JobResult(status, error_body(message, field, order_id), order_id))
+        return self.respond(self.error_result(status, message, field, order_id))
 
-    async def solve(self, endpoint: str, request: Request, fn: Callable[..., JobResult],
-                    default_ms: int | None = None, variant: bytes = b"") -> Response:
-        """Run one solving endpoint: read, replay or admit, solve off the loop, answer.
+    @staticmethod
+    def error_result(status: int, message: str, field: str = "",
+                     order_id: str | None = None) -> JobResult:
+        """A contract error object with ``status``, as a job's result."""
+        return JobResult(status, error_body(message, field, order_id), order_id)
+
+    async def solve(self, endpoint: str, arrival: float, body: bytes, idempotency_key: str | None,
+                    fn: Callable[..., JobResult], default_ms: int | None = None,
+                    variant: bytes = b"") -> HttpAnswer:
+        """Run one solving endpoint on a body already read: replay or admit, solve off
+        the loop, answer.
 
         ``variant`` is what else the answer depends on (the held stock prices' version):
         a body sent again without an ``Idempotency-Key`` is replayed only under the same
         variant; a key's replay does not look at it."""
-        arrival = request.scope.get(ARRIVAL) or time.monotonic()
-        body = await request.body()  # bounded while it streams (GuardMiddleware)
         digest = body_digest(body)
-        key = self.cache.key(endpoint, request.headers.get("idempotency-key"),
+        key = self.cache.key(endpoint, idempotency_key,
                              body_digest(digest + variant) if variant else digest)
         try:
             answer, mine = self.cache.claim(key, digest)
         except KeyReusedError:
             self.metrics.invalid.labels(endpoint).inc()
-            return self.error(422, "Idempotency-Key reused with a different request body",
-                              "headers.Idempotency-Key", order_id_in(body))
+            return self.answer(self.error_result(
+                422, "Idempotency-Key reused with a different request body",
+                "headers.Idempotency-Key", order_id_in(body)))
         if not mine:
             result = await asyncio.shield(answer)
             self.metrics.replays.labels(endpoint).inc()
-            return self.respond(result, replayed=True)
+            return self.answer(result, replayed=True)
         result = JobResult(503, error_body("the request was not processed"))
         attempt = None
         if self.store_url and endpoint in DURABLE:
@@ -94,7 +114,7 @@ class Service:
             answer.set_result(result)
             if result.status >= 500:
                 self.cache.forget(key)
-        return self.respond(result)
+        return self.answer(result)
 
     async def call(self, endpoint: str, fn: Callable[..., JobResult], subject: str,
                    budget: Budget) -> Response:
@@ -143,10 +163,13 @@ class Service:
             self.metrics.rejected.labels(endpoint, "internal").inc()
             return JobResult(503, error_body("internal error; the request was not processed"))
         elapsed_ms = (time.monotonic() - t0) * 1000
-        self.metrics.work.labels(endpoint).observe(result.work_ms / 1000)
-        self.metrics.wait.labels(endpoint).observe(max(0.0, elapsed_ms - result.work_ms) / 1000)
+        metrics = self.metrics
+        metrics.child(metrics.work, endpoint).observe(result.work_ms / 1000)
+        metrics.child(metrics.wait, endpoint).observe(
+            max(0.0, elapsed_ms - result.work_ms) / 1000)
         if result.status == 200 and result.plan_status is not None:
-            self.metrics.plans.labels(endpoint, result.plan_status, result.solver or "").inc()
+            metrics.child(metrics.plans, endpoint, result.plan_status,
+                          result.solver or "").inc()
             if result.plan_status == "fallback":
                 self.metrics.fallbacks.labels(endpoint).inc()
         elif result.status == 422:

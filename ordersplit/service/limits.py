@@ -52,6 +52,7 @@ class _LingeringTransport:
     def __init__(self, protocol: LimitedHttpProtocol, transport: asyncio.Transport) -> None:
         self._protocol = protocol
         self._transport = transport
+        self.write = transport.write  # every answer: no trip through __getattr__
 
     def close(self) -> None:
         self._protocol.linger()

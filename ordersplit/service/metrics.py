@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -10,11 +12,15 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.metrics import MetricWrapperBase
 
 disable_created_metrics()  # the *_created series only add noise to a scrape
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075,
                    0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0)
+MAX_CHILDREN = 4096
+"""Labelled series :meth:`Metrics.child` remembers (the labels are bounded: methods,
+routes, statuses, endpoints, solver names)."""
 
 
 class Metrics:
@@ -23,6 +29,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         reg = self.registry
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.latency = Histogram(
             "ordersplit_http_request_duration_seconds", "HTTP request latency, end to end.",
             ["method", "route", "status"], buckets=LATENCY_BUCKETS, registry=reg)
@@ -61,6 +68,17 @@ class Metrics:
             "the grace, or the worker died).", registry=reg)
         self.limit = Gauge(
             "ordersplit_inflight_limit", "Admission limit of the solver pool.", registry=reg)
+
+    def child(self, metric: MetricWrapperBase, *labels: str) -> Any:
+        """``metric.labels(*labels)``, remembered: the per-request metrics skip the
+        label validation and the lock each time (at most :data:`MAX_CHILDREN` kept)."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = metric.labels(*labels)
+            if len(self._children) < MAX_CHILDREN:
+                self._children[key] = found
+        return found
 
     def render(self) -> bytes:
         """The Prometheus text exposition."""

@@ -49,8 +49,8 @@ class ObserveMiddleware:
         finally:
             self.metrics.http_inflight.dec()
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.latency.labels(scope.get("method", ""), route,
-                                        str(state["status"])).observe(time.monotonic() - t0)
+            self.metrics.child(self.metrics.latency, scope.get("method", ""), route,
+                               str(state["status"])).observe(time.monotonic() - t0)
 
     async def _internal_error(self, send: Send) -> None:
         body = error_body("internal error; the request was not processed")

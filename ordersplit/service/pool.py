@@ -46,6 +46,7 @@ from typing import Any
 from ordersplit.service import jobs
 from ordersplit.service.config import PoolKind
 from ordersplit.service.jobs import JobResult, warm_up
+from ordersplit.service.profiling import profiled
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +112,7 @@ class _Job:
 
 def _send_frame(sock: socket.socket, message: object) -> None:
     data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-    sock.sendall(_HEADER.pack(len(data)))
-    sock.sendall(data)
+    sock.sendall(_HEADER.pack(len(data)) + data)  # one write: one wake-up of the loop
 
 
 def _recv_exactly(sock: socket.socket, n: int) -> bytearray:
@@ -148,6 +148,12 @@ def _worker_main(sock: socket.socket, nice: int, prepare: Callable[[], object] |
     pid = warm_up()
     _prepare(prepare)
     _send_frame(sock, ("ready", pid))
+    with profiled("worker"):
+        _serve_jobs(sock)
+
+
+def _serve_jobs(sock: socket.socket) -> None:
+    """Run jobs from ``sock`` until it closes or says stop."""
     while True:
         try:
             message = _recv_frame(sock)
@@ -198,8 +204,7 @@ class _Link(asyncio.Protocol):
     def send(self, message: object) -> None:
         assert self.transport is not None
         data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-        self.transport.write(_HEADER.pack(len(data)))
-        self.transport.write(data)
+        self.transport.write(_HEADER.pack(len(data)) + data)  # one send, not two
 
 
 class _ProcessWorker:

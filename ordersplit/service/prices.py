@@ -95,16 +95,15 @@ class PriceBook:
                     table[wid] = mine  # type: ignore[index]
         return {"version": held.version, "prices": table}
 
-    async def pricing(self, request: Request, job: Callable[..., JobResult],
+    async def pricing(self, body: bytes, job: Callable[..., JobResult],
                       ) -> tuple[Callable[..., JobResult], bytes]:
         """``job``, or ``job`` with the held prices injected when the request asks for
         them (see the module docstring), and the variant the answer depends on (the
         held version: a body sent again after a refresh is priced anew, not replayed).
-        The body is read here (Starlette keeps it for the handler) and parsed only when
-        its bytes mention ``stock_value`` without ``stock_prices``."""
+        The body is parsed only when its bytes mention ``stock_value`` without
+        ``stock_prices``."""
         if self._prices is None:
             return job, b""
-        body = await request.body()
         if b'"stock_value"' not in body or b'"stock_prices"' in body:
             return job, b""
         if len(body) <= PARSE_ON_LOOP_BYTES:

@@ -6,10 +6,13 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
+from service_auth import AUTH
+from service_harness import make_app
 
 from ordersplit import split
 from ordersplit.cli import build_parser
 from ordersplit.service.config import QUEUE_PER_WORKER
+from ordersplit.service.fastpath import SolveRoutes
 
 
 def _without_runtime(plan: dict[str, Any]) -> dict[str, Any]:
@@ -22,6 +25,40 @@ def test_split_is_exactly_the_python_api(client: TestClient, request_body: dict[
     assert r.headers["content-type"] == "application/json"
     expected = split(request_body).model_dump(mode="json")
     assert _without_runtime(r.json()) == _without_runtime(expected)
+
+
+def test_the_router_answers_as_the_direct_route(client: TestClient,
+                                                request_body: dict[str, Any]) -> None:
+    """The solving endpoints are answered by a direct route in front of FastAPI's
+    router; the router's own routes of the same paths (what the OpenAPI document
+    describes) give the same answers, headers and metrics labels."""
+    bad = {**request_body, "options": {"time_limit_ms": 0}}
+    app = make_app()
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not SolveRoutes]
+    with TestClient(app, headers=AUTH) as router:
+        _compare(client, router, request_body, bad)
+    metrics = client.get("/metrics").text
+    assert 'route="/v1/split",status="200"' in metrics and 'route="unmatched"' not in metrics
+
+
+def _compare(client: TestClient, router: TestClient, request_body: dict[str, Any],
+             bad: dict[str, Any]) -> None:
+    for path, body, key in (("/v1/split", request_body, "k-1"), ("/v1/split", bad, None),
+                            ("/v1/presplit", request_body, None),
+                            ("/v1/cancel", {"order_id": "C-1"}, None)):
+        headers = {"Idempotency-Key": key} if key else {}
+        direct = client.post(path, json=body, headers=headers)
+        routed = router.post(path, json=body, headers=headers)
+        assert direct.status_code == routed.status_code
+        for r in (direct, routed):
+            assert int(r.headers["content-length"]) == len(r.content)
+        assert ({**direct.headers, "content-length": ""}
+                == {**routed.headers, "content-length": ""})  # the plans' runtimes differ
+        if direct.status_code == 200:
+            assert _without_runtime(direct.json()) == _without_runtime(routed.json())
+        else:
+            assert direct.content == routed.content
+    assert routed.status_code == 501 and routed.json()["error"]["field"] == ""
 
 
 def test_presplit_promises_delivery_per_child(client: TestClient,
