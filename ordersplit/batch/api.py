@@ -10,7 +10,7 @@ import logging
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from ordersplit.batch.clock import MARGIN, Clock
 from ordersplit.batch.engine import Solution, optimize
 from ordersplit.batch.frames import table_chunk
 from ordersplit.batch.inputs import BatchInput, OrderError, batch_from_json
-from ordersplit.batch.model import OrderPlan, failed_plan
+from ordersplit.batch.model import OrderPlan, failed_plan, with_work_limit
 from ordersplit.batch.output import TABLE_COLUMNS, TABLE_NAMES, build_plans, change_rows, frame
 from ordersplit.batch.search import BatchState
 from ordersplit.batch.shards import Runner, make_runner
@@ -283,9 +283,7 @@ def _state(batch: BatchInput, order_time_limit_s: float, deterministic: bool,
     templates = batch.templates
     if deterministic:
         limit = work_limit or DETERMINISTIC_WORK_LIMIT
-        templates = [replace(t, request=t.request.model_copy(update={
-            "options": t.request.options.model_copy(update={"work_limit": limit})}))
-            for t in templates]
+        templates = [with_work_limit(t, limit) for t in templates]
         order_time_limit_s = max(order_time_limit_s, DETERMINISTIC_ORDER_GUARD_S)
     return BatchState(batch.world, tuple(templates), order_time_limit_s)
 

@@ -19,8 +19,11 @@ plans (which is what makes caching and the "still fits" test sound).
 from __future__ import annotations
 
 import logging
+import pickle
+import threading
 import time
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -98,13 +101,50 @@ class World:
         return next((w for w, loc in enumerate(self.locations) if loc.kind == "store"), None)
 
 
+REQUEST_CACHE = 2048
+"""Requests a process keeps materialized (:meth:`OrderTemplate.request`): the search
+visits a part's orders again and again, the rest of the batch stays as bytes."""
+
+_requests: OrderedDict[tuple[bytes, int | None], SplitRequest] = OrderedDict()
+_requests_lock = threading.Lock()
+
+
+def pack_request(request: SplitRequest) -> bytes:
+    """A validated request as the bytes a template keeps (pickled: about 1.2 KB against
+    15-20 KB as objects)."""
+    return pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def unpack_request(blob: bytes, work_limit: int | None = None) -> SplitRequest:
+    """The request of ``blob`` (with ``options.work_limit`` set when ``work_limit``), from
+    a small per-process LRU cache (:data:`REQUEST_CACHE`). Treat it as read-only: it may
+    be shared by every caller."""
+    key = (blob, work_limit)
+    with _requests_lock:
+        req = _requests.get(key)
+        if req is not None:
+            _requests.move_to_end(key)
+            return req
+    req = pickle.loads(blob)
+    if work_limit is not None:
+        req = req.model_copy(update={"options": req.options.model_copy(
+            update={"work_limit": work_limit})})
+    with _requests_lock:
+        _requests[key] = req
+        while len(_requests) > REQUEST_CACHE:
+            _requests.popitem(last=False)
+    return req
+
+
 @dataclass(frozen=True)
 class OrderTemplate:
-    """One order of the batch: its request without warehouses and its stock columns."""
+    """One order of the batch: its request without warehouses (kept as bytes, see
+    :attr:`request`) and its stock columns."""
 
     position: int
     """Arrival position in the batch (0-based); sequential splitting follows it."""
-    request: SplitRequest
+    blob: bytes
+    """The validated request without warehouses, pickled (:func:`pack_request`)."""
     cols: IntArray
     """Global SKU column of every SKU the order's compiled problem uses, in compile order
     (-1 for a SKU no location lists)."""
@@ -116,6 +156,9 @@ class OrderTemplate:
     group_bound: int
     """Children every plan of the order has at least: one per rule group (shipped or
     waiting), plus the store child - valid whatever stock the order gets."""
+    order_id: str
+    destination: str
+    """The order's destination (what the world's delivery minutes are looked up by)."""
     row: int = -1
     """0-based row of the order in the input (-1: same as ``position``)."""
     col_group: IntArray | None = None
@@ -123,14 +166,30 @@ class OrderTemplate:
     (``None``: it does not)."""
     group_units: IntArray | None = None
     """Solver units (a bundle counts once) of every rule group, for unit minutes."""
+    work_limit: int | None = None
+    """``options.work_limit`` set over the request's own (the batch's deterministic
+    mode, :func:`with_work_limit`); ``None``: the request's."""
 
     @property
-    def order_id(self) -> str:
-        return self.request.order.id
+    def request(self) -> SplitRequest:
+        """The validated request (materialized from :attr:`blob` on demand, cached per
+        process: at a million orders the objects would not fit in memory). Read-only."""
+        return unpack_request(self.blob, self.work_limit)
+
+    @property
+    def order_work_limit(self) -> int | None:
+        """The ``options.work_limit`` of the order's splits."""
+        return self.work_limit if self.work_limit is not None else \
+            self.request.options.work_limit
 
     @property
     def input_row(self) -> int:
         return self.row if self.row >= 0 else self.position
+
+
+def with_work_limit(tpl: OrderTemplate, limit: int) -> OrderTemplate:
+    """``tpl`` whose request has ``options.work_limit`` = ``limit``."""
+    return replace(tpl, work_limit=limit)
 
 
 def make_template(position: int, request: SplitRequest, sku_index: dict[str, int],
@@ -155,9 +214,9 @@ def make_template(position: int, request: SplitRequest, sku_index: dict[str, int
     keys = {group_key(catalog[line.sku], rules) for line in order.lines
             if not (rules.offline_store and catalog[line.sku].offline_store)}
     col_group, group_units = _fast_groups(request, local, cols, needs_store)
-    return OrderTemplate(position, bare, cols, np.array(demand, dtype=np.int64), needs_store,
-                         tuple(local), len(keys) + int(needs_store), row, col_group,
-                         group_units)
+    return OrderTemplate(position, pack_request(bare), cols, np.array(demand, dtype=np.int64),
+                         needs_store, tuple(local), len(keys) + int(needs_store), order.id,
+                         order.destination, row, col_group, group_units)
 
 
 FAST_OBJECTIVES = (("children", "delivery"), ("children", "delivery", "cost"))
@@ -396,7 +455,7 @@ def fast_plan(world: World, tpl: OrderTemplate, view: IntArray) -> OrderPlan | N
     if tpl.col_group is None or tpl.group_units is None or tpl.cols.size == 0:
         return None
     t0 = time.perf_counter()
-    minutes = world.minutes(tpl.request.order.destination)
+    minutes = world.minutes(tpl.destination)
     ships = (minutes >= 0) & (world.is_store() == 0)
     enough = view >= tpl.demand[None, :]
     n_groups = tpl.group_units.size
@@ -439,7 +498,7 @@ def solve_order(world: World, tpl: OrderTemplate, view: IntArray, limit_s: float
     request, locs = request_for(world, tpl, view)
     compiled = compile_request(request)
     solver = request.options.solver
-    units = tpl.request.options.work_limit
+    units = tpl.order_work_limit
     if units is None and work:
         units = round(limit_s / UNIT_SECONDS)
     stop = WorkBudget(units) if units is not None else Deadline(limit_s)
