@@ -20,7 +20,9 @@ import json
 import resource
 import time
 from pathlib import Path
+from threading import Thread
 
+import psutil
 from bench_scaleout import peak_rss
 
 from ordersplit.batch import reoptimize
@@ -35,6 +37,21 @@ def tables_digest(folder: Path) -> str:
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
+
+
+def driver_peak(samples: list[tuple[float, float]]) -> Thread:
+    """Sample this process's resident memory (seconds, MB) every half second into
+    ``samples`` until the main thread ends (a daemon thread)."""
+    me, t0 = psutil.Process(), time.perf_counter()
+
+    def sample() -> None:
+        while True:
+            samples.append((time.perf_counter() - t0, me.memory_info().rss / 2**20))
+            time.sleep(0.5)
+
+    thread = Thread(target=sample, daemon=True)
+    thread.start()
+    return thread
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         batch = scenario_batch(config, workers=args.workers)
         gen_s = time.perf_counter() - t0
+    samples: list[tuple[float, float]] = []
     with peak_rss() as mem:
+        driver_peak(samples)
         t0 = time.perf_counter()
         res = reoptimize(batch, workers=args.workers, time_limit_s=36000.0,
                          max_rounds=args.max_rounds, deterministic=True, parts=args.parts,
@@ -71,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         "children_sequential": s.get("children_sequential"),
         "children_batch": s.get("children_batch"),
         "peak_rss_mb": round(mem["peak_rss_mb"]), "peak_pss_mb": round(mem["peak_pss_mb"]),
+        "driver_peak_mb_at_s": [round(x) for x in max(samples, key=lambda s: s[1])],
         "driver_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "tables_digest": tables_digest(Path(args.out)),
         "loadavg": Path("/proc/loadavg").read_text().split()[:3]}))
