@@ -22,6 +22,7 @@ import logging
 import pickle
 import threading
 import time
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
@@ -110,9 +111,9 @@ _requests_lock = threading.Lock()
 
 
 def pack_request(request: SplitRequest) -> bytes:
-    """A validated request as the bytes a template keeps (pickled: about 1.2 KB against
-    15-20 KB as objects)."""
-    return pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
+    """A validated request as the bytes a template keeps (pickled and compressed: about
+    0.9 KB against 9-20 KB as objects)."""
+    return zlib.compress(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL), 1)
 
 
 def unpack_request(blob: bytes, work_limit: int | None = None) -> SplitRequest:
@@ -125,7 +126,7 @@ def unpack_request(blob: bytes, work_limit: int | None = None) -> SplitRequest:
         if req is not None:
             _requests.move_to_end(key)
             return req
-    req = pickle.loads(blob)
+    req = pickle.loads(zlib.decompress(blob))
     if work_limit is not None:
         req = req.model_copy(update={"options": req.options.model_copy(
             update={"work_limit": work_limit})})
@@ -136,7 +137,7 @@ def unpack_request(blob: bytes, work_limit: int | None = None) -> SplitRequest:
     return req
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OrderTemplate:
     """One order of the batch: its request without warehouses (kept as bytes, see
     :attr:`request`) and its stock columns."""
@@ -256,7 +257,7 @@ def _fast_groups(request: SplitRequest, local: dict[str, int], cols: IntArray,
     return col_group, np.array(units, dtype=np.int64)
 
 
-@dataclass
+@dataclass(slots=True)
 class OrderPlan:
     """An order's exact split against one stock view, kept small (no compiled problem).
 
@@ -302,29 +303,29 @@ class OrderPlan:
         return (self.children, self.makespan, self.unit_minutes, self.cost)
 
 
-PackedDrafts = tuple[tuple[str, tuple[str | None, str | None, str | None, bool | None], int,
-                           bool, tuple[tuple[int, str | None, int], ...],
-                           tuple[tuple[int, int], ...]], ...]
-"""Per child: kind, group key fields, global location (-1: none), bulky, parts (line,
-component, quantity) and sources (global location, units)."""
+PackedDrafts = bytes
+"""A plan's draft children as bytes (:func:`pack_drafts`): per child its kind, group key
+fields, global location (-1: none), bulky flag, parts (line, component, quantity) and
+sources (global location, units), as plain tuples, pickled (about 0.4 KB against 2 KB as
+tuples in memory; they unpickle several times faster than the draft objects)."""
 
 
 def pack_drafts(drafts: list[DraftChild], locs: IntArray) -> PackedDrafts:
-    """``drafts`` (request-local warehouses ``locs`` index) as plain tuples, global."""
+    """``drafts`` (request-local warehouses ``locs`` index) as bytes, locations global."""
     glob = locs.tolist()
-    return tuple(
+    return pickle.dumps(tuple(
         (d.kind, (d.key.merchant, d.key.handling, d.key.temperature, d.key.cross_border),
          -1 if d.warehouse is None else glob[d.warehouse], d.bulky,
          tuple((p.line, p.component, p.quantity) for p in d.parts),
          tuple((glob[w], u) for w, u in d.sources.items()))
-        for d in drafts)
+        for d in drafts), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def unpack_drafts(packed: PackedDrafts) -> list[DraftChild]:
     """The draft children of :func:`pack_drafts` (global locations)."""
     return [DraftChild(kind, GroupKey(*key), None if w < 0 else w, bulky,
                        [Part(line, comp, qty) for line, comp, qty in parts], dict(sources))
-            for kind, key, w, bulky, parts, sources in packed]
+            for kind, key, w, bulky, parts, sources in pickle.loads(packed)]
 
 
 def clipped_view(tpl: OrderTemplate, residual: IntArray) -> IntArray:
