@@ -3,7 +3,8 @@
 A batch is one network (locations with delivery hours, one stock matrix
 ``stock[location, sku]``) and many orders, each a validated
 :class:`~ordersplit.models.request.SplitRequest` *template* whose ``warehouses`` are
-empty. To split an order against some stock (all of it, or what the other orders
+empty (kept as compressed bytes and materialized on demand: a million request objects
+would not fit in memory). To split an order against some stock (all of it, or what the other orders
 left), :func:`solve_order` fills the template's warehouses from a *view* of the stock
 restricted to the order's SKUs, compiles it with the single split's
 :func:`~ordersplit.solver.compile.compile_request` (so every rule holds per order) and
