@@ -10,7 +10,7 @@ import logging
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from ordersplit.batch.clock import MARGIN, Clock
 from ordersplit.batch.engine import Solution, optimize
 from ordersplit.batch.frames import table_chunk
 from ordersplit.batch.inputs import BatchInput, OrderError, batch_from_json
-from ordersplit.batch.model import OrderPlan, failed_plan
+from ordersplit.batch.model import OrderPlan, failed_plan, with_work_limit
 from ordersplit.batch.output import TABLE_COLUMNS, TABLE_NAMES, build_plans, change_rows, frame
 from ordersplit.batch.search import BatchState
 from ordersplit.batch.shards import Runner, make_runner
@@ -283,9 +283,7 @@ def _state(batch: BatchInput, order_time_limit_s: float, deterministic: bool,
     templates = batch.templates
     if deterministic:
         limit = work_limit or DETERMINISTIC_WORK_LIMIT
-        templates = [replace(t, request=t.request.model_copy(update={
-            "options": t.request.options.model_copy(update={"work_limit": limit})}))
-            for t in templates]
+        templates = [with_work_limit(t, limit) for t in templates]
         order_time_limit_s = max(order_time_limit_s, DETERMINISTIC_ORDER_GUARD_S)
     return BatchState(batch.world, tuple(templates), order_time_limit_s)
 
@@ -355,27 +353,39 @@ def _drop(tables: dict[str, pd.DataFrame], gone: set[str]) -> None:
 def _tables(state: BatchState, runner: Runner, final: Sequence[OrderPlan], bar: _Bar
             ) -> tuple[dict[str, pd.DataFrame], dict[int, str]]:
     """The four order tables of the final plans (chunks on the slots owning the orders,
-    money vectorized per chunk), in order position; failed orders as ``{position: reason}``."""
+    money vectorized per chunk), in order position; failed orders as ``{position: reason}``.
+
+    The chunks are runs of consecutive positions (:meth:`Runner.output` with
+    ``contiguous``), joined in position order one table at a time, each chunk's frames
+    dropped as soon as they are joined: the rows are then usually in order already and
+    need no sorted copy (at a million orders the tables take gigabytes)."""
     n = len(final)
     size = max(64, min(8192, n // max(1, 2 * runner.workers) or 1))
-    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLE_COLUMNS}
+    chunks: list[tuple[int, dict[str, pd.DataFrame]]] = []
     failures: dict[int, str] = {}
-    for orders, chunk in runner.output(table_chunk, final, size):
+    for orders, chunk in runner.output(table_chunk, final, size, contiguous=True):
         failures.update(chunk.failures)
-        for name, df in chunk.tables.items():
-            if len(df):
-                parts[name].append(df)
+        chunks.append((int(orders[0]) if orders.size else n, chunk.tables))
         bar("tables", len(orders), n)
+    chunks.sort(key=lambda c: c[0])
     position = {state.templates[o].order_id: o for o in range(n)}
-    tables = {name: _in_order(pd.concat(dfs, ignore_index=True), position) if dfs else
-              pd.DataFrame(columns=list(TABLE_COLUMNS[name])) for name, dfs in parts.items()}
+    tables: dict[str, pd.DataFrame] = {}
+    for name in TABLE_COLUMNS:
+        dfs = [t.pop(name) for _, t in chunks if name in t]
+        dfs = [df for df in dfs if len(df)]
+        tables[name] = _in_order(pd.concat(dfs, ignore_index=True), position) if dfs else \
+            pd.DataFrame(columns=list(TABLE_COLUMNS[name]))
+        del dfs
     return tables, failures
 
 
 def _in_order(df: pd.DataFrame, position: dict[str, int]) -> pd.DataFrame:
     """``df``'s rows by their order's batch position (stable: an order's rows keep their
-    order), so the tables do not depend on which slot built which order."""
+    order), so the tables do not depend on which slot built which order; ``df`` itself
+    when its rows are in that order already."""
     pos = df["root_id"].map(position).to_numpy()
+    if pos.size < 2 or bool((pos[1:] >= pos[:-1]).all()):
+        return df
     return df.iloc[np.argsort(pos, kind="stable")].reset_index(drop=True)
 
 

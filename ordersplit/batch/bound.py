@@ -274,7 +274,7 @@ def _plain_groups(world: World, tpl: OrderTemplate, plan: OrderPlan, col_group: 
     units of each column that wait in any plan (over what the shipping locations hold
     together; all of an unknown SKU; at least :func:`alone_waiting`), and ``M[L - 1]``:
     at most how many of its (known) units any ``L`` shipping locations hold together."""
-    minutes = world.minutes(tpl.request.order.destination)
+    minutes = world.minutes(tpl.destination)
     ships = (minutes >= 0) & (world.is_store() == 0)
     known = tpl.cols >= 0
     sub = np.zeros((int(ships.sum()), tpl.cols.size), dtype=np.int64)
@@ -535,7 +535,7 @@ def _covered(world: World, templates: Sequence[OrderTemplate], orders: Sequence[
     by_dest: dict[str, list[IntArray]] = {}
     for o in orders:
         tpl = templates[o]
-        by_dest.setdefault(tpl.request.order.destination, []).append(tpl.cols[tpl.cols >= 0])
+        by_dest.setdefault(tpl.destination, []).append(tpl.cols[tpl.cols >= 0])
     for dest, cols in by_dest.items():
         used = np.unique(np.concatenate(cols))
         reach_loc[np.ix_(world.minutes(dest) < 0, used)] = False
@@ -589,7 +589,7 @@ def withholding_orders(world: World, templates: Sequence[OrderTemplate],
         waiting = [k for k in plan.short_cols.tolist() if k in plain]
         if not waiting:
             continue
-        ships = ships_base & (world.minutes(tpl.request.order.destination) >= 0)
+        ships = ships_base & (world.minutes(tpl.destination) >= 0)
         count += bool(left[np.ix_(ships, np.array(waiting))].any())
     return count
 

@@ -95,7 +95,7 @@ def flow_fits(world: World, templates: Sequence[OrderTemplate],
     total = 0
     for o, col_group in grouped.items():
         tpl = templates[o]
-        ships = ships_base & (world.minutes(tpl.request.order.destination) >= 0)
+        ships = ships_base & (world.minutes(tpl.destination) >= 0)
         cols = tpl.cols[(col_group >= 0) & (tpl.cols >= 0)]
         total += int((world.stock[np.ix_(ships, cols)] > 0).sum())
         if total > most:
@@ -111,7 +111,7 @@ def add_flow_order(lp: SparseLP, net: Network, world: World, tpl: OrderTemplate,
     ``drainable`` the columns that get withholding switches; ``waits`` the units of each
     column that wait in any plan (``bound.alone_waiting``)."""
     const = float(tpl.needs_store)
-    ships = (world.minutes(tpl.request.order.destination) >= 0) & (world.is_store() == 0)
+    ships = (world.minutes(tpl.destination) >= 0) & (world.is_store() == 0)
     where = np.flatnonzero(ships).tolist()
     for g in range(int(col_group.max(initial=-1)) + 1):
         pos = np.flatnonzero(col_group == g).tolist()

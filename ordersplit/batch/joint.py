@@ -86,7 +86,7 @@ class JointOrder:
 def shipping_avail(world: World, tpl: OrderTemplate, view: IntArray) -> IntArray:
     """``view`` with the locations that cannot ship to the order zeroed (stores, and
     locations without delivery hours to its destination)."""
-    minutes = world.minutes(tpl.request.order.destination)
+    minutes = world.minutes(tpl.destination)
     ships = (minutes >= 0) & (world.is_store() == 0)
     return np.where(ships[:, None], view, 0)
 
@@ -118,7 +118,7 @@ def allocate(world: World, orders: list[JointOrder], cols: IntArray, residual: I
     wait_now = 0
     for jo in orders:
         tpl, plan = jo.tpl, jo.plan
-        minutes = world.minutes(tpl.request.order.destination)
+        minutes = world.minutes(tpl.destination)
         used = {(w, k): u for w, k, u in zip(plan.use_loc.tolist(), plan.use_col.tolist(),
                                               plan.use_units.tolist(), strict=True)}
         span = m.new_int_var(0, int(max(0, minutes.max())), "")
@@ -170,7 +170,7 @@ def allocate(world: World, orders: list[JointOrder], cols: IntArray, residual: I
     for short, w, k, units in withheld:
         m.add(sum(cells[(w, k)]) >= units).only_enforce_if(short)
     m.add(sum(waits) <= wait_now)
-    scale = sum(int(max(0, world.minutes(jo.tpl.request.order.destination).max()))
+    scale = sum(int(max(0, world.minutes(jo.tpl.destination).max()))
                 for jo in orders) + 1
     m.minimize(scale * sum(children) + sum(spans))
     solver = cp_model.CpSolver()

@@ -3,7 +3,8 @@
 A batch is one network (locations with delivery hours, one stock matrix
 ``stock[location, sku]``) and many orders, each a validated
 :class:`~ordersplit.models.request.SplitRequest` *template* whose ``warehouses`` are
-empty. To split an order against some stock (all of it, or what the other orders
+empty (kept as compressed bytes and materialized on demand: a million request objects
+would not fit in memory). To split an order against some stock (all of it, or what the other orders
 left), :func:`solve_order` fills the template's warehouses from a *view* of the stock
 restricted to the order's SKUs, compiles it with the single split's
 :func:`~ordersplit.solver.compile.compile_request` (so every rule holds per order) and
@@ -19,8 +20,12 @@ plans (which is what makes caching and the "still fits" test sound).
 from __future__ import annotations
 
 import logging
+import pickle
+import threading
 import time
-from dataclasses import dataclass, field
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -98,13 +103,50 @@ class World:
         return next((w for w, loc in enumerate(self.locations) if loc.kind == "store"), None)
 
 
-@dataclass(frozen=True)
+REQUEST_CACHE = 2048
+"""Requests a process keeps materialized (:meth:`OrderTemplate.request`): the search
+visits a part's orders again and again, the rest of the batch stays as bytes."""
+
+_requests: OrderedDict[tuple[bytes, int | None], SplitRequest] = OrderedDict()
+_requests_lock = threading.Lock()
+
+
+def pack_request(request: SplitRequest) -> bytes:
+    """A validated request as the bytes a template keeps (pickled and compressed: about
+    0.9 KB against 9-20 KB as objects)."""
+    return zlib.compress(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
+def unpack_request(blob: bytes, work_limit: int | None = None) -> SplitRequest:
+    """The request of ``blob`` (with ``options.work_limit`` set when ``work_limit``), from
+    a small per-process LRU cache (:data:`REQUEST_CACHE`). Treat it as read-only: it may
+    be shared by every caller."""
+    key = (blob, work_limit)
+    with _requests_lock:
+        req = _requests.get(key)
+        if req is not None:
+            _requests.move_to_end(key)
+            return req
+    req = pickle.loads(zlib.decompress(blob))
+    if work_limit is not None:
+        req = req.model_copy(update={"options": req.options.model_copy(
+            update={"work_limit": work_limit})})
+    with _requests_lock:
+        _requests[key] = req
+        while len(_requests) > REQUEST_CACHE:
+            _requests.popitem(last=False)
+    return req
+
+
+@dataclass(frozen=True, slots=True)
 class OrderTemplate:
-    """One order of the batch: its request without warehouses and its stock columns."""
+    """One order of the batch: its request without warehouses (kept as bytes, see
+    :attr:`request`) and its stock columns."""
 
     position: int
     """Arrival position in the batch (0-based); sequential splitting follows it."""
-    request: SplitRequest
+    blob: bytes
+    """The validated request without warehouses, pickled (:func:`pack_request`)."""
     cols: IntArray
     """Global SKU column of every SKU the order's compiled problem uses, in compile order
     (-1 for a SKU no location lists)."""
@@ -116,6 +158,9 @@ class OrderTemplate:
     group_bound: int
     """Children every plan of the order has at least: one per rule group (shipped or
     waiting), plus the store child - valid whatever stock the order gets."""
+    order_id: str
+    destination: str
+    """The order's destination (what the world's delivery minutes are looked up by)."""
     row: int = -1
     """0-based row of the order in the input (-1: same as ``position``)."""
     col_group: IntArray | None = None
@@ -123,14 +168,30 @@ class OrderTemplate:
     (``None``: it does not)."""
     group_units: IntArray | None = None
     """Solver units (a bundle counts once) of every rule group, for unit minutes."""
+    work_limit: int | None = None
+    """``options.work_limit`` set over the request's own (the batch's deterministic
+    mode, :func:`with_work_limit`); ``None``: the request's."""
 
     @property
-    def order_id(self) -> str:
-        return self.request.order.id
+    def request(self) -> SplitRequest:
+        """The validated request (materialized from :attr:`blob` on demand, cached per
+        process: at a million orders the objects would not fit in memory). Read-only."""
+        return unpack_request(self.blob, self.work_limit)
+
+    @property
+    def order_work_limit(self) -> int | None:
+        """The ``options.work_limit`` of the order's splits."""
+        return self.work_limit if self.work_limit is not None else \
+            self.request.options.work_limit
 
     @property
     def input_row(self) -> int:
         return self.row if self.row >= 0 else self.position
+
+
+def with_work_limit(tpl: OrderTemplate, limit: int) -> OrderTemplate:
+    """``tpl`` whose request has ``options.work_limit`` = ``limit``."""
+    return replace(tpl, work_limit=limit)
 
 
 def make_template(position: int, request: SplitRequest, sku_index: dict[str, int],
@@ -155,9 +216,9 @@ def make_template(position: int, request: SplitRequest, sku_index: dict[str, int
     keys = {group_key(catalog[line.sku], rules) for line in order.lines
             if not (rules.offline_store and catalog[line.sku].offline_store)}
     col_group, group_units = _fast_groups(request, local, cols, needs_store)
-    return OrderTemplate(position, bare, cols, np.array(demand, dtype=np.int64), needs_store,
-                         tuple(local), len(keys) + int(needs_store), row, col_group,
-                         group_units)
+    return OrderTemplate(position, pack_request(bare), cols, np.array(demand, dtype=np.int64),
+                         needs_store, tuple(local), len(keys) + int(needs_store), order.id,
+                         order.destination, row, col_group, group_units)
 
 
 FAST_OBJECTIVES = (("children", "delivery"), ("children", "delivery", "cost"))
@@ -197,7 +258,7 @@ def _fast_groups(request: SplitRequest, local: dict[str, int], cols: IntArray,
     return col_group, np.array(units, dtype=np.int64)
 
 
-@dataclass
+@dataclass(slots=True)
 class OrderPlan:
     """An order's exact split against one stock view, kept small (no compiled problem).
 
@@ -243,29 +304,29 @@ class OrderPlan:
         return (self.children, self.makespan, self.unit_minutes, self.cost)
 
 
-PackedDrafts = tuple[tuple[str, tuple[str | None, str | None, str | None, bool | None], int,
-                           bool, tuple[tuple[int, str | None, int], ...],
-                           tuple[tuple[int, int], ...]], ...]
-"""Per child: kind, group key fields, global location (-1: none), bulky, parts (line,
-component, quantity) and sources (global location, units)."""
+PackedDrafts = bytes
+"""A plan's draft children as bytes (:func:`pack_drafts`): per child its kind, group key
+fields, global location (-1: none), bulky flag, parts (line, component, quantity) and
+sources (global location, units), as plain tuples, pickled (about 0.4 KB against 2 KB as
+tuples in memory; they unpickle several times faster than the draft objects)."""
 
 
 def pack_drafts(drafts: list[DraftChild], locs: IntArray) -> PackedDrafts:
-    """``drafts`` (request-local warehouses ``locs`` index) as plain tuples, global."""
+    """``drafts`` (request-local warehouses ``locs`` index) as bytes, locations global."""
     glob = locs.tolist()
-    return tuple(
+    return pickle.dumps(tuple(
         (d.kind, (d.key.merchant, d.key.handling, d.key.temperature, d.key.cross_border),
          -1 if d.warehouse is None else glob[d.warehouse], d.bulky,
          tuple((p.line, p.component, p.quantity) for p in d.parts),
          tuple((glob[w], u) for w, u in d.sources.items()))
-        for d in drafts)
+        for d in drafts), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def unpack_drafts(packed: PackedDrafts) -> list[DraftChild]:
     """The draft children of :func:`pack_drafts` (global locations)."""
     return [DraftChild(kind, GroupKey(*key), None if w < 0 else w, bulky,
                        [Part(line, comp, qty) for line, comp, qty in parts], dict(sources))
-            for kind, key, w, bulky, parts, sources in packed]
+            for kind, key, w, bulky, parts, sources in pickle.loads(packed)]
 
 
 def clipped_view(tpl: OrderTemplate, residual: IntArray) -> IntArray:
@@ -396,7 +457,7 @@ def fast_plan(world: World, tpl: OrderTemplate, view: IntArray) -> OrderPlan | N
     if tpl.col_group is None or tpl.group_units is None or tpl.cols.size == 0:
         return None
     t0 = time.perf_counter()
-    minutes = world.minutes(tpl.request.order.destination)
+    minutes = world.minutes(tpl.destination)
     ships = (minutes >= 0) & (world.is_store() == 0)
     enough = view >= tpl.demand[None, :]
     n_groups = tpl.group_units.size
@@ -439,7 +500,7 @@ def solve_order(world: World, tpl: OrderTemplate, view: IntArray, limit_s: float
     request, locs = request_for(world, tpl, view)
     compiled = compile_request(request)
     solver = request.options.solver
-    units = tpl.request.options.work_limit
+    units = tpl.order_work_limit
     if units is None and work:
         units = round(limit_s / UNIT_SECONDS)
     stop = WorkBudget(units) if units is not None else Deadline(limit_s)

@@ -98,7 +98,7 @@ def labels_for(cut: str, state: BatchState, plans: Sequence[OrderPlan],
         return list(component_labels(plans, lower, residual))
     if cut == "region":
         if "region" not in state.memo:
-            state.memo["region"] = [t.request.order.destination for t in state.templates]
+            state.memo["region"] = [t.destination for t in state.templates]
         return list(state.memo["region"])
     if cut == "location":  # the lower-bound plans never change during a search
         key = f"location-{id(lower)}"

@@ -468,7 +468,7 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
             for h in waiting.get(k, ()):
                 if h == j or h in scored:
                     continue
-                minutes = state.world.minutes(templates[h].request.order.destination)
+                minutes = state.world.minutes(templates[h].destination)
                 if not any(minutes[w] >= 0 for w in locs):
                     continue
                 miss = sum(c not in shipped for c in plans[h].short_cols.tolist())

@@ -254,17 +254,19 @@ class Runner:
                  t.round_serial_s[-1], t.round_bytes[-1], t.round_moved[-1])
 
     def output(self, fn: Callable[[BatchState, list[tuple[int, OrderPlan]]], T],
-               plans: Sequence[OrderPlan], size: int) -> list[tuple[IntArray, T]]:
+               plans: Sequence[OrderPlan], size: int, contiguous: bool = False
+               ) -> list[tuple[IntArray, T]]:
         """``fn(state, [(order, plan), ...])`` over every order, on the slot owning it, in
-        chunks of at most ``size`` orders; per chunk its orders and ``fn``'s answer."""
+        chunks of at most ``size`` orders (``contiguous``: each chunk a run of consecutive
+        positions, unless the runs are shorter than :data:`MIN_RUN` on average); per
+        chunk its orders and ``fn``'s answer."""
         before = self._bytes()
         if plans is not self.plans:
             self._adopt_plans(plans)
         replies: list[tuple[IntArray, Pending[T]]] = []
         for s in range(self.workers):
             owned = np.flatnonzero(self.owner == s)
-            for i in range(0, owned.size, size):
-                orders = owned[i:i + size]
+            for orders in _chunks(owned, size, contiguous):
                 replies.append((orders, self.transport.send(s, Output(
                     fn, orders, self._delta(orders), self._drops(s)))))
         out = [(orders, r.result()) for orders, r in replies]
@@ -291,6 +293,27 @@ class Runner:
 
     def close(self) -> None:
         self.transport.close()
+
+
+MIN_RUN = 256
+"""Shortest mean run of consecutive owned positions worth a chunk of its own in
+:meth:`Runner.output` (a chunk has a fixed cost)."""
+
+
+def _chunks(owned: IntArray, size: int, contiguous: bool) -> list[IntArray]:
+    """``owned`` (ascending positions) in chunks of at most ``size``; with
+    ``contiguous``, cut at every gap too when the runs are long enough."""
+    cuts: list[int] = list(range(size, owned.size, size))
+    if contiguous and owned.size:
+        gaps = (np.flatnonzero(np.diff(owned) > 1) + 1).tolist()
+        if owned.size >= MIN_RUN * (len(gaps) + 1):
+            cuts, start = [], 0
+            for end in [*gaps, owned.size]:
+                cuts.extend(range(start + size, end, size))
+                cuts.append(end)
+                start = end
+            cuts.pop()
+    return [part for part in np.split(owned, cuts) if part.size]
 
 
 class _Decoded:

@@ -38,10 +38,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ordersplit.batch.inputs import BatchInput, templates_from_requests, world_from_warehouses
@@ -173,20 +174,44 @@ def catalog_dicts(tables: Mapping[str, pd.DataFrame]) -> dict[str, dict[str, Any
     return catalog
 
 
-def request_dicts(tables: Mapping[str, pd.DataFrame]) -> list[dict[str, Any]]:
-    """One contract request (without warehouses) per row of ``orders``, in its order."""
+class _ByOrder:
+    """A table's rows grouped by ``order_id``, each row made a dict only when asked for
+    (at a million orders, every row as a dict at once would take gigabytes): the columns
+    as lists (references to the frame's own values) and each order's row positions."""
+
+    def __init__(self, df: pd.DataFrame | None) -> None:
+        self.columns: dict[str, list[Any]] = {} if df is None else {
+            str(c): df[c].tolist() for c in df.columns}
+        keys = [_s(v) for v in self.columns.get("order_id", [])]
+        codes, uniques = pd.factorize(pd.Series(keys, dtype=object), sort=False)
+        self.code = {str(u): i for i, u in enumerate(uniques.tolist())}
+        self.rows = np.argsort(codes, kind="stable")
+        self.starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(uniques)))])
+
+    def get(self, oid: str) -> list[dict[str, Any]]:
+        """The rows of order ``oid`` in table order, as ``{column: value}``."""
+        c = self.code.get(oid)
+        if c is None:
+            return []
+        cols = self.columns
+        return [{name: values[i] for name, values in cols.items()}
+                for i in self.rows[self.starts[c]:self.starts[c + 1]].tolist()]
+
+
+def request_dicts(tables: Mapping[str, pd.DataFrame]) -> Iterator[dict[str, Any]]:
+    """One contract request (without warehouses) per row of ``orders``, in its order, made
+    one at a time."""
     catalog = catalog_dicts(tables)
     settings: dict[str, Any] = {}
     if "settings" in tables:
         settings = json.loads(tables["settings"]["json"].iloc[0])
-    by_order: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    for table in ("lines", "payments", "activities"):
-        for r in _records(tables.get(table)):
-            by_order.setdefault(_s(r["order_id"]), {}).setdefault(table, []).append(r)
-    out: list[dict[str, Any]] = []
-    for o in _records(tables["orders"]):
+    by_order = {table: _ByOrder(tables.get(table)) for table in ("lines", "payments",
+                                                                 "activities")}
+    orders = _ByOrder(tables["orders"])
+    for at in range(len(tables["orders"])):
+        o = {name: values[at] for name, values in orders.columns.items()}
         oid = _s(o["order_id"])
-        rows = by_order.get(oid, {})
+        rows = {table: by_order[table].get(oid) for table in by_order}
         order: dict[str, Any] = {"id": oid, "currency": _s(o["currency"]),
                                  "destination": _s(o["destination"])}
         for key in ("preference", "backorder", "shipping_fee"):
@@ -222,8 +247,7 @@ def request_dicts(tables: Mapping[str, pd.DataFrame]) -> list[dict[str, Any]]:
         for key in ("rules", "options"):
             if key in settings:
                 req[key] = settings[key]
-        out.append(req)
-    return out
+        yield req
 
 
 def current_assignment(tables: Mapping[str, pd.DataFrame]

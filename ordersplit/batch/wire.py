@@ -4,7 +4,7 @@ A round of the scaled-out search ships only the plans that changed (and, once, t
 plans of orders a worker newly holds). Pickling plan objects one by one costs about
 1.1 KB and a Python object tree per plan; :func:`pack_plans` puts the plans' integers
 into one matrix and every array field of all the plans into one flat array with
-offsets, so a pack pickles as a handful of numpy buffers. ``drafts`` (plain tuples,
+offsets, so a pack pickles as a handful of numpy buffers. ``drafts`` (bytes,
 :func:`~ordersplit.batch.model.pack_drafts`) travel as they are. :func:`unpack_plans`
 gives plans equal field by field to the packed ones (a test checks the round trip).
 """

@@ -1,0 +1,101 @@
+"""Batch memory benchmark: peak memory of all processes, and a digest of the tables.
+
+    python benchmarks/bench_batch_memory.py --orders 10000 --warehouses 50 --skus 20000 \\
+        --workers 2 --max-rounds 1 --out /tmp/mem10k
+
+Builds one scenario batch (timed, with the peak memory of the generation), then runs
+one deterministic re-optimization (``--deterministic``, ``--parts`` fixed, joint bound
+skipped) with ``--workers`` local processes, writing the tables to ``--out``. Prints a
+JSON line: seconds per stage, the peak resident memory of this process and all its
+descendants (summed RSS, and PSS: shared pages split), the driver's own peak, and a
+digest of the written tables (the same batch gives the same digest before and after a
+change that must not alter plans or tables). ``--max-rounds 0`` runs no search round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import resource
+import time
+from pathlib import Path
+from threading import Thread
+
+import psutil
+from bench_scaleout import peak_rss
+
+from ordersplit.batch import reoptimize
+from ordersplit.batch.scenario import scenario_batch
+from ordersplit.bench.scenario import ScenarioConfig
+
+
+def tables_digest(folder: Path) -> str:
+    """sha256 of every table file but the summary, by name."""
+    h = hashlib.sha256()
+    for path in sorted(folder.glob("*.csv")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def driver_peak(samples: list[tuple[float, float]]) -> Thread:
+    """Sample this process's resident memory (seconds, MB) every half second into
+    ``samples`` until the main thread ends (a daemon thread)."""
+    me, t0 = psutil.Process(), time.perf_counter()
+
+    def sample() -> None:
+        while True:
+            samples.append((time.perf_counter() - t0, me.memory_info().rss / 2**20))
+            time.sleep(0.5)
+
+    thread = Thread(target=sample, daemon=True)
+    thread.start()
+    return thread
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--orders", type=int, default=10_000)
+    p.add_argument("--warehouses", type=int, default=50)
+    p.add_argument("--skus", type=int, default=20_000)
+    p.add_argument("--preset", default="default")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--parts", type=int, default=2)
+    p.add_argument("--max-rounds", type=int, default=1)
+    p.add_argument("--out", required=True)
+    args = p.parse_args(argv)
+    config = ScenarioConfig.preset(args.preset, n_orders=args.orders,
+                                   n_warehouses=args.warehouses, n_skus=args.skus,
+                                   seed=args.seed)
+    with peak_rss() as gen_mem:
+        t0 = time.perf_counter()
+        batch = scenario_batch(config, workers=args.workers)
+        gen_s = time.perf_counter() - t0
+    samples: list[tuple[float, float]] = []
+    with peak_rss() as mem:
+        driver_peak(samples)
+        t0 = time.perf_counter()
+        res = reoptimize(batch, workers=args.workers, time_limit_s=36000.0,
+                         max_rounds=args.max_rounds, deterministic=True, parts=args.parts,
+                         bound_time_limit_s=0.0, out=args.out)
+        wall = time.perf_counter() - t0
+    s = res.summary
+    print(json.dumps({
+        "orders": args.orders, "warehouses": args.warehouses, "skus": args.skus,
+        "workers": args.workers, "max_rounds": args.max_rounds,
+        "generate_s": round(gen_s, 1), "generate_peak_rss_mb": round(gen_mem["peak_rss_mb"]),
+        "reoptimize_s": round(wall, 1), "stages_s": s.get("stages_s"),
+        "children_sequential": s.get("children_sequential"),
+        "children_batch": s.get("children_batch"),
+        "peak_rss_mb": round(mem["peak_rss_mb"]), "peak_pss_mb": round(mem["peak_pss_mb"]),
+        "driver_peak_mb_at_s": [round(x) for x in max(samples, key=lambda s: s[1])],
+        "driver_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "tables_digest": tables_digest(Path(args.out)),
+        "loadavg": Path("/proc/loadavg").read_text().split()[:3]}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
