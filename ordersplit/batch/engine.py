@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,21 +38,25 @@ from ordersplit.batch.runners import Pending
 from ordersplit.batch.search import (
     BREADTHS,
     MOVERS,
+    REUSED,
+    SOLVED,
     BatchState,
     backorder_units,
     batch_key,
     failed_count,
     pinned_plans,
-    sequential_plans,
+    sequential_step,
 )
-from ordersplit.batch.shards import Runner
+from ordersplit.batch.shards import Bounded, Runner
+from ordersplit.batch.wire import narrow
 from ordersplit.solver.problem import IntArray
 
 log = logging.getLogger(__name__)
 
-LB_LEAD = 4
-"""Lower-bound chunks done ahead of the sequential pass at which the bound slows down to
-one worker (see :func:`optimize`)."""
+AHEAD = 1
+"""Lower-bound chunks each worker slot has in hand during the sequential pass (see
+:func:`bound_and_sequential`): more keeps the slots busier, fewer keeps their copies
+of the stock closer to the driver's (fewer speculative splits wasted)."""
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done_increment, stage_total)``: a no-op by default."""
@@ -112,39 +116,9 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
     n = len(state.templates)
     stats: dict[str, float] = {}
 
-    # The lower bound runs on the workers, chunk after chunk in arrival order, while this
-    # process splits the orders sequentially as their lower-bound plans come back. Every
-    # worker is kept on the bound, except when it is LB_LEAD chunks ahead of the
-    # sequential pass (then the sequential pass is the critical path: one worker only,
-    # so that this process keeps a core).
-    chunks = runner.chunks
-    started = time.time()
-    pending: list[Pending[tuple[list[OrderPlan], float]]] = []
-    lower: list[OrderPlan] = []
-    lb_done = started
-
-    def top_up(consumed: int) -> None:
-        ready = sum(1 for task in pending[consumed:] if task.done())
-        running = len(pending) - consumed - ready
-        want = 1 if ready >= LB_LEAD else runner.workers
-        while len(pending) < len(chunks) and running < want:
-            pending.append(runner.lower_bound(len(pending)))
-            running += 1
-
-    def arrivals() -> Iterator[OrderPlan]:
-        nonlocal lb_done
-        for c in range(len(chunks)):
-            top_up(c)
-            plans, done = pending[c].result()
-            lower.extend(plans)
-            lb_done = max(lb_done, done)
-            yield from plans
-
-    sequential, solves = sequential_plans(state, arrivals(), Ledger.full(state.world.stock),
-                                          lambda k: progress("bound and sequential", k, n))
-    stats["lower_bound_s"] = lb_done - started
+    lower, sequential, seq_stats = bound_and_sequential(state, runner, progress)
+    stats.update(seq_stats)
     stats["sequential_s"] = time.perf_counter() - t0
-    stats["sequential_resolves"] = solves
     check_no_oversell(state.world.stock, sequential)
 
     current: list[OrderPlan] | None = None
@@ -223,6 +197,78 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
     stats.update(runner.traffic.summary())
     stats.update({f"moves_{name}": value for name, value in sorted(moves.items())})
     return Solution(lower, sequential, current, plans, start, stats)
+
+
+def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress = _no_progress
+                         ) -> tuple[list[OrderPlan], list[OrderPlan], dict[str, float]]:
+    """The lower-bound plans and the sequential baseline, both computed on the slots.
+
+    The slots take the batch chunk after chunk in arrival order (:data:`AHEAD` chunks
+    each at a time). For its chunk a slot computes the lower-bound plans, then splits
+    the chunk sequentially against its copy of the stock: the stock the driver's
+    sequential pass had left when it sent the chunk (the message carries the cells
+    taken since the slot's previous one), so only the orders of the chunks still out
+    on the other slots are missing from it. This process commits the orders in arrival
+    order (:func:`~ordersplit.batch.search.sequential_step`): an order keeps its
+    lower-bound plan when it fits, else the slot's split when the slot saw the same
+    clipped view of the stock as the order sees now (the stock it reads was not changed
+    by the orders the slot did not know of), else it is split here. So the plans are
+    exactly those of serial sequential splitting (:func:`sequential_plans`); only
+    the solves move to the slots. ``stats``: ``lower_bound_s``, and
+    ``sequential_resolves`` (orders whose lower-bound plan did not fit), of them
+    ``sequential_reused`` (split by a slot) and ``sequential_driver_solves``
+    (split here: the serial part), and ``sequential_guesses`` (splits the slots made).
+    """
+    n = len(state.templates)
+    chunks = runner.chunks
+    ledger = Ledger.full(state.world.stock)
+    lower: list[OrderPlan] = []
+    sequential: list[OrderPlan] = []
+    told = [0] * runner.workers  # sequential plans each slot's stock copy has taken
+    pending: dict[int, Pending[Bounded]] = {}
+    started = time.time()
+    lb_done = started
+    ahead = AHEAD * runner.workers
+
+    def send(c: int) -> None:
+        s = runner.slot_of(c)
+        taken = taken_cells(sequential[told[s]:])
+        told[s] = len(sequential)
+        pending[c] = runner.lower_bound(c, taken, speculate=True)
+
+    for c in range(min(ahead, len(chunks))):
+        send(c)
+    counts = [0, 0, 0]
+    guesses = 0
+    for c in range(len(chunks)):
+        plans, done, guessed = pending.pop(c).result()
+        lb_done = max(lb_done, done)
+        for o, alone, guess in zip(chunks[c], plans, guessed, strict=True):
+            plan, how = sequential_step(state, ledger, state.templates[o], alone, guess)
+            counts[how] += 1
+            guesses += guess is not None
+            lower.append(alone)
+            sequential.append(plan)
+        if c + ahead < len(chunks):
+            send(c + ahead)
+        progress("bound and sequential", len(plans), n)
+    stats = {"lower_bound_s": lb_done - started,
+             "sequential_resolves": counts[REUSED] + counts[SOLVED],
+             "sequential_reused": counts[REUSED], "sequential_driver_solves": counts[SOLVED],
+             "sequential_guesses": guesses}
+    return lower, sequential, stats
+
+
+def taken_cells(plans: Sequence[OrderPlan]) -> tuple[IntArray, IntArray, IntArray]:
+    """The stock cells ``plans`` take (location, SKU column, units; repeats kept), each
+    array in the narrowest dtype that holds it."""
+    live = [p for p in plans if p.use_units.size]
+    if not live:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    return (narrow(np.concatenate([p.use_loc for p in live])),
+            narrow(np.concatenate([p.use_col for p in live])),
+            narrow(np.concatenate([p.use_units for p in live])))
 
 
 def _better(a: Sequence[OrderPlan], b: Sequence[OrderPlan]) -> bool:

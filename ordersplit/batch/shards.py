@@ -132,9 +132,16 @@ class Runner:
         self.plans: list[OrderPlan] = []
         self.lower: list[OrderPlan] = []
         self.traffic = Traffic(_slots=self.workers)
+        # a slot in another process gets each template with the first message about its
+        # order (the first lower-bound chunk starts at once; pickling and unpickling the
+        # templates overlap the bound); one in this process gets them all now (no copy)
+        self.shipped = np.zeros(n, dtype=bool)
+        if not transport.remote:
+            self.shipped[:] = True
         before = self._bytes()
         replies = [transport.send(s, Setup(
             state.world, state.order_limit_s,
+            {} if transport.remote else
             {o: state.templates[o] for o in np.flatnonzero(self.owner == s).tolist()},
             transport.remote)) for s in range(self.workers)]
         for r in replies:
@@ -146,13 +153,27 @@ class Runner:
     def _bytes(self) -> int:
         return self.transport.bytes_out + self.transport.bytes_in
 
-    def lower_bound(self, c: int) -> Pending[tuple[list[OrderPlan], float]]:
-        """The lower-bound plans of chunk ``c`` (computed by the slot owning it) and when
-        they were done (``time.time()``)."""
-        orders = self.chunks[c]
-        reply = self.transport.send(int(self.owner[orders[0]]),
-                                    Lower(np.array(orders, dtype=np.int64)))
+    def slot_of(self, c: int) -> int:
+        """The slot owning the orders of lower-bound chunk ``c``."""
+        return int(self.owner[self.chunks[c][0]])
+
+    def lower_bound(self, c: int, taken: tuple[IntArray, IntArray, IntArray] | None = None,
+                    speculate: bool = False) -> Pending[Bounded]:
+        """The lower-bound plans of chunk ``c`` (computed by the slot owning it), when
+        they were done (``time.time()``) and, with ``speculate``, per order its
+        speculative sequential split or ``None`` (:class:`~ordersplit.batch.slots.Lower`;
+        ``taken``: the cells the sequential pass took since the last message to that
+        slot)."""
+        orders = np.array(self.chunks[c], dtype=np.int64)
+        reply = self.transport.send(self.slot_of(c), Lower(
+            orders, self._ship(orders), taken, speculate))
         return _Decoded(reply, self)
+
+    def _ship(self, orders: IntArray) -> dict[int, OrderTemplate | bytes]:
+        """The templates of ``orders`` their slot does not hold yet (now it does)."""
+        new = orders[~self.shipped[orders]]
+        self.shipped[new] = True
+        return {o: self._template(o, keep=False) for o in new.tolist()}
 
     def start(self, plans: list[OrderPlan], lower: list[OrderPlan]) -> None:
         """The search's plan list (changed in place by :meth:`improve`) and the
@@ -183,17 +204,21 @@ class Runner:
             self.dropped[slot].discard(o)
         self.owner[moving] = slot
         self.held[moving] = -1
+        self.shipped[moving] = True
         ids = moving.tolist()
         return Adopt({o: self._template(o) for o in ids},
                      to_wire([self.lower[o] for o in ids], self.transport.remote)), len(ids)
 
-    def _template(self, o: int) -> OrderTemplate | bytes:
-        """Order ``o``'s template as it travels: pickled once, kept for its next move."""
+    def _template(self, o: int, keep: bool = True) -> OrderTemplate | bytes:
+        """Order ``o``'s template as it travels: pickled once, kept (``keep``) for its
+        next move."""
         if not self.transport.remote:
             return self.state.templates[o]
         data = self.pickled.get(o)
         if data is None:
-            data = self.pickled[o] = pickle.dumps(self.state.templates[o], protocol=PROTOCOL)
+            data = pickle.dumps(self.state.templates[o], protocol=PROTOCOL)
+            if keep:
+                self.pickled[o] = data
         return data
 
     def _drops(self, slot: int) -> IntArray:
@@ -266,7 +291,7 @@ class Runner:
             for i in range(0, owned.size, size):
                 orders = owned[i:i + size]
                 replies.append((orders, self.transport.send(s, Output(
-                    fn, orders, self._delta(orders), self._drops(s)))))
+                    fn, orders, self._delta(orders), self._drops(s), self._ship(orders)))))
         out = [(orders, r.result()) for orders, r in replies]
         self.traffic.output_bytes += self._bytes() - before
         return out
@@ -293,15 +318,24 @@ class Runner:
         self.transport.close()
 
 
+Bounded = tuple[list[OrderPlan], float, list[OrderPlan | None]]
+"""A lower-bound chunk's plans, when they were done, and the speculative splits."""
+
+
 class _Decoded:
     """A lower-bound answer, unpacked when it is read."""
 
     def __init__(self, reply: Pending[Any], runner: Runner) -> None:
         self.reply, self.runner = reply, runner
 
-    def result(self) -> tuple[list[OrderPlan], float]:
-        wire, done = self.reply.result()
-        return from_wire(wire), done
+    def result(self) -> Bounded:
+        wire, done, at, guesses = self.reply.result()
+        plans = from_wire(wire)
+        out: list[OrderPlan | None] = [None] * len(plans)
+        if guesses is not None:
+            for i, g in zip(at.tolist(), from_wire(guesses), strict=True):
+                out[i] = g
+        return plans, done, out
 
     def done(self) -> bool:
         return self.reply.done()

@@ -25,6 +25,7 @@ from typing import Any, overload
 
 import numpy as np
 
+from ordersplit.batch.ledger import Ledger
 from ordersplit.batch.model import OrderPlan, OrderTemplate, World
 from ordersplit.batch.search import (
     MOVERS,
@@ -33,6 +34,7 @@ from ordersplit.batch.search import (
     PartTask,
     improve_part,
     lower_bound_plans,
+    speculate,
 )
 from ordersplit.batch.wire import WirePlans, from_wire, same_plan, to_wire, wire_bytes
 from ordersplit.solver.problem import IntArray
@@ -76,6 +78,14 @@ class Slot:
     """Whether plans leave the slot packed (its driver is in another process)."""
     lower: dict[int, OrderPlan] = field(default_factory=dict)
     plans: dict[int, OrderPlan] = field(default_factory=dict)
+    stock: Ledger | None = None
+    """The slot's copy of the driver's stock during the sequential pass (made on the
+    first speculative :class:`Lower`)."""
+
+    def adopt(self, templates: dict[int, OrderTemplate | bytes]) -> None:
+        """Hold these templates (pickled ones are unpickled here)."""
+        self.shard.by_position.update(
+            {o: pickle.loads(t) if isinstance(t, bytes) else t for o, t in templates.items()})
 
     @property
     def shard(self) -> Shard:
@@ -108,9 +118,18 @@ class Setup:
 
 @dataclass
 class Lower:
-    """Split these (owned) orders alone with all the stock; keep and return the plans."""
+    """Split these (owned) orders alone with all the stock; keep and return the plans.
+
+    With ``speculate``, also split them sequentially against the slot's copy of the
+    driver's stock (first reduced by ``taken``: the cells the driver's sequential pass
+    took since its last message to this slot), for the driver's parallel sequential
+    pass (:func:`~ordersplit.batch.search.speculate`). ``templates``: those of the
+    orders the slot does not hold yet (shipped with their first chunk, not at setup)."""
 
     orders: IntArray
+    templates: dict[int, OrderTemplate | bytes] = field(default_factory=dict)
+    taken: tuple[IntArray, IntArray, IntArray] | None = None
+    speculate: bool = False
 
 
 @dataclass
@@ -167,6 +186,8 @@ class Output:
     orders: IntArray
     plans: PlanDelta | None
     drop: IntArray
+    templates: dict[int, OrderTemplate | bytes] = field(default_factory=dict)
+    """Those of ``orders`` the slot does not hold yet."""
 
 
 @dataclass
@@ -223,6 +244,28 @@ def _improve(slot: Slot, msg: Improve) -> Changed:
                    time.perf_counter() - t0)
 
 
+def _lower(slot: Slot, msg: Lower) -> tuple[WirePlans, float, IntArray, WirePlans | None]:
+    """Lower-bound plans, when they were done, and (``msg.speculate``) the positions in
+    the chunk of the speculative splits and those splits."""
+    slot.adopt(msg.templates)
+    orders = msg.orders.tolist()
+    plans = lower_bound_plans(slot.state, orders)
+    done = time.time()
+    slot.lower.update(zip(orders, plans, strict=True))
+    if not msg.speculate:
+        return to_wire(plans, slot.packed), done, np.zeros(0, dtype=np.int64), None
+    if slot.stock is None:
+        slot.stock = Ledger.full(slot.state.world.stock)
+    if msg.taken is not None:
+        locs, cols, units = msg.taken
+        np.subtract.at(slot.stock.residual, (locs.astype(np.int64), cols.astype(np.int64)),
+                       units.astype(np.int64))
+    guesses = speculate(slot.state, orders, plans, slot.stock)
+    at = [i for i, g in enumerate(guesses) if g is not None]
+    return (to_wire(plans, slot.packed), done, np.array(at, dtype=np.int64),
+            to_wire([g for g in guesses if g is not None], slot.packed))
+
+
 def handle(key: str, msg: Any) -> Any:
     """Apply one message to the slot ``key`` of this process; its answer."""
     if isinstance(msg, Setup):
@@ -231,13 +274,12 @@ def handle(key: str, msg: Any) -> Any:
         return len(msg.templates)
     slot = _SLOTS[key]
     if isinstance(msg, Lower):
-        plans = lower_bound_plans(slot.state, msg.orders.tolist())
-        slot.lower.update(zip(msg.orders.tolist(), plans, strict=True))
-        return to_wire(plans, slot.packed), time.time()
+        return _lower(slot, msg)
     if isinstance(msg, Improve):
         return _improve(slot, msg)
     if isinstance(msg, Output):
         slot.drop(msg.drop)
+        slot.adopt(msg.templates)
         apply_plans(slot, msg.plans)
         return msg.fn(slot.state, [(o, slot.plans[o]) for o in msg.orders.tolist()])
     if msg == "holding":
