@@ -110,7 +110,8 @@ def run(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str, Any
             res = reoptimize(batch, workers=1 if mode == "1" else args.workers, **kwargs)
         wall = time.perf_counter() - t0
     s = res.summary
-    keys = ("lower_bound_s", "sequential_s", "search_s", "optimize_s", "rounds", "parts",
+    keys = ("lower_bound_s", "sequential_s", "sequential_resolves", "sequential_messages",
+            "sequential_depth", "search_s", "optimize_s", "rounds", "parts",
             "runtime_s", "moves_accepted", "search_resolves", "children_joint_bound",
             "children_sequential", "children_batch", "bytes_setup", "bytes_lower_bound",
             "bytes_per_round", "bytes_per_round_max", "bytes_output", "orders_moved_per_round",

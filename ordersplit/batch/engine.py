@@ -38,25 +38,22 @@ from ordersplit.batch.runners import Pending
 from ordersplit.batch.search import (
     BREADTHS,
     MOVERS,
-    REUSED,
-    SOLVED,
     BatchState,
     backorder_units,
     batch_key,
     failed_count,
     pinned_plans,
-    sequential_step,
 )
-from ordersplit.batch.shards import Bounded, Runner
-from ordersplit.batch.wire import narrow
+from ordersplit.batch.shards import Runner
 from ordersplit.solver.problem import IntArray
 
 log = logging.getLogger(__name__)
 
-AHEAD = 1
-"""Lower-bound chunks each worker slot has in hand during the sequential pass (see
-:func:`bound_and_sequential`): more keeps the slots busier, fewer keeps their copies
-of the stock closer to the driver's (fewer speculative splits wasted)."""
+LB_AHEAD = 2
+"""Lower-bound chunks each worker slot has in hand beyond those the sequential pass
+has reached (see :func:`bound_and_sequential`)."""
+POLL_S = 0.002
+"""How long the driver sleeps when no answer of a slot in another process is ready."""
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done_increment, stage_total)``: a no-op by default."""
@@ -201,74 +198,116 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
 
 def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress = _no_progress
                          ) -> tuple[list[OrderPlan], list[OrderPlan], dict[str, float]]:
-    """The lower-bound plans and the sequential baseline, both computed on the slots.
+    """The lower-bound plans and the sequential baseline, their solves on the slots.
 
-    The slots take the batch chunk after chunk in arrival order (:data:`AHEAD` chunks
-    each at a time). For its chunk a slot computes the lower-bound plans, then splits
-    the chunk sequentially against its copy of the stock: the stock the driver's
-    sequential pass had left when it sent the chunk (the message carries the cells
-    taken since the slot's previous one), so only the orders of the chunks still out
-    on the other slots are missing from it. This process commits the orders in arrival
-    order (:func:`~ordersplit.batch.search.sequential_step`): an order keeps its
-    lower-bound plan when it fits, else the slot's split when the slot saw the same
-    clipped view of the stock as the order sees now (the stock it reads was not changed
-    by the orders the slot did not know of), else it is split here. So the plans are
-    exactly those of serial sequential splitting (:func:`sequential_plans`); only
-    the solves move to the slots. ``stats``: ``lower_bound_s``, and
-    ``sequential_resolves`` (orders whose lower-bound plan did not fit), of them
-    ``sequential_reused`` (split by a slot) and ``sequential_driver_solves``
-    (split here: the serial part), and ``sequential_guesses`` (splits the slots made).
+    The slots compute the lower bound chunk after chunk in arrival order. Sequential
+    splitting gives each order, in arrival order, its lower-bound plan when that still
+    fits what the earlier orders left, else its exact split against what they left.
+    An order reads and takes stock only in its own SKU columns, so its turn depends
+    only on the earlier orders that share a column with it: as soon as those have
+    their plans, the stock it sees is final. This process keeps, per column, the last
+    order that uses it; an order whose predecessors all have plans is *ready*: it keeps
+    its lower-bound plan when that fits, or its clipped view goes to the slot owning
+    it to be split (:class:`~ordersplit.batch.slots.Split`), while orders that share
+    no column with it go on. The plans are exactly those of serial sequential
+    splitting (:func:`~ordersplit.batch.search.sequential_plans`); the slots make every
+    split. ``stats``: ``lower_bound_s``, ``sequential_resolves`` (orders split
+    against what was left), ``sequential_messages`` (split messages sent) and
+    ``sequential_depth`` (the longest chain of splits that waited for each other).
     """
     n = len(state.templates)
     chunks = runner.chunks
     ledger = Ledger.full(state.world.stock)
-    lower: list[OrderPlan] = []
-    sequential: list[OrderPlan] = []
-    told = [0] * runner.workers  # sequential plans each slot's stock copy has taken
-    pending: dict[int, Pending[Bounded]] = {}
+    lower: list[OrderPlan | None] = [None] * n
+    final: list[OrderPlan | None] = [None] * n
+    waits = np.zeros(n, dtype=np.int64)  # predecessors without a plan yet
+    after: dict[int, list[int]] = {}  # order -> later orders waiting for it
+    depth = np.zeros(n, dtype=np.int64)  # splits on the longest chain up to the order
+    last = np.full(state.world.stock.shape[1], -1, dtype=np.int64)
+    lb: dict[int, Pending[tuple[list[OrderPlan], float]]] = {}
+    splits: list[tuple[list[int], Pending[list[OrderPlan]]]] = []
+    ready: list[int] = []
+    to_split: dict[int, tuple[list[int], list[IntArray]]] = {}
     started = time.time()
     lb_done = started
-    ahead = AHEAD * runner.workers
+    next_lb = scanned = got = finished = messages = resolves = 0
 
-    def send(c: int) -> None:
-        s = runner.slot_of(c)
-        taken = taken_cells(sequential[told[s]:])
-        told[s] = len(sequential)
-        pending[c] = runner.lower_bound(c, taken, speculate=True)
+    def settle(o: int, plan: OrderPlan) -> None:
+        nonlocal finished
+        ledger.take(plan)
+        final[o] = plan
+        finished += 1
+        for later in after.pop(o, ()):
+            depth[later] = max(depth[later], depth[o])
+            waits[later] -= 1
+            if waits[later] == 0:
+                ready.append(later)
 
-    for c in range(min(ahead, len(chunks))):
-        send(c)
-    counts = [0, 0, 0]
-    guesses = 0
-    for c in range(len(chunks)):
-        plans, done, guessed = pending.pop(c).result()
-        lb_done = max(lb_done, done)
-        for o, alone, guess in zip(chunks[c], plans, guessed, strict=True):
-            plan, how = sequential_step(state, ledger, state.templates[o], alone, guess)
-            counts[how] += 1
-            guesses += guess is not None
-            lower.append(alone)
-            sequential.append(plan)
-        if c + ahead < len(chunks):
-            send(c + ahead)
-        progress("bound and sequential", len(plans), n)
-    stats = {"lower_bound_s": lb_done - started,
-             "sequential_resolves": counts[REUSED] + counts[SOLVED],
-             "sequential_reused": counts[REUSED], "sequential_driver_solves": counts[SOLVED],
-             "sequential_guesses": guesses}
-    return lower, sequential, stats
+    def scan(upto: int) -> None:
+        """Link the orders up to ``upto`` (their lower bound is known) to predecessors."""
+        nonlocal scanned
+        for o in range(scanned, upto):
+            cols = state.templates[o].cols
+            cols = np.unique(cols[cols >= 0])
+            for p in set(last[cols].tolist()) - {-1}:
+                if final[p] is None:
+                    after.setdefault(p, []).append(o)
+                    waits[o] += 1
+            last[cols] = o
+            if waits[o] == 0:
+                ready.append(o)
+        scanned = upto
 
-
-def taken_cells(plans: Sequence[OrderPlan]) -> tuple[IntArray, IntArray, IntArray]:
-    """The stock cells ``plans`` take (location, SKU column, units; repeats kept), each
-    array in the narrowest dtype that holds it."""
-    live = [p for p in plans if p.use_units.size]
-    if not live:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
-    return (narrow(np.concatenate([p.use_loc for p in live])),
-            narrow(np.concatenate([p.use_col for p in live])),
-            narrow(np.concatenate([p.use_units for p in live])))
+    while finished < n:
+        # keep the slots on the lower bound a little ahead of the orders reached
+        while next_lb < len(chunks) and next_lb - got < LB_AHEAD * runner.workers:
+            lb[next_lb] = runner.lower_bound(next_lb)
+            next_lb += 1
+        while got < len(chunks) and lb[got].done():
+            plans, done = lb.pop(got).result()
+            lb_done = max(lb_done, done)
+            for o, plan in zip(chunks[got], plans, strict=True):
+                lower[o] = plan
+            scan(chunks[got][-1] + 1)
+            got += 1
+        while ready:
+            o = ready.pop()
+            alone = lower[o]
+            assert alone is not None
+            if ledger.fits(alone):
+                settle(o, alone)
+            else:
+                depth[o] += 1
+                mine = to_split.setdefault(int(runner.owner[o]), ([], []))
+                mine[0].append(o)
+                mine[1].append(ledger.view(state.templates[o]))
+        for s, (orders, views) in sorted(to_split.items()):
+            splits.append((orders, runner.split(s, orders, views)))
+            messages += 1
+            resolves += len(orders)
+        to_split.clear()
+        progress_done = [i for i, (_, reply) in enumerate(splits) if reply.done()]
+        for i in reversed(progress_done):
+            orders, reply = splits.pop(i)
+            for o, plan in zip(orders, reply.result(), strict=True):
+                settle(o, plan)
+        if progress_done or ready or (got < len(chunks) and lb[got].done()):
+            continue
+        if finished == n:
+            break
+        if runner.transport.remote:
+            time.sleep(POLL_S)
+        elif splits:  # in this process an answer is computed when it is asked for
+            orders, reply = splits.pop(0)
+            for o, plan in zip(orders, reply.result(), strict=True):
+                settle(o, plan)
+        else:
+            lb[got].result()  # computes it; read on the next turn
+    progress("bound and sequential", n, n)
+    stats = {"lower_bound_s": lb_done - started, "sequential_resolves": resolves,
+             "sequential_messages": messages,
+             "sequential_depth": int(depth.max(initial=0))}
+    return [p for p in lower if p is not None], [p for p in final if p is not None], stats
 
 
 def _better(a: Sequence[OrderPlan], b: Sequence[OrderPlan]) -> bool:

@@ -135,80 +135,23 @@ def sequential_plans(state: BatchState, lower: Iterable[OrderPlan], ledger: Ledg
                      tick: Callable[[int], object] | None = None) -> tuple[list[OrderPlan], int]:
     """Arrival-order exact splitting against ``ledger`` (consumed); plans and solves made.
 
-    ``lower`` yields the orders' lower-bound plans in arrival order (each is only asked
-    for at its order's turn). The serial reference of the engine's parallel pass
-    (:func:`sequential_step` with speculative splits), which gives the same plans."""
+    ``lower`` yields the orders' lower-bound plans in arrival order. The serial
+    reference of the engine's pass on the worker slots
+    (:func:`~ordersplit.batch.engine.bound_and_sequential`), which gives the same plans."""
     plans: list[OrderPlan] = []
     solves = 0
     for o, (tpl, alone) in enumerate(zip(state.templates, lower, strict=True)):
-        plan, how = sequential_step(state, ledger, tpl, alone, None)
-        solves += how != KEPT
+        plan = alone
+        if not ledger.fits(plan):
+            plan = safe_solve(state.world, tpl, ledger.view(tpl), state.order_limit_s, work=True)
+            solves += 1
+        ledger.take(plan)
         plans.append(plan)
         if tick is not None and o % 256 == 255:
             tick(256)
     if tick is not None:
         tick(len(state.templates) % 256)
     return plans, solves
-
-
-KEPT, REUSED, SOLVED = 0, 1, 2
-"""How :func:`sequential_step` got an order's plan: its lower-bound plan still fits, a
-speculative split against the same view, or a split made there and then."""
-
-
-def sequential_step(state: BatchState, ledger: Ledger, tpl: OrderTemplate, alone: OrderPlan,
-                    guess: OrderPlan | None) -> tuple[OrderPlan, int]:
-    """One order's turn in sequential splitting: its lower-bound plan ``alone`` when it
-    still fits ``ledger``, else its exact split against what is left - ``guess`` when
-    that was split against exactly the same clipped view (a split is a function of its
-    view), else split here. The plan is taken from ``ledger``; also says how
-    (:data:`KEPT`, :data:`REUSED`, :data:`SOLVED`)."""
-    if ledger.fits(alone):
-        ledger.take(alone)
-        return alone, KEPT
-    view = ledger.view(tpl)
-    if guess is not None and split_against(guess, view):
-        ledger.take(guess)
-        return guess, REUSED
-    plan = safe_solve(state.world, tpl, view, state.order_limit_s, work=True)
-    ledger.take(plan)
-    return plan, SOLVED
-
-
-def split_against(plan: OrderPlan, view: IntArray) -> bool:
-    """Whether ``plan`` is the split of exactly the clipped view ``view`` (a plan keeps
-    the rows of its view that have stock, ``plan.locs``; the other rows are 0)."""
-    if plan.failed or plan.view.shape != (plan.locs.size, view.shape[1]):
-        return False
-    full = np.zeros_like(view)
-    full[plan.locs] = plan.view
-    return bool(np.array_equal(full, view))
-
-
-def speculate(state: BatchState, orders: Sequence[int], lower: Sequence[OrderPlan],
-              ledger: Ledger) -> list[OrderPlan | None]:
-    """Sequential splitting of the consecutive ``orders`` against ``ledger`` (a copy of
-    the driver's stock, maybe behind it; left as it was): for each order whose
-    lower-bound plan does not fit, its exact split against what is left (``None``
-    where the lower-bound plan fits). The driver keeps a guess only where its own view
-    is the same (:func:`sequential_step`), so a stale copy costs solves, never plans."""
-    taken: list[OrderPlan] = []
-    out: list[OrderPlan | None] = []
-    try:
-        for o, alone in zip(orders, lower, strict=True):
-            guess = None
-            if not ledger.fits(alone):
-                tpl = state.templates[o]
-                guess = safe_solve(state.world, tpl, ledger.view(tpl), state.order_limit_s,
-                                   work=True)
-            plan = alone if guess is None else guess
-            ledger.take(plan)
-            taken.append(plan)
-            out.append(guess)
-    finally:
-        for plan in reversed(taken):
-            ledger.give(plan)
-    return out
 
 
 def pinned_plans(state: BatchState, reserved: Sequence[IntArray | None], fallback: Sequence[OrderPlan],

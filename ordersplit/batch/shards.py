@@ -36,7 +36,16 @@ from ordersplit.batch.runners import (
     make_transport,
 )
 from ordersplit.batch.search import BatchState, PartTask
-from ordersplit.batch.slots import Adopt, Changed, Improve, Lower, Output, PlanDelta, Setup
+from ordersplit.batch.slots import (
+    Adopt,
+    Changed,
+    Improve,
+    Lower,
+    Output,
+    PlanDelta,
+    Setup,
+    Split,
+)
 from ordersplit.batch.wire import from_wire, narrow, to_wire
 from ordersplit.solver.problem import IntArray
 
@@ -49,8 +58,9 @@ part goes to a slot that owns fewer of its orders."""
 
 
 def lb_chunk(n: int, slots: int) -> int:
-    """Orders per lower-bound chunk."""
-    return max(16, min(512, n // max(1, 4 * slots) or 1))
+    """Orders per lower-bound chunk (small enough that a split the sequential pass waits
+    for is not long queued behind one)."""
+    return max(16, min(256, n // max(1, 4 * slots) or 1))
 
 
 def assign(parts: Sequence[IntArray], owner: IntArray, slots: int) -> list[int]:
@@ -157,17 +167,19 @@ class Runner:
         """The slot owning the orders of lower-bound chunk ``c``."""
         return int(self.owner[self.chunks[c][0]])
 
-    def lower_bound(self, c: int, taken: tuple[IntArray, IntArray, IntArray] | None = None,
-                    speculate: bool = False) -> Pending[Bounded]:
-        """The lower-bound plans of chunk ``c`` (computed by the slot owning it), when
-        they were done (``time.time()``) and, with ``speculate``, per order its
-        speculative sequential split or ``None`` (:class:`~ordersplit.batch.slots.Lower`;
-        ``taken``: the cells the sequential pass took since the last message to that
-        slot)."""
+    def lower_bound(self, c: int) -> Pending[tuple[list[OrderPlan], float]]:
+        """The lower-bound plans of chunk ``c`` (computed by the slot owning it) and when
+        they were done (``time.time()``)."""
         orders = np.array(self.chunks[c], dtype=np.int64)
-        reply = self.transport.send(self.slot_of(c), Lower(
-            orders, self._ship(orders), taken, speculate))
+        reply = self.transport.send(self.slot_of(c), Lower(orders, self._ship(orders)))
         return _Decoded(reply, self)
+
+    def split(self, slot: int, orders: Sequence[int], views: list[IntArray]
+              ) -> Pending[list[OrderPlan]]:
+        """Exact splits of ``orders`` (owned by ``slot``) against ``views``."""
+        reply = self.transport.send(slot, Split(np.array(orders, dtype=np.int64),
+                                                [narrow(v) for v in views]))
+        return _Unpacked(reply)
 
     def _ship(self, orders: IntArray) -> dict[int, OrderTemplate | bytes]:
         """The templates of ``orders`` their slot does not hold yet (now it does)."""
@@ -318,24 +330,15 @@ class Runner:
         self.transport.close()
 
 
-Bounded = tuple[list[OrderPlan], float, list[OrderPlan | None]]
-"""A lower-bound chunk's plans, when they were done, and the speculative splits."""
-
-
 class _Decoded:
     """A lower-bound answer, unpacked when it is read."""
 
     def __init__(self, reply: Pending[Any], runner: Runner) -> None:
         self.reply, self.runner = reply, runner
 
-    def result(self) -> Bounded:
-        wire, done, at, guesses = self.reply.result()
-        plans = from_wire(wire)
-        out: list[OrderPlan | None] = [None] * len(plans)
-        if guesses is not None:
-            for i, g in zip(at.tolist(), from_wire(guesses), strict=True):
-                out[i] = g
-        return plans, done, out
+    def result(self) -> tuple[list[OrderPlan], float]:
+        wire, done = self.reply.result()
+        return from_wire(wire), done
 
     def done(self) -> bool:
         return self.reply.done()
@@ -349,3 +352,16 @@ def make_runner(state: BatchState, workers: int, scheduler: Any = None) -> Runne
 def InlineRunner(state: BatchState) -> Runner:  # noqa: N802 - the one-process runner
     """The batch in this process (one slot)."""
     return Runner(state, InlineTransport())
+
+
+class _Unpacked:
+    """Split plans, unpacked when they are read."""
+
+    def __init__(self, reply: Pending[Any]) -> None:
+        self.reply = reply
+
+    def result(self) -> list[OrderPlan]:
+        return from_wire(self.reply.result())
+
+    def done(self) -> bool:
+        return self.reply.done()

@@ -25,8 +25,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from ordersplit.batch.ledger import Ledger
-from ordersplit.batch.model import OrderPlan, OrderTemplate, World
+from ordersplit.batch.model import OrderPlan, OrderTemplate, World, safe_solve
 from ordersplit.batch.search import (
     MOVERS,
     BatchState,
@@ -34,7 +33,6 @@ from ordersplit.batch.search import (
     PartTask,
     improve_part,
     lower_bound_plans,
-    speculate,
 )
 from ordersplit.batch.wire import WirePlans, from_wire, same_plan, to_wire, wire_bytes
 from ordersplit.solver.problem import IntArray
@@ -78,9 +76,6 @@ class Slot:
     """Whether plans leave the slot packed (its driver is in another process)."""
     lower: dict[int, OrderPlan] = field(default_factory=dict)
     plans: dict[int, OrderPlan] = field(default_factory=dict)
-    stock: Ledger | None = None
-    """The slot's copy of the driver's stock during the sequential pass (made on the
-    first speculative :class:`Lower`)."""
 
     def adopt(self, templates: dict[int, OrderTemplate | bytes]) -> None:
         """Hold these templates (pickled ones are unpickled here)."""
@@ -119,17 +114,20 @@ class Setup:
 @dataclass
 class Lower:
     """Split these (owned) orders alone with all the stock; keep and return the plans.
-
-    With ``speculate``, also split them sequentially against the slot's copy of the
-    driver's stock (first reduced by ``taken``: the cells the driver's sequential pass
-    took since its last message to this slot), for the driver's parallel sequential
-    pass (:func:`~ordersplit.batch.search.speculate`). ``templates``: those of the
-    orders the slot does not hold yet (shipped with their first chunk, not at setup)."""
+    ``templates``: those of the orders the slot does not hold yet (shipped with their
+    first chunk, not at setup)."""
 
     orders: IntArray
     templates: dict[int, OrderTemplate | bytes] = field(default_factory=dict)
-    taken: tuple[IntArray, IntArray, IntArray] | None = None
-    speculate: bool = False
+
+
+@dataclass
+class Split:
+    """Split these (owned) orders exactly against these clipped views of the stock (one
+    per order, as the driver's sequential pass sees it); return the plans."""
+
+    orders: IntArray
+    views: list[IntArray]
 
 
 @dataclass
@@ -244,28 +242,6 @@ def _improve(slot: Slot, msg: Improve) -> Changed:
                    time.perf_counter() - t0)
 
 
-def _lower(slot: Slot, msg: Lower) -> tuple[WirePlans, float, IntArray, WirePlans | None]:
-    """Lower-bound plans, when they were done, and (``msg.speculate``) the positions in
-    the chunk of the speculative splits and those splits."""
-    slot.adopt(msg.templates)
-    orders = msg.orders.tolist()
-    plans = lower_bound_plans(slot.state, orders)
-    done = time.time()
-    slot.lower.update(zip(orders, plans, strict=True))
-    if not msg.speculate:
-        return to_wire(plans, slot.packed), done, np.zeros(0, dtype=np.int64), None
-    if slot.stock is None:
-        slot.stock = Ledger.full(slot.state.world.stock)
-    if msg.taken is not None:
-        locs, cols, units = msg.taken
-        np.subtract.at(slot.stock.residual, (locs.astype(np.int64), cols.astype(np.int64)),
-                       units.astype(np.int64))
-    guesses = speculate(slot.state, orders, plans, slot.stock)
-    at = [i for i, g in enumerate(guesses) if g is not None]
-    return (to_wire(plans, slot.packed), done, np.array(at, dtype=np.int64),
-            to_wire([g for g in guesses if g is not None], slot.packed))
-
-
 def handle(key: str, msg: Any) -> Any:
     """Apply one message to the slot ``key`` of this process; its answer."""
     if isinstance(msg, Setup):
@@ -274,7 +250,18 @@ def handle(key: str, msg: Any) -> Any:
         return len(msg.templates)
     slot = _SLOTS[key]
     if isinstance(msg, Lower):
-        return _lower(slot, msg)
+        slot.adopt(msg.templates)
+        orders = msg.orders.tolist()
+        plans = lower_bound_plans(slot.state, orders)
+        slot.lower.update(zip(orders, plans, strict=True))
+        return to_wire(plans, slot.packed), time.time()
+    if isinstance(msg, Split):
+        state = slot.state
+        return to_wire([safe_solve(state.world, state.templates[o], view, state.order_limit_s,
+                                   work=True)
+                        for o, view in zip(msg.orders.tolist(),
+                                           [v.astype(np.int64) for v in msg.views], strict=True)],
+                       slot.packed)
     if isinstance(msg, Improve):
         return _improve(slot, msg)
     if isinstance(msg, Output):
