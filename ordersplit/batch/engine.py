@@ -32,7 +32,7 @@ import numpy as np
 
 from ordersplit.batch.bound import JointBound
 from ordersplit.batch.ledger import Ledger, apply_changes, check_no_oversell
-from ordersplit.batch.model import OrderPlan
+from ordersplit.batch.model import OrderPlan, safe_solve
 from ordersplit.batch.partition import CUTS, make_tasks
 from ordersplit.batch.runners import Pending
 from ordersplit.batch.search import (
@@ -49,11 +49,10 @@ from ordersplit.solver.problem import IntArray
 
 log = logging.getLogger(__name__)
 
-LB_AHEAD = 2
-"""Lower-bound chunks each worker slot has in hand beyond those the sequential pass
-has reached (see :func:`bound_and_sequential`)."""
-POLL_S = 0.002
+POLL_S = 0.001
 """How long the driver sleeps when no answer of a slot in another process is ready."""
+SPLITS_PER_MESSAGE = 16
+"""Most splits sent to a slot in one message."""
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done_increment, stage_total)``: a no-op by default."""
@@ -198,25 +197,28 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
 
 def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress = _no_progress
                          ) -> tuple[list[OrderPlan], list[OrderPlan], dict[str, float]]:
-    """The lower-bound plans and the sequential baseline, their solves on the slots.
+    """The lower-bound plans and the sequential baseline, the work spread over the slots.
 
-    The slots compute the lower bound chunk after chunk in arrival order. Sequential
-    splitting gives each order, in arrival order, its lower-bound plan when that still
-    fits what the earlier orders left, else its exact split against what they left.
-    An order reads and takes stock only in its own SKU columns, so its turn depends
-    only on the earlier orders that share a column with it: as soon as those have
+    Sequential splitting gives each order, in arrival order, its lower-bound plan when
+    that still fits what the earlier orders left, else its exact split against what
+    they left. An order reads and takes stock only in its own SKU columns, so its turn
+    depends only on the earlier orders that share a column with it: once those have
     their plans, the stock it sees is final. This process keeps, per column, the last
     order that uses it; an order whose predecessors all have plans is *ready*: it keeps
-    its lower-bound plan when that fits, or its clipped view goes to the slot owning
-    it to be split (:class:`~ordersplit.batch.slots.Split`), while orders that share
-    no column with it go on. The plans are exactly those of serial sequential
-    splitting (:func:`~ordersplit.batch.search.sequential_plans`); the slots make every
-    split. ``stats``: ``lower_bound_s``, ``sequential_resolves`` (orders split
-    against what was left), ``sequential_messages`` (split messages sent) and
-    ``sequential_depth`` (the longest chain of splits that waited for each other).
+    its lower-bound plan when that fits, else its clipped view is split - by the slot
+    owning it when that slot is free (:class:`~ordersplit.batch.slots.Split`), else
+    here when this process has nothing else to do - while orders that share no column
+    with it go on. A free slot takes splits first, else the next lower-bound chunk
+    (which it then owns). The plans are exactly those of serial sequential splitting
+    (:func:`~ordersplit.batch.search.sequential_plans`): each split sees the same view.
+    ``stats``: ``lower_bound_s``, ``sequential_resolves`` (orders split against what
+    was left), of them ``sequential_driver_solves`` (split here: the serial part),
+    ``sequential_messages`` (split messages) and ``sequential_depth`` (the longest
+    chain of splits that waited for each other).
     """
     n = len(state.templates)
     chunks = runner.chunks
+    remote = runner.transport.remote
     ledger = Ledger.full(state.world.stock)
     lower: list[OrderPlan | None] = [None] * n
     final: list[OrderPlan | None] = [None] * n
@@ -224,13 +226,15 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
     after: dict[int, list[int]] = {}  # order -> later orders waiting for it
     depth = np.zeros(n, dtype=np.int64)  # splits on the longest chain up to the order
     last = np.full(state.world.stock.shape[1], -1, dtype=np.int64)
-    lb: dict[int, Pending[tuple[list[OrderPlan], float]]] = {}
-    splits: list[tuple[list[int], Pending[list[OrderPlan]]]] = []
+    busy = [0] * runner.workers  # messages out per slot
+    bounds: dict[int, tuple[int, Pending[tuple[list[OrderPlan], float]]]] = {}
+    arrived: dict[int, list[OrderPlan]] = {}
+    splits: list[tuple[int, list[int], Pending[list[OrderPlan]]]] = []
     ready: list[int] = []
-    to_split: dict[int, tuple[list[int], list[IntArray]]] = {}
+    todo: dict[int, dict[int, IntArray]] = {s: {} for s in range(runner.workers)}
     started = time.time()
     lb_done = started
-    next_lb = scanned = got = finished = messages = resolves = 0
+    next_lb = got = finished = messages = resolves = here = 0
 
     def settle(o: int, plan: OrderPlan) -> None:
         nonlocal finished
@@ -243,10 +247,9 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
             if waits[later] == 0:
                 ready.append(later)
 
-    def scan(upto: int) -> None:
-        """Link the orders up to ``upto`` (their lower bound is known) to predecessors."""
-        nonlocal scanned
-        for o in range(scanned, upto):
+    def scan(orders: list[int]) -> None:
+        """Link ``orders`` (the next ones in arrival order) to their predecessors."""
+        for o in orders:
             cols = state.templates[o].cols
             cols = np.unique(cols[cols >= 0])
             for p in set(last[cols].tolist()) - {-1}:
@@ -256,56 +259,70 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
             last[cols] = o
             if waits[o] == 0:
                 ready.append(o)
-        scanned = upto
 
     while finished < n:
-        # keep the slots on the lower bound a little ahead of the orders reached
-        while next_lb < len(chunks) and next_lb - got < LB_AHEAD * runner.workers:
-            lb[next_lb] = runner.lower_bound(next_lb)
-            next_lb += 1
-        while got < len(chunks) and lb[got].done():
-            plans, done = lb.pop(got).result()
+        moved = False
+        for c in [c for c, (_, reply) in bounds.items() if reply.done()]:
+            s, reply = bounds.pop(c)
+            busy[s] -= 1
+            arrived[c], done = reply.result()
             lb_done = max(lb_done, done)
-            for o, plan in zip(chunks[got], plans, strict=True):
+            moved = True
+        while got in arrived:  # in arrival order
+            for o, plan in zip(chunks[got], arrived.pop(got), strict=True):
                 lower[o] = plan
-            scan(chunks[got][-1] + 1)
+            scan(chunks[got])
+            progress("bound and sequential", len(chunks[got]), n)
             got += 1
+        for i in reversed([i for i, (_, _, answer) in enumerate(splits) if answer.done()]):
+            s, orders, answer = splits.pop(i)
+            busy[s] -= 1
+            for o, plan in zip(orders, answer.result(), strict=True):
+                settle(o, plan)
+            moved = True
         while ready:
             o = ready.pop()
             alone = lower[o]
             assert alone is not None
             if ledger.fits(alone):
                 settle(o, alone)
-            else:
+            else:  # its view is final: nothing that shares its columns can settle first
                 depth[o] += 1
-                mine = to_split.setdefault(int(runner.owner[o]), ([], []))
-                mine[0].append(o)
-                mine[1].append(ledger.view(state.templates[o]))
-        for s, (orders, views) in sorted(to_split.items()):
-            splits.append((orders, runner.split(s, orders, views)))
-            messages += 1
-            resolves += len(orders)
-        to_split.clear()
-        progress_done = [i for i, (_, reply) in enumerate(splits) if reply.done()]
-        for i in reversed(progress_done):
-            orders, reply = splits.pop(i)
-            for o, plan in zip(orders, reply.result(), strict=True):
-                settle(o, plan)
-        if progress_done or ready or (got < len(chunks) and lb[got].done()):
+                resolves += 1
+                todo[int(runner.owner[o])][o] = ledger.view(state.templates[o])
+            moved = True
+        for s in range(runner.workers):
+            if busy[s]:
+                continue
+            if todo[s]:
+                orders = sorted(todo[s])[:SPLITS_PER_MESSAGE]
+                splits.append((s, orders, runner.split(s, orders,
+                                                       [todo[s].pop(o) for o in orders])))
+                messages += 1
+            elif next_lb < len(chunks):
+                bounds[next_lb] = (s, runner.lower_bound(next_lb, s))
+                next_lb += 1
+            else:
+                continue
+            busy[s] += 1
+            moved = True
+        if moved or finished == n:
             continue
-        if finished == n:
-            break
-        if runner.transport.remote:
+        waiting = [(o, s) for s in todo for o in todo[s]]
+        if waiting:  # every slot busy: the earliest split waiting is made here
+            o, s = min(waiting)
+            view = todo[s].pop(o)
+            here += 1
+            settle(o, safe_solve(state.world, state.templates[o], view, state.order_limit_s,
+                                 work=True))
+        elif remote:
             time.sleep(POLL_S)
         elif splits:  # in this process an answer is computed when it is asked for
-            orders, reply = splits.pop(0)
-            for o, plan in zip(orders, reply.result(), strict=True):
-                settle(o, plan)
+            splits[0][2].result()
         else:
-            lb[got].result()  # computes it; read on the next turn
-    progress("bound and sequential", n, n)
+            bounds[min(bounds)][1].result()
     stats = {"lower_bound_s": lb_done - started, "sequential_resolves": resolves,
-             "sequential_messages": messages,
+             "sequential_driver_solves": here, "sequential_messages": messages,
              "sequential_depth": int(depth.max(initial=0))}
     return [p for p in lower if p is not None], [p for p in final if p is not None], stats
 

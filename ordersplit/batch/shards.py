@@ -60,7 +60,7 @@ part goes to a slot that owns fewer of its orders."""
 def lb_chunk(n: int, slots: int) -> int:
     """Orders per lower-bound chunk (small enough that a split the sequential pass waits
     for is not long queued behind one)."""
-    return max(16, min(256, n // max(1, 4 * slots) or 1))
+    return max(16, min(64, n // max(1, 4 * slots) or 1))
 
 
 def assign(parts: Sequence[IntArray], owner: IntArray, slots: int) -> list[int]:
@@ -163,15 +163,18 @@ class Runner:
     def _bytes(self) -> int:
         return self.transport.bytes_out + self.transport.bytes_in
 
-    def slot_of(self, c: int) -> int:
-        """The slot owning the orders of lower-bound chunk ``c``."""
-        return int(self.owner[self.chunks[c][0]])
-
-    def lower_bound(self, c: int) -> Pending[tuple[list[OrderPlan], float]]:
-        """The lower-bound plans of chunk ``c`` (computed by the slot owning it) and when
-        they were done (``time.time()``)."""
+    def lower_bound(self, c: int, slot: int | None = None
+                    ) -> Pending[tuple[list[OrderPlan], float]]:
+        """The lower-bound plans of chunk ``c`` and when they were done (``time.time()``),
+        computed by the slot owning it, or by ``slot``, which then owns the chunk's orders
+        (before their templates were shipped: a slot in this process holds them all)."""
         orders = np.array(self.chunks[c], dtype=np.int64)
-        reply = self.transport.send(self.slot_of(c), Lower(orders, self._ship(orders)))
+        if slot is not None and self.transport.remote:
+            if self.shipped[orders].any():
+                raise ValueError("the chunk's orders are already held by a slot")
+            self.owner[orders] = slot
+        reply = self.transport.send(int(self.owner[orders[0]]),
+                                    Lower(orders, self._ship(orders)))
         return _Decoded(reply, self)
 
     def split(self, slot: int, orders: Sequence[int], views: list[IntArray]
