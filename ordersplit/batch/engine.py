@@ -49,8 +49,8 @@ from ordersplit.solver.problem import IntArray
 
 log = logging.getLogger(__name__)
 
-POLL_S = 0.001
-"""How long the driver sleeps when no answer of a slot in another process is ready."""
+POLL_S = 0.05
+"""Longest the driver waits for an answer of a slot before it looks again."""
 SPLITS_PER_MESSAGE = 16
 """Most splits sent to a slot in one message."""
 
@@ -316,7 +316,7 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
             settle(o, safe_solve(state.world, state.templates[o], view, state.order_limit_s,
                                  work=True))
         elif remote:
-            time.sleep(POLL_S)
+            runner.transport.wait(POLL_S)
         elif splits:  # in this process an answer is computed when it is asked for
             splits[0][2].result()
         else:

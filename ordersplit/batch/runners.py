@@ -26,6 +26,7 @@ import threading
 import traceback
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any, Generic, Protocol, TypeVar
 
 from ordersplit.batch import slots as slot_code
@@ -57,6 +58,10 @@ class Transport(Protocol):
 
     def send(self, slot: int, msg: Any) -> Pending[Any]: ...
 
+    def wait(self, timeout: float) -> None:
+        """Return when an answer may have arrived since the last call, or after
+        ``timeout`` seconds."""
+
     def close(self) -> None: ...
 
 
@@ -87,6 +92,9 @@ class InlineTransport:
 
     def send(self, slot: int, msg: Any) -> Pending[Any]:
         return _Later(lambda: slot_code.handle(self.key, msg))
+
+    def wait(self, timeout: float) -> None:
+        return None  # answers are computed when asked for
 
     def close(self) -> None:
         slot_code.handle(self.key, "close")
@@ -139,6 +147,7 @@ class _Inbox:
                 self.answers[self.next_in] = reply
                 self.next_in += 1
                 self.cond.notify_all()
+            self.transport.arrived.set()
 
     def wait(self, seq: int) -> Any:
         with self.cond:
@@ -203,6 +212,7 @@ class LocalTransport:
     def __init__(self, slots: int) -> None:
         self.slots, self.remote = slots, True
         self.bytes_out = self.bytes_in = 0
+        self.arrived = threading.Event()
         ctx: Any = mp.get_context(START_METHOD)
         if START_METHOD == "forkserver":
             ctx.set_forkserver_preload(["ordersplit.batch.slots"])
@@ -229,6 +239,10 @@ class LocalTransport:
         seq = self.sent[slot]
         self.sent[slot] += 1
         return _Reply(self.inboxes[slot], seq)
+
+    def wait(self, timeout: float) -> None:
+        self.arrived.wait(timeout)
+        self.arrived.clear()
 
     def close(self) -> None:
         for out in self.outboxes:
@@ -276,6 +290,7 @@ class DaskTransport:
         self.slots, self.remote = max(1, len(self.addresses)), True
         self.bytes_out = self.bytes_in = 0
         self.token = uuid.uuid4().hex
+        self.futures: set[Any] = set()
 
     def send(self, slot: int, msg: Any) -> Pending[Any]:
         data = pickle.dumps(msg, protocol=PROTOCOL)
@@ -283,7 +298,16 @@ class DaskTransport:
         future = self.client.submit(_dask_call, f"{self.token}-{slot}", data,
                                     workers=[self.addresses[slot]], allow_other_workers=False,
                                     pure=False)
+        self.futures.add(future)
         return _DaskReply(future, self)
+
+    def wait(self, timeout: float) -> None:
+        from distributed import wait
+
+        self.futures = {f for f in self.futures if not f.done()}
+        if self.futures:
+            with suppress(TimeoutError):
+                wait(list(self.futures), timeout=timeout, return_when="FIRST_COMPLETED")
 
     def close(self) -> None:
         try:
