@@ -196,8 +196,9 @@ class _Reply:
         return self.inbox.wait(self.seq)
 
     def done(self) -> bool:
+        """Ready, or the worker ended (then ``result()`` raises)."""
         with self.inbox.cond:
-            return self.seq in self.inbox.answers
+            return self.seq in self.inbox.answers or -1 in self.inbox.answers
 
 
 START_METHOD = "forkserver"

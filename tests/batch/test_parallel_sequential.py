@@ -18,7 +18,8 @@ from ordersplit.batch.engine import bound_and_sequential
 from ordersplit.batch.inputs import BatchInput
 from ordersplit.batch.ledger import Ledger
 from ordersplit.batch.model import OrderPlan
-from ordersplit.batch.search import BatchState, lower_bound_plans, sequential_plans
+from ordersplit.batch.runners import LocalTransport, WorkerError
+from ordersplit.batch.search import lower_bound_plans, sequential_plans
 from ordersplit.batch.shards import make_runner
 
 
@@ -37,42 +38,13 @@ def same(a: OrderPlan, b: OrderPlan) -> bool:
             and np.array_equal(a.short_cols, b.short_cols))
 
 
-def _serial(state: BatchState, work: BatchInput) -> tuple[list[OrderPlan], list[OrderPlan], int]:
-    lower = lower_bound_plans(state, range(len(work.templates)))
-    seq, solves = sequential_plans(state, lower, Ledger.full(work.world.stock))
-    return lower, seq, solves
-
-
-@pytest.mark.parametrize(("kind", "workers"), [
-    ("plain", 1), ("rules", 1), ("scarce", 1), ("scn-scarce", 1), ("scn-thin", 1),
-    ("scn-all-rules", 1)])
-def test_one_process_gives_the_serial_sequential_plans(kind: str, workers: int) -> None:
-    """Rules off and on, scarce stock, several generators: in this process (answers
-    computed when asked for, in another order than arrival) the plans are the serial
-    ones, and so are the lower-bound plans."""
-    for seed in (1, 2):
-        work = _instance(kind, 80, seed)
-        state = _state(work, 0.2, True, None)
-        lower_ref, seq_ref, solves = _serial(state, work)
-        runner = make_runner(state, workers)
-        try:
-            lower, seq, stats = bound_and_sequential(state, runner)
-        finally:
-            runner.close()
-        assert all(same(a, b) for a, b in zip(lower, lower_ref, strict=True))
-        assert all(same(a, b) for a, b in zip(seq, seq_ref, strict=True))
-        assert stats["sequential_resolves"] == solves
-
-
-@pytest.mark.parametrize("kind", ["rules", "scn-scarce"])
-def test_two_local_processes_give_the_serial_sequential_plans(kind: str) -> None:
-    """On two local processes (answers arrive in any order, splits of unrelated orders
-    overlap) the plans are the serial ones; on a scarce batch several splits are out at
-    once (fewer messages than splits, chains shorter than the splits)."""
-    work = _instance(kind, 300, 7)
+def check_against_serial(work: BatchInput, workers: int) -> tuple[dict[str, float], int]:
+    """The engine's lower-bound and sequential plans with ``workers`` slots equal the
+    serial ones plan by plan; its figures and the serial pass's count of splits."""
     state = _state(work, 0.2, True, None)
-    lower_ref, seq_ref, solves = _serial(state, work)
-    runner = make_runner(state, 2)
+    lower_ref = lower_bound_plans(state, range(len(work.templates)))
+    seq_ref, solves = sequential_plans(state, lower_ref, Ledger.full(work.world.stock))
+    runner = make_runner(state, workers)
     try:
         lower, seq, stats = bound_and_sequential(state, runner)
     finally:
@@ -80,6 +52,42 @@ def test_two_local_processes_give_the_serial_sequential_plans(kind: str) -> None
     assert all(same(a, b) for a, b in zip(lower, lower_ref, strict=True))
     assert all(same(a, b) for a, b in zip(seq, seq_ref, strict=True))
     assert stats["sequential_resolves"] == solves
+    return stats, solves
+
+
+@pytest.mark.parametrize("kind", ["plain", "rules", "scarce", "scn-scarce", "scn-thin",
+                                  "scn-all-rules"])
+def test_one_process_gives_the_serial_sequential_plans(kind: str) -> None:
+    """Rules off and on, scarce stock, several generators: in this process (answers
+    computed when asked for, in another order than arrival) the plans are the serial
+    ones, and so are the lower-bound plans."""
+    for seed in (1, 2):
+        check_against_serial(_instance(kind, 80, seed), 1)
+
+
+@pytest.mark.parametrize("kind", ["rules", "scn-scarce"])
+def test_two_local_processes_give_the_serial_sequential_plans(kind: str) -> None:
+    """On two local processes (answers arrive in any order, splits of unrelated orders
+    overlap) the plans are the serial ones; on a scarce batch several splits are out at
+    once (fewer messages than splits, chains shorter than the splits)."""
+    stats, solves = check_against_serial(_instance(kind, 300, 7), 2)
     if kind == "scn-scarce":
         assert solves > 20
         assert stats["sequential_messages"] < solves and stats["sequential_depth"] < solves
+
+
+def test_a_worker_that_dies_fails_the_pass_instead_of_hanging_it() -> None:
+    """A worker process killed while the driver waits for answers makes the pass raise
+    :class:`WorkerError` (the driver waits on ``done()``, which says so)."""
+    work = _instance("scn-scarce", 200, 3)
+    state = _state(work, 0.2, True, None)
+    runner = make_runner(state, 2)
+    try:
+        transport = runner.transport
+        assert isinstance(transport, LocalTransport)
+        transport.procs[0].kill()
+        transport.procs[0].join()
+        with pytest.raises(WorkerError, match="ended"):
+            bound_and_sequential(state, runner)
+    finally:
+        runner.close()
