@@ -158,9 +158,15 @@ def main(argv: list[str] | None = None) -> int:
                    "time and memory of a large batch, not for speed-ups")
     p.add_argument("--bound-time-limit-s", type=float, default=0.0,
                    help="the joint bound's LP (default 0: skipped)")
+    p.add_argument("--start-method", choices=["forkserver", "fork", "spawn"],
+                   help="how local worker processes start (default: the runner's)")
     p.add_argument("--modes", nargs="+", default=["1", "local", "dask"],
                    choices=["1", "local", "dask"])
     args = p.parse_args(argv)
+    if args.start_method:
+        from ordersplit.batch import runners
+
+        runners.START_METHOD = args.start_method
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     if args.verbose:
         logging.getLogger("ordersplit.batch").setLevel(logging.INFO)

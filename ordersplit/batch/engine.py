@@ -209,7 +209,9 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
     owning it when that slot is free (:class:`~ordersplit.batch.slots.Split`), else
     here when this process has nothing else to do - while orders that share no column
     with it go on. A free slot takes splits first, else the next lower-bound chunk
-    (which it then owns). The plans are exactly those of serial sequential splitting
+    (which it then owns); on a Dask cluster, where every message is a scheduler task,
+    the splits are all made here, overlapping the bound on the workers. The plans are
+    exactly those of serial sequential splitting
     (:func:`~ordersplit.batch.search.sequential_plans`): each split sees the same view.
     ``stats``: ``lower_bound_s``, ``sequential_resolves`` (orders split against what
     was left), of them ``sequential_driver_solves`` (split here: the serial part),
@@ -294,7 +296,7 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
         for s in range(runner.workers):
             if busy[s]:
                 continue
-            if todo[s]:
+            if todo[s] and runner.transport.small_messages:
                 orders = sorted(todo[s])[:SPLITS_PER_MESSAGE]
                 splits.append((s, orders, runner.split(s, orders,
                                                        [todo[s].pop(o) for o in orders])))

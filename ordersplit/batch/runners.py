@@ -53,6 +53,9 @@ class Transport(Protocol):
     slots: int
     remote: bool
     """Whether messages are copied (pickled) on their way: plans then travel packed."""
+    small_messages: bool
+    """Whether a message costs little beyond its bytes (a pipe; not a scheduler's
+    task): the sequential pass then sends single splits and small chunks."""
     bytes_out: int
     bytes_in: int
 
@@ -86,7 +89,7 @@ class InlineTransport:
     """One slot in this process (one worker)."""
 
     def __init__(self) -> None:
-        self.slots, self.remote = 1, False
+        self.slots, self.remote, self.small_messages = 1, False, True
         self.bytes_out = self.bytes_in = 0
         self.key = f"inline-{uuid.uuid4().hex}"
 
@@ -211,7 +214,7 @@ class LocalTransport:
     """One local process per slot (see the module docstring)."""
 
     def __init__(self, slots: int) -> None:
-        self.slots, self.remote = slots, True
+        self.slots, self.remote, self.small_messages = slots, True, True
         self.bytes_out = self.bytes_in = 0
         self.arrived = threading.Event()
         ctx: Any = mp.get_context(START_METHOD)
@@ -289,6 +292,7 @@ class DaskTransport:
         threads = self.client.nthreads()
         self.addresses = [a for a in sorted(threads) for _ in range(max(1, threads[a]))]
         self.slots, self.remote = max(1, len(self.addresses)), True
+        self.small_messages = False  # every message is a task of the scheduler
         self.bytes_out = self.bytes_in = 0
         self.token = uuid.uuid4().hex
         self.futures: set[Any] = set()

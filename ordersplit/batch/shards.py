@@ -57,10 +57,10 @@ BALANCE = 1.15
 part goes to a slot that owns fewer of its orders."""
 
 
-def lb_chunk(n: int, slots: int) -> int:
-    """Orders per lower-bound chunk (small enough that a split the sequential pass waits
-    for is not long queued behind one)."""
-    return max(16, min(64, n // max(1, 4 * slots) or 1))
+def lb_chunk(n: int, slots: int, small: bool = True) -> int:
+    """Orders per lower-bound chunk: with ``small`` messages, small enough that a split
+    the sequential pass waits for is not long queued behind one."""
+    return max(16, min(64 if small else 512, n // max(1, 4 * slots) or 1))
 
 
 def assign(parts: Sequence[IntArray], owner: IntArray, slots: int) -> list[int]:
@@ -132,7 +132,7 @@ class Runner:
         self.state, self.transport = state, transport
         self.workers = transport.slots
         n = len(state.templates)
-        self.chunk = lb_chunk(n, self.workers)
+        self.chunk = lb_chunk(n, self.workers, transport.small_messages)
         self.chunks = [list(range(i, min(n, i + self.chunk))) for i in range(0, n, self.chunk)]
         self.owner = ((np.arange(n) // self.chunk) % self.workers).astype(np.int64)
         self.version = np.zeros(n, dtype=np.int64)
