@@ -1,9 +1,9 @@
 """The driver side of the scaled-out batch: who owns which order, and the deltas to send.
 
 Every order is *owned* by one worker slot (:mod:`ordersplit.batch.slots`), which holds
-its template, lower-bound plan and current plan. At the start each slot is sent the
-templates of its orders once (chunks of arrival order dealt round-robin, so the lower
-bound, computed chunk by chunk where the orders live, keeps every slot busy). A search
+its template, lower-bound plan and current plan. At the start a slot is sent the world
+only; each chunk of arrival order goes to the first free slot with its templates (the
+lower bound is computed chunk by chunk where the orders live). A search
 round's parts go to the slots that own most of their orders (:func:`assign`, balanced);
 the orders of a part owned elsewhere *move*: their template and lower-bound plan go to
 the new slot, the old one forgets them. Then a part's message carries only the plans

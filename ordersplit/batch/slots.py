@@ -1,8 +1,10 @@
 """The worker side of the scaled-out batch: each worker slot holds only its share.
 
 A *slot* is one worker (a local process, or one thread of a Dask worker). It is sent
-the world and the templates of the orders it owns once (:class:`Setup`); afterwards
-every message carries only what changed (:class:`Improve`): the templates and
+the world once (:class:`Setup`) and the templates of the orders it owns with their
+lower-bound chunk (:class:`Lower`); it splits orders of the sequential pass against
+the views the driver sends (:class:`Split`); afterwards every message carries only
+what changed (:class:`Improve`): the templates and
 lower-bound plans of orders that move to it, the plans of its orders that changed
 elsewhere since it last saw them, and the orders that left it. It answers with the
 plans it changed, packed (:mod:`ordersplit.batch.wire`). So a slot holds its orders'
