@@ -55,9 +55,11 @@ def peak_rss() -> Iterator[dict[str, float]]:
     the block runs: ``out["peak_rss_mb"]`` sums resident sizes (pages a fork server
     shares with its workers count twice), ``out["peak_pss_mb"]`` proportional sizes
     (shared pages split among their processes: what the processes take together)."""
-    out = {"peak_rss_mb": 0.0, "peak_pss_mb": 0.0}
+    out = {"peak_rss_mb": 0.0, "peak_pss_mb": 0.0, "cpu_driver_s": 0.0, "cpu_others_s": 0.0}
     stop = threading.Event()
     me = psutil.Process()
+    cpu0 = sum(me.cpu_times()[:2])
+    others: dict[int, float] = {}
 
     def sample() -> None:
         while not stop.is_set():
@@ -66,8 +68,12 @@ def peak_rss() -> Iterator[dict[str, float]]:
                 with suppress(psutil.Error):
                     info = p.memory_full_info()
                     rss, pss = rss + info.rss, pss + info.pss
+                    if p.pid != me.pid:  # CPU seconds of each worker, as last seen
+                        others[p.pid] = sum(p.cpu_times()[:2])
             out["peak_rss_mb"] = max(out["peak_rss_mb"], rss / 2**20)
             out["peak_pss_mb"] = max(out["peak_pss_mb"], pss / 2**20)
+            out["cpu_driver_s"] = sum(me.cpu_times()[:2]) - cpu0
+            out["cpu_others_s"] = sum(others.values())
             stop.wait(SAMPLE_S)
 
     thread = threading.Thread(target=sample, daemon=True)
@@ -110,7 +116,9 @@ def run(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str, Any
             res = reoptimize(batch, workers=1 if mode == "1" else args.workers, **kwargs)
         wall = time.perf_counter() - t0
     s = res.summary
-    keys = ("lower_bound_s", "sequential_s", "search_s", "optimize_s", "rounds", "parts",
+    keys = ("lower_bound_s", "sequential_s", "sequential_resolves", "sequential_messages",
+            "sequential_driver_solves",
+            "sequential_depth", "search_s", "optimize_s", "rounds", "parts",
             "runtime_s", "moves_accepted", "search_resolves", "children_joint_bound",
             "children_sequential", "children_batch", "bytes_setup", "bytes_lower_bound",
             "bytes_per_round", "bytes_per_round_max", "bytes_output", "orders_moved_per_round",
@@ -121,6 +129,11 @@ def run(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str, Any
             **{k: s.get(k) for k in keys}, "stages_s": s.get("stages_s"),
             "plans_digest": digest(res), "peak_rss_mb": round(mem["peak_rss_mb"]),
             "peak_pss_mb": round(mem["peak_pss_mb"]),
+            # CPU seconds (user + system) of this process (the driver) and of the worker
+            # processes (sampled every SAMPLE_S: the last half second of a worker may be
+            # missing): the work, apart from the machine's load
+            "cpu_driver_s": round(mem["cpu_driver_s"], 1),
+            "cpu_workers_s": round(mem["cpu_others_s"], 1),
             "loadavg": open("/proc/loadavg").read().split()[:3]}
 
 
@@ -145,9 +158,15 @@ def main(argv: list[str] | None = None) -> int:
                    "time and memory of a large batch, not for speed-ups")
     p.add_argument("--bound-time-limit-s", type=float, default=0.0,
                    help="the joint bound's LP (default 0: skipped)")
+    p.add_argument("--start-method", choices=["forkserver", "fork", "spawn"],
+                   help="how local worker processes start (default: the runner's)")
     p.add_argument("--modes", nargs="+", default=["1", "local", "dask"],
                    choices=["1", "local", "dask"])
     args = p.parse_args(argv)
+    if args.start_method:
+        from ordersplit.batch import runners
+
+        runners.START_METHOD = args.start_method
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     if args.verbose:
         logging.getLogger("ordersplit.batch").setLevel(logging.INFO)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,7 @@ import numpy as np
 
 from ordersplit.batch.bound import JointBound
 from ordersplit.batch.ledger import Ledger, apply_changes, check_no_oversell
-from ordersplit.batch.model import OrderPlan
+from ordersplit.batch.model import OrderPlan, safe_solve
 from ordersplit.batch.partition import CUTS, make_tasks
 from ordersplit.batch.runners import Pending
 from ordersplit.batch.search import (
@@ -43,16 +43,16 @@ from ordersplit.batch.search import (
     batch_key,
     failed_count,
     pinned_plans,
-    sequential_plans,
 )
 from ordersplit.batch.shards import Runner
 from ordersplit.solver.problem import IntArray
 
 log = logging.getLogger(__name__)
 
-LB_LEAD = 4
-"""Lower-bound chunks done ahead of the sequential pass at which the bound slows down to
-one worker (see :func:`optimize`)."""
+POLL_S = 0.05
+"""Longest the driver waits for an answer of a slot before it looks again."""
+SPLITS_PER_MESSAGE = 16
+"""Most splits sent to a slot in one message."""
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done_increment, stage_total)``: a no-op by default."""
@@ -112,39 +112,9 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
     n = len(state.templates)
     stats: dict[str, float] = {}
 
-    # The lower bound runs on the workers, chunk after chunk in arrival order, while this
-    # process splits the orders sequentially as their lower-bound plans come back. Every
-    # worker is kept on the bound, except when it is LB_LEAD chunks ahead of the
-    # sequential pass (then the sequential pass is the critical path: one worker only,
-    # so that this process keeps a core).
-    chunks = runner.chunks
-    started = time.time()
-    pending: list[Pending[tuple[list[OrderPlan], float]]] = []
-    lower: list[OrderPlan] = []
-    lb_done = started
-
-    def top_up(consumed: int) -> None:
-        ready = sum(1 for task in pending[consumed:] if task.done())
-        running = len(pending) - consumed - ready
-        want = 1 if ready >= LB_LEAD else runner.workers
-        while len(pending) < len(chunks) and running < want:
-            pending.append(runner.lower_bound(len(pending)))
-            running += 1
-
-    def arrivals() -> Iterator[OrderPlan]:
-        nonlocal lb_done
-        for c in range(len(chunks)):
-            top_up(c)
-            plans, done = pending[c].result()
-            lower.extend(plans)
-            lb_done = max(lb_done, done)
-            yield from plans
-
-    sequential, solves = sequential_plans(state, arrivals(), Ledger.full(state.world.stock),
-                                          lambda k: progress("bound and sequential", k, n))
-    stats["lower_bound_s"] = lb_done - started
+    lower, sequential, seq_stats = bound_and_sequential(state, runner, progress)
+    stats.update(seq_stats)
     stats["sequential_s"] = time.perf_counter() - t0
-    stats["sequential_resolves"] = solves
     check_no_oversell(state.world.stock, sequential)
 
     current: list[OrderPlan] | None = None
@@ -223,6 +193,140 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
     stats.update(runner.traffic.summary())
     stats.update({f"moves_{name}": value for name, value in sorted(moves.items())})
     return Solution(lower, sequential, current, plans, start, stats)
+
+
+def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress = _no_progress
+                         ) -> tuple[list[OrderPlan], list[OrderPlan], dict[str, float]]:
+    """The lower-bound plans and the sequential baseline, the work spread over the slots.
+
+    Sequential splitting gives each order, in arrival order, its lower-bound plan when
+    that still fits what the earlier orders left, else its exact split against what
+    they left. An order reads and takes stock only in its own SKU columns, so its turn
+    depends only on the earlier orders that share a column with it: once those have
+    their plans, the stock it sees is final. This process keeps, per column, the last
+    order that uses it; an order whose predecessors all have plans is *ready*: it keeps
+    its lower-bound plan when that fits, else its clipped view is split - by the slot
+    owning it when that slot is free (:class:`~ordersplit.batch.slots.Split`), else
+    here when this process has nothing else to do - while orders that share no column
+    with it go on. A free slot takes splits first, else the next lower-bound chunk
+    (which it then owns); on a Dask cluster, where every message is a scheduler task,
+    the splits are all made here, overlapping the bound on the workers. The plans are
+    exactly those of serial sequential splitting
+    (:func:`~ordersplit.batch.search.sequential_plans`): each split sees the same view.
+    ``stats``: ``lower_bound_s``, ``sequential_resolves`` (orders split against what
+    was left), of them ``sequential_driver_solves`` (split here: the serial part),
+    ``sequential_messages`` (split messages) and ``sequential_depth`` (the longest
+    chain of splits that waited for each other).
+    """
+    n = len(state.templates)
+    chunks = runner.chunks
+    remote = runner.transport.remote
+    ledger = Ledger.full(state.world.stock)
+    lower: list[OrderPlan | None] = [None] * n
+    final: list[OrderPlan | None] = [None] * n
+    waits = np.zeros(n, dtype=np.int64)  # predecessors without a plan yet
+    after: dict[int, list[int]] = {}  # order -> later orders waiting for it
+    depth = np.zeros(n, dtype=np.int64)  # splits on the longest chain up to the order
+    last = np.full(state.world.stock.shape[1], -1, dtype=np.int64)
+    busy = [0] * runner.workers  # messages out per slot
+    bounds: dict[int, tuple[int, Pending[tuple[list[OrderPlan], float]]]] = {}
+    arrived: dict[int, list[OrderPlan]] = {}
+    splits: list[tuple[int, list[int], Pending[list[OrderPlan]]]] = []
+    ready: list[int] = []
+    todo: dict[int, dict[int, IntArray]] = {s: {} for s in range(runner.workers)}
+    started = time.time()
+    lb_done = started
+    next_lb = got = finished = messages = resolves = here = 0
+
+    def settle(o: int, plan: OrderPlan) -> None:
+        nonlocal finished
+        ledger.take(plan)
+        final[o] = plan
+        finished += 1
+        for later in after.pop(o, ()):
+            depth[later] = max(depth[later], depth[o])
+            waits[later] -= 1
+            if waits[later] == 0:
+                ready.append(later)
+
+    def scan(orders: list[int]) -> None:
+        """Link ``orders`` (the next ones in arrival order) to their predecessors."""
+        for o in orders:
+            cols = state.templates[o].cols
+            cols = np.unique(cols[cols >= 0])
+            for p in set(last[cols].tolist()) - {-1}:
+                if final[p] is None:
+                    after.setdefault(p, []).append(o)
+                    waits[o] += 1
+            last[cols] = o
+            if waits[o] == 0:
+                ready.append(o)
+
+    while finished < n:
+        moved = False
+        for c in [c for c, (_, reply) in bounds.items() if reply.done()]:
+            s, reply = bounds.pop(c)
+            busy[s] -= 1
+            arrived[c], done = reply.result()
+            lb_done = max(lb_done, done)
+            moved = True
+        while got in arrived:  # in arrival order
+            for o, plan in zip(chunks[got], arrived.pop(got), strict=True):
+                lower[o] = plan
+            scan(chunks[got])
+            progress("bound and sequential", len(chunks[got]), n)
+            got += 1
+        for i in reversed([i for i, (_, _, answer) in enumerate(splits) if answer.done()]):
+            s, orders, answer = splits.pop(i)
+            busy[s] -= 1
+            for o, plan in zip(orders, answer.result(), strict=True):
+                settle(o, plan)
+            moved = True
+        while ready:
+            o = ready.pop()
+            alone = lower[o]
+            assert alone is not None
+            if ledger.fits(alone):
+                settle(o, alone)
+            else:  # its view is final: nothing that shares its columns can settle first
+                depth[o] += 1
+                resolves += 1
+                todo[int(runner.owner[o])][o] = ledger.view(state.templates[o])
+            moved = True
+        for s in range(runner.workers):
+            if busy[s]:
+                continue
+            if todo[s] and runner.transport.small_messages:
+                orders = sorted(todo[s])[:SPLITS_PER_MESSAGE]
+                splits.append((s, orders, runner.split(s, orders,
+                                                       [todo[s].pop(o) for o in orders])))
+                messages += 1
+            elif next_lb < len(chunks):
+                bounds[next_lb] = (s, runner.lower_bound(next_lb, s))
+                next_lb += 1
+            else:
+                continue
+            busy[s] += 1
+            moved = True
+        if moved or finished == n:
+            continue
+        waiting = [(o, s) for s in todo for o in todo[s]]
+        if waiting:  # every slot busy: the earliest split waiting is made here
+            o, s = min(waiting)
+            view = todo[s].pop(o)
+            here += 1
+            settle(o, safe_solve(state.world, state.templates[o], view, state.order_limit_s,
+                                 work=True))
+        elif remote:
+            runner.transport.wait(POLL_S)
+        elif splits:  # in this process an answer is computed when it is asked for
+            splits[0][2].result()
+        else:
+            bounds[min(bounds)][1].result()
+    stats = {"lower_bound_s": lb_done - started, "sequential_resolves": resolves,
+             "sequential_driver_solves": here, "sequential_messages": messages,
+             "sequential_depth": int(depth.max(initial=0))}
+    return [p for p in lower if p is not None], [p for p in final if p is not None], stats
 
 
 def _better(a: Sequence[OrderPlan], b: Sequence[OrderPlan]) -> bool:

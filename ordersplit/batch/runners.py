@@ -23,6 +23,7 @@ import multiprocessing as mp
 import pickle
 import queue
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -52,10 +53,17 @@ class Transport(Protocol):
     slots: int
     remote: bool
     """Whether messages are copied (pickled) on their way: plans then travel packed."""
+    small_messages: bool
+    """Whether a message costs little beyond its bytes (a pipe; not a scheduler's
+    task): the sequential pass then sends single splits and small chunks."""
     bytes_out: int
     bytes_in: int
 
     def send(self, slot: int, msg: Any) -> Pending[Any]: ...
+
+    def wait(self, timeout: float) -> None:
+        """Return when an answer may have arrived since the last call, or after
+        ``timeout`` seconds."""
 
     def close(self) -> None: ...
 
@@ -81,12 +89,15 @@ class InlineTransport:
     """One slot in this process (one worker)."""
 
     def __init__(self) -> None:
-        self.slots, self.remote = 1, False
+        self.slots, self.remote, self.small_messages = 1, False, True
         self.bytes_out = self.bytes_in = 0
         self.key = f"inline-{uuid.uuid4().hex}"
 
     def send(self, slot: int, msg: Any) -> Pending[Any]:
         return _Later(lambda: slot_code.handle(self.key, msg))
+
+    def wait(self, timeout: float) -> None:
+        return None  # answers are computed when asked for
 
     def close(self) -> None:
         slot_code.handle(self.key, "close")
@@ -139,6 +150,7 @@ class _Inbox:
                 self.answers[self.next_in] = reply
                 self.next_in += 1
                 self.cond.notify_all()
+            self.transport.arrived.set()
 
     def wait(self, seq: int) -> Any:
         with self.cond:
@@ -187,8 +199,9 @@ class _Reply:
         return self.inbox.wait(self.seq)
 
     def done(self) -> bool:
+        """Ready, or the worker ended (then ``result()`` raises)."""
         with self.inbox.cond:
-            return self.seq in self.inbox.answers
+            return self.seq in self.inbox.answers or -1 in self.inbox.answers
 
 
 START_METHOD = "forkserver"
@@ -201,8 +214,9 @@ class LocalTransport:
     """One local process per slot (see the module docstring)."""
 
     def __init__(self, slots: int) -> None:
-        self.slots, self.remote = slots, True
+        self.slots, self.remote, self.small_messages = slots, True, True
         self.bytes_out = self.bytes_in = 0
+        self.arrived = threading.Event()
         ctx: Any = mp.get_context(START_METHOD)
         if START_METHOD == "forkserver":
             ctx.set_forkserver_preload(["ordersplit.batch.slots"])
@@ -229,6 +243,10 @@ class LocalTransport:
         seq = self.sent[slot]
         self.sent[slot] += 1
         return _Reply(self.inboxes[slot], seq)
+
+    def wait(self, timeout: float) -> None:
+        self.arrived.wait(timeout)
+        self.arrived.clear()
 
     def close(self) -> None:
         for out in self.outboxes:
@@ -260,6 +278,10 @@ class _DaskReply:
         return bool(self.future.done())
 
 
+DASK_POLL_S = 0.005
+"""How often the driver looks at its Dask futures when it waits for any of them."""
+
+
 class DaskTransport:
     """One slot per thread of each worker of a Dask cluster at ``address`` (or a
     ``Client`` given directly)."""
@@ -274,6 +296,7 @@ class DaskTransport:
         threads = self.client.nthreads()
         self.addresses = [a for a in sorted(threads) for _ in range(max(1, threads[a]))]
         self.slots, self.remote = max(1, len(self.addresses)), True
+        self.small_messages = False  # every message is a task of the scheduler
         self.bytes_out = self.bytes_in = 0
         self.token = uuid.uuid4().hex
 
@@ -284,6 +307,9 @@ class DaskTransport:
                                     workers=[self.addresses[slot]], allow_other_workers=False,
                                     pure=False)
         return _DaskReply(future, self)
+
+    def wait(self, timeout: float) -> None:
+        time.sleep(min(timeout, DASK_POLL_S))
 
     def close(self) -> None:
         try:

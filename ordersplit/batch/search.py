@@ -135,9 +135,9 @@ def sequential_plans(state: BatchState, lower: Iterable[OrderPlan], ledger: Ledg
                      tick: Callable[[int], object] | None = None) -> tuple[list[OrderPlan], int]:
     """Arrival-order exact splitting against ``ledger`` (consumed); plans and solves made.
 
-    ``lower`` yields the orders' lower-bound plans in arrival order; it may still be
-    producing them (the engine reads them as the workers return them), so each is only
-    asked for at its order's turn."""
+    ``lower`` yields the orders' lower-bound plans in arrival order. The serial
+    reference of the engine's pass on the worker slots
+    (:func:`~ordersplit.batch.engine.bound_and_sequential`), which gives the same plans."""
     plans: list[OrderPlan] = []
     solves = 0
     for o, (tpl, alone) in enumerate(zip(state.templates, lower, strict=True)):

@@ -1,9 +1,9 @@
 """The driver side of the scaled-out batch: who owns which order, and the deltas to send.
 
 Every order is *owned* by one worker slot (:mod:`ordersplit.batch.slots`), which holds
-its template, lower-bound plan and current plan. At the start each slot is sent the
-templates of its orders once (chunks of arrival order dealt round-robin, so the lower
-bound, computed chunk by chunk where the orders live, keeps every slot busy). A search
+its template, lower-bound plan and current plan. At the start a slot is sent the world
+only; each chunk of arrival order goes to the first free slot with its templates (the
+lower bound is computed chunk by chunk where the orders live). A search
 round's parts go to the slots that own most of their orders (:func:`assign`, balanced);
 the orders of a part owned elsewhere *move*: their template and lower-bound plan go to
 the new slot, the old one forgets them. Then a part's message carries only the plans
@@ -36,7 +36,16 @@ from ordersplit.batch.runners import (
     make_transport,
 )
 from ordersplit.batch.search import BatchState, PartTask
-from ordersplit.batch.slots import Adopt, Changed, Improve, Lower, Output, PlanDelta, Setup
+from ordersplit.batch.slots import (
+    Adopt,
+    Changed,
+    Improve,
+    Lower,
+    Output,
+    PlanDelta,
+    Setup,
+    Split,
+)
 from ordersplit.batch.wire import from_wire, narrow, to_wire
 from ordersplit.solver.problem import IntArray
 
@@ -48,9 +57,10 @@ BALANCE = 1.15
 part goes to a slot that owns fewer of its orders."""
 
 
-def lb_chunk(n: int, slots: int) -> int:
-    """Orders per lower-bound chunk."""
-    return max(16, min(512, n // max(1, 4 * slots) or 1))
+def lb_chunk(n: int, slots: int, small: bool = True) -> int:
+    """Orders per lower-bound chunk: with ``small`` messages, small enough that a split
+    the sequential pass waits for is not long queued behind one."""
+    return max(16, min(64 if small else 512, n // max(1, 4 * slots) or 1))
 
 
 def assign(parts: Sequence[IntArray], owner: IntArray, slots: int) -> list[int]:
@@ -122,7 +132,7 @@ class Runner:
         self.state, self.transport = state, transport
         self.workers = transport.slots
         n = len(state.templates)
-        self.chunk = lb_chunk(n, self.workers)
+        self.chunk = lb_chunk(n, self.workers, transport.small_messages)
         self.chunks = [list(range(i, min(n, i + self.chunk))) for i in range(0, n, self.chunk)]
         self.owner = ((np.arange(n) // self.chunk) % self.workers).astype(np.int64)
         self.version = np.zeros(n, dtype=np.int64)
@@ -132,9 +142,16 @@ class Runner:
         self.plans: list[OrderPlan] = []
         self.lower: list[OrderPlan] = []
         self.traffic = Traffic(_slots=self.workers)
+        # a slot in another process gets each template with the first message about its
+        # order (the first lower-bound chunk starts at once; pickling and unpickling the
+        # templates overlap the bound); one in this process gets them all now (no copy)
+        self.shipped = np.zeros(n, dtype=bool)
+        if not transport.remote:
+            self.shipped[:] = True
         before = self._bytes()
         replies = [transport.send(s, Setup(
             state.world, state.order_limit_s,
+            {} if transport.remote else
             {o: state.templates[o] for o in np.flatnonzero(self.owner == s).tolist()},
             transport.remote)) for s in range(self.workers)]
         for r in replies:
@@ -146,13 +163,32 @@ class Runner:
     def _bytes(self) -> int:
         return self.transport.bytes_out + self.transport.bytes_in
 
-    def lower_bound(self, c: int) -> Pending[tuple[list[OrderPlan], float]]:
-        """The lower-bound plans of chunk ``c`` (computed by the slot owning it) and when
-        they were done (``time.time()``)."""
-        orders = self.chunks[c]
+    def lower_bound(self, c: int, slot: int | None = None
+                    ) -> Pending[tuple[list[OrderPlan], float]]:
+        """The lower-bound plans of chunk ``c`` and when they were done (``time.time()``),
+        computed by the slot owning it, or by ``slot``, which then owns the chunk's orders
+        (before their templates were shipped: a slot in this process holds them all)."""
+        orders = np.array(self.chunks[c], dtype=np.int64)
+        if slot is not None and self.transport.remote:
+            if self.shipped[orders].any():
+                raise ValueError("the chunk's orders are already held by a slot")
+            self.owner[orders] = slot
         reply = self.transport.send(int(self.owner[orders[0]]),
-                                    Lower(np.array(orders, dtype=np.int64)))
+                                    Lower(orders, self._ship(orders)))
         return _Decoded(reply, self)
+
+    def split(self, slot: int, orders: Sequence[int], views: list[IntArray]
+              ) -> Pending[list[OrderPlan]]:
+        """Exact splits of ``orders`` (owned by ``slot``) against ``views``."""
+        reply = self.transport.send(slot, Split(np.array(orders, dtype=np.int64),
+                                                [narrow(v) for v in views]))
+        return _Unpacked(reply)
+
+    def _ship(self, orders: IntArray) -> dict[int, OrderTemplate | bytes]:
+        """The templates of ``orders`` their slot does not hold yet (now it does)."""
+        new = orders[~self.shipped[orders]]
+        self.shipped[new] = True
+        return {o: self._template(o, keep=False) for o in new.tolist()}
 
     def start(self, plans: list[OrderPlan], lower: list[OrderPlan]) -> None:
         """The search's plan list (changed in place by :meth:`improve`) and the
@@ -183,17 +219,21 @@ class Runner:
             self.dropped[slot].discard(o)
         self.owner[moving] = slot
         self.held[moving] = -1
+        self.shipped[moving] = True
         ids = moving.tolist()
         return Adopt({o: self._template(o) for o in ids},
                      to_wire([self.lower[o] for o in ids], self.transport.remote)), len(ids)
 
-    def _template(self, o: int) -> OrderTemplate | bytes:
-        """Order ``o``'s template as it travels: pickled once, kept for its next move."""
+    def _template(self, o: int, keep: bool = True) -> OrderTemplate | bytes:
+        """Order ``o``'s template as it travels: pickled once, kept (``keep``) for its
+        next move."""
         if not self.transport.remote:
             return self.state.templates[o]
         data = self.pickled.get(o)
         if data is None:
-            data = self.pickled[o] = pickle.dumps(self.state.templates[o], protocol=PROTOCOL)
+            data = pickle.dumps(self.state.templates[o], protocol=PROTOCOL)
+            if keep:
+                self.pickled[o] = data
         return data
 
     def _drops(self, slot: int) -> IntArray:
@@ -268,7 +308,7 @@ class Runner:
             owned = np.flatnonzero(self.owner == s)
             for orders in _chunks(owned, size, contiguous):
                 replies.append((orders, self.transport.send(s, Output(
-                    fn, orders, self._delta(orders), self._drops(s)))))
+                    fn, orders, self._delta(orders), self._drops(s), self._ship(orders)))))
         out = [(orders, r.result()) for orders, r in replies]
         self.traffic.output_bytes += self._bytes() - before
         return out
@@ -338,3 +378,16 @@ def make_runner(state: BatchState, workers: int, scheduler: Any = None) -> Runne
 def InlineRunner(state: BatchState) -> Runner:  # noqa: N802 - the one-process runner
     """The batch in this process (one slot)."""
     return Runner(state, InlineTransport())
+
+
+class _Unpacked:
+    """Split plans, unpacked when they are read."""
+
+    def __init__(self, reply: Pending[Any]) -> None:
+        self.reply = reply
+
+    def result(self) -> list[OrderPlan]:
+        return from_wire(self.reply.result())
+
+    def done(self) -> bool:
+        return self.reply.done()

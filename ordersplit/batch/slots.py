@@ -1,8 +1,10 @@
 """The worker side of the scaled-out batch: each worker slot holds only its share.
 
 A *slot* is one worker (a local process, or one thread of a Dask worker). It is sent
-the world and the templates of the orders it owns once (:class:`Setup`); afterwards
-every message carries only what changed (:class:`Improve`): the templates and
+the world once (:class:`Setup`) and the templates of the orders it owns with their
+lower-bound chunk (:class:`Lower`); it splits orders of the sequential pass against
+the views the driver sends (:class:`Split`); afterwards every message carries only
+what changed (:class:`Improve`): the templates and
 lower-bound plans of orders that move to it, the plans of its orders that changed
 elsewhere since it last saw them, and the orders that left it. It answers with the
 plans it changed, packed (:mod:`ordersplit.batch.wire`). So a slot holds its orders'
@@ -25,7 +27,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from ordersplit.batch.model import OrderPlan, OrderTemplate, World
+from ordersplit.batch.model import OrderPlan, OrderTemplate, World, safe_solve
 from ordersplit.batch.search import (
     MOVERS,
     BatchState,
@@ -77,6 +79,11 @@ class Slot:
     lower: dict[int, OrderPlan] = field(default_factory=dict)
     plans: dict[int, OrderPlan] = field(default_factory=dict)
 
+    def adopt(self, templates: dict[int, OrderTemplate | bytes]) -> None:
+        """Hold these templates (pickled ones are unpickled here)."""
+        self.shard.by_position.update(
+            {o: pickle.loads(t) if isinstance(t, bytes) else t for o, t in templates.items()})
+
     @property
     def shard(self) -> Shard:
         templates = self.state.templates
@@ -108,9 +115,21 @@ class Setup:
 
 @dataclass
 class Lower:
-    """Split these (owned) orders alone with all the stock; keep and return the plans."""
+    """Split these (owned) orders alone with all the stock; keep and return the plans.
+    ``templates``: those of the orders the slot does not hold yet (shipped with their
+    first chunk, not at setup)."""
 
     orders: IntArray
+    templates: dict[int, OrderTemplate | bytes] = field(default_factory=dict)
+
+
+@dataclass
+class Split:
+    """Split these (owned) orders exactly against these clipped views of the stock (one
+    per order, as the driver's sequential pass sees it); return the plans."""
+
+    orders: IntArray
+    views: list[IntArray]
 
 
 @dataclass
@@ -167,6 +186,8 @@ class Output:
     orders: IntArray
     plans: PlanDelta | None
     drop: IntArray
+    templates: dict[int, OrderTemplate | bytes] = field(default_factory=dict)
+    """Those of ``orders`` the slot does not hold yet."""
 
 
 @dataclass
@@ -231,13 +252,23 @@ def handle(key: str, msg: Any) -> Any:
         return len(msg.templates)
     slot = _SLOTS[key]
     if isinstance(msg, Lower):
-        plans = lower_bound_plans(slot.state, msg.orders.tolist())
-        slot.lower.update(zip(msg.orders.tolist(), plans, strict=True))
+        slot.adopt(msg.templates)
+        orders = msg.orders.tolist()
+        plans = lower_bound_plans(slot.state, orders)
+        slot.lower.update(zip(orders, plans, strict=True))
         return to_wire(plans, slot.packed), time.time()
+    if isinstance(msg, Split):
+        state = slot.state
+        return to_wire([safe_solve(state.world, state.templates[o], view, state.order_limit_s,
+                                   work=True)
+                        for o, view in zip(msg.orders.tolist(),
+                                           [v.astype(np.int64) for v in msg.views], strict=True)],
+                       slot.packed)
     if isinstance(msg, Improve):
         return _improve(slot, msg)
     if isinstance(msg, Output):
         slot.drop(msg.drop)
+        slot.adopt(msg.templates)
         apply_plans(slot, msg.plans)
         return msg.fn(slot.state, [(o, slot.plans[o]) for o in msg.orders.tolist()])
     if msg == "holding":

@@ -1,0 +1,93 @@
+"""The sequential baseline computed with its splits on the worker slots gives exactly
+the serial plans.
+
+An order's turn depends only on the earlier orders that share a SKU column with it; the
+driver sends an order's split out as soon as those have their plans, while the other
+orders go on (:func:`~ordersplit.batch.engine.bound_and_sequential`). Whatever the order
+in which the slots answer, the plans must be the serial ones, plan by plan."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks.bench_bound_gap import SIMPLE, batch, scenario_input
+from ordersplit.batch import batch_from_json
+from ordersplit.batch.api import _state
+from ordersplit.batch.engine import bound_and_sequential
+from ordersplit.batch.inputs import BatchInput
+from ordersplit.batch.ledger import Ledger
+from ordersplit.batch.model import OrderPlan
+from ordersplit.batch.runners import LocalTransport, WorkerError
+from ordersplit.batch.search import lower_bound_plans, sequential_plans
+from ordersplit.batch.shards import make_runner
+
+
+def _instance(kind: str, n_orders: int, seed: int) -> BatchInput:
+    if kind in SIMPLE:
+        return batch_from_json(batch(kind, n_orders, np.random.default_rng(seed)))
+    return scenario_input(kind, n_orders, seed)
+
+
+def same(a: OrderPlan, b: OrderPlan) -> bool:
+    """Two plans take the same stock with the same objective and status."""
+    return (a.key() == b.key() and a.backorder_units == b.backorder_units
+            and a.error == b.error and a.status == b.status
+            and np.array_equal(a.use_loc, b.use_loc) and np.array_equal(a.use_col, b.use_col)
+            and np.array_equal(a.use_units, b.use_units)
+            and np.array_equal(a.short_cols, b.short_cols))
+
+
+def check_against_serial(work: BatchInput, workers: int) -> tuple[dict[str, float], int]:
+    """The engine's lower-bound and sequential plans with ``workers`` slots equal the
+    serial ones plan by plan; its figures and the serial pass's count of splits."""
+    state = _state(work, 0.2, True, None)
+    lower_ref = lower_bound_plans(state, range(len(work.templates)))
+    seq_ref, solves = sequential_plans(state, lower_ref, Ledger.full(work.world.stock))
+    runner = make_runner(state, workers)
+    try:
+        lower, seq, stats = bound_and_sequential(state, runner)
+    finally:
+        runner.close()
+    assert all(same(a, b) for a, b in zip(lower, lower_ref, strict=True))
+    assert all(same(a, b) for a, b in zip(seq, seq_ref, strict=True))
+    assert stats["sequential_resolves"] == solves
+    return stats, solves
+
+
+@pytest.mark.parametrize("kind", ["plain", "rules", "scarce", "scn-scarce", "scn-thin",
+                                  "scn-all-rules"])
+def test_one_process_gives_the_serial_sequential_plans(kind: str) -> None:
+    """Rules off and on, scarce stock, several generators: in this process (answers
+    computed when asked for, in another order than arrival) the plans are the serial
+    ones, and so are the lower-bound plans."""
+    for seed in (1, 2):
+        check_against_serial(_instance(kind, 80, seed), 1)
+
+
+@pytest.mark.parametrize("kind", ["rules", "scn-scarce"])
+def test_two_local_processes_give_the_serial_sequential_plans(kind: str) -> None:
+    """On two local processes (answers arrive in any order, splits of unrelated orders
+    overlap) the plans are the serial ones; on a scarce batch several splits are out at
+    once (fewer messages than splits, chains shorter than the splits)."""
+    stats, solves = check_against_serial(_instance(kind, 300, 7), 2)
+    if kind == "scn-scarce":
+        assert solves > 20
+        assert stats["sequential_messages"] < solves and stats["sequential_depth"] < solves
+
+
+def test_a_worker_that_dies_fails_the_pass_instead_of_hanging_it() -> None:
+    """A worker process killed while the driver waits for answers makes the pass raise
+    :class:`WorkerError` (the driver waits on ``done()``, which says so)."""
+    work = _instance("scn-scarce", 200, 3)
+    state = _state(work, 0.2, True, None)
+    runner = make_runner(state, 2)
+    try:
+        transport = runner.transport
+        assert isinstance(transport, LocalTransport)
+        transport.procs[0].kill()
+        transport.procs[0].join()
+        with pytest.raises(WorkerError, match="ended"):
+            bound_and_sequential(state, runner)
+    finally:
+        runner.close()
