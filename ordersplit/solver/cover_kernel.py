@@ -104,6 +104,47 @@ def _reach_of(cov: np.ndarray, w: int, unc: np.ndarray) -> int:
 
 
 @nb.njit(cache=True, inline="always")
+def _most_among(cand: np.ndarray, k: int, av: np.ndarray, values: np.ndarray) -> float:
+    """The largest ``values[w]`` over the available candidates ``w`` of row ``k``
+    (0 when there is none)."""
+    most = 0.0
+    for i in range(av.size):
+        x = cand[k, i] & av[i]
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            most = max(most, values[w])
+    return most
+
+
+@nb.njit(cache=True, inline="always")
+def _least_among(cand: np.ndarray, k: int, av: np.ndarray, values: np.ndarray,
+                 ceiling: float) -> float:
+    """The smallest ``values[w]`` over the available candidates ``w`` of row ``k``, at
+    most ``ceiling``."""
+    least = ceiling
+    for i in range(av.size):
+        x = cand[k, i] & av[i]
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            least = min(least, values[w])
+    return least
+
+
+@nb.njit(cache=True, inline="always")
+def _take_from(cand: np.ndarray, k: int, av: np.ndarray, values: np.ndarray,
+               amount: float) -> None:
+    """Subtract ``amount`` from ``values[w]`` of every available candidate ``w`` of row ``k``."""
+    for i in range(av.size):
+        x = cand[k, i] & av[i]
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            values[w] -= amount
+
+
+@nb.njit(cache=True, inline="always")
 def _is_zero(mask: np.ndarray) -> bool:
     for i in range(mask.size):  # noqa: SIM110 (numba compiles loops, not generators)
         if mask[i]:
@@ -395,40 +436,17 @@ def _dual_bound(cand: np.ndarray, cov: np.ndarray, unc: np.ndarray, av: np.ndarr
         while z:
             k = 64 * j + _low(z)
             z &= z - _ONE
-            most = 0
-            for i in range(av.size):
-                x = cand[k, i] & av[i]
-                while x:
-                    w = 64 * i + _low(x)
-                    x &= x - _ONE
-                    most = max(most, reach[w])
-            value = 1.0 / most
+            value = 1.0 / _most_among(cand, k, av, reach)
             total += value
-            for i in range(av.size):
-                x = cand[k, i] & av[i]
-                while x:
-                    w = 64 * i + _low(x)
-                    x &= x - _ONE
-                    slack[w] -= value
+            _take_from(cand, k, av, slack, value)
     for idx in range(k_order.size):  # the ascent
         k = k_order[idx]
         if not (unc[k >> 6] >> np.uint64(k & 63)) & _ONE:
             continue
-        least = 1.0
-        for i in range(av.size):
-            x = cand[k, i] & av[i]
-            while x:
-                w = 64 * i + _low(x)
-                x &= x - _ONE
-                least = min(least, slack[w])
+        least = _least_among(cand, k, av, slack, 1.0)
         if least > 1e-12:
             total += least
-            for i in range(av.size):
-                x = cand[k, i] & av[i]
-                while x:
-                    w = 64 * i + _low(x)
-                    x &= x - _ONE
-                    slack[w] -= least
+            _take_from(cand, k, av, slack, least)
     return int(np.ceil(total - 1e-9))
 
 

@@ -47,6 +47,7 @@ from ordersplit.solver.cover_kernel import (
     UNIT_HOURS,
     _count,
     _low,
+    _most_among,
     _now,
     _popcount,
     _top_sum,
@@ -262,14 +263,7 @@ def _dual_bound(cand: np.ndarray, res: np.ndarray, av: np.ndarray, reach: np.nda
     for e in range(res.size):
         if res[e] <= 0:
             continue
-        most = 0.0
-        for i in range(av.size):
-            x = cand[e, i] & av[i]
-            while x:
-                w = 64 * i + _low(x)
-                x &= x - _ONE
-                most = max(most, reach[w])
-        total += 1.0 / most
+        total += 1.0 / _most_among(cand, e, av, reach)
     return int(np.ceil(total - EPS))
 
 
