@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ordersplit.solver import cover_kernel as kernel
+from ordersplit.solver import group_prep as prep
 from ordersplit.solver import partial_kernel as pkernel
 from ordersplit.solver.fill_small import SMALL_FILL, fill_small
 from ordersplit.solver.heuristics.state import fill_fastest
@@ -249,6 +250,15 @@ def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None,
     also be no pricier on each of those elements (:func:`_priced_full_dominance`).
     """
     supply, demand = elements(problem, items) if elems is None else elems
+    if worth is None:  # the usual case: every array in one compiled call
+        wh, sup, welem, wdeg, done = prep.group_arrays(
+            prep.readonly(supply), _reach(problem, items, cap_minutes),
+            prep.readonly(problem.hours), prep.readonly(problem.cost), prep.readonly(demand),
+            stop.end)
+        if not done or stop.expired():
+            return None
+        return GroupData(items, wh, sup, demand, problem.hours[wh], problem.cost[wh],
+                         lists=(welem, wdeg))
     ok = _reach(problem, items, cap_minutes) & supply.any(axis=1)
     wh = np.flatnonzero(ok)
     wh = wh[np.lexsort((wh, problem.cost[wh], problem.hours[wh]))]
@@ -323,36 +333,25 @@ def is_binary(data: GroupData) -> bool:
     return bool(((data.supply == 0) | (data.supply == data.demand[None, :])).all())
 
 
-def _covering_floor(data: GroupData) -> int:
-    """The slowest, over elements, of the fastest warehouses that cover its demand:
-    no cover delivers sooner."""
-    reach = np.cumsum(data.supply, axis=0) >= data.demand[None, :]
-    if data.wh.size == 0 or not reach[-1].all():
-        return 0
-    return int(data.hours[reach.argmax(axis=0)].max()) if data.demand.size else 0
-
-
 def _bit_data(data: GroupData, terms: tuple[str, ...] = (), stop: Deadline | None = None,
               ) -> _BitData | None:
     """The group's kernel arrays (built once, shared by every search on the group);
     ``None`` when the deadline stopped the dominance masks of a partial group."""
     if data.bits is not None:
         return data.bits
-    full = data.supply > 0
     worth = (np.zeros((0, data.wh.size), dtype=np.int64) if data.worth is None
              else np.ascontiguousarray(data.worth.T, dtype=np.int64))
-    bits = _BitData(
-        binary=is_binary(data), cand=_pack(full.T), cov=_pack(full),
-        k_order=np.argsort(full.sum(axis=0), kind="stable").astype(np.int64),
-        hours=data.hours.astype(np.int64), cost=data.cost.astype(np.int64),
-        demand=data.demand.astype(np.int64), floor=_covering_floor(data), worth=worth)
+    sup = np.ascontiguousarray(data.supply, dtype=np.int64)
+    hrs = data.hours.astype(np.int64)
+    demand = data.demand.astype(np.int64)
+    binary, cand, cov, k_order, floor, by_size, n_by = prep.bit_arrays(sup, demand, hrs)
+    bits = _BitData(binary=binary, cand=cand, cov=cov, k_order=k_order, hours=hrs,
+                    cost=data.cost.astype(np.int64), demand=demand, floor=floor, worth=worth)
     if not bits.binary:
         end = stop.end if stop is not None else float("inf")
-        sup = data.supply.astype(np.int64)
         bits.sup = sup
-        order = np.argsort(-sup, axis=0, kind="stable").T  # [E, W] largest supply first
-        bits.by_size = np.ascontiguousarray(order)
-        bits.n_by = full.sum(axis=0).astype(np.int64)
+        bits.by_size = by_size  # [E, W] largest supply first
+        bits.n_by = n_by
         bits.welem, bits.wdeg = data.lists if data.lists is not None else _element_lists(sup)
         words = bits.cand.shape[1]
         bits.dom_count = np.zeros((data.wh.size, words), dtype=np.uint64)

@@ -1,0 +1,148 @@
+"""A group's kernel arrays in one compiled call each, instead of dozens of numpy calls.
+
+On a 10 x 30 order the arrays the exact search needs per group (the warehouses that
+can help, fastest first, with the fully dominated ones left out; the bit masks, the
+element order, the covering floor, the per-element candidates by supply) cost more in
+numpy call overhead than in arithmetic, and every placement case and stage builds them
+again. :func:`group_arrays` and :func:`bit_arrays` compute exactly what
+:func:`ordersplit.solver.group_search.group_data` and its ``_bit_data`` computed with
+numpy (the same order, the same masks; ``tests/solver/test_group_prep.py`` compares
+them on random groups), each in one kernel call.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numba as nb
+import numpy as np
+
+from ordersplit.solver.cover_kernel import _ONE, load_kernels
+from ordersplit.solver.partial_kernel import full_dominated
+
+
+@nb.njit(cache=True, nogil=True)
+def group_arrays(supply: np.ndarray, ok: np.ndarray, hours: np.ndarray, cost: np.ndarray,
+                 demand: np.ndarray, deadline: float,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """The warehouses of ``ok`` that supply something, in (hours, cost, id) order, with
+    those another one fully dominates left out (see ``group_data``), their supplies
+    ``[W, E]`` and element lists (padded rows and lengths, elements in increasing
+    order, padded to the widest row before the dominated ones left). The last value is
+    False when the deadline stopped the dominance test (the rest is then unusable)."""
+    n_all, n_e = supply.shape
+    n = 0
+    cand = np.empty(n_all, dtype=np.int64)
+    for w in range(n_all):
+        if ok[w]:
+            for e in range(n_e):
+                if supply[w, e] != 0:
+                    cand[n] = w
+                    n += 1
+                    break
+    cand = cand[:n]
+    by_cost = np.argsort(cost[cand], kind="mergesort")
+    cand = cand[by_cost]
+    cand = cand[np.argsort(hours[cand], kind="mergesort")]
+    sup = np.empty((n, n_e), dtype=np.int64)
+    hrs = np.empty(n, dtype=np.int64)
+    cst = np.empty(n, dtype=np.int64)
+    deg = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        w = cand[i]
+        hrs[i] = hours[w]
+        cst[i] = cost[w]
+        for e in range(n_e):
+            sup[i, e] = supply[w, e]
+            if supply[w, e] != 0:
+                deg[i] += 1
+    width = 1
+    for i in range(n):
+        width = max(width, deg[i])
+    welem = np.zeros((n, width), dtype=np.int64)
+    for i in range(n):
+        j = 0
+        for e in range(n_e):
+            if sup[i, e] != 0:
+                welem[i, j] = e
+                j += 1
+    if n <= 1:
+        return cand, sup, welem, deg, True
+    dominated = np.zeros(n, dtype=np.bool_)
+    if not full_dominated(sup, welem, deg, demand, hrs, cst, dominated, deadline):
+        return cand, sup, welem, deg, False
+    keep = np.flatnonzero(~dominated)
+    return cand[keep], sup[keep], welem[keep], deg[keep], True
+
+
+@nb.njit(cache=True, nogil=True)
+def bit_arrays(sup: np.ndarray, demand: np.ndarray, hours: np.ndarray,
+               ) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
+    """Of a group's supplies ``[W, E]`` (warehouses fastest first): whether it is binary
+    (each supply none or the whole demand), the candidate masks per element ``[E, words
+    of W]`` and the element masks per warehouse ``[W, words of E]``, the elements by
+    fewest candidates (stable), the covering floor (the slowest over elements of the
+    fastest prefix that covers it; 0 when some element is not covered), and per element
+    its candidates by supply, largest first (stable) ``[E, W]``, with their number."""
+    n_w, n_e = sup.shape
+    binary = True
+    cand = np.zeros((n_e, max(1, (n_w + 63) // 64)), dtype=np.uint64)
+    cov = np.zeros((n_w, max(1, (n_e + 63) // 64)), dtype=np.uint64)
+    n_by = np.zeros(n_e, dtype=np.int64)
+    for w in range(n_w):
+        for e in range(n_e):
+            s = sup[w, e]
+            if s != 0:
+                if s != demand[e]:
+                    binary = False
+                cand[e, w >> 6] |= _ONE << np.uint64(w & 63)
+                cov[w, e >> 6] |= _ONE << np.uint64(e & 63)
+                n_by[e] += 1
+    k_order = np.argsort(n_by, kind="mergesort").astype(np.int64)
+    floor = 0
+    covered = n_w > 0
+    for e in range(n_e):
+        total = 0
+        reached = -1
+        for w in range(n_w):
+            total += sup[w, e]
+            if total >= demand[e]:
+                reached = w
+                break
+        if reached < 0:
+            covered = False
+            break
+        floor = max(floor, hours[reached])
+    if not covered:
+        floor = 0
+    by_size = np.empty((n_e, n_w), dtype=np.int64)
+    for e in range(n_e):
+        by_size[e] = np.argsort(-sup[:, e], kind="mergesort")
+    return binary, cand, cov, k_order, floor, by_size, n_by
+
+
+def _warm_up() -> None:
+    """Compile (or load from numba's cache) both kernels with the run-time types."""
+    supply = np.array([[2, 0], [1, 1], [0, 2]], dtype=np.int64)
+    demand = np.array([2, 2], dtype=np.int64)
+    hours = np.array([1, 2, 3], dtype=np.int64)
+    ok = np.ones(3, dtype=np.bool_)
+    for arr in (supply, demand, hours):  # as the problem and the group's elements hold them
+        arr.setflags(write=False)
+    _, sup, _, _, _ = group_arrays(supply, ok, hours, hours, demand,
+                                   time.perf_counter() + 60)
+    bit_arrays(sup, demand.copy(), hours.copy())
+
+
+def readonly(arr: np.ndarray) -> np.ndarray:
+    """A read-only view of ``arr``: the kernels are compiled for the problem's read-only
+    arrays, and a writable one of the same values would compile them once more."""
+    if not arr.flags.writeable:
+        return arr
+    view = arr.view()
+    view.setflags(write=False)
+    return view
+
+
+COMPILED_ON_IMPORT = load_kernels("group arrays", (group_arrays, bit_arrays), _warm_up)
+"""Whether importing this module compiled the kernels (a cold cache) rather than loaded them."""

@@ -1,0 +1,98 @@
+"""The compiled group arrays (:mod:`ordersplit.solver.group_prep`) equal their numpy
+definitions on random groups: the warehouses that can help in (hours, cost, id) order
+with the fully dominated ones left out, and every kernel array built from them."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ordersplit.solver import group_prep
+from ordersplit.solver.cover_kernel import pack
+from ordersplit.solver.partial_kernel import full_dominated
+
+
+def _reference_group(supply: np.ndarray, ok: np.ndarray, hours: np.ndarray, cost: np.ndarray,
+                     demand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The definition: reachable warehouses that supply something, fastest, then
+    cheapest, then first; those another one fully dominates left out."""
+    wh = np.flatnonzero(ok & supply.any(axis=1))
+    wh = wh[np.lexsort((wh, cost[wh], hours[wh]))]
+    sup = supply[wh]
+    if wh.size > 1:
+        deg = (sup > 0).sum(axis=1).astype(np.int64)
+        welem = np.zeros((wh.size, max(1, int(deg.max(initial=0)))), dtype=np.int64)
+        for w in range(wh.size):
+            welem[w, :deg[w]] = np.flatnonzero(sup[w])
+        out = np.zeros(wh.size, dtype=np.bool_)
+        assert full_dominated(sup, welem, deg, demand, hours[wh], cost[wh], out, math.inf)
+        wh, sup = wh[~out], sup[~out]
+    return wh, sup
+
+
+def _reference_floor(sup: np.ndarray, demand: np.ndarray, hours: np.ndarray) -> int:
+    reach = np.cumsum(sup, axis=0) >= demand[None, :]
+    if sup.shape[0] == 0 or not reach[-1].all() or demand.size == 0:
+        return 0
+    return int(hours[reach.argmax(axis=0)].max())
+
+
+@st.composite
+def groups(draw: st.DrawFn) -> tuple[np.ndarray, ...]:
+    n_w = draw(st.integers(0, 80))  # beyond one 64-bit word too
+    n_e = draw(st.integers(1, 6))
+    demand = np.array(draw(st.lists(st.integers(1, 5), min_size=n_e, max_size=n_e)),
+                      dtype=np.int64)
+    cells = draw(st.lists(st.integers(0, 6), min_size=n_w * n_e, max_size=n_w * n_e))
+    supply = np.minimum(np.array(cells, dtype=np.int64).reshape(n_w, n_e), demand[None, :])
+    hours = np.array(draw(st.lists(st.integers(0, 4), min_size=n_w, max_size=n_w)),
+                     dtype=np.int64)
+    cost = np.array(draw(st.lists(st.integers(0, 2), min_size=n_w, max_size=n_w)),
+                    dtype=np.int64)
+    ok = np.array(draw(st.lists(st.booleans(), min_size=n_w, max_size=n_w)), dtype=np.bool_)
+    return supply, ok, hours, cost, demand
+
+
+@settings(max_examples=300, deadline=None)
+@given(groups())
+def test_group_arrays_match_their_definition(group: tuple[np.ndarray, ...]) -> None:
+    supply, ok, hours, cost, demand = group
+    ro = group_prep.readonly
+    wh, sup, welem, wdeg, done = group_prep.group_arrays(ro(supply), ok, ro(hours), ro(cost),
+                                                         ro(demand), math.inf)
+    assert done
+    want_wh, want_sup = _reference_group(supply, ok, hours, cost, demand)
+    assert wh.tolist() == want_wh.tolist()
+    assert np.array_equal(sup, want_sup)
+    for w in range(wh.size):
+        assert welem[w, :wdeg[w]].tolist() == np.flatnonzero(sup[w]).tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(groups())
+def test_bit_arrays_match_their_definition(group: tuple[np.ndarray, ...]) -> None:
+    supply, ok, hours, cost, demand = group
+    wh, sup = _reference_group(supply, ok, hours, cost, demand)
+    hrs = hours[wh]
+    binary, cand, cov, k_order, floor, by_size, n_by = group_prep.bit_arrays(sup, demand, hrs)
+    full = sup > 0
+    assert binary == bool(((sup == 0) | (sup == demand[None, :])).all())
+    assert np.array_equal(cand, pack(full.T))
+    assert np.array_equal(cov, pack(full))
+    assert k_order.tolist() == np.argsort(full.sum(axis=0), kind="stable").tolist()
+    assert floor == _reference_floor(sup, demand, hrs)
+    assert np.array_equal(by_size, np.argsort(-sup, axis=0, kind="stable").T)
+    assert n_by.tolist() == full.sum(axis=0).tolist()
+
+
+def test_group_arrays_stop_at_a_passed_deadline() -> None:
+    supply = np.ones((3, 1), dtype=np.int64)
+    ro = group_prep.readonly
+    *_, done = group_prep.group_arrays(ro(supply), np.ones(3, dtype=np.bool_),
+                                       ro(np.arange(3, dtype=np.int64)),
+                                       ro(np.zeros(3, dtype=np.int64)),
+                                       ro(np.ones(1, dtype=np.int64)), 0.0)
+    assert not done
