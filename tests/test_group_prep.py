@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from ordersplit.solver import group_prep
 from ordersplit.solver.cover_kernel import pack
 from ordersplit.solver.partial_kernel import full_dominated
+from ordersplit.solver.problem import SplitProblem
 
 
 def _reference_group(supply: np.ndarray, ok: np.ndarray, hours: np.ndarray, cost: np.ndarray,
@@ -96,3 +97,28 @@ def test_group_arrays_stop_at_a_passed_deadline() -> None:
                                        ro(np.zeros(3, dtype=np.int64)),
                                        ro(np.ones(1, dtype=np.int64)), 0.0)
     assert not done
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 4), st.integers(1, 3), st.data())
+def test_coverable_matches_its_definition(n: int, k: int, g: int, data: st.DataObject) -> None:
+    """:attr:`SplitProblem.coverable` (masked min and max) equals the definition: no SKU
+    used by a bundle or an unsplittable item is used by another item, and every SKU of
+    several items has one group."""
+    usage = np.array(data.draw(st.lists(st.integers(0, 2), min_size=n * k, max_size=n * k)),
+                     dtype=np.int64).reshape(n, k)
+    splittable = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    group = np.array(data.draw(st.lists(st.integers(0, g - 1), min_size=n, max_size=n)),
+                     dtype=np.int64)
+    problem = SplitProblem(
+        quantity=np.ones(n, dtype=np.int64), usage=usage, splittable=splittable, group=group,
+        stock=np.ones((2, k), dtype=np.int64), allowed=np.ones((n, 2), dtype=bool),
+        hours=np.arange(2, dtype=np.int64), cost=np.zeros(2, dtype=np.int64))
+    uses = usage > 0
+    merged = (problem.single_sku >= 0) & splittable
+    want = True
+    for sku in range(k):
+        users = np.flatnonzero(uses[:, sku])
+        if users.size > 1 and (not merged[users].all() or np.unique(group[users]).size > 1):
+            want = False
+    assert problem.coverable == want

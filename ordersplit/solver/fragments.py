@@ -40,7 +40,7 @@ from ordersplit.solver.fragments_covers import (
     settle_by_covers,
     settle_by_search,
 )
-from ordersplit.solver.problem import IntArray, SplitProblem
+from ordersplit.solver.problem import ELEMENTS_MEMO, IntArray, SplitProblem
 from ordersplit.solver.stop import Deadline
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,9 @@ def share_derived(src: SplitProblem, dst: SplitProblem) -> None:
     for name in DERIVED:
         if name in known and name not in dst.__dict__:
             dst.__dict__[name] = known[name]
+    # the groups' cover elements (:func:`~ordersplit.solver.group_search.elements`): one
+    # memo for both, so the stages on either problem build a group's elements once
+    dst.__dict__.setdefault(ELEMENTS_MEMO, known.setdefault(ELEMENTS_MEMO, {}))
 
 
 def without_fragments(problem: SplitProblem) -> SplitProblem:

@@ -39,7 +39,7 @@ from ordersplit.solver import group_prep as prep
 from ordersplit.solver import partial_kernel as pkernel
 from ordersplit.solver.fill_small import SMALL_FILL, fill_small
 from ordersplit.solver.heuristics.state import fill_fastest
-from ordersplit.solver.problem import IntArray, SplitProblem
+from ordersplit.solver.problem import ELEMENTS_MEMO, IntArray, SplitProblem
 from ordersplit.solver.stop import Deadline, parallel_allowed
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ def elements(problem: SplitProblem, items: IntArray) -> tuple[IntArray, IntArray
 
     Kept on the problem per group (read-only): the search, its fill and the fragments
     stages ask for the same group's elements several times."""
-    memo = problem.__dict__.setdefault("_elements", {})
+    memo = problem.__dict__.setdefault(ELEMENTS_MEMO, {})
     key = items.tobytes()
     found = memo.get(key)
     if found is None:

@@ -36,6 +36,10 @@ BoolArray = NDArray[np.bool_]
 OBJECTIVE_TERMS = ("children", "makespan", "unit_hours", "cost", "fragments", "stock_value")
 """Scalar objective terms; the request's ``delivery`` expands to makespan, unit_hours."""
 
+ELEMENTS_MEMO = "_elements"
+"""Where :func:`~ordersplit.solver.group_search.elements` keeps a problem's groups' cover
+elements (in the instance's ``__dict__``; shared by the same data under other objectives)."""
+
 UNLIMITED = 1 << 40
 """Stock used when the stock rule is off (a warehouse that lists a SKU ships any amount)."""
 
@@ -219,8 +223,15 @@ class SplitProblem:
         alone = uses[~merged].any(axis=0)  # SKUs used by a non-merged item
         if bool((alone & (per_sku > 1)).any()):
             return False
-        groups_per_sku = [np.unique(self.group[uses[:, k]]).size for k in np.flatnonzero(per_sku > 1)]
-        return all(n == 1 for n in groups_per_sku)
+        # a SKU of several items is in one group when its items' lowest and highest
+        # group agree (one masked min and max instead of a set per SKU)
+        shared = per_sku > 1
+        if not shared.any():
+            return True
+        group = self.group[:, None]
+        lowest = np.where(uses, group, np.iinfo(np.int64).max).min(axis=0)
+        highest = np.where(uses, group, -1).max(axis=0)
+        return bool((lowest[shared] == highest[shared]).all())
 
     def groups(self) -> list[IntArray]:
         """Item indices of each group, in group order."""
