@@ -417,17 +417,15 @@ class GroupOutcome:
     nodes: int
 
 
+@functools.lru_cache(maxsize=64)
 def _terms_codes(terms: tuple[str, ...]) -> np.ndarray:
     """Kernel codes of ``terms``; ``fragments`` (partial kernel only, groups of whole
-    lines) counts pieces level by level when unit hours come before it."""
-    return np.array(_codes(terms), dtype=np.int64)
-
-
-@functools.lru_cache(maxsize=64)
-def _codes(terms: tuple[str, ...]) -> tuple[int, ...]:
+    lines) counts pieces level by level when unit hours come before it. One array per
+    terms, shared by every call (the kernels only read it)."""
     levels = "unit_hours" in terms[:terms.index("fragments")] if "fragments" in terms else False
     frag = pkernel.FRAGMENTS_LEVELS if levels else pkernel.FRAGMENTS_FEWEST
-    return tuple(frag if t == "fragments" else kernel.TERM_CODES[t] for t in terms)
+    return np.array([frag if t == "fragments" else kernel.TERM_CODES[t] for t in terms],
+                    dtype=np.int64)
 
 
 def _words(mask: int, n_w: int) -> np.ndarray:
@@ -476,7 +474,7 @@ def _key_of(data: GroupData, terms: tuple[str, ...], chosen: int) -> tuple[tuple
         assert b.sup is not None
         pkernel.leaf_key(b.sup, b.cand, b.hours, b.cost, b.worth, b.demand, _terms_codes(terms),
                          words, used, key)
-    return tuple(int(v) for v in key), _members(used, n_w)
+    return tuple(key.tolist()), _members(used, n_w)
 
 
 def _run_bits(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: int,
@@ -515,7 +513,7 @@ def _run_bits(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: in
     stop.charge(nodes)
     if state[0] == 0:
         return _BitRun(None, None, nodes, aborted)
-    key = tuple(int(v) for v in best_key)
+    key = tuple(best_key.tolist())
     if state[0] == 1:
         return _BitRun(key, None, nodes, aborted)
     return _BitRun(key, _members(best_used, n_w), nodes, aborted)
@@ -530,8 +528,8 @@ def _run_relaxed(data: GroupData, stop: Deadline, avail: int, beat: int) -> _Bit
     best_key = np.array([beat], dtype=np.int64)
     best_used = np.zeros(b.cand.shape[1], dtype=np.uint64)
     state = np.array([1, 0, 0, stop.node_limit()], dtype=np.int64)
-    kernel.search(b.cand, b.cov, b.hours, b.cost, np.zeros((0, n_w), dtype=np.int64),
-                  b.demand, b.k_order, np.zeros(0, dtype=np.int64), _words(avail, n_w),
+    kernel.search(b.cand, b.cov, b.hours, b.cost, b.worth[:0], b.demand, b.k_order,
+                  _terms_codes(()), _words(avail, n_w),
                   _words(0, n_w), best_key, best_used, state, stop.end)
     nodes, aborted = int(state[1]), bool(state[2])
     stop.charge(nodes)
@@ -574,7 +572,7 @@ def _incumbent_key(data: GroupData, x_rows: IntArray, terms: tuple[str, ...],
     covered = data.supply[local].sum(axis=0) >= data.demand
     if not covered.all():
         return None
-    return _key_of(data, terms, sum(1 << int(w) for w in local))
+    return _key_of(data, terms, sum(1 << w for w in local.tolist()))
 
 
 def _greedy_cover(data: GroupData) -> list[int] | None:
@@ -587,7 +585,7 @@ def _greedy_cover(data: GroupData) -> list[int] | None:
     else:
         assert b.sup is not None and b.welem is not None and b.wdeg is not None
         size = pkernel.greedy_cover(b.sup, b.welem, b.wdeg, b.demand, chosen)
-    return None if size < 0 else [int(w) for w in chosen[:size]]
+    return None if size < 0 else chosen[:size].tolist()
 
 
 def _search_kernel(data: GroupData, terms: tuple[str, ...], stop: Deadline,
@@ -743,7 +741,7 @@ def _after_count(data: GroupData, terms: tuple[str, ...], stop: Deadline, c_star
     under = (1 << data.wh.size) - 1
     rest = terms
     if terms and terms[0] == "makespan":
-        hours = [int(h) for h in data.hours]
+        hours = data.hours.tolist()
         levels = sorted({hours[w] for w in range(data.wh.size)})
         lo = levels.index(_bits(data).floor)
         hi = levels.index(max(hours[w] for w in found))
