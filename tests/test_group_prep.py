@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ordersplit.solver import group_prep
+from ordersplit.solver.combination import applicable
 from ordersplit.solver.cover_kernel import pack
 from ordersplit.solver.partial_kernel import full_dominated
 from ordersplit.solver.problem import SplitProblem
@@ -122,3 +123,22 @@ def test_coverable_matches_its_definition(n: int, k: int, g: int, data: st.DataO
         if users.size > 1 and (not merged[users].all() or np.unique(group[users]).size > 1):
             want = False
     assert problem.coverable == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 4), st.integers(1, 3), st.data())
+def test_applicable_is_one_reach_per_group(n: int, m: int, g: int, data: st.DataObject) -> None:
+    """:func:`applicable` (children first, per warehouse) holds exactly when the items of
+    each group may ship from the same warehouses."""
+    allowed = np.array(data.draw(st.lists(st.booleans(), min_size=n * m, max_size=n * m)),
+                       dtype=bool).reshape(n, m)
+    group = np.array(data.draw(st.lists(st.integers(0, g - 1), min_size=n, max_size=n)),
+                     dtype=np.int64)
+    problem = SplitProblem(
+        quantity=np.ones(n, dtype=np.int64), usage=np.ones((n, 1), dtype=np.int64),
+        splittable=np.ones(n, dtype=bool), group=group, stock=np.ones((m, 1), dtype=np.int64),
+        allowed=allowed, hours=np.arange(m, dtype=np.int64), cost=np.zeros(m, dtype=np.int64),
+        objective=("children", "makespan"))
+    want = all(len({allowed[i].tobytes() for i in np.flatnonzero(group == h)}) <= 1
+               for h in range(g))
+    assert applicable(problem) == want

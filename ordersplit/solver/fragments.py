@@ -71,8 +71,7 @@ def without_fragments(problem: SplitProblem) -> SplitProblem:
     """``problem`` with the fragments term dropped (for searches that do not know it)."""
     if TERM not in problem.objective:
         return problem
-    core = dataclasses.replace(problem, objective=tuple(t for t in problem.objective
-                                                        if t != TERM))
+    core = problem.with_objective(tuple(t for t in problem.objective if t != TERM))
     share_derived(problem, core)
     return core
 

@@ -93,6 +93,20 @@ class SplitProblem:
                     self.allowed, self.hours, self.cost, self.lines, self.prices):
             arr.setflags(write=False)
 
+    def with_objective(self, objective: tuple[str, ...]) -> SplitProblem:
+        """The same (already validated, read-only) arrays under another objective: a
+        shallow copy, without :func:`dataclasses.replace`'s checks and flag setting,
+        which cost more than the rest of a small order's copy. Nothing derived is
+        carried over (see :func:`~ordersplit.solver.fragments.share_derived`)."""
+        for term in objective:
+            if term not in OBJECTIVE_TERMS:
+                raise ValueError(f"unknown objective term {term!r}")
+        copy = object.__new__(type(self))
+        for name in self.__dataclass_fields__:
+            copy.__dict__[name] = self.__dict__[name]
+        copy.__dict__["objective"] = tuple(objective)
+        return copy
+
     @property
     def lines(self) -> IntArray:
         """``line`` as a plain array (never ``None`` after construction)."""
