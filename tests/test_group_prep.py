@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from ordersplit.solver import group_prep
 from ordersplit.solver.combination import applicable
 from ordersplit.solver.cover_kernel import pack
+from ordersplit.solver.evaluate import evaluate, evaluate_numpy
 from ordersplit.solver.partial_kernel import full_dominated
 from ordersplit.solver.problem import SplitProblem
 
@@ -142,3 +143,26 @@ def test_applicable_is_one_reach_per_group(n: int, m: int, g: int, data: st.Data
     want = all(len({allowed[i].tobytes() for i in np.flatnonzero(group == h)}) <= 1
                for h in range(g))
     assert applicable(problem) == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 6), st.integers(1, 5), st.integers(1, 3), st.booleans(), st.data())
+def test_evaluate_compiled_equals_numpy(n: int, m: int, g: int, per_warehouse: bool,
+                                        data: st.DataObject) -> None:
+    """Every objective term of :func:`evaluate` (one compiled pass) equals its numpy
+    definition, with lines of one item or several, with and without the warehouse rule."""
+    x = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n * m, max_size=n * m)),
+                 dtype=np.int64).reshape(n, m)
+    group = np.array(data.draw(st.lists(st.integers(0, g - 1), min_size=n, max_size=n)),
+                     dtype=np.int64)
+    line = np.array(data.draw(st.lists(st.integers(0, max(0, n - 1)), min_size=n,
+                                       max_size=n)), dtype=np.int64)
+    hours = np.array(data.draw(st.lists(st.integers(0, 50), min_size=m, max_size=m)),
+                     dtype=np.int64)
+    problem = SplitProblem(
+        quantity=x.sum(axis=1), usage=np.ones((n, 1), dtype=np.int64),
+        splittable=np.ones(n, dtype=bool), group=group, stock=np.ones((m, 1), dtype=np.int64),
+        allowed=np.ones((n, m), dtype=bool), hours=hours, cost=hours[::-1].copy(),
+        per_warehouse=per_warehouse, fixed_makespan=data.draw(st.integers(0, 30)),
+        n_groups=g, line=line if data.draw(st.booleans()) else None)
+    assert evaluate(problem, x) == evaluate_numpy(problem, x)

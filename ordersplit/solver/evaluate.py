@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ordersplit.solver.group_prep import plan_terms, readonly
 from ordersplit.solver.problem import IntArray, SplitProblem
 
 
@@ -64,7 +65,31 @@ def stock_value(problem: SplitProblem, x: IntArray) -> int:
 
 def evaluate(problem: SplitProblem, x: IntArray) -> Objective:
     """Children, makespan (minutes), sum of unit arrival minutes, cost, fragments and
-    stock value of ``x``."""
+    stock value of ``x``; every term but the stock value in one compiled pass
+    (:func:`~ordersplit.solver.group_prep.plan_terms`) when ``x`` is an ``int64``
+    matrix, as every solver's is."""
+    if x.dtype == np.int64 and x.ndim == 2 and _compiled_types(problem):
+        own = problem.own_lines
+        n_lines = 0 if own or problem.n_items == 0 else int(problem.lines.max()) + 1
+        pairs, groups, slowest, unit_hours, cost, pieces = plan_terms(
+            readonly(np.ascontiguousarray(x)), problem.group, problem.n_groups,
+            problem.hours, problem.cost, problem.lines, n_lines, own)
+        makespan = max(int(slowest) if pairs else 0, problem.fixed_makespan)
+        children = pairs if problem.per_warehouse else groups
+        return Objective(int(children), makespan, int(unit_hours), int(cost),
+                         int(pieces) if problem.per_warehouse else 0, stock_value(problem, x))
+    return evaluate_numpy(problem, x)
+
+
+def _compiled_types(problem: SplitProblem) -> bool:
+    """Whether the problem's arrays have the types :func:`plan_terms` is compiled for."""
+    return all(a.dtype == np.int64 for a in (problem.group, problem.hours, problem.cost,
+                                             problem.lines))
+
+
+def evaluate_numpy(problem: SplitProblem, x: IntArray) -> Objective:
+    """:func:`evaluate` in numpy, for any integer matrix (the definition the compiled
+    pass is tested against)."""
     used = used_pairs(problem, x)
     children = int(used.sum()) if problem.per_warehouse else int(used.any(axis=1).sum())
     open_wh = used.any(axis=0)

@@ -121,6 +121,65 @@ def bit_arrays(sup: np.ndarray, demand: np.ndarray, hours: np.ndarray,
     return binary, cand, cov, k_order, floor, by_size, n_by
 
 
+@nb.njit(cache=True, nogil=True)
+def plan_terms(x: np.ndarray, group: np.ndarray, n_groups: int, hours: np.ndarray,
+               cost: np.ndarray, lines: np.ndarray, n_lines: int, own_lines: bool,
+               ) -> tuple[int, int, int, int, int, int]:
+    """The plan terms of ``x[i, w]`` that :func:`~ordersplit.solver.evaluate.evaluate`
+    needs, in one pass: opened (group, warehouse) pairs, groups that open any, the
+    slowest opened warehouse's hours (meaningless when none opens), unit hours, the opened pairs' cost and
+    the (line, warehouse) pieces beyond one per shipping line."""
+    n, m = x.shape
+    used = np.zeros((n_groups, m), dtype=np.bool_)
+    unit = 0
+    for i in range(n):
+        g = group[i]
+        for w in range(m):
+            if x[i, w] != 0:
+                used[g, w] = True
+                unit += x[i, w] * hours[w]
+    pairs = 0
+    groups = 0
+    total_cost = 0
+    slowest = np.iinfo(np.int64).min
+    for g in range(n_groups):
+        opened = False
+        for w in range(m):
+            if used[g, w]:
+                opened = True
+                pairs += 1
+                total_cost += cost[w]
+                slowest = max(slowest, hours[w])
+        if opened:
+            groups += 1
+    pieces = 0
+    shipping = 0
+    if own_lines:  # each row a line of its own: its nonzero cells are its pieces
+        for i in range(n):
+            cells = 0
+            for w in range(m):
+                if x[i, w] != 0:
+                    cells += 1
+            pieces += cells
+            if cells:
+                shipping += 1
+    else:
+        seen = np.zeros((n_lines, m), dtype=np.bool_)
+        ships = np.zeros(n_lines, dtype=np.bool_)
+        for i in range(n):
+            line = lines[i]
+            for w in range(m):
+                if x[i, w] != 0:
+                    ships[line] = True
+                    if not seen[line, w]:
+                        seen[line, w] = True
+                        pieces += 1
+        for line in range(n_lines):
+            if ships[line]:
+                shipping += 1
+    return pairs, groups, slowest, unit, total_cost, pieces - shipping
+
+
 def _warm_up() -> None:
     """Compile (or load from numba's cache) both kernels with the run-time types."""
     supply = np.array([[2, 0], [1, 1], [0, 2]], dtype=np.int64)
@@ -132,6 +191,11 @@ def _warm_up() -> None:
     _, sup, _, _, _ = group_arrays(supply, ok, hours, hours, demand,
                                    time.perf_counter() + 60)
     bit_arrays(sup, demand.copy(), hours.copy())
+    x = np.array([[1, 1], [0, 2]], dtype=np.int64)
+    group = np.zeros(2, dtype=np.int64)
+    group.setflags(write=False)
+    for own in (True, False):
+        plan_terms(readonly(x), group, 1, hours[:2], hours[:2], group, 1, own)
 
 
 def readonly(arr: np.ndarray) -> np.ndarray:
@@ -144,5 +208,6 @@ def readonly(arr: np.ndarray) -> np.ndarray:
     return view
 
 
-COMPILED_ON_IMPORT = load_kernels("group arrays", (group_arrays, bit_arrays), _warm_up)
+COMPILED_ON_IMPORT = load_kernels("group arrays", (group_arrays, bit_arrays, plan_terms),
+                                  _warm_up)
 """Whether importing this module compiled the kernels (a cold cache) rather than loaded them."""

@@ -130,7 +130,7 @@ def _elements(problem: SplitProblem, items: IntArray) -> tuple[IntArray, IntArra
     others = items[~merged]
     if others.size == 0:
         return supply, demand
-    cap = problem.capacity[others].T  # capped at the quantity, 0 where not allowed
+    cap = problem.capacity_of(others).T  # capped at the quantity, 0 where not allowed
     whole = ~problem.splittable[others]
     q = problem.quantity[others]
     cap = np.where(whole[None, :] & (cap < q[None, :]), 0, cap)
@@ -319,12 +319,19 @@ def _one_warehouse(problem: SplitProblem, items: IntArray, terms: tuple[str, ...
     if whole.size == 0:
         return None
     hours, cost = problem.hours[whole], problem.cost[whole]
-    values = {"makespan": hours, "unit_hours": hours * int(demand.sum()), "cost": cost,
-              "stock_value": (np.zeros_like(hours) if worth is None
-                              else worth[whole] @ demand)}
-    ranked = np.lexsort((whole, cost, hours, *(values[t] for t in reversed(terms))))
-    w = int(whole[ranked[0]])
-    key = (1, *(int(values[t][ranked[0]]) for t in terms))
+
+    def value(term: str) -> IntArray:
+        if term in ("makespan", "cost"):
+            return hours if term == "makespan" else cost
+        if term == "unit_hours":
+            return hours * int(demand.sum())
+        return np.zeros_like(hours) if worth is None else worth[whole] @ demand
+
+    values = {t: value(t) for t in terms}  # only the terms asked for
+    best = 0 if whole.size == 1 else int(
+        np.lexsort((whole, cost, hours, *(values[t] for t in reversed(terms))))[0])
+    w = int(whole[best])
+    key = (1, *(int(values[t][best]) for t in terms))
     return GroupOutcome(np.array([w], dtype=np.int64), key, True, True, 0)
 
 

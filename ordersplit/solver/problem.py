@@ -166,19 +166,27 @@ class SplitProblem:
     @cached_property
     def capacity(self) -> IntArray:
         """Units of item ``i`` that warehouse ``w`` could ship alone, capped at the quantity."""
-        n, m = self.allowed.shape
-        cap = np.full((n, m), np.iinfo(np.int64).max, dtype=np.int64)
-        uses = self.usage > 0
+        cap = self.capacity_of(np.arange(self.n_items))
+        cap.setflags(write=False)
+        return cap
+
+    def capacity_of(self, items: IntArray) -> IntArray:
+        """:attr:`capacity`'s rows of ``items`` (a new array): a group of a few bundles
+        needs only theirs, not the whole order's."""
+        if "capacity" in self.__dict__:
+            return self.capacity[items]
+        usage = self.usage[items]
+        cap = np.full((items.size, self.n_warehouses), np.iinfo(np.int64).max, dtype=np.int64)
+        uses = usage > 0
         one = uses.sum(axis=1) == 1  # a plain line (or a one-SKU bundle): no loop
         rows = np.flatnonzero(one)
         sku = uses[rows].argmax(axis=1)
-        cap[rows] = self.stock[:, sku].T // self.usage[rows, sku][:, None]
+        cap[rows] = self.stock[:, sku].T // usage[rows, sku][:, None]
         for i in np.flatnonzero(uses.sum(axis=1) > 1):
-            used = np.flatnonzero(self.usage[i])
-            cap[i] = (self.stock[:, used] // self.usage[i, used]).min(axis=1)
-        cap = np.minimum(cap, self.quantity[:, None])
-        cap[~self.allowed] = 0
-        cap.setflags(write=False)
+            used = np.flatnonzero(usage[i])
+            cap[i] = (self.stock[:, used] // usage[i, used]).min(axis=1)
+        cap = np.minimum(cap, self.quantity[items][:, None])
+        cap[~self.allowed[items]] = 0
         return cap
 
     @cached_property
