@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from ordersplit.solver import group_prep
 from ordersplit.solver.combination import applicable
 from ordersplit.solver.cover_kernel import pack
-from ordersplit.solver.evaluate import evaluate, evaluate_numpy
+from ordersplit.solver.evaluate import evaluate, evaluate_numpy, fragments
 from ordersplit.solver.partial_kernel import full_dominated
 from ordersplit.solver.problem import SplitProblem
 
@@ -166,3 +166,4 @@ def test_evaluate_compiled_equals_numpy(n: int, m: int, g: int, per_warehouse: b
         per_warehouse=per_warehouse, fixed_makespan=data.draw(st.integers(0, 30)),
         n_groups=g, line=line if data.draw(st.booleans()) else None)
     assert evaluate(problem, x) == evaluate_numpy(problem, x)
+    assert fragments(problem, x) == evaluate_numpy(problem, x).fragments

@@ -51,7 +51,8 @@ SETTLE_BACKEND = "cpsat"
 30 ms a call under load 10, HiGHS 54 ms)."""
 
 
-DERIVED = ("capacity", "single_sku", "simple", "coverable", "own_lines", "lone_lines")
+DERIVED = ("capacity", "single_sku", "simple", "coverable", "own_lines", "lone_lines",
+           "_groups")
 """Cached properties of a :class:`SplitProblem` that do not depend on its objective."""
 
 

@@ -201,7 +201,10 @@ class SplitProblem:
     @cached_property
     def own_lines(self) -> bool:
         """True when every item is a line of its own (no line split into components)."""
-        return bool(np.unique(self.lines).size == self.n_items)
+        lines = self.lines
+        if lines.size < 2 or bool((lines[1:] > lines[:-1]).all()):  # increasing (usual)
+            return True
+        return bool(np.unique(lines).size == self.n_items)
 
     @cached_property
     def lone_lines(self) -> bool:
@@ -256,7 +259,12 @@ class SplitProblem:
         return bool((lowest[shared] == highest[shared]).all())
 
     def groups(self) -> list[IntArray]:
-        """Item indices of each group, in group order."""
+        """Item indices of each group, in group order (read-only; worked out once)."""
+        return list(self._groups)
+
+    @cached_property
+    def _groups(self) -> tuple[IntArray, ...]:
         order = np.argsort(self.group, kind="stable")
-        bounds = np.searchsorted(self.group[order], np.arange(self.n_groups + 1))
-        return [order[bounds[g]:bounds[g + 1]] for g in range(self.n_groups)]
+        order.setflags(write=False)
+        bounds = np.searchsorted(self.group[order], np.arange(self.n_groups + 1)).tolist()
+        return tuple(order[bounds[g]:bounds[g + 1]] for g in range(self.n_groups))
