@@ -180,6 +180,68 @@ def plan_terms(x: np.ndarray, group: np.ndarray, n_groups: int, hours: np.ndarra
     return pairs, groups, slowest, unit, total_cost, pieces - shipping
 
 
+@nb.njit(cache=True, nogil=True)
+def fill_plain(hours: np.ndarray, allowed: np.ndarray, open_wh: np.ndarray, skus: np.ndarray,
+               qty: np.ndarray, stock: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Rows ``[items, warehouses]`` of plain lines (one unit of SKU ``skus[r]`` each,
+    ``qty[r]`` of them) inside ``open_wh``: the allowed ones fastest first (ties to the
+    lower index), each SKU's demand taken from them in that order and its units handed
+    to its lines in item order; ``stock`` consumed in place. False (and ``stock``
+    untouched) when the lines do not fit."""
+    wh = np.sort(open_wh)
+    wh = wh[np.argsort(hours[wh], kind="mergesort")]
+    n = 0
+    for w in wh:
+        if allowed[w]:
+            wh[n] = w
+            n += 1
+    wh = wh[:n]
+    n_items = skus.size
+    rows = np.zeros((n_items, stock.shape[0]), dtype=np.int64)
+    first = np.full(n_items, True)  # the first line of its SKU (the SKU's demand counted)
+    taken = np.zeros((n_items, n), dtype=np.int64)  # per first line: what each warehouse gives
+    for r in range(n_items):
+        for p in range(r):
+            if skus[p] == skus[r]:
+                first[r] = False
+                break
+        if not first[r]:
+            continue
+        need = 0
+        for p in range(r, n_items):
+            if skus[p] == skus[r]:
+                need += qty[p]
+        for j in range(n):
+            if need == 0:
+                break
+            got = min(need, stock[wh[j], skus[r]])
+            if got > 0:
+                taken[r, j] = got
+                need -= got
+        if need:
+            return rows, False
+    for r in range(n_items):
+        if not first[r]:
+            continue
+        k = skus[r]
+        line = r
+        left = qty[r]
+        for j in range(n):
+            rest = taken[r, j]
+            stock[wh[j], k] -= rest
+            while rest:
+                while left == 0:  # a line of zero units takes nothing
+                    line += 1
+                    while skus[line] != k:
+                        line += 1
+                    left = qty[line]
+                units = min(rest, left)
+                rows[line, wh[j]] += units
+                rest -= units
+                left -= units
+    return rows, True
+
+
 def _warm_up() -> None:
     """Compile (or load from numba's cache) both kernels with the run-time types."""
     supply = np.array([[2, 0], [1, 1], [0, 2]], dtype=np.int64)
@@ -196,6 +258,8 @@ def _warm_up() -> None:
     group.setflags(write=False)
     for own in (True, False):
         plan_terms(readonly(x), group, 1, hours[:2], hours[:2], group, 1, own)
+    fill_plain(hours, readonly(ok), readonly(np.arange(3)), readonly(np.zeros(2, dtype=np.int64)),
+               readonly(demand), supply.copy())
 
 
 def readonly(arr: np.ndarray) -> np.ndarray:
@@ -208,6 +272,6 @@ def readonly(arr: np.ndarray) -> np.ndarray:
     return view
 
 
-COMPILED_ON_IMPORT = load_kernels("group arrays", (group_arrays, bit_arrays, plan_terms),
-                                  _warm_up)
+COMPILED_ON_IMPORT = load_kernels("group arrays",
+                                  (group_arrays, bit_arrays, plan_terms, fill_plain), _warm_up)
 """Whether importing this module compiled the kernels (a cold cache) rather than loaded them."""
