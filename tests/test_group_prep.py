@@ -117,6 +117,8 @@ def test_coverable_matches_its_definition(n: int, k: int, g: int, data: st.DataO
         stock=np.ones((2, k), dtype=np.int64), allowed=np.ones((n, 2), dtype=bool),
         hours=np.arange(2, dtype=np.int64), cost=np.zeros(2, dtype=np.int64))
     uses = usage > 0
+    one = (uses.sum(axis=1) == 1) & (usage.sum(axis=1) == 1)
+    assert problem.single_sku.tolist() == np.where(one, uses.argmax(axis=1), -1).tolist()
     merged = (problem.single_sku >= 0) & splittable
     want = True
     for sku in range(k):

@@ -1,5 +1,9 @@
 """A group's kernel arrays in one compiled call each, instead of dozens of numpy calls.
 
+(With the other small per-order passes that numpy's call overhead dominates on a
+10 x 30 order: the plan's terms, the plain-line fill, the items' single SKUs and
+whether the groups' elements are independent.)
+
 On a 10 x 30 order the arrays the exact search needs per group (the warehouses that
 can help, fastest first, with the fully dominated ones left out; the bit masks, the
 element order, the covering floor, the per-element candidates by supply) cost more in
@@ -242,6 +246,51 @@ def fill_plain(hours: np.ndarray, allowed: np.ndarray, open_wh: np.ndarray, skus
     return rows, True
 
 
+@nb.njit(cache=True, nogil=True)
+def single_skus(usage: np.ndarray) -> np.ndarray:
+    """Per item, the SKU it uses when it uses exactly one unit of one SKU, else -1
+    (:attr:`~ordersplit.solver.problem.SplitProblem.single_sku`)."""
+    n, n_k = usage.shape
+    out = np.full(n, -1, dtype=np.int64)
+    for i in range(n):
+        count = 0
+        total = 0
+        first = -1
+        for k in range(n_k):
+            total += usage[i, k]
+            if usage[i, k] > 0:
+                count += 1
+                if first < 0:
+                    first = k
+        if count == 1 and total == 1:
+            out[i] = first
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def independent_elements(usage: np.ndarray, single_sku: np.ndarray, splittable: np.ndarray,
+                         group: np.ndarray) -> bool:
+    """Whether no SKU of several items is used by a bundle or an unsplittable item or
+    by items of two groups (:attr:`~ordersplit.solver.problem.SplitProblem.coverable`)."""
+    n, n_k = usage.shape
+    for k in range(n_k):
+        users = 0
+        first_group = -1
+        apart = False  # a non-merged item, or a second group
+        for i in range(n):
+            if usage[i, k] > 0:
+                users += 1
+                if single_sku[i] < 0 or not splittable[i]:
+                    apart = True
+                if users == 1:
+                    first_group = group[i]
+                elif group[i] != first_group:
+                    apart = True
+        if users > 1 and apart:
+            return False
+    return True
+
+
 def _warm_up() -> None:
     """Compile (or load from numba's cache) both kernels with the run-time types."""
     supply = np.array([[2, 0], [1, 1], [0, 2]], dtype=np.int64)
@@ -260,6 +309,8 @@ def _warm_up() -> None:
         plan_terms(readonly(x), group, 1, hours[:2], hours[:2], group, 1, own)
     fill_plain(hours, readonly(ok), readonly(np.arange(3)), readonly(np.zeros(2, dtype=np.int64)),
                readonly(demand), supply.copy())
+    sku = single_skus(supply)  # an items x SKUs usage matrix
+    independent_elements(supply, readonly(sku), readonly(ok), readonly(sku))
 
 
 def readonly(arr: np.ndarray) -> np.ndarray:
@@ -272,6 +323,8 @@ def readonly(arr: np.ndarray) -> np.ndarray:
     return view
 
 
-COMPILED_ON_IMPORT = load_kernels("group arrays",
-                                  (group_arrays, bit_arrays, plan_terms, fill_plain), _warm_up)
+COMPILED_ON_IMPORT = load_kernels(
+    "group arrays",
+    (group_arrays, bit_arrays, plan_terms, fill_plain, single_skus, independent_elements),
+    _warm_up)
 """Whether importing this module compiled the kernels (a cold cache) rather than loaded them."""

@@ -192,9 +192,9 @@ class SplitProblem:
     @cached_property
     def single_sku(self) -> IntArray:
         """For each item the SKU it uses if it uses exactly one unit of one SKU, else -1."""
-        nz = self.usage > 0
-        one = (nz.sum(axis=1) == 1) & (self.usage.sum(axis=1) == 1)
-        sku = np.where(one, nz.argmax(axis=1), -1).astype(np.int64)
+        from ordersplit.solver.group_prep import single_skus  # the kernels load lazily
+
+        sku = single_skus(self.usage)
         sku.setflags(write=False)
         return sku
 
@@ -240,23 +240,10 @@ class SplitProblem:
         is what the exact combination search needs. :attr:`simple` is the special case
         without bundles or unsplittable items.
         """
-        if self.n_items == 0:
-            return True
-        merged = (self.single_sku >= 0) & self.splittable
-        uses = self.usage > 0
-        per_sku = uses.sum(axis=0)
-        alone = uses[~merged].any(axis=0)  # SKUs used by a non-merged item
-        if bool((alone & (per_sku > 1)).any()):
-            return False
-        # a SKU of several items is in one group when its items' lowest and highest
-        # group agree (one masked min and max instead of a set per SKU)
-        shared = per_sku > 1
-        if not shared.any():
-            return True
-        group = self.group[:, None]
-        lowest = np.where(uses, group, np.iinfo(np.int64).max).min(axis=0)
-        highest = np.where(uses, group, -1).max(axis=0)
-        return bool((lowest[shared] == highest[shared]).all())
+        from ordersplit.solver.group_prep import independent_elements
+
+        return bool(independent_elements(self.usage, self.single_sku, self.splittable,
+                                         self.group))
 
     def groups(self) -> list[IntArray]:
         """Item indices of each group, in group order (read-only; worked out once)."""
