@@ -251,8 +251,8 @@ def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None,
     """
     supply, demand = elements(problem, items) if elems is None else elems
     if worth is None:  # the usual case: every array in one compiled call
-        wh, sup, welem, wdeg, done = prep.group_arrays(
-            prep.readonly(supply), _reach(problem, items, cap_minutes),
+        wh, sup, welem, wdeg, done = prep.group_arrays(  # (a column pick can be F-ordered)
+            prep.readonly(np.ascontiguousarray(supply)), _reach(problem, items, cap_minutes),
             prep.readonly(problem.hours), prep.readonly(problem.cost), prep.readonly(demand),
             stop.end)
         if not done or stop.expired():
