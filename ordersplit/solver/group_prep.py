@@ -291,6 +291,30 @@ def independent_elements(usage: np.ndarray, single_sku: np.ndarray, splittable: 
     return True
 
 
+@nb.njit(cache=True, nogil=True)
+def sku_elements(skus: np.ndarray, splittable: np.ndarray, qty: np.ndarray, stock: np.ndarray,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A group's SKU elements (see ``group_search.elements``): which items merge into
+    one (splittable, one unit of one SKU), the SKUs they use (increasing), each SKU's
+    demand (the merged items' units) and ``[W, SKUs]`` stock capped at that demand."""
+    n_w, n_k = stock.shape
+    merged = np.zeros(skus.size, dtype=np.bool_)
+    units = np.zeros(n_k, dtype=np.int64)
+    present = np.zeros(n_k, dtype=np.bool_)
+    for r in range(skus.size):
+        if skus[r] >= 0 and splittable[r]:
+            merged[r] = True
+            units[skus[r]] += qty[r]
+            present[skus[r]] = True
+    local = np.flatnonzero(present).astype(np.int64)
+    demand = units[local]
+    supply = np.empty((n_w, local.size), dtype=np.int64)
+    for w in range(n_w):
+        for j in range(local.size):
+            supply[w, j] = min(stock[w, local[j]], demand[j])
+    return merged, local, demand, supply
+
+
 def _warm_up() -> None:
     """Compile (or load from numba's cache) both kernels with the run-time types."""
     supply = np.array([[2, 0], [1, 1], [0, 2]], dtype=np.int64)
@@ -310,6 +334,7 @@ def _warm_up() -> None:
     fill_plain(hours, readonly(ok), readonly(np.arange(3)), readonly(np.zeros(2, dtype=np.int64)),
                readonly(demand), supply.copy())
     sku = single_skus(supply)  # an items x SKUs usage matrix
+    sku_elements(readonly(sku), readonly(ok), readonly(demand), supply)
     independent_elements(supply, readonly(sku), readonly(ok), readonly(sku))
 
 
@@ -325,6 +350,7 @@ def readonly(arr: np.ndarray) -> np.ndarray:
 
 COMPILED_ON_IMPORT = load_kernels(
     "group arrays",
-    (group_arrays, bit_arrays, plan_terms, fill_plain, single_skus, independent_elements),
+    (group_arrays, bit_arrays, plan_terms, fill_plain, single_skus, independent_elements,
+     sku_elements),
     _warm_up)
 """Whether importing this module compiled the kernels (a cold cache) rather than loaded them."""

@@ -93,7 +93,7 @@ class GroupData:
 
 
 SMALL_GROUP = 64
-"""Items of a group up to which :func:`elements` sums its demand in plain Python."""
+"""Items of a group up to which :func:`elements` runs one compiled pass (numpy beyond)."""
 
 
 def elements(problem: SplitProblem, items: IntArray) -> tuple[IntArray, IntArray]:
@@ -114,19 +114,17 @@ def elements(problem: SplitProblem, items: IntArray) -> tuple[IntArray, IntArray
 
 
 def _elements(problem: SplitProblem, items: IntArray) -> tuple[IntArray, IntArray]:
-    merged = (problem.single_sku[items] >= 0) & problem.splittable[items]
-    if items.size <= SMALL_GROUP:  # a few lines: a dict adds them up quicker than numpy
-        units: dict[int, int] = {}
-        for k, q in zip(problem.single_sku[items[merged]].tolist(),
-                        problem.quantity[items[merged]].tolist(), strict=True):
-            units[k] = units.get(k, 0) + q
-        local = np.array(sorted(units), dtype=np.int64)
-        demand = np.array([units[k] for k in sorted(units)], dtype=np.int64)
+    if items.size <= SMALL_GROUP:  # a few lines: one compiled call beats numpy's calls
+        ro = prep.readonly
+        merged, _, demand, supply = prep.sku_elements(
+            ro(problem.single_sku[items]), ro(problem.splittable[items]),
+            ro(problem.quantity[items]), ro(np.ascontiguousarray(problem.stock)))
     else:
+        merged = (problem.single_sku[items] >= 0) & problem.splittable[items]
         local, inverse = np.unique(problem.single_sku[items[merged]], return_inverse=True)
         demand = np.bincount(inverse, weights=problem.quantity[items[merged]],
                              minlength=local.size).astype(np.int64)
-    supply = np.minimum(problem.stock[:, local], demand[None, :])
+        supply = np.minimum(problem.stock[:, local], demand[None, :])
     others = items[~merged]
     if others.size == 0:
         return supply, demand
