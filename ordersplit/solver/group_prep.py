@@ -1,17 +1,21 @@
-"""A group's kernel arrays in one compiled call each, instead of dozens of numpy calls.
+"""The solver's small per-order and per-group passes, each one compiled call.
 
-(With the other small per-order passes that numpy's call overhead dominates on a
-10 x 30 order: the plan's terms, the plain-line fill, the items' single SKUs and
-whether the groups' elements are independent.)
+On a 10 x 30 order these cost more in numpy call overhead than in arithmetic, and the
+search repeats them per group, stage and placement case:
 
-On a 10 x 30 order the arrays the exact search needs per group (the warehouses that
-can help, fastest first, with the fully dominated ones left out; the bit masks, the
-element order, the covering floor, the per-element candidates by supply) cost more in
-numpy call overhead than in arithmetic, and every placement case and stage builds them
-again. :func:`group_arrays` and :func:`bit_arrays` compute exactly what
-:func:`ordersplit.solver.group_search.group_data` and its ``_bit_data`` computed with
-numpy (the same order, the same masks; ``tests/solver/test_group_prep.py`` compares
-them on random groups), each in one kernel call.
+* :func:`group_arrays`, :func:`bit_arrays`: what the exact search needs of a group (the
+  warehouses that can help, fastest first, the fully dominated ones left out; the bit
+  masks, the element order, the covering floor, the candidates by supply), as
+  :func:`ordersplit.solver.group_search.group_data` and its ``_bit_data`` define them;
+* :func:`sku_elements`: a small group's SKU elements (``group_search.elements``);
+* :func:`fill_plain`: the fastest-first fill of plain lines (``fill_small``);
+* :func:`plan_terms`: a plan's objective terms (``evaluate``, ``fragments``);
+* :func:`single_skus`, :func:`independent_elements`: ``SplitProblem.single_sku`` and
+  ``coverable``.
+
+Each computes exactly its numpy definition (``tests/test_group_prep.py`` and
+``tests/test_small_paths.py`` compare them on random inputs). The arrays passed are
+read-only where the problem's are (:func:`readonly`), so one compiled variant serves.
 """
 
 from __future__ import annotations
