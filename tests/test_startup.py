@@ -151,10 +151,12 @@ def test_a_cold_cache_announces_the_compile(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_the_kernel_caches_are_warm_after_import() -> None:
-    from ordersplit.solver import cover_kernel, cover_local_search, partial_kernel
+    from ordersplit.solver import cover_kernel, cover_local_search, group_prep, partial_kernel
 
     assert cover_kernel.cache_is_warm((cover_kernel.search, cover_kernel.greedy_cover,
                                        cover_kernel.leaf_key))
+    assert cover_kernel.cache_is_warm((group_prep.group_arrays, group_prep.plan_terms,
+                                       group_prep.fill_plain, group_prep.sku_elements))
     assert cover_kernel.cache_is_warm((partial_kernel.search, partial_kernel.dominance))
     assert cover_kernel.cache_is_warm((cover_local_search.search,))
 

@@ -61,11 +61,12 @@ def applicable(problem: SplitProblem) -> bool:
         return False
     if not problem.objective or problem.objective[0] != "children":
         return False
-    for items in problem.groups():
-        rows = problem.allowed[items]
-        if items.size and not (rows == rows[0]).all():
-            return False
-    return True
+    if problem.n_items == 0:
+        return True
+    # each item's reach equals that of one item of its group (any: equality is transitive)
+    member = np.empty(problem.n_groups, dtype=np.int64)
+    member[problem.group] = np.arange(problem.n_items)
+    return bool((problem.allowed == problem.allowed[member[problem.group]]).all())
 
 
 @dataclass
@@ -107,8 +108,7 @@ def _without_constant_stock_value(problem: SplitProblem) -> SplitProblem:
     prices, or each item priced alike wherever it may ship): it ranks nothing then."""
     if "stock_value" not in problem.objective or problem.stock_value_varies:
         return problem
-    return dataclasses.replace(problem, objective=tuple(
-        t for t in problem.objective if t != "stock_value"))
+    return problem.with_objective(tuple(t for t in problem.objective if t != "stock_value"))
 
 
 COUNT_FIRST_CELLS = 5000
@@ -251,16 +251,25 @@ def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray |
                 break  # no plan within the limit: the other groups need not be searched
         return sets, keys
 
+    # Coverable: no group fills from another's stock, so a group's rows depend on its
+    # set alone and are filled once per set (the second phase keeps most sets).
+    filled: dict[tuple[int, bytes], IntArray] = {}
+
     def build(sets: list[IntArray | None]) -> IntArray | None:
         if any(s is None for s in sets):
             return None
         x = np.zeros((problem.n_items, problem.n_warehouses), dtype=np.int64)
         stock = problem.stock.copy()
-        for items, wh in zip(groups, sets, strict=True):
+        for g, (items, wh) in enumerate(zip(groups, sets, strict=True)):
             assert wh is not None
-            rows = fill_group(problem, items, wh, stock)
-            if rows is None:  # a contended SKU: the relaxation's sets do not fit
-                return None
+            memo = (g, wh.tobytes()) if problem.coverable else None
+            rows = filled.get(memo) if memo is not None else None
+            if rows is None:
+                rows = fill_group(problem, items, wh, stock)
+                if rows is None:  # a contended SKU: the relaxation's sets do not fit
+                    return None
+                if memo is not None:
+                    filled[memo] = rows
             x[items] = rows
         return x
 

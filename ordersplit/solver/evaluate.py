@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ordersplit.solver.group_prep import plan_terms, readonly
 from ordersplit.solver.problem import IntArray, SplitProblem
 
 
@@ -43,6 +44,15 @@ def fragments(problem: SplitProblem, x: IntArray) -> int:
     """
     if not problem.per_warehouse:
         return 0
+    if x.dtype == np.int64 and x.ndim == 2 and _compiled_types(problem):
+        return int(_terms(problem, x)[5])  # one compiled pass
+    return fragments_numpy(problem, x)
+
+
+def fragments_numpy(problem: SplitProblem, x: IntArray) -> int:
+    """:func:`fragments` in numpy, for any integer matrix."""
+    if not problem.per_warehouse:
+        return 0
     if problem.own_lines:  # pieces are nonzero cells, each shipping row one line
         nonzero = x != 0
         return int(nonzero.sum() - nonzero.any(axis=1).sum())
@@ -64,7 +74,35 @@ def stock_value(problem: SplitProblem, x: IntArray) -> int:
 
 def evaluate(problem: SplitProblem, x: IntArray) -> Objective:
     """Children, makespan (minutes), sum of unit arrival minutes, cost, fragments and
-    stock value of ``x``."""
+    stock value of ``x``; every term but the stock value in one compiled pass
+    (:func:`~ordersplit.solver.group_prep.plan_terms`) when ``x`` is an ``int64``
+    matrix, as every solver's is."""
+    if x.dtype == np.int64 and x.ndim == 2 and _compiled_types(problem):
+        pairs, groups, slowest, unit_hours, cost, pieces = _terms(problem, x)
+        makespan = max(int(slowest) if pairs else 0, problem.fixed_makespan)
+        children = pairs if problem.per_warehouse else groups
+        return Objective(int(children), makespan, int(unit_hours), int(cost),
+                         int(pieces) if problem.per_warehouse else 0, stock_value(problem, x))
+    return evaluate_numpy(problem, x)
+
+
+def _terms(problem: SplitProblem, x: IntArray) -> tuple[int, int, int, int, int, int]:
+    """:func:`~ordersplit.solver.group_prep.plan_terms` of ``x`` (an ``int64`` matrix)."""
+    own = problem.own_lines
+    n_lines = 0 if own or problem.n_items == 0 else int(problem.lines.max()) + 1
+    return plan_terms(readonly(np.ascontiguousarray(x)), problem.group, problem.n_groups,
+                      problem.hours, problem.cost, problem.lines, n_lines, own)
+
+
+def _compiled_types(problem: SplitProblem) -> bool:
+    """Whether the problem's arrays have the types :func:`plan_terms` is compiled for."""
+    return all(a.dtype == np.int64 for a in (problem.group, problem.hours, problem.cost,
+                                             problem.lines))
+
+
+def evaluate_numpy(problem: SplitProblem, x: IntArray) -> Objective:
+    """:func:`evaluate` in numpy, for any integer matrix (the definition the compiled
+    pass is tested against)."""
     used = used_pairs(problem, x)
     children = int(used.sum()) if problem.per_warehouse else int(used.any(axis=1).sum())
     open_wh = used.any(axis=0)
@@ -72,7 +110,7 @@ def evaluate(problem: SplitProblem, x: IntArray) -> Objective:
     makespan = max(makespan, problem.fixed_makespan)
     unit_hours = int((x * problem.hours[None, :]).sum())
     cost = int((used * problem.cost[None, :]).sum())
-    return Objective(children, makespan, unit_hours, cost, fragments(problem, x),
+    return Objective(children, makespan, unit_hours, cost, fragments_numpy(problem, x),
                      stock_value(problem, x))
 
 

@@ -40,7 +40,7 @@ from ordersplit.solver.fragments_covers import (
     settle_by_covers,
     settle_by_search,
 )
-from ordersplit.solver.problem import IntArray, SplitProblem
+from ordersplit.solver.problem import ELEMENTS_MEMO, IntArray, SplitProblem
 from ordersplit.solver.stop import Deadline
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,8 @@ SETTLE_BACKEND = "cpsat"
 30 ms a call under load 10, HiGHS 54 ms)."""
 
 
-DERIVED = ("capacity", "single_sku", "simple", "coverable", "own_lines", "lone_lines")
+DERIVED = ("capacity", "single_sku", "simple", "coverable", "own_lines", "lone_lines",
+           "_groups")
 """Cached properties of a :class:`SplitProblem` that do not depend on its objective."""
 
 
@@ -62,14 +63,16 @@ def share_derived(src: SplitProblem, dst: SplitProblem) -> None:
     for name in DERIVED:
         if name in known and name not in dst.__dict__:
             dst.__dict__[name] = known[name]
+    # the groups' cover elements (:func:`~ordersplit.solver.group_search.elements`): one
+    # memo for both, so the stages on either problem build a group's elements once
+    dst.__dict__.setdefault(ELEMENTS_MEMO, known.setdefault(ELEMENTS_MEMO, {}))
 
 
 def without_fragments(problem: SplitProblem) -> SplitProblem:
     """``problem`` with the fragments term dropped (for searches that do not know it)."""
     if TERM not in problem.objective:
         return problem
-    core = dataclasses.replace(problem, objective=tuple(t for t in problem.objective
-                                                        if t != TERM))
+    core = problem.with_objective(tuple(t for t in problem.objective if t != TERM))
     share_derived(problem, core)
     return core
 

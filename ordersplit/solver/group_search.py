@@ -35,10 +35,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ordersplit.solver import cover_kernel as kernel
+from ordersplit.solver import group_prep as prep
 from ordersplit.solver import partial_kernel as pkernel
 from ordersplit.solver.fill_small import SMALL_FILL, fill_small
 from ordersplit.solver.heuristics.state import fill_fastest
-from ordersplit.solver.problem import IntArray, SplitProblem
+from ordersplit.solver.problem import ELEMENTS_MEMO, IntArray, SplitProblem
 from ordersplit.solver.stop import Deadline, parallel_allowed
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class GroupData:
 
 
 SMALL_GROUP = 64
-"""Items of a group up to which :func:`elements` sums its demand in plain Python."""
+"""Items of a group up to which :func:`elements` runs one compiled pass (numpy beyond)."""
 
 
 def elements(problem: SplitProblem, items: IntArray) -> tuple[IntArray, IntArray]:
@@ -102,7 +103,7 @@ def elements(problem: SplitProblem, items: IntArray) -> tuple[IntArray, IntArray
 
     Kept on the problem per group (read-only): the search, its fill and the fragments
     stages ask for the same group's elements several times."""
-    memo = problem.__dict__.setdefault("_elements", {})
+    memo = problem.__dict__.setdefault(ELEMENTS_MEMO, {})
     key = items.tobytes()
     found = memo.get(key)
     if found is None:
@@ -113,23 +114,21 @@ def elements(problem: SplitProblem, items: IntArray) -> tuple[IntArray, IntArray
 
 
 def _elements(problem: SplitProblem, items: IntArray) -> tuple[IntArray, IntArray]:
-    merged = (problem.single_sku[items] >= 0) & problem.splittable[items]
-    if items.size <= SMALL_GROUP:  # a few lines: a dict adds them up quicker than numpy
-        units: dict[int, int] = {}
-        for k, q in zip(problem.single_sku[items[merged]].tolist(),
-                        problem.quantity[items[merged]].tolist(), strict=True):
-            units[k] = units.get(k, 0) + q
-        local = np.array(sorted(units), dtype=np.int64)
-        demand = np.array([units[k] for k in sorted(units)], dtype=np.int64)
+    if items.size <= SMALL_GROUP:  # a few lines: one compiled call beats numpy's calls
+        ro = prep.readonly
+        merged, _, demand, supply = prep.sku_elements(
+            ro(problem.single_sku[items]), ro(problem.splittable[items]),
+            ro(problem.quantity[items]), ro(np.ascontiguousarray(problem.stock)))
     else:
+        merged = (problem.single_sku[items] >= 0) & problem.splittable[items]
         local, inverse = np.unique(problem.single_sku[items[merged]], return_inverse=True)
         demand = np.bincount(inverse, weights=problem.quantity[items[merged]],
                              minlength=local.size).astype(np.int64)
-    supply = np.minimum(problem.stock[:, local], demand[None, :])
+        supply = np.minimum(problem.stock[:, local], demand[None, :])
     others = items[~merged]
     if others.size == 0:
         return supply, demand
-    cap = problem.capacity[others].T  # capped at the quantity, 0 where not allowed
+    cap = problem.capacity_of(others).T  # capped at the quantity, 0 where not allowed
     whole = ~problem.splittable[others]
     q = problem.quantity[others]
     cap = np.where(whole[None, :] & (cap < q[None, :]), 0, cap)
@@ -249,6 +248,15 @@ def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None,
     also be no pricier on each of those elements (:func:`_priced_full_dominance`).
     """
     supply, demand = elements(problem, items) if elems is None else elems
+    if worth is None:  # the usual case: every array in one compiled call
+        wh, sup, welem, wdeg, done = prep.group_arrays(  # (a column pick can be F-ordered)
+            prep.readonly(np.ascontiguousarray(supply)), _reach(problem, items, cap_minutes),
+            prep.readonly(problem.hours), prep.readonly(problem.cost), prep.readonly(demand),
+            stop.end)
+        if not done or stop.expired():
+            return None
+        return GroupData(items, wh, sup, demand, problem.hours[wh], problem.cost[wh],
+                         lists=(welem, wdeg))
     ok = _reach(problem, items, cap_minutes) & supply.any(axis=1)
     wh = np.flatnonzero(ok)
     wh = wh[np.lexsort((wh, problem.cost[wh], problem.hours[wh]))]
@@ -309,12 +317,19 @@ def _one_warehouse(problem: SplitProblem, items: IntArray, terms: tuple[str, ...
     if whole.size == 0:
         return None
     hours, cost = problem.hours[whole], problem.cost[whole]
-    values = {"makespan": hours, "unit_hours": hours * int(demand.sum()), "cost": cost,
-              "stock_value": (np.zeros_like(hours) if worth is None
-                              else worth[whole] @ demand)}
-    ranked = np.lexsort((whole, cost, hours, *(values[t] for t in reversed(terms))))
-    w = int(whole[ranked[0]])
-    key = (1, *(int(values[t][ranked[0]]) for t in terms))
+
+    def value(term: str) -> IntArray:
+        if term in ("makespan", "cost"):
+            return hours if term == "makespan" else cost
+        if term == "unit_hours":
+            return hours * int(demand.sum())
+        return np.zeros_like(hours) if worth is None else worth[whole] @ demand
+
+    values = {t: value(t) for t in terms}  # only the terms asked for
+    best = 0 if whole.size == 1 else int(
+        np.lexsort((whole, cost, hours, *(values[t] for t in reversed(terms))))[0])
+    w = int(whole[best])
+    key = (1, *(int(values[t][best]) for t in terms))
     return GroupOutcome(np.array([w], dtype=np.int64), key, True, True, 0)
 
 
@@ -323,36 +338,25 @@ def is_binary(data: GroupData) -> bool:
     return bool(((data.supply == 0) | (data.supply == data.demand[None, :])).all())
 
 
-def _covering_floor(data: GroupData) -> int:
-    """The slowest, over elements, of the fastest warehouses that cover its demand:
-    no cover delivers sooner."""
-    reach = np.cumsum(data.supply, axis=0) >= data.demand[None, :]
-    if data.wh.size == 0 or not reach[-1].all():
-        return 0
-    return int(data.hours[reach.argmax(axis=0)].max()) if data.demand.size else 0
-
-
 def _bit_data(data: GroupData, terms: tuple[str, ...] = (), stop: Deadline | None = None,
               ) -> _BitData | None:
     """The group's kernel arrays (built once, shared by every search on the group);
     ``None`` when the deadline stopped the dominance masks of a partial group."""
     if data.bits is not None:
         return data.bits
-    full = data.supply > 0
     worth = (np.zeros((0, data.wh.size), dtype=np.int64) if data.worth is None
              else np.ascontiguousarray(data.worth.T, dtype=np.int64))
-    bits = _BitData(
-        binary=is_binary(data), cand=_pack(full.T), cov=_pack(full),
-        k_order=np.argsort(full.sum(axis=0), kind="stable").astype(np.int64),
-        hours=data.hours.astype(np.int64), cost=data.cost.astype(np.int64),
-        demand=data.demand.astype(np.int64), floor=_covering_floor(data), worth=worth)
+    sup = np.ascontiguousarray(data.supply, dtype=np.int64)
+    hrs = data.hours.astype(np.int64)
+    demand = data.demand.astype(np.int64)
+    binary, cand, cov, k_order, floor, by_size, n_by = prep.bit_arrays(sup, demand, hrs)
+    bits = _BitData(binary=binary, cand=cand, cov=cov, k_order=k_order, hours=hrs,
+                    cost=data.cost.astype(np.int64), demand=demand, floor=floor, worth=worth)
     if not bits.binary:
         end = stop.end if stop is not None else float("inf")
-        sup = data.supply.astype(np.int64)
         bits.sup = sup
-        order = np.argsort(-sup, axis=0, kind="stable").T  # [E, W] largest supply first
-        bits.by_size = np.ascontiguousarray(order)
-        bits.n_by = full.sum(axis=0).astype(np.int64)
+        bits.by_size = by_size  # [E, W] largest supply first
+        bits.n_by = n_by
         bits.welem, bits.wdeg = data.lists if data.lists is not None else _element_lists(sup)
         words = bits.cand.shape[1]
         bits.dom_count = np.zeros((data.wh.size, words), dtype=np.uint64)
@@ -418,17 +422,15 @@ class GroupOutcome:
     nodes: int
 
 
+@functools.lru_cache(maxsize=64)
 def _terms_codes(terms: tuple[str, ...]) -> np.ndarray:
     """Kernel codes of ``terms``; ``fragments`` (partial kernel only, groups of whole
-    lines) counts pieces level by level when unit hours come before it."""
-    return np.array(_codes(terms), dtype=np.int64)
-
-
-@functools.lru_cache(maxsize=64)
-def _codes(terms: tuple[str, ...]) -> tuple[int, ...]:
+    lines) counts pieces level by level when unit hours come before it. One array per
+    terms, shared by every call (the kernels only read it)."""
     levels = "unit_hours" in terms[:terms.index("fragments")] if "fragments" in terms else False
     frag = pkernel.FRAGMENTS_LEVELS if levels else pkernel.FRAGMENTS_FEWEST
-    return tuple(frag if t == "fragments" else kernel.TERM_CODES[t] for t in terms)
+    return np.array([frag if t == "fragments" else kernel.TERM_CODES[t] for t in terms],
+                    dtype=np.int64)
 
 
 def _words(mask: int, n_w: int) -> np.ndarray:
@@ -477,7 +479,7 @@ def _key_of(data: GroupData, terms: tuple[str, ...], chosen: int) -> tuple[tuple
         assert b.sup is not None
         pkernel.leaf_key(b.sup, b.cand, b.hours, b.cost, b.worth, b.demand, _terms_codes(terms),
                          words, used, key)
-    return tuple(int(v) for v in key), _members(used, n_w)
+    return tuple(key.tolist()), _members(used, n_w)
 
 
 def _run_bits(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: int,
@@ -516,7 +518,7 @@ def _run_bits(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: in
     stop.charge(nodes)
     if state[0] == 0:
         return _BitRun(None, None, nodes, aborted)
-    key = tuple(int(v) for v in best_key)
+    key = tuple(best_key.tolist())
     if state[0] == 1:
         return _BitRun(key, None, nodes, aborted)
     return _BitRun(key, _members(best_used, n_w), nodes, aborted)
@@ -531,8 +533,8 @@ def _run_relaxed(data: GroupData, stop: Deadline, avail: int, beat: int) -> _Bit
     best_key = np.array([beat], dtype=np.int64)
     best_used = np.zeros(b.cand.shape[1], dtype=np.uint64)
     state = np.array([1, 0, 0, stop.node_limit()], dtype=np.int64)
-    kernel.search(b.cand, b.cov, b.hours, b.cost, np.zeros((0, n_w), dtype=np.int64),
-                  b.demand, b.k_order, np.zeros(0, dtype=np.int64), _words(avail, n_w),
+    kernel.search(b.cand, b.cov, b.hours, b.cost, b.worth[:0], b.demand, b.k_order,
+                  _terms_codes(()), _words(avail, n_w),
                   _words(0, n_w), best_key, best_used, state, stop.end)
     nodes, aborted = int(state[1]), bool(state[2])
     stop.charge(nodes)
@@ -575,7 +577,7 @@ def _incumbent_key(data: GroupData, x_rows: IntArray, terms: tuple[str, ...],
     covered = data.supply[local].sum(axis=0) >= data.demand
     if not covered.all():
         return None
-    return _key_of(data, terms, sum(1 << int(w) for w in local))
+    return _key_of(data, terms, sum(1 << w for w in local.tolist()))
 
 
 def _greedy_cover(data: GroupData) -> list[int] | None:
@@ -588,7 +590,7 @@ def _greedy_cover(data: GroupData) -> list[int] | None:
     else:
         assert b.sup is not None and b.welem is not None and b.wdeg is not None
         size = pkernel.greedy_cover(b.sup, b.welem, b.wdeg, b.demand, chosen)
-    return None if size < 0 else [int(w) for w in chosen[:size]]
+    return None if size < 0 else chosen[:size].tolist()
 
 
 def _search_kernel(data: GroupData, terms: tuple[str, ...], stop: Deadline,
@@ -744,7 +746,7 @@ def _after_count(data: GroupData, terms: tuple[str, ...], stop: Deadline, c_star
     under = (1 << data.wh.size) - 1
     rest = terms
     if terms and terms[0] == "makespan":
-        hours = [int(h) for h in data.hours]
+        hours = data.hours.tolist()
         levels = sorted({hours[w] for w in range(data.wh.size)})
         lo = levels.index(_bits(data).floor)
         hi = levels.index(max(hours[w] for w in found))

@@ -36,6 +36,10 @@ BoolArray = NDArray[np.bool_]
 OBJECTIVE_TERMS = ("children", "makespan", "unit_hours", "cost", "fragments", "stock_value")
 """Scalar objective terms; the request's ``delivery`` expands to makespan, unit_hours."""
 
+ELEMENTS_MEMO = "_elements"
+"""Where :func:`~ordersplit.solver.group_search.elements` keeps a problem's groups' cover
+elements (in the instance's ``__dict__``; shared by the same data under other objectives)."""
+
 UNLIMITED = 1 << 40
 """Stock used when the stock rule is off (a warehouse that lists a SKU ships any amount)."""
 
@@ -88,6 +92,20 @@ class SplitProblem:
         for arr in (self.quantity, self.usage, self.splittable, self.group, self.stock,
                     self.allowed, self.hours, self.cost, self.lines, self.prices):
             arr.setflags(write=False)
+
+    def with_objective(self, objective: tuple[str, ...]) -> SplitProblem:
+        """The same (already validated, read-only) arrays under another objective: a
+        shallow copy, without :func:`dataclasses.replace`'s checks and flag setting,
+        which cost more than the rest of a small order's copy. Nothing derived is
+        carried over (see :func:`~ordersplit.solver.fragments.share_derived`)."""
+        for term in objective:
+            if term not in OBJECTIVE_TERMS:
+                raise ValueError(f"unknown objective term {term!r}")
+        copy = object.__new__(type(self))
+        for name in self.__dataclass_fields__:
+            copy.__dict__[name] = self.__dict__[name]
+        copy.__dict__["objective"] = tuple(objective)
+        return copy
 
     @property
     def lines(self) -> IntArray:
@@ -148,34 +166,45 @@ class SplitProblem:
     @cached_property
     def capacity(self) -> IntArray:
         """Units of item ``i`` that warehouse ``w`` could ship alone, capped at the quantity."""
-        n, m = self.allowed.shape
-        cap = np.full((n, m), np.iinfo(np.int64).max, dtype=np.int64)
-        uses = self.usage > 0
+        cap = self.capacity_of(np.arange(self.n_items))
+        cap.setflags(write=False)
+        return cap
+
+    def capacity_of(self, items: IntArray) -> IntArray:
+        """:attr:`capacity`'s rows of ``items`` (a new array): a group of a few bundles
+        needs only theirs, not the whole order's."""
+        if "capacity" in self.__dict__:
+            return self.capacity[items]
+        usage = self.usage[items]
+        cap = np.full((items.size, self.n_warehouses), np.iinfo(np.int64).max, dtype=np.int64)
+        uses = usage > 0
         one = uses.sum(axis=1) == 1  # a plain line (or a one-SKU bundle): no loop
         rows = np.flatnonzero(one)
         sku = uses[rows].argmax(axis=1)
-        cap[rows] = self.stock[:, sku].T // self.usage[rows, sku][:, None]
+        cap[rows] = self.stock[:, sku].T // usage[rows, sku][:, None]
         for i in np.flatnonzero(uses.sum(axis=1) > 1):
-            used = np.flatnonzero(self.usage[i])
-            cap[i] = (self.stock[:, used] // self.usage[i, used]).min(axis=1)
-        cap = np.minimum(cap, self.quantity[:, None])
-        cap[~self.allowed] = 0
-        cap.setflags(write=False)
+            used = np.flatnonzero(usage[i])
+            cap[i] = (self.stock[:, used] // usage[i, used]).min(axis=1)
+        cap = np.minimum(cap, self.quantity[items][:, None])
+        cap[~self.allowed[items]] = 0
         return cap
 
     @cached_property
     def single_sku(self) -> IntArray:
         """For each item the SKU it uses if it uses exactly one unit of one SKU, else -1."""
-        nz = self.usage > 0
-        one = (nz.sum(axis=1) == 1) & (self.usage.sum(axis=1) == 1)
-        sku = np.where(one, nz.argmax(axis=1), -1).astype(np.int64)
+        from ordersplit.solver.group_prep import single_skus  # the kernels load lazily
+
+        sku = single_skus(self.usage)
         sku.setflags(write=False)
         return sku
 
     @cached_property
     def own_lines(self) -> bool:
         """True when every item is a line of its own (no line split into components)."""
-        return bool(np.unique(self.lines).size == self.n_items)
+        lines = self.lines
+        if lines.size < 2 or bool((lines[1:] > lines[:-1]).all()):  # increasing (usual)
+            return True
+        return bool(np.unique(lines).size == self.n_items)
 
     @cached_property
     def lone_lines(self) -> bool:
@@ -211,19 +240,18 @@ class SplitProblem:
         is what the exact combination search needs. :attr:`simple` is the special case
         without bundles or unsplittable items.
         """
-        if self.n_items == 0:
-            return True
-        merged = (self.single_sku >= 0) & self.splittable
-        uses = self.usage > 0
-        per_sku = uses.sum(axis=0)
-        alone = uses[~merged].any(axis=0)  # SKUs used by a non-merged item
-        if bool((alone & (per_sku > 1)).any()):
-            return False
-        groups_per_sku = [np.unique(self.group[uses[:, k]]).size for k in np.flatnonzero(per_sku > 1)]
-        return all(n == 1 for n in groups_per_sku)
+        from ordersplit.solver.group_prep import independent_elements
+
+        return bool(independent_elements(self.usage, self.single_sku, self.splittable,
+                                         self.group))
 
     def groups(self) -> list[IntArray]:
-        """Item indices of each group, in group order."""
+        """Item indices of each group, in group order (read-only; worked out once)."""
+        return list(self._groups)
+
+    @cached_property
+    def _groups(self) -> tuple[IntArray, ...]:
         order = np.argsort(self.group, kind="stable")
-        bounds = np.searchsorted(self.group[order], np.arange(self.n_groups + 1))
-        return [order[bounds[g]:bounds[g + 1]] for g in range(self.n_groups)]
+        order.setflags(write=False)
+        bounds = np.searchsorted(self.group[order], np.arange(self.n_groups + 1)).tolist()
+        return tuple(order[bounds[g]:bounds[g + 1]] for g in range(self.n_groups))
