@@ -62,6 +62,46 @@ def format_minor_many(values: Iterable[int], exponent: int) -> dict[int, str]:
             for v in values}
 
 
+MEMO_LIMIT = 1 << 16
+"""Entries each memo of :func:`minor_units_memo` and :func:`minor_texts_memo` holds at
+most (it starts over when full): a catalog's prices and a plan's amounts repeat."""
+
+_UNITS_MEMO: dict[int, dict[Decimal, int]] = {}
+_TEXTS_MEMO: dict[int, dict[int, str]] = {}
+
+
+def to_minor_memo(value: Decimal, exponent: int) -> int:
+    """:func:`to_minor`, remembered per exponent by value (equal decimals such as
+    ``1.5`` and ``1.50`` have the same minor units): the plan builder's prices and
+    payments repeat from order to order, and a dict lookup is a fraction of the
+    conversion. Raises as :func:`to_minor` (a failure is not remembered)."""
+    memo = _UNITS_MEMO.get(exponent)
+    if memo is None:
+        memo = _UNITS_MEMO.setdefault(exponent, {})
+    units = memo.get(value)
+    if units is None:
+        units = to_minor(value, exponent)
+        if len(memo) >= MEMO_LIMIT:
+            memo.clear()
+        memo[value] = units
+    return units
+
+
+def minor_texts_memo(values: Iterable[int], exponent: int) -> dict[int, str]:
+    """A dict from ints to their :func:`format_minor` text holding at least ``values``:
+    a memo kept per exponent, so the amounts that recur (zero above all) are formatted
+    once per process, not once per plan."""
+    memo = _TEXTS_MEMO.get(exponent)
+    if memo is None:
+        memo = _TEXTS_MEMO.setdefault(exponent, {})
+    missing = [v for v in values if v not in memo]
+    if missing:
+        if len(memo) + len(missing) > MEMO_LIMIT:  # a fresh memo: the one returned to
+            memo = _TEXTS_MEMO[exponent] = {}     # another thread stays whole
+        memo.update(format_minor_many(missing, exponent))
+    return memo
+
+
 @lru_cache(maxsize=4)
 def _minor_digits(exponent: int) -> tuple[str, ...]:
     """Every minor part, zero-padded to ``exponent`` digits (a table lookup beats formatting)."""

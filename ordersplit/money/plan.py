@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import chain
 
 import numpy.typing as npt
 
 from ordersplit.models.currency import (
     currency_exponent,
     format_minor,
-    format_minor_many,
+    minor_texts_memo,
     to_minor,
+    to_minor_memo,
 )
 from ordersplit.models.request import SplitRequest
 from ordersplit.money.batch import MoneyBatch, allocate_batch, kind_list
@@ -70,13 +72,10 @@ AmountTexts = tuple[list[dict[str, str]], list[dict[str, str]], dict[str, str]]
 
 def format_rows(keys: tuple[str, ...], exponent: int, parent: list[int],
                 children: list[list[int]], parts: list[list[int]]) -> AmountTexts:
-    """Rows of minor units as ``amounts`` dicts of decimal strings. A plan repeats few
-    values (zeros above all), so each is formatted once."""
-    values = set(parent)
-    for table in (children, parts):
-        for row in table:
-            values.update(row)
-    get = format_minor_many(values, exponent).__getitem__
+    """Rows of minor units as ``amounts`` dicts of decimal strings. Amounts recur
+    (zeros above all, and prices from order to order), so each is formatted once per
+    process (:func:`~ordersplit.models.currency.minor_texts_memo`)."""
+    get = minor_texts_memo(chain(parent, *children, *parts), exponent).__getitem__
 
     def rows(table: list[list[int]]) -> list[dict[str, str]]:  # rows are as long as keys
         return [dict(zip(keys, map(get, row), strict=False)) for row in table]
@@ -125,11 +124,12 @@ def _request_order(request: SplitRequest, part_child: list[int], part_line: list
         if slot is None:
             slot = slot_of[tax_rate] = rates.setdefault(_ratio(tax_rate), len(rates))
         line_rate.append(slot)
-    index = {line.id: i for i, line in enumerate(lines)}
     amounts: list[int] = []
     cover_act: list[int] = []
     cover_line: list[int] = []
-    for act in order.activities:
+    activities = order.activities
+    index = {line.id: i for i, line in enumerate(lines)} if activities else {}
+    for act in activities:
         if act.kind != "discount" or act.amount is None:
             continue
         ids = range(len(lines)) if act.lines is None else sorted({index[x] for x in act.lines})
@@ -142,8 +142,9 @@ def _request_order(request: SplitRequest, part_child: list[int], part_line: list
         invoiced=[m in invoiced for m in methods],
         shipping_fee=to_minor(order.shipping_fee, exp),
         first_child=request.options.shipping_fee == "first_child",
-        goods=[to_minor(x.unit_price, exp) * x.quantity for x in lines],
-        line_discount=[to_minor(x.discount, exp) for x in lines],
+        # prices and discounts recur from order to order (payments rarely): remembered
+        goods=[to_minor_memo(x.unit_price, exp) * x.quantity for x in lines],
+        line_discount=[to_minor_memo(x.discount, exp) for x in lines],
         line_rate=line_rate,
         rate_num=[r[0] for r in rates],
         rate_den=[r[1] for r in rates],
