@@ -62,7 +62,7 @@ def format_minor_many(values: Iterable[int], exponent: int) -> dict[int, str]:
             for v in values}
 
 
-MEMO_LIMIT = 1 << 16
+MEMO_LIMIT = 1 << 14
 """Entries each memo of :func:`minor_units_memo` and :func:`minor_texts_memo` holds at
 most (it starts over when full): a catalog's prices and a plan's amounts repeat."""
 

@@ -77,7 +77,7 @@ def native_validator(model: type[BaseModel], loose: list[str] | None = None) -> 
             cls.__pydantic_complete__ = was
 
 
-KNOWN_KEYS_LIMIT = 1 << 16
+KNOWN_KEYS_LIMIT = 1 << 14
 """Keys a :class:`KnownKeys` remembers (it starts over when full)."""
 
 
