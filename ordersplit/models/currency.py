@@ -63,11 +63,9 @@ def format_minor_many(values: Iterable[int], exponent: int) -> dict[int, str]:
 
 
 MEMO_LIMIT = 1 << 14
-"""Entries each memo of :func:`minor_units_memo` and :func:`minor_texts_memo` holds at
-most (it starts over when full): a catalog's prices and a plan's amounts repeat."""
+"""Entries each memo of :func:`to_minor_memo` holds at most (it starts over when full)."""
 
 _UNITS_MEMO: dict[int, dict[Decimal, int]] = {}
-_TEXTS_MEMO: dict[int, dict[int, str]] = {}
 
 
 def to_minor_memo(value: Decimal, exponent: int) -> int:
@@ -85,21 +83,6 @@ def to_minor_memo(value: Decimal, exponent: int) -> int:
             memo.clear()
         memo[value] = units
     return units
-
-
-def minor_texts_memo(values: Iterable[int], exponent: int) -> dict[int, str]:
-    """A dict from ints to their :func:`format_minor` text holding at least ``values``:
-    a memo kept per exponent, so the amounts that recur (zero above all) are formatted
-    once per process, not once per plan."""
-    memo = _TEXTS_MEMO.get(exponent)
-    if memo is None:
-        memo = _TEXTS_MEMO.setdefault(exponent, {})
-    missing = [v for v in values if v not in memo]
-    if missing:
-        if len(memo) + len(missing) > MEMO_LIMIT:  # a fresh memo: the one returned to
-            memo = _TEXTS_MEMO[exponent] = {}     # another thread stays whole
-        memo.update(format_minor_many(missing, exponent))
-    return memo
 
 
 @lru_cache(maxsize=4)

@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import chain
 
 import numpy.typing as npt
 
 from ordersplit.models.currency import (
     currency_exponent,
     format_minor,
-    minor_texts_memo,
+    format_minor_many,
     to_minor,
     to_minor_memo,
 )
@@ -72,10 +71,13 @@ AmountTexts = tuple[list[dict[str, str]], list[dict[str, str]], dict[str, str]]
 
 def format_rows(keys: tuple[str, ...], exponent: int, parent: list[int],
                 children: list[list[int]], parts: list[list[int]]) -> AmountTexts:
-    """Rows of minor units as ``amounts`` dicts of decimal strings. Amounts recur
-    (zeros above all, and prices from order to order), so each is formatted once per
-    process (:func:`~ordersplit.models.currency.minor_texts_memo`)."""
-    get = minor_texts_memo(chain(parent, *children, *parts), exponent).__getitem__
+    """Rows of minor units as ``amounts`` dicts of decimal strings. A plan repeats few
+    values (zeros above all), so each is formatted once."""
+    values = set(parent)
+    for table in (children, parts):
+        for row in table:
+            values.update(row)
+    get = format_minor_many(values, exponent).__getitem__
 
     def rows(table: list[list[int]]) -> list[dict[str, str]]:  # rows are as long as keys
         return [dict(zip(keys, map(get, row), strict=False)) for row in table]
