@@ -70,8 +70,8 @@ _UNITS_MEMO: dict[int, dict[Decimal, int]] = {}
 
 def to_minor_memo(value: Decimal, exponent: int) -> int:
     """:func:`to_minor`, remembered per exponent by value (equal decimals such as
-    ``1.5`` and ``1.50`` have the same minor units): the plan builder's prices and
-    payments repeat from order to order, and a dict lookup is a fraction of the
+    ``1.5`` and ``1.50`` have the same minor units): the plan builder's unit prices and
+    discounts recur from order to order, and a dict lookup is a fraction of the
     conversion. Raises as :func:`to_minor` (a failure is not remembered)."""
     memo = _UNITS_MEMO.get(exponent)
     if memo is None:
