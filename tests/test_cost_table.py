@@ -7,7 +7,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ordersplit.rules.costs import MAX_COST_DECIMALS, cost_table
+from ordersplit.rules.costs import MAX_COST_DECIMALS, cost_table, cost_table_memo
 
 
 def _by_decimal(costs: list[Decimal]) -> tuple[int, list[int]]:
@@ -31,3 +31,13 @@ _COSTS = st.one_of(
 @given(st.lists(_COSTS, max_size=6))
 def test_cost_table_matches_decimal_arithmetic(costs: list[Decimal]) -> None:
     assert cost_table(costs) == _by_decimal(costs)
+
+
+@given(st.lists(st.lists(_COSTS, max_size=4), min_size=1, max_size=4))
+def test_remembered_tables_are_the_tables_of_equal_values(networks: list[list[Decimal]]) -> None:
+    """The memo is keyed by value: ``1.5`` and ``1.50`` share a table, and it is theirs."""
+    for costs in networks:
+        assert cost_table_memo(tuple(costs)) == _by_decimal(costs)
+        rescaled = tuple(c.quantize(Decimal(1).scaleb(-8)) if c.is_finite() and abs(c) < 10**8
+                         else c for c in costs)
+        assert cost_table_memo(rescaled) == _by_decimal(costs)

@@ -62,6 +62,29 @@ def format_minor_many(values: Iterable[int], exponent: int) -> dict[int, str]:
             for v in values}
 
 
+MEMO_LIMIT = 1 << 14
+"""Entries each memo of :func:`to_minor_memo` holds at most (it starts over when full)."""
+
+_UNITS_MEMO: dict[int, dict[Decimal, int]] = {}
+
+
+def to_minor_memo(value: Decimal, exponent: int) -> int:
+    """:func:`to_minor`, remembered per exponent by value (equal decimals such as
+    ``1.5`` and ``1.50`` have the same minor units): the plan builder's unit prices and
+    discounts recur from order to order, and a dict lookup is a fraction of the
+    conversion. Raises as :func:`to_minor` (a failure is not remembered)."""
+    memo = _UNITS_MEMO.get(exponent)
+    if memo is None:
+        memo = _UNITS_MEMO.setdefault(exponent, {})
+    units = memo.get(value)
+    if units is None:
+        units = to_minor(value, exponent)
+        if len(memo) >= MEMO_LIMIT:
+            memo.clear()
+        memo[value] = units
+    return units
+
+
 @lru_cache(maxsize=4)
 def _minor_digits(exponent: int) -> tuple[str, ...]:
     """Every minor part, zero-padded to ``exponent`` digits (a table lookup beats formatting)."""

@@ -16,13 +16,40 @@ from typing import Any
 from pydantic import ValidationError
 
 from ordersplit.errors import RequestError, json_error_text
-from ordersplit.models.bounds import MONEY_LIMIT, PATTERN_TEXT
+from ordersplit.models.bounds import ID_PATTERN, MONEY_LIMIT, NAME_PATTERN, PATTERN_TEXT
 from ordersplit.models.currency import currency_exponent
-from ordersplit.models.native import native_validator
+from ordersplit.models.native import KnownKeys, native_validator
 from ordersplit.models.request import Activity, SplitRequest
 
-_NATIVE = native_validator(SplitRequest)
-"""The happy path: no Python validator per value; what it refuses goes the model's way."""
+_LOOSE_KEYS: list[str] = []
+_NATIVE = native_validator(SplitRequest, _LOOSE_KEYS)
+"""The happy path: no Python validator per value, and maps' keys left to
+:func:`_keys_valid`; what either refuses goes the model's way."""
+if sorted(_LOOSE_KEYS) != sorted([ID_PATTERN] * 4 + [NAME_PATTERN]):  # pragma: no cover
+    raise RuntimeError("the request's maps changed: _keys_valid must check every map's keys")
+_IDS, _NAMES = KnownKeys(ID_PATTERN), KnownKeys(NAME_PATTERN)
+
+
+def _keys_valid(request: SplitRequest) -> bool:
+    """Whether every map key the loose native validator let through matches its pattern:
+    the catalog's SKUs, the warehouses' stock SKUs and destinations, the stock prices'
+    warehouses and SKUs (a network repeats a handful of destinations hundreds of times,
+    so the distinct keys are collected in C and each is matched once per process)."""
+    warehouses = request.warehouses
+    ids = set(request.catalog).union(*[wh.stock for wh in warehouses])
+    prices = request.options.stock_prices
+    if prices is not None:
+        ids = ids.union(prices.prices, *prices.prices.values())
+    return (_IDS.all_valid(ids)
+            and _NAMES.all_valid(set().union(*[wh.delivery_hours for wh in warehouses])))
+
+
+def native_request(data: str | bytes | Mapping[str, Any]) -> SplitRequest | None:
+    """``data`` validated by the native happy path (JSON text or a decoded mapping), or
+    None when it refuses: then the model's way accepts it or names the error."""
+    validate = _NATIVE.validate_json if isinstance(data, str | bytes) else _NATIVE.validate_python
+    request = _validated(validate, data)
+    return request if request is not None and _keys_valid(request) else None
 
 
 def json_path(loc: Iterable[int | str]) -> str:
@@ -55,7 +82,7 @@ def parse_request(data: str | bytes | Mapping[str, Any] | SplitRequest) -> Split
     if isinstance(data, str | bytes):
         # the fast ways: pydantic reads the JSON itself, no dicts in between; natively
         # first, then with the model's own validators (a JSON 2.0 quantity, say)
-        request = _validated(_NATIVE.validate_json, data)
+        request = native_request(data)
         if request is None:
             request = _validated(SplitRequest.model_validate_json, data)
         if request is not None:
@@ -69,7 +96,7 @@ def parse_request(data: str | bytes | Mapping[str, Any] | SplitRequest) -> Split
     if not isinstance(data, Mapping):
         raise RequestError("the request must be a JSON object", field="")
     order_id = _order_id_of(data)
-    request = _validated(_NATIVE.validate_python, data)
+    request = native_request(data)
     if request is not None:
         check_request(request)
         return request

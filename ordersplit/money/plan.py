@@ -18,6 +18,7 @@ from ordersplit.models.currency import (
     format_minor,
     format_minor_many,
     to_minor,
+    to_minor_memo,
 )
 from ordersplit.models.request import SplitRequest
 from ordersplit.money.batch import MoneyBatch, allocate_batch, kind_list
@@ -125,11 +126,12 @@ def _request_order(request: SplitRequest, part_child: list[int], part_line: list
         if slot is None:
             slot = slot_of[tax_rate] = rates.setdefault(_ratio(tax_rate), len(rates))
         line_rate.append(slot)
-    index = {line.id: i for i, line in enumerate(lines)}
     amounts: list[int] = []
     cover_act: list[int] = []
     cover_line: list[int] = []
-    for act in order.activities:
+    activities = order.activities
+    index = {line.id: i for i, line in enumerate(lines)} if activities else {}
+    for act in activities:
         if act.kind != "discount" or act.amount is None:
             continue
         ids = range(len(lines)) if act.lines is None else sorted({index[x] for x in act.lines})
@@ -142,8 +144,9 @@ def _request_order(request: SplitRequest, part_child: list[int], part_line: list
         invoiced=[m in invoiced for m in methods],
         shipping_fee=to_minor(order.shipping_fee, exp),
         first_child=request.options.shipping_fee == "first_child",
-        goods=[to_minor(x.unit_price, exp) * x.quantity for x in lines],
-        line_discount=[to_minor(x.discount, exp) for x in lines],
+        # prices and discounts recur from order to order (payments rarely): remembered
+        goods=[to_minor_memo(x.unit_price, exp) * x.quantity for x in lines],
+        line_discount=[to_minor_memo(x.discount, exp) for x in lines],
         line_rate=line_rate,
         rate_num=[r[0] for r in rates],
         rate_den=[r[1] for r in rates],

@@ -199,13 +199,11 @@ class OneOrder:
         """Amount keys, the columns of every row of the allocation."""
         return FIXED_HEAD + self.methods + FIXED_TAIL
 
-    def _money(self) -> tuple[list[int], ...]:
-        return (self.payments, [self.shipping_fee], self.goods, self.line_discount,
-                self.activity_amount)
-
     def is_refund(self) -> bool:
         """Whether a money input is below zero (as :meth:`MoneyBatch.refund_orders`)."""
-        return min(min(x, default=0) for x in self._money()) < 0
+        return (self.shipping_fee < 0 or min(self.goods, default=0) < 0
+                or min(self.line_discount, default=0) < 0 or min(self.payments, default=0) < 0
+                or min(self.activity_amount, default=0) < 0)
 
     def magnitude(self) -> OneOrder:
         """The same order with every money input's sign dropped."""
@@ -433,7 +431,10 @@ def _allocate_charge(batch: OneOrder) -> OneAllocation:
 
 
 def _column_sums(rows: list[list[int]]) -> list[int]:
-    return list(map(sum, zip(*rows, strict=True)))
+    """Column totals of rows of equal length (one row: a copy of it, most children)."""
+    if len(rows) == 1:
+        return rows[0][:]
+    return list(map(sum, zip(*rows, strict=False)))  # equal lengths by construction
 
 
 def _activity_components(batch: OneOrder, parts_of: list[list[int]]) -> list[list[int]]:

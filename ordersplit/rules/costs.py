@@ -43,6 +43,26 @@ def cost_table(costs: Sequence[Decimal]) -> tuple[int, list[int]]:
                           for whole, _, frac in parts]
 
 
+NETWORKS_REMEMBERED = 256
+"""Distinct cost lists :func:`cost_table_memo` keeps (it starts over when full)."""
+
+_TABLES: dict[tuple[Decimal, ...], tuple[int, list[int]]] = {}
+
+
+def cost_table_memo(costs: tuple[Decimal, ...]) -> tuple[int, list[int]]:
+    """:func:`cost_table`, remembered by value: a service splits order after order
+    against the same network, and hashing the costs is far cheaper than reading them.
+    The table depends on the values alone (``1.5`` and ``1.50`` give the same), so
+    equal keys give equal tables. The list returned is shared: do not change it."""
+    table = _TABLES.get(costs)
+    if table is None:
+        table = cost_table(costs)
+        if len(_TABLES) >= NETWORKS_REMEMBERED:
+            _TABLES.clear()
+        _TABLES[costs] = table
+    return table
+
+
 def _plain(text: str) -> bool:
     """Digits with at most one point: no sign, exponent, NaN or infinity."""
     return text.replace(".", "", 1).isdigit()

@@ -22,7 +22,7 @@ import numpy as np
 from ordersplit.solver.problem import IntArray
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     """One unit of sourcing before the rules run: a line, or one component of a bundle line."""
 

@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 
 from ordersplit.models.request import SplitRequest, Warehouse
-from ordersplit.rules.costs import cost_table
+from ordersplit.rules.costs import cost_table_memo
 from ordersplit.rules.keys import GroupKey, KeyFields, key_fields
 from ordersplit.rules.presource import (
     Candidate,
@@ -268,7 +268,7 @@ def compile_request(request: SplitRequest) -> Compiled:
 
     # Problem items: the non-bulky candidates' shippable units, groups renumbered densely.
     rows = [(c, u) for c, u in zip(rest, shippable, strict=True) if u > 0]
-    cost_scale, costs = cost_table([wh.child_cost for wh in warehouses])
+    cost_scale, costs = cost_table_memo(tuple([wh.child_cost for wh in warehouses]))
     group_of_key: dict[int, int] = {}
     for c, _ in rows:
         group_of_key.setdefault(c.key_index, len(group_of_key))
@@ -278,13 +278,15 @@ def compile_request(request: SplitRequest) -> Compiled:
     if cells:
         flat, amounts = zip(*cells, strict=True)
         usage_matrix.put(flat, amounts)
+    allowed = np.empty((n, m), dtype=bool)
+    allowed[:] = ships  # every candidate may ship from ``ships``
     problem = SplitProblem(
         quantity=np.array([u for _, u in rows], dtype=np.int64),
         usage=usage_matrix,
         splittable=np.array([c.splittable for c, _ in rows], dtype=bool),
         group=np.array([group_of_key[c.key_index] for c, _ in rows], dtype=np.int64),
         stock=stock,
-        allowed=np.tile(ships, (n, 1)),  # every candidate may ship from ``ships``
+        allowed=allowed,
         hours=np.maximum(minutes, 0),
         cost=np.array(costs, dtype=np.int64),
         objective=expand_objective(request.objective_order()),
