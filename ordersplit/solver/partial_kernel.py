@@ -50,11 +50,11 @@ from ordersplit.solver.cover_kernel import (
     _low,
     _most_among,
     _now,
-    _popcount,
     _top_sum,
     before,
     keep,
     load_kernels,
+    n_available,
     put_worth,
     score,
 )
@@ -281,17 +281,26 @@ def _dual_bound(cand: np.ndarray, sup: np.ndarray, res: np.ndarray, av: np.ndarr
         r = res[e]
         if r <= 0:
             continue
-        least = 1.0
-        for i in range(av.size):
-            x = cand[e, i] & av[i]
-            while x:
-                w = 64 * i + _low(x)
-                x &= x - _ONE
-                least = min(least, slack[w] * r / min(sup[w, e], r))
+        least = _least_share(cand, sup, e, r, av, slack)
         if least > 1e-12:
             total += least
             _take_share(cand, sup, e, r, av, slack, least)
     return total
+
+
+@nb.njit(cache=True, inline="always")
+def _least_share(cand: np.ndarray, sup: np.ndarray, e: int, r: int, av: np.ndarray,
+                 slack: np.ndarray) -> float:
+    """The most element ``e``'s dual value can rise (at most 1): the least slack of an
+    available candidate per share of ``e``'s remaining units it holds."""
+    least = 1.0
+    for i in range(av.size):
+        x = cand[e, i] & av[i]
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            least = min(least, slack[w] * r / min(sup[w, e], r))
+    return least
 
 
 @nb.njit(cache=True, inline="always")
@@ -450,42 +459,28 @@ def _branch_element(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by
                     chm: np.ndarray, depth: int, min_count: int, best_key: np.ndarray,
                     has_best: bool,
                     tie: int, union: np.ndarray, reach: np.ndarray, costs: np.ndarray,
-                    work: np.ndarray, slack: np.ndarray) -> int:
+                    work: np.ndarray, slack: np.ndarray, mcs: np.ndarray) -> int:
     """The element to branch on (fewest available candidates; ties: the one needing
     more warehouses), or -1 when the node is pruned (see the module docstring).
     Warehouses that no cover of the room left can hold (by their reduced cost) leave
     ``av`` for the node and everything below it."""
+    pick = _scarcest(sup, cand, by_size, n_by, k_order, res, av, mcs, work)
+    if pick < 0:
+        return -1
     union[:] = 0
     extra = 0
     disjoint = 0
-    pick = -1
-    fewest = 1 << 60
-    pick_mc = 0
     for idx in range(k_order.size):
         e = k_order[idx]
-        r = res[e]
-        if r <= 0:
+        if res[e] <= 0:
             continue
-        n = 0
+        extra = max(extra, mcs[e])
         overlap = False
         for i in range(av.size):
-            c = cand[e, i] & av[i]
-            n += _popcount(c)
-            if c & union[i]:
+            if cand[e, i] & av[i] & union[i]:
                 overlap = True
-        if n == 0:
-            return -1
-        mc = _min_cover(sup, by_size, n_by, e, r, av)
-        work[0] += n_by[e] + av.size
-        if mc < 0:
-            return -1
-        extra = max(extra, mc)
-        if n < fewest or (n == fewest and mc > pick_mc):
-            pick = e
-            fewest = n
-            pick_mc = mc
         if not overlap:
-            disjoint += mc
+            disjoint += mcs[e]
             for i in range(av.size):
                 union[i] |= cand[e, i] & av[i]
     if not has_best:
@@ -503,15 +498,17 @@ def _branch_element(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by
                                                  best_key[0] - depth, costs, best_key):
         return -1
     if total >= 0.0 and _fix_by_slack(total, slack, best_key[0] - depth - tie, av):
-        return _scarcest(sup, cand, by_size, n_by, k_order, res, av)
+        return _scarcest(sup, cand, by_size, n_by, k_order, res, av, mcs, work)
     return pick
 
 
 @nb.njit(cache=True)
 def _scarcest(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndarray,
-              k_order: np.ndarray, res: np.ndarray, av: np.ndarray) -> int:
+              k_order: np.ndarray, res: np.ndarray, av: np.ndarray, mcs: np.ndarray,
+              work: np.ndarray) -> int:
     """The element left with the fewest available candidates (ties: the one needing more
-    warehouses), or -1 when one can no longer be covered."""
+    warehouses), or -1 when one can no longer be covered; ``mcs[e]``: the fewest
+    available warehouses that cover each element left."""
     pick = -1
     fewest = 1 << 60
     pick_mc = 0
@@ -520,12 +517,14 @@ def _scarcest(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.n
         r = res[e]
         if r <= 0:
             continue
-        n = 0
-        for i in range(av.size):
-            n += _popcount(cand[e, i] & av[i])
-        mc = _min_cover(sup, by_size, n_by, e, r, av)
-        if n == 0 or mc < 0:
+        n = n_available(cand, e, av)
+        if n == 0:
             return -1
+        mc = _min_cover(sup, by_size, n_by, e, r, av)
+        work[0] += n_by[e] + av.size
+        if mc < 0:
+            return -1
+        mcs[e] = mc
         if n < fewest or (n == fewest and mc > pick_mc):
             pick = e
             fewest = n
@@ -608,6 +607,7 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
     need = np.zeros(levels, dtype=np.float64)
     reach = np.zeros(max(n_w, 1), dtype=np.float64)
     slack = np.zeros(max(n_w, 1), dtype=np.float64)
+    mcs = np.zeros(max(n_e, 1), dtype=np.int64)
     best_r = np.zeros(max(n_w, 1), dtype=np.float64)
     costs = np.zeros(max(n_w, 1), dtype=np.int64)
     union = np.zeros(nw, dtype=np.uint64)
@@ -664,7 +664,7 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
                 pick = _branch_element(sup, cand, by_size, n_by, hours, cost, worth, demand, k_order,
                                        terms, res[d], av[d], chm[d], d + base, min_count,
                                        best_key, has_best, tie, union, reach, costs, work,
-                                       slack)
+                                       slack, mcs)
                 if pick >= 0:
                     n = 0
                     for i in range(nw):
