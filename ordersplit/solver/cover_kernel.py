@@ -562,23 +562,32 @@ def _branch_sku(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.n
     sets, then the dual bound) exceeds the incumbent's, or ties it and the later
     terms cannot win. Warehouses that no cover of at most ``room`` more warehouses can
     hold (by their reduced cost) leave ``av`` for the node and everything below it."""
-    pick = _scarcest(cand, k_order, unc, av)
-    if pick < 0 or not has_best:
-        return pick
     union[:] = 0
     extra = 0
-    for idx in range(k_order.size):
+    pick = -1
+    fewest = 1 << 30
+    for idx in range(k_order.size):  # one pass: the pick and the disjoint bound
         k = k_order[idx]
         if not (unc[k >> 6] >> np.uint64(k & 63)) & _ONE:
             continue
+        n = 0
         overlap = False
         for i in range(av.size):
-            if cand[k, i] & av[i] & union[i]:
+            c = cand[k, i] & av[i]
+            n += _popcount(c)
+            if c & union[i]:
                 overlap = True
+        if n == 0:
+            return -1
+        if n < fewest:
+            pick = k
+            fewest = n
         if not overlap:
             extra += 1
             for i in range(av.size):
                 union[i] |= cand[k, i] & av[i]
+    if not has_best:
+        return pick
     total = -1.0
     if depth + extra <= best_key[0]:
         _reaches(cov, unc, av, reach)
