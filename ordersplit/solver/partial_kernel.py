@@ -14,7 +14,9 @@ to every element's demand. The search is the binary kernel's
   sibling branch of ``v`` has already searched;
 * the count bound is the largest of: the fewest available warehouses that still cover
   one element's remaining units (largest supplies first), that sum over elements with
-  pairwise disjoint candidate sets, and the covering LP's dual bound;
+  pairwise disjoint candidate sets, and the covering LP's dual bound (one pass of
+  dual ascent); a warehouse whose reduced cost pushes that bound past the warehouses
+  still allowed is in no cover that fits, and leaves the node's candidates;
 * with the count tied, the later terms are bounded: the makespan by the slowest of the
   chosen and of each element's fastest available prefix that covers its remaining
   units, the unit hours by a fastest fill over every warehouse still allowed, the cost
