@@ -221,3 +221,47 @@ def test_count_search_from_an_incumbent_matches_enumeration(
     used = [w for w in range(warehouses) if kernel.words_mask(best_used) >> w & 1]
     assert full[used].any(axis=0).all()
     assert len(used) == best_key[0] == _smallest_cover_size(full)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.integers(3, 14), st.integers(4, 11),
+       st.floats(0.1, 0.5))
+def test_dual_bound_and_slacks_never_exceed_a_cover(seed: int, skus: int, warehouses: int,
+                                                    density: float) -> None:
+    """What the reduced-cost fixing relies on: for the dual values of any node (some
+    SKUs already covered, some warehouses excluded), every cover ``C`` of the SKUs left
+    from the warehouses left has at least the bound plus its members' slacks; so the
+    bound never exceeds the smallest cover, and a warehouse whose slack pushes the bound
+    past the room left is in no cover that fits. Checked on every subset of warehouses."""
+    rng = np.random.default_rng(seed)
+    full = rng.random((warehouses, skus)) < density
+    cand, cov = kernel.pack(full.T.copy()), kernel.pack(full)
+    unc_rows = rng.random(skus) < 0.8
+    av_rows = rng.random(warehouses) < 0.85
+    unc_rows &= full[av_rows].any(axis=0)  # a node the search enters: every SKU has a candidate
+    if not unc_rows.any():
+        return
+    unc, av = kernel.pack(unc_rows[None, :])[0], kernel.pack(av_rows[None, :])[0]
+    k_order = np.argsort(full.sum(axis=0), kind="stable").astype(np.int64)
+    reach = np.zeros(warehouses, dtype=np.int64)
+    slack = np.zeros(warehouses)
+    kernel._reaches(cov, unc, av, reach)
+    total = kernel._dual_bound(cand, cov, unc, av, k_order, reach, slack)
+    open_wh = np.flatnonzero(av_rows)
+    smallest = None
+    for size in range(1, open_wh.size + 1):
+        for combo in itertools.combinations(open_wh.tolist(), size):
+            if not full[list(combo)][:, unc_rows].any(axis=0).all():
+                continue
+            smallest = size if smallest is None else smallest
+            assert size >= total + slack[list(combo)].sum() - 1e-9
+    assert smallest is not None
+    assert int(np.ceil(total - 1e-9)) <= smallest
+    assert (slack[open_wh] >= -1e-9).all()  # dual feasible: no warehouse over-priced
+    for room in range(smallest, open_wh.size + 1):  # fixing keeps every member of a fitting cover
+        kept = av.copy()
+        kernel._fix_by_slack(total, slack, room, kept)
+        kept_rows = np.array([kernel.words_mask(kept) >> w & 1 for w in range(warehouses)], bool)
+        for combo in itertools.combinations(open_wh.tolist(), room):
+            if full[list(combo)][:, unc_rows].any(axis=0).all():
+                assert kept_rows[list(combo)].all(), (combo, total, slack)

@@ -221,3 +221,49 @@ def test_the_vectorized_group_fill_is_the_fastest_fill(problem: SplitProblem,
         assert (a is None) == (b is None)
         if a is not None and b is not None:
             assert (a == b).all() and (mine == theirs).all()
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.integers(2, 10), st.integers(4, 10))
+def test_partial_dual_bound_and_slacks_never_exceed_a_cover(seed: int, n_elements: int,
+                                                            n_wh: int) -> None:
+    """What the partial kernel's reduced-cost fixing relies on: every set of available
+    warehouses whose capped supplies reach each element's remaining units has at least
+    the dual bound plus its members' slacks; so the bound never exceeds the fewest
+    warehouses that cover, and fixing keeps every member of a cover that fits the room.
+    Checked on every subset, with partial stocks (1-5 units against demands of 1-8)."""
+    from ordersplit.solver import cover_kernel, partial_kernel
+
+    rng = np.random.default_rng(seed)
+    sup = np.where(rng.random((n_wh, n_elements)) < 0.5,
+                   rng.integers(1, 6, size=(n_wh, n_elements)), 0).astype(np.int64)
+    res = rng.integers(0, 9, size=n_elements).astype(np.int64)  # 0: already covered
+    av_rows = rng.random(n_wh) < 0.85
+    res = np.where(sup[av_rows].sum(axis=0) >= res, res, 0)  # a node the search enters
+    if not (res > 0).any():
+        return
+    sup = np.minimum(sup, np.maximum(res, 1)[None, :])
+    cand = cover_kernel.pack((sup > 0).T.copy())
+    av = cover_kernel.pack(av_rows[None, :])[0]
+    reach = np.zeros(n_wh)
+    for w in np.flatnonzero(av_rows):
+        reach[w] = sum(min(sup[w, e], res[e]) / res[e] for e in range(n_elements) if res[e] > 0)
+    slack = np.zeros(n_wh)
+    k_order = np.argsort((sup > 0).sum(axis=0), kind="stable").astype(np.int64)
+    total = partial_kernel._dual_bound(cand, sup, res, av, k_order, reach, slack)
+    open_wh = np.flatnonzero(av_rows).tolist()
+    assert (slack[open_wh] >= -1e-9).all()  # dual feasible
+    covers = [combo for size in range(1, len(open_wh) + 1)
+              for combo in itertools.combinations(open_wh, size)
+              if (sup[list(combo)].sum(axis=0) >= res).all()]
+    assert covers
+    for combo in covers:
+        assert len(combo) >= total + slack[list(combo)].sum() - 1e-9
+    assert int(np.ceil(total - 1e-9)) <= min(len(c) for c in covers)
+    for room in range(min(len(c) for c in covers), len(open_wh) + 1):
+        kept = av.copy()
+        cover_kernel._fix_by_slack(total, slack, room, kept)
+        bits = cover_kernel.words_mask(kept)
+        for combo in covers:
+            if len(combo) <= room:
+                assert all(bits >> w & 1 for w in combo), (combo, total, slack)

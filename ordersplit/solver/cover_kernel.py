@@ -36,7 +36,7 @@ COMPILE_EXPECTED = "about 15 s on an idle 2-core machine, a minute or more on a 
 MAKESPAN, UNIT_HOURS, COST, STOCK_VALUE = 0, 1, 2, 3
 TERM_CODES = {"makespan": MAKESPAN, "unit_hours": UNIT_HOURS, "cost": COST,
               "stock_value": STOCK_VALUE}
-CHECK_MASK = 1023  # look at the clock every 1,024 nodes
+CHECK_MASK = 255  # look at the clock every 256 nodes (a bounded node takes up to ~10 us)
 
 _M1 = np.uint64(0x5555555555555555)
 _M2 = np.uint64(0x3333333333333333)
@@ -142,6 +142,15 @@ def _take_from(cand: np.ndarray, k: int, av: np.ndarray, values: np.ndarray,
             w = 64 * i + _low(x)
             x &= x - _ONE
             values[w] -= amount
+
+
+@nb.njit(cache=True, inline="always")
+def n_available(cand: np.ndarray, k: int, av: np.ndarray) -> int:
+    """How many available candidates row ``k`` has."""
+    n = 0
+    for i in range(av.size):
+        n += _popcount(cand[k, i] & av[i])
+    return n
 
 
 @nb.njit(cache=True, inline="always")
@@ -414,22 +423,30 @@ def _finish(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarr
 
 
 @nb.njit(cache=True)
-def _dual_bound(cand: np.ndarray, cov: np.ndarray, unc: np.ndarray, av: np.ndarray,
-                k_order: np.ndarray, reach: np.ndarray) -> int:
-    """Covering-LP dual bound on the warehouses still needed: SKU ``k`` gets
-    ``1 / (most uncovered SKUs any of its candidates covers)``, which keeps every
-    warehouse's dual constraint at most 1; then one pass of dual ascent raises each
-    SKU's value (fewest candidates first) by the least slack left among its
-    candidates, which keeps them at most 1 too (on 100 x 300 covers it halves the
-    nodes of the count stage)."""
+def _reaches(cov: np.ndarray, unc: np.ndarray, av: np.ndarray, reach: np.ndarray) -> None:
+    """``reach[w]``: how many uncovered SKUs each available warehouse ``w`` covers."""
     for i in range(av.size):
         x = av[i]
         while x:
             w = 64 * i + _low(x)
             x &= x - _ONE
-            r = _reach_of(cov, w, unc)
-            reach[w] = r
-    slack = np.ones(reach.size)
+            reach[w] = _reach_of(cov, w, unc)
+
+
+@nb.njit(cache=True)
+def _dual_bound(cand: np.ndarray, cov: np.ndarray, unc: np.ndarray, av: np.ndarray,
+                k_order: np.ndarray, reach: np.ndarray, slack: np.ndarray) -> float:
+    """Covering-LP dual bound on the warehouses still needed (a float; any cover has at
+    least its ceiling): SKU ``k`` gets ``1 / (most uncovered SKUs any of its candidates
+    covers)``, which keeps every warehouse's dual constraint at most 1; then one pass of
+    dual ascent raises each SKU's value (fewest candidates first) by the least slack
+    left among its candidates, which keeps them at most 1 too (on 100 x 300 covers it
+    halves the nodes of the count stage). ``slack[w]`` ends as 1 minus the values of the
+    uncovered SKUs that available warehouse ``w`` covers (its reduced cost): every cover
+    ``C`` of the uncovered SKUs from the available warehouses has at least the bound
+    plus the slacks of its members (:func:`_fix_by_slack`). ``reach`` holds each
+    available warehouse's uncovered SKUs (:func:`_reaches`)."""
+    slack[:] = 1.0
     total = 0.0
     for j in range(unc.size):
         z = unc[j]
@@ -447,7 +464,50 @@ def _dual_bound(cand: np.ndarray, cov: np.ndarray, unc: np.ndarray, av: np.ndarr
         if least > 1e-12:
             total += least
             _take_from(cand, k, av, slack, least)
-    return int(np.ceil(total - 1e-9))
+    return total
+
+
+FIX_MARGIN = 1e-7
+"""Float margin of the reduced-cost test (the dual values are sums of a few hundred
+reciprocals: their rounding error is many orders of magnitude smaller)."""
+
+
+@nb.njit(cache=True)
+def _fix_by_slack(total: float, slack: np.ndarray, room: int, av: np.ndarray) -> bool:
+    """Reduced-cost fixing: drop from ``av`` every warehouse ``w`` with ``total +
+    slack[w] > room`` (no cover of at most ``room`` warehouses can hold it, since a
+    cover's size is at least ``total`` plus its members' slacks, see
+    :func:`_dual_bound`); True when one was dropped."""
+    removed = False
+    limit = room - total + FIX_MARGIN
+    for i in range(av.size):
+        x = av[i]
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            if slack[w] > limit:
+                av[i] &= ~(_ONE << np.uint64(w & 63))
+                removed = True
+    return removed
+
+
+@nb.njit(cache=True)
+def _scarcest(cand: np.ndarray, k_order: np.ndarray, unc: np.ndarray, av: np.ndarray) -> int:
+    """The uncovered SKU with the fewest available candidates (first in ``k_order`` on
+    ties), or -1 when one has none."""
+    pick = -1
+    fewest = 1 << 30
+    for idx in range(k_order.size):
+        k = k_order[idx]
+        if not (unc[k >> 6] >> np.uint64(k & 63)) & _ONE:
+            continue
+        n = n_available(cand, k, av)
+        if n == 0:
+            return -1
+        if n < fewest:
+            pick = k
+            fewest = n
+    return pick
 
 
 @nb.njit(cache=True)
@@ -495,16 +555,18 @@ def _terms_below(cand: np.ndarray, hours: np.ndarray, cost: np.ndarray, worth: n
 def _branch_sku(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarray,
                 worth: np.ndarray, demand: np.ndarray, k_order: np.ndarray, terms: np.ndarray,
                 unc: np.ndarray, av: np.ndarray, chm: np.ndarray, depth: int, best_key: np.ndarray,
-                has_best: bool, union: np.ndarray, reach: np.ndarray) -> int:
+                has_best: bool, union: np.ndarray, reach: np.ndarray, slack: np.ndarray,
+                room: int) -> int:
     """The uncovered SKU to branch on (fewest candidates left), or -1 when the node is
     pruned: some SKU has no candidate, or the count bound (pairwise disjoint candidate
     sets, then the dual bound) exceeds the incumbent's, or ties it and the later
-    terms cannot win."""
+    terms cannot win. Warehouses that no cover of at most ``room`` more warehouses can
+    hold (by their reduced cost) leave ``av`` for the node and everything below it."""
     union[:] = 0
     extra = 0
     pick = -1
     fewest = 1 << 30
-    for idx in range(k_order.size):
+    for idx in range(k_order.size):  # one pass: the pick and the disjoint bound
         k = k_order[idx]
         if not (unc[k >> 6] >> np.uint64(k & 63)) & _ONE:
             continue
@@ -526,14 +588,19 @@ def _branch_sku(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.n
                 union[i] |= cand[k, i] & av[i]
     if not has_best:
         return pick
+    total = -1.0
     if depth + extra <= best_key[0]:
-        extra = max(extra, _dual_bound(cand, cov, unc, av, k_order, reach))
+        _reaches(cov, unc, av, reach)
+        total = _dual_bound(cand, cov, unc, av, k_order, reach, slack)
+        extra = max(extra, int(np.ceil(total - 1e-9)))
     count = depth + extra
     if count > best_key[0]:
         return -1
     if count == best_key[0] and not _terms_below(cand, hours, cost, worth, demand, terms, unc, av,
                                                  chm, best_key):
         return -1
+    if total >= 0.0 and _fix_by_slack(total, slack, room, av):
+        return _scarcest(cand, k_order, unc, av)
     return pick
 
 
@@ -571,6 +638,7 @@ def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarra
     best_r = np.zeros(n_k + 1, dtype=np.int64)
     tmp = np.zeros(max(n_w, 1), dtype=np.int64)
     union = np.zeros(nw, dtype=np.uint64)
+    slack = np.zeros(max(n_w, 1))
     used = np.zeros(nw, dtype=np.uint64)
     key = np.zeros(best_key.size, dtype=np.int64)
     reach = np.zeros(cov.shape[0], dtype=np.int64)
@@ -615,7 +683,7 @@ def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarra
             else:
                 pick = _branch_sku(cand, cov, hours, cost, worth, demand, k_order, terms, unc[d],
                                    av[d], chm[d], d + base, best_key, state[0] != 0, union,
-                                   reach)
+                                   reach, slack, best_key[0] - d - base - tie)
                 if pick >= 0:
                     n = 0
                     for i in range(nw):

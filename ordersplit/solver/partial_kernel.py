@@ -14,7 +14,9 @@ to every element's demand. The search is the binary kernel's
   sibling branch of ``v`` has already searched;
 * the count bound is the largest of: the fewest available warehouses that still cover
   one element's remaining units (largest supplies first), that sum over elements with
-  pairwise disjoint candidate sets, and the covering LP's dual bound;
+  pairwise disjoint candidate sets, and the covering LP's dual bound (one pass of
+  dual ascent); a warehouse whose reduced cost pushes that bound past the warehouses
+  still allowed is in no cover that fits, and leaves the node's candidates;
 * with the count tied, the later terms are bounded: the makespan by the slowest of the
   chosen and of each element's fastest available prefix that covers its remaining
   units, the unit hours by a fastest fill over every warehouse still allowed, the cost
@@ -46,14 +48,15 @@ from ordersplit.solver.cover_kernel import (
     STOCK_VALUE,
     UNIT_HOURS,
     _count,
+    _fix_by_slack,
     _low,
     _most_among,
     _now,
-    _popcount,
     _top_sum,
     before,
     keep,
     load_kernels,
+    n_available,
     put_worth,
     score,
 )
@@ -256,15 +259,63 @@ def _reach(sup: np.ndarray, welem: np.ndarray, wdeg: np.ndarray, res: np.ndarray
 
 
 @nb.njit(cache=True)
-def _dual_bound(cand: np.ndarray, res: np.ndarray, av: np.ndarray, reach: np.ndarray) -> int:
-    """Covering-LP dual bound: element ``e`` gets ``1 / (largest reach of its available
-    candidates)``, which keeps every warehouse's dual constraint at most 1."""
+def _dual_bound(cand: np.ndarray, sup: np.ndarray, res: np.ndarray, av: np.ndarray,
+                k_order: np.ndarray, reach: np.ndarray, slack: np.ndarray) -> float:
+    """Covering-LP dual bound (a float; a cover has at least its ceiling) on the LP whose
+    column ``w`` holds ``a[w, e] = min(sup[w, e], res[e]) / res[e]`` (each cover sums to
+    1 at least on every element): element ``e`` gets ``1 / (largest reach of its
+    available candidates)``, which keeps every warehouse's dual constraint at most 1,
+    then one pass of dual ascent (``k_order``) raises each element's value by the most
+    its candidates' slacks allow. ``slack[w]`` ends as 1 minus ``w``'s dual column sum:
+    a cover ``C`` from the available warehouses has at least the bound plus its members'
+    slacks (:func:`~ordersplit.solver.cover_kernel._fix_by_slack`)."""
+    slack[:] = 1.0
     total = 0.0
     for e in range(res.size):
-        if res[e] <= 0:
+        r = res[e]
+        if r <= 0:
             continue
-        total += 1.0 / _most_among(cand, e, av, reach)
-    return int(np.ceil(total - EPS))
+        value = 1.0 / _most_among(cand, e, av, reach)
+        total += value
+        _take_share(cand, sup, e, r, av, slack, value)
+    for idx in range(k_order.size):  # the ascent
+        e = k_order[idx]
+        r = res[e]
+        if r <= 0:
+            continue
+        least = _least_share(cand, sup, e, r, av, slack)
+        if least > 1e-12:
+            total += least
+            _take_share(cand, sup, e, r, av, slack, least)
+    return total
+
+
+@nb.njit(cache=True, inline="always")
+def _least_share(cand: np.ndarray, sup: np.ndarray, e: int, r: int, av: np.ndarray,
+                 slack: np.ndarray) -> float:
+    """The most element ``e``'s dual value can rise (at most 1): the least slack of an
+    available candidate per share of ``e``'s remaining units it holds."""
+    least = 1.0
+    for i in range(av.size):
+        x = cand[e, i] & av[i]
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            least = min(least, slack[w] * r / min(sup[w, e], r))
+    return least
+
+
+@nb.njit(cache=True, inline="always")
+def _take_share(cand: np.ndarray, sup: np.ndarray, e: int, r: int, av: np.ndarray,
+                slack: np.ndarray, value: float) -> None:
+    """Charge ``value`` of element ``e`` to each available candidate's slack, in
+    proportion to the share of ``e``'s remaining units it holds."""
+    for i in range(av.size):
+        x = cand[e, i] & av[i]
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            slack[w] -= value * min(sup[w, e], r) / r
 
 
 @nb.njit(cache=True, inline="always")
@@ -410,12 +461,56 @@ def _branch_element(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by
                     chm: np.ndarray, depth: int, min_count: int, best_key: np.ndarray,
                     has_best: bool,
                     tie: int, union: np.ndarray, reach: np.ndarray, costs: np.ndarray,
-                    work: np.ndarray) -> int:
+                    work: np.ndarray, slack: np.ndarray, mcs: np.ndarray) -> int:
     """The element to branch on (fewest available candidates; ties: the one needing
-    more warehouses), or -1 when the node is pruned (see the module docstring)."""
+    more warehouses), or -1 when the node is pruned (see the module docstring).
+    Warehouses that no cover of the room left can hold (by their reduced cost) leave
+    ``av`` for the node and everything below it."""
+    pick = _scarcest(sup, cand, by_size, n_by, k_order, res, av, mcs, work)
+    if pick < 0:
+        return -1
     union[:] = 0
     extra = 0
     disjoint = 0
+    for idx in range(k_order.size):
+        e = k_order[idx]
+        if res[e] <= 0:
+            continue
+        extra = max(extra, mcs[e])
+        overlap = False
+        for i in range(av.size):
+            if cand[e, i] & av[i] & union[i]:
+                overlap = True
+        if not overlap:
+            disjoint += mcs[e]
+            for i in range(av.size):
+                union[i] |= cand[e, i] & av[i]
+    if not has_best:
+        return pick
+    extra = max(extra, disjoint)
+    total = -1.0
+    if depth + extra + tie <= best_key[0]:
+        total = _dual_bound(cand, sup, res, av, k_order, reach, slack)
+        extra = max(extra, int(np.ceil(total - EPS)))
+    count = max(depth + extra, min_count)
+    if count > best_key[0] or (count == best_key[0] and tie):
+        return -1
+    if count == best_key[0] and not _terms_below(sup, cand, by_size, n_by, hours, cost,
+                                                 worth, demand, terms, res, av, chm,
+                                                 best_key[0] - depth, costs, best_key):
+        return -1
+    if total >= 0.0 and _fix_by_slack(total, slack, best_key[0] - depth - tie, av):
+        return _scarcest(sup, cand, by_size, n_by, k_order, res, av, mcs, work)
+    return pick
+
+
+@nb.njit(cache=True)
+def _scarcest(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndarray,
+              k_order: np.ndarray, res: np.ndarray, av: np.ndarray, mcs: np.ndarray,
+              work: np.ndarray) -> int:
+    """The element left with the fewest available candidates (ties: the one needing more
+    warehouses), or -1 when one can no longer be covered; ``mcs[e]``: the fewest
+    available warehouses that cover each element left."""
     pick = -1
     fewest = 1 << 60
     pick_mc = 0
@@ -424,40 +519,18 @@ def _branch_element(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by
         r = res[e]
         if r <= 0:
             continue
-        n = 0
-        overlap = False
-        for i in range(av.size):
-            c = cand[e, i] & av[i]
-            n += _popcount(c)
-            if c & union[i]:
-                overlap = True
+        n = n_available(cand, e, av)
         if n == 0:
             return -1
         mc = _min_cover(sup, by_size, n_by, e, r, av)
         work[0] += n_by[e] + av.size
         if mc < 0:
             return -1
-        extra = max(extra, mc)
+        mcs[e] = mc
         if n < fewest or (n == fewest and mc > pick_mc):
             pick = e
             fewest = n
             pick_mc = mc
-        if not overlap:
-            disjoint += mc
-            for i in range(av.size):
-                union[i] |= cand[e, i] & av[i]
-    if not has_best:
-        return pick
-    extra = max(extra, disjoint)
-    if depth + extra + tie <= best_key[0]:
-        extra = max(extra, _dual_bound(cand, res, av, reach))
-    count = max(depth + extra, min_count)
-    if count > best_key[0] or (count == best_key[0] and tie):
-        return -1
-    if count == best_key[0] and not _terms_below(sup, cand, by_size, n_by, hours, cost,
-                                                 worth, demand, terms, res, av, chm,
-                                                 best_key[0] - depth, costs, best_key):
-        return -1
     return pick
 
 
@@ -535,6 +608,8 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
     pos = np.zeros(levels, dtype=np.int64)
     need = np.zeros(levels, dtype=np.float64)
     reach = np.zeros(max(n_w, 1), dtype=np.float64)
+    slack = np.zeros(max(n_w, 1), dtype=np.float64)
+    mcs = np.zeros(max(n_e, 1), dtype=np.int64)
     best_r = np.zeros(max(n_w, 1), dtype=np.float64)
     costs = np.zeros(max(n_w, 1), dtype=np.int64)
     union = np.zeros(nw, dtype=np.uint64)
@@ -590,7 +665,8 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
                     work[0] += _reach(sup, welem, wdeg, res[d], av[d], reach)
                 pick = _branch_element(sup, cand, by_size, n_by, hours, cost, worth, demand, k_order,
                                        terms, res[d], av[d], chm[d], d + base, min_count,
-                                       best_key, has_best, tie, union, reach, costs, work)
+                                       best_key, has_best, tie, union, reach, costs, work,
+                                       slack, mcs)
                 if pick >= 0:
                     n = 0
                     for i in range(nw):
