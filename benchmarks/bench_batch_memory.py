@@ -54,6 +54,14 @@ def driver_peak(samples: list[tuple[float, float]]) -> Thread:
     return thread
 
 
+def timeline(samples: list[tuple[float, float]], points: int = 40) -> list[list[int]]:
+    """``samples`` (seconds, MB) as at most ``points`` pairs, each the largest of its
+    window: where in the run the driver's memory went up."""
+    step = max(1, -(-len(samples) // points))
+    windows = [samples[i:i + step] for i in range(0, len(samples), step)]
+    return [[round(t), round(mb)] for t, mb in (max(w, key=lambda s: s[1]) for w in windows)]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--orders", type=int, default=10_000)
@@ -92,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_mb": round(mem["peak_rss_mb"]), "peak_pss_mb": round(mem["peak_pss_mb"]),
         "driver_peak_mb_at_s": [round(x) for x in max(samples, key=lambda s: s[1])],
         "driver_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "driver_mb_timeline": timeline(samples),
         "tables_digest": tables_digest(Path(args.out)),
         "loadavg": Path("/proc/loadavg").read_text().split()[:3]}))
     return 0
