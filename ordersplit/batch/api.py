@@ -186,10 +186,11 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
         clock.lap("store_read")
     state = _state(work, order_time_limit_s, deterministic, work_limit)
     solution: Solution | None = None
-    tables: dict[str, pd.DataFrame] = {}
+    sink = None if not stream or out is None else TableSink(out, fmt, dict(TABLE_COLUMNS))
+    # no valid order: empty order tables (streamed: the sink writes their headers)
+    tables: dict[str, pd.DataFrame] = {} if sink is not None else {
+        name: pd.DataFrame(columns=list(cols)) for name, cols in TABLE_COLUMNS.items()}
     failures: dict[int, str] = {}
-    sink = None if not stream or out is None else TableSink(
-        out, fmt, dict(TABLE_COLUMNS))
     planned = 0
     plans: list[Plan] = []
     bound: tuple[JointBound | None, dict[str, Any]] = (None, {})

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from ordersplit.batch import api, frames, reoptimize
-from ordersplit.batch.output import TABLE_COLUMNS
+from ordersplit.batch.output import TABLE_COLUMNS, TABLE_NAMES
 
 RUN = {"time_limit_s": 600, "max_rounds": 1, "deterministic": True, "bound_time_limit_s": 0}
 
@@ -75,3 +75,19 @@ def test_an_order_failing_in_a_streamed_piece_is_an_error_row_without_rows(
 def test_stream_needs_an_out_folder_and_no_store(small: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="out folder"):
         reoptimize(small, stream=True, **RUN)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_batch_of_only_invalid_orders_gives_error_rows_and_empty_tables(
+        tmp_path: Path, stream: bool) -> None:
+    bad = {"order": {"id": "A", "currency": "USD", "destination": "x", "lines": [],
+                     "payments": []}, "catalog": {}, "warehouses": []}
+    batch = {"requests": [bad], "warehouses": [{"id": "W1", "stock": {"X": 1},
+                                                "delivery_hours": {"*": 10}}]}
+    res = reoptimize(batch, out=tmp_path, stream=stream, **RUN)
+    assert list(res.errors["order_id"]) == ["A"]
+    assert res.summary["orders_planned"] == 0 and res.summary["orders_failed"] == 1
+    assert sorted(res.tables) == (["changes", "errors"] if stream else sorted(TABLE_NAMES))
+    for name, columns in TABLE_COLUMNS.items():
+        assert list(pd.read_csv(tmp_path / f"{name}.csv").columns) == list(columns)
+        assert len(pd.read_csv(tmp_path / f"{name}.csv")) == 0
