@@ -10,6 +10,8 @@ JSON line: seconds per stage, the peak resident memory of this process and all i
 descendants (summed RSS, and PSS: shared pages split), the driver's own peak, and a
 digest of the written tables (the same batch gives the same digest before and after a
 change that must not alter plans or tables). ``--max-rounds 0`` runs no search round.
+The order tables are written while they are built (``stream=True``) unless
+``--whole-tables``.
 """
 
 from __future__ import annotations
@@ -54,6 +56,14 @@ def driver_peak(samples: list[tuple[float, float]]) -> Thread:
     return thread
 
 
+def timeline(samples: list[tuple[float, float]], points: int = 40) -> list[list[int]]:
+    """``samples`` (seconds, MB) as at most ``points`` pairs, each the largest of its
+    window: where in the run the driver's memory went up."""
+    step = max(1, -(-len(samples) // points))
+    windows = [samples[i:i + step] for i in range(0, len(samples), step)]
+    return [[round(t), round(mb)] for t, mb in (max(w, key=lambda s: s[1]) for w in windows)]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--orders", type=int, default=10_000)
@@ -65,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--parts", type=int, default=2)
     p.add_argument("--max-rounds", type=int, default=1)
     p.add_argument("--out", required=True)
+    p.add_argument("--whole-tables", action="store_true",
+                   help="hold the order tables whole and write them at the end (before "
+                        "stream=True)")
     args = p.parse_args(argv)
     config = ScenarioConfig.preset(args.preset, n_orders=args.orders,
                                    n_warehouses=args.warehouses, n_skus=args.skus,
@@ -79,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         res = reoptimize(batch, workers=args.workers, time_limit_s=36000.0,
                          max_rounds=args.max_rounds, deterministic=True, parts=args.parts,
-                         bound_time_limit_s=0.0, out=args.out)
+                         bound_time_limit_s=0.0, out=args.out, stream=not args.whole_tables)
         wall = time.perf_counter() - t0
     s = res.summary
     print(json.dumps({
@@ -92,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_mb": round(mem["peak_rss_mb"]), "peak_pss_mb": round(mem["peak_pss_mb"]),
         "driver_peak_mb_at_s": [round(x) for x in max(samples, key=lambda s: s[1])],
         "driver_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "driver_mb_timeline": timeline(samples),
         "tables_digest": tables_digest(Path(args.out)),
         "loadavg": Path("/proc/loadavg").read_text().split()[:3]}))
     return 0

@@ -26,6 +26,7 @@ from ordersplit.batch.model import OrderPlan, failed_plan, with_work_limit
 from ordersplit.batch.output import TABLE_COLUMNS, TABLE_NAMES, build_plans, change_rows, frame
 from ordersplit.batch.search import BatchState
 from ordersplit.batch.shards import Runner, make_runner
+from ordersplit.batch.sink import TableSink
 from ordersplit.batch.summary import batch_summary, bound_of
 from ordersplit.batch.tables import batch_from_tables, read_tables
 from ordersplit.batch.writeback import StoreView, read_store, store_summary, stored_tables, write_back
@@ -53,9 +54,15 @@ class BatchResult:
     summary: dict[str, Any]
     plans: list[Plan] = field(default_factory=list)
     solution: Solution | None = None
+    streamed: list[Path] = field(default_factory=list)
+    """With ``reoptimize(stream=True)``: the files the order tables were written to while
+    they were built (they are then not in ``tables``)."""
 
     @property
     def master(self) -> pd.DataFrame:
+        if "master" not in self.tables and self.streamed:
+            raise KeyError("the order tables were written to files while they were built "
+                           f"(stream=True): read {self.streamed[0]}")
         return self.tables["master"]
 
     @property
@@ -71,21 +78,11 @@ class BatchResult:
         return [*self.write_tables(out, fmt), self.write_summary(out)]
 
     def write_tables(self, out: str | Path, fmt: str = "csv") -> list[Path]:
-        """Every table as ``OUT/NAME.csv`` (or ``.parquet``)."""
-        if fmt not in ("csv", "parquet"):
-            raise ValueError(f"unknown format {fmt!r}: csv or parquet")
-        root = Path(out)
-        root.mkdir(parents=True, exist_ok=True)
-        paths = []
+        """Every table held as ``OUT/NAME.csv`` (or ``.parquet``)."""
+        sink = TableSink(out, fmt, {name: list(df.columns) for name, df in self.tables.items()})
         for name, df in self.tables.items():
-            path = root / f"{name}.{fmt}"
-            if fmt == "csv":
-                df.to_csv(path, index=False)
-            else:
-                df.astype({c: "string" for c in df.columns if df[c].dtype == object}).to_parquet(
-                    path, index=False)
-            paths.append(path)
-        return paths
+            sink.write(name, df)
+        return sink.close()
 
     def write_summary(self, out: str | Path) -> Path:
         """The summary as ``OUT/summary.json``."""
@@ -139,7 +136,8 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
                progress: bool = False, max_rounds: int | None = None,
                order_time_limit_s: float = ORDER_TIME_LIMIT_S,
                bound_time_limit_s: float = 60.0, deterministic: bool = False,
-               work_limit: int | None = None, parts: int | None = None) -> BatchResult:
+               work_limit: int | None = None, parts: int | None = None,
+               stream: bool = False) -> BatchResult:
     """Re-split a batch of pending orders jointly against their shared stock.
 
     ``source``: a folder of CSV/Parquet tables (see :mod:`ordersplit.batch.tables`), a
@@ -161,10 +159,18 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
     :func:`~ordersplit.batch.engine.part_count`: one per 10,000 orders, and in a search
     that is not deterministic at least one per worker); a deterministic run with the
     same ``parts`` gives the same plans whatever ``workers`` or the Dask cluster.
+    ``stream`` (with ``out``, without ``store``): the order tables (``master``,
+    ``items``, ``payments``, ``activities``) are written to ``out`` in pieces of
+    :data:`STREAM_WINDOW` orders while they are built, instead of being held whole and
+    returned (``BatchResult.tables`` then holds ``changes`` and ``errors``,
+    ``BatchResult.streamed`` the files); the files are the same.
 
     Every input order ends as a plan or as an error row; the count is checked.
     """
     clock = Clock(time_limit_s)
+    if stream and (out is None or store is not None):
+        raise ValueError("stream writes the tables to --out while they are built: it needs "
+                         "an out folder and no store")
     if store is not None and not batch_id:
         raise ValueError("writing to a store needs a batch id (--batch-id): it makes the "
                          "write-back idempotent")
@@ -180,8 +186,12 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
         clock.lap("store_read")
     state = _state(work, order_time_limit_s, deterministic, work_limit)
     solution: Solution | None = None
-    tables: dict[str, pd.DataFrame] = {}
+    sink = None if not stream or out is None else TableSink(out, fmt, dict(TABLE_COLUMNS))
+    # no valid order: empty order tables (streamed: the sink writes their headers)
+    tables: dict[str, pd.DataFrame] = {} if sink is not None else {
+        name: pd.DataFrame(columns=list(cols)) for name, cols in TABLE_COLUMNS.items()}
     failures: dict[int, str] = {}
+    planned = 0
     plans: list[Plan] = []
     bound: tuple[JointBound | None, dict[str, Any]] = (None, {})
     traffic: dict[str, Any] = {}
@@ -206,7 +216,7 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
                              else min(bound_s, left))
             clock.lap("joint_bound")
             if store is None:
-                tables, failures = _tables(state, runner, solution.final, bar)
+                tables, failures, planned = _tables(state, runner, solution.final, bar, sink)
             else:  # the lifecycle store takes contract plans
                 plans, _, failures = _plans_and_rows(state, runner, solution.final, bar)
             clock.lap("tables")
@@ -227,10 +237,11 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
         writes, tables = _write_back(view, batch, plans, changes, errors, clock)
     else:
         writes = {}
-        _drop(tables, {state.templates[o].order_id for o in failures})
         tables["changes"] = frame(changes)
+    streamed = [] if sink is None else sink.close()
     errors.sort(key=lambda e: e.position)
-    n_planned = len(set(tables["master"]["root_id"])) if len(tables["master"]) else 0
+    n_planned = planned if sink is not None else (
+        len(set(tables["master"]["root_id"])) if len(tables["master"]) else 0)
     if n_planned + len(errors) != batch.n_input:
         raise CountMismatchError(f"{n_planned} plans + {len(errors)} errors != "
                                  f"{batch.n_input} orders")
@@ -246,7 +257,8 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
                    deterministic=deterministic)
     if view is not None:
         summary["store"] = store_summary(view, writes)
-    result = BatchResult({k: tables[k] for k in TABLE_NAMES}, summary, plans, solution)
+    result = BatchResult({k: tables[k] for k in TABLE_NAMES if k in tables}, summary, plans,
+                         solution, streamed)
     if out is not None:
         result.write_tables(out, fmt)
         clock.lap("output")
@@ -270,6 +282,9 @@ DETERMINISTIC_WORK_LIMIT = 1_000_000
 STORE_WRITE_S = 0.01
 """Estimated seconds to write one order back (measured: 4.3 s for 500 orders on SQLite
 at load average 9; the plans it builds and the read-back are sampled)."""
+STREAM_WINDOW = 20_000
+"""Orders whose table rows are built and written together with ``stream`` (about 60 MB
+of rows in the driver at a time)."""
 OUTPUT_S_PER_ORDER = 0.0003
 """Seconds to write one order's rows to files (measured: 0.6 s for 2,000 orders)."""
 SAMPLE = 64
@@ -350,25 +365,49 @@ def _drop(tables: dict[str, pd.DataFrame], gone: set[str]) -> None:
             tables[name] = df[~df["root_id"].isin(gone)].reset_index(drop=True)
 
 
-def _tables(state: BatchState, runner: Runner, final: Sequence[OrderPlan], bar: _Bar
-            ) -> tuple[dict[str, pd.DataFrame], dict[int, str]]:
-    """The four order tables of the final plans (chunks on the slots owning the orders,
-    money vectorized per chunk), in order position; failed orders as ``{position: reason}``.
+def _tables(state: BatchState, runner: Runner, final: Sequence[OrderPlan], bar: _Bar,
+            sink: TableSink | None = None
+            ) -> tuple[dict[str, pd.DataFrame], dict[int, str], int]:
+    """The four order tables of the final plans in order position, the failed orders as
+    ``{position: reason}`` (no rows), and how many orders have rows. With a ``sink`` the
+    tables are built and written :data:`STREAM_WINDOW` orders at a time and not returned."""
+    n = len(final)
+    window = max(1, n if sink is None else STREAM_WINDOW)
+    tables: dict[str, pd.DataFrame] = {}
+    failures: dict[int, str] = {}
+    planned = 0
+    for lo in range(0, n, window):
+        tables, failed = _window_tables(state, runner, final, bar, lo, min(n, lo + window))
+        failures.update(failed)
+        planned += tables["master"]["root_id"].nunique() if len(tables["master"]) else 0
+        if sink is not None:
+            for name, df in tables.items():
+                sink.write(name, df)
+            tables = {}
+    return tables, failures, planned
+
+
+def _window_tables(state: BatchState, runner: Runner, final: Sequence[OrderPlan], bar: _Bar,
+                   lo: int, hi: int) -> tuple[dict[str, pd.DataFrame], dict[int, str]]:
+    """The four order tables of the orders ``lo <= o < hi`` (chunks on the slots owning
+    the orders, money vectorized per chunk), in order position, without the rows of the
+    orders that failed; those as ``{position: reason}``.
 
     The chunks are runs of consecutive positions (:meth:`Runner.output` with
     ``contiguous``), joined in position order one table at a time, each chunk's frames
     dropped as soon as they are joined: the rows are then usually in order already and
     need no sorted copy (at a million orders the tables take gigabytes)."""
-    n = len(final)
+    n = hi - lo
     size = max(64, min(8192, n // max(1, 2 * runner.workers) or 1))
     chunks: list[tuple[int, dict[str, pd.DataFrame]]] = []
     failures: dict[int, str] = {}
-    for orders, chunk in runner.output(table_chunk, final, size, contiguous=True):
+    for orders, chunk in runner.output(table_chunk, final, size, contiguous=True,
+                                       span=(lo, hi)):
         failures.update(chunk.failures)
-        chunks.append((int(orders[0]) if orders.size else n, chunk.tables))
-        bar("tables", len(orders), n)
+        chunks.append((int(orders[0]) if orders.size else hi, chunk.tables))
+        bar("tables", len(orders), len(final))
     chunks.sort(key=lambda c: c[0])
-    position = {state.templates[o].order_id: o for o in range(n)}
+    position = {state.templates[o].order_id: o for o in range(lo, hi)}
     tables: dict[str, pd.DataFrame] = {}
     for name in TABLE_COLUMNS:
         dfs = [t.pop(name) for _, t in chunks if name in t]
@@ -376,6 +415,7 @@ def _tables(state: BatchState, runner: Runner, final: Sequence[OrderPlan], bar: 
         tables[name] = _in_order(pd.concat(dfs, ignore_index=True), position) if dfs else \
             pd.DataFrame(columns=list(TABLE_COLUMNS[name]))
         del dfs
+    _drop(tables, {state.templates[o].order_id for o in failures})
     return tables, failures
 
 

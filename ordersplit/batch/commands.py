@@ -24,6 +24,7 @@ def cmd_reoptimize(args: argparse.Namespace) -> int:
             order_time_limit_s=args.order_time_limit_s,
             bound_time_limit_s=args.bound_time_limit_s, deterministic=args.deterministic,
             work_limit=args.work_limit, parts=args.parts,
+            stream=args.out is not None and args.store is None,  # the tables go to files only
         )
     except RequestError as exc:
         print(json.dumps(exc.to_dict()), file=sys.stderr)

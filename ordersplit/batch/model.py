@@ -421,6 +421,20 @@ def _fallback(compiled: Compiled, failed: SolveResult) -> SolveResult:
 
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+def narrow(values: IntArray) -> IntArray:
+    """``values`` in the smallest integer dtype that holds them. A plan's ``view`` (stock
+    clipped to the order's demand) and ``x`` (units per item and location) mostly fit one
+    byte: at 200 warehouses a solved plan's two grids take about 14 KB as int32, about a
+    quarter of that narrowed, and the driver holds two or three plans per order."""
+    if values.size == 0:
+        return values.astype(np.int8)
+    dtype = np.promote_types(np.min_scalar_type(int(values.min())),
+                             np.min_scalar_type(int(values.max())))
+    return values.astype(dtype, copy=False)
+
+
+_NO_X = narrow(np.zeros((0, 0), dtype=np.int64))
+"""The ``x`` of every fast plan (shared: plans never write to their arrays)."""
 
 
 def failed_plan(message: str) -> OrderPlan:
@@ -475,8 +489,8 @@ def fast_plan(world: World, tpl: OrderTemplate, view: IntArray) -> OrderPlan | N
     locs = np.flatnonzero(view.any(axis=1))
     group_minutes = minutes[chosen]
     return OrderPlan(
-        locs=locs.astype(np.int32), view=view[locs].astype(np.int32),
-        x=np.zeros((0, 0), dtype=np.int32), status="optimal", backend="fast", bound=n_groups,
+        locs=locs.astype(np.int32), view=narrow(view[locs]),
+        x=_NO_X, status="optimal", backend="fast", bound=n_groups,
         runtime_s=time.perf_counter() - t0, children=n_groups,
         makespan=int(group_minutes.max()),
         unit_minutes=int((tpl.group_units * group_minutes).sum()),
@@ -518,8 +532,8 @@ def solve_order(world: World, tpl: OrderTemplate, view: IntArray, limit_s: float
     drafts = pack_drafts(draft_children(layout, x, compiled.problem.per_warehouse), locs)
     return OrderPlan(
         locs=locs.astype(np.int32),
-        view=view[locs].astype(np.int32),
-        x=x.astype(np.int32),
+        view=narrow(view[locs]),
+        x=narrow(x),
         status=result.status.value,
         backend=result.backend,
         bound=int(result.children_lower_bound),

@@ -294,18 +294,20 @@ class Runner:
                  t.round_serial_s[-1], t.round_bytes[-1], t.round_moved[-1])
 
     def output(self, fn: Callable[[BatchState, list[tuple[int, OrderPlan]]], T],
-               plans: Sequence[OrderPlan], size: int, contiguous: bool = False
-               ) -> list[tuple[IntArray, T]]:
-        """``fn(state, [(order, plan), ...])`` over every order, on the slot owning it, in
-        chunks of at most ``size`` orders (``contiguous``: each chunk a run of consecutive
-        positions, unless the runs are shorter than :data:`MIN_RUN` on average); per
-        chunk its orders and ``fn``'s answer."""
+               plans: Sequence[OrderPlan], size: int, contiguous: bool = False,
+               span: tuple[int, int] | None = None) -> list[tuple[IntArray, T]]:
+        """``fn(state, [(order, plan), ...])`` over every order (``span``: the positions
+        ``lo <= o < hi`` only), on the slot owning it, in chunks of at most ``size``
+        orders (``contiguous``: each chunk a run of consecutive positions, unless the
+        runs are shorter than :data:`MIN_RUN` on average); per chunk its orders and
+        ``fn``'s answer."""
         before = self._bytes()
         if plans is not self.plans:
             self._adopt_plans(plans)
+        lo, hi = span if span is not None else (0, len(self.owner))
         replies: list[tuple[IntArray, Pending[T]]] = []
         for s in range(self.workers):
-            owned = np.flatnonzero(self.owner == s)
+            owned = lo + np.flatnonzero(self.owner[lo:hi] == s)
             for orders in _chunks(owned, size, contiguous):
                 replies.append((orders, self.transport.send(s, Output(
                     fn, orders, self._delta(orders), self._drops(s), self._ship(orders)))))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ordersplit.batch.model import OrderPlan, PackedDrafts
+from ordersplit.batch.model import OrderPlan, PackedDrafts, narrow
 from ordersplit.solver.problem import IntArray
 
 SCALARS = ("bound", "children", "makespan", "unit_minutes", "cost", "backorder_units")
@@ -27,19 +27,10 @@ FLAT = ("locs", "use_loc", "use_col", "use_units", "short_cols", "sku_loc")
 GRIDS = ("view", "x")
 """Two-dimensional array fields (their shapes in :attr:`PlanPack.shapes`)."""
 SMALL = np.int32
-"""The dtype of a plan's ``locs``, ``view`` and ``x`` (the other arrays are int64)."""
+"""The dtype of a plan's ``locs`` (``view`` and ``x`` are narrowed, the other arrays are
+int64)."""
 WIDE_FIELDS = ("use_loc", "use_col", "use_units", "short_cols", "sku_loc")
-"""Fields a plan holds as int64 (restored on unpacking); the others are int32."""
-
-
-def narrow(values: IntArray) -> IntArray:
-    """``values`` in the smallest integer dtype that holds them (views and quantities
-    mostly fit one byte: a pack is then several times smaller than as int32)."""
-    if values.size == 0:
-        return values.astype(np.int8)
-    dtype = np.promote_types(np.min_scalar_type(int(values.min())),
-                             np.min_scalar_type(int(values.max())))
-    return values.astype(dtype, copy=False)
+"""Fields a plan holds as int64 (restored on unpacking); ``locs`` is int32."""
 
 
 @dataclass
@@ -122,8 +113,9 @@ def unpack_plans(pack: PlanPack) -> list[OrderPlan]:
 
     def part(name: str, i: int) -> IntArray:
         lo, hi = bounds[name][i], bounds[name][i + 1]
-        dtype = np.int64 if name in WIDE_FIELDS else SMALL
-        return pack.flat[name][lo:hi].astype(dtype)
+        if name in GRIDS:  # narrowed, as the plans hold them
+            return narrow(pack.flat[name][lo:hi].copy())
+        return pack.flat[name][lo:hi].astype(np.int64 if name in WIDE_FIELDS else SMALL)
 
     for i in range(len(ints)):
         vr, vc, xr, xc = shapes[i]

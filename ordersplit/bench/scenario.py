@@ -133,7 +133,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ordersplit.bench.baskets import payment_plan, sample_pmf, top_k
+from ordersplit.bench.baskets import (
+    GumbelPool,
+    choice_cdf,
+    choice_index,
+    payment_plan,
+    sample_pmf,
+    top_k,
+)
 from ordersplit.bench.network import PRICE_SCALE, Network, generate_network, location_dicts
 from ordersplit.bench.shapes import Shapes, load_shapes, sample_quantiles
 from ordersplit.models.currency import currency_exponent, format_minor
@@ -316,12 +323,16 @@ class _OrderMaker:
         self.plans = [p for p, _ in plans]
         probs = np.array([w for _, w in plans], dtype=float)
         self.plan_p = probs / probs.sum()
+        self.plan_cdf = choice_cdf(self.plan_p)
+        self.region_cdf = choice_cdf(np.asarray(net.region_weights, dtype=float))
         # per basket type (0 general, 1 grocery): SKU indices per merchant, merchant mass
         self.pools: list[dict[int, np.ndarray]] = []
         self.mass: list[np.ndarray] = []
         self.all_pools: list[np.ndarray] = []
         self.sizes: list[np.ndarray] = []
         self.by_merchant = [np.flatnonzero(net.merchant_of == m) for m in range(len(net.merchants))]
+        self.merchant_draws = [GumbelPool(net.log_pop[idx]) for idx in self.by_merchant]
+        self.draws: list[dict[int, GumbelPool]] = []
         pop = np.exp(net.log_pop)
         for kind in (False, True):
             by_merchant: dict[int, np.ndarray] = {}
@@ -332,6 +343,7 @@ class _OrderMaker:
                     by_merchant[m] = idx
                     mass[m] = pop[idx].sum()
             self.pools.append(by_merchant)
+            self.draws.append({m: GumbelPool(net.log_pop[idx]) for m, idx in by_merchant.items()})
             self.mass.append(mass)
             self.all_pools.append(np.flatnonzero(net.grocery == kind))
             self.sizes.append(np.array([len(by_merchant.get(m, ())) for m in range(len(mass))]))
@@ -354,7 +366,7 @@ class _OrderMaker:
         out: list[int] = []
         for m, count in zip(chosen, split, strict=True):
             idx = self.pools[kind][int(m)]
-            pick = top_k(rng, self.net.log_pop[idx], int(count))
+            pick = self.draws[kind][int(m)].top_k(rng, int(count))
             out.extend(int(s) for s in idx[pick])
         if len(out) < n_lines:  # a small merchant ran out of SKUs: top up from the others
             pool = self.all_pools[kind]
@@ -403,10 +415,11 @@ class _OrderMaker:
         if cfg.gift_share and rng.random() < cfg.gift_share:
             # "Buy A, get B free": B is a popular SKU of A's merchant (any temperature).
             t = int(rng.integers(0, len(lines)))
-            same = self.by_merchant[int(net.merchant_of[skus[t]])]
-            same = same[~np.isin(same, skus)]
-            if len(same):
-                gift = int(same[top_k(rng, net.log_pop[same], 1)[0]])
+            merchant = int(net.merchant_of[skus[t]])
+            pool = self.by_merchant[merchant]
+            taken = np.flatnonzero(np.isin(pool, skus))
+            if len(taken) < len(pool):
+                gift = int(pool[self.merchant_draws[merchant].top_k(rng, 1, taken)[0]])
                 skus.append(gift)
                 gid = f"L{len(lines) + 1}"
                 lines.append({"id": gid, "sku": net.sku_ids[gift], "quantity": 1,
@@ -433,7 +446,7 @@ class _OrderMaker:
                     activities.insert(0, act)
 
         payable = sum(net_goods) - promo + shipping
-        methods = list(self.plans[int(rng.choice(len(self.plans), p=self.plan_p))])
+        methods = list(self.plans[choice_index(rng, self.plan_cdf)])
         if cfg.points_share and rng.random() < cfg.points_share:
             methods.append("points")
         if cfg.gift_card_share and rng.random() < cfg.gift_card_share:
@@ -443,7 +456,7 @@ class _OrderMaker:
         order: dict[str, Any] = {
             "id": f"P{cfg.seed}-{number:06d}",
             "currency": cfg.currency,
-            "destination": net.regions[int(rng.choice(len(net.regions), p=net.region_weights))],
+            "destination": net.regions[choice_index(rng, self.region_cdf)],
         }
         if cfg.fastest_share and rng.random() < cfg.fastest_share:
             order["preference"] = "fastest"
