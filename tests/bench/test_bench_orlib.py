@@ -83,7 +83,6 @@ def test_reader_agrees_with_the_published_optimum() -> None:
             constraints=opt.LinearConstraint(a, lb=1, ub=np.inf),
             integrality=np.ones(inst.cols),
             bounds=opt.Bounds(0, 1),
-            options={"time_limit": 20},
         )
         assert res.status == 0
         chosen = np.flatnonzero(res.x > 0.5).tolist()
