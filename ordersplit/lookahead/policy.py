@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
+import numpy as np
+
 import ordersplit
 from ordersplit.bench.network import Network
 from ordersplit.lookahead.forecasters import Forecaster
@@ -76,10 +78,9 @@ def prices_for_request(prices: StockPrices, request: Mapping[str, Any]) -> dict[
     wids = [str(w["id"]) for w in request.get("warehouses", [])]
     table = prices.lookup(wids, skus)
     out: dict[str, dict[str, float]] = {}
-    for i, wid in enumerate(wids):
-        row = {sku: float(table[i, j]) for j, sku in enumerate(skus) if table[i, j] > 0}
-        if row:
-            out[wid] = row
+    rows, cols = np.nonzero(table > 0)  # row-major: warehouses, then SKUs, in order
+    for i, j, price in zip(rows.tolist(), cols.tolist(), table[rows, cols].tolist(), strict=True):
+        out.setdefault(wids[i], {})[skus[j]] = price
     return {"version": prices.version, "prices": out}
 
 
