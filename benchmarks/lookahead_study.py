@@ -77,8 +77,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--replenish-every-hours", type=float, default=None)
     p.add_argument("--batch-time-limit-s", type=float, default=300.0)
     p.add_argument("--batch-workers", type=int, default=1)
-    p.add_argument("--batch-deterministic", action="store_true",
-                   help="the batch with work limits instead of the clock (same result under any load)")
+    p.add_argument("--batch-deterministic", action=argparse.BooleanOptionalAction, default=True,
+                   help="the batch with work limits instead of the clock: the same reference "
+                        "under any load, run beside the policies (--no-batch-deterministic: "
+                        "the batch on the clock, after them)")
     p.add_argument("--batch-max-rounds", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--require-term", action="store_true",
