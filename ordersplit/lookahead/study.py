@@ -22,6 +22,7 @@ import logging
 import platform
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -187,18 +188,18 @@ class _BatchBeside:
 
     def __init__(self, cfg: StudyConfig, stream: Any, net: Any) -> None:
         self.cfg = cfg
-        self.args = (stream, net)
-        self.kwargs = {"replenish_every_hours": cfg.simulation.replenish_every_hours,
-                       "time_limit_s": cfg.batch_time_limit_s, "workers": cfg.batch_workers,
-                       "deterministic": cfg.batch_deterministic,
-                       "max_rounds": cfg.batch_max_rounds}
+        self.call = partial(batch_reference, stream, net,
+                            replenish_every_hours=cfg.simulation.replenish_every_hours,
+                            time_limit_s=cfg.batch_time_limit_s, workers=cfg.batch_workers,
+                            deterministic=cfg.batch_deterministic,
+                            max_rounds=cfg.batch_max_rounds)
         self.pool: ProcessPoolExecutor | None = None
         self.future: Future[BatchReference] | None = None
 
     def __enter__(self) -> _BatchBeside:
         if "batch" in self.cfg.policies and self.cfg.batch_deterministic:
             self.pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"))
-            self.future = self.pool.submit(batch_reference, *self.args, **self.kwargs)
+            self.future = self.pool.submit(self.call)
         return self
 
     def result(self) -> BatchReference | None:
@@ -206,7 +207,7 @@ class _BatchBeside:
             return self.future.result()
         if "batch" not in self.cfg.policies:
             return None
-        return batch_reference(*self.args, **self.kwargs)
+        return self.call()
 
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
