@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
+import numpy as np
+
 import ordersplit
 from ordersplit.bench.network import Network
 from ordersplit.lookahead.forecasters import Forecaster
@@ -71,15 +73,18 @@ def objective_with_stock_value(request: Mapping[str, Any], position: Position) -
 
 def prices_for_request(prices: StockPrices, request: Mapping[str, Any]) -> dict[str, Any]:
     """``options.stock_prices`` for one order: the positive prices of its stock SKUs
-    (bundles as components) at its candidate warehouses."""
+    (bundles as components) at the candidate warehouses that hold them (a unit a location
+    does not hold is never shipped from it: its price would only be parsed and compiled)."""
     skus = sorted(order_units(request))
-    wids = [str(w["id"]) for w in request.get("warehouses", [])]
+    locations = request.get("warehouses", [])
+    wids = [str(w["id"]) for w in locations]
     table = prices.lookup(wids, skus)
+    held = np.array([[int(w.get("stock", {}).get(s, 0)) > 0 for s in skus] for w in locations],
+                    dtype=bool).reshape(table.shape)
     out: dict[str, dict[str, float]] = {}
-    for i, wid in enumerate(wids):
-        row = {sku: float(table[i, j]) for j, sku in enumerate(skus) if table[i, j] > 0}
-        if row:
-            out[wid] = row
+    rows, cols = np.nonzero((table > 0) & held)  # row-major: warehouses, then SKUs, in order
+    for i, j, price in zip(rows.tolist(), cols.tolist(), table[rows, cols].tolist(), strict=True):
+        out.setdefault(wids[i], {})[skus[j]] = price
     return {"version": prices.version, "prices": out}
 
 
@@ -164,17 +169,16 @@ class LookaheadPolicy:
     def split(self, request: dict[str, Any], state: SimulationState) -> Plan:
         prices = self.prices if self.prices is not None else self.refresh(state)
         self._since += 1
-        priced = request_with_prices(request, prices, self.position)
         if self.reserve_ratio is not None and \
                 objective_with_stock_value(request, self.position)[:1] == ["children"]:
-            held = reserve_request(priced, self.contested)
+            held = reserve_request(request, self.contested)
             self.seen_orders += 1
             self.short_orders += held.short
             if held.hidden:
                 self.reserved_orders += 1
                 self.reserved_lines += len(held.hidden)
-                priced = held.request
-        return self.split_fn(priced)
+                request = held.request
+        return self.split_fn(request_with_prices(request, prices, self.position))
 
     def taker_share(self) -> float:
         """The share of the orders seen so far that were not short for certain: they take

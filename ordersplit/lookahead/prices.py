@@ -105,6 +105,7 @@ class StockPrices:
     """Solve statistics: seconds, HiGHS solves (``lps``) and their seconds, arcs, penalty."""
     _w: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
     _s: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    _csc: sp.csc_matrix | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for m in (self.prices, self.shipped, self.demand_values):
@@ -119,14 +120,40 @@ class StockPrices:
         return 0.0 if w is None or s is None else float(self.prices[w, s])
 
     def lookup(self, warehouse_ids: Sequence[str], skus: Sequence[str]) -> np.ndarray:
-        """float64 [len(warehouse_ids), len(skus)] prices (0 where a pair is unknown)."""
-        w = np.array([self._w.get(x, -1) for x in warehouse_ids], dtype=np.int64)
-        s = np.array([self._s.get(x, -1) for x in skus], dtype=np.int64)
-        out = np.zeros((w.size, s.size))
-        wi, si = np.flatnonzero(w >= 0), np.flatnonzero(s >= 0)
-        if wi.size and si.size:
-            out[np.ix_(wi, si)] = self.prices[w[wi]][:, s[si]].toarray()
+        """float64 [len(warehouse_ids), len(skus)] prices (0 where a pair is unknown).
+
+        Reads each SKU's column of a column-major copy (made once): a split asks for a
+        few SKUs at a few dozen warehouses per order, which sparse fancy indexing makes
+        cost a large share of the split itself."""
+        out = np.zeros((len(warehouse_ids), len(skus)))
+        row = np.full(len(self.warehouse_ids), -1, dtype=np.int64)
+        for i, wid in enumerate(warehouse_ids):
+            k = self._w.get(wid)
+            if k is not None:
+                if row[k] >= 0:  # a warehouse asked twice: its row is copied below
+                    continue
+                row[k] = i
+        csc = self._by_sku()
+        for j, sku in enumerate(skus):
+            s = self._s.get(sku)
+            if s is None:
+                continue
+            a, b = csc.indptr[s], csc.indptr[s + 1]
+            at = row[csc.indices[a:b]]
+            keep = at >= 0
+            out[at[keep], j] = csc.data[a:b][keep]
+        for i, wid in enumerate(warehouse_ids):
+            k = self._w.get(wid)
+            if k is not None and row[k] != i:
+                out[i] = out[row[k]]
         return out
+
+    def _by_sku(self) -> sp.csc_matrix:
+        """The prices column-major (built on first use, then kept)."""
+        if self._csc is None:
+            object.__setattr__(self, "_csc", self.prices.tocsc())
+        assert self._csc is not None
+        return self._csc
 
     def to_frame(self) -> pd.DataFrame:
         """The positive prices as a table: ``warehouse_id, sku, price``."""

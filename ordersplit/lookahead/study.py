@@ -20,7 +20,10 @@ from __future__ import annotations
 import json
 import logging
 import platform
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -149,13 +152,9 @@ def run_study(cfg: StudyConfig) -> StudyResult:
     net = scenario_network(sim.scenario)
     stream = scenario_stream(sim.scenario, net, sim.horizon_hours, sim.seed)
     policies, skipped = build_policies(cfg, net, stream)
-    results = simulate_many(sim, policies, net, stream)
-    batch = None
-    if "batch" in cfg.policies:
-        batch = batch_reference(stream, net, replenish_every_hours=sim.replenish_every_hours,
-                                time_limit_s=cfg.batch_time_limit_s, workers=cfg.batch_workers,
-                                deterministic=cfg.batch_deterministic,
-                                max_rounds=cfg.batch_max_rounds)
+    with _BatchBeside(cfg, stream, net) as offline:
+        results = simulate_many(sim, policies, net, stream)
+        batch = offline.result()
     table = policy_table(results, batch)
     orders = pd.concat([r.orders.assign(policy=name) for name, r in results.items()],
                        ignore_index=True)
@@ -180,6 +179,39 @@ def run_study(cfg: StudyConfig) -> StudyResult:
         "python": platform.python_version(),
     }
     return StudyResult(table, orders, batch, summary)
+
+
+class _BatchBeside:
+    """The offline batch of a study: a deterministic one (work limits: the same result
+    under any load) runs in a process of its own while the policies simulate; one on the
+    clock runs after them (else each would slow the other)."""
+
+    def __init__(self, cfg: StudyConfig, stream: Any, net: Any) -> None:
+        self.cfg = cfg
+        self.call = partial(batch_reference, stream, net,
+                            replenish_every_hours=cfg.simulation.replenish_every_hours,
+                            time_limit_s=cfg.batch_time_limit_s, workers=cfg.batch_workers,
+                            deterministic=cfg.batch_deterministic,
+                            max_rounds=cfg.batch_max_rounds)
+        self.pool: ProcessPoolExecutor | None = None
+        self.future: Future[BatchReference] | None = None
+
+    def __enter__(self) -> _BatchBeside:
+        if "batch" in self.cfg.policies and self.cfg.batch_deterministic:
+            self.pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"))
+            self.future = self.pool.submit(self.call)
+        return self
+
+    def result(self) -> BatchReference | None:
+        if self.future is not None:
+            return self.future.result()
+        if "batch" not in self.cfg.policies:
+            return None
+        return self.call()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def policy_table(results: dict[str, SimulationResult], batch: BatchReference | None

@@ -77,10 +77,11 @@ def test_the_policy_sends_the_stock_value_request_with_the_prices_of_the_order()
                                      else ["children", "stock_value", "delivery"])
         sp = opts["stock_prices"]
         assert set(sp) == {"version", "prices"} and sp["version"] == prices.version
-        wids = [w["id"] for w in req["warehouses"]]
         skus = set(order_units(original))
-        expected = {w: {s: prices.price(w, s) for s in sorted(skus) if prices.price(w, s) > 0}
-                    for w in wids}
+        # priced: the order's SKUs at the locations that hold them (none ships from elsewhere)
+        expected = {w["id"]: {s: prices.price(w["id"], s) for s in sorted(skus)
+                              if prices.price(w["id"], s) > 0 and w["stock"].get(s, 0) > 0}
+                    for w in req["warehouses"]}
         assert sp["prices"] == {w: row for w, row in expected.items() if row}
         for row in sp["prices"].values():
             assert all(isinstance(v, float) and v > 0 for v in row.values())

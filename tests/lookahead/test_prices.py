@@ -168,3 +168,19 @@ def test_prices_are_versioned_immutable_and_looked_up_by_id() -> None:
     assert len(frame) == a.prices.nnz and (frame["price"] > 0).all()
     with pytest.raises(TypeError):
         a.stats["seconds"] = 0.0  # type: ignore[index]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_lookup_reads_every_asked_pair(data: st.DataObject) -> None:
+    """Any warehouses and SKUs, known or not, repeated or not, in any order: each cell is
+    the price of its pair (0 for an unknown one)."""
+    forecast, net = synthetic_instance(40, 6, 3, seed=data.draw(st.integers(0, 5)))
+    prices = price_stock(forecast, net, PricingParams(chunk_skus=20))
+    wids = data.draw(st.lists(st.sampled_from([*net.warehouse_ids, "nowhere"]), max_size=9))
+    skus = data.draw(st.lists(st.sampled_from([*net.sku_ids, "nothing"]), max_size=9))
+    dense = prices.prices.toarray()
+    want = np.array([[dense[net.warehouse_ids.index(w), net.sku_ids.index(s)]
+                      if w in net.warehouse_ids and s in net.sku_ids else 0.0 for s in skus]
+                     for w in wids]).reshape(len(wids), len(skus))
+    assert np.array_equal(prices.lookup(wids, skus), want)

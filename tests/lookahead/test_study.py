@@ -109,6 +109,19 @@ def test_a_study_writes_its_table_summary_and_plot(tmp_path: Path) -> None:
     assert (tmp_path / "over_time.png").stat().st_size > 0
 
 
+def test_a_deterministic_batch_beside_the_policies_is_the_batch_alone() -> None:
+    """The study runs a deterministic batch in a process of its own while the policies
+    simulate: its reference is the one the batch gives alone, on the same stream."""
+    cfg, net, stream = _day(50)
+    res = run_study(StudyConfig(cfg, policies=("myopic", "batch"), batch_deterministic=True,
+                                batch_max_rounds=3))
+    alone = batch_reference(stream, net, deterministic=True, max_rounds=3)
+    assert res.batch is not None
+    assert (res.batch.children, res.batch.sequential_children, res.batch.joint_bound) == (
+        alone.children, alone.sequential_children, alone.joint_bound)
+    assert res.summary["study"]["batch_deterministic"] is True
+
+
 def test_study_settings_are_checked() -> None:
     cfg, _, _ = _day(2)
     with pytest.raises(ValueError, match="myopic"):
