@@ -21,23 +21,27 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from ordersplit.solver.bounds import children_lower_bound
 from ordersplit.solver.contention import (
     PlacementCase,
     contended_items,
     fits,
     placement_cases,
+    placement_floor,
 )
 from ordersplit.solver.evaluate import Objective, evaluate
 from ordersplit.solver.fragments import without_fragments
 from ordersplit.solver.group_search import (
+    NO_COVER,
     GroupOutcome,
     element_worth,
     elements,
     fill_group,
+    makespan_floor,
     priced,
     search_group,
 )
@@ -125,11 +129,17 @@ def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
     """Best plan over the placement cases; proven when every case's search finished.
 
     Groups that use no SKU of a placed item are the same in every case and searched
-    once. On large orders a first pass finds each case's fewest children (the cheap
-    stage); only the cases that reach the fewest are then searched for the later terms
-    (:data:`COUNT_FIRST_CELLS`).
+    once; another group is searched once per distinct data it gets in the cases
+    (:func:`_cached_group`). On large orders a first pass finds each case's fewest
+    children (the cheap stage); only the cases that reach the fewest are then searched
+    for the later terms (:data:`COUNT_FIRST_CELLS`).
+
+    The cases go in order of their makespan floor (the placed items' fastest
+    warehouses, each group's fastest cover: :func:`placement_floor`,
+    :func:`makespan_floor`), and a case whose floor is slower than the best plan's
+    makespan, with no fewer children, is left out (:func:`_beyond`): all its plans
+    are worse, so none is a tie either. Ties are kept in case order.
     """
-    best_x: IntArray | None = None
     best_key: tuple[int, ...] | None = None
     proven = True
     bound: int | None = None
@@ -137,10 +147,11 @@ def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
     items = contended_items(problem)
     touched = (problem.usage[:, problem.usage[items].any(axis=0)] > 0).any(axis=1)
     varying = {int(g) for g in problem.group[touched]}
-    cache: dict[tuple[object, ...], GroupOutcome] = {}
+    groups = problem.groups()
+    cache = CaseCache()
     fewest: int | None = None
     aborted = False
-    reached: list[tuple[tuple[int, ...], SplitProblem, IntArray]] = []
+    reached: list[tuple[int, tuple[int, ...], SplitProblem, IntArray]] = []
     count_first = problem.n_items * problem.n_warehouses > COUNT_FIRST_CELLS
     if count_first and len(cases) > 1 and len(problem.objective) > 1:
         counted: list[tuple[PlacementCase, int | None]] = []
@@ -159,10 +170,22 @@ def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
             if c is not None:
                 fewest = c if fewest is None else min(fewest, c)
         cases = [case for case, c in counted if c is None or c == fewest]
-    for case in cases:
+        known = [c for _, c in counted if c is None or c == fewest]
+    else:
+        known = [None] * len(cases)
+    floors = [max(placement_floor(case), *(makespan_floor(case.problem, groups[g])
+                                           for g in varying)) for case in cases]
+    children_floor = _LazyFloor(problem)
+    # the most promising cases first (stable: alike ones in case order), so that the
+    # best key is known early and the cases whose bound lies beyond it are left out
+    for c in sorted(range(len(cases)), key=floors.__getitem__):
+        case = cases[c]
         if stop.expired():
             aborted = True
             break
+        if best_key is not None and _beyond(problem.objective, best_key, floors[c],
+                                            known[c], children_floor):
+            continue  # every plan of the case is worse than the best: none is a tie
         limit = fewest if best_key is None else best_key[0]
         out = _search_problem(case.problem, stop, None, limit, cache, varying)
         nodes += out.nodes
@@ -178,27 +201,114 @@ def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
             proven = False
             continue
         key = evaluate(problem, x).key(problem.objective)
-        reached.append((key, case.problem, x))
+        reached.append((c, key, case.problem, x))
         if best_key is None or key < best_key:
-            best_x, best_key = x, key
+            best_key = key
     if aborted:  # a case not searched might need fewer children: no bound
         proven, bound = False, None
-    if best_x is None:
+    if best_key is None:
         return CombinationOutcome(None, False, bound or 0, nodes,
                                   infeasible=bound is None and not aborted)
-    ties = tuple((p, x) for key, p, x in reached if key == best_key) if proven else ()
-    return CombinationOutcome(best_x, proven, bound or 0, nodes, ties=ties)
+    # in case order, whatever order they were searched in: the first is the plan
+    best = [(p, x) for _, key, p, x in sorted(reached, key=lambda r: r[0]) if key == best_key]
+    return CombinationOutcome(best[0][1], proven, bound or 0, nodes,
+                              ties=tuple(best) if proven else ())
+
+
+class _LazyFloor:
+    """The order's children lower bound (:func:`children_lower_bound`), computed once
+    when first asked: every case is a restriction of the order, so it bounds each."""
+
+    def __init__(self, problem: SplitProblem) -> None:
+        self.problem = problem
+        self.value: int | None = None
+
+    def get(self) -> int:
+        if self.value is None:
+            self.value = children_lower_bound(self.problem)
+        return self.value
+
+
+def _beyond(terms: tuple[str, ...], best: tuple[int, ...], floor: int, count: int | None,
+            children: _LazyFloor) -> bool:
+    """Whether every plan of a case is lexicographically worse than ``best``: the case
+    needs ``best``'s children at least (its proven ``count``, else the order's bound),
+    and its makespan floor is slower than ``best``'s makespan (the second term); or
+    the case has no plan (a floor of :data:`NO_COVER`)."""
+    if floor >= NO_COVER:
+        return True
+    if len(terms) < 2 or terms[1] != "makespan" or floor <= best[1]:
+        return False
+    return (count if count is not None else children.get()) >= best[0]
+
+
+@dataclass
+class CaseCache:
+    """What the placement cases of one order share (:func:`_cached_group`,
+    :func:`_cached_fill`): group outcomes with the count limit each was searched under
+    (``None``: none), and group fills."""
+
+    outcomes: dict[tuple[object, ...], tuple[GroupOutcome, int | None]] = field(
+        default_factory=dict)
+    fills: dict[tuple[object, ...], IntArray | None] = field(default_factory=dict)
+
+
+def _cached_group(problem: SplitProblem, items: IntArray, g: int, terms: tuple[str, ...],
+                  cap: int | None, inc: IntArray | None, limit: int | None, fixed: bool,
+                  cache: CaseCache, stop: Deadline) -> tuple[GroupOutcome, int]:
+    """:func:`search_group` through ``cache``, and the nodes it searched (0 when the
+    outcome was known).
+
+    A group's outcome depends on its own data only: a group that uses no contended SKU
+    (``fixed``) is the same in every case; another is the same in every case that
+    gives it the same capped supply (:func:`elements`: two placements of an item of
+    another group, say), so it is keyed by that. A fixed group is searched without the
+    count limit, once; another with it, and a proven outcome answers every later limit
+    it decides: a set found is the optimum (kept if within the limit), none found
+    means none within any smaller limit.
+    """
+    memo = (g, terms, cap, None if inc is None else inc.tobytes(),
+            None if fixed else b"".join(a.tobytes() for a in elements(problem, items)))
+    known = cache.outcomes.get(memo)
+    if known is not None:
+        out, searched_limit = known
+        if out.key is not None:
+            if limit is None or out.key[0] <= limit:
+                return out, 0
+            return GroupOutcome(None, None, True, True, 0), 0
+        if searched_limit is None or (limit is not None and limit <= searched_limit):
+            return out, 0
+    used = None if fixed or inc is not None else limit  # an incumbent overrides the limit
+    out = search_group(problem, items, terms, cap, stop, inc, used)
+    if out.proven:
+        cache.outcomes[memo] = (out, used)
+    if fixed and limit is not None and out.key is not None and out.key[0] > limit:
+        return GroupOutcome(None, None, True, True, 0), out.nodes
+    return out, out.nodes
+
+
+def _cached_fill(problem: SplitProblem, g: int, items: IntArray, wh: IntArray,
+                 stock: IntArray, cache: CaseCache) -> IntArray | None:
+    """:func:`fill_group` through ``cache``, for a coverable problem: no other group
+    uses the group's SKUs, so its rows depend on its own stock columns only (which a
+    cached fill leaves as they were: nothing reads them later)."""
+    cols = np.flatnonzero(problem.usage[items].any(axis=0))
+    memo = (g, wh.tobytes(), stock[:, cols].tobytes())
+    if memo not in cache.fills:
+        cache.fills[memo] = fill_group(problem, items, wh, stock)
+    return cache.fills[memo]
 
 
 def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray | None,
                     count_limit: int | None = None,
-                    cache: dict[tuple[object, ...], GroupOutcome] | None = None,
+                    cache: CaseCache | None = None,
                     varying: set[int] | None = None, plan: bool = True) -> CombinationOutcome:
     """The search on one problem: exact when coverable, else on the relaxation.
 
     With ``count_limit`` only plans of at most that many children are looked for
-    (``infeasible`` then means none exists). ``cache`` keeps the outcomes of the groups
-    not in ``varying`` between calls on problems that differ only in those groups.
+    (``infeasible`` then means none exists). ``cache`` keeps group outcomes and fills
+    between calls on placement cases of one order (:class:`CaseCache`); the groups
+    not in ``varying`` are the same in all of them.
     Without ``plan`` (a coverable problem, whose sets always fill) only the count and
     whether it is proven are wanted: no assignment is built.
     """
@@ -230,18 +340,13 @@ def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray |
             if count_limit is not None and only is None and items.size:
                 later = sum(1 for h in order[done + 1:] if groups[h].size)
                 limit = count_limit - spent - later  # every later group opens one at least
-            memo = None
-            if cache is not None and g in fixed:
-                memo = (g, active_terms, cap, None if inc is None else inc.tobytes())
-            out = cache.get(memo) if cache is not None and memo is not None else None
-            if out is None:
-                out = search_group(problem, items, active_terms, cap, stop, inc,
-                                   None if memo is not None else limit)
-                if memo is not None and cache is not None and out.proven:
-                    cache[memo] = out
+            if cache is None:
+                out = search_group(problem, items, active_terms, cap, stop, inc, limit)
                 nodes += out.nodes
-            elif limit is not None and out.key is not None and out.key[0] > limit:
-                out = GroupOutcome(None, None, True, True, 0)
+            else:
+                out, searched = _cached_group(problem, items, g, active_terms, cap, inc,
+                                              limit, g in fixed, cache, stop)
+                nodes += searched
             proven &= out.proven
             counts_proven &= out.count_proven
             sets[g], keys[g] = out.wh, out.key
@@ -256,9 +361,12 @@ def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray |
             return None
         x = np.zeros((problem.n_items, problem.n_warehouses), dtype=np.int64)
         stock = problem.stock.copy()
-        for items, wh in zip(groups, sets, strict=True):
+        for g, (items, wh) in enumerate(zip(groups, sets, strict=True)):
             assert wh is not None
-            rows = fill_group(problem, items, wh, stock)
+            if cache is not None and problem.coverable:
+                rows = _cached_fill(problem, g, items, wh, stock, cache)
+            else:
+                rows = fill_group(problem, items, wh, stock)
             if rows is None:  # a contended SKU: the relaxation's sets do not fit
                 return None
             x[items] = rows
