@@ -144,10 +144,8 @@ def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
     proven = True
     bound: int | None = None
     nodes = 0
-    items = contended_items(problem)
-    touched = (problem.usage[:, problem.usage[items].any(axis=0)] > 0).any(axis=1)
-    varying = {int(g) for g in problem.group[touched]}
     groups = problem.groups()
+    touching = _touching(problem, groups)
     cache = CaseCache()
     fewest: int | None = None
     aborted = False
@@ -160,8 +158,8 @@ def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
                 counted += [(c, None) for c in cases[done:]]
                 break
             only_count = dataclasses.replace(case.problem, objective=("children",))
-            first = _search_problem(only_count, stop, None, fewest, cache, varying,
-                                    plan=False)
+            first = _search_problem(only_count, stop, None, fewest, cache,
+                                    _group_keys(case, touching), plan=False)
             nodes += first.nodes
             if first.infeasible:  # no plan, or none with as few children as an earlier case
                 continue
@@ -173,8 +171,14 @@ def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
         known = [c for _, c in counted if c is None or c == fewest]
     else:
         known = [None] * len(cases)
-    floors = [max(placement_floor(case), *(makespan_floor(case.problem, groups[g])
-                                           for g in varying)) for case in cases]
+    group_floors: dict[tuple[int, tuple[int, ...]], int] = {}
+    for case in cases:  # each group's floor once per distinct data it gets
+        for g, data in _group_keys(case, touching).items():
+            if (g, data) not in group_floors:
+                group_floors[(g, data)] = makespan_floor(case.problem, groups[g])
+    floors = [max(placement_floor(case), *(group_floors[(g, data)] for g, data in
+                                           _group_keys(case, touching).items()))
+              for case in cases]
     children_floor = _LazyFloor(problem)
     # the most promising cases first (stable: alike ones in case order), so that the
     # best key is known early and the cases whose bound lies beyond it are left out
@@ -187,7 +191,8 @@ def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
                                             known[c], children_floor):
             continue  # every plan of the case is worse than the best: none is a tie
         limit = fewest if best_key is None else best_key[0]
-        out = _search_problem(case.problem, stop, None, limit, cache, varying)
+        out = _search_problem(case.problem, stop, None, limit, cache,
+                              _group_keys(case, touching))
         nodes += out.nodes
         if out.infeasible:
             continue
@@ -213,6 +218,29 @@ def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
     best = [(p, x) for _, key, p, x in sorted(reached, key=lambda r: r[0]) if key == best_key]
     return CombinationOutcome(best[0][1], proven, bound or 0, nodes,
                               ties=tuple(best) if proven else ())
+
+
+def _touching(problem: SplitProblem, groups: list[IntArray]) -> dict[int, list[int]]:
+    """Per group whose data differs between placement cases, the contended items
+    (:func:`contended_items` positions) that make it differ: its own, and those that
+    use one of its SKUs (their placement takes from its stock). A group's data in a
+    case is fixed by where these are placed; the other groups are alike in all."""
+    items = contended_items(problem)
+    uses = problem.usage > 0
+    out: dict[int, list[int]] = {}
+    for g, members in enumerate(groups):
+        skus = uses[members].any(axis=0)
+        mine = [r for r, i in enumerate(items.tolist())
+                if problem.group[i] == g or bool((uses[i] & skus).any())]
+        if mine:
+            out[g] = mine
+    return out
+
+
+def _group_keys(case: PlacementCase, touching: dict[int, list[int]]
+                ) -> dict[int, tuple[int, ...]]:
+    """Per varying group (:func:`_touching`), the placements that fix its data."""
+    return {g: tuple(case.placement[r] for r in rs) for g, rs in touching.items()}
 
 
 class _LazyFloor:
@@ -253,22 +281,22 @@ class CaseCache:
     fills: dict[tuple[object, ...], IntArray | None] = field(default_factory=dict)
 
 
-def _cached_group(problem: SplitProblem, items: IntArray, g: int, terms: tuple[str, ...],
-                  cap: int | None, inc: IntArray | None, limit: int | None, fixed: bool,
-                  cache: CaseCache, stop: Deadline) -> tuple[GroupOutcome, int]:
+def _cached_group(problem: SplitProblem, items: IntArray, group: tuple[int, object],
+                  terms: tuple[str, ...], cap: int | None, inc: IntArray | None,
+                  limit: int | None, cache: CaseCache, stop: Deadline,
+                  ) -> tuple[GroupOutcome, int]:
     """:func:`search_group` through ``cache``, and the nodes it searched (0 when the
     outcome was known).
 
-    A group's outcome depends on its own data only: a group that uses no contended SKU
-    (``fixed``) is the same in every case; another is the same in every case that
-    gives it the same capped supply (:func:`elements`: two placements of an item of
-    another group, say), so it is keyed by that. A fixed group is searched without the
-    count limit, once; another with it, and a proven outcome answers every later limit
-    it decides: a set found is the optimum (kept if within the limit), none found
-    means none within any smaller limit.
+    A group's outcome depends on its own data only, named by ``group``: its index and
+    the key of its data in this case (:func:`_group_keys`), ``None`` for a group alike
+    in every case (fixed). A fixed group is searched without the count limit, once;
+    another with it, and a proven outcome answers every later limit it decides: a set
+    found is the optimum (kept if within the limit), none found means none within any
+    smaller limit.
     """
-    memo = (g, terms, cap, None if inc is None else inc.tobytes(),
-            None if fixed else b"".join(a.tobytes() for a in elements(problem, items)))
+    fixed = group[1] is None
+    memo = (*group, terms, cap, None if inc is None else inc.tobytes())
     known = cache.outcomes.get(memo)
     if known is not None:
         out, searched_limit = known
@@ -302,13 +330,15 @@ def _cached_fill(problem: SplitProblem, g: int, items: IntArray, wh: IntArray,
 def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray | None,
                     count_limit: int | None = None,
                     cache: CaseCache | None = None,
-                    varying: set[int] | None = None, plan: bool = True) -> CombinationOutcome:
+                    varying: dict[int, tuple[int, ...]] | None = None, plan: bool = True,
+                    ) -> CombinationOutcome:
     """The search on one problem: exact when coverable, else on the relaxation.
 
     With ``count_limit`` only plans of at most that many children are looked for
     (``infeasible`` then means none exists). ``cache`` keeps group outcomes and fills
-    between calls on placement cases of one order (:class:`CaseCache`); the groups
-    not in ``varying`` are the same in all of them.
+    between calls on placement cases of one order (:class:`CaseCache`): the groups not
+    in ``varying`` are the same in all of them, and one in it the same in the cases
+    that give it the same key (:func:`_group_keys`).
     Without ``plan`` (a coverable problem, whose sets always fill) only the count and
     whether it is proven are wanted: no assignment is built.
     """
@@ -344,8 +374,9 @@ def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray |
                 out = search_group(problem, items, active_terms, cap, stop, inc, limit)
                 nodes += out.nodes
             else:
-                out, searched = _cached_group(problem, items, g, active_terms, cap, inc,
-                                              limit, g in fixed, cache, stop)
+                data = None if varying is None else varying.get(g)
+                out, searched = _cached_group(problem, items, (g, data), active_terms, cap,
+                                              inc, limit, cache, stop)
                 nodes += searched
             proven &= out.proven
             counts_proven &= out.count_proven
