@@ -85,17 +85,20 @@ def _find_cover(problem: SplitProblem) -> _Cover | None:
             or np.unique(skus).size != items.size \
             or np.unique(problem.lines[items]).size != items.size:
         return None
-    allowed = problem.allowed[items]
+    allowed = problem.allowed if items.size == problem.n_items else problem.allowed[items]
     if not (allowed == allowed[0]).all():
         return None
     reach = np.flatnonzero(allowed[0])
-    whole = skus.size == problem.n_skus and bool((skus == np.arange(skus.size)).all())
-    stock = problem.stock[reach] if whole else problem.stock[np.ix_(reach, skus)]
-    q = problem.quantity[items]
-    if ((stock > 0) & (stock < q[None, :])).any():  # a warehouse holds part of a line
+    stock = problem.stock
+    if skus.size != problem.n_skus or not bool((skus == np.arange(skus.size)).all()):
+        stock = stock[:, skus]  # the lines' SKUs in line order (no copy in the usual case)
+    if reach.size < problem.n_warehouses:
+        stock = stock[reach]
+    held = stock > 0
+    if (held & (stock < problem.quantity[items][None, :])).any():  # part of a line held
         return None
     # line by line (flatnonzero of a contiguous mask: quicker than a 2-d nonzero)
-    line, w = np.divmod(np.flatnonzero(np.ascontiguousarray((stock > 0).T)), reach.size)
+    line, w = np.divmod(np.flatnonzero(np.ascontiguousarray(held.T)), reach.size)
     return _Cover(items, line, reach[w])
 
 
