@@ -315,13 +315,13 @@ def _cached_group(problem: SplitProblem, items: IntArray, group: tuple[int, obje
     return out, out.nodes
 
 
-def _cached_fill(problem: SplitProblem, g: int, items: IntArray, wh: IntArray,
-                 stock: IntArray, cache: CaseCache) -> IntArray | None:
-    """:func:`fill_group` through ``cache``, for a coverable problem: no other group
-    uses the group's SKUs, so its rows depend on its own stock columns only (which a
-    cached fill leaves as they were: nothing reads them later)."""
-    cols = np.flatnonzero(problem.usage[items].any(axis=0))
-    memo = (g, wh.tobytes(), stock[:, cols].tobytes())
+def _cached_fill(problem: SplitProblem, group: tuple[int, object], items: IntArray,
+                 wh: IntArray, stock: IntArray, cache: CaseCache) -> IntArray | None:
+    """:func:`fill_group` through ``cache``, for a coverable placement case: no other
+    group uses the group's SKUs, so its rows depend on its own data only, named by
+    ``group`` as in :func:`_cached_group` (and a cached fill leaves its stock columns
+    as they were: nothing reads them later)."""
+    memo = (*group, wh.tobytes())
     if memo not in cache.fills:
         cache.fills[memo] = fill_group(problem, items, wh, stock)
     return cache.fills[memo]
@@ -395,7 +395,8 @@ def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray |
         for g, (items, wh) in enumerate(zip(groups, sets, strict=True)):
             assert wh is not None
             if cache is not None and problem.coverable:
-                rows = _cached_fill(problem, g, items, wh, stock, cache)
+                data = None if varying is None else varying.get(g)
+                rows = _cached_fill(problem, (g, data), items, wh, stock, cache)
             else:
                 rows = fill_group(problem, items, wh, stock)
             if rows is None:  # a contended SKU: the relaxation's sets do not fit

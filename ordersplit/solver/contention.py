@@ -21,9 +21,9 @@ case optimum, proven when every case is. A case's plan is a plan of the original
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -37,13 +37,24 @@ MAX_CASES = 256
 """More placement cases than this and the relaxation (one search, verified) is used."""
 
 
-@dataclass(frozen=True)
 class PlacementCase:
-    """One case: the coverable problem and, per contended item, where it may ship
-    (``-1`` for the free warehouses)."""
+    """One case: per contended item, where it may ship (``-1`` for the free
+    warehouses), and the coverable problem, built when first asked for (a search
+    leaves most cases of a large order out by their bound alone)."""
 
-    problem: SplitProblem
-    placement: tuple[int, ...]
+    def __init__(self, placement: tuple[int, ...], shape: _CaseShape) -> None:
+        self.placement = placement
+        self._shape = shape
+
+    @functools.cached_property
+    def problem(self) -> SplitProblem:
+        built = self._shape.case(self.placement)
+        assert built is not None, "a case that cannot hold is never made"
+        return built
+
+    def floor(self) -> int:
+        """:func:`placement_floor`."""
+        return self._shape.floor(self.placement)
 
 
 def _shared_skus(problem: SplitProblem) -> tuple[np.ndarray, np.ndarray]:
@@ -90,12 +101,12 @@ def placement_cases(problem: SplitProblem, stop: Deadline | None = None,
     for placement in itertools.product(*options):
         if stop is not None and stop.expired():
             return None
-        case = shape.case(placement)
-        if case is None:
+        if not shape.holds(placement):
             continue
-        if not case.coverable:  # the same for every case (usage and groups alike)
+        case = PlacementCase(tuple(placement), shape)
+        if not cases and not case.problem.coverable:  # the same in every case
             return None
-        cases.append(PlacementCase(case, tuple(placement)))
+        cases.append(case)
     return cases
 
 
@@ -126,6 +137,29 @@ class _CaseShape:
         uses = problem.usage > 0
         self.touched = [np.flatnonzero(uses[:, uses[i]].any(axis=1)) for i in items]
         self.first: SplitProblem | None = None
+
+    def holds(self, placement: tuple[int, ...]) -> bool:
+        """Whether the warehouses the items are placed on can ship them all (two items
+        placed on one warehouse may not fit together)."""
+        problem = self.problem
+        taken: dict[int, IntArray] = {}
+        for i, w in zip(self.items.tolist(), placement, strict=True):
+            if w >= 0:
+                taken[w] = taken.get(w, 0) + problem.usage[i] * problem.quantity[i]
+        return all(bool((problem.stock[w] >= units).all()) for w, units in taken.items())
+
+    def floor(self, placement: tuple[int, ...]) -> int:
+        """See :func:`placement_floor`."""
+        problem = self.problem
+        floor = problem.fixed_makespan
+        for r, (i, w) in enumerate(zip(self.items.tolist(), placement, strict=True)):
+            if problem.quantity[i] == 0:
+                continue  # nothing to ship: no warehouse needed
+            where = self.free[r] if w < 0 else np.arange(problem.n_warehouses) == w
+            if not where.any():
+                return NO_COVER
+            floor = max(floor, int(problem.hours[where].min()))
+        return floor
 
     def case(self, placement: tuple[int, ...]) -> SplitProblem | None:
         """The coverable problem of one placement, or ``None`` if it cannot hold (two
@@ -177,19 +211,10 @@ class _CaseShape:
 
 def placement_floor(case: PlacementCase) -> int:
     """A lower bound on the makespan of any plan of a placement case: each placed item
-    ships from one of the warehouses its private SKU column stocks (its last columns,
-    one per item placed), so from the fastest of them at best;
-    :data:`~ordersplit.solver.group_search.NO_COVER` when one has none (no plan)."""
-    p = case.problem
-    floor = p.fixed_makespan
-    for r in range(p.n_skus - len(case.placement), p.n_skus):
-        if not (p.usage[:, r] * p.quantity).any():
-            continue  # nothing to ship: no warehouse needed
-        where = p.stock[:, r] > 0
-        if not where.any():
-            return NO_COVER
-        floor = max(floor, int(p.hours[where].min()))
-    return floor
+    ships from the warehouse it is placed on, or from one of its free warehouses, so
+    from the fastest of them at best;
+    :data:`~ordersplit.solver.group_search.NO_COVER` when it has none (no plan)."""
+    return case.floor()
 
 
 def fits(problem: SplitProblem, x: IntArray) -> bool:
