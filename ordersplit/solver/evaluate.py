@@ -43,7 +43,15 @@ def fragments(problem: SplitProblem, x: IntArray) -> int:
     """
     if not problem.per_warehouse:
         return 0
-    return _fragments_of(problem, *_nonzero(x))
+    if problem.own_lines:  # pieces are nonzero cells, each shipping row one line
+        nonzero = x != 0
+        return int(nonzero.sum() - nonzero.any(axis=1).sum())
+    rows, cols = np.nonzero(x)
+    if rows.size == 0:
+        return 0
+    line = problem.lines[rows]
+    pieces = np.unique(line * problem.n_warehouses + cols).size
+    return int(pieces - np.unique(line).size)
 
 
 def stock_value(problem: SplitProblem, x: IntArray) -> int:
@@ -56,42 +64,16 @@ def stock_value(problem: SplitProblem, x: IntArray) -> int:
 
 def evaluate(problem: SplitProblem, x: IntArray) -> Objective:
     """Children, makespan (minutes), sum of unit arrival minutes, cost, fragments and
-    stock value of ``x``.
-
-    Every term is read from the nonzero cells of ``x``, found once: a plan ships from a
-    few warehouses of thousands, and dense passes over ``x`` cost more than the rest."""
-    rows, cols = _nonzero(x)
-    used = np.zeros((problem.n_groups, problem.n_warehouses), dtype=bool)
-    used[problem.group[rows], cols] = True
+    stock value of ``x``."""
+    used = used_pairs(problem, x)
     children = int(used.sum()) if problem.per_warehouse else int(used.any(axis=1).sum())
     open_wh = used.any(axis=0)
     makespan = int(problem.hours[open_wh].max()) if open_wh.any() else 0
     makespan = max(makespan, problem.fixed_makespan)
-    units = x[rows, cols]
-    unit_hours = int((units * problem.hours[cols]).sum())
+    unit_hours = int((x * problem.hours[None, :]).sum())
     cost = int((used * problem.cost[None, :]).sum())
-    value = int((units * problem.unit_value[rows, cols]).sum()) if problem.priced else 0
-    return Objective(children, makespan, unit_hours, cost, _fragments_of(problem, rows, cols),
-                     value)
-
-
-def _nonzero(x: IntArray) -> tuple[IntArray, IntArray]:
-    """``np.nonzero`` of a 2-d plan, through the flat indices (quicker on large plans)."""
-    if not x.shape[1]:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    rows, cols = np.divmod(np.flatnonzero(x), x.shape[1])
-    return rows, cols
-
-
-def _fragments_of(problem: SplitProblem, rows: IntArray, cols: IntArray) -> int:
-    """:func:`fragments` from the nonzero cells of a plan (``np.nonzero``'s order)."""
-    if not problem.per_warehouse or rows.size == 0:
-        return 0
-    if problem.own_lines:  # pieces are nonzero cells, each shipping row one line
-        return int(rows.size - 1 - np.count_nonzero(np.diff(rows)))
-    line = problem.lines[rows]
-    pieces = np.unique(line * problem.n_warehouses + cols).size
-    return int(pieces - np.unique(line).size)
+    return Objective(children, makespan, unit_hours, cost, fragments(problem, x),
+                     stock_value(problem, x))
 
 
 def violations(problem: SplitProblem, x: IntArray) -> list[str]:
