@@ -173,6 +173,8 @@ def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
         known = [None] * len(cases)
     group_floors: dict[tuple[int, tuple[int, ...]], int] = {}
     for case in cases:  # each group's floor once per distinct data it gets
+        if stop.expired():  # nothing searched yet: no plan, no bound
+            return CombinationOutcome(None, False, 0, nodes)
         for g, data in _group_keys(case, touching).items():
             if (g, data) not in group_floors:
                 group_floors[(g, data)] = makespan_floor(case.problem, groups[g])
