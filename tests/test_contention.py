@@ -13,7 +13,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from ordersplit.solver import contention
+from ordersplit.solver import combination, contention
 from ordersplit.solver.combination import combination_search
 from ordersplit.solver.contention import contended_items, fits, placement_cases
 from ordersplit.solver.evaluate import evaluate, violations
@@ -262,11 +262,15 @@ def two_group_problem(rng: np.random.Generator, objective: tuple[str, ...]) -> S
         cost=rng.integers(0, 4, m).astype(np.int64), objective=objective)
 
 
+@pytest.mark.parametrize("count_first", [False, True])
 @pytest.mark.parametrize("objective", OBJECTIVES)
-def test_bounded_and_shared_cases_keep_every_tie(objective):
+def test_bounded_and_shared_cases_keep_every_tie(objective, count_first, monkeypatch):
     """The cases searched in order of their makespan floor, those beyond the best left
-    out, group outcomes shared between cases: the plan, its proof and its ties are
-    those of searching every case on its own (ties in case order), and CP-SAT agrees."""
+    out, group outcomes shared between cases (with the count pass of large orders
+    too): the plan, its proof and its ties are those of searching every case on its
+    own (ties in case order), and CP-SAT agrees."""
+    if count_first:
+        monkeypatch.setattr(combination, "COUNT_FIRST_CELLS", 0)
     rng = np.random.default_rng(29)
     checked = many = 0
     for _ in range(40):

@@ -137,89 +137,115 @@ def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
     The cases go in order of their makespan floor (the placed items' fastest
     warehouses, each group's fastest cover: :func:`placement_floor`,
     :func:`makespan_floor`), and a case whose floor is slower than the best plan's
-    makespan, with no fewer children, is left out (:func:`_beyond`): all its plans
-    are worse, so none is a tie either. Ties are kept in case order.
+    makespan, with no fewer children, is left out (:func:`_beyond`), uncounted too
+    on large orders (there the most promising case is searched in full first): all
+    its plans are worse, so none is a tie either. Ties are kept in case order.
     """
-    best_key: tuple[int, ...] | None = None
-    proven = True
-    bound: int | None = None
-    nodes = 0
     groups = problem.groups()
     touching = _touching(problem, groups)
-    cache = CaseCache()
-    fewest: int | None = None
-    aborted = False
-    reached: list[tuple[int, tuple[int, ...], SplitProblem, IntArray]] = []
-    count_first = problem.n_items * problem.n_warehouses > COUNT_FIRST_CELLS
-    if count_first and len(cases) > 1 and len(problem.objective) > 1:
-        counted: list[tuple[PlacementCase, int | None]] = []
-        for done, case in enumerate(cases):
-            if stop.expired():  # the cases not counted are searched in full below
-                counted += [(c, None) for c in cases[done:]]
-                break
-            only_count = dataclasses.replace(case.problem, objective=("children",))
-            first = _search_problem(only_count, stop, None, fewest, cache,
-                                    _group_keys(case, touching), plan=False)
-            nodes += first.nodes
-            if first.infeasible:  # no plan, or none with as few children as an earlier case
-                continue
-            c = first.children_bound if first.proven else None
-            counted.append((case, c))  # None: not finished, so searched in full below
-            if c is not None:
-                fewest = c if fewest is None else min(fewest, c)
-        cases = [case for case, c in counted if c is None or c == fewest]
-        known = [c for _, c in counted if c is None or c == fewest]
-    else:
-        known = [None] * len(cases)
+    run = _CaseRun(problem, cases, touching, stop)
     group_floors: dict[tuple[int, tuple[int, ...]], int] = {}
     for case in cases:  # each group's floor once per distinct data it gets
         if stop.expired():  # nothing searched yet: no plan, no bound
-            return CombinationOutcome(None, False, 0, nodes)
+            return CombinationOutcome(None, False, 0, 0)
         for g, data in _group_keys(case, touching).items():
             if (g, data) not in group_floors:
                 group_floors[(g, data)] = makespan_floor(case.problem, groups[g])
     floors = [max(placement_floor(case), *(group_floors[(g, data)] for g, data in
                                            _group_keys(case, touching).items()))
               for case in cases]
-    children_floor = _LazyFloor(problem)
     # the most promising cases first (stable: alike ones in case order), so that the
     # best key is known early and the cases whose bound lies beyond it are left out
-    for c in sorted(range(len(cases)), key=floors.__getitem__):
-        case = cases[c]
+    rank = sorted(range(len(cases)), key=floors.__getitem__)
+    children_floor = _LazyFloor(problem, groups, stop)
+    known: list[int | None] = [None] * len(cases)
+    count_first = problem.n_items * problem.n_warehouses > COUNT_FIRST_CELLS
+    if count_first and len(cases) > 1 and len(problem.objective) > 1:
+        run.visit(rank[0], None)
+        fewest = None if run.best_key is None else run.best_key[0]
+        counted: list[int] = []
+        for done, c in enumerate(rank[1:]):
+            if stop.expired():  # the cases not counted are searched in full below
+                counted += rank[1 + done:]
+                break
+            if run.best_key is not None and _beyond(problem.objective, run.best_key,
+                                                    floors[c], None, children_floor):
+                continue
+            only_count = dataclasses.replace(cases[c].problem, objective=("children",))
+            first = _search_problem(only_count, stop, None, fewest, run.cache,
+                                    _group_keys(cases[c], touching), plan=False)
+            run.nodes += first.nodes
+            if first.infeasible:  # no plan, or none with as few children as an earlier case
+                continue
+            count = first.children_bound if first.proven else None
+            known[c] = count
+            counted.append(c)  # None: not finished, so searched in full below
+            if count is not None:
+                fewest = count if fewest is None else min(fewest, count)
+        run.fewest = fewest
+        kept = set(counted)
+        rank = [c for c in rank[1:] if c in kept and known[c] in (None, fewest)]
+    for c in rank:
         if stop.expired():
-            aborted = True
+            run.aborted = True
             break
-        if best_key is not None and _beyond(problem.objective, best_key, floors[c],
-                                            known[c], children_floor):
+        if run.best_key is not None and _beyond(problem.objective, run.best_key, floors[c],
+                                                known[c], children_floor):
             continue  # every plan of the case is worse than the best: none is a tie
-        limit = fewest if best_key is None else best_key[0]
-        out = _search_problem(case.problem, stop, None, limit, cache,
-                              _group_keys(case, touching))
-        nodes += out.nodes
+        run.visit(c, run.fewest if run.best_key is None else run.best_key[0])
+    return run.outcome()
+
+
+class _CaseRun:
+    """The cases searched so far: the best key, the plans that reach a key, the proof."""
+
+    def __init__(self, problem: SplitProblem, cases: list[PlacementCase],
+                 touching: dict[int, list[int]], stop: Deadline) -> None:
+        self.problem, self.cases, self.touching, self.stop = problem, cases, touching, stop
+        self.cache = CaseCache()
+        self.best_key: tuple[int, ...] | None = None
+        self.proven = True
+        self.bound: int | None = None
+        self.nodes = 0
+        self.fewest: int | None = None
+        self.aborted = False
+        self.reached: list[tuple[int, tuple[int, ...], SplitProblem, IntArray]] = []
+
+    def visit(self, c: int, limit: int | None) -> None:
+        """Search case ``c`` in full (plans of at most ``limit`` children)."""
+        case = self.cases[c]
+        out = _search_problem(case.problem, self.stop, None, limit, self.cache,
+                              _group_keys(case, self.touching))
+        self.nodes += out.nodes
         if out.infeasible:
-            continue
-        proven &= out.proven
-        bound = out.children_bound if bound is None else min(bound, out.children_bound)
+            return
+        self.proven &= out.proven
+        self.bound = out.children_bound if self.bound is None else min(
+            self.bound, out.children_bound)
         x = out.assignment
         if x is None:
-            continue
-        if not fits(problem, x):  # cannot happen by construction; never trust it blindly
+            return
+        if not fits(self.problem, x):  # cannot happen by construction; never trust it
             log.warning("placement case %s oversells stock; case ignored", case.placement)
-            proven = False
-            continue
-        key = evaluate(problem, x).key(problem.objective)
-        reached.append((c, key, case.problem, x))
-        if best_key is None or key < best_key:
-            best_key = key
-    if aborted:  # a case not searched might need fewer children: no bound
-        proven, bound = False, None
-    if best_key is None:
-        return CombinationOutcome(None, False, bound or 0, nodes,
-                                  infeasible=bound is None and not aborted)
-    # in case order, whatever order they were searched in: the first is the plan
-    best = [(p, x) for _, key, p, x in sorted(reached, key=lambda r: r[0]) if key == best_key]
-    return CombinationOutcome(best[0][1], proven, bound or 0, nodes,
-                              ties=tuple(best) if proven else ())
+            self.proven = False
+            return
+        key = evaluate(self.problem, x).key(self.problem.objective)
+        self.reached.append((c, key, case.problem, x))
+        if self.best_key is None or key < self.best_key:
+            self.best_key = key
+
+    def outcome(self) -> CombinationOutcome:
+        proven, bound = self.proven, self.bound
+        if self.aborted:  # a case not searched might need fewer children: no bound
+            proven, bound = False, None
+        if self.best_key is None:
+            return CombinationOutcome(None, False, bound or 0, self.nodes,
+                                      infeasible=bound is None and not self.aborted)
+        # in case order, whatever order they were searched in: the first is the plan
+        best = [(p, x) for _, key, p, x in sorted(self.reached, key=lambda r: r[0])
+                if key == self.best_key]
+        return CombinationOutcome(best[0][1], proven, bound or 0, self.nodes,
+                                  ties=tuple(best) if proven else ())
 
 
 def _touching(problem: SplitProblem, groups: list[IntArray]) -> dict[int, list[int]]:
@@ -246,17 +272,39 @@ def _group_keys(case: PlacementCase, touching: dict[int, list[int]]
 
 
 class _LazyFloor:
-    """The order's children lower bound (:func:`children_lower_bound`), computed once
-    when first asked: every case is a restriction of the order, so it bounds each."""
+    """A lower bound on the children of every placement case, computed once when
+    first asked: the order's (:func:`children_lower_bound`), or when that is lower
+    than ``wanted``, the relaxation's proven count (each group searched for its count
+    with every element seeing the whole stock: each case's group is a restriction of
+    it, so its count is no lower)."""
 
-    def __init__(self, problem: SplitProblem) -> None:
-        self.problem = problem
-        self.value: int | None = None
+    def __init__(self, problem: SplitProblem, groups: list[IntArray], stop: Deadline) -> None:
+        self.problem, self.groups, self.stop = problem, groups, stop
+        self.cheap: int | None = None
+        self.counted: int | None = None
 
-    def get(self) -> int:
-        if self.value is None:
-            self.value = children_lower_bound(self.problem)
-        return self.value
+    def get(self, wanted: int) -> int:
+        if self.cheap is None:
+            self.cheap = children_lower_bound(self.problem)
+        if self.cheap >= wanted:
+            return self.cheap
+        if self.counted is None:
+            self.counted = max(self.cheap, _relaxed_count(self.problem, self.groups, self.stop))
+        return self.counted
+
+
+def _relaxed_count(problem: SplitProblem, groups: list[IntArray], stop: Deadline) -> int:
+    """The sum of each group's proven fewest warehouses with every element seeing the
+    whole stock (0 when one is not proven in time)."""
+    total = 0
+    for items in groups:
+        if not items.size:
+            continue
+        out = search_group(problem, items, (), None, stop, None)
+        if not out.count_proven or out.key is None:
+            return 0
+        total += out.key[0]
+    return total
 
 
 def _beyond(terms: tuple[str, ...], best: tuple[int, ...], floor: int, count: int | None,
@@ -269,7 +317,7 @@ def _beyond(terms: tuple[str, ...], best: tuple[int, ...], floor: int, count: in
         return True
     if len(terms) < 2 or terms[1] != "makespan" or floor <= best[1]:
         return False
-    return (count if count is not None else children.get()) >= best[0]
+    return (count if count is not None else children.get(best[0])) >= best[0]
 
 
 @dataclass
