@@ -120,6 +120,34 @@ def test_set_cover_plans_are_the_independent_optimum(seed: int, first: str) -> N
     assert got == tuple(independent_optimum(problem))
 
 
+def test_an_integral_lp_optimum_is_taken_and_is_the_optimum(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the covering LP's optimum is a cover, it is returned without the MIP; it and
+    the MIP's plans are the independent optimum, and both ways are taken."""
+    from ordersplit.solver import set_cover
+
+    taken: list[bool] = []
+    real = set_cover._integral_lp_cover
+
+    def spy(*args: object) -> np.ndarray | None:
+        out = real(*args)  # type: ignore[arg-type]
+        taken.append(out is not None)
+        return out
+
+    monkeypatch.setattr(set_cover, "_integral_lp_cover", spy)
+    rng = np.random.default_rng(41)
+    for _ in range(30):
+        first = "cost" if rng.random() < 0.7 else "children"
+        problem = cover_problem(rng, int(rng.integers(4, 14)), int(rng.integers(5, 18)),
+                                0.3, (first, "fragments"))
+        res = solve_problem(problem, "auto", Deadline(30))
+        assert res.assignment is not None and res.status.value == "optimal"
+        assert violations(problem, res.assignment) == []
+        got = tuple(evaluate(problem, res.assignment).key(problem.objective))
+        assert got == tuple(independent_optimum(problem))
+    assert any(taken) and not all(taken)
+
+
 def test_weighted_cover_goes_to_the_model_without_heuristics(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Cost first: the compact model is the whole problem, no heuristic runs."""
