@@ -204,28 +204,34 @@ def solve_set_cover(problem: SplitProblem, stop: Deadline, start: IntArray | Non
     rows_w = found.line[entry]  # still line by line
     cols, prices = cols[keep], units[keep].astype(np.float64)
     n = cols.size
-    highs = new_highs()
-    highs.setOptionValue("mip_rel_gap", 0.0)
-    highs.setOptionValue("random_seed", int(problem.seed) % (1 << 31))
-    if stop.work_limited:  # nodes, not seconds
-        highs.setOptionValue("mip_max_nodes", max(1, round(
-            stop.remaining() / UNIT_SECONDS / HIGHS_NODE_UNITS)))
-    else:
-        highs.setOptionValue("time_limit", max(stop.remaining(), 1e-3))
-    highs.addVars(n, np.zeros(n), np.ones(n))
-    idx = np.arange(n, dtype=np.int32)
-    highs.changeColsCost(n, idx, prices)
     starts = np.searchsorted(rows_w, np.arange(items.size)).astype(np.int32)
-    highs.addRows(items.size, np.ones(items.size), np.full(items.size, highspy.kHighsInf),
-                  rows_l.size, starts, rows_l.astype(np.int32), np.ones(rows_l.size))
-    chosen = _integral_lp_cover(highs, n, items.size, rows_w, rows_l, units[keep])
+
+    def model(integer: bool) -> Any:
+        """A fresh HiGHS instance of the model (an LP instance turned into a MIP
+        afterwards claimed a wrong optimum on OR-Library's scp52: never reuse one)."""
+        highs = new_highs()
+        highs.setOptionValue("mip_rel_gap", 0.0)
+        highs.setOptionValue("random_seed", int(problem.seed) % (1 << 31))
+        if stop.work_limited:  # nodes, not seconds
+            highs.setOptionValue("mip_max_nodes", max(1, round(
+                stop.remaining() / UNIT_SECONDS / HIGHS_NODE_UNITS)))
+        else:
+            highs.setOptionValue("time_limit", max(stop.remaining(), 1e-3))
+        highs.addVars(n, np.zeros(n), np.ones(n))
+        highs.changeColsCost(n, idx, prices)
+        if integer:
+            highs.changeColsIntegrality(n, idx, np.full(n, highspy.HighsVarType.kInteger))
+        highs.addRows(items.size, np.ones(items.size), np.full(items.size, highspy.kHighsInf),
+                      rows_l.size, starts, rows_l.astype(np.int32), np.ones(rows_l.size))
+        return highs
+
+    idx = np.arange(n, dtype=np.int32)
+    chosen = _integral_lp_cover(model(False), n, items.size, rows_w, rows_l, units[keep])
     if chosen is not None:  # the relaxation's optimum is a cover: proven at once
         stop.charge(HIGHS_NODE_UNITS)
         return _cover_result(problem, found, cols[chosen], Status.OPTIMAL, int(
             chosen.sum()) if problem.objective[0] == "children" else 0, t0)
-    if not stop.work_limited:
-        highs.setOptionValue("time_limit", max(stop.remaining(), 1e-3))
-    highs.changeColsIntegrality(n, idx, np.full(n, highspy.HighsVarType.kInteger))
+    highs = model(True)
     if start is not None:
         opened = start.sum(axis=0)[cols] > 0
         highs.setSolution(n, idx, opened.astype(np.float64))
