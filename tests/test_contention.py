@@ -13,7 +13,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from ordersplit.solver import contention
+from ordersplit.solver import combination, contention
 from ordersplit.solver.combination import combination_search
 from ordersplit.solver.contention import contended_items, fits, placement_cases
 from ordersplit.solver.evaluate import evaluate, violations
@@ -222,3 +222,80 @@ def test_contended_orders_settle_fragments_case_by_case(objective, monkeypatch):
         checked += 1
     assert checked >= 40
     assert sum(settled) >= 10, "the case-by-case settlement must carry some of them"
+
+
+def two_group_problem(rng: np.random.Generator, objective: tuple[str, ...]) -> SplitProblem:
+    """Two or three groups of plain lines, a bundle in each of the first two sharing
+    that group's SKUs, thin stock over 6-11 warehouses: tens of placement cases, each
+    group's data the same in every case that places its own bundle alike."""
+    m = int(rng.integers(6, 12))
+    n_groups = int(rng.integers(2, 4))
+    per = [int(rng.integers(2, 4)) for _ in range(n_groups)]
+    k = sum(per)
+    first = np.cumsum([0, *per])
+    rows, groups, splittable, quantity = [], [], [], []
+    for g in range(n_groups):
+        for s in range(first[g], first[g + 1]):
+            row = np.zeros(k, dtype=np.int64)
+            row[s] = 1
+            rows.append(row)
+            groups.append(g)
+            splittable.append(True)
+            quantity.append(int(rng.integers(1, 4)))
+    for g in range(min(2, n_groups)):  # a bundle of two of the group's SKUs
+        comps = rng.choice(np.arange(first[g], first[g + 1]), size=2, replace=False)
+        row = np.zeros(k, dtype=np.int64)
+        row[comps] = 1
+        rows.append(row)
+        groups.append(g)
+        splittable.append(False)
+        quantity.append(1)
+    usage = np.array(rows, dtype=np.int64)
+    q = np.array(quantity, dtype=np.int64)
+    stock = rng.integers(1, 5, (m, k)) * (rng.random((m, k)) < 0.6)
+    stock[0] = np.maximum(stock[0], (usage * q[:, None]).sum(axis=0))  # a plan exists
+    n = usage.shape[0]
+    return SplitProblem(
+        quantity=q, usage=usage, splittable=np.array(splittable), group=np.array(groups),
+        stock=stock.astype(np.int64), allowed=np.ones((n, m), dtype=bool),
+        hours=(rng.integers(1, 9, m) * 360).astype(np.int64),
+        cost=rng.integers(0, 4, m).astype(np.int64), objective=objective)
+
+
+@pytest.mark.parametrize("count_first", [False, True])
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_bounded_and_shared_cases_keep_every_tie(objective, count_first, monkeypatch):
+    """The cases searched in order of their makespan floor, those beyond the best left
+    out, group outcomes shared between cases (with the count pass of large orders
+    too): the plan, its proof and its ties are those of searching every case on its
+    own (ties in case order), and CP-SAT agrees."""
+    if count_first:
+        monkeypatch.setattr(combination, "COUNT_FIRST_CELLS", 0)
+    rng = np.random.default_rng(29)
+    checked = many = 0
+    for _ in range(40):
+        problem = two_group_problem(rng, objective)
+        cases = placement_cases(problem)
+        if problem.coverable or not cases:
+            continue
+        out = combination_search(problem, Deadline(60))
+        alone = []
+        for case in cases:
+            one = combination_search(case.problem, Deadline(60))
+            assert one.proven or one.assignment is None
+            if one.assignment is not None:
+                alone.append((evaluate(problem, one.assignment).key(objective), one.assignment))
+        best = min(key for key, _ in alone)
+        ties = [x for key, x in alone if key == best]
+        assert out.proven and out.assignment is not None
+        assert evaluate(problem, out.assignment).key(objective) == best
+        np.testing.assert_array_equal(out.assignment, ties[0])
+        assert len(out.ties) == len(ties)
+        for (_, got), want in zip(out.ties, ties, strict=True):
+            np.testing.assert_array_equal(got, want)
+        ref = solve_problem(problem, "cpsat", Deadline(60))
+        assert ref.status.value == "optimal" and ref.assignment is not None
+        assert evaluate(problem, ref.assignment).key(objective) == best
+        checked += 1
+        many += len(cases) > 16
+    assert checked >= 25 and many >= 5

@@ -16,8 +16,10 @@ from ordersplit.io.orlib import load_optima, read_scp, scp_to_request
 ORLIB = Path(__file__).resolve().parents[1] / "data" / "orlib_scp"
 
 
-@pytest.mark.parametrize("name", ["scp41", "scp61", "scpe1"])
+@pytest.mark.parametrize("name", ["scp41", "scp52", "scp61", "scpe1"])
 def test_cost_objective_reaches_the_proven_optimum(name):
+    """scp41: the LP optimum is integral; scp52: it is not, and the MIP must not
+    inherit the LP run (a reused HiGHS instance claimed 304 optimal there)."""
     optimum = load_optima(ORLIB)[name]
     req = scp_to_request(read_scp(ORLIB / f"{name}.txt"), objective=("cost",))
     plan = split(req)

@@ -20,10 +20,17 @@ from hypothesis import strategies as st
 from ordersplit.solver import portfolio
 from ordersplit.solver.cover_local_search import fewest_cover
 from ordersplit.solver.evaluate import evaluate, violations
+from ordersplit.solver.group_search import fill_group
 from ordersplit.solver.heuristics import HEURISTICS
 from ordersplit.solver.portfolio import solve_problem
 from ordersplit.solver.problem import SplitProblem
-from ordersplit.solver.set_cover import dominated_columns, pure_cover, smallest_cover
+from ordersplit.solver.set_cover import (
+    _cover_of,
+    _plan,
+    dominated_columns,
+    pure_cover,
+    smallest_cover,
+)
 from ordersplit.solver.stop import Deadline, WorkBudget
 from tests.test_independent_cpsat import independent_optimum
 
@@ -68,6 +75,37 @@ def test_pure_cover_is_recognized_only_for_its_shape() -> None:
     assert not pure_cover(two)  # a line of two units over warehouses holding one each
 
 
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_the_cover_plan_ships_as_the_fastest_fill(seed: int) -> None:
+    """The set-cover model's plan (each line whole from its fastest open warehouse,
+    read from the cover's entries) is the plan of the search's fill inside the same
+    warehouses: lines of several units, warehouses the group may not use, ties in
+    arrival time."""
+    rng = np.random.default_rng(seed)
+    base = cover_problem(rng, int(rng.integers(2, 12)), int(rng.integers(3, 20)), 0.3,
+                         ("cost", "fragments"))
+    q = rng.integers(1, 4, base.n_items).astype(np.int64)
+    stock = np.where(base.stock > 0, q[None, :] + rng.integers(0, 2, base.stock.shape), 0)
+    reach = rng.random(base.n_warehouses) < 0.8
+    problem = dataclasses.replace(base, quantity=q, stock=stock,
+                                  allowed=np.tile(reach, (base.n_items, 1)))
+    if not pure_cover(problem):  # a line left with no warehouse in reach
+        return
+    found = _cover_of(problem)
+    assert found is not None
+    opened = np.flatnonzero(rng.random(problem.n_warehouses) < 0.5)
+    want = np.zeros_like(problem.stock.T)
+    rows = fill_group(problem, found.items, opened, problem.stock.copy())
+    got = _plan(problem, found, opened)
+    if rows is None:
+        assert got is None
+        return
+    want[found.items] = rows
+    assert got is not None
+    np.testing.assert_array_equal(got, want)
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), first=st.sampled_from(["cost", "children"]))
 def test_set_cover_plans_are_the_independent_optimum(seed: int, first: str) -> None:
@@ -80,6 +118,34 @@ def test_set_cover_plans_are_the_independent_optimum(seed: int, first: str) -> N
     assert violations(problem, res.assignment) == []
     got = tuple(evaluate(problem, res.assignment).key(problem.objective))
     assert got == tuple(independent_optimum(problem))
+
+
+def test_an_integral_lp_optimum_is_taken_and_is_the_optimum(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the covering LP's optimum is a cover, it is returned without the MIP; it and
+    the MIP's plans are the independent optimum, and both ways are taken."""
+    from ordersplit.solver import set_cover
+
+    taken: list[bool] = []
+    real = set_cover._integral_lp_cover
+
+    def spy(*args: object) -> np.ndarray | None:
+        out = real(*args)  # type: ignore[arg-type]
+        taken.append(out is not None)
+        return out
+
+    monkeypatch.setattr(set_cover, "_integral_lp_cover", spy)
+    rng = np.random.default_rng(41)
+    for _ in range(30):
+        first = "cost" if rng.random() < 0.7 else "children"
+        problem = cover_problem(rng, int(rng.integers(4, 14)), int(rng.integers(5, 18)),
+                                0.3, (first, "fragments"))
+        res = solve_problem(problem, "auto", Deadline(30))
+        assert res.assignment is not None and res.status.value == "optimal"
+        assert violations(problem, res.assignment) == []
+        got = tuple(evaluate(problem, res.assignment).key(problem.objective))
+        assert got == tuple(independent_optimum(problem))
+    assert any(taken) and not all(taken)
 
 
 def test_weighted_cover_goes_to_the_model_without_heuristics(

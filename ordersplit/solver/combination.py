@@ -21,23 +21,27 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from ordersplit.solver.bounds import children_lower_bound
 from ordersplit.solver.contention import (
     PlacementCase,
     contended_items,
     fits,
     placement_cases,
+    placement_floor,
 )
 from ordersplit.solver.evaluate import Objective, evaluate
 from ordersplit.solver.fragments import without_fragments
 from ordersplit.solver.group_search import (
+    NO_COVER,
     GroupOutcome,
     element_worth,
     elements,
     fill_group,
+    makespan_floor,
     priced,
     search_group,
 )
@@ -125,80 +129,266 @@ def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
     """Best plan over the placement cases; proven when every case's search finished.
 
     Groups that use no SKU of a placed item are the same in every case and searched
-    once. On large orders a first pass finds each case's fewest children (the cheap
-    stage); only the cases that reach the fewest are then searched for the later terms
-    (:data:`COUNT_FIRST_CELLS`).
+    once; another group is searched once per distinct data it gets in the cases
+    (:func:`_cached_group`). On large orders a first pass finds each case's fewest
+    children (the cheap stage); only the cases that reach the fewest are then searched
+    for the later terms (:data:`COUNT_FIRST_CELLS`).
+
+    The cases go in order of their makespan floor (the placed items' fastest
+    warehouses, each group's fastest cover: :func:`placement_floor`,
+    :func:`makespan_floor`), and a case whose floor is slower than the best plan's
+    makespan, with no fewer children, is left out (:func:`_beyond`), uncounted too
+    on large orders (there the most promising case is searched in full first): all
+    its plans are worse, so none is a tie either. Ties are kept in case order.
     """
-    best_x: IntArray | None = None
-    best_key: tuple[int, ...] | None = None
-    proven = True
-    bound: int | None = None
-    nodes = 0
-    items = contended_items(problem)
-    touched = (problem.usage[:, problem.usage[items].any(axis=0)] > 0).any(axis=1)
-    varying = {int(g) for g in problem.group[touched]}
-    cache: dict[tuple[object, ...], GroupOutcome] = {}
-    fewest: int | None = None
-    aborted = False
-    reached: list[tuple[tuple[int, ...], SplitProblem, IntArray]] = []
+    groups = problem.groups()
+    touching = _touching(problem, groups)
+    run = _CaseRun(problem, cases, touching, stop)
+    group_floors: dict[tuple[int, tuple[int, ...]], int] = {}
+    for case in cases:  # each group's floor once per distinct data it gets
+        if stop.expired():  # nothing searched yet: no plan, no bound
+            return CombinationOutcome(None, False, 0, 0)
+        for g, data in _group_keys(case, touching).items():
+            if (g, data) not in group_floors:
+                group_floors[(g, data)] = makespan_floor(case.problem, groups[g])
+    floors = [max(placement_floor(case), *(group_floors[(g, data)] for g, data in
+                                           _group_keys(case, touching).items()))
+              for case in cases]
+    # the most promising cases first (stable: alike ones in case order), so that the
+    # best key is known early and the cases whose bound lies beyond it are left out
+    rank = sorted(range(len(cases)), key=floors.__getitem__)
+    children_floor = _LazyFloor(problem, groups, stop)
+    known: list[int | None] = [None] * len(cases)
     count_first = problem.n_items * problem.n_warehouses > COUNT_FIRST_CELLS
     if count_first and len(cases) > 1 and len(problem.objective) > 1:
-        counted: list[tuple[PlacementCase, int | None]] = []
-        for done, case in enumerate(cases):
+        run.visit(rank[0], None)
+        fewest = None if run.best_key is None else run.best_key[0]
+        counted: list[int] = []
+        for done, c in enumerate(rank[1:]):
             if stop.expired():  # the cases not counted are searched in full below
-                counted += [(c, None) for c in cases[done:]]
+                counted += rank[1 + done:]
                 break
-            only_count = dataclasses.replace(case.problem, objective=("children",))
-            first = _search_problem(only_count, stop, None, fewest, cache, varying,
-                                    plan=False)
-            nodes += first.nodes
+            if run.best_key is not None and _beyond(problem.objective, run.best_key,
+                                                    floors[c], None, children_floor):
+                continue
+            only_count = dataclasses.replace(cases[c].problem, objective=("children",))
+            first = _search_problem(only_count, stop, None, fewest, run.cache,
+                                    _group_keys(cases[c], touching), plan=False)
+            run.nodes += first.nodes
             if first.infeasible:  # no plan, or none with as few children as an earlier case
                 continue
-            c = first.children_bound if first.proven else None
-            counted.append((case, c))  # None: not finished, so searched in full below
-            if c is not None:
-                fewest = c if fewest is None else min(fewest, c)
-        cases = [case for case, c in counted if c is None or c == fewest]
-    for case in cases:
+            count = first.children_bound if first.proven else None
+            known[c] = count
+            counted.append(c)  # None: not finished, so searched in full below
+            if count is not None:
+                fewest = count if fewest is None else min(fewest, count)
+        run.fewest = fewest
+        kept = set(counted)
+        rank = [c for c in rank[1:] if c in kept and known[c] in (None, fewest)]
+    for c in rank:
         if stop.expired():
-            aborted = True
+            run.aborted = True
             break
-        limit = fewest if best_key is None else best_key[0]
-        out = _search_problem(case.problem, stop, None, limit, cache, varying)
-        nodes += out.nodes
+        if run.best_key is not None and _beyond(problem.objective, run.best_key, floors[c],
+                                                known[c], children_floor):
+            continue  # every plan of the case is worse than the best: none is a tie
+        run.visit(c, run.fewest if run.best_key is None else run.best_key[0])
+    return run.outcome()
+
+
+class _CaseRun:
+    """The cases searched so far: the best key, the plans that reach a key, the proof."""
+
+    def __init__(self, problem: SplitProblem, cases: list[PlacementCase],
+                 touching: dict[int, list[int]], stop: Deadline) -> None:
+        self.problem, self.cases, self.touching, self.stop = problem, cases, touching, stop
+        self.cache = CaseCache()
+        self.best_key: tuple[int, ...] | None = None
+        self.proven = True
+        self.bound: int | None = None
+        self.nodes = 0
+        self.fewest: int | None = None
+        self.aborted = False
+        self.reached: list[tuple[int, tuple[int, ...], SplitProblem, IntArray]] = []
+
+    def visit(self, c: int, limit: int | None) -> None:
+        """Search case ``c`` in full (plans of at most ``limit`` children)."""
+        case = self.cases[c]
+        out = _search_problem(case.problem, self.stop, None, limit, self.cache,
+                              _group_keys(case, self.touching))
+        self.nodes += out.nodes
         if out.infeasible:
-            continue
-        proven &= out.proven
-        bound = out.children_bound if bound is None else min(bound, out.children_bound)
+            return
+        self.proven &= out.proven
+        self.bound = out.children_bound if self.bound is None else min(
+            self.bound, out.children_bound)
         x = out.assignment
         if x is None:
-            continue
-        if not fits(problem, x):  # cannot happen by construction; never trust it blindly
+            return
+        if not fits(self.problem, x):  # cannot happen by construction; never trust it
             log.warning("placement case %s oversells stock; case ignored", case.placement)
-            proven = False
+            self.proven = False
+            return
+        key = evaluate(self.problem, x).key(self.problem.objective)
+        self.reached.append((c, key, case.problem, x))
+        if self.best_key is None or key < self.best_key:
+            self.best_key = key
+
+    def outcome(self) -> CombinationOutcome:
+        proven, bound = self.proven, self.bound
+        if self.aborted:  # a case not searched might need fewer children: no bound
+            proven, bound = False, None
+        if self.best_key is None:
+            return CombinationOutcome(None, False, bound or 0, self.nodes,
+                                      infeasible=bound is None and not self.aborted)
+        # in case order, whatever order they were searched in: the first is the plan
+        best = [(p, x) for _, key, p, x in sorted(self.reached, key=lambda r: r[0])
+                if key == self.best_key]
+        return CombinationOutcome(best[0][1], proven, bound or 0, self.nodes,
+                                  ties=tuple(best) if proven else ())
+
+
+def _touching(problem: SplitProblem, groups: list[IntArray]) -> dict[int, list[int]]:
+    """Per group whose data differs between placement cases, the contended items
+    (:func:`contended_items` positions) that make it differ: its own, and those that
+    use one of its SKUs (their placement takes from its stock). A group's data in a
+    case is fixed by where these are placed; the other groups are alike in all."""
+    items = contended_items(problem)
+    uses = problem.usage > 0
+    out: dict[int, list[int]] = {}
+    for g, members in enumerate(groups):
+        skus = uses[members].any(axis=0)
+        mine = [r for r, i in enumerate(items.tolist())
+                if problem.group[i] == g or bool((uses[i] & skus).any())]
+        if mine:
+            out[g] = mine
+    return out
+
+
+def _group_keys(case: PlacementCase, touching: dict[int, list[int]]
+                ) -> dict[int, tuple[int, ...]]:
+    """Per varying group (:func:`_touching`), the placements that fix its data."""
+    return {g: tuple(case.placement[r] for r in rs) for g, rs in touching.items()}
+
+
+class _LazyFloor:
+    """A lower bound on the children of every placement case, computed once when
+    first asked: the order's (:func:`children_lower_bound`), or when that is lower
+    than ``wanted``, the relaxation's proven count (each group searched for its count
+    with every element seeing the whole stock: each case's group is a restriction of
+    it, so its count is no lower)."""
+
+    def __init__(self, problem: SplitProblem, groups: list[IntArray], stop: Deadline) -> None:
+        self.problem, self.groups, self.stop = problem, groups, stop
+        self.cheap: int | None = None
+        self.counted: int | None = None
+
+    def get(self, wanted: int) -> int:
+        if self.cheap is None:
+            self.cheap = children_lower_bound(self.problem)
+        if self.cheap >= wanted:
+            return self.cheap
+        if self.counted is None:
+            self.counted = max(self.cheap, _relaxed_count(self.problem, self.groups, self.stop))
+        return self.counted
+
+
+def _relaxed_count(problem: SplitProblem, groups: list[IntArray], stop: Deadline) -> int:
+    """The sum of each group's proven fewest warehouses with every element seeing the
+    whole stock (0 when one is not proven in time)."""
+    total = 0
+    for items in groups:
+        if not items.size:
             continue
-        key = evaluate(problem, x).key(problem.objective)
-        reached.append((key, case.problem, x))
-        if best_key is None or key < best_key:
-            best_x, best_key = x, key
-    if aborted:  # a case not searched might need fewer children: no bound
-        proven, bound = False, None
-    if best_x is None:
-        return CombinationOutcome(None, False, bound or 0, nodes,
-                                  infeasible=bound is None and not aborted)
-    ties = tuple((p, x) for key, p, x in reached if key == best_key) if proven else ()
-    return CombinationOutcome(best_x, proven, bound or 0, nodes, ties=ties)
+        out = search_group(problem, items, (), None, stop, None)
+        if not out.count_proven or out.key is None:
+            return 0
+        total += out.key[0]
+    return total
+
+
+def _beyond(terms: tuple[str, ...], best: tuple[int, ...], floor: int, count: int | None,
+            children: _LazyFloor) -> bool:
+    """Whether every plan of a case is lexicographically worse than ``best``: the case
+    needs ``best``'s children at least (its proven ``count``, else the order's bound),
+    and its makespan floor is slower than ``best``'s makespan (the second term); or
+    the case has no plan (a floor of :data:`NO_COVER`)."""
+    if floor >= NO_COVER:
+        return True
+    if len(terms) < 2 or terms[1] != "makespan" or floor <= best[1]:
+        return False
+    return (count if count is not None else children.get(best[0])) >= best[0]
+
+
+@dataclass
+class CaseCache:
+    """What the placement cases of one order share (:func:`_cached_group`,
+    :func:`_cached_fill`): group outcomes with the count limit each was searched under
+    (``None``: none), and group fills."""
+
+    outcomes: dict[tuple[object, ...], tuple[GroupOutcome, int | None]] = field(
+        default_factory=dict)
+    fills: dict[tuple[object, ...], IntArray | None] = field(default_factory=dict)
+
+
+def _cached_group(problem: SplitProblem, items: IntArray, group: tuple[int, object],
+                  terms: tuple[str, ...], cap: int | None, inc: IntArray | None,
+                  limit: int | None, cache: CaseCache, stop: Deadline,
+                  ) -> tuple[GroupOutcome, int]:
+    """:func:`search_group` through ``cache``, and the nodes it searched (0 when the
+    outcome was known).
+
+    A group's outcome depends on its own data only, named by ``group``: its index and
+    the key of its data in this case (:func:`_group_keys`), ``None`` for a group alike
+    in every case (fixed). A fixed group is searched without the count limit, once;
+    another with it, and a proven outcome answers every later limit it decides: a set
+    found is the optimum (kept if within the limit), none found means none within any
+    smaller limit.
+    """
+    fixed = group[1] is None
+    memo = (*group, terms, cap, None if inc is None else inc.tobytes())
+    known = cache.outcomes.get(memo)
+    if known is not None:
+        out, searched_limit = known
+        if out.key is not None:
+            if limit is None or out.key[0] <= limit:
+                return out, 0
+            return GroupOutcome(None, None, True, True, 0), 0
+        if searched_limit is None or (limit is not None and limit <= searched_limit):
+            return out, 0
+    used = None if fixed or inc is not None else limit  # an incumbent overrides the limit
+    out = search_group(problem, items, terms, cap, stop, inc, used)
+    if out.proven:
+        cache.outcomes[memo] = (out, used)
+    if fixed and limit is not None and out.key is not None and out.key[0] > limit:
+        return GroupOutcome(None, None, True, True, 0), out.nodes
+    return out, out.nodes
+
+
+def _cached_fill(problem: SplitProblem, group: tuple[int, object], items: IntArray,
+                 wh: IntArray, stock: IntArray, cache: CaseCache) -> IntArray | None:
+    """:func:`fill_group` through ``cache``, for a coverable placement case: no other
+    group uses the group's SKUs, so its rows depend on its own data only, named by
+    ``group`` as in :func:`_cached_group` (and a cached fill leaves its stock columns
+    as they were: nothing reads them later)."""
+    memo = (*group, wh.tobytes())
+    if memo not in cache.fills:
+        cache.fills[memo] = fill_group(problem, items, wh, stock)
+    return cache.fills[memo]
 
 
 def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray | None,
                     count_limit: int | None = None,
-                    cache: dict[tuple[object, ...], GroupOutcome] | None = None,
-                    varying: set[int] | None = None, plan: bool = True) -> CombinationOutcome:
+                    cache: CaseCache | None = None,
+                    varying: dict[int, tuple[int, ...]] | None = None, plan: bool = True,
+                    ) -> CombinationOutcome:
     """The search on one problem: exact when coverable, else on the relaxation.
 
     With ``count_limit`` only plans of at most that many children are looked for
-    (``infeasible`` then means none exists). ``cache`` keeps the outcomes of the groups
-    not in ``varying`` between calls on problems that differ only in those groups.
+    (``infeasible`` then means none exists). ``cache`` keeps group outcomes and fills
+    between calls on placement cases of one order (:class:`CaseCache`): the groups not
+    in ``varying`` are the same in all of them, and one in it the same in the cases
+    that give it the same key (:func:`_group_keys`).
     Without ``plan`` (a coverable problem, whose sets always fill) only the count and
     whether it is proven are wanted: no assignment is built.
     """
@@ -230,18 +420,14 @@ def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray |
             if count_limit is not None and only is None and items.size:
                 later = sum(1 for h in order[done + 1:] if groups[h].size)
                 limit = count_limit - spent - later  # every later group opens one at least
-            memo = None
-            if cache is not None and g in fixed:
-                memo = (g, active_terms, cap, None if inc is None else inc.tobytes())
-            out = cache.get(memo) if cache is not None and memo is not None else None
-            if out is None:
-                out = search_group(problem, items, active_terms, cap, stop, inc,
-                                   None if memo is not None else limit)
-                if memo is not None and cache is not None and out.proven:
-                    cache[memo] = out
+            if cache is None:
+                out = search_group(problem, items, active_terms, cap, stop, inc, limit)
                 nodes += out.nodes
-            elif limit is not None and out.key is not None and out.key[0] > limit:
-                out = GroupOutcome(None, None, True, True, 0)
+            else:
+                data = None if varying is None else varying.get(g)
+                out, searched = _cached_group(problem, items, (g, data), active_terms, cap,
+                                              inc, limit, cache, stop)
+                nodes += searched
             proven &= out.proven
             counts_proven &= out.count_proven
             sets[g], keys[g] = out.wh, out.key
@@ -262,14 +448,20 @@ def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray |
         stock = problem.stock.copy()
         for g, (items, wh) in enumerate(zip(groups, sets, strict=True)):
             assert wh is not None
-            memo = (g, wh.tobytes()) if problem.coverable else None
-            rows = filled.get(memo) if memo is not None else None
-            if rows is None:
+            if cache is not None and problem.coverable:
+                data = None if varying is None else varying.get(g)
+                rows = _cached_fill(problem, (g, data), items, wh, stock, cache)
+            elif problem.coverable:
+                memo = (g, wh.tobytes())
+                rows = filled.get(memo)
+                if rows is None:
+                    rows = fill_group(problem, items, wh, stock)
+                    if rows is not None:
+                        filled[memo] = rows
+            else:
                 rows = fill_group(problem, items, wh, stock)
-                if rows is None:  # a contended SKU: the relaxation's sets do not fit
-                    return None
-                if memo is not None:
-                    filled[memo] = rows
+            if rows is None:  # a contended SKU: the relaxation's sets do not fit
+                return None
             x[items] = rows
         return x
 

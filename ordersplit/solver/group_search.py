@@ -338,6 +338,26 @@ def is_binary(data: GroupData) -> bool:
     return bool(((data.supply == 0) | (data.supply == data.demand[None, :])).all())
 
 
+def makespan_floor(problem: SplitProblem, items: IntArray) -> int:
+    """No plan of the group delivers sooner: per element, the fastest warehouses of the
+    group's reach whose capped supplies add up to its demand, the slowest of those
+    over the elements (0 for an empty group; a large number when one cannot be
+    covered), from the problem before the group's data is built."""
+    if items.size == 0:
+        return 0
+    supply, demand = elements(problem, items)
+    wh = np.flatnonzero(_reach(problem, items, None))
+    wh = wh[np.argsort(problem.hours[wh], kind="stable")]
+    reach = np.cumsum(supply[wh], axis=0) >= demand[None, :]
+    if wh.size == 0 or not reach[-1].all():
+        return NO_COVER if demand.any() else 0
+    return int(problem.hours[wh[reach.argmax(axis=0)]].max()) if demand.size else 0
+
+
+NO_COVER = 1 << 62
+"""The makespan floor of a group that no warehouse set covers."""
+
+
 def _bit_data(data: GroupData, terms: tuple[str, ...] = (), stop: Deadline | None = None,
               ) -> _BitData | None:
     """The group's kernel arrays (built once, shared by every search on the group);
