@@ -140,13 +140,20 @@ class JointBound:
     bound when time ran out) or empty (not solved: the LP too large or no time left)."""
 
 
-def waiting_units(templates: Sequence[OrderTemplate], plans: Sequence[OrderPlan],
-                  ok: Sequence[bool]) -> int:
-    """SKU units the plans leave waiting (demand minus what they ship), planned orders only."""
+def waiting_units(world: World, templates: Sequence[OrderTemplate],
+                  plans: Sequence[OrderPlan], ok: Sequence[bool]) -> int:
+    """SKU units the plans leave waiting (demand minus what they ship), planned orders only.
+
+    Offline-store lines count as not shipped, as :func:`joint_bound` assumes (it takes
+    them off the cap): what a plan takes from a store's own stock for them is left out
+    of what it ships. Counting it as shipped made the cap too small by those units, and
+    the LP infeasible (it then fell back to the group bound) on scenarios with stores."""
+    store = world.is_store() != 0
     total = 0
     for tpl, plan, keep in zip(templates, plans, ok, strict=True):
         if keep:
-            total += int(tpl.demand.sum()) - int(plan.use_units.sum())
+            shipped = plan.use_units[~store[plan.use_loc]] if plan.use_units.size else plan.use_units
+            total += int(tpl.demand.sum()) - int(shipped.sum())
     return total
 
 

@@ -18,8 +18,8 @@ def bound_of(batch: BatchInput, sol: Solution, limit_s: float
     if limit_s <= 0:
         return None, {}
     ok = planned_mask(sol)
-    cap = max(waiting_units(batch.templates, sol.sequential, ok),
-              waiting_units(batch.templates, sol.final, ok))
+    cap = max(waiting_units(batch.world, batch.templates, sol.sequential, ok),
+              waiting_units(batch.world, batch.templates, sol.final, ok))
     withholding = {name: withholding_orders(batch.world, batch.templates, plans, ok)
                    for name, plans in (("sequential", sol.sequential), ("batch", sol.final))}
     joint = joint_bound(batch.world, batch.templates, sol.lower, ok, cap, limit_s,

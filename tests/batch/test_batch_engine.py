@@ -59,8 +59,8 @@ def test_never_oversells_and_never_worse_than_sequential(small: dict[str, Any]) 
     assert res.summary["children_batch"] <= res.summary["children_sequential"]
     # no more units waiting in SKU units either (a bundle counts as its components)
     ok = [True] * len(sol.final)
-    assert (waiting_units(batch.templates, sol.final, ok)
-            <= waiting_units(batch.templates, sol.sequential, ok))
+    assert (waiting_units(batch.world, batch.templates, sol.final, ok)
+            <= waiting_units(batch.world, batch.templates, sol.sequential, ok))
     # independently, from the output tables: no warehouse ships more than it holds
     stock = {(loc.id, sku): int(batch.world.stock[w, k])
              for w, loc in enumerate(batch.world.locations)
@@ -332,3 +332,26 @@ def test_store_lines_take_the_store_stock_once(make_order: Any) -> None:
     kinds = res.master[res.master["level"] == 2].groupby("kind")["order_id"].count().to_dict()
     assert kinds.get("store") == 1  # never two store children for one unit
     assert kinds.get("backorder") == 1
+
+
+def test_store_stock_does_not_shrink_the_joint_bound_cap(make_order: Any) -> None:
+    """Store lines served from a store's own stock count as not shipped, as the joint
+    bound assumes: else the waiting cap misses them and the LP has no feasible point
+    (it then fell back to the weaker group bound on every scenario with stores)."""
+    whs = [{"id": "ST", "kind": "store", "stock": {"S": 2}, "delivery_hours": {"*": 5}},
+           {"id": "W1", "stock": {"X": 1}, "delivery_hours": {"*": 10}}]
+    batch = {"requests": [make_order(o, [("L1", "S", 1), ("L2", "X", 1)])
+                          for o in ("A", "B", "C")], "warehouses": whs}
+    for req in batch["requests"]:
+        req["catalog"]["S"]["offline_store"] = True
+    res = reoptimize(batch, time_limit_s=600, max_rounds=2)
+    assert res.errors.empty
+    s = res.summary
+    assert s["joint_bound_status"] == "optimal"
+    assert s["children_joint_bound"] <= s["children_batch"]
+    sol = res.solution
+    assert sol is not None
+    work = batch_from_json(batch)
+    ok = [True] * len(sol.final)
+    # 6 units wanted, only the one unit of X leaves a warehouse that is not a store
+    assert waiting_units(work.world, work.templates, sol.final, ok) == 5

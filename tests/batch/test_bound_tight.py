@@ -61,7 +61,7 @@ def test_bound_never_exceeds_the_monolithic_optimum_nor_falls_below_the_lp(
         return
     lower, seq = _plans(work)
     # the sequential plans leave this much waiting and withhold nothing: a plan exists
-    cap = waiting_units(work.templates, seq, [True] * len(seq)) + slack
+    cap = waiting_units(work.world, work.templates, seq, [True] * len(seq)) + slack
     optimum, _ = monolithic_optimum(work, cap, 60.0, no_withholding)
     bound = _bound(work, lower, cap, no_withholding)
     lp = _bound(work, lower, cap, no_withholding, monkeypatch, lp_only=True)
@@ -78,7 +78,7 @@ def test_bound_reaches_the_optimum_on_small_batches(kind: str) -> None:
     for seed in range(2):
         work = _instance(kind, 8, seed)
         lower, seq = _plans(work)
-        cap = waiting_units(work.templates, seq, [True] * len(seq))
+        cap = waiting_units(work.world, work.templates, seq, [True] * len(seq))
         optimum, _ = monolithic_optimum(work, cap, 60.0)
         bound = _bound(work, lower, cap, True)
         assert bound.children == optimum, (kind, seed, bound, optimum)
