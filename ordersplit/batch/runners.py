@@ -211,7 +211,9 @@ to carry an injected failure into the workers)."""
 
 
 class LocalTransport:
-    """One local process per slot (see the module docstring)."""
+    """One local process per slot (see the module docstring). The processes start in a
+    background thread (the fork server imports the batch code: over a second of CPU):
+    messages queue in their pipes meanwhile, so the driver goes on working."""
 
     def __init__(self, slots: int) -> None:
         self.slots, self.remote, self.small_messages = slots, True, True
@@ -225,16 +227,38 @@ class LocalTransport:
         self.inboxes: list[_Inbox] = []
         self.outboxes: list[_Outbox] = []
         self.sent: list[int] = []
-        for s in range(slots):
-            ours, theirs = ctx.Pipe(duplex=True)
-            proc = ctx.Process(target=_serve, args=(theirs, f"local-{s}"), daemon=True)
-            proc.start()
-            theirs.close()
-            self.procs.append(proc)
+        theirs: list[Any] = []
+        for _ in range(slots):
+            ours, their = ctx.Pipe(duplex=True)
+            theirs.append(their)
             self.conns.append(ours)
             self.inboxes.append(_Inbox(ours, self))
             self.outboxes.append(_Outbox(ours))
             self.sent.append(0)
+        self.starter = threading.Thread(target=self._start, args=(ctx, theirs), daemon=True)
+        self.starter.start()
+
+    def _start(self, ctx: Any, theirs: list[Any]) -> None:
+        """Start one process per slot on its end of the pipe (a slot that cannot start
+        answers every message with the error)."""
+        for s, their in enumerate(theirs):
+            try:
+                proc = ctx.Process(target=_serve, args=(their, f"local-{s}"), daemon=True)
+                proc.start()
+                self.procs.append(proc)
+            except Exception as exc:
+                inbox = self.inboxes[s]
+                with inbox.cond:
+                    inbox.answers[-1] = ("error", f"the worker process did not start: {exc}")
+                    inbox.cond.notify_all()
+                self.arrived.set()
+            finally:
+                their.close()
+
+    def started(self) -> list[Any]:
+        """The worker processes, once all have been started."""
+        self.starter.join()
+        return self.procs
 
     def send(self, slot: int, msg: Any) -> Pending[Any]:
         data = pickle.dumps(msg, protocol=PROTOCOL)
@@ -249,6 +273,7 @@ class LocalTransport:
         self.arrived.clear()
 
     def close(self) -> None:
+        self.starter.join()
         for out in self.outboxes:
             out.put(pickle.dumps(None))
             out.close()

@@ -35,7 +35,7 @@ from ordersplit.batch.runners import (
     Transport,
     make_transport,
 )
-from ordersplit.batch.search import BatchState, PartTask
+from ordersplit.batch.search import BatchState, PartTask, lower_bound_plans
 from ordersplit.batch.slots import (
     Adopt,
     Changed,
@@ -102,6 +102,17 @@ class Traffic:
     """Seconds the slots worked in each round, summed over slots."""
     round_busiest_s: list[float] = field(default_factory=list)
     """Seconds the busiest slot worked in each round."""
+    round_driver_cpu_s: list[float] = field(default_factory=list)
+    """CPU seconds of the driver's process in each round, slot work in it excluded (the
+    serial work, apart from the machine's load)."""
+    round_slot_cpu_s: list[list[float]] = field(default_factory=list)
+    """CPU seconds of each slot in each round."""
+    cpu_driver_sequential_s: float = 0.0
+    """CPU seconds of the driver's process in the lower bound and the sequential pass
+    (with one slot in this process: the whole stage)."""
+    slot_cpu_s: dict[str, float] = field(default_factory=dict)
+    """CPU seconds of all slots by kind of message (``lower``, ``split``, ``improve``,
+    ``output``), read when the runner closes."""
 
     def summary(self) -> dict[str, Any]:
         rounds = len(self.round_s)
@@ -122,6 +133,32 @@ class Traffic:
             "slot_balance_pct": round(100 * sum(self.round_slot_s) / (
                 self._slots * sum(self.round_busiest_s)), 1)
             if sum(self.round_busiest_s) > 0 else None,
+            **self.cpu_summary(),
+        }
+
+    def cpu_summary(self) -> dict[str, Any]:
+        """The rounds in CPU seconds, apart from the machine's load: the driver's serial
+        CPU per round, the slots' (summed and the busiest), the serial fraction of the
+        round work, and the round's length on an idle machine with one core per slot
+        (driver, then the busiest slot: the parts of a round wait for each other)."""
+        rounds = len(self.round_driver_cpu_s)
+        out: dict[str, Any] = {
+            "cpu_driver_sequential_s": round(self.cpu_driver_sequential_s, 3)}
+        if not rounds:
+            return out
+        driver = sum(self.round_driver_cpu_s)
+        slots = sum(sum(r) for r in self.round_slot_cpu_s)
+        busiest = sum(max(r, default=0.0) for r in self.round_slot_cpu_s)
+        return {
+            **out,
+            "round_cpu_driver_s_mean": round(driver / rounds, 3),
+            "round_cpu_slots_s_mean": round(slots / rounds, 3),
+            "round_cpu_busiest_s_mean": round(busiest / rounds, 3),
+            "serial_cpu_pct": round(100 * driver / (driver + slots), 2) if driver + slots
+            else None,
+            "round_idle_s_mean": round((driver + busiest) / rounds, 3),
+            "slot_cpu_balance_pct": round(100 * slots / (self._slots * busiest), 1)
+            if busiest > 0 else None,
         }
 
 
@@ -154,11 +191,18 @@ class Runner:
             {} if transport.remote else
             {o: state.templates[o] for o in np.flatnonzero(self.owner == s).tolist()},
             transport.remote)) for s in range(self.workers)]
-        for r in replies:
-            r.result()
+        # a slot in another process may still be starting: its setup is not waited for
+        # (the driver computes lower-bound chunks itself until a slot is up, see
+        # :meth:`ready`); one in this process is set up when asked
+        self._setups = replies
+        if not transport.remote:
+            for r in replies:
+                r.result()
+        self._acks: list[Pending[Any]] = []
         self.traffic.setup_bytes = self._bytes() - before
         self._after_setup = self._bytes()
         self._round_waited = 0.0
+        self._cpu_mark = self._cpu_ready = time.process_time()
 
     def _bytes(self) -> int:
         return self.transport.bytes_out + self.transport.bytes_in
@@ -176,6 +220,22 @@ class Runner:
         reply = self.transport.send(int(self.owner[orders[0]]),
                                     Lower(orders, self._ship(orders)))
         return _Decoded(reply, self)
+
+    def ready(self) -> bool:
+        """Whether some slot has been set up (worker processes take a while to start)."""
+        return any(r.done() for r in self._setups)
+
+    def lower_here(self, c: int, slot: int) -> list[OrderPlan]:
+        """The lower-bound plans of chunk ``c`` computed in this process (while no slot
+        is up yet); ``slot`` then owns the chunk and is sent its templates and plans."""
+        orders = np.array(self.chunks[c], dtype=np.int64)
+        if self.shipped[orders].any():
+            raise ValueError("the chunk's orders are already held by a slot")
+        plans = lower_bound_plans(self.state, orders.tolist())
+        self.owner[orders] = slot
+        self._acks.append(self.transport.send(slot, Lower(
+            orders, self._ship(orders), to_wire(plans, self.transport.remote))))
+        return plans
 
     def split(self, slot: int, orders: Sequence[int], views: list[IntArray]
               ) -> Pending[list[OrderPlan]]:
@@ -196,6 +256,8 @@ class Runner:
         self.plans, self.lower = plans, lower
         self.version += 1
         self.traffic.lower_bytes = self._bytes() - self._after_setup
+        self._cpu_mark = time.process_time()
+        self.traffic.cpu_driver_sequential_s = self._cpu_mark - self._cpu_ready
 
     def _delta(self, orders: IntArray) -> PlanDelta | None:
         stale = orders[self.held[orders] != self.version[orders]]
@@ -260,6 +322,7 @@ class Runner:
         out = []
         slot_s = 0.0
         per_slot = [0.0] * self.workers
+        cpu = [0.0] * self.workers
         for s, reply in zip(where, replies, strict=True):
             w0 = time.perf_counter()
             ans = reply.result()
@@ -273,12 +336,14 @@ class Runner:
                 assert self.owner[o] == s
             slot_s += ans.seconds
             per_slot[s] += ans.seconds
+            cpu[s] += ans.cpu_s
             out.append((ans.orders, old, ans))
         t = self.traffic
         t.round_bytes.append(self._bytes() - before)
         t.round_moved.append(moved)
         t.round_slot_s.append(slot_s)
         t.round_busiest_s.append(max(per_slot))
+        t.round_slot_cpu_s.append(cpu)
         self._round_waited = waited
         return out
 
@@ -288,6 +353,10 @@ class Runner:
         spent = time.perf_counter() - started
         t = self.traffic
         t.round_s.append(spent)
+        mark, self._cpu_mark = self._cpu_mark, time.process_time()
+        # in this process the slot's work is the driver's process too
+        t.round_driver_cpu_s.append(max(0.0, self._cpu_mark - mark - (
+            0.0 if self.transport.remote else sum(t.round_slot_cpu_s[-1]))))
         t.round_serial_s.append(max(0.0, spent - self._round_waited)
                                 if self.transport.remote else max(0.0, spent - t.round_slot_s[-1]))
         log.info("round of %.1f s: driver alone %.2f s, %d bytes, %d orders moved", spent,
@@ -332,7 +401,15 @@ class Runner:
         return dict(held)
 
     def close(self) -> None:
-        self.transport.close()
+        """Read the slots' CPU seconds (:attr:`Traffic.slot_cpu_s`), then stop them."""
+        try:
+            for s in range(self.workers):
+                for kind, sec in self.transport.send(s, "cpu").result().items():
+                    self.traffic.slot_cpu_s[kind] = self.traffic.slot_cpu_s.get(kind, 0.0) + sec
+        except Exception:  # a failed slot: its error is the one that matters
+            log.warning("could not read the slots' CPU seconds", exc_info=True)
+        finally:
+            self.transport.close()
 
 
 MIN_RUN = 256
