@@ -4,7 +4,8 @@ Every order is *owned* by one worker slot (:mod:`ordersplit.batch.slots`), which
 its template, lower-bound plan and current plan. At the start a slot is sent the world
 only; each chunk of arrival order goes to the first free slot with its templates (the
 lower bound is computed chunk by chunk where the orders live). A search
-round's parts go to the slots that own most of their orders (:func:`assign`, balanced);
+round's parts go to slots as they become free, each to one that owns many of its
+orders (:func:`next_part`);
 the orders of a part owned elsewhere *move*: their template and lower-bound plan go to
 the new slot, the old one forgets them. Then a part's message carries only the plans
 its slot does not hold in their current version (``version`` against ``held``), and
@@ -52,10 +53,8 @@ from ordersplit.solver.problem import IntArray
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-BALANCE = 1.15
-"""Most orders a slot may be given in a round, relative to an equal share, before a
-part goes to a slot that owns fewer of its orders."""
-
+POLL_S = 0.05
+"""Longest the driver waits for an answer of a slot before it looks again."""
 
 def lb_chunk(n: int, slots: int, small: bool = True) -> int:
     """Orders per lower-bound chunk: with ``small`` messages, small enough that a split
@@ -63,25 +62,27 @@ def lb_chunk(n: int, slots: int, small: bool = True) -> int:
     return max(16, min(64 if small else 512, n // max(1, 4 * slots) or 1))
 
 
-def assign(parts: Sequence[IntArray], owner: IntArray, slots: int) -> list[int]:
-    """A slot per part: the largest parts first, each to the slot that owns most of its
-    orders among those not yet above :data:`BALANCE` times an equal share (else to the
-    least loaded)."""
-    if slots <= 1:
-        return [0] * len(parts)
-    sizes = [int(p.size) for p in parts]
-    cap = BALANCE * sum(sizes) / slots
-    load = [0] * slots
-    out = [0] * len(parts)
-    for i in sorted(range(len(parts)), key=lambda i: (-sizes[i], i)):
-        owned = np.bincount(owner[parts[i]], minlength=slots)
-        room = [s for s in range(slots) if load[s] + sizes[i] <= cap]
-        if not room:
-            room = [min(range(slots), key=lambda s: (load[s], s))]
-        s = max(room, key=lambda s: (int(owned[s]), -load[s], -s))
-        out[i] = s
-        load[s] += sizes[i]
-    return out
+NEAR_LARGEST = 0.85
+"""A free slot may take a part this much smaller than the largest left when it owns
+more of its orders (fewer orders move)."""
+
+
+def next_part(parts: Sequence[IntArray], owner: IntArray, slot: int, free: Sequence[int]
+              ) -> int:
+    """Which of ``parts`` (the largest first) the free ``slot`` searches next: among
+    those at least :data:`NEAR_LARGEST` times the largest, one whose orders it owns
+    most, unless another free slot owns more of them (then that slot takes it)."""
+    largest = max(int(p.size) for p in parts)
+    near = [i for i, p in enumerate(parts) if p.size >= NEAR_LARGEST * largest]
+    mine = [i for i in near if _best_free(parts[i], owner, free) == slot]
+    pool = mine or near
+    return max(pool, key=lambda i: (int(np.count_nonzero(owner[parts[i]] == slot)),
+                                    int(parts[i].size), -i))
+
+
+def _best_free(part: IntArray, owner: IntArray, free: Sequence[int]) -> int:
+    """The free slot owning most of ``part``'s orders (the first on ties)."""
+    return max(free, key=lambda s: (int(np.count_nonzero(owner[part] == s)), -s))
 
 
 @dataclass
@@ -305,39 +306,59 @@ class Runner:
 
     def improve(self, tasks: Sequence[PartTask]) -> list[tuple[IntArray, list[OrderPlan], Changed]]:
         """Search every part on a slot; the plans that changed are set in the plan list
-        of :meth:`start`. Per task: the orders that changed, their previous plans, the
-        answer."""
+        of :meth:`start`. Per task (in the order given): the orders that changed, their
+        previous plans, the answer.
+
+        Parts are handed out as slots become free (:func:`next_part`): the largest
+        first, each to a slot owning many of its orders, so that a round ends when the
+        work, not a fixed share of parts, runs out. Which slot searches a part does not
+        change its result."""
         before = self._bytes()
-        where = assign([t.orders for t in tasks], self.owner, self.workers)
-        replies: list[Pending[Changed]] = []
+        todo = sorted(range(len(tasks)), key=lambda i: (-int(tasks[i].orders.size), i))
+        out: list[tuple[IntArray, list[OrderPlan], Changed] | None] = [None] * len(tasks)
+        out_to: dict[int, tuple[int, Pending[Changed]]] = {}  # slot -> (task, reply)
+        waited = slot_s = 0.0
         moved = 0
-        for task, s in zip(tasks, where, strict=True):
-            adopt, m = self._move(task.orders, s)
-            moved += m
-            replies.append(self.transport.send(s, Improve(
-                task.orders, task.cols, narrow(task.budget), task.limit_s, task.max_moves,
-                task.breadth, task.tries, task.joint, task.sku_tries, self._drops(s), adopt,
-                self._delta(task.orders))))
-        waited = 0.0
-        out = []
-        slot_s = 0.0
         per_slot = [0.0] * self.workers
         cpu = [0.0] * self.workers
-        for s, reply in zip(where, replies, strict=True):
+        while todo or out_to:
+            for s in range(self.workers):
+                if s in out_to or not todo:
+                    continue
+                i = next_part([tasks[j].orders for j in todo], self.owner, s,
+                              [s2 for s2 in range(self.workers) if s2 not in out_to])
+                i = todo.pop(i)
+                task = tasks[i]
+                adopt, m = self._move(task.orders, s)
+                moved += m
+                out_to[s] = (i, self.transport.send(s, Improve(
+                    task.orders, task.cols, narrow(task.budget), task.limit_s, task.max_moves,
+                    task.breadth, task.tries, task.joint, task.sku_tries, self._drops(s), adopt,
+                    self._delta(task.orders))))
             w0 = time.perf_counter()
-            ans = reply.result()
+            done = [s for s, (_, r) in out_to.items() if r.done()]
+            while not done and self.transport.remote:
+                self.transport.wait(POLL_S)
+                done = [s for s, (_, r) in out_to.items() if r.done()]
+            if not done:  # in this process an answer is computed when it is asked for
+                done = [min(out_to)]
             waited += time.perf_counter() - w0
-            new = from_wire(ans.pack)
-            old = [self.plans[o] for o in ans.orders.tolist()]
-            for o, plan in zip(ans.orders.tolist(), new, strict=True):
-                self.plans[o] = plan
-                self.version[o] += 1
-                self.held[o] = self.version[o]
-                assert self.owner[o] == s
-            slot_s += ans.seconds
-            per_slot[s] += ans.seconds
-            cpu[s] += ans.cpu_s
-            out.append((ans.orders, old, ans))
+            for s in done:
+                i, reply = out_to.pop(s)
+                w0 = time.perf_counter()
+                ans = reply.result()
+                waited += time.perf_counter() - w0
+                new = from_wire(ans.pack)
+                old = [self.plans[o] for o in ans.orders.tolist()]
+                for o, plan in zip(ans.orders.tolist(), new, strict=True):
+                    self.plans[o] = plan
+                    self.version[o] += 1
+                    self.held[o] = self.version[o]
+                    assert self.owner[o] == s
+                slot_s += ans.seconds
+                per_slot[s] += ans.seconds
+                cpu[s] += ans.cpu_s
+                out[i] = (ans.orders, old, ans)
         t = self.traffic
         t.round_bytes.append(self._bytes() - before)
         t.round_moved.append(moved)
@@ -345,7 +366,7 @@ class Runner:
         t.round_busiest_s.append(max(per_slot))
         t.round_slot_cpu_s.append(cpu)
         self._round_waited = waited
-        return out
+        return [o for o in out if o is not None]
 
     def end_round(self, started: float) -> None:
         """Book the round begun at ``started`` (``perf_counter``): its seconds, and those

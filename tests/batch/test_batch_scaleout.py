@@ -13,7 +13,7 @@ from ordersplit.batch.api import _state
 from ordersplit.batch.engine import optimize
 from ordersplit.batch.ledger import check_no_oversell
 from ordersplit.batch.model import OrderPlan, failed_plan
-from ordersplit.batch.shards import assign, make_runner
+from ordersplit.batch.shards import make_runner, next_part
 from ordersplit.batch.wire import pack_plans, unpack_plans
 
 
@@ -49,14 +49,18 @@ def test_plans_round_trip_through_the_wire(small_scarce: dict[str, Any]) -> None
     assert unpack_plans(pack_plans([])) == []
 
 
-def test_assign_prefers_owners_within_balance() -> None:
+def test_a_free_slot_takes_a_large_part_it_owns() -> None:
+    """A free slot takes, among the parts near the largest, the one whose orders it owns
+    most (fewer orders move), leaves a part to another free slot that owns more of it,
+    and never takes a much smaller part while a large one is left."""
     owner = np.array([0, 0, 0, 1, 1, 1, 0, 1])
-    parts = [np.array([3, 4, 5, 0]), np.array([0 + 1, 2, 6, 7])]
-    assert assign(parts, owner, 2) == [1, 0]
-    # both parts mostly owned by slot 0: the larger goes there, the other to slot 1
-    owner = np.zeros(8, dtype=np.int64)
-    assert sorted(assign([np.arange(5), np.arange(5, 8)], owner, 2)) == [0, 1]
-    assert assign([np.arange(5), np.arange(5, 8)], owner, 2)[0] == 0
+    parts = [np.array([3, 4, 5, 0]), np.array([1, 2, 6, 7])]
+    assert next_part(parts, owner, 0, [0, 1]) == 1
+    assert next_part(parts, owner, 1, [0, 1]) == 0
+    assert next_part(parts, owner, 0, [0]) == 1  # alone: its own
+    assert next_part(parts[:1], owner, 0, [0]) == 0  # the only part left
+    small = [np.arange(8), np.array([0, 1])]
+    assert next_part(small, np.zeros(8, dtype=np.int64), 1, [1]) == 0  # largest first
 
 
 def test_workers_hold_exactly_what_the_driver_sent(small_scarce: dict[str, Any]) -> None:
