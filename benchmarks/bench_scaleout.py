@@ -129,7 +129,7 @@ def run(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str, Any
         wall = time.perf_counter() - t0
     s = res.summary
     keys = ("lower_bound_s", "sequential_s", "sequential_resolves", "sequential_messages",
-            "sequential_driver_solves",
+            "sequential_driver_solves", "lower_bound_driver_chunks",
             "sequential_depth", "search_s", "optimize_s", "rounds", "parts",
             "runtime_s", "moves_accepted", "search_resolves", "children_joint_bound",
             "children_sequential", "children_batch", "bytes_setup", "bytes_lower_bound",

@@ -67,17 +67,17 @@ NEAR_LARGEST = 0.85
 more of its orders (fewer orders move)."""
 
 
-def next_part(parts: Sequence[IntArray], owner: IntArray, slot: int, free: Sequence[int]
-              ) -> int:
-    """Which of ``parts`` (the largest first) the free ``slot`` searches next: among
-    those at least :data:`NEAR_LARGEST` times the largest, one whose orders it owns
-    most, unless another free slot owns more of them (then that slot takes it)."""
-    largest = max(int(p.size) for p in parts)
-    near = [i for i, p in enumerate(parts) if p.size >= NEAR_LARGEST * largest]
+def next_part(parts: Sequence[IntArray], owner: IntArray, slot: int, free: Sequence[int],
+              work: Sequence[int] | None = None) -> int:
+    """Which of ``parts`` the free ``slot`` searches next: among those with at least
+    :data:`NEAR_LARGEST` times the most ``work`` (default: orders), one whose orders it
+    owns most, unless another free slot owns more of them (then that slot takes it)."""
+    weight = [int(p.size) for p in parts] if work is None else list(work)
+    near = [i for i, w in enumerate(weight) if w >= NEAR_LARGEST * max(weight)]
     mine = [i for i in near if _best_free(parts[i], owner, free) == slot]
     pool = mine or near
     return max(pool, key=lambda i: (int(np.count_nonzero(owner[parts[i]] == slot)),
-                                    int(parts[i].size), -i))
+                                    weight[i], -i))
 
 
 def _best_free(part: IntArray, owner: IntArray, free: Sequence[int]) -> int:
@@ -309,12 +309,13 @@ class Runner:
         of :meth:`start`. Per task (in the order given): the orders that changed, their
         previous plans, the answer.
 
-        Parts are handed out as slots become free (:func:`next_part`): the largest
-        first, each to a slot owning many of its orders, so that a round ends when the
+        Parts are handed out as slots become free (:func:`next_part`): the most work
+        (:meth:`_work`) first, each to a slot owning many of its orders, so that a round ends when the
         work, not a fixed share of parts, runs out. Which slot searches a part does not
         change its result."""
         before = self._bytes()
-        todo = sorted(range(len(tasks)), key=lambda i: (-int(tasks[i].orders.size), i))
+        work = [self._work(t.orders) for t in tasks]
+        todo = sorted(range(len(tasks)), key=lambda i: (-work[i], i))
         out: list[tuple[IntArray, list[OrderPlan], Changed] | None] = [None] * len(tasks)
         out_to: dict[int, tuple[int, Pending[Changed]]] = {}  # slot -> (task, reply)
         waited = slot_s = 0.0
@@ -326,7 +327,8 @@ class Runner:
                 if s in out_to or not todo:
                     continue
                 i = next_part([tasks[j].orders for j in todo], self.owner, s,
-                              [s2 for s2 in range(self.workers) if s2 not in out_to])
+                              [s2 for s2 in range(self.workers) if s2 not in out_to],
+                              [work[j] for j in todo])
                 i = todo.pop(i)
                 task = tasks[i]
                 adopt, m = self._move(task.orders, s)
@@ -367,6 +369,15 @@ class Runner:
         t.round_slot_cpu_s.append(cpu)
         self._round_waited = waited
         return [o for o in out if o is not None]
+
+    def _work(self, orders: IntArray) -> int:
+        """The expected work of a part: its orders the search will try to move (above
+        their lower bound or waiting; :func:`~ordersplit.batch.search.improve_part`),
+        plus one per order."""
+        plans, lower = self.plans, self.lower
+        return orders.size + sum(
+            1 for o in orders.tolist() if not (plans[o].failed or lower[o].failed) and (
+                plans[o].children > lower[o].children or plans[o].backorder_units > 0))
 
     def end_round(self, started: float) -> None:
         """Book the round begun at ``started`` (``perf_counter``): its seconds, and those
