@@ -61,6 +61,9 @@ class Transport(Protocol):
 
     def send(self, slot: int, msg: Any) -> Pending[Any]: ...
 
+    def io_cpu_s(self) -> float:
+        """CPU seconds this process's own transport threads spent (reading answers)."""
+
     def wait(self, timeout: float) -> None:
         """Return when an answer may have arrived since the last call, or after
         ``timeout`` seconds."""
@@ -99,6 +102,9 @@ class InlineTransport:
     def wait(self, timeout: float) -> None:
         return None  # answers are computed when asked for
 
+    def io_cpu_s(self) -> float:
+        return 0.0
+
     def close(self) -> None:
         slot_code.handle(self.key, "close")
 
@@ -131,6 +137,8 @@ class _Inbox:
         self.conn, self.transport = conn, transport
         self.answers: dict[int, tuple[str, Any]] = {}
         self.next_in = 0
+        self.cpu_s = 0.0
+        """CPU seconds of the reader thread (unpickling answers: the driver's work)."""
         self.cond = threading.Condition()
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
@@ -144,8 +152,10 @@ class _Inbox:
                     self.answers[-1] = ("error", "the worker process ended")
                     self.cond.notify_all()
                 return
+            c0 = time.thread_time()
             reply = pickle.loads(data)
             with self.cond:
+                self.cpu_s += time.thread_time() - c0
                 self.transport.bytes_in += len(data)
                 self.answers[self.next_in] = reply
                 self.next_in += 1
@@ -272,6 +282,9 @@ class LocalTransport:
         self.arrived.wait(timeout)
         self.arrived.clear()
 
+    def io_cpu_s(self) -> float:
+        return sum(inbox.cpu_s for inbox in self.inboxes)
+
     def close(self) -> None:
         self.starter.join()
         for out in self.outboxes:
@@ -335,6 +348,9 @@ class DaskTransport:
 
     def wait(self, timeout: float) -> None:
         time.sleep(min(timeout, DASK_POLL_S))
+
+    def io_cpu_s(self) -> float:
+        return 0.0  # the client's and the scheduler's threads are Dask's, not counted
 
     def close(self) -> None:
         try:

@@ -104,12 +104,12 @@ class Traffic:
     round_busiest_s: list[float] = field(default_factory=list)
     """Seconds the busiest slot worked in each round."""
     round_driver_cpu_s: list[float] = field(default_factory=list)
-    """CPU seconds of the driver's process in each round, slot work in it excluded (the
-    serial work, apart from the machine's load)."""
+    """CPU seconds of the driver in each round (:meth:`Runner._driver_cpu`), slot work
+    in it excluded: the serial work, apart from the machine's load."""
     round_slot_cpu_s: list[list[float]] = field(default_factory=list)
     """CPU seconds of each slot in each round."""
     cpu_driver_sequential_s: float = 0.0
-    """CPU seconds of the driver's process in the lower bound and the sequential pass
+    """CPU seconds of the driver in the lower bound and the sequential pass
     (with one slot in this process: the whole stage)."""
     slot_cpu_s: dict[str, float] = field(default_factory=dict)
     """CPU seconds of all slots by kind of message (``lower``, ``split``, ``improve``,
@@ -203,7 +203,13 @@ class Runner:
         self.traffic.setup_bytes = self._bytes() - before
         self._after_setup = self._bytes()
         self._round_waited = 0.0
-        self._cpu_mark = self._cpu_ready = time.process_time()
+        self._cpu_mark = self._cpu_ready = self._driver_cpu()
+
+    def _driver_cpu(self) -> float:
+        """CPU seconds of the driver's work: this thread (the caller of the runner, as
+        every call is) and the transport's reader threads - not other threads of the
+        process (a benchmark's sampler, a progress bar, Dask's scheduler)."""
+        return time.thread_time() + self.transport.io_cpu_s()
 
     def _bytes(self) -> int:
         return self.transport.bytes_out + self.transport.bytes_in
@@ -257,7 +263,7 @@ class Runner:
         self.plans, self.lower = plans, lower
         self.version += 1
         self.traffic.lower_bytes = self._bytes() - self._after_setup
-        self._cpu_mark = time.process_time()
+        self._cpu_mark = self._driver_cpu()
         self.traffic.cpu_driver_sequential_s = self._cpu_mark - self._cpu_ready
 
     def _delta(self, orders: IntArray) -> PlanDelta | None:
@@ -385,7 +391,7 @@ class Runner:
         spent = time.perf_counter() - started
         t = self.traffic
         t.round_s.append(spent)
-        mark, self._cpu_mark = self._cpu_mark, time.process_time()
+        mark, self._cpu_mark = self._cpu_mark, self._driver_cpu()
         # in this process the slot's work is the driver's process too
         t.round_driver_cpu_s.append(max(0.0, self._cpu_mark - mark - (
             0.0 if self.transport.remote else sum(t.round_slot_cpu_s[-1]))))
