@@ -112,7 +112,9 @@ def test_chunks_bounded_by_the_driver_while_the_workers_start_are_handed_over(
         held = [runner.holding(s) for s in range(2)]
     finally:
         runner.close()
-    assert stats["lower_bound_driver_chunks"] == len(runner.chunks) - 2  # 2 went out first
+    # two chunks went out first; a slot that answers takes the next one, the driver
+    # bounds the others while it waits
+    assert 1 <= stats["lower_bound_driver_chunks"] <= len(runner.chunks) - 2
     assert all(same(a, b) for a, b in zip(lower, lower_ref, strict=True))
     assert all(same(a, b) for a, b in zip(seq, seq_ref, strict=True))
     for s, h in enumerate(held):
