@@ -12,7 +12,15 @@ plans (checked: the digest of the final plans). Each run prints a JSON line: wal
 time of the run and per stage, bytes through the driver (setup, lower bound, per
 round, output), the serial share of a round, orders moved per round, the peak
 resident memory of all processes (this one and every descendant, sampled) and the load
-average; then the speed-ups against one process (best of the repeats). The joint
+average; then one line per mode with its speed-ups against one process:
+``wall_interleaved`` (each repeat against the one-process run next to it),
+``wall_best`` (best against best; for Dask also without the cluster's start),
+``cpu_projected_idle`` (the speed-up an idle machine with a core per process gives,
+from the CPU seconds of the driver and of each slot per round: :func:`idle_estimate_s`;
+on a loaded machine the wall figures say more about the neighbours than about the
+code), the serial fraction of a search round (``round_serial_pct``: the driver's
+seconds alone over the round; ``serial_cpu_pct``: the driver's CPU over all the
+round's CPU) and ``bytes_per_round`` through the driver. The joint
 bound's LP is skipped (``bound_time_limit_s=0``): it is serial and measured elsewhere
 (``bench_bound_gap.py``). ``--clock`` runs within ``--time-limit-s`` instead (for
 time and memory at 100,000 orders)::
@@ -50,29 +58,40 @@ SAMPLE_S = 0.5
 
 
 @contextmanager
-def peak_rss() -> Iterator[dict[str, float]]:
+def peak_rss(pss: bool = False) -> Iterator[dict[str, float]]:
     """The peak of the summed memory of this process and all its descendants (MB) while
-    the block runs: ``out["peak_rss_mb"]`` sums resident sizes (pages a fork server
-    shares with its workers count twice), ``out["peak_pss_mb"]`` proportional sizes
-    (shared pages split among their processes: what the processes take together)."""
+    the block runs, and their CPU seconds: ``out["peak_rss_mb"]`` sums resident sizes
+    (pages a fork server shares with its workers count twice); with ``pss``,
+    ``out["peak_pss_mb"]`` sums proportional sizes (shared pages split among their
+    processes), which reads every process's page map and costs the driver CPU.
+    ``cpu_driver_s``: this process, less the sampling; ``cpu_others_s``: the
+    descendants, less what those alive at the start had used before."""
     out = {"peak_rss_mb": 0.0, "peak_pss_mb": 0.0, "cpu_driver_s": 0.0, "cpu_others_s": 0.0}
     stop = threading.Event()
     me = psutil.Process()
     cpu0 = sum(me.cpu_times()[:2])
+    before = {p.pid: sum(p.cpu_times()[:2]) for p in me.children(recursive=True)}
     others: dict[int, float] = {}
+    sampling = [0.0]
 
     def sample() -> None:
         while not stop.is_set():
-            rss = pss = 0
+            c0 = time.thread_time()
+            rss = pss_sum = 0
             for p in [me, *me.children(recursive=True)]:
                 with suppress(psutil.Error):
-                    info = p.memory_full_info()
-                    rss, pss = rss + info.rss, pss + info.pss
+                    if pss:
+                        info = p.memory_full_info()
+                        pss_sum += info.pss
+                    else:
+                        info = p.memory_info()
+                    rss += info.rss
                     if p.pid != me.pid:  # CPU seconds of each worker, as last seen
-                        others[p.pid] = sum(p.cpu_times()[:2])
+                        others[p.pid] = sum(p.cpu_times()[:2]) - before.get(p.pid, 0.0)
             out["peak_rss_mb"] = max(out["peak_rss_mb"], rss / 2**20)
-            out["peak_pss_mb"] = max(out["peak_pss_mb"], pss / 2**20)
-            out["cpu_driver_s"] = sum(me.cpu_times()[:2]) - cpu0
+            out["peak_pss_mb"] = max(out["peak_pss_mb"], pss_sum / 2**20)
+            sampling[0] += time.thread_time() - c0
+            out["cpu_driver_s"] = sum(me.cpu_times()[:2]) - cpu0 - sampling[0]
             out["cpu_others_s"] = sum(others.values())
             stop.wait(SAMPLE_S)
 
@@ -83,6 +102,7 @@ def peak_rss() -> Iterator[dict[str, float]]:
     finally:
         stop.set()
         thread.join()
+        out["cpu_driver_s"] = sum(me.cpu_times()[:2]) - cpu0 - sampling[0]
 
 
 def digest(res: Any) -> str:
@@ -102,13 +122,17 @@ def run(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str, Any
                                   deterministic=not args.clock, parts=args.parts,
                                   bound_time_limit_s=args.bound_time_limit_s,
                                   work_limit=args.work_limit)
-    with peak_rss() as mem:
+    with peak_rss(args.pss) as mem:
         t0 = time.perf_counter()
         if mode == "dask":
             from distributed import Client, LocalCluster
 
+            # the workers import the batch code as they start (``--preload``, as a
+            # deployed cluster would), not inside the first task of the run
             with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                              dashboard_address=None) as cluster, Client(cluster) as client:
+                              dashboard_address=None,
+                              preload=["ordersplit.batch.slots"]) as cluster, \
+                    Client(cluster) as client:
                 t_cluster = time.perf_counter() - t0
                 res = reoptimize(batch, scheduler=client, **kwargs)
         else:
@@ -117,16 +141,19 @@ def run(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str, Any
         wall = time.perf_counter() - t0
     s = res.summary
     keys = ("lower_bound_s", "sequential_s", "sequential_resolves", "sequential_messages",
-            "sequential_driver_solves",
+            "sequential_driver_solves", "lower_bound_driver_chunks",
             "sequential_depth", "search_s", "optimize_s", "rounds", "parts",
             "runtime_s", "moves_accepted", "search_resolves", "children_joint_bound",
             "children_sequential", "children_batch", "bytes_setup", "bytes_lower_bound",
             "bytes_per_round", "bytes_per_round_max", "bytes_output", "orders_moved_per_round",
             "round_s_mean", "round_serial_s_mean", "round_serial_pct", "serial_work_pct",
-            "slot_balance_pct")
+            "slot_balance_pct", "cpu_driver_sequential_s", "round_cpu_driver_s_mean",
+            "round_cpu_slots_s_mean", "round_cpu_busiest_s_mean", "serial_cpu_pct",
+            "round_idle_s_mean", "slot_cpu_balance_pct", "slot_cpu_s")
     return {"mode": mode, "workers": 1 if mode == "1" else args.workers, "orders": args.orders,
             "wall_s": round(wall, 2), "cluster_start_s": round(t_cluster, 2),
             **{k: s.get(k) for k in keys}, "stages_s": s.get("stages_s"),
+            "cpu_stages_s": s.get("cpu_stages_s"),
             "plans_digest": digest(res), "peak_rss_mb": round(mem["peak_rss_mb"]),
             "peak_pss_mb": round(mem["peak_pss_mb"]),
             # CPU seconds (user + system) of this process (the driver) and of the worker
@@ -135,6 +162,61 @@ def run(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str, Any
             "cpu_driver_s": round(mem["cpu_driver_s"], 1),
             "cpu_workers_s": round(mem["cpu_others_s"], 1),
             "loadavg": open("/proc/loadavg").read().split()[:3]}
+
+
+def idle_estimate_s(row: dict[str, Any], workers: int) -> float:
+    """The run's length on an idle machine with one core per process, from its CPU
+    seconds (Amdahl): the driver's CPU outside the rounds is serial and the workers'
+    CPU outside the rounds is shared evenly; each round takes the driver's serial CPU
+    in it plus the CPU of its busiest slot (the parts of a round wait for each
+    other). Conservative: the driver's work outside the rounds is not overlapped with
+    the workers' (in the sequential pass it partly is)."""
+    if row["mode"] == "1":
+        return float(row["cpu_driver_s"])
+    rounds = row["rounds"] or 0
+    driver_rounds = rounds * (row["round_cpu_driver_s_mean"] or 0.0)
+    slots_rounds = rounds * (row["round_cpu_slots_s_mean"] or 0.0)
+    idle_rounds = rounds * (row["round_idle_s_mean"] or 0.0)
+    driver = max(0.0, row["cpu_driver_s"] - driver_rounds)
+    others = max(0.0, row["cpu_workers_s"] - slots_rounds)
+    return driver + others / workers + idle_rounds
+
+
+def speedups(rows: list[dict[str, Any]], modes: list[str], workers: int
+             ) -> list[dict[str, Any]]:
+    """Per mode against one process: the wall-clock speed-up of each interleaved repeat
+    (the runs next to each other) and of the best runs, and the speed-up projected for
+    an idle machine from CPU seconds (:func:`idle_estimate_s`), with the serial
+    fraction of the search rounds (wall and CPU) and the bytes per round."""
+    out: list[dict[str, Any]] = []
+    ones = [r for r in rows if r["mode"] == "1"]
+    if not ones:
+        return out
+    one_best = min(r["wall_s"] for r in ones)
+    one_cpu = min(idle_estimate_s(r, 1) for r in ones)
+    for mode in [m for m in modes if m != "1"]:
+        mine = [r for r in rows if r["mode"] == mode]
+        if not mine:
+            continue
+        pairs = [round(o["wall_s"] / m["wall_s"], 2) for o, m in zip(ones, mine, strict=False)]
+        idle = min(idle_estimate_s(r, workers) for r in mine)
+        last = mine[-1]
+        out.append({
+            "speedup": mode, "workers": workers,
+            "wall_interleaved": pairs,
+            "wall_best": round(one_best / min(r["wall_s"] for r in mine), 2),
+            # a Dask cluster is started once for many runs: also without its start
+            "wall_best_without_cluster_start": round(one_best / min(
+                r["wall_s"] - r["cluster_start_s"] for r in mine), 2),
+            "cpu_projected_idle": round(one_cpu / idle, 2),
+            "idle_estimate_s": round(idle, 2), "one_process_cpu_s": round(one_cpu, 2),
+            "search_wall_best": round(min(r["search_s"] or 0 for r in ones)
+                                      / max(1e-9, min(r["search_s"] or 0 for r in mine)), 2),
+            "round_serial_pct": last["round_serial_pct"],
+            "serial_cpu_pct": last["serial_cpu_pct"],
+            "bytes_per_round": last["bytes_per_round"],
+            "loadavg": [r["loadavg"] for r in mine]})
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="the joint bound's LP (default 0: skipped)")
     p.add_argument("--start-method", choices=["forkserver", "fork", "spawn"],
                    help="how local worker processes start (default: the runner's)")
+    p.add_argument("--pss", action="store_true",
+                   help="also the peak proportional memory (reads every process's page "
+                   "map twice a second: adds CPU to the driver)")
     p.add_argument("--modes", nargs="+", default=["1", "local", "dask"],
                    choices=["1", "local", "dask"])
     args = p.parse_args(argv)
@@ -182,26 +267,15 @@ def main(argv: list[str] | None = None) -> int:
             cache.write_bytes(pickle.dumps(batch, protocol=5))
     print(json.dumps({"input_s": round(time.perf_counter() - t0, 1), "orders": args.orders}),
           flush=True)
-    best: dict[str, dict[str, Any]] = {}
+    rows: list[dict[str, Any]] = []
     for _ in range(args.repeats):
         for mode in args.modes:
             row = run(batch, args, mode)
+            rows.append(row)
             print(json.dumps(row), flush=True)
-            if mode not in best or row["wall_s"] < best[mode]["wall_s"]:
-                best[mode] = row
-    digests = {row["plans_digest"] for row in best.values()}
-    if "1" in best:
-        one = best["1"]
-        for mode, row in best.items():
-            if mode == "1":
-                continue
-            print(json.dumps({
-                "speedup": mode, "workers": args.workers,
-                "wall": round(one["wall_s"] / row["wall_s"], 2),
-                "optimize": round((one["optimize_s"] or 0) / max(1e-9, row["optimize_s"] or 0), 2),
-                "search": round((one["search_s"] or 0) / max(1e-9, row["search_s"] or 0), 2),
-                "lower_bound": round((one["lower_bound_s"] or 0)
-                                     / max(1e-9, row["lower_bound_s"] or 0), 2)}), flush=True)
+    digests = {row["plans_digest"] for row in rows}
+    for line in speedups(rows, args.modes, args.workers):
+        print(json.dumps(line), flush=True)
     print(json.dumps({"same_plans": len(digests) == 1}), flush=True)
     return 0 if len(digests) == 1 else 1
 

@@ -29,11 +29,16 @@ class Clock:
     last: float = 0.0
     reserved_s: float = 0.0
     """Time the search left for the later stages (set by :meth:`reserve`)."""
+    cpu_started: float = field(default_factory=time.process_time)
+    cpu_stages: dict[str, float] = field(default_factory=dict)
+    """CPU seconds of this process per stage (worker processes not included)."""
+    cpu_last: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.limit_s > 0:
             raise ValueError(f"time_limit_s must be > 0, not {self.limit_s!r}")
         self.last = self.started
+        self.cpu_last = self.cpu_started
 
     def lap(self, stage: str) -> float:
         """Book the time since the last lap on ``stage``; the seconds booked."""
@@ -41,6 +46,9 @@ class Clock:
         spent = t - self.last
         self.stages[stage] = self.stages.get(stage, 0.0) + spent
         self.last = t
+        cpu = time.process_time()
+        self.cpu_stages[stage] = self.cpu_stages.get(stage, 0.0) + cpu - self.cpu_last
+        self.cpu_last = cpu
         return spent
 
     def move(self, source: str, target: str, seconds: float) -> None:
@@ -67,5 +75,6 @@ class Clock:
         stages = {s: round(self.stages[s], 3) for s in STAGES if s in self.stages}
         stages.update({s: round(v, 3) for s, v in self.stages.items() if s not in STAGES})
         return {"time_limit_s": self.limit_s, "stages_s": stages,
+                "cpu_stages_s": {s: round(v, 3) for s, v in self.cpu_stages.items()},
                 "reserved_for_output_s": round(self.reserved_s, 3),
                 "runtime_s": round(self.elapsed(), 3)}

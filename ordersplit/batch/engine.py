@@ -210,12 +210,15 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
     here when this process has nothing else to do - while orders that share no column
     with it go on. A free slot takes splits first, else the next lower-bound chunk
     (which it then owns); on a Dask cluster, where every message is a scheduler task,
-    the splits are all made here, overlapping the bound on the workers. The plans are
+    the splits are all made here, overlapping the bound on the workers. While no slot
+    is up yet (worker processes take a second or more to start), this process bounds
+    the next chunks itself and hands them to a slot. The plans are
     exactly those of serial sequential splitting
     (:func:`~ordersplit.batch.search.sequential_plans`): each split sees the same view.
     ``stats``: ``lower_bound_s``, ``sequential_resolves`` (orders split against what
     was left), of them ``sequential_driver_solves`` (split here: the serial part),
-    ``sequential_messages`` (split messages) and ``sequential_depth`` (the longest
+    ``sequential_messages`` (split messages), ``lower_bound_driver_chunks`` (chunks
+    bounded here while the slots started) and ``sequential_depth`` (the longest
     chain of splits that waited for each other).
     """
     n = len(state.templates)
@@ -236,7 +239,7 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
     todo: dict[int, dict[int, IntArray]] = {s: {} for s in range(runner.workers)}
     started = time.time()
     lb_done = started
-    next_lb = got = finished = messages = resolves = here = 0
+    next_lb = got = finished = messages = resolves = here = here_lb = 0
 
     def settle(o: int, plan: OrderPlan) -> None:
         nonlocal finished
@@ -317,6 +320,12 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
             here += 1
             settle(o, safe_solve(state.world, state.templates[o], view, state.order_limit_s,
                                  work=True))
+        elif next_lb < len(chunks) and not runner.ready():
+            # the worker processes are still starting: the next chunk is bounded here
+            arrived[next_lb] = runner.lower_here(next_lb, next_lb % runner.workers)
+            lb_done = max(lb_done, time.time())
+            here_lb += 1
+            next_lb += 1
         elif remote:
             runner.transport.wait(POLL_S)
         elif splits:  # in this process an answer is computed when it is asked for
@@ -325,6 +334,7 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
             bounds[min(bounds)][1].result()
     stats = {"lower_bound_s": lb_done - started, "sequential_resolves": resolves,
              "sequential_driver_solves": here, "sequential_messages": messages,
+             "lower_bound_driver_chunks": here_lb,
              "sequential_depth": int(depth.max(initial=0))}
     return [p for p in lower if p is not None], [p for p in final if p is not None], stats
 

@@ -61,6 +61,9 @@ class Transport(Protocol):
 
     def send(self, slot: int, msg: Any) -> Pending[Any]: ...
 
+    def io_cpu_s(self) -> float:
+        """CPU seconds this process's own transport threads spent (reading answers)."""
+
     def wait(self, timeout: float) -> None:
         """Return when an answer may have arrived since the last call, or after
         ``timeout`` seconds."""
@@ -99,6 +102,9 @@ class InlineTransport:
     def wait(self, timeout: float) -> None:
         return None  # answers are computed when asked for
 
+    def io_cpu_s(self) -> float:
+        return 0.0
+
     def close(self) -> None:
         slot_code.handle(self.key, "close")
 
@@ -131,6 +137,8 @@ class _Inbox:
         self.conn, self.transport = conn, transport
         self.answers: dict[int, tuple[str, Any]] = {}
         self.next_in = 0
+        self.cpu_s = 0.0
+        """CPU seconds of the reader thread (unpickling answers: the driver's work)."""
         self.cond = threading.Condition()
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
@@ -144,8 +152,10 @@ class _Inbox:
                     self.answers[-1] = ("error", "the worker process ended")
                     self.cond.notify_all()
                 return
+            c0 = time.thread_time()
             reply = pickle.loads(data)
             with self.cond:
+                self.cpu_s += time.thread_time() - c0
                 self.transport.bytes_in += len(data)
                 self.answers[self.next_in] = reply
                 self.next_in += 1
@@ -211,7 +221,9 @@ to carry an injected failure into the workers)."""
 
 
 class LocalTransport:
-    """One local process per slot (see the module docstring)."""
+    """One local process per slot (see the module docstring). The processes start in a
+    background thread (the fork server imports the batch code: over a second of CPU):
+    messages queue in their pipes meanwhile, so the driver goes on working."""
 
     def __init__(self, slots: int) -> None:
         self.slots, self.remote, self.small_messages = slots, True, True
@@ -225,16 +237,38 @@ class LocalTransport:
         self.inboxes: list[_Inbox] = []
         self.outboxes: list[_Outbox] = []
         self.sent: list[int] = []
-        for s in range(slots):
-            ours, theirs = ctx.Pipe(duplex=True)
-            proc = ctx.Process(target=_serve, args=(theirs, f"local-{s}"), daemon=True)
-            proc.start()
-            theirs.close()
-            self.procs.append(proc)
+        theirs: list[Any] = []
+        for _ in range(slots):
+            ours, their = ctx.Pipe(duplex=True)
+            theirs.append(their)
             self.conns.append(ours)
             self.inboxes.append(_Inbox(ours, self))
             self.outboxes.append(_Outbox(ours))
             self.sent.append(0)
+        self.starter = threading.Thread(target=self._start, args=(ctx, theirs), daemon=True)
+        self.starter.start()
+
+    def _start(self, ctx: Any, theirs: list[Any]) -> None:
+        """Start one process per slot on its end of the pipe (a slot that cannot start
+        answers every message with the error)."""
+        for s, their in enumerate(theirs):
+            try:
+                proc = ctx.Process(target=_serve, args=(their, f"local-{s}"), daemon=True)
+                proc.start()
+                self.procs.append(proc)
+            except Exception as exc:
+                inbox = self.inboxes[s]
+                with inbox.cond:
+                    inbox.answers[-1] = ("error", f"the worker process did not start: {exc}")
+                    inbox.cond.notify_all()
+                self.arrived.set()
+            finally:
+                their.close()
+
+    def started(self) -> list[Any]:
+        """The worker processes, once all have been started."""
+        self.starter.join()
+        return self.procs
 
     def send(self, slot: int, msg: Any) -> Pending[Any]:
         data = pickle.dumps(msg, protocol=PROTOCOL)
@@ -248,7 +282,11 @@ class LocalTransport:
         self.arrived.wait(timeout)
         self.arrived.clear()
 
+    def io_cpu_s(self) -> float:
+        return sum(inbox.cpu_s for inbox in self.inboxes)
+
     def close(self) -> None:
+        self.starter.join()
         for out in self.outboxes:
             out.put(pickle.dumps(None))
             out.close()
@@ -310,6 +348,9 @@ class DaskTransport:
 
     def wait(self, timeout: float) -> None:
         time.sleep(min(timeout, DASK_POLL_S))
+
+    def io_cpu_s(self) -> float:
+        return 0.0  # the client's and the scheduler's threads are Dask's, not counted
 
     def close(self) -> None:
         try:

@@ -4,7 +4,8 @@ Every order is *owned* by one worker slot (:mod:`ordersplit.batch.slots`), which
 its template, lower-bound plan and current plan. At the start a slot is sent the world
 only; each chunk of arrival order goes to the first free slot with its templates (the
 lower bound is computed chunk by chunk where the orders live). A search
-round's parts go to the slots that own most of their orders (:func:`assign`, balanced);
+round's parts go to slots as they become free, each to one that owns many of its
+orders (:func:`next_part`);
 the orders of a part owned elsewhere *move*: their template and lower-bound plan go to
 the new slot, the old one forgets them. Then a part's message carries only the plans
 its slot does not hold in their current version (``version`` against ``held``), and
@@ -35,7 +36,7 @@ from ordersplit.batch.runners import (
     Transport,
     make_transport,
 )
-from ordersplit.batch.search import BatchState, PartTask
+from ordersplit.batch.search import BatchState, PartTask, lower_bound_plans
 from ordersplit.batch.slots import (
     Adopt,
     Changed,
@@ -52,10 +53,8 @@ from ordersplit.solver.problem import IntArray
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-BALANCE = 1.15
-"""Most orders a slot may be given in a round, relative to an equal share, before a
-part goes to a slot that owns fewer of its orders."""
-
+POLL_S = 0.05
+"""Longest the driver waits for an answer of a slot before it looks again."""
 
 def lb_chunk(n: int, slots: int, small: bool = True) -> int:
     """Orders per lower-bound chunk: with ``small`` messages, small enough that a split
@@ -63,25 +62,27 @@ def lb_chunk(n: int, slots: int, small: bool = True) -> int:
     return max(16, min(64 if small else 512, n // max(1, 4 * slots) or 1))
 
 
-def assign(parts: Sequence[IntArray], owner: IntArray, slots: int) -> list[int]:
-    """A slot per part: the largest parts first, each to the slot that owns most of its
-    orders among those not yet above :data:`BALANCE` times an equal share (else to the
-    least loaded)."""
-    if slots <= 1:
-        return [0] * len(parts)
-    sizes = [int(p.size) for p in parts]
-    cap = BALANCE * sum(sizes) / slots
-    load = [0] * slots
-    out = [0] * len(parts)
-    for i in sorted(range(len(parts)), key=lambda i: (-sizes[i], i)):
-        owned = np.bincount(owner[parts[i]], minlength=slots)
-        room = [s for s in range(slots) if load[s] + sizes[i] <= cap]
-        if not room:
-            room = [min(range(slots), key=lambda s: (load[s], s))]
-        s = max(room, key=lambda s: (int(owned[s]), -load[s], -s))
-        out[i] = s
-        load[s] += sizes[i]
-    return out
+NEAR_LARGEST = 0.85
+"""A free slot may take a part this much smaller than the largest left when it owns
+more of its orders (fewer orders move)."""
+
+
+def next_part(parts: Sequence[IntArray], owner: IntArray, slot: int, free: Sequence[int],
+              work: Sequence[int] | None = None) -> int:
+    """Which of ``parts`` the free ``slot`` searches next: among those with at least
+    :data:`NEAR_LARGEST` times the most ``work`` (default: orders), one whose orders it
+    owns most, unless another free slot owns more of them (then that slot takes it)."""
+    weight = [int(p.size) for p in parts] if work is None else list(work)
+    near = [i for i, w in enumerate(weight) if w >= NEAR_LARGEST * max(weight)]
+    mine = [i for i in near if _best_free(parts[i], owner, free) == slot]
+    pool = mine or near
+    return max(pool, key=lambda i: (int(np.count_nonzero(owner[parts[i]] == slot)),
+                                    weight[i], -i))
+
+
+def _best_free(part: IntArray, owner: IntArray, free: Sequence[int]) -> int:
+    """The free slot owning most of ``part``'s orders (the first on ties)."""
+    return max(free, key=lambda s: (int(np.count_nonzero(owner[part] == s)), -s))
 
 
 @dataclass
@@ -102,6 +103,17 @@ class Traffic:
     """Seconds the slots worked in each round, summed over slots."""
     round_busiest_s: list[float] = field(default_factory=list)
     """Seconds the busiest slot worked in each round."""
+    round_driver_cpu_s: list[float] = field(default_factory=list)
+    """CPU seconds of the driver in each round (:meth:`Runner._driver_cpu`), slot work
+    in it excluded: the serial work, apart from the machine's load."""
+    round_slot_cpu_s: list[list[float]] = field(default_factory=list)
+    """CPU seconds of each slot in each round."""
+    cpu_driver_sequential_s: float = 0.0
+    """CPU seconds of the driver in the lower bound and the sequential pass
+    (with one slot in this process: the whole stage)."""
+    slot_cpu_s: dict[str, float] = field(default_factory=dict)
+    """CPU seconds of all slots by kind of message (``lower``, ``split``, ``improve``,
+    ``output``), read when the runner closes."""
 
     def summary(self) -> dict[str, Any]:
         rounds = len(self.round_s)
@@ -122,6 +134,32 @@ class Traffic:
             "slot_balance_pct": round(100 * sum(self.round_slot_s) / (
                 self._slots * sum(self.round_busiest_s)), 1)
             if sum(self.round_busiest_s) > 0 else None,
+            **self.cpu_summary(),
+        }
+
+    def cpu_summary(self) -> dict[str, Any]:
+        """The rounds in CPU seconds, apart from the machine's load: the driver's serial
+        CPU per round, the slots' (summed and the busiest), the serial fraction of the
+        round work, and the round's length on an idle machine with one core per slot
+        (driver, then the busiest slot: the parts of a round wait for each other)."""
+        rounds = len(self.round_driver_cpu_s)
+        out: dict[str, Any] = {
+            "cpu_driver_sequential_s": round(self.cpu_driver_sequential_s, 3)}
+        if not rounds:
+            return out
+        driver = sum(self.round_driver_cpu_s)
+        slots = sum(sum(r) for r in self.round_slot_cpu_s)
+        busiest = sum(max(r, default=0.0) for r in self.round_slot_cpu_s)
+        return {
+            **out,
+            "round_cpu_driver_s_mean": round(driver / rounds, 3),
+            "round_cpu_slots_s_mean": round(slots / rounds, 3),
+            "round_cpu_busiest_s_mean": round(busiest / rounds, 3),
+            "serial_cpu_pct": round(100 * driver / (driver + slots), 2) if driver + slots
+            else None,
+            "round_idle_s_mean": round((driver + busiest) / rounds, 3),
+            "slot_cpu_balance_pct": round(100 * slots / (self._slots * busiest), 1)
+            if busiest > 0 else None,
         }
 
 
@@ -154,11 +192,24 @@ class Runner:
             {} if transport.remote else
             {o: state.templates[o] for o in np.flatnonzero(self.owner == s).tolist()},
             transport.remote)) for s in range(self.workers)]
-        for r in replies:
-            r.result()
+        # a slot in another process may still be starting: its setup is not waited for
+        # (the driver computes lower-bound chunks itself until a slot is up, see
+        # :meth:`ready`); one in this process is set up when asked
+        self._setups = replies
+        if not transport.remote:
+            for r in replies:
+                r.result()
+        self._acks: list[Pending[Any]] = []
         self.traffic.setup_bytes = self._bytes() - before
         self._after_setup = self._bytes()
         self._round_waited = 0.0
+        self._cpu_mark = self._cpu_ready = self._driver_cpu()
+
+    def _driver_cpu(self) -> float:
+        """CPU seconds of the driver's work: this thread (the caller of the runner, as
+        every call is) and the transport's reader threads - not other threads of the
+        process (a benchmark's sampler, a progress bar, Dask's scheduler)."""
+        return time.thread_time() + self.transport.io_cpu_s()
 
     def _bytes(self) -> int:
         return self.transport.bytes_out + self.transport.bytes_in
@@ -176,6 +227,22 @@ class Runner:
         reply = self.transport.send(int(self.owner[orders[0]]),
                                     Lower(orders, self._ship(orders)))
         return _Decoded(reply, self)
+
+    def ready(self) -> bool:
+        """Whether some slot has been set up (worker processes take a while to start)."""
+        return any(r.done() for r in self._setups)
+
+    def lower_here(self, c: int, slot: int) -> list[OrderPlan]:
+        """The lower-bound plans of chunk ``c`` computed in this process (while no slot
+        is up yet); ``slot`` then owns the chunk and is sent its templates and plans."""
+        orders = np.array(self.chunks[c], dtype=np.int64)
+        if self.shipped[orders].any():
+            raise ValueError("the chunk's orders are already held by a slot")
+        plans = lower_bound_plans(self.state, orders.tolist())
+        self.owner[orders] = slot
+        self._acks.append(self.transport.send(slot, Lower(
+            orders, self._ship(orders), to_wire(plans, self.transport.remote))))
+        return plans
 
     def split(self, slot: int, orders: Sequence[int], views: list[IntArray]
               ) -> Pending[list[OrderPlan]]:
@@ -196,6 +263,8 @@ class Runner:
         self.plans, self.lower = plans, lower
         self.version += 1
         self.traffic.lower_bytes = self._bytes() - self._after_setup
+        self._cpu_mark = self._driver_cpu()
+        self.traffic.cpu_driver_sequential_s = self._cpu_mark - self._cpu_ready
 
     def _delta(self, orders: IntArray) -> PlanDelta | None:
         stale = orders[self.held[orders] != self.version[orders]]
@@ -243,44 +312,78 @@ class Runner:
 
     def improve(self, tasks: Sequence[PartTask]) -> list[tuple[IntArray, list[OrderPlan], Changed]]:
         """Search every part on a slot; the plans that changed are set in the plan list
-        of :meth:`start`. Per task: the orders that changed, their previous plans, the
-        answer."""
+        of :meth:`start`. Per task (in the order given): the orders that changed, their
+        previous plans, the answer.
+
+        Parts are handed out as slots become free (:func:`next_part`): the most work
+        (:meth:`_work`) first, each to a slot owning many of its orders, so that a round ends when the
+        work, not a fixed share of parts, runs out. Which slot searches a part does not
+        change its result."""
         before = self._bytes()
-        where = assign([t.orders for t in tasks], self.owner, self.workers)
-        replies: list[Pending[Changed]] = []
+        work = [self._work(t.orders) for t in tasks]
+        todo = sorted(range(len(tasks)), key=lambda i: (-work[i], i))
+        out: list[tuple[IntArray, list[OrderPlan], Changed] | None] = [None] * len(tasks)
+        out_to: dict[int, tuple[int, Pending[Changed]]] = {}  # slot -> (task, reply)
+        waited = slot_s = 0.0
         moved = 0
-        for task, s in zip(tasks, where, strict=True):
-            adopt, m = self._move(task.orders, s)
-            moved += m
-            replies.append(self.transport.send(s, Improve(
-                task.orders, task.cols, narrow(task.budget), task.limit_s, task.max_moves,
-                task.breadth, task.tries, task.joint, task.sku_tries, self._drops(s), adopt,
-                self._delta(task.orders))))
-        waited = 0.0
-        out = []
-        slot_s = 0.0
         per_slot = [0.0] * self.workers
-        for s, reply in zip(where, replies, strict=True):
+        cpu = [0.0] * self.workers
+        while todo or out_to:
+            for s in range(self.workers):
+                if s in out_to or not todo:
+                    continue
+                i = next_part([tasks[j].orders for j in todo], self.owner, s,
+                              [s2 for s2 in range(self.workers) if s2 not in out_to],
+                              [work[j] for j in todo])
+                i = todo.pop(i)
+                task = tasks[i]
+                adopt, m = self._move(task.orders, s)
+                moved += m
+                out_to[s] = (i, self.transport.send(s, Improve(
+                    task.orders, task.cols, narrow(task.budget), task.limit_s, task.max_moves,
+                    task.breadth, task.tries, task.joint, task.sku_tries, self._drops(s), adopt,
+                    self._delta(task.orders))))
             w0 = time.perf_counter()
-            ans = reply.result()
+            done = [s for s, (_, r) in out_to.items() if r.done()]
+            while not done and self.transport.remote:
+                self.transport.wait(POLL_S)
+                done = [s for s, (_, r) in out_to.items() if r.done()]
+            if not done:  # in this process an answer is computed when it is asked for
+                done = [min(out_to)]
             waited += time.perf_counter() - w0
-            new = from_wire(ans.pack)
-            old = [self.plans[o] for o in ans.orders.tolist()]
-            for o, plan in zip(ans.orders.tolist(), new, strict=True):
-                self.plans[o] = plan
-                self.version[o] += 1
-                self.held[o] = self.version[o]
-                assert self.owner[o] == s
-            slot_s += ans.seconds
-            per_slot[s] += ans.seconds
-            out.append((ans.orders, old, ans))
+            for s in done:
+                i, reply = out_to.pop(s)
+                w0 = time.perf_counter()
+                ans = reply.result()
+                waited += time.perf_counter() - w0
+                new = from_wire(ans.pack)
+                old = [self.plans[o] for o in ans.orders.tolist()]
+                for o, plan in zip(ans.orders.tolist(), new, strict=True):
+                    self.plans[o] = plan
+                    self.version[o] += 1
+                    self.held[o] = self.version[o]
+                    assert self.owner[o] == s
+                slot_s += ans.seconds
+                per_slot[s] += ans.seconds
+                cpu[s] += ans.cpu_s
+                out[i] = (ans.orders, old, ans)
         t = self.traffic
         t.round_bytes.append(self._bytes() - before)
         t.round_moved.append(moved)
         t.round_slot_s.append(slot_s)
         t.round_busiest_s.append(max(per_slot))
+        t.round_slot_cpu_s.append(cpu)
         self._round_waited = waited
-        return out
+        return [o for o in out if o is not None]
+
+    def _work(self, orders: IntArray) -> int:
+        """The expected work of a part: its orders the search will try to move (above
+        their lower bound or waiting; :func:`~ordersplit.batch.search.improve_part`),
+        plus one per order."""
+        plans, lower = self.plans, self.lower
+        return orders.size + sum(
+            1 for o in orders.tolist() if not (plans[o].failed or lower[o].failed) and (
+                plans[o].children > lower[o].children or plans[o].backorder_units > 0))
 
     def end_round(self, started: float) -> None:
         """Book the round begun at ``started`` (``perf_counter``): its seconds, and those
@@ -288,6 +391,10 @@ class Runner:
         spent = time.perf_counter() - started
         t = self.traffic
         t.round_s.append(spent)
+        mark, self._cpu_mark = self._cpu_mark, self._driver_cpu()
+        # in this process the slot's work is the driver's process too
+        t.round_driver_cpu_s.append(max(0.0, self._cpu_mark - mark - (
+            0.0 if self.transport.remote else sum(t.round_slot_cpu_s[-1]))))
         t.round_serial_s.append(max(0.0, spent - self._round_waited)
                                 if self.transport.remote else max(0.0, spent - t.round_slot_s[-1]))
         log.info("round of %.1f s: driver alone %.2f s, %d bytes, %d orders moved", spent,
@@ -334,7 +441,15 @@ class Runner:
         return dict(held)
 
     def close(self) -> None:
-        self.transport.close()
+        """Read the slots' CPU seconds (:attr:`Traffic.slot_cpu_s`), then stop them."""
+        try:
+            for s in range(self.workers):
+                for kind, sec in self.transport.send(s, "cpu").result().items():
+                    self.traffic.slot_cpu_s[kind] = self.traffic.slot_cpu_s.get(kind, 0.0) + sec
+        except Exception:  # a failed slot: its error is the one that matters
+            log.warning("could not read the slots' CPU seconds", exc_info=True)
+        finally:
+            self.transport.close()
 
 
 MIN_RUN = 256

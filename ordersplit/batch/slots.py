@@ -78,6 +78,8 @@ class Slot:
     """Whether plans leave the slot packed (its driver is in another process)."""
     lower: dict[int, OrderPlan] = field(default_factory=dict)
     plans: dict[int, OrderPlan] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds (this thread's) the slot spent per kind of message."""
 
     def adopt(self, templates: dict[int, OrderTemplate | bytes]) -> None:
         """Hold these templates (pickled ones are unpickled here)."""
@@ -121,6 +123,9 @@ class Lower:
 
     orders: IntArray
     templates: dict[int, OrderTemplate | bytes] = field(default_factory=dict)
+    plans: WirePlans | None = None
+    """The plans, when the driver computed them (while the slot was starting): the
+    slot keeps them and answers nothing."""
 
 
 @dataclass
@@ -204,6 +209,8 @@ class Changed:
     skus_visited: IntArray
     seconds: float
     """Seconds the slot spent on the message (search and deltas)."""
+    cpu_s: float = 0.0
+    """CPU seconds of the slot's thread on the message (apart from the machine's load)."""
 
 
 _SLOTS: dict[str, Slot] = {}
@@ -220,7 +227,7 @@ def apply_plans(slot: Slot, delta: PlanDelta | None) -> None:
 
 
 def _improve(slot: Slot, msg: Improve) -> Changed:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     slot.drop(msg.drop)
     if msg.adopt is not None:
         slot.shard.by_position.update(msg.adopt.unpacked())
@@ -241,11 +248,22 @@ def _improve(slot: Slot, msg: Improve) -> Changed:
     return Changed(msg.orders[np.array(changed, dtype=np.int64)],
                    to_wire([res.plans[i] for i in changed], slot.packed), res.tried, res.accepted,
                    res.solves, res.stats, res.visited, res.skus_visited,
-                   time.perf_counter() - t0)
+                   time.perf_counter() - t0, time.thread_time() - c0)
 
 
 def handle(key: str, msg: Any) -> Any:
-    """Apply one message to the slot ``key`` of this process; its answer."""
+    """Apply one message to the slot ``key`` of this process; its answer. The CPU
+    seconds of each kind of message are added up on the slot (``"cpu"`` returns them)."""
+    c0 = time.thread_time()
+    answer = _handle(key, msg)
+    slot = _SLOTS.get(key)
+    if slot is not None:
+        kind = type(msg).__name__.lower() if not isinstance(msg, str) else msg
+        slot.cpu[kind] = slot.cpu.get(kind, 0.0) + time.thread_time() - c0
+    return answer
+
+
+def _handle(key: str, msg: Any) -> Any:
     if isinstance(msg, Setup):
         _SLOTS[key] = Slot(BatchState(msg.world, Shard(msg.templates), msg.order_limit_s),
                            msg.packed)
@@ -254,6 +272,9 @@ def handle(key: str, msg: Any) -> Any:
     if isinstance(msg, Lower):
         slot.adopt(msg.templates)
         orders = msg.orders.tolist()
+        if msg.plans is not None:
+            slot.lower.update(zip(orders, from_wire(msg.plans), strict=True))
+            return None
         plans = lower_bound_plans(slot.state, orders)
         slot.lower.update(zip(orders, plans, strict=True))
         return to_wire(plans, slot.packed), time.time()
@@ -273,6 +294,8 @@ def handle(key: str, msg: Any) -> Any:
         return msg.fn(slot.state, [(o, slot.plans[o]) for o in msg.orders.tolist()])
     if msg == "holding":
         return holding(key)
+    if msg == "cpu":
+        return dict(slot.cpu)
     if msg == "close":
         _SLOTS.pop(key, None)
         return None

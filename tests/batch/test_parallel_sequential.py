@@ -85,9 +85,38 @@ def test_a_worker_that_dies_fails_the_pass_instead_of_hanging_it() -> None:
     try:
         transport = runner.transport
         assert isinstance(transport, LocalTransport)
-        transport.procs[0].kill()
-        transport.procs[0].join()
+        proc = transport.started()[0]
+        proc.kill()
+        proc.join()
         with pytest.raises(WorkerError, match="ended"):
             bound_and_sequential(state, runner)
     finally:
         runner.close()
+
+
+def test_chunks_bounded_by_the_driver_while_the_workers_start_are_handed_over(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """While no worker process is up, the driver bounds the chunks itself and hands
+    them (templates and plans) to a slot: the plans are still the serial ones, and every
+    slot holds exactly the lower-bound plans of the orders it owns."""
+    from ordersplit.batch.shards import Runner
+
+    monkeypatch.setattr(Runner, "ready", lambda self: False)  # the workers never seem up
+    work = _instance("scn-scarce", 200, 5)
+    state = _state(work, 0.2, True, None)
+    lower_ref = lower_bound_plans(state, range(len(work.templates)))
+    seq_ref, _ = sequential_plans(state, lower_ref, Ledger.full(work.world.stock))
+    runner = make_runner(state, 2)
+    try:
+        lower, seq, stats = bound_and_sequential(state, runner)
+        held = [runner.holding(s) for s in range(2)]
+    finally:
+        runner.close()
+    # two chunks went out first; a slot that answers takes the next one, the driver
+    # bounds the others while it waits
+    assert 1 <= stats["lower_bound_driver_chunks"] <= len(runner.chunks) - 2
+    assert all(same(a, b) for a, b in zip(lower, lower_ref, strict=True))
+    assert all(same(a, b) for a, b in zip(seq, seq_ref, strict=True))
+    for s, h in enumerate(held):
+        assert h["orders"] == np.flatnonzero(runner.owner == s).tolist()
+        assert all(same(p, lower_ref[o]) for o, p in zip(h["orders"], h["lower"], strict=True))
