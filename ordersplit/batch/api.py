@@ -24,6 +24,7 @@ from ordersplit.batch.frames import table_chunk
 from ordersplit.batch.inputs import BatchInput, OrderError, batch_from_json
 from ordersplit.batch.model import OrderPlan, failed_plan, with_work_limit
 from ordersplit.batch.output import TABLE_COLUMNS, TABLE_NAMES, build_plans, change_rows, frame
+from ordersplit.batch.runners import prestart_local_workers
 from ordersplit.batch.search import BatchState
 from ordersplit.batch.shards import Runner, make_runner
 from ordersplit.batch.sink import TableSink
@@ -174,6 +175,7 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
     if store is not None and not batch_id:
         raise ValueError("writing to a store needs a batch id (--batch-id): it makes the "
                          "write-back idempotent")
+    prestart_local_workers(workers, scheduler)  # its imports overlap reading the input
     batch = load_batch(source)
     clock.lap("input")
     view: StoreView | None = None

@@ -220,6 +220,23 @@ START_METHOD = "forkserver"
 to carry an injected failure into the workers)."""
 
 
+def prestart_local_workers(workers: int, scheduler: Any = None) -> None:
+    """Start the fork server (which imports the batch code, over a second of CPU) now,
+    when :func:`make_transport` will want local processes: it then overlaps reading the
+    input instead of delaying the first chunks. Without effect for other transports or
+    start methods, and harmless if it is already running."""
+    if scheduler is not None or workers <= 1 or START_METHOD != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    ctx: Any = mp.get_context(START_METHOD)
+    ctx.set_forkserver_preload(["ordersplit.batch.slots"])
+    try:
+        forkserver.ensure_running()
+    except OSError as exc:  # the transport starts it (or reports why not) later
+        log.warning("could not start the fork server early: %s", exc)
+
+
 class LocalTransport:
     """One local process per slot (see the module docstring). The processes start in a
     background thread (the fork server imports the batch code: over a second of CPU):
