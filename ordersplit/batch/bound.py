@@ -152,8 +152,7 @@ def waiting_units(world: World, templates: Sequence[OrderTemplate],
     total = 0
     for tpl, plan, keep in zip(templates, plans, ok, strict=True):
         if keep:
-            shipped = plan.use_units[~store[plan.use_loc]] if plan.use_units.size else plan.use_units
-            total += int(tpl.demand.sum()) - int(shipped.sum())
+            total += int(tpl.demand.sum()) - int(plan.use_units[~store[plan.use_loc]].sum())
     return total
 
 

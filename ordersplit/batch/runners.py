@@ -220,6 +220,14 @@ START_METHOD = "forkserver"
 to carry an injected failure into the workers)."""
 
 
+def _worker_context() -> Any:
+    """The multiprocessing context of local workers (a fork server preloads the batch code)."""
+    ctx: Any = mp.get_context(START_METHOD)
+    if START_METHOD == "forkserver":
+        ctx.set_forkserver_preload(["ordersplit.batch.slots"])
+    return ctx
+
+
 def prestart_local_workers(workers: int, scheduler: Any = None) -> None:
     """Start the fork server (which imports the batch code, over a second of CPU) now,
     when :func:`make_transport` will want local processes: it then overlaps reading the
@@ -229,8 +237,7 @@ def prestart_local_workers(workers: int, scheduler: Any = None) -> None:
         return
     from multiprocessing import forkserver
 
-    ctx: Any = mp.get_context(START_METHOD)
-    ctx.set_forkserver_preload(["ordersplit.batch.slots"])
+    _worker_context()
     try:
         forkserver.ensure_running()
     except OSError as exc:  # the transport starts it (or reports why not) later
@@ -246,9 +253,7 @@ class LocalTransport:
         self.slots, self.remote, self.small_messages = slots, True, True
         self.bytes_out = self.bytes_in = 0
         self.arrived = threading.Event()
-        ctx: Any = mp.get_context(START_METHOD)
-        if START_METHOD == "forkserver":
-            ctx.set_forkserver_preload(["ordersplit.batch.slots"])
+        ctx = _worker_context()
         self.procs: list[Any] = []
         self.conns: list[Any] = []
         self.inboxes: list[_Inbox] = []
