@@ -6,7 +6,7 @@ where data enters or leaves. The exponent comes from the ``iso4217`` package.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from functools import lru_cache
 
@@ -51,15 +51,25 @@ def format_minor(units: int, exponent: int) -> str:
 
 
 def format_minor_many(values: Iterable[int], exponent: int) -> dict[int, str]:
-    """:func:`format_minor` of each of ``values`` (ints), as a dict: the plan builder's
-    amounts in one pass, with one format string bound once."""
+    """:func:`format_minor` of each of ``values`` (ints), as a dict."""
+    text = minor_formatter(exponent)
+    return {v: text(v) for v in values}
+
+
+def minor_formatter(exponent: int) -> Callable[[int], str]:
+    """:func:`format_minor` for one exponent, as a function of the units alone: the
+    plan builder formats every amount of a plan with it, the common exponents by a
+    table lookup instead of a format call."""
     if exponent == 0:
-        return {v: str(v) for v in values}
+        return str
     if exponent > 3:
-        return {v: format_minor(v, exponent) for v in values}
+        return lambda v: format_minor(v, exponent)
     scale, minor = 10**exponent, _minor_digits(exponent)
-    return {v: f"{v // scale}.{minor[v % scale]}" if v >= 0 else format_minor(v, exponent)
-            for v in values}
+
+    def text(v: int) -> str:
+        return f"{v // scale}.{minor[v % scale]}" if v >= 0 else format_minor(v, exponent)
+
+    return text
 
 
 MEMO_LIMIT = 1 << 14

@@ -16,7 +16,7 @@ import numpy.typing as npt
 from ordersplit.models.currency import (
     currency_exponent,
     format_minor,
-    format_minor_many,
+    minor_formatter,
     to_minor,
     to_minor_memo,
 )
@@ -72,17 +72,23 @@ AmountTexts = tuple[list[dict[str, str]], list[dict[str, str]], dict[str, str]]
 def format_rows(keys: tuple[str, ...], exponent: int, parent: list[int],
                 children: list[list[int]], parts: list[list[int]]) -> AmountTexts:
     """Rows of minor units as ``amounts`` dicts of decimal strings. A plan repeats few
-    values (zeros above all), so each is formatted once."""
-    values = set(parent)
-    for table in (children, parts):
-        for row in table:
-            values.update(row)
-    get = format_minor_many(values, exponent).__getitem__
-
-    def rows(table: list[list[int]]) -> list[dict[str, str]]:  # rows are as long as keys
-        return [dict(zip(keys, map(get, row), strict=False)) for row in table]
-
-    return rows(children), rows(parts), rows([parent])[0]
+    values (zeros above all), so each is formatted once, when first met."""
+    text = minor_formatter(exponent)
+    known: dict[int, str] = {}
+    get = known.get
+    out: list[list[dict[str, str]]] = []
+    for table in (children, parts, [parent]):
+        dicts = []
+        for row in table:  # rows are as long as keys
+            amounts = {}
+            for key, units in zip(keys, row, strict=False):
+                found = get(units)
+                if found is None:
+                    found = known[units] = text(units)
+                amounts[key] = found
+            dicts.append(amounts)
+        out.append(dicts)
+    return out[0], out[1], out[2][0]
 
 
 def _ratio(rate: Decimal) -> tuple[int, int]:
