@@ -6,7 +6,7 @@ where data enters or leaves. The exponent comes from the ``iso4217`` package.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from decimal import Decimal
 from functools import lru_cache
 
@@ -51,25 +51,15 @@ def format_minor(units: int, exponent: int) -> str:
 
 
 def format_minor_many(values: Iterable[int], exponent: int) -> dict[int, str]:
-    """:func:`format_minor` of each of ``values`` (ints), as a dict."""
-    text = minor_formatter(exponent)
-    return {v: text(v) for v in values}
-
-
-def minor_formatter(exponent: int) -> Callable[[int], str]:
-    """:func:`format_minor` for one exponent, as a function of the units alone: the
-    plan builder formats every amount of a plan with it, the common exponents by a
-    table lookup instead of a format call."""
+    """:func:`format_minor` of each of ``values`` (ints), as a dict: the plan builder's
+    amounts in one pass, with one format string bound once."""
     if exponent == 0:
-        return str
+        return {v: str(v) for v in values}
     if exponent > 3:
-        return lambda v: format_minor(v, exponent)
-    scale, minor = 10**exponent, _minor_digits(exponent)
-
-    def text(v: int) -> str:
-        return f"{v // scale}.{minor[v % scale]}" if v >= 0 else format_minor(v, exponent)
-
-    return text
+        return {v: format_minor(v, exponent) for v in values}
+    scale, minor = 10**exponent, minor_digits(exponent)
+    return {v: f"{v // scale}.{minor[v % scale]}" if v >= 0 else format_minor(v, exponent)
+            for v in values}
 
 
 MEMO_LIMIT = 1 << 14
@@ -96,6 +86,6 @@ def to_minor_memo(value: Decimal, exponent: int) -> int:
 
 
 @lru_cache(maxsize=4)
-def _minor_digits(exponent: int) -> tuple[str, ...]:
+def minor_digits(exponent: int) -> tuple[str, ...]:
     """Every minor part, zero-padded to ``exponent`` digits (a table lookup beats formatting)."""
     return tuple(f"{i:0{exponent}d}" for i in range(10**exponent))

@@ -16,7 +16,7 @@ import numpy.typing as npt
 from ordersplit.models.currency import (
     currency_exponent,
     format_minor,
-    minor_formatter,
+    minor_digits,
     to_minor,
     to_minor_memo,
 )
@@ -73,7 +73,8 @@ def format_rows(keys: tuple[str, ...], exponent: int, parent: list[int],
                 children: list[list[int]], parts: list[list[int]]) -> AmountTexts:
     """Rows of minor units as ``amounts`` dicts of decimal strings. A plan repeats few
     values (zeros above all), so each is formatted once, when first met."""
-    text = minor_formatter(exponent)
+    scale = 10**exponent
+    digits = minor_digits(exponent) if 0 < exponent <= 3 else None  # else format_minor
     known: dict[int, str] = {}
     get = known.get
     out: list[list[dict[str, str]]] = []
@@ -81,10 +82,13 @@ def format_rows(keys: tuple[str, ...], exponent: int, parent: list[int],
         dicts = []
         for row in table:  # rows are as long as keys
             amounts = {}
-            for key, units in zip(keys, row, strict=False):
+            for key, units in zip(keys, row):  # noqa: B905 - as long by construction; and
+                # ``strict=`` costs CPython 3.11 more than the rest of a short row
                 found = get(units)
                 if found is None:
-                    found = known[units] = text(units)
+                    found = known[units] = (
+                        f"{units // scale}.{digits[units % scale]}"
+                        if digits is not None and units >= 0 else format_minor(units, exponent))
                 amounts[key] = found
             dicts.append(amounts)
         out.append(dicts)

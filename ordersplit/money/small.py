@@ -18,6 +18,7 @@ identical to the batch path (tests compare them on thousands of generated orders
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from operator import add, sub
 
 import numpy as np
 
@@ -421,7 +422,7 @@ def _whole_lines(batch: OneOrder, part_of: list[int]) -> OneAllocation:
     else:  # the line's own discount alone
         line_disc = batch.line_discount
         comp_line = [[d] for d in line_disc]
-    net = [g - d for g, d in zip(goods, line_disc, strict=True)]
+    net = list(map(sub, goods, line_disc))
     # children's lines in line order (the general way's line-grouped parts)
     child_net = [0] * n_c
     child_units = [0] * n_c
@@ -440,17 +441,18 @@ def _whole_lines(batch: OneOrder, part_of: list[int]) -> OneAllocation:
             elif xs:
                 ws = [net[x] for x in xs] if child_net[c] > 0 else [weight[part_of[x]]
                                                                     for x in xs]
-                for x, f in zip(xs, apportion_list(child_fee[c], ws), strict=True):
-                    line_fee[x] = f
-    payable = [n + f for n, f in zip(net, line_fee, strict=True)]
+                shares = apportion_list(child_fee[c], ws)
+                for j, x in enumerate(xs):
+                    line_fee[x] = shares[j]
+    payable = list(map(add, net, line_fee))
     paid = batch.payments
     if sum(payable) != sum(paid):
         raise ValueError(f"order 0: payments add up to {sum(paid)}, payable is {sum(payable)}")
     line_pay = controlled_list(payable, paid) if n_l else []
     line_inv = _invoiced(batch, line_pay)
     line_tax = _line_taxes(batch, line_inv)
-    lines = [[g, d, f, *pay, i, t] for g, d, f, pay, i, t in
-             zip(goods, line_disc, line_fee, line_pay, line_inv, line_tax, strict=True)]
+    lines = [[goods[x], line_disc[x], line_fee[x], *line_pay[x], line_inv[x], line_tax[x]]
+             for x in range(n_l)]
     n_p = len(part_of)
     parts: list[list[int]] = [[]] * n_p
     comp_part: list[list[int]] = [[]] * n_p
@@ -472,14 +474,14 @@ def _child_fees(batch: OneOrder, child_net: list[int], child_units: list[int]) -
     if not n_c:
         return []
     kinds = batch.child_kind
-    eligible = [k != STORE and u > 0 for k, u in zip(kinds, child_units, strict=True)]
+    eligible = [kinds[c] != STORE and child_units[c] > 0 for c in range(n_c)]
     if batch.first_child and (ships := [c for c in range(n_c)
                                         if kinds[c] == SHIPMENT and child_units[c] > 0]):
         fee_w = [int(c == ships[0]) for c in range(n_c)]
     elif any(eligible):
-        fee_w = [v if e else 0 for v, e in zip(child_net, eligible, strict=True)]
+        fee_w = [child_net[c] if eligible[c] else 0 for c in range(n_c)]
         if sum(fee_w) == 0:
-            fee_w = [u if e else 0 for u, e in zip(child_units, eligible, strict=True)]
+            fee_w = [child_units[c] if eligible[c] else 0 for c in range(n_c)]
     else:
         fee_w = child_net if sum(child_net) > 0 else child_units
     return apportion_list(batch.shipping_fee, fee_w)
@@ -506,9 +508,9 @@ def _line_taxes(batch: OneOrder, line_inv: list[int]) -> list[int]:
         num, den = r_num[r], r_den[r] + r_num[r]
         q, rem = divmod(sum([line_inv[x] for x in members]) * num, den)
         g_tax = q + (2 * rem >= den)
-        for x, t in zip(members, quotas_list(g_tax, [line_inv[x] * num for x in members], den),
-                        strict=True):
-            line_tax[x] = t
+        shares = quotas_list(g_tax, [line_inv[x] * num for x in members], den)
+        for j, x in enumerate(members):
+            line_tax[x] = shares[j]
     return line_tax
 
 
@@ -516,7 +518,8 @@ def _column_sums(rows: list[list[int]]) -> list[int]:
     """Column totals of rows of equal length (one row: a copy of it, most children)."""
     if len(rows) == 1:
         return rows[0][:]
-    return list(map(sum, zip(*rows, strict=False)))  # equal lengths by construction
+    return list(map(sum, zip(*rows)))  # noqa: B905 - equal lengths by construction (and
+    # ``strict=`` takes CPython 3.11's slow path for zip: more than the sums of a short row)
 
 
 def _activity_components(batch: OneOrder, parts_of: list[list[int]]) -> list[list[int]]:
