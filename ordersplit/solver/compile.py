@@ -258,7 +258,8 @@ def compile_request(request: SplitRequest) -> Compiled:
                                            keys[cand.key_index]))
     rest = [c for c in cands if not c.bulky]
     shippable = shippable_quantities(rest, stock, fastest)
-    for cand, units in zip(rest, shippable, strict=True):
+    for j, cand in enumerate(rest):  # ``shippable`` has one entry per candidate of ``rest``
+        units = shippable[j]
         if units < cand.quantity:
             shortages.append(FixedPart("backorder", cand.line, cand.component,
                                        cand.quantity - units, None, keys[cand.key_index]))
@@ -273,11 +274,9 @@ def compile_request(request: SplitRequest) -> Compiled:
         fixed += shortages
 
     # Problem items: the non-bulky candidates' shippable units, groups renumbered densely.
-    rows = [(c, u) for c, u in zip(rest, shippable, strict=True) if u > 0]
+    rows = [(c, shippable[j]) for j, c in enumerate(rest) if shippable[j] > 0]
     cost_scale, costs = cost_table_memo(tuple([wh.child_cost for wh in warehouses]))
     group_of_key: dict[int, int] = {}
-    for c, _ in rows:
-        group_of_key.setdefault(c.key_index, len(group_of_key))
     n = len(rows)
     usage_flat = array("q", bytes(8 * n * n_skus))  # as the stock matrix
     quantity, splittable, group, line_of = [], [], [], []
@@ -286,7 +285,7 @@ def compile_request(request: SplitRequest) -> Compiled:
             usage_flat[i * n_skus + k] = u
         quantity.append(units)
         splittable.append(c.splittable)
-        group.append(group_of_key[c.key_index])
+        group.append(group_of_key.setdefault(c.key_index, len(group_of_key)))
         line_of.append(c.line)
     allowed = np.empty((n, m), dtype=bool)
     allowed[:] = ships  # every candidate may ship from ``ships``
