@@ -130,12 +130,17 @@ def _request_order(request: SplitRequest, part_child: list[int], part_line: list
     catalog = request.catalog
     slot_of: dict[Decimal, int] = {}  # a few distinct rates over many lines
     line_rate = []
-    for line in lines:
+    goods = []
+    line_discount = []
+    for line in lines:  # one pass: rates, and prices and discounts in minor units
         tax_rate = catalog[line.sku].tax_rate
         slot = slot_of.get(tax_rate)
         if slot is None:
             slot = slot_of[tax_rate] = rates.setdefault(_ratio(tax_rate), len(rates))
         line_rate.append(slot)
+        # prices and discounts recur from order to order (payments rarely): remembered
+        goods.append(to_minor_memo(line.unit_price, exp) * line.quantity)
+        line_discount.append(to_minor_memo(line.discount, exp))
     amounts: list[int] = []
     cover_act: list[int] = []
     cover_line: list[int] = []
@@ -154,9 +159,8 @@ def _request_order(request: SplitRequest, part_child: list[int], part_line: list
         invoiced=[m in invoiced for m in methods],
         shipping_fee=to_minor(order.shipping_fee, exp),
         first_child=request.options.shipping_fee == "first_child",
-        # prices and discounts recur from order to order (payments rarely): remembered
-        goods=[to_minor_memo(x.unit_price, exp) * x.quantity for x in lines],
-        line_discount=[to_minor_memo(x.discount, exp) for x in lines],
+        goods=goods,
+        line_discount=line_discount,
         line_rate=line_rate,
         rate_num=[r[0] for r in rates],
         rate_den=[r[1] for r in rates],
