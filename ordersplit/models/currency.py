@@ -57,7 +57,7 @@ def format_minor_many(values: Iterable[int], exponent: int) -> dict[int, str]:
         return {v: str(v) for v in values}
     if exponent > 3:
         return {v: format_minor(v, exponent) for v in values}
-    scale, minor = 10**exponent, _minor_digits(exponent)
+    scale, minor = 10**exponent, minor_digits(exponent)
     return {v: f"{v // scale}.{minor[v % scale]}" if v >= 0 else format_minor(v, exponent)
             for v in values}
 
@@ -86,6 +86,6 @@ def to_minor_memo(value: Decimal, exponent: int) -> int:
 
 
 @lru_cache(maxsize=4)
-def _minor_digits(exponent: int) -> tuple[str, ...]:
+def minor_digits(exponent: int) -> tuple[str, ...]:
     """Every minor part, zero-padded to ``exponent`` digits (a table lookup beats formatting)."""
     return tuple(f"{i:0{exponent}d}" for i in range(10**exponent))

@@ -16,7 +16,7 @@ import numpy.typing as npt
 from ordersplit.models.currency import (
     currency_exponent,
     format_minor,
-    format_minor_many,
+    minor_digits,
     to_minor,
     to_minor_memo,
 )
@@ -72,17 +72,27 @@ AmountTexts = tuple[list[dict[str, str]], list[dict[str, str]], dict[str, str]]
 def format_rows(keys: tuple[str, ...], exponent: int, parent: list[int],
                 children: list[list[int]], parts: list[list[int]]) -> AmountTexts:
     """Rows of minor units as ``amounts`` dicts of decimal strings. A plan repeats few
-    values (zeros above all), so each is formatted once."""
-    values = set(parent)
-    for table in (children, parts):
-        for row in table:
-            values.update(row)
-    get = format_minor_many(values, exponent).__getitem__
-
-    def rows(table: list[list[int]]) -> list[dict[str, str]]:  # rows are as long as keys
-        return [dict(zip(keys, map(get, row), strict=False)) for row in table]
-
-    return rows(children), rows(parts), rows([parent])[0]
+    values (zeros above all), so each is formatted once, when first met."""
+    scale = 10**exponent
+    digits = minor_digits(exponent) if 0 < exponent <= 3 else None  # else format_minor
+    known: dict[int, str] = {}
+    get = known.get
+    out: list[list[dict[str, str]]] = []
+    for table in (children, parts, [parent]):
+        dicts = []
+        for row in table:  # rows are as long as keys
+            amounts = {}
+            for key, units in zip(keys, row):  # noqa: B905 - as long by construction; and
+                # ``strict=`` costs CPython 3.11 more than the rest of a short row
+                found = get(units)
+                if found is None:
+                    found = known[units] = (
+                        f"{units // scale}.{digits[units % scale]}"
+                        if digits is not None and units >= 0 else format_minor(units, exponent))
+                amounts[key] = found
+            dicts.append(amounts)
+        out.append(dicts)
+    return out[0], out[1], out[2][0]
 
 
 def _ratio(rate: Decimal) -> tuple[int, int]:
@@ -120,12 +130,17 @@ def _request_order(request: SplitRequest, part_child: list[int], part_line: list
     catalog = request.catalog
     slot_of: dict[Decimal, int] = {}  # a few distinct rates over many lines
     line_rate = []
-    for line in lines:
+    goods = []
+    line_discount = []
+    for line in lines:  # one pass: rates, and prices and discounts in minor units
         tax_rate = catalog[line.sku].tax_rate
         slot = slot_of.get(tax_rate)
         if slot is None:
             slot = slot_of[tax_rate] = rates.setdefault(_ratio(tax_rate), len(rates))
         line_rate.append(slot)
+        # prices and discounts recur from order to order (payments rarely): remembered
+        goods.append(to_minor_memo(line.unit_price, exp) * line.quantity)
+        line_discount.append(to_minor_memo(line.discount, exp))
     amounts: list[int] = []
     cover_act: list[int] = []
     cover_line: list[int] = []
@@ -144,9 +159,8 @@ def _request_order(request: SplitRequest, part_child: list[int], part_line: list
         invoiced=[m in invoiced for m in methods],
         shipping_fee=to_minor(order.shipping_fee, exp),
         first_child=request.options.shipping_fee == "first_child",
-        # prices and discounts recur from order to order (payments rarely): remembered
-        goods=[to_minor_memo(x.unit_price, exp) * x.quantity for x in lines],
-        line_discount=[to_minor_memo(x.discount, exp) for x in lines],
+        goods=goods,
+        line_discount=line_discount,
         line_rate=line_rate,
         rate_num=[r[0] for r in rates],
         rate_den=[r[1] for r in rates],

@@ -18,6 +18,7 @@ identical to the batch path (tests compare them on thousands of generated orders
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from operator import add, sub
 
 import numpy as np
 
@@ -309,6 +310,8 @@ def _allocate_charge(batch: OneOrder) -> OneAllocation:
     parts_of: list[list[int]] = [[] for _ in range(n_l)]
     for p, x in enumerate(part_line):
         parts_of[x].append(p)
+    if n_p == n_l and min(weight, default=1) > 0 and all(parts_of):
+        return _whole_lines(batch, [ps[0] for ps in parts_of])
     grouped = [p for ps in parts_of for p in ps]
 
     # -- discount activities over their lines, by net goods
@@ -345,19 +348,8 @@ def _allocate_charge(batch: OneOrder) -> OneAllocation:
         child_net[c] += part_net[p]
         child_units[c] += weight[p]
         kids_parts[c].append(p)
-    kinds = batch.child_kind
-    eligible = [k != STORE and u > 0 for k, u in zip(kinds, child_units, strict=True)]
-    if batch.first_child and (ships := [c for c in range(n_c)
-                                        if kinds[c] == SHIPMENT and child_units[c] > 0]):
-        fee_w = [int(c == ships[0]) for c in range(n_c)]
-    elif any(eligible):
-        fee_w = [v if e else 0 for v, e in zip(child_net, eligible, strict=True)]
-        if sum(fee_w) == 0:
-            fee_w = [u if e else 0 for u, e in zip(child_units, eligible, strict=True)]
-    else:
-        fee_w = child_net if sum(child_net) > 0 else child_units
     fee = batch.shipping_fee
-    child_fee = apportion_list(fee, fee_w) if n_c else []
+    child_fee = _child_fees(batch, child_net, child_units)
     part_fee = [0] * n_p
     if fee:
         for c, ps in enumerate(kids_parts):
@@ -388,27 +380,13 @@ def _allocate_charge(batch: OneOrder) -> OneAllocation:
             part_pay[p] = row
 
     # -- invoice and the VAT included in it: per rate rounded half up, then shared
-    invoiced = [k for k, inv in enumerate(batch.invoiced) if inv]
-    if len(invoiced) == len(paid):
-        part_inv = [sum(row) for row in part_pay]
-    else:
-        part_inv = [sum([row[k] for k in invoiced]) for row in part_pay]
+    part_inv = _invoiced(batch, part_pay)
     line_inv = [0] * n_l
     for x, v in zip(part_line, part_inv, strict=True):
         line_inv[x] += v
     rate = batch.line_rate
     r_num, r_den = batch.rate_num, batch.rate_den
-    line_tax = [0] * n_l
-    groups: dict[int, list[int]] = {}
-    for x in range(n_l):
-        groups.setdefault(rate[x], []).append(x)
-    for r, members in groups.items():
-        num, den = r_num[r], r_den[r] + r_num[r]
-        q, rem = divmod(sum(line_inv[x] for x in members) * num, den)
-        g_tax = q + (2 * rem >= den)
-        for x, t in zip(members, quotas_list(g_tax, [line_inv[x] * num for x in members], den),
-                        strict=True):
-            line_tax[x] = t
+    line_tax = _line_taxes(batch, line_inv)
     part_tax = [0] * n_p
     for x, ps in enumerate(parts_of):
         if len(ps) == 1:  # the line's tax, a rounding of the same quota
@@ -430,11 +408,118 @@ def _allocate_charge(batch: OneOrder) -> OneAllocation:
     return OneAllocation(keys, order, line_rows, children, parts, comp_line, comp_part)
 
 
+def _whole_lines(batch: OneOrder, part_of: list[int]) -> OneAllocation:
+    """:func:`_allocate_charge` when every line is one part (``part_of[x]``) of
+    positive weight, the usual plan: a part's row is its line's row, so each amount is
+    worked out once per line, in one pass where the general way takes several. The same
+    rules and the same tie-breaks (tests compare the two ways)."""
+    goods = batch.goods
+    n_l, n_c = len(goods), len(batch.child_kind)
+    part_child, weight = batch.part_child, batch.part_weight
+    if batch.activity_amount:
+        comp_line = _activity_components(batch, [[p] for p in part_of])
+        line_disc = [sum(row) for row in comp_line]
+    else:  # the line's own discount alone
+        line_disc = batch.line_discount
+        comp_line = [[d] for d in line_disc]
+    net = list(map(sub, goods, line_disc))
+    # children's lines in line order (the general way's line-grouped parts)
+    child_net = [0] * n_c
+    child_units = [0] * n_c
+    kids_lines: list[list[int]] = [[] for _ in range(n_c)]
+    for x, p in enumerate(part_of):
+        c = part_child[p]
+        child_net[c] += net[x]
+        child_units[c] += weight[p]
+        kids_lines[c].append(x)
+    child_fee = _child_fees(batch, child_net, child_units)
+    line_fee = [0] * n_l
+    if batch.shipping_fee:
+        for c, xs in enumerate(kids_lines):
+            if len(xs) == 1:  # one line takes the child's fee whole
+                line_fee[xs[0]] = child_fee[c]
+            elif xs:
+                ws = [net[x] for x in xs] if child_net[c] > 0 else [weight[part_of[x]]
+                                                                    for x in xs]
+                shares = apportion_list(child_fee[c], ws)
+                for j, x in enumerate(xs):
+                    line_fee[x] = shares[j]
+    payable = list(map(add, net, line_fee))
+    paid = batch.payments
+    if sum(payable) != sum(paid):
+        raise ValueError(f"order 0: payments add up to {sum(paid)}, payable is {sum(payable)}")
+    line_pay = controlled_list(payable, paid) if n_l else []
+    line_inv = _invoiced(batch, line_pay)
+    line_tax = _line_taxes(batch, line_inv)
+    lines = [[goods[x], line_disc[x], line_fee[x], *line_pay[x], line_inv[x], line_tax[x]]
+             for x in range(n_l)]
+    n_p = len(part_of)
+    parts: list[list[int]] = [[]] * n_p
+    comp_part: list[list[int]] = [[]] * n_p
+    for x, p in enumerate(part_of):
+        parts[p] = lines[x][:]
+        comp_part[p] = comp_line[x][:]
+    keys = batch.keys
+    children = [_column_sums([lines[x] for x in xs]) if xs else [0] * len(keys)
+                for xs in kids_lines]
+    order = _column_sums(lines) if lines else [0] * len(keys)
+    return OneAllocation(keys, order, lines, children, parts, comp_line, comp_part)
+
+
+def _child_fees(batch: OneOrder, child_net: list[int], child_units: list[int]) -> list[int]:
+    """The shipping fee over the children (the policy of :mod:`ordersplit.money.batch`):
+    the first shipment under ``first_child``, else by net goods over the children that
+    take a fee (not a store sale, some units), by units where their net goods are 0."""
+    n_c = len(child_net)
+    if not n_c:
+        return []
+    kinds = batch.child_kind
+    eligible = [kinds[c] != STORE and child_units[c] > 0 for c in range(n_c)]
+    if batch.first_child and (ships := [c for c in range(n_c)
+                                        if kinds[c] == SHIPMENT and child_units[c] > 0]):
+        fee_w = [int(c == ships[0]) for c in range(n_c)]
+    elif any(eligible):
+        fee_w = [child_net[c] if eligible[c] else 0 for c in range(n_c)]
+        if sum(fee_w) == 0:
+            fee_w = [child_units[c] if eligible[c] else 0 for c in range(n_c)]
+    else:
+        fee_w = child_net if sum(child_net) > 0 else child_units
+    return apportion_list(batch.shipping_fee, fee_w)
+
+
+def _invoiced(batch: OneOrder, pay_rows: list[list[int]]) -> list[int]:
+    """Each row's invoiced payments (the methods ``batch.invoiced`` marks)."""
+    if all(batch.invoiced):
+        return [sum(row) for row in pay_rows]
+    invoiced = [k for k, inv in enumerate(batch.invoiced) if inv]
+    return [sum([row[k] for k in invoiced]) for row in pay_rows]
+
+
+def _line_taxes(batch: OneOrder, line_inv: list[int]) -> list[int]:
+    """The VAT included in each line's invoice: per rate, the group's total rounded
+    half up, then shared over its lines by largest remainder."""
+    rate = batch.line_rate
+    r_num, r_den = batch.rate_num, batch.rate_den
+    line_tax = [0] * len(line_inv)
+    groups: dict[int, list[int]] = {}
+    for x, r in enumerate(rate):
+        groups.setdefault(r, []).append(x)
+    for r, members in groups.items():
+        num, den = r_num[r], r_den[r] + r_num[r]
+        q, rem = divmod(sum([line_inv[x] for x in members]) * num, den)
+        g_tax = q + (2 * rem >= den)
+        shares = quotas_list(g_tax, [line_inv[x] * num for x in members], den)
+        for j, x in enumerate(members):
+            line_tax[x] = shares[j]
+    return line_tax
+
+
 def _column_sums(rows: list[list[int]]) -> list[int]:
     """Column totals of rows of equal length (one row: a copy of it, most children)."""
     if len(rows) == 1:
         return rows[0][:]
-    return list(map(sum, zip(*rows, strict=False)))  # equal lengths by construction
+    return list(map(sum, zip(*rows)))  # noqa: B905 - equal lengths by construction (and
+    # ``strict=`` takes CPython 3.11's slow path for zip: more than the sums of a short row)
 
 
 def _activity_components(batch: OneOrder, parts_of: list[list[int]]) -> list[list[int]]:

@@ -61,14 +61,15 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
             if minutes is not None:
                 latest = minutes if latest is None else max(latest, minutes)
         lines = []
-        for p, money in zip(draft.parts, part_amounts[c], strict=True):
+        amounts = part_amounts[c]  # one per part, in order
+        for j, p in enumerate(draft.parts):
             line = line_of[p.line]
             lines.append(ChildLine.built({
                 "line_id": line.id,
                 "sku": p.component or line.sku,
                 "quantity": int(p.quantity),
                 "component_of": line.sku if p.component else None,
-                "amounts": money,
+                "amounts": amounts[j],
             }))
         key = draft.key
         children.append(Child.built({

@@ -7,6 +7,7 @@ shipments in the order of their first line, then the store child, then back-orde
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,10 +73,8 @@ def draft_children(layout: Layout, x: IntArray, per_warehouse: bool) -> list[Dra
     """Children from the solver's assignment plus the parts the rules fixed."""
     drafts: dict[tuple[object, ...], DraftChild] = {}
     key_id = _KeyIds()
-    flat = np.flatnonzero(x)  # row-major as np.nonzero, and faster on a wide matrix
-    rows, cols = np.divmod(flat, x.shape[1])
     items = layout.items
-    for i, w, units in zip(rows.tolist(), cols.tolist(), x.ravel()[flat].tolist(), strict=True):
+    for i, w, units in _nonzero_cells(x):
         item = items[i]
         wid: int | None = w
         slot: tuple[object, ...] = (("ship", key_id(item.key), wid) if per_warehouse
@@ -110,6 +109,23 @@ def draft_children(layout: Layout, x: IntArray, per_warehouse: bool) -> list[Dra
     out.sort(key=lambda c: (KIND_RANK[c.kind], c.first_line(),
                             -1 if c.warehouse is None else c.warehouse))
     return out
+
+
+SMALL_ASSIGNMENT = 1 << 12
+"""Cells of an assignment up to which :func:`_nonzero_cells` reads it with
+``np.nonzero`` (fewer numpy calls); beyond, the flat way is faster."""
+
+
+def _nonzero_cells(x: IntArray) -> Iterator[tuple[int, int, int]]:
+    """``(item, warehouse, units)`` of every nonzero cell of ``x``, row-major."""
+    if x.size <= SMALL_ASSIGNMENT:
+        rows, cols = x.nonzero()
+        units = x[rows, cols]
+    else:  # a wide matrix: one flat scan, then the rows and columns
+        flat = np.flatnonzero(x)
+        rows, cols = np.divmod(flat, x.shape[1])
+        units = x.ravel()[flat]
+    return zip(rows.tolist(), cols.tolist(), units.tolist())  # noqa: B905 - equal lengths
 
 
 def reasons(children: list[DraftChild]) -> list[list[str]]:

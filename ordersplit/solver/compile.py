@@ -8,10 +8,11 @@ the plan builder can turn an assignment into child orders without re-reading rul
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -38,17 +39,18 @@ STOCK_VALUE_LIMIT = 2**50
 MIP solvers' doubles (2^53), with room for the solvers' sums."""
 
 
-@dataclass(frozen=True)
-class ItemRef:
-    """What a problem item stands for: a parent line, or one component of a bundle line."""
+class ItemRef(NamedTuple):
+    """What a problem item stands for: a parent line, or one component of a bundle line.
+
+    (Named tuples, this and :class:`FixedPart`: immutable, and built in C, several
+    times quicker than a frozen dataclass; a small order makes a dozen of them.)"""
 
     line: int
     component: str | None
     key: GroupKey
 
 
-@dataclass(frozen=True)
-class FixedPart:
+class FixedPart(NamedTuple):
     """A part of a line the rules placed before optimization."""
 
     kind: FixedKind
@@ -118,15 +120,18 @@ def _stock_matrix(warehouses: Sequence[Warehouse], sku_index: dict[str, int],
     listed = [wh.stock for wh in warehouses]
     if sum(map(len, listed)) > SMALL_STOCK or m * n_skus > 64 * SMALL_STOCK:
         return _stock_matrix_c(listed, sku_index, counted)
-    flat = [0] * (m * n_skus)  # a list, then one array: quicker than numpy cell by cell
+    # a machine-integer buffer filled cell by cell, then seen as an array without a
+    # copy: quicker than numpy cell by cell, and than converting a list of ints
+    flat = array("q", bytes(8 * m * n_skus))
     lookup = sku_index.get
-    for w, cells in enumerate(listed):
-        base = w * n_skus
+    base = 0
+    for cells in listed:
         for sku, units in cells.items():
             k = lookup(sku)
             if k is not None:
                 flat[base + k] = units if counted else UNLIMITED
-    return np.array(flat, dtype=np.int64).reshape(m, n_skus)
+        base += n_skus
+    return np.frombuffer(flat, dtype=np.int64).reshape(m, n_skus)
 
 
 def _stock_matrix_c(listed: list[dict[str, int]], sku_index: dict[str, int],
@@ -203,9 +208,10 @@ def compile_request(request: SplitRequest) -> Compiled:
 
     arrival = _arrival_minutes(warehouses, order.destination)
     minutes = np.array(arrival, dtype=np.int64)
-    ships = np.array([a >= 0 and wh.kind != "store" for a, wh in zip(arrival, warehouses,
-                                                                      strict=True)],
-                     dtype=bool).reshape(m)
+    ships = minutes >= 0  # reaches the destination, and is no store (stores ship store lines)
+    stores = [w for w, wh in enumerate(warehouses) if wh.kind == "store"]
+    if stores:
+        ships[stores] = False
 
     stock = _stock_matrix(warehouses, sku_index, rules.stock)
     price, price_scale = price_matrix(request, sku_index)
@@ -252,7 +258,8 @@ def compile_request(request: SplitRequest) -> Compiled:
                                            keys[cand.key_index]))
     rest = [c for c in cands if not c.bulky]
     shippable = shippable_quantities(rest, stock, fastest)
-    for cand, units in zip(rest, shippable, strict=True):
+    for j, cand in enumerate(rest):  # ``shippable`` has one entry per candidate of ``rest``
+        units = shippable[j]
         if units < cand.quantity:
             shortages.append(FixedPart("backorder", cand.line, cand.component,
                                        cand.quantity - units, None, keys[cand.key_index]))
@@ -267,24 +274,26 @@ def compile_request(request: SplitRequest) -> Compiled:
         fixed += shortages
 
     # Problem items: the non-bulky candidates' shippable units, groups renumbered densely.
-    rows = [(c, u) for c, u in zip(rest, shippable, strict=True) if u > 0]
+    rows = [(c, shippable[j]) for j, c in enumerate(rest) if shippable[j] > 0]
     cost_scale, costs = cost_table_memo(tuple([wh.child_cost for wh in warehouses]))
     group_of_key: dict[int, int] = {}
-    for c, _ in rows:
-        group_of_key.setdefault(c.key_index, len(group_of_key))
     n = len(rows)
-    usage_matrix = np.zeros((n, n_skus), dtype=np.int64)
-    cells = [(i * n_skus + k, u) for i, (c, _) in enumerate(rows) for k, u in c.usage.items()]
-    if cells:
-        flat, amounts = zip(*cells, strict=True)
-        usage_matrix.put(flat, amounts)
+    usage_flat = array("q", bytes(8 * n * n_skus))  # as the stock matrix
+    quantity, splittable, group, line_of = [], [], [], []
+    for i, (c, units) in enumerate(rows):
+        for k, u in c.usage.items():
+            usage_flat[i * n_skus + k] = u
+        quantity.append(units)
+        splittable.append(c.splittable)
+        group.append(group_of_key.setdefault(c.key_index, len(group_of_key)))
+        line_of.append(c.line)
     allowed = np.empty((n, m), dtype=bool)
     allowed[:] = ships  # every candidate may ship from ``ships``
     problem = SplitProblem(
-        quantity=np.array([u for _, u in rows], dtype=np.int64),
-        usage=usage_matrix,
-        splittable=np.array([c.splittable for c, _ in rows], dtype=bool),
-        group=np.array([group_of_key[c.key_index] for c, _ in rows], dtype=np.int64),
+        quantity=np.array(quantity, dtype=np.int64),
+        usage=np.frombuffer(usage_flat, dtype=np.int64).reshape(n, n_skus),
+        splittable=np.array(splittable, dtype=bool),
+        group=np.array(group, dtype=np.int64),
         stock=stock,
         allowed=allowed,
         hours=np.maximum(minutes, 0),
@@ -295,13 +304,13 @@ def compile_request(request: SplitRequest) -> Compiled:
                             if p.kind == "bulky" and p.warehouse is not None), default=0),
         seed=request.options.seed,
         n_groups=len(group_of_key),
-        line=np.array([c.line for c, _ in rows], dtype=np.int64),
+        line=np.array(line_of, dtype=np.int64),
         price=price,
         price_scale=price_scale,
     )
     layout = Layout(
         order_id=order.id,
-        warehouse_ids=tuple(wh.id for wh in warehouses),
+        warehouse_ids=tuple([wh.id for wh in warehouses]),
         minutes=minutes,
         items=tuple(ItemRef(c.line, c.component, keys[c.key_index]) for c, _ in rows),
         group_keys=tuple(keys[k] for k in group_of_key),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -9,7 +11,7 @@ from test_money_batch import Order, build, check_invariants, orders
 
 from ordersplit.money.batch import allocate_batch
 from ordersplit.money.rounding import controlled_round
-from ordersplit.money.small import allocate_one, controlled_list
+from ordersplit.money.small import OneOrder, allocate_lists, allocate_one, controlled_list
 
 FIELDS = ("orders", "lines", "children", "parts", "line_components", "part_components",
           "activity_slot")
@@ -46,3 +48,33 @@ def test_controlled_list_equals_controlled_round(data: st.DataObject) -> None:
     want = controlled_round(np.zeros(len(rows), dtype=np.int64), np.array(rows),
                             np.array([cols]))
     assert controlled_list(rows, cols) == want.tolist()
+
+
+@st.composite
+def whole_line_orders(draw: st.DrawFn) -> Order:
+    """A generated order with every line in one part (the usual plan), which takes the
+    one-pass way of :func:`ordersplit.money.small.allocate_lists`."""
+    order = draw(orders())
+    first: dict[int, tuple[int, int, int]] = {}
+    for child, line, weight in order.parts:
+        first.setdefault(line, (child, line, weight))
+    return replace(order, parts=sorted(first.values()))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(whole_line_orders(), st.booleans(), st.booleans())
+def test_whole_lines_equal_the_batch(order: Order, one_method: bool, invoiced: bool) -> None:
+    """Every line in one part, with the order's five payment methods or all of it paid
+    by one (a plan's usual shape): the same amounts as the batch path, key by key."""
+    one = OneOrder.from_batch(build([order]))
+    if one_method:
+        one = replace(one, methods=("cash",), payments=[sum(one.payments)],
+                      invoiced=[invoiced])
+    batch = one.to_batch()
+    want = allocate_batch(batch)
+    got = allocate_lists(one).to_allocation(len(one.activity_amount))
+    assert got.keys == want.keys
+    for name in FIELDS:
+        assert np.array_equal(getattr(got, name), getattr(want, name)), name
+    if not one_method:  # the invariants' checker knows the five methods
+        check_invariants(batch, got)
