@@ -19,7 +19,8 @@ numba:
   pull harder.
 
 Seeded (numba's own generator) and bounded by steps as well as by the clock, so under a
-work budget the result is reproducible.
+work budget the result is reproducible. Given a lower bound (``floor``), it stops on a
+cover of that size: nothing smaller exists, and the caller has its proof at once.
 """
 
 from __future__ import annotations
@@ -120,10 +121,11 @@ def _least_useful(members: np.ndarray, n_mem: int, score: np.ndarray, stamp: np.
 @nb.njit(cache=True, nogil=True)
 def search(col_ptr: np.ndarray, col_rows: np.ndarray, row_ptr: np.ndarray,
            row_cols: np.ndarray, start: np.ndarray, best_out: np.ndarray, max_steps: int,
-           deadline: float, seed: int) -> int:
+           deadline: float, seed: int, floor: int, used: np.ndarray) -> int:
     """Fewest warehouses covering every row, from the cover ``start`` (booleans over
     warehouses); the best cover found into ``best_out``, its size returned. Stops after
-    ``max_steps`` steps (0: no limit) or at ``deadline``."""
+    ``max_steps`` steps (0: no limit), at ``deadline``, or on a cover of ``floor``
+    warehouses (a lower bound: none is smaller); the steps taken go to ``used[0]``."""
     np.random.seed(seed)
     n_c = col_ptr.size - 1
     n_r = row_ptr.size - 1
@@ -155,7 +157,8 @@ def search(col_ptr: np.ndarray, col_rows: np.ndarray, row_ptr: np.ndarray,
             if n_mem < best_size:
                 best_size = n_mem
                 best_out[:] = in_set
-            if n_mem <= 1:
+            if n_mem <= max(floor, 1):
+                used[0] = step
                 return best_size
             i = _least_useful(members, n_mem, score, stamp, -1)
             c = members[i]
@@ -167,6 +170,7 @@ def search(col_ptr: np.ndarray, col_rows: np.ndarray, row_ptr: np.ndarray,
         step += 1
         if (max_steps > 0 and step >= max_steps) or (
                 (step % CHECK_STEPS) == 0 and _now() >= deadline):
+            used[0] = step
             return best_size
         if n_mem > 0:
             i = _least_useful(members, n_mem, score, stamp, tabu)
@@ -209,7 +213,8 @@ def search(col_ptr: np.ndarray, col_rows: np.ndarray, row_ptr: np.ndarray,
 
 
 def fewest_cover(cover: np.ndarray, start: np.ndarray, deadline: float, max_steps: int = 0,
-                 seed: int = 0) -> np.ndarray | None:
+                 seed: int = 0, floor: int = 1, used: np.ndarray | None = None,
+                 ) -> np.ndarray | None:
     """The smallest cover found: ``cover[w, r]`` says warehouse ``w`` covers row ``r``,
     ``start`` a cover to begin from; booleans over warehouses, or ``None`` when a row
     has no warehouse."""
@@ -221,7 +226,8 @@ def fewest_cover(cover: np.ndarray, start: np.ndarray, deadline: float, max_step
     row_ptr = np.searchsorted(rows_r, np.arange(cover.shape[1] + 1)).astype(np.int64)
     best = np.zeros(cover.shape[0], dtype=np.bool_)
     search(col_ptr, cols_r.astype(np.int64), row_ptr, rows_w.astype(np.int64),
-           start.astype(np.bool_), best, int(max_steps), float(deadline), int(seed))
+           start.astype(np.bool_), best, int(max_steps), float(deadline), int(seed), int(floor),
+           np.zeros(1, dtype=np.int64) if used is None else used)
     return best if best.any() else start.astype(np.bool_)
 
 

@@ -132,9 +132,12 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
         # far below the others', which take seconds there)
         _run_heuristics(problem, best, stop, ("greedy",) if huge else tuple(HEURISTICS))
     if huge and not stop.expired():  # no proof in sight: the local search, then HiGHS
-        x = smallest_cover(problem, stop.fraction(LOCAL_SEARCH_SHARE), best.x)
+        x, floor = smallest_cover(problem, stop.fraction(LOCAL_SEARCH_SHARE), best.x)
         if x is not None:
             best.offer("local search", x, stop)
+        children_lb = floor
+        if best.obj is not None and _meets(best.obj, Objective(floor, 0, 0, 0), terms):
+            return _result(best, Status.OPTIMAL, floor, t0)  # as few as the dual bound
     elif not stop.expired() and applicable(core):
         # The search's first dive is the scarce-item heuristic, its dual bound the cheap
         # lower bound; on most orders it proves the optimum at once.
