@@ -14,7 +14,9 @@ numba:
 * otherwise one step drops the least useful warehouse of the set (not the one just
   added; ties to the longest unchanged), then adds, for a random uncovered row, the
   candidate with the highest score (ties to the longest unchanged) among those whose
-  neighbourhood changed since they left (configuration checking, against cycling),
+  neighbourhood changed since they left (configuration checking, against cycling:
+  a tick per change stamped on the rows it touches, so the check reads a candidate's
+  rows instead of each change writing to every neighbour),
   and raises the weight of every row left uncovered, so that rows that stay uncovered
   pull harder.
 
@@ -38,14 +40,18 @@ CHECK_STEPS = 4096
 
 @nb.njit(cache=True)
 def _add(c: int, col_ptr: np.ndarray, col_rows: np.ndarray, row_ptr: np.ndarray,
-         row_cols: np.ndarray, w: np.ndarray, cnt: np.ndarray, score: np.ndarray,
-         in_set: np.ndarray, unc: np.ndarray, unc_pos: np.ndarray, n_unc: int) -> int:
-    """Put warehouse ``c`` into the set; returns the new number of uncovered rows."""
+         row_cols: np.ndarray, w: np.ndarray, cnt: np.ndarray, ids: np.ndarray,
+         score: np.ndarray, in_set: np.ndarray, unc: np.ndarray, unc_pos: np.ndarray,
+         n_unc: int) -> int:
+    """Put warehouse ``c`` into the set; returns the new number of uncovered rows.
+    ``ids[r]`` is the sum of the ids of the set's warehouses covering row ``r``: the
+    one left when ``cnt[r]`` is 1, found without a pass over the row."""
     in_set[c] = True
     score[c] = 0
     for j in range(col_ptr[c], col_ptr[c + 1]):
         r = col_rows[j]
         cnt[r] += 1
+        ids[r] += c
         if cnt[r] == 1:  # newly covered: only c covers it, the others lose its gain
             for t in range(row_ptr[r], row_ptr[r + 1]):
                 c2 = row_cols[t]
@@ -57,23 +63,22 @@ def _add(c: int, col_ptr: np.ndarray, col_rows: np.ndarray, row_ptr: np.ndarray,
             unc_pos[last] = unc_pos[r]
             n_unc -= 1
         elif cnt[r] == 2:  # the other warehouse no longer covers it alone
-            for t in range(row_ptr[r], row_ptr[r + 1]):
-                c2 = row_cols[t]
-                if c2 != c and in_set[c2]:
-                    score[c2] += w[r]
+            score[ids[r] - c] += w[r]
     return n_unc
 
 
 @nb.njit(cache=True)
 def _drop(c: int, col_ptr: np.ndarray, col_rows: np.ndarray, row_ptr: np.ndarray,
-          row_cols: np.ndarray, w: np.ndarray, cnt: np.ndarray, score: np.ndarray,
-          in_set: np.ndarray, unc: np.ndarray, unc_pos: np.ndarray, n_unc: int) -> int:
+          row_cols: np.ndarray, w: np.ndarray, cnt: np.ndarray, ids: np.ndarray,
+          score: np.ndarray, in_set: np.ndarray, unc: np.ndarray, unc_pos: np.ndarray,
+          n_unc: int) -> int:
     """Take warehouse ``c`` out of the set; returns the new number of uncovered rows."""
     in_set[c] = False
     score[c] = 0
     for j in range(col_ptr[c], col_ptr[c + 1]):
         r = col_rows[j]
         cnt[r] -= 1
+        ids[r] -= c
         if cnt[r] == 0:  # uncovered again: every candidate gains it
             for t in range(row_ptr[r], row_ptr[r + 1]):
                 c2 = row_cols[t]
@@ -84,22 +89,27 @@ def _drop(c: int, col_ptr: np.ndarray, col_rows: np.ndarray, row_ptr: np.ndarray
             unc_pos[r] = n_unc
             n_unc += 1
         elif cnt[r] == 1:  # the one warehouse left covers it alone
-            for t in range(row_ptr[r], row_ptr[r + 1]):
-                c2 = row_cols[t]
-                if in_set[c2]:
-                    score[c2] -= w[r]
+            score[ids[r]] -= w[r]
     return n_unc
 
 
 @nb.njit(cache=True)
-def _touch(c: int, col_ptr: np.ndarray, col_rows: np.ndarray, row_ptr: np.ndarray,
-           row_cols: np.ndarray, conf: np.ndarray) -> None:
-    """Configuration checking: ``c`` changed, so every warehouse sharing a row with it
-    may come back."""
+def _mark(c: int, tick: int, col_ptr: np.ndarray, col_rows: np.ndarray,
+          changed: np.ndarray) -> None:
+    """Configuration checking: ``c`` changed at ``tick``, and with it every row it covers
+    (so every warehouse sharing a row with it may come back)."""
     for j in range(col_ptr[c], col_ptr[c + 1]):
-        r = col_rows[j]
-        for t in range(row_ptr[r], row_ptr[r + 1]):
-            conf[row_cols[t]] = True
+        changed[col_rows[j]] = tick
+
+
+@nb.njit(cache=True)
+def _may_return(c: int, col_ptr: np.ndarray, col_rows: np.ndarray, changed: np.ndarray,
+                left: np.ndarray) -> bool:
+    """Whether a warehouse sharing a row with ``c`` changed since ``c`` left the set."""
+    for j in range(col_ptr[c], col_ptr[c + 1]):  # noqa: SIM110 (a loop numba compiles)
+        if changed[col_rows[j]] > left[c]:
+            return True
+    return False
 
 
 @nb.njit(cache=True)
@@ -131,6 +141,7 @@ def search(col_ptr: np.ndarray, col_rows: np.ndarray, row_ptr: np.ndarray,
     n_r = row_ptr.size - 1
     w = np.ones(n_r, dtype=np.int64)
     cnt = np.zeros(n_r, dtype=np.int64)
+    ids = np.zeros(n_r, dtype=np.int64)
     score = np.zeros(n_c, dtype=np.int64)
     in_set = np.zeros(n_c, dtype=np.bool_)
     stamp = np.zeros(n_c, dtype=np.int64)
@@ -140,12 +151,14 @@ def search(col_ptr: np.ndarray, col_rows: np.ndarray, row_ptr: np.ndarray,
     for r in range(n_r):  # every candidate gains every row while nothing is chosen
         for t in range(row_ptr[r], row_ptr[r + 1]):
             score[row_cols[t]] += 1
-    conf = np.ones(n_c, dtype=np.bool_)
+    changed = np.zeros(n_r, dtype=np.int64)  # configuration checking by ticks
+    left = np.full(n_c, -1, dtype=np.int64)  # when each warehouse last left (-1: never)
+    tick = 0
     members = np.zeros(n_c, dtype=np.int64)
     n_mem = 0
     for c in range(n_c):
         if start[c]:
-            n_unc = _add(c, col_ptr, col_rows, row_ptr, row_cols, w, cnt, score, in_set, unc,
+            n_unc = _add(c, col_ptr, col_rows, row_ptr, row_cols, w, cnt, ids, score, in_set, unc,
                          unc_pos, n_unc)
             members[n_mem] = c
             n_mem += 1
@@ -164,7 +177,7 @@ def search(col_ptr: np.ndarray, col_rows: np.ndarray, row_ptr: np.ndarray,
             c = members[i]
             members[i] = members[n_mem - 1]
             n_mem -= 1
-            n_unc = _drop(c, col_ptr, col_rows, row_ptr, row_cols, w, cnt, score, in_set, unc,
+            n_unc = _drop(c, col_ptr, col_rows, row_ptr, row_cols, w, cnt, ids, score, in_set, unc,
                           unc_pos, n_unc)
             stamp[c] = step
         step += 1
@@ -177,29 +190,30 @@ def search(col_ptr: np.ndarray, col_rows: np.ndarray, row_ptr: np.ndarray,
             c = members[i]
             members[i] = members[n_mem - 1]
             n_mem -= 1
-            n_unc = _drop(c, col_ptr, col_rows, row_ptr, row_cols, w, cnt, score, in_set, unc,
+            n_unc = _drop(c, col_ptr, col_rows, row_ptr, row_cols, w, cnt, ids, score, in_set, unc,
                           unc_pos, n_unc)
             stamp[c] = step
-            _touch(c, col_ptr, col_rows, row_ptr, row_cols, conf)
-            conf[c] = False  # not back until a neighbour changes
+            tick += 1  # not back until a neighbour changes
+            _mark(c, tick, col_ptr, col_rows, changed)
+            left[c] = tick
             if n_unc == 0:
                 continue  # the warehouse was redundant: a smaller cover
         r = unc[np.random.randint(0, n_unc)]
         pick = -1
         for t in range(row_ptr[r], row_ptr[r + 1]):
             c = row_cols[t]
-            if not conf[c]:
-                continue
-            if pick < 0 or score[c] > score[pick] or (
-                    score[c] == score[pick] and stamp[c] < stamp[pick]):
+            if (pick < 0 or score[c] > score[pick] or (
+                    score[c] == score[pick] and stamp[c] < stamp[pick])) and _may_return(
+                    c, col_ptr, col_rows, changed, left):
                 pick = c
         if pick < 0:  # every candidate unchanged since it left: the oldest
             for t in range(row_ptr[r], row_ptr[r + 1]):
                 c = row_cols[t]
                 if pick < 0 or stamp[c] < stamp[pick]:
                     pick = c
-        _touch(pick, col_ptr, col_rows, row_ptr, row_cols, conf)
-        n_unc = _add(pick, col_ptr, col_rows, row_ptr, row_cols, w, cnt, score, in_set, unc,
+        tick += 1
+        _mark(pick, tick, col_ptr, col_rows, changed)
+        n_unc = _add(pick, col_ptr, col_rows, row_ptr, row_cols, w, cnt, ids, score, in_set, unc,
                      unc_pos, n_unc)
         members[n_mem] = pick
         n_mem += 1
