@@ -130,18 +130,18 @@ def _plan(problem: SplitProblem, cover: _Cover, opened: IntArray) -> IntArray | 
 def smallest_cover(problem: SplitProblem, stop: Deadline, start: IntArray | None,
                    ) -> tuple[IntArray | None, int]:
     """A plan of the pure cover ``problem`` on the fewest warehouses the local search
-    finds within ``stop``, from the warehouses of the plan ``start`` (all of them when
-    there is none), and a lower bound on the warehouses any plan needs
-    (:func:`cover_dual_bound`); the plan is ``None`` when a line has no stock. The search
-    stops early on a cover of the bound's size: that plan is proven to have the fewest
-    children. Under a work budget the steps taken are charged, one unit each, so the
+    finds within ``stop``, from the warehouses of the plan ``start`` (its own greedy
+    cover when there is none; that cover even when ``stop`` has run out), and a lower
+    bound on the warehouses any plan needs (:func:`cover_dual_bound`); the plan is
+    ``None`` when a line has no stock. The search stops early on a cover of the bound's
+    size: that plan is proven to have the fewest children. Under a work budget the steps taken are charged, one unit each, so the
     plan is reproducible."""
     found = _cover_of(problem)
     assert found is not None, "smallest_cover needs a pure cover"
     floor = cover_dual_bound(found)
     cover = np.zeros((problem.n_warehouses, found.items.size), dtype=bool)
     cover[found.wh, found.line] = True
-    begin = np.asarray(start.sum(axis=0) > 0 if start is not None else cover.any(axis=1))
+    begin = start.sum(axis=0) > 0 if start is not None else np.zeros(cover.shape[0], dtype=bool)
     steps = max(1, int(stop.remaining() / UNIT_SECONDS)) if stop.work_limited else 0
     used = np.zeros(1, dtype=np.int64)
     opened = fewest_cover(cover, begin, stop.end, steps, int(problem.seed) % (1 << 31),
