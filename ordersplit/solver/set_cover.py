@@ -134,8 +134,8 @@ def smallest_cover(problem: SplitProblem, stop: Deadline, start: IntArray | None
     cover when there is none; that cover even when ``stop`` has run out), and a lower
     bound on the warehouses any plan needs (:func:`cover_dual_bound`); the plan is
     ``None`` when a line has no stock. The search stops early on a cover of the bound's
-    size: that plan is proven to have the fewest children. Under a work budget the steps taken are charged, one unit each, so the
-    plan is reproducible."""
+    size: that plan is proven to have the fewest children. Under a work budget the steps
+    taken are charged, one unit each, so the plan is reproducible."""
     found = _cover_of(problem)
     assert found is not None, "smallest_cover needs a pure cover"
     floor = cover_dual_bound(found)
