@@ -75,6 +75,13 @@ def _cover_of(problem: SplitProblem) -> _Cover | None:
     return found
 
 
+def cover_entries(problem: SplitProblem) -> int:
+    """The nonzero entries of the pure cover ``problem`` (the set-cover model's size)."""
+    found = _cover_of(problem)
+    assert found is not None, "cover_entries needs a pure cover"
+    return int(found.line.size)
+
+
 def _find_cover(problem: SplitProblem) -> _Cover | None:
     terms = problem.objective
     if not terms or terms[0] not in TERMS or any(t != "fragments" for t in terms[1:]):
