@@ -273,10 +273,11 @@ def test_a_huge_cover_meeting_its_dual_bound_is_optimal_without_the_mip(
 
 
 def test_a_huge_unicost_cover_is_reproducible_under_a_work_limit() -> None:
-    """``auto`` end to end (greedy, the local search, HiGHS by nodes) under a work
-    budget: the same plan twice, a valid one."""
+    """``auto`` end to end (the local search by steps, the LP; no MIP, whose root
+    nodes cannot bound) under a work budget: the same plan twice, a valid one."""
     problem = cover_problem(np.random.default_rng(8), 200, 700, 0.02, ("children", "fragments"))
-    plans = [solve_problem(problem, "auto", WorkBudget(400_000)) for _ in range(2)]
+    plans = [solve_problem(problem, "auto", WorkBudget(4_000_000)) for _ in range(2)]
     assert plans[0].assignment is not None and plans[1].assignment is not None
     np.testing.assert_array_equal(plans[0].assignment, plans[1].assignment)
     assert violations(problem, plans[0].assignment) == []
+    assert plans[0].status.value == "feasible" and "work limit" in plans[0].message
