@@ -27,6 +27,7 @@ from ordersplit.solver.problem import SplitProblem
 from ordersplit.solver.set_cover import (
     _cover_of,
     _plan,
+    cover_dual_bound,
     dominated_columns,
     pure_cover,
     smallest_cover,
@@ -175,7 +176,7 @@ def test_local_search_is_reproducible_and_never_worse_than_greedy() -> None:
     problem = cover_problem(np.random.default_rng(41), 200, 1000, 0.02, ("children", "fragments"))
     greedy = HEURISTICS["greedy"](problem, None)
     assert greedy is not None
-    plans = [smallest_cover(problem, WorkBudget(300_000), greedy) for _ in range(2)]
+    plans = [smallest_cover(problem, WorkBudget(300_000), greedy)[0] for _ in range(2)]
     assert plans[0] is not None and plans[1] is not None
     assert np.array_equal(plans[0], plans[1])
     assert violations(problem, plans[0]) == []
@@ -216,3 +217,67 @@ def test_a_huge_cover_skips_the_bounds_it_has_no_time_for(
     assert res.status.value == "feasible"
     assert res.assignment is not None and violations(problem, res.assignment) == []
     assert res.objective is not None and 1 <= res.children_lower_bound <= res.objective.children
+
+
+@settings(max_examples=120, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(1, 9), cols=st.integers(1, 11),
+       density=st.floats(0.1, 0.6))
+def test_local_search_covers_are_valid_and_its_bound_is_a_bound(
+        seed: int, rows: int, cols: int, density: float) -> None:
+    """Every cover the local search returns covers every line with no more warehouses
+    than it started from (or, with no start, than there are); the dual bound it stops
+    at never exceeds the fewest (brute force), so a plan meeting it is truly optimal;
+    with the fewest as its floor it stops on a smallest cover."""
+    rng = np.random.default_rng(seed)
+    problem = cover_problem(rng, rows, cols, density, ("children", "fragments"))
+    found = _cover_of(problem)
+    assert found is not None
+    cover = np.zeros((problem.n_warehouses, rows), dtype=bool)
+    cover[found.wh, found.line] = True
+    fewest = brute_force_cover(cover)
+    assert 1 <= cover_dual_bound(found) <= fewest
+    start = cover.any(axis=1) if seed % 2 else np.zeros(cols, dtype=bool)  # none: greedy
+    used = np.zeros(1, dtype=np.int64)
+    got = fewest_cover(cover, start, time.perf_counter() + 30, max_steps=5_000,
+                       seed=seed % 1000, floor=fewest, used=used)
+    assert got is not None and cover[got].any(axis=0).all()
+    assert fewest <= int(got.sum()) <= (int(start.sum()) if start.any() else cols)
+    assert 0 <= used[0] <= 5_000
+
+
+def test_a_huge_cover_meeting_its_dual_bound_is_optimal_without_the_mip(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large unicost order where a few hubs hold most lines (the bound is tight): the
+    local search reaches the dual bound, stops there, and the plan is ``optimal`` with
+    no MIP run; it covers every line."""
+    rng = np.random.default_rng(11)
+    problem = cover_problem(rng, 200, 800, 0.002, ("children", "fragments"))
+    hubs = rng.permutation(800)[:4]
+    stock = problem.stock.copy()
+    stock[hubs] = 0
+    for k, hub in enumerate(hubs):  # four hubs hold a quarter of the lines each
+        stock[hub, k * 50:(k + 1) * 50] = 1
+    problem = dataclasses.replace(problem, stock=stock)
+    assert pure_cover(problem)
+    assert cover_dual_bound(_cover_of(problem)) == 4
+
+    def no_mip(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the MIP ran although the bound was met")
+
+    monkeypatch.setattr(portfolio, "solve_set_cover", no_mip)
+    res = solve_problem(problem, "auto", Deadline(30))
+    assert res.status.value == "optimal" and res.assignment is not None
+    assert res.objective is not None and res.objective.children == 4
+    assert res.children_lower_bound == 4
+    assert violations(problem, res.assignment) == []
+
+
+def test_a_huge_unicost_cover_is_reproducible_under_a_work_limit() -> None:
+    """``auto`` end to end (the local search by steps, the LP; no MIP, whose root
+    nodes cannot bound) under a work budget: the same plan twice, a valid one."""
+    problem = cover_problem(np.random.default_rng(8), 200, 700, 0.02, ("children", "fragments"))
+    plans = [solve_problem(problem, "auto", WorkBudget(4_000_000)) for _ in range(2)]
+    assert plans[0].assignment is not None and plans[1].assignment is not None
+    np.testing.assert_array_equal(plans[0].assignment, plans[1].assignment)
+    assert violations(problem, plans[0].assignment) == []
+    assert plans[0].status.value == "feasible" and "work limit" in plans[0].message
