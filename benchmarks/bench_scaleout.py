@@ -35,8 +35,11 @@ import argparse
 import hashlib
 import json
 import logging
+import os
 import pickle
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -58,17 +61,19 @@ SAMPLE_S = 0.5
 
 
 @contextmanager
-def peak_rss(pss: bool = False) -> Iterator[dict[str, float]]:
-    """The peak of the summed memory of this process and all its descendants (MB) while
+def peak_rss(pss: bool = False, root: int | None = None) -> Iterator[dict[str, float]]:
+    """The peak of the summed memory of a process and all its descendants (MB) while
     the block runs, and their CPU seconds: ``out["peak_rss_mb"]`` sums resident sizes
     (pages a fork server shares with its workers count twice); with ``pss``,
     ``out["peak_pss_mb"]`` sums proportional sizes (shared pages split among their
     processes), which reads every process's page map and costs the driver CPU.
-    ``cpu_driver_s``: this process, less the sampling; ``cpu_others_s``: the
-    descendants, less what those alive at the start had used before."""
+    ``root``: the process (default this one). ``cpu_driver_s``: the root process, less
+    the sampling when it is this one; ``cpu_others_s``: the descendants, less what
+    those alive at the start had used before."""
     out = {"peak_rss_mb": 0.0, "peak_pss_mb": 0.0, "cpu_driver_s": 0.0, "cpu_others_s": 0.0}
     stop = threading.Event()
-    me = psutil.Process()
+    me = psutil.Process(root)
+    here = root is None or root == psutil.Process().pid
     cpu0 = sum(me.cpu_times()[:2])
     before = {p.pid: sum(p.cpu_times()[:2]) for p in me.children(recursive=True)}
     others: dict[int, float] = {}
@@ -78,7 +83,9 @@ def peak_rss(pss: bool = False) -> Iterator[dict[str, float]]:
         while not stop.is_set():
             c0 = time.thread_time()
             rss = pss_sum = 0
-            for p in [me, *me.children(recursive=True)]:
+            with suppress(psutil.Error):
+                tree = [me, *me.children(recursive=True)]
+            for p in tree:
                 with suppress(psutil.Error):
                     if pss:
                         info = p.memory_full_info()
@@ -90,8 +97,10 @@ def peak_rss(pss: bool = False) -> Iterator[dict[str, float]]:
                         others[p.pid] = sum(p.cpu_times()[:2]) - before.get(p.pid, 0.0)
             out["peak_rss_mb"] = max(out["peak_rss_mb"], rss / 2**20)
             out["peak_pss_mb"] = max(out["peak_pss_mb"], pss_sum / 2**20)
-            sampling[0] += time.thread_time() - c0
-            out["cpu_driver_s"] = sum(me.cpu_times()[:2]) - cpu0 - sampling[0]
+            if here:
+                sampling[0] += time.thread_time() - c0
+            with suppress(psutil.Error):
+                out["cpu_driver_s"] = sum(me.cpu_times()[:2]) - cpu0 - sampling[0]
             out["cpu_others_s"] = sum(others.values())
             stop.wait(SAMPLE_S)
 
@@ -102,7 +111,8 @@ def peak_rss(pss: bool = False) -> Iterator[dict[str, float]]:
     finally:
         stop.set()
         thread.join()
-        out["cpu_driver_s"] = sum(me.cpu_times()[:2]) - cpu0 - sampling[0]
+        with suppress(psutil.Error):
+            out["cpu_driver_s"] = sum(me.cpu_times()[:2]) - cpu0 - sampling[0]
 
 
 def digest(res: Any) -> str:
@@ -115,32 +125,36 @@ def digest(res: Any) -> str:
     return h.hexdigest()[:16]
 
 
-def run(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str, Any]:
-    """One deterministic run in ``mode`` (``1``, ``local`` or ``dask``)."""
+def run_here(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str, Any]:
+    """One deterministic run in ``mode`` (``1``, ``local`` or ``dask``) in this process;
+    its row without the memory and the workers' CPU (:func:`run` adds them)."""
     kwargs: dict[str, Any] = dict(time_limit_s=args.time_limit_s,
                                   max_rounds=args.max_rounds or None,
                                   deterministic=not args.clock, parts=args.parts,
                                   bound_time_limit_s=args.bound_time_limit_s,
                                   work_limit=args.work_limit)
-    with peak_rss(args.pss) as mem:
-        t0 = time.perf_counter()
-        if mode == "dask":
-            from distributed import Client, LocalCluster
+    me = psutil.Process()
+    cpu0 = sum(me.cpu_times()[:2])
+    t0 = time.perf_counter()
+    if mode == "dask":
+        from distributed import Client, LocalCluster
 
-            # the workers import the batch code as they start (``--preload``, as a
-            # deployed cluster would), not inside the first task of the run
-            with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                              dashboard_address=None,
-                              preload=["ordersplit.batch.slots"]) as cluster, \
-                    Client(cluster) as client:
-                t_cluster = time.perf_counter() - t0
-                res = reoptimize(batch, scheduler=client, **kwargs)
-        else:
-            t_cluster = 0.0
-            res = reoptimize(batch, workers=1 if mode == "1" else args.workers, **kwargs)
-        wall = time.perf_counter() - t0
+        # the workers import the batch code as they start (``--preload``, as a
+        # deployed cluster would), not inside the first task of the run
+        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None,
+                          preload=["ordersplit.batch.slots"]) as cluster, \
+                Client(cluster) as client:
+            t_cluster = time.perf_counter() - t0
+            res = reoptimize(batch, scheduler=client, **kwargs)
+    else:
+        t_cluster = 0.0
+        res = reoptimize(batch, workers=1 if mode == "1" else args.workers, **kwargs)
+    wall = time.perf_counter() - t0
+    cpu_driver = sum(me.cpu_times()[:2]) - cpu0
     s = res.summary
-    keys = ("lower_bound_s", "sequential_s", "sequential_resolves", "sequential_messages",
+    keys = ("workers_start", "lower_bound_s", "sequential_s", "sequential_resolves",
+            "sequential_messages",
             "sequential_driver_solves", "lower_bound_driver_chunks",
             "sequential_depth", "search_s", "optimize_s", "rounds", "parts",
             "runtime_s", "moves_accepted", "search_resolves", "children_joint_bound",
@@ -154,14 +168,32 @@ def run(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str, Any
             "wall_s": round(wall, 2), "cluster_start_s": round(t_cluster, 2),
             **{k: s.get(k) for k in keys}, "stages_s": s.get("stages_s"),
             "cpu_stages_s": s.get("cpu_stages_s"),
-            "plans_digest": digest(res), "peak_rss_mb": round(mem["peak_rss_mb"]),
-            "peak_pss_mb": round(mem["peak_pss_mb"]),
-            # CPU seconds (user + system) of this process (the driver) and of the worker
-            # processes (sampled every SAMPLE_S: the last half second of a worker may be
-            # missing): the work, apart from the machine's load
-            "cpu_driver_s": round(mem["cpu_driver_s"], 1),
-            "cpu_workers_s": round(mem["cpu_others_s"], 1),
-            "loadavg": open("/proc/loadavg").read().split()[:3]}
+            "plans_digest": digest(res),
+            # CPU seconds (user + system) of this process (the driver, its Dask
+            # scheduler and client threads included)
+            "cpu_driver_s": round(cpu_driver, 1)}
+
+
+def run(args: argparse.Namespace, argv: list[str], mode: str) -> dict[str, Any]:
+    """One run in ``mode`` in a new process (``--one-run``), as a user's command would
+    run it: the driver has no thread of ours (a sampler thread would keep it from
+    forking its workers), and nothing of an earlier run (a fork server, Dask's threads)
+    lives on. Its row, with the peak memory of the run's processes and the CPU of its
+    workers (sampled from here)."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--one-run", mode]
+    env = {**os.environ, "DASK_LOGGING__DISTRIBUTED": "warning"}  # (its INFO lines)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
+    with peak_rss(args.pss, root=proc.pid) as mem:
+        out, _ = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"the {mode} run failed ({proc.returncode})")
+    row: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    row.update(peak_rss_mb=round(mem["peak_rss_mb"]), peak_pss_mb=round(mem["peak_pss_mb"]),
+               # the worker processes (sampled every SAMPLE_S: the last half second of a
+               # worker may be missing): the work, apart from the machine's load
+               cpu_workers_s=round(mem["cpu_others_s"], 1),
+               loadavg=Path("/proc/loadavg").read_text().split()[:3])
+    return row
 
 
 def idle_estimate_s(row: dict[str, Any], workers: int) -> float:
@@ -240,13 +272,16 @@ def main(argv: list[str] | None = None) -> int:
                    "time and memory of a large batch, not for speed-ups")
     p.add_argument("--bound-time-limit-s", type=float, default=0.0,
                    help="the joint bound's LP (default 0: skipped)")
-    p.add_argument("--start-method", choices=["forkserver", "fork", "spawn"],
+    p.add_argument("--start-method", choices=["auto", "forkserver", "fork", "spawn"],
                    help="how local worker processes start (default: the runner's)")
     p.add_argument("--pss", action="store_true",
                    help="also the peak proportional memory (reads every process's page "
                    "map twice a second: adds CPU to the driver)")
     p.add_argument("--modes", nargs="+", default=["1", "local", "dask"],
                    choices=["1", "local", "dask"])
+    p.add_argument("--one-run", choices=["1", "local", "dask"],
+                   help="(internal) one run in this process, its row on standard output")
+    argv = sys.argv[1:] if argv is None else argv
     args = p.parse_args(argv)
     if args.start_method:
         from ordersplit.batch import runners
@@ -258,21 +293,23 @@ def main(argv: list[str] | None = None) -> int:
     cfg = ScenarioConfig.preset(args.preset, n_orders=args.orders, n_warehouses=args.warehouses,
                                 n_skus=args.skus, seed=args.seed)
     t0 = time.perf_counter()
-    cache = Path(args.input_cache) if args.input_cache else None
-    if cache is not None and cache.exists():
-        batch = pickle.loads(cache.read_bytes())
-    else:
-        batch = scenario_batch(cfg, 2)
-        if cache is not None:
-            cache.write_bytes(pickle.dumps(batch, protocol=5))
-    print(json.dumps({"input_s": round(time.perf_counter() - t0, 1), "orders": args.orders}),
-          flush=True)
-    rows: list[dict[str, Any]] = []
-    for _ in range(args.repeats):
-        for mode in args.modes:
-            row = run(batch, args, mode)
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+    if args.one_run:
+        print(json.dumps(run_here(pickle.loads(Path(args.input_cache).read_bytes()), args,
+                                  args.one_run)), flush=True)
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(args.input_cache) if args.input_cache else Path(tmp) / "batch.pkl"
+        if not cache.exists():
+            cache.write_bytes(pickle.dumps(scenario_batch(cfg, 2), protocol=5))
+        argv = [*argv, "--input-cache", str(cache)]  # (the last one given counts)
+        print(json.dumps({"input_s": round(time.perf_counter() - t0, 1),
+                          "orders": args.orders}), flush=True)
+        rows: list[dict[str, Any]] = []
+        for _ in range(args.repeats):
+            for mode in args.modes:
+                row = run(args, argv, mode)
+                rows.append(row)
+                print(json.dumps(row), flush=True)
     digests = {row["plans_digest"] for row in rows}
     for line in speedups(rows, args.modes, args.workers):
         print(json.dumps(line), flush=True)

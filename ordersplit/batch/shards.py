@@ -90,6 +90,8 @@ class Traffic:
     """Bytes through the driver (out to the slots, in from them) and driver seconds."""
 
     _slots: int = 1
+    workers_start: str = ""
+    """How the workers started (:attr:`~ordersplit.batch.runners.Transport.start_method`)."""
     setup_bytes: int = 0
     lower_bytes: int = 0
     output_bytes: int = 0
@@ -121,6 +123,7 @@ class Traffic:
         serial = sum(self.round_serial_s)
         work = serial + sum(self.round_slot_s)
         return {
+            "workers_start": self.workers_start,
             "bytes_setup": self.setup_bytes, "bytes_lower_bound": self.lower_bytes,
             "bytes_output": self.output_bytes,
             "bytes_per_round": round(sum(self.round_bytes) / rounds) if rounds else 0,
@@ -179,7 +182,7 @@ class Runner:
         self.pickled: dict[int, bytes] = {}
         self.plans: list[OrderPlan] = []
         self.lower: list[OrderPlan] = []
-        self.traffic = Traffic(_slots=self.workers)
+        self.traffic = Traffic(_slots=self.workers, workers_start=transport.start_method)
         # a slot in another process gets each template with the first message about its
         # order (the first lower-bound chunk starts at once; pickling and unpickling the
         # templates overlap the bound); one in this process gets them all now (no copy)
