@@ -146,9 +146,10 @@ def run_here(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str
                           preload=["ordersplit.batch.slots"]) as cluster, \
                 Client(cluster) as client:
             t_cluster = time.perf_counter() - t0
+            cluster_cpu = (sum(me.cpu_times()[:2]) - cpu0, _children_cpu_s(me))
             res = reoptimize(batch, scheduler=client, **kwargs)
     else:
-        t_cluster = 0.0
+        t_cluster, cluster_cpu = 0.0, (0.0, 0.0)
         res = reoptimize(batch, workers=1 if mode == "1" else args.workers, **kwargs)
     wall = time.perf_counter() - t0
     cpu_driver = sum(me.cpu_times()[:2]) - cpu0
@@ -163,7 +164,7 @@ def run_here(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str
             "round_s_mean", "round_serial_s_mean", "round_serial_pct", "serial_work_pct",
             "slot_balance_pct", "cpu_driver_sequential_s", "round_cpu_driver_s_mean",
             "round_cpu_slots_s_mean", "round_cpu_busiest_s_mean", "serial_cpu_pct",
-            "round_idle_s_mean", "slot_cpu_balance_pct", "slot_cpu_s")
+            "round_idle_s_mean", "slot_cpu_balance_pct", "slot_cpu_s", "slot_cpu_busiest_s")
     return {"mode": mode, "workers": 1 if mode == "1" else args.workers, "orders": args.orders,
             "wall_s": round(wall, 2), "cluster_start_s": round(t_cluster, 2),
             **{k: s.get(k) for k in keys}, "stages_s": s.get("stages_s"),
@@ -171,7 +172,19 @@ def run_here(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str
             "plans_digest": digest(res),
             # CPU seconds (user + system) of this process (the driver, its Dask
             # scheduler and client threads included)
-            "cpu_driver_s": round(cpu_driver, 1)}
+            "cpu_driver_s": round(cpu_driver, 1),
+            # of them, and of the workers, the CPU seconds of starting the Dask cluster
+            "cpu_cluster_driver_s": round(cluster_cpu[0], 2),
+            "cpu_cluster_workers_s": round(cluster_cpu[1], 2)}
+
+
+def _children_cpu_s(me: psutil.Process) -> float:
+    """CPU seconds of the descendants of ``me`` so far."""
+    total = 0.0
+    for child in me.children(recursive=True):
+        with suppress(psutil.Error):
+            total += sum(child.cpu_times()[:2])
+    return total
 
 
 def run(args: argparse.Namespace, argv: list[str], mode: str) -> dict[str, Any]:
@@ -196,22 +209,44 @@ def run(args: argparse.Namespace, argv: list[str], mode: str) -> dict[str, Any]:
     return row
 
 
-def idle_estimate_s(row: dict[str, Any], workers: int) -> float:
+def idle_estimate_s(row: dict[str, Any], workers: int, cluster: bool = True) -> float:
     """The run's length on an idle machine with one core per process, from its CPU
     seconds (Amdahl): the driver's CPU outside the rounds is serial and the workers'
     CPU outside the rounds is shared evenly; each round takes the driver's serial CPU
     in it plus the CPU of its busiest slot (the parts of a round wait for each
     other). Conservative: the driver's work outside the rounds is not overlapped with
-    the workers' (in the sequential pass it partly is)."""
+    the workers' (in the sequential pass it partly is). Without ``cluster``: less the
+    CPU of starting a Dask cluster (which serves many runs)."""
     if row["mode"] == "1":
         return float(row["cpu_driver_s"])
     rounds = row["rounds"] or 0
     driver_rounds = rounds * (row["round_cpu_driver_s_mean"] or 0.0)
     slots_rounds = rounds * (row["round_cpu_slots_s_mean"] or 0.0)
     idle_rounds = rounds * (row["round_idle_s_mean"] or 0.0)
-    driver = max(0.0, row["cpu_driver_s"] - driver_rounds)
-    others = max(0.0, row["cpu_workers_s"] - slots_rounds)
+    driver = max(0.0, row["cpu_driver_s"] - driver_rounds
+                 - (0.0 if cluster else row.get("cpu_cluster_driver_s", 0.0)))
+    others = max(0.0, row["cpu_workers_s"] - slots_rounds
+                 - (0.0 if cluster else row.get("cpu_cluster_workers_s", 0.0)))
     return driver + others / workers + idle_rounds
+
+
+def stage_cpu_s(row: dict[str, Any]) -> dict[str, float]:
+    """CPU seconds of each stage on an idle machine with a core per process: in one
+    process the stage's CPU; with workers the driver's CPU in it plus that of the
+    busiest slot (conservative: the two overlap in the sequential pass). ``bound_seq``:
+    the lower bound with the sequential pass, ``rounds``: the search rounds, ``tables``:
+    the output."""
+    busiest = row.get("slot_cpu_busiest_s") or {}
+    rounds = row["rounds"] or 0
+    tables = (row.get("cpu_stages_s") or {}).get("tables", 0.0)
+    seq = row["cpu_driver_sequential_s"] or 0.0
+    if row["mode"] == "1":
+        return {"bound_seq": seq, "rounds": rounds * ((row["round_cpu_driver_s_mean"] or 0.0)
+                                                      + (row["round_cpu_slots_s_mean"] or 0.0)),
+                "tables": tables}
+    return {"bound_seq": seq + busiest.get("lower", 0.0) + busiest.get("split", 0.0),
+            "rounds": rounds * (row["round_idle_s_mean"] or 0.0),
+            "tables": tables + busiest.get("output", 0.0)}
 
 
 def speedups(rows: list[dict[str, Any]], modes: list[str], workers: int
@@ -233,6 +268,8 @@ def speedups(rows: list[dict[str, Any]], modes: list[str], workers: int
         pairs = [round(o["wall_s"] / m["wall_s"], 2) for o, m in zip(ones, mine, strict=False)]
         idle = min(idle_estimate_s(r, workers) for r in mine)
         last = mine[-1]
+        one_stages = [stage_cpu_s(r) for r in ones]
+        my_stages = [stage_cpu_s(r) for r in mine]
         out.append({
             "speedup": mode, "workers": workers,
             "wall_interleaved": pairs,
@@ -241,6 +278,11 @@ def speedups(rows: list[dict[str, Any]], modes: list[str], workers: int
             "wall_best_without_cluster_start": round(one_best / min(
                 r["wall_s"] - r["cluster_start_s"] for r in mine), 2),
             "cpu_projected_idle": round(one_cpu / idle, 2),
+            "cpu_projected_idle_without_cluster_start": round(one_cpu / min(
+                idle_estimate_s(r, workers, cluster=False) for r in mine), 2),
+            # per stage, best against best (CPU: little moved by the machine's load)
+            "stage_cpu_ratio": {k: round(min(o[k] for o in one_stages) / max(1e-9, min(
+                m[k] for m in my_stages)), 2) for k in one_stages[0]},
             "idle_estimate_s": round(idle, 2), "one_process_cpu_s": round(one_cpu, 2),
             "search_wall_best": round(min(r["search_s"] or 0 for r in ones)
                                       / max(1e-9, min(r["search_s"] or 0 for r in mine)), 2),

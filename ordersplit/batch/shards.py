@@ -116,6 +116,9 @@ class Traffic:
     slot_cpu_s: dict[str, float] = field(default_factory=dict)
     """CPU seconds of all slots by kind of message (``lower``, ``split``, ``improve``,
     ``output``), read when the runner closes."""
+    slot_cpu_busiest_s: dict[str, float] = field(default_factory=dict)
+    """The most CPU seconds one slot spent on each kind of message (the critical path
+    of a stage on an idle machine with a core per slot)."""
 
     def summary(self) -> dict[str, Any]:
         rounds = len(self.round_s)
@@ -445,10 +448,12 @@ class Runner:
 
     def close(self) -> None:
         """Read the slots' CPU seconds (:attr:`Traffic.slot_cpu_s`), then stop them."""
+        t = self.traffic
         try:
             for s in range(self.workers):
                 for kind, sec in self.transport.send(s, "cpu").result().items():
-                    self.traffic.slot_cpu_s[kind] = self.traffic.slot_cpu_s.get(kind, 0.0) + sec
+                    t.slot_cpu_s[kind] = t.slot_cpu_s.get(kind, 0.0) + sec
+                    t.slot_cpu_busiest_s[kind] = max(t.slot_cpu_busiest_s.get(kind, 0.0), sec)
         except Exception:  # a failed slot: its error is the one that matters
             log.warning("could not read the slots' CPU seconds", exc_info=True)
         finally:
