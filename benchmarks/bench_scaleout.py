@@ -58,6 +58,8 @@ log = logging.getLogger("bench_scaleout")
 
 SAMPLE_S = 0.5
 """Seconds between two samples of the processes' memory."""
+DASK_IDLE_S = 3.0
+"""Seconds a Dask cluster is watched doing nothing after a run (its background CPU)."""
 
 
 @contextmanager
@@ -148,11 +150,18 @@ def run_here(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str
             t_cluster = time.perf_counter() - t0
             cluster_cpu = (sum(me.cpu_times()[:2]) - cpu0, _children_cpu_s(me))
             res = reoptimize(batch, scheduler=client, **kwargs)
+            wall = time.perf_counter() - t0
+            cpu_driver = sum(me.cpu_times()[:2]) - cpu0
+            cpu_workers: float | None = _children_cpu_s(me)
+            # what the cluster costs doing nothing (heartbeats, monitors), per second
+            time.sleep(DASK_IDLE_S)
+            background = ((sum(me.cpu_times()[:2]) - cpu0 - cpu_driver) / DASK_IDLE_S,
+                          (_children_cpu_s(me) - (cpu_workers or 0.0)) / DASK_IDLE_S)
     else:
-        t_cluster, cluster_cpu = 0.0, (0.0, 0.0)
         res = reoptimize(batch, workers=1 if mode == "1" else args.workers, **kwargs)
-    wall = time.perf_counter() - t0
-    cpu_driver = sum(me.cpu_times()[:2]) - cpu0
+        wall = time.perf_counter() - t0
+        cpu_driver = sum(me.cpu_times()[:2]) - cpu0
+        t_cluster, cluster_cpu, background, cpu_workers = 0.0, (0.0, 0.0), (0.0, 0.0), None
     s = res.summary
     keys = ("workers_start", "lower_bound_s", "sequential_s", "sequential_resolves",
             "sequential_messages",
@@ -175,7 +184,11 @@ def run_here(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str
             "cpu_driver_s": round(cpu_driver, 1),
             # of them, and of the workers, the CPU seconds of starting the Dask cluster
             "cpu_cluster_driver_s": round(cluster_cpu[0], 2),
-            "cpu_cluster_workers_s": round(cluster_cpu[1], 2)}
+            "cpu_cluster_workers_s": round(cluster_cpu[1], 2),
+            # the Dask workers' CPU to the end of the run (they are alive: read here)
+            **({} if cpu_workers is None else {"cpu_workers_s": round(cpu_workers, 1)}),
+            "background_driver_cpu_per_s": round(background[0], 4),
+            "background_workers_cpu_per_s": round(background[1], 4)}
 
 
 def _children_cpu_s(me: psutil.Process) -> float:
@@ -201,10 +214,10 @@ def run(args: argparse.Namespace, argv: list[str], mode: str) -> dict[str, Any]:
     if proc.returncode != 0:
         raise RuntimeError(f"the {mode} run failed ({proc.returncode})")
     row: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    # the worker processes (sampled every SAMPLE_S: the last half second of a worker
+    # may be missing) unless the run read them itself: the work, apart from the load
+    row.setdefault("cpu_workers_s", round(mem["cpu_others_s"], 1))
     row.update(peak_rss_mb=round(mem["peak_rss_mb"]), peak_pss_mb=round(mem["peak_pss_mb"]),
-               # the worker processes (sampled every SAMPLE_S: the last half second of a
-               # worker may be missing): the work, apart from the machine's load
-               cpu_workers_s=round(mem["cpu_others_s"], 1),
                loadavg=Path("/proc/loadavg").read_text().split()[:3])
     return row
 
@@ -215,19 +228,30 @@ def idle_estimate_s(row: dict[str, Any], workers: int, cluster: bool = True) -> 
     CPU outside the rounds is shared evenly; each round takes the driver's serial CPU
     in it plus the CPU of its busiest slot (the parts of a round wait for each
     other). Conservative: the driver's work outside the rounds is not overlapped with
-    the workers' (in the sequential pass it partly is). Without ``cluster``: less the
-    CPU of starting a Dask cluster (which serves many runs)."""
+    the workers' (in the sequential pass it partly is). A Dask cluster's background
+    CPU (heartbeats, monitors: ``background_*_cpu_per_s``, measured idle after the
+    run) grows with the run's length, which the load stretches: it is counted for the
+    estimated length, not for the measured one. Without ``cluster``: less the CPU of
+    starting a Dask cluster (which serves many runs)."""
     if row["mode"] == "1":
         return float(row["cpu_driver_s"])
     rounds = row["rounds"] or 0
     driver_rounds = rounds * (row["round_cpu_driver_s_mean"] or 0.0)
     slots_rounds = rounds * (row["round_cpu_slots_s_mean"] or 0.0)
     idle_rounds = rounds * (row["round_idle_s_mean"] or 0.0)
-    driver = max(0.0, row["cpu_driver_s"] - driver_rounds
-                 - (0.0 if cluster else row.get("cpu_cluster_driver_s", 0.0)))
+    bg_driver = row.get("background_driver_cpu_per_s") or 0.0
+    bg_workers = row.get("background_workers_cpu_per_s") or 0.0
+    ran = row["wall_s"] - row["cluster_start_s"]
+    driver = max(0.0, row["cpu_driver_s"] - driver_rounds - row.get("cpu_cluster_driver_s", 0.0)
+                 - bg_driver * ran)
     others = max(0.0, row["cpu_workers_s"] - slots_rounds
-                 - (0.0 if cluster else row.get("cpu_cluster_workers_s", 0.0)))
-    return driver + others / workers + idle_rounds
+                 - row.get("cpu_cluster_workers_s", 0.0) - bg_workers * ran)
+    length = (driver + others / workers + idle_rounds) / max(
+        0.5, 1.0 - bg_driver - bg_workers / workers)
+    if cluster:
+        length += row.get("cpu_cluster_driver_s", 0.0) + row.get(
+            "cpu_cluster_workers_s", 0.0) / workers
+    return length
 
 
 def stage_cpu_s(row: dict[str, Any]) -> dict[str, float]:
