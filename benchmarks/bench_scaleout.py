@@ -6,19 +6,25 @@
 One scenario batch is built once; then, ``--repeats`` times, the same deterministic
 re-optimization (``--deterministic``, ``--parts`` fixed, ``--max-rounds``) runs with one
 process, ``--workers`` local processes and a Dask LocalCluster of as many workers, one
-after the other (interleaved, so that a change in the machine's load hits all three).
-Deterministic with fixed parts, the three do the same work and must give the same
+after the other (interleaved, so that a change in the machine's load hits all three),
+each in a new process (as a user's command runs: the driver then has no thread of
+ours, which lets it fork its workers at the start; nothing of an earlier run lives
+on). Deterministic with fixed parts, the three do the same work and must give the same
 plans (checked: the digest of the final plans). Each run prints a JSON line: wall
-time of the run and per stage, bytes through the driver (setup, lower bound, per
-round, output), the serial share of a round, orders moved per round, the peak
-resident memory of all processes (this one and every descendant, sampled) and the load
-average; then one line per mode with its speed-ups against one process:
+time of the run and per stage, how the workers started, bytes through the driver
+(setup, lower bound, per round, output), the serial share of a round, orders moved
+per round, the peak resident memory of the run's processes (sampled from here), the
+CPU of the driver and the workers (for Dask also of the cluster's start and its
+background CPU per second) and the load average; then one line per mode with its
+speed-ups against one process:
 ``wall_interleaved`` (each repeat against the one-process run next to it),
 ``wall_best`` (best against best; for Dask also without the cluster's start),
 ``cpu_projected_idle`` (the speed-up an idle machine with a core per process gives,
 from the CPU seconds of the driver and of each slot per round: :func:`idle_estimate_s`;
 on a loaded machine the wall figures say more about the neighbours than about the
-code), the serial fraction of a search round (``round_serial_pct``: the driver's
+code; for Dask also without the cluster's start), ``stage_cpu_ratio`` (per stage, the
+CPU on its critical path: :func:`stage_cpu_s`), the serial fraction of a search round
+(``round_serial_pct``: the driver's
 seconds alone over the round; ``serial_cpu_pct``: the driver's CPU over all the
 round's CPU) and ``bytes_per_round`` through the driver. The joint
 bound's LP is skipped (``bound_time_limit_s=0``): it is serial and measured elsewhere
