@@ -6,19 +6,25 @@
 One scenario batch is built once; then, ``--repeats`` times, the same deterministic
 re-optimization (``--deterministic``, ``--parts`` fixed, ``--max-rounds``) runs with one
 process, ``--workers`` local processes and a Dask LocalCluster of as many workers, one
-after the other (interleaved, so that a change in the machine's load hits all three).
-Deterministic with fixed parts, the three do the same work and must give the same
+after the other (interleaved, so that a change in the machine's load hits all three),
+each in a new process (as a user's command runs: the driver then has no thread of
+ours, which lets it fork its workers at the start; nothing of an earlier run lives
+on). Deterministic with fixed parts, the three do the same work and must give the same
 plans (checked: the digest of the final plans). Each run prints a JSON line: wall
-time of the run and per stage, bytes through the driver (setup, lower bound, per
-round, output), the serial share of a round, orders moved per round, the peak
-resident memory of all processes (this one and every descendant, sampled) and the load
-average; then one line per mode with its speed-ups against one process:
+time of the run and per stage, how the workers started, bytes through the driver
+(setup, lower bound, per round, output), the serial share of a round, orders moved
+per round, the peak resident memory of the run's processes (sampled from here), the
+CPU of the driver and the workers (for Dask also of the cluster's start and its
+background CPU per second) and the load average; then one line per mode with its
+speed-ups against one process:
 ``wall_interleaved`` (each repeat against the one-process run next to it),
 ``wall_best`` (best against best; for Dask also without the cluster's start),
 ``cpu_projected_idle`` (the speed-up an idle machine with a core per process gives,
 from the CPU seconds of the driver and of each slot per round: :func:`idle_estimate_s`;
 on a loaded machine the wall figures say more about the neighbours than about the
-code), the serial fraction of a search round (``round_serial_pct``: the driver's
+code; for Dask also without the cluster's start), ``stage_cpu_ratio`` (per stage, the
+CPU on its critical path: :func:`stage_cpu_s`), the serial fraction of a search round
+(``round_serial_pct``: the driver's
 seconds alone over the round; ``serial_cpu_pct``: the driver's CPU over all the
 round's CPU) and ``bytes_per_round`` through the driver. The joint
 bound's LP is skipped (``bound_time_limit_s=0``): it is serial and measured elsewhere
@@ -35,8 +41,11 @@ import argparse
 import hashlib
 import json
 import logging
+import os
 import pickle
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -55,20 +64,24 @@ log = logging.getLogger("bench_scaleout")
 
 SAMPLE_S = 0.5
 """Seconds between two samples of the processes' memory."""
+DASK_IDLE_S = 3.0
+"""Seconds a Dask cluster is watched doing nothing after a run (its background CPU)."""
 
 
 @contextmanager
-def peak_rss(pss: bool = False) -> Iterator[dict[str, float]]:
-    """The peak of the summed memory of this process and all its descendants (MB) while
+def peak_rss(pss: bool = False, root: int | None = None) -> Iterator[dict[str, float]]:
+    """The peak of the summed memory of a process and all its descendants (MB) while
     the block runs, and their CPU seconds: ``out["peak_rss_mb"]`` sums resident sizes
     (pages a fork server shares with its workers count twice); with ``pss``,
     ``out["peak_pss_mb"]`` sums proportional sizes (shared pages split among their
     processes), which reads every process's page map and costs the driver CPU.
-    ``cpu_driver_s``: this process, less the sampling; ``cpu_others_s``: the
-    descendants, less what those alive at the start had used before."""
+    ``root``: the process (default this one). ``cpu_driver_s``: the root process, less
+    the sampling when it is this one; ``cpu_others_s``: the descendants, less what
+    those alive at the start had used before."""
     out = {"peak_rss_mb": 0.0, "peak_pss_mb": 0.0, "cpu_driver_s": 0.0, "cpu_others_s": 0.0}
     stop = threading.Event()
-    me = psutil.Process()
+    me = psutil.Process(root)
+    here = root is None or root == psutil.Process().pid
     cpu0 = sum(me.cpu_times()[:2])
     before = {p.pid: sum(p.cpu_times()[:2]) for p in me.children(recursive=True)}
     others: dict[int, float] = {}
@@ -78,7 +91,9 @@ def peak_rss(pss: bool = False) -> Iterator[dict[str, float]]:
         while not stop.is_set():
             c0 = time.thread_time()
             rss = pss_sum = 0
-            for p in [me, *me.children(recursive=True)]:
+            with suppress(psutil.Error):
+                tree = [me, *me.children(recursive=True)]
+            for p in tree:
                 with suppress(psutil.Error):
                     if pss:
                         info = p.memory_full_info()
@@ -90,8 +105,10 @@ def peak_rss(pss: bool = False) -> Iterator[dict[str, float]]:
                         others[p.pid] = sum(p.cpu_times()[:2]) - before.get(p.pid, 0.0)
             out["peak_rss_mb"] = max(out["peak_rss_mb"], rss / 2**20)
             out["peak_pss_mb"] = max(out["peak_pss_mb"], pss_sum / 2**20)
-            sampling[0] += time.thread_time() - c0
-            out["cpu_driver_s"] = sum(me.cpu_times()[:2]) - cpu0 - sampling[0]
+            if here:
+                sampling[0] += time.thread_time() - c0
+            with suppress(psutil.Error):
+                out["cpu_driver_s"] = sum(me.cpu_times()[:2]) - cpu0 - sampling[0]
             out["cpu_others_s"] = sum(others.values())
             stop.wait(SAMPLE_S)
 
@@ -102,7 +119,8 @@ def peak_rss(pss: bool = False) -> Iterator[dict[str, float]]:
     finally:
         stop.set()
         thread.join()
-        out["cpu_driver_s"] = sum(me.cpu_times()[:2]) - cpu0 - sampling[0]
+        with suppress(psutil.Error):
+            out["cpu_driver_s"] = sum(me.cpu_times()[:2]) - cpu0 - sampling[0]
 
 
 def digest(res: Any) -> str:
@@ -115,32 +133,44 @@ def digest(res: Any) -> str:
     return h.hexdigest()[:16]
 
 
-def run(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str, Any]:
-    """One deterministic run in ``mode`` (``1``, ``local`` or ``dask``)."""
+def run_here(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str, Any]:
+    """One deterministic run in ``mode`` (``1``, ``local`` or ``dask``) in this process;
+    its row without the memory and the workers' CPU (:func:`run` adds them)."""
     kwargs: dict[str, Any] = dict(time_limit_s=args.time_limit_s,
                                   max_rounds=args.max_rounds or None,
                                   deterministic=not args.clock, parts=args.parts,
                                   bound_time_limit_s=args.bound_time_limit_s,
                                   work_limit=args.work_limit)
-    with peak_rss(args.pss) as mem:
-        t0 = time.perf_counter()
-        if mode == "dask":
-            from distributed import Client, LocalCluster
+    me = psutil.Process()
+    cpu0 = sum(me.cpu_times()[:2])
+    t0 = time.perf_counter()
+    if mode == "dask":
+        from distributed import Client, LocalCluster
 
-            # the workers import the batch code as they start (``--preload``, as a
-            # deployed cluster would), not inside the first task of the run
-            with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                              dashboard_address=None,
-                              preload=["ordersplit.batch.slots"]) as cluster, \
-                    Client(cluster) as client:
-                t_cluster = time.perf_counter() - t0
-                res = reoptimize(batch, scheduler=client, **kwargs)
-        else:
-            t_cluster = 0.0
-            res = reoptimize(batch, workers=1 if mode == "1" else args.workers, **kwargs)
+        # the workers import the batch code as they start (``--preload``, as a
+        # deployed cluster would), not inside the first task of the run
+        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None,
+                          preload=["ordersplit.batch.slots"]) as cluster, \
+                Client(cluster) as client:
+            t_cluster = time.perf_counter() - t0
+            cluster_cpu = (sum(me.cpu_times()[:2]) - cpu0, _children_cpu_s(me))
+            res = reoptimize(batch, scheduler=client, **kwargs)
+            wall = time.perf_counter() - t0
+            cpu_driver = sum(me.cpu_times()[:2]) - cpu0
+            cpu_workers: float | None = _children_cpu_s(me)
+            # what the cluster costs doing nothing (heartbeats, monitors), per second
+            time.sleep(DASK_IDLE_S)
+            background = ((sum(me.cpu_times()[:2]) - cpu0 - cpu_driver) / DASK_IDLE_S,
+                          (_children_cpu_s(me) - (cpu_workers or 0.0)) / DASK_IDLE_S)
+    else:
+        res = reoptimize(batch, workers=1 if mode == "1" else args.workers, **kwargs)
         wall = time.perf_counter() - t0
+        cpu_driver = sum(me.cpu_times()[:2]) - cpu0
+        t_cluster, cluster_cpu, background, cpu_workers = 0.0, (0.0, 0.0), (0.0, 0.0), None
     s = res.summary
-    keys = ("lower_bound_s", "sequential_s", "sequential_resolves", "sequential_messages",
+    keys = ("workers_start", "lower_bound_s", "sequential_s", "sequential_resolves",
+            "sequential_messages",
             "sequential_driver_solves", "lower_bound_driver_chunks",
             "sequential_depth", "search_s", "optimize_s", "rounds", "parts",
             "runtime_s", "moves_accepted", "search_resolves", "children_joint_bound",
@@ -149,37 +179,104 @@ def run(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str, Any
             "round_s_mean", "round_serial_s_mean", "round_serial_pct", "serial_work_pct",
             "slot_balance_pct", "cpu_driver_sequential_s", "round_cpu_driver_s_mean",
             "round_cpu_slots_s_mean", "round_cpu_busiest_s_mean", "serial_cpu_pct",
-            "round_idle_s_mean", "slot_cpu_balance_pct", "slot_cpu_s")
+            "round_idle_s_mean", "slot_cpu_balance_pct", "slot_cpu_s", "slot_cpu_busiest_s")
     return {"mode": mode, "workers": 1 if mode == "1" else args.workers, "orders": args.orders,
             "wall_s": round(wall, 2), "cluster_start_s": round(t_cluster, 2),
             **{k: s.get(k) for k in keys}, "stages_s": s.get("stages_s"),
             "cpu_stages_s": s.get("cpu_stages_s"),
-            "plans_digest": digest(res), "peak_rss_mb": round(mem["peak_rss_mb"]),
-            "peak_pss_mb": round(mem["peak_pss_mb"]),
-            # CPU seconds (user + system) of this process (the driver) and of the worker
-            # processes (sampled every SAMPLE_S: the last half second of a worker may be
-            # missing): the work, apart from the machine's load
-            "cpu_driver_s": round(mem["cpu_driver_s"], 1),
-            "cpu_workers_s": round(mem["cpu_others_s"], 1),
-            "loadavg": open("/proc/loadavg").read().split()[:3]}
+            "plans_digest": digest(res),
+            # CPU seconds (user + system) of this process (the driver, its Dask
+            # scheduler and client threads included)
+            "cpu_driver_s": round(cpu_driver, 1),
+            # of them, and of the workers, the CPU seconds of starting the Dask cluster
+            "cpu_cluster_driver_s": round(cluster_cpu[0], 2),
+            "cpu_cluster_workers_s": round(cluster_cpu[1], 2),
+            # the Dask workers' CPU to the end of the run (they are alive: read here)
+            **({} if cpu_workers is None else {"cpu_workers_s": round(cpu_workers, 1)}),
+            "background_driver_cpu_per_s": round(background[0], 4),
+            "background_workers_cpu_per_s": round(background[1], 4)}
 
 
-def idle_estimate_s(row: dict[str, Any], workers: int) -> float:
+def _children_cpu_s(me: psutil.Process) -> float:
+    """CPU seconds of the descendants of ``me`` so far."""
+    total = 0.0
+    for child in me.children(recursive=True):
+        with suppress(psutil.Error):
+            total += sum(child.cpu_times()[:2])
+    return total
+
+
+def run(args: argparse.Namespace, argv: list[str], mode: str) -> dict[str, Any]:
+    """One run in ``mode`` in a new process (``--one-run``), as a user's command would
+    run it: the driver has no thread of ours (a sampler thread would keep it from
+    forking its workers), and nothing of an earlier run (a fork server, Dask's threads)
+    lives on. Its row, with the peak memory of the run's processes and the CPU of its
+    workers (sampled from here)."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--one-run", mode]
+    env = {**os.environ, "DASK_LOGGING__DISTRIBUTED": "warning"}  # (its INFO lines)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
+    with peak_rss(args.pss, root=proc.pid) as mem:
+        out, _ = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"the {mode} run failed ({proc.returncode})")
+    row: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    # the worker processes (sampled every SAMPLE_S: the last half second of a worker
+    # may be missing) unless the run read them itself: the work, apart from the load
+    row.setdefault("cpu_workers_s", round(mem["cpu_others_s"], 1))
+    row.update(peak_rss_mb=round(mem["peak_rss_mb"]), peak_pss_mb=round(mem["peak_pss_mb"]),
+               loadavg=Path("/proc/loadavg").read_text().split()[:3])
+    return row
+
+
+def idle_estimate_s(row: dict[str, Any], workers: int, cluster: bool = True) -> float:
     """The run's length on an idle machine with one core per process, from its CPU
     seconds (Amdahl): the driver's CPU outside the rounds is serial and the workers'
     CPU outside the rounds is shared evenly; each round takes the driver's serial CPU
     in it plus the CPU of its busiest slot (the parts of a round wait for each
     other). Conservative: the driver's work outside the rounds is not overlapped with
-    the workers' (in the sequential pass it partly is)."""
+    the workers' (in the sequential pass it partly is). A Dask cluster's background
+    CPU (heartbeats, monitors: ``background_*_cpu_per_s``, measured idle after the
+    run) grows with the run's length, which the load stretches: it is counted for the
+    estimated length, not for the measured one. Without ``cluster``: less the CPU of
+    starting a Dask cluster (which serves many runs)."""
     if row["mode"] == "1":
         return float(row["cpu_driver_s"])
     rounds = row["rounds"] or 0
     driver_rounds = rounds * (row["round_cpu_driver_s_mean"] or 0.0)
     slots_rounds = rounds * (row["round_cpu_slots_s_mean"] or 0.0)
     idle_rounds = rounds * (row["round_idle_s_mean"] or 0.0)
-    driver = max(0.0, row["cpu_driver_s"] - driver_rounds)
-    others = max(0.0, row["cpu_workers_s"] - slots_rounds)
-    return driver + others / workers + idle_rounds
+    bg_driver = row.get("background_driver_cpu_per_s") or 0.0
+    bg_workers = row.get("background_workers_cpu_per_s") or 0.0
+    ran = row["wall_s"] - row["cluster_start_s"]
+    driver = max(0.0, row["cpu_driver_s"] - driver_rounds - row.get("cpu_cluster_driver_s", 0.0)
+                 - bg_driver * ran)
+    others = max(0.0, row["cpu_workers_s"] - slots_rounds
+                 - row.get("cpu_cluster_workers_s", 0.0) - bg_workers * ran)
+    length = (driver + others / workers + idle_rounds) / max(
+        0.5, 1.0 - bg_driver - bg_workers / workers)
+    if cluster:
+        length += row.get("cpu_cluster_driver_s", 0.0) + row.get(
+            "cpu_cluster_workers_s", 0.0) / workers
+    return length
+
+
+def stage_cpu_s(row: dict[str, Any]) -> dict[str, float]:
+    """CPU seconds of each stage on an idle machine with a core per process: in one
+    process the stage's CPU; with workers the driver's CPU in it plus that of the
+    busiest slot (conservative: the two overlap in the sequential pass). ``bound_seq``:
+    the lower bound with the sequential pass, ``rounds``: the search rounds, ``tables``:
+    the output."""
+    busiest = row.get("slot_cpu_busiest_s") or {}
+    rounds = row["rounds"] or 0
+    tables = (row.get("cpu_stages_s") or {}).get("tables", 0.0)
+    seq = row["cpu_driver_sequential_s"] or 0.0
+    if row["mode"] == "1":
+        return {"bound_seq": seq, "rounds": rounds * ((row["round_cpu_driver_s_mean"] or 0.0)
+                                                      + (row["round_cpu_slots_s_mean"] or 0.0)),
+                "tables": tables}
+    return {"bound_seq": seq + busiest.get("lower", 0.0) + busiest.get("split", 0.0),
+            "rounds": rounds * (row["round_idle_s_mean"] or 0.0),
+            "tables": tables + busiest.get("output", 0.0)}
 
 
 def speedups(rows: list[dict[str, Any]], modes: list[str], workers: int
@@ -201,6 +298,8 @@ def speedups(rows: list[dict[str, Any]], modes: list[str], workers: int
         pairs = [round(o["wall_s"] / m["wall_s"], 2) for o, m in zip(ones, mine, strict=False)]
         idle = min(idle_estimate_s(r, workers) for r in mine)
         last = mine[-1]
+        one_stages = [stage_cpu_s(r) for r in ones]
+        my_stages = [stage_cpu_s(r) for r in mine]
         out.append({
             "speedup": mode, "workers": workers,
             "wall_interleaved": pairs,
@@ -209,6 +308,11 @@ def speedups(rows: list[dict[str, Any]], modes: list[str], workers: int
             "wall_best_without_cluster_start": round(one_best / min(
                 r["wall_s"] - r["cluster_start_s"] for r in mine), 2),
             "cpu_projected_idle": round(one_cpu / idle, 2),
+            "cpu_projected_idle_without_cluster_start": round(one_cpu / min(
+                idle_estimate_s(r, workers, cluster=False) for r in mine), 2),
+            # per stage, best against best (CPU: little moved by the machine's load)
+            "stage_cpu_ratio": {k: round(min(o[k] for o in one_stages) / max(1e-9, min(
+                m[k] for m in my_stages)), 2) for k in one_stages[0]},
             "idle_estimate_s": round(idle, 2), "one_process_cpu_s": round(one_cpu, 2),
             "search_wall_best": round(min(r["search_s"] or 0 for r in ones)
                                       / max(1e-9, min(r["search_s"] or 0 for r in mine)), 2),
@@ -240,13 +344,16 @@ def main(argv: list[str] | None = None) -> int:
                    "time and memory of a large batch, not for speed-ups")
     p.add_argument("--bound-time-limit-s", type=float, default=0.0,
                    help="the joint bound's LP (default 0: skipped)")
-    p.add_argument("--start-method", choices=["forkserver", "fork", "spawn"],
+    p.add_argument("--start-method", choices=["auto", "forkserver", "fork", "spawn"],
                    help="how local worker processes start (default: the runner's)")
     p.add_argument("--pss", action="store_true",
                    help="also the peak proportional memory (reads every process's page "
                    "map twice a second: adds CPU to the driver)")
     p.add_argument("--modes", nargs="+", default=["1", "local", "dask"],
                    choices=["1", "local", "dask"])
+    p.add_argument("--one-run", choices=["1", "local", "dask"],
+                   help="(internal) one run in this process, its row on standard output")
+    argv = sys.argv[1:] if argv is None else argv
     args = p.parse_args(argv)
     if args.start_method:
         from ordersplit.batch import runners
@@ -258,21 +365,23 @@ def main(argv: list[str] | None = None) -> int:
     cfg = ScenarioConfig.preset(args.preset, n_orders=args.orders, n_warehouses=args.warehouses,
                                 n_skus=args.skus, seed=args.seed)
     t0 = time.perf_counter()
-    cache = Path(args.input_cache) if args.input_cache else None
-    if cache is not None and cache.exists():
-        batch = pickle.loads(cache.read_bytes())
-    else:
-        batch = scenario_batch(cfg, 2)
-        if cache is not None:
-            cache.write_bytes(pickle.dumps(batch, protocol=5))
-    print(json.dumps({"input_s": round(time.perf_counter() - t0, 1), "orders": args.orders}),
-          flush=True)
-    rows: list[dict[str, Any]] = []
-    for _ in range(args.repeats):
-        for mode in args.modes:
-            row = run(batch, args, mode)
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+    if args.one_run:
+        print(json.dumps(run_here(pickle.loads(Path(args.input_cache).read_bytes()), args,
+                                  args.one_run)), flush=True)
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(args.input_cache) if args.input_cache else Path(tmp) / "batch.pkl"
+        if not cache.exists():
+            cache.write_bytes(pickle.dumps(scenario_batch(cfg, 2), protocol=5))
+        argv = [*argv, "--input-cache", str(cache)]  # (the last one given counts)
+        print(json.dumps({"input_s": round(time.perf_counter() - t0, 1),
+                          "orders": args.orders}), flush=True)
+        rows: list[dict[str, Any]] = []
+        for _ in range(args.repeats):
+            for mode in args.modes:
+                row = run(args, argv, mode)
+                rows.append(row)
+                print(json.dumps(row), flush=True)
     digests = {row["plans_digest"] for row in rows}
     for line in speedups(rows, args.modes, args.workers):
         print(json.dumps(line), flush=True)

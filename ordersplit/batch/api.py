@@ -227,6 +227,8 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
             runner.close()
             bar.close()
         traffic["slot_cpu_s"] = {k: round(v, 3) for k, v in runner.traffic.slot_cpu_s.items()}
+        traffic["slot_cpu_busiest_s"] = {k: round(v, 3)
+                                         for k, v in runner.traffic.slot_cpu_busiest_s.items()}
     errors = list(batch.errors) + ([] if view is None else view.errors)
     for o, message in sorted(failures.items()):
         tpl = state.templates[o]

@@ -8,18 +8,25 @@ driver. The driver side - who owns which order, which deltas to send - is
 :class:`ordersplit.batch.shards.Runner`; :func:`make_runner` builds one.
 
 * :class:`InlineTransport`: one slot in this process; messages are not copied.
-* :class:`LocalTransport`: one process per slot, started from a fork server that has
-  imported the batch code once (so a worker holds nothing but what it is sent - not
-  a forked copy of the driver's batch), each with its own pipe; a reader thread per
-  pipe collects answers, so large messages both ways never deadlock.
+* :class:`LocalTransport`: one process per slot, each with its own pipe; a reader
+  thread per pipe collects answers, so large messages both ways never deadlock. The
+  processes are forked from the driver at the start of the run
+  (:func:`prestart_local_workers`) when that is safe - no thread but the main one and
+  the import-time pools of fork-aware libraries (:func:`fork_is_safe`), and little
+  memory held - so a worker starts with the batch code imported and nothing of the
+  batch; otherwise they start from a fork server that imports the batch code once.
 * :class:`DaskTransport`: one slot per thread of each Dask worker; every message is
   pinned to its slot's worker (``workers=[address]``), whose process keeps the slot.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import logging
 import multiprocessing as mp
+import os
 import pickle
 import queue
 import threading
@@ -27,6 +34,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 from ordersplit.batch import slots as slot_code
@@ -58,6 +66,9 @@ class Transport(Protocol):
     task): the sequential pass then sends single splits and small chunks."""
     bytes_out: int
     bytes_in: int
+    start_method: str
+    """How the workers started: ``inline``, ``fork-early``, ``forkserver``, ``fork``
+    or ``dask``."""
 
     def send(self, slot: int, msg: Any) -> Pending[Any]: ...
 
@@ -94,6 +105,7 @@ class InlineTransport:
     def __init__(self) -> None:
         self.slots, self.remote, self.small_messages = 1, False, True
         self.bytes_out = self.bytes_in = 0
+        self.start_method = "inline"
         self.key = f"inline-{uuid.uuid4().hex}"
 
     def send(self, slot: int, msg: Any) -> Pending[Any]:
@@ -109,8 +121,14 @@ class InlineTransport:
         slot_code.handle(self.key, "close")
 
 
-def _serve(conn: Any, key: str) -> None:
-    """A local worker process: answer messages until ``None`` (or the pipe closes)."""
+def _serve(conn: Any, key: str, inherited: tuple[int, ...] = ()) -> None:
+    """A local worker process: answer messages until ``None`` (or the pipe closes).
+    ``inherited``: descriptors of other workers' pipes a forked worker got from the
+    driver; closed first, or a pipe would outlive its worker (the driver would wait
+    for an end-of-file that never comes)."""
+    for fd in inherited:
+        with contextlib.suppress(OSError):
+            os.close(fd)
     while True:
         try:
             data = conn.recv_bytes()
@@ -214,27 +232,157 @@ class _Reply:
             return self.seq in self.inbox.answers or -1 in self.inbox.answers
 
 
-START_METHOD = "forkserver"
-"""How local worker processes start: from a fork server that imported the batch code
-(a worker holds only what it is sent). ``fork`` copies the driver instead (tests use it
-to carry an injected failure into the workers)."""
+START_METHOD = "auto"
+"""How local worker processes start. ``auto``: forked from the driver at the start of
+the run when that is safe (:func:`prestart_local_workers`), else from a fork server
+that imported the batch code (a worker then holds only what it is sent).
+``forkserver``: always the fork server. ``fork``: forked when the transport starts,
+whatever the threads (tests use it to carry an injected failure into the workers)."""
+
+FORK_MAX_RSS_MB = 1024
+"""Most resident memory (MB) the driver may hold for its workers to be forked from it:
+a forked worker shares the driver's pages copy-on-write, so a batch the caller holds
+in memory would count again in every worker's resident size (and pages written on
+either side are copied)."""
+
+FORK_AWARE_THREADS = ("jemalloc_bg_thd",)
+"""Names of native threads that libraries start at import and that handle a fork
+themselves (jemalloc, loaded with pyarrow and OR-Tools)."""
+
+
+def _openblas_pool() -> int:
+    """Threads the OpenBLAS pools loaded in this process run now (numpy and scipy load
+    one each; a running pool has ``num_threads - 1`` threads besides the caller).
+    OpenBLAS stops its pool before a fork and restarts it when next used, so these
+    threads do not make a fork unsafe. A pool whose state cannot be read counts as
+    none (its threads then make the fork look unsafe)."""
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return 0
+    libs = {line.split()[-1] for line in maps.splitlines()
+            if "openblas" in line.rsplit("/", 1)[-1].lower() and line.split()[-1][0] == "/"}
+    pool = 0
+    for path in sorted(libs):
+        try:
+            lib = ctypes.CDLL(path)  # already loaded: the same handle
+            running = ctypes.c_int.in_dll(lib, "blas_server_avail").value
+            threads = ctypes.c_int.in_dll(lib, "blas_num_threads").value
+        except (OSError, ValueError):
+            continue
+        pool += max(0, threads - 1) if running else 0
+    return pool
+
+
+def fork_is_safe() -> bool:
+    """Whether this process can be forked now without risk: no Python thread but this
+    one, and no native thread but the pools of fork-aware libraries (OpenBLAS,
+    :data:`FORK_AWARE_THREADS`). A thread pool a solver left behind (HiGHS keeps one
+    after its first run), a Dask client, a server's or a sampler's thread make it
+    unsafe: a lock one of them holds at the fork would never be released in the child.
+    (``/proc/self/task`` alone never shows a single thread once numpy is imported:
+    OpenBLAS starts its pool at import.) Not on Linux: never safe."""
+    if threading.active_count() != 1:
+        return False
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return False
+    me = threading.get_native_id()
+    unknown = 0
+    for tid in tasks:
+        if int(tid) == me:
+            continue
+        try:
+            name = Path(f"/proc/self/task/{tid}/comm").read_text().strip()
+        except OSError:  # it ended meanwhile
+            continue
+        unknown += name not in FORK_AWARE_THREADS
+    return unknown <= _openblas_pool()
+
+
+def _rss_mb() -> float:
+    """This process's resident memory in MB (0 when unknown)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+_EARLY: list[tuple[Any, Any]] = []
+"""Local workers forked early (:func:`prestart_local_workers`) and not yet taken by a
+transport: (process, the driver's end of its pipe)."""
+
+
+def _fork_early(workers: int) -> bool:
+    """Have ``workers`` processes forked from this process waiting in :data:`_EARLY`
+    (forking the missing ones now, when :func:`fork_is_safe` and the driver is small);
+    whether they are there."""
+    for proc, conn in [(p, c) for p, c in _EARLY if not p.is_alive()]:
+        _EARLY.remove((proc, conn))
+        conn.close()
+    need = workers - len(_EARLY)
+    if need <= 0:
+        return True
+    if not fork_is_safe() or _rss_mb() > FORK_MAX_RSS_MB:
+        return False
+    ctx = mp.get_context("fork")
+    gc.freeze()  # the collector would write to (and so copy) the pages the workers share
+    try:
+        for _ in range(need):
+            ours, theirs = ctx.Pipe(duplex=True)
+            inherited = (*(c.fileno() for _, c in _EARLY), ours.fileno())
+            proc = ctx.Process(target=_serve, args=(theirs, f"local-{len(_EARLY)}", inherited),
+                               daemon=True)
+            try:
+                proc.start()
+            except OSError as exc:
+                ours.close()
+                log.warning("could not fork a worker early: %s", exc)
+                return False
+            finally:
+                theirs.close()
+            _EARLY.append((proc, ours))
+    finally:
+        gc.unfreeze()
+    return True
+
+
+def _take_early(slots: int) -> list[tuple[Any, Any]]:
+    """``slots`` early workers, alive, taken out of :data:`_EARLY` (none if too few)."""
+    alive = [(p, c) for p, c in _EARLY if p.is_alive()]
+    if START_METHOD != "auto" or len(alive) < slots:
+        return []
+    taken = alive[:slots]
+    for item in taken:
+        _EARLY.remove(item)
+    return taken
 
 
 def _worker_context() -> Any:
-    """The multiprocessing context of local workers (a fork server preloads the batch code)."""
-    ctx: Any = mp.get_context(START_METHOD)
-    if START_METHOD == "forkserver":
+    """The multiprocessing context of local workers started by the transport (a fork
+    server preloads the batch code)."""
+    method = "fork" if START_METHOD == "fork" else "forkserver"
+    ctx: Any = mp.get_context(method)
+    if method == "forkserver":
         ctx.set_forkserver_preload(["ordersplit.batch.slots"])
     return ctx
 
 
-def prestart_local_workers(workers: int, scheduler: Any = None) -> None:
-    """Start the fork server (which imports the batch code, over a second of CPU) now,
-    when :func:`make_transport` will want local processes: it then overlaps reading the
-    input instead of delaying the first chunks. Without effect for other transports or
-    start methods, and harmless if it is already running."""
-    if scheduler is not None or workers <= 1 or START_METHOD != "forkserver":
-        return
+def prestart_local_workers(workers: int, scheduler: Any = None) -> str:
+    """Start the local workers :func:`make_transport` will want, now, before the input
+    is read: forked from this process when :data:`START_METHOD` is ``auto`` and
+    :func:`fork_is_safe` (they then need no import at all), else the fork server
+    (which imports the batch code, over a second of CPU, while the input is read).
+    How they start (``fork``, ``forkserver``), or ``""`` when no local worker will be
+    used. Harmless when they are already waiting or the fork server runs."""
+    if scheduler is not None or workers <= 1:
+        return ""
+    if START_METHOD == "auto" and _fork_early(workers):
+        return "fork"
+    if START_METHOD == "fork":
+        return "fork"
     from multiprocessing import forkserver
 
     _worker_context()
@@ -242,27 +390,35 @@ def prestart_local_workers(workers: int, scheduler: Any = None) -> None:
         forkserver.ensure_running()
     except OSError as exc:  # the transport starts it (or reports why not) later
         log.warning("could not start the fork server early: %s", exc)
+    return "forkserver"
 
 
 class LocalTransport:
-    """One local process per slot (see the module docstring). The processes start in a
-    background thread (the fork server imports the batch code: over a second of CPU):
+    """One local process per slot (see the module docstring): the workers forked early
+    (:func:`prestart_local_workers`) when there are enough, else processes started in
+    a background thread (a fork server imports the batch code: over a second of CPU):
     messages queue in their pipes meanwhile, so the driver goes on working."""
 
     def __init__(self, slots: int) -> None:
         self.slots, self.remote, self.small_messages = slots, True, True
         self.bytes_out = self.bytes_in = 0
         self.arrived = threading.Event()
-        ctx = _worker_context()
         self.procs: list[Any] = []
         self.conns: list[Any] = []
         self.inboxes: list[_Inbox] = []
         self.outboxes: list[_Outbox] = []
         self.sent: list[int] = []
+        early = _take_early(slots)
+        ctx: Any = None if early else _worker_context()
+        self.start_method = "fork-early" if early else ctx.get_start_method()
         theirs: list[Any] = []
-        for _ in range(slots):
-            ours, their = ctx.Pipe(duplex=True)
-            theirs.append(their)
+        for s in range(slots):
+            if early:
+                proc, ours = early[s]
+                self.procs.append(proc)
+            else:
+                ours, their = ctx.Pipe(duplex=True)
+                theirs.append(their)
             self.conns.append(ours)
             self.inboxes.append(_Inbox(ours, self))
             self.outboxes.append(_Outbox(ours))
@@ -272,10 +428,15 @@ class LocalTransport:
 
     def _start(self, ctx: Any, theirs: list[Any]) -> None:
         """Start one process per slot on its end of the pipe (a slot that cannot start
-        answers every message with the error)."""
+        answers every message with the error). Forked ones close the other pipes'
+        descriptors they inherit."""
+        fds = [c.fileno() for c in self.conns] + [t.fileno() for t in theirs]
         for s, their in enumerate(theirs):
+            inherited = tuple(fd for fd in fds if fd != their.fileno()) \
+                if ctx.get_start_method() == "fork" else ()
             try:
-                proc = ctx.Process(target=_serve, args=(their, f"local-{s}"), daemon=True)
+                proc = ctx.Process(target=_serve, args=(their, f"local-{s}", inherited),
+                                   daemon=True)
                 proc.start()
                 self.procs.append(proc)
             except Exception as exc:
@@ -358,6 +519,7 @@ class DaskTransport:
         self.slots, self.remote = max(1, len(self.addresses)), True
         self.small_messages = False  # every message is a task of the scheduler
         self.bytes_out = self.bytes_in = 0
+        self.start_method = "dask"
         self.token = uuid.uuid4().hex
 
     def send(self, slot: int, msg: Any) -> Pending[Any]:

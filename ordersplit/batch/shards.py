@@ -90,6 +90,8 @@ class Traffic:
     """Bytes through the driver (out to the slots, in from them) and driver seconds."""
 
     _slots: int = 1
+    workers_start: str = ""
+    """How the workers started (:attr:`~ordersplit.batch.runners.Transport.start_method`)."""
     setup_bytes: int = 0
     lower_bytes: int = 0
     output_bytes: int = 0
@@ -114,6 +116,9 @@ class Traffic:
     slot_cpu_s: dict[str, float] = field(default_factory=dict)
     """CPU seconds of all slots by kind of message (``lower``, ``split``, ``improve``,
     ``output``), read when the runner closes."""
+    slot_cpu_busiest_s: dict[str, float] = field(default_factory=dict)
+    """The most CPU seconds one slot spent on each kind of message (the critical path
+    of a stage on an idle machine with a core per slot)."""
 
     def summary(self) -> dict[str, Any]:
         rounds = len(self.round_s)
@@ -121,6 +126,7 @@ class Traffic:
         serial = sum(self.round_serial_s)
         work = serial + sum(self.round_slot_s)
         return {
+            "workers_start": self.workers_start,
             "bytes_setup": self.setup_bytes, "bytes_lower_bound": self.lower_bytes,
             "bytes_output": self.output_bytes,
             "bytes_per_round": round(sum(self.round_bytes) / rounds) if rounds else 0,
@@ -179,7 +185,7 @@ class Runner:
         self.pickled: dict[int, bytes] = {}
         self.plans: list[OrderPlan] = []
         self.lower: list[OrderPlan] = []
-        self.traffic = Traffic(_slots=self.workers)
+        self.traffic = Traffic(_slots=self.workers, workers_start=transport.start_method)
         # a slot in another process gets each template with the first message about its
         # order (the first lower-bound chunk starts at once; pickling and unpickling the
         # templates overlap the bound); one in this process gets them all now (no copy)
@@ -442,10 +448,12 @@ class Runner:
 
     def close(self) -> None:
         """Read the slots' CPU seconds (:attr:`Traffic.slot_cpu_s`), then stop them."""
+        t = self.traffic
         try:
             for s in range(self.workers):
                 for kind, sec in self.transport.send(s, "cpu").result().items():
-                    self.traffic.slot_cpu_s[kind] = self.traffic.slot_cpu_s.get(kind, 0.0) + sec
+                    t.slot_cpu_s[kind] = t.slot_cpu_s.get(kind, 0.0) + sec
+                    t.slot_cpu_busiest_s[kind] = max(t.slot_cpu_busiest_s.get(kind, 0.0), sec)
         except Exception:  # a failed slot: its error is the one that matters
             log.warning("could not read the slots' CPU seconds", exc_info=True)
         finally:
