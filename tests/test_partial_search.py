@@ -267,3 +267,39 @@ def test_partial_dual_bound_and_slacks_never_exceed_a_cover(seed: int, n_element
         for combo in covers:
             if len(combo) <= room:
                 assert all(bits >> w & 1 for w in combo), (combo, total, slack)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.integers(1, 8), st.integers(3, 9))
+def test_too_few_never_prunes_a_node_with_a_cover_within_the_room(seed: int, n_elements: int,
+                                                                   n_wh: int) -> None:
+    """The partial kernel drops a node when the ``room`` widest available warehouses'
+    shares of the remaining units add up to less than the elements left: checked
+    against every subset of small random nodes (partial stocks of 1-5 units against
+    remaining demands of 0-8), for every room, that no cover of at most that many
+    available warehouses exists whenever the test says so, and that the test does say
+    so where no warehouses are left to add."""
+    from ordersplit.solver import cover_kernel, partial_kernel
+
+    rng = np.random.default_rng(seed)
+    sup = np.where(rng.random((n_wh, n_elements)) < 0.5,
+                   rng.integers(1, 6, size=(n_wh, n_elements)), 0).astype(np.int64)
+    res = rng.integers(0, 9, size=n_elements).astype(np.int64)  # 0: already covered
+    av_rows = rng.random(n_wh) < 0.8
+    sup = np.minimum(sup, np.maximum(res, 1)[None, :])
+    welem, wdeg = group_search._element_lists(sup)
+    av = cover_kernel.pack(av_rows[None, :])[0]
+    reach = np.zeros(n_wh)
+    partial_kernel._reach(sup, welem, wdeg, res, av, reach)
+    n_unc = int((res > 0).sum())
+    open_wh = np.flatnonzero(av_rows).tolist()
+    fewest = min((size for size in range(len(open_wh) + 1)
+                  for combo in itertools.combinations(open_wh, size)
+                  if (sup[list(combo)].sum(axis=0) >= res).all()), default=None)
+    scratch = np.zeros(n_wh)
+    for room in range(n_wh + 1):
+        too_few = partial_kernel._too_few(reach, av, room, n_unc, scratch)
+        if too_few:
+            assert fewest is None or fewest > room, (room, fewest)
+        if room == 0 and n_unc:
+            assert too_few

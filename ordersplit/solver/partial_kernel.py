@@ -259,6 +259,17 @@ def _reach(sup: np.ndarray, welem: np.ndarray, wdeg: np.ndarray, res: np.ndarray
 
 
 @nb.njit(cache=True)
+def _too_few(reach: np.ndarray, av: np.ndarray, room: int, n_unc: int,
+             scratch: np.ndarray) -> bool:
+    """Whether no ``room`` available warehouses can cover the ``n_unc`` elements left:
+    a cover's members' shares (:func:`_reach`) add up to at least 1 on each element, so
+    to ``n_unc`` at least, and no ``room`` of them add up to more than the ``room``
+    largest. Costs one pass over ``reach`` (already there): most nodes two warehouses
+    from a leaf end here, before the elements' bounds."""
+    return _top_sum(reach, av, room, scratch) < n_unc - EPS
+
+
+@nb.njit(cache=True)
 def _dual_bound(cand: np.ndarray, sup: np.ndarray, res: np.ndarray, av: np.ndarray,
                 k_order: np.ndarray, reach: np.ndarray, slack: np.ndarray) -> float:
     """Covering-LP dual bound (a float; a cover has at least its ceiling) on the LP whose
@@ -661,12 +672,15 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
                                    scratch)
             else:
                 has_best = state[0] != 0
+                pick = -1
                 if has_best:
                     work[0] += _reach(sup, welem, wdeg, res[d], av[d], reach)
-                pick = _branch_element(sup, cand, by_size, n_by, hours, cost, worth, demand, k_order,
-                                       terms, res[d], av[d], chm[d], d + base, min_count,
-                                       best_key, has_best, tie, union, reach, costs, work,
-                                       slack, mcs)
+                if not (has_best and _too_few(reach, av[d], best_key[0] - d - base - tie,
+                                              n_unc, best_r)):
+                    pick = _branch_element(sup, cand, by_size, n_by, hours, cost, worth, demand,
+                                           k_order, terms, res[d], av[d], chm[d], d + base,
+                                           min_count, best_key, has_best, tie, union, reach,
+                                           costs, work, slack, mcs)
                 if pick >= 0:
                     n = 0
                     for i in range(nw):
