@@ -37,6 +37,7 @@ import numpy as np
 from ordersplit.solver import cover_kernel as kernel
 from ordersplit.solver import group_prep as prep
 from ordersplit.solver import partial_kernel as pkernel
+from ordersplit.solver import staged_kernel as staged
 from ordersplit.solver.fill_small import SMALL_FILL, fill_small
 from ordersplit.solver.heuristics.state import fill_fastest
 from ordersplit.solver.problem import ELEMENTS_MEMO, IntArray, SplitProblem
@@ -616,7 +617,13 @@ def _greedy_cover(data: GroupData) -> list[int] | None:
 def _search_kernel(data: GroupData, terms: tuple[str, ...], stop: Deadline,
                    inc: tuple[tuple[int, ...], list[int]] | None,
                    count_limit: int | None = None) -> GroupOutcome:
-    """The staged search of one group (see the module docstring)."""
+    """The staged search of one group (see the module docstring): in one compiled call
+    on one thread under a deadline (:mod:`ordersplit.solver.staged_kernel`), else stage
+    by stage from here."""
+    if STAGED and not stop.work_limited and _threads_for(data) == 1:
+        out = _search_staged(data, terms, stop, inc, count_limit)
+        if out is not None:
+            return out
     everything = (1 << data.wh.size) - 1
     start: tuple[tuple[int, ...], list[int] | None] | None
     start = inc
@@ -683,6 +690,54 @@ def _search_kernel(data: GroupData, terms: tuple[str, ...], stop: Deadline,
                         count_proven, nodes)
 
 
+
+
+STAGED = True
+"""Whether small groups take the one-call path (:func:`_search_staged`); the stage-by-stage
+path is its definition (``tests/test_staged_kernel.py`` compares them)."""
+_NO_PARTIAL = (np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.int64),
+               np.zeros((1, 1), dtype=np.uint64))
+"""Placeholders of a binary group's partial-only arrays (of the types the kernel takes)."""
+
+
+def _search_staged(data: GroupData, terms: tuple[str, ...], stop: Deadline,
+                   inc: tuple[tuple[int, ...], list[int]] | None,
+                   count_limit: int | None) -> GroupOutcome | None:
+    """:func:`_search_kernel`'s stages in :func:`~ordersplit.solver.staged_kernel.staged_search`
+    (the same kernels in the same order, so the same outcome); ``None`` in the one case
+    it leaves to the stages here (a floor that is no arrival level)."""
+    b = _bits(data)
+    words = b.cand.shape[1]
+    start_key = np.zeros(1 + len(terms), dtype=np.int64)
+    start_set = np.zeros(words, dtype=np.uint64)
+    kind = 0
+    if inc is not None:
+        start_key[:] = inc[0]
+        start_set[:] = _words(sum(1 << w for w in inc[1]), data.wh.size)
+        kind = 2
+    elif count_limit is not None:  # only sets of at most the limit
+        start_key[0] = count_limit + 1
+        kind = 1
+    mat, vec, masks = _NO_PARTIAL
+    key = np.zeros(1 + len(terms), dtype=np.int64)
+    used = np.zeros(words, dtype=np.uint64)
+    info = np.zeros(5, dtype=np.int64)
+    staged.staged_search(
+        b.binary, mat if b.sup is None else b.sup, b.cand, b.cov,
+        mat if b.by_size is None else b.by_size, vec if b.n_by is None else b.n_by,
+        mat if b.welem is None else b.welem, vec if b.wdeg is None else b.wdeg,
+        masks if b.dom_count is None else b.dom_count,
+        masks if b.dom_terms is None else b.dom_terms, b.hours, b.cost, b.worth, b.demand,
+        b.k_order, _terms_codes(terms), b.floor, kind, start_key, start_set, stop.end, key,
+        used, info)
+    if info[4] != staged.NO_ERROR:
+        return None
+    nodes, proven, count_proven = int(info[1]), bool(info[2]), bool(info[3])
+    stop.charge(nodes)
+    if not info[0]:
+        return GroupOutcome(None, None, proven, count_proven, nodes)
+    chosen = np.array(_members(used, data.wh.size), dtype=np.int64)
+    return GroupOutcome(data.wh[chosen], tuple(key.tolist()), proven, count_proven, nodes)
 
 
 def _run_split(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: int,
