@@ -341,7 +341,7 @@ def _limit(solver: Any, stop: Deadline) -> None:
 
 
 def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
-                     stop: Deadline) -> tuple[IntArray, bool]:
+                     stop: Deadline, now: int | None = None) -> tuple[IntArray, bool]:
     """Fewest fragments among the plans whose leading terms equal ``head`` (proven
     optima, children first); returns the plan and whether that is proven.
 
@@ -355,12 +355,11 @@ def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
     with fragments as its last term, finishes in time; the others go to one exact model
     (CP-SAT) of those groups alone, their sums fixed, fragments minimized.
     Otherwise, or when fragments is not the last term, nothing is proven here.
+    ``now``: ``x``'s fragments, when the caller knows them.
     """
-    from ordersplit.solver.backends.base import get_backend  # backends import this module
-
     if problem.objective[-1] != TERM or not problem.coverable or not problem.per_warehouse:
         return x, False
-    if fragments(problem, x) == 0:  # nothing to settle (most orders)
+    if (fragments(problem, x) if now is None else now) == 0:  # nothing to settle (most orders)
         return x.copy(), True
     reach = problem.allowed.copy()
     if "makespan" in head:
@@ -385,6 +384,8 @@ def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
     todo = left
     if not todo:
         return _no_worse(problem, x, orig, True)
+    from ordersplit.solver.backends.base import get_backend  # backends import this module
+
     items = np.concatenate(todo)
     _, group = np.unique(problem.group[items], return_inverse=True)
     sub = SplitProblem(
@@ -439,7 +440,9 @@ def _group_bound(problem: SplitProblem, items: IntArray, reach: np.ndarray) -> i
     frag = items[fragmentable(problem)[items] & problem.splittable[items]]
     if frag.size == 0:
         return 0
-    pieces = min_pieces(problem.capacity[frag] * reach[frag], problem.quantity[frag])
+    pieces = min_pieces(problem.capacity_of(frag) * reach[frag], problem.quantity[frag])
+    if problem.own_lines:  # a line per item: its pieces less one (none without stock)
+        return int(np.maximum(pieces, 1).sum()) - int(pieces.size)
     per_line: dict[int, int] = {}
     for line, k in zip(problem.lines[frag].tolist(), pieces.tolist(), strict=True):
         per_line[line] = max(per_line.get(line, 1), int(k))

@@ -175,6 +175,11 @@ class SplitProblem:
         needs only theirs, not the whole order's."""
         if "capacity" in self.__dict__:
             return self.capacity[items]
+        sku = self.single_sku[items]
+        if bool((sku >= 0).all()):  # plain lines (one unit of one SKU each): no division
+            cap = np.minimum(self.stock[:, sku].T, self.quantity[items][:, None])
+            cap[~self.allowed[items]] = 0
+            return cap
         usage = self.usage[items]
         cap = np.full((items.size, self.n_warehouses), np.iinfo(np.int64).max, dtype=np.int64)
         uses = usage > 0
