@@ -341,7 +341,7 @@ def _limit(solver: Any, stop: Deadline) -> None:
 
 
 def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
-                     stop: Deadline, now: int | None = None) -> tuple[IntArray, bool]:
+                     stop: Deadline, known: int | None = None) -> tuple[IntArray, bool]:
     """Fewest fragments among the plans whose leading terms equal ``head`` (proven
     optima, children first); returns the plan and whether that is proven.
 
@@ -355,11 +355,11 @@ def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
     with fragments as its last term, finishes in time; the others go to one exact model
     (CP-SAT) of those groups alone, their sums fixed, fragments minimized.
     Otherwise, or when fragments is not the last term, nothing is proven here.
-    ``now``: ``x``'s fragments, when the caller knows them.
+    ``known``: ``x``'s fragments, when the caller knows them.
     """
     if problem.objective[-1] != TERM or not problem.coverable or not problem.per_warehouse:
         return x, False
-    if (fragments(problem, x) if now is None else now) == 0:  # nothing to settle (most orders)
+    if (fragments(problem, x) if known is None else known) == 0:  # nothing to settle (most orders)
         return x.copy(), True
     reach = problem.allowed.copy()
     if "makespan" in head:
