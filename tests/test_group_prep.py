@@ -14,7 +14,7 @@ from ordersplit.solver import group_prep
 from ordersplit.solver.combination import applicable
 from ordersplit.solver.cover_kernel import pack
 from ordersplit.solver.evaluate import evaluate, evaluate_numpy, fragments
-from ordersplit.solver.partial_kernel import full_dominated
+from ordersplit.solver.partial_kernel import dominance, full_dominated
 from ordersplit.solver.problem import SplitProblem
 
 
@@ -89,6 +89,41 @@ def test_bit_arrays_match_their_definition(group: tuple[np.ndarray, ...]) -> Non
     assert floor == _reference_floor(sup, demand, hrs)
     assert np.array_equal(by_size, np.argsort(-sup, axis=0, kind="stable").T)
     assert n_by.tolist() == full.sum(axis=0).tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(groups(), st.booleans(), st.booleans())
+def test_group_bits_is_group_arrays_then_bit_arrays_and_dominance(
+        group: tuple[np.ndarray, ...], timed: bool, dear: bool) -> None:
+    """The one-call build equals the two-call one it replaces on unpriced groups."""
+    supply, ok, hours, cost, demand = group
+    ro = group_prep.readonly
+    got = group_prep.group_bits(ro(supply), ok, ro(hours), ro(cost), ro(demand), math.inf,
+                                timed, dear)
+    wh, sup, welem, wdeg, hrs, cst, binary, *bits, dom_count, dom_terms, done = got
+    assert done
+    want = group_prep.group_arrays(ro(supply), ok, ro(hours), ro(cost), ro(demand), math.inf)
+    for a, b in zip((wh, sup, welem, wdeg), want[:4], strict=True):
+        assert np.array_equal(a, b)
+    assert hrs.tolist() == hours[wh].tolist() and cst.tolist() == cost[wh].tolist()
+    want_bits = group_prep.bit_arrays(sup, demand.copy(), hrs)
+    assert binary == want_bits[0]
+    for a, b in zip(bits, want_bits[1:], strict=True):
+        assert np.array_equal(a, b)
+    for dom, flags in ((dom_count, (False, False)), (dom_terms, (timed, dear))):
+        want_dom = np.zeros_like(dom)
+        if not binary:
+            assert dominance(sup, welem, wdeg, hrs, cst, *flags, want_dom, math.inf)
+        assert np.array_equal(dom, want_dom)
+
+
+@settings(max_examples=300, deadline=None)
+@given(groups())
+def test_whole_warehouses_match_their_definition(group: tuple[np.ndarray, ...]) -> None:
+    supply, ok, _, _, demand = group
+    got = group_prep.whole_warehouses(group_prep.readonly(supply), ok,
+                                      group_prep.readonly(demand))
+    assert got.tolist() == np.flatnonzero(ok & (supply >= demand[None, :]).all(axis=1)).tolist()
 
 
 def test_group_arrays_stop_at_a_passed_deadline() -> None:

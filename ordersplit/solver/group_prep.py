@@ -7,6 +7,8 @@ search repeats them per group, stage and placement case:
   warehouses that can help, fastest first, the fully dominated ones left out; the bit
   masks, the element order, the covering floor, the candidates by supply), as
   :func:`ordersplit.solver.group_search.group_data` and its ``_bit_data`` define them;
+  :func:`group_bits` both with the dominance masks in one call;
+* :func:`whole_warehouses`: the warehouses that ship a whole group (``_one_warehouse``);
 * :func:`sku_elements`: a small group's SKU elements (``group_search.elements``);
 * :func:`fill_plain`: the fastest-first fill of plain lines (``fill_small``);
 * :func:`plan_terms`: a plan's objective terms (``evaluate``, ``fragments``);
@@ -25,8 +27,10 @@ import time
 import numba as nb
 import numpy as np
 
-from ordersplit.solver.cover_kernel import _ONE, load_kernels
-from ordersplit.solver.partial_kernel import full_dominated
+from ordersplit.solver import cover_kernel, partial_kernel
+from ordersplit.solver.cover_kernel import _ONE, _now, load_kernels
+from ordersplit.solver.kernel_cache import drop_if_changed
+from ordersplit.solver.partial_kernel import dominance, full_dominated
 
 
 @nb.njit(cache=True, nogil=True)
@@ -127,6 +131,55 @@ def bit_arrays(sup: np.ndarray, demand: np.ndarray, hours: np.ndarray,
     for e in range(n_e):
         by_size[e] = np.argsort(-sup[:, e], kind="mergesort")
     return binary, cand, cov, k_order, floor, by_size, n_by
+
+
+@nb.njit(cache=True, nogil=True)
+def group_bits(supply: np.ndarray, ok: np.ndarray, hours: np.ndarray, cost: np.ndarray,
+               demand: np.ndarray, deadline: float, timed: bool, dear: bool,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                          bool, np.ndarray, np.ndarray, np.ndarray, int, np.ndarray, np.ndarray,
+                          np.ndarray, np.ndarray, bool]:
+    """:func:`group_arrays`, then :func:`bit_arrays` and (on a partial group) the two
+    dominance masks, in one call: a group's whole kernel data as ``group_data`` and
+    ``_bit_data`` build it in two (``timed``: the later terms' dominance looks at
+    hours, ``dear``: at cost). Returned: the warehouses, supplies, element lists, their
+    hours and costs, then what :func:`bit_arrays` returns, the count and terms
+    dominance masks (zeros on a binary group), and False when the deadline passed."""
+    wh, sup, welem, wdeg, done = group_arrays(supply, ok, hours, cost, demand, deadline)
+    hrs = np.empty(wh.size, dtype=np.int64)
+    cst = np.empty(wh.size, dtype=np.int64)
+    for i in range(wh.size):
+        hrs[i] = hours[wh[i]]
+        cst[i] = cost[wh[i]]
+    need = demand.copy()
+    binary, cand, cov, k_order, floor, by_size, n_by = bit_arrays(sup, need, hrs)
+    dom_count = np.zeros((wh.size, cand.shape[1]), dtype=np.uint64)
+    dom_terms = np.zeros((wh.size, cand.shape[1]), dtype=np.uint64)
+    if done:
+        done = _now() < deadline
+    if done and not binary:
+        done = dominance(sup, welem, wdeg, hrs, cst, False, False, dom_count, deadline) and \
+            dominance(sup, welem, wdeg, hrs, cst, timed, dear, dom_terms, deadline)
+    return (wh, sup, welem, wdeg, hrs, cst, binary, cand, cov, k_order, floor, by_size, n_by,
+            dom_count, dom_terms, done)
+
+
+@nb.njit(cache=True, nogil=True)
+def whole_warehouses(supply: np.ndarray, ok: np.ndarray, demand: np.ndarray) -> np.ndarray:
+    """The warehouses of ``ok`` that supply every element's whole demand, in index order."""
+    out = np.empty(ok.size, dtype=np.int64)
+    n = 0
+    for w in range(ok.size):
+        if ok[w]:
+            whole = True
+            for e in range(demand.size):
+                if supply[w, e] < demand[e]:
+                    whole = False
+                    break
+            if whole:
+                out[n] = w
+                n += 1
+    return out[:n]
 
 
 @nb.njit(cache=True, nogil=True)
@@ -330,6 +383,10 @@ def _warm_up() -> None:
     _, sup, _, _, _ = group_arrays(supply, ok, hours, hours, demand,
                                    time.perf_counter() + 60)
     bit_arrays(sup, demand.copy(), hours.copy())
+    for sup_ in (supply, np.array([[2, 0], [2, 2], [0, 2]], dtype=np.int64)):
+        sup_.setflags(write=False)
+        group_bits(sup_, ok.copy(), hours, hours, demand, time.perf_counter() + 60, True, False)
+        whole_warehouses(sup_, ok.copy(), demand)
     x = np.array([[1, 1], [0, 2]], dtype=np.int64)
     group = np.zeros(2, dtype=np.int64)
     group.setflags(write=False)
@@ -352,9 +409,10 @@ def readonly(arr: np.ndarray) -> np.ndarray:
     return view
 
 
+drop_if_changed(group_arrays, (cover_kernel, partial_kernel))  # they call its kernels
 COMPILED_ON_IMPORT = load_kernels(
     "group arrays",
-    (group_arrays, bit_arrays, plan_terms, fill_plain, single_skus, independent_elements,
-     sku_elements),
+    (group_arrays, bit_arrays, group_bits, whole_warehouses, plan_terms, fill_plain,
+     single_skus, independent_elements, sku_elements),
     _warm_up)
 """Whether importing this module compiled the kernels (a cold cache) rather than loaded them."""

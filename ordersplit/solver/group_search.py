@@ -282,6 +282,30 @@ def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None,
                      None if worth is None else worth[wh], lists=lists)
 
 
+def _group_bits(problem: SplitProblem, items: IntArray, ok: np.ndarray, stop: Deadline,
+                elems: tuple[IntArray, IntArray], terms: tuple[str, ...]) -> GroupData | None:
+    """:func:`group_data` and :func:`_bit_data` of an unpriced group in one compiled call
+    (:func:`~ordersplit.solver.group_prep.group_bits`), from its reach ``ok``; ``None``
+    when the deadline passed first."""
+    supply, demand = elems
+    (wh, sup, welem, wdeg, hrs, cst, binary, cand, cov, k_order, floor, by_size, n_by,
+     dom_count, dom_terms, done) = prep.group_bits(
+        prep.readonly(np.ascontiguousarray(supply)), ok, prep.readonly(problem.hours),
+        prep.readonly(problem.cost), prep.readonly(demand), stop.end,
+        "makespan" in terms or "unit_hours" in terms, "cost" in terms)
+    if not done or stop.expired():
+        return None
+    bits = _BitData(binary=binary, cand=cand, cov=cov, k_order=k_order, hours=hrs, cost=cst,
+                    demand=demand.astype(np.int64), floor=floor,
+                    worth=np.zeros((0, wh.size), dtype=np.int64))
+    if not binary:
+        bits.sup, bits.by_size, bits.n_by = sup, by_size, n_by
+        bits.welem, bits.wdeg = welem, wdeg
+        bits.dom_count, bits.dom_terms = dom_count, dom_terms
+    return GroupData(items, wh, sup, demand, problem.hours[wh], problem.cost[wh],
+                     lists=(welem, wdeg), bits=bits)
+
+
 def _priced_full_dominance(sup: IntArray, demand: IntArray, hours: IntArray, cost: IntArray,
                            worth: IntArray) -> np.ndarray:
     """Which warehouses (rows, in (hours, cost, id) order) another one dominates: it
@@ -317,6 +341,13 @@ def _one_warehouse(problem: SplitProblem, items: IntArray, terms: tuple[str, ...
                            & (supply >= demand[None, :]).all(axis=1))
     if whole.size == 0:
         return None
+    return _one_of(problem, whole, terms, demand, worth)
+
+
+def _one_of(problem: SplitProblem, whole: IntArray, terms: tuple[str, ...], demand: IntArray,
+            worth: IntArray | None) -> GroupOutcome:
+    """:func:`_one_warehouse`'s choice among the warehouses ``whole`` that each ship the
+    whole group (in index order)."""
     hours, cost = problem.hours[whole], problem.cost[whole]
 
     def value(term: str) -> IntArray:
@@ -919,11 +950,20 @@ def search_group(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
         return GroupOutcome(None, None, True, True, 0)  # every plan opens a warehouse
     elems = elements(problem, items)
     worth = element_worth(problem, items) if priced(problem, terms) else None
-    single = _one_warehouse(problem, items, terms, cap_minutes, *elems, worth)
-    if single is not None:
-        return single
-    data = group_data(problem, items, cap_minutes, stop, elems, worth)
-    if data is None or _bit_data(data, terms, stop) is None:
+    if worth is None:  # the usual case: the compiled passes, one reach for both
+        ok = _reach(problem, items, cap_minutes)
+        whole = prep.whole_warehouses(elems[0], ok, elems[1])
+        if whole.size:
+            return _one_of(problem, whole, terms, elems[1], None)
+        data = _group_bits(problem, items, ok, stop, elems, terms)
+    else:
+        single = _one_warehouse(problem, items, terms, cap_minutes, *elems, worth)
+        if single is not None:
+            return single
+        data = group_data(problem, items, cap_minutes, stop, elems, worth)
+        if data is not None and _bit_data(data, terms, stop) is None:
+            data = None
+    if data is None:
         return GroupOutcome(None, None, False, False, 0)
     inc = None if incumbent_rows is None else _incumbent_key(data, incumbent_rows, terms, problem)
     return _search_kernel(data, terms, stop, inc, count_limit)
