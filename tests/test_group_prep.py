@@ -204,3 +204,65 @@ def test_evaluate_compiled_equals_numpy(n: int, m: int, g: int, per_warehouse: b
         n_groups=g, line=line if data.draw(st.booleans()) else None)
     assert evaluate(problem, x) == evaluate_numpy(problem, x)
     assert fragments(problem, x) == evaluate_numpy(problem, x).fragments
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 8), st.integers(1, 8), st.integers(1, 4), st.data())
+def test_plain_pieces_bound_matches_the_numpy_bound(n: int, m: int, k: int,
+                                                    data: st.DataObject) -> None:
+    """The fragments bound of a group of lines (a line per item) in one compiled pass
+    equals its numpy definition; a bundle or a multi-unit usage defers to numpy (-1)."""
+    from ordersplit.solver.fragments import group_bound_numpy
+
+    usage = np.zeros((n, k), dtype=np.int64)
+    usage[np.arange(n), data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n))] = 1
+    plain = data.draw(st.booleans())
+    if not plain:  # some item uses two units, or two SKUs
+        usage[0, 0] = 2 if k == 1 else usage[0, 0] + 1
+    ints = st.lists(st.integers(0, 6), min_size=m * k, max_size=m * k)
+    problem = SplitProblem(
+        quantity=np.array(data.draw(st.lists(st.integers(1, 5), min_size=n, max_size=n)),
+                          dtype=np.int64),
+        usage=usage,
+        splittable=np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n))),
+        group=np.zeros(n, dtype=np.int64),
+        stock=np.array(data.draw(ints), dtype=np.int64).reshape(m, k),
+        allowed=np.array(data.draw(st.lists(st.booleans(), min_size=n * m, max_size=n * m)))
+        .reshape(n, m),
+        hours=np.arange(m, dtype=np.int64), cost=np.zeros(m, dtype=np.int64))
+    reach = problem.allowed & np.array(data.draw(st.lists(st.booleans(), min_size=m,
+                                                          max_size=m)))[None, :]
+    items = np.array(sorted(data.draw(st.sets(st.integers(0, n - 1), min_size=1))),
+                     dtype=np.int64)
+    ro = group_prep.readonly
+    got = group_prep.plain_pieces_bound(ro(items), problem.single_sku, problem.splittable,
+                                        problem.quantity, problem.stock, problem.allowed,
+                                        ro(reach))
+    frag = items[problem.splittable[items] & (problem.quantity[items] > 1)]
+    if (problem.single_sku[frag] < 0).any():
+        assert got == -1
+    else:
+        assert got == group_bound_numpy(problem, items, reach)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 6), st.data())
+def test_fewest_pieces_fill_matches_its_definition(n: int, m: int, data: st.DataObject) -> None:
+    from ordersplit.solver.fragments_covers import _fill, fill_numpy
+
+    def matrix(rows: int, cols: int, top: int) -> np.ndarray:
+        cells = data.draw(st.lists(st.integers(0, top), min_size=rows * cols,
+                                   max_size=rows * cols))
+        return np.array(cells, dtype=np.int64).reshape(rows, cols)
+
+    cap, price = matrix(n, m, 4), matrix(n, m, 3)
+    q = np.array(data.draw(st.lists(st.integers(1, 8), min_size=n, max_size=n)), dtype=np.int64)
+    hours = np.array(data.draw(st.lists(st.integers(0, 3), min_size=m, max_size=m)),
+                     dtype=np.int64)
+    linear = data.draw(st.sampled_from([[], ["unit_hours"], ["stock_value"],
+                                        ["unit_hours", "stock_value"],
+                                        ["stock_value", "unit_hours"]]))
+    got, want = _fill(cap, q, hours, price, linear), fill_numpy(cap, q, hours, price, linear)
+    assert (got is None) == (want is None)
+    if got is not None and want is not None:
+        assert np.array_equal(got[0], want[0]) and got[1] == want[1]

@@ -40,6 +40,7 @@ from ordersplit.solver.fragments_covers import (
     settle_by_covers,
     settle_by_search,
 )
+from ordersplit.solver.group_prep import plain_pieces_bound, readonly
 from ordersplit.solver.problem import ELEMENTS_MEMO, IntArray, SplitProblem
 from ordersplit.solver.stop import Deadline
 
@@ -198,6 +199,9 @@ def consumed(problem: SplitProblem, x: IntArray) -> IntArray:
 
 def _rows_fragments(problem: SplitProblem, part: IntArray, rows: IntArray) -> int:
     """Fragments of the lines of ``part`` given their rows."""
+    if problem.own_lines:  # a row per line: its nonzero cells less one
+        nonzero = rows != 0
+        return int(nonzero.sum() - nonzero.any(axis=1).sum())
     r, c = np.nonzero(rows)
     if r.size == 0:
         return 0
@@ -437,6 +441,17 @@ def _no_worse(problem: SplitProblem, y: IntArray, x: IntArray, proven: bool
 
 def _group_bound(problem: SplitProblem, items: IntArray, reach: np.ndarray) -> int:
     """Fragments lower bound of one group's lines over the warehouses in ``reach``."""
+    if problem.own_lines:  # a line per item: one compiled pass when they are plain lines
+        ro = readonly
+        bound = plain_pieces_bound(ro(items), problem.single_sku, problem.splittable,
+                                   problem.quantity, problem.stock, problem.allowed, ro(reach))
+        if bound >= 0:
+            return int(bound)
+    return group_bound_numpy(problem, items, reach)
+
+
+def group_bound_numpy(problem: SplitProblem, items: IntArray, reach: np.ndarray) -> int:
+    """:func:`_group_bound` in numpy, for any lines (its definition)."""
     frag = items[fragmentable(problem)[items] & problem.splittable[items]]
     if frag.size == 0:
         return 0

@@ -9,6 +9,8 @@ search repeats them per group, stage and placement case:
   :func:`ordersplit.solver.group_search.group_data` and its ``_bit_data`` define them;
   :func:`group_bits` both with the dominance masks in one call;
 * :func:`whole_warehouses`: the warehouses that ship a whole group (``_one_warehouse``);
+* :func:`plain_pieces_bound`, :func:`fewest_pieces_fill`: a group's fragments bound and
+  a set's fewest-pieces fill (``fragments._group_bound``, ``fragments_covers._fill``);
 * :func:`sku_elements`: a small group's SKU elements (``group_search.elements``);
 * :func:`fill_plain`: the fastest-first fill of plain lines (``fill_small``);
 * :func:`plan_terms`: a plan's objective terms (``evaluate``, ``fragments``);
@@ -180,6 +182,93 @@ def whole_warehouses(supply: np.ndarray, ok: np.ndarray, demand: np.ndarray) -> 
                 out[n] = w
                 n += 1
     return out[:n]
+
+
+@nb.njit(cache=True, nogil=True)
+def plain_pieces_bound(items: np.ndarray, skus: np.ndarray, splittable: np.ndarray,
+                       qty: np.ndarray, stock: np.ndarray, allowed: np.ndarray,
+                       reach: np.ndarray) -> int:
+    """``fragments._group_bound`` of ``items`` when every line is one item of its own:
+    over the splittable items of more than one unit, the fewest warehouses of ``reach``
+    whose capacities (``min(stock, quantity)``, largest first) reach the quantity (or
+    as many as have some), less one. -1 when such an item is not a plain line (one
+    unit of one SKU): the numpy definition decides then."""
+    total = 0
+    caps = np.empty(allowed.shape[1], dtype=np.int64)
+    for r in range(items.size):
+        i = items[r]
+        q = qty[i]
+        if not splittable[i] or q <= 1:
+            continue  # never splits
+        k = skus[i]
+        if k < 0:
+            return -1
+        n = 0
+        for w in range(allowed.shape[1]):
+            if allowed[i, w] and reach[i, w] and stock[w, k] > 0:
+                caps[n] = min(stock[w, k], q)
+                n += 1
+        ranked = np.sort(caps[:n])[::-1]
+        pieces = n
+        reached = 0
+        for j in range(n):
+            reached += ranked[j]
+            if reached >= q:
+                pieces = j + 1
+                break
+        total += max(pieces, 1) - 1
+    return total
+
+
+@nb.njit(cache=True, nogil=True)
+def fewest_pieces_fill(cap: np.ndarray, qty: np.ndarray, hours: np.ndarray,
+                       price: np.ndarray, linear: np.ndarray,
+                       ) -> tuple[np.ndarray, int, bool]:
+    """``fragments_covers._fill``: per line (row of ``cap``, warehouses of one set as
+    columns), its units taken in the order of the ``linear`` terms (0 unit hours, 1 its
+    unit price ``price[line]``), then largest capacity, fastest, first; the rows, their
+    unit hours, and False when a line cannot be covered."""
+    n, m = cap.shape
+    out = np.zeros((n, m), dtype=np.int64)
+    order = np.empty(m, dtype=np.int64)
+    for i in range(n):
+        for j in range(m):  # insertion sort by the key above (m is a set's size)
+            a = j
+            while a > 0 and _fill_before(j, order[a - 1], i, cap, hours, price, linear):
+                order[a] = order[a - 1]
+                a -= 1
+            order[a] = j
+        need = qty[i]
+        for t in range(m):
+            if need == 0:
+                break
+            j = order[t]
+            take = min(need, cap[i, j])
+            out[i, j] = take
+            need -= take
+        if need:
+            return out, 0, False
+    unit = 0
+    for j in range(m):
+        for i in range(n):
+            unit += out[i, j] * hours[j]
+    return out, unit, True
+
+
+@nb.njit(cache=True, inline="always")
+def _fill_before(a: int, b: int, i: int, cap: np.ndarray, hours: np.ndarray,
+                 price: np.ndarray, linear: np.ndarray) -> bool:
+    """Whether column ``a`` comes before ``b`` in :func:`fewest_pieces_fill`'s order."""
+    for t in range(linear.size):
+        ka = hours[a] if linear[t] == 0 else price[i, a]
+        kb = hours[b] if linear[t] == 0 else price[i, b]
+        if ka != kb:
+            return ka < kb
+    if cap[i, a] != cap[i, b]:
+        return cap[i, a] > cap[i, b]
+    if hours[a] != hours[b]:
+        return hours[a] < hours[b]
+    return a < b
 
 
 @nb.njit(cache=True, nogil=True)
@@ -383,6 +472,11 @@ def _warm_up() -> None:
     _, sup, _, _, _ = group_arrays(supply, ok, hours, hours, demand,
                                    time.perf_counter() + 60)
     bit_arrays(sup, demand.copy(), hours.copy())
+    items = readonly(np.arange(2, dtype=np.int64))
+    plain_pieces_bound(items, readonly(np.zeros(2, dtype=np.int64)), readonly(ok[:2].copy()),
+                       demand, supply, readonly(ok[:2, None] & ok[None, :]),
+                       readonly(ok[:2, None] & ok[None, :]))
+    fewest_pieces_fill(supply, demand, hours, supply, readonly(np.zeros(1, dtype=np.int64)))
     for sup_ in (supply, np.array([[2, 0], [2, 2], [0, 2]], dtype=np.int64)):
         sup_.setflags(write=False)
         group_bits(sup_, ok.copy(), hours, hours, demand, time.perf_counter() + 60, True, False)
@@ -412,7 +506,8 @@ def readonly(arr: np.ndarray) -> np.ndarray:
 drop_if_changed(group_arrays, (cover_kernel, partial_kernel))  # they call its kernels
 COMPILED_ON_IMPORT = load_kernels(
     "group arrays",
-    (group_arrays, bit_arrays, group_bits, whole_warehouses, plan_terms, fill_plain,
+    (group_arrays, bit_arrays, group_bits, whole_warehouses, plain_pieces_bound,
+     fewest_pieces_fill, plan_terms, fill_plain,
      single_skus, independent_elements, sku_elements),
     _warm_up)
 """Whether importing this module compiled the kernels (a cold cache) rather than loaded them."""
