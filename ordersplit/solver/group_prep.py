@@ -11,7 +11,9 @@ search repeats them per group, stage and placement case:
 * :func:`whole_warehouses`: the warehouses that ship a whole group (``_one_warehouse``);
 * :func:`plain_pieces_bound`, :func:`fewest_pieces_fill`: a group's fragments bound and
   a set's fewest-pieces fill (``fragments._group_bound``, ``fragments_covers._fill``);
-* :func:`sku_elements`: a small group's SKU elements (``group_search.elements``);
+* :func:`sku_elements`, :func:`group_sku_elements`: a small group's SKU elements
+  (``group_search.elements``);
+* :func:`one_reach_per_group`: ``combination.applicable``'s reach test;
 * :func:`fill_plain`: the fastest-first fill of plain lines (``fill_small``);
 * :func:`plan_terms`: a plan's objective terms (``evaluate``, ``fragments``);
 * :func:`single_skus`, :func:`independent_elements`: ``SplitProblem.single_sku`` and
@@ -461,6 +463,32 @@ def sku_elements(skus: np.ndarray, splittable: np.ndarray, qty: np.ndarray, stoc
     return merged, local, demand, supply
 
 
+@nb.njit(cache=True, nogil=True)
+def group_sku_elements(items: np.ndarray, skus: np.ndarray, splittable: np.ndarray,
+                       qty: np.ndarray, stock: np.ndarray,
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`sku_elements` of the rows ``items`` of the problem's item arrays (no
+    copies of them first)."""
+    return sku_elements(skus[items], splittable[items], qty[items], stock)
+
+
+@nb.njit(cache=True, nogil=True)
+def one_reach_per_group(allowed: np.ndarray, group: np.ndarray, n_groups: int) -> bool:
+    """Whether every item may ship from exactly the warehouses the first item of its
+    group may (``combination.applicable``)."""
+    first = np.full(n_groups, -1, dtype=np.int64)
+    for i in range(group.size):
+        g = group[i]
+        if first[g] < 0:
+            first[g] = i
+            continue
+        f = first[g]
+        for w in range(allowed.shape[1]):
+            if allowed[i, w] != allowed[f, w]:
+                return False
+    return True
+
+
 def _warm_up() -> None:
     """Compile (or load from numba's cache) both kernels with the run-time types."""
     supply = np.array([[2, 0], [1, 1], [0, 2]], dtype=np.int64)
@@ -490,6 +518,9 @@ def _warm_up() -> None:
                readonly(demand), supply.copy())
     sku = single_skus(supply)  # an items x SKUs usage matrix
     sku_elements(readonly(sku), readonly(ok), readonly(demand), supply)
+    group_sku_elements(readonly(np.arange(3, dtype=np.int64)), readonly(sku), readonly(ok),
+                       readonly(demand[np.zeros(3, dtype=np.int64)]), supply)
+    one_reach_per_group(readonly(ok[:, None] & ok[None, :]), readonly(np.zeros(3, dtype=np.int64)), 1)
     independent_elements(supply, readonly(sku), readonly(ok), readonly(sku))
 
 
@@ -508,6 +539,6 @@ COMPILED_ON_IMPORT = load_kernels(
     "group arrays",
     (group_arrays, bit_arrays, group_bits, whole_warehouses, plain_pieces_bound,
      fewest_pieces_fill, plan_terms, fill_plain,
-     single_skus, independent_elements, sku_elements),
+     single_skus, independent_elements, sku_elements, group_sku_elements, one_reach_per_group),
     _warm_up)
 """Whether importing this module compiled the kernels (a cold cache) rather than loaded them."""

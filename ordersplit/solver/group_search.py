@@ -116,10 +116,9 @@ def elements(problem: SplitProblem, items: IntArray) -> tuple[IntArray, IntArray
 
 def _elements(problem: SplitProblem, items: IntArray) -> tuple[IntArray, IntArray]:
     if items.size <= SMALL_GROUP:  # a few lines: one compiled call beats numpy's calls
-        ro = prep.readonly
-        merged, _, demand, supply = prep.sku_elements(
-            ro(problem.single_sku[items]), ro(problem.splittable[items]),
-            ro(problem.quantity[items]), ro(np.ascontiguousarray(problem.stock)))
+        merged, _, demand, supply = prep.group_sku_elements(
+            prep.readonly(items), problem.single_sku, problem.splittable, problem.quantity,
+            prep.readonly(np.ascontiguousarray(problem.stock)))
     else:
         merged = (problem.single_sku[items] >= 0) & problem.splittable[items]
         local, inverse = np.unique(problem.single_sku[items[merged]], return_inverse=True)
@@ -348,6 +347,12 @@ def _one_of(problem: SplitProblem, whole: IntArray, terms: tuple[str, ...], dema
             worth: IntArray | None) -> GroupOutcome:
     """:func:`_one_warehouse`'s choice among the warehouses ``whole`` that each ship the
     whole group (in index order)."""
+    if whole.size == 1 and worth is None:  # the usual case: scalars, no arrays
+        w = int(whole[0])
+        hour, fee = int(problem.hours[w]), int(problem.cost[w])
+        scalar = {"makespan": hour, "cost": fee, "unit_hours": hour * int(demand.sum())}
+        return GroupOutcome(np.array([w], dtype=np.int64),
+                            (1, *(scalar.get(t, 0) for t in terms)), True, True, 0)
     hours, cost = problem.hours[whole], problem.cost[whole]
 
     def value(term: str) -> IntArray:
