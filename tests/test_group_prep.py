@@ -266,3 +266,49 @@ def test_fewest_pieces_fill_matches_its_definition(n: int, m: int, data: st.Data
     assert (got is None) == (want is None)
     if got is not None and want is not None:
         assert np.array_equal(got[0], want[0]) and got[1] == want[1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 6), st.integers(1, 3), st.data())
+def test_fill_items_matches_the_python_fill(n: int, m: int, k: int, data: st.DataObject) -> None:
+    """The compiled fastest-first fill of any items (bundles, unsplittable lines, several
+    units of a SKU per unit) gives the rows, the verdict and the stock left of the plain
+    Python one it replaces."""
+    from ordersplit.solver.heuristics.state import fill_fastest, fill_fastest_python
+
+    def ints(size: int, lo: int, hi: int) -> list[int]:
+        return data.draw(st.lists(st.integers(lo, hi), min_size=size, max_size=size))
+
+    problem = SplitProblem(
+        quantity=np.array(ints(n, 1, 5), dtype=np.int64),
+        usage=np.array(ints(n * k, 0, 2), dtype=np.int64).reshape(n, k),
+        splittable=np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n))),
+        group=np.zeros(n, dtype=np.int64),
+        stock=np.array(ints(m * k, 0, 9), dtype=np.int64).reshape(m, k),
+        allowed=np.array(data.draw(st.lists(st.booleans(), min_size=n * m, max_size=n * m)))
+        .reshape(n, m),
+        hours=np.array(ints(m, 0, 3), dtype=np.int64), cost=np.zeros(m, dtype=np.int64))
+    items = np.array(sorted(data.draw(st.sets(st.integers(0, n - 1), min_size=1))),
+                     dtype=np.int64)
+    open_wh = np.array(sorted(data.draw(st.sets(st.integers(0, m - 1)))), dtype=np.int64)
+    stock_a, stock_b = problem.stock.copy(), problem.stock.copy()
+    got = fill_fastest(problem, items, open_wh, stock_a)
+    want = fill_fastest_python(problem, items, open_wh, stock_b)
+    assert (got is None) == (want is None)
+    if got is not None and want is not None:
+        assert np.array_equal(got, want)
+    assert np.array_equal(stock_a, stock_b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 4), max_size=12), st.integers(0, 2))
+def test_group_order_matches_a_stable_argsort(group: list[int], extra: int) -> None:
+    ids = np.array(group, dtype=np.int64)
+    n_groups = (max(group) + 1 if group else 0) + extra  # groups without items too
+    order, bounds, done = group_prep.group_order(group_prep.readonly(ids), n_groups)
+    assert done
+    want = np.argsort(ids, kind="stable")
+    assert order.tolist() == want.tolist()
+    assert bounds.tolist() == np.searchsorted(ids[want], np.arange(n_groups + 1)).tolist()
+    if group:  # an id outside the range is refused, not read past the bounds
+        assert not group_prep.group_order(group_prep.readonly(ids), max(group))[2]

@@ -14,6 +14,8 @@ search repeats them per group, stage and placement case:
 * :func:`sku_elements`, :func:`group_sku_elements`: a small group's SKU elements
   (``group_search.elements``);
 * :func:`one_reach_per_group`: ``combination.applicable``'s reach test;
+* :func:`fill_items`: the fastest-first fill of any items (``heuristics.state.fill_fastest``);
+* :func:`group_order`: the items of each group (``SplitProblem.groups``);
 * :func:`fill_plain`: the fastest-first fill of plain lines (``fill_small``);
 * :func:`plan_terms`: a plan's objective terms (``evaluate``, ``fragments``);
 * :func:`single_skus`, :func:`independent_elements`: ``SplitProblem.single_sku`` and
@@ -464,6 +466,76 @@ def sku_elements(skus: np.ndarray, splittable: np.ndarray, qty: np.ndarray, stoc
 
 
 @nb.njit(cache=True, nogil=True)
+def fill_items(items: np.ndarray, open_wh: np.ndarray, hours: np.ndarray, qty: np.ndarray,
+               usage: np.ndarray, splittable: np.ndarray, allowed: np.ndarray,
+               stock: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``heuristics.state.fill_fastest``: rows of ``items`` inside ``open_wh`` (fastest,
+    then lowest id), unsplittable items first (each whole from the first warehouse that
+    has all of it), then the others, each in item order, taking what each warehouse
+    can give; ``stock`` consumed in place. False when an item does not fit (``stock``
+    then holds what the items before it took)."""
+    n_w = allowed.shape[1]
+    rows = np.zeros((items.size, n_w), dtype=np.int64)
+    wh = np.sort(open_wh)
+    wh = wh[np.argsort(hours[wh], kind="mergesort")]
+    for whole in (True, False):
+        for r in range(items.size):
+            i = items[r]
+            if splittable[i] == whole:
+                continue
+            need = qty[i]
+            for t in range(wh.size):
+                if need == 0:
+                    break
+                w = wh[t]
+                if not allowed[i, w]:
+                    continue
+                cap = need
+                first = True
+                for k in range(usage.shape[1]):
+                    u = usage[i, k]
+                    if u != 0:
+                        c = stock[w, k] // u
+                        cap = c if first else min(cap, c)
+                        first = False
+                if whole:
+                    if cap < need:
+                        continue
+                    got = need
+                else:
+                    got = min(need, cap)
+                if got:
+                    rows[r, w] = got
+                    for k in range(usage.shape[1]):
+                        if usage[i, k] != 0:
+                            stock[w, k] -= usage[i, k] * got
+                    need -= got
+            if need:
+                return rows, False
+    return rows, True
+
+
+@nb.njit(cache=True, nogil=True)
+def group_order(group: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The items by group (in item order within one), and where each group starts
+    (``n_groups + 1`` bounds): ``SplitProblem.groups``'s slices. False (and nothing
+    usable) when a group id is outside ``[0, n_groups)``."""
+    bounds = np.zeros(n_groups + 1, dtype=np.int64)
+    for i in range(group.size):
+        if group[i] < 0 or group[i] >= n_groups:
+            return np.zeros(0, dtype=np.int64), bounds, False
+        bounds[group[i] + 1] += 1
+    for g in range(n_groups):
+        bounds[g + 1] += bounds[g]
+    at = bounds[:-1].copy()
+    order = np.empty(group.size, dtype=np.int64)
+    for i in range(group.size):
+        order[at[group[i]]] = i
+        at[group[i]] += 1
+    return order, bounds, True
+
+
+@nb.njit(cache=True, nogil=True)
 def group_sku_elements(items: np.ndarray, skus: np.ndarray, splittable: np.ndarray,
                        qty: np.ndarray, stock: np.ndarray,
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -521,6 +593,10 @@ def _warm_up() -> None:
     group_sku_elements(readonly(np.arange(3, dtype=np.int64)), readonly(sku), readonly(ok),
                        readonly(demand[np.zeros(3, dtype=np.int64)]), supply)
     one_reach_per_group(readonly(ok[:, None] & ok[None, :]), readonly(np.zeros(3, dtype=np.int64)), 1)
+    group_order(readonly(np.zeros(3, dtype=np.int64)), 1)
+    fill_items(readonly(np.arange(2, dtype=np.int64)), readonly(np.arange(3, dtype=np.int64)),
+               hours, readonly(np.ones(2, dtype=np.int64)), readonly(np.eye(2, dtype=np.int64)),
+               readonly(ok[:2].copy()), readonly(ok[:2, None] & ok[None, :]), supply.copy())
     independent_elements(supply, readonly(sku), readonly(ok), readonly(sku))
 
 
@@ -539,6 +615,7 @@ COMPILED_ON_IMPORT = load_kernels(
     "group arrays",
     (group_arrays, bit_arrays, group_bits, whole_warehouses, plain_pieces_bound,
      fewest_pieces_fill, plan_terms, fill_plain,
-     single_skus, independent_elements, sku_elements, group_sku_elements, one_reach_per_group),
+     single_skus, independent_elements, sku_elements, group_sku_elements, one_reach_per_group,
+     group_order, fill_items),
     _warm_up)
 """Whether importing this module compiled the kernels (a cold cache) rather than loaded them."""
