@@ -143,3 +143,12 @@ def test_cache_entries_are_dropped_when_a_called_kernel_changes(tmp_path: Path) 
     assert not any(p.exists() for p in entries)
     assert other.exists()  # another module's are not its to drop
     assert not drop_if_changed(kernel, (module,))
+
+
+def test_cache_guard_without_sources_leaves_the_cache_alone(tmp_path: Path) -> None:
+    module = ModuleType("gone")
+    module.__file__ = str(tmp_path / "gone.py")  # never written
+    entry = tmp_path / "caller.f-1.py311.nbi"
+    entry.write_text("compiled")
+    assert not drop_if_changed(_fake_kernel(tmp_path), (module,))
+    assert entry.exists()

@@ -32,10 +32,13 @@ def drop_if_changed(kernel: Any, depends_on: tuple[ModuleType, ...]) -> bool:
     the new digest); True when entries were dropped or none were noted yet. Call it
     before the module's functions first run. A cache folder that cannot be written is
     left alone (numba then compiles without caching anyway)."""
+    try:
+        digest = sources_digest(depends_on)
+    except OSError:  # no sources to read (a source-less install): nothing to compare
+        return False
     folder = Path(kernel.stats.cache_path)
     prefix = kernel.py_func.__module__.rsplit(".", 1)[-1] + "."
     stamp = folder / f"{prefix}deps"
-    digest = sources_digest(depends_on)
     try:
         if stamp.read_text() == digest:
             return False
