@@ -14,7 +14,7 @@ from ordersplit.solver import group_prep
 from ordersplit.solver.combination import applicable
 from ordersplit.solver.cover_kernel import pack
 from ordersplit.solver.evaluate import evaluate, evaluate_numpy, fragments
-from ordersplit.solver.partial_kernel import full_dominated
+from ordersplit.solver.partial_kernel import dominance, full_dominated
 from ordersplit.solver.problem import SplitProblem
 
 
@@ -89,6 +89,41 @@ def test_bit_arrays_match_their_definition(group: tuple[np.ndarray, ...]) -> Non
     assert floor == _reference_floor(sup, demand, hrs)
     assert np.array_equal(by_size, np.argsort(-sup, axis=0, kind="stable").T)
     assert n_by.tolist() == full.sum(axis=0).tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(groups(), st.booleans(), st.booleans())
+def test_group_bits_is_group_arrays_then_bit_arrays_and_dominance(
+        group: tuple[np.ndarray, ...], timed: bool, dear: bool) -> None:
+    """The one-call build equals the two-call one it replaces on unpriced groups."""
+    supply, ok, hours, cost, demand = group
+    ro = group_prep.readonly
+    got = group_prep.group_bits(ro(supply), ok, ro(hours), ro(cost), ro(demand), math.inf,
+                                timed, dear)
+    wh, sup, welem, wdeg, hrs, cst, binary, *bits, dom_count, dom_terms, done = got
+    assert done
+    want = group_prep.group_arrays(ro(supply), ok, ro(hours), ro(cost), ro(demand), math.inf)
+    for a, b in zip((wh, sup, welem, wdeg), want[:4], strict=True):
+        assert np.array_equal(a, b)
+    assert hrs.tolist() == hours[wh].tolist() and cst.tolist() == cost[wh].tolist()
+    want_bits = group_prep.bit_arrays(sup, demand.copy(), hrs)
+    assert binary == want_bits[0]
+    for a, b in zip(bits, want_bits[1:], strict=True):
+        assert np.array_equal(a, b)
+    for dom, flags in ((dom_count, (False, False)), (dom_terms, (timed, dear))):
+        want_dom = np.zeros_like(dom)
+        if not binary:
+            assert dominance(sup, welem, wdeg, hrs, cst, *flags, want_dom, math.inf)
+        assert np.array_equal(dom, want_dom)
+
+
+@settings(max_examples=300, deadline=None)
+@given(groups())
+def test_whole_warehouses_match_their_definition(group: tuple[np.ndarray, ...]) -> None:
+    supply, ok, _, _, demand = group
+    got = group_prep.whole_warehouses(group_prep.readonly(supply), ok,
+                                      group_prep.readonly(demand))
+    assert got.tolist() == np.flatnonzero(ok & (supply >= demand[None, :]).all(axis=1)).tolist()
 
 
 def test_group_arrays_stop_at_a_passed_deadline() -> None:
@@ -169,3 +204,111 @@ def test_evaluate_compiled_equals_numpy(n: int, m: int, g: int, per_warehouse: b
         n_groups=g, line=line if data.draw(st.booleans()) else None)
     assert evaluate(problem, x) == evaluate_numpy(problem, x)
     assert fragments(problem, x) == evaluate_numpy(problem, x).fragments
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 8), st.integers(1, 8), st.integers(1, 4), st.data())
+def test_plain_pieces_bound_matches_the_numpy_bound(n: int, m: int, k: int,
+                                                    data: st.DataObject) -> None:
+    """The fragments bound of a group of lines (a line per item) in one compiled pass
+    equals its numpy definition; a bundle or a multi-unit usage defers to numpy (-1)."""
+    from ordersplit.solver.fragments import group_bound_numpy
+
+    usage = np.zeros((n, k), dtype=np.int64)
+    usage[np.arange(n), data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n))] = 1
+    plain = data.draw(st.booleans())
+    if not plain:  # some item uses two units, or two SKUs
+        usage[0, 0] = 2 if k == 1 else usage[0, 0] + 1
+    ints = st.lists(st.integers(0, 6), min_size=m * k, max_size=m * k)
+    problem = SplitProblem(
+        quantity=np.array(data.draw(st.lists(st.integers(1, 5), min_size=n, max_size=n)),
+                          dtype=np.int64),
+        usage=usage,
+        splittable=np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n))),
+        group=np.zeros(n, dtype=np.int64),
+        stock=np.array(data.draw(ints), dtype=np.int64).reshape(m, k),
+        allowed=np.array(data.draw(st.lists(st.booleans(), min_size=n * m, max_size=n * m)))
+        .reshape(n, m),
+        hours=np.arange(m, dtype=np.int64), cost=np.zeros(m, dtype=np.int64))
+    reach = problem.allowed & np.array(data.draw(st.lists(st.booleans(), min_size=m,
+                                                          max_size=m)))[None, :]
+    items = np.array(sorted(data.draw(st.sets(st.integers(0, n - 1), min_size=1))),
+                     dtype=np.int64)
+    ro = group_prep.readonly
+    got = group_prep.plain_pieces_bound(ro(items), problem.single_sku, problem.splittable,
+                                        problem.quantity, problem.stock, problem.allowed,
+                                        ro(reach))
+    frag = items[problem.splittable[items] & (problem.quantity[items] > 1)]
+    if (problem.single_sku[frag] < 0).any():
+        assert got == -1
+    else:
+        assert got == group_bound_numpy(problem, items, reach)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 6), st.data())
+def test_fewest_pieces_fill_matches_its_definition(n: int, m: int, data: st.DataObject) -> None:
+    from ordersplit.solver.fragments_covers import _fill, fill_numpy
+
+    def matrix(rows: int, cols: int, top: int) -> np.ndarray:
+        cells = data.draw(st.lists(st.integers(0, top), min_size=rows * cols,
+                                   max_size=rows * cols))
+        return np.array(cells, dtype=np.int64).reshape(rows, cols)
+
+    cap, price = matrix(n, m, 4), matrix(n, m, 3)
+    q = np.array(data.draw(st.lists(st.integers(1, 8), min_size=n, max_size=n)), dtype=np.int64)
+    hours = np.array(data.draw(st.lists(st.integers(0, 3), min_size=m, max_size=m)),
+                     dtype=np.int64)
+    linear = data.draw(st.sampled_from([[], ["unit_hours"], ["stock_value"],
+                                        ["unit_hours", "stock_value"],
+                                        ["stock_value", "unit_hours"]]))
+    got, want = _fill(cap, q, hours, price, linear), fill_numpy(cap, q, hours, price, linear)
+    assert (got is None) == (want is None)
+    if got is not None and want is not None:
+        assert np.array_equal(got[0], want[0]) and got[1] == want[1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 6), st.integers(1, 3), st.data())
+def test_fill_items_matches_the_python_fill(n: int, m: int, k: int, data: st.DataObject) -> None:
+    """The compiled fastest-first fill of any items (bundles, unsplittable lines, several
+    units of a SKU per unit) gives the rows, the verdict and the stock left of the plain
+    Python one it replaces."""
+    from ordersplit.solver.heuristics.state import fill_fastest, fill_fastest_python
+
+    def ints(size: int, lo: int, hi: int) -> list[int]:
+        return data.draw(st.lists(st.integers(lo, hi), min_size=size, max_size=size))
+
+    problem = SplitProblem(
+        quantity=np.array(ints(n, 1, 5), dtype=np.int64),
+        usage=np.array(ints(n * k, 0, 2), dtype=np.int64).reshape(n, k),
+        splittable=np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n))),
+        group=np.zeros(n, dtype=np.int64),
+        stock=np.array(ints(m * k, 0, 9), dtype=np.int64).reshape(m, k),
+        allowed=np.array(data.draw(st.lists(st.booleans(), min_size=n * m, max_size=n * m)))
+        .reshape(n, m),
+        hours=np.array(ints(m, 0, 3), dtype=np.int64), cost=np.zeros(m, dtype=np.int64))
+    items = np.array(sorted(data.draw(st.sets(st.integers(0, n - 1), min_size=1))),
+                     dtype=np.int64)
+    open_wh = np.array(sorted(data.draw(st.sets(st.integers(0, m - 1)))), dtype=np.int64)
+    stock_a, stock_b = problem.stock.copy(), problem.stock.copy()
+    got = fill_fastest(problem, items, open_wh, stock_a)
+    want = fill_fastest_python(problem, items, open_wh, stock_b)
+    assert (got is None) == (want is None)
+    if got is not None and want is not None:
+        assert np.array_equal(got, want)
+    assert np.array_equal(stock_a, stock_b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 4), max_size=12), st.integers(0, 2))
+def test_group_order_matches_a_stable_argsort(group: list[int], extra: int) -> None:
+    ids = np.array(group, dtype=np.int64)
+    n_groups = (max(group) + 1 if group else 0) + extra  # groups without items too
+    order, bounds, done = group_prep.group_order(group_prep.readonly(ids), n_groups)
+    assert done
+    want = np.argsort(ids, kind="stable")
+    assert order.tolist() == want.tolist()
+    assert bounds.tolist() == np.searchsorted(ids[want], np.arange(n_groups + 1)).tolist()
+    if group:  # an id outside the range is refused, not read past the bounds
+        assert not group_prep.group_order(group_prep.readonly(ids), max(group))[2]

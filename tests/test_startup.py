@@ -156,7 +156,11 @@ def test_the_kernel_caches_are_warm_after_import() -> None:
     assert cover_kernel.cache_is_warm((cover_kernel.search, cover_kernel.greedy_cover,
                                        cover_kernel.leaf_key))
     assert cover_kernel.cache_is_warm((group_prep.group_arrays, group_prep.plan_terms,
-                                       group_prep.fill_plain, group_prep.sku_elements))
+                                       group_prep.fill_plain, group_prep.sku_elements,
+                                       group_prep.group_bits, group_prep.group_sku_elements))
+    from ordersplit.solver import staged_kernel
+
+    assert cover_kernel.cache_is_warm((staged_kernel.staged_search,))
     assert cover_kernel.cache_is_warm((partial_kernel.search, partial_kernel.dominance))
     assert cover_kernel.cache_is_warm((cover_local_search.search,))
 

@@ -35,6 +35,7 @@ from ordersplit.solver.contention import (
 )
 from ordersplit.solver.evaluate import Objective, evaluate
 from ordersplit.solver.fragments import without_fragments
+from ordersplit.solver.group_prep import one_reach_per_group, readonly
 from ordersplit.solver.group_search import (
     NO_COVER,
     GroupOutcome,
@@ -68,9 +69,8 @@ def applicable(problem: SplitProblem) -> bool:
     if problem.n_items == 0:
         return True
     # each item's reach equals that of one item of its group (any: equality is transitive)
-    member = np.empty(problem.n_groups, dtype=np.int64)
-    member[problem.group] = np.arange(problem.n_items)
-    return bool((problem.allowed == problem.allowed[member[problem.group]]).all())
+    return bool(one_reach_per_group(readonly(problem.allowed), readonly(problem.group),
+                                    problem.n_groups))
 
 
 @dataclass

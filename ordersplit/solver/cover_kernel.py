@@ -28,6 +28,8 @@ from collections.abc import Callable
 import numba as nb
 import numpy as np
 
+from ordersplit.solver import clock
+
 log = logging.getLogger(__name__)
 
 COMPILE_EXPECTED = "about 15 s on an idle 2-core machine, a minute or more on a busy one"
@@ -61,9 +63,7 @@ def _low(x: np.uint64) -> int:
 
 @nb.njit(cache=True)
 def _now() -> float:
-    with nb.objmode(t="float64"):
-        t = time.perf_counter()
-    return t
+    return clock.now()  # perf_counter's clock, without object mode on Linux
 
 
 @nb.njit(cache=True, inline="always")

@@ -95,9 +95,18 @@ def _terms(problem: SplitProblem, x: IntArray) -> tuple[int, int, int, int, int,
 
 
 def _compiled_types(problem: SplitProblem) -> bool:
-    """Whether the problem's arrays have the types :func:`plan_terms` is compiled for."""
-    return all(a.dtype == np.int64 for a in (problem.group, problem.hours, problem.cost,
-                                             problem.lines))
+    """Whether the problem's arrays have the types :func:`plan_terms` is compiled for
+    (worked out once per problem: the arrays are frozen)."""
+    known = problem.__dict__.get(_TYPES_MEMO)
+    if known is None:
+        known = problem.__dict__[_TYPES_MEMO] = all(
+            a.dtype == np.int64 for a in (problem.group, problem.hours, problem.cost,
+                                          problem.lines))
+    return bool(known)
+
+
+_TYPES_MEMO = "_plan_terms_types"
+"""Where :func:`_compiled_types` keeps its answer (in the problem instance's ``__dict__``)."""
 
 
 def evaluate_numpy(problem: SplitProblem, x: IntArray) -> Objective:

@@ -40,6 +40,7 @@ from ordersplit.solver.fragments_covers import (
     settle_by_covers,
     settle_by_search,
 )
+from ordersplit.solver.group_prep import plain_pieces_bound, readonly
 from ordersplit.solver.problem import ELEMENTS_MEMO, IntArray, SplitProblem
 from ordersplit.solver.stop import Deadline
 
@@ -198,6 +199,9 @@ def consumed(problem: SplitProblem, x: IntArray) -> IntArray:
 
 def _rows_fragments(problem: SplitProblem, part: IntArray, rows: IntArray) -> int:
     """Fragments of the lines of ``part`` given their rows."""
+    if problem.own_lines:  # a row per line: its nonzero cells less one
+        nonzero = rows != 0
+        return int(nonzero.sum() - nonzero.any(axis=1).sum())
     r, c = np.nonzero(rows)
     if r.size == 0:
         return 0
@@ -341,7 +345,7 @@ def _limit(solver: Any, stop: Deadline) -> None:
 
 
 def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
-                     stop: Deadline) -> tuple[IntArray, bool]:
+                     stop: Deadline, known: int | None = None) -> tuple[IntArray, bool]:
     """Fewest fragments among the plans whose leading terms equal ``head`` (proven
     optima, children first); returns the plan and whether that is proven.
 
@@ -355,12 +359,11 @@ def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
     with fragments as its last term, finishes in time; the others go to one exact model
     (CP-SAT) of those groups alone, their sums fixed, fragments minimized.
     Otherwise, or when fragments is not the last term, nothing is proven here.
+    ``known``: ``x``'s fragments, when the caller knows them.
     """
-    from ordersplit.solver.backends.base import get_backend  # backends import this module
-
     if problem.objective[-1] != TERM or not problem.coverable or not problem.per_warehouse:
         return x, False
-    if fragments(problem, x) == 0:  # nothing to settle (most orders)
+    if (fragments(problem, x) if known is None else known) == 0:  # nothing to settle (most orders)
         return x.copy(), True
     reach = problem.allowed.copy()
     if "makespan" in head:
@@ -385,6 +388,8 @@ def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
     todo = left
     if not todo:
         return _no_worse(problem, x, orig, True)
+    from ordersplit.solver.backends.base import get_backend  # backends import this module
+
     items = np.concatenate(todo)
     _, group = np.unique(problem.group[items], return_inverse=True)
     sub = SplitProblem(
@@ -436,10 +441,23 @@ def _no_worse(problem: SplitProblem, y: IntArray, x: IntArray, proven: bool
 
 def _group_bound(problem: SplitProblem, items: IntArray, reach: np.ndarray) -> int:
     """Fragments lower bound of one group's lines over the warehouses in ``reach``."""
+    if problem.own_lines:  # a line per item: one compiled pass when they are plain lines
+        ro = readonly
+        bound = plain_pieces_bound(ro(items), problem.single_sku, problem.splittable,
+                                   problem.quantity, problem.stock, problem.allowed, ro(reach))
+        if bound >= 0:
+            return int(bound)
+    return group_bound_numpy(problem, items, reach)
+
+
+def group_bound_numpy(problem: SplitProblem, items: IntArray, reach: np.ndarray) -> int:
+    """:func:`_group_bound` in numpy, for any lines (its definition)."""
     frag = items[fragmentable(problem)[items] & problem.splittable[items]]
     if frag.size == 0:
         return 0
-    pieces = min_pieces(problem.capacity[frag] * reach[frag], problem.quantity[frag])
+    pieces = min_pieces(problem.capacity_of(frag) * reach[frag], problem.quantity[frag])
+    if problem.own_lines:  # a line per item: its pieces less one (none without stock)
+        return int(np.maximum(pieces, 1).sum()) - int(pieces.size)
     per_line: dict[int, int] = {}
     for line, k in zip(problem.lines[frag].tolist(), pieces.tolist(), strict=True):
         per_line[line] = max(per_line.get(line, 1), int(k))

@@ -22,11 +22,13 @@ cheaper than the CP-SAT model for the one- to three-warehouse groups that are co
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
 import numpy as np
 
+from ordersplit.solver.group_prep import fewest_pieces_fill, readonly
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.stop import Deadline
 
@@ -173,6 +175,27 @@ def _fill(cap: IntArray, q: IntArray, hours: IntArray, price: IntArray, linear: 
     fewest of the ``linear`` terms (unit hours, stock value) before fragments, in their
     order (the closed form: better levels in full, the rest from the fewest warehouses,
     largest stock first), and its unit hours; ``None`` when a line cannot be covered."""
+    ro = readonly
+    out, unit, fits = fewest_pieces_fill(
+        ro(np.ascontiguousarray(cap, dtype=np.int64)), ro(np.asarray(q, dtype=np.int64)),
+        ro(np.asarray(hours, dtype=np.int64)), ro(np.ascontiguousarray(price, dtype=np.int64)),
+        _linear_codes(tuple(linear)))
+    return (out, int(unit)) if fits else None
+
+
+@functools.lru_cache(maxsize=8)
+def _linear_codes(linear: tuple[str, ...]) -> np.ndarray:
+    """:func:`~ordersplit.solver.group_prep.fewest_pieces_fill`'s codes of the linear terms
+    (read-only, shared)."""
+    return readonly(np.array([LINEAR_CODES[t] for t in linear], dtype=np.int64))
+
+
+LINEAR_CODES = {"unit_hours": 0, "stock_value": 1}
+
+
+def fill_numpy(cap: IntArray, q: IntArray, hours: IntArray, price: IntArray,
+               linear: list[str]) -> tuple[IntArray, int] | None:
+    """:func:`_fill` in numpy (its definition; the tests compare the two)."""
     n, m = cap.shape
     out = np.zeros((n, m), dtype=np.int64)
     for i in range(n):

@@ -7,7 +7,15 @@ search repeats them per group, stage and placement case:
   warehouses that can help, fastest first, the fully dominated ones left out; the bit
   masks, the element order, the covering floor, the candidates by supply), as
   :func:`ordersplit.solver.group_search.group_data` and its ``_bit_data`` define them;
-* :func:`sku_elements`: a small group's SKU elements (``group_search.elements``);
+  :func:`group_bits` both with the dominance masks in one call;
+* :func:`whole_warehouses`: the warehouses that ship a whole group (``_one_warehouse``);
+* :func:`plain_pieces_bound`, :func:`fewest_pieces_fill`: a group's fragments bound and
+  a set's fewest-pieces fill (``fragments._group_bound``, ``fragments_covers._fill``);
+* :func:`sku_elements`, :func:`group_sku_elements`: a small group's SKU elements
+  (``group_search.elements``);
+* :func:`one_reach_per_group`: ``combination.applicable``'s reach test;
+* :func:`fill_items`: the fastest-first fill of any items (``heuristics.state.fill_fastest``);
+* :func:`group_order`: the items of each group (``SplitProblem.groups``);
 * :func:`fill_plain`: the fastest-first fill of plain lines (``fill_small``);
 * :func:`plan_terms`: a plan's objective terms (``evaluate``, ``fragments``);
 * :func:`single_skus`, :func:`independent_elements`: ``SplitProblem.single_sku`` and
@@ -25,8 +33,10 @@ import time
 import numba as nb
 import numpy as np
 
-from ordersplit.solver.cover_kernel import _ONE, load_kernels
-from ordersplit.solver.partial_kernel import full_dominated
+from ordersplit.solver import cover_kernel, partial_kernel
+from ordersplit.solver.cover_kernel import _ONE, _now, load_kernels
+from ordersplit.solver.kernel_cache import drop_if_changed
+from ordersplit.solver.partial_kernel import dominance, full_dominated
 
 
 @nb.njit(cache=True, nogil=True)
@@ -127,6 +137,142 @@ def bit_arrays(sup: np.ndarray, demand: np.ndarray, hours: np.ndarray,
     for e in range(n_e):
         by_size[e] = np.argsort(-sup[:, e], kind="mergesort")
     return binary, cand, cov, k_order, floor, by_size, n_by
+
+
+@nb.njit(cache=True, nogil=True)
+def group_bits(supply: np.ndarray, ok: np.ndarray, hours: np.ndarray, cost: np.ndarray,
+               demand: np.ndarray, deadline: float, timed: bool, dear: bool,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                          bool, np.ndarray, np.ndarray, np.ndarray, int, np.ndarray, np.ndarray,
+                          np.ndarray, np.ndarray, bool]:
+    """:func:`group_arrays`, then :func:`bit_arrays` and (on a partial group) the two
+    dominance masks, in one call: a group's whole kernel data as ``group_data`` and
+    ``_bit_data`` build it in two (``timed``: the later terms' dominance looks at
+    hours, ``dear``: at cost). Returned: the warehouses, supplies, element lists, their
+    hours and costs, then what :func:`bit_arrays` returns, the count and terms
+    dominance masks (zeros on a binary group), and False when the deadline passed."""
+    wh, sup, welem, wdeg, done = group_arrays(supply, ok, hours, cost, demand, deadline)
+    hrs = np.empty(wh.size, dtype=np.int64)
+    cst = np.empty(wh.size, dtype=np.int64)
+    for i in range(wh.size):
+        hrs[i] = hours[wh[i]]
+        cst[i] = cost[wh[i]]
+    need = demand.copy()
+    binary, cand, cov, k_order, floor, by_size, n_by = bit_arrays(sup, need, hrs)
+    dom_count = np.zeros((wh.size, cand.shape[1]), dtype=np.uint64)
+    dom_terms = np.zeros((wh.size, cand.shape[1]), dtype=np.uint64)
+    if done:
+        done = _now() < deadline
+    if done and not binary:
+        done = dominance(sup, welem, wdeg, hrs, cst, False, False, dom_count, deadline) and \
+            dominance(sup, welem, wdeg, hrs, cst, timed, dear, dom_terms, deadline)
+    return (wh, sup, welem, wdeg, hrs, cst, binary, cand, cov, k_order, floor, by_size, n_by,
+            dom_count, dom_terms, done)
+
+
+@nb.njit(cache=True, nogil=True)
+def whole_warehouses(supply: np.ndarray, ok: np.ndarray, demand: np.ndarray) -> np.ndarray:
+    """The warehouses of ``ok`` that supply every element's whole demand, in index order."""
+    out = np.empty(ok.size, dtype=np.int64)
+    n = 0
+    for w in range(ok.size):
+        if ok[w]:
+            whole = True
+            for e in range(demand.size):
+                if supply[w, e] < demand[e]:
+                    whole = False
+                    break
+            if whole:
+                out[n] = w
+                n += 1
+    return out[:n]
+
+
+@nb.njit(cache=True, nogil=True)
+def plain_pieces_bound(items: np.ndarray, skus: np.ndarray, splittable: np.ndarray,
+                       qty: np.ndarray, stock: np.ndarray, allowed: np.ndarray,
+                       reach: np.ndarray) -> int:
+    """``fragments._group_bound`` of ``items`` when every line is one item of its own:
+    over the splittable items of more than one unit, the fewest warehouses of ``reach``
+    whose capacities (``min(stock, quantity)``, largest first) reach the quantity (or
+    as many as have some), less one. -1 when such an item is not a plain line (one
+    unit of one SKU): the numpy definition decides then."""
+    total = 0
+    caps = np.empty(allowed.shape[1], dtype=np.int64)
+    for r in range(items.size):
+        i = items[r]
+        q = qty[i]
+        if not splittable[i] or q <= 1:
+            continue  # never splits
+        k = skus[i]
+        if k < 0:
+            return -1
+        n = 0
+        for w in range(allowed.shape[1]):
+            if allowed[i, w] and reach[i, w] and stock[w, k] > 0:
+                caps[n] = min(stock[w, k], q)
+                n += 1
+        ranked = np.sort(caps[:n])[::-1]
+        pieces = n
+        reached = 0
+        for j in range(n):
+            reached += ranked[j]
+            if reached >= q:
+                pieces = j + 1
+                break
+        total += max(pieces, 1) - 1
+    return total
+
+
+@nb.njit(cache=True, nogil=True)
+def fewest_pieces_fill(cap: np.ndarray, qty: np.ndarray, hours: np.ndarray,
+                       price: np.ndarray, linear: np.ndarray,
+                       ) -> tuple[np.ndarray, int, bool]:
+    """``fragments_covers._fill``: per line (row of ``cap``, warehouses of one set as
+    columns), its units taken in the order of the ``linear`` terms (0 unit hours, 1 its
+    unit price ``price[line]``), then largest capacity, fastest, first; the rows, their
+    unit hours, and False when a line cannot be covered."""
+    n, m = cap.shape
+    out = np.zeros((n, m), dtype=np.int64)
+    order = np.empty(m, dtype=np.int64)
+    for i in range(n):
+        for j in range(m):  # insertion sort by the key above (m is a set's size)
+            a = j
+            while a > 0 and _fill_before(j, order[a - 1], i, cap, hours, price, linear):
+                order[a] = order[a - 1]
+                a -= 1
+            order[a] = j
+        need = qty[i]
+        for t in range(m):
+            if need == 0:
+                break
+            j = order[t]
+            take = min(need, cap[i, j])
+            out[i, j] = take
+            need -= take
+        if need:
+            return out, 0, False
+    unit = 0
+    for j in range(m):
+        for i in range(n):
+            unit += out[i, j] * hours[j]
+    return out, unit, True
+
+
+@nb.njit(cache=True, inline="always")
+def _fill_before(a: int, b: int, i: int, cap: np.ndarray, hours: np.ndarray,
+                 price: np.ndarray, linear: np.ndarray) -> bool:
+    """Whether column ``a`` comes before ``b`` in :func:`fewest_pieces_fill`'s order."""
+    for t in range(linear.size):
+        ka = hours[a] if linear[t] == 0 else price[i, a]
+        kb = hours[b] if linear[t] == 0 else price[i, b]
+        if ka != kb:
+            return ka < kb
+    if cap[i, a] != cap[i, b]:
+        return cap[i, a] > cap[i, b]
+    if hours[a] != hours[b]:
+        return hours[a] < hours[b]
+    return a < b
 
 
 @nb.njit(cache=True, nogil=True)
@@ -319,6 +465,102 @@ def sku_elements(skus: np.ndarray, splittable: np.ndarray, qty: np.ndarray, stoc
     return merged, local, demand, supply
 
 
+@nb.njit(cache=True, nogil=True)
+def fill_items(items: np.ndarray, open_wh: np.ndarray, hours: np.ndarray, qty: np.ndarray,
+               usage: np.ndarray, splittable: np.ndarray, allowed: np.ndarray,
+               stock: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``heuristics.state.fill_fastest``: rows of ``items`` inside ``open_wh`` (fastest,
+    then lowest id), unsplittable items first (each whole from the first warehouse that
+    has all of it), then the others, each in item order, taking what each warehouse
+    can give; ``stock`` consumed in place. False when an item does not fit (``stock``
+    then holds what the items before it took)."""
+    n_w = allowed.shape[1]
+    rows = np.zeros((items.size, n_w), dtype=np.int64)
+    wh = np.sort(open_wh)
+    wh = wh[np.argsort(hours[wh], kind="mergesort")]
+    for whole in (True, False):
+        for r in range(items.size):
+            i = items[r]
+            if splittable[i] == whole:
+                continue
+            need = qty[i]
+            for t in range(wh.size):
+                if need == 0:
+                    break
+                w = wh[t]
+                if not allowed[i, w]:
+                    continue
+                cap = need
+                first = True
+                for k in range(usage.shape[1]):
+                    u = usage[i, k]
+                    if u != 0:
+                        c = stock[w, k] // u
+                        cap = c if first else min(cap, c)
+                        first = False
+                if whole:
+                    if cap < need:
+                        continue
+                    got = need
+                else:
+                    got = min(need, cap)
+                if got:
+                    rows[r, w] = got
+                    for k in range(usage.shape[1]):
+                        if usage[i, k] != 0:
+                            stock[w, k] -= usage[i, k] * got
+                    need -= got
+            if need:
+                return rows, False
+    return rows, True
+
+
+@nb.njit(cache=True, nogil=True)
+def group_order(group: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The items by group (in item order within one), and where each group starts
+    (``n_groups + 1`` bounds): ``SplitProblem.groups``'s slices. False (and nothing
+    usable) when a group id is outside ``[0, n_groups)``."""
+    bounds = np.zeros(n_groups + 1, dtype=np.int64)
+    for i in range(group.size):
+        if group[i] < 0 or group[i] >= n_groups:
+            return np.zeros(0, dtype=np.int64), bounds, False
+        bounds[group[i] + 1] += 1
+    for g in range(n_groups):
+        bounds[g + 1] += bounds[g]
+    at = bounds[:-1].copy()
+    order = np.empty(group.size, dtype=np.int64)
+    for i in range(group.size):
+        order[at[group[i]]] = i
+        at[group[i]] += 1
+    return order, bounds, True
+
+
+@nb.njit(cache=True, nogil=True)
+def group_sku_elements(items: np.ndarray, skus: np.ndarray, splittable: np.ndarray,
+                       qty: np.ndarray, stock: np.ndarray,
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`sku_elements` of the rows ``items`` of the problem's item arrays (no
+    copies of them first)."""
+    return sku_elements(skus[items], splittable[items], qty[items], stock)
+
+
+@nb.njit(cache=True, nogil=True)
+def one_reach_per_group(allowed: np.ndarray, group: np.ndarray, n_groups: int) -> bool:
+    """Whether every item may ship from exactly the warehouses the first item of its
+    group may (``combination.applicable``)."""
+    first = np.full(n_groups, -1, dtype=np.int64)
+    for i in range(group.size):
+        g = group[i]
+        if first[g] < 0:
+            first[g] = i
+            continue
+        f = first[g]
+        for w in range(allowed.shape[1]):
+            if allowed[i, w] != allowed[f, w]:
+                return False
+    return True
+
+
 def _warm_up() -> None:
     """Compile (or load from numba's cache) both kernels with the run-time types."""
     supply = np.array([[2, 0], [1, 1], [0, 2]], dtype=np.int64)
@@ -330,6 +572,15 @@ def _warm_up() -> None:
     _, sup, _, _, _ = group_arrays(supply, ok, hours, hours, demand,
                                    time.perf_counter() + 60)
     bit_arrays(sup, demand.copy(), hours.copy())
+    items = readonly(np.arange(2, dtype=np.int64))
+    plain_pieces_bound(items, readonly(np.zeros(2, dtype=np.int64)), readonly(ok[:2].copy()),
+                       demand, supply, readonly(ok[:2, None] & ok[None, :]),
+                       readonly(ok[:2, None] & ok[None, :]))
+    fewest_pieces_fill(supply, demand, hours, supply, readonly(np.zeros(1, dtype=np.int64)))
+    for sup_ in (supply, np.array([[2, 0], [2, 2], [0, 2]], dtype=np.int64)):
+        sup_.setflags(write=False)
+        group_bits(sup_, ok.copy(), hours, hours, demand, time.perf_counter() + 60, True, False)
+        whole_warehouses(sup_, ok.copy(), demand)
     x = np.array([[1, 1], [0, 2]], dtype=np.int64)
     group = np.zeros(2, dtype=np.int64)
     group.setflags(write=False)
@@ -339,6 +590,13 @@ def _warm_up() -> None:
                readonly(demand), supply.copy())
     sku = single_skus(supply)  # an items x SKUs usage matrix
     sku_elements(readonly(sku), readonly(ok), readonly(demand), supply)
+    group_sku_elements(readonly(np.arange(3, dtype=np.int64)), readonly(sku), readonly(ok),
+                       readonly(demand[np.zeros(3, dtype=np.int64)]), supply)
+    one_reach_per_group(readonly(ok[:, None] & ok[None, :]), readonly(np.zeros(3, dtype=np.int64)), 1)
+    group_order(readonly(np.zeros(3, dtype=np.int64)), 1)
+    fill_items(readonly(np.arange(2, dtype=np.int64)), readonly(np.arange(3, dtype=np.int64)),
+               hours, readonly(np.ones(2, dtype=np.int64)), readonly(np.eye(2, dtype=np.int64)),
+               readonly(ok[:2].copy()), readonly(ok[:2, None] & ok[None, :]), supply.copy())
     independent_elements(supply, readonly(sku), readonly(ok), readonly(sku))
 
 
@@ -352,9 +610,12 @@ def readonly(arr: np.ndarray) -> np.ndarray:
     return view
 
 
+drop_if_changed(group_arrays, (cover_kernel, partial_kernel))  # they call its kernels
 COMPILED_ON_IMPORT = load_kernels(
     "group arrays",
-    (group_arrays, bit_arrays, plan_terms, fill_plain, single_skus, independent_elements,
-     sku_elements),
+    (group_arrays, bit_arrays, group_bits, whole_warehouses, plain_pieces_bound,
+     fewest_pieces_fill, plan_terms, fill_plain,
+     single_skus, independent_elements, sku_elements, group_sku_elements, one_reach_per_group,
+     group_order, fill_items),
     _warm_up)
 """Whether importing this module compiled the kernels (a cold cache) rather than loaded them."""

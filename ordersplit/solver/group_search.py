@@ -37,6 +37,7 @@ import numpy as np
 from ordersplit.solver import cover_kernel as kernel
 from ordersplit.solver import group_prep as prep
 from ordersplit.solver import partial_kernel as pkernel
+from ordersplit.solver import staged_kernel as staged
 from ordersplit.solver.fill_small import SMALL_FILL, fill_small
 from ordersplit.solver.heuristics.state import fill_fastest
 from ordersplit.solver.problem import ELEMENTS_MEMO, IntArray, SplitProblem
@@ -115,10 +116,9 @@ def elements(problem: SplitProblem, items: IntArray) -> tuple[IntArray, IntArray
 
 def _elements(problem: SplitProblem, items: IntArray) -> tuple[IntArray, IntArray]:
     if items.size <= SMALL_GROUP:  # a few lines: one compiled call beats numpy's calls
-        ro = prep.readonly
-        merged, _, demand, supply = prep.sku_elements(
-            ro(problem.single_sku[items]), ro(problem.splittable[items]),
-            ro(problem.quantity[items]), ro(np.ascontiguousarray(problem.stock)))
+        merged, _, demand, supply = prep.group_sku_elements(
+            prep.readonly(items), problem.single_sku, problem.splittable, problem.quantity,
+            prep.readonly(np.ascontiguousarray(problem.stock)))
     else:
         merged = (problem.single_sku[items] >= 0) & problem.splittable[items]
         local, inverse = np.unique(problem.single_sku[items[merged]], return_inverse=True)
@@ -281,6 +281,30 @@ def group_data(problem: SplitProblem, items: IntArray, cap_minutes: int | None,
                      None if worth is None else worth[wh], lists=lists)
 
 
+def _group_bits(problem: SplitProblem, items: IntArray, ok: np.ndarray, stop: Deadline,
+                elems: tuple[IntArray, IntArray], terms: tuple[str, ...]) -> GroupData | None:
+    """:func:`group_data` and :func:`_bit_data` of an unpriced group in one compiled call
+    (:func:`~ordersplit.solver.group_prep.group_bits`), from its reach ``ok``; ``None``
+    when the deadline passed first."""
+    supply, demand = elems
+    (wh, sup, welem, wdeg, hrs, cst, binary, cand, cov, k_order, floor, by_size, n_by,
+     dom_count, dom_terms, done) = prep.group_bits(
+        prep.readonly(np.ascontiguousarray(supply)), ok, prep.readonly(problem.hours),
+        prep.readonly(problem.cost), prep.readonly(demand), stop.end,
+        "makespan" in terms or "unit_hours" in terms, "cost" in terms)
+    if not done or stop.expired():
+        return None
+    bits = _BitData(binary=binary, cand=cand, cov=cov, k_order=k_order, hours=hrs, cost=cst,
+                    demand=demand.astype(np.int64), floor=floor,
+                    worth=np.zeros((0, wh.size), dtype=np.int64))
+    if not binary:
+        bits.sup, bits.by_size, bits.n_by = sup, by_size, n_by
+        bits.welem, bits.wdeg = welem, wdeg
+        bits.dom_count, bits.dom_terms = dom_count, dom_terms
+    return GroupData(items, wh, sup, demand, problem.hours[wh], problem.cost[wh],
+                     lists=(welem, wdeg), bits=bits)
+
+
 def _priced_full_dominance(sup: IntArray, demand: IntArray, hours: IntArray, cost: IntArray,
                            worth: IntArray) -> np.ndarray:
     """Which warehouses (rows, in (hours, cost, id) order) another one dominates: it
@@ -316,6 +340,19 @@ def _one_warehouse(problem: SplitProblem, items: IntArray, terms: tuple[str, ...
                            & (supply >= demand[None, :]).all(axis=1))
     if whole.size == 0:
         return None
+    return _one_of(problem, whole, terms, demand, worth)
+
+
+def _one_of(problem: SplitProblem, whole: IntArray, terms: tuple[str, ...], demand: IntArray,
+            worth: IntArray | None) -> GroupOutcome:
+    """:func:`_one_warehouse`'s choice among the warehouses ``whole`` that each ship the
+    whole group (in index order)."""
+    if whole.size == 1 and worth is None:  # the usual case: scalars, no arrays
+        w = int(whole[0])
+        hour, fee = int(problem.hours[w]), int(problem.cost[w])
+        scalar = {"makespan": hour, "cost": fee, "unit_hours": hour * int(demand.sum())}
+        return GroupOutcome(np.array([w], dtype=np.int64),
+                            (1, *(scalar.get(t, 0) for t in terms)), True, True, 0)
     hours, cost = problem.hours[whole], problem.cost[whole]
 
     def value(term: str) -> IntArray:
@@ -616,7 +653,13 @@ def _greedy_cover(data: GroupData) -> list[int] | None:
 def _search_kernel(data: GroupData, terms: tuple[str, ...], stop: Deadline,
                    inc: tuple[tuple[int, ...], list[int]] | None,
                    count_limit: int | None = None) -> GroupOutcome:
-    """The staged search of one group (see the module docstring)."""
+    """The staged search of one group (see the module docstring): in one compiled call
+    on one thread under a deadline (:mod:`ordersplit.solver.staged_kernel`), else stage
+    by stage from here."""
+    if STAGED and not stop.work_limited and _threads_for(data) == 1:
+        out = _search_staged(data, terms, stop, inc, count_limit)
+        if out is not None:
+            return out
     everything = (1 << data.wh.size) - 1
     start: tuple[tuple[int, ...], list[int] | None] | None
     start = inc
@@ -683,6 +726,54 @@ def _search_kernel(data: GroupData, terms: tuple[str, ...], stop: Deadline,
                         count_proven, nodes)
 
 
+
+
+STAGED = True
+"""Whether small groups take the one-call path (:func:`_search_staged`); the stage-by-stage
+path is its definition (``tests/test_staged_kernel.py`` compares them)."""
+_NO_PARTIAL = (np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.int64),
+               np.zeros((1, 1), dtype=np.uint64))
+"""Placeholders of a binary group's partial-only arrays (of the types the kernel takes)."""
+
+
+def _search_staged(data: GroupData, terms: tuple[str, ...], stop: Deadline,
+                   inc: tuple[tuple[int, ...], list[int]] | None,
+                   count_limit: int | None) -> GroupOutcome | None:
+    """:func:`_search_kernel`'s stages in :func:`~ordersplit.solver.staged_kernel.staged_search`
+    (the same kernels in the same order, so the same outcome); ``None`` in the one case
+    it leaves to the stages here (a floor that is no arrival level)."""
+    b = _bits(data)
+    words = b.cand.shape[1]
+    start_key = np.zeros(1 + len(terms), dtype=np.int64)
+    start_set = np.zeros(words, dtype=np.uint64)
+    kind = 0
+    if inc is not None:
+        start_key[:] = inc[0]
+        start_set[:] = _words(sum(1 << w for w in inc[1]), data.wh.size)
+        kind = 2
+    elif count_limit is not None:  # only sets of at most the limit
+        start_key[0] = count_limit + 1
+        kind = 1
+    mat, vec, masks = _NO_PARTIAL
+    key = np.zeros(1 + len(terms), dtype=np.int64)
+    used = np.zeros(words, dtype=np.uint64)
+    info = np.zeros(5, dtype=np.int64)
+    staged.staged_search(
+        b.binary, mat if b.sup is None else b.sup, b.cand, b.cov,
+        mat if b.by_size is None else b.by_size, vec if b.n_by is None else b.n_by,
+        mat if b.welem is None else b.welem, vec if b.wdeg is None else b.wdeg,
+        masks if b.dom_count is None else b.dom_count,
+        masks if b.dom_terms is None else b.dom_terms, b.hours, b.cost, b.worth, b.demand,
+        b.k_order, _terms_codes(terms), b.floor, kind, start_key, start_set, stop.end, key,
+        used, info)
+    if info[4] != staged.NO_ERROR:
+        return None
+    nodes, proven, count_proven = int(info[1]), bool(info[2]), bool(info[3])
+    stop.charge(nodes)
+    if not info[0]:
+        return GroupOutcome(None, None, proven, count_proven, nodes)
+    chosen = np.array(_members(used, data.wh.size), dtype=np.int64)
+    return GroupOutcome(data.wh[chosen], tuple(key.tolist()), proven, count_proven, nodes)
 
 
 def _run_split(data: GroupData, terms: tuple[str, ...], stop: Deadline, avail: int,
@@ -864,11 +955,20 @@ def search_group(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
         return GroupOutcome(None, None, True, True, 0)  # every plan opens a warehouse
     elems = elements(problem, items)
     worth = element_worth(problem, items) if priced(problem, terms) else None
-    single = _one_warehouse(problem, items, terms, cap_minutes, *elems, worth)
-    if single is not None:
-        return single
-    data = group_data(problem, items, cap_minutes, stop, elems, worth)
-    if data is None or _bit_data(data, terms, stop) is None:
+    if worth is None:  # the usual case: the compiled passes, one reach for both
+        ok = _reach(problem, items, cap_minutes)
+        whole = prep.whole_warehouses(elems[0], ok, elems[1])
+        if whole.size:
+            return _one_of(problem, whole, terms, elems[1], None)
+        data = _group_bits(problem, items, ok, stop, elems, terms)
+    else:
+        single = _one_warehouse(problem, items, terms, cap_minutes, *elems, worth)
+        if single is not None:
+            return single
+        data = group_data(problem, items, cap_minutes, stop, elems, worth)
+        if data is not None and _bit_data(data, terms, stop) is None:
+            data = None
+    if data is None:
         return GroupOutcome(None, None, False, False, 0)
     inc = None if incumbent_rows is None else _incumbent_key(data, incumbent_rows, terms, problem)
     return _search_kernel(data, terms, stop, inc, count_limit)

@@ -93,8 +93,11 @@ class _Best:
     def offer(self, name: str, x: IntArray, stop: Deadline | None) -> bool:
         """Keep ``x`` (after the fragments post-stage) if it beats the best; ties keep
         the earlier plan, so the outcome depends on the order of offers only."""
-        x = keep_lines_whole(self.problem, x, stop)
         obj = evaluate(self.problem, x)
+        if obj.fragments:  # a plan of none is returned as it is: no need to look
+            kept = keep_lines_whole(self.problem, x, stop)
+            if kept is not x:
+                x, obj = kept, evaluate(self.problem, kept)
         terms = self.problem.objective
         if self.obj is None or obj.key(terms) < self.obj.key(terms):
             self.x, self.obj, self.name = x, obj, name
@@ -161,7 +164,7 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
             if core is problem:
                 return _result(best, Status.OPTIMAL, best.obj.children, t0)
             proven = {t: int(getattr(best.obj, t)) for t in head_terms(problem)}
-            x, settled = settle_fragments(problem, best.x, proven, stop)
+            x, settled = settle_fragments(problem, best.x, proven, stop, best.obj.fragments)
             if settled:  # the usual case: no heuristic or MIP needed
                 if not np.array_equal(x, best.x):
                     best.obj = evaluate(problem, x)

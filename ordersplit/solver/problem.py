@@ -175,6 +175,11 @@ class SplitProblem:
         needs only theirs, not the whole order's."""
         if "capacity" in self.__dict__:
             return self.capacity[items]
+        sku = self.single_sku[items]
+        if bool((sku >= 0).all()):  # plain lines (one unit of one SKU each): no division
+            cap = np.minimum(self.stock[:, sku].T, self.quantity[items][:, None])
+            cap[~self.allowed[items]] = 0
+            return cap
         usage = self.usage[items]
         cap = np.full((items.size, self.n_warehouses), np.iinfo(np.int64).max, dtype=np.int64)
         uses = usage > 0
@@ -251,7 +256,14 @@ class SplitProblem:
 
     @cached_property
     def _groups(self) -> tuple[IntArray, ...]:
-        order = np.argsort(self.group, kind="stable")
+        from ordersplit.solver.group_prep import group_order  # the kernels load lazily
+
+        order, ends, done = group_order(self.group, self.n_groups) if \
+            self.group.dtype == np.int64 else (self.group, self.group, False)
+        if done:  # one compiled pass: the stable argsort's slices
+            bounds = ends.tolist()
+        else:
+            order = np.argsort(self.group, kind="stable")
+            bounds = np.searchsorted(self.group[order], np.arange(self.n_groups + 1)).tolist()
         order.setflags(write=False)
-        bounds = np.searchsorted(self.group[order], np.arange(self.n_groups + 1)).tolist()
         return tuple(order[bounds[g]:bounds[g + 1]] for g in range(self.n_groups))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ordersplit.solver.group_prep import fill_items, readonly
 from ordersplit.solver.problem import IntArray, SplitProblem
 
 BIG = np.iinfo(np.int64).max
@@ -81,8 +82,29 @@ def fill_fastest(problem: SplitProblem, items: IntArray, open_wh: IntArray,
     """Assign ``items`` fastest-first inside ``open_wh`` from ``stock`` (consumed in place).
 
     Unsplittable items go first, each to the fastest open warehouse that has all of it.
-    Returns the assignment rows for ``items`` or ``None`` if they do not fit.
+    Returns the assignment rows for ``items`` or ``None`` if they do not fit. One compiled
+    call (:func:`~ordersplit.solver.group_prep.fill_items`) on the usual array types.
     """
+    if _compiled_fill(problem, stock):
+        ro = readonly
+        rows, fits = fill_items(ro(np.asarray(items, dtype=np.int64)),
+                                ro(np.asarray(open_wh, dtype=np.int64)), problem.hours,
+                                problem.quantity, problem.usage, problem.splittable,
+                                problem.allowed, stock)
+        return rows if fits else None
+    return fill_fastest_python(problem, items, open_wh, stock)
+
+
+def _compiled_fill(problem: SplitProblem, stock: IntArray) -> bool:
+    """Whether :func:`fill_items` takes these arrays as they are (else plain Python)."""
+    return (stock.dtype == np.int64 and stock.flags.c_contiguous and stock.flags.writeable
+            and problem.hours.dtype == problem.quantity.dtype == problem.usage.dtype == np.int64
+            and problem.allowed.flags.c_contiguous and problem.usage.flags.c_contiguous)
+
+
+def fill_fastest_python(problem: SplitProblem, items: IntArray, open_wh: IntArray,
+                        stock: IntArray) -> IntArray | None:
+    """:func:`fill_fastest` in plain Python (its definition; the tests compare them)."""
     rows = np.zeros((items.size, problem.n_warehouses), dtype=np.int64)
     order_wh = open_wh[np.lexsort((open_wh, problem.hours[open_wh]))].tolist()
     splittable = problem.splittable[items].tolist()
