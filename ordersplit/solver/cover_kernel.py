@@ -29,6 +29,7 @@ import numba as nb
 import numpy as np
 
 from ordersplit.solver import clock
+from ordersplit.solver.kernel_cache import drop_if_changed
 
 log = logging.getLogger(__name__)
 
@@ -847,5 +848,6 @@ def load_kernels(name: str, kernels: tuple[object, ...], warm_up: Callable[[], N
     return True
 
 
+drop_if_changed(search, (clock,))  # the clock is compiled into these entries
 COMPILED_ON_IMPORT = load_kernels("split kernel", (search, greedy_cover, leaf_key), _warm_up)
 """Whether importing this module compiled the kernels (a cold cache) rather than loaded them."""

@@ -32,7 +32,9 @@ import time
 import numba as nb
 import numpy as np
 
+from ordersplit.solver import clock, cover_kernel
 from ordersplit.solver.cover_kernel import _now, load_kernels
+from ordersplit.solver.kernel_cache import drop_if_changed
 
 CHECK_STEPS = 4096
 """Steps between two looks at the clock."""
@@ -263,5 +265,6 @@ def _warm_up() -> None:
     fewest_cover(cover, np.array([True, True, False]), time.perf_counter() + 60, 100)
 
 
+drop_if_changed(search, (clock, cover_kernel))  # its code is compiled into these entries
 COMPILED_ON_IMPORT = load_kernels("cover local search", (search,), _warm_up)
 """Whether importing this module compiled the search (a cold cache) rather than loaded it."""

@@ -33,7 +33,7 @@ import time
 import numba as nb
 import numpy as np
 
-from ordersplit.solver import cover_kernel, partial_kernel
+from ordersplit.solver import clock, cover_kernel, partial_kernel
 from ordersplit.solver.cover_kernel import _ONE, _now, load_kernels
 from ordersplit.solver.kernel_cache import drop_if_changed
 from ordersplit.solver.partial_kernel import dominance, full_dominated
@@ -610,7 +610,7 @@ def readonly(arr: np.ndarray) -> np.ndarray:
     return view
 
 
-drop_if_changed(group_arrays, (cover_kernel, partial_kernel))  # they call its kernels
+drop_if_changed(group_arrays, (clock, cover_kernel, partial_kernel))  # they call its kernels
 COMPILED_ON_IMPORT = load_kernels(
     "group arrays",
     (group_arrays, bit_arrays, group_bits, whole_warehouses, plain_pieces_bound,

@@ -41,6 +41,7 @@ import time
 import numba as nb
 import numpy as np
 
+from ordersplit.solver import clock, cover_kernel
 from ordersplit.solver.cover_kernel import (
     _ONE,
     COST,
@@ -60,6 +61,7 @@ from ordersplit.solver.cover_kernel import (
     put_worth,
     score,
 )
+from ordersplit.solver.kernel_cache import drop_if_changed
 
 FRAGMENTS_LEVELS, FRAGMENTS_FEWEST = 9, 10  # above every other term code
 """Term codes of line fragments, for groups whose elements are whole lines (one line per
@@ -896,6 +898,7 @@ def _warm_up() -> None:
            np.zeros(4, dtype=np.int64), far, 2)
 
 
+drop_if_changed(search, (clock, cover_kernel))  # its code is compiled into these entries
 COMPILED_ON_IMPORT = load_kernels(
     "partial-stock kernel", (search, greedy_cover, leaf_key, dominance, full_dominated),
     _warm_up)

@@ -25,6 +25,7 @@ import time
 import numba as nb
 import numpy as np
 
+from ordersplit.solver import clock
 from ordersplit.solver import cover_kernel as kernel
 from ordersplit.solver import partial_kernel as pkernel
 from ordersplit.solver.cover_kernel import MAKESPAN, _count, _now, load_kernels
@@ -329,6 +330,6 @@ def _warm_up() -> None:
                       np.zeros(5, dtype=np.int64))
 
 
-drop_if_changed(staged_search, (kernel, pkernel))
+drop_if_changed(staged_search, (clock, kernel, pkernel))
 COMPILED_ON_IMPORT = load_kernels("staged group search", (staged_search,), _warm_up)
 """Whether importing this module compiled the kernel (a cold cache) rather than loaded it."""
