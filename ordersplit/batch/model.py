@@ -350,12 +350,24 @@ def request_for(world: World, tpl: OrderTemplate, view: IntArray) -> tuple[Split
         keep[store] = True
     locs = np.flatnonzero(keep)
     sku_names = tpl.skus
-    whs = []
-    for w in locs.tolist():
-        row = view[w]
-        stock = {sku_names[j]: int(row[j]) for j in np.flatnonzero(row).tolist()}
-        whs.append(world.locations[w].model_copy(update={"stock": stock}))
+    places = world.locations
+    whs = [_with_stock(places[w], {s: u for s, u in zip(sku_names, row, strict=True) if u})
+           for w, row in zip(locs.tolist(), view[locs].tolist(), strict=True)]
     return tpl.request.model_copy(update={"warehouses": whs}), locs
+
+
+def _with_stock(loc: Warehouse, stock: dict[str, int]) -> Warehouse:
+    """``loc.model_copy(update={"stock": stock})`` without its generic steps: a split
+    of an order builds one per location holding its SKUs (about 150 at 200 locations),
+    and pydantic's copy took most of the time outside the solver."""
+    new = object.__new__(Warehouse)
+    fields = dict(loc.__dict__)
+    fields["stock"] = stock
+    object.__setattr__(new, "__dict__", fields)
+    object.__setattr__(new, "__pydantic_extra__", None)
+    object.__setattr__(new, "__pydantic_fields_set__", loc.__pydantic_fields_set__ | {"stock"})
+    object.__setattr__(new, "__pydantic_private__", None)
+    return new
 
 
 def fixed_children(layout: Layout) -> int:
