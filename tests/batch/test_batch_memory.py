@@ -70,3 +70,19 @@ def test_output_chunks_cover_the_owned_orders_in_order(owned_list: list[int], si
     runs = int((np.diff(owned) > 1).sum()) + 1 if owned.size else 0
     if contiguous and owned.size >= MIN_RUN * runs:
         assert all(int(c[-1] - c[0]) == c.size - 1 for c in chunks)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 6), st.integers(0, 8), st.data())
+def test_a_plans_assignment_cells_restore_the_grid(rows: int, cols: int, data: st.DataObject
+                                                   ) -> None:
+    """A solved plan keeps its assignment as nonzero cells; the rebuilt grid is the
+    solver's, values and shape (what the plan builder reads)."""
+    values = data.draw(st.lists(st.integers(0, 300), min_size=rows * cols,
+                                max_size=rows * cols))
+    x = np.array(values, dtype=np.int64).reshape(rows, cols)
+    cells = model.sparse_cells(x)
+    assert cells.shape == (int((x != 0).sum()), 3)
+    back = model.dense_cells(cells, rows, cols)
+    assert back.dtype == np.int64
+    assert np.array_equal(back, x)
