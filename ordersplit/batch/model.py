@@ -19,6 +19,7 @@ plans (which is what makes caching and the "still fits" test sound).
 
 from __future__ import annotations
 
+import io
 import logging
 import pickle
 import threading
@@ -26,11 +27,13 @@ import time
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from ordersplit.batch.reduce import solve_exact
 from ordersplit.models.request import SplitRequest, Warehouse
+from ordersplit.models.validate import parse_request
 from ordersplit.plan.children import DraftChild, Part, draft_children
 from ordersplit.rules.keys import GroupKey, group_key
 from ordersplit.solver.compile import Compiled, Layout, compile_request
@@ -111,10 +114,62 @@ _requests: OrderedDict[tuple[bytes, int | None], SplitRequest] = OrderedDict()
 _requests_lock = threading.Lock()
 
 
+BLOB_SAMPLE: dict[str, Any] = {
+    "order": {"id": "P-1", "currency": "CNY", "destination": "shanghai",
+              "preference": "fewest_children", "backorder": "split",
+              "lines": [{"id": "L1", "sku": "MILK", "quantity": 2, "unit_price": "12.50",
+                         "discount": "1.00"},
+                        {"id": "L2", "sku": "ICE", "quantity": 1, "unit_price": "30.00"},
+                        {"id": "L3", "sku": "FRIDGE", "quantity": 1, "unit_price": "2999.00"}],
+              "shipping_fee": "8.00",
+              "payments": [{"method": "coupon", "amount": "20.00"},
+                           {"method": "cash", "amount": "3035.00"}],
+              "activities": [{"id": "PROMO", "kind": "discount", "amount": "6.00",
+                              "lines": ["L1", "L2"]},
+                             {"id": "GIFT", "kind": "gift", "trigger_lines": ["L3"],
+                              "gift_lines": ["L1"]}]},
+    "catalog": {"MILK": {"merchant": "self", "temperature": "chilled", "tax_rate": "0.09"},
+                "ICE": {"merchant": "self", "temperature": "frozen"},
+                "FRIDGE": {"merchant": "self", "bulky": True, "tax_rate": "0.13"}},
+    "warehouses": [],
+    "rules": {"merchant": True, "warehouse": True, "handling": True, "temperature": True,
+              "bulky": True, "stock": True, "offline_store": True, "bundle": True,
+              "cross_border": True},
+    "options": {"solver": "auto", "time_limit_ms": 200, "objective": ["children", "delivery"]},
+}
+"""The request whose pickle is the preset dictionary of every request blob
+(:func:`blob_dictionary`): most of a request's pickle is class paths and field names,
+which the dictionary holds (a template's blob 0.86 -> 0.36 KB at 200 x 100,000)."""
+
+_dictionary: list[bytes] = []
+
+
+class _SortedSets(pickle._Pickler):  # the Python pickler: it asks reducer_override for sets
+    """A pickler that writes sets sorted, so the same object pickles to the same bytes
+    in every process (a set's order follows the process's string hashes)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if type(obj) in (set, frozenset):
+            return type(obj), (sorted(obj),)
+        return NotImplemented
+
+
+def blob_dictionary() -> bytes:
+    """zlib's preset dictionary for request blobs: the pickle of :data:`BLOB_SAMPLE`,
+    the same bytes in every process of the same code."""
+    if not _dictionary:
+        out = io.BytesIO()
+        _SortedSets(out, protocol=pickle.HIGHEST_PROTOCOL).dump(parse_request(BLOB_SAMPLE))
+        _dictionary.append(out.getvalue())
+    return _dictionary[0]
+
+
 def pack_request(request: SplitRequest) -> bytes:
-    """A validated request as the bytes a template keeps (pickled and compressed: about
-    0.9 KB against 9-20 KB as objects)."""
-    return zlib.compress(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    """A validated request as the bytes a template keeps: pickled and compressed against
+    :func:`blob_dictionary` (about 0.36 KB against 9-20 KB as objects)."""
+    packer = zlib.compressobj(1, zdict=blob_dictionary())
+    return packer.compress(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)) + \
+        packer.flush()
 
 
 def unpack_request(blob: bytes, work_limit: int | None = None) -> SplitRequest:
@@ -127,7 +182,8 @@ def unpack_request(blob: bytes, work_limit: int | None = None) -> SplitRequest:
         if req is not None:
             _requests.move_to_end(key)
             return req
-    req = pickle.loads(zlib.decompress(blob))
+    unpacker = zlib.decompressobj(zdict=blob_dictionary())
+    req = pickle.loads(unpacker.decompress(blob) + unpacker.flush())
     if work_limit is not None:
         req = req.model_copy(update={"options": req.options.model_copy(
             update={"work_limit": work_limit})})
