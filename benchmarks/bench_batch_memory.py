@@ -9,14 +9,17 @@ skipped) with ``--workers`` local processes, writing the tables to ``--out``. Pr
 JSON line: seconds per stage, the peak resident memory of this process and all its
 descendants (summed RSS, and PSS: shared pages split), the driver's own peak, and a
 digest of the written tables (the same batch gives the same digest before and after a
-change that must not alter plans or tables). ``--max-rounds 0`` runs no search round.
-The order tables are written while they are built (``stream=True``) unless
+change that must not alter plans or tables), the CPU seconds of the driver and of the
+slots, the driver's seconds in the garbage collector, and the serial share of the
+search rounds (:data:`SERIAL_KEYS`). ``--max-rounds 0`` runs no search round. The
+order tables are written while they are built (``stream=True``) unless
 ``--whole-tables``.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import json
 import resource
@@ -30,6 +33,13 @@ from bench_scaleout import peak_rss
 from ordersplit.batch import reoptimize
 from ordersplit.batch.scenario import scenario_batch
 from ordersplit.bench.scenario import ScenarioConfig
+
+SERIAL_KEYS = ("rounds", "round_s_mean", "round_serial_s_mean", "round_serial_pct",
+               "serial_work_pct", "round_cpu_driver_s_mean", "round_cpu_slots_s_mean",
+               "serial_cpu_pct", "bytes_per_round", "cpu_driver_sequential_s",
+               "sequential_resolves", "sequential_driver_solves")
+"""Summary figures of the search rounds' serial share (the driver's work over the
+round's, by wall time and by CPU) and of the sequential pass, printed as they are."""
 
 
 def tables_digest(folder: Path) -> str:
@@ -54,6 +64,21 @@ def driver_peak(samples: list[tuple[float, float]]) -> Thread:
     thread = Thread(target=sample, daemon=True)
     thread.start()
     return thread
+
+
+def gc_seconds(total: list[float]) -> None:
+    """Add the seconds this process spends in the cyclic garbage collector to
+    ``total[0]`` (a ``gc`` callback: with millions of live objects a full collection
+    walks them all)."""
+    started: list[float] = [0.0]
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            total[0] += time.perf_counter() - started[0]
+
+    gc.callbacks.append(callback)
 
 
 def timeline(samples: list[tuple[float, float]], points: int = 40) -> list[list[int]]:
@@ -87,9 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         batch = scenario_batch(config, workers=args.workers)
         gen_s = time.perf_counter() - t0
     samples: list[tuple[float, float]] = []
+    in_gc = [0.0]
+    gc_seconds(in_gc)
     with peak_rss() as mem:
         driver_peak(samples)
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         res = reoptimize(batch, workers=args.workers, time_limit_s=36000.0,
                          max_rounds=args.max_rounds, deterministic=True, parts=args.parts,
                          bound_time_limit_s=0.0, out=args.out, stream=not args.whole_tables)
@@ -107,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         "driver_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "driver_mb_timeline": timeline(samples),
         "tables_digest": tables_digest(Path(args.out)),
+        **{k: s.get(k) for k in SERIAL_KEYS if k in s},
+        "cpu_driver_s": round(time.process_time() - cpu0, 1),
+        "driver_gc_s": round(in_gc[0], 1),
+        "cpu_slots_s": s.get("slot_cpu_s"),
         "loadavg": Path("/proc/loadavg").read_text().split()[:3]}))
     return 0
 

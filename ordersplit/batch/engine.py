@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -49,6 +50,11 @@ from ordersplit.solver.problem import IntArray
 
 log = logging.getLogger(__name__)
 
+FREEZE_ORDERS = 10_000
+"""Orders whose lower-bound plans arrive between two ``gc.freeze()`` calls in
+:func:`bound_and_sequential` (:func:`optimize` unfreezes after it): while the batch's
+plans pile up, every full collection walked them all again (the driver spent 21.5 of
+its 64.6 CPU seconds in the collector at 100,000 orders); frozen, they are skipped."""
 POLL_S = 0.05
 """Longest the driver waits for an answer of a slot before it looks again."""
 SPLITS_PER_MESSAGE = 16
@@ -112,7 +118,10 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
     n = len(state.templates)
     stats: dict[str, float] = {}
 
-    lower, sequential, seq_stats = bound_and_sequential(state, runner, progress)
+    try:
+        lower, sequential, seq_stats = bound_and_sequential(state, runner, progress)
+    finally:
+        gc.unfreeze()  # what it froze is collected as usual again
     stats.update(seq_stats)
     stats["sequential_s"] = time.perf_counter() - t0
     check_no_oversell(state.world.stock, sequential)
@@ -239,7 +248,7 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
     todo: dict[int, dict[int, IntArray]] = {s: {} for s in range(runner.workers)}
     started = time.time()
     lb_done = started
-    next_lb = got = finished = messages = resolves = here = here_lb = 0
+    next_lb = got = finished = messages = resolves = here = here_lb = unfrozen = 0
 
     def settle(o: int, plan: OrderPlan) -> None:
         nonlocal finished
@@ -278,7 +287,11 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
                 lower[o] = plan
             scan(chunks[got])
             progress("bound and sequential", len(chunks[got]), n)
+            unfrozen += len(chunks[got])
             got += 1
+        if unfrozen >= FREEZE_ORDERS:  # the plans so far live on: no more GC passes
+            gc.freeze()
+            unfrozen = 0
         for i in reversed([i for i, (_, _, answer) in enumerate(splits) if answer.done()]):
             s, orders, answer = splits.pop(i)
             busy[s] -= 1

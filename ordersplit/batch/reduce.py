@@ -40,6 +40,15 @@ enumerating the smallest sets of tied locations, not already open, that let ever
 SKU of the group take its ``r`` (groups are independent: a child is one group at one
 location). Other terms after makespan and unit minutes, too many tied locations, or
 split by warehouse off with ties: the portfolio is used.
+
+``fragments`` last (the compiler appends it to every objective that does not place
+it): with ties, only when every item is a line of its own and the only item of its
+SKU (:attr:`~ordersplit.solver.problem.SplitProblem.lone_lines`). A line's pieces are
+then the locations its SKU ships from: the faster ones (fixed) and the tied ones it
+takes ``r`` from. Within the locations a group may use (every smallest, then cheapest,
+set of tied locations to open is tried), the fewest tied locations that hold ``r``
+are the largest first; every location of a smallest set is then used (else a smaller
+set would do), so the children stay at their minimum.
 """
 
 from __future__ import annotations
@@ -59,6 +68,7 @@ from ordersplit.solver.stop import Deadline
 log = logging.getLogger(__name__)
 
 FASTEST = ("makespan", "unit_hours")
+FRAGMENTS = "fragments"
 """Objectives starting with these two terms may take :func:`fastest_fill`."""
 TIE_TERMS = ((), ("children",), ("children", "cost"))
 """Terms after :data:`FASTEST` under which ties at the slowest level are resolved."""
@@ -98,12 +108,17 @@ def merge_bundles(problem: SplitProblem) -> SplitProblem | None:
     return reduced if reduced.simple else None
 
 
-def fastest_fill(problem: SplitProblem) -> IntArray | None:
+def fastest_fill(problem: SplitProblem, own_lines: bool = True) -> IntArray | None:
     """An optimal plan of the module docstring's fastest fill, or ``None`` when it does
-    not apply."""
+    not apply. ``own_lines``: whether every item of the problem the caller evaluates
+    the plan on is a line of its own (a merged-bundle relaxation numbers its items'
+    lines afresh)."""
     rest = problem.objective[2:]
     if problem.objective[:2] != FASTEST or not problem.simple:
         return None
+    frag = bool(rest) and rest[-1] == FRAGMENTS
+    if frag:
+        rest = rest[:-1]
     hours = problem.hours
     skus = problem.single_sku
     # per SKU: locations fastest first, units taken, the tied level's locations and rest
@@ -141,20 +156,24 @@ def fastest_fill(problem: SplitProblem) -> IntArray | None:
             continue
         if rest not in TIE_TERMS or not problem.per_warehouse:
             return None
+        if frag and not (own_lines and problem.lone_lines):
+            return None
         if not rest:  # makespan and unit minutes only: every fill is optimal
             for k in multi:
-                choice[k] = fills[k][2]
+                tied = fills[k][2]
+                choice[k] = _fewest(problem, k, tied, fills[k][3]) if frag else tied
             continue
         extra = sorted({int(w) for k in multi for w in fills[k][2].tolist()} - opened)
         if len(extra) > MAX_TIED:
             return None
-        best = _open_fewest(problem, fills, multi, opened, extra, "cost" in rest)
+        best = _open_fewest(problem, fills, multi, opened, extra, "cost" in rest, frag)
         if best is None:
             return None
         allowed_set = opened | set(best)
         for k in multi:
             tied = fills[k][2]
-            choice[k] = tied[[int(w) in allowed_set for w in tied.tolist()]]
+            mine = tied[[int(w) in allowed_set for w in tied.tolist()]]
+            choice[k] = _fewest(problem, k, mine, fills[k][3]) if frag else mine
     x = np.zeros((problem.n_items, problem.n_warehouses), dtype=np.int64)
     for k, (fast, took, tied, rest_units) in fills.items():
         locs, units = fast.tolist(), took.tolist()
@@ -173,22 +192,40 @@ def fastest_fill(problem: SplitProblem) -> IntArray | None:
 
 
 def _open_fewest(problem: SplitProblem, fills: dict[int, tuple[IntArray, IntArray, IntArray, int]],
-                 multi: list[int], opened: set[int], extra: list[int], by_cost: bool
-                 ) -> tuple[int, ...] | None:
-    """The fewest ``extra`` locations (then the cheapest, with ``by_cost``) with which
-    every SKU of ``multi`` can take its rest at its level."""
+                 multi: list[int], opened: set[int], extra: list[int], by_cost: bool,
+                 frag: bool = False) -> tuple[int, ...] | None:
+    """The fewest ``extra`` locations (then the cheapest, with ``by_cost``; then, with
+    ``frag``, those leaving the fewest line pieces: :func:`_fewest`) with which every
+    SKU of ``multi`` can take its rest at its level."""
     for size in range(len(extra) + 1):
-        found: list[tuple[int, tuple[int, ...]]] = []
+        found: list[tuple[int, int, tuple[int, ...]]] = []
         for subset in combinations(extra, size):
             can = opened.union(subset)
             if all(sum(int(problem.stock[w, k]) for w in fills[k][2].tolist() if w in can)
                    >= fills[k][3] for k in multi):
-                found.append((int(problem.cost[list(subset)].sum()) if by_cost else 0, subset))
-                if not by_cost:
+                pieces = 0
+                if frag:
+                    for k in multi:
+                        tied = fills[k][2]
+                        mine = tied[[int(w) in can for w in tied.tolist()]]
+                        pieces += len(_fewest(problem, k, mine, fills[k][3]))
+                found.append((int(problem.cost[list(subset)].sum()) if by_cost else 0,
+                              pieces, subset))
+                if not by_cost and not frag:
                     break
         if found:
-            return min(found)[1]
+            return min(found)[2]
     return None
+
+
+def _fewest(problem: SplitProblem, k: int, locs: IntArray, need: int) -> IntArray:
+    """The fewest of ``locs`` whose stock of SKU ``k`` holds ``need`` units: the largest
+    first (ties by their order in ``locs``), in the order they are taken; all of
+    ``locs`` when even they fall short (the caller's fill then fails)."""
+    order = np.argsort(-problem.stock[locs, k], kind="stable")
+    held = np.cumsum(problem.stock[locs[order], k])
+    count = int(np.searchsorted(held, need)) + 1
+    return locs[order[:count]]
 
 
 def _hand_out(problem: SplitProblem, x: IntArray, items: IntArray, locs: list[int],
@@ -217,7 +254,7 @@ def solve_exact(problem: SplitProblem, solver: str, stop: Deadline) -> SolveResu
         return solve_problem(problem, solver, stop)
     reduced = merge_bundles(problem)
     target = reduced if reduced is not None else problem
-    x = fastest_fill(target)
+    x = fastest_fill(target, own_lines=problem.own_lines)
     if x is not None and not violations(problem, x):
         obj = evaluate(problem, x)
         return SolveResult("fill", Status.OPTIMAL, x, obj, obj.children, stop.elapsed())

@@ -4,7 +4,11 @@ are runs of positions - all without changing a plan or a table."""
 
 from __future__ import annotations
 
+import os
 import pickle
+import subprocess
+import sys
+import zlib
 
 import numpy as np
 from hypothesis import given, settings
@@ -70,3 +74,35 @@ def test_output_chunks_cover_the_owned_orders_in_order(owned_list: list[int], si
     runs = int((np.diff(owned) > 1).sum()) + 1 if owned.size else 0
     if contiguous and owned.size >= MIN_RUN * runs:
         assert all(int(c[-1] - c[0]) == c.size - 1 for c in chunks)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 6), st.integers(0, 8), st.data())
+def test_a_plans_assignment_cells_restore_the_grid(rows: int, cols: int, data: st.DataObject
+                                                   ) -> None:
+    """A solved plan keeps its assignment as nonzero cells; the rebuilt grid is the
+    solver's, values and shape (what the plan builder reads)."""
+    values = data.draw(st.lists(st.integers(0, 300), min_size=rows * cols,
+                                max_size=rows * cols))
+    x = np.array(values, dtype=np.int64).reshape(rows, cols)
+    cells = model.sparse_cells(x)
+    assert cells.shape == (int((x != 0).sum()), 3)
+    back = model.dense_cells(cells, rows, cols)
+    assert back.dtype == np.int64
+    assert np.array_equal(back, x)
+
+
+def test_request_blobs_share_one_dictionary_in_every_process() -> None:
+    """A template's blob is compressed against a preset dictionary that every process
+    builds alike (a worker must read the driver's blobs), whatever its string hashes."""
+    code = ("import hashlib; from ordersplit.batch.model import blob_dictionary; "
+            "print(hashlib.sha256(blob_dictionary()).hexdigest())")
+    digests = {subprocess.run([sys.executable, "-c", code], env={**os.environ,
+                              "PYTHONHASHSEED": str(seed)}, capture_output=True, text=True,
+                              check=True).stdout for seed in (1, 2)}
+    assert len(digests) == 1
+    request = parse_request(next(iter(scenario_requests(CONFIG))))
+    blob = model.pack_request(request)
+    assert len(blob) < len(zlib.compress(pickle.dumps(request), 1))
+    model._requests.clear()
+    assert model.unpack_request(blob) == request

@@ -54,7 +54,9 @@ def problem(rng: np.random.Generator, objective: tuple[str, ...], bundles: int,
 
 
 @pytest.mark.parametrize("objective", [CHILDREN, FASTEST, (*FASTEST, "cost"),
-                                       ("makespan", "unit_hours")])
+                                       ("makespan", "unit_hours"), (*FASTEST, "fragments"),
+                                       (*FASTEST, "cost", "fragments"),
+                                       ("makespan", "unit_hours", "fragments")])
 @pytest.mark.parametrize("share", [False, True])
 def test_shortcuts_reach_the_cpsat_optimum(objective: tuple[str, ...], share: bool) -> None:
     rng = np.random.default_rng(len(objective) + 10 * share)
@@ -70,6 +72,25 @@ def test_shortcuts_reach_the_cpsat_optimum(objective: tuple[str, ...], share: bo
         assert got.objective == evaluate(p, got.assignment)
         shortcut += got.backend in ("fill", "combination")
     assert shortcut > 10
+
+
+def test_fastest_fill_takes_the_rest_from_the_fewest_tied_locations() -> None:
+    """Delivery, children, then fragments (the compiler's last term). X (demand 5) has
+    2 units at hours 10 and the rest at hours 20: 1 at location 1, 3 at location 2, 3 at
+    location 3. One child more either way; 3 units from one location (2 or 3) keep the
+    line in two pieces, where the first locations by index (1, then 2) would make it
+    three."""
+    p = SplitProblem(
+        quantity=np.array([5]), usage=np.array([[1]]), splittable=np.array([True]),
+        group=np.array([0]), stock=np.array([[2], [1], [3], [3]]),
+        allowed=np.ones((1, 4), dtype=bool), hours=np.array([10, 20, 20, 20]),
+        cost=np.zeros(4, dtype=np.int64), objective=(*FASTEST, "fragments"))
+    x = fastest_fill(p)
+    assert x is not None
+    assert x.tolist() == [[2, 0, 3, 0]]
+    exact = solve_problem(p, "cpsat", Deadline(60))
+    assert exact.objective is not None
+    assert evaluate(p, x).key(p.objective) == exact.objective.key(p.objective)
 
 
 def test_merged_bundle_ships_whole_from_one_location() -> None:
