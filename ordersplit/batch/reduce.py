@@ -48,7 +48,10 @@ then the locations its SKU ships from: the faster ones (fixed) and the tied ones
 takes ``r`` from. Within the locations a group may use (every smallest, then cheapest,
 set of tied locations to open is tried), the fewest tied locations that hold ``r``
 are the largest first; every location of a smallest set is then used (else a smaller
-set would do), so the children stay at their minimum.
+set would do), so the children stay at their minimum. Without ties, a SKU that several
+lines share is handed out line by line; when that leaves a line in pieces, a different
+hand-out might keep every line whole (which one is a packing problem), so the fill
+gives way to the portfolio.
 """
 
 from __future__ import annotations
@@ -187,7 +190,10 @@ def fastest_fill(problem: SplitProblem, own_lines: bool = True) -> IntArray | No
             left -= give
         if left > 0:
             return None
-        _hand_out(problem, x, np.flatnonzero(skus == k), locs, units)
+        items = np.flatnonzero(skus == k)
+        _hand_out(problem, x, items, locs, units)
+        if frag and items.size > 1 and bool(((x[items] > 0).sum(axis=1) > 1).any()):
+            return None  # a line of a shared SKU in pieces: another hand-out may keep it whole
     return x
 
 

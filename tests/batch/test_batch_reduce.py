@@ -93,6 +93,25 @@ def test_fastest_fill_takes_the_rest_from_the_fewest_tied_locations() -> None:
     assert evaluate(p, x).key(p.objective) == exact.objective.key(p.objective)
 
 
+def test_fastest_fill_never_claims_fragments_it_did_not_minimise() -> None:
+    """Two lines of one SKU (2 and 3 units); location 0 (hours 10) holds 3, location 1
+    (hours 20) holds 2. Every fastest fill takes 3 from 0 and 2 from 1; handing out
+    line by line splits the second line, while 3 from 0 to the second line and 2 from
+    1 to the first keeps both whole. The fill must not report its own as optimal."""
+    p = SplitProblem(
+        quantity=np.array([2, 3]), usage=np.array([[1], [1]]),
+        splittable=np.array([True, True]), group=np.array([0, 0]),
+        stock=np.array([[3], [2]]), allowed=np.ones((2, 2), dtype=bool),
+        hours=np.array([10, 20]), cost=np.zeros(2, dtype=np.int64),
+        objective=(*FASTEST, "fragments"))
+    exact = solve_problem(p, "cpsat", Deadline(60))
+    assert exact.status == "optimal" and exact.objective is not None
+    assert exact.objective.fragments == 0
+    got = solve_exact(p, "auto", Deadline(60))
+    assert got.objective is not None and got.assignment is not None
+    assert got.objective.key(p.objective) == exact.objective.key(p.objective)
+
+
 def test_merged_bundle_ships_whole_from_one_location() -> None:
     """A bundle of X (1 per unit) and Y (2 per unit), quantity 2: only location 1 holds
     both for 2 units; location 0 holds X for 2 but Y for 1 unit only."""
