@@ -51,7 +51,8 @@ are the largest first; every location of a smallest set is then used (else a sma
 set would do), so the children stay at their minimum. Without ties, a SKU that several
 lines share is handed out line by line; when that leaves a line in pieces, a different
 hand-out might keep every line whole (which one is a packing problem), so the fill
-gives way to the portfolio.
+gives way to the portfolio; so it does when such lines have other items too (a line's
+pieces then also depend on where its other items ship from).
 """
 
 from __future__ import annotations
@@ -192,8 +193,10 @@ def fastest_fill(problem: SplitProblem, own_lines: bool = True) -> IntArray | No
             return None
         items = np.flatnonzero(skus == k)
         _hand_out(problem, x, items, locs, units)
-        if frag and items.size > 1 and bool(((x[items] > 0).sum(axis=1) > 1).any()):
-            return None  # a line of a shared SKU in pieces: another hand-out may keep it whole
+        if frag and items.size > 1 and (
+                not own_lines or bool(((x[items] > 0).sum(axis=1) > 1).any())):
+            return None  # a shared SKU's line in pieces (or lines of several items, whose
+            # pieces depend on their other items): another hand-out may have fewer
     return x
 
 

@@ -112,6 +112,25 @@ def test_fastest_fill_never_claims_fragments_it_did_not_minimise() -> None:
     assert got.objective.key(p.objective) == exact.objective.key(p.objective)
 
 
+def test_fastest_fill_never_claims_fragments_of_lines_with_several_items() -> None:
+    """Line 0 has items A (SKU a, 2 units) and B (SKU b, 2 units); line 1 is item C (SKU
+    a, 2 units). Location 0 (hours 10) holds a: 2; location 1 (hours 20) holds a: 2 and
+    b: 2. Handing SKU a out item by item sends A to 0 and C to 1, each item whole, yet
+    line 0 ships from two locations; C from 0 and A from 1 keeps line 0 whole."""
+    p = SplitProblem(
+        quantity=np.array([2, 2, 2]), usage=np.array([[1, 0], [0, 1], [1, 0]]),
+        splittable=np.array([True, True, True]), group=np.array([0, 0, 0]),
+        stock=np.array([[2, 0], [2, 2]]), allowed=np.ones((3, 2), dtype=bool),
+        hours=np.array([10, 20]), cost=np.zeros(2, dtype=np.int64),
+        objective=(*FASTEST, "fragments"), line=np.array([0, 0, 1]))
+    exact = solve_problem(p, "cpsat", Deadline(60))
+    assert exact.status == "optimal" and exact.objective is not None
+    assert exact.objective.fragments == 0
+    got = solve_exact(p, "auto", Deadline(60))
+    assert got.objective is not None and got.assignment is not None
+    assert got.objective.key(p.objective) == exact.objective.key(p.objective)
+
+
 def test_merged_bundle_ships_whole_from_one_location() -> None:
     """A bundle of X (1 per unit) and Y (2 per unit), quantity 2: only location 1 holds
     both for 2 units; location 0 holds X for 2 but Y for 1 unit only."""
