@@ -303,3 +303,32 @@ def test_too_few_never_prunes_a_node_with_a_cover_within_the_room(seed: int, n_e
             assert fewest is None or fewest > room, (room, fewest)
         if room == 0 and n_unc:
             assert too_few
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.integers(1, 8), st.sampled_from([3, 6, 9, 70, 140]))
+def test_two_cover_is_exactly_whether_two_available_warehouses_cover_a_node(
+        seed: int, n_elements: int, n_wh: int) -> None:
+    """The partial kernel ends a node two warehouses from a leaf when no two available
+    warehouses cover its remaining units (:func:`partial_kernel._two_cover`): it must
+    never end a node that has such a pair (or a single warehouse), else a plan would be
+    lost, and it should find that no pair exists wherever none does. Against every pair
+    of small random nodes, with one to three words of warehouses (partial stocks of 1-5
+    units against remaining demands of 0-8)."""
+    from ordersplit.solver import cover_kernel, partial_kernel
+
+    rng = np.random.default_rng(seed)
+    sup = np.where(rng.random((n_wh, n_elements)) < 0.5,
+                   rng.integers(1, 6, size=(n_wh, n_elements)), 0).astype(np.int64)
+    res = rng.integers(0, 9, size=n_elements).astype(np.int64)  # 0: already covered
+    av_rows = rng.random(n_wh) < 0.8
+    cand = cover_kernel.pack((sup > 0).T.copy())
+    av = cover_kernel.pack(av_rows[None, :])[0]
+    open_wh = np.flatnonzero(av_rows).tolist()
+    exists = not res.any() or any((sup[list(combo)].sum(axis=0) >= res).all()
+                                  for size in (1, 2)
+                                  for combo in itertools.combinations(open_wh, size))
+    found = partial_kernel._two_cover(sup, cand, res, av, np.zeros(n_elements, dtype=np.int64),
+                                      np.zeros(av.size, dtype=np.uint64),
+                                      np.zeros(1, dtype=np.int64))
+    assert found == exists, (found, exists)

@@ -272,6 +272,76 @@ def _too_few(reach: np.ndarray, av: np.ndarray, room: int, n_unc: int,
 
 
 @nb.njit(cache=True)
+def _two_cover(sup: np.ndarray, cand: np.ndarray, res: np.ndarray, av: np.ndarray,
+               left: np.ndarray, mask: np.ndarray, work: np.ndarray) -> bool:
+    """Whether at most two available warehouses cover every remaining unit (exact).
+
+    One of them supplies the element with the fewest available candidates; for each
+    such ``w`` the other must be a candidate of every element ``w`` leaves short, so
+    the candidate masks of those elements are and-ed, and the few warehouses left are
+    checked unit by unit. An earlier ``w`` need not be the partner of a later one (its
+    pairs were all tried). At nodes two warehouses from a leaf this replaces the
+    bounds: most of them have no such pair, and this costs less than the shares."""
+    n_left = 0
+    e0 = -1
+    fewest = 1 << 60
+    for e in range(res.size):
+        if res[e] > 0:
+            left[n_left] = e
+            n_left += 1
+            n = n_available(cand, e, av)
+            if n < fewest:
+                fewest = n
+                e0 = e
+    if n_left == 0:
+        return True
+    work[0] += n_left
+    for i in range(av.size):
+        x = cand[e0, i] & av[i]
+        tried_i = np.uint64(0)
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            tried_i |= _ONE << np.uint64(w & 63)
+            mask[:] = av
+            mask[:i] &= ~(cand[e0, :i] & av[:i])  # the earlier candidates of e0
+            mask[i] &= ~tried_i
+            short = 0
+            empty = False
+            for t in range(n_left):
+                e = left[t]
+                if res[e] > sup[w, e]:
+                    short += 1
+                    nz = np.uint64(0)
+                    for j in range(mask.size):
+                        mask[j] &= cand[e, j]
+                        nz |= mask[j]
+                    if nz == 0:
+                        empty = True
+                        break
+            work[0] += n_left
+            if short == 0:
+                return True
+            if empty:
+                continue
+            for j in range(mask.size):
+                y = mask[j]
+                while y:
+                    v = 64 * j + _low(y)
+                    y &= y - _ONE
+                    ok = True
+                    for t in range(n_left):
+                        e = left[t]
+                        if res[e] > sup[w, e] + sup[v, e]:
+                            ok = False
+                            break
+                    work[0] += n_left
+                    if ok:
+                        return True
+    return False
+
+
+@nb.njit(cache=True)
 def _dual_bound(cand: np.ndarray, sup: np.ndarray, res: np.ndarray, av: np.ndarray,
                 k_order: np.ndarray, reach: np.ndarray, slack: np.ndarray) -> float:
     """Covering-LP dual bound (a float; a cover has at least its ceiling) on the LP whose
@@ -630,6 +700,7 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
     key = np.zeros(best_key.size, dtype=np.int64)
     work = np.zeros(1, dtype=np.int64)
     scratch = np.zeros(nw, dtype=np.uint64)
+    left = np.zeros(max(n_e, 1), dtype=np.int64)
     tie = 0 if terms.size else 1  # a leaf must beat the count unless later terms decide
     res[0, :] = demand
     base = _count(chosen0)
@@ -675,14 +746,18 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
             else:
                 has_best = state[0] != 0
                 pick = -1
-                if has_best:
-                    work[0] += _reach(sup, welem, wdeg, res[d], av[d], reach)
-                if not (has_best and _too_few(reach, av[d], best_key[0] - d - base - tie,
-                                              n_unc, best_r)):
-                    pick = _branch_element(sup, cand, by_size, n_by, hours, cost, worth, demand,
-                                           k_order, terms, res[d], av[d], chm[d], d + base,
-                                           min_count, best_key, has_best, tie, union, reach,
-                                           costs, work, slack, mcs)
+                room = best_key[0] - d - base - tie
+                if has_best and room == 2 and not _two_cover(sup, cand, res[d], av[d], left,
+                                                             scratch, work):
+                    pass  # no two warehouses finish it: no leaf below
+                else:
+                    if has_best:
+                        work[0] += _reach(sup, welem, wdeg, res[d], av[d], reach)
+                    if not (has_best and _too_few(reach, av[d], room, n_unc, best_r)):
+                        pick = _branch_element(sup, cand, by_size, n_by, hours, cost, worth,
+                                               demand, k_order, terms, res[d], av[d], chm[d],
+                                               d + base, min_count, best_key, has_best, tie,
+                                               union, reach, costs, work, slack, mcs)
                 if pick >= 0:
                     n = 0
                     for i in range(nw):
