@@ -29,7 +29,8 @@ seconds alone over the round; ``serial_cpu_pct``: the driver's CPU over all the
 round's CPU) and ``bytes_per_round`` through the driver. The joint
 bound's LP is skipped (``bound_time_limit_s=0``): it is serial and measured elsewhere
 (``bench_bound_gap.py``). ``--clock`` runs within ``--time-limit-s`` instead (for
-time and memory at 100,000 orders)::
+time and memory at 100,000 orders). The LocalCluster's workers are forked by default
+(``--dask-start``; Dask's own default, spawn, imports everything again per worker)::
 
     python benchmarks/bench_scaleout.py --orders 100000 --warehouses 50 --skus 20000 \
         --modes local --clock --time-limit-s 300 --parts 10 --max-rounds 0
@@ -145,13 +146,16 @@ def run_here(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str
     cpu0 = sum(me.cpu_times()[:2])
     t0 = time.perf_counter()
     if mode == "dask":
+        import dask
         from distributed import Client, LocalCluster
 
         # the workers import the batch code as they start (``--preload``, as a
-        # deployed cluster would), not inside the first task of the run
-        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None,
-                          preload=["ordersplit.batch.slots"]) as cluster, \
+        # deployed cluster would), not inside the first task of the run; forked
+        # (``--dask-start fork``) they are copies of this process, which has it already
+        with dask.config.set({"distributed.worker.multiprocessing-method": args.dask_start}), \
+                LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                             dashboard_address=None,
+                             preload=["ordersplit.batch.slots"]) as cluster, \
                 Client(cluster) as client:
             t_cluster = time.perf_counter() - t0
             cluster_cpu = (sum(me.cpu_times()[:2]) - cpu0, _children_cpu_s(me))
@@ -181,6 +185,7 @@ def run_here(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str
             "round_cpu_slots_s_mean", "round_cpu_busiest_s_mean", "serial_cpu_pct",
             "round_idle_s_mean", "slot_cpu_balance_pct", "slot_cpu_s", "slot_cpu_busiest_s")
     return {"mode": mode, "workers": 1 if mode == "1" else args.workers, "orders": args.orders,
+            **({"dask_start": args.dask_start} if mode == "dask" else {}),
             "wall_s": round(wall, 2), "cluster_start_s": round(t_cluster, 2),
             **{k: s.get(k) for k in keys}, "stages_s": s.get("stages_s"),
             "cpu_stages_s": s.get("cpu_stages_s"),
@@ -346,6 +351,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="the joint bound's LP (default 0: skipped)")
     p.add_argument("--start-method", choices=["auto", "forkserver", "fork", "spawn"],
                    help="how local worker processes start (default: the runner's)")
+    p.add_argument("--dask-start", choices=["fork", "spawn", "forkserver"], default="fork",
+                   help="how the LocalCluster's nannies start their workers (Dask's "
+                        "distributed.worker.multiprocessing-method; Dask's default is spawn, "
+                        "which imports everything again in each worker: seconds)")
     p.add_argument("--pss", action="store_true",
                    help="also the peak proportional memory (reads every process's page "
                    "map twice a second: adds CPU to the driver)")

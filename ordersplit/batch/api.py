@@ -292,6 +292,9 @@ STREAM_WINDOW = 20_000
 of rows in the driver at a time)."""
 OUTPUT_S_PER_ORDER = 0.0003
 """Seconds to write one order's rows to files (measured: 0.6 s for 2,000 orders)."""
+TABLE_CHUNK_MAX = 8192
+"""Most orders in one chunk of the output tables (a chunk's rows are held whole on its
+slot and in the driver until joined)."""
 SAMPLE = 64
 """Orders whose output is built ahead to estimate the time the later stages need."""
 
@@ -403,7 +406,9 @@ def _window_tables(state: BatchState, runner: Runner, final: Sequence[OrderPlan]
     dropped as soon as they are joined: the rows are then usually in order already and
     need no sorted copy (at a million orders the tables take gigabytes)."""
     n = hi - lo
-    size = max(64, min(8192, n // max(1, 2 * runner.workers) or 1))
+    # one chunk per slot up to TABLE_CHUNK_MAX orders: a chunk's money frames have a
+    # fixed cost (about 0.05-0.1 s of CPU), so two chunks where one does cost more
+    size = max(64, min(TABLE_CHUNK_MAX, -(-n // runner.workers)))
     chunks: list[tuple[int, dict[str, pd.DataFrame]]] = []
     failures: dict[int, str] = {}
     for orders, chunk in runner.output(table_chunk, final, size, contiguous=True,

@@ -57,8 +57,6 @@ plans pile up, every full collection walked them all again (the driver spent 21.
 its 64.6 CPU seconds in the collector at 100,000 orders); frozen, they are skipped."""
 POLL_S = 0.05
 """Longest the driver waits for an answer of a slot before it looks again."""
-SPLITS_PER_MESSAGE = 16
-"""Most splits sent to a slot in one message."""
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done_increment, stage_total)``: a no-op by default."""
@@ -139,7 +137,7 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
     n_parts = parts or part_count(n, runner.workers, deterministic)
     t_search = time.perf_counter()
     end = t0 + time_limit_s
-    if search_budget is not None:
+    if search_budget is not None and not deterministic:  # (it builds sample output here)
         end = min(end, t_search + search_budget(best))
     max_moves = None
     if deterministic:
@@ -219,7 +217,8 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
     here when this process has nothing else to do - while orders that share no column
     with it go on. A free slot takes splits first, else the next lower-bound chunk
     (which it then owns); on a Dask cluster, where every message is a scheduler task,
-    the splits are all made here, overlapping the bound on the workers. While no slot
+    a slot takes splits only in batches (``Transport.splits_per_message``; fewer ready
+    ones are made here, overlapping the bound on the workers). While no slot
     is up yet (worker processes take a second or more to start), this process bounds
     the next chunks itself and hands them to a slot. The plans are
     exactly those of serial sequential splitting
@@ -309,11 +308,12 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
                 resolves += 1
                 todo[int(runner.owner[o])][o] = ledger.view(state.templates[o])
             moved = True
+        fewest, most = runner.transport.splits_per_message
         for s in range(runner.workers):
             if busy[s]:
                 continue
-            if todo[s] and runner.transport.small_messages:
-                orders = sorted(todo[s])[:SPLITS_PER_MESSAGE]
+            if todo[s] and len(todo[s]) >= fewest:
+                orders = sorted(todo[s])[:most]
                 splits.append((s, orders, runner.split(s, orders,
                                                        [todo[s].pop(o) for o in orders])))
                 messages += 1

@@ -8,6 +8,10 @@ in which the slots answer, the plans must be the serial ones, plan by plan."""
 
 from __future__ import annotations
 
+import os
+import signal
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -38,13 +42,18 @@ def same(a: OrderPlan, b: OrderPlan) -> bool:
             and np.array_equal(a.short_cols, b.short_cols))
 
 
-def check_against_serial(work: BatchInput, workers: int) -> tuple[dict[str, float], int]:
-    """The engine's lower-bound and sequential plans with ``workers`` slots equal the
-    serial ones plan by plan; its figures and the serial pass's count of splits."""
+def check_against_serial(work: BatchInput, workers: int, scheduler: Any = None,
+                         splits_per_message: tuple[int, int] | None = None
+                         ) -> tuple[dict[str, float], int]:
+    """The engine's lower-bound and sequential plans with ``workers`` slots (or on the
+    Dask ``scheduler``) equal the serial ones plan by plan; its figures and the serial
+    pass's count of splits."""
     state = _state(work, 0.2, True, None)
     lower_ref = lower_bound_plans(state, range(len(work.templates)))
     seq_ref, solves = sequential_plans(state, lower_ref, Ledger.full(work.world.stock))
-    runner = make_runner(state, workers)
+    runner = make_runner(state, workers, scheduler)
+    if splits_per_message is not None:
+        runner.transport.splits_per_message = splits_per_message
     try:
         lower, seq, stats = bound_and_sequential(state, runner)
     finally:
@@ -76,6 +85,25 @@ def test_two_local_processes_give_the_serial_sequential_plans(kind: str) -> None
         assert stats["sequential_messages"] < solves and stats["sequential_depth"] < solves
 
 
+@pytest.mark.parametrize("batch_of", [(1, 256), (8, 256), None])
+def test_a_dask_cluster_gives_the_serial_sequential_plans(
+        batch_of: tuple[int, int] | None) -> None:
+    """On a Dask cluster the slots take the sequential pass's splits in batches (one task
+    for many splits; the driver makes those that come alone): the plans are still the
+    serial ones, plan by plan, and the splits are shared between the workers and the
+    driver."""
+    distributed = pytest.importorskip("distributed")
+    work = _instance("scn-scarce", 300, 7)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        stats, solves = check_against_serial(work, 2, client, batch_of)
+    assert solves > 20
+    assert stats["sequential_driver_solves"] <= solves
+    if batch_of is not None and batch_of[0] == 1:  # any waiting split goes to a free slot
+        assert 0 < stats["sequential_messages"] < solves
+
+
 def test_a_worker_that_dies_fails_the_pass_instead_of_hanging_it() -> None:
     """A worker process killed while the driver waits for answers makes the pass raise
     :class:`WorkerError` (the driver waits on ``done()``, which says so)."""
@@ -92,6 +120,28 @@ def test_a_worker_that_dies_fails_the_pass_instead_of_hanging_it() -> None:
             bound_and_sequential(state, runner)
     finally:
         runner.close()
+
+
+def test_a_dask_worker_that_dies_fails_the_pass_instead_of_hanging_it() -> None:
+    """A Dask worker killed before the pass (its nanny starts a new one, which holds
+    none of the slot's state): the driver does not wait forever for answers pinned to
+    the dead worker, it raises :class:`WorkerError` naming it, and closing the runner
+    afterwards does not hang either."""
+    distributed = pytest.importorskip("distributed")
+    work = _instance("scn-scarce", 200, 3)
+    state = _state(work, 0.2, True, None)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        runner = make_runner(state, 2, client)
+        try:
+            pids = client.run(os.getpid)
+            victim = runner.transport.addresses[0]  # type: ignore[attr-defined]
+            os.kill(pids[victim], signal.SIGKILL)
+            with pytest.raises(WorkerError, match="left the cluster"):
+                bound_and_sequential(state, runner)
+        finally:
+            runner.close()
 
 
 def test_chunks_bounded_by_the_driver_while_the_workers_start_are_handed_over(
