@@ -100,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         names = [n for n in args.weighted.split(",") if n] or [
             n for n in instance_names(root) if n.startswith(UNICOST_GROUPS)] + list(WEIGHTED_AD)
         paths, missing = weighted_paths(names, root, ad)
-        weighted = weighted_vs_highs(paths, limit_s=args.weighted_limit, repeats=args.repeats)
+        weighted = weighted_vs_highs(paths, limit_s=args.weighted_limit, repeats=args.repeats,
+                                     optima_dirs=[root])
     load_after = os.getloadavg()
     print(f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after; "
           f"{time.perf_counter() - started:.0f} s")
@@ -122,8 +123,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  geometric mean ratio {gm:.2f} ({'PASS' if gm >= 1 else 'FAIL'}: goal >= 1, "
               f"auto at least as fast); range {weighted['ratio'].min():.2f}-"
               f"{weighted['ratio'].max():.2f}; values differ on {len(wrong)} instance(s)")
+        for family, rows in weighted.groupby(weighted["instance"].str[:4]):
+            print(f"  {family}: geometric mean ratio {geometric_mean(rows['ratio'].tolist()):.2f}, "
+                  f"CPU {geometric_mean(rows['cpu_ratio'].tolist()):.2f} ({len(rows)} instances)")
+        off = weighted[(weighted["auto"] - weighted["optimum"]).abs() > 1e-6]
+        print(f"  auto off the optimum on {len(off)} instance(s); not proven on "
+              f"{int((~weighted['auto_proven'].astype(bool)).sum())}")
         summary["weighted_ratio_geomean"] = gm
         summary["weighted_ratio_median"] = float(np.median(weighted["ratio"]))
+        summary["weighted_cpu_ratio_geomean"] = geometric_mean(weighted["cpu_ratio"].tolist())
     if missing:
         print(f"  skipped (file not found): {', '.join(missing)}", file=sys.stderr)
         summary["missing"] = missing
