@@ -7,9 +7,10 @@
   HiGHS set-cover model (``ordersplit/bench/reference.py``: binary columns, one
   covering row per element, built from the parsed instance and timed with it), one
   right after the other on each instance; the ratio HiGHS s / auto s (above 1: ``auto``
-  faster) and its geometric mean. The A-D files are not in ``shared/data/orlib_scp``;
-  point ``--ad-dir`` at a folder holding ``scpa1.txt`` .. ``scpd5.txt`` (OR-Library,
-  e.g. ``pinam45/USCP_instances``, folder ``OR-Library/``); missing ones are skipped.
+  faster) and its geometric mean. The A-D files (4.5 MB) are not committed:
+  ``benchmarks/get_orlib_ad.py`` puts them, checksummed, into ``data/orlib_scp/`` where
+  this finds them; or point ``--ad-dir`` (or ``$ORDERSPLIT_ORLIB_AD``) at a folder holding
+  ``scpa1.txt`` .. ``scpd5.txt``; missing ones are skipped and listed.
 
     python benchmarks/orlib_engine.py --quick --out bench-out/orlib      # a few minutes
     python benchmarks/orlib_engine.py --out bench-out/orlib              # full: ~35 min+
@@ -38,6 +39,7 @@ from ordersplit.bench.orlib_table import (
 )
 from ordersplit.io.datasets import data_dir
 
+AD_ENV = "ORDERSPLIT_ORLIB_AD"
 QUICK_UNICOST = ("scp41", "scp51", "scp61")
 QUICK_WEIGHTED = ("scp41", "scp51", "scp61", "scpa1", "scpb1", "scpc1", "scpd1")
 
@@ -46,8 +48,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--orlib-dir", type=Path, default=None,
                    help="4.x-6.x files and optima (default shared/data/orlib_scp)")
-    p.add_argument("--ad-dir", type=Path, default=None,
-                   help="folder with scpa1..scpd5 (default: --orlib-dir)")
+    p.add_argument("--ad-dir", type=Path, default=os.environ.get(AD_ENV) or None,
+                   help=f"folder with scpa1..scpd5 (default: ${AD_ENV}, else --orlib-dir; "
+                        "benchmarks/get_orlib_ad.py fetches them)")
     p.add_argument("--unicost", default="", help="comma-separated instances (default all 4.x-6.x)")
     p.add_argument("--unicost-limits", default="10,60", help="seconds, comma-separated")
     p.add_argument("--weighted", default="", help="comma-separated instances (default 4.x-6.x, A-D)")
@@ -83,7 +86,7 @@ def weighted_paths(names: list[str], root: Path, ad: Path) -> tuple[list[Path], 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     root = args.orlib_dir or data_dir() / "orlib_scp"
-    ad = args.ad_dir or root
+    ad = Path(args.ad_dir) if args.ad_dir else root
     load_before = os.getloadavg()
     started = time.perf_counter()
     unicost = pd.DataFrame()
@@ -97,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         names = [n for n in args.weighted.split(",") if n] or [
             n for n in instance_names(root) if n.startswith(UNICOST_GROUPS)] + list(WEIGHTED_AD)
         paths, missing = weighted_paths(names, root, ad)
-        weighted = weighted_vs_highs(paths, limit_s=args.weighted_limit, repeats=args.repeats)
+        weighted = weighted_vs_highs(paths, limit_s=args.weighted_limit, repeats=args.repeats,
+                                     optima_dirs=[root])
     load_after = os.getloadavg()
     print(f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after; "
           f"{time.perf_counter() - started:.0f} s")
@@ -119,8 +123,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  geometric mean ratio {gm:.2f} ({'PASS' if gm >= 1 else 'FAIL'}: goal >= 1, "
               f"auto at least as fast); range {weighted['ratio'].min():.2f}-"
               f"{weighted['ratio'].max():.2f}; values differ on {len(wrong)} instance(s)")
+        for family, rows in weighted.groupby(weighted["instance"].str[:4]):
+            print(f"  {family}: geometric mean ratio {geometric_mean(rows['ratio'].tolist()):.2f}, "
+                  f"CPU {geometric_mean(rows['cpu_ratio'].tolist()):.2f} ({len(rows)} instances)")
+        off = weighted[(weighted["auto"] - weighted["optimum"]).abs() > 1e-6]
+        print(f"  auto off the optimum on {len(off)} instance(s); not proven on "
+              f"{int((~weighted['auto_proven'].astype(bool)).sum())}")
         summary["weighted_ratio_geomean"] = gm
         summary["weighted_ratio_median"] = float(np.median(weighted["ratio"]))
+        summary["weighted_cpu_ratio_geomean"] = geometric_mean(weighted["cpu_ratio"].tolist())
     if missing:
         print(f"  skipped (file not found): {', '.join(missing)}", file=sys.stderr)
         summary["missing"] = missing

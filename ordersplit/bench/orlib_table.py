@@ -21,10 +21,11 @@ import math
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -243,39 +244,54 @@ def unicost_gaps(folder: str | Path | None = None, *, instances: Sequence[str] |
     return pd.DataFrame(rows)
 
 
+def _cpu_timed(run: Callable[..., tuple[float, bool, float]], *args: Any, **kwargs: Any,
+               ) -> tuple[float, bool, float, float]:
+    """``run(*args, **kwargs)``'s (value, proven, seconds) and the process CPU seconds it took."""
+    c0 = time.process_time()
+    value, proven, took = run(*args, **kwargs)
+    return value, proven, took, time.process_time() - c0
+
+
 def weighted_vs_highs(paths: Sequence[Path], *, limit_s: float = 60.0, repeats: int = 1,
-                      progress: bool = True) -> pd.DataFrame:
+                      progress: bool = True, optima_dirs: Sequence[Path] = ()) -> pd.DataFrame:
     """``auto`` (``split()``, objective ``cost``) against a plain HiGHS set-cover model.
 
     Both run on each instance one right after the other (``repeats`` alternations; the
-    median time of each is kept), so the ratio sees the same machine load. ``ratio`` is
-    HiGHS seconds / auto seconds: above 1 means ``auto`` is faster.
+    median wall and CPU time of each is kept), so the ratio sees the same machine load.
+    ``ratio`` is HiGHS seconds / auto seconds (``cpu_ratio`` the same in process CPU
+    seconds, less sensitive to load): above 1 means ``auto`` is faster. The optima come
+    from ``optima.csv`` in the files' folders and in ``optima_dirs``.
     """
     from ordersplit.bench.reference import highs_set_cover
 
     optima: dict[str, int] = {}
-    for folder in dict.fromkeys(p.parent for p in paths):
+    for folder in dict.fromkeys([*optima_dirs, *(p.parent for p in paths)]):
         if (folder / "optima.csv").exists():
             optima.update(load_optima(folder))
     rows: list[dict[str, object]] = []
     for path in tqdm(paths, desc="weighted", file=sys.stderr, disable=not progress):
         inst = read_scp(path)
-        auto_s, highs_s = [], []
+        auto_s, highs_s, auto_cpu, highs_cpu = [], [], [], []
         t0 = time.perf_counter()  # parse + compile alone, to see where auto's time goes
         req = scp_to_request(inst, objective=("cost",))
         compile_request(parse_request(json.dumps(req)))
         prep = time.perf_counter() - t0
         for _ in range(repeats):
-            a_value, a_proven, a_took = _split_value(inst, unicost=False, limit_s=limit_s)
-            h_value, h_proven, h_took = highs_set_cover(inst, limit_s)
+            a_value, a_proven, a_took, a_cpu = _cpu_timed(_split_value, inst, unicost=False,
+                                                          limit_s=limit_s)
+            h_value, h_proven, h_took, h_cpu = _cpu_timed(highs_set_cover, inst, limit_s)
             auto_s.append(a_took)
             highs_s.append(h_took)
+            auto_cpu.append(a_cpu)
+            highs_cpu.append(h_cpu)
         a, h = float(np.median(auto_s)), float(np.median(highs_s))
+        a_c, h_c = float(np.median(auto_cpu)), float(np.median(highs_cpu))
         rows.append({
             "instance": inst.name, "rows": inst.rows, "cols": inst.cols,
             "optimum": optima.get(inst.name), "auto": a_value, "auto_proven": a_proven,
             "auto_s": a, "auto_parse_compile_s": prep, "highs": h_value,
             "highs_proven": h_proven, "highs_s": h, "ratio": h / a,
+            "auto_cpu_s": a_c, "highs_cpu_s": h_c, "cpu_ratio": h_c / a_c if a_c > 0 else float("nan"),
         })  # fmt: skip
     return pd.DataFrame(rows)
 

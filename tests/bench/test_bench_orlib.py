@@ -60,7 +60,8 @@ def test_cover_cost_checks_coverage() -> None:
 
 def test_load_optima() -> None:
     optima = load_optima(ORLIB)
-    assert optima["scp41"] == 429 and optima["scpe1"] == 5 and len(optima) == 30
+    assert optima["scp41"] == 429 and optima["scpe1"] == 5 and optima["scpd5"] == 61
+    assert len(optima) == 50  # 4.x-6.x, e.x, and A-D (files: benchmarks/get_orlib_ad.py)
     unicost = load_optima(ORLIB, unicost=True)
     assert unicost["scp41"] == 38
     assert load_optima(ORLIB / "optima_unicost.csv") == unicost

@@ -180,7 +180,7 @@ def test_weighted_table_runs_auto_and_highs_on_a_file(tmp_path: Path) -> None:
     table = weighted_vs_highs([tmp_path / "scpt1.txt"], limit_s=20, progress=False)
     row = table.iloc[0]
     assert row["auto"] == row["highs"] == 4 and row["auto_proven"] and row["highs_proven"]
-    assert row["ratio"] > 0
+    assert row["ratio"] > 0 and row["cpu_ratio"] > 0 and row["auto_cpu_s"] > 0
 
 
 def test_split_engine_cli_writes_rows_summary_and_goals(tmp_path: Path, capsys) -> None:
