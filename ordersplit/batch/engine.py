@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ordersplit.batch.bound import JointBound
+from ordersplit.batch.heap import release
 from ordersplit.batch.ledger import Ledger, apply_changes, check_no_oversell
 from ordersplit.batch.model import OrderPlan, safe_solve
 from ordersplit.batch.partition import CUTS, make_tasks
@@ -122,6 +123,7 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
         lower, sequential, seq_stats = bound_and_sequential(state, runner, progress)
     finally:
         gc.unfreeze()  # what it froze is collected as usual again
+    release("bound and sequential")
     stats.update(seq_stats)
     stats["sequential_s"] = time.perf_counter() - t0
     check_no_oversell(state.world.stock, sequential)
@@ -193,6 +195,7 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
         rounds += 1
         idle = 0 if after < before else idle + 1
     check_no_oversell(state.world.stock, plans)
+    release("search")
     if _better(best, plans):  # cannot happen: moves are only kept when they improve
         raise AssertionError("the search made the batch worse than its warm start")
     stats.update(search_s=time.perf_counter() - t_search, rounds=rounds, moves_tried=tried,
@@ -326,8 +329,11 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
             moved = True
         if moved or finished == n:
             continue
-        waiting = [(o, s) for s in todo for o in todo[s]]
-        if waiting:  # every slot busy: the earliest split waiting is made here
+        # every slot busy: on Dask (no small messages) or in one process the earliest
+        # split waiting is made here; local worker processes get it when one is free
+        waiting = [] if remote and runner.transport.small_messages else \
+            [(o, s) for s in todo for o in todo[s]]
+        if waiting:
             o, s = min(waiting)
             view = todo[s].pop(o)
             here += 1
