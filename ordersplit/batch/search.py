@@ -54,7 +54,14 @@ from ordersplit.batch.joint import (
     shipping_avail,
 )
 from ordersplit.batch.ledger import Ledger
-from ordersplit.batch.model import OrderPlan, OrderTemplate, World, clipped_view, safe_solve
+from ordersplit.batch.model import (
+    OrderPlan,
+    OrderTemplate,
+    World,
+    clipped_view,
+    safe_solve,
+    with_full_view,
+)
 from ordersplit.solver.problem import IntArray
 
 log = logging.getLogger(__name__)
@@ -134,10 +141,12 @@ class BatchState:
 
 
 def lower_bound_plans(state: BatchState, orders: Sequence[int]) -> list[OrderPlan]:
-    """Each order of ``orders`` split exactly with all the stock."""
+    """Each order of ``orders`` split exactly with all the stock (the plans hold
+    :data:`~ordersplit.batch.model.FULL_VIEW`: their view is the stock's)."""
     stock = state.world.stock
-    return [safe_solve(state.world, state.templates[o],
-                        clipped_view(state.templates[o], stock), state.order_limit_s, work=True)
+    return [with_full_view(safe_solve(state.world, state.templates[o],
+                                      clipped_view(state.templates[o], stock),
+                                      state.order_limit_s, work=True))
             for o in orders]
 
 
