@@ -218,11 +218,9 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
     their plans, the stock it sees is final. This process keeps, per column, the last
     order that uses it; an order whose predecessors all have plans is *ready*: it keeps
     its lower-bound plan when that fits, else its clipped view is split - by the slot
-    owning it when that slot is free (:class:`~ordersplit.batch.slots.Split`) - on
-    local worker processes always by the slot, as soon as it is free (a split made
-    here left its plan and the solver's garbage in this process, which holds every
-    plan of the batch: 219,321 of 754,575 at 1,000,000 orders) - while orders that
-    share no column with it go on. A free slot takes splits first, else the next lower-bound chunk
+    owning it when that slot is free (:class:`~ordersplit.batch.slots.Split`), else
+    here when this process has nothing else to do - while orders that share no column
+    with it go on. A free slot takes splits first, else the next lower-bound chunk
     (which it then owns); on a Dask cluster, where every message is a scheduler task,
     the splits are all made here, overlapping the bound on the workers. While no slot
     is up yet (worker processes take a second or more to start), this process bounds
@@ -331,11 +329,8 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
             moved = True
         if moved or finished == n:
             continue
-        # every slot busy: on Dask (no small messages) or in one process the earliest
-        # split waiting is made here; local worker processes get it when one is free
-        waiting = [] if remote and runner.transport.small_messages else \
-            [(o, s) for s in todo for o in todo[s]]
-        if waiting:
+        waiting = [(o, s) for s in todo for o in todo[s]]
+        if waiting:  # every slot busy: the earliest split waiting is made here
             o, s = min(waiting)
             view = todo[s].pop(o)
             here += 1
