@@ -294,6 +294,7 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
             got += 1
         if unfrozen >= FREEZE_ORDERS:  # the plans so far live on: no more GC passes
             gc.freeze()
+            release("a part of the bound")  # what unpacking and splitting freed
             unfrozen = 0
         for i in reversed([i for i, (_, _, answer) in enumerate(splits) if answer.done()]):
             s, orders, answer = splits.pop(i)
