@@ -31,6 +31,7 @@ import psutil
 from bench_scaleout import peak_rss
 
 from ordersplit.batch import reoptimize
+from ordersplit.batch.clock import Clock
 from ordersplit.batch.scenario import scenario_batch
 from ordersplit.bench.scenario import ScenarioConfig
 
@@ -81,6 +82,66 @@ def gc_seconds(total: list[float]) -> None:
     gc.callbacks.append(callback)
 
 
+def process_peaks(samples: list[tuple[float, dict[int, float]]]) -> Thread:
+    """Sample the resident memory (MB) of this process and of each descendant every
+    second into ``samples`` as (seconds, {pid: MB}) until the main thread ends."""
+    me, t0 = psutil.Process(), time.perf_counter()
+
+    def sample() -> None:
+        while True:
+            now: dict[int, float] = {}
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    now[proc.pid] = proc.memory_info().rss / 2**20
+                except psutil.Error:
+                    continue
+            samples.append((time.perf_counter() - t0, now))
+            time.sleep(1.0)
+
+    thread = Thread(target=sample, daemon=True)
+    thread.start()
+    return thread
+
+
+def stage_laps(laps: list[tuple[float, str]]) -> None:
+    """Record (seconds since now, stage) each time the run's clock books a stage."""
+    t0, lap = time.perf_counter(), Clock.lap
+
+    def booked(self: Clock, stage: str) -> float:
+        laps.append((time.perf_counter() - t0, stage))
+        return lap(self, stage)
+
+    Clock.lap = booked  # type: ignore[method-assign]
+
+
+def peaks_by_stage(samples: list[tuple[float, dict[int, float]]],
+                   laps: list[tuple[float, str]], sequential_s: float | None
+                   ) -> dict[str, dict[str, int]]:
+    """Per stage (as the clock booked them; the search's lap cut after
+    ``sequential_s``, the bound and sequential pass): the driver's peak, the largest
+    worker's peak and the peak of the sum over every process (MB)."""
+    me = psutil.Process().pid
+    laps = list(laps)
+    for i, (_, stage) in enumerate(laps):
+        if stage == "search" and sequential_s is not None and i > 0:
+            laps.insert(i, (laps[i - 1][0] + sequential_s, "bound_and_sequential"))
+            break
+    out: dict[str, dict[str, int]] = {}
+    start = 0.0
+    for end, stage in laps:
+        window = [procs for t, procs in samples if start <= t <= end + 1.0]
+        start = end
+        if not window:
+            continue
+        cur = out.setdefault(stage, {"driver": 0, "worker": 0, "sum": 0})
+        for procs in window:
+            others = [mb for pid, mb in procs.items() if pid != me]
+            cur["driver"] = max(cur["driver"], round(procs.get(me, 0.0)))
+            cur["worker"] = max(cur["worker"], round(max(others, default=0.0)))
+            cur["sum"] = max(cur["sum"], round(sum(procs.values())))
+    return out
+
+
 def timeline(samples: list[tuple[float, float]], points: int = 40) -> list[list[int]]:
     """``samples`` (seconds, MB) as at most ``points`` pairs, each the largest of its
     window: where in the run the driver's memory went up."""
@@ -114,8 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     samples: list[tuple[float, float]] = []
     in_gc = [0.0]
     gc_seconds(in_gc)
+    procs: list[tuple[float, dict[int, float]]] = []
+    laps: list[tuple[float, str]] = []
     with peak_rss() as mem:
         driver_peak(samples)
+        process_peaks(procs)
+        stage_laps(laps)
         t0, cpu0 = time.perf_counter(), time.process_time()
         res = reoptimize(batch, workers=args.workers, time_limit_s=36000.0,
                          max_rounds=args.max_rounds, deterministic=True, parts=args.parts,
@@ -133,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         "driver_peak_mb_at_s": [round(x) for x in max(samples, key=lambda s: s[1])],
         "driver_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "driver_mb_timeline": timeline(samples),
+        "peaks_by_stage_mb": peaks_by_stage(procs, laps,
+                                            (s.get("stages_s") or {}).get("bound_and_sequential")),
         "tables_digest": tables_digest(Path(args.out)),
         **{k: s.get(k) for k in SERIAL_KEYS if k in s},
         "cpu_driver_s": round(time.process_time() - cpu0, 1),

@@ -21,6 +21,7 @@ from ordersplit.batch.bound import LP_ROWS_PER_S, ROWS_PER_ORDER, JointBound
 from ordersplit.batch.clock import MARGIN, Clock
 from ordersplit.batch.engine import Solution, optimize
 from ordersplit.batch.frames import table_chunk
+from ordersplit.batch.heap import release
 from ordersplit.batch.inputs import BatchInput, OrderError, batch_from_json
 from ordersplit.batch.model import OrderPlan, failed_plan, with_work_limit
 from ordersplit.batch.output import TABLE_COLUMNS, TABLE_NAMES, build_plans, change_rows, frame
@@ -178,6 +179,7 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
     prestart_local_workers(workers, scheduler)  # its imports overlap reading the input
     batch = load_batch(source)
     clock.lap("input")
+    release("input")  # validating the input freed far more than the batch keeps
     view: StoreView | None = None
     work = batch
     if store is not None:
@@ -222,6 +224,7 @@ def reoptimize(source: Any, *, time_limit_s: float = 60.0, workers: int = 1,
             else:  # the lifecycle store takes contract plans
                 plans, _, failures = _plans_and_rows(state, runner, solution.final, bar)
             clock.lap("tables")
+            release("tables")
             traffic["bytes_output"] = runner.traffic.output_bytes
         finally:
             runner.close()

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ordersplit.batch.bound import JointBound
+from ordersplit.batch.heap import release
 from ordersplit.batch.ledger import Ledger, apply_changes, check_no_oversell
 from ordersplit.batch.model import OrderPlan, safe_solve
 from ordersplit.batch.partition import CUTS, make_tasks
@@ -120,6 +121,7 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
         lower, sequential, seq_stats = bound_and_sequential(state, runner, progress)
     finally:
         gc.unfreeze()  # what it froze is collected as usual again
+    release("bound and sequential")
     stats.update(seq_stats)
     stats["sequential_s"] = time.perf_counter() - t0
     check_no_oversell(state.world.stock, sequential)
@@ -191,6 +193,7 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
         rounds += 1
         idle = 0 if after < before else idle + 1
     check_no_oversell(state.world.stock, plans)
+    release("search")
     if _better(best, plans):  # cannot happen: moves are only kept when they improve
         raise AssertionError("the search made the batch worse than its warm start")
     stats.update(search_s=time.perf_counter() - t_search, rounds=rounds, moves_tried=tried,
@@ -290,6 +293,7 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
             got += 1
         if unfrozen >= FREEZE_ORDERS:  # the plans so far live on: no more GC passes
             gc.freeze()
+            release("a part of the bound")  # what unpacking and splitting freed
             unfrozen = 0
         for i in reversed([i for i, (_, _, answer) in enumerate(splits) if answer.done()]):
             s, orders, answer = splits.pop(i)

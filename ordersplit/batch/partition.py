@@ -20,7 +20,7 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 
-from ordersplit.batch.model import OrderPlan
+from ordersplit.batch.model import OrderPlan, narrow
 from ordersplit.batch.search import BatchState, PartTask
 from ordersplit.solver.problem import IntArray
 
@@ -190,14 +190,16 @@ def make_tasks(state: BatchState, plans: Sequence[OrderPlan], lower: Sequence[Or
     safe = np.maximum(total, 1)
     # each part's share of the free stock of its columns (only those: a part's budget
     # covers its own columns), the rounding rest to the part wanting the column most
-    shares = [residual[:, c] * demand[p, c][None, :] // safe[c][None, :]
+    # narrowed at once (as they travel): at 1,000,000 orders each of 10 parts covers
+    # nearly every SKU column, 200 x 100,000 int64 cells (160 MB) per part
+    shares = [narrow(residual[:, c] * demand[p, c][None, :] // safe[c][None, :])
               for p, c in enumerate(part_cols)]
     left = residual.copy()
     for c, share in zip(part_cols, shares, strict=True):
         left[:, c] -= share
     top = np.argmax(demand, axis=0)
     for p, c in enumerate(part_cols):
-        shares[p] = shares[p] + np.where((top[c] == p)[None, :], left[:, c], 0)
+        shares[p] = narrow(shares[p] + np.where((top[c] == p)[None, :], left[:, c], 0))
     tasks = []
     for p, orders in enumerate(parts):
         part = part_cols[p]

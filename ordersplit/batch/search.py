@@ -54,7 +54,14 @@ from ordersplit.batch.joint import (
     shipping_avail,
 )
 from ordersplit.batch.ledger import Ledger
-from ordersplit.batch.model import OrderPlan, OrderTemplate, World, clipped_view, safe_solve
+from ordersplit.batch.model import (
+    OrderPlan,
+    OrderTemplate,
+    World,
+    clipped_view,
+    safe_solve,
+    with_full_view,
+)
 from ordersplit.solver.problem import IntArray
 
 log = logging.getLogger(__name__)
@@ -81,6 +88,15 @@ SOLVED_MAX = 50_000
 """Most exact splits :attr:`BatchState.solved` keeps (it is emptied when full)."""
 
 
+def view_key(view: IntArray) -> bytes:
+    """A clipped view as a cache key: its shape and a 128-bit BLAKE2b digest of its
+    bytes (16 bytes against about 5 KB of int64 at 200 locations, so a full
+    :attr:`BatchState.solved` holds its plans, not copies of the views)."""
+    h = hashlib.blake2b(view.tobytes(), digest_size=16)
+    h.update(np.asarray(view.shape, dtype=np.int64).tobytes())
+    return h.digest()
+
+
 @dataclass(frozen=True)
 class BatchState:
     """What every worker needs: the world, the order templates, the per-order time limit."""
@@ -91,9 +107,10 @@ class BatchState:
     order_limit_s: float
     solved: dict[tuple[int, bytes], OrderPlan] = field(default_factory=dict, compare=False,
                                                        repr=False)
-    """The search's exact splits in this process by (order, clipped view): a move tried
-    again in a later round against the same stock re-uses them instead of solving again
-    (a split is a function of its view). Never pickled: each process fills its own."""
+    """The search's exact splits in this process by (order, :func:`view_key` of the
+    clipped view): a move tried again in a later round against the same stock re-uses
+    them instead of solving again (a split is a function of its view). Never pickled:
+    each process fills its own."""
     groups: dict[int, IntArray | None] = field(default_factory=dict, compare=False,
                                                repr=False)
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -124,10 +141,12 @@ class BatchState:
 
 
 def lower_bound_plans(state: BatchState, orders: Sequence[int]) -> list[OrderPlan]:
-    """Each order of ``orders`` split exactly with all the stock."""
+    """Each order of ``orders`` split exactly with all the stock (the plans hold
+    :data:`~ordersplit.batch.model.FULL_VIEW`: their view is the stock's)."""
     stock = state.world.stock
-    return [safe_solve(state.world, state.templates[o],
-                        clipped_view(state.templates[o], stock), state.order_limit_s, work=True)
+    return [with_full_view(safe_solve(state.world, state.templates[o],
+                                      clipped_view(state.templates[o], stock),
+                                      state.order_limit_s, work=True))
             for o in orders]
 
 
@@ -286,7 +305,7 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
         wait(j, plan, True)
 
     def split_view(j: int, view: IntArray) -> OrderPlan:
-        key = (positions[j], view.tobytes())
+        key = (positions[j], view_key(view))
         hit = cache.get(key)
         if hit is None:
             hit = safe_solve(state.world, templates[j], view, state.order_limit_s)

@@ -27,6 +27,7 @@ from typing import Any, overload
 
 import numpy as np
 
+from ordersplit.batch.heap import release
 from ordersplit.batch.model import OrderPlan, OrderTemplate, World, safe_solve
 from ordersplit.batch.search import (
     MOVERS,
@@ -80,6 +81,11 @@ class Slot:
     plans: dict[int, OrderPlan] = field(default_factory=dict)
     cpu: dict[str, float] = field(default_factory=dict)
     """CPU seconds (this thread's) the slot spent per kind of message."""
+    stage: str = ""
+    """The stage of the last message (:data:`STAGE_OF`): when the next message starts
+    another one, what the last stage freed goes back to the system first."""
+    messages: int = 0
+    """Messages handled; every :data:`TRIM_MESSAGES` the freed heap goes back too."""
 
     def adopt(self, templates: dict[int, OrderTemplate | bytes]) -> None:
         """Hold these templates (pickled ones are unpickled here)."""
@@ -213,6 +219,14 @@ class Changed:
     """CPU seconds of the slot's thread on the message (apart from the machine's load)."""
 
 
+STAGE_OF = {"lower": "sequential", "split": "sequential", "improve": "search",
+            "output": "output"}
+"""The stage of the batch each kind of message belongs to."""
+TRIM_MESSAGES = 50
+"""Messages between two trims of a slot's heap within a stage: splitting leaves most of
+what it allocated free but resident (6,000 orders' bound and sequential pass in one
+process: 245 MB grown, 158 MB of it returned by one trim, in 1 ms)."""
+
 _SLOTS: dict[str, Slot] = {}
 """The slots of this process, by key (a run's token and the slot's number)."""
 
@@ -255,10 +269,17 @@ def handle(key: str, msg: Any) -> Any:
     """Apply one message to the slot ``key`` of this process; its answer. The CPU
     seconds of each kind of message are added up on the slot (``"cpu"`` returns them)."""
     c0 = time.thread_time()
+    kind = type(msg).__name__.lower() if not isinstance(msg, str) else msg
+    slot = _SLOTS.get(key)
+    stage = STAGE_OF.get(kind)
+    if slot is not None and stage is not None:
+        slot.messages += 1
+        if slot.stage and (stage != slot.stage or slot.messages % TRIM_MESSAGES == 0):
+            release(slot.stage)
+        slot.stage = stage
     answer = _handle(key, msg)
     slot = _SLOTS.get(key)
     if slot is not None:
-        kind = type(msg).__name__.lower() if not isinstance(msg, str) else msg
         slot.cpu[kind] = slot.cpu.get(kind, 0.0) + time.thread_time() - c0
     return answer
 

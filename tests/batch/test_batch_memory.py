@@ -106,3 +106,33 @@ def test_request_blobs_share_one_dictionary_in_every_process() -> None:
     assert len(blob) < len(zlib.compress(pickle.dumps(request), 1))
     model._requests.clear()
     assert model.unpack_request(blob) == request
+
+
+def test_a_lower_bound_plan_rebuilds_from_the_stock_without_its_view() -> None:
+    """Lower-bound plans keep no copy of their view (the stock's, clipped): rebuilt, each
+    gives the request, assignment and objective of the same split holding its view, and
+    survives the trip between processes."""
+    from ordersplit.batch.search import BatchState, lower_bound_plans
+    from ordersplit.batch.wire import from_wire, to_wire
+
+    world = scenario_world(CONFIG)
+    templates, errors, _ = templates_from_requests(world, list(scenario_requests(CONFIG)))
+    assert not errors
+    state = BatchState(world, tuple(templates), 1.0)
+    lower = from_wire(to_wire(lower_bound_plans(state, range(len(templates))), True))
+    solved = 0
+    for tpl, plan in zip(templates, lower, strict=True):
+        whole = model.safe_solve(world, tpl, model.clipped_view(tpl, world.stock), 1.0,
+                                 work=True)
+        assert plan.key() == whole.key()
+        if plan.failed or not plan.locs.size:
+            continue
+        assert plan.view.size == 0 and whole.view.size > 0
+        solved += 1
+        assert np.array_equal(model.solved_view(world, tpl, plan), whole.view)
+        request, _, result = model.rebuild(world, tpl, plan)
+        request2, _, result2 = model.rebuild(world, tpl, whole)
+        assert request == request2
+        assert np.array_equal(result.assignment, result2.assignment)
+        assert result.objective == result2.objective
+    assert solved > len(templates) // 2
