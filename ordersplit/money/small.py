@@ -22,6 +22,7 @@ from operator import add, sub
 
 import numpy as np
 
+from ordersplit.money import whole_kernel
 from ordersplit.money.batch import (
     FIXED_HEAD,
     FIXED_TAIL,
@@ -411,8 +412,47 @@ def _allocate_charge(batch: OneOrder) -> OneAllocation:
 def _whole_lines(batch: OneOrder, part_of: list[int]) -> OneAllocation:
     """:func:`_allocate_charge` when every line is one part (``part_of[x]``) of
     positive weight, the usual plan: a part's row is its line's row, so each amount is
-    worked out once per line, in one pass where the general way takes several. The same
-    rules and the same tie-breaks (tests compare the two ways)."""
+    worked out once per line. Without discount activities in one compiled call
+    (:mod:`.whole_kernel`) where it takes the order, else :func:`whole_lines_python`:
+    the same rules and tie-breaks (tests compare the three ways)."""
+    if not batch.activity_amount:
+        fast = _whole_lines_compiled(batch, part_of)
+        if fast is not None:
+            return fast
+    return whole_lines_python(batch, part_of)
+
+
+def _whole_lines_compiled(batch: OneOrder, part_of: list[int]) -> OneAllocation | None:
+    """:func:`whole_lines_python` of an order without discount activities in one call of
+    :func:`~ordersplit.money.whole_kernel.whole_lines`; ``None`` where the kernel
+    declines (the Python way then gives the result or names the error)."""
+    n_l, n_c, n_m = len(batch.goods), len(batch.child_kind), len(batch.methods)
+    part_child, weight = batch.part_child, batch.part_weight
+    out = np.empty((n_l + n_c + 1, n_m + 5), dtype=np.int64)
+    line_disc = batch.line_discount
+    try:  # (an int past int64 cannot be the kernel's)
+        by_line = np.array([batch.goods, line_disc, [part_child[p] for p in part_of],
+                            [weight[p] for p in part_of], batch.line_rate], dtype=np.int64)
+        head = np.array([*batch.child_kind, *batch.payments, *batch.invoiced,
+                         *batch.rate_num, *batch.rate_den], dtype=np.int64)
+    except OverflowError:
+        return None
+    if n_l == 0 or not whole_kernel.whole_lines(by_line, n_c, n_m, batch.shipping_fee,
+                                                batch.first_child, head, out):
+        return None
+    rows = out.tolist()
+    lines = rows[:n_l]
+    parts: list[list[int]] = [[]] * len(part_of)
+    comp_part: list[list[int]] = [[]] * len(part_of)
+    for x, p in enumerate(part_of):
+        parts[p] = lines[x][:]
+        comp_part[p] = [line_disc[x]]
+    return OneAllocation(batch.keys, rows[-1], lines, rows[n_l:n_l + n_c], parts,
+                         [[d] for d in line_disc], comp_part)
+
+
+def whole_lines_python(batch: OneOrder, part_of: list[int]) -> OneAllocation:
+    """:func:`_whole_lines` in plain Python: every input, any size."""
     goods = batch.goods
     n_l, n_c = len(goods), len(batch.child_kind)
     part_child, weight = batch.part_child, batch.part_weight
