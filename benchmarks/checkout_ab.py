@@ -3,8 +3,9 @@
 Each checkout runs in a worker process of its own (``PYTHONPATH`` set to it) that
 builds the split-engine families' orders (:mod:`ordersplit.bench.families`, the same
 seed in both) and answers one order at a time: the solve stage alone (``solve``: parse
-and compile untimed, then ``solve_problem`` under the order's deadline) or ``split()``
-end to end (``split``). The driver asks both workers for the same order, one after the
+and compile untimed, then ``solve_problem`` under the order's deadline), ``split()``
+end to end (``split``), or parse and compile as ``split()`` meets them (``front``: each
+timed, the solve after them untimed). The driver asks both workers for the same order, one after the
 other, alternating which goes first, so both see the same machine load. Printed per
 (size, family, rules) cell: both medians and p99 on the process CPU clock, their ratio,
 and with ``solve`` how many answers differed in status or plan (a plan that hit its
@@ -14,6 +15,7 @@ time budget may differ between any two runs).
     python benchmarks/checkout_ab.py /tmp/base . --mode solve
     python benchmarks/checkout_ab.py /tmp/base . --mode split --sizes 30x100 \\
         --families thin --rules rules
+    python benchmarks/checkout_ab.py /tmp/base . --mode front --repeat 2
 """
 
 from __future__ import annotations
@@ -52,6 +54,17 @@ def serve(sizes: str, families: str, rules: str, orders: int, seed: int) -> None
             t0 = time.process_time()
             split(text)
             print(f"{(time.process_time() - t0) * 1000:.4f} - -", flush=True)
+            continue
+        if mode == "front":  # parse and compile timed, as split() meets them
+            t0 = time.process_time()
+            req = parse_request(text)
+            t1 = time.process_time()
+            compiled = compile_request(req)
+            t2 = time.process_time()
+            solve_problem(compiled.problem, req.options.solver,
+                          Deadline(req.options.time_limit_ms / 1000))
+            print(f"{(t2 - t0) * 1000:.4f} {(t1 - t0) * 1000:.4f} {(t2 - t1) * 1000:.4f}",
+                  flush=True)
             continue
         req = parse_request(text)
         problem = compile_request(req).problem
@@ -93,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("base", help="the checkout to compare against (A)")
     p.add_argument("branch", help="the checkout measured (B)")
-    p.add_argument("--mode", choices=("solve", "split"), default="solve")
+    p.add_argument("--mode", choices=("solve", "split", "front"), default="solve")
     p.add_argument("--sizes", default="10x30")
     p.add_argument("--families", default=",".join(FAMILIES))
     p.add_argument("--rules", default=",".join(RULES))
@@ -107,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average {os.getloadavg()[0]:.2f}; {args.mode}, CPU ms, median (p99); "
           f"A = {args.base}, B = {args.branch}")
     every: dict[str, list[float]] = {"A": [], "B": []}
+    stages: dict[str, list[float]] = {f"{n} {s}": [] for n in "AB" for s in ("parse", "compile")}
     differ = 0
     for c, cell in enumerate(cells):
         ms: dict[str, list[float]] = {"A": [], "B": []}
@@ -116,7 +130,10 @@ def main(argv: list[str] | None = None) -> int:
                 out = {name: _ask(workers[name], f"{c} {i} {args.mode}") for name in first}
                 for name in first:
                     ms[name].append(float(out[name][0]))
-                differ += out["A"][1:] != out["B"][1:]
+                    if args.mode == "front":
+                        stages[f"{name} parse"].append(float(out[name][1]))
+                        stages[f"{name} compile"].append(float(out[name][2]))
+                differ += args.mode == "solve" and out["A"][1:] != out["B"][1:]
         a, b = np.median(ms["A"]), np.median(ms["B"])
         print(f"{'/'.join(cell):24} A {a:7.3f} ({np.percentile(ms['A'], 99):6.2f})  "
               f"B {b:7.3f} ({np.percentile(ms['B'], 99):6.2f})  A/B {a / b:.2f}")
@@ -125,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     a, b = np.median(every["A"]), np.median(every["B"])
     print(f"{'all':24} A {a:7.3f}  B {b:7.3f}  A/B {a / b:.2f}"
           + (f"; answers that differ: {differ}" if args.mode == "solve" else ""))
+    if args.mode == "front":
+        for s in ("parse", "compile"):
+            a, b = np.median(stages[f"A {s}"]), np.median(stages[f"B {s}"])
+            print(f"{s:24} A {a:7.3f}  B {b:7.3f}  A/B {a / b:.2f}")
     print(f"load average {os.getloadavg()[0]:.2f}")
     for proc in workers.values():
         proc.terminate()

@@ -11,6 +11,8 @@ from ordersplit.models.currency import format_minor
 from ordersplit.models.request import Warehouse
 from ordersplit.money.plan import format_rows
 from ordersplit.plan import children
+from ordersplit.rules import presource
+from ordersplit.rules.presource import Candidate, capacity_of, fastest_first
 from ordersplit.solver.compile import _stock_matrix, _stock_matrix_c
 from ordersplit.solver.problem import UNLIMITED
 
@@ -53,6 +55,67 @@ def test_small_stock_matrix_is_the_c_walk(data: st.DataObject, counted: bool) ->
         assert set(np.unique(got).tolist()) <= {0, UNLIMITED}
     if got.size:
         got[0, 0] -= 0  # writable, as the rules take stock from it in place
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_capacity_of_is_the_fewest_whole_units_any_sku_allows(data: st.DataObject) -> None:
+    """Each allowed warehouse ships as many whole units as its scarcest SKU allows (the
+    SKU's stock floor-divided by the units one uses), others none; a new array each time,
+    the stock untouched."""
+    m, n_skus = data.draw(st.integers(1, 8)), data.draw(st.integers(1, 5))
+    stock = np.array(data.draw(st.lists(st.lists(st.integers(0, 10**12), min_size=n_skus,
+                                                 max_size=n_skus), min_size=m, max_size=m)),
+                     dtype=np.int64)
+    usage = data.draw(st.dictionaries(st.integers(0, n_skus - 1), st.integers(1, 50),
+                                      min_size=1))
+    allowed = np.array(data.draw(st.lists(st.booleans(), min_size=m, max_size=m)))
+    before = stock.copy()
+    want = [min(int(stock[w, k]) // u for k, u in usage.items()) if allowed[w] else 0
+            for w in range(m)]
+    got = capacity_of(stock, usage, allowed)
+    assert got.dtype == np.int64 and got.tolist() == want
+    assert np.array_equal(stock, before)
+    got[:] = -1  # the caller's to change: never a view of the stock
+    assert np.array_equal(stock, before)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_shippable_quantities_small_and_wide_agree(data: st.DataObject) -> None:
+    """The small networks' supply (one vector-matrix product) gives every candidate the
+    same shippable units as the wide way (the allowed rows copied and summed), taken by
+    shrinking the threshold below the stock matrix; the stock is left as it was."""
+    m, n_skus = data.draw(st.integers(0, 8)), data.draw(st.integers(1, 4))
+    stock = np.array(data.draw(st.lists(st.lists(st.integers(0, 6), min_size=n_skus,
+                                                 max_size=n_skus), min_size=m, max_size=m)),
+                     dtype=np.int64).reshape(m, n_skus)
+    masks = [np.array(data.draw(st.lists(st.booleans(), min_size=m, max_size=m)), dtype=bool)
+             for _ in range(2)]
+    cands = []
+    for li in range(data.draw(st.integers(1, 6))):
+        allowed = masks[data.draw(st.integers(0, 1))]
+        if data.draw(st.booleans()):  # a plain line
+            usage = {data.draw(st.integers(0, n_skus - 1)): 1}
+            cands.append(Candidate(li, None, data.draw(st.integers(1, 9)), usage, True,
+                                   False, 0, allowed))
+        else:  # a bundle
+            usage = data.draw(st.dictionaries(st.integers(0, n_skus - 1), st.integers(1, 3),
+                                              min_size=1))
+            cands.append(Candidate(li, None, data.draw(st.integers(1, 3)), usage, False,
+                                   False, 0, allowed))
+    order = fastest_first(data.draw(st.lists(st.integers(-1, 99), min_size=m, max_size=m)))
+    before = stock.copy()
+    small = presource.shippable_quantities(cands, stock, order)
+    limit = presource.SMALL_SUPPLY
+    try:
+        presource.SMALL_SUPPLY = -1
+        wide = presource.shippable_quantities(cands, stock, order)
+    finally:
+        presource.SMALL_SUPPLY = limit
+    assert small == wide
+    assert all(0 <= units <= c.quantity for units, c in zip(small, cands, strict=True))
+    assert np.array_equal(stock, before)
 
 
 @settings(max_examples=300, deadline=None)
