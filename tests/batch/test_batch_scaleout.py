@@ -110,6 +110,43 @@ def _echo(state: Any, items: list[tuple[int, OrderPlan]]) -> list[int]:
     return [o for o, _ in items]
 
 
+def _echo_plans(state: Any, items: list[tuple[int, OrderPlan]]
+                ) -> list[tuple[int, OrderPlan, str]]:
+    return [(o, plan, state.templates[o].order_id) for o, plan in items]
+
+
+def test_the_output_evens_the_slots_shares_out(small_scarce: dict[str, Any]) -> None:
+    """After a round of one part, one slot owns every order; an output with ``balance``
+    first moves half of them to the other slot (a stage that waits for both lasts as
+    long as the larger share): each slot then builds the output of an even share, with
+    each order's own template and final plan, and holds exactly the orders it owns."""
+    batch = batch_from_json(small_scarce)
+    state = _state(batch, 0.2, True, None)
+    runner = make_runner(state, 2)
+    try:
+        sol = optimize(state, runner, time_limit_s=600, max_rounds=1, deterministic=True,
+                       parts=1)
+        n = len(state.templates)
+        assert sorted(np.bincount(runner.owner, minlength=2).tolist()) == [0, n]
+        out = runner.output(_echo_plans, sol.final, n, balance=True)
+        assert sorted(len(orders) for orders, _ in out) == [n // 2, n - n // 2]
+        seen = sorted(o for orders, _ in out for o in orders.tolist())
+        assert seen == list(range(n))
+        for orders, rows in out:
+            assert [o for o, _, _ in rows] == orders.tolist()
+            for o, plan, order_id in rows:
+                assert order_id == state.templates[o].order_id
+                assert_same_fields(plan, sol.final[o])
+        for s in range(2):
+            held = runner.holding(s)
+            assert set(held["orders"]) == set(np.flatnonzero(runner.owner == s).tolist())
+        again = runner.output(_echo_plans, sol.final, n, balance=True)  # even: none move
+        assert sorted(len(orders) for orders, _ in again) == [n // 2, n - n // 2]
+        assert runner.traffic.output_bytes > 0
+    finally:
+        runner.close()
+
+
 def test_deterministic_plans_do_not_depend_on_the_worker_count(
         small_scarce: dict[str, Any]) -> None:
     """The same parts give the same plans and tables with one process, two local
