@@ -177,3 +177,36 @@ def test_chunks_bounded_by_the_driver_while_the_workers_start_are_handed_over(
     for s, h in enumerate(held):
         assert h["orders"] == np.flatnonzero(runner.owner == s).tolist()
         assert all(same(p, lower_ref[o]) for o, p in zip(h["orders"], h["lower"], strict=True))
+
+
+def test_a_slot_actor_applies_calls_in_the_order_they_were_sent() -> None:
+    """Calls to a Dask slot actor may reach its worker out of order (several
+    connections): the actor applies them by their sequence number, so a slot's setup
+    comes first even when a later message arrives before it, and a failing message
+    does not stop the ones after it."""
+    import asyncio
+    import pickle
+
+    from ordersplit.batch.slots import Setup
+
+    work = _instance("scn-scarce", 20, 1)
+    actor = runners.SlotActor(f"test-{os.getpid()}")
+
+    def msg(m: Any) -> bytes:
+        return pickle.dumps(m)
+
+    async def calls() -> list[Any]:
+        later = asyncio.ensure_future(actor.call(1, msg("holding")))
+        bad = asyncio.ensure_future(actor.call(2, msg(("not", "a", "message"))))
+        last = asyncio.ensure_future(actor.call(3, msg("close"), True))
+        await asyncio.sleep(0.05)
+        assert not later.done()  # waits for message 0
+        first = await actor.call(0, msg(Setup(work.world, 0.2, {}, True)))
+        return [first, await later, await asyncio.gather(bad, return_exceptions=True),
+                await last]
+
+    first, held, bad, closed = asyncio.run(calls())
+    assert pickle.loads(first) == 0
+    assert pickle.loads(held)["orders"] == []
+    assert isinstance(bad[0], TypeError)
+    assert pickle.loads(closed) is None
