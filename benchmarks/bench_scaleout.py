@@ -30,7 +30,10 @@ round's CPU) and ``bytes_per_round`` through the driver. The joint
 bound's LP is skipped (``bound_time_limit_s=0``): it is serial and measured elsewhere
 (``bench_bound_gap.py``). ``--clock`` runs within ``--time-limit-s`` instead (for
 time and memory at 100,000 orders). The LocalCluster's workers are forked by default
-(``--dask-start``; Dask's own default, spawn, imports everything again per worker)::
+(``--dask-start``; Dask's own default, spawn, imports everything again per worker).
+Mode ``dask`` reaches its slots through Dask actors, with a client that talks to the
+workers directly; ``dask-task`` sends a scheduler task per message (the way before
+session 11), for comparison::
 
     python benchmarks/bench_scaleout.py --orders 100000 --warehouses 50 --skus 20000 \
         --modes local --clock --time-limit-s 300 --parts 10 --max-rounds 0
