@@ -599,9 +599,11 @@ driver well under a split, so any waiting split goes to a free slot."""
 class DaskTransport:
     """One slot per thread of each worker of a Dask cluster at ``address`` (or a
     ``Client`` given directly), reached through an actor per slot (``via="actor"``) or
-    one task per message (``via="task"``). A client this transport makes itself talks
-    to the workers directly (``direct_to_workers``); a client given keeps its own
-    setting (through the scheduler, an actor call costs the driver about 50 % more)."""
+    one task per message (``via="task"``). Actor calls go to the workers directly when
+    the client says so (``direct_to_workers``, or Dask's setting
+    ``distributed.client.direct-to-workers``), else through the scheduler (about 50 %
+    more of the driver's CPU a call; the way that works when the driver cannot reach
+    the workers)."""
 
     def __init__(self, address: Any, via: str | None = None) -> None:
         from distributed import Client
@@ -609,7 +611,7 @@ class DaskTransport:
         if isinstance(address, Client):
             self.client, self.own = address, False
         else:
-            self.client, self.own = Client(address, direct_to_workers=True), True
+            self.client, self.own = Client(address), True
         self.via = via or DASK_VIA
         if self.via not in ("actor", "task"):
             raise ValueError(f"via: 'actor' or 'task', not {self.via!r}")
