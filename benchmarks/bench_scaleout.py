@@ -30,7 +30,10 @@ round's CPU) and ``bytes_per_round`` through the driver. The joint
 bound's LP is skipped (``bound_time_limit_s=0``): it is serial and measured elsewhere
 (``bench_bound_gap.py``). ``--clock`` runs within ``--time-limit-s`` instead (for
 time and memory at 100,000 orders). The LocalCluster's workers are forked by default
-(``--dask-start``; Dask's own default, spawn, imports everything again per worker)::
+(``--dask-start``; Dask's own default, spawn, imports everything again per worker).
+Mode ``dask`` reaches its slots through Dask actors, with a client that talks to the
+workers directly; ``dask-task`` sends a scheduler task per message (the way before
+session 11), for comparison::
 
     python benchmarks/bench_scaleout.py --orders 100000 --warehouses 50 --skus 20000 \
         --modes local --clock --time-limit-s 300 --parts 10 --max-rounds 0
@@ -65,6 +68,7 @@ log = logging.getLogger("bench_scaleout")
 
 SAMPLE_S = 0.5
 """Seconds between two samples of the processes' memory."""
+MODES = ["1", "local", "dask", "dask-task"]
 DASK_IDLE_S = 3.0
 """Seconds a Dask cluster is watched doing nothing after a run (its background CPU)."""
 
@@ -145,9 +149,15 @@ def run_here(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str
     me = psutil.Process()
     cpu0 = sum(me.cpu_times()[:2])
     t0 = time.perf_counter()
-    if mode == "dask":
+    if mode.startswith("dask"):
         import dask
         from distributed import Client, LocalCluster
+
+        from ordersplit.batch import runners
+
+        # ``dask``: a slot actor per worker, called directly (``direct_to_workers``);
+        # ``dask-task``: one scheduler task per message, as before session 11
+        runners.DASK_VIA = "task" if mode == "dask-task" else "actor"
 
         # the workers import the batch code as they start (``--preload``, as a
         # deployed cluster would), not inside the first task of the run; forked
@@ -156,7 +166,7 @@ def run_here(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str
                 LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                              dashboard_address=None,
                              preload=["ordersplit.batch.slots"]) as cluster, \
-                Client(cluster) as client:
+                Client(cluster, direct_to_workers=mode == "dask") as client:
             t_cluster = time.perf_counter() - t0
             cluster_cpu = (sum(me.cpu_times()[:2]) - cpu0, _children_cpu_s(me))
             res = reoptimize(batch, scheduler=client, **kwargs)
@@ -185,7 +195,7 @@ def run_here(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str
             "round_cpu_slots_s_mean", "round_cpu_busiest_s_mean", "serial_cpu_pct",
             "round_idle_s_mean", "slot_cpu_balance_pct", "slot_cpu_s", "slot_cpu_busiest_s")
     return {"mode": mode, "workers": 1 if mode == "1" else args.workers, "orders": args.orders,
-            **({"dask_start": args.dask_start} if mode == "dask" else {}),
+            **({"dask_start": args.dask_start} if mode.startswith("dask") else {}),
             "wall_s": round(wall, 2), "cluster_start_s": round(t_cluster, 2),
             **{k: s.get(k) for k in keys}, "stages_s": s.get("stages_s"),
             "cpu_stages_s": s.get("cpu_stages_s"),
@@ -359,8 +369,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="also the peak proportional memory (reads every process's page "
                    "map twice a second: adds CPU to the driver)")
     p.add_argument("--modes", nargs="+", default=["1", "local", "dask"],
-                   choices=["1", "local", "dask"])
-    p.add_argument("--one-run", choices=["1", "local", "dask"],
+                   choices=MODES, help="dask: slot actors; dask-task: a scheduler task per "
+                   "message (the way before session 11)")
+    p.add_argument("--one-run", choices=MODES,
                    help="(internal) one run in this process, its row on standard output")
     argv = sys.argv[1:] if argv is None else argv
     args = p.parse_args(argv)

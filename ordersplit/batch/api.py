@@ -415,7 +415,7 @@ def _window_tables(state: BatchState, runner: Runner, final: Sequence[OrderPlan]
     chunks: list[tuple[int, dict[str, pd.DataFrame]]] = []
     failures: dict[int, str] = {}
     for orders, chunk in runner.output(table_chunk, final, size, contiguous=True,
-                                       span=(lo, hi)):
+                                       span=(lo, hi), balance=True):
         failures.update(chunk.failures)
         chunks.append((int(orders[0]) if orders.size else hi, chunk.tables))
         bar("tables", len(orders), len(final))

@@ -284,8 +284,10 @@ class Runner:
         self.held[stale] = self.version[stale]
         return PlanDelta(stale, is_lower, pack)
 
-    def _move(self, orders: IntArray, slot: int) -> tuple[Adopt | None, int]:
-        """Make ``slot`` the owner of ``orders``: what it must adopt, and how many moved."""
+    def _move(self, orders: IntArray, slot: int, keep: bool = True
+              ) -> tuple[Adopt | None, int]:
+        """Make ``slot`` the owner of ``orders``: what it must adopt, and how many moved
+        (``keep``: the pickled templates kept for a later move)."""
         moving = orders[self.owner[orders] != slot]
         if moving.size == 0:
             return None, 0
@@ -296,7 +298,7 @@ class Runner:
         self.held[moving] = -1
         self.shipped[moving] = True
         ids = moving.tolist()
-        return Adopt({o: self._template(o) for o in ids},
+        return Adopt({o: self._template(o, keep) for o in ids},
                      to_wire([self.lower[o] for o in ids], self.transport.remote)), len(ids)
 
     def _template(self, o: int, keep: bool = True) -> OrderTemplate | bytes:
@@ -408,25 +410,56 @@ class Runner:
 
     def output(self, fn: Callable[[BatchState, list[tuple[int, OrderPlan]]], T],
                plans: Sequence[OrderPlan], size: int, contiguous: bool = False,
-               span: tuple[int, int] | None = None) -> list[tuple[IntArray, T]]:
+               span: tuple[int, int] | None = None, balance: bool = False
+               ) -> list[tuple[IntArray, T]]:
         """``fn(state, [(order, plan), ...])`` over every order (``span``: the positions
         ``lo <= o < hi`` only), on the slot owning it, in chunks of at most ``size``
         orders (``contiguous``: each chunk a run of consecutive positions, unless the
         runs are shorter than :data:`MIN_RUN` on average); per chunk its orders and
-        ``fn``'s answer."""
+        ``fn``'s answer. ``balance``: orders move first from the slots owning most of
+        the span to those owning fewest (:meth:`_even_out`)."""
         before = self._bytes()
         if plans is not self.plans:
             self._adopt_plans(plans)
         lo, hi = span if span is not None else (0, len(self.owner))
+        moved = self._even_out(lo, hi) if balance else {}
         replies: list[tuple[IntArray, Pending[T]]] = []
         for s in range(self.workers):
             owned = lo + np.flatnonzero(self.owner[lo:hi] == s)
             for orders in _chunks(owned, size, contiguous):
                 replies.append((orders, self.transport.send(s, Output(
-                    fn, orders, self._delta(orders), self._drops(s), self._ship(orders)))))
+                    fn, orders, self._delta(orders), self._drops(s), self._ship(orders),
+                    moved.pop(s, None)))))
         out = [(orders, r.result()) for orders, r in replies]
         self.traffic.output_bytes += self._bytes() - before
         return out
+
+    def _even_out(self, lo: int, hi: int) -> dict[int, Adopt]:
+        """Move orders of the span ``lo <= o < hi`` so that no slot owns more than its
+        even share (a stage that waits for every slot lasts as long as the largest
+        share; after the search the shares are 72-98 % even): the last positions of
+        the slots above it go to the slots below it (template, lower-bound plan and
+        current plan travel). Nothing moves when the largest share is within
+        :data:`EVEN_SLACK` of even, or the slots share one process. What each
+        receiving slot must adopt."""
+        if self.workers < 2 or not self.transport.remote or not self.lower or hi <= lo:
+            return {}
+        span = self.owner[lo:hi]
+        counts = np.bincount(span, minlength=self.workers)
+        even = -(-(hi - lo) // self.workers)
+        if counts.max() - even <= max(EVEN_MIN, EVEN_SLACK * even):
+            return {}
+        spare = np.sort(np.concatenate([
+            lo + np.flatnonzero(span == s)[even:] for s in range(self.workers)]))
+        moved: dict[int, Adopt] = {}
+        start = 0
+        for s in np.flatnonzero(counts < even).tolist():
+            take = spare[start:start + even - int(counts[s])]
+            start += take.size
+            adopt, _ = self._move(take, s, keep=False)
+            if adopt is not None:
+                moved[s] = adopt
+        return moved
 
     def _adopt_plans(self, plans: Sequence[OrderPlan]) -> None:
         """Take ``plans`` as the current plans: those not equal (by identity) to the
@@ -460,6 +493,12 @@ class Runner:
             self.transport.close()
 
 
+EVEN_SLACK = 0.03
+"""Share above even (of the even share) a slot may own in :meth:`Runner.output` with
+``balance`` before orders move: a moved order costs the driver its template's and
+plans' packing and the slot their unpacking."""
+EVEN_MIN = 16
+"""Fewest orders above its even share that make a slot give some away."""
 MIN_RUN = 256
 """Shortest mean run of consecutive owned positions worth a chunk of its own in
 :meth:`Runner.output` (a chunk has a fixed cost)."""

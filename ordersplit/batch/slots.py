@@ -92,6 +92,14 @@ class Slot:
         self.shard.by_position.update(
             {o: pickle.loads(t) if isinstance(t, bytes) else t for o, t in templates.items()})
 
+    def take(self, moved: Adopt | None) -> None:
+        """Hold the orders that moved here: their templates and lower-bound plans."""
+        if moved is None:
+            return
+        self.shard.by_position.update(moved.unpacked())
+        for o, plan in zip(moved.templates, from_wire(moved.lower), strict=True):
+            self.lower[o] = plan
+
     @property
     def shard(self) -> Shard:
         templates = self.state.templates
@@ -199,6 +207,8 @@ class Output:
     drop: IntArray
     templates: dict[int, OrderTemplate | bytes] = field(default_factory=dict)
     """Those of ``orders`` the slot does not hold yet."""
+    adopt: Adopt | None = None
+    """Orders that move to the slot for the output (to even the slots' shares)."""
 
 
 @dataclass
@@ -243,10 +253,7 @@ def apply_plans(slot: Slot, delta: PlanDelta | None) -> None:
 def _improve(slot: Slot, msg: Improve) -> Changed:
     t0, c0 = time.perf_counter(), time.thread_time()
     slot.drop(msg.drop)
-    if msg.adopt is not None:
-        slot.shard.by_position.update(msg.adopt.unpacked())
-        for o, plan in zip(msg.adopt.templates, from_wire(msg.adopt.lower), strict=True):
-            slot.lower[o] = plan
+    slot.take(msg.adopt)
     apply_plans(slot, msg.plans)
     orders = msg.orders.tolist()
     before = [slot.plans[o] for o in orders]
@@ -310,6 +317,7 @@ def _handle(key: str, msg: Any) -> Any:
         return _improve(slot, msg)
     if isinstance(msg, Output):
         slot.drop(msg.drop)
+        slot.take(msg.adopt)
         slot.adopt(msg.templates)
         apply_plans(slot, msg.plans)
         return msg.fn(slot.state, [(o, slot.plans[o]) for o in msg.orders.tolist()])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 from typing import Any
 
@@ -10,10 +12,11 @@ import pytest
 
 from ordersplit.batch import batch_from_json, reoptimize
 from ordersplit.batch.api import _state
-from ordersplit.batch.engine import optimize
+from ordersplit.batch.engine import Solution, optimize
 from ordersplit.batch.ledger import check_no_oversell
 from ordersplit.batch.model import OrderPlan, failed_plan
-from ordersplit.batch.shards import make_runner, next_part
+from ordersplit.batch.search import BatchState
+from ordersplit.batch.shards import Runner, make_runner, next_part
 from ordersplit.batch.wire import pack_plans, unpack_plans
 
 
@@ -63,18 +66,27 @@ def test_a_free_slot_takes_a_large_part_it_owns() -> None:
     assert next_part(small, np.zeros(8, dtype=np.int64), 1, [1]) == 0  # largest first
 
 
+@contextmanager
+def _searched(work: dict[str, Any], rounds: int, parts: int
+              ) -> Iterator[tuple[BatchState, Runner, Solution]]:
+    """``work`` searched deterministically on 2 local processes (``rounds`` rounds of
+    ``parts`` parts): its state, the runner (closed afterwards) and the solution."""
+    state = _state(batch_from_json(work), 0.2, True, None)
+    runner = make_runner(state, 2)
+    try:
+        yield state, runner, optimize(state, runner, time_limit_s=600, max_rounds=rounds,
+                                      deterministic=True, parts=parts)
+    finally:
+        runner.close()
+
+
 def test_workers_hold_exactly_what_the_driver_sent(small_scarce: dict[str, Any]) -> None:
     """Delta protocol round trip: after a search with local processes, each slot holds
     the templates and lower-bound plans of exactly the orders the driver says it owns,
     and every plan of an owned order it holds in the current version equals the
     driver's; after the output
     stage every slot holds the final plan of every order it owns."""
-    batch = batch_from_json(small_scarce)
-    state = _state(batch, 0.2, True, None)
-    runner = make_runner(state, 2)
-    try:
-        sol = optimize(state, runner, time_limit_s=600, max_rounds=4, deterministic=True,
-                       parts=3)
+    with _searched(small_scarce, rounds=4, parts=3) as (state, runner, sol):
         assert sol.stats["rounds"] == 4 and sol.stats["orders_moved_per_round"] > 0
         assert sol.stats["bytes_per_round"] > 0
         n = len(state.templates)
@@ -102,12 +114,40 @@ def test_workers_hold_exactly_what_the_driver_sent(small_scarce: dict[str, Any])
                 if o in mine:
                     assert_same_fields(plan, sol.final[o])
         check_no_oversell(state.world.stock, sol.final)
-    finally:
-        runner.close()
 
 
 def _echo(state: Any, items: list[tuple[int, OrderPlan]]) -> list[int]:
     return [o for o, _ in items]
+
+
+def _echo_plans(state: Any, items: list[tuple[int, OrderPlan]]
+                ) -> list[tuple[int, OrderPlan, str]]:
+    return [(o, plan, state.templates[o].order_id) for o, plan in items]
+
+
+def test_the_output_evens_the_slots_shares_out(small_scarce: dict[str, Any]) -> None:
+    """After a round of one part, one slot owns every order; an output with ``balance``
+    first moves half of them to the other slot (a stage that waits for both lasts as
+    long as the larger share): each slot then builds the output of an even share, with
+    each order's own template and final plan, and holds exactly the orders it owns."""
+    with _searched(small_scarce, rounds=1, parts=1) as (state, runner, sol):
+        n = len(state.templates)
+        assert sorted(np.bincount(runner.owner, minlength=2).tolist()) == [0, n]
+        out = runner.output(_echo_plans, sol.final, n, balance=True)
+        assert sorted(len(orders) for orders, _ in out) == [n // 2, n - n // 2]
+        seen = sorted(o for orders, _ in out for o in orders.tolist())
+        assert seen == list(range(n))
+        for orders, rows in out:
+            assert [o for o, _, _ in rows] == orders.tolist()
+            for o, plan, order_id in rows:
+                assert order_id == state.templates[o].order_id
+                assert_same_fields(plan, sol.final[o])
+        for s in range(2):
+            held = runner.holding(s)
+            assert set(held["orders"]) == set(np.flatnonzero(runner.owner == s).tolist())
+        again = runner.output(_echo_plans, sol.final, n, balance=True)  # even: none move
+        assert sorted(len(orders) for orders, _ in again) == [n // 2, n - n // 2]
+        assert runner.traffic.output_bytes > 0
 
 
 def test_deterministic_plans_do_not_depend_on_the_worker_count(

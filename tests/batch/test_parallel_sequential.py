@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from benchmarks.bench_bound_gap import SIMPLE, batch, scenario_input
-from ordersplit.batch import batch_from_json
+from ordersplit.batch import batch_from_json, runners
 from ordersplit.batch.api import _state
 from ordersplit.batch.engine import bound_and_sequential
 from ordersplit.batch.inputs import BatchInput
@@ -85,14 +85,16 @@ def test_two_local_processes_give_the_serial_sequential_plans(kind: str) -> None
         assert stats["sequential_messages"] < solves and stats["sequential_depth"] < solves
 
 
-@pytest.mark.parametrize("batch_of", [(1, 256), (8, 256), None])
+@pytest.mark.parametrize(("via", "batch_of"), [("actor", None), ("task", (1, 256)),
+                                              ("task", (8, 256)), ("task", None)])
 def test_a_dask_cluster_gives_the_serial_sequential_plans(
-        batch_of: tuple[int, int] | None) -> None:
-    """On a Dask cluster the slots take the sequential pass's splits in batches (one task
-    for many splits; the driver makes those that come alone): the plans are still the
-    serial ones, plan by plan, and the splits are shared between the workers and the
-    driver."""
+        via: str, batch_of: tuple[int, int] | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a Dask cluster the slots take the sequential pass's splits through their
+    actors (any waiting split to a free slot), or as tasks in batches (one task for many
+    splits; the driver makes those that come alone): the plans are still the serial
+    ones, plan by plan, and the splits are shared between the workers and the driver."""
     distributed = pytest.importorskip("distributed")
+    monkeypatch.setattr(runners, "DASK_VIA", via)
     work = _instance("scn-scarce", 300, 7)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster, \
@@ -100,8 +102,10 @@ def test_a_dask_cluster_gives_the_serial_sequential_plans(
         stats, solves = check_against_serial(work, 2, client, batch_of)
     assert solves > 20
     assert stats["sequential_driver_solves"] <= solves
-    if batch_of is not None and batch_of[0] == 1:  # any waiting split goes to a free slot
+    if via == "actor" or (batch_of is not None and batch_of[0] == 1):
+        # any waiting split goes to a free slot: the workers make some of them
         assert 0 < stats["sequential_messages"] < solves
+        assert stats["sequential_driver_solves"] < solves
 
 
 def test_a_worker_that_dies_fails_the_pass_instead_of_hanging_it() -> None:
@@ -122,12 +126,15 @@ def test_a_worker_that_dies_fails_the_pass_instead_of_hanging_it() -> None:
         runner.close()
 
 
-def test_a_dask_worker_that_dies_fails_the_pass_instead_of_hanging_it() -> None:
+@pytest.mark.parametrize("via", ["actor", "task"])
+def test_a_dask_worker_that_dies_fails_the_pass_instead_of_hanging_it(
+        via: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A Dask worker killed before the pass (its nanny starts a new one, which holds
-    none of the slot's state): the driver does not wait forever for answers pinned to
-    the dead worker, it raises :class:`WorkerError` naming it, and closing the runner
-    afterwards does not hang either."""
+    none of the slot's state, nor its actor): the driver does not wait forever for
+    answers pinned to the dead worker, it raises :class:`WorkerError` naming it, and
+    closing the runner afterwards does not hang either."""
     distributed = pytest.importorskip("distributed")
+    monkeypatch.setattr(runners, "DASK_VIA", via)
     work = _instance("scn-scarce", 200, 3)
     state = _state(work, 0.2, True, None)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -170,3 +177,36 @@ def test_chunks_bounded_by_the_driver_while_the_workers_start_are_handed_over(
     for s, h in enumerate(held):
         assert h["orders"] == np.flatnonzero(runner.owner == s).tolist()
         assert all(same(p, lower_ref[o]) for o, p in zip(h["orders"], h["lower"], strict=True))
+
+
+def test_a_slot_actor_applies_calls_in_the_order_they_were_sent() -> None:
+    """Calls to a Dask slot actor may reach its worker out of order (several
+    connections): the actor applies them by their sequence number, so a slot's setup
+    comes first even when a later message arrives before it, and a failing message
+    does not stop the ones after it."""
+    import asyncio
+    import pickle
+
+    from ordersplit.batch.slots import Setup
+
+    work = _instance("scn-scarce", 20, 1)
+    actor = runners.SlotActor(f"test-{os.getpid()}")
+
+    def msg(m: Any) -> bytes:
+        return pickle.dumps(m)
+
+    async def calls() -> list[Any]:
+        later = asyncio.ensure_future(actor.call(1, msg("holding")))
+        bad = asyncio.ensure_future(actor.call(2, msg(("not", "a", "message"))))
+        last = asyncio.ensure_future(actor.call(3, msg("close"), True))
+        await asyncio.sleep(0.05)
+        assert not later.done()  # waits for message 0
+        first = await actor.call(0, msg(Setup(work.world, 0.2, {}, True)))
+        return [first, await later, await asyncio.gather(bad, return_exceptions=True),
+                await last]
+
+    first, held, bad, closed = asyncio.run(calls())
+    assert pickle.loads(first) == 0
+    assert pickle.loads(held)["orders"] == []
+    assert isinstance(bad[0], TypeError)
+    assert pickle.loads(closed) is None
