@@ -341,6 +341,117 @@ def _two_cover(sup: np.ndarray, cand: np.ndarray, res: np.ndarray, av: np.ndarra
     return False
 
 
+THREE_PAIRS = 400
+"""Warehouse pairs :func:`_three_cover` may try at one node before it gives up (the
+bounds then decide the node, as before): about what those bounds cost."""
+
+
+@nb.njit(cache=True)
+def _scarce_first(cand: np.ndarray, res: np.ndarray, av: np.ndarray, left: np.ndarray,
+                  cnt: np.ndarray) -> int:
+    """``left[:n]`` := the elements with units left, fewest available candidates first
+    (``cnt[:n]`` those counts); returns ``n``."""
+    n = 0
+    for e in range(res.size):
+        if res[e] > 0:
+            c = n_available(cand, e, av)
+            p = n
+            while p > 0 and cnt[p - 1] > c:
+                left[p] = left[p - 1]
+                cnt[p] = cnt[p - 1]
+                p -= 1
+            left[p] = e
+            cnt[p] = c
+            n += 1
+    return n
+
+
+@nb.njit(cache=True)
+def _three_cover(sup: np.ndarray, cand: np.ndarray, res: np.ndarray, av: np.ndarray,
+                 left: np.ndarray, cnt: np.ndarray, short: np.ndarray, pool: np.ndarray,
+                 others: np.ndarray, mask: np.ndarray, budget: int, work: np.ndarray) -> bool:
+    """Whether at most three available warehouses may cover every remaining unit: False
+    only when none do (exact), True when some do or when more than ``budget`` pairs
+    would have to be tried (the bounds decide then).
+
+    A cover holds a candidate ``w`` of the element with the fewest (earlier ones are
+    not partners of later ones); the rest of it, two at most, holds a candidate ``v``
+    of the first element (fewest first) that ``w`` leaves short; the third must be a
+    candidate of every element ``w`` and ``v`` leave short, so those masks are and-ed
+    (fewest candidates first, which empties the mask soonest) and the few warehouses
+    left are checked unit by unit. At nodes three warehouses from a leaf, where the
+    partial searches spend most of their nodes and next to none has such a cover, this
+    costs a fraction of the bounds when the scarce elements have few candidates (the
+elements scanned are counted in ``work``, as the clock looks are spaced by it)."""
+    n_left = _scarce_first(cand, res, av, left, cnt)
+    work[0] += n_left
+    if n_left == 0:
+        return True
+    if n_left > 1 and cnt[0] * cnt[1] > budget:
+        return True  # too many pairs to try: the bounds decide
+    pairs = 0
+    e0 = left[0]
+    pool[:] = av
+    for i in range(av.size):
+        x = cand[e0, i] & av[i]
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            pool[i] &= ~(_ONE << np.uint64(w & 63))  # w and the earlier candidates of e0
+            p1 = -1
+            for t in range(n_left):
+                if res[left[t]] > sup[w, left[t]]:
+                    p1 = t
+                    break
+            if p1 < 0:
+                return True  # w alone
+            e1 = left[p1]
+            others[:] = pool
+            for j in range(pool.size):
+                y = cand[e1, j] & pool[j]
+                while y:
+                    v = 64 * j + _low(y)
+                    y &= y - _ONE
+                    others[j] &= ~(_ONE << np.uint64(v & 63))  # v, earlier candidates of e1
+                    pairs += 1
+                    if pairs > budget:
+                        return True
+                    mask[:] = others
+                    n_short = 0
+                    empty = False
+                    for t in range(p1, n_left):
+                        e = left[t]
+                        work[0] += 1
+                        if res[e] > sup[w, e] + sup[v, e]:
+                            short[n_short] = e
+                            n_short += 1
+                            nz = np.uint64(0)
+                            for k in range(mask.size):
+                                mask[k] &= cand[e, k]
+                                nz |= mask[k]
+                            if nz == 0:
+                                empty = True
+                                break
+                    if n_short == 0:
+                        return True  # w and v
+                    if empty:
+                        continue
+                    for k in range(mask.size):
+                        z = mask[k]
+                        while z:
+                            u = 64 * k + _low(z)
+                            z &= z - _ONE
+                            ok = True
+                            for s in range(n_short):
+                                e = short[s]
+                                if res[e] > sup[w, e] + sup[v, e] + sup[u, e]:
+                                    ok = False
+                                    break
+                            if ok:
+                                return True
+    return False
+
+
 @nb.njit(cache=True)
 def _dual_bound(cand: np.ndarray, sup: np.ndarray, res: np.ndarray, av: np.ndarray,
                 k_order: np.ndarray, reach: np.ndarray, slack: np.ndarray) -> float:
@@ -701,6 +812,10 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
     work = np.zeros(1, dtype=np.int64)
     scratch = np.zeros(nw, dtype=np.uint64)
     left = np.zeros(max(n_e, 1), dtype=np.int64)
+    cnt = np.zeros(max(n_e, 1), dtype=np.int64)
+    shorts = np.zeros(max(n_e, 1), dtype=np.int64)
+    pool = np.zeros(nw, dtype=np.uint64)
+    others = np.zeros(nw, dtype=np.uint64)
     tie = 0 if terms.size else 1  # a leaf must beat the count unless later terms decide
     res[0, :] = demand
     base = _count(chosen0)
@@ -750,6 +865,10 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
                 if has_best and room == 2 and not _two_cover(sup, cand, res[d], av[d], left,
                                                              scratch, work):
                     pass  # no two warehouses finish it: no leaf below
+                elif has_best and room == 3 and not _three_cover(
+                        sup, cand, res[d], av[d], left, cnt, shorts, pool, others, scratch,
+                        THREE_PAIRS, work):
+                    pass  # nor three
                 else:
                     if has_best:
                         work[0] += _reach(sup, welem, wdeg, res[d], av[d], reach)
