@@ -53,6 +53,7 @@ from ordersplit.solver.cover_kernel import (
     _low,
     _most_among,
     _now,
+    _popcount,
     _top_sum,
     before,
     keep,
@@ -341,9 +342,9 @@ def _two_cover(sup: np.ndarray, cand: np.ndarray, res: np.ndarray, av: np.ndarra
     return False
 
 
-THREE_PAIRS = 400
+THREE_PAIRS = 3000
 """Warehouse pairs :func:`_three_cover` may try at one node before it gives up (the
-bounds then decide the node, as before): about what those bounds cost."""
+bounds then decide the node, as before)."""
 
 
 @nb.njit(cache=True)
@@ -367,28 +368,77 @@ def _scarce_first(cand: np.ndarray, res: np.ndarray, av: np.ndarray, left: np.nd
 
 
 @nb.njit(cache=True)
-def _three_cover(sup: np.ndarray, cand: np.ndarray, res: np.ndarray, av: np.ndarray,
-                 left: np.ndarray, cnt: np.ndarray, short: np.ndarray, pool: np.ndarray,
-                 others: np.ndarray, mask: np.ndarray, budget: int, work: np.ndarray) -> bool:
+def touch_bits(welem: np.ndarray, wdeg: np.ndarray, n_e: int) -> np.ndarray:
+    """``[W, words]``: the elements each warehouse holds any of, as bits."""
+    out = np.zeros((welem.shape[0], max(1, (n_e + 63) // 64)), dtype=np.uint64)
+    for w in range(welem.shape[0]):
+        for j in range(wdeg[w]):
+            e = welem[w, j]
+            out[w, e >> 6] |= _ONE << np.uint64(e & 63)
+    return out
+
+
+@nb.njit(cache=True)
+def _touch_counts(touch: np.ndarray, left: np.ndarray, n_left: int, av: np.ndarray,
+                  lbits: np.ndarray, tc: np.ndarray) -> tuple[int, int, int]:
+    """``tc[u]``: how many of the elements ``left[:n_left]`` each available ``u`` holds
+    any of; returns the three largest (largest first, repeats counted)."""
+    lbits[:] = 0
+    for t in range(n_left):
+        e = left[t]
+        lbits[e >> 6] |= _ONE << np.uint64(e & 63)
+    t1 = t2 = t3 = 0
+    for i in range(av.size):
+        x = av[i]
+        while x:
+            u = 64 * i + _low(x)
+            x &= x - _ONE
+            c = 0
+            for k in range(lbits.size):
+                c += _popcount(touch[u, k] & lbits[k])
+            tc[u] = c
+            if c > t1:
+                t1, t2, t3 = c, t1, t2
+            elif c > t2:
+                t2, t3 = c, t2
+            elif c > t3:
+                t3 = c
+    return t1, t2, t3
+
+
+@nb.njit(cache=True)
+def _three_cover(sup: np.ndarray, cand: np.ndarray, welem: np.ndarray, wdeg: np.ndarray,
+                 touch: np.ndarray, res: np.ndarray, av: np.ndarray, left: np.ndarray,
+                 cnt: np.ndarray, short: np.ndarray, tc: np.ndarray, lbits: np.ndarray,
+                 pool: np.ndarray, others: np.ndarray, mask: np.ndarray, budget: int,
+                 work: np.ndarray) -> bool:
     """Whether at most three available warehouses may cover every remaining unit: False
     only when none do (exact), True when some do or when more than ``budget`` pairs
     would have to be tried (the bounds decide then).
 
-    A cover holds a candidate ``w`` of the element with the fewest (earlier ones are
-    not partners of later ones); the rest of it, two at most, holds a candidate ``v``
-    of the first element (fewest first) that ``w`` leaves short; the third must be a
-    candidate of every element ``w`` and ``v`` leave short, so those masks are and-ed
-    (fewest candidates first, which empties the mask soonest) and the few warehouses
-    left are checked unit by unit. At nodes three warehouses from a leaf, where the
-    partial searches spend most of their nodes and next to none has such a cover, this
-    costs a fraction of the bounds when the scarce elements have few candidates (the
-elements scanned are counted in ``work``, as the clock looks are spaced by it)."""
+    Each element left must be held (in part at least) by a member, so the members'
+    counts of the elements left they hold (``touch``) add up to at least their number:
+    the three largest counts must, else no cover. Then a cover holds a candidate ``w``
+    of the element with the fewest (earlier ones are not partners of later ones); the
+    elements ``w`` does not finish need the two largest counts but ``w``'s; the rest of
+    the cover, two at most, holds a candidate ``v`` of the first element (fewest first)
+    that ``w`` leaves short, whose count plus the largest must reach them too; the third
+    must be a candidate of every element ``w`` and ``v`` leave short, so those masks are
+    and-ed (fewest candidates first, which empties the mask soonest) and the few
+    warehouses left are checked unit by unit. At nodes three warehouses from a leaf,
+    where the partial searches spend most of their nodes and next to none has such a
+    cover, this costs a fraction of the bounds (the elements scanned are counted in
+    ``work``, as the clock looks are spaced by it)."""
     n_left = _scarce_first(cand, res, av, left, cnt)
     work[0] += n_left
     if n_left == 0:
         return True
     if n_left > 1 and cnt[0] * cnt[1] > budget:
         return True  # too many pairs to try: the bounds decide
+    t1, t2, t3 = _touch_counts(touch, left, n_left, av, lbits, tc)
+    work[0] += n_available(cand, left[0], av)
+    if t1 + t2 + t3 < n_left:
+        return False
     pairs = 0
     e0 = left[0]
     pool[:] = av
@@ -398,13 +448,24 @@ elements scanned are counted in ``work``, as the clock looks are spaced by it)."
             w = 64 * i + _low(x)
             x &= x - _ONE
             pool[i] &= ~(_ONE << np.uint64(w & 63))  # w and the earlier candidates of e0
-            p1 = -1
-            for t in range(n_left):
-                if res[left[t]] > sup[w, left[t]]:
-                    p1 = t
-                    break
-            if p1 < 0:
+            done = 0
+            for j in range(wdeg[w]):
+                e = welem[w, j]
+                if 0 < res[e] <= sup[w, e]:
+                    done += 1
+            rest = n_left - done  # the elements w leaves short
+            if rest == 0:
                 return True  # w alone
+            top = t1 + t2  # the two largest counts but w's
+            if tc[w] >= t1:
+                top = t2 + t3
+            elif tc[w] >= t2:
+                top = t1 + t3
+            if rest > top:
+                continue
+            p1 = 0
+            while res[left[p1]] <= sup[w, left[p1]]:
+                p1 += 1
             e1 = left[p1]
             others[:] = pool
             for j in range(pool.size):
@@ -413,6 +474,8 @@ elements scanned are counted in ``work``, as the clock looks are spaced by it)."
                     v = 64 * j + _low(y)
                     y &= y - _ONE
                     others[j] &= ~(_ONE << np.uint64(v & 63))  # v, earlier candidates of e1
+                    if tc[v] + t1 < rest:
+                        continue
                     pairs += 1
                     if pairs > budget:
                         return True
@@ -450,7 +513,6 @@ elements scanned are counted in ``work``, as the clock looks are spaced by it)."
                             if ok:
                                 return True
     return False
-
 
 @nb.njit(cache=True)
 def _dual_bound(cand: np.ndarray, sup: np.ndarray, res: np.ndarray, av: np.ndarray,
@@ -816,6 +878,9 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
     shorts = np.zeros(max(n_e, 1), dtype=np.int64)
     pool = np.zeros(nw, dtype=np.uint64)
     others = np.zeros(nw, dtype=np.uint64)
+    tc = np.zeros(max(n_w, 1), dtype=np.int64)
+    lbits = np.zeros(max(1, (n_e + 63) // 64), dtype=np.uint64)
+    touch = np.zeros((0, 1), dtype=np.uint64)  # built at the first node that needs it
     tie = 0 if terms.size else 1  # a leaf must beat the count unless later terms decide
     res[0, :] = demand
     base = _count(chosen0)
@@ -862,12 +927,14 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
                 has_best = state[0] != 0
                 pick = -1
                 room = best_key[0] - d - base - tie
+                if has_best and room == 3 and touch.shape[0] == 0:
+                    touch = touch_bits(welem, wdeg, n_e)
                 if has_best and room == 2 and not _two_cover(sup, cand, res[d], av[d], left,
                                                              scratch, work):
                     pass  # no two warehouses finish it: no leaf below
                 elif has_best and room == 3 and not _three_cover(
-                        sup, cand, res[d], av[d], left, cnt, shorts, pool, others, scratch,
-                        THREE_PAIRS, work):
+                        sup, cand, welem, wdeg, touch, res[d], av[d], left, cnt, shorts, tc,
+                        lbits, pool, others, scratch, THREE_PAIRS, work):
                     pass  # nor three
                 else:
                     if has_best:
