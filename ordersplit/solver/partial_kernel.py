@@ -17,6 +17,10 @@ to every element's demand. The search is the binary kernel's
   pairwise disjoint candidate sets, and the covering LP's dual bound (one pass of
   dual ascent); a warehouse whose reduced cost pushes that bound past the warehouses
   still allowed is in no cover that fits, and leaves the node's candidates;
+* at a node two or three warehouses from a leaf, exact tests (:func:`_two_cover`,
+  :func:`_three_cover`) first ask whether that many available warehouses cover the
+  remaining units at all; they end only nodes with no leaf below (the same leaves in
+  the same order), and most such nodes end there, before the bounds;
 * with the count tied, the later terms are bounded: the makespan by the slowest of the
   chosen and of each element's fastest available prefix that covers its remaining
   units, the unit hours by a fastest fill over every warehouse still allowed, the cost
