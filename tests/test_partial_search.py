@@ -332,3 +332,53 @@ def test_two_cover_is_exactly_whether_two_available_warehouses_cover_a_node(
                                       np.zeros(av.size, dtype=np.uint64),
                                       np.zeros(1, dtype=np.int64))
     assert found == exists, (found, exists)
+
+
+def _covers_within(sup: np.ndarray, res: np.ndarray, open_wh: list[int], most: int) -> bool:
+    """Brute force: whether at most ``most`` of ``open_wh`` cover ``res``."""
+    if not res.any():
+        return True
+    for size in range(1, most + 1):
+        combos = np.array(list(itertools.combinations(open_wh, size)), dtype=np.int64)
+        if combos.size and (sup[combos].sum(axis=1) >= res).all(axis=1).any():
+            return True
+    return False
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.one_of(st.integers(1, 8), st.just(70)),
+       st.sampled_from([3, 6, 9, 40, 70, 130]), st.sampled_from([0.3, 0.5, 0.8]))
+def test_three_cover_is_exactly_whether_three_available_warehouses_cover_a_node(
+        seed: int, n_elements: int, n_wh: int, density: float) -> None:
+    """The partial kernel ends a node three warehouses from a leaf when no three available
+    warehouses cover its remaining units (:func:`partial_kernel._three_cover`). With an
+    unbounded pair budget the test is exactly that, by brute force over every subset of
+    at most three, on one to three words of warehouses; with a small budget it may give
+    up, but it must never end a node that has such a cover (a plan would be lost). One
+    to eight elements, or seventy (two words of element bits for the holding counts)."""
+    from ordersplit.solver import cover_kernel, partial_kernel
+    from ordersplit.solver.group_search import _element_lists
+
+    rng = np.random.default_rng(seed)
+    sup = np.where(rng.random((n_wh, n_elements)) < density,
+                   rng.integers(1, 6, size=(n_wh, n_elements)), 0).astype(np.int64)
+    res = rng.integers(0, 13, size=n_elements).astype(np.int64)  # 0: already covered
+    av_rows = rng.random(n_wh) < 0.8
+    cand = cover_kernel.pack((sup > 0).T.copy())
+    av = cover_kernel.pack(av_rows[None, :])[0]
+    exists = _covers_within(sup, res, np.flatnonzero(av_rows).tolist(), 3)
+
+    welem, wdeg = _element_lists(sup)
+    touch = partial_kernel.touch_bits(welem, wdeg, n_elements)
+
+    def three(budget: int) -> bool:
+        ints = [np.zeros(n_elements, dtype=np.int64) for _ in range(3)]
+        words = [np.zeros(av.size, dtype=np.uint64) for _ in range(3)]
+        return bool(partial_kernel._three_cover(
+            sup, cand, welem, wdeg, touch, res, av, *ints, np.zeros(n_wh, dtype=np.int64),
+            np.zeros(touch.shape[1], dtype=np.uint64), *words, budget,
+            np.zeros(1, dtype=np.int64)))
+
+    assert three(1 << 40) == exists
+    for budget in (0, 1, 5, 40):
+        assert three(budget) or not exists  # False only when no cover exists

@@ -17,6 +17,10 @@ to every element's demand. The search is the binary kernel's
   pairwise disjoint candidate sets, and the covering LP's dual bound (one pass of
   dual ascent); a warehouse whose reduced cost pushes that bound past the warehouses
   still allowed is in no cover that fits, and leaves the node's candidates;
+* at a node two or three warehouses from a leaf, exact tests (:func:`_two_cover`,
+  :func:`_three_cover`) first ask whether that many available warehouses cover the
+  remaining units at all; they end only nodes with no leaf below (the same leaves in
+  the same order), and most such nodes end there, before the bounds;
 * with the count tied, the later terms are bounded: the makespan by the slowest of the
   chosen and of each element's fastest available prefix that covers its remaining
   units, the unit hours by a fastest fill over every warehouse still allowed, the cost
@@ -53,6 +57,7 @@ from ordersplit.solver.cover_kernel import (
     _low,
     _most_among,
     _now,
+    _popcount,
     _top_sum,
     before,
     keep,
@@ -340,6 +345,178 @@ def _two_cover(sup: np.ndarray, cand: np.ndarray, res: np.ndarray, av: np.ndarra
                         return True
     return False
 
+
+THREE_PAIRS = 3000
+"""Warehouse pairs :func:`_three_cover` may try at one node before it gives up (the
+bounds then decide the node, as before)."""
+
+
+@nb.njit(cache=True)
+def _scarce_first(cand: np.ndarray, res: np.ndarray, av: np.ndarray, left: np.ndarray,
+                  cnt: np.ndarray) -> int:
+    """``left[:n]`` := the elements with units left, fewest available candidates first
+    (``cnt[:n]`` those counts); returns ``n``."""
+    n = 0
+    for e in range(res.size):
+        if res[e] > 0:
+            c = n_available(cand, e, av)
+            p = n
+            while p > 0 and cnt[p - 1] > c:
+                left[p] = left[p - 1]
+                cnt[p] = cnt[p - 1]
+                p -= 1
+            left[p] = e
+            cnt[p] = c
+            n += 1
+    return n
+
+
+@nb.njit(cache=True)
+def touch_bits(welem: np.ndarray, wdeg: np.ndarray, n_e: int) -> np.ndarray:
+    """``[W, words]``: the elements each warehouse holds any of, as bits."""
+    out = np.zeros((welem.shape[0], max(1, (n_e + 63) // 64)), dtype=np.uint64)
+    for w in range(welem.shape[0]):
+        for j in range(wdeg[w]):
+            e = welem[w, j]
+            out[w, e >> 6] |= _ONE << np.uint64(e & 63)
+    return out
+
+
+@nb.njit(cache=True)
+def _touch_counts(touch: np.ndarray, left: np.ndarray, n_left: int, av: np.ndarray,
+                  lbits: np.ndarray, tc: np.ndarray) -> tuple[int, int, int]:
+    """``tc[u]``: how many of the elements ``left[:n_left]`` each available ``u`` holds
+    any of; returns the three largest (largest first, repeats counted)."""
+    lbits[:] = 0
+    for t in range(n_left):
+        e = left[t]
+        lbits[e >> 6] |= _ONE << np.uint64(e & 63)
+    t1 = t2 = t3 = 0
+    for i in range(av.size):
+        x = av[i]
+        while x:
+            u = 64 * i + _low(x)
+            x &= x - _ONE
+            c = 0
+            for k in range(lbits.size):
+                c += _popcount(touch[u, k] & lbits[k])
+            tc[u] = c
+            if c > t1:
+                t1, t2, t3 = c, t1, t2
+            elif c > t2:
+                t2, t3 = c, t2
+            elif c > t3:
+                t3 = c
+    return t1, t2, t3
+
+
+@nb.njit(cache=True)
+def _three_cover(sup: np.ndarray, cand: np.ndarray, welem: np.ndarray, wdeg: np.ndarray,
+                 touch: np.ndarray, res: np.ndarray, av: np.ndarray, left: np.ndarray,
+                 cnt: np.ndarray, short: np.ndarray, tc: np.ndarray, lbits: np.ndarray,
+                 pool: np.ndarray, others: np.ndarray, mask: np.ndarray, budget: int,
+                 work: np.ndarray) -> bool:
+    """Whether at most three available warehouses may cover every remaining unit: False
+    only when none do (exact), True when some do or when more than ``budget`` pairs
+    would have to be tried (the bounds decide then).
+
+    Each element left must be held (in part at least) by a member, so the members'
+    counts of the elements left they hold (``touch``) add up to at least their number:
+    the three largest counts must, else no cover. Then a cover holds a candidate ``w``
+    of the element with the fewest (earlier ones are not partners of later ones); the
+    elements ``w`` does not finish need the two largest counts but ``w``'s; the rest of
+    the cover, two at most, holds a candidate ``v`` of the first element (fewest first)
+    that ``w`` leaves short, whose count plus the largest must reach them too; the third
+    must be a candidate of every element ``w`` and ``v`` leave short, so those masks are
+    and-ed (fewest candidates first, which empties the mask soonest) and the few
+    warehouses left are checked unit by unit. At nodes three warehouses from a leaf,
+    where the partial searches spend most of their nodes and next to none has such a
+    cover, this costs a fraction of the bounds (the elements scanned are counted in
+    ``work``, as the clock looks are spaced by it)."""
+    n_left = _scarce_first(cand, res, av, left, cnt)
+    work[0] += n_left
+    if n_left == 0:
+        return True
+    if n_left > 1 and cnt[0] * cnt[1] > budget:
+        return True  # too many pairs to try: the bounds decide
+    t1, t2, t3 = _touch_counts(touch, left, n_left, av, lbits, tc)
+    work[0] += n_available(cand, left[0], av)
+    if t1 + t2 + t3 < n_left:
+        return False
+    pairs = 0
+    e0 = left[0]
+    pool[:] = av
+    for i in range(av.size):
+        x = cand[e0, i] & av[i]
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            pool[i] &= ~(_ONE << np.uint64(w & 63))  # w and the earlier candidates of e0
+            done = 0
+            for j in range(wdeg[w]):
+                e = welem[w, j]
+                if 0 < res[e] <= sup[w, e]:
+                    done += 1
+            rest = n_left - done  # the elements w leaves short
+            if rest == 0:
+                return True  # w alone
+            top = t1 + t2  # the two largest counts but w's
+            if tc[w] >= t1:
+                top = t2 + t3
+            elif tc[w] >= t2:
+                top = t1 + t3
+            if rest > top:
+                continue
+            p1 = 0
+            while res[left[p1]] <= sup[w, left[p1]]:
+                p1 += 1
+            e1 = left[p1]
+            others[:] = pool
+            for j in range(pool.size):
+                y = cand[e1, j] & pool[j]
+                while y:
+                    v = 64 * j + _low(y)
+                    y &= y - _ONE
+                    others[j] &= ~(_ONE << np.uint64(v & 63))  # v, earlier candidates of e1
+                    if tc[v] + t1 < rest:
+                        continue
+                    pairs += 1
+                    if pairs > budget:
+                        return True
+                    mask[:] = others
+                    n_short = 0
+                    empty = False
+                    for t in range(p1, n_left):
+                        e = left[t]
+                        work[0] += 1
+                        if res[e] > sup[w, e] + sup[v, e]:
+                            short[n_short] = e
+                            n_short += 1
+                            nz = np.uint64(0)
+                            for k in range(mask.size):
+                                mask[k] &= cand[e, k]
+                                nz |= mask[k]
+                            if nz == 0:
+                                empty = True
+                                break
+                    if n_short == 0:
+                        return True  # w and v
+                    if empty:
+                        continue
+                    for k in range(mask.size):
+                        z = mask[k]
+                        while z:
+                            u = 64 * k + _low(z)
+                            z &= z - _ONE
+                            ok = True
+                            for s in range(n_short):
+                                e = short[s]
+                                if res[e] > sup[w, e] + sup[v, e] + sup[u, e]:
+                                    ok = False
+                                    break
+                            if ok:
+                                return True
+    return False
 
 @nb.njit(cache=True)
 def _dual_bound(cand: np.ndarray, sup: np.ndarray, res: np.ndarray, av: np.ndarray,
@@ -701,6 +878,13 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
     work = np.zeros(1, dtype=np.int64)
     scratch = np.zeros(nw, dtype=np.uint64)
     left = np.zeros(max(n_e, 1), dtype=np.int64)
+    cnt = np.zeros(max(n_e, 1), dtype=np.int64)
+    shorts = np.zeros(max(n_e, 1), dtype=np.int64)
+    pool = np.zeros(nw, dtype=np.uint64)
+    others = np.zeros(nw, dtype=np.uint64)
+    tc = np.zeros(max(n_w, 1), dtype=np.int64)
+    lbits = np.zeros(max(1, (n_e + 63) // 64), dtype=np.uint64)
+    touch = np.zeros((0, 1), dtype=np.uint64)  # built at the first node that needs it
     tie = 0 if terms.size else 1  # a leaf must beat the count unless later terms decide
     res[0, :] = demand
     base = _count(chosen0)
@@ -747,9 +931,15 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
                 has_best = state[0] != 0
                 pick = -1
                 room = best_key[0] - d - base - tie
+                if has_best and room == 3 and touch.shape[0] == 0:
+                    touch = touch_bits(welem, wdeg, n_e)
                 if has_best and room == 2 and not _two_cover(sup, cand, res[d], av[d], left,
                                                              scratch, work):
                     pass  # no two warehouses finish it: no leaf below
+                elif has_best and room == 3 and not _three_cover(
+                        sup, cand, welem, wdeg, touch, res[d], av[d], left, cnt, shorts, tc,
+                        lbits, pool, others, scratch, THREE_PAIRS, work):
+                    pass  # nor three
                 else:
                     if has_best:
                         work[0] += _reach(sup, welem, wdeg, res[d], av[d], reach)
