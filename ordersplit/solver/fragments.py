@@ -251,19 +251,30 @@ def _one_line(problem: SplitProblem, i: int, opened: np.ndarray, stock: IntArray
     cand = np.flatnonzero(opened[problem.group[i]] & problem.allowed[i] & (stock[:, k] > 0))
     cap = np.minimum(stock[cand, k], need)
     hours = problem.hours[cand]
-    uh = _takes_unit_hours_first(problem)
-    # level: hours when unit_hours comes first, else one level for all (fewest pieces;
-    # the caller sends a line whose unit_hours come after its fragments to the model)
-    level = hours if uh else np.zeros_like(hours)
-    order = np.lexsort((cand, hours, -cap, level))
     row = np.zeros(problem.n_warehouses, dtype=np.int64)
-    for j in order.tolist():
+    for j in _fill_order(cand, cap, hours, bool(_takes_unit_hours_first(problem))):
         if need == 0:
             break
         take = min(need, int(cap[j]))
         row[cand[j]] = take
         need -= take
     return row[None, :]
+
+
+SMALL_SORT = 32
+"""Candidates up to which :func:`_fill_order` sorts Python tuples instead of lexsort."""
+
+
+def _fill_order(cand: IntArray, cap: IntArray, hours: IntArray, uh: bool) -> list[int]:
+    """Positions of ``cand`` in :func:`_one_line`'s order: by hours when unit_hours comes
+    first (else one level for all: fewest pieces; the caller sends a line whose
+    unit_hours come after its fragments to the model), then largest capacity, fastest,
+    first warehouse. A line has few candidates: a Python sort beats numpy's set-up."""
+    if cand.size > SMALL_SORT:
+        level = hours if uh else np.zeros_like(hours)
+        return np.lexsort((cand, hours, -cap, level)).tolist()
+    c, h, w = cap.tolist(), hours.tolist(), cand.tolist()
+    return sorted(range(len(w)), key=lambda j: (h[j] if uh else 0, -c[j], h[j], w[j]))
 
 
 def _small_model(problem: SplitProblem, part: IntArray, opened: np.ndarray, stock: IntArray,
