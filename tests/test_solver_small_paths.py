@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import ordersplit.solver.fragments as fragments_module
 import ordersplit.solver.fragments_covers as covers_module
+from ordersplit.solver import group_search
 from tests.problem_shapes import SHAPES, random_shape_problem
 
 
@@ -46,3 +47,33 @@ def test_plain_lines_by_sets_equals_by_unique(shape: str, rules: bool, seed: int
     small = [covers_module.plain_lines(problem, s) for s in subsets]
     monkeypatch.setattr(covers_module, "SMALL_GROUP", 0)
     assert small == [covers_module.plain_lines(problem, s) for s in subsets]
+
+
+TERM_ORDERS = [("makespan", "unit_hours"), ("unit_hours", "makespan", "cost"),
+               ("cost",), ("makespan", "unit_hours", "fragments"), ()]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("seed", range(8))
+def test_one_of_few_warehouses_equals_lexsort(shape: str, seed: int,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one-warehouse choice among a few by Python tuples picks the warehouse and key
+    the lexsort way does, under every order of terms (ties: fastest, cheapest, first)."""
+    rng = np.random.default_rng(seed)
+    problem = random_shape_problem(rng, shape, bool(seed % 2))
+    demand = rng.integers(1, 5, size=3)
+    cases = [(np.flatnonzero(rng.random(problem.n_warehouses) < 0.6), terms)
+             for terms in TERM_ORDERS for _ in range(4)]
+    cases = [(whole, terms) for whole, terms in cases if whole.size]
+
+    def choices() -> list[tuple[list[int], tuple[int, ...]]]:
+        out = []
+        for whole, terms in cases:
+            got = group_search._one_of(problem, whole, terms, demand, None)
+            assert got.wh is not None
+            out.append((got.wh.tolist(), got.key))
+        return out
+
+    few = choices()
+    monkeypatch.setattr(group_search, "SMALL_GROUP", 0)
+    assert few == choices()
