@@ -408,7 +408,8 @@ def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
     if "makespan" in head:
         reach &= (problem.hours <= head["makespan"])[None, :]
     todo = [items for items in problem.groups() if items.size
-            and _rows_fragments(problem, items, x[items]) > _group_bound(problem, items, reach)]
+            and (cut := _rows_fragments(problem, items, x[items]))  # none: nothing to settle
+            and cut > _group_bound(problem, items, reach)]
     orig, x = x, x.copy()
     head_only = tuple(t for t in problem.objective if t != TERM)
     left = []
