@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ordersplit.solver.evaluate import evaluate, fragments, used_pairs
+from ordersplit.solver.evaluate import Objective, evaluate, fragments, used_pairs
 from ordersplit.solver.fragments_covers import (
     FEW_SETS,
     MAX_SETS,
@@ -52,8 +52,12 @@ SETTLE_BACKEND = "cpsat"
 30 ms a call under load 10, HiGHS 54 ms)."""
 
 
+FRAGMENTABLE_MEMO = "_fragmentable"
+BOUND_MEMO = "_fragments_lower_bound"
+"""Where :func:`fragmentable` and :func:`fragments_lower_bound` keep their answers (in the
+instance's ``__dict__``: they read only the problem's frozen arrays)."""
 DERIVED = ("capacity", "single_sku", "simple", "coverable", "own_lines", "lone_lines",
-           "_groups")
+           "_groups", FRAGMENTABLE_MEMO, BOUND_MEMO)
 """Cached properties of a :class:`SplitProblem` that do not depend on its objective."""
 
 
@@ -87,12 +91,18 @@ def head_terms(problem: SplitProblem) -> tuple[str, ...]:
 def fragmentable(problem: SplitProblem) -> np.ndarray:
     """Boolean per item: whether its line can ship in more than one piece.
 
-    A line of one unsplittable item, or of one single unit, never splits.
+    A line of one unsplittable item, or of one single unit, never splits. Worked out
+    once per problem (read-only).
     """
-    lines = problem.lines
-    counts = np.bincount(lines, minlength=int(lines.max()) + 1 if lines.size else 0)
-    multi = counts[lines] > 1 if lines.size else np.zeros(0, dtype=bool)
-    return (problem.quantity > 0) & (multi | (problem.splittable & (problem.quantity > 1)))
+    known = problem.__dict__.get(FRAGMENTABLE_MEMO)
+    if known is None:
+        lines = problem.lines
+        counts = np.bincount(lines, minlength=int(lines.max()) + 1 if lines.size else 0)
+        multi = counts[lines] > 1 if lines.size else np.zeros(0, dtype=bool)
+        known = readonly(
+            (problem.quantity > 0) & (multi | (problem.splittable & (problem.quantity > 1))))
+        problem.__dict__[FRAGMENTABLE_MEMO] = known
+    return known
 
 
 def min_pieces(capacity: IntArray, quantity: IntArray) -> IntArray:
@@ -110,10 +120,14 @@ def min_pieces(capacity: IntArray, quantity: IntArray) -> IntArray:
 
 def fragments_lower_bound(problem: SplitProblem) -> int:
     """A lower bound on the fragments of any plan: per line, its hardest item's fewest
-    warehouses (by capacity, largest first) less one."""
+    warehouses (by capacity, largest first) less one. Worked out once per problem."""
     if not problem.per_warehouse or problem.n_items == 0:
         return 0
-    return _group_bound(problem, np.arange(problem.n_items), problem.allowed)
+    known = problem.__dict__.get(BOUND_MEMO)
+    if known is None:
+        known = problem.__dict__[BOUND_MEMO] = _group_bound(
+            problem, np.arange(problem.n_items), problem.allowed)
+    return int(known)
 
 
 def _takes_unit_hours_first(problem: SplitProblem) -> bool | None:
@@ -130,26 +144,35 @@ def keep_lines_whole(problem: SplitProblem, x: IntArray, stop: Deadline | None =
                      ) -> IntArray:
     """``x`` re-assigned within its own children to minimize fragments (see the module
     docstring); returns ``x`` itself when nothing improves or time is short."""
+    return keep_lines_whole_scored(problem, x, None, stop)[0]
+
+
+def keep_lines_whole_scored(problem: SplitProblem, x: IntArray, known: Objective | None,
+                            stop: Deadline | None = None
+                            ) -> tuple[IntArray, Objective | None]:
+    """:func:`keep_lines_whole` given ``known``, ``x``'s objective when the caller has
+    it (so ``x`` is not scored again), and the objective of the rows returned (``None``
+    only when ``known`` was and ``x`` itself is returned)."""
     if TERM not in problem.objective or not problem.per_warehouse:
-        return x
+        return x, known
     if stop is not None and stop.expired():
-        return x
+        return x, known
     if problem.stock_value_varies and problem.objective.index("stock_value") < \
             problem.objective.index(TERM):
-        return x  # the re-assignment does not know prices (the exact stages settle it)
+        return x, known  # the re-assignment does not know prices (the exact stages settle it)
     frag = fragmentable(problem)
     if not frag.any():
-        return x
-    now = fragments(problem, x)
+        return x, known
+    now = fragments(problem, x) if known is None else known.fragments
     if now == 0 or now <= fragments_lower_bound(problem):  # 0: no bound needed
-        return x
+        return x, known
     out = x.copy()
     opened = used_pairs(problem, x)
     if problem.lone_lines and _takes_unit_hours_first(problem) is not False:
         # each line alone on its SKU: its closed form from the whole stock (the usual case)
         for i in np.flatnonzero((x > 0).sum(axis=1) > 1).tolist():
             out[i] = _one_line(problem, i, opened, problem.stock)[0]
-        return _no_worse_rows(problem, out, x)
+        return _no_worse_rows(problem, out, x, known)
     stock = problem.stock - consumed(problem, x)  # what the plan leaves unused
     for part in _parts(problem, np.flatnonzero(problem.quantity > 0)):
         if stop is not None and stop.expired():
@@ -164,16 +187,21 @@ def keep_lines_whole(problem: SplitProblem, x: IntArray, stop: Deadline | None =
             rows = x[part]
         out[part] = rows
         stock[:, ks] -= rows.T @ use
-    return _no_worse_rows(problem, out, x)
+    return _no_worse_rows(problem, out, x, known)
 
 
-def _no_worse_rows(problem: SplitProblem, out: IntArray, x: IntArray) -> IntArray:
-    """``out`` unless it is worse than ``x`` (a safeguard: it cannot be)."""
-    if np.array_equal(out, x) or evaluate(problem, out).key(problem.objective) <= evaluate(
-            problem, x).key(problem.objective):
-        return out
+def _no_worse_rows(problem: SplitProblem, out: IntArray, x: IntArray, known: Objective | None
+                   ) -> tuple[IntArray, Objective | None]:
+    """``out`` unless it is worse than ``x`` (a safeguard: it cannot be), with its
+    objective; ``known`` is ``x``'s when the caller has it."""
+    if np.array_equal(out, x):
+        return out, known
+    new = evaluate(problem, out)
+    old = evaluate(problem, x) if known is None else known
+    if new.key(problem.objective) <= old.key(problem.objective):
+        return out, new
     log.warning("fragments post-stage made the plan worse; kept the original")
-    return x
+    return x, old
 
 
 SMALL_PRODUCT = 100_000
@@ -251,19 +279,30 @@ def _one_line(problem: SplitProblem, i: int, opened: np.ndarray, stock: IntArray
     cand = np.flatnonzero(opened[problem.group[i]] & problem.allowed[i] & (stock[:, k] > 0))
     cap = np.minimum(stock[cand, k], need)
     hours = problem.hours[cand]
-    uh = _takes_unit_hours_first(problem)
-    # level: hours when unit_hours comes first, else one level for all (fewest pieces;
-    # the caller sends a line whose unit_hours come after its fragments to the model)
-    level = hours if uh else np.zeros_like(hours)
-    order = np.lexsort((cand, hours, -cap, level))
     row = np.zeros(problem.n_warehouses, dtype=np.int64)
-    for j in order.tolist():
+    for j in _fill_order(cand, cap, hours, bool(_takes_unit_hours_first(problem))):
         if need == 0:
             break
         take = min(need, int(cap[j]))
         row[cand[j]] = take
         need -= take
     return row[None, :]
+
+
+SMALL_SORT = 32
+"""Candidates up to which :func:`_fill_order` sorts Python tuples instead of lexsort."""
+
+
+def _fill_order(cand: IntArray, cap: IntArray, hours: IntArray, uh: bool) -> list[int]:
+    """Positions of ``cand`` in :func:`_one_line`'s order: by hours when unit_hours comes
+    first (else one level for all: fewest pieces; the caller sends a line whose
+    unit_hours come after its fragments to the model), then largest capacity, fastest,
+    first warehouse. A line has few candidates: a Python sort beats numpy's set-up."""
+    if cand.size > SMALL_SORT:
+        level = hours if uh else np.zeros_like(hours)
+        return np.lexsort((cand, hours, -cap, level)).tolist()
+    c, h, w = cap.tolist(), hours.tolist(), cand.tolist()
+    return sorted(range(len(w)), key=lambda j: (h[j] if uh else 0, -c[j], h[j], w[j]))
 
 
 def _small_model(problem: SplitProblem, part: IntArray, opened: np.ndarray, stock: IntArray,
@@ -369,7 +408,8 @@ def settle_fragments(problem: SplitProblem, x: IntArray, head: dict[str, int],
     if "makespan" in head:
         reach &= (problem.hours <= head["makespan"])[None, :]
     todo = [items for items in problem.groups() if items.size
-            and _rows_fragments(problem, items, x[items]) > _group_bound(problem, items, reach)]
+            and (cut := _rows_fragments(problem, items, x[items]))  # none: nothing to settle
+            and cut > _group_bound(problem, items, reach)]
     orig, x = x, x.copy()
     head_only = tuple(t for t in problem.objective if t != TERM)
     left = []

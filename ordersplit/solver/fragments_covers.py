@@ -40,6 +40,8 @@ FEW_SETS = 1_000
 some 10^4 sets, 1 ms against 10 ms), and the sets are tried only where it does not apply."""
 MAX_COVERS = 2_000
 """Covering sets scored at most, one by one."""
+SMALL_GROUP = 64
+"""Items up to which :func:`plain_lines` checks distinct SKUs and lines with Python sets."""
 
 
 def plain_lines(problem: SplitProblem, items: IntArray) -> bool:
@@ -48,9 +50,12 @@ def plain_lines(problem: SplitProblem, items: IntArray) -> bool:
     if items.size == 0:
         return False
     skus = problem.single_sku[items]
-    lines = problem.lines[items]
-    return bool((skus >= 0).all() and problem.splittable[items].all()
-                and np.unique(skus).size == items.size and np.unique(lines).size == items.size)
+    if not ((skus >= 0).all() and problem.splittable[items].all()):
+        return False
+    n = int(items.size)
+    if n <= SMALL_GROUP:  # a set of a few ints is quicker than np.unique's sort
+        return len(set(skus.tolist())) == n and len(set(problem.lines[items].tolist())) == n
+    return np.unique(skus).size == n and np.unique(problem.lines[items]).size == n
 
 
 def settle_by_covers(problem: SplitProblem, items: IntArray, rows: IntArray,
@@ -77,9 +82,10 @@ def settle_by_covers(problem: SplitProblem, items: IntArray, rows: IntArray,
         return None
     hours, cost = problem.hours, problem.cost
     price = problem.prices[:, k].T  # [item, warehouse]: each line's unit price
-    target_uh = int((rows.sum(axis=0) * hours).sum())
-    target_sv = int((rows * price).sum())
-    target_cost = int(cost[used].sum())
+    # only the targets of terms before fragments are compared (see _keeping_head)
+    target_uh = int(rows.sum(axis=0) @ hours) if "unit_hours" in terms else 0
+    target_sv = int((rows * price).sum()) if "stock_value" in terms else 0
+    target_cost = int(cost[used].sum()) if "cost" in terms else 0
     combos = cand[np.fromiter(itertools.chain.from_iterable(itertools.combinations(
         range(cand.size), c_star)), dtype=np.int64, count=n_sets * c_star).reshape(n_sets, c_star)]
     covers = combos[(cap[:, combos].sum(axis=2) >= q[:, None]).all(axis=0)]

@@ -353,6 +353,8 @@ def _one_of(problem: SplitProblem, whole: IntArray, terms: tuple[str, ...], dema
         scalar = {"makespan": hour, "cost": fee, "unit_hours": hour * int(demand.sum())}
         return GroupOutcome(np.array([w], dtype=np.int64),
                             (1, *(scalar.get(t, 0) for t in terms)), True, True, 0)
+    if worth is None and whole.size <= SMALL_GROUP:  # a few: Python tuples beat lexsort
+        return _one_of_few(problem, whole, terms, int(demand.sum()))
     hours, cost = problem.hours[whole], problem.cost[whole]
 
     def value(term: str) -> IntArray:
@@ -368,6 +370,20 @@ def _one_of(problem: SplitProblem, whole: IntArray, terms: tuple[str, ...], dema
     w = int(whole[best])
     key = (1, *(int(values[t][best]) for t in terms))
     return GroupOutcome(np.array([w], dtype=np.int64), key, True, True, 0)
+
+
+def _one_of_few(problem: SplitProblem, whole: IntArray, terms: tuple[str, ...], units: int
+                ) -> GroupOutcome:
+    """:func:`_one_of` of a few unpriced warehouses: the same key (the terms in order,
+    then fastest, cheapest, first) as Python tuples; ``units`` is the group's demand."""
+    hours, cost, ids = problem.hours[whole].tolist(), problem.cost[whole].tolist(), whole.tolist()
+    zero = [0] * len(ids)
+    column = {"makespan": hours, "cost": cost, "unit_hours": [h * units for h in hours]}
+    values = [column.get(t, zero) for t in terms]
+    keys = [(*(v[j] for v in values), hours[j], cost[j], ids[j]) for j in range(len(ids))]
+    best = min(range(len(ids)), key=keys.__getitem__)
+    return GroupOutcome(np.array([ids[best]], dtype=np.int64),
+                        (1, *(v[best] for v in values)), True, True, 0)
 
 
 def is_binary(data: GroupData) -> bool:

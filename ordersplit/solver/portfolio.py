@@ -45,7 +45,7 @@ from ordersplit.solver.evaluate import Objective, evaluate
 from ordersplit.solver.fragments import (
     fragments_lower_bound,
     head_terms,
-    keep_lines_whole,
+    keep_lines_whole_scored,
     settle_cases,
     settle_fragments,
     share_derived,
@@ -95,9 +95,8 @@ class _Best:
         the earlier plan, so the outcome depends on the order of offers only."""
         obj = evaluate(self.problem, x)
         if obj.fragments:  # a plan of none is returned as it is: no need to look
-            kept = keep_lines_whole(self.problem, x, stop)
-            if kept is not x:
-                x, obj = kept, evaluate(self.problem, kept)
+            kept, scored = keep_lines_whole_scored(self.problem, x, obj, stop)
+            x, obj = kept, obj if scored is None else scored  # given obj, never None
         terms = self.problem.objective
         if self.obj is None or obj.key(terms) < self.obj.key(terms):
             self.x, self.obj, self.name = x, obj, name
