@@ -135,7 +135,7 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
             best, start = current, "current"
 
     plans = list(best)
-    runner.start(plans, lower)
+    runner.start(plans, lower, sequential=start == "sequential")
     n_parts = parts or part_count(n, runner.workers, deterministic)
     t_search = time.perf_counter()
     end = t0 + time_limit_s

@@ -183,6 +183,9 @@ class Runner:
         self.held = np.full(n, -1, dtype=np.int64)
         self.dropped: list[set[int]] = [set() for _ in range(self.workers)]
         self.pickled: dict[int, bytes] = {}
+        self.kept = np.zeros(n, dtype=bool)
+        """Orders whose slot keeps the split it made in the sequential pass (:class:`Split`):
+        it holds their sequential plan."""
         self.plans: list[OrderPlan] = []
         self.lower: list[OrderPlan] = []
         self.traffic = Traffic(_slots=self.workers, workers_start=transport.start_method)
@@ -253,8 +256,9 @@ class Runner:
     def split(self, slot: int, orders: Sequence[int], views: list[IntArray]
               ) -> Pending[list[OrderPlan]]:
         """Exact splits of ``orders`` (owned by ``slot``) against ``views``."""
-        reply = self.transport.send(slot, Split(np.array(orders, dtype=np.int64),
-                                                [narrow(v) for v in views]))
+        at = np.array(orders, dtype=np.int64)
+        reply = self.transport.send(slot, Split(at, [narrow(v) for v in views]))
+        self.kept[at] = True
         return _Unpacked(reply)
 
     def _ship(self, orders: IntArray) -> dict[int, OrderTemplate | bytes]:
@@ -263,11 +267,15 @@ class Runner:
         self.shipped[new] = True
         return {o: self._template(o, keep=False) for o in new.tolist()}
 
-    def start(self, plans: list[OrderPlan], lower: list[OrderPlan]) -> None:
+    def start(self, plans: list[OrderPlan], lower: list[OrderPlan],
+              sequential: bool = True) -> None:
         """The search's plan list (changed in place by :meth:`improve`) and the
-        lower-bound plans; every slot's copy of a plan is stale until it is sent."""
+        lower-bound plans; every slot's copy of a plan is stale until it is sent, but for
+        the splits the slots kept (:attr:`kept`) when ``plans`` are the sequential ones."""
         self.plans, self.lower = plans, lower
         self.version += 1
+        if sequential:
+            self.held[self.kept] = self.version[self.kept]
         self.traffic.lower_bytes = self._bytes() - self._after_setup
         self._cpu_mark = self._driver_cpu()
         self.traffic.cpu_driver_sequential_s = self._cpu_mark - self._cpu_ready

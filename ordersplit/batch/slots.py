@@ -147,7 +147,9 @@ class Lower:
 @dataclass
 class Split:
     """Split these (owned) orders exactly against these clipped views of the stock (one
-    per order, as the driver's sequential pass sees it); return the plans."""
+    per order, as the driver's sequential pass sees it); return the plans, and keep them
+    as the orders' current plans (the sequential pass splits an order at most once, so
+    they are its sequential plans: the first search round need not send them back)."""
 
     orders: IntArray
     views: list[IntArray]
@@ -308,13 +310,15 @@ def _handle(key: str, msg: Any) -> Any:
         wire = to_wire(lower_bound_plans(slot.state, orders), slot.packed)
         slot.lower.put(orders, wire)
         return wire, time.time()
-    if isinstance(msg, Split):
+    if isinstance(msg, Split):  # the splits are the orders' sequential plans: kept
         state = slot.state
-        return to_wire([safe_solve(state.world, state.templates[o], view, state.order_limit_s,
+        orders = msg.orders.tolist()
+        wire = to_wire([safe_solve(state.world, state.templates[o], view, state.order_limit_s,
                                    work=True)
-                        for o, view in zip(msg.orders.tolist(),
-                                           [v.astype(np.int64) for v in msg.views], strict=True)],
-                       slot.packed)
+                        for o, view in zip(orders, [v.astype(np.int64) for v in msg.views],
+                                           strict=True)], slot.packed)
+        slot.plans.put(orders, wire)
+        return wire
     if isinstance(msg, Improve):
         return _improve(slot, msg)
     if isinstance(msg, Output):
