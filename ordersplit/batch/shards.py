@@ -292,8 +292,9 @@ class Runner:
         self.held[stale] = self.version[stale]
         return PlanDelta(stale, is_lower, pack)
 
-    def _move(self, orders: IntArray, slot: int) -> tuple[Adopt | None, int]:
-        """Make ``slot`` the owner of ``orders``: what it must adopt, and how many moved."""
+    def _move(self, orders: IntArray, slot: int, keep: bool = True) -> tuple[Adopt | None, int]:
+        """Make ``slot`` the owner of ``orders``: what it must adopt, and how many moved
+        (``keep``: their pickled templates are kept for a later move)."""
         moving = orders[self.owner[orders] != slot]
         if moving.size == 0:
             return None, 0
@@ -304,7 +305,7 @@ class Runner:
         self.held[moving] = -1
         self.shipped[moving] = True
         ids = moving.tolist()
-        return Adopt({o: self._template(o) for o in ids},
+        return Adopt({o: self._template(o, keep) for o in ids},
                      to_wire([self.lower[o] for o in ids], self.transport.remote)), len(ids)
 
     def _template(self, o: int, keep: bool = True) -> OrderTemplate | bytes:
@@ -324,10 +325,12 @@ class Runner:
         self.dropped[slot].clear()
         return out
 
-    def improve(self, tasks: Sequence[PartTask]) -> list[tuple[IntArray, list[OrderPlan], Changed]]:
+    def improve(self, tasks: Sequence[PartTask], last: bool = False
+                ) -> list[tuple[IntArray, list[OrderPlan], Changed]]:
         """Search every part on a slot; the plans that changed are set in the plan list
         of :meth:`start`. Per task (in the order given): the orders that changed, their
-        previous plans, the answer.
+        previous plans, the answer. ``last``: no round follows (the templates of orders
+        that move are not kept pickled for a later move).
 
         Parts are handed out as slots become free (:func:`next_part`): the most work
         (:meth:`_work`) first, each to a slot owning many of its orders, so that a round ends when the
@@ -351,7 +354,7 @@ class Runner:
                               [work[j] for j in todo])
                 i = todo.pop(i)
                 task = tasks[i]
-                adopt, m = self._move(task.orders, s)
+                adopt, m = self._move(task.orders, s, keep=not last)
                 moved += m
                 out_to[s] = (i, self.transport.send(s, Improve(
                     task.orders, task.cols, narrow(task.budget), task.limit_s, task.max_moves,
@@ -398,6 +401,11 @@ class Runner:
         return orders.size + sum(
             1 for o in orders.tolist() if not (plans[o].failed or lower[o].failed) and (
                 plans[o].children > lower[o].children or plans[o].backorder_units > 0))
+
+    def end_search(self) -> None:
+        """No round follows: drop the templates kept pickled for later moves (about
+        0.3 KB per moved order; the output stage moves none)."""
+        self.pickled.clear()
 
     def end_round(self, started: float) -> None:
         """Book the round begun at ``started`` (``perf_counter``): its seconds, and those
