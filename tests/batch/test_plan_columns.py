@@ -64,8 +64,8 @@ def test_columns_behave_as_a_dict_of_plans(pool: list[OrderPlan], steps: list[An
     leaves :class:`PlanColumns` holding exactly what a dict of plan objects holds: the
     same orders and, field by field, the same plans (packs merged and gathered on the
     way: the compaction threshold is lowered so that it happens)."""
-    old = pc.MIN_COMPACT
-    pc.MIN_COMPACT = 2
+    old = pc.MIN_COMPACT, pc.SMALL_PACK, pc.SMALL_PACKS
+    pc.MIN_COMPACT, pc.SMALL_PACK, pc.SMALL_PACKS = 2, 4, 3
     try:
         lower, plans = PlanColumns(), None
         model_lower: dict[int, OrderPlan] = {}
@@ -95,9 +95,9 @@ def test_columns_behave_as_a_dict_of_plans(pool: list[OrderPlan], steps: list[An
             assert_same_fields(got, want)
         for o in keys[:3]:
             assert_same_fields(plans[o], model[o])
-        assert len(plans._packs) <= 2 + int(np.log2(max(2, len(steps) + 1))) * 2
+        assert len(plans._packs) <= pc.SMALL_PACKS + 2 * int(np.log2(len(steps) + 2))
     finally:
-        pc.MIN_COMPACT = old
+        pc.MIN_COMPACT, pc.SMALL_PACK, pc.SMALL_PACKS = old
 
 
 def test_missing_orders_raise_and_objects_keep_identity(pool: list[OrderPlan]) -> None:
