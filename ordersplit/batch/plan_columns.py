@@ -104,6 +104,8 @@ class PlanColumns(PlanStore):
         self._orders: list[IntArray] = []
         """The position of each row of each pack."""
         self._live: list[int] = []
+        self._small = 0
+        """Trailing packs of fewer than :data:`SMALL_PACK` plans when they were put."""
         self._count = 0
 
     # the mapping
@@ -206,11 +208,11 @@ class PlanColumns(PlanStore):
         """Join the trailing small packs into one when there are :data:`SMALL_PACKS` of
         them, then the last two packs while the one before holds no more live plans than
         the last (a binary counter: O(log n) packs, each row gathered O(log n) times)."""
-        small = 0
-        while small < len(self._live) and self._live[-1 - small] < SMALL_PACK:
-            small += 1
-        if small >= SMALL_PACKS:
-            self._gather(range(len(self._packs) - small, len(self._packs)))
+        self._small = min(len(self._packs), self._small + 1) if self._live[-1] < SMALL_PACK \
+            else 0
+        if self._small >= SMALL_PACKS:
+            self._gather(range(len(self._packs) - self._small, len(self._packs)))
+            self._small = int(bool(self._live) and self._live[-1] < SMALL_PACK)
         while (len(self._packs) > 1 and self._live[-1] >= SMALL_PACK
                and self._live[-2] <= self._live[-1]):
             self._gather(range(len(self._packs) - 2, len(self._packs)))
@@ -228,6 +230,7 @@ class PlanColumns(PlanStore):
         keep = [picks[i] for i in range(len(picks)) if picks[i][1].size]
         at = np.concatenate(orders) if orders else np.zeros(0, dtype=np.int64)
         del self._packs[which.start:], self._orders[which.start:], self._live[which.start:]
+        self._small = 0
         if at.size == 0:
             return
         self._pack[at] = len(self._packs)

@@ -149,18 +149,21 @@ def gather_rows(picks: Sequence[tuple[PlanPack, IntArray]]) -> PlanPack:
         remap = np.array([strings.setdefault(s, len(strings)) for s in pack.strings] or [0],
                          dtype=np.int64)
         text.append(remap[pack.text[rows].astype(np.int64)])
-    for name in (*FLAT, *GRIDS):
-        pieces, sizes = [], []
-        for pack, rows in picks:
-            off = pack.offsets[name].astype(np.int64)
-            lo, n = off[rows], off[rows + 1] - off[rows]
-            starts = np.cumsum(n) - n
-            pieces.append(pack.flat[name][np.repeat(lo - starts, n) + np.arange(int(n.sum()))])
-            sizes.append(n)
-        size = np.concatenate(sizes) if sizes else np.zeros(0, dtype=np.int64)
-        offsets[name] = narrow(np.concatenate([[0], np.cumsum(size)]).astype(np.int64))
-        flat[name] = narrow(np.concatenate(pieces).astype(np.int64) if pieces
-                            else np.zeros(0, dtype=np.int64))
+    first = np.cumsum([0, *(len(p) for p, _ in picks)])
+    rows = np.concatenate([r.astype(np.int64) + b for (_, r), b in zip(picks, first.tolist(),
+                                                                         strict=False)]
+                          or [np.zeros(0, dtype=np.int64)])
+    for name in (*FLAT, *GRIDS):  # all packs as one, then one gather per field
+        sizes = np.cumsum([0, *(p.flat[name].size for p, _ in picks)])
+        off = np.concatenate([*(p.offsets[name][:-1].astype(np.int64) + b
+                                for (p, _), b in zip(picks, sizes.tolist(), strict=False)),
+                              sizes[-1:]])
+        lo, n = off[rows], off[rows + 1] - off[rows]
+        total = np.concatenate([p.flat[name] for p, _ in picks]).astype(np.int64) \
+            if picks else np.zeros(0, dtype=np.int64)
+        offsets[name] = narrow(np.concatenate([[0], np.cumsum(n)]).astype(np.int64))
+        flat[name] = narrow(total[np.repeat(lo - (np.cumsum(n) - n), n)
+                                  + np.arange(int(n.sum()))])
 
     return PlanPack(
         ints=np.concatenate([p.ints[r] for p, r in picks]) if picks
