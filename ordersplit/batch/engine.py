@@ -135,7 +135,7 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
             best, start = current, "current"
 
     plans = list(best)
-    runner.start(plans, lower)
+    runner.start(plans, lower, sequential=start == "sequential")
     n_parts = parts or part_count(n, runner.workers, deterministic)
     t_search = time.perf_counter()
     end = t0 + time_limit_s
@@ -173,7 +173,8 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
                            part_limit, max_moves=max_moves, tries=tries, breadth=breadth,
                            joint=joint, sku_tries=sku_tries)
         before = batch_key(plans)
-        for changed, old, res in runner.improve(tasks):
+        last = max_rounds is not None and rounds + 1 >= max_rounds
+        for changed, old, res in runner.improve(tasks, last=last):
             apply_changes(residual, old, [plans[o] for o in changed.tolist()])
             tries[res.visited] += 1
             sku_tries[res.skus_visited] += 1
@@ -192,6 +193,7 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
         runner.end_round(t_round)
         rounds += 1
         idle = 0 if after < before else idle + 1
+    runner.end_search()
     check_no_oversell(state.world.stock, plans)
     release("search")
     if _better(best, plans):  # cannot happen: moves are only kept when they improve

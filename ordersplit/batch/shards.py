@@ -183,6 +183,9 @@ class Runner:
         self.held = np.full(n, -1, dtype=np.int64)
         self.dropped: list[set[int]] = [set() for _ in range(self.workers)]
         self.pickled: dict[int, bytes] = {}
+        self.kept = np.zeros(n, dtype=bool)
+        """Orders whose slot keeps the split it made in the sequential pass (:class:`Split`):
+        it holds their sequential plan."""
         self.plans: list[OrderPlan] = []
         self.lower: list[OrderPlan] = []
         self.traffic = Traffic(_slots=self.workers, workers_start=transport.start_method)
@@ -253,8 +256,9 @@ class Runner:
     def split(self, slot: int, orders: Sequence[int], views: list[IntArray]
               ) -> Pending[list[OrderPlan]]:
         """Exact splits of ``orders`` (owned by ``slot``) against ``views``."""
-        reply = self.transport.send(slot, Split(np.array(orders, dtype=np.int64),
-                                                [narrow(v) for v in views]))
+        at = np.array(orders, dtype=np.int64)
+        reply = self.transport.send(slot, Split(at, [narrow(v) for v in views]))
+        self.kept[at] = True
         return _Unpacked(reply)
 
     def _ship(self, orders: IntArray) -> dict[int, OrderTemplate | bytes]:
@@ -263,11 +267,15 @@ class Runner:
         self.shipped[new] = True
         return {o: self._template(o, keep=False) for o in new.tolist()}
 
-    def start(self, plans: list[OrderPlan], lower: list[OrderPlan]) -> None:
+    def start(self, plans: list[OrderPlan], lower: list[OrderPlan],
+              sequential: bool = True) -> None:
         """The search's plan list (changed in place by :meth:`improve`) and the
-        lower-bound plans; every slot's copy of a plan is stale until it is sent."""
+        lower-bound plans; every slot's copy of a plan is stale until it is sent, but for
+        the splits the slots kept (:attr:`kept`) when ``plans`` are the sequential ones."""
         self.plans, self.lower = plans, lower
         self.version += 1
+        if sequential:
+            self.held[self.kept] = self.version[self.kept]
         self.traffic.lower_bytes = self._bytes() - self._after_setup
         self._cpu_mark = self._driver_cpu()
         self.traffic.cpu_driver_sequential_s = self._cpu_mark - self._cpu_ready
@@ -284,10 +292,9 @@ class Runner:
         self.held[stale] = self.version[stale]
         return PlanDelta(stale, is_lower, pack)
 
-    def _move(self, orders: IntArray, slot: int, keep: bool = True
-              ) -> tuple[Adopt | None, int]:
+    def _move(self, orders: IntArray, slot: int, keep: bool = True) -> tuple[Adopt | None, int]:
         """Make ``slot`` the owner of ``orders``: what it must adopt, and how many moved
-        (``keep``: the pickled templates kept for a later move)."""
+        (``keep``: their pickled templates are kept for a later move)."""
         moving = orders[self.owner[orders] != slot]
         if moving.size == 0:
             return None, 0
@@ -318,10 +325,12 @@ class Runner:
         self.dropped[slot].clear()
         return out
 
-    def improve(self, tasks: Sequence[PartTask]) -> list[tuple[IntArray, list[OrderPlan], Changed]]:
+    def improve(self, tasks: Sequence[PartTask], last: bool = False
+                ) -> list[tuple[IntArray, list[OrderPlan], Changed]]:
         """Search every part on a slot; the plans that changed are set in the plan list
         of :meth:`start`. Per task (in the order given): the orders that changed, their
-        previous plans, the answer.
+        previous plans, the answer. ``last``: no round follows (the templates of orders
+        that move are not kept pickled for a later move).
 
         Parts are handed out as slots become free (:func:`next_part`): the most work
         (:meth:`_work`) first, each to a slot owning many of its orders, so that a round ends when the
@@ -345,7 +354,7 @@ class Runner:
                               [work[j] for j in todo])
                 i = todo.pop(i)
                 task = tasks[i]
-                adopt, m = self._move(task.orders, s)
+                adopt, m = self._move(task.orders, s, keep=not last)
                 moved += m
                 out_to[s] = (i, self.transport.send(s, Improve(
                     task.orders, task.cols, narrow(task.budget), task.limit_s, task.max_moves,
@@ -392,6 +401,11 @@ class Runner:
         return orders.size + sum(
             1 for o in orders.tolist() if not (plans[o].failed or lower[o].failed) and (
                 plans[o].children > lower[o].children or plans[o].backorder_units > 0))
+
+    def end_search(self) -> None:
+        """No round follows: drop the templates kept pickled for later moves (about
+        0.3 KB per moved order; an order the output stage moves is pickled afresh)."""
+        self.pickled.clear()
 
     def end_round(self, started: float) -> None:
         """Book the round begun at ``started`` (``perf_counter``): its seconds, and those

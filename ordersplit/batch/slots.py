@@ -28,7 +28,8 @@ from typing import Any, overload
 import numpy as np
 
 from ordersplit.batch.heap import release
-from ordersplit.batch.model import OrderPlan, OrderTemplate, World, safe_solve
+from ordersplit.batch.model import OrderTemplate, World, safe_solve
+from ordersplit.batch.plan_columns import ObjectPlans, PlanColumns, PlanStore, plan_store
 from ordersplit.batch.search import (
     MOVERS,
     BatchState,
@@ -37,7 +38,7 @@ from ordersplit.batch.search import (
     improve_part,
     lower_bound_plans,
 )
-from ordersplit.batch.wire import WirePlans, from_wire, same_plan, to_wire, wire_bytes
+from ordersplit.batch.wire import WirePlans, same_plan, to_wire, wire_bytes
 from ordersplit.solver.problem import IntArray
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,11 @@ class Slot:
     """The world and the templates of the slot's orders only (a dict by position)."""
     packed: bool = True
     """Whether plans leave the slot packed (its driver is in another process)."""
-    lower: dict[int, OrderPlan] = field(default_factory=dict)
-    plans: dict[int, OrderPlan] = field(default_factory=dict)
+    lower: PlanStore = field(default_factory=ObjectPlans)
+    """The lower-bound plans of the slot's orders (packed columns in a worker process,
+    :mod:`ordersplit.batch.plan_columns`)."""
+    plans: PlanStore = field(default_factory=ObjectPlans)
+    """Their current plans (an order whose plan is its lower-bound plan refers to it)."""
     cpu: dict[str, float] = field(default_factory=dict)
     """CPU seconds (this thread's) the slot spent per kind of message."""
     stage: str = ""
@@ -86,6 +90,12 @@ class Slot:
     another one, what the last stage freed goes back to the system first."""
     messages: int = 0
     """Messages handled; every :data:`TRIM_MESSAGES` the freed heap goes back too."""
+
+    def __post_init__(self) -> None:
+        if self.packed and not isinstance(self.lower, PlanColumns):
+            self.lower = plan_store(True)
+        if not self.plans:
+            self.plans = plan_store(self.packed, self.lower)
 
     def adopt(self, templates: dict[int, OrderTemplate | bytes]) -> None:
         """Hold these templates (pickled ones are unpickled here)."""
@@ -97,8 +107,7 @@ class Slot:
         if moved is None:
             return
         self.shard.by_position.update(moved.unpacked())
-        for o, plan in zip(moved.templates, from_wire(moved.lower), strict=True):
-            self.lower[o] = plan
+        self.lower.put(list(moved.templates), moved.lower)
 
     @property
     def shard(self) -> Shard:
@@ -111,8 +120,8 @@ class Slot:
         gone = set(orders.tolist())
         for o in gone:
             self.shard.by_position.pop(o, None)
-            self.lower.pop(o, None)
-            self.plans.pop(o, None)
+        self.lower.discard(orders.tolist())
+        self.plans.discard(orders.tolist())
         if gone:
             solved = self.state.solved
             for key in [k for k in solved if k[0] in gone]:
@@ -145,7 +154,9 @@ class Lower:
 @dataclass
 class Split:
     """Split these (owned) orders exactly against these clipped views of the stock (one
-    per order, as the driver's sequential pass sees it); return the plans."""
+    per order, as the driver's sequential pass sees it); return the plans, and keep them
+    as the orders' current plans (the sequential pass splits an order at most once, so
+    they are its sequential plans: the first search round need not send them back)."""
 
     orders: IntArray
     views: list[IntArray]
@@ -245,9 +256,9 @@ def apply_plans(slot: Slot, delta: PlanDelta | None) -> None:
     """Set the plans of ``delta`` on ``slot``."""
     if delta is None:
         return
-    packed = iter(from_wire(delta.pack))
-    for o, low in zip(delta.orders.tolist(), delta.is_lower.tolist(), strict=True):
-        slot.plans[o] = slot.lower[o] if low else next(packed)
+    low = np.asarray(delta.is_lower, dtype=bool)
+    slot.plans.put_lower(delta.orders[low].tolist())
+    slot.plans.put(delta.orders[~low].tolist(), delta.pack)
 
 
 def _improve(slot: Slot, msg: Improve) -> Changed:
@@ -256,18 +267,18 @@ def _improve(slot: Slot, msg: Improve) -> Changed:
     slot.take(msg.adopt)
     apply_plans(slot, msg.plans)
     orders = msg.orders.tolist()
-    before = [slot.plans[o] for o in orders]
-    task = PartTask(orders=msg.orders, plans=before, lower=[slot.lower[o] for o in orders],
+    before = slot.plans.many(orders)
+    task = PartTask(orders=msg.orders, plans=before, lower=slot.lower.many(orders),
                     cols=msg.cols, budget=msg.budget, limit_s=msg.limit_s,
                     max_moves=msg.max_moves, breadth=msg.breadth or MOVERS, tries=msg.tries,
                     joint=msg.joint, sku_tries=msg.sku_tries)
     res: PartResult = improve_part(slot.state, task)
     changed = [i for i, (a, b) in enumerate(zip(before, res.plans, strict=True))
                if not same_plan(a, b)]
-    for i in changed:
-        slot.plans[orders[i]] = res.plans[i]
+    pack = to_wire([res.plans[i] for i in changed], slot.packed)
+    slot.plans.put([orders[i] for i in changed], pack)
     return Changed(msg.orders[np.array(changed, dtype=np.int64)],
-                   to_wire([res.plans[i] for i in changed], slot.packed), res.tried, res.accepted,
+                   pack, res.tried, res.accepted,
                    res.solves, res.stats, res.visited, res.skus_visited,
                    time.perf_counter() - t0, time.thread_time() - c0)
 
@@ -301,18 +312,20 @@ def _handle(key: str, msg: Any) -> Any:
         slot.adopt(msg.templates)
         orders = msg.orders.tolist()
         if msg.plans is not None:
-            slot.lower.update(zip(orders, from_wire(msg.plans), strict=True))
+            slot.lower.put(orders, msg.plans)
             return None
-        plans = lower_bound_plans(slot.state, orders)
-        slot.lower.update(zip(orders, plans, strict=True))
-        return to_wire(plans, slot.packed), time.time()
-    if isinstance(msg, Split):
+        wire = to_wire(lower_bound_plans(slot.state, orders), slot.packed)
+        slot.lower.put(orders, wire)
+        return wire, time.time()
+    if isinstance(msg, Split):  # the splits are the orders' sequential plans: kept
         state = slot.state
-        return to_wire([safe_solve(state.world, state.templates[o], view, state.order_limit_s,
+        orders = msg.orders.tolist()
+        wire = to_wire([safe_solve(state.world, state.templates[o], view, state.order_limit_s,
                                    work=True)
-                        for o, view in zip(msg.orders.tolist(),
-                                           [v.astype(np.int64) for v in msg.views], strict=True)],
-                       slot.packed)
+                        for o, view in zip(orders, [v.astype(np.int64) for v in msg.views],
+                                           strict=True)], slot.packed)
+        slot.plans.put(orders, wire)
+        return wire
     if isinstance(msg, Improve):
         return _improve(slot, msg)
     if isinstance(msg, Output):
@@ -320,7 +333,8 @@ def _handle(key: str, msg: Any) -> Any:
         slot.take(msg.adopt)
         slot.adopt(msg.templates)
         apply_plans(slot, msg.plans)
-        return msg.fn(slot.state, [(o, slot.plans[o]) for o in msg.orders.tolist()])
+        orders = msg.orders.tolist()
+        return msg.fn(slot.state, list(zip(orders, slot.plans.many(orders), strict=True)))
     if msg == "holding":
         return holding(key)
     if msg == "cpu":
@@ -338,7 +352,8 @@ def holding(key: str) -> dict[str, Any]:
     orders = sorted(slot.shard.by_position)
     with_plan = [o for o in orders if o in slot.plans]
     return {"orders": orders,
-            "lower": to_wire([slot.lower[o] for o in orders if o in slot.lower], slot.packed),
+            "lower": to_wire(slot.lower.many([o for o in orders if o in slot.lower]),
+                             slot.packed),
             "plan_orders": with_plan,
-            "plans": to_wire([slot.plans[o] for o in with_plan], slot.packed),
+            "plans": to_wire(slot.plans.many(with_plan), slot.packed),
             "cached": len(slot.state.solved)}

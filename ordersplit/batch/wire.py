@@ -102,22 +102,30 @@ def pack_plans(plans: Sequence[OrderPlan]) -> PlanPack:
 
 def unpack_plans(pack: PlanPack) -> list[OrderPlan]:
     """The plans of ``pack`` (array fields are copies: a plan keeps no other's buffer)."""
-    out: list[OrderPlan] = []
-    bounds = {name: pack.offsets[name].astype(np.int64).tolist() for name in pack.offsets}
-    ints = pack.ints.tolist()
-    shapes = pack.shapes.astype(np.int64).tolist()
-    text = pack.text.astype(np.int64).tolist()
-    runtime = pack.runtime_s.tolist()
-    has_loc = pack.has_sku_loc.tolist()
-    strings = pack.strings
+    return unpack_rows(pack, range(len(pack)))
+
+
+def unpack_rows(pack: PlanPack, rows: Sequence[int] | IntArray) -> list[OrderPlan]:
+    """The plans at ``rows`` of ``pack``, in that order (reads only their offsets, so a
+    few plans of a large pack cost what they are)."""
+    at = np.asarray(rows, dtype=np.int64)
+    bounds = {name: (off[at].astype(np.int64).tolist(), off[at + 1].astype(np.int64).tolist())
+              for name, off in pack.offsets.items()}
+    ints = pack.ints[at].tolist()
+    shapes = pack.shapes[at].astype(np.int64).tolist()
+    text = pack.text[at].astype(np.int64).tolist()
+    runtime = pack.runtime_s[at].tolist()
+    has_loc = pack.has_sku_loc[at].tolist()
+    strings, drafts = pack.strings, pack.drafts
 
     def part(name: str, i: int) -> IntArray:
-        lo, hi = bounds[name][i], bounds[name][i + 1]
+        lo, hi = bounds[name][0][i], bounds[name][1][i]
         if name in GRIDS:  # narrowed, as the plans hold them
             return narrow(pack.flat[name][lo:hi].copy())
         return pack.flat[name][lo:hi].astype(np.int64 if name in WIDE_FIELDS else SMALL)
 
-    for i in range(len(ints)):
+    out: list[OrderPlan] = []
+    for i, r in enumerate(at.tolist()):
         vr, vc, xr, xc = shapes[i]
         status, backend, error = text[i]
         out.append(OrderPlan(
@@ -127,9 +135,49 @@ def unpack_plans(pack: PlanPack) -> list[OrderPlan]:
             unit_minutes=ints[i][3], cost=ints[i][4], backorder_units=ints[i][5],
             use_loc=part("use_loc", i), use_col=part("use_col", i),
             use_units=part("use_units", i), short_cols=part("short_cols", i),
-            sku_loc=part("sku_loc", i) if has_loc[i] else None, drafts=pack.drafts[i],
+            sku_loc=part("sku_loc", i) if has_loc[i] else None, drafts=drafts[r],
             error=strings[error]))
     return out
+
+
+def gather_rows(picks: Sequence[tuple[PlanPack, IntArray]]) -> PlanPack:
+    """One pack of the plans at ``rows`` of each ``pack`` of ``picks``, in that order,
+    without making plan objects (the arrays are gathered field by field)."""
+    strings: dict[str, int] = {}
+    text, flat, offsets = [], {}, {}
+    for pack, rows in picks:
+        remap = np.array([strings.setdefault(s, len(strings)) for s in pack.strings] or [0],
+                         dtype=np.int64)
+        text.append(remap[pack.text[rows].astype(np.int64)])
+    first = np.cumsum([0, *(len(p) for p, _ in picks)])
+    rows = np.concatenate([r.astype(np.int64) + b for (_, r), b in zip(picks, first.tolist(),
+                                                                         strict=False)]
+                          or [np.zeros(0, dtype=np.int64)])
+    for name in (*FLAT, *GRIDS):  # all packs as one, then one gather per field
+        sizes = np.cumsum([0, *(p.flat[name].size for p, _ in picks)])
+        off = np.concatenate([*(p.offsets[name][:-1].astype(np.int64) + b
+                                for (p, _), b in zip(picks, sizes.tolist(), strict=False)),
+                              sizes[-1:]])
+        lo, n = off[rows], off[rows + 1] - off[rows]
+        total = np.concatenate([p.flat[name] for p, _ in picks]).astype(np.int64) \
+            if picks else np.zeros(0, dtype=np.int64)
+        offsets[name] = narrow(np.concatenate([[0], np.cumsum(n)]).astype(np.int64))
+        flat[name] = narrow(total[np.repeat(lo - (np.cumsum(n) - n), n)
+                                  + np.arange(int(n.sum()))])
+
+    return PlanPack(
+        ints=np.concatenate([p.ints[r] for p, r in picks]) if picks
+        else np.zeros((0, len(SCALARS)), dtype=np.int64),
+        runtime_s=np.concatenate([p.runtime_s[r] for p, r in picks]) if picks
+        else np.zeros(0, dtype=np.float64),
+        shapes=narrow(np.concatenate([p.shapes[r].astype(np.int64) for p, r in picks])
+                      if picks else np.zeros((0, 4), dtype=np.int64)),
+        text=narrow(np.concatenate(text) if text else np.zeros((0, 3), dtype=np.int64)),
+        strings=list(strings),
+        has_sku_loc=np.concatenate([p.has_sku_loc[r] for p, r in picks]) if picks
+        else np.zeros(0, dtype=bool),
+        flat=flat, offsets=offsets,
+        drafts=[p.drafts[i] for p, r in picks for i in r.tolist()])
 
 
 WirePlans = PlanPack | list[OrderPlan]

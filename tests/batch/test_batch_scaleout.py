@@ -89,6 +89,7 @@ def test_workers_hold_exactly_what_the_driver_sent(small_scarce: dict[str, Any])
     with _searched(small_scarce, rounds=4, parts=3) as (state, runner, sol):
         assert sol.stats["rounds"] == 4 and sol.stats["orders_moved_per_round"] > 0
         assert sol.stats["bytes_per_round"] > 0
+        assert runner.kept.any() and not runner.pickled  # no round follows: none kept
         n = len(state.templates)
         for s in range(2):
             held = runner.holding(s)

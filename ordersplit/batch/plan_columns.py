@@ -1,0 +1,250 @@
+"""A worker slot's plans by batch position, held as packed columns instead of objects.
+
+At a million orders a worker owns about half a million orders and holds a lower-bound
+plan and a current plan for each: as :class:`~ordersplit.batch.model.OrderPlan` objects
+(seven or eight small numpy arrays each, about 1.5-2 KB, scattered among the solver's
+short-lived objects so that freed heap cannot go back) that was several GB per worker.
+:class:`PlanColumns` keeps them as :class:`~ordersplit.batch.wire.PlanPack` s - the
+form they travel in, so a pack received from the driver or about to be sent is stored
+as it is, without unpacking - and makes a plan object only when one is read
+(:meth:`PlanColumns.many` for a part or an output chunk at a time).
+
+Small packs (a few splits) gather in runs of :data:`SMALL_PACKS`; larger ones merge
+like a binary counter (a pack joins the one before it when that one holds no more live
+plans), so a slot holds O(log n) of them, and all are gathered into one when more of
+their rows are stale than live. :class:`ObjectPlans` is the same
+interface over plain objects, for a slot in the driver's own process (which shares the
+driver's plan objects: packing them would cost a copy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+import numpy as np
+
+from ordersplit.batch.model import OrderPlan
+from ordersplit.batch.wire import PlanPack, WirePlans, gather_rows, pack_plans, unpack_rows
+from ordersplit.solver.problem import IntArray
+
+ABSENT = -1
+"""Index of an order without a plan in :attr:`PlanColumns._pack`."""
+LOWER = -2
+"""Index of an order whose plan is its lower-bound plan (held once, by ``lower``)."""
+MIN_COMPACT = 4096
+"""Stale rows a store tolerates before it gathers its packs, however few are live."""
+SMALL_PACK = 256
+"""Packs of fewer live plans (a sequential split message, a part's changed plans) are
+left alone until :data:`SMALL_PACKS` of them follow each other: a gather costs about
+0.3 ms whatever its size, and splits arrive a few at a time."""
+SMALL_PACKS = 64
+
+
+class PlanStore(Mapping[int, OrderPlan]):
+    """Plans by batch position (what a slot reads and writes)."""
+
+    def put(self, orders: Sequence[int], plans: WirePlans) -> None:
+        """Hold ``plans`` (packed or objects, one per order) for ``orders``."""
+        raise NotImplementedError
+
+    def put_lower(self, orders: Sequence[int]) -> None:
+        """Hold for each of ``orders`` its plan in :attr:`lower` (which must have it)."""
+        raise NotImplementedError
+
+    def discard(self, orders: Sequence[int]) -> None:
+        """Forget the plans of ``orders`` (those it holds)."""
+        raise NotImplementedError
+
+    def many(self, orders: Sequence[int]) -> list[OrderPlan]:
+        """The plans of ``orders``, in that order."""
+        return [self[o] for o in orders]
+
+
+class ObjectPlans(PlanStore):
+    """A :class:`PlanStore` of plain plan objects (a slot in the driver's process)."""
+
+    def __init__(self, lower: ObjectPlans | None = None) -> None:
+        self.plans: dict[int, OrderPlan] = {}
+        self.lower = lower
+
+    def __getitem__(self, o: int) -> OrderPlan:
+        return self.plans[o]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.plans)
+
+    def __len__(self) -> int:
+        return len(self.plans)
+
+    def put(self, orders: Sequence[int], plans: WirePlans) -> None:
+        if isinstance(plans, PlanPack):
+            plans = unpack_rows(plans, range(len(plans)))
+        self.plans.update(zip(orders, plans, strict=True))
+
+    def put_lower(self, orders: Sequence[int]) -> None:
+        assert self.lower is not None
+        for o in orders:
+            self.plans[o] = self.lower[o]
+
+    def discard(self, orders: Sequence[int]) -> None:
+        for o in orders:
+            self.plans.pop(o, None)
+
+
+class PlanColumns(PlanStore):
+    """A :class:`PlanStore` of packed plans (see the module docstring). ``lower``: the
+    store of the same orders' lower-bound plans, which :meth:`put_lower` refers to."""
+
+    def __init__(self, lower: PlanColumns | None = None) -> None:
+        self.lower = lower
+        self._pack = np.full(0, ABSENT, dtype=np.int32)
+        """Per batch position: index into :attr:`_packs`, :data:`ABSENT` or :data:`LOWER`."""
+        self._row = np.zeros(0, dtype=np.int32)
+        self._packs: list[PlanPack] = []
+        self._orders: list[IntArray] = []
+        """The position of each row of each pack."""
+        self._live: list[int] = []
+        self._small = 0
+        """Trailing packs of fewer than :data:`SMALL_PACK` plans when they were put."""
+        self._count = 0
+
+    # the mapping
+
+    def __getitem__(self, o: int) -> OrderPlan:
+        return self.many([o])[0]
+
+    def __contains__(self, o: object) -> bool:
+        return isinstance(o, int) and 0 <= o < self._pack.size and self._pack[o] != ABSENT
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(np.flatnonzero(self._pack != ABSENT).tolist())
+
+    def __len__(self) -> int:
+        return self._count
+
+    def many(self, orders: Sequence[int]) -> list[OrderPlan]:
+        at = np.asarray(orders, dtype=np.int64)
+        if at.size and (at.max() >= self._pack.size or at.min() < 0):
+            raise KeyError(int(at.max()))
+        which = self._pack[at]
+        if (which == ABSENT).any():
+            raise KeyError(int(at[which == ABSENT][0]))
+        out: list[OrderPlan | None] = [None] * at.size
+        low = np.flatnonzero(which == LOWER)
+        if low.size:
+            assert self.lower is not None
+            for i, plan in zip(low.tolist(), self.lower.many(at[low].tolist()), strict=True):
+                out[i] = plan
+        for p in np.unique(which[which >= 0]).tolist():
+            idx = np.flatnonzero(which == p)
+            rows = self._row[at[idx]].astype(np.int64)
+            for i, plan in zip(idx.tolist(), unpack_rows(self._packs[p], rows), strict=True):
+                out[i] = plan
+        return [p for p in out if p is not None]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the packs' arrays and of the index (drafts apart)."""
+        return int(self._pack.nbytes + self._row.nbytes
+                   + sum(p.nbytes + o.nbytes for p, o in zip(self._packs, self._orders,
+                                                               strict=True)))
+
+    # changes
+
+    def put(self, orders: Sequence[int], plans: WirePlans) -> None:
+        pack = plans if isinstance(plans, PlanPack) else pack_plans(plans)
+        at = np.asarray(orders, dtype=np.int64)
+        if at.size != len(pack):
+            raise ValueError("one plan per order")
+        if at.size == 0:
+            return
+        self.discard(at.tolist())
+        self._grow(int(at.max()) + 1)
+        self._pack[at] = len(self._packs)
+        self._row[at] = np.arange(at.size, dtype=np.int32)
+        self._packs.append(pack)
+        self._orders.append(at)
+        self._live.append(int(at.size))
+        self._count += int(at.size)
+        self._merge()
+
+    def put_lower(self, orders: Sequence[int]) -> None:
+        assert self.lower is not None
+        at = np.asarray(orders, dtype=np.int64)
+        if at.size == 0:
+            return
+        if any(o not in self.lower for o in at.tolist()):
+            raise KeyError("an order without a lower-bound plan")
+        self.discard(at.tolist())
+        self._grow(int(at.max()) + 1)
+        self._pack[at] = LOWER
+        self._count += int(at.size)
+
+    def discard(self, orders: Sequence[int]) -> None:
+        at = np.asarray(orders, dtype=np.int64)
+        at = at[at < self._pack.size]
+        which = self._pack[at]
+        held = at[which != ABSENT]
+        if held.size == 0:
+            return
+        for p, n in zip(*np.unique(self._pack[held], return_counts=True), strict=True):
+            if p >= 0:
+                self._live[int(p)] -= int(n)
+        self._pack[held] = ABSENT
+        self._count -= int(held.size)
+        stale = sum(len(p) for p in self._packs) - sum(self._live)
+        if stale > max(MIN_COMPACT, sum(self._live)):
+            self._gather(range(len(self._packs)))
+
+    def _grow(self, n: int) -> None:
+        if n <= self._pack.size:
+            return
+        size = max(n, 2 * self._pack.size, 1024)
+        self._pack = np.concatenate([self._pack, np.full(size - self._pack.size, ABSENT,
+                                                         dtype=np.int32)])
+        self._row = np.concatenate([self._row, np.zeros(size - self._row.size, dtype=np.int32)])
+
+    def _merge(self) -> None:
+        """Join the trailing small packs into one when there are :data:`SMALL_PACKS` of
+        them, then the last two packs while the one before holds no more live plans than
+        the last (a binary counter: O(log n) packs, each row gathered O(log n) times)."""
+        self._small = min(len(self._packs), self._small + 1) if self._live[-1] < SMALL_PACK \
+            else 0
+        if self._small >= SMALL_PACKS:
+            self._gather(range(len(self._packs) - self._small, len(self._packs)))
+            self._small = int(bool(self._live) and self._live[-1] < SMALL_PACK)
+        while (len(self._packs) > 1 and self._live[-1] >= SMALL_PACK
+               and self._live[-2] <= self._live[-1]):
+            self._gather(range(len(self._packs) - 2, len(self._packs)))
+
+    def _gather(self, which: range) -> None:
+        """Replace the packs ``which`` (a run ending at the last) by one of their live rows."""
+        picks: list[tuple[PlanPack, IntArray]] = []
+        orders: list[IntArray] = []
+        for p in which:
+            at = self._orders[p]
+            live = (self._pack[at] == p) & (self._row[at] == np.arange(at.size))
+            rows = np.flatnonzero(live)
+            picks.append((self._packs[p], rows))
+            orders.append(at[rows])
+        keep = [picks[i] for i in range(len(picks)) if picks[i][1].size]
+        at = np.concatenate(orders) if orders else np.zeros(0, dtype=np.int64)
+        del self._packs[which.start:], self._orders[which.start:], self._live[which.start:]
+        self._small = 0
+        if at.size == 0:
+            return
+        self._pack[at] = len(self._packs)
+        self._row[at] = np.arange(at.size, dtype=np.int32)
+        self._packs.append(gather_rows(keep))
+        self._orders.append(at)
+        self._live.append(int(at.size))
+
+
+def plan_store(packed: bool, lower: PlanStore | None = None) -> PlanStore:
+    """A :class:`PlanColumns` (``packed``: the slot is in another process) or an
+    :class:`ObjectPlans`; ``lower``: the store :meth:`PlanStore.put_lower` refers to."""
+    if packed:
+        assert lower is None or isinstance(lower, PlanColumns)
+        return PlanColumns(lower)
+    assert lower is None or isinstance(lower, ObjectPlans)
+    return ObjectPlans(lower)
