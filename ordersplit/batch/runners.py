@@ -437,17 +437,26 @@ class LocalTransport:
                 ours, their = ctx.Pipe(duplex=True)
                 theirs.append(their)
             self.conns.append(ours)
+        forks = ctx is not None and ctx.get_start_method() == "fork"
+        # Forked here, before this transport's threads exist and while the driver waits:
+        # a child forked beside a running thread can inherit a lock it holds (logging,
+        # an import) and hang on it.
+        failed = self._spawn(ctx, theirs) if forks else {}
+        for ours in self.conns:
             self.inboxes.append(_Inbox(ours, self))
             self.outboxes.append(_Outbox(ours))
             self.sent.append(0)
-        self.starter = threading.Thread(target=self._start, args=(ctx, theirs), daemon=True)
+        self.starter = threading.Thread(
+            target=self._fail if forks else lambda: self._fail(self._spawn(ctx, theirs)),
+            args=(failed,) if forks else (), daemon=True)
         self.starter.start()
 
-    def _start(self, ctx: Any, theirs: list[Any]) -> None:
-        """Start one process per slot on its end of the pipe (a slot that cannot start
-        answers every message with the error). Forked ones close the other pipes'
-        descriptors they inherit."""
+    def _spawn(self, ctx: Any, theirs: list[Any]) -> dict[int, str]:
+        """Start one process per slot on its end of the pipe; the slots that could not
+        start, with the reason. Forked ones close the other pipes' descriptors they
+        inherit."""
         fds = [c.fileno() for c in self.conns] + [t.fileno() for t in theirs]
+        failed: dict[int, str] = {}
         for s, their in enumerate(theirs):
             inherited = tuple(fd for fd in fds if fd != their.fileno()) \
                 if ctx.get_start_method() == "fork" else ()
@@ -457,13 +466,19 @@ class LocalTransport:
                 proc.start()
                 self.procs.append(proc)
             except Exception as exc:
-                inbox = self.inboxes[s]
-                with inbox.cond:
-                    inbox.answers[-1] = ("error", f"the worker process did not start: {exc}")
-                    inbox.cond.notify_all()
-                self.arrived.set()
+                failed[s] = str(exc)
             finally:
                 their.close()
+        return failed
+
+    def _fail(self, failed: dict[int, str]) -> None:
+        """A slot that could not start answers every message with the error."""
+        for s, reason in failed.items():
+            inbox = self.inboxes[s]
+            with inbox.cond:
+                inbox.answers[-1] = ("error", f"the worker process did not start: {reason}")
+                inbox.cond.notify_all()
+            self.arrived.set()
 
     def started(self) -> list[Any]:
         """The worker processes, once all have been started."""
