@@ -1,13 +1,23 @@
-"""The compiler's direct ways for the usual order give what the general ways give."""
+"""The compiler's direct ways for the usual order give what the general ways give: the
+shippable quantities, the problem built without ``__post_init__``'s checks."""
 
 from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ordersplit.bench.engine import Cell, cell_requests
+from ordersplit.bench.families import FAMILIES, RULES
+from ordersplit.models.validate import parse_request
 from ordersplit.rules import presource
 from ordersplit.rules.presource import Candidate, fastest_first
+from ordersplit.solver.compile import compile_request
+from ordersplit.solver.problem import SplitProblem
+from tests.strategies import requests
 
 
 @settings(max_examples=300, deadline=None)
@@ -52,3 +62,37 @@ def test_plain_shippable_declines_what_it_does_not_cover() -> None:
     assert presource._plain_shippable([cand(0), cand(1, splittable=False)], stock) is None
     assert presource._plain_shippable([cand(0), cand(1, allowed=other)], stock) is None
     assert presource._plain_shippable([], stock) is None
+
+
+def _checked_copy(problem: SplitProblem) -> SplitProblem:
+    """The same fields through the dataclass's checked ``__init__``."""
+    return SplitProblem(**{f.name: getattr(problem, f.name) for f in fields(problem)})
+
+
+def _same_problem(got: SplitProblem, want: SplitProblem) -> None:
+    assert list(got.__dict__)[:len(fields(want))] == [f.name for f in fields(want)]
+    for f in fields(want):
+        a, b = getattr(got, f.name), getattr(want, f.name)
+        if isinstance(b, np.ndarray):
+            assert isinstance(a, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
+            assert np.array_equal(a, b) and not a.flags.writeable, f.name
+        else:
+            assert type(a) is type(b) and a == b, f.name
+
+
+@settings(max_examples=150, deadline=None)
+@given(requests(max_lines=5, max_wh=4))
+def test_compiled_problem_equals_the_checked_construction(raw: dict[str, Any]) -> None:
+    """The compiler's unchecked problem passes every check of ``__post_init__`` and
+    holds what the checked construction holds, every array read-only."""
+    problem = compile_request(parse_request(raw)).problem
+    _same_problem(problem, _checked_copy(problem))
+
+
+def test_compiled_problems_of_the_families_equal_the_checked_construction() -> None:
+    """Every rule and family of the benchmarks (bundles, bulky lines, stores)."""
+    for family in FAMILIES:
+        for rules in RULES:
+            for raw in cell_requests(Cell(family, rules, "10x30"), 3, 11):
+                problem = compile_request(parse_request(raw)).problem
+                _same_problem(problem, _checked_copy(problem))
