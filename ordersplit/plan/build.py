@@ -11,7 +11,7 @@ from ordersplit.models.currency import currency_exponent
 from ordersplit.models.plan import Child, ChildLine, Objective, ParentInfo, Plan
 from ordersplit.models.request import SplitRequest
 from ordersplit.money.batch import KIND_CODES
-from ordersplit.money.plan import plan_amount_texts, whole_line_texts
+from ordersplit.money.plan import parts_texts, plan_amount_texts, whole_line_texts
 from ordersplit.plan.children import DraftChild, draft_children, gift_links, reasons
 from ordersplit.solver.compile import Compiled
 from ordersplit.solver.result import SolveResult
@@ -176,15 +176,19 @@ AmountStrings = tuple[list[dict[str, str]], list[list[dict[str, str]]], dict[str
 
 
 def _allocate(request: SplitRequest, drafts: list[DraftChild]) -> AmountStrings:
-    """Money per child, per child line and for the parent."""
+    """Money per child, per child line and for the parent: in one compiled call where
+    it takes the plan (:func:`~ordersplit.money.plan.parts_texts`), else the general way."""
     part_child, part_line, part_weight = [], [], []
     for c, draft in enumerate(drafts):
         for part in draft.parts:
             part_child.append(c)
             part_line.append(part.line)
             part_weight.append(int(part.quantity))
-    children, parts, parent = plan_amount_texts(request, part_child, part_line, part_weight,
-                                                [d.kind for d in drafts])
+    kinds = [d.kind for d in drafts]
+    texts = parts_texts(request, part_child, part_line, part_weight,
+                        [KIND_CODES[k] for k in kinds])
+    children, parts, parent = texts if texts is not None else plan_amount_texts(
+        request, part_child, part_line, part_weight, kinds)
     per_part: list[list[dict[str, str]]] = []
     start = 0
     for d in drafts:  # the parts are numbered child by child
