@@ -367,8 +367,8 @@ def main(argv: list[str] | None = None) -> int:
                         "which imports everything again in each worker: seconds)")
     p.add_argument("--dask-config", choices=["quiet", "default"], default="quiet",
                    help="quiet: the LocalCluster without Dask's periodic work that slots do "
-                        "not need (ordersplit.batch.runners.DASK_QUIET_CONFIG, no memory "
-                        "limit); default: Dask's settings (before session 12)")
+                        "not need (ordersplit.batch.runners.DASK_QUIET_CONFIG); default: "
+                        "Dask's own settings (the bench before session 12)")
     p.add_argument("--pss", action="store_true",
                    help="also the peak proportional memory (reads every process's page "
                    "map twice a second: adds CPU to the driver)")
