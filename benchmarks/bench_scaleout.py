@@ -33,7 +33,11 @@ time and memory at 100,000 orders). The LocalCluster's workers are forked by def
 (``--dask-start``; Dask's own default, spawn, imports everything again per worker).
 Mode ``dask`` reaches its slots through Dask actors, with a client that talks to the
 workers directly; ``dask-task`` sends a scheduler task per message (the way before
-session 11), for comparison::
+session 11), for comparison. The LocalCluster is made by
+:func:`ordersplit.batch.runners.local_cluster`: with ``--dask-config quiet`` (default)
+Dask's periodic work that slots do not need is off
+(:data:`~ordersplit.batch.runners.DASK_QUIET_CONFIG`), ``default`` keeps Dask's own
+settings (the bench before session 12)::
 
     python benchmarks/bench_scaleout.py --orders 100000 --warehouses 50 --skus 20000 \
         --modes local --clock --time-limit-s 300 --parts 10 --max-rounds 0
