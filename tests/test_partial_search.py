@@ -382,3 +382,61 @@ def test_three_cover_is_exactly_whether_three_available_warehouses_cover_a_node(
     assert three(1 << 40) == exists
     for budget in (0, 1, 5, 40):
         assert three(budget) or not exists  # False only when no cover exists
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.sampled_from([12, 40, 70, 100]),
+       st.sampled_from([9, 40, 70]))
+def test_three_cover_with_mostly_partial_holdings_is_exact(seed: int, n_elements: int,
+                                                           n_wh: int) -> None:
+    """:func:`partial_kernel._three_cover` skips a first member ``w`` by the count of the
+    elements it *holds* (an upper bound on those it finishes) and a second ``v`` by the
+    count of the elements ``w`` leaves short that ``v`` holds. Where most holdings are
+    partial (remaining units of 3-12 against supplies of 1-6, so holding is not
+    finishing) and a few warehouses hold most elements (so three of them may cover),
+    neither may drop a cover: exactly whether three available warehouses cover the
+    node, by brute force over every subset of at most three."""
+    from ordersplit.solver import cover_kernel, partial_kernel
+    from ordersplit.solver.group_search import _element_lists
+
+    rng = np.random.default_rng(seed)
+    density = np.where(rng.random(n_wh) < 0.1, 0.9, 0.3)[:, None]  # a few wide warehouses
+    sup = np.where(rng.random((n_wh, n_elements)) < density,
+                   rng.integers(1, 7, size=(n_wh, n_elements)), 0).astype(np.int64)
+    res = np.where(rng.random(n_elements) < 0.7, rng.integers(3, 13, size=n_elements),
+                   0).astype(np.int64)
+    for e in np.flatnonzero(res):  # often just coverable by the three widest holders
+        top = np.sort(sup[:, e])[-3:].sum()
+        if top and rng.random() < 0.5:
+            res[e] = min(res[e], int(top))
+    av_rows = rng.random(n_wh) < 0.9
+    cand = cover_kernel.pack((sup > 0).T.copy())
+    av = cover_kernel.pack(av_rows[None, :])[0]
+    exists = _three_within(sup, res, np.flatnonzero(av_rows))
+    welem, wdeg = _element_lists(sup)
+    touch = partial_kernel.touch_bits(welem, wdeg, n_elements)
+    ints = [np.zeros(n_elements, dtype=np.int64) for _ in range(3)]
+    words = [np.zeros(av.size, dtype=np.uint64) for _ in range(3)]
+    found = bool(partial_kernel._three_cover(
+        sup, cand, welem, wdeg, touch, res, av, *ints, np.zeros(n_wh, dtype=np.int64),
+        np.zeros(touch.shape[1], dtype=np.uint64), *words, 1 << 40,
+        np.zeros(1, dtype=np.int64)))
+    assert found == exists, (found, exists)
+
+
+def _three_within(sup: np.ndarray, res: np.ndarray, open_wh: np.ndarray) -> bool:
+    """Brute force: whether at most three of ``open_wh`` cover ``res`` (each first
+    member, then every pair of the others at once)."""
+    if not res.any():
+        return True
+    s = sup[open_wh]
+    if (s >= res).all(axis=1).any():
+        return True
+    for i in range(len(open_wh)):
+        rem = np.maximum(res - s[i], 0)
+        rest = s[i + 1:]
+        ok = ((rest[:, None, :] + rest[None, :, :]) >= rem).all(axis=2)
+        np.fill_diagonal(ok, False)  # two distinct others
+        if ok.any() or (rest >= rem).all(axis=1).any():
+            return True
+    return False

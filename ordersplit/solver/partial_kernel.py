@@ -426,7 +426,9 @@ def _three_cover(sup: np.ndarray, cand: np.ndarray, welem: np.ndarray, wdeg: np.
     of the element with the fewest (earlier ones are not partners of later ones); the
     elements ``w`` does not finish need the two largest counts but ``w``'s; the rest of
     the cover, two at most, holds a candidate ``v`` of the first element (fewest first)
-    that ``w`` leaves short, whose count plus the largest must reach them too; the third
+    that ``w`` leaves short, whose count plus the largest must reach them too (first
+    ``w``'s count, which bounds the elements it finishes, before they are counted; then
+    ``v``'s count of the elements left short by ``w`` itself, one popcount); the third
     must be a candidate of every element ``w`` and ``v`` leave short, so those masks are
     and-ed (fewest candidates first, which empties the mask soonest) and the few
     warehouses left are checked unit by unit. At nodes three warehouses from a leaf,
@@ -446,25 +448,30 @@ def _three_cover(sup: np.ndarray, cand: np.ndarray, welem: np.ndarray, wdeg: np.
     pairs = 0
     e0 = left[0]
     pool[:] = av
+    wbits = lbits.copy()  # the elements w leaves short, as bits
     for i in range(av.size):
         x = cand[e0, i] & av[i]
         while x:
             w = 64 * i + _low(x)
             x &= x - _ONE
             pool[i] &= ~(_ONE << np.uint64(w & 63))  # w and the earlier candidates of e0
-            done = 0
-            for j in range(wdeg[w]):
-                e = welem[w, j]
-                if 0 < res[e] <= sup[w, e]:
-                    done += 1
-            rest = n_left - done  # the elements w leaves short
-            if rest == 0:
-                return True  # w alone
             top = t1 + t2  # the two largest counts but w's
             if tc[w] >= t1:
                 top = t2 + t3
             elif tc[w] >= t2:
                 top = t1 + t3
+            if n_left - tc[w] > top:
+                continue  # w finishes no more elements than it holds: too many left
+            done = 0
+            wbits[:] = lbits
+            for j in range(wdeg[w]):
+                e = welem[w, j]
+                if 0 < res[e] <= sup[w, e]:
+                    done += 1
+                    wbits[e >> 6] &= ~(_ONE << np.uint64(e & 63))
+            rest = n_left - done  # the elements w leaves short
+            if rest == 0:
+                return True  # w alone
             if rest > top:
                 continue
             p1 = 0
@@ -479,6 +486,11 @@ def _three_cover(sup: np.ndarray, cand: np.ndarray, welem: np.ndarray, wdeg: np.
                     y &= y - _ONE
                     others[j] &= ~(_ONE << np.uint64(v & 63))  # v, earlier candidates of e1
                     if tc[v] + t1 < rest:
+                        continue
+                    held = 0  # of the elements w leaves short, those v holds
+                    for k in range(wbits.size):
+                        held += _popcount(touch[v, k] & wbits[k])
+                    if held + t1 < rest:
                         continue
                     pairs += 1
                     if pairs > budget:
