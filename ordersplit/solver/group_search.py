@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ordersplit.solver import cover_kernel as kernel
+from ordersplit.solver import group_kernel
 from ordersplit.solver import group_prep as prep
 from ordersplit.solver import partial_kernel as pkernel
 from ordersplit.solver import staged_kernel as staged
@@ -973,6 +974,10 @@ def search_group(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
     worth = element_worth(problem, items) if priced(problem, terms) else None
     if worth is None:  # the usual case: the compiled passes, one reach for both
         ok = _reach(problem, items, cap_minutes)
+        if incumbent_rows is None and _small(problem, elems[1].size, stop):
+            small = _search_small(elems, ok, problem, terms, stop, count_limit)
+            if small is not None:
+                return small
         whole = prep.whole_warehouses(elems[0], ok, elems[1])
         if whole.size:
             return _one_of(problem, whole, terms, elems[1], None)
@@ -988,6 +993,47 @@ def search_group(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
         return GroupOutcome(None, None, False, False, 0)
     inc = None if incumbent_rows is None else _incumbent_key(data, incumbent_rows, terms, problem)
     return _search_kernel(data, terms, stop, inc, count_limit)
+
+
+SMALL_KERNEL = True
+"""Whether small groups without an incumbent take the one-call search
+(:func:`_search_small`); the path through :func:`_group_bits` and :func:`_search_kernel`
+is its definition (``tests/test_group_kernel.py`` compares them)."""
+
+
+def _small(problem: SplitProblem, n_elements: int, stop: Deadline) -> bool:
+    """Whether the one-call search serves a group of ``n_elements``: what
+    :func:`_search_kernel` would run in :func:`_search_staged` (one thread under a
+    deadline; any group of the problem is below :data:`PARALLEL_CELLS`)."""
+    return (SMALL_KERNEL and STAGED and not stop.work_limited
+            and problem.n_warehouses * n_elements < PARALLEL_CELLS)
+
+
+def _search_small(elems: tuple[IntArray, IntArray], ok: np.ndarray, problem: SplitProblem,
+                  terms: tuple[str, ...], stop: Deadline, count_limit: int | None,
+                  ) -> GroupOutcome | None:
+    """:func:`search_group` of an unpriced group without an incumbent in one compiled
+    call (:func:`~ordersplit.solver.group_kernel.small_group`); ``None`` when that
+    leaves the group to the stage-by-stage path (a floor that is no arrival level)."""
+    supply, demand = elems
+    key = np.zeros(1 + len(terms), dtype=np.int64)
+    info = np.zeros(4, dtype=np.int64)
+    chosen = group_kernel.small_group(
+        prep.readonly(np.ascontiguousarray(supply)), ok, prep.readonly(problem.hours),
+        prep.readonly(problem.cost), prep.readonly(demand), _terms_codes(terms),
+        "makespan" in terms or "unit_hours" in terms, "cost" in terms,
+        0 if count_limit is None else 1, 0 if count_limit is None else count_limit + 1,
+        stop.end, key, info)
+    found, nodes = int(info[0]), int(info[1])
+    if found == group_kernel.DECLINED:
+        return None
+    if found == group_kernel.EXPIRED:
+        return GroupOutcome(None, None, False, False, 0)
+    stop.charge(nodes)
+    proven, count_proven = bool(info[2]), bool(info[3])
+    if found == group_kernel.NONE:
+        return GroupOutcome(None, None, proven, count_proven, nodes)
+    return GroupOutcome(chosen, tuple(key.tolist()), proven, count_proven, nodes)
 
 
 def search_fragments(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
