@@ -45,6 +45,7 @@ from ordersplit.solver.group_search import (
     makespan_floor,
     priced,
     search_group,
+    search_order,
 )
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.shared_fill import fill_shared
@@ -392,6 +393,13 @@ def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray |
     Without ``plan`` (a coverable problem, whose sets always fill) only the count and
     whether it is proven are wanted: no assignment is built.
     """
+    if (cache is None and varying is None and incumbent is None and count_limit is None
+            and plan):
+        quick = search_order(problem, stop)  # small orders: the whole search in one call
+        if quick is not None:
+            x_quick, proven_quick, bound_quick, nodes_quick, none_quick = quick
+            return CombinationOutcome(x_quick, proven_quick, bound_quick, nodes_quick,
+                                      infeasible=none_quick)
     terms = problem.objective[1:]
     groups = problem.groups()
     nodes = 0

@@ -974,8 +974,8 @@ def search_group(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
     worth = element_worth(problem, items) if priced(problem, terms) else None
     if worth is None:  # the usual case: the compiled passes, one reach for both
         ok = _reach(problem, items, cap_minutes)
-        if incumbent_rows is None and _small(problem, elems[1].size, stop):
-            small = _search_small(elems, ok, problem, terms, stop, count_limit)
+        if _small(problem, elems[1].size, stop):
+            small = _search_small(elems, ok, problem, terms, stop, count_limit, incumbent_rows)
             if small is not None:
                 return small
         whole = prep.whole_warehouses(elems[0], ok, elems[1])
@@ -1001,6 +1001,52 @@ SMALL_KERNEL = True
 is its definition (``tests/test_group_kernel.py`` compares them)."""
 
 
+_NO_INCUMBENT = np.zeros(0, dtype=np.bool_)
+
+
+def search_order(problem: SplitProblem, stop: Deadline,
+                 ) -> tuple[IntArray | None, bool, int, int, bool] | None:
+    """``combination._search_problem`` of a coverable, unpriced order without an
+    incumbent, count limit or placement cases, whose groups all take the one-call
+    search, in one compiled call (:func:`~ordersplit.solver.group_kernel.small_order`):
+    the plan (``None``: none), whether it is proven, the proven children bound, nodes,
+    and whether no plan exists; ``None`` when it leaves the order to the Python path."""
+    if not (problem.n_items and _small(problem, problem.n_items, stop) and problem.coverable
+            and not priced(problem, problem.objective) and _order_arrays(problem)):
+        return None
+    terms = problem.objective[1:]
+    span = terms.index("makespan") if "makespan" in terms else -1
+    if span + 1 >= len(terms):  # not a term, or the last one: one phase
+        span = -1
+    later = tuple(t for t in terms if t != "makespan") if span >= 0 else ()
+    x = np.zeros((problem.n_items, problem.n_warehouses), dtype=np.int64)
+    info = np.zeros(5, dtype=np.int64)
+    ro = prep.readonly
+    group_kernel.small_order(
+        ro(problem.group), problem.n_groups, problem.single_sku, ro(problem.splittable),
+        ro(problem.quantity), ro(problem.usage), ro(problem.stock), ro(problem.allowed),
+        ro(problem.hours), ro(problem.cost), int(problem.fixed_makespan), _terms_codes(terms),
+        span, _terms_codes(later), stop.end, x, info)
+    outcome = int(info[0])
+    if outcome == group_kernel.DECLINED:
+        return None
+    nodes = int(info[3])
+    stop.charge(nodes)
+    if outcome == group_kernel.NONE:
+        return None, False, int(info[2]), nodes, bool(info[4])
+    return x, bool(info[1]), int(info[2]), nodes, False
+
+
+def _order_arrays(problem: SplitProblem) -> bool:
+    """Whether the problem's arrays have the types :func:`search_order`'s kernel is
+    compiled for (what ``compile_request`` builds), so that no call compiles it anew."""
+    ints = (problem.group, problem.quantity, problem.usage, problem.stock, problem.hours,
+            problem.cost, problem.single_sku)
+    return (all(a.dtype == np.int64 and a.flags.c_contiguous for a in ints)
+            and problem.splittable.dtype == np.bool_ and problem.allowed.dtype == np.bool_
+            and problem.allowed.flags.c_contiguous and problem.usage.ndim == 2)
+
+
 def _small(problem: SplitProblem, n_elements: int, stop: Deadline) -> bool:
     """Whether the one-call search serves a group of ``n_elements``: what
     :func:`_search_kernel` would run in :func:`_search_staged` (one thread under a
@@ -1011,18 +1057,23 @@ def _small(problem: SplitProblem, n_elements: int, stop: Deadline) -> bool:
 
 def _search_small(elems: tuple[IntArray, IntArray], ok: np.ndarray, problem: SplitProblem,
                   terms: tuple[str, ...], stop: Deadline, count_limit: int | None,
-                  ) -> GroupOutcome | None:
-    """:func:`search_group` of an unpriced group without an incumbent in one compiled
-    call (:func:`~ordersplit.solver.group_kernel.small_group`); ``None`` when that
-    leaves the group to the stage-by-stage path (a floor that is no arrival level)."""
+                  incumbent_rows: IntArray | None) -> GroupOutcome | None:
+    """:func:`search_group` of an unpriced group in one compiled call
+    (:func:`~ordersplit.solver.group_kernel.small_group`); ``None`` when that leaves the
+    group to the stage-by-stage path (a floor that is no arrival level)."""
     supply, demand = elems
     key = np.zeros(1 + len(terms), dtype=np.int64)
     info = np.zeros(4, dtype=np.int64)
+    if incumbent_rows is not None:  # an incumbent overrides the count limit
+        kind, count, used = 2, 0, np.ascontiguousarray(incumbent_rows.sum(axis=0) != 0)
+    else:
+        kind = 0 if count_limit is None else 1
+        count = 0 if count_limit is None else count_limit + 1
+        used = _NO_INCUMBENT
     chosen = group_kernel.small_group(
         prep.readonly(np.ascontiguousarray(supply)), ok, prep.readonly(problem.hours),
         prep.readonly(problem.cost), prep.readonly(demand), _terms_codes(terms),
-        "makespan" in terms or "unit_hours" in terms, "cost" in terms,
-        0 if count_limit is None else 1, 0 if count_limit is None else count_limit + 1,
+        "makespan" in terms or "unit_hours" in terms, "cost" in terms, kind, count, used,
         stop.end, key, info)
     found, nodes = int(info[0]), int(info[1])
     if found == group_kernel.DECLINED:
