@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from ordersplit.solver import group_kernel, group_search
 from ordersplit.solver.combination import combination_search
+from ordersplit.solver.evaluate import evaluate
 from ordersplit.solver.portfolio import solve_problem
 from ordersplit.solver.problem import SplitProblem
 from ordersplit.solver.stop import Deadline, WorkBudget
@@ -145,6 +146,9 @@ def test_small_order_matches_the_python_path(monkeypatch: pytest.MonkeyPatch,
         assert np.array_equal(a.assignment, b.assignment)
     assert (a.proven, a.children_bound, a.nodes, a.infeasible) == (
         b.proven, b.children_bound, b.nodes, b.infeasible)
+    if a.objective is not None:  # worked out in the kernel: what evaluate gives
+        assert a.assignment is not None
+        assert a.objective == evaluate(problem, a.assignment)
 
 
 @settings(max_examples=250, deadline=None,
@@ -237,6 +241,7 @@ def test_small_orders_take_the_one_call(monkeypatch: pytest.MonkeyPatch) -> None
     out = combination_search(problem, Deadline(60))
     assert calls == [1] and out.proven and out.assignment is not None
     assert out.assignment.sum(axis=1).tolist() == [3, 3, 1]
+    assert out.objective == evaluate(problem, out.assignment)  # not declined (array types)
     priced = SplitProblem(**{**{f: getattr(problem, f) for f in (
         "quantity", "usage", "splittable", "group", "stock", "allowed", "hours", "cost")},
         "objective": ("children", "stock_value"),

@@ -24,6 +24,7 @@ from ordersplit.solver.kernel_cache import drop_if_changed
 from ordersplit.solver.problem import SplitProblem
 from ordersplit.solver.stop import Deadline
 
+
 @pytest.fixture(autouse=True)
 def _python_path_to_the_staged_call(monkeypatch: pytest.MonkeyPatch) -> None:
     """These tests are about the staged call of the Python path: small groups would

@@ -84,6 +84,8 @@ class CombinationOutcome:
     children_bound: int
     nodes: int
     infeasible: bool = False
+    objective: Objective | None = None
+    """The plan's objective when the search worked it out (the one-call order search)."""
     ties: tuple[tuple[SplitProblem, IntArray], ...] = ()
     """With placement cases: every case (its coverable problem) whose plan reaches the
     best objective, with that plan; the order's plans of that objective all lie in these
@@ -397,9 +399,9 @@ def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray |
             and plan):
         quick = search_order(problem, stop)  # small orders: the whole search in one call
         if quick is not None:
-            x_quick, proven_quick, bound_quick, nodes_quick, none_quick = quick
+            x_quick, proven_quick, bound_quick, nodes_quick, none_quick, obj_quick = quick
             return CombinationOutcome(x_quick, proven_quick, bound_quick, nodes_quick,
-                                      infeasible=none_quick)
+                                      infeasible=none_quick, objective=obj_quick)
     terms = problem.objective[1:]
     groups = problem.groups()
     nodes = 0

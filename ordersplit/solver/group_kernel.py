@@ -38,6 +38,7 @@ from ordersplit.solver.group_prep import (
     fill_plain,
     group_bits,
     group_order,
+    plan_terms,
     sku_elements,
     whole_warehouses,
 )
@@ -271,14 +272,17 @@ def small_order(group: np.ndarray, n_groups: int, single_sku: np.ndarray,
                 splittable: np.ndarray, quantity: np.ndarray, usage: np.ndarray,
                 stock: np.ndarray, allowed: np.ndarray, hours: np.ndarray, cost: np.ndarray,
                 fixed_makespan: int, codes: np.ndarray, span: int, later: np.ndarray,
-                deadline: float, x: np.ndarray, info: np.ndarray) -> None:
+                lines: np.ndarray, n_lines: int, own_lines: bool, deadline: float,
+                x: np.ndarray, info: np.ndarray) -> None:
     """``combination._search_problem`` of a coverable, unpriced order with no incumbent,
     count limit or placement cases: each group by :func:`small_group` (``codes``: the
     terms after the count); when the makespan is term ``span`` of them (-1: not, or
     last) the groups faster than the order's makespan again under it for the ``later``
     terms, from the first plan; the plan in ``x``. ``info``: the outcome (:data:`FOUND`
     a plan, :data:`NONE` none, :data:`DECLINED` left to the Python path), proven, the
-    proven children bound, nodes, and whether no plan exists."""
+    proven children bound, nodes, whether no plan exists, and with a plan its
+    :func:`~ordersplit.solver.group_prep.plan_terms` (``lines``, ``n_lines``,
+    ``own_lines`` as ``evaluate`` passes them)."""
     info[:] = 0
     order, bounds, done = group_order(group, n_groups)
     if not done:
@@ -404,6 +408,7 @@ def small_order(group: np.ndarray, n_groups: int, single_sku: np.ndarray,
         info[0], info[1] = NONE, 0
         return
     info[0], info[1] = FOUND, proven
+    info[5:11] = plan_terms(x, group, n_groups, hours, cost, lines, n_lines, own_lines)
 
 
 def _warm_up() -> None:
@@ -438,11 +443,14 @@ def _warm_up() -> None:
             stock_.setflags(write=False)
             allowed.setflags(write=False)
             for span in (0, -1):
-                small_order(group, 1, skus, split_ok, qty, usage, stock_,
-                            allowed, hours, hours, 0, codes, span, codes[1:].copy(), far,
-                            np.zeros((2, 3), dtype=np.int64), np.zeros(5, dtype=np.int64))
+                for own in (True, False):
+                    small_order(group, 1, skus, split_ok, qty, usage, stock_, allowed, hours,
+                                hours, 0, codes, span, codes[1:].copy(), skus, 2, own, far,
+                                np.zeros((2, 3), dtype=np.int64), np.zeros(11, dtype=np.int64))
 
 
 drop_if_changed(small_group, (clock, kernel, pkernel, group_prep, staged_kernel))
 COMPILED_ON_IMPORT = load_kernels("small group search", (small_group, small_order), _warm_up)
 """Whether importing this module compiled the kernel (a cold cache) rather than loaded it."""
+small_order.disable_compile()  # other array types would compile it in an order's budget:
+# they raise a TypeError instead, and the caller takes the Python path

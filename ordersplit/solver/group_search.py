@@ -39,6 +39,7 @@ from ordersplit.solver import group_kernel
 from ordersplit.solver import group_prep as prep
 from ordersplit.solver import partial_kernel as pkernel
 from ordersplit.solver import staged_kernel as staged
+from ordersplit.solver.evaluate import Objective, line_count, of_terms
 from ordersplit.solver.fill_small import SMALL_FILL, fill_small
 from ordersplit.solver.heuristics.state import fill_fastest
 from ordersplit.solver.problem import ELEMENTS_MEMO, IntArray, SplitProblem
@@ -1005,14 +1006,16 @@ _NO_INCUMBENT = np.zeros(0, dtype=np.bool_)
 
 
 def search_order(problem: SplitProblem, stop: Deadline,
-                 ) -> tuple[IntArray | None, bool, int, int, bool] | None:
+                 ) -> tuple[IntArray | None, bool, int, int, bool, Objective | None] | None:
     """``combination._search_problem`` of a coverable, unpriced order without an
     incumbent, count limit or placement cases, whose groups all take the one-call
     search, in one compiled call (:func:`~ordersplit.solver.group_kernel.small_order`):
     the plan (``None``: none), whether it is proven, the proven children bound, nodes,
-    and whether no plan exists; ``None`` when it leaves the order to the Python path."""
+    whether no plan exists, and the plan's objective; ``None`` when it leaves the order
+    to the Python path (also for arrays of other types than ``compile_request`` builds,
+    which the kernel refuses rather than compile anew)."""
     if not (problem.n_items and _small(problem, problem.n_items, stop) and problem.coverable
-            and not priced(problem, problem.objective) and _order_arrays(problem)):
+            and not priced(problem, problem.objective)):
         return None
     terms = problem.objective[1:]
     span = terms.index("makespan") if "makespan" in terms else -1
@@ -1020,31 +1023,26 @@ def search_order(problem: SplitProblem, stop: Deadline,
         span = -1
     later = tuple(t for t in terms if t != "makespan") if span >= 0 else ()
     x = np.zeros((problem.n_items, problem.n_warehouses), dtype=np.int64)
-    info = np.zeros(5, dtype=np.int64)
-    ro = prep.readonly
-    group_kernel.small_order(
-        ro(problem.group), problem.n_groups, problem.single_sku, ro(problem.splittable),
-        ro(problem.quantity), ro(problem.usage), ro(problem.stock), ro(problem.allowed),
-        ro(problem.hours), ro(problem.cost), int(problem.fixed_makespan), _terms_codes(terms),
-        span, _terms_codes(later), stop.end, x, info)
+    info = np.zeros(11, dtype=np.int64)
+    try:  # the problem's arrays are read-only, as the kernel was compiled for
+        group_kernel.small_order(
+            problem.group, problem.n_groups, problem.single_sku, problem.splittable,
+            problem.quantity, problem.usage, problem.stock, problem.allowed, problem.hours,
+            problem.cost, int(problem.fixed_makespan), _terms_codes(terms), span,
+            _terms_codes(later), problem.lines, line_count(problem), problem.own_lines,
+            stop.end, x, info)
+    except TypeError:  # other array types: not compiled for them
+        return None
     outcome = int(info[0])
     if outcome == group_kernel.DECLINED:
         return None
     nodes = int(info[3])
     stop.charge(nodes)
     if outcome == group_kernel.NONE:
-        return None, False, int(info[2]), nodes, bool(info[4])
-    return x, bool(info[1]), int(info[2]), nodes, False
-
-
-def _order_arrays(problem: SplitProblem) -> bool:
-    """Whether the problem's arrays have the types :func:`search_order`'s kernel is
-    compiled for (what ``compile_request`` builds), so that no call compiles it anew."""
-    ints = (problem.group, problem.quantity, problem.usage, problem.stock, problem.hours,
-            problem.cost, problem.single_sku)
-    return (all(a.dtype == np.int64 and a.flags.c_contiguous for a in ints)
-            and problem.splittable.dtype == np.bool_ and problem.allowed.dtype == np.bool_
-            and problem.allowed.flags.c_contiguous and problem.usage.ndim == 2)
+        return None, False, int(info[2]), nodes, bool(info[4]), None
+    pairs, groups, slowest, unit, cost, pieces = info[5:11].tolist()
+    return (x, bool(info[1]), int(info[2]), nodes, False,
+            of_terms(problem, x, (pairs, groups, slowest, unit, cost, pieces)))
 
 
 def _small(problem: SplitProblem, n_elements: int, stop: Deadline) -> bool:
