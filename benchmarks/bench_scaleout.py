@@ -33,7 +33,11 @@ time and memory at 100,000 orders). The LocalCluster's workers are forked by def
 (``--dask-start``; Dask's own default, spawn, imports everything again per worker).
 Mode ``dask`` reaches its slots through Dask actors, with a client that talks to the
 workers directly; ``dask-task`` sends a scheduler task per message (the way before
-session 11), for comparison::
+session 11), for comparison. The LocalCluster is made by
+:func:`ordersplit.batch.runners.local_cluster`: with ``--dask-config quiet`` (default)
+Dask's periodic work that slots do not need is off
+(:data:`~ordersplit.batch.runners.DASK_QUIET_CONFIG`), ``default`` keeps Dask's own
+settings (the bench before session 12)::
 
     python benchmarks/bench_scaleout.py --orders 100000 --warehouses 50 --skus 20000 \
         --modes local --clock --time-limit-s 300 --parts 10 --max-rounds 0
@@ -150,8 +154,7 @@ def run_here(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str
     cpu0 = sum(me.cpu_times()[:2])
     t0 = time.perf_counter()
     if mode.startswith("dask"):
-        import dask
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
         from ordersplit.batch import runners
 
@@ -161,11 +164,11 @@ def run_here(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str
 
         # the workers import the batch code as they start (``--preload``, as a
         # deployed cluster would), not inside the first task of the run; forked
-        # (``--dask-start fork``) they are copies of this process, which has it already
-        with dask.config.set({"distributed.worker.multiprocessing-method": args.dask_start}), \
-                LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                             dashboard_address=None,
-                             preload=["ordersplit.batch.slots"]) as cluster, \
+        # (``--dask-start fork``) they are copies of this process, which has it already;
+        # ``--dask-config quiet``: Dask's periodic work that slots do not need is off
+        # (:data:`ordersplit.batch.runners.DASK_QUIET_CONFIG`)
+        with runners.local_cluster(args.workers, start=args.dask_start,
+                                   quiet=args.dask_config == "quiet") as cluster, \
                 Client(cluster, direct_to_workers=mode == "dask") as client:
             t_cluster = time.perf_counter() - t0
             cluster_cpu = (sum(me.cpu_times()[:2]) - cpu0, _children_cpu_s(me))
@@ -195,7 +198,8 @@ def run_here(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str
             "round_cpu_slots_s_mean", "round_cpu_busiest_s_mean", "serial_cpu_pct",
             "round_idle_s_mean", "slot_cpu_balance_pct", "slot_cpu_s", "slot_cpu_busiest_s")
     return {"mode": mode, "workers": 1 if mode == "1" else args.workers, "orders": args.orders,
-            **({"dask_start": args.dask_start} if mode.startswith("dask") else {}),
+            **({"dask_start": args.dask_start, "dask_config": args.dask_config}
+               if mode.startswith("dask") else {}),
             "wall_s": round(wall, 2), "cluster_start_s": round(t_cluster, 2),
             **{k: s.get(k) for k in keys}, "stages_s": s.get("stages_s"),
             "cpu_stages_s": s.get("cpu_stages_s"),
@@ -365,6 +369,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="how the LocalCluster's nannies start their workers (Dask's "
                         "distributed.worker.multiprocessing-method; Dask's default is spawn, "
                         "which imports everything again in each worker: seconds)")
+    p.add_argument("--dask-config", choices=["quiet", "default"], default="quiet",
+                   help="quiet: the LocalCluster without Dask's periodic work that slots do "
+                        "not need (ordersplit.batch.runners.DASK_QUIET_CONFIG); default: "
+                        "Dask's own settings (the bench before session 12)")
     p.add_argument("--pss", action="store_true",
                    help="also the peak proportional memory (reads every process's page "
                    "map twice a second: adds CPU to the driver)")

@@ -5,8 +5,10 @@ builds the split-engine families' orders (:mod:`ordersplit.bench.families`, the 
 seed in both) and answers one order at a time: the solve stage alone (``solve``: parse
 and compile untimed, then ``solve_problem`` under the order's deadline), ``split()``
 end to end (``split``), or parse and compile as ``split()`` meets them (``front``: each
-timed, the solve after them untimed). The driver asks both workers for the same order, one after the
-other, alternating which goes first, so both see the same machine load. Printed per
+timed, the solve after them untimed), or the plan stage as ``split()`` meets it
+(``back``: parse, compile and solve untimed, then ``build_plan`` timed). The driver
+asks both workers for the same order, one after the other, alternating which goes
+first, so both see the same machine load. Printed per
 (size, family, rules) cell: both medians and p99 on the process CPU clock, their ratio,
 and with ``solve`` how many answers differed in status or plan (a plan that hit its
 time budget may differ between any two runs).
@@ -16,6 +18,7 @@ time budget may differ between any two runs).
     python benchmarks/checkout_ab.py /tmp/base . --mode split --sizes 30x100 \\
         --families thin --rules rules
     python benchmarks/checkout_ab.py /tmp/base . --mode front --repeat 2
+    python benchmarks/checkout_ab.py /tmp/base . --mode back --repeat 2
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ def serve(sizes: str, families: str, rules: str, orders: int, seed: int) -> None
     from ordersplit.api import split
     from ordersplit.bench.engine import Cell, cell_requests
     from ordersplit.models.validate import parse_request
+    from ordersplit.plan.build import build_plan
     from ordersplit.solver.compile import compile_request
     from ordersplit.solver.portfolio import solve_problem
     from ordersplit.solver.stop import Deadline
@@ -65,6 +69,16 @@ def serve(sizes: str, families: str, rules: str, orders: int, seed: int) -> None
                           Deadline(req.options.time_limit_ms / 1000))
             print(f"{(t2 - t0) * 1000:.4f} {(t1 - t0) * 1000:.4f} {(t2 - t1) * 1000:.4f}",
                   flush=True)
+            continue
+        if mode == "back":  # the plan (children, money, models) timed as split() meets it
+            t0 = time.perf_counter()
+            req = parse_request(text)
+            compiled = compile_request(req)
+            res = solve_problem(compiled.problem, req.options.solver,
+                                Deadline(req.options.time_limit_ms / 1000))
+            t1 = time.process_time()
+            build_plan(req, compiled, res, started=t0)
+            print(f"{(time.process_time() - t1) * 1000:.4f} - -", flush=True)
             continue
         req = parse_request(text)
         problem = compile_request(req).problem
@@ -106,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("base", help="the checkout to compare against (A)")
     p.add_argument("branch", help="the checkout measured (B)")
-    p.add_argument("--mode", choices=("solve", "split", "front"), default="solve")
+    p.add_argument("--mode", choices=("solve", "split", "front", "back"), default="solve")
     p.add_argument("--sizes", default="10x30")
     p.add_argument("--families", default=",".join(FAMILIES))
     p.add_argument("--rules", default=",".join(RULES))

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
 import numpy.typing as npt
 
 from ordersplit.models.currency import (
@@ -20,10 +21,11 @@ from ordersplit.models.currency import (
     to_minor,
     to_minor_memo,
 )
-from ordersplit.models.request import SplitRequest
-from ordersplit.money.batch import MoneyBatch, allocate_batch, kind_list
+from ordersplit.models.request import Activity, Line, SplitRequest
+from ordersplit.money import parts_kernel, whole_kernel
+from ordersplit.money.batch import FIXED_HEAD, FIXED_TAIL, MoneyBatch, allocate_batch, kind_list
 from ordersplit.money.rounding import IntArray, as_int
-from ordersplit.money.small import OneOrder, allocate_lists
+from ordersplit.money.small import OneOrder, activity_components, allocate_lists
 
 SMALL_ORDER_LINES = 200
 """Orders up to this many lines are allocated in plain Python (:mod:`.small`)."""
@@ -253,3 +255,132 @@ def plan_amount_texts(
     _check_parts(order)
     one = allocate_lists(order)
     return format_rows(one.keys, exp, one.order, one.children, one.parts)
+
+
+def whole_line_texts(request: SplitRequest, line_child: list[int], line_units: list[int],
+                     child_kind: list[int]) -> AmountTexts | None:
+    """:func:`plan_amount_texts` of the usual plan, straight from the request to the
+    strings: every line is one part (``line_child[x]``, ``line_units[x]`` > 0 units)
+    and no discount activity shares an amount. Each amount is worked out once per line
+    by one call of :func:`~ordersplit.money.whole_kernel.whole_lines`, with none of the
+    general way's layers (part lists, :class:`OneOrder`, its checks, the allocation's
+    rows per part); the second list holds each *line's* amounts (its one part's).
+    ``child_kind`` holds the :data:`~ordersplit.money.batch.KIND_CODES`.
+
+    ``None`` wherever the general way does anything else (more than
+    ``SMALL_ORDER_LINES`` lines, a discount activity, an amount the kernel declines):
+    then the caller takes that way, which gives the result or names the error. The
+    strings are the general way's (tests compare the two on generated plans)."""
+    order = request.order
+    lines = order.lines
+    n_l = len(lines)
+    if not n_l or n_l > SMALL_ORDER_LINES:
+        return None
+    exp = currency_exponent(order.currency)
+    goods, discount, line_rate, rates = _line_money(request, exp)
+    activities = order.activities
+    if activities:  # each line's discount takes its shares of the discount activities
+        discount = _with_activities(activities, lines, goods, discount, exp)
+    payments = order.payments
+    invoiced = request.options.invoice_methods
+    n_c, n_m = len(child_kind), len(payments)
+    try:  # (an int past int64 cannot be the kernel's)
+        by_line = np.array([goods, discount, line_child, line_units, line_rate], dtype=np.int64)
+        head = np.array([*child_kind, *[to_minor(p.amount, exp) for p in payments],
+                         *[p.method in invoiced for p in payments],
+                         *[r[0] for r in rates], *[r[1] for r in rates]], dtype=np.int64)
+    except OverflowError:
+        return None
+    out = np.empty((n_l + n_c + 1, n_m + 5), dtype=np.int64)
+    if not whole_kernel.whole_lines(by_line, n_c, n_m, to_minor(order.shipping_fee, exp),
+                                    request.options.shipping_fee == "first_child", head, out):
+        return None
+    rows = out.tolist()
+    keys = FIXED_HEAD + tuple([p.method for p in payments]) + FIXED_TAIL
+    return format_rows(keys, exp, rows[-1], rows[n_l:n_l + n_c], rows[:n_l])
+
+
+def _with_activities(activities: Sequence[Activity], lines: Sequence[Line], goods: list[int],
+                     own: list[int], exp: int) -> list[int]:
+    """Each line's own discount plus its shares of the discount activities (as
+    :func:`_request_order` lists them and :func:`~ordersplit.money.small._activity_components`
+    shares them)."""
+    amounts: list[int] = []
+    covered: list[list[int]] = []
+    index: dict[str, int] | None = None
+    for act in activities:
+        if act.kind != "discount" or act.amount is None:
+            continue
+        if act.lines is None:
+            covered.append(list(range(len(lines))))
+        else:
+            if index is None:
+                index = {line.id: i for i, line in enumerate(lines)}
+            covered.append(sorted({index[x] for x in act.lines}))
+        amounts.append(to_minor(act.amount, exp))
+    if not amounts:
+        return own
+    return [sum(row) for row in activity_components(goods, own, amounts, covered)]
+
+
+def parts_texts(request: SplitRequest, part_child: list[int], part_line: list[int],
+                part_weight: list[int], child_kind: list[int]) -> AmountTexts | None:
+    """:func:`plan_amount_texts` of a plan whose lines may be split over several parts
+    (thin stock), straight from the request to the strings: one call of
+    :func:`~ordersplit.money.parts_kernel.parts_money` on the lines' goods, whole
+    discounts (discount activities shared first, as in :func:`whole_line_texts`) and
+    the parts, where the general way runs ``_allocate_charge`` in Python. ``None``
+    wherever that way does anything else (more than ``SMALL_ORDER_LINES`` lines, an
+    amount or a part the kernel declines): then the caller takes it, which gives the
+    result or names the error. ``child_kind`` holds the
+    :data:`~ordersplit.money.batch.KIND_CODES`."""
+    order = request.order
+    lines = order.lines
+    n_l = len(lines)
+    if not n_l or n_l > SMALL_ORDER_LINES:
+        return None
+    exp = currency_exponent(order.currency)
+    goods, discount, line_rate, rates = _line_money(request, exp)
+    if order.activities:
+        discount = _with_activities(order.activities, lines, goods, discount, exp)
+    payments = order.payments
+    invoiced = request.options.invoice_methods
+    n_p, n_c, n_m = len(part_line), len(child_kind), len(payments)
+    try:  # (an int past int64 cannot be the kernel's)
+        by_line = np.array([goods, discount, line_rate], dtype=np.int64)
+        by_part = np.array([part_line, part_child, part_weight], dtype=np.int64)
+        head = np.array([*child_kind, *[to_minor(p.amount, exp) for p in payments],
+                         *[p.method in invoiced for p in payments],
+                         *[r[0] for r in rates], *[r[1] for r in rates]], dtype=np.int64)
+    except OverflowError:
+        return None
+    if by_part.shape != (3, n_p):
+        return None
+    out = np.empty((n_p + n_c + 1, n_m + 5), dtype=np.int64)
+    if not parts_kernel.parts_money(by_line, by_part, n_c, n_m, to_minor(order.shipping_fee, exp),
+                                    request.options.shipping_fee == "first_child", head, out):
+        return None
+    rows = out.tolist()
+    keys = FIXED_HEAD + tuple([p.method for p in payments]) + FIXED_TAIL
+    return format_rows(keys, exp, rows[-1], rows[n_p:n_p + n_c], rows[:n_p])
+
+
+def _line_money(request: SplitRequest, exp: int
+                ) -> tuple[list[int], list[int], list[int], dict[tuple[int, int], int]]:
+    """Each line's goods, own discount and rate slot in minor units, and the rates'
+    slots (as :func:`_request_order` reads them)."""
+    catalog = request.catalog
+    rates: dict[tuple[int, int], int] = {}
+    slot_of: dict[Decimal, int] = {}
+    goods: list[int] = []
+    discount: list[int] = []
+    line_rate: list[int] = []
+    for line in request.order.lines:
+        tax_rate = catalog[line.sku].tax_rate
+        slot = slot_of.get(tax_rate)
+        if slot is None:
+            slot = slot_of[tax_rate] = rates.setdefault(_ratio(tax_rate), len(rates))
+        line_rate.append(slot)
+        goods.append(to_minor_memo(line.unit_price, exp) * line.quantity)
+        discount.append(to_minor_memo(line.discount, exp))
+    return goods, discount, line_rate, rates

@@ -565,12 +565,19 @@ def _column_sums(rows: list[list[int]]) -> list[int]:
 def _activity_components(batch: OneOrder, parts_of: list[list[int]]) -> list[list[int]]:
     """Each line's discount components: its own discount, then its share of every
     discount activity (over the activity's lines by net goods)."""
-    goods, own, amounts = batch.goods, batch.line_discount, batch.activity_amount
-    n_l, n_a = len(goods), len(amounts)
-    net = [g - d for g, d in zip(goods, own, strict=True)]
-    covered: list[list[int]] = [[] for _ in range(n_a)]
+    covered: list[list[int]] = [[] for _ in batch.activity_amount]
     for a, x in zip(batch.cover_activity, batch.cover_line, strict=True):
         covered[a].append(x)
+    return activity_components(batch.goods, batch.line_discount, batch.activity_amount,
+                               covered)
+
+
+def activity_components(goods: list[int], own: list[int], amounts: list[int],
+                        covered: list[list[int]]) -> list[list[int]]:
+    """:func:`_activity_components` from the lists themselves: ``covered[a]`` holds the
+    lines of activity ``a`` (distinct, in line order)."""
+    n_l, n_a = len(goods), len(amounts)
+    net = [g - d for g, d in zip(goods, own, strict=True)]
     comp_line = [[d] + [0] * n_a for d in own]
     counts = [0] * n_l
     for lines in covered:

@@ -10,7 +10,8 @@ import numpy as np
 from ordersplit.models.currency import currency_exponent
 from ordersplit.models.plan import Child, ChildLine, Objective, ParentInfo, Plan
 from ordersplit.models.request import SplitRequest
-from ordersplit.money.plan import plan_amount_texts
+from ordersplit.money.batch import KIND_CODES
+from ordersplit.money.plan import parts_texts, plan_amount_texts, whole_line_texts
 from ordersplit.plan.children import DraftChild, draft_children, gift_links, reasons
 from ordersplit.solver.compile import Compiled
 from ordersplit.solver.result import SolveResult
@@ -38,10 +39,17 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
     order = request.order
     order_id = order.id
     ids = [f"{order_id}-{c + 1}" for c in range(len(drafts))]
-    child_amounts, part_amounts, parent_amounts = _allocate(request, drafts)
+    line_of = order.lines
+    whole = _whole_lines(len(line_of), drafts)
+    texts = None if whole is None else whole_line_texts(
+        request, whole[0], whole[1], [KIND_CODES[d.kind] for d in drafts])
+    if texts is not None:  # the usual plan: a child line's amounts are its line's
+        child_amounts, line_amounts, parent_amounts = texts
+        part_amounts = [[line_amounts[p.line] for p in d.parts] for d in drafts]
+    else:
+        child_amounts, part_amounts, parent_amounts = _allocate(request, drafts)
     minutes_of = layout.minutes.tolist()
     warehouse_ids = layout.warehouse_ids
-    line_of = order.lines
 
     children: list[Child] = []
     cost = Decimal(0)
@@ -93,7 +101,7 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
         "cost": f"{cost:.{cost_places}f}",
         "children_lower_bound": min(len(children),
                                     int(result.children_lower_bound) + fixed_children),
-        "line_fragments": _line_fragments(drafts),
+        "line_fragments": 0 if whole is not None else _line_fragments(drafts),
         "stock_value": _stock_value(request, compiled, result.assignment),
     })
     stock_prices = request.options.stock_prices
@@ -142,6 +150,22 @@ def _stock_value(request: SplitRequest, compiled: Compiled, x: np.ndarray) -> fl
     return round(total, 6)
 
 
+def _whole_lines(n_lines: int, drafts: list[DraftChild]) -> tuple[list[int], list[int]] | None:
+    """The child and the units of each line when every line is one part of one child
+    (then no line is fragmented, and the money is the usual plan's), else ``None``."""
+    line_child = [-1] * n_lines
+    line_units = [0] * n_lines
+    for c, draft in enumerate(drafts):
+        for part in draft.parts:
+            if line_child[part.line] >= 0:
+                return None
+            line_child[part.line] = c
+            line_units[part.line] = int(part.quantity)
+    if -1 in line_child:
+        return None
+    return line_child, line_units
+
+
 def _line_fragments(drafts: list[DraftChild]) -> int:
     """(line, child) pieces beyond one per line, over every child (fixed parts too)."""
     pieces = {(part.line, c) for c, draft in enumerate(drafts) for part in draft.parts}
@@ -152,15 +176,19 @@ AmountStrings = tuple[list[dict[str, str]], list[list[dict[str, str]]], dict[str
 
 
 def _allocate(request: SplitRequest, drafts: list[DraftChild]) -> AmountStrings:
-    """Money per child, per child line and for the parent."""
+    """Money per child, per child line and for the parent: in one compiled call where
+    it takes the plan (:func:`~ordersplit.money.plan.parts_texts`), else the general way."""
     part_child, part_line, part_weight = [], [], []
     for c, draft in enumerate(drafts):
         for part in draft.parts:
             part_child.append(c)
             part_line.append(part.line)
             part_weight.append(int(part.quantity))
-    children, parts, parent = plan_amount_texts(request, part_child, part_line, part_weight,
-                                                [d.kind for d in drafts])
+    kinds = [d.kind for d in drafts]
+    texts = parts_texts(request, part_child, part_line, part_weight,
+                        [KIND_CODES[k] for k in kinds])
+    children, parts, parent = texts if texts is not None else plan_amount_texts(
+        request, part_child, part_line, part_weight, kinds)
     per_part: list[list[dict[str, str]]] = []
     start = 0
     for d in drafts:  # the parts are numbered child by child

@@ -108,6 +108,9 @@ def shippable_quantities(cands: list[Candidate], stock: IntArray, order: list[in
     order, each taking from the allowed warehouses that hold the most first. The result
     is feasible by construction. ``stock`` is not changed.
     """
+    plain = _plain_shippable(cands, stock)
+    if plain is not None:
+        return plain
     out = [0] * len(cands)
     held = _Held(stock)  # copies the stock before it first takes from it
     for idx, cand in enumerate(cands):
@@ -128,6 +131,30 @@ def shippable_quantities(cands: list[Candidate], stock: IntArray, order: list[in
         readers[k] -= 1
         if readers[k]:  # a later line reads this SKU: take from the network as a whole
             held.take(cand.allowed, k, units * u)
+    return out
+
+
+def _plain_shippable(cands: list[Candidate], stock: IntArray) -> list[int] | None:
+    """:func:`shippable_quantities` of the usual order in one pass, or ``None``: every
+    candidate a plain line (splittable, one SKU) of its own SKU, all allowed the same
+    warehouses. Then no line takes from another's column, and each ships what the
+    allowed warehouses hold of its SKU, up to its quantity (what the general way's
+    :class:`_Held` works out, without its per-line bookkeeping)."""
+    if not cands or stock.size > SMALL_SUPPLY:
+        return None
+    allowed = cands[0].allowed
+    skus: set[int] = set()
+    for cand in cands:
+        if not cand.splittable or cand.allowed is not allowed or len(cand.usage) != 1:
+            return None
+        skus.update(cand.usage)
+    if len(skus) != len(cands):
+        return None
+    sums = (allowed @ stock).tolist()
+    out = []
+    for cand in cands:
+        (k, u), = cand.usage.items()
+        out.append(min(cand.quantity, sums[k] // u))
     return out
 
 

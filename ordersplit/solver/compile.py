@@ -289,7 +289,7 @@ def compile_request(request: SplitRequest) -> Compiled:
         line_of.append(c.line)
     allowed = np.empty((n, m), dtype=bool)
     allowed[:] = ships  # every candidate may ship from ``ships``
-    problem = SplitProblem(
+    problem = SplitProblem.compiled(  # the arrays agree by construction: no checks
         quantity=np.array(quantity, dtype=np.int64),
         usage=np.frombuffer(usage_flat, dtype=np.int64).reshape(n, n_skus),
         splittable=np.array(splittable, dtype=bool),

@@ -93,6 +93,28 @@ class SplitProblem:
                     self.allowed, self.hours, self.cost, self.lines, self.prices):
             arr.setflags(write=False)
 
+    @classmethod
+    def compiled(cls, quantity: IntArray, usage: IntArray, splittable: BoolArray,
+                 group: IntArray, stock: IntArray, allowed: BoolArray, hours: IntArray,
+                 cost: IntArray, objective: tuple[str, ...], per_warehouse: bool,
+                 fixed_makespan: int, seed: int, n_groups: int, line: IntArray,
+                 price: IntArray, price_scale: float) -> SplitProblem:
+        """A problem from the compiler's arrays, which agree by construction: every
+        field given, each array set read-only, without ``__post_init__``'s shape and
+        term checks (the frozen dataclass's ``__init__`` sets each of the 16 fields
+        through ``object.__setattr__``, several times this). The result equals the
+        checked construction (``tests/test_front_direct.py``)."""
+        obj = object.__new__(cls)
+        obj.__dict__.update(
+            quantity=quantity, usage=usage, splittable=splittable, group=group, stock=stock,
+            allowed=allowed, hours=hours, cost=cost, objective=objective,
+            per_warehouse=per_warehouse, fixed_makespan=fixed_makespan, seed=seed,
+            n_groups=n_groups, line=line, price=price, price_scale=price_scale)
+        for arr in (quantity, usage, splittable, group, stock, allowed, hours, cost, line,
+                    price):
+            arr.setflags(write=False)
+        return obj
+
     def with_objective(self, objective: tuple[str, ...]) -> SplitProblem:
         """The same (already validated, read-only) arrays under another objective: a
         shallow copy, without :func:`dataclasses.replace`'s checks and flag setting,

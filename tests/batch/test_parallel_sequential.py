@@ -108,6 +108,32 @@ def test_a_dask_cluster_gives_the_serial_sequential_plans(
         assert stats["sequential_driver_solves"] < solves
 
 
+def test_a_quiet_local_cluster_gives_the_serial_sequential_plans() -> None:
+    """A LocalCluster made by :func:`runners.local_cluster` (Dask's periodic work that
+    slots do not need turned off, workers forked) runs the slots: the
+    plans are the serial ones, plan by plan, and its workers and scheduler run with
+    the quiet settings, while Dask's own settings here are as before once it closed."""
+    pytest.importorskip("distributed")
+    import dask
+    from distributed import Client
+
+    def settings() -> tuple[Any, ...]:
+        return (dask.config.get("distributed.worker.profile.enabled"),
+                dask.config.get("distributed.admin.tick.interval"))
+
+    before = settings()
+    work = _instance("scn-scarce", 300, 7)
+    with runners.local_cluster(2, start="fork") as cluster, Client(cluster) as client:
+        stats, solves = check_against_serial(work, 2, client)
+        on_workers = set(client.run(settings).values())
+        stealing = client.run_on_scheduler(
+            lambda dask_scheduler: "stealing" in dask_scheduler.extensions)
+    assert solves > 20 and stats["sequential_messages"] > 0
+    assert on_workers == {(False, "1s")}
+    assert not stealing
+    assert settings() == before
+
+
 def test_a_worker_that_dies_fails_the_pass_instead_of_hanging_it() -> None:
     """A worker process killed while the driver waits for answers makes the pass raise
     :class:`WorkerError` (the driver waits on ``done()``, which says so)."""
