@@ -24,6 +24,15 @@ from ordersplit.solver.kernel_cache import drop_if_changed
 from ordersplit.solver.problem import SplitProblem
 from ordersplit.solver.stop import Deadline
 
+
+@pytest.fixture(autouse=True)
+def _python_path_to_the_staged_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the staged call of the Python path: small groups would
+    otherwise take the one-call group search (``tests/test_group_kernel.py`` compares
+    that one with this path)."""
+    monkeypatch.setattr(group_search, "SMALL_KERNEL", False)
+
+
 TERMS = [(), ("makespan",), ("makespan", "unit_hours"), ("cost",),
          ("unit_hours", "makespan", "cost"), ("makespan", "cost", "unit_hours"),
          ("makespan", "unit_hours", "stock_value"), ("stock_value", "makespan")]

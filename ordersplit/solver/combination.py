@@ -45,6 +45,7 @@ from ordersplit.solver.group_search import (
     makespan_floor,
     priced,
     search_group,
+    search_order,
 )
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.shared_fill import fill_shared
@@ -83,6 +84,8 @@ class CombinationOutcome:
     children_bound: int
     nodes: int
     infeasible: bool = False
+    objective: Objective | None = None
+    """The plan's objective when the search worked it out (the one-call order search)."""
     ties: tuple[tuple[SplitProblem, IntArray], ...] = ()
     """With placement cases: every case (its coverable problem) whose plan reaches the
     best objective, with that plan; the order's plans of that objective all lie in these
@@ -392,6 +395,13 @@ def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray |
     Without ``plan`` (a coverable problem, whose sets always fill) only the count and
     whether it is proven are wanted: no assignment is built.
     """
+    if (cache is None and varying is None and incumbent is None and count_limit is None
+            and plan):
+        quick = search_order(problem, stop)  # small orders: the whole search in one call
+        if quick is not None:
+            x_quick, proven_quick, bound_quick, nodes_quick, none_quick, obj_quick = quick
+            return CombinationOutcome(x_quick, proven_quick, bound_quick, nodes_quick,
+                                      infeasible=none_quick, objective=obj_quick)
     terms = problem.objective[1:]
     groups = problem.groups()
     nodes = 0

@@ -78,18 +78,29 @@ def evaluate(problem: SplitProblem, x: IntArray) -> Objective:
     (:func:`~ordersplit.solver.group_prep.plan_terms`) when ``x`` is an ``int64``
     matrix, as every solver's is."""
     if x.dtype == np.int64 and x.ndim == 2 and _compiled_types(problem):
-        pairs, groups, slowest, unit_hours, cost, pieces = _terms(problem, x)
-        makespan = max(int(slowest) if pairs else 0, problem.fixed_makespan)
-        children = pairs if problem.per_warehouse else groups
-        return Objective(int(children), makespan, int(unit_hours), int(cost),
-                         int(pieces) if problem.per_warehouse else 0, stock_value(problem, x))
+        return of_terms(problem, x, _terms(problem, x))
     return evaluate_numpy(problem, x)
+
+
+def of_terms(problem: SplitProblem, x: IntArray, terms: tuple[int, ...]) -> Objective:
+    """The objective of ``x`` from its :func:`~ordersplit.solver.group_prep.plan_terms`
+    (``terms``, worked out by the caller's kernel) and its stock value."""
+    pairs, groups, slowest, unit_hours, cost, pieces = terms
+    makespan = max(int(slowest) if pairs else 0, problem.fixed_makespan)
+    children = pairs if problem.per_warehouse else groups
+    return Objective(int(children), makespan, int(unit_hours), int(cost),
+                     int(pieces) if problem.per_warehouse else 0, stock_value(problem, x))
+
+
+def line_count(problem: SplitProblem) -> int:
+    """``plan_terms``'s number of lines: 0 when each item is a line of its own."""
+    return 0 if problem.own_lines or problem.n_items == 0 else int(problem.lines.max()) + 1
 
 
 def _terms(problem: SplitProblem, x: IntArray) -> tuple[int, int, int, int, int, int]:
     """:func:`~ordersplit.solver.group_prep.plan_terms` of ``x`` (an ``int64`` matrix)."""
     own = problem.own_lines
-    n_lines = 0 if own or problem.n_items == 0 else int(problem.lines.max()) + 1
+    n_lines = line_count(problem)
     return plan_terms(readonly(np.ascontiguousarray(x)), problem.group, problem.n_groups,
                       problem.hours, problem.cost, problem.lines, n_lines, own)
 

@@ -35,9 +35,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ordersplit.solver import cover_kernel as kernel
+from ordersplit.solver import group_kernel
 from ordersplit.solver import group_prep as prep
 from ordersplit.solver import partial_kernel as pkernel
 from ordersplit.solver import staged_kernel as staged
+from ordersplit.solver.evaluate import Objective, line_count, of_terms
 from ordersplit.solver.fill_small import SMALL_FILL, fill_small
 from ordersplit.solver.heuristics.state import fill_fastest
 from ordersplit.solver.problem import ELEMENTS_MEMO, IntArray, SplitProblem
@@ -973,6 +975,10 @@ def search_group(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
     worth = element_worth(problem, items) if priced(problem, terms) else None
     if worth is None:  # the usual case: the compiled passes, one reach for both
         ok = _reach(problem, items, cap_minutes)
+        if _small(problem, elems[1].size, stop):
+            small = _search_small(elems, ok, problem, terms, stop, count_limit, incumbent_rows)
+            if small is not None:
+                return small
         whole = prep.whole_warehouses(elems[0], ok, elems[1])
         if whole.size:
             return _one_of(problem, whole, terms, elems[1], None)
@@ -988,6 +994,95 @@ def search_group(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],
         return GroupOutcome(None, None, False, False, 0)
     inc = None if incumbent_rows is None else _incumbent_key(data, incumbent_rows, terms, problem)
     return _search_kernel(data, terms, stop, inc, count_limit)
+
+
+SMALL_KERNEL = True
+"""Whether small groups without an incumbent take the one-call search
+(:func:`_search_small`); the path through :func:`_group_bits` and :func:`_search_kernel`
+is its definition (``tests/test_group_kernel.py`` compares them)."""
+
+
+_NO_INCUMBENT = np.zeros(0, dtype=np.bool_)
+
+
+def search_order(problem: SplitProblem, stop: Deadline,
+                 ) -> tuple[IntArray | None, bool, int, int, bool, Objective | None] | None:
+    """``combination._search_problem`` of a coverable, unpriced order without an
+    incumbent, count limit or placement cases, whose groups all take the one-call
+    search, in one compiled call (:func:`~ordersplit.solver.group_kernel.small_order`):
+    the plan (``None``: none), whether it is proven, the proven children bound, nodes,
+    whether no plan exists, and the plan's objective; ``None`` when it leaves the order
+    to the Python path (also for arrays of other types than ``compile_request`` builds,
+    which the kernel refuses rather than compile anew)."""
+    if not (problem.n_items and _small(problem, problem.n_items, stop) and problem.coverable
+            and not priced(problem, problem.objective)):
+        return None
+    terms = problem.objective[1:]
+    span = terms.index("makespan") if "makespan" in terms else -1
+    if span + 1 >= len(terms):  # not a term, or the last one: one phase
+        span = -1
+    later = tuple(t for t in terms if t != "makespan") if span >= 0 else ()
+    x = np.zeros((problem.n_items, problem.n_warehouses), dtype=np.int64)
+    info = np.zeros(11, dtype=np.int64)
+    try:  # the problem's arrays are read-only, as the kernel was compiled for
+        group_kernel.small_order(
+            problem.group, problem.n_groups, problem.single_sku, problem.splittable,
+            problem.quantity, problem.usage, problem.stock, problem.allowed, problem.hours,
+            problem.cost, int(problem.fixed_makespan), _terms_codes(terms), span,
+            _terms_codes(later), problem.lines, line_count(problem), problem.own_lines,
+            stop.end, x, info)
+    except TypeError:  # other array types: not compiled for them
+        return None
+    outcome = int(info[0])
+    if outcome == group_kernel.DECLINED:
+        return None
+    nodes = int(info[3])
+    stop.charge(nodes)
+    if outcome == group_kernel.NONE:
+        return None, False, int(info[2]), nodes, bool(info[4]), None
+    pairs, groups, slowest, unit, cost, pieces = info[5:11].tolist()
+    return (x, bool(info[1]), int(info[2]), nodes, False,
+            of_terms(problem, x, (pairs, groups, slowest, unit, cost, pieces)))
+
+
+def _small(problem: SplitProblem, n_elements: int, stop: Deadline) -> bool:
+    """Whether the one-call search serves a group of ``n_elements``: what
+    :func:`_search_kernel` would run in :func:`_search_staged` (one thread under a
+    deadline; any group of the problem is below :data:`PARALLEL_CELLS`)."""
+    return (SMALL_KERNEL and STAGED and not stop.work_limited
+            and problem.n_warehouses * n_elements < PARALLEL_CELLS)
+
+
+def _search_small(elems: tuple[IntArray, IntArray], ok: np.ndarray, problem: SplitProblem,
+                  terms: tuple[str, ...], stop: Deadline, count_limit: int | None,
+                  incumbent_rows: IntArray | None) -> GroupOutcome | None:
+    """:func:`search_group` of an unpriced group in one compiled call
+    (:func:`~ordersplit.solver.group_kernel.small_group`); ``None`` when that leaves the
+    group to the stage-by-stage path (a floor that is no arrival level)."""
+    supply, demand = elems
+    key = np.zeros(1 + len(terms), dtype=np.int64)
+    info = np.zeros(4, dtype=np.int64)
+    if incumbent_rows is not None:  # an incumbent overrides the count limit
+        kind, count, used = 2, 0, np.ascontiguousarray(incumbent_rows.sum(axis=0) != 0)
+    else:
+        kind = 0 if count_limit is None else 1
+        count = 0 if count_limit is None else count_limit + 1
+        used = _NO_INCUMBENT
+    chosen = group_kernel.small_group(
+        prep.readonly(np.ascontiguousarray(supply)), ok, prep.readonly(problem.hours),
+        prep.readonly(problem.cost), prep.readonly(demand), _terms_codes(terms),
+        "makespan" in terms or "unit_hours" in terms, "cost" in terms, kind, count, used,
+        stop.end, key, info)
+    found, nodes = int(info[0]), int(info[1])
+    if found == group_kernel.DECLINED:
+        return None
+    if found == group_kernel.EXPIRED:
+        return GroupOutcome(None, None, False, False, 0)
+    stop.charge(nodes)
+    proven, count_proven = bool(info[2]), bool(info[3])
+    if found == group_kernel.NONE:
+        return GroupOutcome(None, None, proven, count_proven, nodes)
+    return GroupOutcome(chosen, tuple(key.tolist()), proven, count_proven, nodes)
 
 
 def search_fragments(problem: SplitProblem, items: IntArray, terms: tuple[str, ...],

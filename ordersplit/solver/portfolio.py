@@ -90,10 +90,13 @@ class _Best:
         self.obj: Objective | None = None
         self.name = ""
 
-    def offer(self, name: str, x: IntArray, stop: Deadline | None) -> bool:
+    def offer(self, name: str, x: IntArray, stop: Deadline | None,
+              obj: Objective | None = None) -> bool:
         """Keep ``x`` (after the fragments post-stage) if it beats the best; ties keep
-        the earlier plan, so the outcome depends on the order of offers only."""
-        obj = evaluate(self.problem, x)
+        the earlier plan, so the outcome depends on the order of offers only. ``obj``:
+        ``x``'s objective, when the caller has it."""
+        if obj is None:
+            obj = evaluate(self.problem, x)
         if obj.fragments:  # a plan of none is returned as it is: no need to look
             kept, scored = keep_lines_whole_scored(self.problem, x, obj, stop)
             x, obj = kept, obj if scored is None else scored  # given obj, never None
@@ -158,7 +161,7 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
                 problem, out.ties, best, stop):
             return _result(best, Status.OPTIMAL, 0 if best.obj is None else best.obj.children, t0)
         if out.assignment is not None:
-            best.offer("combination", out.assignment, stop)
+            best.offer("combination", out.assignment, stop, out.objective)
         if out.proven and best.x is not None and best.obj is not None:
             if core is problem:
                 return _result(best, Status.OPTIMAL, best.obj.children, t0)
