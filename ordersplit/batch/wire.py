@@ -149,19 +149,18 @@ def gather_rows(picks: Sequence[tuple[PlanPack, IntArray]]) -> PlanPack:
         remap = np.array([strings.setdefault(s, len(strings)) for s in pack.strings] or [0],
                          dtype=np.int64)
         text.append(remap[pack.text[rows].astype(np.int64)])
-    first = np.cumsum([0, *(len(p) for p, _ in picks)])
-    rows = np.concatenate([r.astype(np.int64) + b for (_, r), b in zip(picks, first.tolist(),
-                                                                         strict=False)]
-                          or [np.zeros(0, dtype=np.int64)])
-    ascending = bool(rows.size < 2 or (np.diff(rows) > 0).all())
-    for name in (*FLAT, *GRIDS):  # all packs as one, then one gather per field
-        sizes = np.cumsum([0, *(p.flat[name].size for p, _ in picks)])
-        off = np.concatenate([*(p.offsets[name][:-1].astype(np.int64) + b
-                                for (p, _), b in zip(picks, sizes.tolist(), strict=False)),
-                              sizes[-1:]])
-        lo, n = off[rows], off[rows + 1] - off[rows]
-        offsets[name] = narrow(np.concatenate([[0], np.cumsum(n)]).astype(np.int64))
-        flat[name] = narrow(_take_runs([p.flat[name] for p, _ in picks], lo, n, ascending))
+    for name in (*FLAT, *GRIDS):  # one gather per field and pack, then one join
+        pieces, sizes = [], []
+        for pack, rows in picks:
+            off = pack.offsets[name]
+            r = rows.astype(np.int64)
+            lo = off[r].astype(np.int64)
+            n = off[r + 1].astype(np.int64) - lo
+            pieces.append(_take_runs(pack.flat[name], lo, n))
+            sizes.append(n)
+        n_all = np.concatenate(sizes) if sizes else np.zeros(0, dtype=np.int64)
+        offsets[name] = narrow(np.concatenate([[0], np.cumsum(n_all)]).astype(np.int64))
+        flat[name] = narrow(np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64))
 
     return PlanPack(
         ints=np.concatenate([p.ints[r] for p, r in picks]) if picks
@@ -178,26 +177,23 @@ def gather_rows(picks: Sequence[tuple[PlanPack, IntArray]]) -> PlanPack:
         drafts=[p.drafts[i] for p, r in picks for i in r.tolist()])
 
 
-def _take_runs(parts: Sequence[IntArray], lo: IntArray, n: IntArray, ascending: bool
-               ) -> IntArray:
-    """The runs ``[lo[i], lo[i] + n[i])`` of ``parts`` joined end to end, in that order.
+def _take_runs(values: IntArray, lo: IntArray, n: IntArray) -> IntArray:
+    """The runs ``values[lo[i]:lo[i] + n[i]]`` joined end to end, in that order, in the
+    dtype of ``values``.
 
-    The parts are joined in their common dtype (a plan's ``view`` is mostly one byte a
-    cell: joined as int64, a gather of a worker's half a million sequential splits took
-    8 bytes a cell, and as much again for an int64 index of every cell picked). Runs in
-    ascending order (what a store's compaction asks for) are picked by a mask of the
-    joined cells (one byte each) instead of an index."""
-    if not parts:
-        return np.zeros(0, dtype=np.int64)
-    total = np.concatenate(parts) if len(parts) > 1 else parts[0]
-    if ascending:
-        edges = np.zeros(total.size + 1, dtype=np.int8)
-        np.add.at(edges, lo[n > 0], 1)
-        np.add.at(edges, (lo + n)[n > 0], -1)
-        # runs never overlap (ascending rows): the running sum is 0 or 1
-        out: IntArray = total[np.cumsum(edges[:-1], dtype=np.int8).view(np.bool_)]
+    A plan's ``view`` is mostly one byte a cell: gathered as int64 through an int64
+    index of every cell picked, a compaction of a worker's half a million sequential
+    splits took 16 bytes a cell of the whole store at once. Runs in ascending order
+    (what a store's compaction asks for) are picked by a one-byte mask instead."""
+    live = n > 0
+    lo, n = lo[live], n[live]
+    if lo.size < 2 or (np.diff(lo) > 0).all():
+        edges = np.zeros(values.size + 1, dtype=np.int8)
+        edges[lo] += 1  # (distinct starts: runs of ascending rows never overlap)
+        np.add.at(edges, lo + n, -1)
+        out: IntArray = values[np.cumsum(edges[:-1], dtype=np.int8).view(np.bool_)]
         return out
-    return total[np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))]
+    return values[np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))]
 
 
 WirePlans = PlanPack | list[OrderPlan]
