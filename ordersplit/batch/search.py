@@ -62,7 +62,13 @@ from ordersplit.batch.model import (
     safe_solve,
     with_full_view,
 )
-from ordersplit.batch.plan_columns import PartPlans, plan_cells, plan_failed, plan_ints
+from ordersplit.batch.plan_columns import (
+    PartPlans,
+    SplitCache,
+    plan_cells,
+    plan_failed,
+    plan_ints,
+)
 from ordersplit.solver.problem import IntArray
 
 log = logging.getLogger(__name__)
@@ -106,8 +112,7 @@ class BatchState:
     templates: Sequence[OrderTemplate]
     """Every order's template by batch position (on a worker slot: only its own orders)."""
     order_limit_s: float
-    solved: dict[tuple[int, bytes], OrderPlan] = field(default_factory=dict, compare=False,
-                                                       repr=False)
+    solved: SplitCache = field(default_factory=SplitCache, compare=False, repr=False)
     """The search's exact splits in this process by (order, :func:`view_key` of the
     clipped view): a move tried again in a later round against the same stock re-uses
     them instead of solving again (a split is a function of its view). Never pickled:
@@ -129,7 +134,7 @@ class BatchState:
     def __setstate__(self, data: dict[str, object]) -> None:
         for name, value in data.items():
             object.__setattr__(self, name, value)
-        object.__setattr__(self, "solved", {})
+        object.__setattr__(self, "solved", SplitCache())
         object.__setattr__(self, "groups", {})
         object.__setattr__(self, "whole_tried", set())
         object.__setattr__(self, "memo", {})

@@ -18,12 +18,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ordersplit.batch import batch_from_json, reoptimize
+from ordersplit.batch import plan_columns as pc
 from ordersplit.batch.ledger import check_no_oversell
 from ordersplit.batch.model import OrderPlan
 from ordersplit.batch.partition import make_tasks
 from ordersplit.batch.plan_columns import (
     PartPlans,
     PlanColumns,
+    SplitCache,
     part_plans,
     plan_cells,
     plan_failed,
@@ -164,3 +166,65 @@ def test_gathers_in_any_row_order_equal_the_objects(
     assert len(got) == len(want)
     for x, y in zip(got, want, strict=True):
         assert_same_fields(x, y)
+
+
+cache_ops = st.lists(st.one_of(
+    st.tuples(st.just("set"), st.integers(0, 30), st.integers(0, 79)),
+    st.tuples(st.just("del"), st.integers(0, 30), st.just(0)),
+    st.tuples(st.just("clear"), st.just(0), st.just(0)),
+), max_size=80)
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=cache_ops)
+def test_split_cache_behaves_as_a_dict(
+        scarce: tuple[Any, list[OrderPlan], list[OrderPlan]], steps: list[Any]) -> None:
+    """The packed split cache (a few splits a pack, so that packing, stale rows and their
+    gathering all happen) keeps what a dict keeps: the same keys, equal plans."""
+    old = pc.FRESH_SPLITS
+    pc.FRESH_SPLITS = 3
+    try:
+        plans = scarce[2]
+        cache, model = SplitCache(), {}
+        for op, k, i in steps:
+            key = (k, bytes([k % 7]))
+            if op == "set":
+                cache[key] = model[key] = plans[i]
+            elif op == "del" and key in model:
+                del cache[key], model[key]
+            elif op == "clear":
+                cache.clear()
+                model.clear()
+            assert len(cache) == len(model) and sorted(cache) == sorted(model)
+        for key, plan in model.items():
+            got = cache.get(key)
+            assert got is not None
+            assert_same_fields(got, plan)
+        assert cache.get((99, b"")) is None
+    finally:
+        pc.FRESH_SPLITS = old
+
+
+def test_search_with_a_packed_cache_equals_search_with_a_dict(
+        scarce: tuple[Any, list[OrderPlan], list[OrderPlan]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two rounds over the same parts (the second hits the cache), with the splits kept
+    in a dict and in a split cache packing every few: the same moves and plans."""
+    monkeypatch.setattr(pc, "FRESH_SPLITS", 5)
+    batch, lower, plans = scarce
+    residual = check_no_oversell(batch.world.stock, plans)
+    ref = BatchState(batch.world, tuple(batch.templates), 1.0, solved={})  # type: ignore[arg-type]
+    packed = BatchState(batch.world, tuple(batch.templates), 1.0)
+    assert isinstance(packed.solved, SplitCache)
+    tasks = make_tasks(ref, plans, lower, residual, "location", 2, 1e9, max_moves=60)
+    hits = 0
+    for _ in range(2):
+        for task in tasks:
+            a, b = search(ref, task, task.plans, task.lower), search(packed, task, task.plans,
+                                                                      task.lower)
+            assert (a.tried, a.accepted, a.solves) == (b.tried, b.accepted, b.solves)
+            for p, q in zip(a.plans, b.plans, strict=True):
+                assert same_plan(p, q) and p.key() == q.key()
+            hits += a.tried - a.solves
+    assert len(packed.solved) == len(ref.solved) > pc.FRESH_SPLITS
+    assert hits > 0
