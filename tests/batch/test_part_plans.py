@@ -228,3 +228,26 @@ def test_search_with_a_packed_cache_equals_search_with_a_dict(
             hits += a.tried - a.solves
     assert len(packed.solved) == len(ref.solved) > pc.FRESH_SPLITS
     assert hits > 0
+
+
+def test_a_narrow_ledger_widens_rather_than_wraps(
+        scarce: tuple[Any, list[OrderPlan], list[OrderPlan]]) -> None:
+    """A ledger holds its residual as int32 when the stock fits; giving back more than
+    int32 holds widens it (never wraps), and views and fits read as with int64."""
+    from ordersplit.batch.ledger import SMALL_MAX, Ledger
+
+    batch, _, plans = scarce
+    plan = next(p for p in plans if p.use_units.size)
+    ledger, wide = Ledger.full(batch.world.stock), Ledger.full(batch.world.stock.astype(object)
+                                                             .astype(np.int64))
+    assert ledger.residual.dtype == np.int32
+    ledger.take(plan)
+    wide.take(plan)
+    tpl = batch.templates[0]
+    assert np.array_equal(ledger.view(tpl), wide.view(tpl))
+    assert ledger.view(tpl).dtype == np.int64
+    ledger.residual[plan.use_loc, ledger.local(plan.use_col)] = SMALL_MAX - 1
+    ledger.give(plan)
+    assert ledger.residual.dtype == np.int64
+    assert (ledger.residual[plan.use_loc, ledger.local(plan.use_col)]
+            == SMALL_MAX - 1 + plan.use_units).all()
