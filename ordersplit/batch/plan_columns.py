@@ -19,12 +19,21 @@ driver's plan objects: packing them would cost a copy).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, MutableSequence, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from ordersplit.batch.model import OrderPlan
-from ordersplit.batch.wire import PlanPack, WirePlans, gather_rows, pack_plans, unpack_rows
+from ordersplit.batch.wire import (
+    SCALARS,
+    PlanPack,
+    WirePlans,
+    gather_rows,
+    pack_plans,
+    same_plan,
+    unpack_rows,
+)
 from ordersplit.solver.problem import IntArray
 
 ABSENT = -1
@@ -238,6 +247,243 @@ class PlanColumns(PlanStore):
         self._packs.append(gather_rows(keep))
         self._orders.append(at)
         self._live.append(int(at.size))
+
+
+class PartPlans(MutableSequence[OrderPlan]):
+    """The plans of a part being searched, read from packed columns: a plan object is
+    made the first time the search reads it (most of a large part's orders are never
+    moved, only indexed), while :meth:`ints` and :meth:`cells` give every plan's
+    scalars and stock cells from the pack at once. Plans set by the search are kept
+    as objects; :meth:`changed` says which differ from what the part started with.
+
+    ``same``: where position ``j`` has no row (``rows[j] < 0``), its plan is ``same[j]``
+    (a current plan that is the order's lower-bound plan: one object for both)."""
+
+    def __init__(self, pack: PlanPack, rows: IntArray, same: PartPlans | None = None) -> None:
+        if (rows < 0).any() and same is None:
+            raise ValueError("a position without a row needs the plans it refers to")
+        self.pack, self.rows, self.same = pack, rows, same
+        self._read: dict[int, OrderPlan] = {}
+        self._set: dict[int, OrderPlan] = {}
+
+    def __len__(self) -> int:
+        return int(self.rows.size)
+
+    def __getitem__(self, j: int) -> OrderPlan:  # type: ignore[override]
+        plan = self._set.get(j)
+        return plan if plan is not None else self.original(j)
+
+    def __setitem__(self, j: int, plan: OrderPlan) -> None:  # type: ignore[override]
+        if not 0 <= j < self.rows.size:
+            raise IndexError(j)
+        self._set[j] = plan
+
+    def __delitem__(self, j: int) -> None:  # type: ignore[override]
+        raise TypeError("a part's plans keep one per order")
+
+    def insert(self, j: int, plan: OrderPlan) -> None:
+        raise TypeError("a part's plans keep one per order")
+
+    def __iter__(self) -> Iterator[OrderPlan]:
+        return (self[j] for j in range(len(self)))
+
+    def original(self, j: int) -> OrderPlan:
+        """The plan position ``j`` started with (made on the first read, then kept)."""
+        plan = self._read.get(j)
+        if plan is None:
+            if not 0 <= j < self.rows.size:
+                raise IndexError(j)
+            r = int(self.rows[j])
+            if r < 0:
+                assert self.same is not None
+                plan = self.same.original(j)
+            else:
+                plan = unpack_rows(self.pack, [r])[0]
+            self._read[j] = plan
+        return plan
+
+    def changed(self) -> list[int]:
+        """Positions the search set to a plan other than the one they started with."""
+        return [j for j in sorted(self._set)
+                if not same_plan(self.original(j), self._set[j])]
+
+    def ints(self, name: str) -> IntArray:
+        """Field ``name`` (one of :data:`~ordersplit.batch.wire.SCALARS`) of every
+        position's original plan."""
+        col = SCALARS.index(name)
+        out = np.zeros(self.rows.size, dtype=np.int64)
+        own = self.rows >= 0
+        out[own] = self.pack.ints[self.rows[own].astype(np.int64), col]
+        if not own.all():
+            assert self.same is not None
+            out[~own] = self.same.ints(name)[~own]
+        return out
+
+    def failed(self) -> npt.NDArray[np.bool_]:
+        """Whether each position's original plan failed (has an error)."""
+        errors = np.array([bool(t) for t in self.pack.strings] or [False], dtype=bool)
+        out = np.zeros(self.rows.size, dtype=bool)
+        own = self.rows >= 0
+        out[own] = errors[self.pack.text[self.rows[own].astype(np.int64), 2].astype(np.int64)]
+        if not own.all():
+            assert self.same is not None
+            out[~own] = self.same.failed()[~own]
+        return out
+
+    def cells(self, *names: str) -> tuple[IntArray, ...]:
+        """The positions' original plans' arrays of the fields ``names`` (of
+        :data:`~ordersplit.batch.wire.FLAT`, all of one length per plan), joined in
+        position order, with the position each element belongs to first."""
+        base = self if self.same is None else self.same
+        pos = np.arange(self.rows.size, dtype=np.int64)
+        own = self.rows >= 0
+        src_rows = np.where(own, self.rows, -1).astype(np.int64)
+        parts: list[list[IntArray]] = [[] for _ in range(len(names) + 1)]
+        for plans, pick in ((self, own), (base, ~own)):
+            if not pick.any():
+                continue
+            rows = (src_rows if plans is self else base.rows.astype(np.int64))[pick]
+            off = plans.pack.offsets[names[0]].astype(np.int64)
+            lo, n = off[rows], off[rows + 1] - off[rows]
+            owner = np.repeat(pos[pick], n)
+            idx = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+            parts[0].append(owner)
+            for i, name in enumerate(names):
+                parts[i + 1].append(plans.pack.flat[name][idx].astype(np.int64))
+        if not parts[0]:
+            return tuple(np.zeros(0, dtype=np.int64) for _ in range(len(names) + 1))
+        owner = np.concatenate(parts[0])
+        order = np.argsort(owner, kind="stable")
+        return tuple(np.concatenate(p)[order] for p in parts)
+
+
+def plan_ints(plans: Sequence[OrderPlan], name: str) -> IntArray:
+    """The scalar field ``name`` of every plan (of a :class:`PartPlans`: from its pack,
+    the plans as they started)."""
+    if isinstance(plans, PartPlans):
+        return plans.ints(name)
+    return np.fromiter((getattr(p, name) for p in plans), dtype=np.int64, count=len(plans))
+
+
+def plan_failed(plans: Sequence[OrderPlan]) -> npt.NDArray[np.bool_]:
+    """Whether each plan failed."""
+    if isinstance(plans, PartPlans):
+        return plans.failed()
+    return np.fromiter((p.failed for p in plans), dtype=bool, count=len(plans))
+
+
+def plan_cells(plans: Sequence[OrderPlan], *names: str) -> tuple[IntArray, ...]:
+    """Every plan's arrays of the fields ``names`` (one length per plan), joined in plan
+    order, after the index of the plan each element belongs to."""
+    if isinstance(plans, PartPlans):
+        return plans.cells(*names)
+    sizes = np.fromiter((getattr(p, names[0]).size for p in plans), dtype=np.int64,
+                        count=len(plans))
+    owner = np.repeat(np.arange(len(plans), dtype=np.int64), sizes)
+    return (owner, *(np.concatenate([getattr(p, name) for p in plans]).astype(np.int64)
+                     if len(plans) else np.zeros(0, dtype=np.int64) for name in names))
+
+
+def part_plans(store: PlanColumns, orders: Sequence[int], same: PartPlans | None = None
+               ) -> PartPlans:
+    """The plans ``store`` holds for ``orders`` as one :class:`PartPlans` (their rows
+    gathered into one pack; an order whose plan is its lower-bound plan refers to
+    ``same``, the part's lower-bound plans)."""
+    at = np.asarray(orders, dtype=np.int64)
+    if at.size and (at.max() >= store._pack.size or at.min() < 0):
+        raise KeyError(int(at.max()))
+    which = store._pack[at]
+    if (which == ABSENT).any():
+        raise KeyError(int(at[which == ABSENT][0]))
+    picks: list[tuple[PlanPack, IntArray]] = []
+    placed: list[IntArray] = []
+    for p in np.unique(which[which >= 0]).tolist():
+        idx = np.flatnonzero(which == p)
+        rows = store._row[at[idx]].astype(np.int64)
+        order = np.argsort(rows, kind="stable")  # ascending rows gather without an index
+        picks.append((store._packs[p], rows[order]))
+        placed.append(idx[order])
+    rows_of = np.full(at.size, -1, dtype=np.int64)
+    if placed:
+        where = np.concatenate(placed)
+        rows_of[where] = np.arange(where.size, dtype=np.int64)
+    return PartPlans(gather_rows(picks), rows_of, same)
+
+
+SplitKey = tuple[int, bytes]
+"""An exact split's key in a :class:`SplitCache`: the order's batch position and the
+digest of the clipped view it was split against."""
+FRESH_SPLITS = 1024
+"""Splits a :class:`SplitCache` keeps as objects before it packs them."""
+
+
+class SplitCache:
+    """A process's cache of exact splits (:attr:`~ordersplit.batch.search.BatchState.solved`)
+    whose plans are held packed: the newest :data:`FRESH_SPLITS` as objects, the older
+    ones in :class:`~ordersplit.batch.wire.PlanPack` s of that many (a solved plan with
+    its clipped view is about 3.5 KB as an object and half that packed, and a full cache
+    holds 50,000). A hit on a packed split is read back as an equal plan (tens of
+    microseconds, against milliseconds for the split)."""
+
+    def __init__(self) -> None:
+        self._fresh: dict[SplitKey, OrderPlan] = {}
+        self._packed: dict[SplitKey, tuple[int, int]] = {}
+        self._packs: list[PlanPack] = []
+
+    def __len__(self) -> int:
+        return len(self._fresh) + len(self._packed)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._fresh or key in self._packed
+
+    def __iter__(self) -> Iterator[SplitKey]:
+        return iter([*self._packed, *self._fresh])
+
+    def get(self, key: SplitKey) -> OrderPlan | None:
+        """The split kept for ``key``, or ``None``."""
+        plan = self._fresh.get(key)
+        if plan is None and key in self._packed:
+            p, r = self._packed[key]
+            plan = unpack_rows(self._packs[p], [r])[0]
+        return plan
+
+    def __getitem__(self, key: SplitKey) -> OrderPlan:
+        plan = self.get(key)
+        if plan is None:
+            raise KeyError(key)
+        return plan
+
+    def __setitem__(self, key: SplitKey, plan: OrderPlan) -> None:
+        self._packed.pop(key, None)
+        self._fresh[key] = plan
+        if len(self._fresh) >= FRESH_SPLITS:
+            keys = list(self._fresh)
+            self._packs.append(pack_plans(list(self._fresh.values())))
+            at = len(self._packs) - 1
+            self._packed.update({k: (at, r) for r, k in enumerate(keys)})
+            self._fresh.clear()
+
+    def __delitem__(self, key: SplitKey) -> None:
+        if self._fresh.pop(key, None) is not None:
+            return
+        del self._packed[key]
+        # a packed row stays until more rows are stale than live: then the live ones
+        # are gathered into one pack
+        stale = sum(len(p) for p in self._packs) - len(self._packed)
+        if stale > max(FRESH_SPLITS, len(self._packed)):
+            keys = sorted(self._packed, key=self._packed.__getitem__)
+            rows: list[list[int]] = [[] for _ in self._packs]
+            for k in keys:
+                rows[self._packed[k][0]].append(self._packed[k][1])
+            picks = [(pack, np.array(r, dtype=np.int64))
+                     for pack, r in zip(self._packs, rows, strict=True)]
+            self._packs = [gather_rows(picks)] if keys else []
+            self._packed = {k: (0, r) for r, k in enumerate(keys)}
+
+    def clear(self) -> None:
+        self._fresh.clear()
+        self._packed.clear()
+        self._packs.clear()
 
 
 def plan_store(packed: bool, lower: PlanStore | None = None) -> PlanStore:

@@ -39,7 +39,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +61,13 @@ from ordersplit.batch.model import (
     clipped_view,
     safe_solve,
     with_full_view,
+)
+from ordersplit.batch.plan_columns import (
+    PartPlans,
+    SplitCache,
+    plan_cells,
+    plan_failed,
+    plan_ints,
 )
 from ordersplit.solver.problem import IntArray
 
@@ -105,8 +112,7 @@ class BatchState:
     templates: Sequence[OrderTemplate]
     """Every order's template by batch position (on a worker slot: only its own orders)."""
     order_limit_s: float
-    solved: dict[tuple[int, bytes], OrderPlan] = field(default_factory=dict, compare=False,
-                                                       repr=False)
+    solved: SplitCache = field(default_factory=SplitCache, compare=False, repr=False)
     """The search's exact splits in this process by (order, :func:`view_key` of the
     clipped view): a move tried again in a later round against the same stock re-uses
     them instead of solving again (a split is a function of its view). Never pickled:
@@ -128,7 +134,7 @@ class BatchState:
     def __setstate__(self, data: dict[str, object]) -> None:
         for name, value in data.items():
             object.__setattr__(self, name, value)
-        object.__setattr__(self, "solved", {})
+        object.__setattr__(self, "solved", SplitCache())
         object.__setattr__(self, "groups", {})
         object.__setattr__(self, "whole_tried", set())
         object.__setattr__(self, "memo", {})
@@ -229,8 +235,10 @@ class PartTask:
     """
 
     orders: IntArray
-    plans: list[OrderPlan]
-    lower: list[OrderPlan]
+    plans: Sequence[OrderPlan]
+    """The part's current plans: a list, or (in a worker process) a
+    :class:`~ordersplit.batch.plan_columns.PartPlans` read from packed columns."""
+    lower: Sequence[OrderPlan]
     cols: IntArray
     budget: IntArray
     limit_s: float
@@ -251,7 +259,9 @@ class PartTask:
 @dataclass
 class PartResult:
     orders: IntArray
-    plans: list[OrderPlan]
+    plans: MutableSequence[OrderPlan]
+    """The part's plans after the search (a list, or the task's
+    :class:`~ordersplit.batch.plan_columns.PartPlans`, changed in place)."""
     tried: int = 0
     accepted: int = 0
     solves: int = 0
@@ -266,7 +276,8 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
     """Neighbourhood search inside one part (see the module docstring); deterministic."""
     t0 = time.perf_counter()
     end = t0 + task.limit_s
-    plans = list(task.plans)
+    plans: MutableSequence[OrderPlan] = (
+        task.plans if isinstance(task.plans, PartPlans) else list(task.plans))
     lower = task.lower
     ledger = Ledger(task.cols, task.budget)
     templates = [state.templates[int(o)] for o in task.orders]
@@ -281,8 +292,12 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
             else:
                 holders[(w, k)].discard(j)
 
-    for j, plan in enumerate(plans):
-        hold(j, plan, True)
+    # every plan's cells at once (from the packed columns of a PartPlans: its plan
+    # objects are made only for the orders the search reads)
+    for j, w, k in zip(*(a.tolist() for a in plan_cells(plans, "use_loc", "use_col")),
+                       strict=True):
+        holders.setdefault((w, k), set()).add(j)
+        held_at.setdefault(k, set()).add(w)
     cache = state.solved
     out = PartResult(task.orders, plans)
     positions = task.orders.tolist()
@@ -301,8 +316,8 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
             else:
                 waiting[k].discard(j)
 
-    for j, plan in enumerate(plans):
-        wait(j, plan, True)
+    for j, k in zip(*(a.tolist() for a in plan_cells(plans, "short_cols")), strict=True):
+        waiting.setdefault(k, set()).add(j)
 
     def split_view(j: int, view: IntArray) -> OrderPlan:
         key = (positions[j], view_key(view))
@@ -523,7 +538,12 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
     def whole_part() -> None:
         """A small part (at most :data:`JOINT_SIZE` orders the joint model holds, some
         above their bound or waiting): all of them in one joint model at once."""
-        members = [j for j in range(len(plans)) if state.groups_of(positions[j]) is not None]
+        members: list[int] = []
+        for j in range(len(plans)):  # (no more than one past the model's size is asked)
+            if state.groups_of(positions[j]) is not None:
+                members.append(j)
+                if len(members) > JOINT_SIZE:
+                    return
         if not (1 < len(members) <= JOINT_SIZE and any(
                 plans[j].children > lower[j].children or plans[j].backorder_units
                 for j in members)):
@@ -564,10 +584,12 @@ def improve_part(state: BatchState, task: PartTask) -> PartResult:
                 vain.append(k)
         return np.array(vain, dtype=np.int64)
 
-    regret = [j for j in range(len(plans)) if not (plans[j].failed or lower[j].failed) and (
-        plans[j].key()[0] > lower[j].key()[0] or plans[j].backorder_units > 0)]
+    children, low_children = plan_ints(plans, "children"), plan_ints(lower, "children")
+    regret_at = np.flatnonzero(~(plan_failed(plans) | plan_failed(lower)) & (
+        (children > low_children) | (plan_ints(plans, "backorder_units") > 0)))
     tries = task.tries if task.tries is not None else np.zeros(len(plans), dtype=np.int64)
-    regret.sort(key=lambda j: (int(tries[j]), lower[j].children - plans[j].children, j))
+    gain = (low_children - children).tolist()
+    regret = sorted(regret_at.tolist(), key=lambda j: (int(tries[j]), gain[j], j))
     out.stats["regret"] = len(regret)
     if task.joint:
         out.skus_visited = joint_moves()

@@ -28,8 +28,15 @@ from typing import Any, overload
 import numpy as np
 
 from ordersplit.batch.heap import release
-from ordersplit.batch.model import OrderTemplate, World, safe_solve
-from ordersplit.batch.plan_columns import ObjectPlans, PlanColumns, PlanStore, plan_store
+from ordersplit.batch.model import OrderPlan, OrderTemplate, World, safe_solve
+from ordersplit.batch.plan_columns import (
+    ObjectPlans,
+    PartPlans,
+    PlanColumns,
+    PlanStore,
+    part_plans,
+    plan_store,
+)
 from ordersplit.batch.search import (
     MOVERS,
     BatchState,
@@ -267,14 +274,22 @@ def _improve(slot: Slot, msg: Improve) -> Changed:
     slot.take(msg.adopt)
     apply_plans(slot, msg.plans)
     orders = msg.orders.tolist()
-    before = slot.plans.many(orders)
-    task = PartTask(orders=msg.orders, plans=before, lower=slot.lower.many(orders),
+    before: Sequence[OrderPlan]
+    lower: Sequence[OrderPlan]
+    if isinstance(slot.plans, PlanColumns) and isinstance(slot.lower, PlanColumns):
+        # read from the packed columns: plan objects only for the orders the search reads
+        lower = part_plans(slot.lower, orders)
+        before = part_plans(slot.plans, orders, lower)
+    else:
+        before, lower = slot.plans.many(orders), slot.lower.many(orders)
+    task = PartTask(orders=msg.orders, plans=before, lower=lower,
                     cols=msg.cols, budget=msg.budget, limit_s=msg.limit_s,
                     max_moves=msg.max_moves, breadth=msg.breadth or MOVERS, tries=msg.tries,
                     joint=msg.joint, sku_tries=msg.sku_tries)
     res: PartResult = improve_part(slot.state, task)
-    changed = [i for i, (a, b) in enumerate(zip(before, res.plans, strict=True))
-               if not same_plan(a, b)]
+    changed = res.plans.changed() if isinstance(res.plans, PartPlans) else [
+        i for i, (a, b) in enumerate(zip(before, res.plans, strict=True))
+        if not same_plan(a, b)]
     pack = to_wire([res.plans[i] for i in changed], slot.packed)
     slot.plans.put([orders[i] for i in changed], pack)
     return Changed(msg.orders[np.array(changed, dtype=np.int64)],

@@ -149,21 +149,18 @@ def gather_rows(picks: Sequence[tuple[PlanPack, IntArray]]) -> PlanPack:
         remap = np.array([strings.setdefault(s, len(strings)) for s in pack.strings] or [0],
                          dtype=np.int64)
         text.append(remap[pack.text[rows].astype(np.int64)])
-    first = np.cumsum([0, *(len(p) for p, _ in picks)])
-    rows = np.concatenate([r.astype(np.int64) + b for (_, r), b in zip(picks, first.tolist(),
-                                                                         strict=False)]
-                          or [np.zeros(0, dtype=np.int64)])
-    for name in (*FLAT, *GRIDS):  # all packs as one, then one gather per field
-        sizes = np.cumsum([0, *(p.flat[name].size for p, _ in picks)])
-        off = np.concatenate([*(p.offsets[name][:-1].astype(np.int64) + b
-                                for (p, _), b in zip(picks, sizes.tolist(), strict=False)),
-                              sizes[-1:]])
-        lo, n = off[rows], off[rows + 1] - off[rows]
-        total = np.concatenate([p.flat[name] for p, _ in picks]).astype(np.int64) \
-            if picks else np.zeros(0, dtype=np.int64)
-        offsets[name] = narrow(np.concatenate([[0], np.cumsum(n)]).astype(np.int64))
-        flat[name] = narrow(total[np.repeat(lo - (np.cumsum(n) - n), n)
-                                  + np.arange(int(n.sum()))])
+    for name in (*FLAT, *GRIDS):  # one gather per field and pack, then one join
+        pieces, sizes = [], []
+        for pack, rows in picks:
+            off = pack.offsets[name]
+            r = rows.astype(np.int64)
+            lo = off[r].astype(np.int64)
+            n = off[r + 1].astype(np.int64) - lo
+            pieces.append(_take_runs(pack.flat[name], lo, n))
+            sizes.append(n)
+        n_all = np.concatenate(sizes) if sizes else np.zeros(0, dtype=np.int64)
+        offsets[name] = narrow(np.concatenate([[0], np.cumsum(n_all)]).astype(np.int64))
+        flat[name] = narrow(np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64))
 
     return PlanPack(
         ints=np.concatenate([p.ints[r] for p, r in picks]) if picks
@@ -178,6 +175,25 @@ def gather_rows(picks: Sequence[tuple[PlanPack, IntArray]]) -> PlanPack:
         else np.zeros(0, dtype=bool),
         flat=flat, offsets=offsets,
         drafts=[p.drafts[i] for p, r in picks for i in r.tolist()])
+
+
+def _take_runs(values: IntArray, lo: IntArray, n: IntArray) -> IntArray:
+    """The runs ``values[lo[i]:lo[i] + n[i]]`` joined end to end, in that order, in the
+    dtype of ``values``.
+
+    A plan's ``view`` is mostly one byte a cell: gathered as int64 through an int64
+    index of every cell picked, a compaction of a worker's half a million sequential
+    splits took 16 bytes a cell of the whole store at once. Runs in ascending order
+    (what a store's compaction asks for) are picked by a one-byte mask instead."""
+    live = n > 0
+    lo, n = lo[live], n[live]
+    if lo.size < 2 or (np.diff(lo) > 0).all():
+        edges = np.zeros(values.size + 1, dtype=np.int8)
+        edges[lo] += 1  # (distinct starts: runs of ascending rows never overlap)
+        np.add.at(edges, lo + n, -1)
+        out: IntArray = values[np.cumsum(edges[:-1], dtype=np.int8).view(np.bool_)]
+        return out
+    return values[np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))]
 
 
 WirePlans = PlanPack | list[OrderPlan]
