@@ -25,8 +25,7 @@ import time
 import numba as nb
 import numpy as np
 
-from ordersplit.money.batch import SHIPMENT, STORE
-from ordersplit.money.whole_kernel import LIMIT, _apportion, _controlled, _quotas
+from ordersplit.money.whole_kernel import LIMIT, _apportion, _controlled, _quotas, child_fees
 
 log = logging.getLogger(__name__)
 
@@ -121,36 +120,9 @@ def parts_money(lines: np.ndarray, parts: np.ndarray, n_c: int, n_m: int, shippi
         child_net[part_child[p]] += part_net[p]
         child_units[part_child[p]] += weight[p]
     child_fee = np.zeros(n_c, dtype=np.int64)
-    if n_c:
-        fee_w = np.zeros(n_c, dtype=np.int64)
-        first = -1
-        if first_child:
-            for c in range(n_c):
-                if kinds[c] == SHIPMENT and child_units[c] > 0:
-                    first = c
-                    break
-        any_eligible = False
-        for c in range(n_c):
-            if kinds[c] != STORE and child_units[c] > 0:
-                any_eligible = True
-        if first >= 0:
-            fee_w[first] = 1
-        elif any_eligible:
-            wsum = 0
-            for c in range(n_c):
-                if kinds[c] != STORE and child_units[c] > 0:
-                    fee_w[c] = child_net[c]
-                    wsum += child_net[c]
-            if wsum == 0:
-                for c in range(n_c):
-                    if kinds[c] != STORE and child_units[c] > 0:
-                        fee_w[c] = child_units[c]
-        elif total_net > 0:
-            fee_w[:] = child_net
-        else:
-            fee_w[:] = child_units
-        if not _apportion(shipping_fee, fee_w, child_fee):
-            return False
+    if not child_fees(shipping_fee, kinds, child_net, child_units, first_child, total_net,
+                      child_fee):
+        return False
     part_fee = np.zeros(n_p, dtype=np.int64)
     if shipping_fee:
         members = np.empty(n_p, dtype=np.int64)

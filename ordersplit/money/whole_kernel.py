@@ -186,6 +186,48 @@ def _controlled(rows: np.ndarray, cols: np.ndarray, out: np.ndarray) -> bool:
 
 
 @nb.njit(cache=True, nogil=True)
+def child_fees(shipping_fee: int, kinds: np.ndarray, child_net: np.ndarray,
+               child_units: np.ndarray, first_child: bool, total_net: int,
+               out: np.ndarray) -> bool:
+    """The shipping fee over the children into ``out`` (``money.small._child_fees``): all
+    on the first shipment child with units when ``first_child``, else by net goods over
+    the children with units that are not store pick-ups (by units where their net is
+    nil), or over every child when none is; False where the apportioning declines.
+    Shared by the whole-line and the parts kernels."""
+    n_c = child_net.size
+    if n_c == 0:
+        return True
+    fee_w = np.zeros(n_c, dtype=np.int64)
+    first = -1
+    if first_child:
+        for c in range(n_c):
+            if kinds[c] == SHIPMENT and child_units[c] > 0:
+                first = c
+                break
+    any_eligible = False
+    for c in range(n_c):
+        if kinds[c] != STORE and child_units[c] > 0:
+            any_eligible = True
+    if first >= 0:
+        fee_w[first] = 1
+    elif any_eligible:
+        wsum = 0
+        for c in range(n_c):
+            if kinds[c] != STORE and child_units[c] > 0:
+                fee_w[c] = child_net[c]
+                wsum += child_net[c]
+        if wsum == 0:
+            for c in range(n_c):
+                if kinds[c] != STORE and child_units[c] > 0:
+                    fee_w[c] = child_units[c]
+    elif total_net > 0:
+        fee_w[:] = child_net
+    else:
+        fee_w[:] = child_units
+    return _apportion(shipping_fee, fee_w, out)
+
+
+@nb.njit(cache=True, nogil=True)
 def whole_lines(lines: np.ndarray, n_c: int, n_m: int, shipping_fee: int, first_child: bool,
                 order: np.ndarray, out: np.ndarray) -> bool:
     """The rows of ``_whole_lines`` into ``out`` [lines + children + 1, keys]: each line's
@@ -232,36 +274,9 @@ def whole_lines(lines: np.ndarray, n_c: int, n_m: int, shipping_fee: int, first_
         child_units[line_child[x]] += line_units[x]
     # the shipping fee over the children (money.small._child_fees)
     child_fee = np.zeros(n_c, dtype=np.int64)
-    if n_c:
-        fee_w = np.zeros(n_c, dtype=np.int64)
-        first = -1
-        if first_child:
-            for c in range(n_c):
-                if kinds[c] == SHIPMENT and child_units[c] > 0:
-                    first = c
-                    break
-        any_eligible = False
-        for c in range(n_c):
-            if kinds[c] != STORE and child_units[c] > 0:
-                any_eligible = True
-        if first >= 0:
-            fee_w[first] = 1
-        elif any_eligible:
-            wsum = 0
-            for c in range(n_c):
-                if kinds[c] != STORE and child_units[c] > 0:
-                    fee_w[c] = child_net[c]
-                    wsum += child_net[c]
-            if wsum == 0:
-                for c in range(n_c):
-                    if kinds[c] != STORE and child_units[c] > 0:
-                        fee_w[c] = child_units[c]
-        elif total_net > 0:
-            fee_w[:] = child_net
-        else:
-            fee_w[:] = child_units
-        if not _apportion(shipping_fee, fee_w, child_fee):
-            return False
+    if not child_fees(shipping_fee, kinds, child_net, child_units, first_child, total_net,
+                      child_fee):
+        return False
     # each child's fee over its lines, in line order
     line_fee = np.zeros(n_l, dtype=np.int64)
     if shipping_fee:
