@@ -260,15 +260,16 @@ def plan_amount_texts(
 def whole_line_texts(request: SplitRequest, line_child: list[int], line_units: list[int],
                      child_kind: list[int]) -> AmountTexts | None:
     """:func:`plan_amount_texts` of the usual plan, straight from the request to the
-    strings: every line is one part (``line_child[x]``, ``line_units[x]`` > 0 units)
-    and no discount activity shares an amount. Each amount is worked out once per line
-    by one call of :func:`~ordersplit.money.whole_kernel.whole_lines`, with none of the
-    general way's layers (part lists, :class:`OneOrder`, its checks, the allocation's
-    rows per part); the second list holds each *line's* amounts (its one part's).
+    strings: every line is one part (``line_child[x]``, ``line_units[x]`` > 0 units);
+    discount activities are first shared over their lines (:func:`_with_activities`).
+    Each amount is worked out once per line by one call of
+    :func:`~ordersplit.money.whole_kernel.whole_lines`, with none of the general way's
+    layers (part lists, :class:`OneOrder`, its checks, the allocation's rows per part);
+    the second list holds each *line's* amounts (its one part's).
     ``child_kind`` holds the :data:`~ordersplit.money.batch.KIND_CODES`.
 
     ``None`` wherever the general way does anything else (more than
-    ``SMALL_ORDER_LINES`` lines, a discount activity, an amount the kernel declines):
+    ``SMALL_ORDER_LINES`` lines, an amount the kernel declines):
     then the caller takes that way, which gives the result or names the error. The
     strings are the general way's (tests compare the two on generated plans)."""
     order = request.order
