@@ -25,7 +25,7 @@ import time
 import numba as nb
 import numpy as np
 
-from ordersplit.money.whole_kernel import LIMIT, _apportion, _controlled, _quotas, child_fees
+from ordersplit.money.whole_kernel import LIMIT, _apportion, _controlled, _quotas, child_fees, line_taxes
 
 log = logging.getLogger(__name__)
 
@@ -176,28 +176,10 @@ def parts_money(lines: np.ndarray, parts: np.ndarray, n_c: int, n_m: int, shippi
                 part_inv[p] += part_pay[p, k]
         line_inv[part_line[p]] += part_inv[p]
     line_tax = np.zeros(n_l, dtype=np.int64)
-    members_l = np.empty(n_l, dtype=np.int64)
     nums = np.empty(max(n_l, n_p), dtype=np.int64)
     shares_t = np.empty(max(n_l, n_p), dtype=np.int64)
-    for r in range(n_r):
-        num, den = rate_num[r], rate_den[r] + rate_num[r]
-        k = 0
-        inv = 0
-        for x in range(n_l):
-            if line_rate[x] == r:
-                members_l[k] = x
-                nums[k] = line_inv[x] * num
-                inv += line_inv[x]
-                k += 1
-        if k == 0:
-            continue
-        q = inv * num // den
-        rem = inv * num - q * den
-        g_tax = q + (1 if 2 * rem >= den else 0)
-        if not _quotas(g_tax, nums[:k], den, shares_t[:k]):
-            return False
-        for j in range(k):
-            line_tax[members_l[j]] = shares_t[j]
+    if not line_taxes(line_inv, line_rate, rate_num, rate_den, line_tax):
+        return False
     part_tax = np.zeros(n_p, dtype=np.int64)
     for x in range(n_l):
         lo, hi = start[x], start[x + 1]

@@ -228,6 +228,38 @@ def child_fees(shipping_fee: int, kinds: np.ndarray, child_net: np.ndarray,
 
 
 @nb.njit(cache=True, nogil=True)
+def line_taxes(line_inv: np.ndarray, line_rate: np.ndarray, rate_num: np.ndarray,
+               rate_den: np.ndarray, out: np.ndarray) -> bool:
+    """Each line's VAT into ``out``: per rate, the tax of the rate's invoiced total
+    (rounded half up) shared over its lines by their invoiced amounts; False where the
+    sharing declines. Shared by the whole-line and the parts kernels."""
+    n_l = line_inv.size
+    members = np.empty(n_l, dtype=np.int64)
+    nums = np.empty(n_l, dtype=np.int64)
+    shares = np.empty(n_l, dtype=np.int64)
+    for r in range(rate_num.size):
+        num, den = rate_num[r], rate_den[r] + rate_num[r]
+        k = 0
+        inv = 0
+        for x in range(n_l):
+            if line_rate[x] == r:
+                members[k] = x
+                nums[k] = line_inv[x] * num
+                inv += line_inv[x]
+                k += 1
+        if k == 0:
+            continue
+        q = inv * num // den
+        rem = inv * num - q * den
+        g_tax = q + (1 if 2 * rem >= den else 0)
+        if not _quotas(g_tax, nums[:k], den, shares[:k]):
+            return False
+        for j in range(k):
+            out[members[j]] = shares[j]
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
 def whole_lines(lines: np.ndarray, n_c: int, n_m: int, shipping_fee: int, first_child: bool,
                 order: np.ndarray, out: np.ndarray) -> bool:
     """The rows of ``_whole_lines`` into ``out`` [lines + children + 1, keys]: each line's
@@ -313,28 +345,8 @@ def whole_lines(lines: np.ndarray, n_c: int, n_m: int, shipping_fee: int, first_
                 line_inv[x] += line_pay[x, k]
     # VAT per rate: the group's total rounded half up, shared by largest remainder
     line_tax = np.zeros(n_l, dtype=np.int64)
-    members = np.empty(n_l, dtype=np.int64)
-    nums = np.empty(n_l, dtype=np.int64)
-    shares_t = np.empty(n_l, dtype=np.int64)
-    for r in range(rate_num.size):
-        num, den = rate_num[r], rate_den[r] + rate_num[r]
-        k = 0
-        inv = 0
-        for x in range(n_l):
-            if line_rate[x] == r:
-                members[k] = x
-                nums[k] = line_inv[x] * num
-                inv += line_inv[x]
-                k += 1
-        if k == 0:
-            continue
-        q = inv * num // den
-        rem = inv * num - q * den
-        g_tax = q + (1 if 2 * rem >= den else 0)
-        if not _quotas(g_tax, nums[:k], den, shares_t[:k]):
-            return False
-        for j in range(k):
-            line_tax[members[j]] = shares_t[j]
+    if not line_taxes(line_inv, line_rate, rate_num, rate_den, line_tax):
+        return False
     out[:] = 0
     for x in range(n_l):
         row = out[x]
