@@ -509,6 +509,12 @@ class LocalTransport:
             proc.join(timeout=10)
             if proc.is_alive():
                 proc.terminate()
+                proc.join(timeout=10)
+        # Each reader thread ends at its pipe's end of file, once its worker has gone;
+        # joined here, so the driver is single-threaded again when the run returns (a
+        # next run may then fork its workers early: :func:`fork_is_safe`).
+        for inbox in self.inboxes:
+            inbox.thread.join(timeout=10)
         for conn in self.conns:
             conn.close()
 

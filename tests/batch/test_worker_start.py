@@ -105,7 +105,8 @@ assert prestart_local_workers(2) == "fork"
 _EARLY[0][0].kill()
 _EARLY[0][0].join()
 replaced = reoptimize(work, workers=2, **args).summary["workers_start"]
-assert prestart_local_workers(2) == "fork"
+assert prestart_local_workers(2) == "fork", (
+    [t.name for t in threading.enumerate()], runners.fork_is_safe(), runners._rss_mb())
 state = _state(work, 0.2, True, None)
 runner = make_runner(state, 2)
 start = runner.transport.start_method
