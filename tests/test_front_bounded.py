@@ -1,6 +1,6 @@
-"""Session 13's shortcuts in parsing give what the ways they replace give: the native
-money schema's decimals, and the quick pass that trusts the bounds of a validated
-request."""
+"""Session 13's shortcuts in parsing and compiling give what the ways they replace give:
+the native money schema's decimals, the quick pass that trusts the bounds of a
+validated request, and the compiler's group keys."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ from ordersplit.models.bounds import (
 )
 from ordersplit.models.request import SplitRequest
 from ordersplit.models.validate import _check_in_order, _plainly_valid, parse_request
+from ordersplit.rules.keys import group_key
+from ordersplit.solver.compile import compile_request
+from tests.strategies import requests
 from tests.test_quick_checks import BASE, _outcome, edited
 
 _BOUNDS = [(MONEY_PATTERN, MONEY_LIMIT), (COST_PATTERN, COST_LIMIT), (TAX_RATE_PATTERN, 10)]
@@ -89,3 +92,16 @@ def test_a_constructed_request_keeps_the_sign_checks() -> None:
     assert not _plainly_valid(req)
     assert _outcome(parse_request, req) == ("order.lines[0].unit_price", BASE["order"]["id"],
                                             "must not be negative, got -1.00")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=requests(max_lines=5, max_wh=4))
+def test_compiled_keys_are_the_rules_group_keys(data: dict[str, Any]) -> None:
+    """The compiler's key of every item and fixed part (the item's four fields as they
+    are when every key rule is on) is :func:`~ordersplit.rules.keys.group_key` of its
+    line's catalog item under the request's rules, whichever rules are on."""
+    req = parse_request(data)
+    layout = compile_request(req).layout
+    for ref in [*layout.items, *layout.fixed]:
+        line = req.order.lines[ref.line]
+        assert ref.key == group_key(req.catalog[line.sku], req.rules)
