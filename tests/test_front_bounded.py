@@ -20,7 +20,7 @@ from ordersplit.models.bounds import (
     TAX_RATE_PATTERN,
     _native_decimal,
 )
-from ordersplit.models.request import SplitRequest
+from ordersplit.models.request import Order, SplitRequest
 from ordersplit.models.validate import _check_in_order, _plainly_valid, parse_request
 from ordersplit.rules.keys import group_key
 from ordersplit.solver.compile import compile_request
@@ -84,13 +84,11 @@ def test_the_bounded_quick_pass_is_the_quick_pass(req: SplitRequest | None) -> N
 def test_a_constructed_request_keeps_the_sign_checks() -> None:
     """A request built without validation (``model_construct``) and handed to
     ``parse_request`` is checked in full: a negative price is still named."""
-    valid = SplitRequest.model_validate(BASE)
-    lines = list(valid.order.lines)
-    lines[0] = lines[0].model_copy(update={"unit_price": Decimal("-1.00")})
-    order = valid.order.model_copy(update={"lines": lines})
-    req = valid.model_copy(update={"order": order})
+    order = _negative_gift_bag()
+    req = SplitRequest.model_validate(BASE).model_copy(update={"order": order})
+    assert _plainly_valid(req, bounded=True)  # the sign is all that is wrong
     assert not _plainly_valid(req)
-    assert _outcome(parse_request, req) == ("order.lines[0].unit_price", BASE["order"]["id"],
+    assert _outcome(parse_request, req) == ("order.lines[3].unit_price", BASE["order"]["id"],
                                             "must not be negative, got -1.00")
 
 
@@ -105,3 +103,25 @@ def test_compiled_keys_are_the_rules_group_keys(data: dict[str, Any]) -> None:
     for ref in [*layout.items, *layout.fixed]:
         line = req.order.lines[ref.line]
         assert ref.key == group_key(req.catalog[line.sku], req.rules)
+
+
+def test_a_mapping_with_a_constructed_model_keeps_the_sign_checks() -> None:
+    """A mapping whose order is a model instance made by ``model_construct``: validation
+    passes the instance through as it is, so the checks still compare signs and name
+    the negative price."""
+    data = dict(BASE)
+    data["order"] = _negative_gift_bag()
+    assert _outcome(parse_request, data) == ("order.lines[3].unit_price", BASE["order"]["id"],
+                                             "must not be negative, got -1.00")
+
+
+def _negative_gift_bag() -> Order:
+    """The example's order with the gift bag (line 3, price 0) priced -1.00 with a
+    discount of -1.00: its net goods stay 0 and payments still add up, only the signs
+    are wrong (an ``Order`` that no validation would build)."""
+    order = SplitRequest.model_validate(BASE).order
+    lines = list(order.lines)
+    assert lines[3].unit_price == 0 and lines[3].quantity == 1
+    lines[3] = lines[3].model_copy(update={"unit_price": Decimal("-1.00"),
+                                           "discount": Decimal("-1.00")})
+    return order.model_copy(update={"lines": lines})

@@ -53,9 +53,10 @@ def native_request(data: str | bytes | Mapping[str, Any]) -> SplitRequest | None
 
 
 def _check_validated(req: SplitRequest) -> None:
-    """:func:`check_request` of a request our validators just built: its money, tax
-    rates and costs are within their bounds (:mod:`~ordersplit.models.bounds`), so the
-    quick pass need not compare their signs again."""
+    """:func:`check_request` of a request our validators just built from JSON: its
+    money, tax rates and costs are within their bounds (:mod:`~ordersplit.models.bounds`),
+    so the quick pass need not compare their signs again. (Not for a mapping's: it may
+    hold model instances, which validation passes through unchecked.)"""
     if not _plainly_valid(req, bounded=True):
         _check_in_order(req)
 
@@ -104,15 +105,17 @@ def parse_request(data: str | bytes | Mapping[str, Any] | SplitRequest) -> Split
     if not isinstance(data, Mapping):
         raise RequestError("the request must be a JSON object", field="")
     order_id = _order_id_of(data)
+    # a mapping may hold model instances (perhaps made by ``model_construct``), which
+    # validation passes through as they are: the checks make no assumption of bounds
     request = native_request(data)
     if request is not None:
-        _check_validated(request)
+        check_request(request)
         return request
     try:
         request = SplitRequest.model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc, order_id) from None
-    _check_validated(request)
+    check_request(request)
     return request
 
 
