@@ -118,12 +118,16 @@ def _decimal(pattern: re.Pattern[str], limit: int, what: str) -> Any:
 def _native_decimal(pattern: str, limit: int) -> CoreSchema:
     """A string matching ``pattern`` or a JSON integer in ``[0, limit)``, as ``Decimal``:
     what ``check`` accepts (less floats and ``Decimal`` objects), with the same value
-    (``Decimal(text)`` keeps the string's decimals, as ``check`` does)."""
+    (``Decimal(text)`` keeps the string's decimals, as ``check`` does). The checked
+    string or integer is handed to ``Decimal`` itself (a C type: no Python runs), not
+    to pydantic-core's decimal schema, which would check again what the pattern and the
+    bounds already say (finite, no sign) at a few method calls per value."""
+    to_decimal = core_schema.no_info_plain_validator_function(Decimal)
     return core_schema.union_schema([
         core_schema.chain_schema([core_schema.str_schema(pattern=pattern, strict=True),
-                                  core_schema.decimal_schema()]),
+                                  to_decimal]),
         core_schema.chain_schema([core_schema.int_schema(ge=0, lt=limit, strict=True),
-                                  core_schema.decimal_schema()]),
+                                  to_decimal]),
     ], mode="left_to_right")
 
 

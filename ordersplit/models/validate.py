@@ -52,6 +52,15 @@ def native_request(data: str | bytes | Mapping[str, Any]) -> SplitRequest | None
     return request if request is not None and _keys_valid(request) else None
 
 
+def _check_validated(req: SplitRequest) -> None:
+    """:func:`check_request` of a request our validators just built from JSON: its
+    money, tax rates and costs are within their bounds (:mod:`~ordersplit.models.bounds`),
+    so the quick pass need not compare their signs again. (Not for a mapping's: it may
+    hold model instances, which validation passes through unchecked.)"""
+    if not _plainly_valid(req, bounded=True):
+        _check_in_order(req)
+
+
 def json_path(loc: Iterable[int | str]) -> str:
     """``("order", "lines", 2, "quantity")`` -> ``order.lines[2].quantity``."""
     out = ""
@@ -86,7 +95,7 @@ def parse_request(data: str | bytes | Mapping[str, Any] | SplitRequest) -> Split
         if request is None:
             request = _validated(SplitRequest.model_validate_json, data)
         if request is not None:
-            check_request(request)
+            _check_validated(request)
             return request
         # any problem is named by the way below, exactly as it always was
         try:
@@ -96,6 +105,8 @@ def parse_request(data: str | bytes | Mapping[str, Any] | SplitRequest) -> Split
     if not isinstance(data, Mapping):
         raise RequestError("the request must be a JSON object", field="")
     order_id = _order_id_of(data)
+    # a mapping may hold model instances (perhaps made by ``model_construct``), which
+    # validation passes through as they are: the checks make no assumption of bounds
     request = native_request(data)
     if request is not None:
         check_request(request)
@@ -170,12 +181,15 @@ _ZERO = Decimal(0)
 _RESERVED_METHODS = frozenset({"goods", "discount", "shipping_fee", "invoice", "tax"})
 
 
-def _plainly_valid(req: SplitRequest) -> bool:
+def _plainly_valid(req: SplitRequest, bounded: bool = False) -> bool:
     """True when :func:`_check_in_order` would find nothing; False when it might.
 
     The same checks without field names or messages: sets instead of loops where ids
     must be distinct, and nothing built for an error that does not happen. The rare
-    ``stock_value`` objective is left to the full checks.
+    ``stock_value`` objective is left to the full checks. ``bounded``: the request was
+    validated (not built by ``model_construct``), so every amount is a non-negative
+    decimal below 10^12, every tax rate in [0, 10) and every cost non-negative (their
+    bounds' patterns and limits), and those comparisons are skipped.
     """
     order, catalog = req.order, req.catalog
     try:
@@ -190,7 +204,8 @@ def _plainly_valid(req: SplitRequest) -> bool:
         net: dict[str, Decimal] = {}
         for line in lines:
             price, discount = line.unit_price, line.discount
-            if (line.sku not in catalog or price < _ZERO or discount < _ZERO
+            if (line.sku not in catalog
+                    or (not bounded and (price < _ZERO or discount < _ZERO))
                     or price != price.quantize(quantum)
                     or discount != discount.quantize(quantum)):
                 return False
@@ -200,7 +215,8 @@ def _plainly_valid(req: SplitRequest) -> bool:
             net[line.id] = goods - discount
         fee = order.shipping_fee
         net_total = sum(net.values(), _ZERO)
-        if fee < _ZERO or fee != fee.quantize(quantum) or net_total + fee >= MONEY_LIMIT:
+        if ((not bounded and fee < _ZERO) or fee != fee.quantize(quantum)
+                or net_total + fee >= MONEY_LIMIT):
             return False
         taken = _activities_discount(order.activities, line_ids, net, quantum)
         if taken is None:
@@ -208,7 +224,7 @@ def _plainly_valid(req: SplitRequest) -> bool:
         paid = _ZERO
         for pay in order.payments:
             amount = pay.amount
-            if (pay.method in _RESERVED_METHODS or amount < _ZERO
+            if (pay.method in _RESERVED_METHODS or (not bounded and amount < _ZERO)
                     or amount != amount.quantize(quantum)):
                 return False
             paid += amount
@@ -218,10 +234,9 @@ def _plainly_valid(req: SplitRequest) -> bool:
         return False
     if len({pay.method for pay in order.payments}) != len(order.payments):
         return False
-    for item in catalog.values():
-        if not _ZERO <= item.tax_rate < _TEN:
-            return False
-        comps = item.components
+    if not bounded and not all(_ZERO <= item.tax_rate < _TEN for item in catalog.values()):
+        return False
+    for comps in [item.components for item in catalog.values()]:
         if comps is not None:
             if not comps:
                 return False
@@ -231,7 +246,7 @@ def _plainly_valid(req: SplitRequest) -> bool:
                     return False
     warehouses = req.warehouses
     return (len({wh.id for wh in warehouses}) == len(warehouses)
-            and all(wh.child_cost >= _ZERO for wh in warehouses))
+            and (bounded or all(wh.child_cost >= _ZERO for wh in warehouses)))
 
 
 class _DoubtError(Exception):

@@ -221,9 +221,12 @@ def compile_request(request: SplitRequest) -> Compiled:
     store = place_store_lines(request, arrival)
     store_parts: list[FixedPart] = []
     cands: list[Candidate] = []
+    # every key rule on (the default): a line's key is its item's four fields as they are
+    every_key = rules.merchant and rules.handling and rules.temperature and rules.cross_border
     for li, line in enumerate(order.lines):
         item = catalog[line.sku]
-        fields = key_fields(item, rules)
+        fields = ((item.merchant, item.handling, item.temperature, item.cross_border)
+                  if every_key else key_fields(item, rules))
         if li in store.lines:  # one store that holds them all, else they wait together
             store_parts.append(FixedPart("store" if store.warehouse is not None else "backorder",
                                          li, None, line.quantity, store.warehouse,
