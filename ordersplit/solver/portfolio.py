@@ -34,13 +34,14 @@ import time
 
 import numpy as np
 
+from ordersplit.solver import fragments_kernel
 from ordersplit.solver.backends.base import get_backend
 from ordersplit.solver.bounds import (
     children_lower_bound,
     fastest_fill_bounds,
     stock_value_lower_bound,
 )
-from ordersplit.solver.combination import applicable, combination_search
+from ordersplit.solver.combination import CombinationOutcome, applicable, combination_search
 from ordersplit.solver.evaluate import Objective, evaluate
 from ordersplit.solver.fragments import (
     fragments_lower_bound,
@@ -51,6 +52,7 @@ from ordersplit.solver.fragments import (
     share_derived,
     without_fragments,
 )
+from ordersplit.solver.fragments_kernel import Settled
 from ordersplit.solver.heuristics import HEURISTICS
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.result import SolveResult, Status
@@ -160,7 +162,13 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
         if out.proven and out.ties and core is not problem and _settled_by_cases(
                 problem, out.ties, best, stop):
             return _result(best, Status.OPTIMAL, 0 if best.obj is None else best.obj.children, t0)
-        if out.assignment is not None:
+        kernel = _settle_in_kernel(problem, core, out, best, stop)
+        if kernel is not None:  # the one-call fragments stages (lone lines)
+            best.x, best.obj, best.name = kernel.kept, kernel.kept_objective, "combination"
+            if kernel.settled is not None and kernel.objective is not None:
+                best.x, best.obj = kernel.settled, kernel.objective
+                return _result(best, Status.OPTIMAL, best.obj.children, t0)
+        elif out.assignment is not None:
             best.offer("combination", out.assignment, stop, out.objective)
         if out.proven and best.x is not None and best.obj is not None:
             if core is problem:
@@ -224,6 +232,24 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     final = Status.FALLBACK if failed else Status.FEASIBLE
     message = "exact backend failed" if failed else "time ran out"
     return _result(best, final, children_lb, t0, message)
+
+
+def _settle_in_kernel(problem: SplitProblem, core: SplitProblem, out: CombinationOutcome,
+                      best: _Best, stop: Deadline) -> Settled | None:
+    """The fragments post-stage and settlement of the one-call search's proven plan in
+    one compiled call (:mod:`ordersplit.solver.fragments_kernel`), when it applies: a
+    plan that splits a line, of an order of lone lines, nothing offered before it.
+    ``None`` otherwise (``best.offer`` and ``settle_fragments`` then, their definition)."""
+    if (USE_FRAGMENTS_KERNEL and out.proven and out.objective is not None
+            and out.objective.fragments and out.assignment is not None and core is not problem
+            and best.x is None and not out.ties and fragments_kernel.applies(problem)):
+        return fragments_kernel.settle_order(problem, out.assignment, stop)
+    return None
+
+
+USE_FRAGMENTS_KERNEL = True
+"""Whether :func:`_settle_in_kernel` runs (off: the Python path, its definition; the
+tests compare the two)."""
 
 
 def _settled_by_cases(problem: SplitProblem, ties: tuple[tuple[SplitProblem, IntArray], ...],
