@@ -34,7 +34,7 @@ import time
 
 import numpy as np
 
-from ordersplit.solver import fragments_kernel
+from ordersplit.solver import fragments_kernel, problem_facts
 from ordersplit.solver.backends.base import get_backend
 from ordersplit.solver.bounds import (
     children_lower_bound,
@@ -125,6 +125,8 @@ def _run_heuristics(problem: SplitProblem, best: _Best, stop: Deadline,
 def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     """Best plan for ``problem`` within ``stop``; see the module docstring."""
     t0 = time.perf_counter()
+    if problem.n_items * problem.n_warehouses <= LARGE_COLUMNS:
+        problem_facts.derive(problem)  # what the stages below ask first, in one call
     terms = problem.objective
     best = _Best(problem)
     children_lb = 0
