@@ -173,7 +173,7 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
         elif out.assignment is not None:
             best.offer("combination", out.assignment, stop, out.objective)
         if out.proven and best.x is not None and best.obj is not None:
-            if core is problem:
+            if core is problem or (best.obj.fragments == 0 and _settles_as_it_is(problem)):
                 return _result(best, Status.OPTIMAL, best.obj.children, t0)
             proven = {t: int(getattr(best.obj, t)) for t in head_terms(problem)}
             x, settled = settle_fragments(problem, best.x, proven, stop, best.obj.fragments)
@@ -234,6 +234,13 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     final = Status.FALLBACK if failed else Status.FEASIBLE
     message = "exact backend failed" if failed else "time ran out"
     return _result(best, final, children_lb, t0, message)
+
+
+def _settles_as_it_is(problem: SplitProblem) -> bool:
+    """Whether :func:`~ordersplit.solver.fragments.settle_fragments` proves a plan of no
+    fragments as it is (fragments last, independent groups, a child per warehouse): then
+    it need not be called for such a plan (it would return a copy)."""
+    return problem.objective[-1] == "fragments" and problem.per_warehouse and problem.coverable
 
 
 def _settle_in_kernel(problem: SplitProblem, core: SplitProblem, out: CombinationOutcome,
