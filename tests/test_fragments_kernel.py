@@ -15,13 +15,20 @@ same result either way.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ordersplit.bench.families import family_config
+from ordersplit.bench.scenario import generate_orders
+from ordersplit.models.validate import parse_request
 from ordersplit.solver import fragments, fragments_kernel, portfolio
 from ordersplit.solver.combination import combination_search
+from ordersplit.solver.compile import compile_request
 from ordersplit.solver.evaluate import evaluate
 from ordersplit.solver.fragments import (
     head_terms,
@@ -32,6 +39,7 @@ from ordersplit.solver.fragments import (
 from ordersplit.solver.portfolio import solve_problem
 from ordersplit.solver.problem import SplitProblem
 from ordersplit.solver.stop import Deadline
+from tests.test_fragments_covers import _plain_lines, agrees_if_settled
 
 TERMS = [(), ("makespan",), ("makespan", "unit_hours"), ("cost",), ("unit_hours",),
          ("unit_hours", "makespan", "cost"), ("makespan", "cost", "unit_hours"),
@@ -181,3 +189,33 @@ def test_an_expired_deadline_leaves_it_to_the_python_path() -> None:
     problem = _split_line()
     x = np.array([[2, 1, 0, 0], [3, 0, 0, 0]], dtype=np.int64)
     assert fragments_kernel.settle_order(problem, x, Deadline(0)) is None
+
+
+@pytest.fixture
+def in_the_call(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """One entry per one-call settlement: whether every group settled in the call."""
+    calls: list[bool] = []
+    real = fragments_kernel.settle_order
+
+    def counted(*args: Any) -> Any:
+        out = real(*args)
+        calls.append(out is not None and out.settled is not None)
+        return out
+
+    monkeypatch.setattr(fragments_kernel, "settle_order", counted)
+    return calls
+
+
+def test_plans_settled_in_the_call_are_the_independent_optimum(
+        in_the_call: list[bool]) -> None:
+    """Thin 10 x 30 orders, and random plain-line groups with tied covers: whenever the
+    one-call stages settle a plan, it is the optimum of the independent CP-SAT model on
+    every term, fragments included."""
+    rng = np.random.default_rng(13)
+    problems = [_plain_lines(rng, int(rng.integers(3, 7)), int(rng.integers(4, 9)))
+                for _ in range(60)]
+    problems += [compile_request(parse_request(json.dumps(order))).problem
+                 for order in generate_orders(family_config("thin", "10x30", rules="plain",
+                                                            n_orders=12, seed=7))]
+    checked = sum(agrees_if_settled(problem, in_the_call) for problem in problems)
+    assert checked >= 10
