@@ -17,7 +17,9 @@
    lexicographic key, fragments included, is kept: ``auto`` is never worse than a
    heuristic it ran. When the search proved every term before fragments, the fragments
    are settled exactly group by group
-   (:func:`~ordersplit.solver.fragments.settle_fragments`).
+   (:func:`~ordersplit.solver.fragments.settle_fragments`). For a small order of lone
+   lines both stages run in one compiled call after the one-call search
+   (:mod:`ordersplit.solver.fragments_kernel`; the Python path is its definition).
 4. Otherwise, or if that search ran out of time, an exact MIP backend (CP-SAT; HiGHS
    when cost comes first or the problem is large) warm-started from the best plan so
    far, with the time left and the proven terms fixed.
