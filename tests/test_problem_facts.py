@@ -94,3 +94,16 @@ def test_memos_already_known_are_kept() -> None:
     assert problem.single_sku is sku
     assert problem.lone_lines and problem.coverable and problem.own_lines
     assert not problem.priced
+
+
+def test_other_array_types_are_left_to_the_properties() -> None:
+    """A problem whose arrays the kernel was not compiled for (32-bit line ids) gets no
+    memo from the call; its properties work themselves out as before."""
+    problem = SplitProblem(quantity=np.ones(2, dtype=np.int64), usage=np.eye(2, dtype=np.int64),
+                           splittable=np.ones(2, dtype=bool), group=np.zeros(2, dtype=np.int64),
+                           stock=np.ones((3, 2), dtype=np.int64),
+                           allowed=np.ones((2, 3), dtype=bool), hours=np.ones(3, dtype=np.int64),
+                           cost=np.zeros(3, dtype=np.int64), line=np.arange(2, dtype=np.int32))
+    problem_facts.derive(problem)
+    assert not any(name in problem.__dict__ for name in problem_facts.NAMES)
+    assert problem.single_sku.tolist() == [0, 1] and problem.lone_lines and problem.coverable
