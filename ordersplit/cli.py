@@ -133,15 +133,18 @@ def cmd_warmup(args: argparse.Namespace) -> int:
     from ordersplit.solver import (
         cover_kernel,
         cover_local_search,
+        fragments_kernel,
         group_kernel,
         group_prep,
         partial_kernel,
+        problem_facts,
         staged_kernel,
     )
 
     compiled = (cover_kernel.COMPILED_ON_IMPORT or partial_kernel.COMPILED_ON_IMPORT
                 or cover_local_search.COMPILED_ON_IMPORT or group_prep.COMPILED_ON_IMPORT
                 or staged_kernel.COMPILED_ON_IMPORT or group_kernel.COMPILED_ON_IMPORT
+                or fragments_kernel.COMPILED_ON_IMPORT or problem_facts.COMPILED_ON_IMPORT
                 or whole_kernel.COMPILED_ON_IMPORT or parts_kernel.COMPILED_ON_IMPORT)
     how = "compiled" if compiled else "loaded from the cache"
     print(f"split kernels {how} in {time.perf_counter() - t0:.1f} s "

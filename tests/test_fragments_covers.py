@@ -17,6 +17,7 @@ import ordersplit.solver.fragments as fragments_module
 from ordersplit.bench.families import family_config
 from ordersplit.bench.scenario import generate_orders
 from ordersplit.models.validate import parse_request
+from ordersplit.solver import portfolio
 from ordersplit.solver.compile import compile_request
 from ordersplit.solver.evaluate import evaluate
 from ordersplit.solver.portfolio import solve_problem
@@ -27,7 +28,11 @@ from tests.test_independent_cpsat import independent_optimum
 
 @pytest.fixture
 def settled(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """One entry per call of the cover enumeration: whether it settled its group."""
+    """One entry per call of the cover enumeration: whether it settled its group. The
+    portfolio takes the Python path (the one-call fragments stages off, which
+    ``tests/test_fragments_kernel.py`` compares with it), so that the enumeration here
+    is the one that settles."""
+    monkeypatch.setattr(portfolio, "USE_FRAGMENTS_KERNEL", False)
     calls: list[bool] = []
     real = fragments_module.settle_by_covers
 
@@ -111,7 +116,9 @@ def test_the_fewest_fragments_cover_wins_among_ties(settled: list[bool]) -> None
 def searched(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """The cover enumeration switched off, so the kernel's fragments stage
     (:func:`~ordersplit.solver.fragments_covers.settle_by_search`) settles the groups of
-    whole lines; one entry per call: whether it settled its group."""
+    whole lines; one entry per call: whether it settled its group. The portfolio takes
+    the Python path (the one-call fragments stages, which try the covers, off)."""
+    monkeypatch.setattr(portfolio, "USE_FRAGMENTS_KERNEL", False)
     calls: list[bool] = []
     real = fragments_module.settle_by_search
 

@@ -17,7 +17,9 @@
    lexicographic key, fragments included, is kept: ``auto`` is never worse than a
    heuristic it ran. When the search proved every term before fragments, the fragments
    are settled exactly group by group
-   (:func:`~ordersplit.solver.fragments.settle_fragments`).
+   (:func:`~ordersplit.solver.fragments.settle_fragments`). For a small order of lone
+   lines both stages run in one compiled call after the one-call search
+   (:mod:`ordersplit.solver.fragments_kernel`; the Python path is its definition).
 4. Otherwise, or if that search ran out of time, an exact MIP backend (CP-SAT; HiGHS
    when cost comes first or the problem is large) warm-started from the best plan so
    far, with the time left and the proven terms fixed.
@@ -34,13 +36,14 @@ import time
 
 import numpy as np
 
+from ordersplit.solver import fragments_kernel, problem_facts
 from ordersplit.solver.backends.base import get_backend
 from ordersplit.solver.bounds import (
     children_lower_bound,
     fastest_fill_bounds,
     stock_value_lower_bound,
 )
-from ordersplit.solver.combination import applicable, combination_search
+from ordersplit.solver.combination import CombinationOutcome, applicable, combination_search
 from ordersplit.solver.evaluate import Objective, evaluate
 from ordersplit.solver.fragments import (
     fragments_lower_bound,
@@ -51,6 +54,7 @@ from ordersplit.solver.fragments import (
     share_derived,
     without_fragments,
 )
+from ordersplit.solver.fragments_kernel import Settled
 from ordersplit.solver.heuristics import HEURISTICS
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.result import SolveResult, Status
@@ -123,6 +127,8 @@ def _run_heuristics(problem: SplitProblem, best: _Best, stop: Deadline,
 def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     """Best plan for ``problem`` within ``stop``; see the module docstring."""
     t0 = time.perf_counter()
+    if problem.n_items * problem.n_warehouses <= LARGE_COLUMNS:
+        problem_facts.derive(problem)  # what the stages below ask first, in one call
     terms = problem.objective
     best = _Best(problem)
     children_lb = 0
@@ -160,10 +166,16 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
         if out.proven and out.ties and core is not problem and _settled_by_cases(
                 problem, out.ties, best, stop):
             return _result(best, Status.OPTIMAL, 0 if best.obj is None else best.obj.children, t0)
-        if out.assignment is not None:
+        kernel = _settle_in_kernel(problem, core, out, best, stop)
+        if kernel is not None:  # the one-call fragments stages (lone lines)
+            best.x, best.obj, best.name = kernel.kept, kernel.kept_objective, "combination"
+            if kernel.settled is not None and kernel.objective is not None:
+                best.x, best.obj = kernel.settled, kernel.objective
+                return _result(best, Status.OPTIMAL, best.obj.children, t0)
+        elif out.assignment is not None:
             best.offer("combination", out.assignment, stop, out.objective)
         if out.proven and best.x is not None and best.obj is not None:
-            if core is problem:
+            if core is problem or (best.obj.fragments == 0 and _settles_as_it_is(problem)):
                 return _result(best, Status.OPTIMAL, best.obj.children, t0)
             proven = {t: int(getattr(best.obj, t)) for t in head_terms(problem)}
             x, settled = settle_fragments(problem, best.x, proven, stop, best.obj.fragments)
@@ -224,6 +236,31 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     final = Status.FALLBACK if failed else Status.FEASIBLE
     message = "exact backend failed" if failed else "time ran out"
     return _result(best, final, children_lb, t0, message)
+
+
+def _settles_as_it_is(problem: SplitProblem) -> bool:
+    """Whether :func:`~ordersplit.solver.fragments.settle_fragments` proves a plan of no
+    fragments as it is (fragments last, independent groups, a child per warehouse): then
+    it need not be called for such a plan (it would return a copy)."""
+    return problem.objective[-1] == "fragments" and problem.per_warehouse and problem.coverable
+
+
+def _settle_in_kernel(problem: SplitProblem, core: SplitProblem, out: CombinationOutcome,
+                      best: _Best, stop: Deadline) -> Settled | None:
+    """The fragments post-stage and settlement of the one-call search's proven plan in
+    one compiled call (:mod:`ordersplit.solver.fragments_kernel`), when it applies: a
+    plan that splits a line, of an order of lone lines, nothing offered before it.
+    ``None`` otherwise (``best.offer`` and ``settle_fragments`` then, their definition)."""
+    if (USE_FRAGMENTS_KERNEL and out.proven and out.objective is not None
+            and out.objective.fragments and out.assignment is not None and core is not problem
+            and best.x is None and not out.ties and fragments_kernel.applies(problem)):
+        return fragments_kernel.settle_order(problem, out.assignment, stop)
+    return None
+
+
+USE_FRAGMENTS_KERNEL = True
+"""Whether :func:`_settle_in_kernel` runs (off: the Python path, its definition; the
+tests compare the two)."""
 
 
 def _settled_by_cases(problem: SplitProblem, ties: tuple[tuple[SplitProblem, IntArray], ...],
