@@ -22,7 +22,7 @@ from ordersplit.models.currency import (
     to_minor_memo,
 )
 from ordersplit.models.request import Activity, Line, SplitRequest
-from ordersplit.money import parts_kernel, whole_kernel
+from ordersplit.money import parts_kernel, text_kernel, whole_kernel
 from ordersplit.money.batch import FIXED_HEAD, FIXED_TAIL, MoneyBatch, allocate_batch, kind_list
 from ordersplit.money.rounding import IntArray, as_int
 from ordersplit.money.small import OneOrder, activity_components, allocate_lists
@@ -95,6 +95,18 @@ def format_rows(keys: tuple[str, ...], exponent: int, parent: list[int],
             dicts.append(amounts)
         out.append(dicts)
     return out[0], out[1], out[2][0]
+
+
+def table_texts(keys: tuple[str, ...], exponent: int, table: IntArray, n_parts: int,
+                n_children: int) -> AmountTexts:
+    """:func:`format_rows` of a money kernel's table (rows: ``n_parts`` parts, then
+    ``n_children`` children, then the parent; one column per key): the same strings,
+    written by one compiled pass (:func:`~ordersplit.money.text_kernel.texts`) and cut
+    into dicts in C, where :func:`format_rows` formats value by value in Python."""
+    values = iter(text_kernel.texts(table, exponent))  # each row takes the next len(keys)
+    parts = [dict(zip(keys, values)) for _ in range(n_parts)]  # noqa: B905 - zip stops
+    children = [dict(zip(keys, values)) for _ in range(n_children)]  # noqa: B905 - at keys'
+    return children, parts, dict(zip(keys, values))  # noqa: B905 - end, not taking a value
 
 
 def _ratio(rate: Decimal) -> tuple[int, int]:
@@ -296,9 +308,8 @@ def whole_line_texts(request: SplitRequest, line_child: list[int], line_units: l
     if not whole_kernel.whole_lines(by_line, n_c, n_m, to_minor(order.shipping_fee, exp),
                                     request.options.shipping_fee == "first_child", head, out):
         return None
-    rows = out.tolist()
-    keys = FIXED_HEAD + tuple([p.method for p in payments]) + FIXED_TAIL
-    return format_rows(keys, exp, rows[-1], rows[n_l:n_l + n_c], rows[:n_l])
+    return table_texts(FIXED_HEAD + tuple([p.method for p in payments]) + FIXED_TAIL, exp,
+                       out, n_l, n_c)
 
 
 def _with_activities(activities: Sequence[Activity], lines: Sequence[Line], goods: list[int],
@@ -361,9 +372,8 @@ def parts_texts(request: SplitRequest, part_child: list[int], part_line: list[in
     if not parts_kernel.parts_money(by_line, by_part, n_c, n_m, to_minor(order.shipping_fee, exp),
                                     request.options.shipping_fee == "first_child", head, out):
         return None
-    rows = out.tolist()
-    keys = FIXED_HEAD + tuple([p.method for p in payments]) + FIXED_TAIL
-    return format_rows(keys, exp, rows[-1], rows[n_p:n_p + n_c], rows[:n_p])
+    return table_texts(FIXED_HEAD + tuple([p.method for p in payments]) + FIXED_TAIL, exp,
+                       out, n_p, n_c)
 
 
 def _line_money(request: SplitRequest, exp: int
