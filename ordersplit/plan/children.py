@@ -70,22 +70,34 @@ class _KeyIds:
 
 
 def draft_children(layout: Layout, x: IntArray, per_warehouse: bool) -> list[DraftChild]:
-    """Children from the solver's assignment plus the parts the rules fixed."""
-    drafts: dict[tuple[object, ...], DraftChild] = {}
-    key_id = _KeyIds()
+    """Children from the solver's assignment plus the parts the rules fixed.
+
+    One pass over the assignment's nonzero cells: a cell opens its child (holding the
+    cell's part and units) or adds to it. Equal group keys share a child; the keys are
+    told apart by small ints, looked up by the key object first (an item's key object
+    lives as long as the layout; a :class:`GroupKey` hashes in Python, so each distinct
+    object is hashed once). ``tests/test_plan_children.py`` compares the children with
+    the earlier, plainer drafting on generated plans."""
+    drafts: dict[object, DraftChild] = {}
+    by_object: dict[int, int] = {}
+    by_key: dict[GroupKey, int] = {}
     items = layout.items
     for i, w, units in _nonzero_cells(x):
-        item = items[i]
-        wid: int | None = w
-        slot: tuple[object, ...] = (("ship", key_id(item.key), wid) if per_warehouse
-                                    else ("ship", key_id(item.key)))
+        line, component, key = items[i]
+        kid = by_object.get(id(key))
+        if kid is None:
+            kid = by_object[id(key)] = by_key.setdefault(key, len(by_key))
+        slot: object = (kid, w) if per_warehouse else kid  # (fixed parts' slots: str first)
         child = drafts.get(slot)
         if child is None:
-            child = drafts[slot] = DraftChild("shipment", item.key, wid)
-        if child.warehouse != wid:
+            drafts[slot] = DraftChild("shipment", key, w, False, [Part(line, component, units)],
+                                      {w: units})
+            continue
+        if child.warehouse != w:
             child.warehouse = None  # warehouse rule off: one child, several warehouses
-        child.add(item.line, item.component, units)
-        child.sources[w] = child.sources.get(w, 0) + units
+        child.add(line, component, units)
+        sources = child.sources
+        sources[w] = sources.get(w, 0) + units
     for part in layout.fixed:
         if part.kind == "bulky":
             slot = ("bulky", part.line, part.warehouse)
@@ -102,13 +114,23 @@ def draft_children(layout: Layout, x: IntArray, per_warehouse: bool) -> list[Dra
             slot = ("backorder", "store")
             drafts.setdefault(slot, DraftChild("backorder", part.key, None))
         else:
-            slot = ("backorder", key_id(part.key))
+            key = part.key
+            kid = by_object.get(id(key))
+            if kid is None:
+                kid = by_object[id(key)] = by_key.setdefault(key, len(by_key))
+            slot = ("backorder", kid)
             drafts.setdefault(slot, DraftChild("backorder", part.key, None))
         drafts[slot].add(part.line, part.component, part.quantity)
     out = list(drafts.values())
-    out.sort(key=lambda c: (KIND_RANK[c.kind], c.first_line(),
-                            -1 if c.warehouse is None else c.warehouse))
+    out.sort(key=_draft_order)
     return out
+
+
+def _draft_order(c: DraftChild) -> tuple[int, int, int]:
+    """Shipments in the order of their first line, then the store child, then back-orders."""
+    parts = c.parts
+    return (KIND_RANK[c.kind], parts[0].line if len(parts) == 1 else min([p.line for p in parts]),
+            -1 if c.warehouse is None else c.warehouse)
 
 
 SMALL_ASSIGNMENT = 1 << 12
