@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ordersplit.models.request import SplitRequest
-from ordersplit.rules.keys import REASON_ORDER, GroupKey, differing_rules
+from ordersplit.rules.keys import GroupKey
 from ordersplit.solver.compile import Layout
 from ordersplit.solver.problem import IntArray
 
@@ -153,45 +153,63 @@ def _nonzero_cells(x: IntArray) -> Iterator[tuple[int, int, int]]:
 def reasons(children: list[DraftChild]) -> list[list[str]]:
     """For each child, the rules that separate it from at least one other child.
 
-    Children of the same kind, bulkiness and group key are alike here, so the pairwise
-    comparison runs over distinct classes, not over pairs of children: a big order
-    opens hundreds of children but holds a handful of classes.
+    Children of the same kind, bulkiness and group key are alike here. A key rule
+    separates a child from another of its kind and bulkiness exactly when their keys
+    differ on that rule's field, so it separates every child of such a group as soon as
+    the group's keys hold two values of the field: one pass over the children, no
+    comparison of pairs. Each list is in :data:`~ordersplit.rules.keys.REASON_ORDER`.
+    ``tests/test_plan_children.py`` compares the reasons with the
+    earlier pairwise way's on generated plans.
     """
+    n_children = len(children)
     per_kind: dict[str, int] = {}
-    key_id = _KeyIds()
-    # (kind, bulky, key) -> children per warehouse; (kind, bulky) -> its distinct keys
+    by_object: dict[int, int] = {}
+    by_key: dict[GroupKey, int] = {}
+    # (kind, bulky, key id) -> children per warehouse; (kind, bulky) -> its keys' fields
     classes: dict[tuple[str, bool, int], dict[int | None, int]] = {}
-    keys_of: dict[tuple[str, bool], list[GroupKey]] = {}
-    of_child = [(c.kind, c.bulky, key_id(c.key)) for c in children]
-    for c, cls in zip(children, of_child, strict=True):
-        per_kind[c.kind] = per_kind.get(c.kind, 0) + 1
+    fields_of: dict[tuple[str, bool], list[tuple[object, ...]]] = {}
+    of_child = []
+    for c in children:
+        kind, key = c.kind, c.key
+        per_kind[kind] = per_kind.get(kind, 0) + 1
+        kid = by_object.get(id(key))
+        if kid is None:
+            kid = by_object[id(key)] = by_key.setdefault(key, len(by_key))
+        cls = (kind, c.bulky, kid)
+        of_child.append(cls)
         same = classes.get(cls)
         if same is None:
             same = classes[cls] = {}
-            keys_of.setdefault((c.kind, c.bulky), []).append(c.key)
+            fields_of.setdefault((kind, c.bulky), []).append(
+                (key.merchant, key.handling, key.temperature, key.cross_border))
         same[c.warehouse] = same.get(c.warehouse, 0) + 1
+    # for each (kind, bulky): which key fields hold two values or more (KEY_RULES' order)
+    split_on = {group: [len(set(values)) > 1 for values in zip(*keys, strict=True)]
+                for group, keys in fields_of.items()}
     sizes = {cls: sum(same.values()) for cls, same in classes.items()}
-    key_diffs: dict[tuple[str, bool, int], set[str]] = {}
-    for cls in classes:
-        found: set[str] = set()
-        key = key_id.keys[cls[2]]
-        for other in keys_of[cls[:2]]:
-            found.update(differing_rules(key, other))
-        key_diffs[cls] = found
-    n_children = len(children)
     out: list[list[str]] = []
     for a, cls in zip(children, of_child, strict=True):
-        found = set(key_diffs[cls])
-        if per_kind[a.kind] < n_children:  # the special child carries the reason
-            if a.kind == "backorder":
-                found.add("stock")
-            elif a.kind == "store":
-                found.add("offline_store")
-        if a.bulky and per_kind[a.kind] > 1:
-            found.add("bulky")
+        merchant, handling, temperature, cross_border = split_on[cls[:2]]
+        kind = a.kind
+        alone = per_kind[kind] < n_children  # the special child carries the reason
+        found = []
+        if merchant:
+            found.append("merchant")
         if sizes[cls] > classes[cls][a.warehouse]:  # same key, another warehouse
-            found.add("warehouse")
-        out.append([r for r in REASON_ORDER if r in found] if found else [])
+            found.append("warehouse")
+        if handling:
+            found.append("handling")
+        if temperature:
+            found.append("temperature")
+        if cross_border:
+            found.append("cross_border")
+        if a.bulky and per_kind[kind] > 1:
+            found.append("bulky")
+        if alone and kind == "backorder":
+            found.append("stock")
+        if alone and kind == "store":
+            found.append("offline_store")
+        out.append(found)
     return out
 
 
