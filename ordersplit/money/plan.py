@@ -20,6 +20,7 @@ from ordersplit.models.currency import (
     minor_digits,
     to_minor,
     to_minor_memo,
+    units_memo,
 )
 from ordersplit.models.request import Activity, Line, SplitRequest
 from ordersplit.money import parts_kernel, text_kernel, whole_kernel
@@ -379,19 +380,25 @@ def parts_texts(request: SplitRequest, part_child: list[int], part_line: list[in
 def _line_money(request: SplitRequest, exp: int
                 ) -> tuple[list[int], list[int], list[int], dict[tuple[int, int], int]]:
     """Each line's goods, own discount and rate slot in minor units, and the rates'
-    slots (as :func:`_request_order` reads them)."""
+    slots (as :func:`_request_order` reads them). The minor units come from
+    :func:`~ordersplit.models.currency.to_minor_memo`'s memo, read here directly (a
+    dict lookup per amount, no call) and filled through it on a miss."""
     catalog = request.catalog
     rates: dict[tuple[int, int], int] = {}
     slot_of: dict[Decimal, int] = {}
     goods: list[int] = []
     discount: list[int] = []
     line_rate: list[int] = []
+    known = units_memo(exp).get
     for line in request.order.lines:
         tax_rate = catalog[line.sku].tax_rate
         slot = slot_of.get(tax_rate)
         if slot is None:
             slot = slot_of[tax_rate] = rates.setdefault(_ratio(tax_rate), len(rates))
         line_rate.append(slot)
-        goods.append(to_minor_memo(line.unit_price, exp) * line.quantity)
-        discount.append(to_minor_memo(line.discount, exp))
+        price, own = line.unit_price, line.discount
+        units = known(price)
+        goods.append((to_minor_memo(price, exp) if units is None else units) * line.quantity)
+        units = known(own)
+        discount.append(to_minor_memo(own, exp) if units is None else units)
     return goods, discount, line_rate, rates
