@@ -4,10 +4,26 @@ compared with (``tests/test_plan_children.py``)."""
 
 from __future__ import annotations
 
-from ordersplit.plan.children import KIND_RANK, DraftChild, _nonzero_cells
+from collections.abc import Iterator
+
+import numpy as np
+
+from ordersplit.plan.children import KIND_RANK, DraftChild
 from ordersplit.rules.keys import REASON_ORDER, GroupKey, differing_rules
 from ordersplit.solver.compile import Layout
 from ordersplit.solver.problem import IntArray
+
+
+def _nonzero_cells(x: IntArray) -> Iterator[tuple[int, int, int]]:
+    """``(item, warehouse, units)`` of every nonzero cell of ``x``, row-major."""
+    if x.size <= 1 << 12:
+        rows, cols = x.nonzero()
+        units = x[rows, cols]
+    else:  # a wide matrix: one flat scan, then the rows and columns
+        flat = np.flatnonzero(x)
+        rows, cols = np.divmod(flat, x.shape[1])
+        units = x.ravel()[flat]
+    return zip(rows.tolist(), cols.tolist(), units.tolist())  # noqa: B905 - equal lengths
 
 
 class _KeyIds:

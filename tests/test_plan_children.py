@@ -51,3 +51,15 @@ def test_children_and_reasons_equal_the_reference(raw: dict[str, Any],
             want = draft_children_reference(compiled.layout, x, per_warehouse)
             assert _shape(got) == _shape(want)
             assert reasons(got) == reasons_reference(want)
+
+
+def test_nonzero_cells_equal_the_reference_small_and_wide() -> None:
+    """Both ways of reading an assignment's cells (a handful, and past
+    ``SMALL_ASSIGNMENT``) list the reference's cells, row-major."""
+    from ordersplit.plan.children import SMALL_ASSIGNMENT, _nonzero_cells
+    from tests.plan_reference import _nonzero_cells as reference_cells
+
+    rng = np.random.default_rng(13)
+    for shape in [(0, 5), (1, 1), (10, 30), (70, 70), (3, SMALL_ASSIGNMENT)]:
+        x = rng.integers(0, 4, size=shape) * (rng.random(shape) < 0.1)
+        assert list(_nonzero_cells(x)) == list(reference_cells(x))

@@ -7,7 +7,7 @@ shipments in the order of their first line, then the store child, then back-orde
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -134,20 +134,20 @@ def _draft_order(c: DraftChild) -> tuple[int, int, int]:
 
 
 SMALL_ASSIGNMENT = 1 << 12
-"""Cells of an assignment up to which :func:`_nonzero_cells` reads it with
-``np.nonzero`` (fewer numpy calls); beyond, the flat way is faster."""
+"""Cells of an assignment up to which :func:`_nonzero_cells` splits each flat index in
+Python (a handful of cells: fewer numpy calls); beyond, numpy splits them all."""
 
 
-def _nonzero_cells(x: IntArray) -> Iterator[tuple[int, int, int]]:
+def _nonzero_cells(x: IntArray) -> Iterable[tuple[int, int, int]]:
     """``(item, warehouse, units)`` of every nonzero cell of ``x``, row-major."""
+    flat = x.ravel()
+    cells = flat.nonzero()[0]
+    width = x.shape[1]
     if x.size <= SMALL_ASSIGNMENT:
-        rows, cols = x.nonzero()
-        units = x[rows, cols]
-    else:  # a wide matrix: one flat scan, then the rows and columns
-        flat = np.flatnonzero(x)
-        rows, cols = np.divmod(flat, x.shape[1])
-        units = x.ravel()[flat]
-    return zip(rows.tolist(), cols.tolist(), units.tolist())  # noqa: B905 - equal lengths
+        return [(f // width, f % width, u)
+                for f, u in zip(cells.tolist(), flat[cells].tolist())]  # noqa: B905 - equal
+    rows, cols = np.divmod(cells, width)  # a wide matrix: every index at once
+    return zip(rows.tolist(), cols.tolist(), flat[cells].tolist())  # noqa: B905 - equal lengths
 
 
 def reasons(children: list[DraftChild]) -> list[list[str]]:
