@@ -1,17 +1,25 @@
 """The plan builder's child drafting and reasons as they were before session 13's
-speed-up (``ordersplit.plan.children`` at 8f59a58): the reference the faster ones are
-compared with (``tests/test_plan_children.py``)."""
+speed-up (``ordersplit.plan.children`` and ``plan.build`` at 8f59a58): the reference the faster
+ones are compared with (``tests/test_plan_children.py``)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from decimal import Decimal
 
 import numpy as np
 
-from ordersplit.plan.children import KIND_RANK, DraftChild
+from ordersplit.models.currency import currency_exponent
+from ordersplit.models.plan import Child, ChildLine, Objective, ParentInfo, Plan
+from ordersplit.models.request import SplitRequest
+from ordersplit.money.plan import plan_amount_texts
+from ordersplit.plan.build import _hours, _line_fragments, _stock_value, _whole_lines
+from ordersplit.plan.children import KIND_RANK, DraftChild, gift_links
 from ordersplit.rules.keys import REASON_ORDER, GroupKey, differing_rules
-from ordersplit.solver.compile import Layout
+from ordersplit.solver.compile import Compiled, Layout
 from ordersplit.solver.problem import IntArray
+from ordersplit.solver.result import SolveResult
 
 
 def _nonzero_cells(x: IntArray) -> Iterator[tuple[int, int, int]]:
@@ -130,3 +138,125 @@ def reasons_reference(children: list[DraftChild]) -> list[list[str]]:
             found.add("warehouse")
         out.append([r for r in REASON_ORDER if r in found] if found else [])
     return out
+
+
+def _allocate_general(request: SplitRequest, drafts: list[DraftChild]
+                      ) -> tuple[list[dict[str, str]], list[list[dict[str, str]]], dict[str, str]]:
+    """Money per child, per child line and for the parent, the general way."""
+    part_child, part_line, part_weight = [], [], []
+    for c, draft in enumerate(drafts):
+        for part in draft.parts:
+            part_child.append(c)
+            part_line.append(part.line)
+            part_weight.append(int(part.quantity))
+    children, parts, parent = plan_amount_texts(request, part_child, part_line, part_weight,
+                                                [d.kind for d in drafts])
+    per_part: list[list[dict[str, str]]] = []
+    start = 0
+    for d in drafts:
+        per_part.append(parts[start:start + len(d.parts)])
+        start += len(d.parts)
+    return children, per_part, parent
+
+
+def build_plan_reference(request: SplitRequest, compiled: Compiled, result: SolveResult,
+               runtime_ms: float | None = None, *, started: float | None = None) -> Plan:
+    """``build_plan`` as it was at 8f59a58, on the reference drafting and reasons, and
+    with the money the general way (``plan_amount_texts``, which the direct ways equal:
+    ``tests/test_plan_direct.py``). The plan for ``request`` given a feasible ``result``
+    on its compiled problem.
+
+    Give either ``runtime_ms`` (as measured by the caller) or ``started``, the
+    ``time.perf_counter()`` reading when the split began: then the plan's
+    ``runtime_ms`` covers everything up to its own assembly, money included.
+    The output models are built from values this function makes itself, of the fields'
+    exact types, so they skip validation (:meth:`~ordersplit.models.plan._Out.built`).
+    """
+    layout, problem = compiled.layout, compiled.problem
+    assert result.assignment is not None
+    drafts = draft_children_reference(layout, result.assignment, problem.per_warehouse)
+    why = reasons_reference(drafts)
+    links = gift_links(request, drafts)
+    order = request.order
+    order_id = order.id
+    ids = [f"{order_id}-{c + 1}" for c in range(len(drafts))]
+    line_of = order.lines
+    whole = _whole_lines(len(line_of), drafts)
+    texts = None if whole is None else plan_amount_texts(
+        request, whole[0], list(range(len(line_of))), whole[1], [d.kind for d in drafts])
+    if texts is not None:  # the usual plan: a child line's amounts are its line's
+        child_amounts, line_amounts, parent_amounts = texts
+        part_amounts = [[line_amounts[p.line] for p in d.parts] for d in drafts]
+    else:
+        child_amounts, part_amounts, parent_amounts = _allocate_general(request, drafts)
+    minutes_of = layout.minutes.tolist()
+    warehouse_ids = layout.warehouse_ids
+
+    children: list[Child] = []
+    cost = Decimal(0)
+    unit_minutes = 0
+    latest: int | None = None
+    for c, draft in enumerate(drafts):
+        wh = draft.warehouse
+        sources = draft.sources
+        reach = [m for m in map(minutes_of.__getitem__, sources) if m >= 0]
+        minutes = max(reach) if reach else None
+        if draft.kind == "store" and wh is not None and minutes_of[wh] >= 0:
+            minutes = minutes_of[wh]
+        if draft.kind == "shipment":
+            for w, units in sources.items():
+                cost += request.warehouses[w].child_cost
+                unit_minutes += minutes_of[w] * units
+            if minutes is not None:
+                latest = minutes if latest is None else max(latest, minutes)
+        lines = []
+        amounts = part_amounts[c]  # one per part, in order
+        for j, p in enumerate(draft.parts):
+            line = line_of[p.line]
+            lines.append(ChildLine.built({
+                "line_id": line.id,
+                "sku": p.component or line.sku,
+                "quantity": int(p.quantity),
+                "component_of": line.sku if p.component else None,
+                "amounts": amounts[j],
+            }))
+        key = draft.key
+        children.append(Child.built({
+            "id": ids[c], "parent_id": order_id, "root_id": order_id, "level": 2,
+            "kind": draft.kind, "status": "pending_shipment",
+            "warehouse": warehouse_ids[wh] if wh is not None else None,
+            "warehouses": [warehouse_ids[w] for w in sorted(sources)],
+            "merchant": key.merchant, "temperature": key.temperature,
+            "handling": key.handling, "cross_border": key.cross_border,
+            "delivery_hours": _hours(minutes) if minutes is not None else None,
+            "reasons": why[c], "linked_children": [ids[k] for k in sorted(links[c])],
+            "lines": lines, "amounts": child_amounts[c],
+        }))
+    fixed_children = sum(1 for d in drafts if d.kind != "shipment" or d.bulky)
+    exponent = currency_exponent(order.currency)
+    cost_places = max(exponent, -int(cost.normalize().as_tuple().exponent or 0), 0)
+    objective = Objective.built({
+        "children": len(children),
+        "delivery_hours": _hours(latest) if latest is not None else None,
+        "unit_hours": _hours(unit_minutes),
+        "cost": f"{cost:.{cost_places}f}",
+        "children_lower_bound": min(len(children),
+                                    int(result.children_lower_bound) + fixed_children),
+        "line_fragments": 0 if whole is not None else _line_fragments(drafts),
+        "stock_value": _stock_value(request, compiled, result.assignment),
+    })
+    stock_prices = request.options.stock_prices
+    return Plan.built({
+        "order_id": order_id,
+        "status": result.status.value,
+        "solver": result.backend,
+        "runtime_ms": float(round(runtime_ms if runtime_ms is not None else
+                                  (time.perf_counter() - (started or time.perf_counter()))
+                                  * 1000, 3)),
+        "objective": objective,
+        "waits_for_stock": bool(layout.waits),
+        "parent": ParentInfo.built({"id": order_id, "status": "split",
+                                    "amounts": parent_amounts}),
+        "children": children,
+        "stock_prices_version": stock_prices.version if stock_prices is not None else None,
+    })

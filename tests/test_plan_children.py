@@ -63,3 +63,18 @@ def test_nonzero_cells_equal_the_reference_small_and_wide() -> None:
     for shape in [(0, 5), (1, 1), (10, 30), (70, 70), (3, SMALL_ASSIGNMENT)]:
         x = rng.integers(0, 4, size=shape) * (rng.random(shape) < 0.1)
         assert list(_nonzero_cells(x)) == list(reference_cells(x))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(requests(max_lines=6, max_wh=4))
+def test_plans_equal_the_reference_builder(raw: dict[str, Any]) -> None:
+    """The whole plan (children, reasons, links, amounts, objective), byte for byte, is
+    the pre-session builder's on the reference drafting and the general money way."""
+    from ordersplit.plan.build import build_plan
+    from tests.plan_reference import build_plan_reference
+
+    req = parse_request(raw)
+    compiled = compile_request(req)
+    result = solve_problem(compiled.problem, "auto", WorkBudget(10**6))
+    got = build_plan(req, compiled, result, 1.0).model_dump_json()
+    assert got == build_plan_reference(req, compiled, result, 1.0).model_dump_json()
