@@ -129,7 +129,7 @@ def cmd_split(args: argparse.Namespace) -> int:
 def cmd_warmup(args: argparse.Namespace) -> int:
     """Compile (or load) the split kernels now, e.g. while building an image or in CI."""
     t0 = time.perf_counter()
-    from ordersplit.money import parts_kernel, whole_kernel
+    from ordersplit.money import parts_kernel, text_kernel, whole_kernel
     from ordersplit.solver import (
         cover_kernel,
         cover_local_search,
@@ -145,7 +145,8 @@ def cmd_warmup(args: argparse.Namespace) -> int:
                 or cover_local_search.COMPILED_ON_IMPORT or group_prep.COMPILED_ON_IMPORT
                 or staged_kernel.COMPILED_ON_IMPORT or group_kernel.COMPILED_ON_IMPORT
                 or fragments_kernel.COMPILED_ON_IMPORT or problem_facts.COMPILED_ON_IMPORT
-                or whole_kernel.COMPILED_ON_IMPORT or parts_kernel.COMPILED_ON_IMPORT)
+                or whole_kernel.COMPILED_ON_IMPORT or parts_kernel.COMPILED_ON_IMPORT
+                or text_kernel.COMPILED_ON_IMPORT)
     how = "compiled" if compiled else "loaded from the cache"
     print(f"split kernels {how} in {time.perf_counter() - t0:.1f} s "
           f"(cache: {cover_kernel.cache_dir()})")

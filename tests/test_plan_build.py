@@ -93,3 +93,21 @@ def test_plan_amount_texts_equal_allocate_plan(parts: tuple[list[int], ...],
                                                kinds: list[str]) -> None:
     req = parse_request(MONEY_REQUEST | {"warehouses": [{"id": "W1", "stock": {}}]})
     assert plan_amount_texts(req, *parts, kinds) == allocate_plan(req, *parts, kinds).format_all()
+
+
+def test_built_models_share_a_full_fields_set_that_never_changes() -> None:
+    """``_Out.built`` gives every instance of a class the same fields-set, holding every
+    field: assigning a field, copying a model with an update, or dumping only the set
+    fields leaves every other plan's models exactly as they were."""
+    first = split(json.dumps(_requests()[0]))
+    second = split(json.dumps(_requests()[1]))
+    every = set(type(first.children[0]).model_fields)
+    child = first.children[0]
+    child.reasons = ["changed"]
+    copied = child.model_copy(update={"kind": "backorder"})
+    assert copied.kind == "backorder" and child.kind != "backorder"
+    for plan in (first, second):
+        for c in plan.children:
+            assert c.model_fields_set == every
+    assert second.model_dump(exclude_unset=True) == second.model_dump()
+    assert second.children[0].reasons != ["changed"]

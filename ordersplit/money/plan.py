@@ -20,9 +20,10 @@ from ordersplit.models.currency import (
     minor_digits,
     to_minor,
     to_minor_memo,
+    units_memo,
 )
 from ordersplit.models.request import Activity, Line, SplitRequest
-from ordersplit.money import parts_kernel, whole_kernel
+from ordersplit.money import parts_kernel, text_kernel, whole_kernel
 from ordersplit.money.batch import FIXED_HEAD, FIXED_TAIL, MoneyBatch, allocate_batch, kind_list
 from ordersplit.money.rounding import IntArray, as_int
 from ordersplit.money.small import OneOrder, activity_components, allocate_lists
@@ -95,6 +96,18 @@ def format_rows(keys: tuple[str, ...], exponent: int, parent: list[int],
             dicts.append(amounts)
         out.append(dicts)
     return out[0], out[1], out[2][0]
+
+
+def table_texts(keys: tuple[str, ...], exponent: int, table: IntArray, n_parts: int,
+                n_children: int) -> AmountTexts:
+    """:func:`format_rows` of a money kernel's table (rows: ``n_parts`` parts, then
+    ``n_children`` children, then the parent; one column per key): the same strings,
+    written by one compiled pass (:func:`~ordersplit.money.text_kernel.texts`) and cut
+    into dicts in C, where :func:`format_rows` formats value by value in Python."""
+    values = iter(text_kernel.texts(table, exponent))  # each row takes the next len(keys)
+    parts = [dict(zip(keys, values)) for _ in range(n_parts)]  # noqa: B905 - zip stops
+    children = [dict(zip(keys, values)) for _ in range(n_children)]  # noqa: B905 - at keys'
+    return children, parts, dict(zip(keys, values))  # noqa: B905 - end, not taking a value
 
 
 def _ratio(rate: Decimal) -> tuple[int, int]:
@@ -296,9 +309,8 @@ def whole_line_texts(request: SplitRequest, line_child: list[int], line_units: l
     if not whole_kernel.whole_lines(by_line, n_c, n_m, to_minor(order.shipping_fee, exp),
                                     request.options.shipping_fee == "first_child", head, out):
         return None
-    rows = out.tolist()
-    keys = FIXED_HEAD + tuple([p.method for p in payments]) + FIXED_TAIL
-    return format_rows(keys, exp, rows[-1], rows[n_l:n_l + n_c], rows[:n_l])
+    return table_texts(FIXED_HEAD + tuple([p.method for p in payments]) + FIXED_TAIL, exp,
+                       out, n_l, n_c)
 
 
 def _with_activities(activities: Sequence[Activity], lines: Sequence[Line], goods: list[int],
@@ -361,27 +373,32 @@ def parts_texts(request: SplitRequest, part_child: list[int], part_line: list[in
     if not parts_kernel.parts_money(by_line, by_part, n_c, n_m, to_minor(order.shipping_fee, exp),
                                     request.options.shipping_fee == "first_child", head, out):
         return None
-    rows = out.tolist()
-    keys = FIXED_HEAD + tuple([p.method for p in payments]) + FIXED_TAIL
-    return format_rows(keys, exp, rows[-1], rows[n_p:n_p + n_c], rows[:n_p])
+    return table_texts(FIXED_HEAD + tuple([p.method for p in payments]) + FIXED_TAIL, exp,
+                       out, n_p, n_c)
 
 
 def _line_money(request: SplitRequest, exp: int
                 ) -> tuple[list[int], list[int], list[int], dict[tuple[int, int], int]]:
     """Each line's goods, own discount and rate slot in minor units, and the rates'
-    slots (as :func:`_request_order` reads them)."""
+    slots (as :func:`_request_order` reads them). The minor units come from
+    :func:`~ordersplit.models.currency.to_minor_memo`'s memo, read here directly (a
+    dict lookup per amount, no call) and filled through it on a miss."""
     catalog = request.catalog
     rates: dict[tuple[int, int], int] = {}
     slot_of: dict[Decimal, int] = {}
     goods: list[int] = []
     discount: list[int] = []
     line_rate: list[int] = []
+    known = units_memo(exp).get
     for line in request.order.lines:
         tax_rate = catalog[line.sku].tax_rate
         slot = slot_of.get(tax_rate)
         if slot is None:
             slot = slot_of[tax_rate] = rates.setdefault(_ratio(tax_rate), len(rates))
         line_rate.append(slot)
-        goods.append(to_minor_memo(line.unit_price, exp) * line.quantity)
-        discount.append(to_minor_memo(line.discount, exp))
+        price, own = line.unit_price, line.discount
+        units = known(price)
+        goods.append((to_minor_memo(price, exp) if units is None else units) * line.quantity)
+        units = known(own)
+        discount.append(to_minor_memo(own, exp) if units is None else units)
     return goods, discount, line_rate, rates

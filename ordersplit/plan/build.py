@@ -45,11 +45,13 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
         request, whole[0], whole[1], [KIND_CODES[d.kind] for d in drafts])
     if texts is not None:  # the usual plan: a child line's amounts are its line's
         child_amounts, line_amounts, parent_amounts = texts
-        part_amounts = [[line_amounts[p.line] for p in d.parts] for d in drafts]
+        part_amounts = None
     else:
         child_amounts, part_amounts, parent_amounts = _allocate(request, drafts)
+        line_amounts = []
     minutes_of = layout.minutes.tolist()
     warehouse_ids = layout.warehouse_ids
+    warehouses = request.warehouses
 
     children: list[Child] = []
     cost = Decimal(0)
@@ -58,42 +60,52 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
     for c, draft in enumerate(drafts):
         wh = draft.warehouse
         sources = draft.sources
-        reach = [m for m in map(minutes_of.__getitem__, sources) if m >= 0]
-        minutes = max(reach) if reach else None
-        if draft.kind == "store" and wh is not None and minutes_of[wh] >= 0:
+        kind = draft.kind
+        if len(sources) == 1:  # the usual child: one warehouse
+            (w,) = sources
+            minutes: int | None = minutes_of[w] if minutes_of[w] >= 0 else None
+            where = [warehouse_ids[w]]
+        else:
+            reach = [m for m in map(minutes_of.__getitem__, sources) if m >= 0]
+            minutes = max(reach) if reach else None
+            where = [warehouse_ids[w] for w in sorted(sources)]
+        if kind == "store" and wh is not None and minutes_of[wh] >= 0:
             minutes = minutes_of[wh]
-        if draft.kind == "shipment":
+        if kind == "shipment":
             for w, units in sources.items():
-                cost += request.warehouses[w].child_cost
+                cost += warehouses[w].child_cost
                 unit_minutes += minutes_of[w] * units
-            if minutes is not None:
-                latest = minutes if latest is None else max(latest, minutes)
+            if minutes is not None and (latest is None or minutes > latest):
+                latest = minutes
         lines = []
-        amounts = part_amounts[c]  # one per part, in order
+        amounts = line_amounts if part_amounts is None else part_amounts[c]
         for j, p in enumerate(draft.parts):
             line = line_of[p.line]
+            component = p.component
             lines.append(ChildLine.built({
                 "line_id": line.id,
-                "sku": p.component or line.sku,
+                "sku": component or line.sku,
                 "quantity": int(p.quantity),
-                "component_of": line.sku if p.component else None,
-                "amounts": amounts[j],
+                "component_of": line.sku if component else None,
+                "amounts": amounts[j if part_amounts is not None else p.line],
             }))
         key = draft.key
         children.append(Child.built({
             "id": ids[c], "parent_id": order_id, "root_id": order_id, "level": 2,
-            "kind": draft.kind, "status": "pending_shipment",
+            "kind": kind, "status": "pending_shipment",
             "warehouse": warehouse_ids[wh] if wh is not None else None,
-            "warehouses": [warehouse_ids[w] for w in sorted(sources)],
+            "warehouses": where,
             "merchant": key.merchant, "temperature": key.temperature,
             "handling": key.handling, "cross_border": key.cross_border,
-            "delivery_hours": _hours(minutes) if minutes is not None else None,
-            "reasons": why[c], "linked_children": [ids[k] for k in sorted(links[c])],
+            "delivery_hours": round(minutes / 60, 4) if minutes is not None else None,
+            "reasons": why[c],
+            "linked_children": [ids[k] for k in sorted(links[c])] if links[c] else [],
             "lines": lines, "amounts": child_amounts[c],
         }))
     fixed_children = sum(1 for d in drafts if d.kind != "shipment" or d.bulky)
     exponent = currency_exponent(order.currency)
-    cost_places = max(exponent, -int(cost.normalize().as_tuple().exponent or 0), 0)
+    cost_places = exponent if not cost else max(
+        exponent, -int(cost.normalize().as_tuple().exponent or 0), 0)
     objective = Objective.built({
         "children": len(children),
         "delivery_hours": _hours(latest) if latest is not None else None,

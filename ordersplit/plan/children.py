@@ -7,13 +7,13 @@ shipments in the order of their first line, then the store child, then back-orde
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ordersplit.models.request import SplitRequest
-from ordersplit.rules.keys import REASON_ORDER, GroupKey, differing_rules
+from ordersplit.rules.keys import GroupKey
 from ordersplit.solver.compile import Layout
 from ordersplit.solver.problem import IntArray
 
@@ -70,22 +70,34 @@ class _KeyIds:
 
 
 def draft_children(layout: Layout, x: IntArray, per_warehouse: bool) -> list[DraftChild]:
-    """Children from the solver's assignment plus the parts the rules fixed."""
-    drafts: dict[tuple[object, ...], DraftChild] = {}
-    key_id = _KeyIds()
+    """Children from the solver's assignment plus the parts the rules fixed.
+
+    One pass over the assignment's nonzero cells: a cell opens its child (holding the
+    cell's part and units) or adds to it. Equal group keys share a child; the keys are
+    told apart by small ints, looked up by the key object first (an item's key object
+    lives as long as the layout; a :class:`GroupKey` hashes in Python, so each distinct
+    object is hashed once). ``tests/test_plan_children.py`` compares the children with
+    the earlier, plainer drafting on generated plans."""
+    drafts: dict[object, DraftChild] = {}
+    by_object: dict[int, int] = {}
+    by_key: dict[GroupKey, int] = {}
     items = layout.items
     for i, w, units in _nonzero_cells(x):
-        item = items[i]
-        wid: int | None = w
-        slot: tuple[object, ...] = (("ship", key_id(item.key), wid) if per_warehouse
-                                    else ("ship", key_id(item.key)))
+        line, component, key = items[i]
+        kid = by_object.get(id(key))
+        if kid is None:
+            kid = by_object[id(key)] = by_key.setdefault(key, len(by_key))
+        slot: object = (kid, w) if per_warehouse else kid  # (fixed parts' slots: str first)
         child = drafts.get(slot)
         if child is None:
-            child = drafts[slot] = DraftChild("shipment", item.key, wid)
-        if child.warehouse != wid:
+            drafts[slot] = DraftChild("shipment", key, w, False, [Part(line, component, units)],
+                                      {w: units})
+            continue
+        if child.warehouse != w:
             child.warehouse = None  # warehouse rule off: one child, several warehouses
-        child.add(item.line, item.component, units)
-        child.sources[w] = child.sources.get(w, 0) + units
+        child.add(line, component, units)
+        sources = child.sources
+        sources[w] = sources.get(w, 0) + units
     for part in layout.fixed:
         if part.kind == "bulky":
             slot = ("bulky", part.line, part.warehouse)
@@ -102,74 +114,102 @@ def draft_children(layout: Layout, x: IntArray, per_warehouse: bool) -> list[Dra
             slot = ("backorder", "store")
             drafts.setdefault(slot, DraftChild("backorder", part.key, None))
         else:
-            slot = ("backorder", key_id(part.key))
+            key = part.key
+            kid = by_object.get(id(key))
+            if kid is None:
+                kid = by_object[id(key)] = by_key.setdefault(key, len(by_key))
+            slot = ("backorder", kid)
             drafts.setdefault(slot, DraftChild("backorder", part.key, None))
         drafts[slot].add(part.line, part.component, part.quantity)
     out = list(drafts.values())
-    out.sort(key=lambda c: (KIND_RANK[c.kind], c.first_line(),
-                            -1 if c.warehouse is None else c.warehouse))
+    out.sort(key=_draft_order)
     return out
 
 
+def _draft_order(c: DraftChild) -> tuple[int, int, int]:
+    """Shipments in the order of their first line, then the store child, then back-orders."""
+    parts = c.parts
+    return (KIND_RANK[c.kind], parts[0].line if len(parts) == 1 else min([p.line for p in parts]),
+            -1 if c.warehouse is None else c.warehouse)
+
+
 SMALL_ASSIGNMENT = 1 << 12
-"""Cells of an assignment up to which :func:`_nonzero_cells` reads it with
-``np.nonzero`` (fewer numpy calls); beyond, the flat way is faster."""
+"""Cells of an assignment up to which :func:`_nonzero_cells` splits each flat index in
+Python (a handful of cells: fewer numpy calls); beyond, numpy splits them all."""
 
 
-def _nonzero_cells(x: IntArray) -> Iterator[tuple[int, int, int]]:
+def _nonzero_cells(x: IntArray) -> Iterable[tuple[int, int, int]]:
     """``(item, warehouse, units)`` of every nonzero cell of ``x``, row-major."""
+    flat = x.ravel()
+    cells = flat.nonzero()[0]
+    width = x.shape[1]
     if x.size <= SMALL_ASSIGNMENT:
-        rows, cols = x.nonzero()
-        units = x[rows, cols]
-    else:  # a wide matrix: one flat scan, then the rows and columns
-        flat = np.flatnonzero(x)
-        rows, cols = np.divmod(flat, x.shape[1])
-        units = x.ravel()[flat]
-    return zip(rows.tolist(), cols.tolist(), units.tolist())  # noqa: B905 - equal lengths
+        return [(f // width, f % width, u)
+                for f, u in zip(cells.tolist(), flat[cells].tolist())]  # noqa: B905 - equal
+    rows, cols = np.divmod(cells, width)  # a wide matrix: every index at once
+    return zip(rows.tolist(), cols.tolist(), flat[cells].tolist())  # noqa: B905 - equal lengths
 
 
 def reasons(children: list[DraftChild]) -> list[list[str]]:
     """For each child, the rules that separate it from at least one other child.
 
-    Children of the same kind, bulkiness and group key are alike here, so the pairwise
-    comparison runs over distinct classes, not over pairs of children: a big order
-    opens hundreds of children but holds a handful of classes.
+    Children of the same kind, bulkiness and group key are alike here. A key rule
+    separates a child from another of its kind and bulkiness exactly when their keys
+    differ on that rule's field, so it separates every child of such a group as soon as
+    the group's keys hold two values of the field: one pass over the children, no
+    comparison of pairs. Each list is in :data:`~ordersplit.rules.keys.REASON_ORDER`.
+    ``tests/test_plan_children.py`` compares the reasons with the
+    earlier pairwise way's on generated plans.
     """
+    n_children = len(children)
     per_kind: dict[str, int] = {}
-    key_id = _KeyIds()
-    # (kind, bulky, key) -> children per warehouse; (kind, bulky) -> its distinct keys
+    by_object: dict[int, int] = {}
+    by_key: dict[GroupKey, int] = {}
+    # (kind, bulky, key id) -> children per warehouse; (kind, bulky) -> its keys' fields
     classes: dict[tuple[str, bool, int], dict[int | None, int]] = {}
-    keys_of: dict[tuple[str, bool], list[GroupKey]] = {}
-    of_child = [(c.kind, c.bulky, key_id(c.key)) for c in children]
-    for c, cls in zip(children, of_child, strict=True):
-        per_kind[c.kind] = per_kind.get(c.kind, 0) + 1
+    fields_of: dict[tuple[str, bool], list[tuple[object, ...]]] = {}
+    of_child = []
+    for c in children:
+        kind, key = c.kind, c.key
+        per_kind[kind] = per_kind.get(kind, 0) + 1
+        kid = by_object.get(id(key))
+        if kid is None:
+            kid = by_object[id(key)] = by_key.setdefault(key, len(by_key))
+        cls = (kind, c.bulky, kid)
+        of_child.append(cls)
         same = classes.get(cls)
         if same is None:
             same = classes[cls] = {}
-            keys_of.setdefault((c.kind, c.bulky), []).append(c.key)
+            fields_of.setdefault((kind, c.bulky), []).append(
+                (key.merchant, key.handling, key.temperature, key.cross_border))
         same[c.warehouse] = same.get(c.warehouse, 0) + 1
+    # for each (kind, bulky): which key fields hold two values or more (KEY_RULES' order)
+    split_on = {group: [len(set(values)) > 1 for values in zip(*keys, strict=True)]
+                for group, keys in fields_of.items()}
     sizes = {cls: sum(same.values()) for cls, same in classes.items()}
-    key_diffs: dict[tuple[str, bool, int], set[str]] = {}
-    for cls in classes:
-        found: set[str] = set()
-        key = key_id.keys[cls[2]]
-        for other in keys_of[cls[:2]]:
-            found.update(differing_rules(key, other))
-        key_diffs[cls] = found
-    n_children = len(children)
     out: list[list[str]] = []
     for a, cls in zip(children, of_child, strict=True):
-        found = set(key_diffs[cls])
-        if per_kind[a.kind] < n_children:  # the special child carries the reason
-            if a.kind == "backorder":
-                found.add("stock")
-            elif a.kind == "store":
-                found.add("offline_store")
-        if a.bulky and per_kind[a.kind] > 1:
-            found.add("bulky")
+        merchant, handling, temperature, cross_border = split_on[cls[:2]]
+        kind = a.kind
+        alone = per_kind[kind] < n_children  # the special child carries the reason
+        found = []
+        if merchant:
+            found.append("merchant")
         if sizes[cls] > classes[cls][a.warehouse]:  # same key, another warehouse
-            found.add("warehouse")
-        out.append([r for r in REASON_ORDER if r in found] if found else [])
+            found.append("warehouse")
+        if handling:
+            found.append("handling")
+        if temperature:
+            found.append("temperature")
+        if cross_border:
+            found.append("cross_border")
+        if a.bulky and per_kind[kind] > 1:
+            found.append("bulky")
+        if alone and kind == "backorder":
+            found.append("stock")
+        if alone and kind == "store":
+            found.append("offline_store")
+        out.append(found)
     return out
 
 
