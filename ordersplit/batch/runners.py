@@ -167,8 +167,9 @@ class WorkerError(RuntimeError):
 class _Inbox:
     """Answers of one local process, collected by a reader thread, by sequence number."""
 
-    def __init__(self, conn: Any, transport: LocalTransport) -> None:
-        self.conn, self.transport = conn, transport
+    def __init__(self, conn: Any, transport: LocalTransport | DaskTransport,
+                 ended: str = "the worker process ended") -> None:
+        self.conn, self.transport, self.ended = conn, transport, ended
         self.answers: dict[int, tuple[str, Any]] = {}
         self.next_in = 0
         self.cpu_s = 0.0
@@ -183,7 +184,7 @@ class _Inbox:
                 data = self.conn.recv_bytes()
             except (EOFError, OSError):
                 with self.cond:
-                    self.answers[-1] = ("error", "the worker process ended")
+                    self.answers[-1] = ("error", self.ended)
                     self.cond.notify_all()
                 return
             c0 = time.thread_time()
@@ -196,10 +197,16 @@ class _Inbox:
                 self.cond.notify_all()
             self.transport.arrived.set()
 
-    def wait(self, seq: int) -> Any:
+    def wait(self, seq: int, check: Callable[[], str | None] | None = None) -> Any:
+        """Answer ``seq`` (raised as :class:`WorkerError` when it is an error).
+        ``check``, when given, is asked every :data:`DASK_CHECK_S` while the answer is
+        awaited whether the worker is known lost (its message, raised then): a remote
+        machine can vanish without closing its connection."""
         with self.cond:
             while seq not in self.answers and -1 not in self.answers:
-                self.cond.wait()
+                self.cond.wait(None if check is None else DASK_CHECK_S)
+                if check is not None and seq not in self.answers and (lost := check()):
+                    raise WorkerError(lost)
             status, value = self.answers.pop(seq, self.answers.get(-1, ("error", "lost")))
         if status != "ok":
             raise WorkerError(value)
@@ -236,11 +243,12 @@ class _Outbox:
 
 
 class _Reply:
-    def __init__(self, inbox: _Inbox, seq: int) -> None:
-        self.inbox, self.seq = inbox, seq
+    def __init__(self, inbox: _Inbox, seq: int,
+                 check: Callable[[], str | None] | None = None) -> None:
+        self.inbox, self.seq, self.check = inbox, seq, check
 
     def result(self) -> Any:
-        return self.inbox.wait(self.seq)
+        return self.inbox.wait(self.seq, self.check)
 
     def done(self) -> bool:
         """Ready, or the worker ended (then ``result()`` raises)."""
@@ -531,7 +539,8 @@ class SlotActor:
     ``key`` of its worker's process in the order they were sent (``seq``; calls may
     arrive out of order over several connections), one at a time, in a thread of its
     own (the worker's event loop stays free, and two slots on one worker do not share
-    Dask's single actor thread)."""
+    Dask's single actor thread). Or (:meth:`listen`) it opens a socket of its own for
+    the driver, on which the slot's messages then travel as on a local pipe."""
 
     def __init__(self, key: str) -> None:
         self.key = key
@@ -555,6 +564,40 @@ class SlotActor:
         finally:
             if last:
                 self.pool.shutdown(wait=False)
+
+    def listen(self, authkey: bytes, host: str) -> tuple[str, int]:
+        """Open a socket on ``host`` (this worker's interface) for the driver, which
+        connects once, proving it knows ``authkey`` (sent in this call, through Dask's
+        own connection: nobody else can send the slot a message); its address. A thread
+        of this worker then answers the slot's messages on it, as a local worker process
+        does on its pipe (:func:`_serve`), until the driver sends ``None`` or the
+        connection ends."""
+        from multiprocessing.connection import Listener
+
+        listener = Listener((host, 0), "AF_INET", authkey=authkey)
+        threading.Thread(target=self._accept, args=(listener,), daemon=True,
+                         name="ordersplit-slot-socket").start()
+        return tuple(listener.address)
+
+    def _accept(self, listener: Any) -> None:
+        """Serve the first connection that proves the key (others are refused)."""
+        from multiprocessing import AuthenticationError
+
+        try:
+            while True:
+                try:
+                    conn = listener.accept()
+                    break
+                except (AuthenticationError, EOFError, ConnectionError) as exc:
+                    log.warning("slot %s refused a connection: %s", self.key, exc)
+                except OSError:  # the listener was closed
+                    return
+        finally:
+            listener.close()
+        try:
+            _serve(conn, self.key)
+        finally:
+            conn.close()
 
 
 class _DaskReply:
@@ -608,10 +651,14 @@ still there while it waits for an answer."""
 DASK_LOST_S = 10.0
 """How long the driver waits for the scheduler to confirm that a worker it could not
 reach has left the cluster."""
-DASK_VIA = "actor"
-"""How messages reach a slot on a Dask cluster: ``actor`` (a :class:`SlotActor` per
-slot, called directly on its worker) or ``task`` (one scheduler task per message,
-pinned to the slot's worker; what the benchmark compares against)."""
+DASK_VIA = "socket"
+"""How messages reach a slot on a Dask cluster: ``socket`` (a :class:`SlotActor` per
+slot opens a socket of its own for the driver, :meth:`SlotActor.listen`; messages
+then cost what they cost on a local pipe), ``actor`` (each message an actor call on
+the slot's worker: about 1 ms of CPU on each side, in Dask's event loops) or ``task``
+(one scheduler task per message, pinned to the slot's worker). ``socket`` needs a
+``tcp://`` cluster without required encryption; on others (TLS, UCX, in-process
+workers reached through ``inproc://``) the slots take ``actor``."""
 DASK_ACTOR_SPLITS_PER_MESSAGE = (1, 16)
 """Fewest and most splits of the sequential pass in one actor call: a call costs the
 driver well under a split, so any waiting split goes to a free slot."""
@@ -634,17 +681,20 @@ class DaskTransport:
         else:
             self.client, self.own = Client(address), True
         self.via = via or DASK_VIA
-        if self.via not in ("actor", "task"):
-            raise ValueError(f"via: 'actor' or 'task', not {self.via!r}")
+        if self.via not in ("socket", "actor", "task"):
+            raise ValueError(f"via: 'socket', 'actor' or 'task', not {self.via!r}")
         threads = self.client.nthreads()
         self.addresses = [a for a in sorted(threads) for _ in range(max(1, threads[a]))]
         self.slots, self.remote = max(1, len(self.addresses)), True
-        actors = self.via == "actor"
+        if self.via == "socket" and not self.sockets_reach():
+            self.via = "actor"
+        actors = self.via != "task"
         self.small_messages = actors  # else every message is a task of the scheduler
-        self.splits_per_message = DASK_ACTOR_SPLITS_PER_MESSAGE if actors \
-            else DASK_SPLITS_PER_MESSAGE
+        self.splits_per_message = (1, SPLITS_PER_MESSAGE) if self.via == "socket" else \
+            DASK_ACTOR_SPLITS_PER_MESSAGE if actors else DASK_SPLITS_PER_MESSAGE
         self.bytes_out = self.bytes_in = 0
-        self.start_method = "dask-actor" if actors else "dask"
+        self.start_method = {"socket": "dask-socket", "actor": "dask-actor",
+                             "task": "dask"}[self.via]
         self.token = uuid.uuid4().hex
         self.gone: set[str] = set()
         """Addresses of the slots' workers that left the cluster."""
@@ -653,6 +703,9 @@ class DaskTransport:
         self.sent = [0] * self.slots
         self.actor_futures: list[Any] = []
         self.actors: list[Any] = []
+        self.inboxes: list[_Inbox] = []
+        self.outboxes: list[_Outbox] = []
+        self.conns: list[Any] = []
         self.loop: Any = self.client.loop  # the client's event loop (its own thread)
         if actors:
             self.actor_futures = [
@@ -660,10 +713,47 @@ class DaskTransport:
                                    allow_other_workers=False, actor=True, pure=False)
                 for s, a in enumerate(self.addresses)]
             self.actors = [f.result() for f in self.actor_futures]
+        if self.via == "socket":
+            self._connect()
+
+    def sockets_reach(self) -> bool:
+        """Whether the slots can open sockets of their own for the driver: every
+        worker is reached over plain TCP (not TLS, UCX or in-process) and the cluster
+        does not require encryption (the socket is not encrypted)."""
+        from distributed.comm import parse_address
+
+        security = getattr(self.client, "security", None)
+        if security is not None and getattr(security, "require_encryption", False):
+            return False
+        return all(parse_address(a)[0] == "tcp" for a in self.addresses)
+
+    def _connect(self) -> None:
+        """Have every slot's actor open its socket (:meth:`SlotActor.listen`) and
+        connect to it, with a reader and a writer thread per slot as for local
+        processes. The key that proves the driver is made here and travels only
+        through Dask's own connection."""
+        from multiprocessing.connection import Client as Connect
+
+        from distributed.comm import parse_address, parse_host_port
+
+        authkey = os.urandom(32)
+        listening = [actor.listen(authkey, parse_host_port(parse_address(a)[1])[0])
+                     for actor, a in zip(self.actors, self.addresses, strict=True)]
+        for s, answer in enumerate(listening):
+            host, port = answer.result()
+            conn = Connect((host, int(port)), "AF_INET", authkey=authkey)
+            self.conns.append(conn)
+            self.inboxes.append(_Inbox(conn, self, ended=self.lost_message(s)))
+            self.outboxes.append(_Outbox(conn))
 
     def send(self, slot: int, msg: Any) -> Pending[Any]:
         data = pickle.dumps(msg, protocol=PROTOCOL)
         self.bytes_out += len(data)
+        if self.via == "socket":
+            seq = self.sent[slot]
+            self.sent[slot] += 1
+            self.outboxes[slot].put(data)
+            return _Reply(self.inboxes[slot], seq, lambda: self._lost_now(slot))
         if self.via == "task":
             future = self.client.submit(_dask_call, f"{self.token}-{slot}", data,
                                         workers=[self.addresses[slot]],
@@ -707,6 +797,10 @@ class DaskTransport:
             time.sleep(0.1)
         return True
 
+    def _lost_now(self, slot: int) -> str | None:
+        """Why ``slot`` cannot answer, when its worker has left the cluster."""
+        return self.lost_message(slot) if self.lost(slot) else None
+
     def lost_message(self, slot: int) -> str:
         return (f"the Dask worker {self.addresses[slot]} of slot {slot} left the cluster "
                 "(it died or was restarted): its orders' state is gone")
@@ -719,7 +813,9 @@ class DaskTransport:
         self.arrived.clear()
 
     def io_cpu_s(self) -> float:
-        return 0.0  # the client's and the scheduler's threads are Dask's, not counted
+        # the reader threads of the slots' sockets (unpickling answers); the client's
+        # and the scheduler's threads are Dask's, not counted
+        return sum(inbox.cpu_s for inbox in self.inboxes)
 
     def close(self) -> None:
         try:
@@ -730,6 +826,13 @@ class DaskTransport:
                     self.send(s, "close").result()
                 except WorkerError as exc:  # the run's own error, if any, is the one raised
                     log.warning("could not close slot %d: %s", s, exc)
+            for out in self.outboxes:  # the slots' socket threads end
+                out.put(pickle.dumps(None))
+                out.close()
+            for inbox in self.inboxes:
+                inbox.thread.join(timeout=10)
+            for conn in self.conns:
+                conn.close()
         finally:
             if self.actor_futures:
                 with contextlib.suppress(Exception):
