@@ -664,6 +664,29 @@ DASK_ACTOR_SPLITS_PER_MESSAGE = (1, 16)
 driver well under a split, so any waiting split goes to a free slot."""
 
 
+DASK_CONNECT_S = 10.0
+"""Longest the driver tries to connect to a slot's socket before it falls back to actor
+calls (a driver may reach the workers only through the scheduler)."""
+
+
+def connect_slot(address: tuple[str, int], authkey: bytes) -> Any:
+    """A connection to a slot's socket (:meth:`SlotActor.listen`), the key proven both
+    ways; :class:`OSError` when it cannot be reached within :data:`DASK_CONNECT_S`."""
+    import socket
+    from multiprocessing.connection import Connection, answer_challenge, deliver_challenge
+
+    sock = socket.create_connection(address, timeout=DASK_CONNECT_S)
+    sock.settimeout(None)  # blocking from here on, as the connection expects
+    conn = Connection(sock.detach())
+    try:
+        answer_challenge(conn, authkey)
+        deliver_challenge(conn, authkey)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 class DaskTransport:
     """One slot per thread of each worker of a Dask cluster at ``address`` (or a
     ``Client`` given directly), reached through an actor per slot (``via="actor"``) or
@@ -732,17 +755,26 @@ class DaskTransport:
         connect to it, with a reader and a writer thread per slot as for local
         processes. The key that proves the driver is made here and travels only
         through Dask's own connection."""
-        from multiprocessing.connection import Client as Connect
-
         from distributed.comm import parse_address, parse_host_port
 
         authkey = os.urandom(32)
         listening = [actor.listen(authkey, parse_host_port(parse_address(a)[1])[0])
                      for actor, a in zip(self.actors, self.addresses, strict=True)]
-        for s, answer in enumerate(listening):
-            host, port = answer.result()
-            conn = Connect((host, int(port)), "AF_INET", authkey=authkey)
-            self.conns.append(conn)
+        try:
+            for answer in listening:
+                host, port = answer.result()
+                self.conns.append(connect_slot((host, int(port)), authkey))
+        except OSError as exc:  # e.g. the driver reaches the cluster through its scheduler
+            log.warning("could not reach a Dask worker slot's socket (%s): the slots take "
+                        "actor calls", exc)
+            for conn in self.conns:
+                with contextlib.suppress(OSError):
+                    conn.send_bytes(pickle.dumps(None))  # its thread on the worker ends
+                conn.close()
+            self.conns, self.via, self.start_method = [], "actor", "dask-actor"
+            self.splits_per_message = DASK_ACTOR_SPLITS_PER_MESSAGE
+            return
+        for s, conn in enumerate(self.conns):
             self.inboxes.append(_Inbox(conn, self, ended=self.lost_message(s)))
             self.outboxes.append(_Outbox(conn))
 

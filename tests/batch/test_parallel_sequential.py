@@ -262,6 +262,27 @@ def test_dask_slots_talk_to_the_driver_over_sockets_of_their_own() -> None:
         runner.close()
 
 
+def test_dask_slots_whose_sockets_cannot_be_reached_take_actor_calls(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A driver that cannot reach the workers' sockets (it reaches the cluster through
+    its scheduler only) falls back to actor calls: the same serial plans."""
+    pytest.importorskip("distributed")
+    from distributed import Client
+
+    def unreachable(address: tuple[str, int], authkey: bytes) -> Any:
+        raise ConnectionRefusedError(f"{address} cannot be reached")
+
+    monkeypatch.setattr(runners, "connect_slot", unreachable)
+    work = _instance("scn-scarce", 200, 7)
+    state = _state(work, 0.2, True, None)
+    with runners.local_cluster(2, start="fork") as cluster, Client(cluster) as client:
+        runner = make_runner(state, 2, client)
+        assert runner.transport.start_method == "dask-actor"
+        runner.close()
+        stats, solves = check_against_serial(work, 2, client)
+    assert solves > 0 and stats["sequential_messages"] > 0
+
+
 def test_a_slot_socket_serves_only_who_proves_the_key() -> None:
     """A slot's socket unpickles only what comes from a connection that proved the
     key the driver sent through Dask: a wrong key is refused (and the socket waits on
