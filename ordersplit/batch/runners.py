@@ -16,9 +16,11 @@ driver. The driver side - who owns which order, which deltas to send - is
   memory held - so a worker starts with the batch code imported and nothing of the
   batch; otherwise they start from a fork server that imports the batch code once.
 * :class:`DaskTransport`: one slot per thread of each Dask worker, whose process keeps
-  the slot's state; the driver calls a :class:`SlotActor` per slot on its worker
-  directly (default), or submits one task per message pinned to the slot's worker
-  (``workers=[address]``; :data:`DASK_VIA`).
+  the slot's state in a :class:`SlotActor`; by default the actor opens a socket of its
+  own for the driver, on which the slot's messages travel as on a local pipe (a
+  message through Dask's event loops costs about ten times more CPU); else the driver
+  calls the actor directly, or submits one task per message pinned to the slot's
+  worker (``workers=[address]``; :data:`DASK_VIA`).
 """
 
 from __future__ import annotations
@@ -165,7 +167,8 @@ class WorkerError(RuntimeError):
 
 
 class _Inbox:
-    """Answers of one local process, collected by a reader thread, by sequence number."""
+    """Answers of one slot on a connection (a local process's pipe, or a Dask slot's
+    socket), collected by a reader thread, by sequence number."""
 
     def __init__(self, conn: Any, transport: LocalTransport | DaskTransport,
                  ended: str = "the worker process ended") -> None:
@@ -689,8 +692,10 @@ def connect_slot(address: tuple[str, int], authkey: bytes) -> Any:
 
 class DaskTransport:
     """One slot per thread of each worker of a Dask cluster at ``address`` (or a
-    ``Client`` given directly), reached through an actor per slot (``via="actor"``) or
-    one task per message (``via="task"``). Actor calls go to the workers directly when
+    ``Client`` given directly), reached through a socket its actor opens for the driver
+    (``via="socket"``, where :meth:`sockets_reach`; else actor calls), an actor call
+    per message (``via="actor"``) or one task per message (``via="task"``). Actor calls
+    go to the workers directly when
     the client says so (``direct_to_workers``, or Dask's setting
     ``distributed.client.direct-to-workers``), else through the scheduler (about 50 %
     more of the driver's CPU a call; the way that works when the driver cannot reach
