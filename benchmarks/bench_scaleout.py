@@ -31,9 +31,11 @@ bound's LP is skipped (``bound_time_limit_s=0``): it is serial and measured else
 (``bench_bound_gap.py``). ``--clock`` runs within ``--time-limit-s`` instead (for
 time and memory at 100,000 orders). The LocalCluster's workers are forked by default
 (``--dask-start``; Dask's own default, spawn, imports everything again per worker).
-Mode ``dask`` reaches its slots through Dask actors, with a client that talks to the
-workers directly; ``dask-task`` sends a scheduler task per message (the way before
-session 11), for comparison. The LocalCluster is made by
+Mode ``dask`` reaches its slots through sockets their Dask actors open for the
+driver (``runners.DASK_VIA = "socket"``, session 13), ``dask-actor`` through an actor
+call per message with a client that talks to the workers directly (sessions 11-12),
+``dask-task`` through a scheduler task per message (the way before session 11), for
+comparison. The LocalCluster is made by
 :func:`ordersplit.batch.runners.local_cluster`: with ``--dask-config quiet`` (default)
 Dask's periodic work that slots do not need is off
 (:data:`~ordersplit.batch.runners.DASK_QUIET_CONFIG`), ``default`` keeps Dask's own
@@ -72,7 +74,7 @@ log = logging.getLogger("bench_scaleout")
 
 SAMPLE_S = 0.5
 """Seconds between two samples of the processes' memory."""
-MODES = ["1", "local", "dask", "dask-task"]
+MODES = ["1", "local", "dask", "dask-actor", "dask-task"]
 DASK_IDLE_S = 3.0
 """Seconds a Dask cluster is watched doing nothing after a run (its background CPU)."""
 
@@ -158,9 +160,11 @@ def run_here(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str
 
         from ordersplit.batch import runners
 
-        # ``dask``: a slot actor per worker, called directly (``direct_to_workers``);
-        # ``dask-task``: one scheduler task per message, as before session 11
-        runners.DASK_VIA = "task" if mode == "dask-task" else "actor"
+        # ``dask``: a slot actor per worker opens a socket of its own for the driver
+        # (session 13); ``dask-actor``: every message an actor call, directly
+        # (``direct_to_workers``, sessions 11-12); ``dask-task``: one scheduler task
+        # per message, as before session 11
+        runners.DASK_VIA = {"dask": "socket", "dask-actor": "actor"}.get(mode, "task")
 
         # the workers import the batch code as they start (``--preload``, as a
         # deployed cluster would), not inside the first task of the run; forked
@@ -169,7 +173,7 @@ def run_here(batch: BatchInput, args: argparse.Namespace, mode: str) -> dict[str
         # (:data:`ordersplit.batch.runners.DASK_QUIET_CONFIG`)
         with runners.local_cluster(args.workers, start=args.dask_start,
                                    quiet=args.dask_config == "quiet") as cluster, \
-                Client(cluster, direct_to_workers=mode == "dask") as client:
+                Client(cluster, direct_to_workers=mode != "dask-task") as client:
             t_cluster = time.perf_counter() - t0
             cluster_cpu = (sum(me.cpu_times()[:2]) - cpu0, _children_cpu_s(me))
             res = reoptimize(batch, scheduler=client, **kwargs)
@@ -377,8 +381,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="also the peak proportional memory (reads every process's page "
                    "map twice a second: adds CPU to the driver)")
     p.add_argument("--modes", nargs="+", default=["1", "local", "dask"],
-                   choices=MODES, help="dask: slot actors; dask-task: a scheduler task per "
-                   "message (the way before session 11)")
+                   choices=MODES, help="dask: slot actors that open sockets of their own "
+                   "for the driver; dask-actor: an actor call per message (sessions 11-12); "
+                   "dask-task: a scheduler task per message (the way before session 11)")
     p.add_argument("--one-run", choices=MODES,
                    help="(internal) one run in this process, its row on standard output")
     argv = sys.argv[1:] if argv is None else argv

@@ -16,9 +16,11 @@ driver. The driver side - who owns which order, which deltas to send - is
   memory held - so a worker starts with the batch code imported and nothing of the
   batch; otherwise they start from a fork server that imports the batch code once.
 * :class:`DaskTransport`: one slot per thread of each Dask worker, whose process keeps
-  the slot's state; the driver calls a :class:`SlotActor` per slot on its worker
-  directly (default), or submits one task per message pinned to the slot's worker
-  (``workers=[address]``; :data:`DASK_VIA`).
+  the slot's state in a :class:`SlotActor`; by default the actor opens a socket of its
+  own for the driver, on which the slot's messages travel as on a local pipe (a
+  message through Dask's event loops costs about ten times more CPU); else the driver
+  calls the actor directly, or submits one task per message pinned to the slot's
+  worker (``workers=[address]``; :data:`DASK_VIA`).
 """
 
 from __future__ import annotations
@@ -165,10 +167,12 @@ class WorkerError(RuntimeError):
 
 
 class _Inbox:
-    """Answers of one local process, collected by a reader thread, by sequence number."""
+    """Answers of one slot on a connection (a local process's pipe, or a Dask slot's
+    socket), collected by a reader thread, by sequence number."""
 
-    def __init__(self, conn: Any, transport: LocalTransport) -> None:
-        self.conn, self.transport = conn, transport
+    def __init__(self, conn: Any, transport: LocalTransport | DaskTransport,
+                 ended: str = "the worker process ended") -> None:
+        self.conn, self.transport, self.ended = conn, transport, ended
         self.answers: dict[int, tuple[str, Any]] = {}
         self.next_in = 0
         self.cpu_s = 0.0
@@ -183,7 +187,7 @@ class _Inbox:
                 data = self.conn.recv_bytes()
             except (EOFError, OSError):
                 with self.cond:
-                    self.answers[-1] = ("error", "the worker process ended")
+                    self.answers[-1] = ("error", self.ended)
                     self.cond.notify_all()
                 return
             c0 = time.thread_time()
@@ -196,10 +200,16 @@ class _Inbox:
                 self.cond.notify_all()
             self.transport.arrived.set()
 
-    def wait(self, seq: int) -> Any:
+    def wait(self, seq: int, check: Callable[[], str | None] | None = None) -> Any:
+        """Answer ``seq`` (raised as :class:`WorkerError` when it is an error).
+        ``check``, when given, is asked every :data:`DASK_CHECK_S` while the answer is
+        awaited whether the worker is known lost (its message, raised then): a remote
+        machine can vanish without closing its connection."""
         with self.cond:
             while seq not in self.answers and -1 not in self.answers:
-                self.cond.wait()
+                self.cond.wait(None if check is None else DASK_CHECK_S)
+                if check is not None and seq not in self.answers and (lost := check()):
+                    raise WorkerError(lost)
             status, value = self.answers.pop(seq, self.answers.get(-1, ("error", "lost")))
         if status != "ok":
             raise WorkerError(value)
@@ -236,11 +246,12 @@ class _Outbox:
 
 
 class _Reply:
-    def __init__(self, inbox: _Inbox, seq: int) -> None:
-        self.inbox, self.seq = inbox, seq
+    def __init__(self, inbox: _Inbox, seq: int,
+                 check: Callable[[], str | None] | None = None) -> None:
+        self.inbox, self.seq, self.check = inbox, seq, check
 
     def result(self) -> Any:
-        return self.inbox.wait(self.seq)
+        return self.inbox.wait(self.seq, self.check)
 
     def done(self) -> bool:
         """Ready, or the worker ended (then ``result()`` raises)."""
@@ -531,7 +542,8 @@ class SlotActor:
     ``key`` of its worker's process in the order they were sent (``seq``; calls may
     arrive out of order over several connections), one at a time, in a thread of its
     own (the worker's event loop stays free, and two slots on one worker do not share
-    Dask's single actor thread)."""
+    Dask's single actor thread). Or (:meth:`listen`) it opens a socket of its own for
+    the driver, on which the slot's messages then travel as on a local pipe."""
 
     def __init__(self, key: str) -> None:
         self.key = key
@@ -555,6 +567,40 @@ class SlotActor:
         finally:
             if last:
                 self.pool.shutdown(wait=False)
+
+    def listen(self, authkey: bytes, host: str) -> tuple[str, int]:
+        """Open a socket on ``host`` (this worker's interface) for the driver, which
+        connects once, proving it knows ``authkey`` (sent in this call, through Dask's
+        own connection: nobody else can send the slot a message); its address. A thread
+        of this worker then answers the slot's messages on it, as a local worker process
+        does on its pipe (:func:`_serve`), until the driver sends ``None`` or the
+        connection ends."""
+        from multiprocessing.connection import Listener
+
+        listener = Listener((host, 0), "AF_INET", authkey=authkey)
+        threading.Thread(target=self._accept, args=(listener,), daemon=True,
+                         name="ordersplit-slot-socket").start()
+        return tuple(listener.address)
+
+    def _accept(self, listener: Any) -> None:
+        """Serve the first connection that proves the key (others are refused)."""
+        from multiprocessing import AuthenticationError
+
+        try:
+            while True:
+                try:
+                    conn = listener.accept()
+                    break
+                except (AuthenticationError, EOFError, ConnectionError) as exc:
+                    log.warning("slot %s refused a connection: %s", self.key, exc)
+                except OSError:  # the listener was closed
+                    return
+        finally:
+            listener.close()
+        try:
+            _serve(conn, self.key)
+        finally:
+            conn.close()
 
 
 class _DaskReply:
@@ -608,19 +654,48 @@ still there while it waits for an answer."""
 DASK_LOST_S = 10.0
 """How long the driver waits for the scheduler to confirm that a worker it could not
 reach has left the cluster."""
-DASK_VIA = "actor"
-"""How messages reach a slot on a Dask cluster: ``actor`` (a :class:`SlotActor` per
-slot, called directly on its worker) or ``task`` (one scheduler task per message,
-pinned to the slot's worker; what the benchmark compares against)."""
+DASK_VIA = "socket"
+"""How messages reach a slot on a Dask cluster: ``socket`` (a :class:`SlotActor` per
+slot opens a socket of its own for the driver, :meth:`SlotActor.listen`; messages
+then cost what they cost on a local pipe), ``actor`` (each message an actor call on
+the slot's worker: about 1 ms of CPU on each side, in Dask's event loops) or ``task``
+(one scheduler task per message, pinned to the slot's worker). ``socket`` needs a
+``tcp://`` cluster without required encryption; on others (TLS, UCX, in-process
+workers reached through ``inproc://``) the slots take ``actor``."""
 DASK_ACTOR_SPLITS_PER_MESSAGE = (1, 16)
 """Fewest and most splits of the sequential pass in one actor call: a call costs the
 driver well under a split, so any waiting split goes to a free slot."""
 
 
+DASK_CONNECT_S = 10.0
+"""Longest the driver tries to connect to a slot's socket before it falls back to actor
+calls (a driver may reach the workers only through the scheduler)."""
+
+
+def connect_slot(address: tuple[str, int], authkey: bytes) -> Any:
+    """A connection to a slot's socket (:meth:`SlotActor.listen`), the key proven both
+    ways; :class:`OSError` when it cannot be reached within :data:`DASK_CONNECT_S`."""
+    import socket
+    from multiprocessing.connection import Connection, answer_challenge, deliver_challenge
+
+    sock = socket.create_connection(address, timeout=DASK_CONNECT_S)
+    sock.settimeout(None)  # blocking from here on, as the connection expects
+    conn = Connection(sock.detach())
+    try:
+        answer_challenge(conn, authkey)
+        deliver_challenge(conn, authkey)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 class DaskTransport:
     """One slot per thread of each worker of a Dask cluster at ``address`` (or a
-    ``Client`` given directly), reached through an actor per slot (``via="actor"``) or
-    one task per message (``via="task"``). Actor calls go to the workers directly when
+    ``Client`` given directly), reached through a socket its actor opens for the driver
+    (``via="socket"``, where :meth:`sockets_reach`; else actor calls), an actor call
+    per message (``via="actor"``) or one task per message (``via="task"``). Actor calls
+    go to the workers directly when
     the client says so (``direct_to_workers``, or Dask's setting
     ``distributed.client.direct-to-workers``), else through the scheduler (about 50 %
     more of the driver's CPU a call; the way that works when the driver cannot reach
@@ -634,17 +709,20 @@ class DaskTransport:
         else:
             self.client, self.own = Client(address), True
         self.via = via or DASK_VIA
-        if self.via not in ("actor", "task"):
-            raise ValueError(f"via: 'actor' or 'task', not {self.via!r}")
+        if self.via not in ("socket", "actor", "task"):
+            raise ValueError(f"via: 'socket', 'actor' or 'task', not {self.via!r}")
         threads = self.client.nthreads()
         self.addresses = [a for a in sorted(threads) for _ in range(max(1, threads[a]))]
         self.slots, self.remote = max(1, len(self.addresses)), True
-        actors = self.via == "actor"
+        if self.via == "socket" and not self.sockets_reach():
+            self.via = "actor"
+        actors = self.via != "task"
         self.small_messages = actors  # else every message is a task of the scheduler
-        self.splits_per_message = DASK_ACTOR_SPLITS_PER_MESSAGE if actors \
-            else DASK_SPLITS_PER_MESSAGE
+        self.splits_per_message = (1, SPLITS_PER_MESSAGE) if self.via == "socket" else \
+            DASK_ACTOR_SPLITS_PER_MESSAGE if actors else DASK_SPLITS_PER_MESSAGE
         self.bytes_out = self.bytes_in = 0
-        self.start_method = "dask-actor" if actors else "dask"
+        self.start_method = {"socket": "dask-socket", "actor": "dask-actor",
+                             "task": "dask"}[self.via]
         self.token = uuid.uuid4().hex
         self.gone: set[str] = set()
         """Addresses of the slots' workers that left the cluster."""
@@ -653,6 +731,9 @@ class DaskTransport:
         self.sent = [0] * self.slots
         self.actor_futures: list[Any] = []
         self.actors: list[Any] = []
+        self.inboxes: list[_Inbox] = []
+        self.outboxes: list[_Outbox] = []
+        self.conns: list[Any] = []
         self.loop: Any = self.client.loop  # the client's event loop (its own thread)
         if actors:
             self.actor_futures = [
@@ -660,10 +741,56 @@ class DaskTransport:
                                    allow_other_workers=False, actor=True, pure=False)
                 for s, a in enumerate(self.addresses)]
             self.actors = [f.result() for f in self.actor_futures]
+        if self.via == "socket":
+            self._connect()
+
+    def sockets_reach(self) -> bool:
+        """Whether the slots can open sockets of their own for the driver: every
+        worker is reached over plain TCP (not TLS, UCX or in-process) and the cluster
+        does not require encryption (the socket is not encrypted)."""
+        from distributed.comm import parse_address
+
+        security = getattr(self.client, "security", None)
+        if security is not None and getattr(security, "require_encryption", False):
+            return False
+        return all(parse_address(a)[0] == "tcp" for a in self.addresses)
+
+    def _connect(self) -> None:
+        """Have every slot's actor open its socket (:meth:`SlotActor.listen`) and
+        connect to it, with a reader and a writer thread per slot as for local
+        processes. The key that proves the driver is made here and travels only
+        through Dask's own connection."""
+        from distributed.comm import parse_address, parse_host_port
+
+        authkey = os.urandom(32)
+        listening = [actor.listen(authkey, parse_host_port(parse_address(a)[1])[0])
+                     for actor, a in zip(self.actors, self.addresses, strict=True)]
+        try:
+            for answer in listening:
+                host, port = answer.result()
+                self.conns.append(connect_slot((host, int(port)), authkey))
+        except OSError as exc:  # e.g. the driver reaches the cluster through its scheduler
+            log.warning("could not reach a Dask worker slot's socket (%s): the slots take "
+                        "actor calls", exc)
+            for conn in self.conns:
+                with contextlib.suppress(OSError):
+                    conn.send_bytes(pickle.dumps(None))  # its thread on the worker ends
+                conn.close()
+            self.conns, self.via, self.start_method = [], "actor", "dask-actor"
+            self.splits_per_message = DASK_ACTOR_SPLITS_PER_MESSAGE
+            return
+        for s, conn in enumerate(self.conns):
+            self.inboxes.append(_Inbox(conn, self, ended=self.lost_message(s)))
+            self.outboxes.append(_Outbox(conn))
 
     def send(self, slot: int, msg: Any) -> Pending[Any]:
         data = pickle.dumps(msg, protocol=PROTOCOL)
         self.bytes_out += len(data)
+        if self.via == "socket":
+            seq = self.sent[slot]
+            self.sent[slot] += 1
+            self.outboxes[slot].put(data)
+            return _Reply(self.inboxes[slot], seq, lambda: self._lost_now(slot))
         if self.via == "task":
             future = self.client.submit(_dask_call, f"{self.token}-{slot}", data,
                                         workers=[self.addresses[slot]],
@@ -707,6 +834,10 @@ class DaskTransport:
             time.sleep(0.1)
         return True
 
+    def _lost_now(self, slot: int) -> str | None:
+        """Why ``slot`` cannot answer, when its worker has left the cluster."""
+        return self.lost_message(slot) if self.lost(slot) else None
+
     def lost_message(self, slot: int) -> str:
         return (f"the Dask worker {self.addresses[slot]} of slot {slot} left the cluster "
                 "(it died or was restarted): its orders' state is gone")
@@ -719,7 +850,9 @@ class DaskTransport:
         self.arrived.clear()
 
     def io_cpu_s(self) -> float:
-        return 0.0  # the client's and the scheduler's threads are Dask's, not counted
+        # the reader threads of the slots' sockets (unpickling answers); the client's
+        # and the scheduler's threads are Dask's, not counted
+        return sum(inbox.cpu_s for inbox in self.inboxes)
 
     def close(self) -> None:
         try:
@@ -730,6 +863,13 @@ class DaskTransport:
                     self.send(s, "close").result()
                 except WorkerError as exc:  # the run's own error, if any, is the one raised
                     log.warning("could not close slot %d: %s", s, exc)
+            for out in self.outboxes:  # the slots' socket threads end
+                out.put(pickle.dumps(None))
+                out.close()
+            for inbox in self.inboxes:
+                inbox.thread.join(timeout=10)
+            for conn in self.conns:
+                conn.close()
         finally:
             if self.actor_futures:
                 with contextlib.suppress(Exception):

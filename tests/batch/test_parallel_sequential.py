@@ -152,7 +152,7 @@ def test_a_worker_that_dies_fails_the_pass_instead_of_hanging_it() -> None:
         runner.close()
 
 
-@pytest.mark.parametrize("via", ["actor", "task"])
+@pytest.mark.parametrize("via", ["socket", "actor", "task"])
 def test_a_dask_worker_that_dies_fails_the_pass_instead_of_hanging_it(
         via: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A Dask worker killed before the pass (its nanny starts a new one, which holds
@@ -236,3 +236,111 @@ def test_a_slot_actor_applies_calls_in_the_order_they_were_sent() -> None:
     assert pickle.loads(held)["orders"] == []
     assert isinstance(bad[0], TypeError)
     assert pickle.loads(closed) is None
+
+
+def test_dask_slots_talk_to_the_driver_over_sockets_of_their_own() -> None:
+    """On a TCP cluster each slot's actor opens a socket for the driver (its messages
+    then cost what a local pipe costs): the plans are the serial ones, plan by plan, the
+    summary says how the slots were reached, and the driver's reader threads are
+    counted as its work; on an in-process cluster (``inproc://``, no socket to open)
+    the slots take actor calls instead, with the same plans."""
+    distributed = pytest.importorskip("distributed")
+    from distributed import Client
+
+    work = _instance("scn-scarce", 300, 7)
+    state = _state(work, 0.2, True, None)
+    with runners.local_cluster(2, start="fork") as cluster, Client(cluster) as client:
+        runner = make_runner(state, 2, client)
+        assert runner.transport.start_method == "dask-socket"
+        runner.close()
+        stats, solves = check_against_serial(work, 2, client)
+    assert solves > 20 and 0 < stats["sequential_messages"] < solves
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, Client(cluster) as client:
+        runner = make_runner(state, 2, client)
+        assert runner.transport.start_method == "dask-actor"
+        runner.close()
+
+
+def test_dask_slots_whose_sockets_cannot_be_reached_take_actor_calls(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A driver that cannot reach the workers' sockets (it reaches the cluster through
+    its scheduler only) falls back to actor calls: the same serial plans."""
+    pytest.importorskip("distributed")
+    from distributed import Client
+
+    def unreachable(address: tuple[str, int], authkey: bytes) -> Any:
+        raise ConnectionRefusedError(f"{address} cannot be reached")
+
+    monkeypatch.setattr(runners, "connect_slot", unreachable)
+    work = _instance("scn-scarce", 200, 7)
+    state = _state(work, 0.2, True, None)
+    with runners.local_cluster(2, start="fork") as cluster, Client(cluster) as client:
+        runner = make_runner(state, 2, client)
+        assert runner.transport.start_method == "dask-actor"
+        runner.close()
+        stats, solves = check_against_serial(work, 2, client)
+    assert solves > 0 and stats["sequential_messages"] > 0
+
+
+def test_a_slot_socket_serves_only_who_proves_the_key() -> None:
+    """A slot's socket unpickles only what comes from a connection that proved the
+    key the driver sent through Dask: a wrong key is refused (and the socket waits on
+    for the right one), the right one is served, and ``None`` ends the slot's thread."""
+    pytest.importorskip("distributed")
+    import pickle
+    from multiprocessing import AuthenticationError
+    from multiprocessing.connection import Client as Connect
+
+    from distributed import Client
+
+    from ordersplit.batch.slots import Setup
+
+    work = _instance("scn-scarce", 20, 1)
+    with runners.local_cluster(1, start="fork") as cluster, Client(cluster) as client:
+        address = next(iter(client.nthreads()))
+        actor = client.submit(runners.SlotActor, "test-socket", workers=[address],
+                              actor=True, pure=False).result()
+        host, port = actor.listen(b"k" * 32, "127.0.0.1").result()
+        with pytest.raises(AuthenticationError):
+            Connect((host, port), "AF_INET", authkey=b"x" * 32)
+        conn = Connect((host, port), "AF_INET", authkey=b"k" * 32)
+        conn.send_bytes(pickle.dumps(Setup(work.world, 0.2, {}, True)))
+        assert pickle.loads(conn.recv_bytes()) == ("ok", 0)
+        conn.send_bytes(pickle.dumps("holding"))
+        status, held = pickle.loads(conn.recv_bytes())
+        assert status == "ok" and held["orders"] == []
+        conn.send_bytes(pickle.dumps(None))
+        with pytest.raises(EOFError):  # the slot's thread ended and closed its end
+            conn.recv_bytes()
+        conn.close()
+
+
+def test_an_answer_that_never_comes_from_a_lost_worker_raises(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A remote worker's machine can vanish without closing its connection: a driver
+    waiting for an answer on it asks, now and then, whether the worker is known lost,
+    and raises :class:`WorkerError` with the reason instead of waiting forever."""
+    import multiprocessing as mp
+    import threading
+
+    monkeypatch.setattr(runners, "DASK_CHECK_S", 0.01)
+    ours, theirs = mp.Pipe()  # the other end stays open and never answers
+
+    class Owner:
+        bytes_in = 0
+        arrived = threading.Event()
+
+    inbox = runners._Inbox(ours, Owner())  # type: ignore[arg-type]
+    asked = []
+
+    def check() -> str | None:
+        asked.append(1)
+        return "the worker left" if len(asked) >= 3 else None
+
+    with pytest.raises(WorkerError, match="the worker left"):
+        runners._Reply(inbox, 0, check).result()
+    assert len(asked) == 3
+    theirs.close()
+    inbox.thread.join(timeout=10)
+    ours.close()
