@@ -440,3 +440,100 @@ def _three_within(sup: np.ndarray, res: np.ndarray, open_wh: np.ndarray) -> bool
         if ok.any() or (rest >= rem).all(axis=1).any():
             return True
     return False
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.one_of(st.integers(1, 8), st.sampled_from([40, 70, 130])),
+       st.sampled_from([3, 6, 9, 14, 22, 70]), st.sampled_from([0.15, 0.3, 0.5, 0.8]),
+       st.integers(1, 4))
+def test_few_cover_is_exactly_whether_k_available_warehouses_cover_a_node(
+        seed: int, n_elements: int, n_wh: int, density: float, k: int) -> None:
+    """The partial kernel ends a node four warehouses from a leaf when no four available
+    warehouses cover its remaining units (:func:`partial_kernel._few_cover`, which
+    branches on the member holding the most elements left, at least ``ceil(n / k)`` of
+    them). With an unbounded budget it is exactly that, by brute force over every subset
+    of at most ``k`` (one to four; three at most over seventy warehouses), with partial
+    stocks of 1-5 against remaining demands of 0-12, on one to three words of warehouses
+    and of elements; with a small budget it may give up, but never says no where a cover
+    exists. ``res`` is left as it was."""
+    from ordersplit.solver import cover_kernel, partial_kernel
+    from ordersplit.solver.group_search import _element_lists
+
+    if n_wh > 22:
+        k = min(k, 3)
+    rng = np.random.default_rng(seed)
+    sup = np.where(rng.random((n_wh, n_elements)) < density,
+                   rng.integers(1, 6, size=(n_wh, n_elements)), 0).astype(np.int64)
+    res = np.where(rng.random(n_elements) < 0.8, rng.integers(1, 13, size=n_elements),
+                   0).astype(np.int64)
+    for e in np.flatnonzero(res):  # often just coverable by the widest holders
+        top = np.sort(sup[:, e])[-k:].sum()
+        if top and rng.random() < 0.6:
+            res[e] = min(res[e], int(top))
+    av_rows = rng.random(n_wh) < 0.85
+    cand = cover_kernel.pack((sup > 0).T.copy())
+    av = cover_kernel.pack(av_rows[None, :])[0]
+    exists = _covers_within(sup, res, np.flatnonzero(av_rows).tolist(), k)
+    welem, wdeg = _element_lists(sup)
+    touch = partial_kernel.touch_bits(welem, wdeg, n_elements)
+    most = partial_kernel.FEW_ROOM
+    e_words = max(1, (n_elements + 63) // 64)
+    before = res.copy()
+
+    def few(budget: int) -> bool:
+        return bool(partial_kernel._few_cover(
+            sup, cand, welem, wdeg, touch, res, av, k, np.zeros(n_wh, dtype=np.int64),
+            np.zeros(n_wh, dtype=np.int64), np.zeros((2, n_wh), dtype=np.int64),
+            np.zeros(n_elements + 2, dtype=np.int64),
+            np.zeros((most + 2, e_words), dtype=np.uint64),
+            np.zeros((most + 1, av.size), dtype=np.uint64),
+            np.zeros((most + 1, n_wh), dtype=np.int64),
+            np.zeros((most + 1, welem.shape[1]), dtype=np.int64),
+            np.zeros(av.size, dtype=np.uint64), np.zeros(2, dtype=np.int64), budget,
+            np.zeros(1, dtype=np.int64)))
+
+    assert few(1 << 40) == exists
+    assert (res == before).all()
+    for budget in (0, 1, 3, 20):
+        assert few(budget) or not exists  # False only when no cover exists
+    assert (res == before).all()
+
+
+@st.composite
+def wide_partial_problems(draw: st.DrawFn) -> SplitProblem:
+    """One group of 6-10 SKUs (quantities 1-4) over 9-12 warehouses that each hold few
+    of them, some in part, so that a cover takes four to seven warehouses and the
+    search meets nodes four warehouses from a leaf."""
+    n_skus = draw(st.integers(6, 10))
+    m = draw(st.integers(9, 12))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    quantity = rng.integers(1, 5, size=n_skus).astype(np.int64)
+    held = rng.random((m, n_skus)) < draw(st.sampled_from([0.2, 0.3, 0.4]))
+    part = rng.random((m, n_skus)) < 0.3
+    stock = np.where(held, np.where(part, rng.integers(1, 3, size=(m, n_skus)), quantity[None, :]),
+                     0).astype(np.int64)
+    for k in range(n_skus):  # every SKU coverable
+        if stock[:, k].sum() < quantity[k]:
+            stock[int(rng.integers(0, m)), k] = quantity[k]
+    hours = rng.choice([360, 720, 1440, 2880], size=m).astype(np.int64)
+    cost = rng.integers(0, 4, size=m).astype(np.int64)
+    return SplitProblem(quantity=quantity, usage=np.eye(n_skus, dtype=np.int64),
+                        splittable=np.ones(n_skus, bool), group=np.zeros(n_skus, np.int64),
+                        stock=stock, allowed=np.ones((n_skus, m), dtype=bool), hours=hours,
+                        cost=cost, objective=draw(st.sampled_from(OBJECTIVES)))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wide_partial_problems())
+def test_partial_search_equals_brute_force_where_covers_take_many_warehouses(
+        problem: SplitProblem) -> None:
+    """Where a cover takes four to seven warehouses, the search's nodes four from a leaf
+    end at :func:`partial_kernel._few_cover` when no four cover them: the proven plan's
+    key must still be the brute force's over every warehouse subset, term by term."""
+    want = brute_force(problem)
+    out = combination_search(problem, Deadline(60))
+    assert want is not None
+    assert out.proven and out.assignment is not None
+    assert violations(problem, out.assignment) == []
+    assert evaluate(problem, out.assignment).key(problem.objective) == want

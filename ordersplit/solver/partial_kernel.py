@@ -17,10 +17,12 @@ to every element's demand. The search is the binary kernel's
   pairwise disjoint candidate sets, and the covering LP's dual bound (one pass of
   dual ascent); a warehouse whose reduced cost pushes that bound past the warehouses
   still allowed is in no cover that fits, and leaves the node's candidates;
-* at a node two or three warehouses from a leaf, exact tests (:func:`_two_cover`,
-  :func:`_three_cover`) first ask whether that many available warehouses cover the
-  remaining units at all; they end only nodes with no leaf below (the same leaves in
-  the same order), and most such nodes end there, before the bounds;
+* at a node two, three or four warehouses from a leaf, exact tests (:func:`_two_cover`,
+  :func:`_three_cover`, :func:`_few_cover`) first ask whether that many available
+  warehouses cover the remaining units at all; they end only nodes with no leaf below
+  (the same leaves in the same order), and most such nodes end there, before the bounds
+  (at four, a node ends before its twenty-odd children each ask the three-warehouse
+  test);
 * with the count tied, the later terms are bounded: the makespan by the slowest of the
   chosen and of each element's fastest available prefix that covers its remaining
   units, the unit hours by a fastest fill over every warehouse still allowed, the cost
@@ -530,6 +532,177 @@ def _three_cover(sup: np.ndarray, cand: np.ndarray, welem: np.ndarray, wdeg: np.
                                 return True
     return False
 
+FEW_CALLS = 4000
+"""Levels :func:`_few_cover` may open at one node before it gives up (the node is then
+searched as before)."""
+FEW_ROOM = 4
+"""The room (warehouses a leaf below may still add) at which a node asks
+:func:`_few_cover` whether any cover fits (three: :func:`_three_cover`)."""
+
+
+@nb.njit(cache=True)
+def _one_cover(sup: np.ndarray, cand: np.ndarray, res: np.ndarray, rbits: np.ndarray,
+               av: np.ndarray, mask: np.ndarray) -> bool:
+    """Whether one available warehouse covers every remaining unit (the elements left
+    as ``rbits``): the candidate masks of those elements are and-ed (it must hold each),
+    then the few warehouses left are checked unit by unit."""
+    mask[:] = av
+    for k in range(rbits.size):
+        x = rbits[k]
+        while x:
+            e = 64 * k + _low(x)
+            x &= x - _ONE
+            nz = np.uint64(0)
+            for i in range(mask.size):
+                mask[i] &= cand[e, i]
+                nz |= mask[i]
+            if nz == 0:
+                return False
+    for i in range(mask.size):
+        x = mask[i]
+        while x:
+            u = 64 * i + _low(x)
+            x &= x - _ONE
+            ok = True
+            for k in range(rbits.size):
+                y = rbits[k]
+                while y and ok:
+                    e = 64 * k + _low(y)
+                    y &= y - _ONE
+                    ok = res[e] <= sup[u, e]
+                if not ok:
+                    break
+            if ok:
+                return True
+    return False
+
+
+@nb.njit(cache=True)
+def _few_level(sup: np.ndarray, cand: np.ndarray, welem: np.ndarray, wdeg: np.ndarray,
+               touch: np.ndarray, res: np.ndarray, rbits: np.ndarray, n: int, av: np.ndarray,
+               k: int, order: np.ndarray, held: np.ndarray, n_order: int,
+               lvl_bits: np.ndarray, lvl_av: np.ndarray, lvl_list: np.ndarray,
+               lvl_undo: np.ndarray, mask: np.ndarray, calls: np.ndarray,
+               work: np.ndarray) -> bool:
+    """:func:`_few_cover` below its first level: whether at most ``k`` warehouses of
+    ``av`` cover ``res`` (``n`` elements left, as ``rbits``); ``order[:n_order]`` are the
+    available warehouses of the first level by ``held`` (how many of its elements they
+    hold), most first, an upper bound on how many of these they hold. ``res`` is
+    changed and restored."""
+    if n == 0:
+        return True
+    if k == 1:
+        return _one_cover(sup, cand, res, rbits, av, mask)
+    calls[0] += 1
+    if calls[0] > calls[1]:
+        return True  # over budget: undecided
+    least = (n + k - 1) // k  # the member holding most of these holds at least this many
+    big = lvl_list[k]
+    n_big = 0
+    for j in range(n_order):
+        if held[j] < least:
+            break
+        u = order[j]
+        if not (av[u >> 6] >> np.uint64(u & 63)) & _ONE:
+            continue
+        c = 0
+        for q in range(rbits.size):
+            c += _popcount(touch[u, q] & rbits[q])
+        if c >= least:
+            big[n_big] = u
+            n_big += 1
+    work[0] += n_order
+    sub_av = lvl_av[k]
+    sub_av[:] = av
+    sub_bits = lvl_bits[k]
+    undo = lvl_undo[k]
+    for t in range(n_big):
+        w = big[t]
+        sub_av[w >> 6] &= ~(_ONE << np.uint64(w & 63))  # w and the earlier big ones
+        sub_bits[:] = rbits
+        left = n
+        for j in range(wdeg[w]):
+            e = welem[w, j]
+            r = res[e]
+            undo[j] = r
+            if r > 0:
+                if sup[w, e] >= r:
+                    res[e] = 0
+                    sub_bits[e >> 6] &= ~(_ONE << np.uint64(e & 63))
+                    left -= 1
+                else:
+                    res[e] = r - sup[w, e]
+        ok = _few_level(sup, cand, welem, wdeg, touch, res, sub_bits, left, sub_av, k - 1,
+                        order, held, n_order, lvl_bits, lvl_av, lvl_list, lvl_undo, mask,
+                        calls, work)
+        for j in range(wdeg[w]):
+            res[welem[w, j]] = undo[j]
+        if ok:
+            return True
+    return False
+
+
+@nb.njit(cache=True)
+def _few_cover(sup: np.ndarray, cand: np.ndarray, welem: np.ndarray, wdeg: np.ndarray,
+               touch: np.ndarray, res: np.ndarray, av: np.ndarray, k: int, order: np.ndarray,
+               held: np.ndarray, slot: np.ndarray, bucket: np.ndarray, lvl_bits: np.ndarray,
+               lvl_av: np.ndarray, lvl_list: np.ndarray, lvl_undo: np.ndarray,
+               mask: np.ndarray, calls: np.ndarray, budget: int, work: np.ndarray) -> bool:
+    """Whether at most ``k`` available warehouses may cover every remaining unit: False
+    only when none do (exact), True when some do or when more than ``budget`` levels
+    would have to be opened.
+
+    Each element left must be held (in part at least) by a member, so the member holding
+    most of them holds at least ``ceil(n / k)`` of the ``n`` left (pigeonhole). So a
+    cover has a member among the available warehouses holding that many; one is taken
+    (earlier ones are not partners of later ones: their covers were all tried), its
+    units subtracted, and the rest is a cover of at most ``k - 1`` of what it leaves,
+    asked the same way; one warehouse is found by and-ing candidate masks. The holding
+    counts of the first level bound those below (what a warehouse holds of fewer elements
+    is no more), so each level recounts only the warehouses whose first count reaches
+    its threshold, most first. ``res`` is left as it was."""
+    rbits = lvl_bits[k + 1]
+    rbits[:] = 0
+    n = 0
+    for e in range(res.size):
+        if res[e] > 0:
+            rbits[e >> 6] |= _ONE << np.uint64(e & 63)
+            n += 1
+    if n == 0:
+        return True
+    if k <= 0:
+        return False
+    calls[0] = 0
+    calls[1] = budget
+    bucket[:n + 1] = 0
+    m = 0
+    for i in range(av.size):  # every available warehouse's count, then sorted most first
+        x = av[i]
+        while x:
+            u = 64 * i + _low(x)
+            x &= x - _ONE
+            c = 0
+            for q in range(rbits.size):
+                c += _popcount(touch[u, q] & rbits[q])
+            slot[0, m] = u
+            slot[1, m] = c
+            bucket[c] += 1
+            m += 1
+    work[0] += m
+    pos = 0
+    for c in range(n, -1, -1):
+        size = bucket[c]
+        bucket[c] = pos
+        pos += size
+    for j in range(m):
+        c = slot[1, j]
+        order[bucket[c]] = slot[0, j]
+        held[bucket[c]] = c
+        bucket[c] += 1
+    return _few_level(sup, cand, welem, wdeg, touch, res, rbits, n, av, k, order, held, m,
+                      lvl_bits, lvl_av, lvl_list, lvl_undo, mask, calls, work)
+
+
 @nb.njit(cache=True)
 def _dual_bound(cand: np.ndarray, sup: np.ndarray, res: np.ndarray, av: np.ndarray,
                 k_order: np.ndarray, reach: np.ndarray, slack: np.ndarray) -> float:
@@ -897,6 +1070,15 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
     tc = np.zeros(max(n_w, 1), dtype=np.int64)
     lbits = np.zeros(max(1, (n_e + 63) // 64), dtype=np.uint64)
     touch = np.zeros((0, 1), dtype=np.uint64)  # built at the first node that needs it
+    f_order = np.zeros(max(n_w, 1), dtype=np.int64)  # :func:`_few_cover`'s scratch
+    f_held = np.zeros(max(n_w, 1), dtype=np.int64)
+    f_slot = np.zeros((2, max(n_w, 1)), dtype=np.int64)
+    f_bucket = np.zeros(n_e + 2, dtype=np.int64)
+    f_bits = np.zeros((FEW_ROOM + 2, max(1, (n_e + 63) // 64)), dtype=np.uint64)
+    f_av = np.zeros((FEW_ROOM + 1, nw), dtype=np.uint64)
+    f_list = np.zeros((FEW_ROOM + 1, max(n_w, 1)), dtype=np.int64)
+    f_undo = np.zeros((FEW_ROOM + 1, max(1, welem.shape[1])), dtype=np.int64)
+    f_calls = np.zeros(2, dtype=np.int64)
     tie = 0 if terms.size else 1  # a leaf must beat the count unless later terms decide
     res[0, :] = demand
     base = _count(chosen0)
@@ -943,7 +1125,7 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
                 has_best = state[0] != 0
                 pick = -1
                 room = best_key[0] - d - base - tie
-                if has_best and room == 3 and touch.shape[0] == 0:
+                if has_best and 3 <= room <= FEW_ROOM and touch.shape[0] == 0:
                     touch = touch_bits(welem, wdeg, n_e)
                 if has_best and room == 2 and not _two_cover(sup, cand, res[d], av[d], left,
                                                              scratch, work):
@@ -952,6 +1134,11 @@ def search(sup: np.ndarray, cand: np.ndarray, by_size: np.ndarray, n_by: np.ndar
                         sup, cand, welem, wdeg, touch, res[d], av[d], left, cnt, shorts, tc,
                         lbits, pool, others, scratch, THREE_PAIRS, work):
                     pass  # nor three
+                elif has_best and room == FEW_ROOM and not _few_cover(
+                        sup, cand, welem, wdeg, touch, res[d], av[d], room, f_order, f_held,
+                        f_slot, f_bucket, f_bits, f_av, f_list, f_undo, scratch, f_calls,
+                        FEW_CALLS, work):
+                    pass  # nor four
                 else:
                     if has_best:
                         work[0] += _reach(sup, welem, wdeg, res[d], av[d], reach)
