@@ -390,30 +390,6 @@ def part_plans(store: PlanColumns, orders: Sequence[int], same: PartPlans | None
     gathered into one pack; an order whose plan is its lower-bound plan refers to
     ``same``, the part's lower-bound plans)."""
     at = np.asarray(orders, dtype=np.int64)
-    picks, where = _picks(store, at)
-    rows_of = np.full(at.size, -1, dtype=np.int64)
-    rows_of[where] = np.arange(where.size, dtype=np.int64)
-    return PartPlans(gather_rows(picks), rows_of, same)
-
-
-def gather_plans(store: PlanColumns, orders: Sequence[int] | IntArray
-                 ) -> tuple[IntArray, PlanPack]:
-    """The packed plans ``store`` holds for ``orders`` (which must all have a row of
-    their own, not a reference to the lower-bound store), gathered into one pack
-    without making plan objects: the orders in the pack's row order (grouped by the
-    pack they came from), and the pack. What the driver sends a slot that adopts
-    orders: their lower-bound plans as they arrived, instead of packing objects again."""
-    at = np.asarray(orders, dtype=np.int64)
-    picks, where = _picks(store, at)
-    if where.size != at.size:
-        raise KeyError("an order whose plan is held by reference")
-    return at[where], gather_rows(picks)
-
-
-def _picks(store: PlanColumns, at: IntArray) -> tuple[list[tuple[PlanPack, IntArray]], IntArray]:
-    """Per pack of ``store`` holding some of ``at``: the pack and its rows (ascending:
-    they gather without an index); and the positions in ``at`` of those rows, in the
-    same order (positions held by reference to the lower store are left out)."""
     if at.size and (at.max() >= store._pack.size or at.min() < 0):
         raise KeyError(int(at.max()))
     which = store._pack[at]
@@ -427,8 +403,11 @@ def _picks(store: PlanColumns, at: IntArray) -> tuple[list[tuple[PlanPack, IntAr
         order = np.argsort(rows, kind="stable")  # ascending rows gather without an index
         picks.append((store._packs[p], rows[order]))
         placed.append(idx[order])
-    where = np.concatenate(placed) if placed else np.zeros(0, dtype=np.int64)
-    return picks, where
+    rows_of = np.full(at.size, -1, dtype=np.int64)
+    if placed:
+        where = np.concatenate(placed)
+        rows_of[where] = np.arange(where.size, dtype=np.int64)
+    return PartPlans(gather_rows(picks), rows_of, same)
 
 
 SplitKey = tuple[int, bytes]

@@ -29,7 +29,6 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ordersplit.batch.model import OrderPlan, OrderTemplate
-from ordersplit.batch.plan_columns import PlanColumns, gather_plans
 from ordersplit.batch.runners import (
     PROTOCOL,
     InlineTransport,
@@ -48,7 +47,7 @@ from ordersplit.batch.slots import (
     Setup,
     Split,
 )
-from ordersplit.batch.wire import PlanPack, from_wire, narrow, to_wire
+from ordersplit.batch.wire import from_wire, narrow, to_wire
 from ordersplit.solver.problem import IntArray
 
 log = logging.getLogger(__name__)
@@ -191,12 +190,6 @@ class Runner:
         it holds their sequential plan."""
         self.plans: list[OrderPlan] = []
         self.lower: list[OrderPlan] = []
-        self.lower_packs: PlanColumns | None = PlanColumns() if transport.remote else None
-        """The lower-bound plans as they arrived packed from the slots (with slots in
-        other processes): an order that moves to another slot is sent its plan gathered
-        from them, not packed again from its object (at a million orders half the
-        batch moves in a round: packing half a million plan objects was most of the
-        driver's serial work of the round)."""
         self.traffic = Traffic(_slots=self.workers, workers_start=transport.start_method)
         # a slot in another process gets each template with the first message about its
         # order (the first lower-bound chunk starts at once; pickling and unpickling the
@@ -244,7 +237,7 @@ class Runner:
             self.owner[orders] = slot
         reply = self.transport.send(int(self.owner[orders[0]]),
                                     Lower(orders, self._ship(orders)))
-        return _Decoded(reply, self, orders)
+        return _Decoded(reply, self)
 
     def ready(self) -> bool:
         """Whether some slot has been set up (worker processes take a while to start)."""
@@ -258,15 +251,9 @@ class Runner:
             raise ValueError("the chunk's orders are already held by a slot")
         plans = lower_bound_plans(self.state, orders.tolist())
         self.owner[orders] = slot
-        wire = to_wire(plans, self.transport.remote)
-        self._keep_lower(orders, wire)
-        self._acks.append(self.transport.send(slot, Lower(orders, self._ship(orders), wire)))
+        self._acks.append(self.transport.send(slot, Lower(
+            orders, self._ship(orders), to_wire(plans, self.transport.remote))))
         return plans
-
-    def _keep_lower(self, orders: IntArray, wire: Any) -> None:
-        """Keep the packed lower-bound plans of ``orders`` (:attr:`lower_packs`)."""
-        if self.lower_packs is not None and isinstance(wire, PlanPack):
-            self.lower_packs.put(orders.tolist(), wire)
 
     def split(self, slot: int, orders: Sequence[int], views: list[IntArray]
               ) -> Pending[list[OrderPlan]]:
@@ -319,14 +306,6 @@ class Runner:
         self.owner[moving] = slot
         self.held[moving] = -1
         self.shipped[moving] = True
-        if self.lower_packs is not None:
-            try:
-                at, lower = gather_plans(self.lower_packs, moving)
-            except KeyError:  # (a lower-bound plan that did not arrive packed)
-                pass
-            else:
-                ids = at.tolist()
-                return Adopt({o: self._template(o, keep) for o in ids}, lower), len(ids)
         ids = moving.tolist()
         return Adopt({o: self._template(o, keep) for o in ids},
                      to_wire([self.lower[o] for o in ids], self.transport.remote)), len(ids)
@@ -563,14 +542,13 @@ def _chunks(owned: IntArray, size: int, contiguous: bool) -> list[IntArray]:
 
 
 class _Decoded:
-    """A lower-bound answer, unpacked when it is read (the pack kept by the runner)."""
+    """A lower-bound answer, unpacked when it is read."""
 
-    def __init__(self, reply: Pending[Any], runner: Runner, orders: IntArray) -> None:
-        self.reply, self.runner, self.orders = reply, runner, orders
+    def __init__(self, reply: Pending[Any], runner: Runner) -> None:
+        self.reply, self.runner = reply, runner
 
     def result(self) -> tuple[list[OrderPlan], float]:
         wire, done = self.reply.result()
-        self.runner._keep_lower(self.orders, wire)
         return from_wire(wire), done
 
     def done(self) -> bool:

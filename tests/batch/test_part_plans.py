@@ -26,7 +26,6 @@ from ordersplit.batch.plan_columns import (
     PartPlans,
     PlanColumns,
     SplitCache,
-    gather_plans,
     part_plans,
     plan_cells,
     plan_failed,
@@ -167,34 +166,6 @@ def test_gathers_in_any_row_order_equal_the_objects(
     assert len(got) == len(want)
     for x, y in zip(got, want, strict=True):
         assert_same_fields(x, y)
-
-
-@settings(max_examples=40, deadline=None)
-@given(st.data())
-def test_gather_plans_gives_each_order_its_plan(
-        scarce: tuple[Any, list[OrderPlan], list[OrderPlan]], data: st.DataObject) -> None:
-    """The driver's packed lower-bound store (chunks put as they arrive, some orders put
-    again) gathers any set of orders into one pack whose rows are the plans of the
-    orders it returns - the same orders, each once - without plan objects; an order it
-    does not hold is a KeyError."""
-    _, lower, _ = scarce
-    n = len(lower)
-    store = PlanColumns()
-    chunk = data.draw(st.integers(1, 40))
-    for start in range(0, n, chunk):
-        at = list(range(start, min(n, start + chunk)))
-        store.put(at, pack_plans([lower[o] for o in at]))
-    again = data.draw(st.lists(st.integers(0, n - 1), max_size=30, unique=True))
-    store.put(again, pack_plans([lower[o] for o in again]))
-    want = data.draw(st.lists(st.integers(0, n - 1), max_size=60, unique=True))
-    at, pack = gather_plans(store, want)
-    assert sorted(at.tolist()) == sorted(want)
-    for o, plan in zip(at.tolist(), unpack_plans(pack), strict=True):
-        assert_same_fields(plan, lower[o])
-    partial = PlanColumns()
-    partial.put([0], pack_plans([lower[0]]))
-    with pytest.raises(KeyError):
-        gather_plans(partial, [0, 1])
 
 
 cache_ops = st.lists(st.one_of(
