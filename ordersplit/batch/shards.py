@@ -62,6 +62,8 @@ def lb_chunk(n: int, slots: int, small: bool = True) -> int:
     return max(16, min(64 if small else 512, n // max(1, 4 * slots) or 1))
 
 
+SENT: IntArray = np.zeros((0, 0), dtype=np.int64)
+"""What :meth:`Runner.improve` leaves in a task's ``budget`` once it is sent."""
 NEAR_LARGEST = 0.85
 """A free slot may take a part this much smaller than the largest left when it owns
 more of its orders (fewer orders move)."""
@@ -332,6 +334,10 @@ class Runner:
         previous plans, the answer. ``last``: no round follows (the templates of orders
         that move are not kept pickled for a later move).
 
+        Each task's budget is released once its message is sent (set to :data:`SENT`):
+        at a million orders a part's budget covers nearly every SKU column (tens of MB
+        each), and the driver held every part's until the round ended.
+
         Parts are handed out as slots become free (:func:`next_part`): the most work
         (:meth:`_work`) first, each to a slot owning many of its orders, so that a round ends when the
         work, not a fixed share of parts, runs out. Which slot searches a part does not
@@ -360,6 +366,7 @@ class Runner:
                     task.orders, task.cols, narrow(task.budget), task.limit_s, task.max_moves,
                     task.breadth, task.tries, task.joint, task.sku_tries, self._drops(s), adopt,
                     self._delta(task.orders))))
+                task.budget = SENT  # the message holds it; the driver needs it no more
             w0 = time.perf_counter()
             done = [s for s, (_, r) in out_to.items() if r.done()]
             while not done and self.transport.remote:

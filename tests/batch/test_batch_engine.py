@@ -355,3 +355,25 @@ def test_store_stock_does_not_shrink_the_joint_bound_cap(make_order: Any) -> Non
     ok = [True] * len(sol.final)
     # 6 units wanted, only the one unit of X leaves a warehouse that is not a store
     assert waiting_units(work.world, work.templates, sol.final, ok) == 5
+
+
+def test_the_batch_key_kept_per_round_equals_a_recount(small_scarce: dict[str, Any]) -> None:
+    """The driver shifts the batch key by the plans a round changed instead of summing
+    every plan again: after any replacements it is the recount's (the search checks
+    the same at its end)."""
+    from ordersplit.batch.engine import shifted_key
+
+    res = reoptimize(batch_from_json(small_scarce), time_limit_s=600, max_rounds=0,
+                     deterministic=True)
+    sol = res.solution
+    assert sol is not None
+    plans, others = list(sol.sequential), list(sol.lower)
+    assert batch_key(plans) != batch_key(others)
+    key = batch_key(plans)
+    for idx in ([0], [1, 3], list(range(len(plans) - 1, -1, -2)), []):
+        old = [plans[i] for i in idx]
+        new = [others[i] for i in idx]
+        for i in idx:
+            plans[i] = others[i]
+        key = shifted_key(key, old, new)
+        assert key == batch_key(plans)

@@ -117,6 +117,25 @@ def test_workers_hold_exactly_what_the_driver_sent(small_scarce: dict[str, Any])
         check_no_oversell(state.world.stock, sol.final)
 
 
+def test_a_round_releases_each_part_budget_once_sent(small_scarce: dict[str, Any]) -> None:
+    """The driver does not hold a part's stock budget after sending it (the message
+    carries it): every task's budget is :data:`~ordersplit.batch.shards.SENT` after
+    the round, and the plans the slots return still never oversell."""
+    from ordersplit.batch.ledger import apply_changes
+    from ordersplit.batch.partition import make_tasks
+    from ordersplit.batch.shards import SENT
+
+    with _searched(small_scarce, rounds=1, parts=3) as (state, runner, _):
+        residual = check_no_oversell(state.world.stock, runner.plans)
+        tasks = make_tasks(state, runner.plans, runner.lower, residual, "region", 3, 5.0,
+                           max_moves=200)
+        assert any(t.budget.size for t in tasks)
+        for changed, old, _ in runner.improve(tasks, last=True):
+            apply_changes(residual, old, [runner.plans[o] for o in changed.tolist()])
+        assert all(t.budget is SENT for t in tasks)
+        assert np.array_equal(residual, check_no_oversell(state.world.stock, runner.plans))
+
+
 def _echo(state: Any, items: list[tuple[int, OrderPlan]]) -> list[int]:
     return [o for o, _ in items]
 
