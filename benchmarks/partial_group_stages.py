@@ -29,14 +29,14 @@ from typing import Any
 import numpy as np
 
 
-def save(family: str, rules: str, n: int, path: str, limit_ms: int) -> None:
+def save(family: str, rules: str, n: int, path: str, limit_ms: int, seed: int = 2026) -> None:
     """Split the cell's orders and pickle each order's partial groups' kernel arrays."""
     os.environ["ORDERSPLIT_SEARCH_THREADS"] = "1"
     from ordersplit.api import split
     from ordersplit.bench.engine import Cell, cell_requests
     from ordersplit.solver import group_search as gs
 
-    reqs = cell_requests(Cell(family, rules, "100x300"), n, 2026)
+    reqs = cell_requests(Cell(family, rules, "100x300"), n, seed)
     seen: list[dict[str, Any]] = []
     orig = gs._search_kernel
 
@@ -301,13 +301,14 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("orders", type=int)
     s.add_argument("path")
     s.add_argument("--limit-ms", type=int, default=200)
+    s.add_argument("--seed", type=int, default=2026)
     r = sub.add_parser("run")
     r.add_argument("path")
     r.add_argument("order", type=int)
     r.add_argument("--budget-s", type=float, default=90.0)
     args = p.parse_args(argv)
     if args.cmd == "save":
-        save(args.family, args.rules, args.orders, args.path, args.limit_ms)
+        save(args.family, args.rules, args.orders, args.path, args.limit_ms, args.seed)
     else:
         run(args.path, args.order, args.budget_s)
     return 0

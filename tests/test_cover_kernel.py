@@ -265,3 +265,80 @@ def test_dual_bound_and_slacks_never_exceed_a_cover(seed: int, skus: int, wareho
         for combo in itertools.combinations(open_wh.tolist(), room):
             if full[list(combo)][:, unc_rows].any(axis=0).all():
                 assert kept_rows[list(combo)].all(), (combo, total, slack)
+
+
+def _covers_within_three(full: np.ndarray, unc_rows: np.ndarray, av_rows: np.ndarray) -> bool:
+    """Whether at most three of the warehouses in ``av_rows`` cover the SKUs in
+    ``unc_rows``, by trying every such set (SKU sets as Python ints)."""
+    want = sum(1 << int(k) for k in np.flatnonzero(unc_rows))
+    masks = sorted({sum(1 << int(k) for k in np.flatnonzero(full[w] & unc_rows))
+                    for w in np.flatnonzero(av_rows)})
+    if want == 0:
+        return True
+    for a, b in itertools.combinations_with_replacement(masks, 2):
+        if (a | b) == want:
+            return True
+    pairs = {a | b for a, b in itertools.combinations(masks, 2)}
+    return any((p | c) == want for p in pairs for c in masks)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.integers(2, 70), st.integers(3, 70),
+       st.floats(0.05, 0.6), st.floats(0.1, 1.0))
+def test_three_cover_is_exactly_whether_three_available_warehouses_cover(
+        seed: int, skus: int, warehouses: int, density: float, left: float) -> None:
+    """The count-only search ends a node three warehouses from a leaf when no three
+    available warehouses cover its uncovered SKUs (:func:`cover_kernel._three_cover`):
+    exactly that, by brute force over every set of at most three, on one or two words
+    of warehouses and of SKUs, with covers of one to three planted often enough."""
+    rng = np.random.default_rng(seed)
+    full = rng.random((warehouses, skus)) < density
+    unc_rows = rng.random(skus) < left
+    if rng.random() < 0.5:  # plant a cover of one to three warehouses
+        members = rng.choice(warehouses, size=min(warehouses, int(rng.integers(1, 4))),
+                             replace=False)
+        owner = rng.choice(members, size=skus)
+        full[owner, np.arange(skus)] = True
+    av_rows = rng.random(warehouses) < 0.9
+    cand, cov = kernel.pack(full.T.copy()), kernel.pack(full)
+    unc, av = kernel.pack(unc_rows[None, :])[0], kernel.pack(av_rows[None, :])[0]
+    reach = np.zeros(warehouses, dtype=np.int64)
+    scratch = np.zeros((5, max(av.size, unc.size)), dtype=np.uint64)
+    got = kernel._three_cover(cand, cov, unc, av, reach, scratch)
+    assert got == _covers_within_three(full, unc_rows, av_rows)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.integers(8, 22), st.integers(10, 18),
+       st.floats(0.1, 0.3), st.integers(0, 1))
+def test_count_search_below_a_bound_finds_a_cover_exactly_when_one_exists(
+        seed: int, skus: int, warehouses: int, density: float, margin: int) -> None:
+    """The count-only search from a bound without a set (how the partial groups' binary
+    relaxation asks "is there a cover of fewer than ``beat``?") returns a cover of fewer
+    than ``beat`` warehouses exactly when one exists, and the smallest when it does: with
+    ``beat`` the smallest cover's size (none) or one more (the smallest), on covers of
+    3-8 warehouses, whose nodes three warehouses from a leaf take the exact test."""
+    rng = np.random.default_rng(seed)
+    full = rng.random((warehouses, skus)) < density
+    full[rng.integers(warehouses, size=skus), np.arange(skus)] = True  # coverable
+    smallest = _smallest_cover_size(full)
+    assert smallest is not None
+    beat = smallest + margin
+    cand, cov = kernel.pack(full.T.copy()), kernel.pack(full)
+    best_key = np.array([beat], dtype=np.int64)
+    best_used = np.zeros(cand.shape[1], dtype=np.uint64)
+    state = np.array([1, 0, 0, 0], dtype=np.int64)
+    zero = np.zeros(warehouses, dtype=np.int64)
+    kernel.search(cand, cov, zero, zero, np.zeros((0, warehouses), dtype=np.int64),
+                  np.ones(skus, dtype=np.int64),
+                  np.argsort(full.sum(axis=0), kind="stable").astype(np.int64),
+                  np.zeros(0, dtype=np.int64), kernel.mask_words((1 << warehouses) - 1, warehouses),
+                  kernel.mask_words(0, warehouses), best_key, best_used, state,
+                  time.perf_counter() + 600)
+    assert state[2] == 0
+    if margin == 0:
+        assert state[0] == 1 and best_key[0] == beat  # nothing below the bound
+    else:
+        used = [w for w in range(warehouses) if kernel.words_mask(best_used) >> w & 1]
+        assert state[0] == 2 and len(used) == best_key[0] == smallest
+        assert full[used].any(axis=0).all()

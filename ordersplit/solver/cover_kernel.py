@@ -426,6 +426,119 @@ def _finish(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarr
 
 
 @nb.njit(cache=True)
+def _pair_covers(cand: np.ndarray, cov: np.ndarray, rest: np.ndarray, m: int, pool: np.ndarray,
+                 most: int, pool2: np.ndarray, rest2: np.ndarray, common: np.ndarray) -> bool:
+    """Whether at most two warehouses of ``pool`` cover the ``m`` SKUs in ``rest`` (exact;
+    ``most`` bounds how many of them any one warehouse covers). One of the two is a
+    candidate ``v`` of the SKU with the fewest candidates in the pool (earlier ones are
+    not partners of later ones: their pairs were all tried), which with ``most`` must
+    reach ``m``; the other must be a candidate of every SKU ``v`` leaves (masks and-ed)."""
+    e1 = -1
+    fewest = 1 << 30
+    for j in range(rest.size):
+        x = rest[j]
+        while x:
+            k = 64 * j + _low(x)
+            x &= x - _ONE
+            c = n_available(cand, k, pool)
+            if c < fewest:
+                fewest = c
+                e1 = k
+    if fewest == 0:
+        return False
+    pool2[:] = pool
+    for i in range(pool.size):
+        x = cand[e1, i] & pool[i]
+        while x:
+            v = 64 * i + _low(x)
+            x &= x - _ONE
+            pool2[i] &= ~(_ONE << np.uint64(v & 63))  # v and the earlier candidates of e1
+            if _reach_of(cov, v, rest) + most < m:
+                continue
+            empty = True
+            for j in range(rest.size):
+                rest2[j] = rest[j] & ~cov[v, j]
+                if rest2[j]:
+                    empty = False
+            if empty or _common(cand, rest2, pool2, common):
+                return True
+    return False
+
+
+@nb.njit(cache=True)
+def _three_cover(cand: np.ndarray, cov: np.ndarray, unc: np.ndarray, av: np.ndarray,
+                 reach: np.ndarray, scratch: np.ndarray) -> bool:
+    """Whether at most three available warehouses cover the SKUs in ``unc`` (exact).
+
+    The three largest reaches (uncovered SKUs a warehouse covers) must add up to their
+    number; then a cover holds a candidate ``w`` of the SKU with the fewest available
+    candidates (earlier ones are not partners of later ones), whose reach plus the two
+    largest others' must reach that number, and the SKUs ``w`` leaves need a pair
+    (:func:`_pair_covers`) of what is left. A count-only search asks it at nodes three
+    warehouses from a leaf (most of the binary relaxation's nodes), where it ends
+    nearly every node for less than the bounds cost. ``reach`` is overwritten;
+    ``scratch`` has five rows of at least the word counts of ``av`` and ``unc``."""
+    n = _count(unc)
+    if n == 0:
+        return True
+    t1 = t2 = t3 = 0
+    for i in range(av.size):
+        x = av[i]
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            r = _reach_of(cov, w, unc)
+            reach[w] = r
+            if r > t1:
+                t1, t2, t3 = r, t1, t2
+            elif r > t2:
+                t2, t3 = r, t2
+            elif r > t3:
+                t3 = r
+    if t1 + t2 + t3 < n:
+        return False
+    e0 = -1
+    fewest = 1 << 30
+    for j in range(unc.size):
+        x = unc[j]
+        while x:
+            k = 64 * j + _low(x)
+            x &= x - _ONE
+            c = n_available(cand, k, av)
+            if c < fewest:
+                fewest = c
+                e0 = k
+    if fewest == 0:
+        return False
+    nw = av.size
+    nk = unc.size
+    pool, pool2, common = scratch[0, :nw], scratch[1, :nw], scratch[4, :nw]
+    rest, rest2 = scratch[2, :nk], scratch[3, :nk]
+    pool[:] = av
+    for i in range(nw):
+        x = cand[e0, i] & av[i]
+        while x:
+            w = 64 * i + _low(x)
+            x &= x - _ONE
+            pool[i] &= ~(_ONE << np.uint64(w & 63))  # w and the earlier candidates of e0
+            top = t1 + t2  # the two largest reaches but w's
+            if reach[w] >= t1:
+                top = t2 + t3
+            elif reach[w] >= t2:
+                top = t1 + t3
+            m = n - reach[w]
+            if m == 0:
+                return True
+            if m > top:
+                continue
+            for j in range(nk):
+                rest[j] = unc[j] & ~cov[w, j]
+            if _pair_covers(cand, cov, rest, m, pool, t1, pool2, rest2, common):
+                return True
+    return False
+
+
+@nb.njit(cache=True)
 def _reaches(cov: np.ndarray, unc: np.ndarray, av: np.ndarray, reach: np.ndarray) -> None:
     """``reach[w]``: how many uncovered SKUs each available warehouse ``w`` covers."""
     for i in range(av.size):
@@ -646,6 +759,7 @@ def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarra
     key = np.zeros(best_key.size, dtype=np.int64)
     reach = np.zeros(cov.shape[0], dtype=np.int64)
     scratch = np.zeros((3, nw), dtype=np.uint64)
+    scratch3 = np.zeros((5, max(nw, nk)), dtype=np.uint64)  # :func:`_three_cover`'s
     tie = 0 if terms.size else 1  # a leaf must beat the count unless later terms decide
     for k in range(n_k):
         unc[0, k >> 6] |= _ONE << np.uint64(k & 63)
@@ -683,6 +797,9 @@ def search(cand: np.ndarray, cov: np.ndarray, hours: np.ndarray, cost: np.ndarra
             elif state[0] != 0 and best_key[0] - d - base - tie == 2 and (
                     _top_two_reach(cov, unc[d], av[d]) < _count(unc[d])):
                 pass  # two slots left (ties allowed) and no two warehouses cover the rest
+            elif state[0] != 0 and tie and best_key[0] - d - base - tie == 3 and not _three_cover(
+                    cand, cov, unc[d], av[d], reach, scratch3):
+                pass  # count only, three slots left, and no three warehouses cover the rest
             else:
                 pick = _branch_sku(cand, cov, hours, cost, worth, demand, k_order, terms, unc[d],
                                    av[d], chm[d], d + base, best_key, state[0] != 0, union,
