@@ -640,6 +640,7 @@ class SlotActor:
                     return
         finally:
             listener.close()
+        no_delay(conn.fileno())
         try:
             _serve(conn, self.key)
         finally:
@@ -715,6 +716,22 @@ DASK_CONNECT_S = 10.0
 calls (a driver may reach the workers only through the scheduler)."""
 
 
+def no_delay(fd: int) -> None:
+    """Turn Nagle's algorithm off on the TCP socket ``fd`` (a slot's socket, either end).
+    A connection sends a message over 16 KB as two writes, its 4-byte length and then
+    the body; with Nagle's algorithm the body waits until the length is acknowledged,
+    which the other side delays (up to 40 ms on Linux): a 20 KB message took 100 ms
+    for a round trip on the loopback against 0.07 ms without. A lower-bound chunk's
+    answer, an output chunk and a round's part are such messages."""
+    import socket
+
+    sock = socket.socket(fileno=fd)
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    finally:
+        sock.detach()  # the descriptor stays the connection's
+
+
 def connect_slot(address: tuple[str, int], authkey: bytes) -> Any:
     """A connection to a slot's socket (:meth:`SlotActor.listen`), the key proven both
     ways; :class:`OSError` when it cannot be reached within :data:`DASK_CONNECT_S`."""
@@ -723,6 +740,7 @@ def connect_slot(address: tuple[str, int], authkey: bytes) -> Any:
 
     sock = socket.create_connection(address, timeout=DASK_CONNECT_S)
     sock.settimeout(None)  # blocking from here on, as the connection expects
+    no_delay(sock.fileno())
     conn = Connection(sock.detach())
     try:
         answer_challenge(conn, authkey)

@@ -9,6 +9,7 @@ in which the slots answer, the plans must be the serial ones, plan by plan."""
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 from typing import Any
 
@@ -400,3 +401,34 @@ def test_a_slot_holds_the_splits_it_made_as_its_orders_plans() -> None:
         assert held["plan_orders"] == orders
         assert all(same(a, b) for a, b in zip(from_wire(held["plans"]), answers, strict=True))
         slots.handle(key, "close")
+
+
+def test_both_ends_of_a_slot_socket_send_without_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slot's socket carries messages over 16 KB (lower-bound answers, output chunks)
+    as two writes; with Nagle's algorithm the second waits for the acknowledgement of
+    the first, which the other side delays (tens of ms a message). Both the driver's
+    end (:func:`runners.connect_slot`) and the slot's end turn it off."""
+    import socket
+
+    seen: list[int] = []
+    real = runners.no_delay
+
+    def recording(fd: int) -> None:
+        real(fd)
+        sock = socket.socket(fileno=fd)
+        try:
+            seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        finally:
+            sock.detach()
+
+    monkeypatch.setattr(runners, "no_delay", recording)
+    actor = runners.SlotActor("test-no-delay")
+    host, port = actor.listen(b"k" * 32, "127.0.0.1")
+    conn = runners.connect_slot((host, port), b"k" * 32)
+    try:
+        conn.send_bytes(pickle.dumps(None))  # the slot's thread ends and closes its end
+        with pytest.raises(EOFError):
+            conn.recv_bytes()
+        assert len(seen) == 2 and all(seen)  # the driver's end and the slot's end
+    finally:
+        conn.close()
