@@ -59,6 +59,13 @@ plans pile up, every full collection walked them all again (the driver spent 21.
 its 64.6 CPU seconds in the collector at 100,000 orders); frozen, they are skipped."""
 POLL_S = 0.05
 """Longest the driver waits for an answer of a slot before it looks again."""
+CHUNKS_QUEUED = 2
+"""Lower-bound chunks out to a slot at a time in the sequential pass when splits may
+overtake them (``Transport.overtakes``): one it bounds, one queued, so that it never
+waits for the driver between two."""
+SPLITS_QUEUED = 2
+"""Split messages out to a slot at a time when they may overtake its chunks; the
+splits that become ready meanwhile wait in the driver and go out together."""
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done_increment, stage_total)``: a no-op by default."""
@@ -226,10 +233,17 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
     its lower-bound plan when that fits, else its clipped view is split - by the slot
     owning it when that slot is free (:class:`~ordersplit.batch.slots.Split`), else
     here when this process has nothing else to do - while orders that share no column
-    with it go on. A free slot takes splits first, else the next lower-bound chunk
-    (which it then owns); on a Dask cluster, where every message is a scheduler task,
-    a slot takes splits only in batches (``Transport.splits_per_message``; fewer ready
-    ones are made here, overlapping the bound on the workers). While no slot
+    with it go on. Where a slot reads every message that has arrived before it picks
+    the next and lets splits overtake its queued chunks (``Transport.overtakes``:
+    local processes, Dask slots on sockets), every slot is kept :data:`CHUNKS_QUEUED`
+    lower-bound chunks ahead and every split goes to its slot at once (up to
+    :data:`SPLITS_QUEUED` messages out), so that no slot waits for this process;
+    this process makes a split itself only when it has nothing else to do and the
+    slot owning it has that many out already. Else a free slot takes splits first,
+    else the next lower-bound chunk (which it then owns); on a Dask cluster, where
+    every message is a scheduler task, a slot takes splits only in batches
+    (``Transport.splits_per_message``; fewer ready ones are made here, overlapping
+    the bound on the workers). While no slot
     is up yet (worker processes take a second or more to start), this process bounds
     the next chunks itself and hands them to a slot. The plans are
     exactly those of serial sequential splitting
@@ -251,6 +265,8 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
     depth = np.zeros(n, dtype=np.int64)  # splits on the longest chain up to the order
     last = np.full(state.world.stock.shape[1], -1, dtype=np.int64)
     busy = [0] * runner.workers  # messages out per slot
+    chunks_out = [0] * runner.workers  # of them, lower-bound chunks
+    queue = runner.transport.overtakes
     bounds: dict[int, tuple[int, Pending[tuple[list[OrderPlan], float]]]] = {}
     arrived: dict[int, list[OrderPlan]] = {}
     splits: list[tuple[int, list[int], Pending[list[OrderPlan]]]] = []
@@ -289,6 +305,7 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
         for c in [c for c, (_, reply) in bounds.items() if reply.done()]:
             s, reply = bounds.pop(c)
             busy[s] -= 1
+            chunks_out[s] -= 1
             arrived[c], done = reply.result()
             lb_done = max(lb_done, done)
             moved = True
@@ -322,6 +339,21 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
             moved = True
         fewest, most = runner.transport.splits_per_message
         for s in range(runner.workers):
+            if queue:  # splits overtake the slot's queued chunks: keep it supplied
+                if todo[s] and busy[s] - chunks_out[s] < SPLITS_QUEUED:
+                    orders = sorted(todo[s])[:most]
+                    splits.append((s, orders, runner.split(s, orders,
+                                                           [todo[s].pop(o) for o in orders])))
+                    messages += 1
+                    busy[s] += 1
+                    moved = True
+                while chunks_out[s] < CHUNKS_QUEUED and next_lb < len(chunks):
+                    bounds[next_lb] = (s, runner.lower_bound(next_lb, s))
+                    next_lb += 1
+                    busy[s] += 1
+                    chunks_out[s] += 1
+                    moved = True
+                continue
             if busy[s]:
                 continue
             if todo[s] and len(todo[s]) >= fewest:
@@ -339,7 +371,7 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
         if moved or finished == n:
             continue
         waiting = [(o, s) for s in todo for o in todo[s]]
-        if waiting:  # every slot busy: the earliest split waiting is made here
+        if waiting:  # no slot can take it now: the earliest split waiting is made here
             o, s = min(waiting)
             view = todo[s].pop(o)
             here += 1

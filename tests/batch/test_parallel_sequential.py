@@ -9,6 +9,7 @@ in which the slots answer, the plans must be the serial ones, plan by plan."""
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 from typing import Any
 
@@ -306,9 +307,9 @@ def test_a_slot_socket_serves_only_who_proves_the_key() -> None:
             Connect((host, port), "AF_INET", authkey=b"x" * 32)
         conn = Connect((host, port), "AF_INET", authkey=b"k" * 32)
         conn.send_bytes(pickle.dumps(Setup(work.world, 0.2, {}, True)))
-        assert pickle.loads(conn.recv_bytes()) == ("ok", 0)
+        assert pickle.loads(conn.recv_bytes()) == ("ok", 0, 0)  # (answer of message 0)
         conn.send_bytes(pickle.dumps("holding"))
-        status, held = pickle.loads(conn.recv_bytes())
+        status, held, _ = pickle.loads(conn.recv_bytes())
         assert status == "ok" and held["orders"] == []
         conn.send_bytes(pickle.dumps(None))
         with pytest.raises(EOFError):  # the slot's thread ended and closed its end
@@ -344,3 +345,90 @@ def test_an_answer_that_never_comes_from_a_lost_worker_raises(
     theirs.close()
     inbox.thread.join(timeout=10)
     ours.close()
+
+
+def test_a_split_overtakes_queued_chunks_but_never_the_one_bringing_its_order() -> None:
+    """A slot picks its next message among those that have arrived: a split goes before
+    the lower-bound chunks queued ahead of it (the driver keeps one queued on every slot,
+    and later orders wait for the split), but not before a chunk that holds one of its
+    orders (that chunk brings the order's template), and nothing overtakes any other
+    kind of message; otherwise messages keep their order."""
+    from collections import deque
+
+    from ordersplit.batch.slots import Lower, Split
+
+    def lower(*orders: int) -> Lower:
+        return Lower(np.array(orders, dtype=np.int64))
+
+    def split(*orders: int) -> Split:
+        return Split(np.array(orders, dtype=np.int64), [np.zeros(1)] * len(orders))
+
+    def order(*msgs: Any) -> list[int]:
+        queued = deque(enumerate(msgs))
+        return [runners.next_message(queued)[0] for _ in msgs]
+
+    assert order(lower(0, 1), lower(2, 3), split(9), lower(4)) == [2, 0, 1, 3]
+    assert order(lower(0, 1), lower(2, 3), split(3), split(9)) == [0, 1, 2, 3]
+    assert order(lower(0, 1), "cpu", split(9)) == [0, 1, 2]
+    assert order(split(9), lower(0)) == [0, 1]
+    assert order("holding", None) == [0, 1]
+
+
+def test_a_slot_holds_the_splits_it_made_as_its_orders_plans() -> None:
+    """The sequential splits a slot makes are its orders' current plans (kept as
+    objects until a message that reads the plans packs them): what the slot holds
+    afterwards equals what it answered, packed or not."""
+    from ordersplit.batch import slots
+    from ordersplit.batch.slots import Lower, Setup, Split
+    from ordersplit.batch.wire import from_wire, to_wire
+
+    work = _instance("scn-scarce", 40, 3)
+    state = _state(work, 0.2, True, None)
+    n = len(state.templates)
+    lower = lower_bound_plans(state, range(n))
+    ledger = Ledger.full(work.world.stock)
+    orders = list(range(0, n, 2))
+    views = [ledger.view(state.templates[o]) for o in orders]
+    for packed in (True, False):
+        key = f"test-fresh-{packed}"
+        slots.handle(key, Setup(work.world, 0.2, dict(enumerate(state.templates)), packed))
+        slots.handle(key, Lower(np.arange(n), {}, to_wire(lower, packed)))
+        answers: list[OrderPlan] = []
+        for i in range(0, len(orders), 3):  # messages of one to three splits
+            answers += from_wire(slots.handle(key, Split(
+                np.array(orders[i:i + 3], dtype=np.int64), views[i:i + 3])))
+        held = slots.handle(key, "holding")
+        assert held["plan_orders"] == orders
+        assert all(same(a, b) for a, b in zip(from_wire(held["plans"]), answers, strict=True))
+        slots.handle(key, "close")
+
+
+def test_both_ends_of_a_slot_socket_send_without_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slot's socket carries messages over 16 KB (lower-bound answers, output chunks)
+    as two writes; with Nagle's algorithm the second waits for the acknowledgement of
+    the first, which the other side delays (tens of ms a message). Both the driver's
+    end (:func:`runners.connect_slot`) and the slot's end turn it off."""
+    import socket
+
+    seen: list[int] = []
+    real = runners.no_delay
+
+    def recording(fd: int) -> None:
+        real(fd)
+        sock = socket.socket(fileno=fd)
+        try:
+            seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        finally:
+            sock.detach()
+
+    monkeypatch.setattr(runners, "no_delay", recording)
+    actor = runners.SlotActor("test-no-delay")
+    host, port = actor.listen(b"k" * 32, "127.0.0.1")
+    conn = runners.connect_slot((host, port), b"k" * 32)
+    try:
+        conn.send_bytes(pickle.dumps(None))  # the slot's thread ends and closes its end
+        with pytest.raises(EOFError):
+            conn.recv_bytes()
+        assert len(seen) == 2 and all(seen)  # the driver's end and the slot's end
+    finally:
+        conn.close()
