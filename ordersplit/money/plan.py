@@ -18,9 +18,10 @@ from ordersplit.models.currency import (
     currency_exponent,
     format_minor,
     minor_digits,
+    text_units_memo,
     to_minor,
     to_minor_memo,
-    units_memo,
+    to_minor_text,
 )
 from ordersplit.models.request import Activity, Line, SplitRequest
 from ordersplit.money import parts_kernel, text_kernel, whole_kernel
@@ -380,25 +381,29 @@ def parts_texts(request: SplitRequest, part_child: list[int], part_line: list[in
 def _line_money(request: SplitRequest, exp: int
                 ) -> tuple[list[int], list[int], list[int], dict[tuple[int, int], int]]:
     """Each line's goods, own discount and rate slot in minor units, and the rates'
-    slots (as :func:`_request_order` reads them). The minor units come from
-    :func:`~ordersplit.models.currency.to_minor_memo`'s memo, read here directly (a
-    dict lookup per amount, no call) and filled through it on a miss."""
+    slots (as :func:`_request_order` reads them). Prices and discounts come from
+    :func:`~ordersplit.models.currency.to_minor_text`'s memo, read here directly (a
+    dict lookup by the value's text per amount, no call) and filled through it on a
+    miss; tax rates are told apart by their text too (equal rates written alike share
+    a slot; others with equal ratios still do, through ``rates``). A text costs a
+    quarter of a fresh ``Decimal``'s hash, which every lookup by value paid."""
     catalog = request.catalog
     rates: dict[tuple[int, int], int] = {}
-    slot_of: dict[Decimal, int] = {}
+    slot_of: dict[str, int] = {}
     goods: list[int] = []
     discount: list[int] = []
     line_rate: list[int] = []
-    known = units_memo(exp).get
+    known = text_units_memo(exp).get
     for line in request.order.lines:
         tax_rate = catalog[line.sku].tax_rate
-        slot = slot_of.get(tax_rate)
+        rate_text = str(tax_rate)
+        slot = slot_of.get(rate_text)
         if slot is None:
-            slot = slot_of[tax_rate] = rates.setdefault(_ratio(tax_rate), len(rates))
+            slot = slot_of[rate_text] = rates.setdefault(_ratio(tax_rate), len(rates))
         line_rate.append(slot)
         price, own = line.unit_price, line.discount
-        units = known(price)
-        goods.append((to_minor_memo(price, exp) if units is None else units) * line.quantity)
-        units = known(own)
-        discount.append(to_minor_memo(own, exp) if units is None else units)
+        units = known(str(price))
+        goods.append((to_minor_text(price, exp) if units is None else units) * line.quantity)
+        units = known(str(own))
+        discount.append(to_minor_text(own, exp) if units is None else units)
     return goods, discount, line_rate, rates
