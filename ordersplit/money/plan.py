@@ -24,7 +24,7 @@ from ordersplit.models.currency import (
     to_minor_text,
 )
 from ordersplit.models.request import Activity, Line, SplitRequest
-from ordersplit.money import parts_kernel, text_kernel, whole_kernel
+from ordersplit.money import text_kernel
 from ordersplit.money.batch import FIXED_HEAD, FIXED_TAIL, MoneyBatch, allocate_batch, kind_list
 from ordersplit.money.rounding import IntArray, as_int
 from ordersplit.money.small import OneOrder, activity_components, allocate_lists
@@ -105,7 +105,15 @@ def table_texts(keys: tuple[str, ...], exponent: int, table: IntArray, n_parts: 
     ``n_children`` children, then the parent; one column per key): the same strings,
     written by one compiled pass (:func:`~ordersplit.money.text_kernel.texts`) and cut
     into dicts in C, where :func:`format_rows` formats value by value in Python."""
-    values = iter(text_kernel.texts(table, exponent))  # each row takes the next len(keys)
+    return _text_dicts(keys, text_kernel.texts(table, exponent), n_parts, n_children)
+
+
+def _text_dicts(keys: tuple[str, ...], texts: list[str], n_parts: int,
+                n_children: int) -> AmountTexts:
+    """A money kernel's table as ``amounts`` dicts, from its values' texts row by row
+    (``n_parts`` parts, ``n_children`` children, the parent): one ``dict(zip())`` per
+    row, in C."""
+    values = iter(texts)  # each row takes the next len(keys)
     parts = [dict(zip(keys, values)) for _ in range(n_parts)]  # noqa: B905 - zip stops
     children = [dict(zip(keys, values)) for _ in range(n_children)]  # noqa: B905 - at keys'
     return children, parts, dict(zip(keys, values))  # noqa: B905 - end, not taking a value
@@ -299,19 +307,25 @@ def whole_line_texts(request: SplitRequest, line_child: list[int], line_units: l
     payments = order.payments
     invoiced = request.options.invoice_methods
     n_c, n_m = len(child_kind), len(payments)
+    if not len(line_child) == len(line_units) == n_l:
+        return None
     try:  # (an int past int64 cannot be the kernel's)
-        by_line = np.array([goods, discount, line_child, line_units, line_rate], dtype=np.int64)
-        head = np.array([*child_kind, *[to_minor(p.amount, exp) for p in payments],
+        flat = np.array([*goods, *discount, *line_child, *line_units, *line_rate, *child_kind,
+                         *[to_minor(p.amount, exp) for p in payments],
                          *[p.method in invoiced for p in payments],
                          *[r[0] for r in rates], *[r[1] for r in rates]], dtype=np.int64)
+        fee = to_minor(order.shipping_fee, exp)
     except OverflowError:
         return None
-    out = np.empty((n_l + n_c + 1, n_m + 5), dtype=np.int64)
-    if not whole_kernel.whole_lines(by_line, n_c, n_m, to_minor(order.shipping_fee, exp),
-                                    request.options.shipping_fee == "first_child", head, out):
+    if fee >= 1 << 62 or not 0 <= exp <= text_kernel.MAX_EXPONENT:  # (the kernel declines)
         return None
-    return table_texts(FIXED_HEAD + tuple([p.method for p in payments]) + FIXED_TAIL, exp,
-                       out, n_l, n_c)
+    buf = np.empty((n_l + n_c + 1) * (n_m + 5) * (22 + exp), dtype=np.uint8)
+    n = text_kernel.whole_texts(flat, n_l, n_c, n_m, fee,
+                                request.options.shipping_fee == "first_child", exp, buf)
+    if n < 0:
+        return None
+    return _text_dicts(FIXED_HEAD + tuple([p.method for p in payments]) + FIXED_TAIL,
+                       text_kernel.split_texts(buf, n), n_l, n_c)
 
 
 def _with_activities(activities: Sequence[Activity], lines: Sequence[Line], goods: list[int],
@@ -360,22 +374,25 @@ def parts_texts(request: SplitRequest, part_child: list[int], part_line: list[in
     payments = order.payments
     invoiced = request.options.invoice_methods
     n_p, n_c, n_m = len(part_line), len(child_kind), len(payments)
+    if not len(part_child) == len(part_weight) == n_p:
+        return None
     try:  # (an int past int64 cannot be the kernel's)
-        by_line = np.array([goods, discount, line_rate], dtype=np.int64)
-        by_part = np.array([part_line, part_child, part_weight], dtype=np.int64)
-        head = np.array([*child_kind, *[to_minor(p.amount, exp) for p in payments],
+        flat = np.array([*goods, *discount, *line_rate, *part_line, *part_child, *part_weight,
+                         *child_kind, *[to_minor(p.amount, exp) for p in payments],
                          *[p.method in invoiced for p in payments],
                          *[r[0] for r in rates], *[r[1] for r in rates]], dtype=np.int64)
+        fee = to_minor(order.shipping_fee, exp)
     except OverflowError:
         return None
-    if by_part.shape != (3, n_p):
+    if fee >= 1 << 62 or not 0 <= exp <= text_kernel.MAX_EXPONENT:  # (the kernel declines)
         return None
-    out = np.empty((n_p + n_c + 1, n_m + 5), dtype=np.int64)
-    if not parts_kernel.parts_money(by_line, by_part, n_c, n_m, to_minor(order.shipping_fee, exp),
-                                    request.options.shipping_fee == "first_child", head, out):
+    buf = np.empty((n_p + n_c + 1) * (n_m + 5) * (22 + exp), dtype=np.uint8)
+    n = text_kernel.parts_texts(flat, n_l, n_p, n_c, n_m, fee,
+                                request.options.shipping_fee == "first_child", exp, buf)
+    if n < 0:
         return None
-    return table_texts(FIXED_HEAD + tuple([p.method for p in payments]) + FIXED_TAIL, exp,
-                       out, n_p, n_c)
+    return _text_dicts(FIXED_HEAD + tuple([p.method for p in payments]) + FIXED_TAIL,
+                       text_kernel.split_texts(buf, n), n_p, n_c)
 
 
 def _line_money(request: SplitRequest, exp: int
