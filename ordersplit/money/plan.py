@@ -284,10 +284,12 @@ def whole_line_texts(request: SplitRequest, line_child: list[int], line_units: l
     """:func:`plan_amount_texts` of the usual plan, straight from the request to the
     strings: every line is one part (``line_child[x]``, ``line_units[x]`` > 0 units);
     discount activities are first shared over their lines (:func:`_with_activities`).
-    Each amount is worked out once per line by one call of
-    :func:`~ordersplit.money.whole_kernel.whole_lines`, with none of the general way's
-    layers (part lists, :class:`OneOrder`, its checks, the allocation's rows per part);
-    the second list holds each *line's* amounts (its one part's).
+    Each amount is worked out once per line by
+    :func:`~ordersplit.money.whole_kernel.whole_lines`, and written as text, in one call
+    (:func:`~ordersplit.money.text_kernel.whole_texts`, on one flat array), with none of
+    the general way's layers (part lists, :class:`OneOrder`, its checks, the
+    allocation's rows per part); the second list holds each *line's* amounts (its one
+    part's).
     ``child_kind`` holds the :data:`~ordersplit.money.batch.KIND_CODES`.
 
     ``None`` wherever the general way does anything else (more than
@@ -355,12 +357,13 @@ def parts_texts(request: SplitRequest, part_child: list[int], part_line: list[in
                 part_weight: list[int], child_kind: list[int]) -> AmountTexts | None:
     """:func:`plan_amount_texts` of a plan whose lines may be split over several parts
     (thin stock), straight from the request to the strings: one call of
-    :func:`~ordersplit.money.parts_kernel.parts_money` on the lines' goods, whole
-    discounts (discount activities shared first, as in :func:`whole_line_texts`) and
-    the parts, where the general way runs ``_allocate_charge`` in Python. ``None``
-    wherever that way does anything else (more than ``SMALL_ORDER_LINES`` lines, an
-    amount or a part the kernel declines): then the caller takes it, which gives the
-    result or names the error. ``child_kind`` holds the
+    :func:`~ordersplit.money.text_kernel.parts_texts` (which runs
+    :func:`~ordersplit.money.parts_kernel.parts_money` and writes its table as text)
+    on the lines' goods, whole discounts (discount activities shared first, as in
+    :func:`whole_line_texts`) and the parts, where the general way runs
+    ``_allocate_charge`` in Python. ``None`` wherever that way does anything else (more
+    than ``SMALL_ORDER_LINES`` lines, an amount or a part the kernel declines): then the
+    caller takes it, which gives the result or names the error. ``child_kind`` holds the
     :data:`~ordersplit.money.batch.KIND_CODES`."""
     order = request.order
     lines = order.lines

@@ -7,6 +7,8 @@ call writes every value's decimal text into a byte buffer, comma-separated, and
 Python cuts it into strings with one ``split`` and into dicts with one ``zip`` per
 row, all in C. The strings are :func:`~ordersplit.models.currency.format_minor`'s
 (``tests/money/test_text_kernel.py`` compares the two on generated values).
+:func:`whole_texts` and :func:`parts_texts` run a money kernel and this pass in one
+call, for the plan builder.
 """
 
 from __future__ import annotations
