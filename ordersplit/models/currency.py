@@ -95,6 +95,38 @@ def to_minor_memo(value: Decimal, exponent: int) -> int:
     return units
 
 
+_TEXT_MEMO: dict[int, dict[str, int]] = {}
+
+
+def text_units_memo(exponent: int) -> dict[str, int]:
+    """The memo of :func:`to_minor_text` for ``exponent``: minor units by a value's
+    text (``str(value)``), for callers that read it in a loop (a miss must go through
+    :func:`to_minor_text`, which checks the value and bounds the memo)."""
+    memo = _TEXT_MEMO.get(exponent)
+    if memo is None:
+        memo = _TEXT_MEMO.setdefault(exponent, {})
+    return memo
+
+
+def to_minor_text(value: Decimal, exponent: int) -> int:
+    """:func:`to_minor`, remembered per exponent by the value's text: what
+    :func:`to_minor_memo` does, keyed by ``str(value)`` instead of the ``Decimal``.
+    A ``Decimal`` computes its hash (modular arithmetic on its digits) the first time it
+    is hashed, and every decimal of a freshly parsed request is new, so each lookup by
+    value paid that; its text costs a fraction of it and hashes in C. A decimal's text
+    is exact (``Decimal(str(value))`` is ``value``, digits and exponent), so equal texts
+    have equal minor units. Raises as :func:`to_minor` (a failure is not remembered)."""
+    memo = text_units_memo(exponent)
+    text = str(value)
+    units = memo.get(text)
+    if units is None:
+        units = to_minor(value, exponent)
+        if len(memo) >= MEMO_LIMIT:
+            memo.clear()
+        memo[text] = units
+    return units
+
+
 @lru_cache(maxsize=4)
 def minor_digits(exponent: int) -> tuple[str, ...]:
     """Every minor part, zero-padded to ``exponent`` digits (a table lookup beats formatting)."""

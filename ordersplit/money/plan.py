@@ -18,12 +18,13 @@ from ordersplit.models.currency import (
     currency_exponent,
     format_minor,
     minor_digits,
+    text_units_memo,
     to_minor,
     to_minor_memo,
-    units_memo,
+    to_minor_text,
 )
 from ordersplit.models.request import Activity, Line, SplitRequest
-from ordersplit.money import parts_kernel, text_kernel, whole_kernel
+from ordersplit.money import text_kernel
 from ordersplit.money.batch import FIXED_HEAD, FIXED_TAIL, MoneyBatch, allocate_batch, kind_list
 from ordersplit.money.rounding import IntArray, as_int
 from ordersplit.money.small import OneOrder, activity_components, allocate_lists
@@ -104,7 +105,15 @@ def table_texts(keys: tuple[str, ...], exponent: int, table: IntArray, n_parts: 
     ``n_children`` children, then the parent; one column per key): the same strings,
     written by one compiled pass (:func:`~ordersplit.money.text_kernel.texts`) and cut
     into dicts in C, where :func:`format_rows` formats value by value in Python."""
-    values = iter(text_kernel.texts(table, exponent))  # each row takes the next len(keys)
+    return _text_dicts(keys, text_kernel.texts(table, exponent), n_parts, n_children)
+
+
+def _text_dicts(keys: tuple[str, ...], texts: list[str], n_parts: int,
+                n_children: int) -> AmountTexts:
+    """A money kernel's table as ``amounts`` dicts, from its values' texts row by row
+    (``n_parts`` parts, ``n_children`` children, the parent): one ``dict(zip())`` per
+    row, in C."""
+    values = iter(texts)  # each row takes the next len(keys)
     parts = [dict(zip(keys, values)) for _ in range(n_parts)]  # noqa: B905 - zip stops
     children = [dict(zip(keys, values)) for _ in range(n_children)]  # noqa: B905 - at keys'
     return children, parts, dict(zip(keys, values))  # noqa: B905 - end, not taking a value
@@ -275,10 +284,12 @@ def whole_line_texts(request: SplitRequest, line_child: list[int], line_units: l
     """:func:`plan_amount_texts` of the usual plan, straight from the request to the
     strings: every line is one part (``line_child[x]``, ``line_units[x]`` > 0 units);
     discount activities are first shared over their lines (:func:`_with_activities`).
-    Each amount is worked out once per line by one call of
-    :func:`~ordersplit.money.whole_kernel.whole_lines`, with none of the general way's
-    layers (part lists, :class:`OneOrder`, its checks, the allocation's rows per part);
-    the second list holds each *line's* amounts (its one part's).
+    Each amount is worked out once per line by
+    :func:`~ordersplit.money.whole_kernel.whole_lines`, and written as text, in one call
+    (:func:`~ordersplit.money.text_kernel.whole_texts`, on one flat array), with none of
+    the general way's layers (part lists, :class:`OneOrder`, its checks, the
+    allocation's rows per part); the second list holds each *line's* amounts (its one
+    part's).
     ``child_kind`` holds the :data:`~ordersplit.money.batch.KIND_CODES`.
 
     ``None`` wherever the general way does anything else (more than
@@ -298,19 +309,25 @@ def whole_line_texts(request: SplitRequest, line_child: list[int], line_units: l
     payments = order.payments
     invoiced = request.options.invoice_methods
     n_c, n_m = len(child_kind), len(payments)
+    if not len(line_child) == len(line_units) == n_l:
+        return None
     try:  # (an int past int64 cannot be the kernel's)
-        by_line = np.array([goods, discount, line_child, line_units, line_rate], dtype=np.int64)
-        head = np.array([*child_kind, *[to_minor(p.amount, exp) for p in payments],
+        flat = np.array([*goods, *discount, *line_child, *line_units, *line_rate, *child_kind,
+                         *[to_minor(p.amount, exp) for p in payments],
                          *[p.method in invoiced for p in payments],
                          *[r[0] for r in rates], *[r[1] for r in rates]], dtype=np.int64)
+        fee = to_minor(order.shipping_fee, exp)
     except OverflowError:
         return None
-    out = np.empty((n_l + n_c + 1, n_m + 5), dtype=np.int64)
-    if not whole_kernel.whole_lines(by_line, n_c, n_m, to_minor(order.shipping_fee, exp),
-                                    request.options.shipping_fee == "first_child", head, out):
+    if fee >= 1 << 62 or not 0 <= exp <= text_kernel.MAX_EXPONENT:  # (the kernel declines)
         return None
-    return table_texts(FIXED_HEAD + tuple([p.method for p in payments]) + FIXED_TAIL, exp,
-                       out, n_l, n_c)
+    buf = np.empty((n_l + n_c + 1) * (n_m + 5) * (22 + exp), dtype=np.uint8)
+    n = text_kernel.whole_texts(flat, n_l, n_c, n_m, fee,
+                                request.options.shipping_fee == "first_child", exp, buf)
+    if n < 0:
+        return None
+    return _text_dicts(FIXED_HEAD + tuple([p.method for p in payments]) + FIXED_TAIL,
+                       text_kernel.split_texts(buf, n), n_l, n_c)
 
 
 def _with_activities(activities: Sequence[Activity], lines: Sequence[Line], goods: list[int],
@@ -340,12 +357,13 @@ def parts_texts(request: SplitRequest, part_child: list[int], part_line: list[in
                 part_weight: list[int], child_kind: list[int]) -> AmountTexts | None:
     """:func:`plan_amount_texts` of a plan whose lines may be split over several parts
     (thin stock), straight from the request to the strings: one call of
-    :func:`~ordersplit.money.parts_kernel.parts_money` on the lines' goods, whole
-    discounts (discount activities shared first, as in :func:`whole_line_texts`) and
-    the parts, where the general way runs ``_allocate_charge`` in Python. ``None``
-    wherever that way does anything else (more than ``SMALL_ORDER_LINES`` lines, an
-    amount or a part the kernel declines): then the caller takes it, which gives the
-    result or names the error. ``child_kind`` holds the
+    :func:`~ordersplit.money.text_kernel.parts_texts` (which runs
+    :func:`~ordersplit.money.parts_kernel.parts_money` and writes its table as text)
+    on the lines' goods, whole discounts (discount activities shared first, as in
+    :func:`whole_line_texts`) and the parts, where the general way runs
+    ``_allocate_charge`` in Python. ``None`` wherever that way does anything else (more
+    than ``SMALL_ORDER_LINES`` lines, an amount or a part the kernel declines): then the
+    caller takes it, which gives the result or names the error. ``child_kind`` holds the
     :data:`~ordersplit.money.batch.KIND_CODES`."""
     order = request.order
     lines = order.lines
@@ -359,46 +377,53 @@ def parts_texts(request: SplitRequest, part_child: list[int], part_line: list[in
     payments = order.payments
     invoiced = request.options.invoice_methods
     n_p, n_c, n_m = len(part_line), len(child_kind), len(payments)
+    if not len(part_child) == len(part_weight) == n_p:
+        return None
     try:  # (an int past int64 cannot be the kernel's)
-        by_line = np.array([goods, discount, line_rate], dtype=np.int64)
-        by_part = np.array([part_line, part_child, part_weight], dtype=np.int64)
-        head = np.array([*child_kind, *[to_minor(p.amount, exp) for p in payments],
+        flat = np.array([*goods, *discount, *line_rate, *part_line, *part_child, *part_weight,
+                         *child_kind, *[to_minor(p.amount, exp) for p in payments],
                          *[p.method in invoiced for p in payments],
                          *[r[0] for r in rates], *[r[1] for r in rates]], dtype=np.int64)
+        fee = to_minor(order.shipping_fee, exp)
     except OverflowError:
         return None
-    if by_part.shape != (3, n_p):
+    if fee >= 1 << 62 or not 0 <= exp <= text_kernel.MAX_EXPONENT:  # (the kernel declines)
         return None
-    out = np.empty((n_p + n_c + 1, n_m + 5), dtype=np.int64)
-    if not parts_kernel.parts_money(by_line, by_part, n_c, n_m, to_minor(order.shipping_fee, exp),
-                                    request.options.shipping_fee == "first_child", head, out):
+    buf = np.empty((n_p + n_c + 1) * (n_m + 5) * (22 + exp), dtype=np.uint8)
+    n = text_kernel.parts_texts(flat, n_l, n_p, n_c, n_m, fee,
+                                request.options.shipping_fee == "first_child", exp, buf)
+    if n < 0:
         return None
-    return table_texts(FIXED_HEAD + tuple([p.method for p in payments]) + FIXED_TAIL, exp,
-                       out, n_p, n_c)
+    return _text_dicts(FIXED_HEAD + tuple([p.method for p in payments]) + FIXED_TAIL,
+                       text_kernel.split_texts(buf, n), n_p, n_c)
 
 
 def _line_money(request: SplitRequest, exp: int
                 ) -> tuple[list[int], list[int], list[int], dict[tuple[int, int], int]]:
     """Each line's goods, own discount and rate slot in minor units, and the rates'
-    slots (as :func:`_request_order` reads them). The minor units come from
-    :func:`~ordersplit.models.currency.to_minor_memo`'s memo, read here directly (a
-    dict lookup per amount, no call) and filled through it on a miss."""
+    slots (as :func:`_request_order` reads them). Prices and discounts come from
+    :func:`~ordersplit.models.currency.to_minor_text`'s memo, read here directly (a
+    dict lookup by the value's text per amount, no call) and filled through it on a
+    miss; tax rates are told apart by their text too (equal rates written alike share
+    a slot; others with equal ratios still do, through ``rates``). A text costs a
+    quarter of a fresh ``Decimal``'s hash, which every lookup by value paid."""
     catalog = request.catalog
     rates: dict[tuple[int, int], int] = {}
-    slot_of: dict[Decimal, int] = {}
+    slot_of: dict[str, int] = {}
     goods: list[int] = []
     discount: list[int] = []
     line_rate: list[int] = []
-    known = units_memo(exp).get
+    known = text_units_memo(exp).get
     for line in request.order.lines:
         tax_rate = catalog[line.sku].tax_rate
-        slot = slot_of.get(tax_rate)
+        rate_text = str(tax_rate)
+        slot = slot_of.get(rate_text)
         if slot is None:
-            slot = slot_of[tax_rate] = rates.setdefault(_ratio(tax_rate), len(rates))
+            slot = slot_of[rate_text] = rates.setdefault(_ratio(tax_rate), len(rates))
         line_rate.append(slot)
         price, own = line.unit_price, line.discount
-        units = known(price)
-        goods.append((to_minor_memo(price, exp) if units is None else units) * line.quantity)
-        units = known(own)
-        discount.append(to_minor_memo(own, exp) if units is None else units)
+        units = known(str(price))
+        goods.append((to_minor_text(price, exp) if units is None else units) * line.quantity)
+        units = known(str(own))
+        discount.append(to_minor_text(own, exp) if units is None else units)
     return goods, discount, line_rate, rates

@@ -8,13 +8,28 @@ from decimal import Decimal
 import numpy as np
 
 from ordersplit.models.currency import currency_exponent
-from ordersplit.models.plan import Child, ChildLine, Objective, ParentInfo, Plan
+from ordersplit.models.plan import Child, ChildLine, Objective, ParentInfo, Plan, builder
 from ordersplit.models.request import SplitRequest
 from ordersplit.money.batch import KIND_CODES
 from ordersplit.money.plan import parts_texts, plan_amount_texts, whole_line_texts
 from ordersplit.plan.children import DraftChild, draft_children, gift_links, reasons
 from ordersplit.solver.compile import Compiled
 from ordersplit.solver.result import SolveResult
+
+_child = builder(Child)
+_child_line = builder(ChildLine)
+_QUANTA = tuple(Decimal(1).scaleb(-e) for e in range(5))
+"""The minor unit of each ISO 4217 exponent (0 to 4)."""
+
+
+def cost_text(cost: Decimal, exponent: int) -> str:
+    """The plan's cost: with the currency's decimals, or as many as the cost needs
+    (child costs may be finer than the currency). Whether it needs more is one
+    ``quantize`` and a comparison; only then is the cost normalized to count them."""
+    places = exponent
+    if cost and cost != cost.quantize(_QUANTA[exponent]):
+        places = max(exponent, -int(cost.normalize().as_tuple().exponent or 0), 0)
+    return f"{cost:.{places}f}"
 
 
 def _hours(minutes: int) -> float:
@@ -77,20 +92,23 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
                 unit_minutes += minutes_of[w] * units
             if minutes is not None and (latest is None or minutes > latest):
                 latest = minutes
-        lines = []
-        amounts = line_amounts if part_amounts is None else part_amounts[c]
-        for j, p in enumerate(draft.parts):
-            line = line_of[p.line]
-            component = p.component
-            lines.append(ChildLine.built({
-                "line_id": line.id,
-                "sku": component or line.sku,
+        if part_amounts is None:  # each part is a whole line: the line's amounts
+            lines = [_child_line({
+                "line_id": (line := line_of[p.line]).id, "sku": p.component or line.sku,
                 "quantity": int(p.quantity),
-                "component_of": line.sku if component else None,
-                "amounts": amounts[j if part_amounts is not None else p.line],
-            }))
+                "component_of": line.sku if p.component else None,
+                "amounts": line_amounts[p.line],
+            }) for p in draft.parts]
+        else:
+            lines = [_child_line({
+                "line_id": (line := line_of[p.line]).id, "sku": p.component or line.sku,
+                "quantity": int(p.quantity),
+                "component_of": line.sku if p.component else None,
+                "amounts": amounts,
+            }) for p, amounts in zip(draft.parts, part_amounts[c])]  # noqa: B905 - as long
         key = draft.key
-        children.append(Child.built({
+        link = links[c]
+        children.append(_child({
             "id": ids[c], "parent_id": order_id, "root_id": order_id, "level": 2,
             "kind": kind, "status": "pending_shipment",
             "warehouse": warehouse_ids[wh] if wh is not None else None,
@@ -99,18 +117,16 @@ def build_plan(request: SplitRequest, compiled: Compiled, result: SolveResult,
             "handling": key.handling, "cross_border": key.cross_border,
             "delivery_hours": round(minutes / 60, 4) if minutes is not None else None,
             "reasons": why[c],
-            "linked_children": [ids[k] for k in sorted(links[c])] if links[c] else [],
+            "linked_children": [ids[k] for k in sorted(link)] if link else [],
             "lines": lines, "amounts": child_amounts[c],
         }))
     fixed_children = sum(1 for d in drafts if d.kind != "shipment" or d.bulky)
     exponent = currency_exponent(order.currency)
-    cost_places = exponent if not cost else max(
-        exponent, -int(cost.normalize().as_tuple().exponent or 0), 0)
     objective = Objective.built({
         "children": len(children),
         "delivery_hours": _hours(latest) if latest is not None else None,
         "unit_hours": _hours(unit_minutes),
-        "cost": f"{cost:.{cost_places}f}",
+        "cost": cost_text(cost, exponent),
         "children_lower_bound": min(len(children),
                                     int(result.children_lower_bound) + fixed_children),
         "line_fragments": 0 if whole is not None else _line_fragments(drafts),

@@ -82,22 +82,31 @@ def draft_children(layout: Layout, x: IntArray, per_warehouse: bool) -> list[Dra
     by_object: dict[int, int] = {}
     by_key: dict[GroupKey, int] = {}
     items = layout.items
+    width = x.shape[1]
     for i, w, units in _nonzero_cells(x):
         line, component, key = items[i]
         kid = by_object.get(id(key))
         if kid is None:
             kid = by_object[id(key)] = by_key.setdefault(key, len(by_key))
-        slot: object = (kid, w) if per_warehouse else kid  # (fixed parts' slots: str first)
+        # an int slot per (key, warehouse) or key (fixed parts' slots are tuples)
+        slot = kid * width + w if per_warehouse else kid
         child = drafts.get(slot)
         if child is None:
             drafts[slot] = DraftChild("shipment", key, w, False, [Part(line, component, units)],
                                       {w: units})
             continue
+        sources = child.sources
         if child.warehouse != w:
             child.warehouse = None  # warehouse rule off: one child, several warehouses
-        child.add(line, component, units)
-        sources = child.sources
-        sources[w] = sources.get(w, 0) + units
+            sources[w] = sources.get(w, 0) + units
+        else:
+            sources[w] += units
+        for have in child.parts:  # (DraftChild.add, inline)
+            if have.line == line and have.component == component:
+                have.quantity += units
+                break
+        else:
+            child.parts.append(Part(line, component, units))
     for part in layout.fixed:
         if part.kind == "bulky":
             slot = ("bulky", part.line, part.warehouse)

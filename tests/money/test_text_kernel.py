@@ -14,8 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ordersplit.models.currency import format_minor
+from ordersplit.money.parts_kernel import parts_money
 from ordersplit.money.plan import format_rows, table_texts
-from ordersplit.money.text_kernel import texts
+from ordersplit.money.text_kernel import parts_texts, split_texts, texts, whole_texts
+from ordersplit.money.whole_kernel import whole_lines
 
 EXPONENTS = st.integers(0, 4)
 AMOUNTS = st.one_of(st.integers(-(2**62), 2**62), st.integers(-1000, 1000),
@@ -46,3 +48,73 @@ def test_table_texts_are_format_rows(n_keys: int, n_parts: int, n_children: int,
     got = table_texts(keys, exponent, table, n_parts, n_children)
     assert got == want
     assert [list(d) for d in got[1]] == [list(keys)] * n_parts
+
+
+def _money_inputs(data: st.DataObject, n_l: int, n_c: int, n_m: int,
+                  n_r: int) -> tuple[list[int], list[int], list[int], list[int]]:
+    """Goods and discounts of ``n_l`` lines, their rate slots, and the order's head
+    (children's kinds, payments adding up or not, invoiced flags, rates): mostly
+    inputs the kernels take, sometimes ones they decline (payments off by a unit,
+    amounts past their limit)."""
+    small = st.integers(0, 10**6)
+    goods = data.draw(st.lists(st.one_of(small, st.just(1 << 31)), min_size=n_l, max_size=n_l))
+    disc = [data.draw(st.integers(0, g)) for g in goods]
+    rate = data.draw(st.lists(st.integers(0, n_r - 1), min_size=n_l, max_size=n_l))
+    kinds = data.draw(st.lists(st.integers(0, 2), min_size=n_c, max_size=n_c))
+    fee = data.draw(st.integers(0, 2000))
+    payable = sum(goods) - sum(disc) + fee + data.draw(st.sampled_from([0, 0, 0, 1]))
+    pay = [payable // n_m] * n_m
+    pay[-1] += payable - sum(pay)
+    invoiced = data.draw(st.lists(st.integers(0, 1), min_size=n_m, max_size=n_m))
+    nums = data.draw(st.lists(st.integers(0, 30), min_size=n_r, max_size=n_r))
+    head = [*kinds, *pay, *invoiced, *nums, *[100] * n_r]
+    return [*goods, *disc], rate, head, [fee]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 10), st.integers(1, 4), st.integers(1, 3), st.integers(1, 3),
+       st.integers(0, 4), st.booleans(), st.data())
+def test_whole_texts_are_the_kernel_then_texts(n_l: int, n_c: int, n_m: int, n_r: int,
+                                               exponent: int, first_child: bool,
+                                               data: st.DataObject) -> None:
+    """The merged call writes the strings of ``whole_lines``' table, and declines (-1)
+    exactly where ``whole_lines`` does."""
+    money, rate, head, (fee,) = _money_inputs(data, n_l, n_c, n_m, n_r)
+    child = data.draw(st.lists(st.integers(0, n_c - 1), min_size=n_l, max_size=n_l))
+    units = data.draw(st.lists(st.integers(1, 5), min_size=n_l, max_size=n_l))
+    lines = np.array([money[:n_l], money[n_l:], child, units, rate], dtype=np.int64)
+    out = np.empty((n_l + n_c + 1, n_m + 5), dtype=np.int64)
+    took = whole_lines(lines, n_c, n_m, fee, first_child, np.array(head, dtype=np.int64), out)
+    buf = np.empty(out.size * (22 + exponent), dtype=np.uint8)
+    n = whole_texts(np.array([*lines.ravel().tolist(), *head], dtype=np.int64), n_l, n_c, n_m,
+                    fee, first_child, exponent, buf)
+    assert (n >= 0) == took
+    if took:
+        assert split_texts(buf, n) == texts(out, exponent)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 4), st.integers(1, 3), st.integers(1, 3),
+       st.integers(0, 4), st.booleans(), st.data())
+def test_parts_texts_are_the_kernel_then_texts(n_l: int, n_c: int, n_m: int, n_r: int,
+                                               exponent: int, first_child: bool,
+                                               data: st.DataObject) -> None:
+    """The same for ``parts_money``: parts over any children, a line in one part or
+    several, weights sometimes nil (declined)."""
+    money, rate, head, (fee,) = _money_inputs(data, n_l, n_c, n_m, n_r)
+    part_line = [*range(n_l), *data.draw(st.lists(st.integers(0, n_l - 1), max_size=4))]
+    n_p = len(part_line)
+    part_child = data.draw(st.lists(st.integers(0, n_c - 1), min_size=n_p, max_size=n_p))
+    weight = data.draw(st.lists(st.integers(0, 5), min_size=n_p, max_size=n_p))
+    lines = np.array([money[:n_l], money[n_l:], rate], dtype=np.int64)
+    parts = np.array([part_line, part_child, weight], dtype=np.int64)
+    out = np.empty((n_p + n_c + 1, n_m + 5), dtype=np.int64)
+    took = parts_money(lines, parts, n_c, n_m, fee, first_child,
+                       np.array(head, dtype=np.int64), out)
+    buf = np.empty(out.size * (22 + exponent), dtype=np.uint8)
+    flat = [*lines.ravel().tolist(), *parts.ravel().tolist(), *head]
+    n = parts_texts(np.array(flat, dtype=np.int64), n_l, n_p, n_c, n_m, fee, first_child,
+                    exponent, buf)
+    assert (n >= 0) == took
+    if took:
+        assert split_texts(buf, n) == texts(out, exponent)

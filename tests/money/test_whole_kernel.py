@@ -16,7 +16,7 @@ from test_money_small import whole_line_orders
 from ordersplit.api import split
 from ordersplit.bench.engine import Cell, cell_requests
 from ordersplit.bench.families import FAMILIES, RULES
-from ordersplit.money import small, whole_kernel
+from ordersplit.money import small, text_kernel
 from ordersplit.money.small import OneOrder, whole_lines_python
 from ordersplit.money.whole_kernel import LIMIT
 
@@ -110,17 +110,19 @@ def test_past_the_limit_goes_the_python_way() -> None:
 def test_the_families_plans_take_the_kernel(family: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The benchmark families' 10 x 30 plans (lines whole) have their money from the
     kernel: the fast path is the one the benchmarks time. (The plan builder calls it
-    straight from the request, :func:`ordersplit.money.plan.whole_line_texts`; every
-    call that the kernel declines would be counted as not taken.)"""
+    straight from the request, :func:`ordersplit.money.plan.whole_line_texts`, through
+    :func:`~ordersplit.money.text_kernel.whole_texts`, which runs the kernel and writes
+    its table's strings; every call that the kernel declines (-1) would be counted as
+    not taken.)"""
     taken: list[bool] = []
-    kernel = whole_kernel.whole_lines
+    kernel = text_kernel.whole_texts
 
-    def counted(*args: Any) -> bool:
-        out = bool(kernel(*args))
-        taken.append(out)
+    def counted(*args: Any) -> int:
+        out = int(kernel(*args))
+        taken.append(out >= 0)
         return out
 
-    monkeypatch.setattr(whole_kernel, "whole_lines", counted)
+    monkeypatch.setattr(text_kernel, "whole_texts", counted)
     for rules in RULES:
         for req in cell_requests(Cell(family, rules, "10x30"), 4, 7):
             split(json.dumps(req))
