@@ -106,7 +106,8 @@ def total_use(plans: Sequence[OrderPlan | None], shape: tuple[int, int]) -> IntA
 
 def check_no_oversell(stock: IntArray, plans: Sequence[OrderPlan | None]) -> IntArray:
     """The residual stock after ``plans``; raises :class:`OversellError` if any cell is short."""
-    residual = stock - total_use(plans, stock.shape)
+    residual = total_use(plans, stock.shape)  # then the residual, in place (one grid,
+    np.subtract(stock, residual, out=residual)  # 160 MB at 200 x 100,000, not two)
     if (residual < 0).any():
         w, k = np.argwhere(residual < 0)[0]
         raise OversellError(f"location {int(w)} oversells SKU column {int(k)} by "
