@@ -117,6 +117,9 @@ class PlanColumns(PlanStore):
         self._small = 0
         """Trailing packs of fewer than :data:`SMALL_PACK` plans when they were put."""
         self._count = 0
+        self._shared = 0
+        """Leading packs shared with the store this one was copied from (:meth:`copy`):
+        merges leave them alone (a gather would copy rows the other store keeps)."""
 
     def copy(self) -> PlanColumns:
         """A store holding the same plans, sharing the packs (a pack is never changed in
@@ -125,7 +128,8 @@ class PlanColumns(PlanStore):
         out._pack, out._row = self._pack.copy(), self._row.copy()
         out._packs, out._orders, out._live = list(self._packs), list(self._orders), \
             list(self._live)
-        out._small, out._count = self._small, self._count
+        out._small, out._count = 0, self._count
+        out._shared = len(self._packs)
         return out
 
     def pack_at(self, p: int) -> PlanPack:
@@ -247,12 +251,12 @@ class PlanColumns(PlanStore):
         """Join the trailing small packs into one when there are :data:`SMALL_PACKS` of
         them, then the last two packs while the one before holds no more live plans than
         the last (a binary counter: O(log n) packs, each row gathered O(log n) times)."""
-        self._small = min(len(self._packs), self._small + 1) if self._live[-1] < SMALL_PACK \
-            else 0
+        self._small = min(len(self._packs) - self._shared, self._small + 1) \
+            if self._live[-1] < SMALL_PACK else 0
         if self._small >= SMALL_PACKS:
             self._gather(range(len(self._packs) - self._small, len(self._packs)))
             self._small = int(bool(self._live) and self._live[-1] < SMALL_PACK)
-        while (len(self._packs) > 1 and self._live[-1] >= SMALL_PACK
+        while (len(self._packs) - self._shared > 1 and self._live[-1] >= SMALL_PACK
                and self._live[-2] <= self._live[-1]):
             self._gather(range(len(self._packs) - 2, len(self._packs)))
 
@@ -270,6 +274,7 @@ class PlanColumns(PlanStore):
         at = np.concatenate(orders) if orders else np.zeros(0, dtype=np.int64)
         del self._packs[which.start:], self._orders[which.start:], self._live[which.start:]
         self._small = 0
+        self._shared = min(self._shared, which.start)
         if at.size == 0:
             return
         self._pack[at] = len(self._packs)

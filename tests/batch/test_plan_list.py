@@ -214,3 +214,25 @@ def test_columns_give_the_per_plan_figures(small_scarce: dict[str, Any]) -> None
             "backorder_units_before": b.backorder_units, "backorder_units_after": a.backorder_units,
             "changed_warehouse": wb != wa, "changed_children": b.children != a.children})
     assert rows == want and any(r["changed_warehouse"] for r in rows)
+
+
+def test_a_copy_never_gathers_the_packs_it_shares(pool: list[OrderPlan]) -> None:
+    """A copy (the search's list made from the sequential one) merges only the packs put
+    into it: a large put, which would gather the packs before it, leaves the shared ones
+    as they are (gathering them would copy rows the original list keeps)."""
+    def plans(k: int) -> PlanPack:
+        return pack_plans([pool[o % len(pool)] for o in range(k)])
+
+    base = PlanList(1000)
+    for lo in range(0, 900, 300):
+        base.put(range(lo, lo + 300), plans(300))
+    shared = list(base.packs._packs)
+    assert len(shared) == 2  # merged as a binary counter: 600 + 300
+    copy = base.copy()
+    copy.put(range(100, 700), plans(600))
+    assert len(copy.packs._packs) == 3
+    assert all(a is b for a, b in zip(copy.packs._packs, shared, strict=False))
+    assert all(a is b for a, b in zip(base.packs._packs, shared, strict=True))
+    for o in (0, 99, 100, 699, 700, 899):
+        want = pool[(o - 100) % len(pool)] if 100 <= o < 700 else base[o]
+        assert_same_fields(copy[o], want)
