@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from ordersplit.batch import plan_columns as pc
 from ordersplit.batch import reoptimize
 from ordersplit.batch.api import _state, load_batch
+from ordersplit.batch.bound import plain_columns, waiting_units, withholding_orders
 from ordersplit.batch.engine import Solution, summary_numbers
+from ordersplit.batch.ledger import total_use
 from ordersplit.batch.model import OrderPlan, failed_plan
 from ordersplit.batch.output import change_rows, warehouse_lists, warehouses_of
 from ordersplit.batch.partition import component_labels, main_location
@@ -200,6 +202,23 @@ def test_columns_give_the_per_plan_figures(small_scarce: dict[str, Any]) -> None
     residual = world.stock - 1
     assert component_labels(sol.final, sol.lower, residual) == \
         component_labels(plain.final, plain.lower, residual)
+    ok = [not p.failed for p in plain.final]
+    store = world.is_store() != 0
+    for plans in (sol.sequential, sol.final):  # the bound's readers, as before the columns
+        objs = list(plans)
+        assert waiting_units(world, state.templates, plans, ok) == sum(
+            int(t.demand.sum()) - int(p.use_units[~store[p.use_loc]].sum())
+            for t, p, k in zip(state.templates, objs, ok, strict=True) if k)
+        left = world.stock - total_use([p for p, k in zip(objs, ok, strict=True) if k],
+                                       world.stock.shape)
+        want_count = 0
+        for t, p, k in zip(state.templates, objs, ok, strict=True):
+            plain_cols = set(t.cols[plain_columns(t)].tolist())
+            waiting = [c for c in p.short_cols.tolist() if c in plain_cols]
+            if k and waiting:
+                ships = (world.is_store() == 0) & (world.minutes(t.destination) >= 0)
+                want_count += bool(left[np.ix_(ships, np.array(waiting))].any())
+        assert withholding_orders(world, state.templates, plans, ok) == want_count
     rows = change_rows(state, sol.sequential, sol.final)
     want = []  # plan by plan, as before the columns
     for tpl, b, a in zip(state.templates, plain.sequential, plain.final, strict=True):
