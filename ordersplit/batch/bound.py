@@ -100,6 +100,7 @@ from ordersplit.batch.flow_bound import (
     flow_fits,
 )
 from ordersplit.batch.model import OrderPlan, OrderTemplate, World
+from ordersplit.batch.plan_columns import Columnar, plan_cells
 from ordersplit.batch.sparse_lp import SparseLP
 from ordersplit.rules.keys import group_key
 from ordersplit.solver.problem import BoolArray, IntArray
@@ -149,11 +150,10 @@ def waiting_units(world: World, templates: Sequence[OrderTemplate],
     of what it ships. Counting it as shipped made the cap too small by those units, and
     the LP infeasible (it then fell back to the group bound) on scenarios with stores."""
     store = world.is_store() != 0
-    total = 0
-    for tpl, plan, keep in zip(templates, plans, ok, strict=True):
-        if keep:
-            total += int(tpl.demand.sum()) - int(plan.use_units[~store[plan.use_loc]].sum())
-    return total
+    keep = np.asarray(ok, dtype=bool)
+    demand = sum(int(tpl.demand.sum()) for tpl, k in zip(templates, ok, strict=True) if k)
+    owner, loc, units = plan_cells(plans, "use_loc", "use_units")  # (packed: no objects)
+    return demand - int(units[keep[owner] & ~store[loc]].sum())
 
 
 def proven_children(tpl: OrderTemplate, plan: OrderPlan) -> int:
@@ -330,6 +330,8 @@ def joint_bound(world: World, templates: Sequence[OrderTemplate], lower: Sequenc
     # stores ship offline-store lines only, and those take no stock
     short = np.maximum(0, demand - world.stock[world.is_store() == 0].sum(axis=0))
     covered = _covered(world, templates, orders, demand) if no_withholding else None
+    if isinstance(lower, Columnar):  # the driver's packed list: read each plan once
+        lower = list(lower)
     p = {o: proven_children(templates[o], lower[o]) for o in orders}
     per_order = sum(p.values())
     group = sum(templates[o].group_bound for o in orders)
@@ -580,19 +582,23 @@ def withholding_orders(world: World, templates: Sequence[OrderTemplate],
     """Orders of ``plans`` that wait for a plain column's SKU while a location shipping to
     them has some of it left (after every plan): 0 means no withholding."""
     used = np.zeros_like(world.stock)
-    live = [p for p, keep in zip(plans, ok, strict=True) if keep and p.use_units.size]
-    if live:
-        np.add.at(used, (np.concatenate([p.use_loc for p in live]),
-                         np.concatenate([p.use_col for p in live])),
-                  np.concatenate([p.use_units for p in live]))
+    keep = np.asarray(ok, dtype=bool)
+    owner, loc, col, units = plan_cells(plans, "use_loc", "use_col", "use_units")
+    live = keep[owner] if owner.size else np.zeros(0, dtype=bool)
+    if live.any():
+        np.add.at(used, (loc[live], col[live]), units[live])
     left = world.stock - used
     ships_base = world.is_store() == 0
     count = 0
-    for tpl, plan, keep in zip(templates, plans, ok, strict=True):
-        if not keep or plan.short_cols.size == 0:
+    s_owner, s_cols = plan_cells(plans, "short_cols")  # each plan's, in plan order
+    starts = np.flatnonzero(np.r_[True, s_owner[1:] != s_owner[:-1]])
+    pieces = np.split(s_cols, starts[1:]) if s_owner.size else []
+    for o, short in zip(s_owner[starts].tolist() if s_owner.size else [], pieces, strict=True):
+        if not keep[o]:
             continue
+        tpl = templates[o]
         plain = set(tpl.cols[plain_columns(tpl)].tolist())
-        waiting = [k for k in plan.short_cols.tolist() if k in plain]
+        waiting = [k for k in short.tolist() if k in plain]
         if not waiting:
             continue
         ships = ships_base & (world.minutes(tpl.destination) >= 0)

@@ -36,6 +36,8 @@ from ordersplit.batch.heap import release
 from ordersplit.batch.ledger import Ledger, apply_changes, check_no_oversell
 from ordersplit.batch.model import OrderPlan, safe_solve
 from ordersplit.batch.partition import CUTS, make_tasks
+from ordersplit.batch.plan_columns import plan_failed, plan_ints
+from ordersplit.batch.plan_list import PlanList, plan_view
 from ordersplit.batch.runners import Pending
 from ordersplit.batch.search import (
     BREADTHS,
@@ -48,6 +50,7 @@ from ordersplit.batch.search import (
     pinned_plans,
 )
 from ordersplit.batch.shards import Runner
+from ordersplit.batch.wire import WirePlans, to_wire
 from ordersplit.solver.problem import IntArray
 
 log = logging.getLogger(__name__)
@@ -79,10 +82,13 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 class Solution:
     """Every order's plan under each reference, and how the search went."""
 
-    lower: list[OrderPlan]
-    sequential: list[OrderPlan]
+    lower: PlanList
+    sequential: PlanList
     current: list[OrderPlan] | None
-    final: list[OrderPlan]
+    final: PlanList
+    """(The lists hold the plans packed as the slots sent them: index them for an
+    object, read many at once with :meth:`~ordersplit.batch.plan_list.PlanList.ints`
+    and :meth:`~ordersplit.batch.plan_list.PlanList.cells`.)"""
     start: str
     """Which warm start the search began from: ``sequential`` or ``current``."""
     stats: dict[str, float] = field(default_factory=dict)
@@ -135,14 +141,15 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
     check_no_oversell(state.world.stock, sequential)
 
     current: list[OrderPlan] | None = None
-    best, start = sequential, "sequential"
+    best: Sequence[OrderPlan] = sequential
+    start = "sequential"
     if reserved is not None:
         current = pinned_plans(state, reserved, sequential, Ledger.full(state.world.stock))
         check_no_oversell(state.world.stock, current)
         if _better(current, sequential):
             best, start = current, "current"
 
-    plans = list(best)
+    plans = PlanList.of(best, lower)  # the search's own list (the warm start's are kept)
     runner.start(plans, lower, sequential=start == "sequential")
     n_parts = parts or part_count(n, runner.workers, deterministic)
     t_search = time.perf_counter()
@@ -184,7 +191,7 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
         before = key
         last = max_rounds is not None and rounds + 1 >= max_rounds
         for changed, old, res in runner.improve(tasks, last=last):
-            new = [plans[o] for o in changed.tolist()]
+            new = plan_view(plans, changed)
             apply_changes(residual, old, new)
             key = shifted_key(key, old, new)
             tries[res.visited] += 1
@@ -221,7 +228,7 @@ def optimize(state: BatchState, runner: Runner, *, time_limit_s: float,
 
 
 def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress = _no_progress
-                         ) -> tuple[list[OrderPlan], list[OrderPlan], dict[str, float]]:
+                         ) -> tuple[PlanList, PlanList, dict[str, float]]:
     """The lower-bound plans and the sequential baseline, the work spread over the slots.
 
     Sequential splitting gives each order, in arrival order, its lower-bound plan when
@@ -258,8 +265,11 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
     chunks = runner.chunks
     remote = runner.transport.remote
     ledger = Ledger.full(state.world.stock)
-    lower: list[OrderPlan | None] = [None] * n
-    final: list[OrderPlan | None] = [None] * n
+    # packed as the slots send them (objects when the slot shares this process)
+    lower = PlanList(n)
+    final = PlanList(n, lower)
+    settled = np.zeros(n, dtype=bool)
+    kept_lower: list[int] = []  # orders whose sequential plan is their lower-bound plan
     waits = np.zeros(n, dtype=np.int64)  # predecessors without a plan yet
     after: dict[int, list[int]] = {}  # order -> later orders waiting for it
     depth = np.zeros(n, dtype=np.int64)  # splits on the longest chain up to the order
@@ -267,19 +277,20 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
     busy = [0] * runner.workers  # messages out per slot
     chunks_out = [0] * runner.workers  # of them, lower-bound chunks
     queue = runner.transport.overtakes
-    bounds: dict[int, tuple[int, Pending[tuple[list[OrderPlan], float]]]] = {}
-    arrived: dict[int, list[OrderPlan]] = {}
-    splits: list[tuple[int, list[int], Pending[list[OrderPlan]]]] = []
+    bounds: dict[int, tuple[int, Pending[tuple[WirePlans, float]]]] = {}
+    arrived: dict[int, WirePlans] = {}
+    splits: list[tuple[int, list[int], Pending[WirePlans]]] = []
     ready: list[int] = []
     todo: dict[int, dict[int, IntArray]] = {s: {} for s in range(runner.workers)}
     started = time.time()
     lb_done = started
     next_lb = got = finished = messages = resolves = here = here_lb = unfrozen = 0
 
-    def settle(o: int, plan: OrderPlan) -> None:
+    def settle(o: int, plans: PlanList) -> None:
+        """Order ``o`` takes the stock of its plan in ``plans``, which is its sequential plan."""
         nonlocal finished
-        ledger.take(plan)
-        final[o] = plan
+        ledger.take_cells(*plans.uses(o))
+        settled[o] = True
         finished += 1
         for later in after.pop(o, ()):
             depth[later] = max(depth[later], depth[o])
@@ -293,7 +304,7 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
             cols = state.templates[o].cols
             cols = np.unique(cols[cols >= 0])
             for p in set(last[cols].tolist()) - {-1}:
-                if final[p] is None:
+                if not settled[p]:
                     after.setdefault(p, []).append(o)
                     waits[o] += 1
             last[cols] = o
@@ -310,8 +321,7 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
             lb_done = max(lb_done, done)
             moved = True
         while got in arrived:  # in arrival order
-            for o, plan in zip(chunks[got], arrived.pop(got), strict=True):
-                lower[o] = plan
+            lower.put(chunks[got], arrived.pop(got))
             scan(chunks[got])
             progress("bound and sequential", len(chunks[got]), n)
             unfrozen += len(chunks[got])
@@ -323,15 +333,15 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
         for i in reversed([i for i, (_, _, answer) in enumerate(splits) if answer.done()]):
             s, orders, answer = splits.pop(i)
             busy[s] -= 1
-            for o, plan in zip(orders, answer.result(), strict=True):
-                settle(o, plan)
+            final.put(orders, answer.result())
+            for o in orders:
+                settle(o, final)
             moved = True
         while ready:
             o = ready.pop()
-            alone = lower[o]
-            assert alone is not None
-            if ledger.fits(alone):
-                settle(o, alone)
+            if ledger.fits_cells(*lower.uses(o)):
+                kept_lower.append(o)
+                settle(o, lower)
             else:  # its view is final: nothing that shares its columns can settle first
                 depth[o] += 1
                 resolves += 1
@@ -375,8 +385,9 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
             o, s = min(waiting)
             view = todo[s].pop(o)
             here += 1
-            settle(o, safe_solve(state.world, state.templates[o], view, state.order_limit_s,
-                                 work=True))
+            final.put([o], to_wire([safe_solve(state.world, state.templates[o], view,
+                                               state.order_limit_s, work=True)], remote))
+            settle(o, final)
         elif next_lb < len(chunks) and not runner.ready():
             # the worker processes are still starting: the next chunk is bounded here
             arrived[next_lb] = runner.lower_here(next_lb, next_lb % runner.workers)
@@ -393,7 +404,8 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
              "sequential_driver_solves": here, "sequential_messages": messages,
              "lower_bound_driver_chunks": here_lb,
              "sequential_depth": int(depth.max(initial=0))}
-    return [p for p in lower if p is not None], [p for p in final if p is not None], stats
+    final.put_lower(kept_lower)
+    return lower, final, stats
 
 
 def shifted_key(key: Key, old: Sequence[OrderPlan], new: Sequence[OrderPlan]) -> Key:
@@ -414,7 +426,8 @@ def _better(a: Sequence[OrderPlan], b: Sequence[OrderPlan]) -> bool:
 
 def planned_mask(sol: Solution) -> list[bool]:
     """Which orders end with a plan (the others are error rows)."""
-    return [not p.failed for p in sol.final]
+    out: list[bool] = (~plan_failed(sol.final)).tolist()
+    return out
 
 
 def summary_numbers(sol: Solution, group_bound: int | None = None,
@@ -428,15 +441,16 @@ def summary_numbers(sol: Solution, group_bound: int | None = None,
     ok = planned_mask(sol)
     n = sum(ok)
     out: dict[str, Any] = {"orders_planned": n}
-    refs = {"lower_bound": sol.lower, "sequential": sol.sequential, "batch": sol.final}
+    refs: dict[str, Sequence[OrderPlan]] = {
+        "lower_bound": sol.lower, "sequential": sol.sequential, "batch": sol.final}
     if sol.current is not None:
         refs["current"] = sol.current
-    for name, all_plans in refs.items():
-        plans = [p for p, keep in zip(all_plans, ok, strict=True) if keep]
-        out[f"children_{name}"] = sum(p.children for p in plans)
+    keep = np.array(ok, dtype=bool)
+    for name, all_plans in refs.items():  # read as columns: no plan objects
+        out[f"children_{name}"] = int(plan_ints(all_plans, "children")[keep].sum())
         out[f"mean_delivery_hours_{name}"] = round(
-            float(np.mean([p.makespan for p in plans])) / 60, 3) if plans else 0.0
-        out[f"backorder_units_{name}"] = backorder_units(plans)
+            float(np.mean(plan_ints(all_plans, "makespan")[keep])) / 60, 3) if n else 0.0
+        out[f"backorder_units_{name}"] = int(plan_ints(all_plans, "backorder_units")[keep].sum())
     seq, lb, fin = (int(out["children_sequential"] or 0), int(out["children_lower_bound"] or 0),
                     int(out["children_batch"] or 0))
     # the per-order bound assumes every order gets all the stock; under shortage it can

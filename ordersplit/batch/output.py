@@ -33,6 +33,7 @@ import pandas as pd
 
 from ordersplit.batch.frames import MASTER
 from ordersplit.batch.model import OrderPlan, World, rebuild
+from ordersplit.batch.plan_columns import plan_cells, plan_failed, plan_ints
 from ordersplit.batch.search import BatchState
 from ordersplit.models.currency import currency_exponent, format_minor
 from ordersplit.models.plan import Plan
@@ -181,21 +182,47 @@ def warehouses_of(world: World, plan: OrderPlan) -> list[str]:
     return sorted({world.locations[int(w)].id for w in np.unique(plan.use_loc)})
 
 
+def warehouse_lists(world: World, plans: Sequence[OrderPlan]) -> list[tuple[str, ...]]:
+    """:func:`warehouses_of` of every plan, from the plans' cells at once (the driver's
+    plans are packed: no plan objects are made)."""
+    ids = [loc.id for loc in world.locations]
+    if len(set(ids)) != len(ids):  # (ids are unique in a validated batch)
+        return [tuple(warehouses_of(world, p)) for p in plans]
+    owner, loc = plan_cells(plans, "use_loc")
+    n_loc = max(1, len(ids))
+    rank = np.argsort(np.argsort(np.array(ids, dtype=object), kind="stable"), kind="stable")
+    pairs = np.unique(owner * n_loc + rank[loc]) if owner.size else owner
+    by_rank = sorted(ids)
+    names = [by_rank[r] for r in (pairs % n_loc).tolist()]
+    who = pairs // n_loc
+    n = len(plans)
+    starts = np.searchsorted(who, np.arange(n), side="left").tolist()
+    ends = np.searchsorted(who, np.arange(n), side="right").tolist()
+    return [tuple(names[a:b]) for a, b in zip(starts, ends, strict=True)]
+
+
 def change_rows(state: BatchState, before: Sequence[OrderPlan], after: Sequence[OrderPlan]
                 ) -> list[dict[str, Any]]:
-    """Which orders changed warehouse or child count."""
+    """Which orders changed warehouse or child count (the plans read as columns)."""
+    world = state.world
+    failed = plan_failed(after).tolist()
+    wbs, was = warehouse_lists(world, before), warehouse_lists(world, after)
+    cb, ca = plan_ints(before, "children").tolist(), plan_ints(after, "children").tolist()
+    mb, ma = plan_ints(before, "makespan").tolist(), plan_ints(after, "makespan").tolist()
+    ub, ua = (plan_ints(before, "backorder_units").tolist(),
+              plan_ints(after, "backorder_units").tolist())
     rows = []
-    for tpl, b, a in zip(state.templates, before, after, strict=True):
-        if a.failed:
+    for o, tpl in enumerate(state.templates):
+        if failed[o]:
             continue
-        wb, wa = warehouses_of(state.world, b), warehouses_of(state.world, a)
+        wb, wa = wbs[o], was[o]
         rows.append({
-            "order_id": tpl.order_id, "children_before": b.children, "children_after": a.children,
+            "order_id": tpl.order_id, "children_before": cb[o], "children_after": ca[o],
             "warehouses_before": ";".join(wb), "warehouses_after": ";".join(wa),
-            "delivery_hours_before": round(b.makespan / 60, 4),
-            "delivery_hours_after": round(a.makespan / 60, 4),
-            "backorder_units_before": b.backorder_units, "backorder_units_after": a.backorder_units,
-            "changed_warehouse": wb != wa, "changed_children": b.children != a.children,
+            "delivery_hours_before": round(mb[o] / 60, 4),
+            "delivery_hours_after": round(ma[o] / 60, 4),
+            "backorder_units_before": ub[o], "backorder_units_after": ua[o],
+            "changed_warehouse": wb != wa, "changed_children": cb[o] != ca[o],
         })
     return rows
 

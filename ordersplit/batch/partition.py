@@ -21,6 +21,8 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 
 from ordersplit.batch.model import OrderPlan, narrow
+from ordersplit.batch.plan_columns import Columnar, plan_cells, plan_ints
+from ordersplit.batch.plan_list import plan_view
 from ordersplit.batch.search import BatchState, PartTask
 from ordersplit.solver.problem import IntArray
 
@@ -31,6 +33,9 @@ CUTS = ("components", "region", "location")
 
 def _triples(plans: Sequence[OrderPlan]) -> tuple[IntArray, IntArray, IntArray, IntArray]:
     """Every plan's (order, location, SKU column, units), concatenated."""
+    if isinstance(plans, Columnar):  # the driver's packed plans: no plan objects
+        order, loc, col, units = plan_cells(plans, "use_loc", "use_col", "use_units")
+        return order, loc, col, units
     sizes = np.fromiter((p.use_loc.size for p in plans), dtype=np.int64, count=len(plans))
     if not sizes.sum():
         empty = np.zeros(0, dtype=np.int64)
@@ -71,14 +76,13 @@ def component_labels(plans: Sequence[OrderPlan], lower: Sequence[OrderPlan],
     skus, sku_holder = _first(col, order)
     src = [order]
     dst = [_lookup(cells, cell_holder, loc * n_skus + col)]  # holders of one cell
-    waiting = [p.short_cols for p in plans]
-    w_sizes = np.fromiter((a.size for a in waiting), dtype=np.int64, count=n)
-    if w_sizes.sum():  # an order waiting for a SKU joins a holder of that SKU
-        src.append(np.repeat(np.arange(n, dtype=np.int64), w_sizes))
-        dst.append(_lookup(skus, sku_holder, np.concatenate(waiting).astype(np.int64)))
-    regret = [o for o in range(n) if plans[o].children > lower[o].children]
-    if regret:  # a regretful order joins the holders of the cells its bound plan lacks
-        lo, ll, lc, lu = _triples([lower[o] for o in regret])
+    w_owner, w_cols = plan_cells(plans, "short_cols")
+    if w_owner.size:  # an order waiting for a SKU joins a holder of that SKU
+        src.append(w_owner)
+        dst.append(_lookup(skus, sku_holder, w_cols))
+    regret = np.flatnonzero(plan_ints(plans, "children") > plan_ints(lower, "children"))
+    if regret.size:  # a regretful order joins the holders of the cells its bound plan lacks
+        lo, ll, lc, lu = _triples(plan_view(lower, regret))
         lack = lu > residual[ll, lc]
         src.append(np.asarray(regret, dtype=np.int64)[lo[lack]])
         dst.append(_lookup(cells, cell_holder, ll[lack] * n_skus + lc[lack]))
@@ -103,10 +107,25 @@ def labels_for(cut: str, state: BatchState, plans: Sequence[OrderPlan],
     if cut == "location":  # the lower-bound plans never change during a search
         key = f"location-{id(lower)}"
         if key not in state.memo:
-            state.memo[key] = [int(lb.use_loc[np.argmax(lb.use_units)]) if lb.use_units.size
-                               else -1 for lb in lower]
+            state.memo[key] = main_location(lower)
         return list(state.memo[key])
     raise ValueError(f"unknown cut {cut!r}")
+
+
+def main_location(plans: Sequence[OrderPlan]) -> list[int]:
+    """Per plan, the location it takes most units from (the first such in the plan's
+    cells, as ``np.argmax``), -1 for a plan taking nothing; vectorized over the cells."""
+    owner, loc, units = plan_cells(plans, "use_loc", "use_units")
+    out = np.full(len(plans), -1, dtype=np.int64)
+    if owner.size:
+        starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        most = np.maximum.reduceat(units, starts)
+        group = np.cumsum(np.r_[False, owner[1:] != owner[:-1]])
+        at = np.where(units == most[group], np.arange(owner.size), owner.size)
+        first = np.minimum.reduceat(at, starts)
+        out[owner[starts]] = loc[first]
+    result: list[int] = out.tolist()
+    return result
 
 
 def balanced(labels: Sequence[Hashable], secondary: Sequence[Hashable],
@@ -205,8 +224,8 @@ def make_tasks(state: BatchState, plans: Sequence[OrderPlan], lower: Sequence[Or
         part = part_cols[p]
         tasks.append(PartTask(
             orders=orders,
-            plans=[plans[o] for o in orders.tolist()],
-            lower=[lower[o] for o in orders.tolist()],
+            plans=plan_view(plans, orders),
+            lower=plan_view(lower, orders),
             cols=part,
             budget=shares[p],
             limit_s=limit_s,

@@ -20,6 +20,7 @@ driver's plan objects: packing them would cost a copy).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableSequence, Sequence
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -116,6 +117,39 @@ class PlanColumns(PlanStore):
         self._small = 0
         """Trailing packs of fewer than :data:`SMALL_PACK` plans when they were put."""
         self._count = 0
+        self._shared = 0
+        """Leading packs shared with the store this one was copied from (:meth:`copy`):
+        merges leave them alone (a gather would copy rows the other store keeps)."""
+
+    def copy(self) -> PlanColumns:
+        """A store holding the same plans, sharing the packs (a pack is never changed in
+        place: gathers make new ones), with its own index."""
+        out = PlanColumns(self.lower)
+        out._pack, out._row = self._pack.copy(), self._row.copy()
+        out._packs, out._orders, out._live = list(self._packs), list(self._orders), \
+            list(self._live)
+        out._small, out._count = 0, self._count
+        out._shared = len(self._packs)
+        return out
+
+    def pack_at(self, p: int) -> PlanPack:
+        """Pack ``p`` (an index :meth:`locate` gave)."""
+        return self._packs[p]
+
+    def pack_of_order(self, o: int) -> int:
+        """The index of the pack holding order ``o``'s plan."""
+        return int(self._pack[o])
+
+    def row_of_order(self, o: int) -> int:
+        """The row of order ``o``'s plan in its pack."""
+        return int(self._row[o])
+
+    def locate(self, orders: IntArray) -> tuple[IntArray, IntArray]:
+        """The pack index and row of each of ``orders`` (which must be held in a pack)."""
+        which = self._pack[orders].astype(np.int64)
+        if (which < 0).any():
+            raise KeyError(int(orders[which < 0][0]))
+        return which, self._row[orders].astype(np.int64)
 
     # the mapping
 
@@ -217,12 +251,12 @@ class PlanColumns(PlanStore):
         """Join the trailing small packs into one when there are :data:`SMALL_PACKS` of
         them, then the last two packs while the one before holds no more live plans than
         the last (a binary counter: O(log n) packs, each row gathered O(log n) times)."""
-        self._small = min(len(self._packs), self._small + 1) if self._live[-1] < SMALL_PACK \
-            else 0
+        self._small = min(len(self._packs) - self._shared, self._small + 1) \
+            if self._live[-1] < SMALL_PACK else 0
         if self._small >= SMALL_PACKS:
             self._gather(range(len(self._packs) - self._small, len(self._packs)))
             self._small = int(bool(self._live) and self._live[-1] < SMALL_PACK)
-        while (len(self._packs) > 1 and self._live[-1] >= SMALL_PACK
+        while (len(self._packs) - self._shared > 1 and self._live[-1] >= SMALL_PACK
                and self._live[-2] <= self._live[-1]):
             self._gather(range(len(self._packs) - 2, len(self._packs)))
 
@@ -240,6 +274,7 @@ class PlanColumns(PlanStore):
         at = np.concatenate(orders) if orders else np.zeros(0, dtype=np.int64)
         del self._packs[which.start:], self._orders[which.start:], self._live[which.start:]
         self._small = 0
+        self._shared = min(self._shared, which.start)
         if at.size == 0:
             return
         self._pack[at] = len(self._packs)
@@ -357,17 +392,29 @@ class PartPlans(MutableSequence[OrderPlan]):
         return tuple(np.concatenate(p)[order] for p in parts)
 
 
+@runtime_checkable
+class Columnar(Protocol):
+    """Plans that read their fields for all of them at once, from packed columns
+    (:class:`PartPlans`, and the driver's :class:`~ordersplit.batch.plan_list.PlanList`)."""
+
+    def ints(self, name: str) -> IntArray: ...
+
+    def failed(self) -> npt.NDArray[np.bool_]: ...
+
+    def cells(self, *names: str) -> tuple[IntArray, ...]: ...
+
+
 def plan_ints(plans: Sequence[OrderPlan], name: str) -> IntArray:
     """The scalar field ``name`` of every plan (of a :class:`PartPlans`: from its pack,
     the plans as they started)."""
-    if isinstance(plans, PartPlans):
+    if isinstance(plans, Columnar):
         return plans.ints(name)
     return np.fromiter((getattr(p, name) for p in plans), dtype=np.int64, count=len(plans))
 
 
 def plan_failed(plans: Sequence[OrderPlan]) -> npt.NDArray[np.bool_]:
     """Whether each plan failed."""
-    if isinstance(plans, PartPlans):
+    if isinstance(plans, Columnar):
         return plans.failed()
     return np.fromiter((p.failed for p in plans), dtype=bool, count=len(plans))
 
@@ -375,7 +422,7 @@ def plan_failed(plans: Sequence[OrderPlan]) -> npt.NDArray[np.bool_]:
 def plan_cells(plans: Sequence[OrderPlan], *names: str) -> tuple[IntArray, ...]:
     """Every plan's arrays of the fields ``names`` (one length per plan), joined in plan
     order, after the index of the plan each element belongs to."""
-    if isinstance(plans, PartPlans):
+    if isinstance(plans, Columnar):
         return plans.cells(*names)
     sizes = np.fromiter((getattr(p, names[0]).size for p in plans), dtype=np.int64,
                         count=len(plans))

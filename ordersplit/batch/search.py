@@ -63,6 +63,7 @@ from ordersplit.batch.model import (
     with_full_view,
 )
 from ordersplit.batch.plan_columns import (
+    Columnar,
     PartPlans,
     SplitCache,
     plan_cells,
@@ -203,19 +204,33 @@ def pinned_plans(state: BatchState, reserved: Sequence[IntArray | None], fallbac
     return plans
 
 
+def _packed_list(plans: Sequence[OrderPlan]) -> bool:
+    """Whether ``plans`` are the driver's packed list (or a view of it): read their
+    columns (a :class:`PartPlans` reads its *original* plans there, so it is not)."""
+    return isinstance(plans, Columnar) and not isinstance(plans, PartPlans)
+
+
 def failed_count(plans: Sequence[OrderPlan]) -> int:
     """Orders whose split failed (they count first: a plan always beats a failure)."""
+    if _packed_list(plans):  # no plan objects
+        return int(plan_failed(plans).sum())
     return sum(p.failed for p in plans)
 
 
 def batch_key(plans: Sequence[OrderPlan]) -> Key:
     """The batch objective: total children, then delivery, unit minutes, cost."""
+    if _packed_list(plans):
+        a, b, c, d = (int(plan_ints(plans, f).sum())
+                      for f in ("children", "makespan", "unit_minutes", "cost"))
+        return a, b, c, d
     return (sum(p.children for p in plans), sum(p.makespan for p in plans),
             sum(p.unit_minutes for p in plans), sum(p.cost for p in plans))
 
 
 def backorder_units(plans: Sequence[OrderPlan]) -> int:
     """Units the plans leave waiting, as the plans count them (a bundle is one unit)."""
+    if _packed_list(plans):
+        return int(plan_ints(plans, "backorder_units").sum())
     return sum(p.backorder_units for p in plans)
 
 

@@ -29,6 +29,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ordersplit.batch.model import OrderPlan, OrderTemplate
+from ordersplit.batch.plan_columns import PartPlans
+from ordersplit.batch.plan_list import PlanList
 from ordersplit.batch.runners import (
     PROTOCOL,
     InlineTransport,
@@ -47,7 +49,7 @@ from ordersplit.batch.slots import (
     Setup,
     Split,
 )
-from ordersplit.batch.wire import from_wire, narrow, to_wire
+from ordersplit.batch.wire import WirePlans, from_wire, narrow, to_wire
 from ordersplit.solver.problem import IntArray
 
 log = logging.getLogger(__name__)
@@ -188,8 +190,9 @@ class Runner:
         self.kept = np.zeros(n, dtype=bool)
         """Orders whose slot keeps the split it made in the sequential pass (:class:`Split`):
         it holds their sequential plan."""
-        self.plans: list[OrderPlan] = []
-        self.lower: list[OrderPlan] = []
+        self.plans = PlanList(0)
+        """The search's current plans (:meth:`start`), held packed as they arrived."""
+        self.lower = PlanList(0)
         self.traffic = Traffic(_slots=self.workers, workers_start=transport.start_method)
         # a slot in another process gets each template with the first message about its
         # order (the first lower-bound chunk starts at once; pickling and unpickling the
@@ -226,42 +229,44 @@ class Runner:
         return self.transport.bytes_out + self.transport.bytes_in
 
     def lower_bound(self, c: int, slot: int | None = None
-                    ) -> Pending[tuple[list[OrderPlan], float]]:
-        """The lower-bound plans of chunk ``c`` and when they were done (``time.time()``),
-        computed by the slot owning it, or by ``slot``, which then owns the chunk's orders
-        (before their templates were shipped: a slot in this process holds them all)."""
+                    ) -> Pending[tuple[WirePlans, float]]:
+        """The lower-bound plans of chunk ``c`` (as they travel: packed from a slot in
+        another process) and when they were done (``time.time()``), computed by the slot
+        owning it, or by ``slot``, which then owns the chunk's orders (before their
+        templates were shipped: a slot in this process holds them all)."""
         orders = np.array(self.chunks[c], dtype=np.int64)
         if slot is not None and self.transport.remote:
             if self.shipped[orders].any():
                 raise ValueError("the chunk's orders are already held by a slot")
             self.owner[orders] = slot
-        reply = self.transport.send(int(self.owner[orders[0]]),
-                                    Lower(orders, self._ship(orders)))
-        return _Decoded(reply, self)
+        reply: Pending[tuple[WirePlans, float]] = self.transport.send(
+            int(self.owner[orders[0]]), Lower(orders, self._ship(orders)))
+        return reply
 
     def ready(self) -> bool:
         """Whether some slot has been set up (worker processes take a while to start)."""
         return any(r.done() for r in self._setups)
 
-    def lower_here(self, c: int, slot: int) -> list[OrderPlan]:
+    def lower_here(self, c: int, slot: int) -> WirePlans:
         """The lower-bound plans of chunk ``c`` computed in this process (while no slot
-        is up yet); ``slot`` then owns the chunk and is sent its templates and plans."""
+        is up yet), as they travel; ``slot`` then owns the chunk and is sent its templates
+        and plans (the same pack)."""
         orders = np.array(self.chunks[c], dtype=np.int64)
         if self.shipped[orders].any():
             raise ValueError("the chunk's orders are already held by a slot")
-        plans = lower_bound_plans(self.state, orders.tolist())
+        wire = to_wire(lower_bound_plans(self.state, orders.tolist()), self.transport.remote)
         self.owner[orders] = slot
-        self._acks.append(self.transport.send(slot, Lower(
-            orders, self._ship(orders), to_wire(plans, self.transport.remote))))
-        return plans
+        self._acks.append(self.transport.send(slot, Lower(orders, self._ship(orders), wire)))
+        return wire
 
     def split(self, slot: int, orders: Sequence[int], views: list[IntArray]
-              ) -> Pending[list[OrderPlan]]:
-        """Exact splits of ``orders`` (owned by ``slot``) against ``views``."""
+              ) -> Pending[WirePlans]:
+        """Exact splits of ``orders`` (owned by ``slot``) against ``views``, as they
+        travel (packed from a slot in another process)."""
         at = np.array(orders, dtype=np.int64)
-        reply = self.transport.send(slot, Split(at, [narrow(v) for v in views]))
+        reply: Pending[WirePlans] = self.transport.send(slot, Split(at, [narrow(v) for v in views]))
         self.kept[at] = True
-        return _Unpacked(reply)
+        return reply
 
     def _ship(self, orders: IntArray) -> dict[int, OrderTemplate | bytes]:
         """The templates of ``orders`` their slot does not hold yet (now it does)."""
@@ -269,8 +274,7 @@ class Runner:
         self.shipped[new] = True
         return {o: self._template(o, keep=False) for o in new.tolist()}
 
-    def start(self, plans: list[OrderPlan], lower: list[OrderPlan],
-              sequential: bool = True) -> None:
+    def start(self, plans: PlanList, lower: PlanList, sequential: bool = True) -> None:
         """The search's plan list (changed in place by :meth:`improve`) and the
         lower-bound plans; every slot's copy of a plan is stale until it is sent, but for
         the splits the slots kept (:attr:`kept`) when ``plans`` are the sequential ones."""
@@ -286,13 +290,14 @@ class Runner:
         stale = orders[self.held[orders] != self.version[orders]]
         if stale.size == 0:
             return None
-        lower = self.lower
-        is_lower = np.array([bool(lower) and self.plans[o] is lower[o]
-                             for o in stale.tolist()], dtype=bool)
-        pack = to_wire([self.plans[o] for o in stale[~is_lower].tolist()],
-                       self.transport.remote)
+        # a plan that is its order's lower-bound plan travels as a flag; the others as
+        # rows gathered from the packs the driver holds (objects are packed)
+        is_lower = self.plans.is_lower(stale) if self.lower else np.zeros(stale.size, bool)
+        sent, pack = self.plans.pack_of(stale[~is_lower], self.transport.remote)
         self.held[stale] = self.version[stale]
-        return PlanDelta(stale, is_lower, pack)
+        low = stale[is_lower]
+        return PlanDelta(np.concatenate([low, sent]),
+                         np.arange(low.size + sent.size) < low.size, pack)
 
     def _move(self, orders: IntArray, slot: int, keep: bool = True) -> tuple[Adopt | None, int]:
         """Make ``slot`` the owner of ``orders``: what it must adopt, and how many moved
@@ -306,9 +311,9 @@ class Runner:
         self.owner[moving] = slot
         self.held[moving] = -1
         self.shipped[moving] = True
-        ids = moving.tolist()
-        return Adopt({o: self._template(o, keep) for o in ids},
-                     to_wire([self.lower[o] for o in ids], self.transport.remote)), len(ids)
+        # the lower-bound plans gathered from the packs they arrived in (not packed again)
+        ids, lower = self.lower.pack_of(moving, self.transport.remote)
+        return Adopt({o: self._template(o, keep) for o in ids.tolist()}, lower), int(ids.size)
 
     def _template(self, o: int, keep: bool = True) -> OrderTemplate | bytes:
         """Order ``o``'s template as it travels: pickled once, kept (``keep``) for its
@@ -328,7 +333,7 @@ class Runner:
         return out
 
     def improve(self, tasks: Sequence[PartTask], last: bool = False
-                ) -> list[tuple[IntArray, list[OrderPlan], Changed]]:
+                ) -> list[tuple[IntArray, Sequence[OrderPlan], Changed]]:
         """Search every part on a slot; the plans that changed are set in the plan list
         of :meth:`start`. Per task (in the order given): the orders that changed, their
         previous plans, the answer. ``last``: no round follows (the templates of orders
@@ -345,7 +350,7 @@ class Runner:
         before = self._bytes()
         work = [self._work(t.orders) for t in tasks]
         todo = sorted(range(len(tasks)), key=lambda i: (-work[i], i))
-        out: list[tuple[IntArray, list[OrderPlan], Changed] | None] = [None] * len(tasks)
+        out: list[tuple[IntArray, Sequence[OrderPlan], Changed] | None] = [None] * len(tasks)
         out_to: dict[int, tuple[int, Pending[Changed]]] = {}  # slot -> (task, reply)
         waited = slot_s = 0.0
         moved = 0
@@ -380,13 +385,14 @@ class Runner:
                 w0 = time.perf_counter()
                 ans = reply.result()
                 waited += time.perf_counter() - w0
-                new = from_wire(ans.pack)
-                old = [self.plans[o] for o in ans.orders.tolist()]
-                for o, plan in zip(ans.orders.tolist(), new, strict=True):
-                    self.plans[o] = plan
-                    self.version[o] += 1
-                    self.held[o] = self.version[o]
-                    assert self.owner[o] == s
+                # the previous plans gathered before the new ones are held as they came
+                _, gone = self.plans.pack_of(ans.orders, self.transport.remote)
+                old: Sequence[OrderPlan] = gone if isinstance(gone, list) else \
+                    PartPlans(gone, np.arange(len(gone), dtype=np.int64))
+                self.plans.put(ans.orders, ans.pack)
+                self.version[ans.orders] += 1
+                self.held[ans.orders] = self.version[ans.orders]
+                assert (self.owner[ans.orders] == s).all()
                 slot_s += ans.seconds
                 per_slot[s] += ans.seconds
                 cpu[s] += ans.cpu_s
@@ -403,11 +409,12 @@ class Runner:
     def _work(self, orders: IntArray) -> int:
         """The expected work of a part: its orders the search will try to move (above
         their lower bound or waiting; :func:`~ordersplit.batch.search.improve_part`),
-        plus one per order."""
+        plus one per order (read from the plans' columns)."""
         plans, lower = self.plans, self.lower
-        return orders.size + sum(
-            1 for o in orders.tolist() if not (plans[o].failed or lower[o].failed) and (
-                plans[o].children > lower[o].children or plans[o].backorder_units > 0))
+        live = ~(plans.failed(orders) | lower.failed(orders))
+        more = (plans.ints("children", orders) > lower.ints("children", orders)) | (
+            plans.ints("backorder_units", orders) > 0)
+        return int(orders.size + np.count_nonzero(live & more))
 
     def end_search(self) -> None:
         """No round follows: drop the templates kept pickled for later moves (about
@@ -485,12 +492,14 @@ class Runner:
     def _adopt_plans(self, plans: Sequence[OrderPlan]) -> None:
         """Take ``plans`` as the current plans: those not equal (by identity) to the
         known ones become stale on their slots."""
-        if not self.plans:
-            self.plans = list(plans)
+        if isinstance(plans, PlanList) or not self.plans:  # (every plan sent again)
+            self.plans = PlanList.of(plans, self.lower if len(self.lower) == len(plans)
+                                     else None)
             self.version += 1
             return
+        held = self.plans.objects  # objects: those not held as they are become stale
         for o, p in enumerate(plans):
-            if p is not self.plans[o]:
+            if p is not held.get(o):
                 self.plans[o] = p
                 self.version[o] += 1
 
@@ -541,20 +550,6 @@ def _chunks(owned: IntArray, size: int, contiguous: bool) -> list[IntArray]:
     return [part for part in np.split(owned, cuts) if part.size]
 
 
-class _Decoded:
-    """A lower-bound answer, unpacked when it is read."""
-
-    def __init__(self, reply: Pending[Any], runner: Runner) -> None:
-        self.reply, self.runner = reply, runner
-
-    def result(self) -> tuple[list[OrderPlan], float]:
-        wire, done = self.reply.result()
-        return from_wire(wire), done
-
-    def done(self) -> bool:
-        return self.reply.done()
-
-
 def make_runner(state: BatchState, workers: int, scheduler: Any = None) -> Runner:
     """Dask when a scheduler (address or client) is given, else local processes, else inline."""
     return Runner(state, make_transport(workers, scheduler))
@@ -563,16 +558,3 @@ def make_runner(state: BatchState, workers: int, scheduler: Any = None) -> Runne
 def InlineRunner(state: BatchState) -> Runner:  # noqa: N802 - the one-process runner
     """The batch in this process (one slot)."""
     return Runner(state, InlineTransport())
-
-
-class _Unpacked:
-    """Split plans, unpacked when they are read."""
-
-    def __init__(self, reply: Pending[Any]) -> None:
-        self.reply = reply
-
-    def result(self) -> list[OrderPlan]:
-        return from_wire(self.reply.result())
-
-    def done(self) -> bool:
-        return self.reply.done()
