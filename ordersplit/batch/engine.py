@@ -69,6 +69,9 @@ waits for the driver between two."""
 SPLITS_QUEUED = 2
 """Split messages out to a slot at a time when they may overtake its chunks; the
 splits that become ready meanwhile wait in the driver and go out together."""
+PACK_OBJECTS_AT = 4096
+"""Sequential plans a slot answered as objects (small answers are cheaper unpacked) that
+the driver holds before it packs them into one pack: bounded memory, few packs."""
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done_increment, stage_total)``: a no-op by default."""
@@ -333,9 +336,11 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
         for i in reversed([i for i, (_, _, answer) in enumerate(splits) if answer.done()]):
             s, orders, answer = splits.pop(i)
             busy[s] -= 1
-            final.put(orders, answer.result())
+            final.put(orders, answer.result())  # a few plans come as objects (cheaper)
             for o in orders:
                 settle(o, final)
+            if remote and len(final.objects) >= PACK_OBJECTS_AT:
+                final.pack_objects()
             moved = True
         while ready:
             o = ready.pop()
@@ -405,6 +410,8 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
              "lower_bound_driver_chunks": here_lb,
              "sequential_depth": int(depth.max(initial=0))}
     final.put_lower(kept_lower)
+    if remote:
+        final.pack_objects()
     return lower, final, stats
 
 

@@ -45,6 +45,7 @@ ops = st.lists(st.one_of(
     st.tuples(st.just("lower"), positions),
     st.tuples(st.just("set"), st.integers(0, N - 1), st.integers(0, 10**6)),
     st.tuples(st.just("copy"),),
+    st.tuples(st.just("pack_objects"),),
 ), max_size=25)
 
 
@@ -123,6 +124,9 @@ def test_a_plan_list_reads_as_a_list_of_plans(pool: list[OrderPlan], steps: list
                 _, o, seed = step
                 plans[o] = model[o] = pool[seed % len(pool)]
                 flags[o] = False
+            elif step[0] == "pack_objects":
+                plans.pack_objects()
+                assert not plans.objects and OBJECT not in plans.kind
             else:
                 saved = (plans, list(model), list(flags))
                 plans = plans.copy()
