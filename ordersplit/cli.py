@@ -129,6 +129,7 @@ def cmd_split(args: argparse.Namespace) -> int:
 def cmd_warmup(args: argparse.Namespace) -> int:
     """Compile (or load) the split kernels now, e.g. while building an image or in CI."""
     t0 = time.perf_counter()
+    from ordersplit.kernels import cache_dir
     from ordersplit.money import parts_kernel, text_kernel, whole_kernel
     from ordersplit.solver import (
         cover_kernel,
@@ -149,7 +150,7 @@ def cmd_warmup(args: argparse.Namespace) -> int:
                 or text_kernel.COMPILED_ON_IMPORT)
     how = "compiled" if compiled else "loaded from the cache"
     print(f"split kernels {how} in {time.perf_counter() - t0:.1f} s "
-          f"(cache: {cover_kernel.cache_dir()})")
+          f"(cache: {cache_dir(cover_kernel.search)})")
     return 0
 
 

@@ -12,11 +12,11 @@ row, all in C. The strings are :func:`~ordersplit.models.currency.format_minor`'
 from __future__ import annotations
 
 import logging
-import time
 
 import numba as nb
 import numpy as np
 
+from ordersplit.kernels import load_kernels
 from ordersplit.money.rounding import IntArray
 
 log = logging.getLogger(__name__)
@@ -72,18 +72,5 @@ def _warm_up() -> None:
     texts(np.array([[0, -5, 123456]], dtype=np.int64), 2)
 
 
-def _load() -> bool:
-    """Load the kernel from numba's cache now (a split should not pay for it), or
-    compile it, saying so; True when it was compiled."""
-    t0 = time.perf_counter()
-    _warm_up()
-    compiled = bool(minor_texts.stats.cache_misses)
-    if compiled:
-        log.warning("compiled the money text kernel in %.1f s, once: later runs load it "
-                    "from numba's cache in %s", time.perf_counter() - t0,
-                    minor_texts.stats.cache_path)
-    return compiled
-
-
-COMPILED_ON_IMPORT = _load()
+COMPILED_ON_IMPORT = load_kernels("money text kernel", (minor_texts,), _warm_up)
 """Whether importing this module compiled the kernel (a cold cache) rather than loaded it."""
