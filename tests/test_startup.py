@@ -170,6 +170,20 @@ def test_the_kernel_caches_are_warm_after_import() -> None:
                           text_kernel.minor_texts))
 
 
+def test_the_money_kernels_load_no_solver_module() -> None:
+    """Data flows one way: the money layer loads its kernels (``ordersplit.kernels``)
+    without reaching back into the solver."""
+    probe = ("import sys, json\n"
+             "from ordersplit.money import parts_kernel, text_kernel, whole_kernel\n"
+             "print(json.dumps(sorted(m for m in sys.modules if m.startswith('ordersplit'))))")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=False, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "ordersplit.kernels" in loaded
+    assert not [m for m in loaded if m.startswith("ordersplit.solver")]
+
+
 def _without_extras(code: str) -> subprocess.CompletedProcess[str]:
     """Run ``code`` with every optional extra's modules made unimportable."""
     blocked = sorted({m for mods in cli.EXTRAS.values() for m in mods})
