@@ -8,9 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "contract_order.json"
+
+settings.register_profile("ordersplit", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ordersplit")
+"""Every property test runs without hypothesis' wall-clock checks (a ``deadline`` per
+example, the ``too_slow`` health check of data generation): on a loaded CI machine they
+are timing assertions. Tests that pass their own ``suppress_health_check`` list must name
+``too_slow`` in it themselves (a list replaces the profile's)."""
 
 
 def make_request(lines: list[tuple[str, str, int]], warehouses: list[dict[str, Any]],

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ordersplit.kernels import drop_if_changed
 from ordersplit.solver import group_search
-from ordersplit.solver.kernel_cache import drop_if_changed
 from ordersplit.solver.problem import SplitProblem
 from ordersplit.solver.stop import Deadline
 

@@ -137,32 +137,51 @@ def test_warmup_reports_the_kernel(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_a_cold_cache_announces_the_compile(monkeypatch: pytest.MonkeyPatch,
                                             caplog: pytest.LogCaptureFixture) -> None:
+    from ordersplit import kernels
     from ordersplit.solver import cover_kernel
 
-    kernels = (cover_kernel.search,)
-    with caplog.at_level(logging.WARNING, logger=cover_kernel.__name__):
-        monkeypatch.setattr(cover_kernel, "cache_is_warm", lambda _: True)
-        assert cover_kernel.load_kernels("k", kernels, cover_kernel._warm_up) is False
+    loaded = (cover_kernel.search,)
+    with caplog.at_level(logging.WARNING, logger=kernels.__name__):
+        monkeypatch.setattr(kernels, "cache_is_warm", lambda _: True)
+        assert kernels.load_kernels("k", loaded, cover_kernel._warm_up) is False
         assert caplog.records == []
-        monkeypatch.setattr(cover_kernel, "cache_is_warm", lambda _: False)
-        assert cover_kernel.load_kernels("k", kernels, cover_kernel._warm_up) is True
-    assert cover_kernel.COMPILE_EXPECTED in caplog.records[0].getMessage()
+        monkeypatch.setattr(kernels, "cache_is_warm", lambda _: False)
+        assert kernels.load_kernels("k", loaded, cover_kernel._warm_up) is True
+    assert kernels.COMPILE_EXPECTED in caplog.records[0].getMessage()
     assert "compiled in" in caplog.records[-1].getMessage()
 
 
 def test_the_kernel_caches_are_warm_after_import() -> None:
+    from ordersplit.kernels import cache_is_warm
     from ordersplit.solver import cover_kernel, cover_local_search, group_prep, partial_kernel
 
-    assert cover_kernel.cache_is_warm((cover_kernel.search, cover_kernel.greedy_cover,
-                                       cover_kernel.leaf_key))
-    assert cover_kernel.cache_is_warm((group_prep.group_arrays, group_prep.plan_terms,
-                                       group_prep.fill_plain, group_prep.sku_elements,
-                                       group_prep.group_bits, group_prep.group_sku_elements))
+    assert cache_is_warm((cover_kernel.search, cover_kernel.greedy_cover, cover_kernel.leaf_key))
+    assert cache_is_warm((group_prep.group_arrays, group_prep.plan_terms,
+                          group_prep.fill_plain, group_prep.sku_elements,
+                          group_prep.group_bits, group_prep.group_sku_elements))
     from ordersplit.solver import staged_kernel
 
-    assert cover_kernel.cache_is_warm((staged_kernel.staged_search,))
-    assert cover_kernel.cache_is_warm((partial_kernel.search, partial_kernel.dominance))
-    assert cover_kernel.cache_is_warm((cover_local_search.search,))
+    assert cache_is_warm((staged_kernel.staged_search,))
+    assert cache_is_warm((partial_kernel.search, partial_kernel.dominance))
+    assert cache_is_warm((cover_local_search.search,))
+    from ordersplit.money import parts_kernel, text_kernel, whole_kernel
+
+    assert cache_is_warm((whole_kernel.whole_lines, parts_kernel.parts_money,
+                          text_kernel.minor_texts))
+
+
+def test_the_money_kernels_load_no_solver_module() -> None:
+    """Data flows one way: the money layer loads its kernels (``ordersplit.kernels``)
+    without reaching back into the solver."""
+    probe = ("import sys, json\n"
+             "from ordersplit.money import parts_kernel, text_kernel, whole_kernel\n"
+             "print(json.dumps(sorted(m for m in sys.modules if m.startswith('ordersplit'))))")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=False, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "ordersplit.kernels" in loaded
+    assert not [m for m in loaded if m.startswith("ordersplit.solver")]
 
 
 def _without_extras(code: str) -> subprocess.CompletedProcess[str]:

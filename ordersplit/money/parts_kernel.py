@@ -20,11 +20,12 @@ are always that way's (``tests/test_plan_direct.py`` compares the two).
 from __future__ import annotations
 
 import logging
-import time
 
 import numba as nb
 import numpy as np
 
+from ordersplit.kernels import drop_if_changed, load_kernels
+from ordersplit.money import whole_kernel
 from ordersplit.money.whole_kernel import LIMIT, _apportion, _controlled, _quotas, child_fees, line_taxes
 
 log = logging.getLogger(__name__)
@@ -218,18 +219,6 @@ def _warm_up() -> None:
                 np.array([0, 0, 160, 1, 9, 100], dtype=np.int64), out)
 
 
-def _load() -> bool:
-    """Load the kernel from numba's cache now (a split should not pay for it), or
-    compile it, saying so; True when it was compiled."""
-    t0 = time.perf_counter()
-    _warm_up()
-    compiled = bool(parts_money.stats.cache_misses)
-    if compiled:
-        log.warning("compiled the parts money kernel in %.1f s, once: later runs load it "
-                    "from numba's cache in %s", time.perf_counter() - t0,
-                    parts_money.stats.cache_path)
-    return compiled
-
-
-COMPILED_ON_IMPORT = _load()
+drop_if_changed(parts_money, (whole_kernel,))  # its helpers are compiled into its entries
+COMPILED_ON_IMPORT = load_kernels("parts money kernel", (parts_money,), _warm_up)
 """Whether importing this module compiled the kernel (a cold cache) rather than loaded it."""

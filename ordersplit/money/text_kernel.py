@@ -14,11 +14,12 @@ call, for the plan builder.
 from __future__ import annotations
 
 import logging
-import time
 
 import numba as nb
 import numpy as np
 
+from ordersplit.kernels import drop_if_changed, load_kernels
+from ordersplit.money import parts_kernel, whole_kernel
 from ordersplit.money.parts_kernel import parts_money
 from ordersplit.money.rounding import IntArray
 from ordersplit.money.whole_kernel import whole_lines
@@ -120,18 +121,7 @@ def _warm_up() -> None:
                 np.empty(6 * 6 * 24, dtype=np.uint8))
 
 
-def _load() -> bool:
-    """Load the kernel from numba's cache now (a split should not pay for it), or
-    compile it, saying so; True when it was compiled."""
-    t0 = time.perf_counter()
-    _warm_up()
-    compiled = bool(minor_texts.stats.cache_misses)
-    if compiled:
-        log.warning("compiled the money text kernel in %.1f s, once: later runs load it "
-                    "from numba's cache in %s", time.perf_counter() - t0,
-                    minor_texts.stats.cache_path)
-    return compiled
-
-
-COMPILED_ON_IMPORT = _load()
+# whole_texts and parts_texts compile the other money kernels into their own entries
+drop_if_changed(minor_texts, (whole_kernel, parts_kernel))
+COMPILED_ON_IMPORT = load_kernels("money text kernel", (minor_texts,), _warm_up)
 """Whether importing this module compiled the kernel (a cold cache) rather than loaded it."""

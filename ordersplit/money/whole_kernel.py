@@ -16,11 +16,11 @@ compares the two on generated orders).
 from __future__ import annotations
 
 import logging
-import time
 
 import numba as nb
 import numpy as np
 
+from ordersplit.kernels import load_kernels
 from ordersplit.money.batch import SHIPMENT, STORE
 
 log = logging.getLogger(__name__)
@@ -368,17 +368,5 @@ def _warm_up() -> None:
     whole_lines(lines, 1, 1, 10, False, np.array([0, 160, 1, 9, 100], dtype=np.int64), out)
 
 
-def _load() -> bool:
-    """Load the kernel from numba's cache now (a split should not pay for it), or
-    compile it, saying so; True when it was compiled."""
-    t0 = time.perf_counter()
-    _warm_up()
-    compiled = bool(whole_lines.stats.cache_misses)
-    if compiled:
-        log.warning("compiled the money kernel in %.1f s, once: later runs load it from "
-                    "numba's cache in %s", time.perf_counter() - t0, whole_lines.stats.cache_path)
-    return compiled
-
-
-COMPILED_ON_IMPORT = _load()
+COMPILED_ON_IMPORT = load_kernels("money kernel", (whole_lines,), _warm_up)
 """Whether importing this module compiled the kernel (a cold cache) rather than loaded it."""

@@ -23,20 +23,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 
 import numba as nb
 import numpy as np
 
+from ordersplit.kernels import drop_if_changed, load_kernels
 from ordersplit.solver import clock
-from ordersplit.solver.kernel_cache import drop_if_changed
 
 log = logging.getLogger(__name__)
-
-COMPILE_EXPECTED = ("from a few seconds to about a minute on an idle 2-core machine, "
-                    "several minutes on a busy one")
-"""What one kernel's cold compile takes, for the notice (session 12, idle: 3-59 s each,
-the staged and the small group search the longest; 163 s for all of them)."""
 
 MAKESPAN, UNIT_HOURS, COST, STOCK_VALUE = 0, 1, 2, 3
 TERM_CODES = {"makespan": MAKESPAN, "unit_hours": UNIT_HOURS, "cost": COST,
@@ -934,37 +928,6 @@ def _warm_up() -> None:
     greedy_cover(cov, 2, np.zeros(3, dtype=np.int64))
     leaf_key(cand, hours, hours, worth, np.ones(2, dtype=np.int64), np.zeros(0, dtype=np.int64),
              mask_words(7, 3), np.zeros(1, dtype=np.uint64), np.zeros(1, dtype=np.int64))
-
-
-def cache_is_warm(kernels: tuple[object, ...]) -> bool:
-    """True when numba's cache holds every one of ``kernels`` for this source (a load,
-    not a compile).
-
-    Reads numba's cache index (an internal API: if it moved, say warm rather than warn
-    wrongly)."""
-    try:
-        return all(k._cache._cache_file._load_index() for k in kernels)  # type: ignore[attr-defined]
-    except Exception:
-        return True
-
-
-def cache_dir() -> str:
-    """Where numba keeps the compiled kernels."""
-    return str(search.stats.cache_path)
-
-
-def load_kernels(name: str, kernels: tuple[object, ...], warm_up: Callable[[], None]) -> bool:
-    """Load ``kernels`` from numba's cache, or compile them (with a notice on stderr's log
-    first, since that takes a while); True when they were compiled."""
-    if cache_is_warm(kernels):
-        warm_up()
-        return False
-    log.warning("compiling the %s once (%s); later runs load it from numba's cache in %s",
-                name, COMPILE_EXPECTED, cache_dir())
-    t0 = time.perf_counter()
-    warm_up()
-    log.warning("%s compiled in %.1f s", name, time.perf_counter() - t0)
-    return True
 
 
 drop_if_changed(search, (clock,))  # the clock is compiled into these entries

@@ -32,9 +32,9 @@ import time
 import numba as nb
 import numpy as np
 
+from ordersplit.kernels import drop_if_changed, load_kernels
 from ordersplit.solver import clock, cover_kernel
-from ordersplit.solver.cover_kernel import _now, load_kernels
-from ordersplit.solver.kernel_cache import drop_if_changed
+from ordersplit.solver.cover_kernel import _now
 
 CHECK_STEPS = 4096
 """Steps between two looks at the clock."""

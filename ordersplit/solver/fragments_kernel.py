@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
+from ordersplit.kernels import drop_if_changed, load_kernels
 from ordersplit.solver import clock, cover_kernel, group_prep, partial_kernel
-from ordersplit.solver.cover_kernel import load_kernels
 from ordersplit.solver.evaluate import Objective, of_terms
 from ordersplit.solver.fragments import TERM
 from ordersplit.solver.fragments_covers import FEW_SETS, MAX_COVERS
@@ -40,7 +40,6 @@ from ordersplit.solver.group_prep import (
     plan_terms,
     readonly,
 )
-from ordersplit.solver.kernel_cache import drop_if_changed
 from ordersplit.solver.problem import IntArray, SplitProblem
 from ordersplit.solver.stop import Deadline
 

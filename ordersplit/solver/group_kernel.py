@@ -19,7 +19,7 @@ budget, large groups, placement cases, a floor that is no arrival level) and is 
 definition (``tests/test_group_kernel.py`` compares them).
 
 numba compiles the kernels it calls into this module's cache entry, so the entry is
-dropped whenever their sources change (:func:`ordersplit.solver.kernel_cache.drop_if_changed`).
+dropped whenever their sources change (:func:`ordersplit.kernels.drop_if_changed`).
 """
 
 from __future__ import annotations
@@ -29,10 +29,11 @@ import time
 import numba as nb
 import numpy as np
 
+from ordersplit.kernels import drop_if_changed, load_kernels
 from ordersplit.solver import clock, group_prep, staged_kernel
 from ordersplit.solver import cover_kernel as kernel
 from ordersplit.solver import partial_kernel as pkernel
-from ordersplit.solver.cover_kernel import COST, MAKESPAN, UNIT_HOURS, _now, load_kernels
+from ordersplit.solver.cover_kernel import COST, MAKESPAN, UNIT_HOURS, _now
 from ordersplit.solver.group_prep import (
     fill_items,
     fill_plain,
@@ -42,7 +43,6 @@ from ordersplit.solver.group_prep import (
     sku_elements,
     whole_warehouses,
 )
-from ordersplit.solver.kernel_cache import drop_if_changed
 from ordersplit.solver.staged_kernel import NO_ERROR, staged_search
 
 NONE, FOUND, EXPIRED, DECLINED = 0, 1, 2, 3

@@ -33,9 +33,9 @@ import time
 import numba as nb
 import numpy as np
 
+from ordersplit.kernels import drop_if_changed, load_kernels
 from ordersplit.solver import clock, cover_kernel, partial_kernel
-from ordersplit.solver.cover_kernel import _ONE, _now, load_kernels
-from ordersplit.solver.kernel_cache import drop_if_changed
+from ordersplit.solver.cover_kernel import _ONE, _now
 from ordersplit.solver.partial_kernel import dominance, full_dominated
 
 

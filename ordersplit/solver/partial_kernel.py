@@ -47,6 +47,7 @@ import time
 import numba as nb
 import numpy as np
 
+from ordersplit.kernels import drop_if_changed, load_kernels
 from ordersplit.solver import clock, cover_kernel
 from ordersplit.solver.cover_kernel import (
     _ONE,
@@ -63,12 +64,10 @@ from ordersplit.solver.cover_kernel import (
     _top_sum,
     before,
     keep,
-    load_kernels,
     n_available,
     put_worth,
     score,
 )
-from ordersplit.solver.kernel_cache import drop_if_changed
 
 FRAGMENTS_LEVELS, FRAGMENTS_FEWEST = 9, 10  # above every other term code
 """Term codes of line fragments, for groups whose elements are whole lines (one line per

@@ -15,10 +15,9 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from ordersplit.kernels import drop_if_changed, load_kernels
 from ordersplit.solver import clock, cover_kernel, group_prep, partial_kernel
-from ordersplit.solver.cover_kernel import load_kernels
 from ordersplit.solver.group_prep import independent_elements, single_skus
-from ordersplit.solver.kernel_cache import drop_if_changed
 from ordersplit.solver.problem import SplitProblem
 
 NAMES = ("single_sku", "own_lines", "lone_lines", "coverable", "priced")

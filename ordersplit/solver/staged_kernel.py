@@ -15,7 +15,7 @@ and a work budget (which counts every look at the clock) stay in Python.
 
 numba keys a cached function on its own source file only: this module compiles the
 kernels it calls into its own cache, so it is rebuilt whenever their sources change
-(:func:`ordersplit.solver.kernel_cache.drop_if_changed`).
+(:func:`ordersplit.kernels.drop_if_changed`).
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ import time
 import numba as nb
 import numpy as np
 
+from ordersplit.kernels import drop_if_changed, load_kernels
 from ordersplit.solver import clock
 from ordersplit.solver import cover_kernel as kernel
 from ordersplit.solver import partial_kernel as pkernel
-from ordersplit.solver.cover_kernel import MAKESPAN, _count, _now, load_kernels
-from ordersplit.solver.kernel_cache import drop_if_changed
+from ordersplit.solver.cover_kernel import MAKESPAN, _count, _now
 
 NO_ERROR, NO_FLOOR_LEVEL = 0, 1
 """``info[4]`` of :func:`staged_search`: the floor is not an arrival level (cannot

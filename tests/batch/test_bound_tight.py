@@ -49,7 +49,7 @@ def _bound(work: BatchInput, lower: list[Any], cap: int, no_withholding: bool,
 
 
 @settings(max_examples=14, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(kind=st.sampled_from([*SIMPLE, *SCENARIO]), n_orders=st.integers(3, 8),
        seed=st.integers(0, 10**6), slack=st.sampled_from([0, 2, 10**3]),
        no_withholding=st.booleans())

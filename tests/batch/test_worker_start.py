@@ -64,7 +64,7 @@ t.start()
 out["safe_with_thread"] = runners.fork_is_safe()
 late = reoptimize(work, workers=2, **args)
 stop.set()
-t.join()
+runners.join_thread(t, 60)  # join, and the OS thread gone too (it outlives join a moment)
 out["safe_after_thread"] = runners.fork_is_safe()
 one = reoptimize(work, workers=1, **args)
 import highspy, numpy as np

@@ -63,38 +63,57 @@ def serve(*flags: str, keys_file: Path | None = None, start_timeout_s: float = 1
     Without ``keys_file`` the key given by ``$ORDERSPLIT_API_KEY_HASHES`` is
     :data:`API_KEY`.
     """
-    port = free_port()
-    cmd = [sys.executable, "-c", "import sys; from ordersplit.cli import main; sys.exit(main())",
-           "serve", "--host", "127.0.0.1", "--port", str(port), *flags]
     environ = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    extra: list[str] = []
     if keys_file is not None:
-        cmd += ["--api-keys", str(keys_file)]
+        extra = ["--api-keys", str(keys_file)]
     elif "--no-auth" not in flags:
         environ.setdefault("ORDERSPLIT_API_KEY_HASHES", key_digest(API_KEY))
     # the server's log goes to a file, not a pipe: a long run must never block on it
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(cmd, env=environ, stdout=subprocess.DEVNULL, stderr=log)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + start_timeout_s
-            while True:
-                if process.poll() is not None:
-                    log.seek(0)
-                    err = log.read().decode(errors="replace")
-                    raise RuntimeError(f"ordersplit serve exited {process.returncode}: {err}")
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("ordersplit serve did not start in time")
-                time.sleep(0.2)
-            yield Served(url, port, process)
-        finally:
-            process.terminate()
+        for attempt in range(PORT_TRIES):
+            # a port free a moment ago can be taken before the server binds it: try another
+            port = free_port()
+            cmd = [sys.executable, "-c",
+                   "import sys; from ordersplit.cli import main; sys.exit(main())",
+                   "serve", "--host", "127.0.0.1", "--port", str(port), *flags, *extra]
+            log.seek(0)
+            log.truncate()
+            process = subprocess.Popen(cmd, env=environ, stdout=subprocess.DEVNULL, stderr=log)
+            url = f"http://127.0.0.1:{port}"
             try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                if _started(process, url, log, start_timeout_s, attempt + 1 < PORT_TRIES):
+                    yield Served(url, port, process)
+                    return
+            finally:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+PORT_TRIES = 3
+
+
+def _started(process: subprocess.Popen[bytes], url: str, log: Any, timeout_s: float,
+             may_retry: bool) -> bool:
+    """Wait until the server at ``url`` answers ``/healthz``: True; False when it exited
+    because its port was taken meanwhile and ``may_retry``; else raise why it did not."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if process.poll() is not None:
+            log.seek(0)
+            err = log.read().decode(errors="replace")
+            if may_retry and "address already in use" in err.lower():
+                return False
+            raise RuntimeError(f"ordersplit serve exited {process.returncode}: {err}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("ordersplit serve did not start in time")
+        time.sleep(0.2)
