@@ -35,7 +35,6 @@ from ordersplit.solver.contention import (
 )
 from ordersplit.solver.evaluate import Objective, evaluate
 from ordersplit.solver.fragments import without_fragments
-from ordersplit.solver.group_prep import one_reach_per_group, readonly
 from ordersplit.solver.group_search import (
     NO_COVER,
     GroupOutcome,
@@ -70,8 +69,7 @@ def applicable(problem: SplitProblem) -> bool:
     if problem.n_items == 0:
         return True
     # each item's reach equals that of one item of its group (any: equality is transitive)
-    return bool(one_reach_per_group(readonly(problem.allowed), readonly(problem.group),
-                                    problem.n_groups))
+    return problem.one_reach
 
 
 @dataclass

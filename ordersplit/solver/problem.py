@@ -272,6 +272,15 @@ class SplitProblem:
         return bool(independent_elements(self.usage, self.single_sku, self.splittable,
                                          self.group))
 
+    @cached_property
+    def one_reach(self) -> bool:
+        """True when every item may ship from exactly the warehouses the first item of
+        its group may (one reach set per group: ``combination.applicable``)."""
+        from ordersplit.solver.group_prep import one_reach_per_group, readonly
+
+        return bool(one_reach_per_group(readonly(self.allowed), readonly(self.group),
+                                        self.n_groups))
+
     def groups(self) -> list[IntArray]:
         """Item indices of each group, in group order (read-only; worked out once)."""
         return list(self._groups)
