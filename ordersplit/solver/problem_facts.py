@@ -28,6 +28,7 @@ from ordersplit.solver.problem import SplitProblem
 
 NAMES = ("single_sku", "own_lines", "lone_lines", "coverable", "priced", "one_reach")
 """The memos :func:`derive` fills (cached properties of :class:`SplitProblem`)."""
+_NAMES = frozenset(NAMES)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -83,7 +84,7 @@ def derive(problem: SplitProblem) -> None:
     problem whose arrays are of other types than the kernel was compiled for is left to
     work them out itself."""
     known = problem.__dict__
-    if all(name in known for name in NAMES):
+    if known.keys() >= _NAMES:
         return
     out = np.zeros(5, dtype=np.int64)
     try:
@@ -92,10 +93,14 @@ def derive(problem: SplitProblem) -> None:
     except TypeError:  # other array types: not compiled for them
         return
     sku.setflags(write=False)
-    own, lone, coverable, priced, reach = (bool(v) for v in out.tolist())
-    for name, value in (("single_sku", sku), ("own_lines", own), ("lone_lines", lone),
-                        ("coverable", coverable), ("priced", priced), ("one_reach", reach)):
-        known.setdefault(name, value)
+    own, lone, coverable, priced, reach = out.tolist()
+    found = {"single_sku": sku, "own_lines": own != 0, "lone_lines": lone != 0,
+             "coverable": coverable != 0, "priced": priced != 0, "one_reach": reach != 0}
+    if known.keys().isdisjoint(found):  # a fresh problem (the usual case)
+        known.update(found)
+    else:  # a memo already there is kept
+        for name, value in found.items():
+            known.setdefault(name, value)
 
 
 def _warm_up() -> None:
