@@ -1029,16 +1029,15 @@ def search_order(problem: SplitProblem, stop: Deadline,
             line_count(problem), problem.own_lines, stop.end, x, info)
     except TypeError:  # other array types: not compiled for them
         return None
-    outcome = int(info[0])
+    got = info.tolist()  # Python ints: no numpy scalars or slices below
+    outcome = got[0]
     if outcome == group_kernel.DECLINED:
         return None
-    nodes = int(info[3])
+    nodes = got[3]
     stop.charge(nodes)
     if outcome == group_kernel.NONE:
-        return None, False, int(info[2]), nodes, bool(info[4]), None
-    pairs, groups, slowest, unit, cost, pieces = info[5:11].tolist()
-    return (x, bool(info[1]), int(info[2]), nodes, False,
-            of_terms(problem, x, (pairs, groups, slowest, unit, cost, pieces)))
+        return None, False, got[2], nodes, got[4] != 0, None
+    return x, got[1] != 0, got[2], nodes, False, of_terms(problem, x, tuple(got[5:11]))
 
 
 @functools.lru_cache(maxsize=64)

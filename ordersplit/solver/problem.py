@@ -124,9 +124,10 @@ class SplitProblem:
             if term not in OBJECTIVE_TERMS:
                 raise ValueError(f"unknown objective term {term!r}")
         copy = object.__new__(type(self))
-        for name in self.__dataclass_fields__:
-            copy.__dict__[name] = self.__dict__[name]
-        copy.__dict__["objective"] = tuple(objective)
+        known = self.__dict__
+        fields = {name: known[name] for name in _FIELDS}
+        fields["objective"] = tuple(objective)
+        copy.__dict__.update(fields)
         return copy
 
     @property
@@ -298,3 +299,8 @@ class SplitProblem:
             bounds = np.searchsorted(self.group[order], np.arange(self.n_groups + 1)).tolist()
         order.setflags(write=False)
         return tuple(order[bounds[g]:bounds[g + 1]] for g in range(self.n_groups))
+
+
+_FIELDS = tuple(SplitProblem.__dataclass_fields__)
+"""The dataclass fields of :class:`SplitProblem` (what :meth:`~SplitProblem.with_objective`
+copies; the memos of derived values are left behind)."""
