@@ -1,8 +1,8 @@
 """The one-call problem facts are what the problem's own properties work out.
 
 :func:`ordersplit.solver.problem_facts.derive` fills the memos of ``single_sku``,
-``own_lines``, ``lone_lines``, ``coverable`` and ``priced`` of a fresh problem in one
-compiled call before the portfolio starts. On random problems (lines split into
+``own_lines``, ``lone_lines``, ``coverable``, ``priced`` and ``one_reach`` of a fresh
+problem in one compiled call before the portfolio starts. On random problems (lines split into
 components or not, in any order; bundles, unsplittable items, SKUs shared between
 lines and groups; prices or none) and on compiled requests, each must equal the value
 the property computes on a fresh copy of the same problem.
@@ -31,7 +31,7 @@ def _same_as_properties(problem: SplitProblem) -> None:
     fresh = problem.with_objective(problem.objective)  # nothing carried over
     assert np.array_equal(derived.single_sku, fresh.single_sku)
     assert not derived.single_sku.flags.writeable
-    for name in ("own_lines", "lone_lines", "coverable", "priced"):
+    for name in ("own_lines", "lone_lines", "coverable", "priced", "one_reach"):
         assert getattr(derived, name) == getattr(fresh, name), name
 
 
@@ -39,7 +39,8 @@ def _same_as_properties(problem: SplitProblem) -> None:
 def problems(draw: st.DrawFn) -> SplitProblem:
     """0-9 items over 1-6 SKUs and 1-5 warehouses: plain lines, bundles, unsplittable
     items, several items of one line (components) or not, lines in any order, one to
-    three groups, prices or none."""
+    three groups, prices or none, every warehouse allowed or some not (one reach set per
+    group or not)."""
     n = draw(st.integers(0, 9))
     n_k = draw(st.integers(1, 6))
     m = draw(st.integers(1, 5))
@@ -60,11 +61,16 @@ def problems(draw: st.DrawFn) -> SplitProblem:
     group = rng.integers(0, draw(st.integers(1, 3)), n).astype(np.int64)
     price = (rng.integers(0, 3, (m, n_k)) if draw(st.booleans())
              else np.zeros((m, n_k))).astype(np.int64)
+    allowed = np.ones((n, m), dtype=bool)
+    if draw(st.booleans()):  # some items kept from some warehouses
+        allowed = rng.random((n, m)) < draw(st.sampled_from([0.5, 0.9]))
+        if draw(st.booleans()):  # the same reach per group (as the rules make it)
+            allowed = allowed[np.argmax(group[:, None] == group[None, :], axis=1)] if n \
+                else allowed
     return SplitProblem(quantity=rng.integers(1, 4, n).astype(np.int64), usage=usage,
                         splittable=rng.random(n) < 0.8, group=group,
                         stock=rng.integers(0, 5, (m, n_k)).astype(np.int64),
-                        allowed=np.ones((n, m), dtype=bool),
-                        hours=rng.integers(1, 5, m).astype(np.int64),
+                        allowed=allowed, hours=rng.integers(1, 5, m).astype(np.int64),
                         cost=np.zeros(m, dtype=np.int64), line=lines, price=price,
                         n_groups=int(group.max()) + 1 if n else 0)
 
@@ -93,6 +99,7 @@ def test_memos_already_known_are_kept() -> None:
     problem_facts.derive(problem)
     assert problem.single_sku is sku
     assert problem.lone_lines and problem.coverable and problem.own_lines
+    assert problem.one_reach
     assert not problem.priced
 
 
@@ -107,3 +114,4 @@ def test_other_array_types_are_left_to_the_properties() -> None:
     problem_facts.derive(problem)
     assert not any(name in problem.__dict__ for name in problem_facts.NAMES)
     assert problem.single_sku.tolist() == [0, 1] and problem.lone_lines and problem.coverable
+    assert problem.one_reach

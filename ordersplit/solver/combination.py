@@ -20,6 +20,7 @@ than ``M*`` left out.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import logging
 from dataclasses import dataclass, field
 
@@ -35,7 +36,6 @@ from ordersplit.solver.contention import (
 )
 from ordersplit.solver.evaluate import Objective, evaluate
 from ordersplit.solver.fragments import without_fragments
-from ordersplit.solver.group_prep import one_reach_per_group, readonly
 from ordersplit.solver.group_search import (
     NO_COVER,
     GroupOutcome,
@@ -70,8 +70,7 @@ def applicable(problem: SplitProblem) -> bool:
     if problem.n_items == 0:
         return True
     # each item's reach equals that of one item of its group (any: equality is transitive)
-    return bool(one_reach_per_group(readonly(problem.allowed), readonly(problem.group),
-                                    problem.n_groups))
+    return problem.one_reach
 
 
 @dataclass
@@ -143,10 +142,26 @@ def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
     makespan, with no fewer children, is left out (:func:`_beyond`), uncounted too
     on large orders (there the most promising case is searched in full first): all
     its plans are worse, so none is a tie either. Ties are kept in case order.
+    On smaller orders the floors are worked out lazily (:class:`_LazyRank`): the same
+    cases in the same order, without building the cases left out by their placement
+    floor alone.
     """
     groups = problem.groups()
     touching = _touching(problem, groups)
     run = _CaseRun(problem, cases, touching, stop)
+    children_floor = _LazyFloor(problem, groups, stop)
+    count_first = problem.n_items * problem.n_warehouses > COUNT_FIRST_CELLS
+    if LAZY_RANK and not (count_first and len(cases) > 1 and len(problem.objective) > 1):
+        lazy = _LazyRank(cases, touching, groups)
+        while lazy.queue:
+            if stop.expired():
+                run.aborted = True
+                break
+            c = lazy.next(problem.objective, run.best_key, children_floor)
+            if c is None:
+                break
+            run.visit(c, run.fewest if run.best_key is None else run.best_key[0])
+        return run.outcome()
     group_floors: dict[tuple[int, tuple[int, ...]], int] = {}
     for case in cases:  # each group's floor once per distinct data it gets
         if stop.expired():  # nothing searched yet: no plan, no bound
@@ -160,9 +175,7 @@ def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
     # the most promising cases first (stable: alike ones in case order), so that the
     # best key is known early and the cases whose bound lies beyond it are left out
     rank = sorted(range(len(cases)), key=floors.__getitem__)
-    children_floor = _LazyFloor(problem, groups, stop)
     known: list[int | None] = [None] * len(cases)
-    count_first = problem.n_items * problem.n_warehouses > COUNT_FIRST_CELLS
     if count_first and len(cases) > 1 and len(problem.objective) > 1:
         run.visit(rank[0], None)
         fewest = None if run.best_key is None else run.best_key[0]
@@ -197,6 +210,60 @@ def _search_cases(problem: SplitProblem, cases: list[PlacementCase],
             continue  # every plan of the case is worse than the best: none is a tie
         run.visit(c, run.fewest if run.best_key is None else run.best_key[0])
     return run.outcome()
+
+
+LAZY_RANK = True
+"""Whether :func:`_search_cases` ranks the cases of smaller orders lazily
+(:class:`_LazyRank`); off, every case's floor first (its definition: the tests compare
+the two)."""
+
+
+class _LazyRank:
+    """The placement cases in the order of their makespan floors (stable: alike ones in
+    case order), less those :func:`_beyond` leaves out, each floor worked out only when
+    its case comes up.
+
+    Each case first stands in the queue at its :func:`placement_floor` (no case problem
+    needed), a lower bound on its floor; when it comes first, its floor is worked out
+    (the case's problem built, each group's :func:`makespan_floor`, once per distinct
+    data) and it goes back at that. A case that comes first at its floor is the next
+    in the stable order of the floors: every other stands at a key no lower than its
+    own floor's. One that comes first at its lower bound beyond the best key so far is
+    dropped then: its floor is no lower, and no later plan can have fewer children than
+    the lower bound :func:`_beyond` took, so it would be left out at its turn too. The
+    cases searched, their order and what they are searched with are those of sorting
+    every floor first."""
+
+    def __init__(self, cases: list[PlacementCase], touching: dict[int, list[int]],
+                 groups: list[IntArray]) -> None:
+        self.cases, self.touching, self.groups = cases, touching, groups
+        self.queue = [(placement_floor(case), c, False) for c, case in enumerate(cases)]
+        heapq.heapify(self.queue)
+        self.group_floors: dict[tuple[int, tuple[int, ...]], int] = {}
+
+    def floor(self, c: int, least: int) -> int:
+        """Case ``c``'s floor, given its placement floor ``least``."""
+        case = self.cases[c]
+        floor = least
+        for g, data in _group_keys(case, self.touching).items():
+            found = self.group_floors.get((g, data))
+            if found is None:
+                found = self.group_floors[(g, data)] = makespan_floor(case.problem,
+                                                                      self.groups[g])
+            floor = max(floor, found)
+        return floor
+
+    def next(self, terms: tuple[str, ...], best: tuple[int, ...] | None,
+             children: _LazyFloor) -> int | None:
+        """The next case to search given the best key so far (``None``: none left)."""
+        while self.queue:
+            key, c, exact = heapq.heappop(self.queue)
+            if best is not None and _beyond(terms, best, key, None, children):
+                continue  # every plan of the case is worse than the best: none is a tie
+            if exact:
+                return c
+            heapq.heappush(self.queue, (self.floor(c, key), c, True))
+        return None
 
 
 class _CaseRun:

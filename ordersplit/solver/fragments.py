@@ -57,7 +57,7 @@ BOUND_MEMO = "_fragments_lower_bound"
 """Where :func:`fragmentable` and :func:`fragments_lower_bound` keep their answers (in the
 instance's ``__dict__``: they read only the problem's frozen arrays)."""
 DERIVED = ("capacity", "single_sku", "simple", "coverable", "own_lines", "lone_lines",
-           "priced", "_groups", FRAGMENTABLE_MEMO, BOUND_MEMO)
+           "priced", "one_reach", "_groups", FRAGMENTABLE_MEMO, BOUND_MEMO)
 """Cached properties of a :class:`SplitProblem` that do not depend on its objective."""
 
 

@@ -416,14 +416,14 @@ def settle_order(problem: SplitProblem, x: IntArray, stop: Deadline) -> Settled 
                           FEW_SETS, MAX_COVERS, kept, out, info)
     except TypeError:  # other array types: not compiled for them
         return None
-    if info[1] & KEPT_WORSE:
+    got = info.tolist()  # Python ints: no numpy scalars or slices below
+    flags = got[1]
+    if flags & KEPT_WORSE:
         log.warning("fragments post-stage made the plan worse; kept the original")
-    if info[1] & SETTLED_WORSE:  # the Python path gives up the proof then: let it decide
-        return Settled(kept, of_terms(problem, kept, tuple(info[2:8].tolist())), None, None)
-    kept_obj = of_terms(problem, kept, tuple(info[2:8].tolist()))
-    if info[0] != SETTLED:
-        return Settled(kept, kept_obj, None, None)
-    return Settled(kept, kept_obj, out, of_terms(problem, out, tuple(info[8:14].tolist())))
+    kept_obj = of_terms(problem, kept, tuple(got[2:8]))
+    if flags & SETTLED_WORSE or got[0] != SETTLED:  # SETTLED_WORSE: the Python path gives
+        return Settled(kept, kept_obj, None, None)  # up the proof then: let it decide
+    return Settled(kept, kept_obj, out, of_terms(problem, out, tuple(got[8:14])))
 
 
 def _warm_up() -> None:

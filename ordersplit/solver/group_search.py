@@ -1014,35 +1014,44 @@ def search_order(problem: SplitProblem, stop: Deadline,
     whether no plan exists, and the plan's objective; ``None`` when it leaves the order
     to the Python path (also for arrays of other types than ``compile_request`` builds,
     which the kernel refuses rather than compile anew)."""
-    if not (problem.n_items and _small(problem, problem.n_items, stop) and problem.coverable
+    n = problem.n_items
+    if not (n and _small(problem, n, stop) and problem.coverable
             and not priced(problem, problem.objective)):
         return None
-    terms = problem.objective[1:]
-    span = terms.index("makespan") if "makespan" in terms else -1
-    if span + 1 >= len(terms):  # not a term, or the last one: one phase
-        span = -1
-    later = tuple(t for t in terms if t != "makespan") if span >= 0 else ()
-    x = np.zeros((problem.n_items, problem.n_warehouses), dtype=np.int64)
+    codes, span, later = _order_codes(problem.objective)
+    x = np.zeros((n, problem.n_warehouses), dtype=np.int64)
     info = np.zeros(11, dtype=np.int64)
     try:  # the problem's arrays are read-only, as the kernel was compiled for
         group_kernel.small_order(
             problem.group, problem.n_groups, problem.single_sku, problem.splittable,
             problem.quantity, problem.usage, problem.stock, problem.allowed, problem.hours,
-            problem.cost, int(problem.fixed_makespan), _terms_codes(terms), span,
-            _terms_codes(later), problem.lines, line_count(problem), problem.own_lines,
-            stop.end, x, info)
+            problem.cost, int(problem.fixed_makespan), codes, span, later, problem.lines,
+            line_count(problem), problem.own_lines, stop.end, x, info)
     except TypeError:  # other array types: not compiled for them
         return None
-    outcome = int(info[0])
+    got = info.tolist()  # Python ints: no numpy scalars or slices below
+    outcome = got[0]
     if outcome == group_kernel.DECLINED:
         return None
-    nodes = int(info[3])
+    nodes = got[3]
     stop.charge(nodes)
     if outcome == group_kernel.NONE:
-        return None, False, int(info[2]), nodes, bool(info[4]), None
-    pairs, groups, slowest, unit, cost, pieces = info[5:11].tolist()
-    return (x, bool(info[1]), int(info[2]), nodes, False,
-            of_terms(problem, x, (pairs, groups, slowest, unit, cost, pieces)))
+        return None, False, got[2], nodes, got[4] != 0, None
+    return x, got[1] != 0, got[2], nodes, False, of_terms(problem, x, tuple(got[5:11]))
+
+
+@functools.lru_cache(maxsize=64)
+def _order_codes(objective: tuple[str, ...]) -> tuple[np.ndarray, int, np.ndarray]:
+    """:func:`search_order`'s term arguments of an objective (children first): the codes
+    of the terms after the count, the makespan's place among them (-1: not a term, or
+    the last one: one phase) and the codes of the second phase's terms (shared arrays,
+    which the kernel only reads)."""
+    terms = objective[1:]
+    span = terms.index("makespan") if "makespan" in terms else -1
+    if span + 1 >= len(terms):  # not a term, or the last one: one phase
+        span = -1
+    later = tuple(t for t in terms if t != "makespan") if span >= 0 else ()
+    return _terms_codes(terms), span, _terms_codes(later)
 
 
 def _small(problem: SplitProblem, n_elements: int, stop: Deadline) -> bool:

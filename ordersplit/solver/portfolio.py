@@ -127,7 +127,8 @@ def _run_heuristics(problem: SplitProblem, best: _Best, stop: Deadline,
 def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     """Best plan for ``problem`` within ``stop``; see the module docstring."""
     t0 = time.perf_counter()
-    if problem.n_items * problem.n_warehouses <= LARGE_COLUMNS:
+    cells = problem.n_items * problem.n_warehouses
+    if cells <= LARGE_COLUMNS:
         problem_facts.derive(problem)  # what the stages below ask first, in one call
     terms = problem.objective
     best = _Best(problem)
@@ -139,10 +140,9 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
         if whole.assignment is not None and whole.objective is not None:
             best.x, best.obj, best.name = whole.assignment, whole.objective, whole.backend
             return _result(best, whole.status, whole.children_lower_bound, t0, whole.message)
-    huge = cover and problem.n_items * problem.n_warehouses > HUGE_COVER_CELLS
+    huge = cover and cells > HUGE_COVER_CELLS
     # an order of fewer cells than that cannot have more columns: no capacities needed
-    large = huge or (problem.n_items * problem.n_warehouses > LARGE_COLUMNS
-                     and _columns(problem) > LARGE_COLUMNS)
+    large = huge or (cells > LARGE_COLUMNS and _columns(problem) > LARGE_COLUMNS)
     core = without_fragments(problem)  # the search does not know fragments
     if large and not huge:  # the search rarely proves these at once: heuristics first
         _run_heuristics(problem, best, stop)

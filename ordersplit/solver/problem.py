@@ -124,9 +124,10 @@ class SplitProblem:
             if term not in OBJECTIVE_TERMS:
                 raise ValueError(f"unknown objective term {term!r}")
         copy = object.__new__(type(self))
-        for name in self.__dataclass_fields__:
-            copy.__dict__[name] = self.__dict__[name]
-        copy.__dict__["objective"] = tuple(objective)
+        known = self.__dict__
+        fields = {name: known[name] for name in _FIELDS}
+        fields["objective"] = tuple(objective)
+        copy.__dict__.update(fields)
         return copy
 
     @property
@@ -272,6 +273,15 @@ class SplitProblem:
         return bool(independent_elements(self.usage, self.single_sku, self.splittable,
                                          self.group))
 
+    @cached_property
+    def one_reach(self) -> bool:
+        """True when every item may ship from exactly the warehouses the first item of
+        its group may (one reach set per group: ``combination.applicable``)."""
+        from ordersplit.solver.group_prep import one_reach_per_group, readonly
+
+        return bool(one_reach_per_group(readonly(self.allowed), readonly(self.group),
+                                        self.n_groups))
+
     def groups(self) -> list[IntArray]:
         """Item indices of each group, in group order (read-only; worked out once)."""
         return list(self._groups)
@@ -289,3 +299,8 @@ class SplitProblem:
             bounds = np.searchsorted(self.group[order], np.arange(self.n_groups + 1)).tolist()
         order.setflags(write=False)
         return tuple(order[bounds[g]:bounds[g + 1]] for g in range(self.n_groups))
+
+
+_FIELDS = tuple(SplitProblem.__dataclass_fields__)
+"""The dataclass fields of :class:`SplitProblem` (what :meth:`~SplitProblem.with_objective`
+copies; the memos of derived values are left behind)."""
