@@ -91,16 +91,22 @@ def serve(sizes: str, families: str, rules: str, orders: int, seed: int) -> None
         print(f"{ms:.4f} {res.status.value} {plan}", flush=True)
 
 
-def _start(checkout: str, args: argparse.Namespace) -> subprocess.Popen[str]:
+def start_worker(checkout: str, script: str, argv: list[str]) -> subprocess.Popen[str]:
+    """``script`` run as a worker on ``checkout``'s code (its own ``PYTHONPATH``), once it
+    has said it is ready: it answers one question per line on its stdin."""
     env = dict(os.environ, PYTHONPATH=os.path.abspath(checkout))
     proc = subprocess.Popen(
-        [sys.executable, os.path.abspath(__file__), WORKER, args.sizes, args.families,
-         args.rules, str(args.orders), str(args.seed)],
+        [sys.executable, os.path.abspath(script), *argv],
         cwd=checkout, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert proc.stdin is not None and proc.stdout is not None
     if proc.stdout.readline().strip() != "ready":
         raise SystemExit(f"the worker of {checkout} did not start")
     return proc
+
+
+def _start(checkout: str, args: argparse.Namespace) -> subprocess.Popen[str]:
+    return start_worker(checkout, __file__, [WORKER, args.sizes, args.families, args.rules,
+                                             str(args.orders), str(args.seed)])
 
 
 def _ask(proc: subprocess.Popen[str], question: str) -> list[str]:

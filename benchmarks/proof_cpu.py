@@ -50,15 +50,13 @@ def serve(family: str, rules: str, size: str, orders: int, seed: int, limit_ms: 
 
 
 def _start(checkout: str, args: argparse.Namespace) -> subprocess.Popen[str]:
-    env = dict(os.environ, PYTHONPATH=os.path.abspath(checkout))
-    proc = subprocess.Popen(
-        [sys.executable, os.path.abspath(__file__), WORKER, args.families, args.rules,
-         args.size, str(args.orders), str(args.seed), str(args.limit_ms)],
-        cwd=checkout, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert proc.stdin is not None and proc.stdout is not None
-    if proc.stdout.readline().strip() != "ready":
-        raise SystemExit(f"the worker of {checkout} did not start")
-    return proc
+    # imported here: the workers run this file on another checkout's code, which may
+    # predate it
+    from benchmarks.checkout_ab import start_worker
+
+    return start_worker(checkout, __file__, [WORKER, args.families, args.rules, args.size,
+                                             str(args.orders), str(args.seed),
+                                             str(args.limit_ms)])
 
 
 def _ask(proc: subprocess.Popen[str], i: int) -> list[str]:

@@ -68,16 +68,6 @@ MEMO_LIMIT = 1 << 14
 _UNITS_MEMO: dict[int, dict[Decimal, int]] = {}
 
 
-def units_memo(exponent: int) -> dict[Decimal, int]:
-    """The memo of :func:`to_minor_memo` for ``exponent``: minor units by value, for
-    callers that read it in a loop (a miss must go through :func:`to_minor_memo`,
-    which checks the value and bounds the memo)."""
-    memo = _UNITS_MEMO.get(exponent)
-    if memo is None:
-        memo = _UNITS_MEMO.setdefault(exponent, {})
-    return memo
-
-
 def to_minor_memo(value: Decimal, exponent: int) -> int:
     """:func:`to_minor`, remembered per exponent by value (equal decimals such as
     ``1.5`` and ``1.50`` have the same minor units): the plan builder's unit prices and
