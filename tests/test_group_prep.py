@@ -59,7 +59,7 @@ def groups(draw: st.DrawFn) -> tuple[np.ndarray, ...]:
     return supply, ok, hours, cost, demand
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(groups())
 def test_group_arrays_match_their_definition(group: tuple[np.ndarray, ...]) -> None:
     supply, ok, hours, cost, demand = group
@@ -74,7 +74,7 @@ def test_group_arrays_match_their_definition(group: tuple[np.ndarray, ...]) -> N
         assert welem[w, :wdeg[w]].tolist() == np.flatnonzero(sup[w]).tolist()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(groups())
 def test_bit_arrays_match_their_definition(group: tuple[np.ndarray, ...]) -> None:
     supply, ok, hours, cost, demand = group
@@ -91,7 +91,7 @@ def test_bit_arrays_match_their_definition(group: tuple[np.ndarray, ...]) -> Non
     assert n_by.tolist() == full.sum(axis=0).tolist()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(groups(), st.booleans(), st.booleans())
 def test_group_bits_is_group_arrays_then_bit_arrays_and_dominance(
         group: tuple[np.ndarray, ...], timed: bool, dear: bool) -> None:
@@ -117,7 +117,7 @@ def test_group_bits_is_group_arrays_then_bit_arrays_and_dominance(
         assert np.array_equal(dom, want_dom)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(groups())
 def test_whole_warehouses_match_their_definition(group: tuple[np.ndarray, ...]) -> None:
     supply, ok, _, _, demand = group

@@ -335,13 +335,28 @@ def test_two_cover_is_exactly_whether_two_available_warehouses_cover_a_node(
 
 
 def _covers_within(sup: np.ndarray, res: np.ndarray, open_wh: list[int], most: int) -> bool:
-    """Brute force: whether at most ``most`` of ``open_wh`` cover ``res``."""
+    """Brute force: whether at most ``most`` of ``open_wh`` cover ``res``.
+
+    Every subset is tried: the first ``size - 2`` members one combination at a time, the
+    last two as every pair of the later warehouses at once (numpy), so that subsets of
+    three among 130 warehouses do not need a 357,000-row array."""
     if not res.any():
         return True
-    for size in range(1, most + 1):
-        combos = np.array(list(itertools.combinations(open_wh, size)), dtype=np.int64)
-        if combos.size and (sup[combos].sum(axis=1) >= res).all(axis=1).any():
-            return True
+    wh = np.asarray(open_wh, dtype=np.int64)
+    for size in range(1, min(most, wh.size) + 1):
+        if size == 1:
+            if (sup[wh] >= res).all(axis=1).any():
+                return True
+            continue
+        for head in itertools.combinations(range(wh.size), size - 2):
+            start = head[-1] + 1 if head else 0
+            rest = sup[wh[start:]]
+            if rest.shape[0] < 2:
+                continue
+            left = res - sup[wh[list(head)]].sum(axis=0)
+            i, j = np.triu_indices(rest.shape[0], 1)
+            if (rest[i] + rest[j] >= left).all(axis=1).any():
+                return True
     return False
 
 

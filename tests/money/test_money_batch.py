@@ -298,7 +298,7 @@ def check_shares(b: MoneyBatch, a: Allocation) -> None:
             assert close(int(pp[p, k["shipping_fee"]]), exact)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(orders(), min_size=1, max_size=30))
 def test_batch_invariants_and_exact_shares(batch: list[Order]) -> None:
     b = build(batch)

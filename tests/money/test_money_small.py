@@ -17,7 +17,7 @@ FIELDS = ("orders", "lines", "children", "parts", "line_components", "part_compo
           "activity_slot")
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(orders(), min_size=1, max_size=10))
 def test_one_order_in_python_equals_the_batch(generated: list[Order]) -> None:
     for order in generated:  # about 1,500 orders over the run
@@ -61,7 +61,7 @@ def whole_line_orders(draw: st.DrawFn) -> Order:
     return replace(order, parts=sorted(first.values()))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(whole_line_orders(), st.booleans(), st.booleans())
 def test_whole_lines_equal_the_batch(order: Order, one_method: bool, invoiced: bool) -> None:
     """Every line in one part, with the order's five payment methods or all of it paid

@@ -34,7 +34,7 @@ def _vector(total: int, weights: list[int], units: list[int] | None = None) -> l
     return apportion([total], weights, seg, 1, units).tolist()
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(amounts, weight_lists, st.data())
 def test_apportion_is_odd_symmetric_exact_and_bounded(total: int, weights: list[int],
                                                       data: st.DataObject) -> None:
@@ -94,7 +94,7 @@ def refund(order: Order) -> Order:
                    pay=[-p for p in order.pay])
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(orders(), st.booleans()), min_size=1, max_size=20))
 def test_refund_orders_mirror_their_charges_in_both_allocators(
         generated: list[tuple[Order, bool]]) -> None:

@@ -37,7 +37,7 @@ def _part_of(one: OneOrder) -> list[int]:
     return part_of
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plain_orders(), st.booleans(), st.booleans())
 def test_compiled_whole_lines_equal_python(order: Order, one_method: bool,
                                            invoiced: bool) -> None:
