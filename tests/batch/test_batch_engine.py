@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ from ordersplit.batch import OversellError, batch_from_json, reoptimize
 from ordersplit.batch.bound import waiting_units
 from ordersplit.batch.ledger import Ledger, check_no_oversell
 from ordersplit.batch.search import backorder_units, batch_key
+from tests.batch.conftest import SMALL, scenario_json
 
 
 def shipped_per_cell(result: Any, batch: Any) -> dict[tuple[str, str], int]:
@@ -285,13 +287,15 @@ def test_a_group_short_anyway_waits_whole_so_that_a_waiting_order_ships(
     assert waits == ["A"]
 
 
-def test_the_moves_widen_before_the_search_gives_up(small: dict[str, Any]) -> None:
+def test_the_moves_widen_before_the_search_gives_up() -> None:
     """Without a round cap, a full turn of cuts without a gain widens the moves; the
-    search ends only after a full turn at the widest breadth finds nothing either."""
+    search ends only after a full turn at the widest breadth finds nothing either (40
+    orders of the small scenario's shape: every turn at every breadth runs)."""
     from ordersplit.batch.partition import CUTS
     from ordersplit.batch.search import BREADTHS
 
-    s = reoptimize(small, time_limit_s=600, bound_time_limit_s=0).summary
+    forty = replace(SMALL, n_orders=40)
+    s = reoptimize(scenario_json(forty), time_limit_s=600, bound_time_limit_s=0).summary
     assert s["search_breadth"] == BREADTHS[-1]
     assert s["rounds"] >= len(BREADTHS) * len(CUTS)
     assert s["children_batch"] <= s["children_sequential"]
