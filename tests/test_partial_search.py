@@ -514,6 +514,70 @@ def test_few_cover_is_exactly_whether_k_available_warehouses_cover_a_node(
     assert (res == before).all()
 
 
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.integers(8, 70), st.integers(6, 24),
+       st.sampled_from([0.05, 0.15, 0.3]), st.integers(2, 4), st.booleans())
+def test_few_cover_finds_covers_of_uneven_members_exactly(
+        seed: int, n_elements: int, n_wh: int, density: float, k: int, plant: bool) -> None:
+    """:func:`partial_kernel._few_cover` below its first level takes its big warehouses
+    (holding at least ``ceil(n / k)`` of the ``n`` elements left) from the level above's
+    big ones when its threshold is no lower, else from the first level's counts. Covers
+    whose members hold very different shares (one member most of the elements, others a
+    few, elements split between two members) send the levels down both ways; planted
+    half the time among random holdings, with many elements (up to two words) and ties
+    in the counts. Against brute force over every subset of at most ``k``, with an
+    unbounded budget: exactly; with small budgets never no where a cover exists; ``res``
+    left as it was on every answer."""
+    from ordersplit.solver import cover_kernel, partial_kernel
+    from ordersplit.solver.group_search import _element_lists
+
+    rng = np.random.default_rng(seed)
+    sup = np.where(rng.random((n_wh, n_elements)) < density,
+                   rng.integers(1, 6, size=(n_wh, n_elements)), 0).astype(np.int64)
+    res = rng.integers(1, 9, size=n_elements).astype(np.int64)
+    res[rng.random(n_elements) < 0.1] = 0
+    if plant:  # k members: uneven shares of the elements, some split between two
+        members = rng.choice(n_wh, size=k, replace=False)
+        share = rng.dirichlet(np.full(k, 0.5))
+        owner = rng.choice(k, size=n_elements, p=share)
+        for e in np.flatnonzero(res):
+            a = members[owner[e]]
+            if rng.random() < 0.2:
+                b = members[int(rng.integers(0, k))]
+                part = int(rng.integers(0, res[e] + 1))
+                sup[a, e] = max(sup[a, e], part)
+                sup[b, e] = max(sup[b, e], res[e] - part)
+            else:
+                sup[a, e] = max(sup[a, e], res[e] + int(rng.integers(0, 3)))
+    av_rows = rng.random(n_wh) < 0.9
+    cand = cover_kernel.pack((sup > 0).T.copy())
+    av = cover_kernel.pack(av_rows[None, :])[0]
+    exists = _covers_within(sup, res, np.flatnonzero(av_rows).tolist(), k)
+    welem, wdeg = _element_lists(sup)
+    touch = partial_kernel.touch_bits(welem, wdeg, n_elements)
+    most = partial_kernel.FEW_ROOM
+    e_words = max(1, (n_elements + 63) // 64)
+    before = res.copy()
+
+    def few(budget: int) -> bool:
+        return bool(partial_kernel._few_cover(
+            sup, cand, welem, wdeg, touch, res, av, k, np.zeros(n_wh, dtype=np.int64),
+            np.zeros(n_wh, dtype=np.int64), np.zeros((2, n_wh), dtype=np.int64),
+            np.zeros(n_elements + 2, dtype=np.int64),
+            np.zeros((most + 2, e_words), dtype=np.uint64),
+            np.zeros((most + 1, av.size), dtype=np.uint64),
+            np.zeros((most + 1, n_wh), dtype=np.int64),
+            np.zeros((most + 1, welem.shape[1]), dtype=np.int64),
+            np.zeros(av.size, dtype=np.uint64), np.zeros(2, dtype=np.int64), budget,
+            np.zeros(1, dtype=np.int64)))
+
+    assert few(1 << 40) == exists
+    assert (res == before).all()
+    for budget in (0, 1, 2, 5):
+        assert few(budget) or not exists  # False only when no cover exists
+        assert (res == before).all()
+
+
 @st.composite
 def wide_partial_problems(draw: st.DrawFn) -> SplitProblem:
     """One group of 6-10 SKUs (quantities 1-4) over 9-12 warehouses that each hold few

@@ -576,69 +576,22 @@ def _one_cover(sup: np.ndarray, cand: np.ndarray, res: np.ndarray, rbits: np.nda
     return False
 
 
+_SLOT_BITS = 20
+"""A level's big warehouses are kept as ``count << _SLOT_BITS | warehouse`` (most held
+first when sorted descending)."""
+_SLOT_MASK = (1 << _SLOT_BITS) - 1
+
+
 @nb.njit(cache=True)
-def _few_level(sup: np.ndarray, cand: np.ndarray, welem: np.ndarray, wdeg: np.ndarray,
-               touch: np.ndarray, res: np.ndarray, rbits: np.ndarray, n: int, av: np.ndarray,
-               k: int, order: np.ndarray, held: np.ndarray, n_order: int,
-               lvl_bits: np.ndarray, lvl_av: np.ndarray, lvl_list: np.ndarray,
-               lvl_undo: np.ndarray, mask: np.ndarray, calls: np.ndarray,
-               work: np.ndarray) -> bool:
-    """:func:`_few_cover` below its first level: whether at most ``k`` warehouses of
-    ``av`` cover ``res`` (``n`` elements left, as ``rbits``); ``order[:n_order]`` are the
-    available warehouses of the first level by ``held`` (how many of its elements they
-    hold), most first, an upper bound on how many of these they hold. ``res`` is
-    changed and restored."""
-    if n == 0:
-        return True
-    if k == 1:
-        return _one_cover(sup, cand, res, rbits, av, mask)
-    calls[0] += 1
-    if calls[0] > calls[1]:
-        return True  # over budget: undecided
-    least = (n + k - 1) // k  # the member holding most of these holds at least this many
-    big = lvl_list[k]
-    n_big = 0
-    for j in range(n_order):
-        if held[j] < least:
-            break
-        u = order[j]
-        if not (av[u >> 6] >> np.uint64(u & 63)) & _ONE:
-            continue
-        c = 0
-        for q in range(rbits.size):
-            c += _popcount(touch[u, q] & rbits[q])
-        if c >= least:
-            big[n_big] = u
-            n_big += 1
-    work[0] += n_order
-    sub_av = lvl_av[k]
-    sub_av[:] = av
-    sub_bits = lvl_bits[k]
-    undo = lvl_undo[k]
-    for t in range(n_big):
-        w = big[t]
-        sub_av[w >> 6] &= ~(_ONE << np.uint64(w & 63))  # w and the earlier big ones
-        sub_bits[:] = rbits
-        left = n
-        for j in range(wdeg[w]):
-            e = welem[w, j]
-            r = res[e]
-            undo[j] = r
-            if r > 0:
-                if sup[w, e] >= r:
-                    res[e] = 0
-                    sub_bits[e >> 6] &= ~(_ONE << np.uint64(e & 63))
-                    left -= 1
-                else:
-                    res[e] = r - sup[w, e]
-        ok = _few_level(sup, cand, welem, wdeg, touch, res, sub_bits, left, sub_av, k - 1,
-                        order, held, n_order, lvl_bits, lvl_av, lvl_list, lvl_undo, mask,
-                        calls, work)
-        for j in range(wdeg[w]):
-            res[welem[w, j]] = undo[j]
-        if ok:
-            return True
-    return False
+def _few_undo(welem: np.ndarray, wdeg: np.ndarray, res: np.ndarray, lvl_list: np.ndarray,
+              lvl_undo: np.ndarray, step: np.ndarray, lo: int, k: int) -> None:
+    """Give back the units that the warehouses branched on at levels ``lo..k`` took."""
+    for lv in range(lo, k + 1):
+        t = step[2, lv]
+        if t > 0:
+            w = lvl_list[lv, t - 1] & _SLOT_MASK
+            for j in range(wdeg[w]):
+                res[welem[w, j]] = lvl_undo[lv, j]
 
 
 @nb.njit(cache=True)
@@ -653,26 +606,36 @@ def _few_cover(sup: np.ndarray, cand: np.ndarray, welem: np.ndarray, wdeg: np.nd
 
     Each element left must be held (in part at least) by a member, so the member holding
     most of them holds at least ``ceil(n / k)`` of the ``n`` left (pigeonhole). So a
-    cover has a member among the available warehouses holding that many; one is taken
-    (earlier ones are not partners of later ones: their covers were all tried), its
-    units subtracted, and the rest is a cover of at most ``k - 1`` of what it leaves,
-    asked the same way; one warehouse is found by and-ing candidate masks. The holding
-    counts of the first level bound those below (what a warehouse holds of fewer elements
-    is no more), so each level recounts only the warehouses whose first count reaches
-    its threshold, most first. ``res`` is left as it was."""
-    rbits = lvl_bits[k + 1]
+    cover has a member among the available warehouses holding that many (a *big* one);
+    one is taken (earlier ones are not partners of later ones: their covers were all
+    tried), its units subtracted, and the rest is a cover of at most ``k - 1`` of what it
+    leaves, asked the same way; one warehouse is found by and-ing candidate masks.
+
+    What a warehouse holds of fewer elements is no more, so a level finds its big ones
+    among its parent level's big ones after the branch taken (recounted) whenever its
+    threshold is no lower than the parent's (a warehouse below the parent's threshold is
+    below its own), else among the first level's counts (sorted by counting sort, most
+    first) after the first level's branch. The levels are a loop with their state in
+    rows of the scratch arrays, not calls (a call with this many arrays cost more than
+    the level's work): ``lvl_bits[lv]`` the elements left at level ``lv`` (``lv``
+    warehouses may still be added), ``lvl_av[lv]`` its available warehouses (its big ones
+    leave as they are branched on), ``lvl_list[lv]`` its big ones (count and warehouse,
+    most held first), ``lvl_undo[lv]`` the units its branch took. ``res`` is left as it
+    was; ``calls[0]``: the levels opened."""
+    rbits = lvl_bits[k]
     rbits[:] = 0
     n = 0
     for e in range(res.size):
         if res[e] > 0:
             rbits[e >> 6] |= _ONE << np.uint64(e & 63)
             n += 1
+    calls[0] = 0
     if n == 0:
         return True
     if k <= 0:
         return False
-    calls[0] = 0
-    calls[1] = budget
+    if k == 1:
+        return _one_cover(sup, cand, res, rbits, av, mask)
     bucket[:n + 1] = 0
     m = 0
     for i in range(av.size):  # every available warehouse's count, then sorted most first
@@ -698,8 +661,106 @@ def _few_cover(sup: np.ndarray, cand: np.ndarray, welem: np.ndarray, wdeg: np.nd
         order[bucket[c]] = slot[0, j]
         held[bucket[c]] = c
         bucket[c] += 1
-    return _few_level(sup, cand, welem, wdeg, touch, res, rbits, n, av, k, order, held, m,
-                      lvl_bits, lvl_av, lvl_list, lvl_undo, mask, calls, work)
+    step = np.empty((4, k + 1), dtype=np.int64)  # per level: left, big ones, next, threshold
+    least = (n + k - 1) // k
+    n_big = 0
+    while n_big < m and held[n_big] >= least:
+        lvl_list[k, n_big] = (held[n_big] << _SLOT_BITS) | order[n_big]
+        n_big += 1
+    lvl_av[k, :] = av
+    step[0, k] = n
+    step[1, k] = n_big
+    step[2, k] = 0
+    step[3, k] = least
+    calls[0] = 1
+    lv = k
+    while True:
+        t = step[2, lv]
+        if t > 0:  # give back what the previous branch took
+            w = lvl_list[lv, t - 1] & _SLOT_MASK
+            for j in range(wdeg[w]):
+                res[welem[w, j]] = lvl_undo[lv, j]
+        if t >= step[1, lv]:
+            if lv == k:
+                return False
+            step[2, lv] = 0
+            lv += 1
+            continue
+        w = lvl_list[lv, t] & _SLOT_MASK
+        step[2, lv] = t + 1
+        lvl_av[lv, w >> 6] &= ~(_ONE << np.uint64(w & 63))  # w and the earlier big ones
+        sub = lv - 1
+        for q in range(rbits.size):
+            lvl_bits[sub, q] = lvl_bits[lv, q]
+        left = step[0, lv]
+        for j in range(wdeg[w]):
+            e = welem[w, j]
+            r = res[e]
+            lvl_undo[lv, j] = r
+            if r > 0:
+                if sup[w, e] >= r:
+                    res[e] = 0
+                    lvl_bits[sub, e >> 6] &= ~(_ONE << np.uint64(e & 63))
+                    left -= 1
+                else:
+                    res[e] = r - sup[w, e]
+        work[0] += wdeg[w]
+        if left == 0 or (sub == 1 and _one_cover(sup, cand, res, lvl_bits[1], lvl_av[lv],
+                                                 mask)):
+            _few_undo(welem, wdeg, res, lvl_list, lvl_undo, step, lv, k)
+            return True
+        if sub == 1:
+            continue
+        calls[0] += 1
+        if calls[0] > budget:
+            _few_undo(welem, wdeg, res, lvl_list, lvl_undo, step, lv, k)
+            return True  # over budget: undecided
+        least = (left + sub - 1) // sub
+        n_sub = 0
+        if least >= step[3, lv]:  # every big one of this level is a big one here, after w
+            for j in range(t + 1, step[1, lv]):
+                if (lvl_list[lv, j] >> _SLOT_BITS) < least:
+                    break
+                u = lvl_list[lv, j] & _SLOT_MASK
+                c = 0
+                for q in range(rbits.size):
+                    c += _popcount(touch[u, q] & lvl_bits[sub, q])
+                if c >= least:
+                    v = (c << _SLOT_BITS) | u
+                    p = n_sub
+                    while p > 0 and lvl_list[sub, p - 1] < v:
+                        lvl_list[sub, p] = lvl_list[sub, p - 1]
+                        p -= 1
+                    lvl_list[sub, p] = v
+                    n_sub += 1
+            work[0] += step[1, lv] - t
+        else:  # the first level's order after its branch (first counts bound these)
+            for j in range(step[2, k], m):
+                if held[j] < least:
+                    break
+                u = order[j]
+                work[0] += 1
+                if not (lvl_av[lv, u >> 6] >> np.uint64(u & 63)) & _ONE:
+                    continue
+                c = 0
+                for q in range(rbits.size):
+                    c += _popcount(touch[u, q] & lvl_bits[sub, q])
+                if c >= least:
+                    v = (c << _SLOT_BITS) | u
+                    p = n_sub
+                    while p > 0 and lvl_list[sub, p - 1] < v:
+                        lvl_list[sub, p] = lvl_list[sub, p - 1]
+                        p -= 1
+                    lvl_list[sub, p] = v
+                    n_sub += 1
+        if n_sub == 0:
+            continue
+        lvl_av[sub, :] = lvl_av[lv]
+        step[0, sub] = left
+        step[1, sub] = n_sub
+        step[2, sub] = 0
+        step[3, sub] = least
+        lv = sub
 
 
 @nb.njit(cache=True)
