@@ -110,13 +110,16 @@ def combination_search(problem: SplitProblem, stop: Deadline,
 
 
 def search_usual(problem: SplitProblem, stop: Deadline) -> CombinationOutcome:
-    """:func:`combination_search` without an incumbent of a coverable problem whose
-    objective has no ``stock_value`` term and no ``fragments`` (the portfolio's usual
-    small order): the one-call order search, then, if it leaves the order to the
-    Python path, that path without asking the one-call search again."""
-    quick = search_order(problem, stop)
+    """:func:`combination_search` of ``without_fragments(problem)`` without an
+    incumbent, for a coverable problem whose objective has no ``stock_value`` term (the
+    portfolio's usual small order): the one-call order search, told the objective
+    without fragments (no problem built for it), then, if it leaves the order to the
+    Python path, that path on the problem without fragments, without asking the
+    one-call search again."""
+    core = tuple(t for t in problem.objective if t != "fragments")
+    quick = search_order(problem, stop, core)
     if quick is None:
-        return _search_problem(problem, stop, None, one_call=False)
+        return _search_problem(without_fragments(problem), stop, None, one_call=False)
     x_quick, proven_quick, bound_quick, nodes_quick, none_quick, obj_quick = quick
     return CombinationOutcome(x_quick, proven_quick, bound_quick, nodes_quick,
                               infeasible=none_quick, objective=obj_quick)

@@ -142,13 +142,13 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     if cells <= LARGE_COLUMNS:
         problem_facts.derive(problem)  # what the stages below ask first, in one call
         if USUAL_PATH and _usual(problem, stop):  # the usual small order: straight on
-            core = without_fragments(problem)  # to the one-call search
-            out = search_usual(core, stop.fraction(EXACT_SHARE))
+            out = search_usual(problem, stop.fraction(EXACT_SHARE))  # to the search
             if out.proven and out.objective is not None and out.assignment is not None \
-                    and not out.objective.fragments \
-                    and (core is problem or _settles_as_it_is(problem)):
+                    and not out.objective.fragments and (
+                        "fragments" not in terms or _settles_as_it_is(problem)):
                 best.x, best.obj, best.name = out.assignment, out.objective, "combination"
                 return _result(best, Status.OPTIMAL, out.objective.children, t0)
+            core = without_fragments(problem)  # what the stages below compare with
     if out is None:
         cover = pure_cover(problem)
         if cover and terms[0] == "cost":  # the compact model is the whole problem
