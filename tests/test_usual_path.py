@@ -30,6 +30,7 @@ from ordersplit.solver.problem import SplitProblem
 from ordersplit.solver.result import SolveResult
 from ordersplit.solver.stop import Deadline
 from tests.problem_shapes import OBJECTIVE, SHAPES, random_shape_problem
+from tests.test_fragments_kernel import lone_lines
 
 OBJECTIVES = [OBJECTIVE, ("children", "makespan", "unit_hours"),
               ("children", "unit_hours", "makespan", "cost", "fragments"),
@@ -131,3 +132,13 @@ def test_a_declined_one_call_search_is_not_asked_twice(monkeypatch: pytest.Monke
     _same(a, b)
     assert a.status == "optimal"
     assert calls == [1, 1]  # one for each way
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(lone_lines())
+def test_orders_of_lone_lines_are_the_same_either_way(monkeypatch: pytest.MonkeyPatch,
+                                                      problem: SplitProblem) -> None:
+    """Orders of lone lines on thin and partial stock, whose proven plans often split a
+    line (the fragments stages after the search then decide)."""
+    _same(*_both(monkeypatch, problem))
