@@ -84,6 +84,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--baseline-mode", choices=("process", "inline"), default=BASELINE_MODE,
                    help="baselines in a worker process of their own, or in this one "
                         "between auto's splits (default %(default)s)")
+    p.add_argument("--baseline-cpu", type=int, default=None, metavar="N",
+                   help="with --baseline-mode process: the worker on processor N only, "
+                        "this process on the others")
     p.add_argument("--baseline-orders", type=int, default=None,
                    help="run the baselines on the first N orders of a cell only (default all)")
     p.add_argument("--big-baseline-orders", type=int, default=None,
@@ -142,12 +145,25 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         worker = None
         if baselines and args.baseline_mode == "process":
-            worker = stack.enter_context(BaselineWorker(baselines))
+            cpus = None
+            if args.baseline_cpu is not None:
+                cpus = {args.baseline_cpu}
+                os.sched_setaffinity(0, os.sched_getaffinity(0) - cpus)
+            worker = stack.enter_context(BaselineWorker(baselines, cpus))
             warm_up(())
         else:
             warm_up(baselines)
         rows, checks, started = _run(args, baselines, worker)
     return _report(args, rows, checks, started, load_before)
+
+
+def _mode(args: argparse.Namespace) -> str:
+    """How the baselines ran: ``none``, ``inline``, ``process`` or ``process on cpu N``."""
+    if not args.baselines:
+        return "none"
+    if args.baseline_mode == "process" and args.baseline_cpu is not None:
+        return f"process on cpu {args.baseline_cpu}"
+    return str(args.baseline_mode)
 
 
 def _run(args: argparse.Namespace, baselines: list[str], worker: BaselineWorker | None,
@@ -186,7 +202,7 @@ def _report(args: argparse.Namespace, rows: list[dict[str, Any]], checks: list[d
             "args": vars(args), "seconds": time.perf_counter() - started}  # fmt: skip
     print(f"commit {meta['commit']}, {meta['cores']} cores, load average "
           f"{load_before[0]:.2f} before, {load_after[0]:.2f} after, {meta['seconds']:.0f} s; "
-          f"baselines {args.baseline_mode if args.baselines else 'none'}")
+          f"baselines {_mode(args)}")
     print_table(summary, goal_list)
     if checks:
         unproven = sum(c["status"] != "optimal" for c in checks)
@@ -206,7 +222,7 @@ def _report(args: argparse.Namespace, rows: list[dict[str, Any]], checks: list[d
         payload = {**meta, "summary": summary, "goals": [g.__dict__ for g in goal_list],
                    "independent_check": checks}
         (out / "summary.json").write_text(json.dumps(payload, indent=2, default=str))
-        mode = args.baseline_mode if args.baselines else "none"
+        mode = _mode(args)
         (out / "summary.md").write_text(f"baselines: {mode}\n\n{markdown_table(summary)}\n")
     return 0
 

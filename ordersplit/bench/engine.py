@@ -29,6 +29,7 @@ import json
 import logging
 import math
 import multiprocessing
+import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -106,10 +107,14 @@ def plan_row(cell: Cell, order: int, solver: str, limit_ms: int, wall_s: float,
     }  # fmt: skip
 
 
-def _serve_baselines(conn: Connection, baselines: tuple[str, ...]) -> None:
-    """The :class:`BaselineWorker`'s loop: warm the baselines up, then split each text
+def _serve_baselines(conn: Connection, baselines: tuple[str, ...],
+                     cpus: frozenset[int] | None) -> None:
+    """The :class:`BaselineWorker`'s loop (on ``cpus`` when given): warm the baselines
+    up, then split each text
     received (timed here, on the wall clock as in process, and the CPU clock) and send
     back ``(wall seconds, CPU seconds, plan fields)``; ``None`` ends it."""
+    if cpus:
+        os.sched_setaffinity(0, cpus)
     warm_up(baselines, auto=False)
     conn.send("ready")
     while True:
@@ -128,14 +133,18 @@ class BaselineWorker:
 
     Started with ``spawn`` (a fresh interpreter: nothing of this process's heap, and no
     threads of the MIP libraries forked); :meth:`split` sends one request text and
-    waits for its answer, so the two processes never split at the same time. A context
-    manager: leaving it ends the worker.
+    waits for its answer, so the two processes never split at the same time. With
+    ``cpus`` the worker runs on those processors only (the caller pins itself to the
+    others: then the baselines' code and data stay out of the private caches of the
+    processor ``auto`` splits on). A context manager: leaving it ends the worker.
     """
 
-    def __init__(self, baselines: Sequence[str]) -> None:
+    def __init__(self, baselines: Sequence[str], cpus: Iterable[int] | None = None) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve_baselines, args=(child, tuple(baselines)),
+        pinned = frozenset(cpus) if cpus is not None else None
+        self._proc = ctx.Process(target=_serve_baselines,
+                                 args=(child, tuple(baselines), pinned),
                                  name="baseline-worker", daemon=True)
         self._proc.start()
         child.close()
