@@ -87,6 +87,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--baseline-cpu", type=int, default=None, metavar="N",
                    help="with --baseline-mode process: the worker on processor N only, "
                         "this process on the others")
+    p.add_argument("--auto-block", type=int, default=1, metavar="B",
+                   help="auto splits B orders back to back, then the baselines the same "
+                        "B orders (default 1: order by order)")
     p.add_argument("--baseline-orders", type=int, default=None,
                    help="run the baselines on the first N orders of a cell only (default all)")
     p.add_argument("--big-baseline-orders", type=int, default=None,
@@ -158,12 +161,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _mode(args: argparse.Namespace) -> str:
-    """How the baselines ran: ``none``, ``inline``, ``process`` or ``process on cpu N``."""
+    """How the baselines ran: ``none``, ``inline``, ``process`` or ``process on cpu N``,
+    and ``auto in blocks of B`` when not order by order."""
     if not args.baselines:
         return "none"
+    mode = str(args.baseline_mode)
     if args.baseline_mode == "process" and args.baseline_cpu is not None:
-        return f"process on cpu {args.baseline_cpu}"
-    return str(args.baseline_mode)
+        mode = f"process on cpu {args.baseline_cpu}"
+    return mode if args.auto_block <= 1 else f"{mode}, auto in blocks of {args.auto_block}"
 
 
 def _run(args: argparse.Namespace, baselines: list[str], worker: BaselineWorker | None,
@@ -182,7 +187,7 @@ def _run(args: argparse.Namespace, baselines: list[str], worker: BaselineWorker 
                 reqs = cell_requests(cell, n, args.seed)
                 cell_rows = run_cell(cell, reqs, baselines, limit,
                                      args.big_baseline_orders if big else args.baseline_orders,
-                                     args.baseline_limit_ms, worker)
+                                     args.baseline_limit_ms, worker, args.auto_block)
                 rows += cell_rows
                 print(f"{cell.name}: {n} orders, {time.perf_counter() - started:.0f} s so far",
                       file=sys.stderr)

@@ -177,34 +177,49 @@ class BaselineWorker:
 def run_cell(cell: Cell, requests: Sequence[dict[str, Any]], baselines: Sequence[str],
              limit_ms: int, baseline_orders: int | None = None,
              baseline_limit_ms: int | None = None,
-             worker: BaselineWorker | None = None) -> list[dict[str, Any]]:
+             worker: BaselineWorker | None = None, auto_block: int = 1,
+             ) -> list[dict[str, Any]]:
     """Split every request with ``auto`` and, right after it, with each baseline.
 
     ``baseline_orders`` limits the baselines to the first orders (the ratios and
     disagreements are then taken over those orders only); ``baseline_limit_ms`` gives
     the baselines a longer budget, so that they prove optima to check ``auto`` against.
     With ``worker`` the baselines' splits run there (one order at a time, awaited),
-    ``auto``'s in this process.
+    ``auto``'s in this process. With ``auto_block`` B > 1 the orders go in blocks of
+    B: ``auto`` splits the block's orders back to back, then each baseline splits them
+    (order by order, as above), then the next block: ``auto`` meets the processor as a
+    busy order service does (after its own previous split), the baselines the same
+    orders within the same few seconds. Rows come in the order the splits ran.
     """
     limits = {s: limit_ms if s == "auto" else baseline_limit_ms or limit_ms
               for s in ("auto", *baselines)}
     texts = {s: [_with_options(r, s, limits[s]) for r in requests] for s in limits}
     rows: list[dict[str, Any]] = []
-    for k in range(len(requests)):
-        solvers = ["auto"]
-        if baseline_orders is None or k < baseline_orders:
-            solvers += list(baselines)
-        for solver in solvers:
-            text = texts[solver][k]
-            if worker is not None and solver != "auto":
-                wall, cpu, fields = worker.split(text)
-                rows.append(plan_row(cell, k, solver, limits[solver], wall, fields,
-                                     "process", cpu))
-                continue
-            c0, t0 = time.process_time(), time.perf_counter()
-            plan = split(text)
-            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-            rows.append(plan_row(cell, k, solver, limits[solver], wall, plan, cpu_s=cpu))
+
+    def run(k: int, solver: str) -> None:
+        text = texts[solver][k]
+        if worker is not None and solver != "auto":
+            wall, cpu, fields = worker.split(text)
+            rows.append(plan_row(cell, k, solver, limits[solver], wall, fields, "process", cpu))
+            return
+        c0, t0 = time.process_time(), time.perf_counter()
+        plan = split(text)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        rows.append(plan_row(cell, k, solver, limits[solver], wall, plan, cpu_s=cpu))
+
+    block = max(1, auto_block)
+    for start in range(0, len(requests), block):
+        ks = range(start, min(start + block, len(requests)))
+        for k in ks:
+            run(k, "auto")
+            if block == 1 and (baseline_orders is None or k < baseline_orders):
+                for solver in baselines:
+                    run(k, solver)
+        if block > 1:
+            for k in ks:
+                if baseline_orders is None or k < baseline_orders:
+                    for solver in baselines:
+                        run(k, solver)
     return rows
 
 

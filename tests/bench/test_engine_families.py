@@ -245,3 +245,21 @@ def test_split_engine_cli_runs_the_baselines_in_a_worker(tmp_path: Path, capsys)
     assert rows["mode"].tolist() == ["inline", "process", "inline", "process"]
     assert (tmp_path / "summary.md").read_text().startswith("baselines: process")
     assert "baselines process" in capsys.readouterr().out
+
+
+def test_auto_in_blocks_then_the_baselines_on_the_same_orders() -> None:
+    """``auto_block``: auto splits a block's orders back to back, then each baseline the
+    same orders; the last block may be shorter, and ``baseline_orders`` still limits
+    the baselines. Ratios are taken order by order as before."""
+    cell = Cell("uniform", "plain", "10x30")
+    reqs = cell_requests(cell, 3, seed=7)
+    rows = run_cell(cell, reqs, ["milp"], LIMIT_MS, auto_block=2)
+    assert [(r["order"], r["solver"]) for r in rows] == [
+        (0, "auto"), (1, "auto"), (0, "milp"), (1, "milp"), (2, "auto"), (2, "milp")]
+    assert all(r["status"] == "optimal" for r in rows)
+    milp = summarize(rows)[1]
+    assert milp["orders"] == 3 and milp["auto_more_children"] == 0
+    assert milp["optimal_disagree"] == 0
+    limited = run_cell(cell, reqs, ["milp"], LIMIT_MS, baseline_orders=1, auto_block=2)
+    assert [(r["order"], r["solver"]) for r in limited] == [
+        (0, "auto"), (1, "auto"), (0, "milp"), (2, "auto")]
