@@ -14,7 +14,10 @@ runs the baselines' splits in a worker process of their own
 (:class:`ordersplit.bench.engine.BaselineWorker`), still order by order and awaited
 before the next ``auto`` split, so that this process splits with ``auto`` only, as a
 user's order service does; ``inline`` runs them in this process, between ``auto``'s
-splits (what the figures before session 15 are). Printed: one row per cell
+splits (what the figures before session 15 are). Either way ``auto`` meets a processor
+whose caches something else has just filled (BENCHMARKS.md, session 15);
+``--auto-block B`` lets ``auto`` split B orders back to back before the baselines
+split the same B, as a busy order service splits. Printed: one row per cell
 and solver (median, p99, proven share, deadline overshoot, ratios against ``auto`` on
 the same orders, disagreements), then the issue's goals with pass/fail. ``--out``
 writes ``rows.csv`` (every split), ``summary.csv``, ``summary.json`` (with goals,
@@ -23,6 +26,8 @@ load average and commit) and ``summary.md`` (the table of BENCHMARKS.md).
     python benchmarks/split_engine.py --quick --out bench-out/engine
     python benchmarks/split_engine.py --sizes 10x30 --orders 300 --out out/
     python benchmarks/split_engine.py --sizes 100x300 --big-orders 20 --check-cpsat 3
+    python benchmarks/split_engine.py --quick --sizes 10x30 --auto-block 10
+    python benchmarks/split_engine.py --quick --sizes 10x30 --baseline-mode process
 """
 
 from __future__ import annotations
