@@ -8,7 +8,9 @@
 1. Where the exact combination search applies (children first, plain lines: most
    orders), it runs first: its first dive is the scarce-item heuristic and its dual
    set-covering bound the cheap lower bound, so it usually proves the optimum at once.
-   On large problems the heuristics run before it and hand it their best plan.
+   On large problems the heuristics run before it and hand it their best plan. The usual
+   small order (children first, no contended stock) goes straight to its one-call form,
+   and a proven plan of no fragments is returned from there (:func:`_usual`).
 2. Otherwise (or if it ran out of its share of the time): a cheap lower bound on every
    objective term and the constructive heuristics; if the best plan meets the bound,
    it is optimal as it stands.
