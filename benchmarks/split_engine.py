@@ -9,7 +9,15 @@ with its real quantities), each ``plain`` (one shipping group) or with ``rules``
 
 Each order's JSON request goes through ``ordersplit.split`` with ``auto`` and, right
 after it on the same order, with each baseline (``milp_cbc``, ``cpsat``, ``milp``), all
-with the same ``time_limit_ms`` (200 ms; 2 s at 100 x 300). Printed: one row per cell
+with the same ``time_limit_ms`` (200 ms; 2 s at 100 x 300). ``--baseline-mode process``
+runs the baselines' splits in a worker process of their own
+(:class:`ordersplit.bench.engine.BaselineWorker`), still order by order and awaited
+before the next ``auto`` split, so that this process splits with ``auto`` only, as a
+user's order service does; ``inline`` runs them in this process, between ``auto``'s
+splits (what the figures before session 15 are). Either way ``auto`` meets a processor
+whose caches something else has just filled (BENCHMARKS.md, session 15);
+``--auto-block B`` lets ``auto`` split B orders back to back before the baselines
+split the same B, as a busy order service splits. Printed: one row per cell
 and solver (median, p99, proven share, deadline overshoot, ratios against ``auto`` on
 the same orders, disagreements), then the issue's goals with pass/fail. ``--out``
 writes ``rows.csv`` (every split), ``summary.csv``, ``summary.json`` (with goals,
@@ -18,6 +26,8 @@ load average and commit) and ``summary.md`` (the table of BENCHMARKS.md).
     python benchmarks/split_engine.py --quick --out bench-out/engine
     python benchmarks/split_engine.py --sizes 10x30 --orders 300 --out out/
     python benchmarks/split_engine.py --sizes 100x300 --big-orders 20 --check-cpsat 3
+    python benchmarks/split_engine.py --quick --sizes 10x30 --auto-block 10
+    python benchmarks/split_engine.py --quick --sizes 10x30 --baseline-mode process
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +49,7 @@ from ordersplit.api import split
 from ordersplit.bench.engine import (
     BASELINES,
     BUDGET_MS,
+    BaselineWorker,
     Cell,
     Goal,
     cell_requests,
@@ -51,6 +63,9 @@ from ordersplit.bench.engine import (
 from ordersplit.bench.families import FAMILIES, RULES, SIZES
 
 log = logging.getLogger("split_engine")
+
+BASELINE_MODE = "inline"
+"""Where the baselines split by default (``--baseline-mode``)."""
 
 
 def _commit() -> str:
@@ -71,6 +86,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--big-orders", type=int, default=20, help="orders per cell at 100x300")
     p.add_argument("--baselines", default=",".join(BASELINES),
                    help="comma-separated; empty for auto alone")
+    p.add_argument("--baseline-mode", choices=("process", "inline"), default=BASELINE_MODE,
+                   help="baselines in a worker process of their own, or in this one "
+                        "between auto's splits (default %(default)s)")
+    p.add_argument("--baseline-cpu", type=int, default=None, metavar="N",
+                   help="with --baseline-mode process: the worker on processor N only, "
+                        "this process on the others")
+    p.add_argument("--auto-block", type=int, default=1, metavar="B",
+                   help="auto splits B orders back to back, then the baselines the same "
+                        "B orders (default 1: order by order)")
     p.add_argument("--baseline-orders", type=int, default=None,
                    help="run the baselines on the first N orders of a cell only (default all)")
     p.add_argument("--big-baseline-orders", type=int, default=None,
@@ -101,16 +125,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def print_table(summary: list[dict[str, Any]], goal_list: list[Goal]) -> None:
-    print(f"{'cell':26} {'solver':9} {'n':>4} {'median':>8} {'p99':>8} {'proven':>7} "
+    print(f"{'cell':26} {'solver':9} {'n':>4} {'median':>8} {'cpu med':>8} {'p99':>8} {'proven':>7} "
           f"{'over p99':>8} {'ratio':>7} {'r(med)':>7} {'more':>4} {'diff':>4}")
     for s in summary:
         cell = f"{s['family']}/{s['rules']}/{s['size']}"
         ratio = (f"{s['ratio_median_of_ratios']:7.1f} {s['ratio_of_medians']:7.1f} "
                  f"{s['auto_more_children']:4d} {s['optimal_disagree']:4d}"
                  if "ratio_of_medians" in s else "")
-        print(f"{cell:26} {s['solver']:9} {s['orders']:4d} {s['median_ms']:8.2f} {s['p99_ms']:8.1f} "
+        print(f"{cell:26} {s['solver']:9} {s['orders']:4d} {s['median_ms']:8.2f} "
+              f"{s['cpu_median_ms']:8.2f} {s['p99_ms']:8.1f} "
               f"{s['proven_share']:7.1%} {s['overshoot_p99_ms']:8.1f} {ratio}")
-    print("times in ms of split() end to end; ratio = median of per-order (baseline / auto), "
+    print("times in ms of split() end to end (wall; cpu med: the splitting process's CPU "
+          "clock, every thread); ratio = median of per-order (baseline / auto), "
           "r(med) = ratio of medians; more = orders where auto has more children than the "
           "baseline's proven optimum; diff = both optimal, different objective")
     print("goals:")
@@ -124,7 +150,35 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     baselines = [b for b in args.baselines.split(",") if b]
     load_before = os.getloadavg()
-    warm_up(baselines)
+    with ExitStack() as stack:
+        worker = None
+        if baselines and args.baseline_mode == "process":
+            cpus = None
+            if args.baseline_cpu is not None:
+                cpus = {args.baseline_cpu}
+                os.sched_setaffinity(0, os.sched_getaffinity(0) - cpus)
+            worker = stack.enter_context(BaselineWorker(baselines, cpus))
+            warm_up(())
+        else:
+            warm_up(baselines)
+        rows, checks, started = _run(args, baselines, worker)
+    return _report(args, rows, checks, started, load_before)
+
+
+def _mode(args: argparse.Namespace) -> str:
+    """How the baselines ran: ``none``, ``inline``, ``process`` or ``process on cpu N``,
+    and ``auto in blocks of B`` when not order by order."""
+    if not args.baselines:
+        return "none"
+    mode = str(args.baseline_mode)
+    if args.baseline_mode == "process" and args.baseline_cpu is not None:
+        mode = f"process on cpu {args.baseline_cpu}"
+    return mode if args.auto_block <= 1 else f"{mode}, auto in blocks of {args.auto_block}"
+
+
+def _run(args: argparse.Namespace, baselines: list[str], worker: BaselineWorker | None,
+         ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float]:
+    """Every cell's rows (and independent checks), and when the run started."""
     rows: list[dict[str, Any]] = []
     checks: list[dict[str, Any]] = []
     started = time.perf_counter()
@@ -138,12 +192,18 @@ def main(argv: list[str] | None = None) -> int:
                 reqs = cell_requests(cell, n, args.seed)
                 cell_rows = run_cell(cell, reqs, baselines, limit,
                                      args.big_baseline_orders if big else args.baseline_orders,
-                                     args.baseline_limit_ms)
+                                     args.baseline_limit_ms, worker, args.auto_block)
                 rows += cell_rows
                 print(f"{cell.name}: {n} orders, {time.perf_counter() - started:.0f} s so far",
                       file=sys.stderr)
                 if args.check_cpsat and size in args.check_sizes.split(","):
                     checks += _check(cell, reqs, args)
+    return rows, checks, started
+
+
+def _report(args: argparse.Namespace, rows: list[dict[str, Any]], checks: list[dict[str, Any]],
+            started: float, load_before: tuple[float, float, float]) -> int:
+    """Print the table and goals; write ``--out``."""
     summary = summarize(rows)
     goal_list = goals(summary)
     load_after = os.getloadavg()
@@ -151,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
             "load_average_after": load_after, "cores": os.cpu_count(),
             "args": vars(args), "seconds": time.perf_counter() - started}  # fmt: skip
     print(f"commit {meta['commit']}, {meta['cores']} cores, load average "
-          f"{load_before[0]:.2f} before, {load_after[0]:.2f} after, {meta['seconds']:.0f} s")
+          f"{load_before[0]:.2f} before, {load_after[0]:.2f} after, {meta['seconds']:.0f} s; "
+          f"baselines {_mode(args)}")
     print_table(summary, goal_list)
     if checks:
         unproven = sum(c["status"] != "optimal" for c in checks)
@@ -171,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         payload = {**meta, "summary": summary, "goals": [g.__dict__ for g in goal_list],
                    "independent_check": checks}
         (out / "summary.json").write_text(json.dumps(payload, indent=2, default=str))
-        (out / "summary.md").write_text(markdown_table(summary) + "\n")
+        mode = _mode(args)
+        (out / "summary.md").write_text(f"baselines: {mode}\n\n{markdown_table(summary)}\n")
     return 0
 
 

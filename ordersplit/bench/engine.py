@@ -7,6 +7,14 @@ request is serialized to JSON once; then ``split()`` runs on that text with
 is everything ``split()`` does: parse, compile, solve, plan, money. Interleaving order
 by order makes the ratios fair on a busy machine: both sides see the same load.
 
+With a :class:`BaselineWorker` the baselines' splits run in a process of their own,
+still order by order: ``auto``'s split of order ``i`` is timed in this process, then
+order ``i`` goes to the worker and is awaited before order ``i + 1``. This process then
+does nothing but ``auto``'s splits, as a user's order service does; in process, the
+baselines' model building between two ``auto`` splits leaves its objects in this
+process's heap and its code and data in the processor's caches (``mode`` in each row
+says which way the baselines ran).
+
 :func:`summarize` turns the per-order rows into one row per (cell, solver): median, p99,
 proven share, deadline overshoot, the ratios against ``auto`` on the same orders, and
 disagreements (``auto`` with more children than a baseline's proven optimum, or two
@@ -20,9 +28,12 @@ from __future__ import annotations
 import json
 import logging
 import math
+import multiprocessing
+import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
@@ -67,50 +78,156 @@ def _with_options(request: dict[str, Any], solver: str, limit_ms: int) -> str:
     return json.dumps(req)
 
 
-def plan_row(cell: Cell, order: int, solver: str, limit_ms: int, wall_s: float,
-             plan: Plan) -> dict[str, Any]:
-    """One per-order, per-solver result row."""
+def plan_fields(plan: Plan) -> dict[str, Any]:
+    """What a result row keeps of a plan (plain values: they cross a process boundary)."""
     obj = plan.objective
     return {
-        "family": cell.family, "rules": cell.rules, "size": cell.size, "order": order,
-        "order_id": plan.order_id, "solver": solver, "backend": plan.solver,
-        "status": str(plan.status),
-        "wall_ms": wall_s * 1000, "time_limit_ms": limit_ms,
+        "order_id": plan.order_id, "backend": plan.solver, "status": str(plan.status),
         "children": obj.children, "delivery_hours": obj.delivery_hours,
         "unit_hours": obj.unit_hours, "children_lower_bound": obj.children_lower_bound,
     }  # fmt: skip
 
 
+def plan_row(cell: Cell, order: int, solver: str, limit_ms: int, wall_s: float,
+             plan: Plan | dict[str, Any], mode: str = "inline",
+             cpu_s: float = math.nan) -> dict[str, Any]:
+    """One per-order, per-solver result row (``plan`` or its :func:`plan_fields`);
+    ``mode``: where the split ran (``inline``: this process; ``process``: the
+    :class:`BaselineWorker`); ``cpu_s``: the splitting process's CPU seconds (every
+    thread of it: a MIP library's too), beside the wall time the goals are on."""
+    fields = plan_fields(plan) if isinstance(plan, Plan) else plan
+    return {
+        "family": cell.family, "rules": cell.rules, "size": cell.size, "order": order,
+        "order_id": fields["order_id"], "solver": solver, "backend": fields["backend"],
+        "status": fields["status"], "mode": mode,
+        "wall_ms": wall_s * 1000, "cpu_ms": cpu_s * 1000, "time_limit_ms": limit_ms,
+        "children": fields["children"], "delivery_hours": fields["delivery_hours"],
+        "unit_hours": fields["unit_hours"],
+        "children_lower_bound": fields["children_lower_bound"],
+    }  # fmt: skip
+
+
+def _serve_baselines(conn: Connection, baselines: tuple[str, ...],
+                     cpus: frozenset[int] | None) -> None:
+    """The :class:`BaselineWorker`'s loop (on ``cpus`` when given): warm the baselines
+    up, then split each text
+    received (timed here, on the wall clock as in process, and the CPU clock) and send
+    back ``(wall seconds, CPU seconds, plan fields)``; ``None`` ends it."""
+    if cpus:
+        os.sched_setaffinity(0, cpus)
+    warm_up(baselines, auto=False)
+    conn.send("ready")
+    while True:
+        text = conn.recv()
+        if text is None:
+            break
+        c0, t0 = time.process_time(), time.perf_counter()
+        plan = split(text)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        conn.send((wall, cpu, plan_fields(plan)))
+    conn.close()
+
+
+class BaselineWorker:
+    """The baselines' splits in a worker process of their own (see the module docstring).
+
+    Started with ``spawn`` (a fresh interpreter: nothing of this process's heap, and no
+    threads of the MIP libraries forked); :meth:`split` sends one request text and
+    waits for its answer, so the two processes never split at the same time. With
+    ``cpus`` the worker runs on those processors only (the caller pins itself to the
+    others: then the baselines' code and data stay out of the private caches of the
+    processor ``auto`` splits on). A context manager: leaving it ends the worker.
+    """
+
+    def __init__(self, baselines: Sequence[str], cpus: Iterable[int] | None = None) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        pinned = frozenset(cpus) if cpus is not None else None
+        self._proc = ctx.Process(target=_serve_baselines,
+                                 args=(child, tuple(baselines), pinned),
+                                 name="baseline-worker", daemon=True)
+        self._proc.start()
+        child.close()
+        if self._conn.recv() != "ready":
+            raise RuntimeError("the baseline worker did not start")
+
+    def split(self, text: str) -> tuple[float, float, dict[str, Any]]:
+        """``split(text)`` in the worker: its wall and CPU seconds, :func:`plan_fields`."""
+        self._conn.send(text)
+        wall, cpu, fields = self._conn.recv()
+        return float(wall), float(cpu), fields
+
+    def close(self) -> None:
+        """End the worker (it finishes the split under way first)."""
+        if self._proc.is_alive():
+            self._conn.send(None)
+            self._proc.join(timeout=30)
+        if self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join()
+        self._conn.close()
+
+    def __enter__(self) -> BaselineWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def run_cell(cell: Cell, requests: Sequence[dict[str, Any]], baselines: Sequence[str],
              limit_ms: int, baseline_orders: int | None = None,
-             baseline_limit_ms: int | None = None) -> list[dict[str, Any]]:
+             baseline_limit_ms: int | None = None,
+             worker: BaselineWorker | None = None, auto_block: int = 1,
+             ) -> list[dict[str, Any]]:
     """Split every request with ``auto`` and, right after it, with each baseline.
 
     ``baseline_orders`` limits the baselines to the first orders (the ratios and
     disagreements are then taken over those orders only); ``baseline_limit_ms`` gives
     the baselines a longer budget, so that they prove optima to check ``auto`` against.
+    With ``worker`` the baselines' splits run there (one order at a time, awaited),
+    ``auto``'s in this process. With ``auto_block`` B > 1 the orders go in blocks of
+    B: ``auto`` splits the block's orders back to back, then each baseline splits them
+    (order by order, as above), then the next block: ``auto`` meets the processor as a
+    busy order service does (after its own previous split), the baselines the same
+    orders within the same few seconds. Rows come in the order the splits ran.
     """
     limits = {s: limit_ms if s == "auto" else baseline_limit_ms or limit_ms
               for s in ("auto", *baselines)}
     texts = {s: [_with_options(r, s, limits[s]) for r in requests] for s in limits}
     rows: list[dict[str, Any]] = []
-    for k in range(len(requests)):
-        solvers = ["auto"]
-        if baseline_orders is None or k < baseline_orders:
-            solvers += list(baselines)
-        for solver in solvers:
-            text = texts[solver][k]
-            t0 = time.perf_counter()
-            plan = split(text)
-            wall = time.perf_counter() - t0
-            rows.append(plan_row(cell, k, solver, limits[solver], wall, plan))
+
+    def run(k: int, solver: str) -> None:
+        text = texts[solver][k]
+        if worker is not None and solver != "auto":
+            wall, cpu, fields = worker.split(text)
+            rows.append(plan_row(cell, k, solver, limits[solver], wall, fields, "process", cpu))
+            return
+        c0, t0 = time.process_time(), time.perf_counter()
+        plan = split(text)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        rows.append(plan_row(cell, k, solver, limits[solver], wall, plan, cpu_s=cpu))
+
+    block = max(1, auto_block)
+    for start in range(0, len(requests), block):
+        ks = range(start, min(start + block, len(requests)))
+        for k in ks:
+            run(k, "auto")
+            if block == 1 and (baseline_orders is None or k < baseline_orders):
+                for solver in baselines:
+                    run(k, solver)
+        if block > 1:
+            for k in ks:
+                if baseline_orders is None or k < baseline_orders:
+                    for solver in baselines:
+                        run(k, solver)
     return rows
 
 
-def warm_up(baselines: Iterable[str]) -> None:
-    """Load every backend's library once (lazy imports), outside any timing."""
+def warm_up(baselines: Iterable[str], auto: bool = True) -> None:
+    """Load every backend's library once (lazy imports), outside any timing (``auto``
+    too unless told not to: the baseline worker never runs it)."""
     reqs = cell_requests(Cell("uniform", "plain", "10x30"), 1, seed=1)
-    for solver in ("auto", *baselines):
+    for solver in (("auto",) if auto else ()) + tuple(baselines):
         split(_with_options(reqs[0], solver, 1000))
 
 
@@ -137,7 +254,9 @@ def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             row: dict[str, Any] = {
                 "family": fam, "rules": rules, "size": size, "solver": solver,
                 "orders": len(own), "time_limit_ms": own[0]["time_limit_ms"],
+                "mode": own[0].get("mode", "inline"),
                 "median_ms": _pct(ms, 50), "p99_ms": _pct(ms, 99), "max_ms": float(ms.max()),
+                "cpu_median_ms": _pct(np.array([r.get("cpu_ms", math.nan) for r in own]), 50),
                 "proven_share": sum(r["status"] == "optimal" for r in own) / len(own),
                 "overshoot_p99_ms": _pct(over, 99),
                 "children": sum(r["children"] for r in own),

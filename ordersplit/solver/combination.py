@@ -109,6 +109,22 @@ def combination_search(problem: SplitProblem, stop: Deadline,
     return _search_problem(problem, stop, incumbent)
 
 
+def search_usual(problem: SplitProblem, stop: Deadline) -> CombinationOutcome:
+    """:func:`combination_search` of ``without_fragments(problem)`` without an
+    incumbent, for a coverable problem whose objective has no ``stock_value`` term (the
+    portfolio's usual small order): the one-call order search, told the objective
+    without fragments (no problem built for it), then, if it leaves the order to the
+    Python path, that path on the problem without fragments, without asking the
+    one-call search again."""
+    core = tuple(t for t in problem.objective if t != "fragments")
+    quick = search_order(problem, stop, core)
+    if quick is None:
+        return _search_problem(without_fragments(problem), stop, None, one_call=False)
+    x_quick, proven_quick, bound_quick, nodes_quick, none_quick, obj_quick = quick
+    return CombinationOutcome(x_quick, proven_quick, bound_quick, nodes_quick,
+                              infeasible=none_quick, objective=obj_quick)
+
+
 def _without_constant_stock_value(problem: SplitProblem) -> SplitProblem:
     """``problem`` without the ``stock_value`` term when every plan has the same (no
     prices, or each item priced alike wherever it may ship): it ranks nothing then."""
@@ -451,7 +467,7 @@ def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray |
                     count_limit: int | None = None,
                     cache: CaseCache | None = None,
                     varying: dict[int, tuple[int, ...]] | None = None, plan: bool = True,
-                    ) -> CombinationOutcome:
+                    one_call: bool = True) -> CombinationOutcome:
     """The search on one problem: exact when coverable, else on the relaxation.
 
     With ``count_limit`` only plans of at most that many children are looked for
@@ -460,10 +476,11 @@ def _search_problem(problem: SplitProblem, stop: Deadline, incumbent: IntArray |
     in ``varying`` are the same in all of them, and one in it the same in the cases
     that give it the same key (:func:`_group_keys`).
     Without ``plan`` (a coverable problem, whose sets always fill) only the count and
-    whether it is proven are wanted: no assignment is built.
+    whether it is proven are wanted: no assignment is built. Without ``one_call`` the
+    one-call order search is not tried (its caller has, and it declined).
     """
-    if (cache is None and varying is None and incumbent is None and count_limit is None
-            and plan):
+    if (one_call and cache is None and varying is None and incumbent is None
+            and count_limit is None and plan):
         quick = search_order(problem, stop)  # small orders: the whole search in one call
         if quick is not None:
             x_quick, proven_quick, bound_quick, nodes_quick, none_quick, obj_quick = quick

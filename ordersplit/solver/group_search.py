@@ -1006,6 +1006,7 @@ _NO_INCUMBENT = np.zeros(0, dtype=np.bool_)
 
 
 def search_order(problem: SplitProblem, stop: Deadline,
+                 objective: tuple[str, ...] | None = None,
                  ) -> tuple[IntArray | None, bool, int, int, bool, Objective | None] | None:
     """``combination._search_problem`` of a coverable, unpriced order without an
     incumbent, count limit or placement cases, whose groups all take the one-call
@@ -1013,12 +1014,16 @@ def search_order(problem: SplitProblem, stop: Deadline,
     the plan (``None``: none), whether it is proven, the proven children bound, nodes,
     whether no plan exists, and the plan's objective; ``None`` when it leaves the order
     to the Python path (also for arrays of other types than ``compile_request`` builds,
-    which the kernel refuses rather than compile anew)."""
+    which the kernel refuses rather than compile anew). ``objective``: the one searched
+    for, when not ``problem``'s (the same data under another objective, without the
+    problem built)."""
     n = problem.n_items
+    if objective is None:
+        objective = problem.objective
     if not (n and _small(problem, n, stop) and problem.coverable
-            and not priced(problem, problem.objective)):
+            and not priced(problem, objective)):
         return None
-    codes, span, later = _order_codes(problem.objective)
+    codes, span, later = _order_codes(objective)
     x = np.zeros((n, problem.n_warehouses), dtype=np.int64)
     info = np.zeros(11, dtype=np.int64)
     try:  # the problem's arrays are read-only, as the kernel was compiled for

@@ -8,7 +8,9 @@
 1. Where the exact combination search applies (children first, plain lines: most
    orders), it runs first: its first dive is the scarce-item heuristic and its dual
    set-covering bound the cheap lower bound, so it usually proves the optimum at once.
-   On large problems the heuristics run before it and hand it their best plan.
+   On large problems the heuristics run before it and hand it their best plan. The usual
+   small order (children first, no contended stock) goes straight to its one-call form,
+   and a proven plan of no fragments is returned from there (:func:`_usual`).
 2. Otherwise (or if it ran out of its share of the time): a cheap lower bound on every
    objective term and the constructive heuristics; if the best plan meets the bound,
    it is optimal as it stands.
@@ -43,7 +45,12 @@ from ordersplit.solver.bounds import (
     fastest_fill_bounds,
     stock_value_lower_bound,
 )
-from ordersplit.solver.combination import CombinationOutcome, applicable, combination_search
+from ordersplit.solver.combination import (
+    CombinationOutcome,
+    applicable,
+    combination_search,
+    search_usual,
+)
 from ordersplit.solver.evaluate import Objective, evaluate
 from ordersplit.solver.fragments import (
     fragments_lower_bound,
@@ -128,40 +135,52 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     """Best plan for ``problem`` within ``stop``; see the module docstring."""
     t0 = time.perf_counter()
     cells = problem.n_items * problem.n_warehouses
-    if cells <= LARGE_COLUMNS:
-        problem_facts.derive(problem)  # what the stages below ask first, in one call
     terms = problem.objective
     best = _Best(problem)
     children_lb = 0
     proven: dict[str, int] | None = None  # proven optima of the terms before fragments
-    cover = pure_cover(problem)
-    if cover and terms[0] == "cost":  # the compact model is the whole problem
-        whole = solve_set_cover(problem, stop.fraction(MIP_SHARE))
-        if whole.assignment is not None and whole.objective is not None:
-            best.x, best.obj, best.name = whole.assignment, whole.objective, whole.backend
-            return _result(best, whole.status, whole.children_lower_bound, t0, whole.message)
-    huge = cover and cells > HUGE_COVER_CELLS
-    # an order of fewer cells than that cannot have more columns: no capacities needed
-    large = huge or (cells > LARGE_COLUMNS and _columns(problem) > LARGE_COLUMNS)
-    core = without_fragments(problem)  # the search does not know fragments
-    if large and not huge:  # the search rarely proves these at once: heuristics first
-        _run_heuristics(problem, best, stop)
-    if huge:  # no proof in sight: the local search (from its own compiled greedy cover,
-        # even with no time left; the heuristics take seconds there), then HiGHS
-        mip_after = cover_entries(problem) * BUILD_SECONDS_PER_COLUMN < \
-            0.5 * (1 - LOCAL_SEARCH_SHARE) * stop.remaining()  # as _mip_fits will ask
-        x, floor = smallest_cover(problem, stop.fraction(
-            LOCAL_SEARCH_SHARE if mip_after else LOCAL_SEARCH_ALONE), best.x)
-        if x is not None:
-            best.offer("local search", x, stop)
-        children_lb = floor
-        if best.obj is not None and _meets(best.obj, Objective(floor, 0, 0, 0), terms):
-            return _result(best, Status.OPTIMAL, floor, t0)  # as few as the dual bound
-    elif not stop.expired() and applicable(core):
-        # The search's first dive is the scarce-item heuristic, its dual bound the cheap
-        # lower bound; on most orders it proves the optimum at once.
-        share = EXACT_SHARE_LARGE if large else EXACT_SHARE
-        out = combination_search(core, stop.fraction(share), best.x)
+    out: CombinationOutcome | None = None
+    large = False
+    if cells <= LARGE_COLUMNS:
+        problem_facts.derive(problem)  # what the stages below ask first, in one call
+        if USUAL_PATH and _usual(problem, stop):  # the usual small order: straight on
+            out = search_usual(problem, stop.fraction(EXACT_SHARE))  # to the search
+            if out.proven and out.objective is not None and out.assignment is not None \
+                    and not out.objective.fragments and (
+                        "fragments" not in terms or _settles_as_it_is(problem)):
+                best.x, best.obj, best.name = out.assignment, out.objective, "combination"
+                return _result(best, Status.OPTIMAL, out.objective.children, t0)
+            core = without_fragments(problem)  # what the stages below compare with
+    if out is None:
+        cover = pure_cover(problem)
+        if cover and terms[0] == "cost":  # the compact model is the whole problem
+            whole = solve_set_cover(problem, stop.fraction(MIP_SHARE))
+            if whole.assignment is not None and whole.objective is not None:
+                best.x, best.obj, best.name = whole.assignment, whole.objective, whole.backend
+                return _result(best, whole.status, whole.children_lower_bound, t0, whole.message)
+        huge = cover and cells > HUGE_COVER_CELLS
+        # an order of fewer cells than that cannot have more columns: no capacities needed
+        large = huge or (cells > LARGE_COLUMNS and _columns(problem) > LARGE_COLUMNS)
+        core = without_fragments(problem)  # the search does not know fragments
+        if large and not huge:  # the search rarely proves these at once: heuristics first
+            _run_heuristics(problem, best, stop)
+        if huge:  # no proof in sight: the local search (from its own compiled greedy cover,
+            # even with no time left; the heuristics take seconds there), then HiGHS
+            mip_after = cover_entries(problem) * BUILD_SECONDS_PER_COLUMN < \
+                0.5 * (1 - LOCAL_SEARCH_SHARE) * stop.remaining()  # as _mip_fits will ask
+            x, floor = smallest_cover(problem, stop.fraction(
+                LOCAL_SEARCH_SHARE if mip_after else LOCAL_SEARCH_ALONE), best.x)
+            if x is not None:
+                best.offer("local search", x, stop)
+            children_lb = floor
+            if best.obj is not None and _meets(best.obj, Objective(floor, 0, 0, 0), terms):
+                return _result(best, Status.OPTIMAL, floor, t0)  # as few as the dual bound
+        elif not stop.expired() and applicable(core):
+            # The search's first dive is the scarce-item heuristic, its dual bound the
+            # cheap lower bound; on most orders it proves the optimum at once.
+            share = EXACT_SHARE_LARGE if large else EXACT_SHARE
+            out = combination_search(core, stop.fraction(share), best.x)
+    if out is not None:
         share_derived(core, problem)
         if out.proven and out.ties and core is not problem and _settled_by_cases(
                 problem, out.ties, best, stop):
@@ -216,7 +235,7 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
         getattr(best.obj, t) == v for t, v in proven.items()) else None
     res: SolveResult | None = None
     try:  # the libraries overshoot their own limits a little: leave them a margin
-        if cover:
+        if pure_cover(problem):  # (kept on the problem: worked out once)
             res = solve_set_cover(problem, stop.fraction(MIP_SHARE), best.x)
         else:
             res = backend.solve(problem, stop.fraction(MIP_SHARE), best.x, children_lb, given)
@@ -236,6 +255,24 @@ def solve_auto(problem: SplitProblem, stop: Deadline) -> SolveResult:
     final = Status.FALLBACK if failed else Status.FEASIBLE
     message = "exact backend failed" if failed else "time ran out"
     return _result(best, final, children_lb, t0, message)
+
+
+def _usual(problem: SplitProblem, stop: Deadline) -> bool:
+    """Whether ``problem`` (a small order, its facts derived) takes the usual path: the
+    general path's first steps would decide as much and call the combination search
+    on it (children first, no stock-value term, one child per warehouse, one reach
+    set per group, no contended stock), so :func:`solve_auto` goes straight there
+    (:func:`~ordersplit.solver.combination.search_usual`); ``tests/test_usual_path.py``
+    compares the two ways."""
+    terms = problem.objective
+    return (problem.n_items > 0 and bool(terms) and terms[0] == "children" and "stock_value" not in terms
+            and problem.per_warehouse and problem.one_reach and problem.coverable
+            and not stop.expired())
+
+
+USUAL_PATH = True
+"""Whether :func:`solve_auto` takes the usual small order straight to the one-call
+search (:func:`_usual`; off: the general path, its definition)."""
 
 
 def _settles_as_it_is(problem: SplitProblem) -> bool:

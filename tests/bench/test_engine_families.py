@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ordersplit.api import split
-from ordersplit.bench.engine import Cell, cell_requests, goals, independent_check, run_cell, summarize
+from ordersplit.bench.engine import (
+    BaselineWorker,
+    Cell,
+    cell_requests,
+    goals,
+    independent_check,
+    run_cell,
+    summarize,
+)
 from ordersplit.bench.families import FAMILIES, RULES, family_config
 from ordersplit.bench.orlib_table import weighted_vs_highs
 from ordersplit.bench.reference import highs_set_cover
@@ -197,3 +206,60 @@ def test_split_engine_cli_writes_rows_summary_and_goals(tmp_path: Path, capsys) 
     assert {g["goal"] for g in payload["goals"]} >= {"median <= 1 ms", "p99 <= 5 ms"}
     assert len(payload["summary"]) == 2 and "load_average_before" in payload
     assert "goals:" in capsys.readouterr().out
+
+
+def test_baselines_in_a_worker_process_interleave_order_by_order(tiny_rows) -> None:
+    """The same orders with the baselines in a worker process (pinned to a processor of
+    this one's, as ``--baseline-cpu`` does): the same interleaving and plans as in
+    process, the baselines' rows marked ``process`` with their CPU time."""
+    cell = Cell("thin", "rules", "10x30")
+    with BaselineWorker(["milp_cbc", "cpsat", "milp"],
+                        cpus=[min(os.sched_getaffinity(0))]) as worker:
+        rows = run_cell(cell, cell_requests(cell, 2, seed=7), ["milp_cbc", "cpsat", "milp"],
+                        LIMIT_MS, worker=worker)
+    assert [(r["order"], r["solver"], r["mode"]) for r in rows] == [
+        (k, s, "inline" if s == "auto" else "process")
+        for k in (0, 1) for s in ("auto", "milp_cbc", "cpsat", "milp")]
+    inline = {(r["order"], r["solver"]): r for r in tiny_rows}
+    for r in rows:
+        twin = inline[(r["order"], r["solver"])]
+        assert r["status"] == twin["status"] == "optimal"
+        assert (r["children"], r["delivery_hours"], r["backend"]) == (
+            twin["children"], twin["delivery_hours"], twin["backend"])
+        assert r["cpu_ms"] > 0 and r["wall_ms"] > 0
+    summary = summarize(rows)
+    assert [s["mode"] for s in summary] == ["inline", "process", "process", "process"]
+    assert all(s["auto_more_children"] == 0 for s in summary[1:])
+
+
+def test_split_engine_cli_runs_the_baselines_in_a_worker(tmp_path: Path, capsys) -> None:
+    spec = importlib.util.spec_from_file_location("split_engine", ROOT / "benchmarks" / "split_engine.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--families", "uniform", "--rules", "rules", "--sizes", "10x30",
+                        "--orders", "2", "--baselines", "milp", "--baseline-mode", "process",
+                        "--out", str(tmp_path)]) == 0
+    rows = pd.read_csv(tmp_path / "rows.csv")
+    assert rows["solver"].tolist() == ["auto", "milp", "auto", "milp"]
+    assert rows["mode"].tolist() == ["inline", "process", "inline", "process"]
+    assert (tmp_path / "summary.md").read_text().startswith("baselines: process")
+    assert "baselines process" in capsys.readouterr().out
+
+
+def test_auto_in_blocks_then_the_baselines_on_the_same_orders() -> None:
+    """``auto_block``: auto splits a block's orders back to back, then each baseline the
+    same orders; the last block may be shorter, and ``baseline_orders`` still limits
+    the baselines. Ratios are taken order by order as before."""
+    cell = Cell("uniform", "plain", "10x30")
+    reqs = cell_requests(cell, 3, seed=7)
+    rows = run_cell(cell, reqs, ["milp"], LIMIT_MS, auto_block=2)
+    assert [(r["order"], r["solver"]) for r in rows] == [
+        (0, "auto"), (1, "auto"), (0, "milp"), (1, "milp"), (2, "auto"), (2, "milp")]
+    assert all(r["status"] == "optimal" for r in rows)
+    milp = summarize(rows)[1]
+    assert milp["orders"] == 3 and milp["auto_more_children"] == 0
+    assert milp["optimal_disagree"] == 0
+    limited = run_cell(cell, reqs, ["milp"], LIMIT_MS, baseline_orders=1, auto_block=2)
+    assert [(r["order"], r["solver"]) for r in limited] == [
+        (0, "auto"), (1, "auto"), (0, "milp"), (2, "auto")]
