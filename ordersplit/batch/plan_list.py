@@ -154,6 +154,12 @@ class PlanList(Sequence[OrderPlan]):
             orders = sorted(self.objects)
             self.put(orders, pack_plans([self.objects[o] for o in orders]))
 
+    def gather_small(self) -> None:
+        """Gather the trailing small packs into one (:meth:`PlanColumns.gather_small`):
+        the sequential pass leaves up to 63 packs of a few splits each, which every
+        column read of the search's rounds would loop over."""
+        self.packs.gather_small()
+
     def put_lower(self, orders: Sequence[int] | IntArray) -> None:
         """Hold for each of ``orders`` its plan in :attr:`lower`."""
         if self.lower is None:
