@@ -412,6 +412,7 @@ def bound_and_sequential(state: BatchState, runner: Runner, progress: Progress =
     final.put_lower(kept_lower)
     if remote:
         final.pack_objects()
+    final.gather_small()  # the search's list is a copy: it reads these packs every round
     return lower, final, stats
 
 

@@ -239,6 +239,18 @@ class PlanColumns(PlanStore):
         if stale > max(MIN_COMPACT, sum(self._live)):
             self._gather(range(len(self._packs)))
 
+    def gather_small(self) -> None:
+        """Gather the trailing small packs (fewer than :data:`SMALL_PACK` plans each, up
+        to :data:`SMALL_PACKS` - 1 of them) into one: once no more arrive (the end of the
+        sequential pass), every column read would loop over each of them."""
+        if self._small > 1:
+            self._gather(range(len(self._packs) - self._small, len(self._packs)))
+
+    @property
+    def pack_count(self) -> int:
+        """Packs held."""
+        return len(self._packs)
+
     def _grow(self, n: int) -> None:
         if n <= self._pack.size:
             return

@@ -154,6 +154,12 @@ class PlanList(Sequence[OrderPlan]):
             orders = sorted(self.objects)
             self.put(orders, pack_plans([self.objects[o] for o in orders]))
 
+    def gather_small(self) -> None:
+        """Gather the trailing small packs into one (:meth:`PlanColumns.gather_small`):
+        the sequential pass leaves up to 63 packs of a few splits each, which every
+        column read of the search's rounds would loop over."""
+        self.packs.gather_small()
+
     def put_lower(self, orders: Sequence[int] | IntArray) -> None:
         """Hold for each of ``orders`` its plan in :attr:`lower`."""
         if self.lower is None:
@@ -192,9 +198,15 @@ class PlanList(Sequence[OrderPlan]):
         """Per pack holding some of ``at[idx]``: the pack, those positions in ``at``
         (ascending) and their rows."""
         which, rows = self.packs.locate(at[idx])
-        for p in np.unique(which).tolist():
-            sel = which == p
-            yield self.packs.pack_at(p), idx[sel], rows[sel].astype(np.int64)
+        if which.size == 0:
+            return
+        # grouped by one stable sort, not one mask over every position per pack (a list
+        # holds tens of packs, and the driver reads 10^5-10^6 positions at a time)
+        order = np.argsort(which, kind="stable")
+        which, idx, rows = which[order], idx[order], rows[order]
+        cuts = np.flatnonzero(which[1:] != which[:-1]) + 1
+        for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), which.size], strict=True):
+            yield self.packs.pack_at(int(which[lo])), idx[lo:hi], rows[lo:hi].astype(np.int64)
 
     def ints(self, name: str, orders: Sequence[int] | IntArray | None = None) -> IntArray:
         """Field ``name`` (of :data:`~ordersplit.batch.wire.SCALARS`) of the plans of

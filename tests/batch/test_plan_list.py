@@ -46,6 +46,7 @@ ops = st.lists(st.one_of(
     st.tuples(st.just("set"), st.integers(0, N - 1), st.integers(0, 10**6)),
     st.tuples(st.just("copy"),),
     st.tuples(st.just("pack_objects"),),
+    st.tuples(st.just("gather_small"),),
 ), max_size=25)
 
 
@@ -94,7 +95,7 @@ def check_list(plans: PlanList, model: list[OrderPlan], is_lower: list[bool],
 def test_a_plan_list_reads_as_a_list_of_plans(pool: list[OrderPlan], steps: list[Any],
                                               subset: list[int]) -> None:
     """Any sequence of puts (packs kept as they are, objects, references to the lower
-    list, single items) and copies leaves a :class:`PlanList` whose plans, scalars,
+    list, single items), copies and gathers of the small packs leave a :class:`PlanList` whose plans, scalars,
     cells, lower flags and gathered packs equal those of a plain list of the same plan
     objects; a copy changes independently of its original (packs merged and gathered on
     the way: the thresholds are lowered so that it happens)."""
@@ -127,6 +128,12 @@ def test_a_plan_list_reads_as_a_list_of_plans(pool: list[OrderPlan], steps: list
             elif step[0] == "pack_objects":
                 plans.pack_objects()
                 assert not plans.objects and OBJECT not in plans.kind
+            elif step[0] == "gather_small":
+                small = plans.packs._small
+                before = plans.packs.pack_count
+                plans.gather_small()
+                # (one pack of their live rows, none when they have none left)
+                assert plans.packs.pack_count <= (before - small + 1 if small > 1 else before)
             else:
                 saved = (plans, list(model), list(flags))
                 plans = plans.copy()
