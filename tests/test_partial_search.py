@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -457,6 +458,34 @@ def _three_within(sup: np.ndarray, res: np.ndarray, open_wh: np.ndarray) -> bool
     return False
 
 
+def _few_cover_call(sup: np.ndarray, cand: np.ndarray, res: np.ndarray, av: np.ndarray,
+                    k: int) -> Callable[[int], bool]:
+    """:func:`partial_kernel._few_cover` on one node as a function of its budget, with
+    fresh scratch arrays on each call (``res`` is the node's, shared)."""
+    from ordersplit.solver import partial_kernel
+    from ordersplit.solver.group_search import _element_lists
+
+    n_wh, n_elements = sup.shape
+    welem, wdeg = _element_lists(sup)
+    touch = partial_kernel.touch_bits(welem, wdeg, n_elements)
+    most = partial_kernel.FEW_ROOM
+    e_words = max(1, (n_elements + 63) // 64)
+
+    def few(budget: int) -> bool:
+        return bool(partial_kernel._few_cover(
+            sup, cand, welem, wdeg, touch, res, av, k, np.zeros(n_wh, dtype=np.int64),
+            np.zeros(n_wh, dtype=np.int64), np.zeros((2, n_wh), dtype=np.int64),
+            np.zeros(n_elements + 2, dtype=np.int64),
+            np.zeros((most + 2, e_words), dtype=np.uint64),
+            np.zeros((most + 1, av.size), dtype=np.uint64),
+            np.zeros((most + 1, n_wh), dtype=np.int64),
+            np.zeros((most + 1, welem.shape[1]), dtype=np.int64),
+            np.zeros(av.size, dtype=np.uint64), np.zeros(2, dtype=np.int64), budget,
+            np.zeros(1, dtype=np.int64)))
+
+    return few
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 2**32 - 1), st.one_of(st.integers(1, 8), st.sampled_from([40, 70, 130])),
        st.sampled_from([3, 6, 9, 14, 22, 70]), st.sampled_from([0.15, 0.3, 0.5, 0.8]),
@@ -471,8 +500,7 @@ def test_few_cover_is_exactly_whether_k_available_warehouses_cover_a_node(
     stocks of 1-5 against remaining demands of 0-12, on one to three words of warehouses
     and of elements; with a small budget it may give up, but never says no where a cover
     exists. ``res`` is left as it was."""
-    from ordersplit.solver import cover_kernel, partial_kernel
-    from ordersplit.solver.group_search import _element_lists
+    from ordersplit.solver import cover_kernel
 
     if n_wh > 22:
         k = min(k, 3)
@@ -489,23 +517,8 @@ def test_few_cover_is_exactly_whether_k_available_warehouses_cover_a_node(
     cand = cover_kernel.pack((sup > 0).T.copy())
     av = cover_kernel.pack(av_rows[None, :])[0]
     exists = _covers_within(sup, res, np.flatnonzero(av_rows).tolist(), k)
-    welem, wdeg = _element_lists(sup)
-    touch = partial_kernel.touch_bits(welem, wdeg, n_elements)
-    most = partial_kernel.FEW_ROOM
-    e_words = max(1, (n_elements + 63) // 64)
     before = res.copy()
-
-    def few(budget: int) -> bool:
-        return bool(partial_kernel._few_cover(
-            sup, cand, welem, wdeg, touch, res, av, k, np.zeros(n_wh, dtype=np.int64),
-            np.zeros(n_wh, dtype=np.int64), np.zeros((2, n_wh), dtype=np.int64),
-            np.zeros(n_elements + 2, dtype=np.int64),
-            np.zeros((most + 2, e_words), dtype=np.uint64),
-            np.zeros((most + 1, av.size), dtype=np.uint64),
-            np.zeros((most + 1, n_wh), dtype=np.int64),
-            np.zeros((most + 1, welem.shape[1]), dtype=np.int64),
-            np.zeros(av.size, dtype=np.uint64), np.zeros(2, dtype=np.int64), budget,
-            np.zeros(1, dtype=np.int64)))
+    few = _few_cover_call(sup, cand, res, av, k)
 
     assert few(1 << 40) == exists
     assert (res == before).all()
@@ -528,8 +541,7 @@ def test_few_cover_finds_covers_of_uneven_members_exactly(
     in the counts. Against brute force over every subset of at most ``k``, with an
     unbounded budget: exactly; with small budgets never no where a cover exists; ``res``
     left as it was on every answer."""
-    from ordersplit.solver import cover_kernel, partial_kernel
-    from ordersplit.solver.group_search import _element_lists
+    from ordersplit.solver import cover_kernel
 
     rng = np.random.default_rng(seed)
     sup = np.where(rng.random((n_wh, n_elements)) < density,
@@ -553,23 +565,8 @@ def test_few_cover_finds_covers_of_uneven_members_exactly(
     cand = cover_kernel.pack((sup > 0).T.copy())
     av = cover_kernel.pack(av_rows[None, :])[0]
     exists = _covers_within(sup, res, np.flatnonzero(av_rows).tolist(), k)
-    welem, wdeg = _element_lists(sup)
-    touch = partial_kernel.touch_bits(welem, wdeg, n_elements)
-    most = partial_kernel.FEW_ROOM
-    e_words = max(1, (n_elements + 63) // 64)
     before = res.copy()
-
-    def few(budget: int) -> bool:
-        return bool(partial_kernel._few_cover(
-            sup, cand, welem, wdeg, touch, res, av, k, np.zeros(n_wh, dtype=np.int64),
-            np.zeros(n_wh, dtype=np.int64), np.zeros((2, n_wh), dtype=np.int64),
-            np.zeros(n_elements + 2, dtype=np.int64),
-            np.zeros((most + 2, e_words), dtype=np.uint64),
-            np.zeros((most + 1, av.size), dtype=np.uint64),
-            np.zeros((most + 1, n_wh), dtype=np.int64),
-            np.zeros((most + 1, welem.shape[1]), dtype=np.int64),
-            np.zeros(av.size, dtype=np.uint64), np.zeros(2, dtype=np.int64), budget,
-            np.zeros(1, dtype=np.int64)))
+    few = _few_cover_call(sup, cand, res, av, k)
 
     assert few(1 << 40) == exists
     assert (res == before).all()

@@ -192,11 +192,17 @@ def test_weighted_table_runs_auto_and_highs_on_a_file(tmp_path: Path) -> None:
     assert row["ratio"] > 0 and row["cpu_ratio"] > 0 and row["auto_cpu_s"] > 0
 
 
-def test_split_engine_cli_writes_rows_summary_and_goals(tmp_path: Path, capsys) -> None:
+def _split_engine_script() -> Any:
+    """``benchmarks/split_engine.py`` loaded as a module (it is a script, not a package)."""
     spec = importlib.util.spec_from_file_location("split_engine", ROOT / "benchmarks" / "split_engine.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_split_engine_cli_writes_rows_summary_and_goals(tmp_path: Path, capsys) -> None:
+    module = _split_engine_script()
     assert module.main(["--families", "partial", "--rules", "plain", "--sizes", "10x30",
                         "--orders", "2", "--baselines", "milp", "--check-cpsat", "1",
                         "--check-sizes", "10x30", "--out", str(tmp_path)]) == 0
@@ -233,10 +239,7 @@ def test_baselines_in_a_worker_process_interleave_order_by_order(tiny_rows) -> N
 
 
 def test_split_engine_cli_runs_the_baselines_in_a_worker(tmp_path: Path, capsys) -> None:
-    spec = importlib.util.spec_from_file_location("split_engine", ROOT / "benchmarks" / "split_engine.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _split_engine_script()
     assert module.main(["--families", "uniform", "--rules", "rules", "--sizes", "10x30",
                         "--orders", "2", "--baselines", "milp", "--baseline-mode", "process",
                         "--out", str(tmp_path)]) == 0
