@@ -193,6 +193,20 @@ def _smallest_cover_size(full: np.ndarray) -> int | None:
     return None
 
 
+def _count_search(full: np.ndarray, cand: np.ndarray, cov: np.ndarray, best_key: np.ndarray,
+                  best_used: np.ndarray, state: np.ndarray) -> None:
+    """The kernel's count-only search over the whole of ``full`` (warehouses x SKUs, every
+    warehouse available, none fixed), its best key, cover and state updated in place."""
+    warehouses, skus = full.shape
+    zero = np.zeros(warehouses, dtype=np.int64)
+    kernel.search(cand, cov, zero, zero, np.zeros((0, warehouses), dtype=np.int64),
+                  np.ones(skus, dtype=np.int64),
+                  np.argsort(full.sum(axis=0), kind="stable").astype(np.int64),
+                  np.zeros(0, dtype=np.int64), kernel.mask_words((1 << warehouses) - 1, warehouses),
+                  kernel.mask_words(0, warehouses), best_key, best_used, state,
+                  time.perf_counter() + 600)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 2**32 - 1), st.integers(8, 20), st.integers(10, 18),
        st.floats(0.12, 0.3))
@@ -210,13 +224,7 @@ def test_count_search_from_an_incumbent_matches_enumeration(
     best_key = np.array([size], dtype=np.int64)
     best_used = kernel.mask_words(sum(1 << int(w) for w in chosen[:size]), warehouses)
     state = np.array([2, 0, 0, 0], dtype=np.int64)
-    zero = np.zeros(warehouses, dtype=np.int64)
-    kernel.search(cand, cov, zero, zero, np.zeros((0, warehouses), dtype=np.int64),
-                  np.ones(skus, dtype=np.int64),
-                  np.argsort(full.sum(axis=0), kind="stable").astype(np.int64),
-                  np.zeros(0, dtype=np.int64), kernel.mask_words((1 << warehouses) - 1, warehouses),
-                  kernel.mask_words(0, warehouses), best_key, best_used, state,
-                  time.perf_counter() + 600)
+    _count_search(full, cand, cov, best_key, best_used, state)
     assert state[2] == 0
     used = [w for w in range(warehouses) if kernel.words_mask(best_used) >> w & 1]
     assert full[used].any(axis=0).all()
@@ -328,13 +336,7 @@ def test_count_search_below_a_bound_finds_a_cover_exactly_when_one_exists(
     best_key = np.array([beat], dtype=np.int64)
     best_used = np.zeros(cand.shape[1], dtype=np.uint64)
     state = np.array([1, 0, 0, 0], dtype=np.int64)
-    zero = np.zeros(warehouses, dtype=np.int64)
-    kernel.search(cand, cov, zero, zero, np.zeros((0, warehouses), dtype=np.int64),
-                  np.ones(skus, dtype=np.int64),
-                  np.argsort(full.sum(axis=0), kind="stable").astype(np.int64),
-                  np.zeros(0, dtype=np.int64), kernel.mask_words((1 << warehouses) - 1, warehouses),
-                  kernel.mask_words(0, warehouses), best_key, best_used, state,
-                  time.perf_counter() + 600)
+    _count_search(full, cand, cov, best_key, best_used, state)
     assert state[2] == 0
     if margin == 0:
         assert state[0] == 1 and best_key[0] == beat  # nothing below the bound

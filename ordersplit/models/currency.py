@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 import iso4217
 
@@ -77,12 +78,7 @@ def to_minor_memo(value: Decimal, exponent: int) -> int:
     if memo is None:
         memo = _UNITS_MEMO.setdefault(exponent, {})
     units = memo.get(value)
-    if units is None:
-        units = to_minor(value, exponent)
-        if len(memo) >= MEMO_LIMIT:
-            memo.clear()
-        memo[value] = units
-    return units
+    return _remember(memo, value, value, exponent) if units is None else units
 
 
 _TEXT_MEMO: dict[int, dict[str, int]] = {}
@@ -109,11 +105,16 @@ def to_minor_text(value: Decimal, exponent: int) -> int:
     memo = text_units_memo(exponent)
     text = str(value)
     units = memo.get(text)
-    if units is None:
-        units = to_minor(value, exponent)
-        if len(memo) >= MEMO_LIMIT:
-            memo.clear()
-        memo[text] = units
+    return _remember(memo, text, value, exponent) if units is None else units
+
+
+def _remember(memo: dict[Any, int], key: Any, value: Decimal, exponent: int) -> int:
+    """A memo's miss: :func:`to_minor` of ``value`` kept under ``key`` (the memo
+    cleared first when full, so it stays bounded; a failure raises and is not kept)."""
+    units = to_minor(value, exponent)
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    memo[key] = units
     return units
 
 

@@ -75,3 +75,17 @@ def small(small_json: dict[str, Any]) -> dict[str, Any]:
 def small_scarce() -> dict[str, Any]:
     """The scarce small scenario as the JSON form."""
     return scenario_json(SMALL_SCARCE)
+
+
+@pytest.fixture(scope="session")
+def scarce_plans(small_scarce: dict[str, Any]) -> tuple[Any, ...]:
+    """Real plans of every kind, from one deterministic round of the scarce small batch
+    (shared by the plan-list and plan-column tests, which only read them): solver and
+    fast plans, plans with units waiting, lower plans without their view, a failed plan."""
+    from ordersplit.batch import reoptimize
+    from ordersplit.batch.model import failed_plan
+
+    res = reoptimize(small_scarce, time_limit_s=600, max_rounds=1, deterministic=True)
+    sol = res.solution
+    assert sol is not None
+    return (*sol.lower, *sol.final, failed_plan("bad order"))

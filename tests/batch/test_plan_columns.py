@@ -10,21 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ordersplit.batch import plan_columns as pc
-from ordersplit.batch import reoptimize
-from ordersplit.batch.model import OrderPlan, failed_plan
+from ordersplit.batch.model import OrderPlan
 from ordersplit.batch.plan_columns import ObjectPlans, PlanColumns
 from ordersplit.batch.wire import gather_rows, pack_plans, unpack_plans, unpack_rows
 from tests.batch.test_batch_scaleout import assert_same_fields
 
 
 @pytest.fixture(scope="module")
-def pool(small_scarce: dict[str, Any]) -> list[OrderPlan]:
-    """Real plans of every kind: solver and fast plans, plans with units waiting, lower
-    plans without their view, a failed plan."""
-    res = reoptimize(small_scarce, time_limit_s=600, max_rounds=1, deterministic=True)
-    sol = res.solution
-    assert sol is not None
-    plans = [*sol.lower, *sol.final, failed_plan("bad order")]
+def pool(scarce_plans: tuple[OrderPlan, ...]) -> list[OrderPlan]:
+    """The shared real plans of every kind (``scarce_plans``), as this module uses them."""
+    plans = list(scarce_plans)
     assert {p.backend for p in plans} >= {"fast", "", "combination"}
     assert any(p.sku_loc is not None for p in plans) and any(p.drafts for p in plans)
     assert any(p.backorder_units for p in plans)

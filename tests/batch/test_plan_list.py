@@ -16,7 +16,7 @@ from ordersplit.batch.api import _state, load_batch
 from ordersplit.batch.bound import plain_columns, waiting_units, withholding_orders
 from ordersplit.batch.engine import Solution, summary_numbers
 from ordersplit.batch.ledger import total_use
-from ordersplit.batch.model import OrderPlan, failed_plan
+from ordersplit.batch.model import OrderPlan
 from ordersplit.batch.output import change_rows, warehouse_lists, warehouses_of
 from ordersplit.batch.partition import component_labels, main_location
 from ordersplit.batch.plan_list import LOWER, OBJECT, PACKED, PlanList
@@ -26,13 +26,9 @@ from tests.batch.test_batch_scaleout import assert_same_fields
 
 
 @pytest.fixture(scope="module")
-def pool(small_scarce: dict[str, Any]) -> list[OrderPlan]:
-    """Real plans of every kind: solver and fast plans, plans with units waiting, lower
-    plans without their view, a failed plan."""
-    res = reoptimize(small_scarce, time_limit_s=600, max_rounds=1, deterministic=True)
-    sol = res.solution
-    assert sol is not None
-    plans = [*sol.lower, *sol.final, failed_plan("bad order")]
+def pool(scarce_plans: tuple[OrderPlan, ...]) -> list[OrderPlan]:
+    """The shared real plans of every kind (``scarce_plans``), as this module uses them."""
+    plans = list(scarce_plans)
     assert any(p.backorder_units for p in plans) and any(p.failed for p in plans)
     return plans
 
